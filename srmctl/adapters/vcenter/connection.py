@@ -1,0 +1,129 @@
+"""Connecting to vCenter with pyvmomi: TLS rules, typed login errors, transparent re-login, call counts."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyVim.connect import SmartStubAdapter, VimSessionOrientedStub
+from pyVmomi import vim, vmodl
+
+from srmctl.adapters.tls import TlsPolicy
+from srmctl.errors import AuthenticationFailed, ConnectionFailed, TlsVerificationFailed
+
+
+@dataclass(frozen=True)
+class VCenterEndpoint:
+    host: str
+    user: str
+    password: str = field(repr=False)
+    port: int = 443
+    tls: TlsPolicy = field(default_factory=TlsPolicy)
+    timeout: float = 60.0
+
+    @property
+    def label(self) -> str:
+        return f"vCenter {self.host}:{self.port}"
+
+
+class _CountingStub(VimSessionOrientedStub):  # type: ignore[misc]
+    """Re-logs in on NotAuthenticated (pyvmomi's session stub) and counts every SOAP call by method,
+    so commands and benchmarks can report API calls per step."""
+
+    def __init__(self, soap_stub: Any, login: Any) -> None:
+        super().__init__(soap_stub, login, retryDelay=0.2, retryCount=3)
+        self.calls: Counter[str] = Counter()
+        self.logins = 0
+        self._count_lock = threading.Lock()
+
+    def _count(self, name: str) -> None:
+        with self._count_lock:
+            self.calls[name] += 1
+
+    def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 (pyvmomi's name)
+        self._count(info.wsdlName)  # property reads arrive here too, as "Fetch"
+        return super().InvokeMethod(mo, info, args)
+
+    def _CallLoginMethod(self) -> None:  # noqa: N802
+        self.logins += 1
+        super()._CallLoginMethod()
+
+
+@dataclass
+class VCenterSession:
+    """A logged-in vCenter connection. ``content`` is the ServiceContent."""
+
+    endpoint: VCenterEndpoint
+    service_instance: Any
+    stub: _CountingStub
+
+    @property
+    def content(self) -> Any:
+        return self.service_instance.content
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.stub.calls
+
+    @property
+    def instance_uuid(self) -> str:
+        return str(self.content.about.instanceUuid)
+
+    def close(self) -> None:
+        try:
+            self.content.sessionManager.Logout()
+        except Exception:  # noqa: BLE001 - best effort: the session may already be gone
+            pass
+        finally:
+            self.stub.DropConnections()
+
+
+def _login_method(user: str, password: str) -> Any:
+    # pyvmomi's makeUserLoginMethod first reads SessionManager.currentSession, which vcsim answers with
+    # NotAuthenticated instead of None; logging in directly works on both.
+    def login(soap_stub: Any) -> None:
+        vim.ServiceInstance("ServiceInstance", soap_stub).content.sessionManager.Login(user, password, None)
+
+    return login
+
+
+def connect(endpoint: VCenterEndpoint) -> VCenterSession:
+    """Log in, raising ConnectionFailed / TlsVerificationFailed / ThumbprintMismatch /
+    AuthenticationFailed (all exit code 5) with a one-line message naming the endpoint."""
+    context = endpoint.tls.context(endpoint.host, endpoint.port)
+    try:
+        soap = SmartStubAdapter(
+            host=endpoint.host,
+            port=endpoint.port,
+            sslContext=context,
+            httpConnectionTimeout=endpoint.timeout,
+        )
+    except ssl.SSLCertVerificationError as error:
+        raise TlsVerificationFailed(
+            f"{endpoint.label}: certificate not trusted ({error.verify_message}); "
+            "pin it with thumbprint, pass a CA file, or use insecure explicitly"
+        ) from error
+    except (OSError, http.client.HTTPException) as error:
+        raise ConnectionFailed(f"{endpoint.label}: cannot connect: {error}") from error
+    except Exception as error:  # pyvmomi raises a bare Exception when no VIM service answers
+        raise ConnectionFailed(f"{endpoint.label}: not a vCenter endpoint: {error}") from error
+
+    stub = _CountingStub(soap, _login_method(endpoint.user, endpoint.password))
+    si = vim.ServiceInstance("ServiceInstance", stub)
+    try:
+        # Touching the session forces the first login now, so bad credentials fail here, not later.
+        _ = si.content.sessionManager.currentSession
+    except vim.fault.InvalidLogin as error:
+        raise AuthenticationFailed(
+            f"{endpoint.label}: login failed for user {endpoint.user!r}: incorrect user name or password"
+        ) from error
+    except (socket.error, http.client.HTTPException) as error:
+        raise ConnectionFailed(f"{endpoint.label}: connection lost during login: {error}") from error
+    except vmodl.MethodFault as error:
+        raise ConnectionFailed(f"{endpoint.label}: login failed: {error.msg}") from error
+    return VCenterSession(endpoint=endpoint, service_instance=si, stub=stub)

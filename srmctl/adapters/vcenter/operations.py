@@ -1,0 +1,156 @@
+"""VM, folder and datastore operations. Nothing here ever deletes a file from a datastore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyVmomi import vim
+
+from srmctl.adapters.vcenter.connection import VCenterSession
+from srmctl.adapters.vcenter.inventory import split_datastore_path
+from srmctl.adapters.vcenter.tasks import ProgressCallback, wait_for_task
+from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
+
+
+@dataclass(frozen=True)
+class DatastoreFile:
+    path: str  # "[datastore] folder/file"
+    size_bytes: int
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class UnregisteredVm:
+    """What was unregistered and where its files stay (recorded before the call, for the journal)."""
+
+    name: str
+    moref: str
+    instance_uuid: str
+    vmx_path: str
+    files: tuple[DatastoreFile, ...]
+    was_powered_on: bool
+
+
+def vm_object(session: VCenterSession, moref: str) -> Any:
+    return vim.VirtualMachine(moref, session.stub)
+
+
+def _mo(session: VCenterSession, kind: type, moref: str) -> Any:
+    return kind(moref, session.stub)
+
+
+def power_state(session: VCenterSession, moref: str) -> str:
+    try:
+        return str(vm_object(session, moref).runtime.powerState)
+    except vim.fault.ManagedObjectNotFound as error:
+        raise NotFound(f"VM {moref} not found in {session.endpoint.label}") from error
+
+
+def power_on(session: VCenterSession, moref: str, *, progress: ProgressCallback | None = None) -> bool:
+    """Power on; False when it already was (idempotent, so re-runs and resumes are safe)."""
+    if power_state(session, moref) == "poweredOn":
+        return False
+    wait_for_task(session, vm_object(session, moref).PowerOnVM_Task(), what=f"power on {moref}",
+                  progress=progress)
+    return True
+
+
+def power_off(session: VCenterSession, moref: str, *, progress: ProgressCallback | None = None) -> bool:
+    if power_state(session, moref) == "poweredOff":
+        return False
+    wait_for_task(session, vm_object(session, moref).PowerOffVM_Task(), what=f"power off {moref}",
+                  progress=progress)
+    return True
+
+
+def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = False) -> UnregisteredVm:
+    """Remove a VM from inventory, keeping every file. Never Destroy_Task.
+
+    A powered-on VM is refused unless ``allow_powered_on`` (the caller has established that the live
+    copy runs elsewhere and the operator confirmed); it is then powered off first, as vCenter requires.
+    """
+    vm = vm_object(session, moref)
+    try:
+        name, state = vm.name, str(vm.runtime.powerState)
+        uuid, vmx = vm.config.instanceUuid, vm.config.files.vmPathName
+    except vim.fault.ManagedObjectNotFound as error:
+        raise NotFound(f"VM {moref} not found in {session.endpoint.label}") from error
+    if state == "poweredOn" and not allow_powered_on:
+        raise GuardrailViolation(
+            f"refusing to unregister {name} ({moref}): it is powered on; only a stale VM whose live copy "
+            "runs at the other site may be powered off and unregistered, and only when confirmed"
+        )
+    ds, path = split_datastore_path(vmx)
+    files = list_files(session, ds, path.rsplit("/", 1)[0] if "/" in path else "")
+    if state == "poweredOn":
+        power_off(session, moref)
+    vm.UnregisterVM()
+    return UnregisteredVm(name=name, moref=moref, instance_uuid=uuid, vmx_path=vmx, files=tuple(files),
+                          was_powered_on=state == "poweredOn")
+
+
+def register(session: VCenterSession, vmx_path: str, *, folder: str, resource_pool: str,
+             name: str | None = None, host: str | None = None) -> str:
+    """Register a VM from its .vmx (MoRefs of folder, pool, optional host); returns the new VM's MoRef."""
+    task = _mo(session, vim.Folder, folder).RegisterVM_Task(
+        path=vmx_path, name=name, asTemplate=False,
+        pool=_mo(session, vim.ResourcePool, resource_pool),
+        host=_mo(session, vim.HostSystem, host) if host else None,
+    )
+    result = wait_for_task(session, task, what=f"register {vmx_path}")
+    return str(result._moId)
+
+
+def create_folder(session: VCenterSession, datacenter: str, path: str) -> str:
+    """Create (or reuse) a nested VM folder ``"Web/Frontend"`` below the datacenter's VM folder."""
+    dc = _find_datacenter(session, datacenter)
+    parent = dc.vmFolder
+    for part in [p for p in path.split("/") if p]:
+        existing = [c for c in parent.childEntity if isinstance(c, vim.Folder) and c.name == part]
+        if existing:
+            parent = existing[0]
+            continue
+        try:
+            parent = parent.CreateFolder(part)
+        except vim.fault.DuplicateName as error:  # created concurrently by someone else: reuse it
+            parent = error.object if getattr(error, "object", None) else parent
+    return str(parent._moId)
+
+
+def _find_datacenter(session: VCenterSession, name: str) -> Any:
+    for child in session.content.rootFolder.childEntity:
+        if isinstance(child, vim.Datacenter) and child.name == name:
+            return child
+    raise NotFound(f"datacenter {name!r} not found in {session.endpoint.label}")
+
+
+def list_files(session: VCenterSession, datastore: str, folder: str) -> list[DatastoreFile]:
+    """Files in a datastore folder (seed discovery, file inventories). vcsim needs matchPattern ["*"]."""
+    ds = _find_datastore(session, datastore)
+    spec = vim.host.DatastoreBrowser.SearchSpec(
+        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
+    root = f"[{datastore}] {folder}".rstrip()
+    try:
+        result = wait_for_task(session, ds.browser.SearchDatastore_Task(root, spec), what=f"browse {root}")
+    except OperationFailed as error:
+        if "FileNotFound" in error.message:
+            return []
+        raise
+    folder_path = result.folderPath.rstrip("/")
+    return sorted((DatastoreFile(path=f"{folder_path}/{f.path}", size_bytes=int(f.fileSize or 0))
+                   for f in result.file or []), key=lambda f: f.path)
+
+
+def _find_datastore(session: VCenterSession, name: str) -> Any:
+    view = session.content.viewManager.CreateContainerView(session.content.rootFolder, [vim.Datastore], True)
+    try:
+        matches = [ds for ds in view.view if ds.name == name]
+    finally:
+        view.Destroy()
+    if not matches:
+        raise NotFound(f"datastore {name!r} not found in {session.endpoint.label}")
+    return matches[0]

@@ -1,0 +1,170 @@
+"""``srmctl lab up|down|status``: a two-site lab of real simulators on loopback.
+
+Each site is its own vcsim process with its own credentials and TLS certificate (so thumbprints differ)
+and its own shape (so a MoRef from one site is wrong on the other, as in real life). Datastores are
+directories inside the lab folder, so replicated files and seeds are real files that tests can inspect.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyVmomi import vim
+
+from srmctl.adapters.vcenter import operations, provision
+from srmctl.adapters.vcenter.connection import VCenterSession, connect
+from srmctl.adapters.vcenter.inventory import split_datastore_path
+from srmctl.errors import LabError
+from srmctl.lab.certs import make_certificate, write_private
+from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, lab_file, load_lab, save_lab
+from srmctl.lab.processes import is_running, start_vcsim, stop_process
+from srmctl.lab.topology import Site, Topology, Vm
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    site: str
+    service: str
+    pid: int
+    running: bool
+    endpoint: str
+
+
+def up(directory: Path, topology: Topology, *, progress: Progress | None = None) -> LabConfig:
+    """Start both sites and build the topology's ``protected`` world. Returns the lab config."""
+    say = progress or (lambda _msg: None)
+    directory = directory.resolve()
+    if lab_file(directory).exists():
+        existing = load_lab(directory)
+        if any(is_running(pid) for site in existing.sites.values() for pid in site.pids.values()):
+            raise LabError(f"a lab is already running in {directory}; run 'srmctl lab down --dir {directory}' first")
+    directory.mkdir(parents=True, exist_ok=True)
+    sites: dict[str, LabSite] = {}
+    try:
+        for name, site in topology.sites.items():
+            say(f"starting vCenter simulator for {name}")
+            sites[name] = _start_site(directory, name, site)
+            # Saved after every site so that 'lab down' can stop what did start if a later step fails.
+            save_lab(LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites))
+        config = LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites)
+        for name, site in topology.sites.items():
+            say(f"building inventory of {name}")
+            session = connect(config.vcenter_endpoint(name))
+            try:
+                _build_site(session, directory / name, site,
+                            [vm for vm in topology.vms] if name == topology.protected_site else [])
+            finally:
+                session.close()
+    except BaseException:
+        down(directory)
+        raise
+    save_lab(config)
+    return config
+
+
+def _start_site(directory: Path, name: str, site: Site) -> LabSite:
+    site_dir = directory / name
+    cert, key, thumbprint = make_certificate(site_dir, f"vc-{name}.lab")
+    password_file = site_dir / "vcenter.password"
+    write_private(password_file, secrets.token_urlsafe(18).encode())
+    user = f"administrator@{name}.lab"
+    hosts = max(c.hosts for c in site.clusters)
+    proc = start_vcsim(site_dir / "vcsim", user=user, password_file=password_file, cert=cert, key=key,
+                       clusters=len(site.clusters), hosts=hosts)
+    datastores = {ds: str(site_dir / "datastores" / ds) for ds in site.datastores}
+    return LabSite(
+        datacenter=site.datacenter,
+        vcenter=LabEndpoint(host="127.0.0.1", port=proc.port, user=user, password_file=str(password_file),
+                            thumbprint=thumbprint, ca_file=str(cert)),
+        datastores=datastores,
+        pids={"vcsim": proc.pid},
+    )
+
+
+def _build_site(session: VCenterSession, site_dir: Path, site: Site, vms: list[Vm]) -> None:
+    dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
+    provision.rename(session, dc, site.datacenter)
+    clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]
+    for cluster, spec in zip(sorted(clusters, key=lambda c: c.name), site.clusters):
+        provision.rename(session, cluster, spec.name)
+    hosts = [h for c in clusters for h in c.host]
+    for ds in site.datastores:
+        path = site_dir / "datastores" / ds
+        path.mkdir(parents=True, exist_ok=True)
+        provision.mount_local_datastore(session, hosts, ds, str(path))
+    folders = {"": dc.vmFolder._moId}
+    for folder in site.folders:
+        folders[folder] = operations.create_folder(session, site.datacenter, folder)
+    cluster = sorted(clusters, key=lambda c: c.name)[0]
+    host_cycle = itertools.cycle(cluster.host)
+    created: list[Any] = []
+    for vm in vms:
+        obj = provision.create_vm(
+            session, name=vm.name, folder=vim.Folder(folders[vm.folder], session.stub),
+            pool=cluster.resourcePool, host=next(host_cycle), datastore=vm.datastore,
+            disk_sizes=[d.size for d in vm.disks])
+        _fill_disks(obj, site_dir / "datastores")
+        if vm.power == "on":
+            created.append(obj)
+    if created:
+        provision.power_on_all(session, created)
+
+
+def _fill_disks(vm: Any, datastores_dir: Path) -> None:
+    """Write real random bytes into each disk's flat file, so replication has data to move."""
+    for device in vm.config.hardware.device:
+        if isinstance(device, vim.vm.device.VirtualDisk):
+            ds, path = split_datastore_path(device.backing.fileName)
+            flat = datastores_dir / ds / path.replace(".vmdk", "-flat.vmdk")
+            with flat.open("wb") as handle:
+                remaining = int(device.capacityInBytes or device.capacityInKB * 1024)
+                while remaining > 0:
+                    chunk = min(remaining, 1 << 20)
+                    handle.write(os.urandom(chunk))
+                    remaining -= chunk
+
+
+def down(directory: Path) -> list[ProcessStatus]:
+    """Stop every process the lab started (by pid) and remove the lab's files. Idempotent."""
+    directory = directory.resolve()
+    if not lab_file(directory).exists():
+        return []
+    config = load_lab(directory)
+    stopped = []
+    for site_name, site in config.sites.items():
+        for service, pid in site.pids.items():
+            stop_process(pid)
+            stopped.append(ProcessStatus(site_name, service, pid, running=False,
+                                         endpoint=f"{site.vcenter.host}:{site.vcenter.port}"))
+    for site_name in config.sites:
+        shutil.rmtree(directory / site_name, ignore_errors=True)
+    lab_file(directory).unlink(missing_ok=True)
+    return stopped
+
+
+def status(directory: Path) -> list[ProcessStatus]:
+    config = load_lab(directory.resolve())
+    return [
+        ProcessStatus(site_name, service, pid, running=is_running(pid),
+                      endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk")
+        for site_name, site in config.sites.items() for service, pid in site.pids.items()
+    ]
+
+
+def wait_until_stopped(pids: list[int], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(is_running(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False

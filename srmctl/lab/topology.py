@@ -1,0 +1,183 @@
+"""The lab topology file (DESIGN §12): sites, datastores, folders, VMs with disks, protection groups and
+recovery plans with their metadata. The per-VM and plan-level metadata keys are the snapshot format's,
+so one vocabulary serves the lab, snapshots and runbooks; this module only checks their outer shape.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from srmctl.errors import RunbookInvalid
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
+_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def parse_size(value: str | int) -> int:
+    """``"32MiB"`` → bytes."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(value)
+    if not match:
+        raise ValueError(f"size {value!r}: use a number with B, KiB, MiB or GiB")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cluster(_Model):
+    name: str
+    hosts: int = Field(2, ge=1, le=32)
+
+
+class Site(_Model):
+    datacenter: str
+    clusters: list[Cluster] = Field(min_length=1)
+    datastores: list[str] = Field(min_length=1)
+    folders: list[str] = []
+
+
+class Disk(_Model):
+    size: int
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+
+class VmReplication(_Model):
+    target_datastore: str
+    rpo: str = "15m"
+    quiesce: bool = False
+    network_compression: bool = False
+
+
+class Vm(_Model):
+    name: str
+    folder: str = ""
+    datastore: str
+    disks: list[Disk] = [Disk(size=1024**2)]
+    power: Literal["on", "off"] = "on"
+    replication: VmReplication | None = None
+
+    @field_validator("power", mode="before")
+    @classmethod
+    def _power(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare on/off as a boolean; the topology vocabulary means a power state.
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
+
+
+class ProtectionGroup(_Model):
+    name: str
+    vms: list[str] = Field(min_length=1)
+    description: str = ""
+
+
+class RecoveryPlan(_Model):
+    name: str
+    description: str = ""
+    protection_groups: list[str] = []
+    vms: dict[str, dict[str, Any]] = {}  # per-VM metadata, snapshot vocabulary
+    steps: dict[str, list[dict[str, Any]]] = {}  # plan-level custom steps by view mode
+
+
+class Topology(_Model):
+    sites: dict[str, Site]
+    protected_site: str
+    vms: list[Vm]
+    protection_groups: list[ProtectionGroup] = []
+    recovery_plans: list[RecoveryPlan] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> Topology:
+        problems: list[str] = []
+        if len(self.sites) != 2:
+            problems.append("sites: a lab has exactly two sites")
+        if self.protected_site not in self.sites:
+            problems.append(f"protected_site: {self.protected_site!r} is not one of the sites")
+        names = [vm.name for vm in self.vms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"vms: listed twice: {', '.join(dupes)}")
+        protected = self.sites.get(self.protected_site)
+        for vm in self.vms:
+            if protected and vm.datastore not in protected.datastores:
+                problems.append(f"vms.{vm.name}.datastore: {vm.datastore!r} is not a datastore of "
+                                f"{self.protected_site}")
+            if protected and vm.folder and vm.folder not in protected.folders:
+                problems.append(f"vms.{vm.name}.folder: {vm.folder!r} is not a folder of {self.protected_site}")
+            if vm.replication and vm.replication.target_datastore not in self.recovery_site_model.datastores:
+                problems.append(f"vms.{vm.name}.replication.target_datastore: "
+                                f"{vm.replication.target_datastore!r} is not a datastore of {self.recovery_site}")
+        for pg in self.protection_groups:
+            problems += [f"protection_groups.{pg.name}: unknown VM {v!r}" for v in pg.vms if v not in names]
+        groups = {pg.name for pg in self.protection_groups}
+        for plan in self.recovery_plans:
+            problems += [f"recovery_plans.{plan.name}: unknown protection group {g!r}"
+                         for g in plan.protection_groups if g not in groups]
+            problems += [f"recovery_plans.{plan.name}.vms: unknown VM {v!r}" for v in plan.vms if v not in names]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def recovery_site(self) -> str:
+        return next(name for name in self.sites if name != self.protected_site)
+
+    @property
+    def recovery_site_model(self) -> Site:
+        return self.sites[self.recovery_site]
+
+
+def load_topology(path: Path | None = None) -> Topology:
+    """Load a topology file, or the default one shipped in the package."""
+    if path is None:
+        text = resources.files("srmctl.lab").joinpath("default-topology.yaml").read_text()
+        source = "default-topology.yaml"
+    else:
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise RunbookInvalid([f"{path}: cannot read topology: {error.strerror}"]) from error
+        source = str(path)
+    try:
+        data = yaml.safe_load(text)
+        return Topology.model_validate(data)
+    except yaml.YAMLError as error:
+        raise RunbookInvalid([f"{source}: not valid YAML: {error}"]) from error
+    except ValidationError as error:
+        raise RunbookInvalid([f"{source}: {'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}"
+                              for e in error.errors()]) from error
+
+
+def scaled_topology(base: Topology, vm_count: int) -> Topology:
+    """The base topology's sites with ``vm_count`` generated VMs (small disks), one protection group and
+    one recovery plan: for scale tests and benchmarks."""
+    protected = base.sites[base.protected_site]
+    target_ds = base.recovery_site_model.datastores[0]
+    folders = protected.folders or [""]
+    vms = [
+        Vm(name=f"vm{i:04d}", folder=folders[i % len(folders)], datastore=protected.datastores[i % len(protected.datastores)],
+           disks=[Disk(size=64 * 1024)], power="on",
+           replication=VmReplication(target_datastore=target_ds, rpo="15m"))
+        for i in range(1, vm_count + 1)
+    ]
+    names = [vm.name for vm in vms]
+    return Topology(
+        sites=base.sites, protected_site=base.protected_site, vms=vms,
+        protection_groups=[ProtectionGroup(name="Scale PG", vms=names)],
+        recovery_plans=[RecoveryPlan(
+            name="Scale Plan", protection_groups=["Scale PG"],
+            vms={n: {"priority": f"P{(i % 5) + 1}"} for i, n in enumerate(names)})],
+    )
