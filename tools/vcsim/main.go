@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -69,6 +70,9 @@ func main() {
 	model := simulator.VPX()
 	model.ServiceContent.About.ApiVersion = *apiVersion
 	model.ServiceContent.About.Version = *apiVersion
+	// Stock vcsim derives about.instanceUuid from the machine's node id, so two sites on one machine
+	// would share it; SRM and VR key vCenters by this uuid, so each process gets its own.
+	model.ServiceContent.About.InstanceUuid = uuid.New().String()
 	model.Datacenter = *dc
 	model.Cluster = *cluster
 	model.ClusterHost = *host

@@ -1,0 +1,82 @@
+"""``srmctl lab up|down|status``: the built-in two-site lab on loopback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from srmctl.cli.app import App
+from srmctl.cli.options import output_option
+from srmctl.cli.render import envelope
+from srmctl.lab import lab as lab_core
+from srmctl.lab.topology import load_topology, scaled_topology
+
+_dir_option = click.option(
+    "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), envvar="SRMCTL_LAB",
+    default="lab", show_default=True, help="Lab folder (lab.yaml, certificates, datastores). Env: SRMCTL_LAB.")
+
+
+@click.group("lab")
+def lab() -> None:
+    """Start, stop and inspect a two-site lab (vcsim per site) on loopback."""
+
+
+@lab.command("up")
+@_dir_option
+@click.option("--topology", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.")
+@click.option("--vms", type=click.IntRange(1, 5000), help="Generate this many VMs instead of the topology's.")
+@output_option()
+@click.pass_obj
+def up(app: App, directory: Path, topology: Path | None, vms: int | None) -> None:
+    """Start both sites and build the protected world; writes DIR/lab.yaml."""
+    model = load_topology(topology)
+    if vms:
+        model = scaled_topology(model, vms)
+    started = time.monotonic()
+    quiet = app.json_output
+    config = lab_core.up(directory, model, progress=None if quiet else lambda m: app.err_console.print(f"· {m}"))
+    elapsed = time.monotonic() - started
+    if app.json_output:
+        click.echo(envelope("lab up", {"lab": config, "seconds": round(elapsed, 2)}))
+        return
+    app.console.print(f"lab up in {elapsed:.1f}s: {Path(config.directory) / 'lab.yaml'}")
+    for name, site in config.sites.items():
+        app.console.print(f"  {name}: https://{site.vcenter.host}:{site.vcenter.port}/sdk  user "
+                          f"{site.vcenter.user}  {site.vcenter.thumbprint}")
+
+
+@lab.command("down")
+@_dir_option
+@output_option()
+@click.pass_obj
+def down(app: App, directory: Path) -> None:
+    """Stop every process the lab started and remove its files."""
+    stopped = lab_core.down(directory)
+    if app.json_output:
+        click.echo(envelope("lab down", {"stopped": stopped}))
+        return
+    app.console.print(f"lab down: stopped {len(stopped)} process(es)" if stopped else "no lab running there")
+
+
+@lab.command("status")
+@_dir_option
+@output_option()
+@click.pass_obj
+def status(app: App, directory: Path) -> None:
+    """Say what runs in the lab."""
+    rows = lab_core.status(directory)
+    if app.json_output:
+        click.echo(envelope("lab status", {"processes": rows}))
+        return
+    table = Table("site", "service", "pid", "state", "endpoint")
+    for row in rows:
+        table.add_row(row.site, row.service, str(row.pid),
+                      "[green]running[/]" if row.running else "[red]stopped[/]", row.endpoint)
+    app.console.print(table)
+
+
+command = lab
