@@ -1,0 +1,209 @@
+"""Load a runbook file: YAML with positions → checks → typed :class:`Runbook`, or every problem at once.
+
+Every finding reads ``path:LINE:COL: key.path: message`` with ``path`` exactly as the user gave it, so editors
+and CI logs can jump to it. Nothing here talks to the network or reads a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from srmctl.errors import RunbookInvalid
+from srmctl.runbook.checks import cross_checks, literal_secrets, local_checks
+from srmctl.runbook.models import FORMAT_VERSION, PATTERN_HINTS, Runbook
+from srmctl.runbook.problems import Mark, Problem, did_you_mean
+from srmctl.runbook.schema import allowed_keys, schema_at
+from srmctl.runbook.source import Document, YamlRejected, parse
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class LoadedRunbook:
+    """A valid runbook, the path it was read from (as given) and its warnings, formatted like problems."""
+
+    runbook: Runbook
+    path: str
+    warnings: tuple[str, ...] = ()
+
+
+def load_runbook(path: PathLike) -> Runbook:
+    """The typed runbook at ``path``; raises :class:`RunbookInvalid` listing every problem."""
+    return read_runbook(path).runbook
+
+
+def read_runbook(path: PathLike) -> LoadedRunbook:
+    """Like :func:`load_runbook`, also returning the warnings (unset password variables, missing files)."""
+    shown = os.fspath(path)
+    doc = _parse_file(shown)
+    data = doc.data
+    if not isinstance(data, dict):
+        _reject(shown, doc, [Problem((), f"a runbook must be a mapping of keys, got {describe(data)}")])
+    version_problem = _check_version(data)
+    if version_problem:
+        # Keys of another format version would only produce noise; this is the one thing to fix.
+        _reject(shown, doc, [version_problem])
+    base_dir = Path(shown).parent
+    errors, warnings = local_checks(data, base_dir)
+    problems = [*doc.problems, *literal_secrets(data), *cross_checks(data), *errors]
+    runbook = _validate(doc, base_dir, problems)
+    if problems or runbook is None:
+        _reject(shown, doc, problems)
+    return LoadedRunbook(runbook, shown, tuple(_format(shown, doc, w, "warning: ") for w in warnings))
+
+
+def _check_version(data: dict[str, Any]) -> Problem | None:
+    version = data.get("version", FORMAT_VERSION)  # a missing version is reported with the other keys
+    if isinstance(version, bool) or not isinstance(version, int):
+        return Problem(("version",), f"expected the number {FORMAT_VERSION}, got {describe(version)}")
+    if version != FORMAT_VERSION:
+        return Problem(
+            ("version",), f"unsupported runbook version {version}: this srmctl reads version {FORMAT_VERSION}"
+        )
+    return None
+
+
+def _parse_file(shown: str) -> Document:
+    try:
+        raw = Path(shown).read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise RunbookInvalid([f"{shown}:1:1: (root): cannot read runbook: {reason}"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        mark = Mark(before.count(b"\n") + 1, error.start - (before.rfind(b"\n") + 1) + 1)
+        raise RunbookInvalid([f"{shown}:{mark.line}:{mark.column}: (root): not UTF-8 text"]) from None
+    try:
+        return parse(text)
+    except YamlRejected as rejected:
+        raise RunbookInvalid([_format(shown, Document(None), p) for p in rejected.problems]) from None
+
+
+def _validate(doc: Document, base_dir: Path, problems: list[Problem]) -> Runbook | None:
+    """Validate against the models, adding their findings to ``problems`` unless a check already reported
+    the same key (a literal ``password:`` is a secret leak first, and an unknown key only second)."""
+    context = {"base_dir": base_dir, "skip_cross_checks": True}
+    try:
+        return Runbook.model_validate(doc.data, context=context)
+    except ValidationError as error:
+        reported = {p.loc for p in problems}
+        found = (translate(e, doc.texts.get(tuple(e["loc"]))) for e in error.errors())
+        problems.extend(p for p in found if p.loc not in reported)
+        return None
+
+
+def _reject(shown: str, doc: Document, problems: list[Problem]) -> NoReturn:
+    located = sorted(
+        ((doc.locate(p.loc, p.anchor) if p.mark is None else p.mark, p) for p in problems),
+        key=lambda pair: (pair[0].line, pair[0].column),
+    )
+    raise RunbookInvalid([f"{shown}:{m.line}:{m.column}: {p.keypath}: {p.message}" for m, p in located])
+
+
+def _format(shown: str, doc: Document, problem: Problem, prefix: str = "") -> str:
+    mark = problem.mark or doc.locate(problem.loc, problem.anchor)
+    return f"{shown}:{mark.line}:{mark.column}: {problem.keypath}: {prefix}{problem.message}"
+
+
+# --- pydantic errors in an operator's words ----------------------------------------------------------------
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "path_type": "a file path",
+    "literal_error": "",
+}
+
+
+def translate(error: Any, written: str | None = None) -> Problem:
+    """One pydantic error as a :class:`Problem` with a message that says what to write instead; ``written``
+    is the scalar as it appears in the file, when it differs from what YAML made of it."""
+    loc = tuple(error["loc"])
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if loc and loc[-1] == "[key]":
+        return Problem(loc[:-1], f"a key must be a string, got {describe(loc[-2])}", "key")
+    if kind == "missing":
+        return Problem(loc, "required key is missing", "parent")
+    if kind == "extra_forbidden":
+        return Problem(loc, _unknown_key(loc), "key")
+    if kind in ("value_error", "assertion_error"):
+        return Problem(loc, str(ctx.get("error", error["msg"])))
+    if kind == "literal_error":
+        return Problem(loc, _not_one_of(loc, value))
+    if kind == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(ctx["pattern"], f"must match {ctx['pattern']}")
+        return Problem(loc, f"{hint}, got {value!r}")
+    if kind in _EXPECTED:
+        return Problem(
+            loc, f"expected {_EXPECTED[kind]}, got {describe(value)}" + _quote_hint(kind, value, written)
+        )
+    return Problem(loc, _bounds(kind, ctx) or error["msg"])
+
+
+def _bounds(kind: str, ctx: dict[str, Any]) -> str | None:
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return "must not be empty" if least == 1 else f"needs at least {least} entries"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {ctx.get('le', ctx.get('lt'))}"
+    return None
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    key, allowed = str(loc[-1]), allowed_keys(loc[:-1])
+    hint = did_you_mean(key, allowed)
+    if not hint and allowed:
+        hint = f"; expected one of: {', '.join(allowed)}"
+    return f"unknown key {key!r}{hint}"
+
+
+def _not_one_of(loc: tuple[str | int, ...], value: Any) -> str:
+    node = schema_at(loc) or {}
+    choices = [str(c) for c in node.get("enum", [node.get("const")]) if c is not None]
+    hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+    if hint:
+        return f"unknown {'step' if loc[:1] == ('steps',) else 'value'} {value!r}{hint}"
+    return f"expected one of: {', '.join(choices)}, got {describe(value)}"
+
+
+def _quote_hint(kind: str, value: Any, written: str | None) -> str:
+    # YAML turns unquoted 0042, 1.10, yes or 2024-01-01 into numbers, booleans and dates.
+    if kind != "string_type" or value is None or isinstance(value, (list, dict)):
+        return ""
+    shown = f"written {written}; " if written is not None and written != str(value) else ""
+    return f" ({shown}put it in quotes to keep it as text)"
+
+
+def describe(value: Any) -> str:
+    """How a YAML value looks to the person who wrote it."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
