@@ -35,9 +35,8 @@ class Document:
     data: Any
     keys: dict[Loc, Mark] = field(default_factory=dict)
     values: dict[Loc, Mark] = field(default_factory=dict)
-    texts: dict[Loc, str] = field(
-        default_factory=dict
-    )  # scalars as written, e.g. "0042" that YAML read as 34
+    # Scalars as written, e.g. "0042", which YAML read as the number 34.
+    texts: dict[Loc, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # non-fatal: duplicate keys, bad tags
 
     def locate(self, loc: Loc, anchor: Anchor) -> Mark:
@@ -113,13 +112,8 @@ class _Builder:
     def build(self, node: Node, loc: Loc) -> Any:
         self._count += 1
         if self._count > MAX_NODES:
-            raise YamlRejected(
-                [
-                    Problem(
-                        loc, f"document too large (over {MAX_NODES} values after aliases)", mark=mark_of(node)
-                    )
-                ]
-            )
+            message = f"document too large (over {MAX_NODES} values after aliases)"
+            raise YamlRejected([Problem(loc, message, mark=mark_of(node))])
         if isinstance(node, ScalarNode):
             value = self._scalar(node, loc)
         elif id(node) in self._open:

@@ -77,10 +77,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     result = run("validate", str(missing))
     assert result.exit_code == 3
-    assert (
-        result.stderr.splitlines()[0]
-        == f"{missing}:1:1: (root): cannot read runbook: No such file or directory"
-    )
+    assert result.stderr.splitlines()[0] == f"{missing}:1:1: (root): cannot read runbook: No such file or directory"
 
 
 def test_directory_is_not_a_runbook(tmp_path: Path) -> None:
@@ -115,8 +112,7 @@ def test_password_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     result = run("validate", str(runbook))
     assert result.exit_code == 3
     assert result.stderr.splitlines()[0] == (
-        f"{runbook}:10:60: sites.nj.vcenter.password_file: nj.pw has mode 0644; it must be 0600 "
-        "(run: chmod 600 nj.pw)"
+        f"{runbook}:10:60: sites.nj.vcenter.password_file: nj.pw has mode 0644; it must be 0600 (run: chmod 600 nj.pw)"
     )
 
 
