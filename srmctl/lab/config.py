@@ -65,7 +65,8 @@ def lab_file(directory: Path) -> Path:
 def load_lab(directory: Path) -> LabConfig:
     path = lab_file(directory)
     if not path.is_file():
-        raise LabError(f"no lab in {directory}: {LAB_FILE} not found (start one with 'srmctl lab up --dir {directory}')")
+        raise LabError(f"no lab in {directory}: {LAB_FILE} not found "
+                       f"(start one with 'srmctl lab up --dir {directory}')")
     try:
         return LabConfig.model_validate(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, ValueError) as error:

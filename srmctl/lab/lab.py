@@ -21,7 +21,7 @@ from pyVmomi import vim
 
 from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
-from srmctl.adapters.vcenter.inventory import split_datastore_path
+from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.errors import LabError
 from srmctl.lab.certs import make_certificate, write_private
 from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, lab_file, load_lab, save_lab
@@ -95,7 +95,7 @@ def _build_site(session: VCenterSession, site_dir: Path, site: Site, vms: list[V
     dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
     provision.rename(session, dc, site.datacenter)
     clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]
-    for cluster, spec in zip(sorted(clusters, key=lambda c: c.name), site.clusters):
+    for cluster, spec in zip(sorted(clusters, key=lambda c: c.name), site.clusters, strict=False):
         provision.rename(session, cluster, spec.name)
     hosts = [h for c in clusters for h in c.host]
     for ds in site.datastores:
@@ -124,7 +124,7 @@ def _fill_disks(vm: Any, datastores_dir: Path) -> None:
     """Write real random bytes into each disk's flat file, so replication has data to move."""
     for device in vm.config.hardware.device:
         if isinstance(device, vim.vm.device.VirtualDisk):
-            ds, path = split_datastore_path(device.backing.fileName)
+            ds, path = split_datastore_path(disk_file(device))
             flat = datastores_dir / ds / path.replace(".vmdk", "-flat.vmdk")
             with flat.open("wb") as handle:
                 remaining = int(device.capacityInBytes or device.capacityInKB * 1024)

@@ -168,7 +168,8 @@ def scaled_topology(base: Topology, vm_count: int) -> Topology:
     target_ds = base.recovery_site_model.datastores[0]
     folders = protected.folders or [""]
     vms = [
-        Vm(name=f"vm{i:04d}", folder=folders[i % len(folders)], datastore=protected.datastores[i % len(protected.datastores)],
+        Vm(name=f"vm{i:04d}", folder=folders[i % len(folders)],
+           datastore=protected.datastores[i % len(protected.datastores)],
            disks=[Disk(size=64 * 1024)], power="on",
            replication=VmReplication(target_datastore=target_ds, rpo="15m"))
         for i in range(1, vm_count + 1)

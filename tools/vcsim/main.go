@@ -31,23 +31,30 @@ import (
 
 // faultRequest is the JSON body of POST /srmctl/faults.
 type faultRequest struct {
-	Method      string `json:"method"`       // SOAP method name, e.g. "PowerOnVM_Task", or "*"
-	ObjectType  string `json:"object_type"`  // e.g. "VirtualMachine", default "*"
-	ObjectName  string `json:"object_name"`  // default "*"
-	Fault       string `json:"fault"`        // generic | not_authenticated | no_permission | invalid_state | network | timeout
-	Count       int    `json:"count"`        // how many calls fail (0 = unlimited)
-	Skip        int    `json:"skip"`         // calls to let through first
-	DelayMillis int    `json:"delay_ms"`     // delay before the fault
+	Method      string `json:"method"`      // SOAP method name, e.g. "PowerOnVM_Task", or "*"
+	ObjectType  string `json:"object_type"` // e.g. "VirtualMachine", default "*"
+	ObjectName  string `json:"object_name"` // default "*"
+	Fault       string `json:"fault"`       // a key of soapFaults or transportFaults
+	Count       int    `json:"count"`       // how many calls fail (0 = unlimited)
+	Skip        int    `json:"skip"`        // calls to let through first
+	DelayMillis int    `json:"delay_ms"`    // delay before the fault
 	Message     string `json:"message"`
 }
 
-var faultTypes = map[string]simulator.FaultType{
-	"generic":           simulator.FaultTypeGeneric,
-	"not_authenticated": simulator.FaultTypeNotAuthenticated,
-	"no_permission":     simulator.FaultTypeNoPermission,
-	"invalid_state":     simulator.FaultTypeInvalidState,
-	"network":           simulator.FaultTypeNetworkFailure,
-	"timeout":           simulator.FaultTypeTimeout,
+// SOAP faults by name, as concrete vim types so that clients can decode them (govmomi's generic
+// fault types serialise under names pyvmomi does not know).
+var soapFaults = map[string]func(msg string) types.BaseMethodFault{
+	"system_error":       func(msg string) types.BaseMethodFault { return &types.SystemError{Reason: msg} },
+	"host_communication": func(string) types.BaseMethodFault { return &types.HostCommunication{} },
+	"not_authenticated":  func(string) types.BaseMethodFault { return &types.NotAuthenticated{} },
+	"no_permission":      func(string) types.BaseMethodFault { return &types.NoPermission{} },
+	"invalid_state":      func(string) types.BaseMethodFault { return &types.InvalidState{} },
+}
+
+// Faults below the SOAP layer, handled by govmomi itself.
+var transportFaults = map[string]simulator.FaultType{
+	"network": simulator.FaultTypeNetworkFailure,
+	"timeout": simulator.FaultTypeTimeout,
 }
 
 func main() {
@@ -145,26 +152,27 @@ func handleFaults(s *simulator.Service, w http.ResponseWriter, r *http.Request) 
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		kind, ok := faultTypes[orDefault(req.Fault, "generic")]
-		if !ok {
-			http.Error(w, "unknown fault kind "+req.Fault, http.StatusBadRequest)
-			return
-		}
+		name := orDefault(req.Fault, "system_error")
+		message := orDefault(req.Message, "injected by srmctl test")
 		rule := &simulator.FaultInjectionRule{
 			MethodName:  orDefault(req.Method, "*"),
 			ObjectType:  orDefault(req.ObjectType, "*"),
 			ObjectName:  orDefault(req.ObjectName, "*"),
 			Probability: 1.0,
-			FaultType:   kind,
-			Message:     orDefault(req.Message, "injected by srmctl test"),
+			Message:     message,
 			Delay:       req.DelayMillis,
 			MaxCount:    req.Count,
 			SkipCount:   req.Skip,
 			Enabled:     true,
 		}
-		if kind == simulator.FaultTypeNotAuthenticated {
+		if make, ok := soapFaults[name]; ok {
 			rule.FaultType = simulator.FaultTypeCustom
-			rule.Fault = &types.NotAuthenticated{}
+			rule.Fault = make(message)
+		} else if kind, ok := transportFaults[name]; ok {
+			rule.FaultType = kind
+		} else {
+			http.Error(w, "unknown fault kind "+name, http.StatusBadRequest)
+			return
 		}
 		s.AddFaultRule(rule)
 		w.WriteHeader(http.StatusCreated)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 import threading
 from collections import Counter
@@ -31,7 +30,7 @@ class VCenterEndpoint:
         return f"vCenter {self.host}:{self.port}"
 
 
-class _CountingStub(VimSessionOrientedStub):  # type: ignore[misc]
+class _CountingStub(VimSessionOrientedStub):
     """Re-logs in on NotAuthenticated (pyvmomi's session stub) and counts every SOAP call by method,
     so commands and benchmarks can report API calls per step."""
 
@@ -61,10 +60,7 @@ class VCenterSession:
     endpoint: VCenterEndpoint
     service_instance: Any
     stub: _CountingStub
-
-    @property
-    def content(self) -> Any:
-        return self.service_instance.content
+    content: Any  # ServiceContent, read once: every ``si.content`` access would be a round trip
 
     @property
     def calls(self) -> Counter[str]:
@@ -87,7 +83,8 @@ def _login_method(user: str, password: str) -> Any:
     # pyvmomi's makeUserLoginMethod first reads SessionManager.currentSession, which vcsim answers with
     # NotAuthenticated instead of None; logging in directly works on both.
     def login(soap_stub: Any) -> None:
-        vim.ServiceInstance("ServiceInstance", soap_stub).content.sessionManager.Login(user, password, None)
+        si: Any = vim.ServiceInstance("ServiceInstance", soap_stub)
+        si.content.sessionManager.Login(user, password, None)
 
     return login
 
@@ -114,16 +111,17 @@ def connect(endpoint: VCenterEndpoint) -> VCenterSession:
         raise ConnectionFailed(f"{endpoint.label}: not a vCenter endpoint: {error}") from error
 
     stub = _CountingStub(soap, _login_method(endpoint.user, endpoint.password))
-    si = vim.ServiceInstance("ServiceInstance", stub)
+    si: Any = vim.ServiceInstance("ServiceInstance", stub)
     try:
         # Touching the session forces the first login now, so bad credentials fail here, not later.
-        _ = si.content.sessionManager.currentSession
+        content = si.content
+        _ = content.sessionManager.currentSession
     except vim.fault.InvalidLogin as error:
         raise AuthenticationFailed(
             f"{endpoint.label}: login failed for user {endpoint.user!r}: incorrect user name or password"
         ) from error
-    except (socket.error, http.client.HTTPException) as error:
+    except (OSError, http.client.HTTPException) as error:
         raise ConnectionFailed(f"{endpoint.label}: connection lost during login: {error}") from error
     except vmodl.MethodFault as error:
-        raise ConnectionFailed(f"{endpoint.label}: login failed: {error.msg}") from error
-    return VCenterSession(endpoint=endpoint, service_instance=si, stub=stub)
+        raise ConnectionFailed(f"{endpoint.label}: login failed: {getattr(error, 'msg', error)}") from error
+    return VCenterSession(endpoint=endpoint, service_instance=si, stub=stub, content=content)

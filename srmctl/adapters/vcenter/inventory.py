@@ -285,8 +285,8 @@ def _build(objects: dict[str, tuple[Any, dict[str, Any]]], round_trips: int) -> 
         return records
 
     # Names of referenced objects come from the same retrieval: reading ``ref.name`` would cost a call each.
-    names = {moid: str(p.get("name", "")) for moid, (_, p) in objects.items()}
-    vms = tuple(sorted((_vm_record(obj, p, datacenter_of, names)
+    object_names = {moid: str(p.get("name", "")) for moid, (_, p) in objects.items()}
+    vms = tuple(sorted((_vm_record(obj, p, datacenter_of, object_names)
                         for obj, p in by_type.get(vim.VirtualMachine, [])),
                        key=lambda v: (v.datacenter, v.folder, v.name, v.moref)))
     return Inventory(
@@ -338,10 +338,15 @@ def _vm_record(obj: Any, p: dict[str, Any], datacenter_of: Callable[[Any], tuple
     )
 
 
+def disk_file(device: Any) -> str:
+    """The datastore path of a VirtualDisk's backing file (untyped: backings vary by disk kind)."""
+    return str(device.backing.fileName)
+
+
 def _disks(devices: Iterable[Any]) -> list[DiskRecord]:
     return [
         DiskRecord(key=d.key, label=d.deviceInfo.label if d.deviceInfo else f"disk {d.key}",
-                   file=d.backing.fileName, capacity_bytes=int(d.capacityInBytes or d.capacityInKB * 1024))
+                   file=disk_file(d), capacity_bytes=int(d.capacityInBytes or d.capacityInKB * 1024))
         for d in devices if isinstance(d, vim.vm.device.VirtualDisk)
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import split_datastore_path
@@ -43,11 +43,22 @@ def _mo(session: VCenterSession, kind: type, moref: str) -> Any:
     return kind(moref, session.stub)
 
 
-def power_state(session: VCenterSession, moref: str) -> str:
+def vm_properties(session: VCenterSession, moref: str, paths: list[str]) -> dict[str, Any]:
+    """Several properties of one VM in one call (reading ``vm.runtime`` whole also trips on vcsim)."""
+    pc = vmodl.query.PropertyCollector
+    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm_object(session, moref))],
+                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)])
     try:
-        return str(vm_object(session, moref).runtime.powerState)
-    except vim.fault.ManagedObjectNotFound as error:
+        result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
+    except vmodl.fault.ManagedObjectNotFound as error:
         raise NotFound(f"VM {moref} not found in {session.endpoint.label}") from error
+    if result is None or not result.objects:
+        raise NotFound(f"VM {moref} not found in {session.endpoint.label}")
+    return {p.name: p.val for p in result.objects[0].propSet or []}
+
+
+def power_state(session: VCenterSession, moref: str) -> str:
+    return str(vm_properties(session, moref, ["runtime.powerState"])["runtime.powerState"])
 
 
 def power_on(session: VCenterSession, moref: str, *, progress: ProgressCallback | None = None) -> bool:
@@ -73,12 +84,10 @@ def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = 
     A powered-on VM is refused unless ``allow_powered_on`` (the caller has established that the live
     copy runs elsewhere and the operator confirmed); it is then powered off first, as vCenter requires.
     """
-    vm = vm_object(session, moref)
-    try:
-        name, state = vm.name, str(vm.runtime.powerState)
-        uuid, vmx = vm.config.instanceUuid, vm.config.files.vmPathName
-    except vim.fault.ManagedObjectNotFound as error:
-        raise NotFound(f"VM {moref} not found in {session.endpoint.label}") from error
+    props = vm_properties(session, moref, ["name", "runtime.powerState", "config.instanceUuid",
+                                           "config.files.vmPathName"])
+    name, state = props["name"], str(props["runtime.powerState"])
+    uuid, vmx = props["config.instanceUuid"], props["config.files.vmPathName"]
     if state == "poweredOn" and not allow_powered_on:
         raise GuardrailViolation(
             f"refusing to unregister {name} ({moref}): it is powered on; only a stale VM whose live copy "
@@ -88,7 +97,7 @@ def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = 
     files = list_files(session, ds, path.rsplit("/", 1)[0] if "/" in path else "")
     if state == "poweredOn":
         power_off(session, moref)
-    vm.UnregisterVM()
+    vm_object(session, moref).UnregisterVM()
     return UnregisteredVm(name=name, moref=moref, instance_uuid=uuid, vmx_path=vmx, files=tuple(files),
                           was_powered_on=state == "poweredOn")
 

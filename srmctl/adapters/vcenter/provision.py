@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +22,10 @@ def mount_local_datastore(session: VCenterSession, hosts: Sequence[Any], name: s
     """Mount a local directory as datastore ``name`` on every given host; returns the datastore MoRef."""
     datastore = hosts[0].configManager.datastoreSystem.CreateLocalDatastore(name, path)
     for host in hosts[1:]:
-        try:
+        # vcsim mounts the existing datastore on the extra host but answers with a body pyvmomi
+        # cannot type (KeyError while decoding); the mount list checked below is the truth.
+        with contextlib.suppress(KeyError):
             host.configManager.datastoreSystem.CreateLocalDatastore(name, path)
-        except KeyError:
-            # vcsim mounts the existing datastore on the extra host but answers with a body pyvmomi
-            # cannot type; the mount list checked below is the truth.
-            pass
     mounted = {m.key._moId for m in datastore.host}
     missing = [h.name for h in hosts if h._moId not in mounted]
     if missing:

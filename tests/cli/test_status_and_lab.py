@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from srmctl import __version__
+from srmctl.cli.main import cli
+from srmctl.lab.config import LabConfig, load_lab
+from srmctl.lab.processes import is_running
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_status_table_lists_both_sites_vms(shared_lab: LabConfig) -> None:
+    result = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory], terminal_width=160)
+    assert result.exit_code == 0, result.output
+    assert "new-york" in result.output and "new-jersey" in result.output
+    for name in ("mail04", "db01", "web01", "web02"):
+        assert name in result.output
+    assert "Web/Frontend" in result.output and "ESX1_LOCAL" in result.output
+
+
+def test_status_json_is_a_versioned_envelope(shared_lab: LabConfig) -> None:
+    result = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["srmctl"] == 1 and doc["ok"] is True and doc["command"] == "status"
+    sites = {s["site"]: s for s in doc["result"]["sites"]}
+    ny_vms = {v["name"]: v for v in sites["new-york"]["vms"]}
+    assert ny_vms["mail04"]["power_state"] == "poweredOn" and ny_vms["mail04"]["folder"] == "Mail"
+    assert ny_vms["web01"]["datastores"] == ["NY-SAN-01"]
+    assert sites["new-jersey"]["vms"] == []
+
+
+def test_bad_password_exits_5_with_one_line(fresh_lab: LabConfig) -> None:
+    password_file = Path(fresh_lab.sites["new-york"].vcenter.password_file)
+    password_file.write_text("not-the-password")
+    result = CliRunner().invoke(cli, ["status", "--lab", fresh_lab.directory])
+    assert result.exit_code == 5
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("srmctl: error: vCenter 127.0.0.1:")
+    assert "login failed for user 'administrator@new-york.lab'" in lines[0]
+
+
+def test_bad_password_json_error_envelope(fresh_lab: LabConfig) -> None:
+    Path(fresh_lab.sites["new-york"].vcenter.password_file).write_text("nope")
+    result = CliRunner().invoke(cli, ["status", "--lab", fresh_lab.directory, "-o", "json"])
+    assert result.exit_code == 5
+    doc = json.loads(result.output)
+    assert doc["ok"] is False and doc["error"]["code"] == "authentication_failed"
+    assert doc["error"]["exit_code"] == 5
+
+
+def test_status_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SRMCTL_LAB"}
+    result = CliRunner(env=env).invoke(cli, ["status"])
+    assert result.exit_code == 2 and "--lab" in result.stderr
+    missing = CliRunner().invoke(cli, ["status", "--lab", str(tmp_path)])
+    assert missing.exit_code == 1 and "lab.yaml not found" in missing.stderr
+
+
+def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
+    runner = CliRunner()
+    directory = tmp_path / "L"
+    up = runner.invoke(cli, ["lab", "up", "--dir", str(directory), "-o", "json"])
+    assert up.exit_code == 0, up.output
+    config = load_lab(directory)
+    pids = [pid for site in config.sites.values() for pid in site.pids.values()]
+    assert len(pids) == 2 and all(is_running(p) for p in pids)
+    for site in config.sites.values():
+        assert oct(Path(site.vcenter.password_file).stat().st_mode & 0o777) == "0o600"
+        assert oct((directory / Path(site.vcenter.ca_file).parent.name / "key.pem").stat().st_mode & 0o777) == "0o600"
+
+    again = runner.invoke(cli, ["lab", "up", "--dir", str(directory)])
+    assert again.exit_code == 1 and "already running" in again.stderr
+
+    status = runner.invoke(cli, ["lab", "status", "--dir", str(directory), "-o", "json"])
+    assert status.exit_code == 0
+    assert all(p["running"] for p in json.loads(status.output)["result"]["processes"])
+
+    down = runner.invoke(cli, ["lab", "down", "--dir", str(directory)])
+    assert down.exit_code == 0 and "stopped 2" in down.output
+    assert not any(is_running(p) for p in pids)
+    assert list(directory.iterdir()) == []
+    assert runner.invoke(cli, ["lab", "down", "--dir", str(directory)]).exit_code == 0  # idempotent
