@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from srmctl.errors import RunbookInvalid
 from srmctl.runbook.checks import cross_checks, literal_secrets, local_checks
 from srmctl.runbook.models import FORMAT_VERSION, PATTERN_HINTS, Runbook
-from srmctl.runbook.problems import Mark, Problem, did_you_mean
+from srmctl.runbook.problems import Anchor, Loc, Mark, Problem, did_you_mean
 from srmctl.runbook.schema import allowed_keys, schema_at
 from srmctl.runbook.source import Document, YamlRejected, parse
 
@@ -133,25 +133,33 @@ def translate(error: Any, written: str | None = None) -> Problem:
     """One pydantic error as a :class:`Problem` with a message that says what to write instead; ``written``
     is the scalar as it appears in the file, when it differs from what YAML made of it."""
     loc = tuple(error["loc"])
-    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
-    if loc and loc[-1] == "[key]":
-        return Problem(loc[:-1], f"a key must be a string, got {describe(loc[-2])}", "key")
+    if loc and loc[-1] == "[key]":  # a mapping key failed its own check, e.g. an empty site name
+        return Problem(loc[:-1], _message(error, loc[:-1], None), "key")
+    return Problem(loc, _message(error, loc, written), _anchor(error["type"]))
+
+
+def _anchor(kind: str) -> Anchor:
+    """A missing key is reported at the mapping that lacks it, an unknown key at the key itself."""
     if kind == "missing":
-        return Problem(loc, "required key is missing", "parent")
+        return "parent"
+    return "key" if kind == "extra_forbidden" else "value"
+
+
+def _message(error: Any, loc: Loc, written: str | None) -> str:
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "missing":
+        return "required key is missing"
     if kind == "extra_forbidden":
-        return Problem(loc, _unknown_key(loc), "key")
+        return _unknown_key(loc)
     if kind in ("value_error", "assertion_error"):
-        return Problem(loc, str(ctx.get("error", error["msg"])))
+        return str(ctx.get("error", error["msg"]))
     if kind == "literal_error":
-        return Problem(loc, _not_one_of(loc, value))
+        return _not_one_of(loc, value)
     if kind == "string_pattern_mismatch":
-        hint = PATTERN_HINTS.get(ctx["pattern"], f"must match {ctx['pattern']}")
-        return Problem(loc, f"{hint}, got {value!r}")
+        return PATTERN_HINTS.get(ctx["pattern"], f"must match {ctx['pattern']}") + f", got {value!r}"
     if kind in _EXPECTED:
-        return Problem(
-            loc, f"expected {_EXPECTED[kind]}, got {describe(value)}" + _quote_hint(kind, value, written)
-        )
-    return Problem(loc, _bounds(kind, ctx) or error["msg"])
+        return f"expected {_EXPECTED[kind]}, got {describe(value)}" + _quote_hint(kind, value, written)
+    return _bounds(kind, ctx) or str(error["msg"])
 
 
 def _bounds(kind: str, ctx: dict[str, Any]) -> str | None:
@@ -167,7 +175,7 @@ def _bounds(kind: str, ctx: dict[str, Any]) -> str | None:
     return None
 
 
-def _unknown_key(loc: tuple[str | int, ...]) -> str:
+def _unknown_key(loc: Loc) -> str:
     key, allowed = str(loc[-1]), allowed_keys(loc[:-1])
     hint = did_you_mean(key, allowed)
     if not hint and allowed:
@@ -175,7 +183,7 @@ def _unknown_key(loc: tuple[str | int, ...]) -> str:
     return f"unknown key {key!r}{hint}"
 
 
-def _not_one_of(loc: tuple[str | int, ...], value: Any) -> str:
+def _not_one_of(loc: Loc, value: Any) -> str:
     node = schema_at(loc) or {}
     choices = [str(c) for c in node.get("enum", [node.get("const")]) if c is not None]
     hint = did_you_mean(value, choices) if isinstance(value, str) else ""

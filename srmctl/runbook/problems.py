@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -36,13 +37,16 @@ class Problem:
 
 
 def format_keypath(loc: Loc) -> str:
-    """``("vms", 2, "name")`` → ``vms[2].name``; the document itself is ``(root)``."""
+    """``("vms", 2, "name")`` → ``vms[2].name``; the document itself is ``(root)``. Keys that would make
+    the path ambiguous (empty, or holding '.', '[' or spaces) are quoted: ``sites["new york"].srm``."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not part or any(c in part for c in ".[] "):
+            text += f"[{json.dumps(part)}]"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text or "(root)"
 
 

@@ -144,3 +144,24 @@ def test_unset_password_variable_is_a_warning_not_an_error(monkeypatch: pytest.M
         "SRMCTL_TEST_NY_PASSWORD is not set" in warnings
     )
     assert not any("SRMCTL_TEST_NJ_SRM" in w for w in warnings)
+
+
+def test_alias_expansion_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    runbook = tmp_path / "bomb.yaml"
+    runbook.write_text("version: 1\nprompts:\n  dismiss:\n" + "".join(f"    - {line}\n" for line in levels))
+    result = run("validate", str(runbook))
+    assert result.exit_code == 3
+    assert "document too large (over 100000 values after aliases)" in result.stderr
+
+
+def test_ambiguous_site_names_are_quoted_in_key_paths(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yaml"
+    text = (HERE / "good" / "minimal.yaml").read_text().replace("  ny:\n", '  "new york":\n', 1)
+    runbook.write_text(text.replace("to: ny}", "to: new york}"))
+    result = run("validate", str(runbook))
+    assert result.exit_code == 0, result.output
+    runbook.write_text(text.replace("vcenter: {host: vc-ny.lab, user: admin}", "vcenter: {host: vc-ny.lab}"))
+    result = run("validate", str(runbook))
+    assert f"{runbook}:6:14: sites[\"new york\"].vcenter.user: required key is missing" in result.stderr
