@@ -73,17 +73,15 @@ def _parse_file(shown: str) -> Document:
         raw = Path(shown).read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
-        raise RunbookInvalid([f"{shown}:1:1: (root): cannot read runbook: {reason}"]) from None
+        _reject(shown, Document(None), [Problem((), f"cannot read runbook: {reason}", mark=Mark(1, 1))])
     try:
-        text = raw.decode("utf-8-sig")
+        return parse(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         before = raw[: error.start]
         mark = Mark(before.count(b"\n") + 1, error.start - (before.rfind(b"\n") + 1) + 1)
-        raise RunbookInvalid([f"{shown}:{mark.line}:{mark.column}: (root): not UTF-8 text"]) from None
-    try:
-        return parse(text)
+        _reject(shown, Document(None), [Problem((), "not UTF-8 text", mark=mark)])
     except YamlRejected as rejected:
-        raise RunbookInvalid([_format(shown, Document(None), p) for p in rejected.problems]) from None
+        _reject(shown, Document(None), rejected.problems)
 
 
 def _validate(doc: Document, base_dir: Path, problems: list[Problem]) -> Runbook | None:
@@ -100,16 +98,18 @@ def _validate(doc: Document, base_dir: Path, problems: list[Problem]) -> Runbook
 
 
 def _reject(shown: str, doc: Document, problems: list[Problem]) -> NoReturn:
-    located = sorted(
-        ((doc.locate(p.loc, p.anchor) if p.mark is None else p.mark, p) for p in problems),
-        key=lambda pair: (pair[0].line, pair[0].column),
-    )
-    raise RunbookInvalid([f"{shown}:{m.line}:{m.column}: {p.keypath}: {p.message}" for m, p in located])
+    ordered = sorted(problems, key=lambda p: _position(doc, p))  # file order, as editors list them
+    raise RunbookInvalid([_format(shown, doc, p) for p in ordered])
+
+
+def _position(doc: Document, problem: Problem) -> tuple[int, int]:
+    mark = problem.mark or doc.locate(problem.loc, problem.anchor)
+    return mark.line, mark.column
 
 
 def _format(shown: str, doc: Document, problem: Problem, prefix: str = "") -> str:
-    mark = problem.mark or doc.locate(problem.loc, problem.anchor)
-    return f"{shown}:{mark.line}:{mark.column}: {problem.keypath}: {prefix}{problem.message}"
+    line, column = _position(doc, problem)
+    return f"{shown}:{line}:{column}: {problem.keypath}: {prefix}{problem.message}"
 
 
 # --- pydantic errors in an operator's words ----------------------------------------------------------------

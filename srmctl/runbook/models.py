@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from srmctl.runbook.checks import cross_checks
+
 FORMAT_VERSION = 1
 
 StepName = Literal[
@@ -407,8 +409,6 @@ class Runbook(Model):
         # error, with positions) and turns them off here; direct construction in Python still gets them.
         if (info.context or {}).get("skip_cross_checks"):
             return self
-        from srmctl.runbook.checks import cross_checks
-
         problems = cross_checks(self.model_dump(by_alias=True))
         if problems:
             raise ValueError("; ".join(f"{p.keypath}: {p.message}" for p in problems))
