@@ -8,7 +8,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from srmctl.adapters.vcenter.connection import VCenterSession
-from srmctl.adapters.vcenter.inventory import split_datastore_path
+from srmctl.adapters.vcenter.inventory import exactly_one, split_datastore_path
 from srmctl.adapters.vcenter.tasks import ProgressCallback, wait_for_task
 from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
 
@@ -160,6 +160,4 @@ def _find_datastore(session: VCenterSession, name: str) -> Any:
         matches = [ds for ds in view.view if ds.name == name]
     finally:
         view.Destroy()
-    if not matches:
-        raise NotFound(f"datastore {name!r} not found in {session.endpoint.label}")
-    return matches[0]
+    return exactly_one(f"datastore {name!r} in {session.endpoint.label}", matches, lambda ds: str(ds._moId))
