@@ -16,7 +16,7 @@ CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "srmsim"]
 ALLOWED = {
     "adapters": {"adapters"},
     "steps": {"steps", "adapters", "metadata", "runbook"},
-    "metadata": {"metadata", "adapters"},
+    "metadata": {"metadata", "adapters", "runbook"},
     "runbook": {"runbook"},
     "engine": {"engine", "steps", "adapters", "metadata", "runbook", "lab"},
     "lab": {"lab", "adapters", "srmsim"},

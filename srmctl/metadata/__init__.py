@@ -1,1 +1,1 @@
-"""metadata."""
+"""Plan metadata: the snapshot format, capture from SRM, diff and restore."""

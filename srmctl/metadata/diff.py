@@ -1,0 +1,57 @@
+"""Structural difference between two plan-metadata snapshots (or a snapshot and the live plan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from srmctl.metadata.snapshot import Snapshot
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # e.g. "vms.mail04.pre_power_on[0].timeout"
+    before: Any  # None when added
+    after: Any  # None when removed
+    kind: str  # changed | added | removed
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.path}: added {self.after!r}"
+        if self.kind == "removed":
+            return f"{self.path}: removed (was {self.before!r})"
+        return f"{self.path}: {self.before!r} → {self.after!r}"
+
+
+def diff_snapshots(expected: Snapshot, actual: Snapshot) -> tuple[Change, ...]:
+    """Every difference in plan metadata, ignoring when/where each snapshot was taken."""
+    return tuple(_diff(expected.content(), actual.content(), ""))
+
+
+def _diff(a: Any, b: Any, path: str) -> list[Change]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        changes = []
+        for key in sorted(set(a) | set(b), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            left, right = a.get(key, _MISSING), b.get(key, _MISSING)
+            if left is _MISSING:
+                changes.append(Change(sub, None, right, "added"))
+            elif right is _MISSING:
+                changes.append(Change(sub, left, None, "removed"))
+            else:
+                changes += _diff(left, right, sub)
+        return changes
+    if isinstance(a, list) and isinstance(b, list):
+        changes = []
+        for index in range(max(len(a), len(b))):
+            sub = f"{path}[{index}]"
+            if index >= len(a):
+                changes.append(Change(sub, None, b[index], "added"))
+            elif index >= len(b):
+                changes.append(Change(sub, a[index], None, "removed"))
+            else:
+                changes += _diff(a[index], b[index], sub)
+        return changes
+    return [] if a == b else [Change(path, a, b, "changed")]

@@ -1,0 +1,206 @@
+"""The plan-metadata snapshot: one YAML document per recovery plan, keyed by VM name (never MoRef).
+
+The keys are those of the lab topology (DESIGN §12), so one vocabulary serves the lab, snapshots and
+runbooks. IP settings are stored per NIC as ``recovery``/``protected`` relative to the plan's direction
+*at capture time*, which the snapshot records (``plan.protected_site``/``plan.recovery_site``): after the
+plan's direction flips, restore maps them back to the same physical site, so re-IP stays with its site.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from srmctl.errors import RunbookInvalid
+from srmctl.runbook.models import Duration
+
+FORMAT = "srmctl/plan-metadata/v1"
+
+Priority = Literal["P1", "P2", "P3", "P4", "P5"]
+CalloutType = Literal["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]
+ViewMode = Literal["recovery", "test", "cleanup", "reprotect"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Callout(_Model):
+    """A pre/post power-on step: a command (on the SRM server or in the VM) or a prompt."""
+
+    type: CalloutType
+    name: str
+    content: str = ""
+    timeout: Duration = timedelta(0)
+
+
+class PlanStep(Callout):
+    """A plan-level custom recovery step at a position in the plan's step list for one view mode."""
+
+    position: int = Field(ge=0)
+
+
+class Startup(_Model):
+    action: Literal["POWER_ON", "DO_NOT_POWER_ON"] = "POWER_ON"
+    tools_timeout: Duration | None = None  # wait for VMware Tools; None = do not wait
+    delay: Duration | None = None  # delay before post-power-on steps and dependent VMs
+
+
+class Shutdown(_Model):
+    skip_guest: bool = False
+    timeout: Duration
+
+
+class Ipv4(_Model):
+    type: Literal["STATIC", "DHCP"] = "STATIC"
+    address: str | None = None
+    mask: str | None = None
+    gateway: str | None = None
+    alternate_gateway: str | None = None
+
+
+class Ipv6(_Model):
+    type: Literal["STATIC", "DHCP"] = "STATIC"
+    address: str | None = None
+    prefix_length: int | None = Field(None, ge=0, le=128)
+    gateway: str | None = None
+    alternate_gateway: str | None = None
+
+
+class Dns(_Model):
+    type: Literal["STATIC", "DHCP"] = "STATIC"
+    servers: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+
+
+class Wins(_Model):
+    primary: str | None = None
+    secondary: str | None = None
+
+
+class IpSettings(_Model):
+    ipv4: Ipv4 | None = None
+    ipv6: Ipv6 | None = None
+    dns: Dns | None = None
+    wins: Wins | None = None
+
+
+class NicIp(_Model):
+    nic: int = Field(ge=0)
+    recovery: IpSettings | None = None
+    protected: IpSettings | None = None
+
+
+class VmMetadata(_Model):
+    instance_uuid: str | None = None
+    priority: Priority = "P3"
+    dependencies: tuple[str, ...] = ()  # VM names in the same priority group, started before this VM
+    startup: Startup = Startup()
+    shutdown: Shutdown | None = None
+    pre_power_on: tuple[Callout, ...] = ()
+    post_power_on: tuple[Callout, ...] = ()
+    ip: tuple[NicIp, ...] = ()
+
+    @field_validator("dependencies")
+    @classmethod
+    def _sorted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Dependencies are a set in SRM; a canonical order keeps diffs and round trips exact.
+        return tuple(sorted(set(value)))
+
+
+class PlanInfo(_Model):
+    name: str
+    description: str = ""
+    protected_site: str
+    recovery_site: str
+    protection_groups: tuple[str, ...] = ()
+
+
+class Source(_Model):
+    site: str
+    srm: str
+    plan_id: str = ""
+
+
+class Snapshot(_Model):
+    format: Literal["srmctl/plan-metadata/v1"] = "srmctl/plan-metadata/v1"
+    taken_at: datetime
+    source: Source
+    plan: PlanInfo
+    vms: dict[str, VmMetadata] = {}
+    steps: dict[ViewMode, tuple[PlanStep, ...]] = {}
+
+    @property
+    def richness(self) -> int:
+        """How much customisation the snapshot holds; metadata.snapshot refuses to overwrite a richer
+        snapshot with an emptier one (a plan whose groups were already removed has lost it)."""
+        count = sum(len(s) for s in self.steps.values())
+        for vm in self.vms.values():
+            count += 1 + len(vm.dependencies) + len(vm.pre_power_on) + len(vm.post_power_on) + len(vm.ip)
+        return count
+
+    def content(self) -> dict[str, Any]:
+        """What restore and diff compare: everything except when and where it was taken."""
+        data = self.model_dump(mode="json", exclude={"taken_at", "source", "format"})
+        return data
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable unicode, but strings with control or line-separator characters are written double-quoted:
+    PyYAML otherwise emits NEL (U+0085) unescaped in single quotes, and it reads back as a space."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    risky = any(ord(c) < 0x20 and c not in "\n" or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\ufeff"
+                for c in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if risky else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_snapshot(snapshot: Snapshot) -> str:
+    data = snapshot.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
+    """Write atomically with mode 0600 (snapshots can hold callout commands and addresses)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(dump_snapshot(snapshot))
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return path
+
+
+def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RunbookInvalid([f"{source}: not valid YAML: {error}"]) from error
+    try:
+        return Snapshot.model_validate(data)
+    except ValidationError as error:
+        raise RunbookInvalid([f"{source}: {'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+                              for e in error.errors()]) from error
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RunbookInvalid([f"{path}: cannot read snapshot: {error.strerror}"]) from error
+    return parse_snapshot(text, str(path))
