@@ -1,0 +1,228 @@
+"""Runs: dry run, failback (start) and resume, each tying together endpoints, lock, journal and executor.
+
+This is the engine's public face for the CLI: it never prints and never asks; confirmation is a callback
+(:data:`Confirm`) the CLI provides, and progress reaches the CLI as events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from srmctl.adapters.vcenter.connection import VCenterEndpoint
+from srmctl.engine import events as ev
+from srmctl.engine.events import EventBus, Subscriber
+from srmctl.engine.executor import RunPlan, execute_steps, plan_steps, select_steps
+from srmctl.engine.journal import META, PLAN, REPORT, RUNBOOK_COPY, Journal, list_run_ids, load_run, new_run_id
+from srmctl.engine.lock import RunLock
+from srmctl.engine.sites import connected, runbook_endpoints
+from srmctl.errors import Aborted, SrmctlError, UsageError
+from srmctl.runbook import Runbook, load_runbook
+from srmctl.steps.context import StepContext
+from srmctl.steps.ops import VCenterOps
+
+#: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
+#: raise (e.g. UsageError when nobody can answer and --yes was not given).
+Confirm = Callable[[RunPlan], bool]
+
+SUCCEEDED, FAILED, ABORTED, INCOMPLETE = "succeeded", "failed", "aborted", "incomplete"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: str
+    status: str  # verified | failed | interrupted | not_run
+    actions_done: int
+    seconds: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str
+    runbook: str
+    outcome: str
+    started: str
+    finished: str | None
+    steps: tuple[StepOutcome, ...]
+    error: str | None
+    journal: str
+    api_calls: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Selection:
+    steps: tuple[str, ...] | None = None
+    from_step: str | None = None
+    until_step: str | None = None
+
+
+def dry_run(runbook: Runbook, lab_dir: Path | None, selection: Selection = Selection()) -> RunPlan:
+    """The ordered plan against live state, through read-only facades only: nothing can change."""
+    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
+                         until_step=selection.until_step)
+    with connected(runbook_endpoints(runbook, lab_dir)) as sessions:
+        sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
+        ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True)
+        return plan_steps(ctx, names)
+
+
+def start(runbook_path: Path, lab_dir: Path | None, home: Path, *, selection: Selection = Selection(),
+          confirm: Confirm, subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> RunReport:
+    """Run a failback from ``runbook_path``; the journal goes to ``home/runs/<run-id>/``."""
+    runbook = load_runbook(runbook_path)
+    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
+                         until_step=selection.until_step)
+    text = runbook_path.read_text()
+    run_id = new_run_id(runbook.name)
+    meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
+            "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "lab_dir": str(lab_dir.resolve()) if lab_dir else None, "steps": list(names),
+            "started": ev.now(), "host": socket.gethostname(), "pid": os.getpid()}
+
+    def open_journal(secrets: Sequence[str]) -> Journal:
+        return Journal.create(home, run_id, runbook_text=text, meta=meta, secrets=secrets)
+
+    return _run(run_id, runbook, lab_dir, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
+                subscribers=subscribers, break_lock=break_lock)
+
+
+def resume(home: Path, run_id: str, *, confirm: Confirm, subscribers: Sequence[Subscriber] = (),
+           break_lock: bool = False) -> RunReport:
+    """Continue a run from its journal: every step not verified yet is planned again from live state, so
+    work done before a crash (even one whose journal line was never written) is not done twice."""
+    stored = load_run(home, run_id)
+    meta = stored.meta
+    runbook = _runbook_of(stored.directory, meta)
+    verified = {e["step"] for e in stored.events if e.get("kind") == ev.STEP_VERIFIED}
+    names = tuple(s for s in meta["steps"] if s not in verified)
+    lab_dir = Path(meta["lab_dir"]) if meta.get("lab_dir") else None
+    resumes = sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1
+
+    def open_journal(secrets: Sequence[str]) -> Journal:
+        return Journal.open(home, run_id, secrets)
+
+    return _run(run_id, runbook, lab_dir, names, home, open_journal, ev.RUN_RESUMED, confirm=confirm,
+                subscribers=subscribers, break_lock=break_lock, plan_file=f"plan-resume-{resumes}.json",
+                all_steps=tuple(meta["steps"]))
+
+
+def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
+    """The runbook the run started with: the original file if unchanged (its relative paths still work),
+    else the journal's copy when the original is gone; a changed runbook is refused."""
+    original = Path(meta["runbook_path"])
+    if original.is_file():
+        if hashlib.sha256(original.read_bytes()).hexdigest() != meta["runbook_sha256"]:
+            raise UsageError(f"{original} changed since run {meta['run_id']} started; resuming would mix two "
+                             "runbooks: start a new run with 'srmctl failback' instead")
+        return load_runbook(original)
+    return load_runbook(directory / RUNBOOK_COPY)
+
+
+def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, ...], home: Path,
+         open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: Confirm,
+         subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
+         all_steps: tuple[str, ...] | None = None) -> RunReport:
+    endpoints: dict[str, VCenterEndpoint] = runbook_endpoints(runbook, lab_dir)
+    with connected(endpoints) as sessions:
+        sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
+        lock = RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
+        lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
+        try:
+            journal = open_journal([e.password for e in endpoints.values()])
+            # The journal subscribes first: an event is on disk before anyone is shown it.
+            bus = EventBus([journal.append, *subscribers])
+            bus.emit(opening_event, None, {"run_id": run_id, "runbook": runbook.name, "steps": list(names),
+                                           "pid": os.getpid()})
+            error: BaseException | None = None
+            try:
+                ctx = StepContext(runbook, sites, bus.emit)
+                plan = plan_steps(ctx, names)
+                journal.write_json(plan_file, plan.to_dict())
+                bus.emit(ev.PLANNED, None, plan.to_dict())
+                if plan.needs_confirmation and not confirm(plan):
+                    raise Aborted("not confirmed; nothing was changed")
+                execute_steps(replace(ctx, confirmed=plan.needs_confirmation), names, bus)
+            except BaseException as caught:
+                error = caught
+                raise
+            finally:
+                report = _report(run_id, runbook.name, journal, all_steps or names, error,
+                                 {name: s.api_calls for name, s in sites.items()})
+                journal.write_json(REPORT, asdict(report))
+                bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
+        finally:
+            lock.release()
+    return report
+
+
+def _outcome(error: BaseException | None) -> str:
+    if error is None:
+        return SUCCEEDED
+    if isinstance(error, (Aborted, KeyboardInterrupt)):
+        return ABORTED
+    return FAILED
+
+
+def _report(run_id: str, runbook: str, journal: Journal, names: Sequence[str], error: BaseException | None,
+            api_calls: Mapping[str, int]) -> RunReport:
+    events = journal.events()
+    message = None if error is None else (error.message if isinstance(error, SrmctlError) else repr(error))
+    return RunReport(run_id=run_id, runbook=runbook, outcome=_outcome(error),
+                     started=str(journal.read_json(META).get("started", "")), finished=ev.now(),
+                     steps=step_outcomes(events, names), error=message, journal=str(journal.directory),
+                     api_calls=dict(api_calls))
+
+
+def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> tuple[StepOutcome, ...]:
+    """Per step, from the journal: the last attempt's status, actions done over all attempts, its time."""
+    from datetime import datetime
+
+    outcomes = []
+    for name in names:
+        mine = [e for e in events if e.get("step") == name]
+        done = sum(1 for e in mine if e.get("kind") == ev.ACTION_DONE)
+        starts = [e for e in mine if e.get("kind") == ev.STEP_STARTED]
+        ends = [e for e in mine if e.get("kind") in (ev.STEP_VERIFIED, ev.STEP_FAILED)]
+        if not starts:
+            outcomes.append(StepOutcome(name, "not_run", done, None, ""))
+            continue
+        last_start = starts[-1]
+        end = ends[-1] if ends and ends[-1]["at"] >= last_start["at"] else None
+        if end is None:
+            outcomes.append(StepOutcome(name, "interrupted", done, None, "no outcome journaled (crash?)"))
+            continue
+        seconds = (datetime.fromisoformat(end["at"]) - datetime.fromisoformat(last_start["at"])).total_seconds()
+        status = "verified" if end["kind"] == ev.STEP_VERIFIED else "failed"
+        outcomes.append(StepOutcome(name, status, done, round(seconds, 3),
+                                    str(end.get("summary") or end.get("error") or "")))
+    return tuple(outcomes)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    runbook: str
+    started: str
+    outcome: str  # succeeded | failed | aborted | incomplete (crashed or still running)
+    steps: tuple[StepOutcome, ...]
+    journal: str
+
+
+def run_summary(home: Path, run_id: str) -> RunSummary:
+    stored = load_run(home, run_id)
+    report = stored.report or {}
+    return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
+                      started=str(stored.meta.get("started", "")),
+                      outcome=str(report.get("outcome") or INCOMPLETE),
+                      steps=step_outcomes(stored.events, stored.meta.get("steps", [])),
+                      journal=str(stored.directory))
+
+
+def list_runs(home: Path) -> tuple[RunSummary, ...]:
+    return tuple(run_summary(home, run_id) for run_id in list_run_ids(home))

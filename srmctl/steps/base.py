@@ -1,0 +1,163 @@
+"""The step framework: frozen actions, verifications, the :class:`Step` contract and the step registry.
+
+A step observes live state in :meth:`Step.plan` and returns only what is still to do, as frozen
+:class:`Action` values that can be shown, journaled and compared; :meth:`Step.apply` executes exactly those
+actions and :meth:`Step.verify` checks the outcome against live state. An empty plan means "already done",
+which is what makes re-runs and resumes safe.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from srmctl.errors import StepFailed
+from srmctl.runbook import STEP_NAMES
+
+if TYPE_CHECKING:
+    from srmctl.steps.context import StepContext
+
+
+class Impact(str, Enum):
+    """How much a step can change: read-only steps never mutate, high-impact steps need confirmation."""
+
+    READ_ONLY = "read-only"
+    LOW = "low"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a step will do, e.g. unregister mail04 at new-york. Values only, so plans compare equal
+    across runs and survive a round trip through the journal."""
+
+    kind: str
+    site: str
+    targets: tuple[str, ...]
+    details: tuple[tuple[str, str], ...] = ()
+    high_impact: bool = False  # needs the operator's confirmation even inside a low-impact step
+
+    @classmethod
+    def make(cls, kind: str, site: str, targets: tuple[str, ...] | list[str], *, high_impact: bool = False,
+             **details: str) -> Action:
+        return cls(kind=kind, site=site, targets=tuple(targets), details=tuple(sorted(details.items())),
+                   high_impact=high_impact)
+
+    def detail(self, key: str, default: str = "") -> str:
+        return dict(self.details).get(key, default)
+
+    def describe(self) -> str:
+        """``unregister mail04 at new-york (power_state=poweredOff)``."""
+        extra = ", ".join(f"{k}={v}" for k, v in self.details)
+        return f"{self.kind} {', '.join(self.targets)} at {self.site}" + (f" ({extra})" if extra else "")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "site": self.site, "targets": list(self.targets),
+                "details": dict(self.details), "high_impact": self.high_impact}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Action:
+        details = data.get("details") or {}
+        targets = data.get("targets") or []
+        assert isinstance(details, Mapping) and isinstance(targets, (list, tuple))
+        return cls(kind=str(data["kind"]), site=str(data["site"]), targets=tuple(str(t) for t in targets),
+                   details=tuple(sorted((str(k), str(v)) for k, v in details.items())),
+                   high_impact=bool(data.get("high_impact", False)))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :meth:`Step.verify`: ``ok`` with a summary, or every problem found."""
+
+    ok: bool
+    summary: str = ""
+    problems: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def passed(cls, summary: str) -> Verification:
+        return cls(ok=True, summary=summary)
+
+    @classmethod
+    def failed(cls, problems: list[str] | tuple[str, ...]) -> Verification:
+        return cls(ok=False, summary=f"{len(problems)} problem(s)", problems=tuple(problems))
+
+
+class Step(ABC):
+    """Base of every step. Subclasses set ``name`` (``family.verb``) and ``impact``; their docstring's first
+    line is what ``srmctl steps`` shows."""
+
+    name: ClassVar[str]
+    impact: ClassVar[Impact]
+
+    @abstractmethod
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        """Observe live state and return what is still to do (empty: already done). Must not mutate:
+        the context hands out read-only adapters while planning."""
+
+    @abstractmethod
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        """Execute exactly ``actions`` (as returned by :meth:`plan`)."""
+
+    @abstractmethod
+    def verify(self, ctx: StepContext) -> Verification:
+        """Check the step's outcome against live state."""
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = inspect.getdoc(cls) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def description(cls) -> str:
+        """The whole docstring with each paragraph on one line (terminals re-wrap it)."""
+        paragraphs = (inspect.getdoc(cls) or "").split("\n\n")
+        return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+_REGISTRY: dict[str, type[Step]] = {}
+S = TypeVar("S", bound=type[Step])
+
+
+def register(cls: S) -> S:
+    """Class decorator: add a step to the registry under its ``name`` (which the runbook format must know)."""
+    if cls.name not in STEP_NAMES:
+        raise ValueError(f"step {cls.name!r} is not a runbook step name")
+    if cls.name in _REGISTRY:
+        raise ValueError(f"step {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_steps() -> tuple[type[Step], ...]:
+    """The steps that exist, in the default order of ``srmctl failback``."""
+    _load_builtin_steps()
+    return tuple(_REGISTRY[name] for name in STEP_NAMES if name in _REGISTRY)
+
+
+def get_step(name: str) -> type[Step]:
+    """The step class for ``name``. A valid runbook step that is not implemented yet is a StepFailed (so a
+    run stops at plan time, before anything changes); an unknown name is a programming error."""
+    _load_builtin_steps()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in STEP_NAMES:
+        implemented = ", ".join(s.name for s in available_steps())
+        raise StepFailed(f"step {name} is not implemented yet in this version of srmctl "
+                         f"(implemented: {implemented}); remove it from the runbook's steps or use --steps")
+    raise ValueError(f"unknown step {name!r}")
+
+
+_loaded: list[bool] = []
+
+
+def _load_builtin_steps() -> None:
+    # Step modules register themselves on import; importing them lazily here avoids an import cycle
+    # between this module (which they import) and the package's modules.
+    if _loaded:
+        return
+    _loaded.append(True)
+    from srmctl.steps import orphans, preflight  # noqa: F401

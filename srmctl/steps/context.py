@@ -1,0 +1,105 @@
+"""What a step sees while it runs: the runbook, one vCenter facade per site, bounded concurrency, events.
+
+The engine builds the context; steps only read from it. While planning (and in every dry run) the facades
+are read-only views, so a step cannot change anything by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from srmctl.errors import NotFound, SrmctlError, StepFailed
+from srmctl.runbook import Runbook
+from srmctl.steps.base import Action
+from srmctl.steps.ops import VCenterOps
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: ``emit(kind, step, data)``: the engine's event sink (journal, live output). Core code never prints.
+Emit = Callable[[str, "str | None", Mapping[str, Any]], object]
+
+#: Test hook: ``SRMCTL_TEST_PAUSE="after_call=5,after_action=1"`` sleeps at those points, so crash tests can
+#: SIGKILL a real run exactly there. Unset in normal use (then a pause point costs one dict lookup).
+PAUSE_ENV = "SRMCTL_TEST_PAUSE"
+
+
+def _pauses() -> dict[str, float]:
+    raw = os.environ.get(PAUSE_ENV, "")
+    points = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        name, _, seconds = item.partition("=")
+        points[name] = float(seconds or "0")
+    return points
+
+
+@dataclass(frozen=True)
+class StepContext:
+    runbook: Runbook
+    sites: Mapping[str, VCenterOps]
+    emit: Emit
+    confirmed: bool = False  # the operator confirmed the plan (terminal prompt or --yes)
+    dry_run: bool = False
+
+    # --- sites ---------------------------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """Where the VMs run now (``failback.from``)."""
+        return self.runbook.source_site_name
+
+    @property
+    def target(self) -> str:
+        """Where the VMs go back to and the orphans are (``failback.to``)."""
+        return self.runbook.target_site_name
+
+    def ops(self, site: str) -> VCenterOps:
+        try:
+            return self.sites[site]
+        except KeyError:
+            raise NotFound(f"site {site!r} is not connected in this run") from None
+
+    def read_only(self) -> StepContext:
+        """The same context with read-only facades: what ``plan()`` and dry runs get."""
+        return replace(self, sites={name: ops.read_only_view() for name, ops in self.sites.items()})
+
+    # --- helpers for steps ---------------------------------------------------------------------------------
+
+    def record(self, step: str, kind: str, data: Mapping[str, Any]) -> None:
+        """Write a fact to the journal (e.g. a VM's files before it is unregistered)."""
+        self.emit("record", step, {"record": kind, **data})
+
+    def action_done(self, step: str, action: Action, result: Mapping[str, Any] | None = None) -> None:
+        self.pause("after_call")
+        self.emit("action_done", step, {"action": action.to_dict(), "result": dict(result or {})})
+        self.pause("after_action")
+
+    def pause(self, point: str) -> None:
+        seconds = _pauses().get(point)
+        if seconds:
+            time.sleep(seconds)
+
+    def each(self, step: str, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` with at most ``runbook.concurrency`` in flight. Every item is attempted;
+        failures are reported together (one StepFailed naming each), so one bad VM does not hide another."""
+        todo = list(items)
+        if not todo:
+            return []
+        workers = max(1, min(self.runbook.concurrency, len(todo)))
+        results: list[R] = []
+        problems: list[str] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=step) as pool:
+            futures = [pool.submit(fn, item) for item in todo]
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except SrmctlError as error:
+                    problems.append(error.message)
+        if problems:
+            raise StepFailed(f"{step}: " + "; ".join(problems))
+        return results

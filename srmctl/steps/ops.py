@@ -1,0 +1,132 @@
+"""The vCenter facade steps use, with a read-only variant that makes dry runs safe by construction.
+
+Steps never touch a pyvmomi session directly: they get a :class:`VCenterOps`. Every mutating method is marked
+with :func:`mutating`, which refuses to run on a read-only facade (dry runs and every ``plan()``) and drops
+the inventory cache after the change, so the next observation is fresh.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from pyVmomi import vim
+
+from srmctl.adapters.vcenter import operations
+from srmctl.adapters.vcenter.connection import VCenterSession
+from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
+from srmctl.adapters.vcenter.operations import DatastoreFile, UnregisteredVm
+from srmctl.errors import GuardrailViolation, NotFound
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ReadOnlyViolation(GuardrailViolation):
+    """A mutating call was attempted through a read-only facade (a dry run, or a step's ``plan()``)."""
+
+    code = "read_only"
+
+
+def mutating(method: F) -> F:
+    """Mark a facade method as changing vCenter state."""
+
+    @functools.wraps(method)
+    def wrapper(self: VCenterOps, *args: Any, **kwargs: Any) -> Any:
+        if self.read_only:
+            raise ReadOnlyViolation(f"{method.__name__} refused on {self.site}: this is a read-only (dry-run) "
+                                    "view of vCenter")
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.invalidate()
+
+    wrapper.mutating = True  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+class _InventoryCache:
+    """One inventory per site, shared by a facade and its read-only view; thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value: Inventory | None = None
+
+
+class VCenterOps:
+    """What steps may do with one site's vCenter."""
+
+    def __init__(self, session: VCenterSession, site: str, *, read_only: bool = False,
+                 cache: _InventoryCache | None = None) -> None:
+        self.session = session
+        self.site = site
+        self.read_only = read_only
+        self._cache = cache or _InventoryCache()
+
+    def read_only_view(self) -> VCenterOps:
+        """The same site and cache, with every mutating method refused."""
+        return VCenterOps(self.session, self.site, read_only=True, cache=self._cache)
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def inventory(self) -> Inventory:
+        """The site's inventory, read once (one PropertyCollector retrieval) until the next change."""
+        with self._cache.lock:
+            if self._cache.value is None:
+                self._cache.value = read_inventory(self.session)
+            return self._cache.value
+
+    def invalidate(self) -> None:
+        with self._cache.lock:
+            self._cache.value = None
+
+    def list_files(self, datastore: str, folder: str) -> list[DatastoreFile]:
+        return operations.list_files(self.session, datastore, folder)
+
+    def marker(self, field: str) -> str | None:
+        """The value of custom attribute ``field`` on the site's (first) datacenter, None when unset."""
+        cfm = self.session.content.customFieldsManager
+        keys = [f.key for f in cfm.field or [] if f.name == field]
+        if not keys:
+            return None
+        for value in self._datacenter().customValue or []:
+            if value.key in keys and value.value:
+                return str(value.value)
+        return None
+
+    @property
+    def api_calls(self) -> int:
+        return sum(self.session.calls.values())
+
+    # --- changes -------------------------------------------------------------------------------------------
+
+    @mutating
+    def unregister(self, moref: str, *, allow_powered_on: bool = False) -> UnregisteredVm:
+        """Unregister (never destroy) a VM; a powered-on VM only with ``allow_powered_on``."""
+        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on)
+
+    @mutating
+    def set_marker(self, field: str, value: str) -> None:
+        """Set custom attribute ``field`` on the site's datacenter ("" clears it), defining it if needed."""
+        cfm = self.session.content.customFieldsManager
+        keys = [f.key for f in cfm.field or [] if f.name == field]
+        if keys:
+            key = keys[0]
+        else:
+            try:
+                key = cfm.AddFieldDefinition(name=field, moType=vim.Datacenter).key
+            except vim.fault.DuplicateName:  # defined concurrently by another run: use theirs
+                key = next(f.key for f in cfm.field or [] if f.name == field)
+        cfm.SetField(entity=self._datacenter(), key=key, value=value)
+
+    def _datacenter(self) -> Any:
+        datacenters = sorted((e for e in self.session.content.rootFolder.childEntity
+                              if isinstance(e, vim.Datacenter)), key=lambda d: d._moId)
+        if not datacenters:
+            raise NotFound(f"no datacenter in {self.session.endpoint.label}")
+        return datacenters[0]
+
+
+def is_mutating(method: object) -> bool:
+    return bool(getattr(method, "mutating", False))

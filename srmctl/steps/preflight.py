@@ -1,0 +1,68 @@
+"""``preflight.check``: is the world the runbook describes the world we see? Never mutates."""
+
+from __future__ import annotations
+
+from srmctl.errors import StepFailed
+from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.context import StepContext
+from srmctl.steps.vms import describe, matching
+
+
+@register
+class PreflightCheck(Step):
+    """Check endpoints, the runbook's VMs at both sites and their datastores; report every problem at once.
+
+    Each VM must run at the site it is coming back from (exactly once), may have at most one stale copy
+    (the orphan) at the original site, and the datastores and folders the runbook names must exist there.
+    """
+
+    name = "preflight.check"
+    impact = Impact.READ_ONLY
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        # Problems stop the run at plan time, before any step changes anything.
+        problems = self.problems(ctx)
+        if problems:
+            raise StepFailed(f"{self.name}: {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
+        return ()
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        """Nothing to apply: the check happens in plan and verify."""
+
+    def verify(self, ctx: StepContext) -> Verification:
+        problems = self.problems(ctx)
+        if problems:
+            return Verification.failed(problems)
+        return Verification.passed(f"{len(ctx.runbook.vms or ())} VM(s) ready at {ctx.source}")
+
+    @staticmethod
+    def problems(ctx: StepContext) -> list[str]:
+        runbook = ctx.runbook
+        if runbook.vms is None:
+            return ["choosing VMs with 'select' needs the SRM client, which this version does not have yet; "
+                    "list the VMs under 'vms'"]
+        source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
+        target_datastores = {d.name: d for d in target.datastores}
+        target_folders = {f.path for f in target.folders}
+        problems: list[str] = []
+        for vm in runbook.vms:
+            live = matching(source, vm)
+            if not live:
+                problems.append(f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)")
+            elif len(live) > 1:
+                problems.append(f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
+                                f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook")
+            stale = matching(target, vm)
+            if len(stale) > 1:
+                problems.append(f"VM {describe(vm)} has {len(stale)} copies at {ctx.target} "
+                                f"({', '.join(r.moref for r in stale)}); set its instance_uuid in the runbook")
+            for record in stale:
+                problems.extend(f"datastore {ds} of {vm.name} at {ctx.target} is not accessible"
+                                for ds in record.datastores
+                                if ds in target_datastores and not target_datastores[ds].accessible)
+            if vm.datastore is not None and vm.datastore not in target_datastores:
+                problems.append(f"datastore {vm.datastore} (vms.{vm.name}.datastore) does not exist at "
+                                f"{ctx.target}; it has: {', '.join(sorted(target_datastores)) or 'none'}")
+            if vm.folder is not None and vm.folder.strip("/") not in target_folders:
+                problems.append(f"folder {vm.folder} (vms.{vm.name}.folder) does not exist at {ctx.target}")
+        return problems
