@@ -1,0 +1,133 @@
+"""``srmctl failback RUNBOOK``: plan, confirm, then apply and verify step by step, journaled and locked.
+
+Also home of the rendering shared by ``plan`` and ``resume`` (command modules are discovered by their
+``command`` attribute, so shared helpers live in the module that owns the main use).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from srmctl import engine
+from srmctl.cli.app import App
+from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.render import envelope
+from srmctl.engine import Event, RunPlan, RunReport, Selection
+from srmctl.engine import events as ev
+from srmctl.engine.events import Subscriber
+from srmctl.engine.run import Confirm
+from srmctl.errors import StepFailed, UsageError
+from srmctl.runbook import load_runbook
+
+_SHOWN_DETAILS = ("moref", "power_state")
+_STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
+
+
+def render_plan(app: App, plan: RunPlan) -> None:
+    app.console.print(f"[bold]{plan.runbook}[/] ({plan.scenario}): {plan.source} → {plan.target}, "
+                      f"{plan.action_count} action(s)")
+    table = Table(show_header=True, header_style="bold")
+    for column in ("#", "step", "impact", "action", "site", "target"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("details", overflow="fold")
+    for number, step in enumerate(plan.steps, 1):
+        if not step.actions:
+            table.add_row(str(number), step.name, step.impact.value, "[dim]nothing to do[/]", "", "", "")
+        for index, action in enumerate(step.actions):
+            # The table shows what tells VMs apart at a glance; -o json has every detail.
+            details = escape(" ".join(v for k, v in action.details if k in _SHOWN_DETAILS))
+            table.add_row(str(number) if index == 0 else "", step.name if index == 0 else "",
+                          step.impact.value if index == 0 else "",
+                          action.kind + (" [red](high impact)[/]" if action.high_impact else ""),
+                          action.site, ", ".join(action.targets), details)
+    app.console.print(table)
+
+
+def live_printer(app: App) -> Subscriber:
+    """One line per step as it finishes (and per action at -v-like detail), on the terminal."""
+
+    def show(event: Event) -> None:
+        if app.json_output:
+            return
+        if event.kind == ev.STEP_VERIFIED:
+            count, summary = event.data.get("actions", 0), escape(str(event.data.get("summary", "")))
+            app.console.print(f"[green]✓[/] {event.step:<22} {count} action(s)  [dim]{summary}[/]")
+        elif event.kind == ev.STEP_FAILED:
+            app.console.print(f"[red]✗[/] {event.step:<22} [red]{escape(str(event.data.get('error', '')))}[/]")
+        elif event.kind == ev.ACTION_DONE:
+            action = event.data.get("action", {})
+            app.console.print(f"  [dim]{action.get('kind')} {', '.join(action.get('targets', []))} "
+                              f"at {action.get('site')}[/]")
+        elif event.kind in (ev.RUN_STARTED, ev.RUN_RESUMED):
+            verb = "started" if event.kind == ev.RUN_STARTED else "resumed"
+            app.err_console.print(f"run {event.data.get('run_id')} {verb}")
+
+    return show
+
+
+def confirmer(app: App, yes: bool) -> Confirm:
+    """Asks on a terminal; without one, ``--yes`` is required (exit 2 otherwise)."""
+
+    def confirm(plan: RunPlan) -> bool:
+        if yes:
+            return True
+        risky = [f"{s.name}: {len(s.actions)} action(s)" for s in plan.steps if s.needs_confirmation]
+        if not app.interactive:
+            raise UsageError("this run has high-impact actions (" + "; ".join(risky) + "); review them with "
+                             "'srmctl plan' and pass --yes to run without a terminal")
+        if not app.json_output:
+            render_plan(app, plan)
+        return click.confirm("Apply these high-impact actions?", default=False, err=True)
+
+    return confirm
+
+
+def finish(app: App, command: str, report: RunReport) -> None:
+    if app.json_output:
+        click.echo(envelope(command, report))
+        return
+    app.console.print(f"run {report.run_id}: [bold]{report.outcome}[/] (journal {report.journal})")
+
+
+def steps_option(value: str | None) -> tuple[str, ...] | None:
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
+
+
+@click.command("failback")
+@click.argument("runbook", metavar="RUNBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@lab_option
+@click.option("--dry-run", is_flag=True, help="Only show the plan (read-only); same as 'srmctl plan'.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before high-impact actions (needed without a terminal).")
+@click.option("--steps", "steps", metavar="A,B", help="Run only these steps (comma-separated), in the default order.")
+@click.option("--from", "from_step", metavar="STEP", help="Start at this step.")
+@click.option("--until", "until_step", metavar="STEP", help="Stop after this step.")
+@click.option("--break-lock", is_flag=True, help="Take over a lock left by a run that is no longer active.")
+@output_option()
+@click.pass_obj
+def failback(app: App, runbook: Path, lab_dir: Path | None, dry_run: bool, yes: bool, steps: str | None,
+             from_step: str | None, until_step: str | None, break_lock: bool) -> None:
+    """Bring the runbook's VMs home: plan, confirm, then apply and verify each step.
+
+    The run is journaled under $SRMCTL_HOME/runs/RUN_ID; continue an interrupted run with 'srmctl resume'.
+    Exit 0 done, 2 usage (e.g. --yes needed), 4 a step failed, 5 connection failure, 130 aborted.
+    """
+    selection = Selection(steps_option(steps), from_step, until_step)
+    if dry_run:
+        plan = engine.dry_run(load_runbook(runbook), lab_dir, selection)
+        if app.json_output:
+            click.echo(envelope("failback", {"dry_run": True, "plan": plan.to_dict()}))
+        else:
+            render_plan(app, plan)
+        return
+    report = engine.start(runbook, lab_dir, app.home, selection=selection, confirm=confirmer(app, yes),
+                          subscribers=[live_printer(app)], break_lock=break_lock)
+    finish(app, "failback", report)
+    if report.outcome == "failed":  # errors are raised, so this only guards an unexpected report
+        raise StepFailed(report.error or "run failed")
+
+
+command = failback

@@ -1,0 +1,36 @@
+"""``srmctl plan RUNBOOK``: the dry run: live state → the ordered actions of each step. Changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from srmctl import engine
+from srmctl.cli.app import App
+from srmctl.cli.commands.failback import render_plan, steps_option
+from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.render import envelope
+from srmctl.engine import Selection
+from srmctl.runbook import load_runbook
+
+
+@click.command("plan")
+@click.argument("runbook", metavar="RUNBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@lab_option
+@click.option("--steps", "steps", metavar="A,B", help="Plan only these steps (comma-separated).")
+@click.option("--from", "from_step", metavar="STEP", help="Start at this step.")
+@click.option("--until", "until_step", metavar="STEP", help="Stop after this step.")
+@output_option()
+@click.pass_obj
+def plan(app: App, runbook: Path, lab_dir: Path | None, steps: str | None, from_step: str | None,
+         until_step: str | None) -> None:
+    """Show what 'srmctl failback RUNBOOK' would do now, step by step (read-only)."""
+    result = engine.dry_run(load_runbook(runbook), lab_dir, Selection(steps_option(steps), from_step, until_step))
+    if app.json_output:
+        click.echo(envelope("plan", result.to_dict()))
+    else:
+        render_plan(app, result)
+
+
+command = plan

@@ -1,0 +1,52 @@
+"""``srmctl runs [RUN_ID]``: the journal: past runs, their steps, timings and outcome."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from srmctl import engine
+from srmctl.cli.app import App
+from srmctl.cli.commands.failback import _STATUS
+from srmctl.cli.options import output_option
+from srmctl.cli.render import envelope
+
+_OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
+            "incomplete": "[yellow]incomplete[/]"}
+
+
+@click.command("runs")
+@click.argument("run_id", metavar="[RUN_ID]", required=False)
+@output_option()
+@click.pass_obj
+def runs(app: App, run_id: str | None) -> None:
+    """List past runs, or show one run's steps. 'incomplete' runs can be continued with 'srmctl resume'."""
+    if run_id is not None:
+        summary = engine.run_summary(app.home, run_id)
+        if app.json_output:
+            click.echo(envelope("runs", summary))
+            return
+        app.console.print(f"run {summary.run_id} ({summary.runbook}), started {summary.started}: "
+                          f"{_OUTCOME.get(summary.outcome, summary.outcome)}")
+        table = Table("", "step", "actions done", "seconds", "message")
+        for step in summary.steps:
+            table.add_row(_STATUS.get(step.status, step.status), step.step, str(step.actions_done),
+                          "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
+        app.console.print(table)
+        return
+    found = engine.list_runs(app.home)
+    if app.json_output:
+        click.echo(envelope("runs", {"runs": found}))
+        return
+    if not found:
+        app.console.print(f"no runs in {app.home / 'runs'}")
+        return
+    table = Table("run", "runbook", "started", "outcome", "steps verified")
+    for run in found:
+        verified = sum(1 for s in run.steps if s.status == "verified")
+        table.add_row(run.run_id, run.runbook, run.started, _OUTCOME.get(run.outcome, run.outcome),
+                      f"{verified}/{len(run.steps)}")
+    app.console.print(table)
+
+
+command = runs

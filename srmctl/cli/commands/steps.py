@@ -1,0 +1,31 @@
+"""``srmctl steps``: the step library: names, impact, what each does."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from srmctl.cli.app import App
+from srmctl.cli.options import output_option
+from srmctl.cli.render import envelope
+from srmctl.steps import available_steps
+
+
+@click.command("steps")
+@output_option()
+@click.pass_obj
+def steps(app: App) -> None:
+    """List the steps this version implements, in the order 'srmctl failback' runs them."""
+    found = available_steps()
+    if app.json_output:
+        click.echo(envelope("steps", {"steps": [{"name": s.name, "impact": s.impact.value,
+                                                  "summary": s.summary(), "description": s.description()}
+                                                 for s in found]}))
+        return
+    table = Table("step", "impact", "what it does")
+    for step in found:
+        table.add_row(step.name, step.impact.value, step.description())
+    app.console.print(table)
+
+
+command = steps
