@@ -1,0 +1,538 @@
+"""SRM (VMware Live Site Recovery) REST v2 client: protection groups, recovery plans, per-VM recovery
+settings, plan-level recovery steps, prompts and plan runs.
+
+Paths are the vendor spec's (``srm-api-v2.json``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from srmctl.adapters.dr._http import DrClient, ProgressCallback, pick_one
+from srmctl.adapters.dr.models import (
+    Callout,
+    CalloutSpec,
+    DependencyValidation,
+    DependentVm,
+    IpCustomization,
+    NicSettings,
+    Priority,
+    ProtectionGroup,
+    ProtectionGroupVm,
+    RecoveryPlan,
+    RecoveryPlanVm,
+    RecoveryStep,
+    ServerInfo,
+    Task,
+    UserPrompt,
+    ViewMode,
+    VmRecoverySettings,
+    VmRecoverySettingsState,
+    _Record,
+)
+
+_PG = "/pairings/{pairing_id}/protection-management/groups"
+_PLAN = "/pairings/{pairing_id}/recovery-management/plans"
+_VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
+_STEPS = _PLAN + "/{plan_id}/recovery-steps/{view_mode}"
+_PROMPTS = _PLAN + "/{plan_id}/recovery-steps/user-prompts"
+
+
+class ReplicatedVm(_Record):
+    """SRM's view of a VR-replicated VM that can join a protection group (``VmReplicationInfo``)."""
+
+    id: str
+    name: str
+    replication_status: str
+
+
+class SrmInfo(ServerInfo):
+    vc_guid: str | None = None
+    vc_name: str | None = None
+
+
+class SrmClient(DrClient):
+    API_ROOT: ClassVar[str] = "/api/rest/srm/v2"
+    TASK_PATH: ClassVar[str] = "/tasks/{taskId}"
+    KIND: ClassVar[str] = "SRM"
+
+    def server_info(self) -> SrmInfo:
+        return self.get_model(SrmInfo, "/server/info")
+
+    def vcenters(self, pairing_id: str) -> list[ServerInfo]:
+        return self.get_list(ServerInfo, "/pairings/{pairing_id}/vcenters", pairing_id=pairing_id)
+
+    def replicated_vms(self, pairing_id: str, vcenter_id: str) -> list[ReplicatedVm]:
+        return self.get_list(
+            ReplicatedVm,
+            "/pairings/{pairing_id}/vcenters/{vcenter_id}/replicated-vms",
+            pairing_id=pairing_id,
+            vcenter_id=vcenter_id,
+        )
+
+    # -- protection groups -----------------------------------------------------------------------
+
+    def groups(self, pairing_id: str) -> list[ProtectionGroup]:
+        return self.get_list(ProtectionGroup, _PG, pairing_id=pairing_id)
+
+    def group(self, pairing_id: str, group_id: str) -> ProtectionGroup:
+        return self.get_model(ProtectionGroup, _PG + "/{group_id}", pairing_id=pairing_id, group_id=group_id)
+
+    def group_by_name(self, pairing_id: str, name: str) -> ProtectionGroup:
+        return pick_one(self.groups(pairing_id), "protection group", lambda g: g.name, name)
+
+    def group_vms(self, pairing_id: str, group_id: str) -> list[ProtectionGroupVm]:
+        return self.get_list(
+            ProtectionGroupVm, _PG + "/{group_id}/vms", pairing_id=pairing_id, group_id=group_id
+        )
+
+    def group_plans(self, pairing_id: str, group_id: str) -> list[RecoveryPlan]:
+        return self.get_list(
+            RecoveryPlan, _PG + "/{group_id}/recovery-plans", pairing_id=pairing_id, group_id=group_id
+        )
+
+    def create_group(
+        self,
+        pairing_id: str,
+        name: str,
+        protected_vc_guid: str,
+        vm_ids: Sequence[str],
+        *,
+        description: str | None = None,
+        location: str | None = None,
+        wait: bool = True,
+        on_progress: ProgressCallback | None = None,
+    ) -> Task:
+        """Create an HBR (vSphere Replication) group; the finished task's ``result_id`` is the group id."""
+        body: dict[str, Any] = {
+            "name": name,
+            "replication_type": "HBR",
+            "protected_vc_guid": protected_vc_guid,
+            "hbr_spec": {"vms": list(vm_ids)},
+        }
+        if description is not None:
+            body["description"] = description
+        if location is not None:
+            body["location"] = location
+        return self.run(self.task("POST", _PG, body=body, pairing_id=pairing_id), wait, on_progress)
+
+    def reconfigure_group(
+        self,
+        pairing_id: str,
+        group_id: str,
+        name: str,
+        vm_ids: Sequence[str],
+        *,
+        description: str | None = None,
+        wait: bool = True,
+    ) -> Task:
+        """Set the group's full VM list (HBR edit replaces the list)."""
+        body: dict[str, Any] = {"name": name, "hbr_spec": {"vms": list(vm_ids)}}
+        if description is not None:
+            body["description"] = description
+        return self.run(
+            self.task(
+                "POST",
+                _PG + "/{group_id}/actions/reconfigure",
+                body=body,
+                pairing_id=pairing_id,
+                group_id=group_id,
+            ),
+            wait,
+        )
+
+    def delete_group(self, pairing_id: str, group_id: str, *, wait: bool = True) -> Task:
+        return self.run(
+            self.task("DELETE", _PG + "/{group_id}", pairing_id=pairing_id, group_id=group_id), wait
+        )
+
+    def configure_all_vms(self, pairing_id: str, group_id: str, *, wait: bool = True) -> list[Task]:
+        tasks = self.tasks(
+            "POST", _PG + "/{group_id}/actions/configure-all-vms", pairing_id=pairing_id, group_id=group_id
+        )
+        return [self.run(task, wait) for task in tasks]
+
+    def remove_vm_from_group(self, pairing_id: str, group_id: str, vm_id: str, *, wait: bool = True) -> Task:
+        return self.run(
+            self.task(
+                "POST",
+                _PG + "/{group_id}/vms/{vm_id}/actions/remove-from-group",
+                pairing_id=pairing_id,
+                group_id=group_id,
+                vm_id=vm_id,
+            ),
+            wait,
+        )
+
+    # -- recovery plans --------------------------------------------------------------------------
+
+    def plans(self, pairing_id: str) -> list[RecoveryPlan]:
+        return self.get_list(RecoveryPlan, _PLAN, pairing_id=pairing_id)
+
+    def plan(self, pairing_id: str, plan_id: str) -> RecoveryPlan:
+        return self.get_model(RecoveryPlan, _PLAN + "/{plan_id}", pairing_id=pairing_id, plan_id=plan_id)
+
+    def plan_by_name(self, pairing_id: str, name: str) -> RecoveryPlan:
+        return pick_one(self.plans(pairing_id), "recovery plan", lambda p: p.name, name)
+
+    def plan_groups(self, pairing_id: str, plan_id: str) -> list[ProtectionGroup]:
+        return self.get_list(
+            ProtectionGroup, _PLAN + "/{plan_id}/protection-groups", pairing_id=pairing_id, plan_id=plan_id
+        )
+
+    def plan_vms(self, pairing_id: str, plan_id: str) -> list[RecoveryPlanVm]:
+        return self.get_list(RecoveryPlanVm, _PLAN + "/{plan_id}/vms", pairing_id=pairing_id, plan_id=plan_id)
+
+    def plan_vm(self, pairing_id: str, plan_id: str, vm_id: str) -> RecoveryPlanVm:
+        return self.get_model(
+            RecoveryPlanVm,
+            _PLAN + "/{plan_id}/vms/{vm_id}",
+            pairing_id=pairing_id,
+            plan_id=plan_id,
+            vm_id=vm_id,
+        )
+
+    def plan_vm_by_name(self, pairing_id: str, plan_id: str, name: str) -> RecoveryPlanVm:
+        return pick_one(self.plan_vms(pairing_id, plan_id), "VM in recovery plan", lambda v: v.name, name)
+
+    def create_plan(
+        self,
+        pairing_id: str,
+        name: str,
+        protected_vc_guid: str,
+        group_ids: Sequence[str],
+        *,
+        description: str | None = None,
+        wait: bool = True,
+    ) -> Task:
+        body: dict[str, Any] = {
+            "name": name,
+            "protected_vc_guid": protected_vc_guid,
+            "protection_groups": list(group_ids),
+        }
+        if description is not None:
+            body["description"] = description
+        return self.run(self.task("POST", _PLAN, body=body, pairing_id=pairing_id), wait)
+
+    def delete_plan(self, pairing_id: str, plan_id: str, *, wait: bool = True) -> Task:
+        return self.run(
+            self.task("DELETE", _PLAN + "/{plan_id}", pairing_id=pairing_id, plan_id=plan_id), wait
+        )
+
+    def reconfigure_plan(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        *,
+        protection_groups: Sequence[str] | None = None,
+        protected_vc_guid: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        wait: bool = True,
+    ) -> Task:
+        """Edit a plan; ``protection_groups`` is the complete new list (groups not listed are removed) and
+        ``protected_vc_guid`` flips the direction (accepted only while the plan has no groups)."""
+        body: dict[str, Any] = {}
+        for key, value in (
+            ("name", name),
+            ("description", description),
+            ("protected_vc_guid", protected_vc_guid),
+        ):
+            if value is not None:
+                body[key] = value
+        if protection_groups is not None:
+            body["protection_groups"] = list(protection_groups)
+        return self.run(
+            self.task(
+                "POST",
+                _PLAN + "/{plan_id}/actions/reconfigure",
+                body=body,
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+            ),
+            wait,
+        )
+
+    def _plan_action(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        action: str,
+        body: dict[str, Any],
+        wait: bool,
+        on_progress: ProgressCallback | None,
+        timeout: float,
+    ) -> Task:
+        task = self.task(
+            "POST", _PLAN + "/{plan_id}/actions/" + action, body=body, pairing_id=pairing_id, plan_id=plan_id
+        )
+        return self.run(task, wait, on_progress, timeout)
+
+    def test_plan(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        *,
+        sync_data: bool = True,
+        wait: bool = True,
+        on_progress: ProgressCallback | None = None,
+        timeout: float = 3600.0,
+    ) -> Task:
+        return self._plan_action(
+            pairing_id, plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout
+        )
+
+    def cleanup_plan(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        *,
+        forced: bool = False,
+        wait: bool = True,
+        on_progress: ProgressCallback | None = None,
+        timeout: float = 3600.0,
+    ) -> Task:
+        return self._plan_action(
+            pairing_id, plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout
+        )
+
+    def recover_plan(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        *,
+        planned: bool,
+        sync_data: bool = True,
+        skip_protection_site_operations: bool = False,
+        wait: bool = True,
+        on_progress: ProgressCallback | None = None,
+        timeout: float = 3600.0,
+    ) -> Task:
+        """Planned migration (``planned=True``) or disaster recovery."""
+        body = {"planned_failover": planned, "sync_data": sync_data}
+        if not planned:
+            body["skip_protection_site_operations"] = skip_protection_site_operations
+        return self._plan_action(pairing_id, plan_id, "recovery", body, wait, on_progress, timeout)
+
+    def reprotect_plan(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        *,
+        forced: bool = False,
+        wait: bool = True,
+        on_progress: ProgressCallback | None = None,
+        timeout: float = 3600.0,
+    ) -> Task:
+        return self._plan_action(
+            pairing_id, plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout
+        )
+
+    def cancel_plan(self, pairing_id: str, plan_id: str) -> None:
+        self.request(
+            "POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), pairing_id=pairing_id, plan_id=plan_id
+        )
+
+    # -- per-VM recovery settings ----------------------------------------------------------------
+
+    def recovery_settings(self, pairing_id: str, plan_id: str, vm_id: str) -> VmRecoverySettingsState:
+        return self.get_model(
+            VmRecoverySettingsState, _VM_SETTINGS, pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+        )
+
+    def update_recovery_settings(
+        self, pairing_id: str, plan_id: str, vm_id: str, settings: VmRecoverySettings, *, wait: bool = True
+    ) -> Task:
+        return self.run(
+            self.task(
+                "POST",
+                _VM_SETTINGS + "/actions/update",
+                body=settings.spec_body(),
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                vm_id=vm_id,
+            ),
+            wait,
+        )
+
+    def priority(self, pairing_id: str, plan_id: str, vm_id: str) -> str:
+        data = self.request(
+            "GET", _VM_SETTINGS + "/priority", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+        ).json()
+        return str(data["priority"])
+
+    def set_priority(
+        self, pairing_id: str, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True
+    ) -> Task:
+        value = priority.value if isinstance(priority, Priority) else Priority(priority).value
+        return self.run(
+            self.task(
+                "PUT",
+                _VM_SETTINGS + "/priority",
+                body={"priority": value},
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                vm_id=vm_id,
+            ),
+            wait,
+        )
+
+    def dependent_vms(self, pairing_id: str, plan_id: str, vm_id: str) -> list[DependentVm]:
+        return self.get_list(
+            DependentVm, _VM_SETTINGS + "/dependent-vms", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+        )
+
+    def validate_dependent_vms(
+        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]
+    ) -> DependencyValidation:
+        response = self.request(
+            "POST",
+            _VM_SETTINGS + "/dependent-vms/actions/validate",
+            body={"dependent_vms": list(dependent_vm_ids)},
+            pairing_id=pairing_id,
+            plan_id=plan_id,
+            vm_id=vm_id,
+        )
+        return self._parse(DependencyValidation, response.json(), "dependent-vms/actions/validate")
+
+    def set_dependent_vms(
+        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str], *, wait: bool = True
+    ) -> Task:
+        return self.run(
+            self.task(
+                "POST",
+                _VM_SETTINGS + "/dependent-vms/actions/update",
+                body={"dependent_vms": list(dependent_vm_ids)},
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                vm_id=vm_id,
+            ),
+            wait,
+        )
+
+    def ip_customization(self, pairing_id: str, plan_id: str, vm_id: str) -> IpCustomization:
+        return self.get_model(
+            IpCustomization,
+            _VM_SETTINGS + "/ip-customization",
+            pairing_id=pairing_id,
+            plan_id=plan_id,
+            vm_id=vm_id,
+        )
+
+    def set_ip_customization(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        vm_id: str,
+        customization_type: str,
+        nic_settings: Sequence[NicSettings],
+        *,
+        wait: bool = True,
+    ) -> Task:
+        body = {
+            "ip_customization_type": customization_type,
+            "nic_settings": [nic.model_dump(mode="json", exclude_none=True) for nic in nic_settings],
+        }
+        return self.run(
+            self.task(
+                "POST",
+                _VM_SETTINGS + "/ip-customization/actions/update",
+                body=body,
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                vm_id=vm_id,
+            ),
+            wait,
+        )
+
+    # -- plan-level recovery steps and prompts ---------------------------------------------------
+
+    def recovery_steps(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
+        return self.get_list(
+            RecoveryStep, _STEPS, pairing_id=pairing_id, plan_id=plan_id, view_mode=ViewMode(view_mode).value
+        )
+
+    def create_plan_callout(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        view_mode: ViewMode | str,
+        spec: CalloutSpec,
+        *,
+        wait: bool = True,
+    ) -> Task:
+        if spec.position is None:
+            raise ValueError("a plan-level callout needs a position")
+        return self.run(
+            self.task(
+                "POST",
+                _STEPS,
+                body=spec.body(),
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                view_mode=ViewMode(view_mode).value,
+            ),
+            wait,
+        )
+
+    def delete_recovery_step(
+        self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True
+    ) -> Task:
+        return self.run(
+            self.task(
+                "DELETE",
+                _STEPS + "/{recovery_step_id}",
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                view_mode=ViewMode(view_mode).value,
+                recovery_step_id=str(step_id),
+            ),
+            wait,
+        )
+
+    def callout_data(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int) -> Callout:
+        return self.get_model(
+            Callout,
+            _STEPS + "/{recovery_step_id}/callout-data",
+            pairing_id=pairing_id,
+            plan_id=plan_id,
+            view_mode=ViewMode(view_mode).value,
+            recovery_step_id=str(step_id),
+        )
+
+    def edit_callout(
+        self,
+        pairing_id: str,
+        plan_id: str,
+        view_mode: ViewMode | str,
+        step_id: int,
+        spec: CalloutSpec,
+        *,
+        wait: bool = True,
+    ) -> Task:
+        body = spec.model_dump(mode="json", exclude_none=True, exclude={"position"})
+        return self.run(
+            self.task(
+                "POST",
+                _STEPS + "/{recovery_step_id}/callout-data/actions/edit",
+                body=body,
+                pairing_id=pairing_id,
+                plan_id=plan_id,
+                view_mode=ViewMode(view_mode).value,
+                recovery_step_id=str(step_id),
+            ),
+            wait,
+        )
+
+    def user_prompts(self, pairing_id: str, plan_id: str) -> list[UserPrompt]:
+        return self.get_list(UserPrompt, _PROMPTS, pairing_id=pairing_id, plan_id=plan_id)
+
+    def dismiss_prompt(self, pairing_id: str, plan_id: str, prompt_id: str) -> None:
+        self.request(
+            "POST",
+            _PROMPTS + "/{prompt_id}/actions/dismiss-prompt",
+            expect=(204,),
+            pairing_id=pairing_id,
+            plan_id=plan_id,
+            prompt_id=prompt_id,
+        )

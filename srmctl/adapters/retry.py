@@ -1,0 +1,139 @@
+"""The one retry policy for every network adapter.
+
+Transient faults are retried, everything else is not:
+
+* connection-level errors (refused, reset, dropped mid-response, timeouts) — the request may simply be
+  sent again;
+* HTTP 5xx and 429 — the server says "not now"; a ``Retry-After`` header is honoured (capped, so a
+  misbehaving server cannot park a run for an hour);
+* never 4xx (other than 429): those are answers, and repeating the question will not change them;
+* never TLS verification failures: a wrong certificate does not become right by asking again.
+
+Attempts and total waiting are bounded; callers can hook every retry (for ``--stats`` and logs).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import httpx
+import tenacity
+
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class TransientHTTPError(Exception):
+    """An HTTP answer that is worth repeating the request for (5xx, 429)."""
+
+    def __init__(self, method: str, url: str, status: int, retry_after: float | None, body: str = "") -> None:
+        super().__init__(f"{method} {url}: HTTP {status}")
+        self.method = method
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+        self.body = body
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for faults a retry can cure."""
+    if isinstance(error, TransientHTTPError):
+        return error.status in RETRYABLE_STATUS
+    if isinstance(error, httpx.TransportError):
+        # httpx wraps certificate failures in ConnectError; those must surface at once.
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                return False
+            cause = cause.__cause__ or cause.__context__
+        return True
+    return False
+
+
+@dataclass
+class RetryStats:
+    """Counts retries by reason, for ``--stats``."""
+
+    retries: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def record(self, error: BaseException | None) -> None:
+        self.retries += 1
+        reason = _reason(error)
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+
+def _reason(error: BaseException | None) -> str:
+    if isinstance(error, TransientHTTPError):
+        return f"http_{error.status}"
+    if error is None:
+        return "unknown"
+    return type(error).__name__
+
+
+RetryHook = Callable[[BaseException | None, int, float], None]
+"""Called before each retry sleep with (error, attempt number that failed, seconds to sleep)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    initial_backoff: float = 0.2
+    max_backoff: float = 5.0
+    max_retry_after: float = 30.0
+    max_total: float = 120.0  # wall-clock bound for one logical call, including all waits
+
+    def wait_seconds(self, error: BaseException | None, attempt: int) -> float:
+        """Backoff before the next attempt: the server's Retry-After if it gave one, else exponential
+        backoff with full jitter (so many clients hitting one appliance do not retry in lock-step)."""
+        if isinstance(error, TransientHTTPError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
+        ceiling = min(self.max_backoff, self.initial_backoff * (2 ** max(0, attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def call(self, fn: Callable[[], T], on_retry: RetryHook | None = None) -> T:
+        """Run ``fn`` under this policy; the last error is re-raised unchanged when attempts run out."""
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.wait_seconds(error, state.attempt_number)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if on_retry is not None:
+                error = state.outcome.exception() if state.outcome else None
+                sleep = state.next_action.sleep if state.next_action else 0.0
+                on_retry(error, state.attempt_number, sleep)
+
+        retrying: tenacity.Retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(is_transient),
+            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_after_delay(self.max_total),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        result: Any = retrying(fn)
+        return cast(T, result)
+
+
+DEFAULT_POLICY = RetryPolicy()

@@ -1,0 +1,5 @@
+import sys
+
+from srmctl.srmsim.app import main
+
+sys.exit(main())

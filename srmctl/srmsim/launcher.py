@@ -1,0 +1,117 @@
+"""Start and stop srmsim as its own process, and drive its control endpoints (for the lab and tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from srmctl.errors import LabError
+from srmctl.srmsim.app import READY
+
+
+@dataclass(frozen=True)
+class SiteEndpoint:
+    host: str
+    port: int
+    thumbprint: str
+    cert: str
+    user: str
+    vc_guid: str
+
+
+class SrmsimHandle:
+    """A running srmsim: endpoints per site, the pairing id, fault injection, and stop()."""
+
+    def __init__(self, process: subprocess.Popen[str], ready: dict[str, Any]) -> None:
+        self.process = process
+        self.pid: int = ready["pid"]
+        self.pairing_id: str = ready["pairing_id"]
+        self.sites = {name: SiteEndpoint(**info) for name, info in ready["sites"].items()}
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: site.port for name, site in self.sites.items()}
+
+    def _control(self, method: str, path: str, body: Any = None, site: str | None = None) -> Any:
+        endpoint = self.sites[site] if site else next(iter(self.sites.values()))
+        context = ssl.create_default_context(cafile=endpoint.cert)  # srmsim's own self-signed certificate
+        url = f"https://{endpoint.host}:{endpoint.port}/srmsim/{path}"
+        response = httpx.request(method, url, json=body, verify=context, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def state(self) -> dict[str, Any]:
+        return self._control("GET", "state")  # type: ignore[no-any-return]
+
+    def fail_http(self, path: str, *, method: str = "*", status: int = 503, count: int = 1,
+                  retry_after: int | None = None, site: str | None = None, api: str | None = None) -> None:
+        """The next ``count`` calls matching method + path (fnmatch, below the API root) answer ``status``."""
+        self._control("POST", "faults", {"path": path, "method": method, "kind": "status", "status": status,
+                                         "count": count, "retry_after": retry_after, "site": site, "api": api})
+
+    def drop_connections(self, path: str, *, method: str = "*", count: int = 1, site: str | None = None) -> None:
+        self._control("POST", "faults", {"path": path, "method": method, "kind": "drop", "count": count,
+                                         "site": site})
+
+    def delay(self, path: str, seconds: float, *, count: int = 1) -> None:
+        self._control("POST", "faults", {"path": path, "kind": "delay", "delay": seconds, "count": count})
+
+    def fail_task(self, pattern: str = "*", *, count: int = 1, message: str = "Injected failure") -> None:
+        """The next ``count`` tasks whose description matches ``pattern`` end in ERROR."""
+        self._control("POST", "task-faults", {"task": pattern, "kind": "error", "count": count, "message": message})
+
+    def slow_tasks(self, pattern: str = "*", *, factor: float = 10.0, count: int = 1) -> None:
+        self._control("POST", "task-faults", {"task": pattern, "kind": "slow", "factor": factor, "count": count})
+
+    def site_down(self, site: str) -> None:
+        other = next(name for name in self.sites if name != site)
+        self._control("POST", f"sites/{site}/down", site=other)
+
+    def site_up(self, site: str) -> None:
+        other = next(name for name in self.sites if name != site)
+        self._control("POST", f"sites/{site}/up", site=other)
+
+    def expire_sessions(self, site: str | None = None) -> int:
+        return int(self._control("POST", "sessions/expire", {"site": site})["expired"])
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "faults")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def start_srmsim(config_path: Path, workdir: Path, *, timeout: float = 60.0) -> SrmsimHandle:
+    """Start ``python -m srmctl.srmsim`` and wait for its readiness line."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "srmsim.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "srmctl.srmsim", "--config", str(config_path), "--workdir", str(workdir)],
+        stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline() if process.stdout else ""),
+                              daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not line or not line[0].startswith(READY):
+        process.kill()
+        process.wait()
+        raise LabError(f"srmsim did not start (see {workdir / 'srmsim.log'}): {line[0] if line else 'timeout'}")
+    return SrmsimHandle(process, json.loads(line[0][len(READY):]))

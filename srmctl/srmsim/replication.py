@@ -1,0 +1,225 @@
+"""vSphere Replication behaviour: configure (with seeds), sync that really copies the VM's files between
+the two sites' datastore directories block by block, unconfigure/delete keeping replica disks, pause/resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from srmctl.srmsim.model import (
+    BLOCK,
+    ReplicaDisk,
+    SimError,
+    SimReplication,
+    SimTask,
+    SimVm,
+    TaskContext,
+    World,
+    now_ms,
+)
+
+
+def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimTask]:
+    """``POST /pairings/{pid}/replications`` (on the VR of the VM's site): one task per VM."""
+    tasks = []
+    with world.lock:
+        for spec in specs:
+            vm = world.find_vm(spec["vm_id"])
+            target = world.site_of_vc(spec["target_vc_id"])
+            if vm.site == target.name:
+                raise SimError(400, "INVALID_TARGET", "target vCenter is the VM's own vCenter")
+            if not 5 <= int(spec["rpo"]) <= 1440:
+                raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
+            existing = world.replication_of_vm(vm.id)
+            if existing is not None:
+                raise SimError(400, "ALREADY_CONFIGURED", f"VM {vm.name} is already replicated ({existing.id})")
+            world.require_up(target.name)
+            replication = new_replication(world, vm, target.name, spec)
+            world.replications[replication.id] = replication
+            tasks.append(world.start_task(site, "vr", f"Configure replication for {vm.name}", vm.id, vm.name,
+                                          lambda ctx, r=replication: _initial_sync(ctx, r),
+                                          on_error=lambda msg, r=replication: _mark_error(r, msg)))
+    return tasks
+
+
+def new_replication(world: World, vm: SimVm, target: str, spec: dict[str, Any]) -> SimReplication:
+    target_site = world.site(target)
+    by_key = {d["vm_disk"].get("device_key"): d for d in spec["disks"]}
+    home_spec = next((d for d in spec["disks"] if d["vm_disk"].get("is_vm_home")), None)
+    home_ds = (home_spec or spec["disks"][0])["destination_datastore_id"]
+    if home_ds not in target_site.datastores:
+        raise SimError(400, "INVALID_DATASTORE", f"datastore {home_ds} is not at site {target}")
+    disks = []
+    for disk in vm.disks:
+        given = by_key.get(disk.device_key)
+        if given is None or not given.get("enabled_for_replication", True):
+            continue
+        ds_id = given["destination_datastore_id"]
+        if ds_id not in target_site.datastores:
+            raise SimError(400, "INVALID_DATASTORE", f"datastore {ds_id} is not at site {target}")
+        seeds = bool(given.get("use_seeds"))
+        if seeds and not given.get("destination_path"):
+            raise SimError(400, "INVALID_SPEC", "use_seeds requires destination_path")
+        filename = given.get("destination_path") if seeds else disk.filename
+        if seeds and not (target_site.datastores[ds_id].directory / filename).is_file():
+            raise SimError(400, "SEED_NOT_FOUND", f"no seed at [{target_site.datastores[ds_id].name}] {filename}")
+        disks.append(ReplicaDisk(device_key=disk.device_key, datastore_id=ds_id, filename=filename,
+                                 use_seeds=seeds))
+    return SimReplication(
+        id=f"GID-{uuid.uuid4()}", vm_id=vm.id, name=vm.name, source_site=vm.site, target_site=target,
+        rpo=int(spec["rpo"]), quiesce=bool(spec.get("quiesce_enabled")),
+        compression=bool(spec["network_compression_enabled"]), home_datastore_id=home_ds, disks=disks,
+        status="FULL_SYNC" if any(d.use_seeds for d in disks) else "INITIAL_FULL_SYNC",
+    )
+
+
+def _mark_error(replication: SimReplication, message: str) -> None:
+    replication.status, replication.configuration_state = "ERROR", "ERROR"
+
+
+def _initial_sync(ctx: TaskContext, replication: SimReplication) -> dict[str, str]:
+    with ctx.world.lock:
+        replication.configuration_state = "OK"
+    sync(ctx, replication)
+    return {"id": replication.id}
+
+
+def sync(ctx: TaskContext, replication: SimReplication) -> None:
+    """Copy the VM's home files and disks to the target datastore. Disks with a seed are compared block
+    by block (``checksum_*``) and only differing blocks are written (``transferred_*``)."""
+    world = ctx.world
+    with world.lock:
+        vm = world.find_vm(replication.vm_id)
+        source = world.site(replication.source_site)
+        target = world.site(replication.target_site)
+        src_ds = source.datastores[vm.datastore_id]
+        home_dir = target.datastores[replication.home_datastore_id].directory / vm.home
+        pairs = [(src_ds.directory / d.filename, target.datastores[r.datastore_id].directory / r.filename,
+                  r.use_seeds) for d in vm.disks for r in replication.disks if r.device_key == d.device_key]
+        total = sum(src.stat().st_size for src, _, _ in pairs)
+        checksum_total = sum(src.stat().st_size for src, _, seeded in pairs if seeded)
+        replication.sync = {"progress": 0, "checksum_current": 0, "checksum_total": checksum_total,
+                            "transferred_current": 0, "transferred_total": total - checksum_total}
+    home_dir.mkdir(parents=True, exist_ok=True)
+    for item in (src_ds.directory / vm.home).iterdir():
+        if item.is_file() and not item.name.endswith(".vmdk"):
+            shutil.copyfile(item, home_dir / item.name)
+    done = 0
+    for src, dst, seeded in pairs:
+        for copied, compared in _copy_blocks(src, dst, seeded):
+            with world.lock:
+                sync_state = replication.sync
+                sync_state["transferred_current"] += copied
+                if seeded:
+                    sync_state["checksum_current"] += compared
+                    if copied:
+                        sync_state["transferred_total"] += copied
+                done += compared
+                sync_state["progress"] = int(100 * done / total) if total else 100
+                ctx.task.progress = min(99, sync_state["progress"])
+            ctx.pause(0.25)
+    with world.lock:
+        replication.sync["progress"] = 100
+        replication.last_sync_time = now_ms()
+        if replication.status not in ("PAUSED", "NOT_ACTIVE"):
+            replication.status = "OK"
+
+
+def _copy_blocks(src: Path, dst: Path, seeded: bool) -> Any:
+    """Yield (bytes written, bytes examined) per chunk of blocks."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists() or not seeded:
+        dst.write_bytes(b"")
+    size = src.stat().st_size
+    chunk = max(BLOCK, size // 8 or BLOCK)
+    with src.open("rb") as fin, dst.open("r+b") as fout:
+        offset = 0
+        while offset < size:
+            data = fin.read(chunk)
+            written = 0
+            for start in range(0, len(data), BLOCK):
+                block = data[start:start + BLOCK]
+                fout.seek(offset + start)
+                old = fout.read(len(block)) if seeded else b""
+                if not seeded or hashlib.sha256(old).digest() != hashlib.sha256(block).digest():
+                    fout.seek(offset + start)
+                    fout.write(block)
+                    written += len(block)
+            offset += len(data)
+            yield written, len(data)
+        fout.truncate(size)
+
+
+def find_seeds(world: World, datastore_id: str, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    with world.lock:
+        for site in world.sites.values():
+            if datastore_id in site.datastores:
+                ds = site.datastores[datastore_id]
+                break
+        else:
+            raise SimError(404, "NOT_FOUND", f"datastore {datastore_id}")
+        out = []
+        for spec in specs:
+            path = spec.get("destination_path") or ""
+            found = [path] if path and (ds.directory / path).is_file() else []
+            out.append({"vm_disk": {"vm_id": spec["vm_disk"]["vm_id"],
+                                    "device_key": spec["vm_disk"].get("device_key")},
+                        "found_seeds": found})
+        return out
+
+
+def remove(world: World, site: str, replication_id: str, retain_replica_disks: bool, action: str) -> SimTask:
+    with world.lock:
+        replication = world.replication(replication_id)
+
+        def work(ctx: TaskContext) -> None:
+            ctx.pause()
+            with world.lock:
+                if not retain_replica_disks:
+                    target = world.site(replication.target_site)
+                    for disk in replication.disks:
+                        (target.datastores[disk.datastore_id].directory / disk.filename).unlink(missing_ok=True)
+                world.replications.pop(replication.id, None)
+
+        return world.start_task(site, "vr", f"{action} replication of {replication.name}", replication.vm_id,
+                                replication.name, work)
+
+
+def set_paused(world: World, site: str, replication_id: str, paused: bool) -> SimTask:
+    with world.lock:
+        replication = world.replication(replication_id)
+
+        def work(ctx: TaskContext) -> None:
+            with world.lock:
+                if paused:
+                    replication.status = "PAUSED"
+                elif replication.status == "PAUSED":
+                    replication.status = "OK"
+
+        return world.start_task(site, "vr", f"{'Pause' if paused else 'Resume'} replication of "
+                                f"{replication.name}", replication.vm_id, replication.name, work)
+
+
+def sync_now(world: World, site: str, replication_id: str) -> SimTask:
+    with world.lock:
+        replication = world.replication(replication_id)
+        if replication.status in ("PAUSED", "NOT_ACTIVE"):
+            raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
+        return world.start_task(site, "vr", f"Sync replication of {replication.name}", replication.vm_id,
+                                replication.name, lambda ctx: sync(ctx, replication))
+
+
+def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        replication = world.replication(replication_id)
+        if not 5 <= int(spec["rpo"]) <= 1440:
+            raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
+        replication.rpo = int(spec["rpo"])
+        replication.quiesce = bool(spec.get("quiesce_enabled"))
+        replication.compression = bool(spec["network_compression_enabled"])
+        return world.start_task(site, "vr", f"Reconfigure replication of {replication.name}", replication.vm_id,
+                                replication.name, lambda ctx: None)

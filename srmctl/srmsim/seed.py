@@ -1,0 +1,149 @@
+"""Build srmsim's ``protected`` world from a lab topology (DESIGN §12), and reach the other scenarios by
+running srmsim's own recovery on it — never by writing end states."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from srmctl.lab.topology import Topology
+from srmctl.srmsim import protection as srm
+from srmctl.srmsim import replication as vr
+from srmctl.srmsim.model import SimTask, World
+
+SCENARIOS = ("protected", "planned-migration", "disaster-recovery")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
+
+
+def seconds(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"duration {value!r}: use e.g. 300s, 15m or 1h")
+    return int(match.group(1)) * {None: 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def build(world: World, topology: Topology, datastores_root: Path,
+          datastore_dirs: dict[str, dict[str, Path]] | None = None) -> None:
+    """Sites, datastores (real directories), VMs with disk files, replications, groups, plans."""
+    # Different MoRef bases per site, so a site-A id used on site B fails (vcsim gives equal shapes equal ids).
+    for number, (name, site_model) in enumerate(topology.sites.items()):
+        site = world.add_site(name, moref_base=(number + 1) * 100)
+        for index, ds_name in enumerate(site_model.datastores, start=1):
+            directory = (datastore_dirs or {}).get(name, {}).get(ds_name) or datastores_root / name / ds_name
+            world.add_datastore(site, ds_name, Path(directory), index)
+    protected = world.site(topology.protected_site)
+    recovery = world.site(topology.recovery_site)
+    ids: dict[str, str] = {}
+    for vm in topology.vms:
+        sim_vm = world.create_vm(protected, vm.name, protected.datastore_by_name(vm.datastore), vm.folder,
+                                 [d.size for d in vm.disks], vm.power == "on")
+        ids[vm.name] = sim_vm.id
+    specs = []
+    for vm in topology.vms:
+        if vm.replication is None:
+            continue
+        target = recovery.datastore_by_name(vm.replication.target_datastore).id
+        sim_vm = protected.vms[ids[vm.name]]
+        disks = [{"vm_disk": {"vm_id": sim_vm.id, "is_vm_home": True}, "destination_datastore_id": target}]
+        disks += [{"vm_disk": {"vm_id": sim_vm.id, "device_key": d.device_key}, "destination_datastore_id": target,
+                   "enabled_for_replication": True} for d in sim_vm.disks]
+        specs.append({"vm_id": sim_vm.id, "target_vc_id": recovery.vc_guid, "rpo": seconds(vm.replication.rpo) // 60,
+                      "quiesce_enabled": vm.replication.quiesce,
+                      "network_compression_enabled": vm.replication.network_compression, "disks": disks})
+    _wait(world, vr.configure(world, protected.name, specs))
+    groups = {}
+    for pg in topology.protection_groups:
+        task = srm.create_group(world, protected.name, {"name": pg.name, "description": pg.description,
+                                                        "replication_type": "HBR",
+                                                        "protected_vc_guid": protected.vc_guid,
+                                                        "hbr_spec": {"vms": [ids[v] for v in pg.vms]}})
+        groups[pg.name] = _wait(world, [task])[0]["id"]
+    for plan_model in topology.recovery_plans:
+        task = srm.create_plan(world, protected.name, {
+            "name": plan_model.name, "description": plan_model.description, "protected_vc_guid": protected.vc_guid,
+            "protection_groups": [groups[g] for g in plan_model.protection_groups]})
+        plan = world.plan(_wait(world, [task])[0]["id"])
+        for vm_name, meta in plan_model.vms.items():
+            if ids[vm_name] in plan.settings:
+                _wait(world, [srm.update_settings(world, protected.name, plan.id, ids[vm_name],
+                                                  settings_spec(meta, ids))])
+        for view, steps in plan_model.steps.items():
+            for step in steps:
+                _wait(world, [srm.add_custom_step(world, protected.name, plan.id, view, {
+                    "position": int(step.get("position", 0)), "name": step["name"], "content": step["content"],
+                    "callout_type": step["type"], "timeout_seconds": seconds(step.get("timeout", 0))})])
+
+
+def settings_spec(meta: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """Snapshot vocabulary (§12) → ``VmRecoverySettingsSpec``."""
+    startup = meta.get("startup") or {}
+    shutdown = meta.get("shutdown") or {}
+
+    def callouts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": "", "name": c["name"], "content": c["content"], "callout_type": c["type"],
+                 "timeout_seconds": seconds(c.get("timeout", 0)), "step_type": "PRE_POWER_ON"} for c in items]
+
+    nics = [{"device_id": int(nic.get("nic", 0)),
+             **({"primary_ip_settings": ip_settings(nic["protected"])} if nic.get("protected") else {}),
+             **({"secondary_ip_settings": ip_settings(nic["recovery"])} if nic.get("recovery") else {})}
+            for nic in meta.get("ip") or []]
+    return {
+        "priority": meta.get("priority", "P3"), "startup_action": startup.get("action", "POWER_ON"),
+        "startup_action_settings": {
+            "power_on_vmtools_timeout_seconds": seconds(startup.get("tools_timeout", 300)),
+            "delay_before_power_on_steps_and_dependent_vms_seconds": seconds(startup.get("delay", 0))},
+        "shutdown_action_settings": {"skip_shutdown_guest": bool(shutdown.get("skip_guest", False)),
+                                     "timeout_seconds": seconds(shutdown.get("timeout", 300))},
+        "ip_customization_type": "MANUAL" if nics else "AUTO", "nic_settings": nics,
+        "pre_power_on_steps": callouts(meta.get("pre_power_on") or []),
+        "post_power_on_steps": callouts(meta.get("post_power_on") or []),
+        "dependent_vms": [ids[name] for name in meta.get("dependencies") or []],
+    }
+
+
+def ip_settings(side: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if side.get("ipv4"):
+        v4 = side["ipv4"]
+        out["ip_v4"] = {"type": v4.get("type", "STATIC"), "ip_address": v4.get("address", ""),
+                        "subnet_mask": v4.get("mask", ""), **({"default_gateway": v4["gateway"]}
+                                                              if v4.get("gateway") else {})}
+    if side.get("dns"):
+        servers = list(side["dns"].get("servers") or [])
+        out["dns"] = {"type": "STATIC", **({"preferred_server": servers[0]} if servers else {}),
+                      **({"alternate_server": servers[1]} if len(servers) > 1 else {}),
+                      "suffixes": list(side["dns"].get("suffixes") or [])}
+    return out
+
+
+def _wait(world: World, tasks: list[SimTask]) -> list[Any]:
+    world.wait_idle()
+    failed = [t for t in tasks if t.status != "SUCCESS"]
+    if failed:
+        raise RuntimeError(f"seeding failed: {failed[0].description}: {failed[0].error}")
+    return [t.result for t in tasks]
+
+
+def reach(world: World, scenario: str) -> None:
+    """Run srmsim's own recovery on the protected world to reach a scenario of DESIGN §2."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+    if scenario == "protected":
+        return
+    world.auto_dismiss_prompts = True
+    try:
+        for plan in list(world.plans.values()):
+            protected = plan.protected_site
+            if scenario == "planned-migration":
+                _wait(world, [srm.run_recovery(world, world.other(protected), plan.id,
+                                               {"planned_failover": True, "sync_data": True})])
+            else:
+                world.site(protected).up = False
+                _wait(world, [srm.run_recovery(world, world.other(protected), plan.id, {
+                    "planned_failover": False, "skip_protection_site_operations": True})])
+                srm.set_site_up(world, protected, True)
+    finally:
+        world.auto_dismiss_prompts = False
