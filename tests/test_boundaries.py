@@ -68,3 +68,20 @@ def test_core_modules_load_without_click_or_rich() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("loaded")
+
+
+def test_only_adapters_and_simulators_talk_to_the_network() -> None:
+    network = {"pyVmomi", "pyVim", "httpx", "socket", "ssl", "http"}
+    violations = []
+    for layer in ("engine", "steps", "metadata", "runbook", "cli"):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    roots = {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    roots = {node.module.split(".")[0]}
+                else:
+                    continue
+                if roots & network:
+                    violations.append(f"{path.relative_to(PACKAGE.parent)}: {sorted(roots & network)}")
+    assert violations == []

@@ -12,8 +12,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import platform
 import re
-import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,7 +63,7 @@ class LockHolder:
 
     def process_gone(self) -> bool:
         """True only when we can tell: the holder ran on this host and its process no longer exists."""
-        if self.host != socket.gethostname() or self.pid <= 0:
+        if self.host != platform.node() or self.pid <= 0:
             return False
         try:
             os.kill(self.pid, 0)
@@ -83,7 +83,7 @@ class RunLock:
         self.plan_name = plan_name
         self.path = home / "locks" / f"{_slug(plan_name)}.lock"
         self.field = f"{MARKER_PREFIX}.{plan_name}"
-        self.me = LockHolder(run_id=run_id, host=socket.gethostname(), pid=os.getpid(), since=now())
+        self.me = LockHolder(run_id=run_id, host=platform.node(), pid=os.getpid(), since=now())
         self._site = marker_site
         self._fd: int | None = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
+import platform
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -83,7 +83,7 @@ def start(runbook_path: Path, lab_dir: Path | None, home: Path, *, selection: Se
     meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
             "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "lab_dir": str(lab_dir.resolve()) if lab_dir else None, "steps": list(names),
-            "started": ev.now(), "host": socket.gethostname(), "pid": os.getpid()}
+            "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.create(home, run_id, runbook_text=text, meta=meta, secrets=secrets)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
-
-from pyVmomi import vim
 
 from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import DatastoreFile, UnregisteredVm
-from srmctl.errors import GuardrailViolation, NotFound
+from srmctl.errors import GuardrailViolation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,15 +83,8 @@ class VCenterOps:
         return operations.list_files(self.session, datastore, folder)
 
     def marker(self, field: str) -> str | None:
-        """The value of custom attribute ``field`` on the site's (first) datacenter, None when unset."""
-        cfm = self.session.content.customFieldsManager
-        keys = [f.key for f in cfm.field or [] if f.name == field]
-        if not keys:
-            return None
-        for value in self._datacenter().customValue or []:
-            if value.key in keys and value.value:
-                return str(value.value)
-        return None
+        """The value of custom attribute ``field`` on the site's datacenter, None when unset."""
+        return operations.get_datacenter_attribute(self.session, field)
 
     @property
     def api_calls(self) -> int:
@@ -102,30 +93,15 @@ class VCenterOps:
     # --- changes -------------------------------------------------------------------------------------------
 
     @mutating
-    def unregister(self, moref: str, *, allow_powered_on: bool = False) -> UnregisteredVm:
+    def unregister(self, moref: str, *, allow_powered_on: bool = False,
+                   files: Sequence[DatastoreFile] | None = None) -> UnregisteredVm:
         """Unregister (never destroy) a VM; a powered-on VM only with ``allow_powered_on``."""
-        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on)
+        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on, files=files)
 
     @mutating
     def set_marker(self, field: str, value: str) -> None:
-        """Set custom attribute ``field`` on the site's datacenter ("" clears it), defining it if needed."""
-        cfm = self.session.content.customFieldsManager
-        keys = [f.key for f in cfm.field or [] if f.name == field]
-        if keys:
-            key = keys[0]
-        else:
-            try:
-                key = cfm.AddFieldDefinition(name=field, moType=vim.Datacenter).key
-            except vim.fault.DuplicateName:  # defined concurrently by another run: use theirs
-                key = next(f.key for f in cfm.field or [] if f.name == field)
-        cfm.SetField(entity=self._datacenter(), key=key, value=value)
-
-    def _datacenter(self) -> Any:
-        datacenters = sorted((e for e in self.session.content.rootFolder.childEntity
-                              if isinstance(e, vim.Datacenter)), key=lambda d: d._moId)
-        if not datacenters:
-            raise NotFound(f"no datacenter in {self.session.endpoint.label}")
-        return datacenters[0]
+        """Set custom attribute ``field`` on the site's datacenter ("" clears it)."""
+        operations.set_datacenter_attribute(self.session, field, value)
 
 
 def is_mutating(method: object) -> bool:

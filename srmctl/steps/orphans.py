@@ -84,7 +84,7 @@ class OrphansUnregister(Step):
                 "vm": record.name, "instance_uuid": record.instance_uuid, "moref": moref, "site": action.site,
                 "vmx": record.vmx_path, "files": [{"path": f.path, "size": f.size_bytes} for f in files]})
             ctx.pause("before_call")
-            done = ops.unregister(moref, allow_powered_on=action.high_impact)
+            done = ops.unregister(moref, allow_powered_on=action.high_impact, files=files)
             ctx.action_done(self.name, action, {"was_powered_on": done.was_powered_on, "files": len(files)})
 
         ctx.each(self.name, unregister, actions)

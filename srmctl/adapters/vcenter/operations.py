@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +79,13 @@ def power_off(session: VCenterSession, moref: str, *, progress: ProgressCallback
     return True
 
 
-def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = False) -> UnregisteredVm:
+def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = False,
+               files: Sequence[DatastoreFile] | None = None) -> UnregisteredVm:
     """Remove a VM from inventory, keeping every file. Never Destroy_Task.
 
     A powered-on VM is refused unless ``allow_powered_on`` (the caller has established that the live
     copy runs elsewhere and the operator confirmed); it is then powered off first, as vCenter requires.
+    ``files``: the VM folder's listing when the caller already took (and journaled) it.
     """
     props = vm_properties(session, moref, ["name", "runtime.powerState", "config.instanceUuid",
                                            "config.files.vmPathName"])
@@ -93,8 +96,9 @@ def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = 
             f"refusing to unregister {name} ({moref}): it is powered on; only a stale VM whose live copy "
             "runs at the other site may be powered off and unregistered, and only when confirmed"
         )
-    ds, path = split_datastore_path(vmx)
-    files = list_files(session, ds, path.rsplit("/", 1)[0] if "/" in path else "")
+    if files is None:
+        ds, path = split_datastore_path(vmx)
+        files = list_files(session, ds, path.rsplit("/", 1)[0] if "/" in path else "")
     if state == "poweredOn":
         power_off(session, moref)
     vm_object(session, moref).UnregisterVM()
@@ -161,3 +165,38 @@ def _find_datastore(session: VCenterSession, name: str) -> Any:
     finally:
         view.Destroy()
     return exactly_one(f"datastore {name!r} in {session.endpoint.label}", matches, lambda ds: str(ds._moId))
+
+
+def _first_datacenter(session: VCenterSession) -> Any:
+    datacenters = sorted((e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter)),
+                         key=lambda d: d._moId)
+    if not datacenters:
+        raise NotFound(f"no datacenter in {session.endpoint.label}")
+    return datacenters[0]
+
+
+def get_datacenter_attribute(session: VCenterSession, field: str) -> str | None:
+    """Custom attribute ``field`` on the site's (first) datacenter; None when unset. Used for markers that
+    other operators see in the vSphere Client, such as srmctl's run lock."""
+    cfm = session.content.customFieldsManager
+    keys = [f.key for f in cfm.field or [] if f.name == field]
+    if not keys:
+        return None
+    for value in _first_datacenter(session).customValue or []:
+        if value.key in keys and value.value:
+            return str(value.value)
+    return None
+
+
+def set_datacenter_attribute(session: VCenterSession, field: str, value: str) -> None:
+    """Set custom attribute ``field`` on the site's datacenter ("" clears it), defining it when needed."""
+    cfm = session.content.customFieldsManager
+    keys = [f.key for f in cfm.field or [] if f.name == field]
+    if keys:
+        key = keys[0]
+    else:
+        try:
+            key = cfm.AddFieldDefinition(name=field, moType=vim.Datacenter).key
+        except vim.fault.DuplicateName:  # defined concurrently by another run: use theirs
+            key = next(f.key for f in cfm.field or [] if f.name == field)
+    cfm.SetField(entity=_first_datacenter(session), key=key, value=value)
