@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from srmctl import __version__
@@ -90,3 +91,28 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
     assert not any(is_running(p) for p in pids)
     assert list(directory.iterdir()) == []
     assert runner.invoke(cli, ["lab", "down", "--dir", str(directory)]).exit_code == 0  # idempotent
+
+
+def _explicit_runbook(tmp_path: Path, lab: LabConfig) -> Path:
+    """A runbook whose sites: point straight at the lab's vCenters (no --lab), as in production."""
+    def site(name: str) -> dict[str, object]:
+        vc = lab.sites[name].vcenter
+        return {"vcenter": {"host": vc.host, "port": vc.port, "user": vc.user, "password_file": vc.password_file,
+                            "thumbprint": vc.thumbprint},
+                "srm": {"host": "srm.invalid"}, "vr": {"host": "vr.invalid"}}
+    doc = {"version": 1, "name": "explicit", "scenario": "planned-migration",
+           "sites": {"new-york": site("new-york"), "new-jersey": site("new-jersey")},
+           "failback": {"from": "new-jersey", "to": "new-york"}, "vms": [{"name": "mail04"}],
+           "replication": {"rpo": "15m"}, "protection_group": {"name": "VR mail"},
+           "recovery_plan": {"name": "VR Failover"}}
+    path = tmp_path / "explicit.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_status_with_a_runbooks_explicit_endpoints(tmp_path: Path, shared_lab: LabConfig) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SRMCTL_LAB"}
+    result = CliRunner(env=env).invoke(cli, ["status", str(_explicit_runbook(tmp_path, shared_lab)), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    sites = {s["site"]: s for s in json.loads(result.output)["result"]["sites"]}
+    assert {v["name"] for v in sites["new-york"]["vms"]} == {"mail04", "db01", "web01", "web02"}

@@ -10,23 +10,35 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
+from srmctl.engine.sites import runbook_endpoints
 from srmctl.engine.status import StatusReport, collect_status
 from srmctl.errors import UsageError
 from srmctl.lab.config import load_lab
+from srmctl.runbook import load_runbook
 
 _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
 
 
 @click.command("status")
+@click.argument("runbook", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @lab_option
 @output_option()
 @click.pass_obj
-def status(app: App, lab_dir: Path | None) -> None:
-    """Show both sites: VMs with power state, folder and datastore."""
-    if lab_dir is None:
-        raise UsageError("status needs --lab DIR (or SRMCTL_LAB) to know the sites' endpoints")
-    lab = load_lab(lab_dir)
-    report = collect_status({site: lab.vcenter_endpoint(site) for site in lab.sites})
+def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
+    """Show both sites: VMs with power state, folder and datastore.
+
+    The sites' endpoints come from RUNBOOK's sites:, or from a lab (--lab DIR), or both (the runbook's
+    site names looked up in the lab).
+    """
+    if runbook is None and lab_dir is None:
+        raise UsageError("status needs a RUNBOOK or --lab DIR (or SRMCTL_LAB) to know the sites' endpoints")
+    if runbook is not None:
+        endpoints = runbook_endpoints(load_runbook(runbook), lab_dir)
+    else:
+        assert lab_dir is not None
+        lab = load_lab(lab_dir)
+        endpoints = {site: lab.vcenter_endpoint(site) for site in lab.sites}
+    report = collect_status(endpoints)
     if app.json_output:
         click.echo(envelope("status", report))
         return
