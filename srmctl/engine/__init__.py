@@ -14,6 +14,7 @@ from srmctl.engine.run import (
            Selection,
            StepOutcome,
            dry_run,
+           html_report,
            list_runs,
            resume,
            run_summary,
@@ -21,4 +22,4 @@ from srmctl.engine.run import (
 )
 
 __all__ = ["Event", "LockHeld", "RunPlan", "RunReport", "RunSummary", "Selection", "StepOutcome", "StepPlan",
-           "dry_run", "list_runs", "resume", "run_summary", "select_steps", "start"]
+           "dry_run", "html_report", "list_runs", "resume", "run_summary", "select_steps", "start"]

@@ -30,6 +30,7 @@ EVENTS = "events.jsonl"
 META = "meta.json"
 PLAN = "plan.json"
 REPORT = "report.json"
+REPORT_HTML = "report.html"
 RUNBOOK_COPY = "runbook.yaml"
 REDACTED = "<redacted>"
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
@@ -110,6 +111,11 @@ class Journal:
     def write_json(self, name: str, data: Any) -> Path:
         path = self.directory / name
         _write_private(path, json.dumps(redact(data, self._secrets), indent=2) + "\n")
+        return path
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = self.directory / name
+        _write_private(path, redact(text, self._secrets))
         return path
 
     def append(self, event: Event) -> None:

@@ -18,8 +18,19 @@ from srmctl.adapters.vcenter.connection import VCenterEndpoint
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import RunPlan, execute_steps, plan_steps, select_steps
-from srmctl.engine.journal import META, PLAN, REPORT, RUNBOOK_COPY, Journal, list_run_ids, load_run, new_run_id
+from srmctl.engine.journal import (
+    META,
+    PLAN,
+    REPORT,
+    REPORT_HTML,
+    RUNBOOK_COPY,
+    Journal,
+    list_run_ids,
+    load_run,
+    new_run_id,
+)
 from srmctl.engine.lock import RunLock
+from srmctl.engine.report_html import render_html
 from srmctl.engine.sites import connected, runbook_endpoints
 from srmctl.errors import Aborted, SrmctlError, UsageError
 from srmctl.runbook import Runbook, load_runbook
@@ -155,6 +166,8 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
                 report = _report(run_id, runbook.name, journal, all_steps or names, error,
                                  {name: s.api_calls for name, s in sites.items()})
                 journal.write_json(REPORT, asdict(report))
+                journal.write_text(REPORT_HTML, render_html(journal.read_json(META), journal.events(),
+                                                            journal.read_json(REPORT)))
                 bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
         finally:
             lock.release()
@@ -226,3 +239,12 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
 
 def list_runs(home: Path) -> tuple[RunSummary, ...]:
     return tuple(run_summary(home, run_id) for run_id in list_run_ids(home))
+
+
+def html_report(home: Path, run_id: str) -> Path:
+    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
+    stored = load_run(home, run_id)
+    journal = Journal.open(home, run_id)
+    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
+        "outcome": INCOMPLETE, "journal": str(stored.directory),
+        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))]}))

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
 from labstate import RunbookSpec, make_failover, snapshot, write_runbook  # noqa: E402
 
+from report_checks import assert_well_formed_html  # noqa: E402
+
 from srmctl.cli.main import cli  # noqa: E402
 from srmctl.lab.config import LabConfig  # noqa: E402
 
@@ -67,8 +69,8 @@ def test_failback_json_runs_and_journals(fresh_lab: LabConfig, tmp_path: Path, h
     report = json.loads(result.output)["result"]
     assert report["outcome"] == "succeeded"
     run_dir = Path(report["journal"])
-    assert sorted(p.name for p in run_dir.iterdir()) == ["events.jsonl", "meta.json", "plan.json", "report.json",
-                                                         "runbook.yaml"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["events.jsonl", "meta.json", "plan.json", "report.html",
+                                                         "report.json", "runbook.yaml"]
     assert all((p.stat().st_mode & 0o777) == 0o600 for p in run_dir.iterdir())
     assert (run_dir.stat().st_mode & 0o777) == 0o700
     secrets = [Path(s.vcenter.password_file).read_text().strip() for s in fresh_lab.sites.values()]
@@ -91,6 +93,13 @@ def test_failback_json_runs_and_journals(fresh_lab: LabConfig, tmp_path: Path, h
     assert [r["outcome"] for r in json.loads(listing.output)["result"]["runs"]] == ["succeeded"]
     one = CliRunner().invoke(cli, ["runs", report["run_id"]], terminal_width=200)
     assert one.exit_code == 0 and "orphans.unregister" in one.output and "succeeded" in one.output
+
+    html = (run_dir / "report.html").read_text()
+    assert_well_formed_html(html)
+    assert "orphans.unregister" in html and "mail04" in html and "<svg" in html and "succeeded" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no external assets
+    again = CliRunner().invoke(cli, ["runs", report["run_id"], "--report"])
+    assert again.exit_code == 0 and again.output.strip() == str(run_dir / "report.html")
 
 
 def test_unimplemented_step_fails_at_plan_time_with_exit_4(shared_lab: LabConfig, tmp_path: Path,

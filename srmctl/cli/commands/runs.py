@@ -10,6 +10,7 @@ from srmctl.cli.app import App
 from srmctl.cli.commands.failback import _STATUS
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
+from srmctl.errors import UsageError
 
 _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
             "incomplete": "[yellow]incomplete[/]"}
@@ -17,10 +18,23 @@ _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "abo
 
 @click.command("runs")
 @click.argument("run_id", metavar="[RUN_ID]", required=False)
+@click.option("--report", is_flag=True, help="Write the run's report.html (from its journal) and print its path.")
+@click.option("--open", "open_report", is_flag=True, help="With --report: open it in the default browser.")
 @output_option()
 @click.pass_obj
-def runs(app: App, run_id: str | None) -> None:
+def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     """List past runs, or show one run's steps. 'incomplete' runs can be continued with 'srmctl resume'."""
+    if report:
+        if run_id is None:
+            raise UsageError("--report needs a RUN_ID")
+        path = engine.html_report(app.home, run_id)
+        if app.json_output:
+            click.echo(envelope("runs", {"report": str(path)}))
+        else:
+            click.echo(str(path))
+        if open_report:
+            click.launch(str(path))
+        return
     if run_id is not None:
         summary = engine.run_summary(app.home, run_id)
         if app.json_output:
