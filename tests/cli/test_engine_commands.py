@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
 from labstate import RunbookSpec, make_failover, snapshot, write_runbook  # noqa: E402
-
 from report_checks import assert_well_formed_html  # noqa: E402
 
 from srmctl.cli.main import cli  # noqa: E402
