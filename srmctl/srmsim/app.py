@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -114,10 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "cert": str(cert), "user": credentials[name][0],
                                 "vc_guid": world.site(name).vc_guid}
     print(f"{READY} {json.dumps(ready)}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -51,7 +51,7 @@ class SrmsimHandle:
         return response.json()
 
     def state(self) -> dict[str, Any]:
-        return self._control("GET", "state")  # type: ignore[no-any-return]
+        return self._control("GET", "state")
 
     def fail_http(self, path: str, *, method: str = "*", status: int = 503, count: int = 1,
                   retry_after: int | None = None, site: str | None = None, api: str | None = None) -> None:

@@ -643,7 +643,7 @@ def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> 
                 del world.replications[old.id]
             replica = world.find_vm(new_id)
             old_files = {d.device_key: d.filename for d in old_vm.disks}
-            disks = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
+            disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
                       "destination_datastore_id": old_vm.datastore_id}]
             disks += [{"vm_disk": {"vm_id": new_id, "device_key": d.device_key},
                        "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,

@@ -4,6 +4,7 @@ the two sites' datastore directories block by block, unconfigure/delete keeping 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import uuid
@@ -41,8 +42,8 @@ def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimT
             replication = new_replication(world, vm, target.name, spec)
             world.replications[replication.id] = replication
             tasks.append(world.start_task(site, "vr", f"Configure replication for {vm.name}", vm.id, vm.name,
-                                          lambda ctx, r=replication: _initial_sync(ctx, r),
-                                          on_error=lambda msg, r=replication: _mark_error(r, msg)))
+                                          functools.partial(_initial_sync, replication=replication),
+                                          on_error=functools.partial(_mark_error, replication)))
     return tasks
 
 

@@ -47,7 +47,8 @@ def build(world: World, topology: Topology, datastores_root: Path,
             continue
         target = recovery.datastore_by_name(vm.replication.target_datastore).id
         sim_vm = protected.vms[ids[vm.name]]
-        disks = [{"vm_disk": {"vm_id": sim_vm.id, "is_vm_home": True}, "destination_datastore_id": target}]
+        disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": sim_vm.id, "is_vm_home": True},
+                                        "destination_datastore_id": target}]
         disks += [{"vm_disk": {"vm_id": sim_vm.id, "device_key": d.device_key}, "destination_datastore_id": target,
                    "enabled_for_replication": True} for d in sim_vm.disks]
         specs.append({"vm_id": sim_vm.id, "target_vc_id": recovery.vc_guid, "rpo": seconds(vm.replication.rpo) // 60,

@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -138,13 +138,31 @@ class Simulator:
 # --- list / entity helpers ------------------------------------------------------------------------
 
 
+def query_value(req: Request, key: str) -> str | None:
+    """The first value of a query parameter, or None."""
+    values = req.query.get(key) or []
+    return values[0] if values else None
+
+
+def no_content(action: Callable[..., object], *args: Any) -> Response:
+    """Run ``action`` for its effect and answer 204."""
+    action(*args)
+    return 204, None
+
+
+def first_or_404(items: Iterable[dict[str, Any]], what: str) -> dict[str, Any]:
+    for item in items:
+        return item
+    raise not_found(what)
+
+
 def entity(body: dict[str, Any]) -> Response:
     return 200, {**body, "_meta": {"errors": []}}
 
 
 def listing(req: Request, items: list[dict[str, Any]], page_size: int) -> Response:
     """A ``{list, _meta}`` page: filter_property/filter, offset/limit, links.next."""
-    prop = (req.query.get("filter_property") or [None])[0]
+    prop = query_value(req, "filter_property")
     wanted = req.query.get("filter") or []
     if prop and wanted:
         items = [i for i in items if str(i.get(prop)) in wanted]
@@ -182,6 +200,23 @@ def tasks_response(tasks: list[Any]) -> Response:
 # --- routes ---------------------------------------------------------------------------------------
 
 
+def _register_common_routes(sim: Simulator, api: str) -> None:
+    """Session, pairing and task routes that SRM and VR share."""
+    w = sim.world
+    task_key = "taskId" if api == "srm" else "task_id"
+    sim.route(api, "GET", "/session", lambda req: (200, {"username": req.session.user if req.session else ""}))
+    sim.route(api, "GET", "/pairings", lambda req: listing(req, [render.pairing(w, req.site, api, sim.ports)],
+                                                           sim.page_size))
+    sim.route(api, "GET", "/pairings/{pairing_id}", lambda req: entity(render.pairing(w, req.site, api, sim.ports)))
+    # POST remote-session is answered by the dispatcher itself (it needs the Authorization header).
+    sim.route(api, "POST", "/pairings/{pairing_id}/remote-session", lambda req: (204, None))
+    sim.route(api, "GET", "/pairings/{pairing_id}/remote-session",
+              lambda req: (200, {"username": sim.credentials[w.other(req.site)][0]}))
+    sim.route(api, "GET", "/tasks", lambda req: listing(
+        req, [render.task(t) for t in w.tasks.values() if t.site == req.site and t.api == api], sim.page_size))
+    sim.route(api, "GET", "/tasks/{" + task_key + "}", lambda req: entity(render.task(_task(w, req, task_key))))
+
+
 def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table reads best
     w = sim.world
 
@@ -193,19 +228,7 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
         return w.plan(req.args["plan_id"])
 
     for api in ("srm", "vr"):
-        sim.route(api, "GET", "/session", lambda req: (200, {"username": req.session.user if req.session else ""}))
-        sim.route(api, "GET", "/pairings", lambda req, a=api: listing(req, [render.pairing(w, req.site, a, sim.ports)],
-                                                                       sim.page_size))
-        sim.route(api, "GET", "/pairings/{pairing_id}",
-                  lambda req, a=api: entity(render.pairing(w, req.site, a, sim.ports)))
-        # POST remote-session is answered by the dispatcher itself (it needs the Authorization header).
-        sim.route(api, "POST", "/pairings/{pairing_id}/remote-session", lambda req: (204, None))
-        sim.route(api, "GET", "/pairings/{pairing_id}/remote-session",
-                  lambda req: (200, {"username": sim.credentials[w.other(req.site)][0]}))
-        task_key = "taskId" if api == "srm" else "task_id"
-        sim.route(api, "GET", "/tasks", lambda req, a=api: listing(
-            req, [render.task(t) for t in w.tasks.values() if t.site == req.site and t.api == a], sim.page_size))
-        sim.route(api, "GET", "/tasks/{" + task_key + "}", lambda req, k=task_key: entity(render.task(_task(w, req, k))))
+        _register_common_routes(sim, api)
 
     # SRM
     sim.route("srm", "GET", "/server/info", lambda req: entity({
@@ -252,19 +275,18 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
               lambda req: task_response(srm.reconfigure_plan(w, req.site, req.args["plan_id"], req.body)))
     runs = {"test": srm.run_test, "cleanup": srm.run_cleanup, "recovery": srm.run_recovery,
             "reprotect": srm.run_reprotect}
-    for action, fn in runs.items():
-        sim.route("srm", "POST", pl + "/{plan_id}/actions/" + action,
-                  lambda req, fn=fn: task_response(fn(w, req.site, req.args["plan_id"], req.body or {})),
+    for action, run in runs.items():
+        sim.route("srm", "POST", pl + "/{plan_id}/actions/" + action, _plan_action(w, run),
                   remote=action != "recovery")
-    sim.route("srm", "POST", pl + "/{plan_id}/actions/cancel", lambda req: (srm.cancel(w, req.args["plan_id"]),
-                                                                          (204, None))[1])
+    sim.route("srm", "POST", pl + "/{plan_id}/actions/cancel",
+              lambda req: no_content(srm.cancel, w, req.args["plan_id"]))
     sim.route("srm", "GET", pl + "/{plan_id}/protection-groups", lambda req: listing(
         req, [render.group(w, w.group(g)) for g in plan_of(req).group_ids], sim.page_size))
     sim.route("srm", "GET", pl + "/{plan_id}/vms", lambda req: listing(
         req, [render.plan_vm(w, plan_of(req), vm, g) for vm, g in srm.plan_vms(w, plan_of(req))], sim.page_size))
-    sim.route("srm", "GET", pl + "/{plan_id}/vms/{vm_id}", lambda req: entity(next(
+    sim.route("srm", "GET", pl + "/{plan_id}/vms/{vm_id}", lambda req: entity(first_or_404(
         (render.plan_vm(w, plan_of(req), vm, g) for vm, g in srm.plan_vms(w, plan_of(req))
-         if vm.id == req.args["vm_id"]), None) or _raise(not_found(f"VM {req.args['vm_id']} in plan"))))
+         if vm.id == req.args["vm_id"]), f"VM {req.args['vm_id']} in plan")))
 
     rs = pl + "/{plan_id}/vms/{vm_id}/recovery-settings"
 
@@ -307,16 +329,16 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
         req, [render.prompt(p) for p in list(plan_of(req).prompts.values())], sim.page_size))
     sim.route("srm", "GET", prompts + "/{prompt_id}", lambda req: entity(render.prompt(
         plan_of(req).prompts.get(req.args["prompt_id"]) or _raise(not_found("prompt")))))
-    sim.route("srm", "POST", prompts + "/{prompt_id}/actions/dismiss-prompt", lambda req: (
-        srm.dismiss(w, req.args["plan_id"], req.args["prompt_id"]), (204, None))[1])
+    sim.route("srm", "POST", prompts + "/{prompt_id}/actions/dismiss-prompt",
+              lambda req: no_content(srm.dismiss, w, req.args["plan_id"], req.args["prompt_id"]))
     st = pl + "/{plan_id}/recovery-steps/{view_mode}"
     sim.route("srm", "GET", st, lambda req: listing(req, render.steps(plan_of(req), req.args["view_mode"]),
                                                     sim.page_size))
     sim.route("srm", "POST", st, lambda req: task_response(
         srm.add_custom_step(w, req.site, req.args["plan_id"], req.args["view_mode"], req.body)))
-    sim.route("srm", "GET", st + "/{recovery_step_id}", lambda req: entity(next(
+    sim.route("srm", "GET", st + "/{recovery_step_id}", lambda req: entity(first_or_404(
         (s for s in render.steps(plan_of(req), req.args["view_mode"]) if str(s["id"]) == req.args["recovery_step_id"]),
-        None) or _raise(not_found("recovery step"))))
+        "recovery step")))
     sim.route("srm", "DELETE", st + "/{recovery_step_id}", lambda req: task_response(srm.delete_custom_step(
         w, req.site, req.args["plan_id"], req.args["view_mode"], _int(req.args["recovery_step_id"]))))
     sim.route("srm", "GET", st + "/{recovery_step_id}/callout-data", lambda req: entity(render.callout(
@@ -332,7 +354,7 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
     rp = "/pairings/{pairing_id}/replications"
 
     def replications(req: Request) -> Response:
-        source = (req.query.get("source_vc_guid") or [None])[0]
+        source = query_value(req, "source_vc_guid")
         items = [r for r in w.replications.values() if not source or w.site(r.source_site).vc_guid == source]
         return listing(req, [render.replication(w, r) for r in items], sim.page_size)
 
@@ -375,6 +397,11 @@ def _srm_replication_status(world: World, vm_id: str) -> str:
     replication = world.replication_of_vm(vm_id)
     status = replication.status if replication else "UNKNOWN"
     return "ERROR_OCCURRED" if status == "ERROR" else status  # SRM's enum spells VR's ERROR differently
+
+
+def _plan_action(world: World, run: Callable[..., Any]) -> Handler:
+    """The handler of a plan action (test, cleanup, recovery, reprotect): start it and answer with its task."""
+    return lambda req: task_response(run(world, req.site, req.args["plan_id"], req.body or {}))
 
 
 def _task(world: World, req: Request, key: str) -> Any:

@@ -186,8 +186,8 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
         srm.plan_vm(pid, plan.id, vm.id)
     steps = srm.recovery_steps(pid, plan.id, "recovery")
     custom = [s for s in steps if s.plan_callout_position_spec]
-    srm.create_plan_callout(pid, plan.id, "test", CalloutSpec(name="Check", content="ok", callout_type="RUN_ON_SRM_SERVER",
-                                                              timeout_seconds=30, position=1))
+    srm.create_plan_callout(pid, plan.id, "test", CalloutSpec(
+        name="Check", content="ok", callout_type="RUN_ON_SRM_SERVER", timeout_seconds=30, position=1))
     new = next(s for s in srm.recovery_steps(pid, plan.id, "test") if s.title == "Check")
     srm.edit_callout(pid, plan.id, "test", new.id, CalloutSpec(name="Check", content="ok2",
                                                                callout_type="RUN_ON_SRM_SERVER", timeout_seconds=5))
@@ -231,10 +231,10 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
         assert all(s.found_seeds for s in seeds)
         vr_nj.vm_by_name(pid, nj, vm.name)
         specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny, rpo=15, quiesce_enabled=True, disks=tuple(
-            ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True), destination_datastore_id=original.id,
-                                use_seeds=not d.is_vm_home or None,
+            ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True),
+                                destination_datastore_id=original.id, use_seeds=not d.is_vm_home or None,
                                 destination_path=None if d.is_vm_home else seed.found_seeds[0])
-            for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds]))))
+            for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True))))
     vr_nj.configure_replications(pid, specs)
     for replication in vr_nj.replications(pid, source_vc_guid=nj):
         assert replication.state == "OK" and replication.sync_progress.checksum_total > 0
