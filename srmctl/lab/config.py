@@ -35,6 +35,15 @@ class LabSite(_Model):
     vcenter: LabEndpoint
     datastores: dict[str, str]  # name → local directory
     pids: dict[str, int]
+    srm: LabEndpoint | None = None  # SRM and VR REST (srmsim serves both API roots on one port per site)
+    vr: LabEndpoint | None = None
+
+
+class LabSrmsim(_Model):
+    pid: int
+    pairing_id: str
+    scenario: str
+    config: str  # the srmsim config file, for tests that attach to it
 
 
 class LabConfig(_Model):
@@ -42,6 +51,7 @@ class LabConfig(_Model):
     directory: str
     protected_site: str
     sites: dict[str, LabSite]
+    srmsim: LabSrmsim | None = None
 
     def site(self, name: str) -> LabSite:
         if name not in self.sites:
@@ -52,6 +62,18 @@ class LabConfig(_Model):
         e = self.site(site).vcenter
         return VCenterEndpoint(host=e.host, port=e.port, user=e.user, password=e.password(),
                                tls=TlsPolicy(thumbprint=e.thumbprint))
+
+    def dr_endpoint(self, site: str, service: str) -> LabEndpoint:
+        """The SRM (``service="srm"``) or VR endpoint of a site."""
+        endpoint = self.site(site).srm if service == "srm" else self.site(site).vr
+        if endpoint is None:
+            raise LabError(f"the lab in {self.directory} has no {service.upper()} endpoint for {site}")
+        return endpoint
+
+    @property
+    def pids(self) -> list[int]:
+        return [pid for s in self.sites.values() for pid in s.pids.values()] + (
+            [self.srmsim.pid] if self.srmsim else [])
 
     @property
     def recovery_site(self) -> str:

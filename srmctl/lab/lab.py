@@ -13,10 +13,11 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pyVmomi import vim
 
 from srmctl.adapters.vcenter import operations, provision
@@ -24,9 +25,10 @@ from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.errors import LabError
 from srmctl.lab.certs import make_certificate, write_private
-from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, lab_file, load_lab, save_lab
+from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, LabSrmsim, lab_file, load_lab, save_lab
 from srmctl.lab.processes import is_running, start_vcsim, stop_process
 from srmctl.lab.topology import Site, Topology, Vm
+from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
 
@@ -40,13 +42,15 @@ class ProcessStatus:
     endpoint: str
 
 
-def up(directory: Path, topology: Topology, *, progress: Progress | None = None) -> LabConfig:
-    """Start both sites and build the topology's ``protected`` world. Returns the lab config."""
+def up(directory: Path, topology: Topology, *, scenario: str = "protected",
+       progress: Progress | None = None) -> LabConfig:
+    """Start both sites' vCenters, build the topology's ``protected`` world, then start srmsim (SRM and VR of
+    both sites), which reaches ``scenario`` by running its own recovery. Returns the lab config."""
     say = progress or (lambda _msg: None)
     directory = directory.resolve()
     if lab_file(directory).exists():
         existing = load_lab(directory)
-        if any(is_running(pid) for site in existing.sites.values() for pid in site.pids.values()):
+        if any(is_running(pid) for pid in existing.pids):
             raise LabError(f"a lab is already running in {directory}; run 'srmctl lab down --dir {directory}' first")
     directory.mkdir(parents=True, exist_ok=True)
     sites: dict[str, LabSite] = {}
@@ -65,11 +69,49 @@ def up(directory: Path, topology: Topology, *, progress: Progress | None = None)
                             [vm for vm in topology.vms] if name == topology.protected_site else [])
             finally:
                 session.close()
+        say(f"starting SRM and vSphere Replication simulator ({scenario})")
+        config = _start_srmsim(config, topology, scenario)
     except BaseException:
         down(directory)
         raise
     save_lab(config)
     return config
+
+
+def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabConfig:
+    """srmsim serves SRM and VR for both sites; each site gets its own certificate, and SSO users are the
+    vCenter's (as SRM and VR authenticate against the vCenter's SSO)."""
+    directory = Path(config.directory)
+    workdir = directory / "srmsim"
+    topology_file = workdir / "topology.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    topology_file.write_text(yaml.safe_dump(topology.model_dump(mode="json"), sort_keys=False))
+    certs = {name: make_certificate(workdir / "certs" / name, f"srm-{name}.lab") for name in config.sites}
+    sim_config = {
+        "topology": topology_file.name,
+        "scenario": scenario,
+        "sites": {name: {"user": site.vcenter.user, "password_file": site.vcenter.password_file,
+                         "cert": str(certs[name][0]), "key": str(certs[name][1]), "thumbprint": certs[name][2],
+                         "vcenter": site.vcenter.model_dump()}
+                  for name, site in config.sites.items()},
+    }
+    config_file = workdir / "srmsim.yaml"
+    write_private(config_file, yaml.safe_dump(sim_config, sort_keys=False).encode())
+    # Recorded before it starts, so that 'lab down' stops it even if it fails half-way.
+    save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
+                                                            config=str(config_file))}))
+    handle = start_detached(config_file, workdir)
+    sites = {}
+    for name, site in config.sites.items():
+        info = handle.sites[name]
+        endpoint = LabEndpoint(host=info.host, port=info.port, user=info.user,
+                               password_file=site.vcenter.password_file, thumbprint=info.thumbprint,
+                               ca_file=info.cert)
+        sites[name] = site.model_copy(update={"srm": endpoint, "vr": endpoint})
+    return config.model_copy(update={
+        "sites": sites,
+        "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, scenario=scenario,
+                            config=str(config_file))})
 
 
 def _start_site(directory: Path, name: str, site: Site) -> LabSite:
@@ -141,24 +183,30 @@ def down(directory: Path) -> list[ProcessStatus]:
         return []
     config = load_lab(directory)
     stopped = []
-    for site_name, site in config.sites.items():
-        for service, pid in site.pids.items():
-            stop_process(pid)
-            stopped.append(ProcessStatus(site_name, service, pid, running=False,
-                                         endpoint=f"{site.vcenter.host}:{site.vcenter.port}"))
+    for process in _processes(config):
+        stop_process(process.pid)
+        stopped.append(replace(process, running=False))
     for site_name in config.sites:
         shutil.rmtree(directory / site_name, ignore_errors=True)
+    shutil.rmtree(directory / "srmsim", ignore_errors=True)
     lab_file(directory).unlink(missing_ok=True)
     return stopped
 
 
 def status(directory: Path) -> list[ProcessStatus]:
-    config = load_lab(directory.resolve())
-    return [
-        ProcessStatus(site_name, service, pid, running=is_running(pid),
-                      endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk")
-        for site_name, site in config.sites.items() for service, pid in site.pids.items()
-    ]
+    return _processes(load_lab(directory.resolve()))
+
+
+def _processes(config: LabConfig) -> list[ProcessStatus]:
+    rows = [ProcessStatus(name, service, pid, running=is_running(pid),
+                          endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk")
+            for name, site in config.sites.items() for service, pid in site.pids.items()]
+    if config.srmsim and config.srmsim.pid:
+        endpoints = ", ".join(f"https://{s.srm.host}:{s.srm.port}/api/rest/{{srm,vr}}/v2"
+                              for s in config.sites.values() if s.srm)
+        rows.append(ProcessStatus("both", "srmsim", config.srmsim.pid, running=is_running(config.srmsim.pid),
+                                  endpoint=endpoints))
+    return rows
 
 
 def wait_until_stopped(pids: list[int], timeout: float = 10.0) -> bool:

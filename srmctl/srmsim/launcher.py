@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 
 from srmctl.errors import LabError
+from srmctl.lab.processes import stop_process
 from srmctl.srmsim.app import READY
 
 
@@ -32,8 +34,9 @@ class SiteEndpoint:
 class SrmsimHandle:
     """A running srmsim: endpoints per site, the pairing id, fault injection, and stop()."""
 
-    def __init__(self, process: subprocess.Popen[str], ready: dict[str, Any]) -> None:
-        self.process = process
+    def __init__(self, process: subprocess.Popen[str] | None, ready: dict[str, Any]) -> None:
+        self.process = process  # None when attached to a srmsim started by another process (the lab)
+        self.ready = ready
         self.pid: int = ready["pid"]
         self.pairing_id: str = ready["pairing_id"]
         self.sites = {name: SiteEndpoint(**info) for name, info in ready["sites"].items()}
@@ -88,6 +91,9 @@ class SrmsimHandle:
         self._control("DELETE", "faults")
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            stop_process(self.pid, timeout)
+            return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -97,8 +103,31 @@ class SrmsimHandle:
                 self.process.wait(timeout)
 
 
+def start_detached(config_path: Path, workdir: Path, *, timeout: float = 60.0) -> SrmsimHandle:
+    """Start srmsim in its own session, outliving the caller (``srmctl lab up``); stdout goes to a file
+    (a pipe would break once the caller exits), which is polled for the readiness line."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "srmsim.out"
+    with out.open("w") as stdout, (workdir / "srmsim.log").open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "srmctl.srmsim", "--config", str(config_path), "--workdir", str(workdir)],
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=log, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = out.read_text().splitlines()[:1]
+        if first and first[0].startswith(READY):
+            return SrmsimHandle(None, json.loads(first[0][len(READY):]))
+        if process.poll() is not None:
+            raise LabError(f"srmsim exited with status {process.returncode} during start; "
+                           f"see {workdir / 'srmsim.log'}")
+        time.sleep(0.05)
+    stop_process(process.pid)
+    raise LabError(f"srmsim did not become ready within {timeout:.0f}s; see {workdir / 'srmsim.log'}")
+
+
 def start_srmsim(config_path: Path, workdir: Path, *, timeout: float = 60.0) -> SrmsimHandle:
-    """Start ``python -m srmctl.srmsim`` and wait for its readiness line."""
+    """Start ``python -m srmctl.srmsim`` as a child of this process and wait for its readiness line."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "srmsim.log").open("w")
     process = subprocess.Popen(

@@ -73,8 +73,8 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
     up = runner.invoke(cli, ["lab", "up", "--dir", str(directory), "-o", "json"])
     assert up.exit_code == 0, up.output
     config = load_lab(directory)
-    pids = [pid for site in config.sites.values() for pid in site.pids.values()]
-    assert len(pids) == 2 and all(is_running(p) for p in pids)
+    pids = config.pids
+    assert len(pids) == 3 and all(is_running(p) for p in pids)  # two vcsim, one srmsim
     for site in config.sites.values():
         assert oct(Path(site.vcenter.password_file).stat().st_mode & 0o777) == "0o600"
         assert oct((directory / Path(site.vcenter.ca_file).parent.name / "key.pem").stat().st_mode & 0o777) == "0o600"
@@ -87,7 +87,7 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
     assert all(p["running"] for p in json.loads(status.output)["result"]["processes"])
 
     down = runner.invoke(cli, ["lab", "down", "--dir", str(directory)])
-    assert down.exit_code == 0 and "stopped 2" in down.output
+    assert down.exit_code == 0 and "stopped 3" in down.output
     assert not any(is_running(p) for p in pids)
     assert list(directory.iterdir()) == []
     assert runner.invoke(cli, ["lab", "down", "--dir", str(directory)]).exit_code == 0  # idempotent

@@ -13,6 +13,7 @@ from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 from srmctl.lab import lab as lab_core
 from srmctl.lab.topology import load_topology, scaled_topology
+from srmctl.srmsim.seed import SCENARIOS
 
 _dir_option = click.option(
     "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), envvar="SRMCTL_LAB",
@@ -29,24 +30,30 @@ def lab() -> None:
 @click.option("--topology", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.")
 @click.option("--vms", type=click.IntRange(1, 5000), help="Generate this many VMs instead of the topology's.")
+@click.option("--scenario", type=click.Choice(SCENARIOS), default="protected", show_default=True,
+              help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
+                   "by running the simulated SRM's own recovery.")
 @output_option()
 @click.pass_obj
-def up(app: App, directory: Path, topology: Path | None, vms: int | None) -> None:
-    """Start both sites and build the protected world; writes DIR/lab.yaml."""
+def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str) -> None:
+    """Start both sites (vCenter, SRM, VR) and build the scenario's world; writes DIR/lab.yaml."""
     model = load_topology(topology)
     if vms:
         model = scaled_topology(model, vms)
     started = time.monotonic()
-    quiet = app.json_output
-    config = lab_core.up(directory, model, progress=None if quiet else lambda m: app.err_console.print(f"· {m}"))
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))
+    config = lab_core.up(directory, model, scenario=scenario, progress=say)
     elapsed = time.monotonic() - started
     if app.json_output:
         click.echo(envelope("lab up", {"lab": config, "seconds": round(elapsed, 2)}))
         return
     app.console.print(f"lab up in {elapsed:.1f}s: {Path(config.directory) / 'lab.yaml'}")
     for name, site in config.sites.items():
-        app.console.print(f"  {name}: https://{site.vcenter.host}:{site.vcenter.port}/sdk  user "
+        app.console.print(f"  {name}: vCenter https://{site.vcenter.host}:{site.vcenter.port}/sdk  user "
                           f"{site.vcenter.user}  {site.vcenter.thumbprint}")
+        if site.srm:
+            app.console.print(f"  {' ' * len(name)}  SRM/VR  https://{site.srm.host}:{site.srm.port}/api/rest/"
+                              f"{{srm,vr}}/v2  {site.srm.thumbprint}")
 
 
 @lab.command("down")
