@@ -32,28 +32,33 @@ def runbook_endpoints(runbook: Runbook, lab_dir: Path | None = None) -> dict[str
 def _endpoint(site: str, endpoint: Endpoint) -> VCenterEndpoint:
     assert endpoint.user is not None  # VCenterEndpoint requires it
     return VCenterEndpoint(
-        host=endpoint.host, port=endpoint.port, user=endpoint.user, password=_password(site, endpoint),
-        tls=TlsPolicy(thumbprint=endpoint.thumbprint,
-                      ca_file=str(endpoint.ca_file) if endpoint.ca_file else None, insecure=endpoint.insecure))
+        host=endpoint.host, port=endpoint.port, user=endpoint.user, password=password_of(site, endpoint),
+        tls=tls_of(endpoint))
 
 
-def _password(site: str, endpoint: Endpoint) -> str:
+def tls_of(endpoint: Endpoint) -> TlsPolicy:
+    return TlsPolicy(thumbprint=endpoint.thumbprint, ca_file=str(endpoint.ca_file) if endpoint.ca_file else None,
+                     insecure=endpoint.insecure)
+
+
+def password_of(site: str, endpoint: Endpoint, service: str = "vcenter") -> str:
+    """The password from the endpoint's ``password_env`` or ``password_file`` (mode checked)."""
     if endpoint.password_env is not None:
         value = os.environ.get(endpoint.password_env)
         if not value:
-            raise UsageError(f"sites.{site}.vcenter: environment variable {endpoint.password_env} is not set")
+            raise UsageError(f"sites.{site}.{service}: environment variable {endpoint.password_env} is not set")
         return value
     if endpoint.password_file is not None:
         path = Path(endpoint.password_file)
         try:
             mode = path.stat().st_mode
         except OSError as error:
-            raise UsageError(f"sites.{site}.vcenter.password_file: cannot read {path}: {error}") from error
+            raise UsageError(f"sites.{site}.{service}.password_file: cannot read {path}: {error}") from error
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UsageError(f"sites.{site}.vcenter.password_file: {path} is readable by group or others "
+            raise UsageError(f"sites.{site}.{service}.password_file: {path} is readable by group or others "
                              f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
         return path.read_text().splitlines()[0].strip() if path.read_text() else ""
-    raise UsageError(f"sites.{site}.vcenter: no password source (set password_env or password_file)")
+    raise UsageError(f"sites.{site}.{service}: no password source (set password_env or password_file)")
 
 
 @contextmanager
