@@ -105,6 +105,8 @@ class VmMetadata(_Model):
     pre_power_on: tuple[Callout, ...] = ()
     post_power_on: tuple[Callout, ...] = ()
     ip: tuple[NicIp, ...] = ()
+    # How SRM customises IPs (MANUAL = the per-NIC settings above); None = SRM's default for the NICs given.
+    ip_customization: Literal["AUTO", "NETWORK_MAPPING_LEVEL", "MANUAL", "NO_CUSTOMIZATION"] | None = None
 
     @field_validator("dependencies")
     @classmethod

@@ -1,0 +1,170 @@
+"""Re-apply a snapshot to a recovery plan: plan first (what differs, as values), then apply exactly that.
+
+Validation comes before any change: dependencies must name VMs of the snapshot, stay inside one priority
+group (as SRM requires) and form no cycle. VMs are matched by name; a snapshot VM the plan does not hold is
+reported as unplaced, a plan VM the snapshot does not know is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from srmctl.adapters.dr import SrmClient
+from srmctl.adapters.dr.models import CalloutSpec, VmRecoverySettings
+from srmctl.errors import Ambiguous, RunbookInvalid
+from srmctl.metadata.capture import CUSTOM_STEP_VIEWS, direction, plan_steps
+from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
+from srmctl.metadata.snapshot import PlanStep, Snapshot, VmMetadata
+
+
+@dataclass(frozen=True)
+class RestoreAction:
+    kind: str  # vm_settings | vm_dependencies | plan_steps | plan_description
+    target: str  # VM name, view mode, or the plan name
+    summary: str
+    settings: VmRecoverySettings | None = field(default=None, compare=False, repr=False)
+    dependency_ids: tuple[str, ...] = ()
+    steps: tuple[PlanStep, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    plan_id: str
+    plan_name: str
+    actions: tuple[RestoreAction, ...]
+    unplaced: tuple[str, ...]  # in the snapshot, not in the plan
+    unmanaged: tuple[str, ...]  # in the plan, not in the snapshot: left as they are
+
+
+def validate(snapshot: Snapshot) -> list[str]:
+    """Problems that would make a restore fail half-way; empty when the snapshot can be applied."""
+    problems = []
+    vms = snapshot.vms
+    for name, meta in vms.items():
+        for dep in meta.dependencies:
+            if dep not in vms:
+                problems.append(f"vms.{name}.dependencies: {dep!r} is not a VM of the snapshot")
+            elif vms[dep].priority != meta.priority:
+                problems.append(f"vms.{name}.dependencies: {dep!r} is in priority group {vms[dep].priority}, "
+                                f"{name} in {meta.priority}; SRM allows dependencies only within one group")
+    cycle = _cycle({n: [d for d in m.dependencies if d in vms] for n, m in vms.items()})
+    if cycle:
+        problems.append(f"dependencies form a cycle: {' → '.join(cycle)}")
+    return problems
+
+
+def _cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return []
+
+
+def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snapshot) -> RestorePlan:
+    """What a restore would change, read from live state. Raises RunbookInvalid before anything changes."""
+    problems = validate(snapshot)
+    if problems:
+        raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {p}" for p in problems])
+    plan = srm.plan_by_name(pairing_id, plan_name)
+    captured = (snapshot.plan.protected_site, snapshot.plan.recovery_site)
+    current = direction(plan)
+    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(pairing_id, plan.id)])
+    placed = {name: meta for name, meta in snapshot.vms.items() if name in ids}
+    unplaced = tuple(sorted(set(snapshot.vms) - set(ids)))
+    orphaned_deps = [f"{n} depends on {d}, which the plan does not hold"
+                     for n, m in placed.items() for d in m.dependencies if d not in ids]
+    if orphaned_deps:
+        raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {p}" for p in orphaned_deps])
+
+    actions: list[RestoreAction] = []
+    if (snapshot.plan.description or "") != (plan.description or ""):
+        actions.append(RestoreAction("plan_description", plan.name, "set the plan's description",
+                                     description=snapshot.plan.description))
+    dependency_changes = []
+    for name, meta in placed.items():
+        live = srm.recovery_settings(pairing_id, plan.id, ids[name]).recovery_settings
+        live_deps = {d.name for d in live.dependent_vms}
+        desired = settings_from_metadata(meta, dependency_ids=ids, captured=captured, current=current)
+        # Pass 1 keeps only dependencies that already exist: new ones may need priorities set in this pass.
+        first = settings_from_metadata(
+            meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
+            dependency_ids=ids, captured=captured, current=current)
+        if _comparable(first) != _comparable(live):
+            actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first))
+        if set(meta.dependencies) != live_deps:
+            dependency_changes.append(RestoreAction(
+                "vm_dependencies", name, f"dependencies {sorted(live_deps)} → {sorted(meta.dependencies)}",
+                dependency_ids=tuple(d.id for d in desired.dependent_vms)))
+    actions += dependency_changes
+    for view in CUSTOM_STEP_VIEWS:
+        wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
+        if plan_steps(srm, pairing_id, plan.id, view) != wanted:
+            actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
+                                         steps=wanted))
+    return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
+                       tuple(sorted(set(ids) - set(snapshot.vms))))
+
+
+def apply_restore(srm: SrmClient, pairing_id: str, restore: RestorePlan) -> None:
+    """Apply exactly the planned actions, in order (settings, then dependencies, then plan steps)."""
+    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(pairing_id, restore.plan_id)])
+    for action in restore.actions:
+        if action.kind == "plan_description":
+            srm.reconfigure_plan(pairing_id, restore.plan_id, description=action.description or "")
+        elif action.kind == "vm_settings":
+            assert action.settings is not None
+            srm.update_recovery_settings(pairing_id, restore.plan_id, ids[action.target], action.settings)
+        elif action.kind == "vm_dependencies":
+            srm.set_dependent_vms(pairing_id, restore.plan_id, ids[action.target], action.dependency_ids)
+        elif action.kind == "plan_steps":
+            _rebuild_steps(srm, pairing_id, restore.plan_id, action.target, action.steps)
+
+
+def _rebuild_steps(srm: SrmClient, pairing_id: str, plan_id: str, view: str, steps: Sequence[PlanStep]) -> None:
+    # Remove every custom step of the view, then insert the wanted ones in ascending position: each lands at
+    # exactly its recorded index because everything before it is already in place.
+    for existing in srm.recovery_steps(pairing_id, plan_id, view):
+        if existing.plan_callout_position_spec is not None:
+            srm.delete_recovery_step(pairing_id, plan_id, view, existing.id)
+    for wanted in steps:
+        srm.create_plan_callout(pairing_id, plan_id, view, CalloutSpec(
+            name=wanted.name, content=wanted.content, callout_type=wanted.type,  # type: ignore[arg-type]
+            timeout_seconds=int(wanted.timeout.total_seconds()), position=wanted.position))
+
+
+def _ids_by_name(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    ids: dict[str, list[str]] = {}
+    for name, vm_id in pairs:
+        ids.setdefault(name, []).append(vm_id)
+    duplicated = {n: v for n, v in ids.items() if len(v) > 1}
+    if duplicated:
+        name, candidates = next(iter(sorted(duplicated.items())))
+        raise Ambiguous(f"VM {name!r} in the recovery plan", candidates)
+    return {n: v[0] for n, v in ids.items()}
+
+
+def _comparable(settings: VmRecoverySettings) -> VmMetadata:
+    return metadata_from_settings(settings)
+
+
+def _describe(live: VmRecoverySettings, wanted: VmRecoverySettings) -> str:
+    before, after = _comparable(live), _comparable(wanted)
+    fields = [name for name in VmMetadata.model_fields if getattr(before, name) != getattr(after, name)]
+    return "update " + ", ".join(fields)
