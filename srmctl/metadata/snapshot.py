@@ -147,8 +147,13 @@ class Snapshot(_Model):
         return count
 
     def content(self) -> dict[str, Any]:
-        """What restore and diff compare: everything except when and where it was taken."""
+        """What diff compares: the customisation. Not compared: when and where the snapshot was taken, VM
+        identities (instance UUIDs differ between a VM and its recovered copy), and the protection-group
+        names (a rebuild replaces the groups; the plan's settings are what must survive)."""
         data = self.model_dump(mode="json", exclude={"taken_at", "source", "format"})
+        data["plan"].pop("protection_groups", None)
+        for vm in data["vms"].values():
+            vm.pop("instance_uuid", None)
         return data
 
 

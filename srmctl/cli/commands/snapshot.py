@@ -1,0 +1,111 @@
+"""``srmctl snapshot export|diff|restore``: a recovery plan's metadata to and from a YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from srmctl.cli.app import App
+from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.render import envelope
+from srmctl.engine import snapshots
+from srmctl.errors import ExitCode
+from srmctl.metadata.snapshot import dump_snapshot, read_snapshot, write_snapshot
+from srmctl.runbook import load_runbook
+
+
+def _where(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Shared options: which plan, and which sites (a runbook's or a lab's) to find it at."""
+
+    @click.option("--plan", "plan", required=True, help="Recovery plan name.")
+    @click.option("--runbook", "runbook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                  help="Take the sites' endpoints from this runbook.")
+    @lab_option
+    @click.option("--site", help="Ask this site's SRM (default: the runbook's 'to' site or the lab's protected site).")
+    @wraps(f)
+    def wrapper(*args: Any, runbook: Path | None, lab_dir: Path | None, site: str | None, **kwargs: Any) -> Any:
+        where = snapshots.target(load_runbook(runbook) if runbook else None, lab_dir, site)
+        return f(*args, where=where, **kwargs)
+
+    return wrapper
+
+
+@click.group("snapshot")
+def snapshot() -> None:
+    """Export a recovery plan's metadata to YAML, compare it with the live plan, or restore it."""
+
+
+@snapshot.command("export")
+@_where
+@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the snapshot here (mode 0600) instead of standard output.")
+@click.pass_obj
+def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> None:
+    """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef)."""
+    taken = snapshots.export(where, plan)
+    if file is None:
+        click.echo(dump_snapshot(taken), nl=False)
+        return
+    write_snapshot(taken, file)
+    app.err_console.print(f"snapshot of {plan}: {len(taken.vms)} VMs, "
+                          f"{sum(len(s) for s in taken.steps.values())} custom steps → {file}")
+
+
+@snapshot.command("diff")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_where
+@output_option()
+@click.pass_obj
+def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
+    """Compare FILE with the live PLAN. Exit 0 when equal, 1 when different."""
+    changes = snapshots.diff(where, plan, read_snapshot(file))
+    if app.json_output:
+        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes}))
+    elif not changes:
+        app.console.print(f"{plan}: equal to {file}")
+    else:
+        table = Table("setting", "snapshot", "live", title=f"{plan}: {len(changes)} difference(s) from {file}",
+                      title_justify="left")
+        for change in changes:
+            table.add_row(change.path, _show(change.before), _show(change.after))
+        app.console.print(table)
+    if changes:
+        click.get_current_context().exit(int(ExitCode.FAILED))  # "differs" is an answer, not an error
+
+
+@snapshot.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_where
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@output_option()
+@click.pass_obj
+def restore(app: App, file: Path, where: snapshots.Target, plan: str, dry_run: bool) -> None:
+    """Re-apply FILE to PLAN: only what differs, dependencies validated first, VMs matched by name."""
+    result = snapshots.restore(where, plan, read_snapshot(file), dry_run=dry_run)
+    if app.json_output:
+        click.echo(envelope("snapshot restore", {"dry_run": dry_run, **_jsonable(result)}))
+        return
+    verb = "would change" if dry_run else "changed"
+    if not result.actions:
+        app.console.print(f"{plan}: already equal to {file}; nothing to do")
+    for action in result.actions:
+        app.console.print(f"{verb}: {action.kind.replace('_', ' ')} [bold]{action.target}[/]: {action.summary}")
+    for name in result.unplaced:
+        app.err_console.print(f"[yellow]not placed[/]: {name} is in the snapshot but not in {plan}")
+
+
+def _jsonable(result: Any) -> dict[str, Any]:
+    return {"plan": result.plan_name, "unplaced": list(result.unplaced), "unmanaged": list(result.unmanaged),
+            "actions": [{"kind": a.kind, "target": a.target, "summary": a.summary} for a in result.actions]}
+
+
+def _show(value: object) -> str:
+    return "—" if value is None else str(value)
+
+
+command = snapshot
