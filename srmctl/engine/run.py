@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from srmctl.adapters.vcenter.connection import VCenterEndpoint
 from srmctl.engine import events as ev
+from srmctl.engine.dr import dr_sites
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import RunPlan, execute_steps, plan_steps, select_steps
 from srmctl.engine.journal import (
@@ -34,8 +36,9 @@ from srmctl.engine.report_html import render_html
 from srmctl.engine.sites import connected, runbook_endpoints
 from srmctl.errors import Aborted, SrmctlError, UsageError
 from srmctl.runbook import Runbook, load_runbook
+from srmctl.steps import needs_dr
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import VCenterOps
+from srmctl.steps.ops import DrOps, VCenterOps
 
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
@@ -77,10 +80,23 @@ def dry_run(runbook: Runbook, lab_dir: Path | None, selection: Selection = Selec
     """The ordered plan against live state, through read-only facades only: nothing can change."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
                          until_step=selection.until_step)
-    with connected(runbook_endpoints(runbook, lab_dir)) as sessions:
+    with connected(runbook_endpoints(runbook, lab_dir)) as sessions, _dr_ops(runbook, lab_dir, names) as dr:
         sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
-        ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True)
+        ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True,
+                          dr_sites={name: ops.read_only_view() for name, ops in dr.items()})
         return plan_steps(ctx, names)
+
+
+@contextmanager
+def _dr_ops(runbook: Runbook, lab_dir: Path | None, names: Sequence[str]) -> Iterator[dict[str, DrOps]]:
+    """SRM/VR facades for both sites of the failback, when a step of the run needs them (none otherwise, so
+    vCenter-only runs do not depend on SRM/VR being reachable)."""
+    if not needs_dr(names):
+        yield {}
+        return
+    with dr_sites(runbook, lab_dir, [runbook.source_site_name, runbook.target_site_name]) as opened:
+        yield {name: DrOps(name, d.srm, d.vr, d.pairing_id, d.local_vc_guid, d.remote_vc_guid)
+               for name, d in opened.items()}
 
 
 def start(runbook_path: Path, lab_dir: Path | None, home: Path, *, selection: Selection = Selection(),
@@ -140,7 +156,7 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
          subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
          all_steps: tuple[str, ...] | None = None) -> RunReport:
     endpoints: dict[str, VCenterEndpoint] = runbook_endpoints(runbook, lab_dir)
-    with connected(endpoints) as sessions:
+    with connected(endpoints) as sessions, _dr_ops(runbook, lab_dir, names) as dr:
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
         lock = RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
@@ -152,7 +168,7 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
                                            "pid": os.getpid()})
             error: BaseException | None = None
             try:
-                ctx = StepContext(runbook, sites, bus.emit)
+                ctx = StepContext(runbook, sites, bus.emit, dr_sites=dr)
                 plan = plan_steps(ctx, names)
                 journal.write_json(plan_file, plan.to_dict())
                 bus.emit(ev.PLANNED, None, plan.to_dict())
@@ -163,8 +179,9 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
                 error = caught
                 raise
             finally:
-                report = _report(run_id, runbook.name, journal, all_steps or names, error,
-                                 {name: s.api_calls for name, s in sites.items()})
+                calls = {name: s.api_calls for name, s in sites.items()}
+                calls.update({f"{name} SRM/VR": d.api_calls for name, d in dr.items()})
+                report = _report(run_id, runbook.name, journal, all_steps or names, error, calls)
                 journal.write_json(REPORT, asdict(report))
                 journal.write_text(REPORT_HTML, render_html(journal.read_json(META), journal.events(),
                                                             journal.read_json(REPORT)))

@@ -1,12 +1,24 @@
 """The step library (DESIGN §4): one module per step family, registered by name (``family.verb``).
 
 Public API: :class:`Step`, :class:`Action`, :class:`Verification`, :class:`Impact`, :func:`get_step`,
-:func:`available_steps`, :class:`StepContext` and the vCenter facade :class:`VCenterOps`.
+:func:`available_steps`, :class:`StepContext`, the vCenter facade :class:`VCenterOps` and the SRM/VR facade
+:class:`DrOps`.
 """
+
+from collections.abc import Iterable
 
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import ReadOnlyViolation, VCenterOps
+from srmctl.steps.ops import DrOps, ReadOnlyViolation, VCenterOps
 
-__all__ = ["Action", "Impact", "ReadOnlyViolation", "Step", "StepContext", "VCenterOps", "Verification",
-           "available_steps", "get_step"]
+#: Steps that talk to vCenter only; every other step needs the sites' SRM and VR as well.
+VCENTER_ONLY_STEPS = frozenset({"preflight.check", "orphans.unregister"})
+
+
+def needs_dr(names: Iterable[str]) -> bool:
+    """Whether a run of these steps needs SRM/VR sessions (so vCenter-only runs do not log in to them)."""
+    return any(name not in VCENTER_ONLY_STEPS for name in names)
+
+
+__all__ = ["Action", "DrOps", "Impact", "ReadOnlyViolation", "Step", "StepContext", "VCenterOps", "Verification",
+           "available_steps", "get_step", "needs_dr"]

@@ -160,4 +160,4 @@ def _load_builtin_steps() -> None:
     if _loaded:
         return
     _loaded.append(True)
-    from srmctl.steps import orphans, preflight  # noqa: F401
+    from srmctl.steps import groups, orphans, plan, preflight, protection, replication  # noqa: F401

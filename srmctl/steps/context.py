@@ -1,4 +1,5 @@
-"""What a step sees while it runs: the runbook, one vCenter facade per site, bounded concurrency, events.
+"""What a step sees while it runs: the runbook, one vCenter and one SRM/VR facade per site, bounded
+concurrency, events.
 
 The engine builds the context; steps only read from it. While planning (and in every dry run) the facades
 are read-only views, so a step cannot change anything by mistake.
@@ -10,13 +11,13 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from srmctl.errors import NotFound, SrmctlError, StepFailed
 from srmctl.runbook import Runbook
 from srmctl.steps.base import Action
-from srmctl.steps.ops import VCenterOps
+from srmctl.steps.ops import DrOps, VCenterOps
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,6 +46,10 @@ class StepContext:
     emit: Emit
     confirmed: bool = False  # the operator confirmed the plan (terminal prompt or --yes)
     dry_run: bool = False
+    dr_sites: Mapping[str, DrOps] = field(default_factory=dict)  # SRM/VR per site (steps that need them)
+    #: True while a step runs "the other way round" (protection.restore): source and target are swapped and
+    #: the runbook's per-VM datastore and folder, which name places at the original site, no longer apply.
+    reversed: bool = False
 
     # --- sites ---------------------------------------------------------------------------------------------
 
@@ -64,9 +69,27 @@ class StepContext:
         except KeyError:
             raise NotFound(f"site {site!r} is not connected in this run") from None
 
+    def dr(self, site: str) -> DrOps:
+        try:
+            return self.dr_sites[site]
+        except KeyError:
+            raise NotFound(f"SRM/VR of site {site!r} are not connected in this run") from None
+
     def read_only(self) -> StepContext:
         """The same context with read-only facades: what ``plan()`` and dry runs get."""
-        return replace(self, sites={name: ops.read_only_view() for name, ops in self.sites.items()})
+        return replace(self, sites={name: ops.read_only_view() for name, ops in self.sites.items()},
+                       dr_sites={name: dr.read_only_view() for name, dr in self.dr_sites.items()})
+
+    def opposite(self) -> StepContext:
+        """The same run in the other direction (from the original site back to the recovery site), used to
+        put protection back after the failback with the same steps."""
+        rb = self.runbook
+        failback = rb.failback.model_copy(update={"from_": rb.failback.to, "to": rb.failback.from_})
+        # Per-VM datastore/folder name places at the original site: meaningless the other way round.
+        vms = None if rb.vms is None else tuple(vm.model_copy(update={"datastore": None, "folder": None})
+                                                for vm in rb.vms)
+        return replace(self, runbook=rb.model_copy(update={"failback": failback, "vms": vms}),
+                       reversed=not self.reversed)
 
     # --- helpers for steps ---------------------------------------------------------------------------------
 

@@ -6,10 +6,11 @@ import inspect
 
 import pytest
 
+from srmctl.adapters.dr import Credentials, SrmClient, VrClient
 from srmctl.engine.executor import select_steps
 from srmctl.errors import StepFailed, UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
-from srmctl.steps import Action, Impact, VCenterOps, available_steps, get_step
+from srmctl.steps import Action, DrOps, Impact, VCenterOps, available_steps, get_step
 from srmctl.steps.ops import is_mutating
 
 RUNBOOK = {
@@ -32,14 +33,21 @@ def test_actions_are_frozen_values_that_survive_the_journal() -> None:
 
 def test_registry_lists_only_implemented_steps_in_default_order() -> None:
     names = [s.name for s in available_steps()]
-    assert names == ["preflight.check", "orphans.unregister"]
+    assert names == [n for n in STEP_NAMES if n in names]  # the default order
+    assert {"preflight.check", "orphans.unregister", "replication.cleanup", "plan.detach_groups", "groups.delete",
+            "replication.reverse", "groups.create", "plan.attach_groups", "plan.test", "plan.cleanup",
+            "plan.migrate", "protection.restore", "plan.reprotect"} <= set(names)
     assert all(s.summary() and s.impact in Impact for s in available_steps())
     assert get_step("orphans.unregister").impact is Impact.HIGH
 
 
 def test_known_but_unimplemented_step_is_a_clear_step_failure() -> None:
-    with pytest.raises(StepFailed, match="plan.migrate is not implemented yet"):
-        get_step("plan.migrate")
+    implemented = {s.name for s in available_steps()}
+    missing = [n for n in STEP_NAMES if n not in implemented]
+    if not missing:
+        pytest.skip("every runbook step is implemented")
+    with pytest.raises(StepFailed, match=f"{missing[0]} is not implemented yet"):
+        get_step(missing[0])
     with pytest.raises(ValueError):
         get_step("nope.nope")
 
@@ -48,6 +56,10 @@ def test_every_changing_facade_method_is_marked_mutating() -> None:
     # The read-only guarantee of dry runs rests on this list: a new mutating method must be marked.
     methods = {n for n, m in inspect.getmembers(VCenterOps, inspect.isfunction) if is_mutating(m)}
     assert methods == {"unregister", "set_marker"}
+    dr_methods = {n for n, m in inspect.getmembers(DrOps, inspect.isfunction) if is_mutating(m)}
+    assert dr_methods == {"create_group", "reconfigure_group", "delete_group", "create_plan", "reconfigure_plan",
+                          "test_plan", "cleanup_plan", "migrate_plan", "reprotect_plan", "dismiss_prompt",
+                          "configure_replications", "unconfigure_replication", "delete_replication"}
 
 
 def test_read_only_view_refuses_mutations_before_any_call() -> None:
@@ -71,3 +83,16 @@ def test_step_selection() -> None:
         select_steps(rb, only=["orphans.delete"])
     with pytest.raises(UsageError, match="no steps selected"):
         select_steps(rb, from_step="groups.delete", until_step="preflight.check")
+
+
+def test_read_only_dr_view_refuses_mutations_before_any_call() -> None:
+    from srmctl.steps import ReadOnlyViolation
+
+    creds = Credentials("u", "p")
+    srm, vr = SrmClient("127.0.0.1", 9, credentials=creds), VrClient("127.0.0.1", 9, credentials=creds)
+    view = DrOps("new-york", srm, vr, "pairing", "vc-a", "vc-b").read_only_view()
+    with pytest.raises(ReadOnlyViolation, match="delete_group refused on new-york.*SRM/VR"):
+        view.delete_group("g")
+    with pytest.raises(ReadOnlyViolation):
+        view.unconfigure_replication("r")
+    assert not srm.calls and not vr.calls  # refused before anything went over the wire

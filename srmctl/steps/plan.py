@@ -1,0 +1,340 @@
+"""The recovery plan steps: detach and attach protection groups (flipping the plan's direction while it is
+empty, so the same plan object is kept), test and cleanup, the planned migration, and SRM's own reprotect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
+from srmctl.errors import OperationFailed, StepFailed
+from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import (
+    new_group,
+    recovery_plan,
+    require_plan,
+    run_plan,
+    sides,
+    stale_groups,
+    status_of,
+)
+from srmctl.steps.ops import DrOps
+from srmctl.steps.protection import REBUILD, SequencePlan, not_running_home, plan_sequence, run_sequence
+
+
+@register
+class PlanDetachGroups(Step):
+    """Remove the stale protection groups (those groups.delete will delete) from the recovery plan.
+
+    One reconfigure call sends the plan's full group list minus the stale groups; other groups stay.
+    """
+
+    name = "plan.detach_groups"
+    impact = Impact.LOW
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        plan = recovery_plan(ctx)
+        if plan is None:
+            return ()
+        s = sides(ctx)
+        in_plan = {g.id for g in s.dr.plan_groups(plan.id)}
+        stale = [g for g in stale_groups(ctx, self.name) if g.id in in_plan]
+        if not stale:
+            return ()
+        return (Action.make("remove_groups_from_plan", s.running, [plan.name], plan_id=plan.id,
+                            groups=", ".join(g.name for g in stale), group_ids=",".join(g.id for g in stale)),)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        dr = sides(ctx).dr
+        for action in actions:
+            plan_id, remove = action.detail("plan_id"), set(action.detail("group_ids").split(","))
+            # The list is read again right before the call: groups added meanwhile by someone else are kept.
+            keep = [g.id for g in dr.plan_groups(plan_id) if g.id not in remove]
+            ctx.pause("before_call")
+            dr.wait(dr.reconfigure_plan(plan_id, protection_groups=keep))
+            ctx.action_done(self.name, action, {"groups_left": len(keep)})
+
+    def verify(self, ctx: StepContext) -> Verification:
+        plan = recovery_plan(ctx)
+        if plan is None:
+            return Verification.passed("the recovery plan does not exist: nothing to detach")
+        in_plan = {g.id for g in sides(ctx).dr.plan_groups(plan.id)}
+        left = [g.name for g in stale_groups(ctx, self.name) if g.id in in_plan]
+        if left:
+            return Verification.failed([f"{name} is still in recovery plan {plan.name}" for name in left])
+        return Verification.passed(f"no stale protection group in recovery plan {plan.name}")
+
+
+@register
+class PlanAttachGroups(Step):
+    """Point the recovery plan at the new protection group: flip its direction if needed, then add the group.
+
+    The direction can only change while the plan has no protection groups, so the same plan object is kept
+    (its id, history and anything outside the groups survive); a missing plan is created.
+    """
+
+    name = "plan.attach_groups"
+    impact = Impact.LOW
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        s = sides(ctx)
+        plan = recovery_plan(ctx)
+        group_name = ctx.runbook.protection_group.name
+        if plan is None:
+            return (Action.make("create_plan", s.running, [ctx.runbook.recovery_plan.name], protected_site=s.running,
+                                group=group_name),)
+        actions = []
+        if plan.protected_vc_guid != s.running_guid:
+            actions.append(Action.make("flip_plan_direction", s.running, [plan.name], plan_id=plan.id,
+                                       protected_site=s.running, was=plan.protected_site_name or "?"))
+        group = new_group(ctx)
+        if group is None or group.id not in {g.id for g in s.dr.plan_groups(plan.id)}:
+            actions.append(Action.make("add_group_to_plan", s.running, [plan.name], plan_id=plan.id,
+                                       group=group_name))
+        return tuple(actions)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        s = sides(ctx)
+        group = new_group(ctx)
+        if group is None:
+            raise StepFailed(f"{self.name}: protection group {ctx.runbook.protection_group.name} does not exist "
+                             f"at {s.running}; run groups.create first")
+        for action in actions:
+            ctx.pause("before_call")
+            if action.kind == "create_plan":
+                task = s.dr.wait(s.dr.create_plan(action.targets[0], s.running_guid, [group.id]))
+                ctx.action_done(self.name, action, {"plan_id": task.result_id or ""})
+                continue
+            plan_id = action.detail("plan_id")
+            current = s.dr.plan_groups(plan_id)
+            if action.kind == "flip_plan_direction":
+                wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
+                if wrong:
+                    raise StepFailed(f"{self.name}: recovery plan {action.targets[0]} still holds protection "
+                                     f"group(s) of the other direction ({', '.join(wrong)}); its direction can "
+                                     "only change while it has none (plan.detach_groups, groups.delete)")
+                s.dr.wait(s.dr.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid))
+            else:
+                ids = [g.id for g in current if g.id != group.id] + [group.id]
+                s.dr.wait(s.dr.reconfigure_plan(plan_id, protection_groups=ids))
+            ctx.action_done(self.name, action)
+
+    def verify(self, ctx: StepContext) -> Verification:
+        s = sides(ctx)
+        plan = recovery_plan(ctx)
+        if plan is None:
+            return Verification.failed([f"recovery plan {ctx.runbook.recovery_plan.name} does not exist"])
+        problems = []
+        if plan.protected_vc_guid != s.running_guid:
+            problems.append(f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
+        group = new_group(ctx)
+        if group is None or group.id not in {g.id for g in s.dr.plan_groups(plan.id)}:
+            problems.append(f"protection group {ctx.runbook.protection_group.name} is not in plan {plan.name}")
+        if plan.status == PlanStatus.DIRECTION_ERROR:
+            problems.append(f"recovery plan {plan.name} reports DIRECTION_ERROR")
+        if problems:
+            return Verification.failed(problems)
+        return Verification.passed(f"recovery plan {plan.name} protects {s.running} with "
+                                   f"{ctx.runbook.protection_group.name} ({status_of(plan)})")
+
+
+# --- plan runs ---------------------------------------------------------------------------------------------
+
+
+class _PlanRun(Step):
+    """A run of the recovery plan in the failback direction (protected where the VMs run now)."""
+
+    operation: ClassVar[str]  # action kind, e.g. "test"
+    done: ClassVar[frozenset[PlanStatus]]  # plan states (in the failback direction) meaning "already done"
+    own: ClassVar[frozenset[PlanStatus]]  # states of this operation still running: follow it, do not start
+    runs_at_recovery_site: ClassVar[bool] = False  # use the SRM of the site the plan recovers to
+
+    def _dr(self, ctx: StepContext) -> DrOps:
+        return ctx.dr(ctx.target) if self.runs_at_recovery_site else sides(ctx).dr
+
+    def _start(self, dr: DrOps, plan_id: str) -> Task:
+        raise NotImplementedError
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        s = sides(ctx)
+        plan = recovery_plan(ctx)
+        name = ctx.runbook.recovery_plan.name
+        if plan is None or plan.protected_vc_guid != s.running_guid:
+            # Planned ahead of the steps that attach the plan in this direction; checked again before it runs.
+            return (Action.make(self.operation, s.running, [name], protected_site=s.running,
+                                note="once the plan protects " + s.running),)
+        if plan.status in self.done:
+            return ()
+        if plan.status in self.own or plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
+            return (Action.make("follow_" + self.operation, s.running, [plan.name], plan_id=plan.id,
+                                status=status_of(plan)),)
+        return (Action.make(self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)),)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        s = sides(ctx)
+        dr = self._dr(ctx)
+        for action in actions:
+            plan = require_plan(ctx, self.name)
+            if plan.protected_vc_guid != s.running_guid:
+                raise StepFailed(f"{self.name}: recovery plan {plan.name} protects {plan.protected_site_name}, not "
+                                 f"{s.running}; attach the new protection group first (plan.attach_groups)")
+            start: Callable[[], Task] | None = None
+            if not action.kind.startswith("follow_"):
+                start = lambda plan_id=plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
+            ctx.pause("before_call")
+            try:
+                final = run_plan(ctx, self.name, dr, plan.id, start)
+            except OperationFailed as error:
+                raise StepFailed(f"{self.name}: {error.message}") from error
+            ctx.action_done(self.name, action, {"plan_status": status_of(final)})
+
+    def verify(self, ctx: StepContext) -> Verification:
+        s = sides(ctx)
+        plan = require_plan(ctx, self.name)
+        problems = self.problems(ctx, plan)
+        if plan.protected_vc_guid != s.running_guid:
+            problems.insert(0, f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
+        if plan.status not in self.done:
+            problems.insert(0, f"recovery plan {plan.name} is {status_of(plan)}, expected "
+                            + " or ".join(sorted(str(d.value) for d in self.done)))
+        if problems:
+            return Verification.failed(problems)
+        return Verification.passed(f"recovery plan {plan.name} is {status_of(plan)}")
+
+    def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
+        return []
+
+
+@register
+class PlanTest(_PlanRun):
+    """Run a test recovery of the plan (sync first); prompts are answered only if prompts.dismiss lists them.
+
+    Any other prompt stops the run naming it; answer it in SRM and resume the run, which follows the test
+    SRM is still running instead of starting another.
+    """
+
+    name = "plan.test"
+    impact = Impact.LOW
+    operation = "test"
+    done = frozenset({PlanStatus.TEST_COMPLETE})
+    own = frozenset({PlanStatus.TEST_IN_PROGRESS})
+
+    def _start(self, dr: DrOps, plan_id: str) -> Task:
+        return dr.test_plan(plan_id)
+
+
+@register
+class PlanCleanup(_PlanRun):
+    """Clean up after the test recovery, returning the plan to READY_STATE."""
+
+    name = "plan.cleanup"
+    impact = Impact.LOW
+    operation = "cleanup"
+    done = frozenset({PlanStatus.READY_STATE})
+    own = frozenset({PlanStatus.CLEANUP_IN_PROGRESS})
+
+    def _start(self, dr: DrOps, plan_id: str) -> Task:
+        return dr.cleanup_plan(plan_id)
+
+
+@register
+class PlanMigrate(_PlanRun):
+    """Run the planned migration back to the original site (planned_failover and sync_data).
+
+    High impact: the VMs are shut down where they run and started at the original site. Done when the plan
+    is RECOVERY_COMPLETE in this direction and every VM runs (powered on) at the original site.
+    """
+
+    name = "plan.migrate"
+    impact = Impact.HIGH
+    operation = "migrate"
+    done = frozenset({PlanStatus.RECOVERY_COMPLETE})
+    own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED})
+    runs_at_recovery_site = True  # recovery is driven from the site the VMs go to
+
+    def _start(self, dr: DrOps, plan_id: str) -> Task:
+        return dr.migrate_plan(plan_id)
+
+    def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
+        return not_running_home(ctx)
+
+
+# --- SRM's own reprotect -----------------------------------------------------------------------------------
+
+REPROTECTABLE = frozenset({PlanStatus.RECOVERY_COMPLETE, PlanStatus.DISASTER_RECOVERY_COMPLETE,
+                           PlanStatus.INCOMPLETE_REPROTECT, PlanStatus.PARTIAL_REPROTECT,
+                           PlanStatus.REPROTECT_INTERRUPTED})
+
+
+@register
+class PlanReprotect(Step):
+    """Reprotect the recovered plan with SRM's own reprotect (strategy reprotect or auto).
+
+    Whichever way the plan last recovered, reprotect makes its recovery site the protected one. With
+    strategy auto, a reprotect that is unavailable (the plan is in no state to reprotect) or fails is
+    replaced by srmctl's rebuild sequence in the same direction, and the fallback is journaled.
+    """
+
+    name = "plan.reprotect"
+    impact = Impact.LOW
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        strategy = ctx.runbook.strategy
+        if strategy == "rebuild":
+            return ()
+        plan = require_plan(ctx, self.name)
+        if plan.status == PlanStatus.READY_STATE:
+            return ()
+        site = plan.recovery_site_name or ctx.source
+        if plan.status == PlanStatus.REPROTECT_IN_PROGRESS:
+            return (Action.make("follow_reprotect", site, [plan.name], plan_id=plan.id),)
+        if plan.status in REPROTECTABLE:
+            return (Action.make("reprotect", site, [plan.name], plan_id=plan.id, status=status_of(plan),
+                                protected_site=site),)
+        reason = f"plan {plan.name} is {status_of(plan)}, which SRM cannot reprotect"
+        if strategy == "reprotect":
+            raise StepFailed(f"{self.name}: {reason}")
+        fallback = self._rebuild(ctx, plan)
+        marker = Action.make("fall_back_to_rebuild", fallback.ctx.source, [plan.name], reason=reason)
+        return (marker, *fallback.actions)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        first = actions[0]
+        plan = require_plan(ctx, self.name)
+        if first.kind == "fall_back_to_rebuild":
+            self._fall_back(ctx, plan, first, first.detail("reason"))
+            return
+        dr = ctx.dr(first.site)
+        start: Callable[[], Task] | None = None
+        if first.kind == "reprotect":
+            start = lambda: dr.reprotect_plan(plan.id)  # noqa: E731 - called once, inside run_plan
+        try:
+            final = run_plan(ctx, self.name, dr, plan.id, start)
+            if final.status != PlanStatus.READY_STATE:
+                raise StepFailed(f"{self.name}: reprotect left plan {plan.name} {status_of(final)}")
+        except (StepFailed, OperationFailed) as error:
+            if ctx.runbook.strategy != "auto":
+                raise
+            self._fall_back(ctx, require_plan(ctx, self.name), first, f"reprotect failed: {error.message}")
+            return
+        ctx.action_done(self.name, first, {"plan_status": status_of(final)})
+
+    def _rebuild(self, ctx: StepContext, plan: RecoveryPlan) -> SequencePlan:
+        """The rebuild sequence towards the plan's current recovery site: the VMs run there."""
+        guid_of_target = ctx.dr(ctx.source).remote_vc_guid
+        direction = ctx if plan.protected_vc_guid == guid_of_target else ctx.opposite()
+        return plan_sequence(direction, REBUILD)
+
+    def _fall_back(self, ctx: StepContext, plan: RecoveryPlan, action: Action, reason: str) -> None:
+        ctx.record(self.name, "reprotect_fallback", {"plan": plan.name, "reason": reason, "strategy": "auto"})
+        run_sequence(self._rebuild(ctx, plan).ctx, self.name, REBUILD)
+        ctx.action_done(self.name, action, {"fallback": "rebuild", "reason": reason})
+
+    def verify(self, ctx: StepContext) -> Verification:
+        if ctx.runbook.strategy == "rebuild":
+            return Verification.passed("not used (strategy: rebuild)")
+        plan = require_plan(ctx, self.name)
+        if plan.status != PlanStatus.READY_STATE:
+            return Verification.failed([f"recovery plan {plan.name} is {status_of(plan)}, not READY_STATE"])
+        return Verification.passed(f"recovery plan {plan.name} protects {plan.protected_site_name} (READY_STATE)")

@@ -1,0 +1,321 @@
+"""``replication.cleanup`` and ``replication.reverse``: remove the old direction's replications (keeping
+every replica disk) and replicate the running VMs back onto their old disks, used as seeds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from srmctl.adapters.dr import DrApiError
+from srmctl.adapters.dr.models import (
+    ConfigureReplicationSpec,
+    Datastore,
+    Replication,
+    ReplicationDiskSpec,
+    ReplicationStatus,
+    VmDisk,
+    VrVm,
+)
+from srmctl.errors import StepFailed
+from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import Sides, is_missing, replications_from, running_vms, sides, vm_names
+from srmctl.steps.vms import matching
+
+#: Statuses of a replication that is still copying or comparing: wait for it, do not configure again.
+SYNCING = frozenset({ReplicationStatus.FULL_SYNC, ReplicationStatus.INITIAL_FULL_SYNC, ReplicationStatus.SYNC,
+                     ReplicationStatus.CONFIGURING})
+SYNC_TIMEOUT = 24 * 3600.0  # a first full sync over a WAN can take many hours
+
+
+@register
+class ReplicationCleanup(Step):
+    """Remove the runbook's VMs' stale replications of the old direction, keeping their replica disks.
+
+    Stale means replicating from the original site (failback.to), which the VMs left. Replica disks are
+    always retained (retain_replica_disks=true): they are the seeds of the reverse replication.
+    """
+
+    name = "replication.cleanup"
+    impact = Impact.LOW
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        s = sides(ctx)
+        return tuple(
+            Action.make("remove_replication", s.running, [r.name or r.vm_id or r.id], replication_id=r.id,
+                        direction=f"{s.home}->{s.running}", status=r.state or "?", retain_replica_disks="true")
+            for r in replications_from(ctx, s.home_guid, self.name).values())
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        dr = sides(ctx).dr
+        for action in actions:
+            rid = action.detail("replication_id")
+            ctx.pause("before_call")
+            try:
+                dr.wait(dr.unconfigure_replication(rid), vr=True)
+                how = "unconfigure"
+            except DrApiError as error:
+                if is_missing(error):
+                    ctx.action_done(self.name, action, {"already_removed": True})
+                    continue
+                # Graceful removal needs both sites; the local removal still keeps the replica disks.
+                dr.wait(dr.delete_replication(rid), vr=True)
+                how = f"delete (unconfigure failed: {error.message})"
+            ctx.action_done(self.name, action, {"method": how, "retain_replica_disks": True})
+
+    def verify(self, ctx: StepContext) -> Verification:
+        s = sides(ctx)
+        left = replications_from(ctx, s.home_guid, self.name)
+        if left:
+            return Verification.failed([f"replication of {name} from {s.home} still exists ({r.id})"
+                                        for name, r in sorted(left.items())])
+        return Verification.passed(f"no replication of the runbook's VMs from {s.home} left")
+
+
+# --- reverse replication -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    datastore: Datastore
+    seeds: dict[int, str]  # device key -> seed path found at the datastore
+    how: str  # how the datastore was chosen, for the plan
+
+
+@register
+class ReplicationReverse(Step):
+    """Replicate the VMs from where they run back to their original datastores, with the old disks as seeds.
+
+    One batched VR request configures every VM. The datastore is the runbook's vms[].datastore, else the one
+    holding the orphan's files; each disk uses the seed VR finds there (find-seeds), so only differing blocks
+    travel. With seeds: required a disk without a seed fails the step before anything is configured. Waits
+    until every replication is in sync and journals the bytes transferred versus a full copy.
+    """
+
+    name = "replication.reverse"
+    impact = Impact.LOW
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        s = sides(ctx)
+        existing = replications_from(ctx, s.running_guid, self.name)
+        actions, problems = [], []
+        todo = [n for n in vm_names(ctx, self.name) if n not in existing]
+        for name, replication in sorted(existing.items()):
+            if _syncing(replication):
+                actions.append(Action.make("wait_for_sync", s.running, [name], replication_id=replication.id,
+                                           status=replication.state or "?"))
+            elif replication.state != ReplicationStatus.OK:
+                problems.append(f"replication of {name} to {s.home} exists but is {replication.state} "
+                                f"({replication.id}); repair or remove it in VR first")
+        vms, missing = running_vms(ctx, self.name)
+        problems += [p for p in missing if any(p.startswith(f"VM {n} ") for n in todo)]
+        targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
+        seeds = ctx.runbook.replication.seeds
+        for name in todo:
+            if name not in vms or name not in targets:
+                continue
+            vm, target = vms[name], targets[name]
+            disks = _data_disks(vm)
+            unseeded = [d.label or str(d.device_key) for d in disks if d.device_key not in target.seeds]
+            if seeds == "required" and unseeded:
+                problems.append(f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
+                                "(replication.seeds: required)")
+                continue
+            used = 0 if seeds == "none" else len(disks) - len(unseeded)
+            actions.append(Action.make(
+                "configure_replication", s.running, [name], vm_id=vm.id, datastore=target.datastore.name,
+                datastore_id=target.datastore.id, chosen_by=target.how, seeds=f"{used}/{len(disks)}",
+                direction=f"{s.running}->{s.home}", rpo=str(_rpo_minutes(ctx))))
+        if problems:
+            raise StepFailed(f"{self.name}: {len(problems)} problem(s), nothing configured:\n"
+                             + "\n".join(f"- {p}" for p in problems))
+        return tuple(actions)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        s = sides(ctx)
+        configure = [a for a in actions if a.kind == "configure_replication"]
+        if configure:
+            vms, problems = running_vms(ctx, self.name)
+            specs = []
+            for action in configure:
+                vm = vms.get(action.targets[0])
+                if vm is None or vm.id != action.detail("vm_id"):
+                    raise StepFailed(f"{self.name}: {action.targets[0]} changed since it was planned "
+                                     f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
+                specs.append(self._spec(ctx, s, vm, action))
+            ctx.pause("before_call")
+            tasks = s.dr.configure_replications(specs)  # one batched request for every VM
+            if len(tasks) != len(configure):
+                raise StepFailed(f"{self.name}: VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
+            for action, task in zip(configure, tasks, strict=True):
+                s.dr.wait(task, vr=True, timeout=SYNC_TIMEOUT)
+                ctx.action_done(self.name, action, {"task": task.id, "seeds": action.detail("seeds")})
+        waited = _wait_for_sync(ctx, self.name, s, [a.targets[0] for a in actions])
+        for action in actions:
+            if action.kind == "wait_for_sync":
+                ctx.action_done(self.name, action, {"status": waited[action.targets[0]].state or "?"})
+        for action in configure:
+            _record_bytes(ctx, self.name, waited[action.targets[0]], vms[action.targets[0]])
+
+    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action) -> ConfigureReplicationSpec:
+        """The VR configure spec of one VM. Seeds are looked up again here: the plan may be old (resume)."""
+        datastore_id = action.detail("datastore_id")
+        seeds: dict[int, str] = {}
+        if ctx.runbook.replication.seeds != "none":
+            seeds = _find_seeds(s, datastore_id, {vm.name: vm})[vm.name]
+        if ctx.runbook.replication.seeds == "required":
+            missing = [d.label or str(d.device_key) for d in _data_disks(vm) if d.device_key not in seeds]
+            if missing:
+                raise StepFailed(f"{self.name}: {vm.name}: seeds for {', '.join(missing)} disappeared since the "
+                                 "plan (replication.seeds: required); nothing configured")
+        disks = []
+        for disk in vm.disks:
+            seed = None if disk.is_vm_home or disk.device_key is None else seeds.get(disk.device_key)
+            disks.append(ReplicationDiskSpec(
+                vm_disk=disk.model_dump(mode="json", exclude_none=True), destination_datastore_id=datastore_id,
+                use_seeds=True if seed else None, destination_path=seed))
+        rb = ctx.runbook.replication
+        return ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=s.home_guid, rpo=_rpo_minutes(ctx),
+                                        disks=tuple(disks), quiesce_enabled=rb.quiesce,
+                                        network_compression_enabled=rb.network_compression)
+
+    def verify(self, ctx: StepContext) -> Verification:
+        s = sides(ctx)
+        existing = replications_from(ctx, s.running_guid, self.name)
+        rb, problems = ctx.runbook.replication, []
+        for name in vm_names(ctx, self.name):
+            r = existing.get(name)
+            if r is None:
+                problems.append(f"{name} is not replicated from {s.running} to {s.home}")
+                continue
+            if r.state != ReplicationStatus.OK:
+                problems.append(f"replication of {name} is {r.state}, not OK")
+            if r.rpo != _rpo_minutes(ctx):
+                problems.append(f"replication of {name} has RPO {r.rpo} min, the runbook says {_rpo_minutes(ctx)}")
+            if r.quiescing_enabled is not None and r.quiescing_enabled != rb.quiesce:
+                problems.append(f"replication of {name} has quiesce={r.quiescing_enabled}, the runbook says "
+                                f"{rb.quiesce}")
+            if r.network_compression_enabled is not None and r.network_compression_enabled != rb.network_compression:
+                problems.append(f"replication of {name} has network compression={r.network_compression_enabled}, "
+                                f"the runbook says {rb.network_compression}")
+        if problems:
+            return Verification.failed(problems)
+        return Verification.passed(f"{len(existing)} VM(s) replicate from {s.running} to {s.home}, in sync")
+
+
+def _syncing(replication: Replication) -> bool:
+    return replication.status is not None and replication.status.status in SYNCING
+
+
+def _rpo_minutes(ctx: StepContext) -> int:
+    return int(ctx.runbook.replication.rpo.total_seconds() // 60)
+
+
+def _data_disks(vm: VrVm) -> list[VmDisk]:
+    return [d for d in vm.disks if not d.is_vm_home and d.device_key is not None]
+
+
+def _seed_path(disk: VmDisk) -> str | None:
+    """Where VR looks for a disk's seed at the other site: the same folder and file name (``mail04/mail04.vmdk``)."""
+    source = disk.source_path
+    if source is None or not source.filename:
+        return None
+    return f"{source.path}/{source.filename}" if source.path else source.filename
+
+
+def _find_seeds(s: Sides, datastore_id: str, vms: Mapping[str, VrVm]) -> dict[str, dict[int, str]]:
+    """Seeds found on one datastore for the VMs' disks, in one find-seeds call for all of them."""
+    asked = [(disk, path) for vm in vms.values() for disk in _data_disks(vm) if (path := _seed_path(disk))]
+    found: dict[str, dict[int, str]] = {name: {} for name in vms}
+    if not asked:
+        return found
+    names_by_id = {vm.id: name for name, vm in vms.items()}
+    for info in s.dr.find_seeds(s.home_guid, datastore_id, asked):
+        name = names_by_id.get(info.vm_disk.vm_id)
+        if name is not None and info.found_seeds and info.vm_disk.device_key is not None:
+            found[name][info.vm_disk.device_key] = info.found_seeds[0]
+    return found
+
+
+def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list[str]) -> dict[str, _Target]:
+    """The destination datastore and seeds of each VM: the runbook's datastore, else the orphan's (while it is
+    still registered), else the datastore on which VR finds the most of the VM's disks."""
+    if not vms:
+        return {}
+    datastores = {d.name: d for d in s.dr.datastores(s.home_guid)}
+    home_inventory = ctx.ops(s.home).inventory() if s.home in ctx.sites else None
+    chosen: dict[str, tuple[Datastore, str]] = {}
+    undecided: dict[str, VrVm] = {}
+    for name, vm in vms.items():
+        runbook_vm = next(v for v in ctx.runbook.vms or () if v.name == name)
+        orphans = matching(home_inventory, runbook_vm) if home_inventory is not None else ()
+        if runbook_vm.datastore is not None:
+            wanted, how = runbook_vm.datastore, "runbook"
+        elif len(orphans) == 1:
+            wanted, how = orphans[0].home[0], "orphan"
+        else:
+            undecided[name] = vm
+            continue
+        if wanted not in datastores:
+            problems.append(f"{name}: datastore {wanted} ({how}) is not a VR target datastore at {s.home}")
+        else:
+            chosen[name] = (datastores[wanted], how)
+    result: dict[str, _Target] = {}
+    by_datastore: dict[str, dict[str, VrVm]] = {}
+    for name, (datastore, _) in chosen.items():
+        by_datastore.setdefault(datastore.id, {})[name] = vms[name]
+    for datastore_id, group in by_datastore.items():
+        for name, seeds in _find_seeds(s, datastore_id, group).items():
+            datastore, how = chosen[name]
+            result[name] = _Target(datastore, seeds, how)
+    if undecided:
+        # One find-seeds call per datastore for all undecided VMs; the datastore with most seeds wins.
+        best: dict[str, _Target] = {}
+        for datastore in datastores.values():
+            for name, seeds in _find_seeds(s, datastore.id, undecided).items():
+                if seeds and len(seeds) > len(best[name].seeds if name in best else {}):
+                    best[name] = _Target(datastore, seeds, "seeds found")
+        for name in undecided:
+            if name in best:
+                result[name] = best[name]
+            else:
+                problems.append(f"{name}: no copy of its disks found on any datastore at {s.home}; set "
+                                f"vms[].datastore in the runbook")
+    return result
+
+
+def _wait_for_sync(ctx: StepContext, step: str, s: Sides, names: list[str]) -> dict[str, Replication]:
+    """Poll the replications (one listing per round) until none of ``names`` is still syncing; emit progress."""
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    reported: dict[str, int] = {}
+    while True:
+        current = replications_from(ctx, s.running_guid, step)
+        missing = [n for n in names if n not in current]
+        if missing:
+            raise StepFailed(f"{step}: replication of {', '.join(missing)} disappeared while waiting for sync")
+        syncing = [n for n in names if _syncing(current[n])]
+        for name in names:
+            progress = current[name].sync_progress
+            percent = progress.progress if progress and progress.progress is not None else 0
+            if percent // 10 != reported.get(name, -1) // 10:
+                reported[name] = percent
+                ctx.emit("progress", step, {"vm": name, "status": current[name].state, "percent": percent})
+        if not syncing:
+            errors = [f"{n}: {current[n].state}" for n in names if current[n].state != ReplicationStatus.OK]
+            if errors:
+                raise StepFailed(f"{step}: replication not OK after sync: {'; '.join(errors)}")
+            return current
+        if time.monotonic() > deadline:
+            raise StepFailed(f"{step}: still syncing after {SYNC_TIMEOUT:.0f}s: {', '.join(syncing)}")
+        time.sleep(s.dr.poll_interval)
+
+
+def _record_bytes(ctx: StepContext, step: str, replication: Replication, vm: VrVm) -> None:
+    """Journal what the seeds saved: bytes transferred and checksummed versus a full copy of the disks."""
+    progress = replication.sync_progress
+    full = sum((d.capacity or 0) * 1024 for d in _data_disks(vm))  # VR reports capacity in KB
+    ctx.record(step, "replication_bytes", {
+        "vm": vm.name, "replication_id": replication.id, "full_bytes": full,
+        "transferred_bytes": (progress.transferred_current or 0) if progress else 0,
+        "checksummed_bytes": (progress.checksum_current or 0) if progress else 0})
