@@ -1,13 +1,23 @@
-"""``status``: what each site holds right now, as values (rendering lives in the CLI)."""
+"""``status``: what each site holds right now, as values (rendering lives in the CLI).
+
+vCenter: VMs per site, and orphans (a powered-off VM registered at one site while a VM of the same name runs
+at the other, as a failover leaves them). SRM/VR (when the sites have them): replications with direction,
+status, RPO and last sync; protection groups with their VMs' states; recovery plans with direction and groups.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 from srmctl.adapters.vcenter.connection import VCenterEndpoint, connect
 from srmctl.adapters.vcenter.inventory import read_inventory
+from srmctl.engine.dr import DrSite, dr_sites
+from srmctl.metadata.mapping import enum_text
+from srmctl.runbook import Runbook
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,7 @@ class VmStatus:
     host: str
     placeholder: bool
     replicated: bool
+    orphan: bool = False  # powered off here while a VM of that name runs at the other site
 
 
 @dataclass(frozen=True)
@@ -33,8 +44,44 @@ class SiteStatus:
 
 
 @dataclass(frozen=True)
+class ReplicationStatus:
+    vm: str
+    source: str
+    target: str
+    status: str
+    rpo_minutes: int | None
+    current_rpo_violation_minutes: int | None
+    last_sync: str | None  # ISO time
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    name: str
+    protected_site: str
+    status: str
+    vms: tuple[tuple[str, str], ...]  # (VM name, protection status)
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    name: str
+    status: str
+    protected_site: str
+    recovery_site: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StatusReport:
     sites: tuple[SiteStatus, ...]
+    replications: tuple[ReplicationStatus, ...] = ()
+    groups: tuple[GroupStatus, ...] = ()
+    plans: tuple[PlanStatus, ...] = ()
+    dr_available: bool = False
+
+    @property
+    def orphans(self) -> tuple[str, ...]:
+        return tuple(f"{vm.name} at {site.site}" for site in self.sites for vm in site.vms if vm.orphan)
 
 
 def site_status(site: str, endpoint: VCenterEndpoint) -> SiteStatus:
@@ -56,8 +103,49 @@ def site_status(site: str, endpoint: VCenterEndpoint) -> SiteStatus:
         session.close()
 
 
-def collect_status(endpoints: Mapping[str, VCenterEndpoint]) -> StatusReport:
-    """Both sites read in parallel (each is one inventory retrieval)."""
+def _mark_orphans(sites: Sequence[SiteStatus]) -> tuple[SiteStatus, ...]:
+    running = {(s.site, vm.name) for s in sites for vm in s.vms if vm.power_state == "poweredOn"}
+    marked = []
+    for s in sites:
+        others = {name for site, name in running if site != s.site}
+        vms = tuple(VmStatus(**{**vm.__dict__, "orphan": vm.power_state != "poweredOn" and vm.name in others})
+                    for vm in s.vms)
+        marked.append(SiteStatus(s.site, s.endpoint, s.instance_uuid, s.datacenters, vms))
+    return tuple(marked)
+
+
+def _dr_status(dr: Mapping[str, DrSite]) -> tuple[tuple[ReplicationStatus, ...], tuple[GroupStatus, ...],
+                                                   tuple[PlanStatus, ...]]:
+    # Every site's SRM shows the groups and plans of the pairing; asking one is enough. Replications are
+    # listed per VR server, each for its incoming and outgoing direction: ask one, keyed by id.
+    any_site = next(iter(dr.values()))
+    pid = any_site.pairing_id
+    replications = tuple(sorted((ReplicationStatus(
+        vm=r.name or r.vm_id or r.id, source=r.source_site_name or "", target=r.target_site_name or "",
+        status=r.state or "UNKNOWN", rpo_minutes=r.rpo, current_rpo_violation_minutes=r.current_rpo_violation,
+        last_sync=datetime.fromtimestamp(r.last_sync_time / 1000, timezone.utc).isoformat(timespec="seconds")
+        if r.last_sync_time else None)
+        for r in any_site.vr.replications(pid)), key=lambda r: (r.vm, r.source)))
+    groups = tuple(GroupStatus(
+        name=g.name, protected_site=g.protected_site_name or "", status=enum_text(g.status) if g.status else "",
+        vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(pid, g.id)))
+        for g in sorted(any_site.srm.groups(pid), key=lambda g: g.name))
+    plans = tuple(PlanStatus(
+        name=p.name, status=enum_text(p.status), protected_site=p.protected_site_name or "",
+        recovery_site=p.recovery_site_name or "",
+        groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(pid, p.id))))
+        for p in sorted(any_site.srm.plans(pid), key=lambda p: p.name))
+    return replications, groups, plans
+
+
+def collect_status(endpoints: Mapping[str, VCenterEndpoint], *, runbook: Runbook | None = None,
+                   lab_dir: Path | None = None, with_dr: bool = False) -> StatusReport:
+    """Both sites read in parallel (each is one inventory retrieval), plus SRM/VR when ``with_dr``."""
     with ThreadPoolExecutor(max_workers=max(1, len(endpoints))) as pool:
         futures = [pool.submit(site_status, name, ep) for name, ep in endpoints.items()]
-        return StatusReport(sites=tuple(f.result() for f in futures))
+        sites = _mark_orphans([f.result() for f in futures])
+    if not with_dr:
+        return StatusReport(sites=sites)
+    with dr_sites(runbook, lab_dir, list(endpoints)) as dr:
+        replications, groups, plans = _dr_status(dr)
+    return StatusReport(sites=sites, replications=replications, groups=groups, plans=plans, dr_available=True)

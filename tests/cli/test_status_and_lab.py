@@ -96,10 +96,11 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
 def _explicit_runbook(tmp_path: Path, lab: LabConfig) -> Path:
     """A runbook whose sites: point straight at the lab's vCenters (no --lab), as in production."""
     def site(name: str) -> dict[str, object]:
-        vc = lab.sites[name].vcenter
+        vc, srm = lab.sites[name].vcenter, lab.dr_endpoint(name, "srm")
+        dr = {"host": srm.host, "port": srm.port, "thumbprint": srm.thumbprint}
         return {"vcenter": {"host": vc.host, "port": vc.port, "user": vc.user, "password_file": vc.password_file,
                             "thumbprint": vc.thumbprint},
-                "srm": {"host": "srm.invalid"}, "vr": {"host": "vr.invalid"}}
+                "srm": dr, "vr": dr}
     doc = {"version": 1, "name": "explicit", "scenario": "planned-migration",
            "sites": {"new-york": site("new-york"), "new-jersey": site("new-jersey")},
            "failback": {"from": "new-jersey", "to": "new-york"}, "vms": [{"name": "mail04"}],
@@ -116,3 +117,16 @@ def test_status_with_a_runbooks_explicit_endpoints(tmp_path: Path, shared_lab: L
     assert result.exit_code == 0, result.output
     sites = {s["site"]: s for s in json.loads(result.output)["result"]["sites"]}
     assert {v["name"] for v in sites["new-york"]["vms"]} == {"mail04", "db01", "web01", "web02"}
+    assert len(json.loads(result.output)["result"]["replications"]) == 4  # SRM/VR reached through the runbook
+
+
+def test_status_shows_replications_groups_and_plans(shared_lab: LabConfig) -> None:
+    result = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)["result"]
+    assert doc["dr_available"] is True and doc["orphans"] == []
+    assert {(r["vm"], r["source"], r["target"], r["status"]) for r in doc["replications"]} == {
+        (vm, "new-york", "new-jersey", "OK") for vm in ("mail04", "db01", "web01", "web02")}
+    assert [(p["name"], p["status"], p["protected_site"]) for p in doc["plans"]] == [
+        ("VR Failover", "READY_STATE", "new-york")]
+    assert {g["name"]: g["status"] for g in doc["groups"]} == {"VR mail": "OK", "VR web": "OK"}

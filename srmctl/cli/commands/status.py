@@ -9,7 +9,7 @@ from rich.table import Table
 
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
-from srmctl.cli.render import envelope
+from srmctl.cli.render import envelope, to_jsonable
 from srmctl.engine.sites import runbook_endpoints
 from srmctl.engine.status import StatusReport, collect_status
 from srmctl.errors import UsageError
@@ -32,15 +32,18 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     """
     if runbook is None and lab_dir is None:
         raise UsageError("status needs a RUNBOOK or --lab DIR (or SRMCTL_LAB) to know the sites' endpoints")
-    if runbook is not None:
-        endpoints = runbook_endpoints(load_runbook(runbook), lab_dir)
+    book = load_runbook(runbook) if runbook is not None else None
+    if book is not None:
+        endpoints = runbook_endpoints(book, lab_dir)
+        with_dr = lab_dir is None or all(s.srm for s in load_lab(lab_dir).sites.values())
     else:
         assert lab_dir is not None
         lab = load_lab(lab_dir)
         endpoints = {site: lab.vcenter_endpoint(site) for site in lab.sites}
-    report = collect_status(endpoints)
+        with_dr = all(s.srm for s in lab.sites.values())
+    report = collect_status(endpoints, runbook=book, lab_dir=lab_dir, with_dr=with_dr)
     if app.json_output:
-        click.echo(envelope("status", report))
+        click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans)}))
         return
     render(app, report)
 
@@ -52,12 +55,37 @@ def render(app: App, report: StatusReport) -> None:
         for column in ("VM", "power", "folder", "datastore", "host", "MoRef"):
             table.add_column(column)
         for vm in site.vms:
-            flags = " [dim](placeholder)[/]" if vm.placeholder else ""
+            flags = (" [dim](placeholder)[/]" if vm.placeholder else "") + (" [yellow](orphan)[/]" if vm.orphan else "")
             table.add_row(vm.name + flags, _POWER.get(vm.power_state, vm.power_state), vm.folder or "/",
                           ", ".join(vm.datastores), vm.host, vm.moref)
         if not site.vms:
             table.add_row("[dim]no VMs[/]", "", "", "", "", "")
         app.console.print(table)
+    if report.dr_available:
+        _render_dr(app, report)
+    if report.orphans:
+        app.console.print("[yellow]orphans[/] (powered off here, running at the other site): "
+                          + ", ".join(report.orphans))
+
+
+def _render_dr(app: App, report: StatusReport) -> None:
+    table = Table("VM", "direction", "status", "RPO", "violation", "last sync", title="replications",
+                  title_justify="left")
+    for r in report.replications:
+        colour = "green" if r.status == "OK" else "yellow"
+        table.add_row(r.vm, f"{r.source} → {r.target}", f"[{colour}]{r.status}[/]", f"{r.rpo_minutes} min",
+                      f"{r.current_rpo_violation_minutes or 0} min", r.last_sync or "—")
+    app.console.print(table)
+    table = Table("protection group", "protected at", "status", "VMs", title="protection groups",
+                  title_justify="left")
+    for g in report.groups:
+        table.add_row(g.name, g.protected_site, g.status, ", ".join(f"{n} ({s})" for n, s in g.vms))
+    app.console.print(table)
+    table = Table("recovery plan", "status", "direction", "protection groups", title="recovery plans",
+                  title_justify="left")
+    for p in report.plans:
+        table.add_row(p.name, p.status, f"{p.protected_site} → {p.recovery_site}", ", ".join(p.groups))
+    app.console.print(table)
 
 
 command = status
