@@ -1,0 +1,67 @@
+"""plan.reprotect: SRM's own reprotect, and strategy auto falling back to the rebuild sequence."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context  # noqa: E402
+
+from srmctl.lab.config import LabConfig  # noqa: E402
+from srmctl.srmsim.app import READY  # noqa: E402
+from srmctl.srmsim.launcher import SrmsimHandle  # noqa: E402
+from srmctl.steps import get_step  # noqa: E402
+
+
+def _srmsim(config: LabConfig) -> SrmsimHandle:
+    """The lab's srmsim (started detached by 'lab up'), for fault injection."""
+    first = (Path(config.directory) / "srmsim" / "srmsim.out").read_text().splitlines()[0]
+    return SrmsimHandle(None, json.loads(first[len(READY):]))
+
+
+def test_rebuild_strategy_plans_nothing(tmp_path: Path, shared_lab: LabConfig) -> None:
+    with step_context(shared_lab, runbook(tmp_path), Recorder()) as ctx:
+        step = get_step("plan.reprotect")()
+        assert step.plan(ctx.read_only()) == ()
+        assert step.verify(ctx.read_only()).summary == "not used (strategy: rebuild)"
+
+
+def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None:
+    events = Recorder()
+    rb = runbook(tmp_path).model_copy(update={"strategy": "auto"})
+    with planned_migration_lab(tmp_path / "lab") as lab, step_context(lab, rb, events) as ctx:
+        step = get_step("plan.reprotect")()
+        actions = step.plan(ctx.read_only())
+        assert [(a.kind, a.site) for a in actions] == [("reprotect", "new-jersey")]
+        before = rest_state(ctx)
+        _srmsim(lab).fail_task("Reprotect*", message="storage not ready")
+        step.apply(ctx, actions)
+        assert rest_state(ctx) != before
+        fallback = events.records("reprotect_fallback")
+        assert len(fallback) == 1 and "storage not ready" in fallback[0]["reason"]
+        assert step.verify(ctx.read_only()).ok
+        substeps = {d.get("substep") for k, s, d in events.events if k == "action_done"}
+        assert {"replication.cleanup", "groups.delete", "replication.reverse", "groups.create",
+                "plan.attach_groups"} <= substeps
+        plan = next(p for p in ctx.dr("new-jersey").plans() if p.name == "VR Failover")
+        assert plan.protected_site_name == "new-jersey" and plan.status == "READY_STATE"
+        assert step.plan(ctx.read_only()) == ()
+
+
+@pytest.mark.parametrize("strategy", ["reprotect"])
+def test_reprotect_strategy_refuses_a_plan_it_cannot_reprotect(tmp_path: Path, shared_lab: LabConfig,
+                                                               strategy: str) -> None:
+    from srmctl.errors import StepFailed
+
+    # The shared lab is 'protected': its plan is READY_STATE, so reprotect is already done there...
+    rb = runbook(tmp_path).model_copy(update={"strategy": strategy})
+    with step_context(shared_lab, rb, Recorder()) as ctx:
+        assert get_step("plan.reprotect")().plan(ctx.read_only()) == ()
+    # ...and a plan that does not exist is a clear failure.
+    missing = rb.model_copy(update={"recovery_plan": rb.recovery_plan.model_copy(update={"name": "Nope"})})
+    with step_context(shared_lab, missing, Recorder()) as ctx, pytest.raises(StepFailed, match="'Nope' does not"):
+        get_step("plan.reprotect")().plan(ctx.read_only())
