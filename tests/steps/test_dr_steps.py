@@ -88,6 +88,11 @@ def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
     events = Recorder()
     replica_files = _files(pm, "new-jersey")
     with step_context(pm, runbook(tmp_path), events) as ctx:
+        # Step 1 (vCenter only): the stale VMs at new-york, once srmsim's recovery registered the VMs at
+        # new-jersey in vcsim; the migration home needs their .vmx paths free.
+        orphans = get_step("orphans.unregister")()
+        if actions := orphans.plan(ctx.read_only()):
+            orphans.apply(ctx, actions)
         assert _run(ctx, "replication.cleanup") == ("remove_replication",) * 4
         assert _files(pm, "new-jersey") == replica_files  # retain_replica_disks: nothing deleted
         assert _run(ctx, "plan.detach_groups") == ("remove_groups_from_plan",)
