@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from labstate import RunbookSpec, make_failover, snapshot, write_runbook
+from report_checks import assert_well_formed_html
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from labstate import RunbookSpec, make_failover, snapshot, write_runbook  # noqa: E402
-from report_checks import assert_well_formed_html  # noqa: E402
-
-from srmctl.cli.main import cli  # noqa: E402
-from srmctl.lab.config import LabConfig  # noqa: E402
-from srmctl.runbook import STEP_NAMES  # noqa: E402
-from srmctl.steps import available_steps  # noqa: E402
+from srmctl.cli.main import cli
+from srmctl.lab.config import LabConfig
+from srmctl.runbook import STEP_NAMES
+from srmctl.steps import available_steps
 
 
 @pytest.fixture

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from drlab import planned_migration_lab
+from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_runbook
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "steps"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from drlab import planned_migration_lab  # noqa: E402
-from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_runbook  # noqa: E402
-
-from srmctl import engine  # noqa: E402
-from srmctl.engine.dr import dr_sites  # noqa: E402
-from srmctl.runbook import DEFAULT_STEPS, load_runbook  # noqa: E402
-from srmctl.steps import available_steps  # noqa: E402
+from srmctl import engine
+from srmctl.engine.dr import dr_sites
+from srmctl.runbook import DEFAULT_STEPS, load_runbook
+from srmctl.steps import available_steps
 
 pytestmark = [
     pytest.mark.slow,

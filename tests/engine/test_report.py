@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from report_checks import assert_well_formed_html  # noqa: E402
+from report_checks import assert_well_formed_html
 
-from srmctl.engine import html_report  # noqa: E402
-from srmctl.engine.events import Event  # noqa: E402
-from srmctl.engine.journal import Journal  # noqa: E402
-from srmctl.engine.report_html import render_html  # noqa: E402
+from srmctl.engine import html_report
+from srmctl.engine.events import Event
+from srmctl.engine.journal import Journal
+from srmctl.engine.report_html import render_html
 
 T = "2026-11-25T10:00:{:02d}.000+00:00"
 

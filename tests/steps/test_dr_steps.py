@@ -5,21 +5,18 @@ would, and checks its step's plan, apply, verify and idempotence (a second plan 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context
 
-sys.path.insert(0, str(Path(__file__).parent))
-from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context  # noqa: E402
-
-from srmctl import engine  # noqa: E402
-from srmctl.adapters.dr.models import CalloutSpec, CalloutType  # noqa: E402
-from srmctl.errors import StepFailed  # noqa: E402
-from srmctl.lab.config import LabConfig  # noqa: E402
-from srmctl.runbook import Runbook  # noqa: E402
-from srmctl.steps import Step, StepContext, get_step  # noqa: E402
+from srmctl import engine
+from srmctl.adapters.dr.models import CalloutSpec, CalloutType
+from srmctl.errors import StepFailed
+from srmctl.lab.config import LabConfig
+from srmctl.runbook import Runbook
+from srmctl.steps import Step, StepContext, get_step
 
 ALL = ("mail04", "db01", "web01", "web02")
 #: Plan runs (test, migration) depend on srmsim registering VMs in vcsim, which is being built right now;

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context
 
-sys.path.insert(0, str(Path(__file__).parent))
-from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context  # noqa: E402
-
-from srmctl.lab.config import LabConfig  # noqa: E402
-from srmctl.srmsim.app import READY  # noqa: E402
-from srmctl.srmsim.launcher import SrmsimHandle  # noqa: E402
-from srmctl.steps import get_step  # noqa: E402
+from srmctl.lab.config import LabConfig
+from srmctl.srmsim.app import READY
+from srmctl.srmsim.launcher import SrmsimHandle
+from srmctl.steps import get_step
 
 
 def _srmsim(config: LabConfig) -> SrmsimHandle:

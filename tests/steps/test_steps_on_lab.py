@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from labstate import RunbookSpec, datastore_files, inventory, make_failover, write_runbook
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
-from labstate import RunbookSpec, datastore_files, inventory, make_failover, write_runbook  # noqa: E402
-
-from srmctl import engine  # noqa: E402
-from srmctl.errors import StepFailed  # noqa: E402
-from srmctl.lab.config import LabConfig  # noqa: E402
-from srmctl.runbook import load_runbook  # noqa: E402
+from srmctl import engine
+from srmctl.errors import StepFailed
+from srmctl.lab.config import LabConfig
+from srmctl.runbook import load_runbook
 
 
 def _yes(_plan: engine.RunPlan) -> bool:
