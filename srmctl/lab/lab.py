@@ -94,6 +94,8 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
                          "cert": str(certs[name][0]), "key": str(certs[name][1]), "thumbprint": certs[name][2],
                          "vcenter": site.vcenter.model_dump()}
                   for name, site in config.sites.items()},
+        # srmsim adopts the lab's vCenters: their VMs, and these directories behind their datastores.
+        "datastores": {name: dict(site.datastores) for name, site in config.sites.items()},
     }
     config_file = workdir / "srmsim.yaml"
     write_private(config_file, yaml.safe_dump(sim_config, sort_keys=False).encode())

@@ -18,6 +18,7 @@ from srmctl.srmsim import protection as srm
 from srmctl.srmsim import seed
 from srmctl.srmsim.model import World
 from srmctl.srmsim.server import HttpFault, Response, Simulator, add_task_fault, serve_site
+from srmctl.srmsim.vcenter import VCenterMirror, endpoint_of
 
 READY = "SRMSIM READY"
 DEFAULT_USER = "administrator@vsphere.local"
@@ -63,14 +64,17 @@ def state(world: World) -> dict[str, Any]:
         return {
             "pairing_id": world.pairing_id,
             "sites": {name: {"up": s.up, "vc_guid": s.vc_guid,
-                             "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role}
+                             "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
+                                      "moref": v.moref, "instance_uuid": v.instance_uuid,
+                                      "original_instance_uuid": v.original_uuid, "registered": v.registered}
                                      for v in s.vms.values()]} for name, s in world.sites.items()},
             "plans": [{"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
                       for p in world.plans.values()],
             "groups": [{"id": g.id, "name": g.name, "status": g.status, "protected_site": g.protected_site}
                        for g in world.groups.values()],
-            "replications": [{"id": r.id, "name": r.name, "status": r.status, "source": r.source_site,
-                              "target": r.target_site} for r in world.replications.values()],
+            "replications": [{"id": r.id, "name": r.name, "vm_id": r.vm_id, "status": r.status,
+                              "source": r.source_site, "target": r.target_site, "bytes": dict(r.totals)}
+                             for r in world.replications.values()],
         }
 
 
@@ -87,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     topology_file = config.get("topology")
     topology = load_topology(config_path.parent / topology_file if topology_file else None)
-    world = World(tick=float(config.get("tick", 0.02)))
     site_config: dict[str, dict[str, Any]] = config.get("sites") or {}
+    vcenters = {name: endpoint_of(conf["vcenter"]) for name, conf in site_config.items() if conf.get("vcenter")}
+    # With vCenters, srmsim's effects are real there (DESIGN §8); without, it is the in-memory simulator.
+    world = World(tick=float(config.get("tick", 0.02)), mirror=VCenterMirror(vcenters) if vcenters else None)
     datastore_dirs = {site: {ds: Path(d) for ds, d in dirs.items()}
                       for site, dirs in (config.get("datastores") or {}).items()}
     seed.build(world, topology, workdir / "datastores", datastore_dirs)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from srmctl.srmsim.vcenter import NullMirror
+
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC", "CONFIGURING"}
 WARNING_REPLICATION = {"RPO_VIOLATION", "PAUSED", "SYNC_RPO_VIOLATION", "FULL_SYNC_RPO_VIOLATION"}
@@ -71,10 +73,20 @@ class SimVm:
     disks: list[SimDisk]
     power_state: str = "POWERED_OFF"
     role: str = "vm"  # vm | replica | test
+    moref: str = ""  # in the site's vCenter, when srmsim mirrors into one ("" in memory)
+    vmx: str = ""  # the .vmx relative to its datastore directory ("mail04/mail04.vmx"), when known
+    original_uuid: str = ""  # a recovered VM: the protected VM's instance UUID (identity across sites)
+    registered: bool = True  # False once unregistered from its vCenter (by srmctl or a reprotect)
 
     @property
     def home(self) -> str:
+        if self.vmx:
+            return self.vmx.rsplit("/", 1)[0]
         return self.disks[0].filename.split("/")[0] if self.disks else self.name
+
+    @property
+    def vmx_file(self) -> str:
+        return self.vmx or f"{self.home}/{self.name}.vmx"
 
 
 @dataclass
@@ -87,10 +99,18 @@ class SimSite:
     vms: dict[str, SimVm] = field(default_factory=dict)
     up: bool = True
     moref_base: int = 0
+    outage_powered_off: list[str] = field(default_factory=list)  # VM ids a site outage powered off
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_vm_id(self) -> str:
-        return f"VirtualMachine:vm-{self.moref_base + next(self._counter)}:{self.vc_guid}"
+        return self.vm_id(f"vm-{self.moref_base + next(self._counter)}")
+
+    def vm_id(self, moref: str) -> str:
+        return f"VirtualMachine:{moref}:{self.vc_guid}"
+
+    def ds_path(self, datastore_id: str, path: str) -> str:
+        """``"[ESX1_LOCAL] mail04/mail04.vmx"`` for a path relative to a datastore directory."""
+        return f"[{self.datastores[datastore_id].name}] {path}"
 
     def datastore_by_name(self, name: str) -> SimDatastore:
         for ds in self.datastores.values():
@@ -126,6 +146,9 @@ class SimReplication:
     configuration_state: str = "IN_PROGRESS"
     last_sync_time: int = 0
     sync: dict[str, int] = field(default_factory=dict)
+    generation: int = 1  # bumped on reconfigure, as VR does on the source VM's repConfig
+    vmx_config: dict[str, str] = field(default_factory=dict)  # annotation + extraConfig as the last sync saw them
+    totals: dict[str, int] = field(default_factory=dict)  # bytes of the last sync: full copy vs transferred
 
 
 # --- SRM ------------------------------------------------------------------------------------------
@@ -277,8 +300,10 @@ class Failed(Exception):
 
 
 class World:
-    def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None) -> None:
+    def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None,
+                 mirror: NullMirror | None = None) -> None:
         self.lock = threading.RLock()
+        self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
         self.tick = tick  # seconds per simulated step (tasks advance in ticks)
         self.pairing_id = pairing_id or str(uuid.uuid4())
         self.sites: dict[str, SimSite] = {}
@@ -338,16 +363,17 @@ class World:
 
     # -- inventory -------------------------------------------------------------------------------
 
-    def add_site(self, name: str, moref_base: int) -> SimSite:
-        site = SimSite(name=name, vc_guid=str(uuid.uuid4()), srm_id=str(uuid.uuid4()),
+    def add_site(self, name: str, moref_base: int, vc_guid: str | None = None) -> SimSite:
+        site = SimSite(name=name, vc_guid=vc_guid or str(uuid.uuid4()), srm_id=str(uuid.uuid4()),
                        vrms_id=str(uuid.uuid4()), moref_base=moref_base)
         self.sites[name] = site
         return site
 
-    def add_datastore(self, site: SimSite, name: str, directory: Path, number: int) -> SimDatastore:
+    def add_datastore(self, site: SimSite, name: str, directory: Path, number: int,
+                      moref: str | None = None) -> SimDatastore:
         directory.mkdir(parents=True, exist_ok=True)
-        ds = SimDatastore(id=f"Datastore:datastore-{site.moref_base + number}:{site.vc_guid}", name=name,
-                          directory=directory)
+        moref = moref or f"datastore-{site.moref_base + number}"
+        ds = SimDatastore(id=f"Datastore:{moref}:{site.vc_guid}", name=name, directory=directory)
         site.datastores[ds.id] = ds
         return ds
 

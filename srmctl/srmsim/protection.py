@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from srmctl.srmsim import effects
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import (
     CUSTOM_VIEWS,
@@ -18,7 +19,6 @@ from srmctl.srmsim.model import (
     CustomStep,
     Failed,
     Prompt,
-    SimDisk,
     SimError,
     SimGroup,
     SimPlan,
@@ -494,8 +494,7 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
                         run.prompt(callout["name"], callout["content"], callout["id"])
                 replica = _register_replica(world, vm, target, role)
                 if settings.startup_action == "POWER_ON":
-                    with world.lock:
-                        replica.power_state = "POWERED_ON"
+                    effects.set_power(world, [replica], on=True)
                 for callout in settings.post:
                     if callout["callout_type"] == "PROMPT":
                         run.prompt(callout["name"], callout["content"], callout["id"])
@@ -509,14 +508,7 @@ def _register_replica(world: World, vm: SimVm, target: str, role: str) -> SimVm:
         replication = world.replication_of_vm(vm.id)
         if replication is None:
             raise Failed(f"VM {vm.name} has no replication")
-        site = world.site(target)
-        disks = [SimDisk(device_key=d.device_key, capacity=next(x.capacity for x in vm.disks
-                                                                if x.device_key == d.device_key),
-                         filename=d.filename) for d in replication.disks]
-        replica = SimVm(id=site.next_vm_id(), name=vm.name, instance_uuid=vm.instance_uuid, site=target,
-                        datastore_id=replication.home_datastore_id, folder=vm.folder, disks=disks, role=role)
-        site.vms[replica.id] = replica
-        return replica
+    return effects.register_copy(world, vm, replication, target, role)
 
 
 def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
@@ -547,8 +539,9 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
             with world.lock:
                 names = {vm.name for vm, _ in plan_vms(world, plan)}
                 recovery = world.site(world.other(plan.protected_site))
-                for vm_id in [v.id for v in recovery.vms.values() if v.role == "test" and v.name in names]:
-                    del recovery.vms[vm_id]
+                tests = [v for v in recovery.vms.values() if v.role == "test" and v.name in names]
+            for vm in tests:
+                effects.remove_test_copy(world, vm)
 
         def work(run: _Run) -> str:
             run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
@@ -577,9 +570,10 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
         touch_protected = planned or (protected_up and not spec.get("skip_protection_site_operations"))
 
         def shut_down() -> None:
+            # Powered off, not unregistered: the old VMs stay in the protected site's inventory (the orphans).
             with world.lock:
-                for vm, _ in plan_vms(world, plan):
-                    vm.power_state = "POWERED_OFF"
+                vms = [vm for vm, _ in plan_vms(world, plan)]
+            effects.set_power(world, vms, on=False)
 
         def work(run: _Run) -> str:
             if touch_protected and spec.get("sync_data", True):
@@ -630,6 +624,9 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
             if replica is None:
                 raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
             mapping[vm.id] = (vm, replica.id)
+    for vm, _ in mapping.values():
+        effects.unregister(world, vm)
+        with world.lock:
             world.site(vm.site).vms.pop(vm.id, None)
     return mapping
 
@@ -654,6 +651,7 @@ def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> 
                     "network_compression_enabled": old.compression if old else False, "disks": disks}
             reverse = vr.new_replication(world, replica, old_vm.site, spec)
             world.replications[reverse.id] = reverse
+        effects.footprint(world, reverse, active=True)
         vr.sync(run.ctx, reverse)
 
 
@@ -725,16 +723,33 @@ def dismiss(world: World, plan_id: str, prompt_id: str) -> None:
 
 
 def set_site_up(world: World, name: str, up: bool) -> None:
-    """A site comes back after a disaster: its old VMs boot again (split brain risk) and the replications
-    of plans recovered without it report RPO_VIOLATION."""
+    """A site goes down: its VMs stop. It comes back after a disaster: those VMs boot again (split brain risk)
+    and the replications of plans recovered without it report RPO_VIOLATION (posted to its event log)."""
     with world.lock:
         site = world.site(name)
-        was_down, site.up = not site.up, up
-        if not (up and was_down):
+        was_up = site.up
+        if up == was_up:
             return
-        for plan in world.plans.values():
-            if plan.status == "DISASTER_RECOVERY_COMPLETE" and plan.protected_site == name:
-                for vm, _ in plan_vms(world, plan):
-                    replication = world.replication_of_vm(vm.id)
-                    if replication is not None:
-                        replication.status = "RPO_VIOLATION"
+        if not up:
+            stopped = [vm for vm in site.vms.values() if vm.power_state == "POWERED_ON" and vm.registered]
+            site.outage_powered_off = [vm.id for vm in stopped]
+        else:
+            restarted = [site.vms[i] for i in site.outage_powered_off if i in site.vms]
+            site.outage_powered_off = []
+    if not up:
+        effects.set_power(world, stopped, on=False)
+        with world.lock:
+            site.up = False
+        return
+    with world.lock:
+        site.up = True
+        violated = [r for plan in world.plans.values()
+                    if plan.status == "DISASTER_RECOVERY_COMPLETE" and plan.protected_site == name
+                    for vm, _ in plan_vms(world, plan)
+                    if (r := world.replication_of_vm(vm.id)) is not None]
+        for replication in violated:
+            replication.status = "RPO_VIOLATION"
+    effects.set_power(world, restarted, on=True)
+    for replication in violated:
+        effects.event(world, replication, f"RPO violation: {replication.name} has not been synchronised to "
+                      f"{replication.target_site} for longer than its RPO of {replication.rpo} minutes")

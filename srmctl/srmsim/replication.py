@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from srmctl.srmsim import effects
 from srmctl.srmsim.model import (
     BLOCK,
     ReplicaDisk,
@@ -85,6 +86,7 @@ def _mark_error(replication: SimReplication, message: str) -> None:
 def _initial_sync(ctx: TaskContext, replication: SimReplication) -> dict[str, str]:
     with ctx.world.lock:
         replication.configuration_state = "OK"
+    effects.footprint(ctx.world, replication, active=True)
     sync(ctx, replication)
     return {"id": replication.id}
 
@@ -99,16 +101,23 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
         target = world.site(replication.target_site)
         src_ds = source.datastores[vm.datastore_id]
         home_dir = target.datastores[replication.home_datastore_id].directory / vm.home
-        pairs = [(src_ds.directory / d.filename, target.datastores[r.datastore_id].directory / r.filename,
-                  r.use_seeds) for d in vm.disks for r in replication.disks if r.device_key == d.device_key]
+        pairs = [_extents(src_ds.directory / d.filename, target.datastores[r.datastore_id].directory / r.filename)
+                 + (r.use_seeds,) for d in vm.disks for r in replication.disks if r.device_key == d.device_key]
         total = sum(src.stat().st_size for src, _, _ in pairs)
         checksum_total = sum(src.stat().st_size for src, _, seeded in pairs if seeded)
         replication.sync = {"progress": 0, "checksum_current": 0, "checksum_total": checksum_total,
                             "transferred_current": 0, "transferred_total": total - checksum_total}
+    if vm.moref and vm.registered:
+        # What the replicated .vmx carries (vcsim's .vmx files are empty): re-applied when the replica registers.
+        config = world.mirror.vm_config(vm.site, vm.moref)
+        with world.lock:
+            replication.vmx_config = config
     home_dir.mkdir(parents=True, exist_ok=True)
     for item in (src_ds.directory / vm.home).iterdir():
         if item.is_file() and not item.name.endswith(".vmdk"):
             shutil.copyfile(item, home_dir / item.name)
+    for src, dst, _ in pairs:
+        _copy_descriptor(src, dst)
     done = 0
     for src, dst, seeded in pairs:
         for copied, compared in _copy_blocks(src, dst, seeded):
@@ -128,6 +137,27 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
         replication.last_sync_time = now_ms()
         if replication.status not in ("PAUSED", "NOT_ACTIVE"):
             replication.status = "OK"
+        replication.totals = {"full": total, "transferred": replication.sync["transferred_current"],
+                              "checksummed": replication.sync["checksum_current"]}
+    effects.event(world, replication, f"sync of {replication.name} to {replication.target_site} completed: "
+                  f"{replication.totals['transferred']} of {total} bytes transferred")
+
+
+def _extents(src: Path, dst: Path) -> tuple[Path, Path]:
+    """The files that hold a disk's bytes: the ``-flat.vmdk`` beside a descriptor (the lab's vcsim disks), or
+    the ``.vmdk`` itself (the in-memory simulator writes plain files)."""
+    flat = effects.flat_file(src)
+    return (flat, effects.flat_file(dst)) if flat.is_file() else (src, dst)
+
+
+def _copy_descriptor(src_data: Path, dst_data: Path) -> None:
+    """Copy a flat disk's descriptor, pointing it at the target's flat file (a seed may have another name)."""
+    src = src_data.with_name(src_data.name.replace("-flat.vmdk", ".vmdk"))
+    if src == src_data:
+        return
+    dst = dst_data.with_name(dst_data.name.replace("-flat.vmdk", ".vmdk"))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(src.read_text().replace(f'"{src_data.name}"', f'"{dst_data.name}"'))
 
 
 def _copy_blocks(src: Path, dst: Path, seeded: bool) -> Any:
@@ -179,11 +209,14 @@ def remove(world: World, site: str, replication_id: str, retain_replica_disks: b
 
         def work(ctx: TaskContext) -> None:
             ctx.pause()
+            effects.footprint(world, replication, active=False)
             with world.lock:
                 if not retain_replica_disks:
                     target = world.site(replication.target_site)
                     for disk in replication.disks:
-                        (target.datastores[disk.datastore_id].directory / disk.filename).unlink(missing_ok=True)
+                        replica = target.datastores[disk.datastore_id].directory / disk.filename
+                        for part in (replica, effects.flat_file(replica)):
+                            part.unlink(missing_ok=True)
                 world.replications.pop(replication.id, None)
 
         return world.start_task(site, "vr", f"{action} replication of {replication.name}", replication.vm_id,
@@ -222,5 +255,6 @@ def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, An
         replication.rpo = int(spec["rpo"])
         replication.quiesce = bool(spec.get("quiesce_enabled"))
         replication.compression = bool(spec["network_compression_enabled"])
+        replication.generation += 1
         return world.start_task(site, "vr", f"Reconfigure replication of {replication.name}", replication.vm_id,
-                                replication.name, lambda ctx: None)
+                                replication.name, lambda ctx: effects.footprint(world, replication, active=True))

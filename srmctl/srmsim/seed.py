@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
 from srmctl.lab.topology import Topology
 from srmctl.srmsim import protection as srm
 from srmctl.srmsim import replication as vr
-from srmctl.srmsim.model import SimTask, World
+from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm, World
 
 SCENARIOS = ("protected", "planned-migration", "disaster-recovery")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
@@ -27,17 +28,33 @@ def seconds(value: Any) -> int:
 
 def build(world: World, topology: Topology, datastores_root: Path,
           datastore_dirs: dict[str, dict[str, Path]] | None = None) -> None:
-    """Sites, datastores (real directories), VMs with disk files, replications, groups, plans."""
-    # Different MoRef bases per site, so a site-A id used on site B fails (vcsim gives equal shapes equal ids).
+    """Sites, datastores (real directories), VMs with disk files, replications, groups, plans.
+
+    A site with a vCenter (``world.mirror``) is adopted instead: its instance UUID, datastore MoRefs and
+    VMs (the lab built them, with their files) become srmsim's, so SRM/VR ids match vCenter's."""
+    adopted = set(world.mirror.sites())
     for number, (name, site_model) in enumerate(topology.sites.items()):
-        site = world.add_site(name, moref_base=(number + 1) * 100)
+        inventory = world.mirror.inventory(name) if name in adopted else None
+        # Different MoRef bases per site, so a site-A id used on site B fails (vcsim gives equal shapes equal ids).
+        site = world.add_site(name, moref_base=(number + 1) * 100,
+                              vc_guid=world.mirror.vc_guid(name) if inventory else None)
         for index, ds_name in enumerate(site_model.datastores, start=1):
-            directory = (datastore_dirs or {}).get(name, {}).get(ds_name) or datastores_root / name / ds_name
-            world.add_datastore(site, ds_name, Path(directory), index)
+            record = inventory.datastore(ds_name) if inventory else None
+            directory = ((datastore_dirs or {}).get(name, {}).get(ds_name) or (record.url if record else None)
+                         or datastores_root / name / ds_name)
+            world.add_datastore(site, ds_name, Path(directory), index, record.moref if record else None)
+        if inventory:
+            adopt_vms(world, site, inventory)
     protected = world.site(topology.protected_site)
     recovery = world.site(topology.recovery_site)
     ids: dict[str, str] = {}
     for vm in topology.vms:
+        if protected.name in adopted:
+            found = [v for v in protected.vms.values() if v.name == vm.name]
+            if len(found) != 1:
+                raise RuntimeError(f"seeding failed: {len(found)} VMs named {vm.name} in {protected.name}'s vCenter")
+            ids[vm.name] = found[0].id
+            continue
         sim_vm = world.create_vm(protected, vm.name, protected.datastore_by_name(vm.datastore), vm.folder,
                                  [d.size for d in vm.disks], vm.power == "on")
         ids[vm.name] = sim_vm.id
@@ -76,6 +93,19 @@ def build(world: World, topology: Topology, datastores_root: Path,
                 _wait(world, [srm.add_custom_step(world, protected.name, plan.id, view, {
                     "position": int(step.get("position", 0)), "name": step["name"], "content": step["content"],
                     "callout_type": step["type"], "timeout_seconds": seconds(step.get("timeout", 0))})])
+
+
+def adopt_vms(world: World, site: SimSite, inventory: Inventory) -> None:
+    """The vCenter's VMs as srmsim VMs: ``VirtualMachine:<moref>:<vc guid>``, disks and .vmx where they are."""
+    for record in inventory.vms:
+        ds_name, vmx = split_datastore_path(record.vmx_path)
+        disks = [SimDisk(device_key=d.key, capacity=d.capacity_bytes, filename=split_datastore_path(d.file)[1])
+                 for d in record.disks]
+        vm = SimVm(id=site.vm_id(record.moref), name=record.name, instance_uuid=record.instance_uuid,
+                   site=site.name, datastore_id=site.datastore_by_name(ds_name).id, folder=record.folder,
+                   disks=disks, power_state="POWERED_ON" if record.powered_on else "POWERED_OFF",
+                   moref=record.moref, vmx=vmx)
+        site.vms[vm.id] = vm
 
 
 def settings_spec(meta: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
@@ -142,7 +172,7 @@ def reach(world: World, scenario: str) -> None:
                 _wait(world, [srm.run_recovery(world, world.other(protected), plan.id,
                                                {"planned_failover": True, "sync_data": True})])
             else:
-                world.site(protected).up = False
+                srm.set_site_up(world, protected, False)
                 _wait(world, [srm.run_recovery(world, world.other(protected), plan.id, {
                     "planned_failover": False, "skip_protection_site_operations": True})])
                 srm.set_site_up(world, protected, True)

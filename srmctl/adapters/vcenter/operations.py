@@ -200,3 +200,9 @@ def set_datacenter_attribute(session: VCenterSession, field: str, value: str) ->
         except vim.fault.DuplicateName:  # defined concurrently by another run: use theirs
             key = next(f.key for f in cfm.field or [] if f.name == field)
     cfm.SetField(entity=_first_datacenter(session), key=key, value=value)
+
+
+def find_vm_by_vmx(session: VCenterSession, datacenter: str, vmx_path: str) -> str | None:
+    """The MoRef of the VM registered from ``"[ds] folder/vm.vmx"``, or None (SearchIndex, one call)."""
+    found = session.content.searchIndex.FindByDatastorePath(_find_datacenter(session, datacenter), vmx_path)
+    return str(found._moId) if found is not None else None

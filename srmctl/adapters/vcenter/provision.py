@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from pyVmomi import vim
 
 from srmctl.adapters.vcenter.connection import VCenterSession
+from srmctl.adapters.vcenter.operations import vm_object
 from srmctl.adapters.vcenter.tasks import wait_for_task, wait_for_tasks
 from srmctl.errors import OperationFailed
 
@@ -36,21 +39,8 @@ def mount_local_datastore(session: VCenterSession, hosts: Sequence[Any], name: s
 def create_vm(session: VCenterSession, *, name: str, folder: Any, pool: Any, host: Any, datastore: str,
               disk_sizes: Sequence[int], power_on: bool = False) -> Any:
     """Create a VM with one SCSI controller and thin disks of the given sizes (bytes)."""
-    controller_key = 1000
-    changes: list[Any] = [vim.vm.device.VirtualDeviceSpec(
-        operation="add",
-        device=vim.vm.device.ParaVirtualSCSIController(key=controller_key, busNumber=0, sharedBus="noSharing"),
-    )]
-    for unit, size in enumerate(disk_sizes):
-        changes.append(vim.vm.device.VirtualDeviceSpec(
-            operation="add", fileOperation="create",
-            device=vim.vm.device.VirtualDisk(
-                key=2000 + unit, controllerKey=controller_key, unitNumber=unit,
-                capacityInKB=max(1, size // 1024), capacityInBytes=size,
-                backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-                    diskMode="persistent", thinProvisioned=True, fileName=f"[{datastore}]"),
-            ),
-        ))
+    changes = _disk_changes([(2000 + unit, size, f"[{datastore}]") for unit, size in enumerate(disk_sizes)],
+                            create=True)
     spec = vim.vm.ConfigSpec(name=name, guestId="otherGuest64", numCPUs=1, memoryMB=256,
                              files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"), deviceChange=changes)
     vm = wait_for_task(session, folder.CreateVM_Task(config=spec, pool=pool, host=host), what=f"create VM {name}")
@@ -61,3 +51,95 @@ def create_vm(session: VCenterSession, *, name: str, folder: Any, pool: Any, hos
 
 def power_on_all(session: VCenterSession, vms: Sequence[Any]) -> None:
     wait_for_tasks(session, [vm.PowerOnVM_Task() for vm in vms], what="power on VMs")
+
+
+_SCSI_KEY = 1000
+
+
+def _disk_changes(disks: Sequence[tuple[int, int, str]], *, create: bool) -> list[Any]:
+    """Device changes for one SCSI controller and thin disks ``(device key, bytes, file)``; ``create`` makes
+    new files, otherwise the disks are attached from existing files."""
+    changes: list[Any] = [vim.vm.device.VirtualDeviceSpec(
+        operation="add",
+        device=vim.vm.device.ParaVirtualSCSIController(key=_SCSI_KEY, busNumber=0, sharedBus="noSharing"),
+    )]
+    for unit, (key, size, file_name) in enumerate(disks):
+        changes.append(vim.vm.device.VirtualDeviceSpec(
+            operation="add", fileOperation="create" if create else None,
+            device=vim.vm.device.VirtualDisk(
+                key=key, controllerKey=_SCSI_KEY, unitNumber=unit,
+                capacityInKB=max(1, size // 1024), capacityInBytes=size,
+                backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+                    diskMode="persistent", thinProvisioned=True, fileName=file_name),
+            ),
+        ))
+    return changes
+
+
+def _reconfigure(session: VCenterSession, moref: str, spec: Any, what: str) -> None:
+    wait_for_task(session, vm_object(session, moref).ReconfigVM_Task(spec), what=f"{what} of {moref}")
+
+
+def attach_disks(session: VCenterSession, moref: str, disks: Sequence[tuple[int, int, str]]) -> None:
+    """Attach existing disk files ``(device key, bytes, "[ds] folder/disk.vmdk")`` to a VM. A VM registered
+    on vcsim has no disks (vcsim does not read the .vmx), so whoever registers one re-attaches them."""
+    if disks:
+        _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=_disk_changes(disks, create=False)),
+                     "attach disks")
+
+
+def set_identity(session: VCenterSession, moref: str, *, instance_uuid: str | None = None,
+                 annotation: str | None = None, extra_config: Mapping[str, str] | None = None) -> None:
+    """Re-apply identity a registration lost (vcsim derives the instance UUID from the .vmx path)."""
+    spec = vim.vm.ConfigSpec(
+        instanceUuid=instance_uuid or None, annotation=annotation,
+        extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in (extra_config or {}).items()] or None)
+    _reconfigure(session, moref, spec, "set identity")
+
+
+@dataclass(frozen=True)
+class ReplicationConfig:
+    """What vSphere Replication writes on a replicated source VM (``config.repConfig`` + hbr_filter keys)."""
+
+    replication_id: str
+    destination: str  # the target VR server
+    rpo_minutes: int
+    quiesce: bool
+    network_compression: bool
+    disks: tuple[tuple[int, str], ...]  # (device key, disk replication id)
+    generation: int = 1
+
+
+HBR_FILTER_KEYS = ("hbr_filter.destination", "hbr_filter.rpo", "hbr_filter.quiesce", "hbr_filter.gid")
+
+
+def set_replication_config(session: VCenterSession, moref: str, config: ReplicationConfig | None) -> None:
+    """Set (or, with None, clear) a VM's replication footprint. vcsim stores ``repConfig`` as given and has no
+    way to unset it, so clearing writes an empty replication id (what readers treat as "not replicated") and
+    removes the hbr_filter keys (an empty value deletes an extraConfig key)."""
+    if config is None:
+        rep = vim.vm.ReplicationConfigSpec(generation=0, vmReplicationId="", destination="", port=0, rpo=0,
+                                           quiesceGuestEnabled=False, paused=False, oppUpdatesEnabled=False,
+                                           netCompressionEnabled=False, netEncryptionEnabled=False, disk=[])
+        extra = dict.fromkeys(HBR_FILTER_KEYS, "")
+    else:
+        rep = vim.vm.ReplicationConfigSpec(
+            generation=config.generation, vmReplicationId=config.replication_id, destination=config.destination,
+            port=31031, rpo=config.rpo_minutes, quiesceGuestEnabled=config.quiesce, paused=False,
+            oppUpdatesEnabled=False, netCompressionEnabled=config.network_compression, netEncryptionEnabled=False,
+            disk=[vim.vm.ReplicationConfigSpec.DiskSettings(key=key, diskReplicationId=disk_id)
+                  for key, disk_id in config.disks])
+        extra = dict(zip(HBR_FILTER_KEYS, (config.destination, str(config.rpo_minutes),
+                                           str(config.quiesce).lower(), config.replication_id), strict=True))
+    spec = vim.vm.ConfigSpec(repConfig=rep,
+                             extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in extra.items()])
+    _reconfigure(session, moref, spec, "set replication config")
+
+
+def post_vm_event(session: VCenterSession, moref: str, name: str, message: str) -> None:
+    """Post an event about a VM to the vCenter event log. A GeneralUserEvent: vcsim's alarm manager panics on
+    an EventEx (as posted by real VR), and the message is what readers look at."""
+    event = vim.event.GeneralUserEvent(
+        key=0, chainId=0, userName="", createdTime=datetime.now(timezone.utc), message=message,
+        fullFormattedMessage=message, vm=vim.event.VmEventArgument(vm=vm_object(session, moref), name=name))
+    session.content.eventManager.PostEvent(event)

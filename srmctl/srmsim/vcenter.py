@@ -1,0 +1,208 @@
+"""srmsim's effects in the lab's vCenters (vcsim): what SRM and VR would do through a real vCenter.
+
+:class:`NullMirror` is the in-memory simulator (client and contract tests): every effect is a no-op and ids
+are srmsim's own. :class:`VCenterMirror` is used when the config gives a site's ``vcenter``: srmsim then
+adopts that vCenter's world (its instance UUID, MoRefs, VMs and datastore directories) and mirrors power
+operations, registrations, VR's footprint (``config.repConfig`` + ``hbr_filter.*``) and events into it.
+
+Identity across sites (vcsim derives a registered VM's instance UUID from its .vmx path, so a replica
+registered at the other site would get a new one): after registering a recovered VM srmsim writes the
+protected VM's instance UUID back with ReconfigVM and records the original in extraConfig
+(``srmsim.original_instance_uuid``, ``srmsim.original_moref``) and in its own state (``SimVm.original_uuid``),
+so later steps can match the VM by name + original instance UUID as they would on real sites.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyVmomi import vim, vmodl
+
+from srmctl.adapters.tls import TlsPolicy
+from srmctl.adapters.vcenter import operations, provision
+from srmctl.adapters.vcenter.connection import VCenterEndpoint, VCenterSession, connect
+from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
+from srmctl.errors import NotFound
+from srmctl.lab.config import LabEndpoint
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A VM to register at a site from files that already exist there."""
+
+    name: str
+    vmx_path: str  # "[ds] folder/vm.vmx"
+    folder: str  # wanted folder path below the datacenter's VM folder ("" = root); falls back to the root
+    disks: tuple[tuple[int, int, str], ...]  # (device key, bytes, "[ds] folder/disk.vmdk")
+    instance_uuid: str | None  # identity to re-apply, None keeps vcsim's
+    extra_config: tuple[tuple[str, str], ...] = ()
+    annotation: str | None = None
+
+
+# srmctl unregisters VMs behind srmsim's back (orphans.unregister): an effect on a VM that is no longer
+# registered is moot, as it is for SRM, which re-reads vCenter.
+_GONE = (NotFound, vmodl.fault.ManagedObjectNotFound)
+# vcsim's own marker, VR's footprint (belongs to the source VM only) and srmsim's identity keys (re-derived)
+_NOT_COPIED = ("govcsim", "hbr_filter.", "srmsim.")
+
+
+class NullMirror:
+    """No vCenter behind the site: srmsim's state is the only world (the in-memory simulator)."""
+
+    enabled = False
+
+    def sites(self) -> tuple[str, ...]:
+        return ()
+
+    def inventory(self, site: str) -> Inventory:
+        raise NotFound(f"site {site} has no vCenter")
+
+    def vc_guid(self, site: str) -> str:
+        raise NotFound(f"site {site} has no vCenter")
+
+    def power(self, site: str, moref: str, on: bool) -> None:
+        return None
+
+    def registered(self, site: str, vmx_path: str) -> str | None:
+        return None
+
+    def vm_config(self, site: str, moref: str) -> dict[str, str]:
+        """The parts of a VM's .vmx that a registration loses on vcsim: annotation and user extraConfig."""
+        return {}
+
+    def register(self, site: str, spec: Registration) -> str | None:
+        return None
+
+    def unregister(self, site: str, moref: str) -> None:
+        return None
+
+    def set_replication(self, site: str, moref: str, config: provision.ReplicationConfig | None) -> None:
+        return None
+
+    def event(self, site: str, moref: str, name: str, message: str) -> None:
+        return None
+
+    def live(self, site: str) -> set[str] | None:
+        """MoRefs of the VMs registered now, or None when unknown (no vCenter)."""
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class _Site:
+    session: VCenterSession
+    lock: threading.Lock
+    datacenter: str
+    folders: dict[str, str]  # path -> MoRef, "" = the datacenter's VM folder
+    pool: str  # resource pool of the first cluster
+    host: str  # a host of that cluster
+
+
+class VCenterMirror(NullMirror):
+    """One session per site's vCenter. pyvmomi stubs are not meant for concurrent use, and plan runs and syncs
+    are threads, so every call on a site holds that site's lock."""
+
+    enabled = True
+
+    def __init__(self, endpoints: dict[str, VCenterEndpoint]) -> None:
+        self._sites: dict[str, _Site] = {}
+        try:
+            for name, endpoint in endpoints.items():
+                session = connect(endpoint)
+                inventory = read_inventory(session)
+                root = session.content.rootFolder.childEntity
+                dc = next(e for e in root if isinstance(e, vim.Datacenter))
+                pools = sorted(inventory.resource_pools, key=lambda p: (p.cluster or "", p.moref))
+                hosts = [h for h in inventory.hosts if pools and h.cluster == pools[0].cluster]
+                self._sites[name] = _Site(
+                    session=session, lock=threading.Lock(), datacenter=dc.name,
+                    folders={"": dc.vmFolder._moId, **{f.path: f.moref for f in inventory.folders}},
+                    pool=pools[0].moref if pools else "", host=hosts[0].moref if hosts else "")
+        except BaseException:
+            self.close()
+            raise
+
+    def sites(self) -> tuple[str, ...]:
+        return tuple(self._sites)
+
+    @contextlib.contextmanager
+    def _use(self, site: str) -> Iterator[_Site]:
+        entry = self._sites[site]
+        with entry.lock:
+            yield entry
+
+    def inventory(self, site: str) -> Inventory:
+        with self._use(site) as s:
+            return read_inventory(s.session)
+
+    def vc_guid(self, site: str) -> str:
+        with self._use(site) as s:
+            return s.session.instance_uuid
+
+    def power(self, site: str, moref: str, on: bool) -> None:
+        with self._use(site) as s, contextlib.suppress(*_GONE):
+            (operations.power_on if on else operations.power_off)(s.session, moref)
+
+    def registered(self, site: str, vmx_path: str) -> str | None:
+        with self._use(site) as s:
+            return operations.find_vm_by_vmx(s.session, s.datacenter, vmx_path)
+
+    def vm_config(self, site: str, moref: str) -> dict[str, str]:
+        with self._use(site) as s, contextlib.suppress(*_GONE):
+            props = operations.vm_properties(s.session, moref, ["config.annotation", "config.extraConfig"])
+            config = {o.key: str(o.value) for o in props.get("config.extraConfig") or []
+                      if not o.key.startswith(_NOT_COPIED)}
+            if props.get("config.annotation"):
+                config["annotation"] = str(props["config.annotation"])
+            return config
+        return {}
+
+    def register(self, site: str, spec: Registration) -> str:
+        with self._use(site) as s:
+            folder = s.folders.get(spec.folder, s.folders[""])
+            moref = operations.register(s.session, spec.vmx_path, folder=folder, resource_pool=s.pool,
+                                        name=spec.name, host=s.host or None)
+            provision.attach_disks(s.session, moref, spec.disks)
+            provision.set_identity(s.session, moref, instance_uuid=spec.instance_uuid, annotation=spec.annotation,
+                                   extra_config=dict(spec.extra_config))
+            return moref
+
+    def unregister(self, site: str, moref: str) -> None:
+        with self._use(site) as s, contextlib.suppress(*_GONE):
+            operations.power_off(s.session, moref)
+            operations.vm_object(s.session, moref).UnregisterVM()
+
+    def set_replication(self, site: str, moref: str, config: provision.ReplicationConfig | None) -> None:
+        with self._use(site) as s, contextlib.suppress(*_GONE):
+            provision.set_replication_config(s.session, moref, config)
+
+    def event(self, site: str, moref: str, name: str, message: str) -> None:
+        with self._use(site) as s, contextlib.suppress(*_GONE):
+            provision.post_vm_event(s.session, moref, name, message)
+
+    def live(self, site: str) -> set[str]:
+        return {vm.moref for vm in self.inventory(site).vms}
+
+    def close(self) -> None:
+        for entry in self._sites.values():
+            with contextlib.suppress(Exception):
+                entry.session.close()
+        self._sites.clear()
+
+
+def endpoint_of(conf: dict[str, Any]) -> VCenterEndpoint:
+    """A site's ``vcenter:`` config (what ``lab.yaml`` holds for it) as an endpoint."""
+    lab = LabEndpoint.model_validate(conf)
+    return VCenterEndpoint(host=lab.host, port=lab.port, user=lab.user, password=lab.password(),
+                           tls=TlsPolicy(thumbprint=lab.thumbprint))
+
+
+def disks_at(datastore: str, disks: Sequence[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:
+    """Disk files relative to a datastore directory as datastore paths."""
+    return tuple((key, size, f"[{datastore}] {path}") for key, size, path in disks)

@@ -1,0 +1,252 @@
+"""srmsim's effects are real in the lab's vcsim sites (DESIGN §8): every scenario state of DESIGN §2 is checked
+through the SRM/VR REST APIs and through vCenter, on a real lab (two vcsim processes + srmsim), no mocks."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from srmsim_lab import NJ, NY, Lab, LabFactory, digest, tree
+
+from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, Task
+from srmctl.adapters.vcenter import operations
+from srmctl.engine.dr import DrSite
+from srmctl.errors import OperationFailed
+from srmctl.srmsim.model import BLOCK
+
+VMS = ("db01", "mail04", "web01", "web02")
+FOLDERS = {"db01": "DB", "mail04": "Mail", "web01": "Web/Frontend", "web02": "Web/Frontend"}
+
+
+def _moref_number(moref: str) -> int:
+    return int(moref.rsplit("-", 1)[1])
+
+
+def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
+    """Wait for a plan run, dismissing its prompts (mail04's post-power-on prompt, the plan's prompt step)."""
+    deadline = time.monotonic() + 60
+    while not task.done and time.monotonic() < deadline:
+        for prompt in site.srm.user_prompts(site.pairing_id, plan_id):
+            site.srm.dismiss_prompt(site.pairing_id, plan_id, prompt.id)
+        time.sleep(0.05)
+        task = site.srm.get_task(task.id)
+    return site.srm.wait_task(task, timeout=1)
+
+
+def _plan(dr: dict[str, DrSite]) -> str:
+    site = dr[NJ]
+    return site.srm.plan_by_name(site.pairing_id, "VR Failover").id
+
+
+@pytest.mark.timeout(90)
+def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
+    lab = make_lab("protected")
+    ny = lab.inventory(NY)
+    with lab.dr() as dr:
+        site = dr[NY]
+        session = lab.session(NY)
+        try:
+            assert site.local_vc_guid == session.instance_uuid  # srmsim adopted vcsim's instance UUID
+        finally:
+            session.close()
+        vr_vms = {v.name: v for v in site.vr.vms(site.pairing_id, site.local_vc_guid)}
+        assert {n: v.id for n, v in vr_vms.items()} == {
+            v.name: f"VirtualMachine:{v.moref}:{site.local_vc_guid}" for v in ny.vms}
+        datastores = {d.name: d.id for d in site.vr.datastores(site.pairing_id, site.local_vc_guid)}
+        assert datastores == {d.name: f"Datastore:{d.moref}:{site.local_vc_guid}" for d in ny.datastores}
+        replications = {r.name: r for r in site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)}
+        assert sorted(replications) == sorted(VMS)
+        assert all(r.status is not None and r.status.status == "OK" for r in replications.values())
+    # VR's footprint on each source VM, as a real vCenter shows it.
+    for vm in ny.vms:
+        assert vm.replication is not None and vm.replication.replication_id == replications[vm.name].id
+        assert vm.replication.rpo_minutes == replications[vm.name].rpo
+        extra = lab.extra_config(NY, vm.name)
+        assert extra["hbr_filter.gid"] == replications[vm.name].id
+        assert extra["hbr_filter.rpo"] == str(vm.replication.rpo_minutes)
+    assert any("sync of mail04" in message for message in lab.events(NY, "mail04"))
+    # The replica is the VM folder's files, byte for byte; srmsim kept no datastore of its own.
+    source, replica = lab.datastore_dir(NY, "ESX1_LOCAL") / "mail04", lab.datastore_dir(NJ, "ESX3_LOCAL") / "mail04"
+    assert tree(replica) == tree(source)
+    assert {p.name for p in replica.iterdir()} >= {"mail04.vmx", "mail04.nvram", "vmware.log", "mail04.vmdk",
+                                                   "mail04-flat.vmdk", "mail04_1-flat.vmdk"}
+    assert not (lab.directory / "srmsim" / "datastores").exists()
+    assert lab.inventory(NJ).vms == ()
+
+
+@pytest.mark.timeout(90)
+def test_planned_migration_state(make_lab: LabFactory) -> None:
+    lab = make_lab("planned-migration")
+    ny, nj = lab.inventory(NY), lab.inventory(NJ)
+    with lab.dr() as dr:
+        site = dr[NY]
+        plan = site.srm.plan_by_name(site.pairing_id, "VR Failover")
+        assert plan.status == "RECOVERY_COMPLETE"
+        for group in site.srm.groups(site.pairing_id):
+            assert group.status == "RECOVERED"
+            assert {v.status for v in site.srm.group_vms(site.pairing_id, group.id)} == {"REPLICATION_ERROR"}
+        replications = site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)
+        assert {r.status.status for r in replications if r.status} == {"NOT_ACTIVE"}
+        recovered = {v.name: v for v in dr[NJ].vr.vms(site.pairing_id, site.remote_vc_guid)}
+        assert {v.name: v.power_state for v in recovered.values()} == dict.fromkeys(VMS, "POWERED_ON")
+    # vCenter: the orphans stay registered and powered off at new-york; the recovered VMs run at new-jersey,
+    # in the mirrored folders, from the replica's .vmx, carrying the original instance UUID.
+    assert {v.name: v.power_state for v in ny.vms} == dict.fromkeys(VMS, "poweredOff")
+    assert {v.name: v.power_state for v in nj.vms} == dict.fromkeys(VMS, "poweredOn")
+    for vm in nj.vms:
+        original = ny.vm(vm.name)
+        assert vm.folder == FOLDERS[vm.name]
+        assert vm.instance_uuid == original.instance_uuid
+        assert recovered[vm.name].id.split(":")[1] == vm.moref
+        assert lab.extra_config(NJ, vm.name)["srmsim.original_moref"] == original.moref
+        assert [d.capacity_bytes for d in vm.disks] == [d.capacity_bytes for d in original.disks]
+        assert vm.replication is None
+    assert nj.vm("mail04").vmx_path == "[ESX3_LOCAL] mail04/mail04.vmx"
+    # Priority order: P1 db01, P2 mail04, P3 web02 before web01 (web01 depends on it). MoRefs are sequential.
+    order = sorted(nj.vms, key=lambda v: _moref_number(v.moref))
+    assert [v.name for v in order] == ["db01", "mail04", "web02", "web01"]
+    state = lab.state()
+    assert {v["name"]: v["original_instance_uuid"] for v in state["sites"][NJ]["vms"]} == {
+        v.name: v.instance_uuid for v in ny.vms}
+
+
+@pytest.mark.timeout(90)
+def test_disaster_recovery_state(make_lab: LabFactory) -> None:
+    lab = make_lab("disaster-recovery")
+    with lab.dr() as dr:
+        site = dr[NY]
+        assert site.srm.plan_by_name(site.pairing_id, "VR Failover").status == "DISASTER_RECOVERY_COMPLETE"
+        assert {g.status for g in site.srm.groups(site.pairing_id)} == {"RECOVERED"}
+        replications = site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)
+        assert {r.status.status for r in replications if r.status} == {"RPO_VIOLATION"}
+    # Split brain: new-york came back and its old VMs booted again, while the live copies run at new-jersey.
+    assert {v.name: v.power_state for v in lab.inventory(NY).vms} == dict.fromkeys(VMS, "poweredOn")
+    assert {v.name: v.power_state for v in lab.inventory(NJ).vms} == dict.fromkeys(VMS, "poweredOn")
+    assert any("RPO violation" in message for message in lab.events(NY, "db01"))
+
+
+@pytest.mark.timeout(90)
+def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) -> None:
+    lab = make_lab("protected")
+    replicas = {ds: tree(lab.datastore_dir(NJ, ds)) for ds in ("ESX3_LOCAL", "NJ-SAN-01")}
+    with lab.dr() as dr:
+        site, plan_id = dr[NJ], _plan(dr)
+        _answering_prompts(site, plan_id, site.srm.test_plan(site.pairing_id, plan_id, wait=False))
+        assert site.srm.plan(site.pairing_id, plan_id).status == "TEST_COMPLETE"
+        nj = lab.inventory(NJ)
+        assert {v.name: v.power_state for v in nj.vms} == {f"{n}-test": "poweredOn" for n in VMS}
+        assert nj.vm("mail04-test").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
+        assert nj.vm("mail04-test").folder == "Mail"
+        assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
+        site.srm.cleanup_plan(site.pairing_id, plan_id)
+        assert site.srm.plan(site.pairing_id, plan_id).status == "READY_STATE"
+    assert lab.inventory(NJ).vms == ()
+    for ds, files in replicas.items():
+        after = tree(lab.datastore_dir(NJ, ds))
+        assert after == files, f"{ds}: cleanup changed replica files"
+
+
+def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
+                          keep_orphan: str | None = None) -> dict[str, dict[str, int]]:
+    """What srmctl's failback does, by hand: unregister the orphans, drop the old direction, replicate back
+    (mail04 with seeds, db01 without, to compare), regroup and flip the plan. Returns bytes per VM."""
+    ny, nj = dr[NY], dr[NJ]
+    pid = ny.pairing_id
+    session = lab.session(NY)
+    try:
+        for vm in lab.inventory(NY).vms:
+            if vm.name != keep_orphan:
+                operations.unregister(session, vm.moref)
+    finally:
+        session.close()
+    for replication in ny.vr.replications(pid, source_vc_guid=ny.local_vc_guid):
+        ny.vr.unconfigure_replication(pid, replication.id, retain_replica_disks=True)
+    plan_id = _plan(dr)
+    old_groups = [g.id for g in ny.srm.groups(pid)]
+    ny.srm.reconfigure_plan(pid, plan_id, protection_groups=[])
+    for group in old_groups:
+        ny.srm.delete_group(pid, group)
+    # Guest writes at new-jersey since the failover: one block per disk differs from the old disks.
+    for ds, vm in (("ESX3_LOCAL", "mail04"), ("NJ-SAN-01", "db01")):
+        flat = lab.datastore_dir(NJ, ds) / vm / f"{vm}-flat.vmdk"
+        with flat.open("r+b") as handle:
+            handle.write(os.urandom(BLOCK))
+    ny_ds = {d.name: d.id for d in nj.vr.datastores(pid, ny.local_vc_guid)}
+    specs, targets = [], {"mail04": "ESX1_LOCAL", "db01": "NY-SAN-01", "web01": "NY-SAN-01", "web02": "NY-SAN-01"}
+    for vm in nj.vr.vms(pid, nj.local_vc_guid):
+        seeded = vm.name != "db01"
+        disks = [ReplicationDiskSpec(
+            vm_disk=d.model_dump(mode="json", exclude_none=True), destination_datastore_id=ny_ds[targets[vm.name]],
+            use_seeds=True if seeded and not d.is_vm_home else None,
+            destination_path=f"{d.source_path.path}/{d.source_path.filename}"
+            if seeded and not d.is_vm_home and d.source_path else None) for d in vm.disks]
+        specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny.local_vc_guid, rpo=15, disks=tuple(disks),
+                                              quiesce_enabled=True))
+    nj.vr.configure_replications(pid, specs)
+    vm_ids = [v.id for v in nj.vr.vms(pid, nj.local_vc_guid)]
+    group = nj.srm.create_group(pid, "VR back", nj.local_vc_guid, vm_ids).result_id
+    assert group is not None
+    nj.srm.reconfigure_plan(pid, plan_id, protected_vc_guid=nj.local_vc_guid)
+    nj.srm.reconfigure_plan(pid, plan_id, protection_groups=[group])
+    return {r["name"]: r["bytes"] for r in lab.state()["replications"] if r["source"] == NJ}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_failback_seeds_and_reverse_migration(make_lab: LabFactory) -> None:
+    lab = make_lab("planned-migration")
+    old_disk = lab.datastore_dir(NY, "ESX1_LOCAL") / "mail04" / "mail04_1-flat.vmdk"
+    with lab.dr() as dr:
+        sizes = _failback_to_new_york(lab, dr, keep_orphan="db01")
+        # Seeds: only the block that differs travels; without seeds the whole disk does.
+        mail, db = sizes["mail04"], sizes["db01"]
+        assert mail["full"] == 6 * 1024**2 and mail["transferred"] == BLOCK and mail["checksummed"] == mail["full"]
+        assert db["transferred"] == db["full"] == 4 * 1024**2
+        assert digest(old_disk) == digest(lab.datastore_dir(NJ, "ESX3_LOCAL") / "mail04" / "mail04_1-flat.vmdk")
+        nj_inventory = lab.inventory(NJ)
+        assert all(v.replication is not None and v.replication.rpo_minutes == 15 for v in nj_inventory.vms)
+        plan_id, nj = _plan(dr), dr[NJ]
+        # db01's orphan is still registered at new-york from the .vmx the recovery needs: SRM refuses.
+        with pytest.raises(OperationFailed, match=r"db01.*already registered"):
+            _answering_prompts(nj, plan_id, nj.srm.recover_plan(nj.pairing_id, plan_id, planned=True, wait=False))
+        assert nj.srm.plan(nj.pairing_id, plan_id).status == "INCOMPLETE_RECOVERY"
+        session = lab.session(NY)
+        try:
+            operations.unregister(session, lab.inventory(NY).vm("db01").moref)
+        finally:
+            session.close()
+        _answering_prompts(nj, plan_id, nj.srm.recover_plan(nj.pairing_id, plan_id, planned=True, wait=False))
+        assert nj.srm.plan(nj.pairing_id, plan_id).status == "RECOVERY_COMPLETE"
+    ny = lab.inventory(NY)
+    assert {v.name: v.power_state for v in ny.vms} == dict.fromkeys(VMS, "poweredOn")
+    assert ny.vm("mail04").vmx_path == "[ESX1_LOCAL] mail04/mail04.vmx"
+    assert {v.instance_uuid for v in ny.vms} == {v.instance_uuid for v in nj_inventory.vms}
+    assert {v.name: v.power_state for v in lab.inventory(NJ).vms} == dict.fromkeys(VMS, "poweredOff")
+
+
+@pytest.mark.timeout(90)
+def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> None:
+    lab = make_lab("planned-migration")
+    old_files = tree(lab.datastore_dir(NY, "NY-SAN-01"))
+    lab.srmsim().fail_task("Reprotect*", message="Injected reprotect failure")
+    with lab.dr() as dr:
+        nj, plan_id = dr[NJ], _plan(dr)
+        with pytest.raises(OperationFailed, match="Injected reprotect failure"):
+            nj.srm.reprotect_plan(nj.pairing_id, plan_id)
+        assert nj.srm.plan(nj.pairing_id, plan_id).status == "INCOMPLETE_REPROTECT"
+        assert {v.name for v in lab.inventory(NY).vms} == set(VMS)  # nothing happened
+        nj.srm.reprotect_plan(nj.pairing_id, plan_id)
+        plan = nj.srm.plan(nj.pairing_id, plan_id)
+        assert plan.status == "READY_STATE" and plan.protected_vc_guid == nj.local_vc_guid
+        assert {g.status for g in nj.srm.groups(nj.pairing_id)} == {"OK"}
+        replications = nj.vr.replications(nj.pairing_id, source_vc_guid=nj.local_vc_guid)
+        assert sorted(r.name or "" for r in replications) == sorted(VMS)
+        assert {r.status.status for r in replications if r.status} == {"OK"}
+    # The old VMs left new-york's inventory, their files stayed (they were the seeds: nothing differed).
+    assert lab.inventory(NY).vms == ()
+    assert set(old_files) <= set(tree(lab.datastore_dir(NY, "NY-SAN-01")))
+    state = lab.state()
+    assert all(r["bytes"]["transferred"] == 0 for r in state["replications"] if r["source"] == NJ)
+    nj_vms = lab.inventory(NJ).vms
+    assert all(v.replication is not None and v.power_state == "poweredOn" for v in nj_vms)
