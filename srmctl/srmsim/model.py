@@ -357,6 +357,18 @@ class World:
                 return replication
         return None
 
+    def refresh(self, site_name: str) -> None:
+        """Re-read registrations and power states from the site's vCenter: srmctl unregisters orphans and
+        powers VMs off itself, and VR lists VMs as vCenter has them (a no-op in memory)."""
+        live = self.mirror.live(site_name)
+        if live is None:
+            return
+        with self.lock:
+            for vm in self.site(site_name).vms.values():
+                if vm.moref and vm.registered:
+                    vm.registered = vm.moref in live
+                    vm.power_state = "POWERED_ON" if live.get(vm.moref) == "poweredOn" else "POWERED_OFF"
+
     def require_up(self, site: str) -> None:
         if not self.sites[site].up:
             raise SimError(500, "REMOTE_SITE_DOWN", f"site {site} is not reachable")

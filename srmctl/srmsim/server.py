@@ -379,9 +379,15 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
         w, w.replication(req.args["replication_id"]), w.find_vm(w.replication(req.args["replication_id"]).vm_id)),
         sim.page_size))
     vc = "/pairings/{pairing_id}/vcenters/{vcenter_id}"
-    sim.route("vr", "GET", vc + "/vms", lambda req: listing(req, [
-        render.vr_vm(w, vm) for vm in sorted(w.site_of_vc(req.args["vcenter_id"]).vms.values(), key=lambda v: v.name)
-        if not (req.flag("suitable_for_replication") and w.replication_of_vm(vm.id))], sim.page_size))
+    def vcenter_vms(req: Request) -> Response:
+        site = w.site_of_vc(req.args["vcenter_id"])
+        w.refresh(site.name)
+        return listing(req, [render.vr_vm(w, vm) for vm in sorted(site.vms.values(), key=lambda v: v.name)
+                             if vm.registered
+                             and not (req.flag("suitable_for_replication") and w.replication_of_vm(vm.id))],
+                       sim.page_size)
+
+    sim.route("vr", "GET", vc + "/vms", vcenter_vms)
     sim.route("vr", "GET", vc + "/vms/{vm_id}/disks", lambda req: listing(req, render.vm_disks(
         w, _vm_at(w, req.args["vcenter_id"], req.args["vm_id"])), sim.page_size))
     sim.route("vr", "GET", vc + "/datastores", lambda req: listing(req, [

@@ -86,8 +86,8 @@ class NullMirror:
     def event(self, site: str, moref: str, name: str, message: str) -> None:
         return None
 
-    def live(self, site: str) -> set[str] | None:
-        """MoRefs of the VMs registered now, or None when unknown (no vCenter)."""
+    def live(self, site: str) -> dict[str, str] | None:
+        """MoRef -> power state (``poweredOn``...) of the VMs registered now, or None when unknown (no vCenter)."""
         return None
 
     def close(self) -> None:
@@ -186,8 +186,8 @@ class VCenterMirror(NullMirror):
         with self._use(site) as s, contextlib.suppress(*_GONE):
             provision.post_vm_event(s.session, moref, name, message)
 
-    def live(self, site: str) -> set[str]:
-        return {vm.moref for vm in self.inventory(site).vms}
+    def live(self, site: str) -> dict[str, str]:
+        return {vm.moref: vm.power_state for vm in self.inventory(site).vms}
 
     def close(self) -> None:
         for entry in self._sites.values():

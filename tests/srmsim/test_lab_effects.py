@@ -160,6 +160,8 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
                 operations.unregister(session, vm.moref)
     finally:
         session.close()
+    # VR lists VMs as vCenter has them: the unregistered orphans are gone from new-york's list.
+    assert {v.name for v in ny.vr.vms(pid, ny.local_vc_guid)} == ({keep_orphan} if keep_orphan else set())
     for replication in ny.vr.replications(pid, source_vc_guid=ny.local_vc_guid):
         ny.vr.unconfigure_replication(pid, replication.id, retain_replica_disks=True)
     plan_id = _plan(dr)
