@@ -103,7 +103,7 @@ def plan_steps(ctx: StepContext, names: Sequence[str]) -> RunPlan:
     view = _fresh(ctx)
     for cls in classes:
         with _as_step_failure(cls.name):
-            plans.append(StepPlan(cls.name, cls.impact, cls.summary(), tuple(cls().plan(view))))
+            plans.append(StepPlan(cls.name, cls.impact, cls.summary(), cls().planned(view)))
     rb = ctx.runbook
     return RunPlan(rb.name, rb.scenario, rb.source_site_name, rb.target_site_name, tuple(plans))
 
@@ -116,14 +116,14 @@ def execute_steps(ctx: StepContext, names: Sequence[str], bus: EventBus) -> None
         bus.emit(ev.STEP_STARTED, name, {"impact": cls.impact.value})
         try:
             with _as_step_failure(name):
-                actions = tuple(step.plan(_fresh(ctx)))
+                actions = step.planned(_fresh(ctx))
                 plan = StepPlan(name, cls.impact, cls.summary(), actions)
                 bus.emit(ev.STEP_PLANNED, name, {"actions": [a.to_dict() for a in actions]})
                 if plan.needs_confirmation and not ctx.confirmed:
                     raise Aborted(f"{name}: {len(actions)} high-impact action(s) were not confirmed")
                 if actions:
                     step.apply(ctx, actions)
-                verification = step.verify(_fresh(ctx))
+                verification = step.verified(_fresh(ctx))
             if not verification.ok:
                 raise StepFailed(f"{name}: verification failed:\n" + "\n".join(f"- {p}" for p in verification.problems))
         except BaseException as error:

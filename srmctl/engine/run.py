@@ -168,7 +168,7 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
                                            "pid": os.getpid()})
             error: BaseException | None = None
             try:
-                ctx = StepContext(runbook, sites, bus.emit, dr_sites=dr)
+                ctx = StepContext(runbook, sites, bus.emit, dr_sites=dr, run_dir=journal.directory)
                 plan = plan_steps(ctx, names)
                 journal.write_json(plan_file, plan.to_dict())
                 bus.emit(ev.PLANNED, None, plan.to_dict())

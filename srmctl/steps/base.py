@@ -92,6 +92,22 @@ class Step(ABC):
 
     name: ClassVar[str]
     impact: ClassVar[Impact]
+    #: Part of bringing the VMs home: once every VM of the runbook runs at the original site (and not at the
+    #: other), there is nothing left for it to do, and its checks of the way there no longer apply. This is
+    #: what makes a finished failback plan nothing when run again, instead of undoing protection.restore.
+    done_once_home: ClassVar[bool] = False
+
+    def planned(self, ctx: StepContext) -> tuple[Action, ...]:
+        """:meth:`plan`, or nothing once the VMs are home (see ``done_once_home``)."""
+        if self.done_once_home and vms_home(ctx):
+            return ()
+        return tuple(self.plan(ctx))
+
+    def verified(self, ctx: StepContext) -> Verification:
+        """:meth:`verify`, or passed once the VMs are home (see ``done_once_home``)."""
+        if self.done_once_home and vms_home(ctx):
+            return Verification.passed(f"the VMs run at {ctx.target}: nothing left for {self.name}")
+        return self.verify(ctx)
 
     @abstractmethod
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -116,6 +132,20 @@ class Step(ABC):
         """The whole docstring with each paragraph on one line (terminals re-wrap it)."""
         paragraphs = (inspect.getdoc(cls) or "").split("\n\n")
         return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def vms_home(ctx: StepContext) -> bool:
+    """Every VM of the runbook runs (powered on) at ``ctx.target`` and none runs at ``ctx.source``."""
+    from srmctl.steps.vms import matching
+
+    if not ctx.runbook.vms:
+        return False
+    source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
+    return all(
+        len([r for r in matching(target, vm) if r.powered_on]) == 1
+        and not any(r.powered_on for r in matching(source, vm))
+        for vm in ctx.runbook.vms
+    )
 
 
 _REGISTRY: dict[str, type[Step]] = {}
@@ -160,4 +190,4 @@ def _load_builtin_steps() -> None:
     if _loaded:
         return
     _loaded.append(True)
-    from srmctl.steps import groups, orphans, plan, preflight, protection, replication  # noqa: F401
+    from srmctl.steps import groups, metadata, orphans, plan, preflight, protection, replication  # noqa: F401

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from srmctl.errors import NotFound, SrmctlError, StepFailed
@@ -50,6 +51,11 @@ class StepContext:
     #: True while a step runs "the other way round" (protection.restore): source and target are swapped and
     #: the runbook's per-VM datastore and folder, which name places at the original site, no longer apply.
     reversed: bool = False
+    #: The run's journal folder, for artefacts a later step (or a resumed run) reads back, such as the plan
+    #: metadata snapshot. None in dry runs, which keep nothing.
+    run_dir: Path | None = None
+    #: True for a step run as part of another step's sequence (protection.restore, the reprotect fallback).
+    in_sequence: bool = False
 
     # --- sites ---------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class GroupsDelete(Step):
     """
 
     name = "groups.delete"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -66,6 +67,7 @@ class GroupsCreate(Step):
     """
 
     name = "groups.create"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from srmctl.adapters.dr import SrmClient, VrClient
@@ -32,6 +32,9 @@ from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import DatastoreFile, UnregisteredVm
 from srmctl.errors import GuardrailViolation
+from srmctl.metadata.capture import capture
+from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
+from srmctl.metadata.snapshot import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -297,6 +300,22 @@ class DrOps:
         with self._lock:
             return self.vr.delete_replication(self.pairing_id, replication_id, retain_replica_disks=True,
                                               wait=False)
+
+
+    # --- plan metadata -------------------------------------------------------------------------------------
+
+    def capture_metadata(self, plan_name: str, instance_uuids: Mapping[str, str] | None = None) -> Snapshot:
+        with self._lock:
+            return capture(self.srm, self.pairing_id, plan_name, site=self.site, instance_uuids=instance_uuids)
+
+    def plan_metadata_restore(self, plan_name: str, snapshot: Snapshot) -> RestorePlan:
+        with self._lock:
+            return plan_restore(self.srm, self.pairing_id, plan_name, snapshot)
+
+    @mutating
+    def apply_metadata_restore(self, restore: RestorePlan) -> None:
+        with self._lock:
+            apply_restore(self.srm, self.pairing_id, restore)
 
 
 def is_mutating(method: object) -> bool:

@@ -35,6 +35,7 @@ class OrphansUnregister(Step):
     """
 
     name = "orphans.unregister"
+    done_once_home = True
     impact = Impact.HIGH
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

@@ -31,6 +31,7 @@ class PlanDetachGroups(Step):
     """
 
     name = "plan.detach_groups"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -75,6 +76,7 @@ class PlanAttachGroups(Step):
     """
 
     name = "plan.attach_groups"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -215,6 +217,7 @@ class PlanTest(_PlanRun):
     """
 
     name = "plan.test"
+    done_once_home = True
     impact = Impact.LOW
     operation = "test"
     done = frozenset({PlanStatus.TEST_COMPLETE})
@@ -229,6 +232,7 @@ class PlanCleanup(_PlanRun):
     """Clean up after the test recovery, returning the plan to READY_STATE."""
 
     name = "plan.cleanup"
+    done_once_home = True
     impact = Impact.LOW
     operation = "cleanup"
     done = frozenset({PlanStatus.READY_STATE})
@@ -247,6 +251,7 @@ class PlanMigrate(_PlanRun):
     """
 
     name = "plan.migrate"
+    done_once_home = True
     impact = Impact.HIGH
     operation = "migrate"
     done = frozenset({PlanStatus.RECOVERY_COMPLETE})
@@ -277,6 +282,7 @@ class PlanReprotect(Step):
     """
 
     name = "plan.reprotect"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

@@ -14,6 +14,8 @@ class PreflightCheck(Step):
 
     Each VM must run at the site it is coming back from (exactly once), may have at most one stale copy
     (the orphan) at the original site, and the datastores and folders the runbook names must exist there.
+    A VM that already runs at the original site and nowhere else is home: a finished failback re-run (or
+    resumed) then finds nothing to do instead of an error.
     """
 
     name = "preflight.check"
@@ -47,8 +49,12 @@ class PreflightCheck(Step):
         problems: list[str] = []
         for vm in runbook.vms:
             live = matching(source, vm)
+            home = [r for r in matching(target, vm) if r.powered_on]
+            if not live and len(home) == 1:
+                continue  # already home
             if not live:
-                problems.append(f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)")
+                problems.append(f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)"
+                                + (f" and runs {len(home)} times at {ctx.target}" if home else ""))
             elif len(live) > 1:
                 problems.append(f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
                                 f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook")

@@ -36,7 +36,7 @@ def _steps(names: tuple[str, ...]) -> list[Step]:
 def _fresh(ctx: StepContext) -> StepContext:
     for ops in ctx.sites.values():
         ops.invalidate()
-    return ctx.read_only()
+    return replace(ctx.read_only(), in_sequence=True)
 
 
 def plan_sequence(ctx: StepContext, names: tuple[str, ...]) -> SequencePlan:
@@ -46,7 +46,7 @@ def plan_sequence(ctx: StepContext, names: tuple[str, ...]) -> SequencePlan:
     view = _fresh(ctx)
     actions = []
     for step in _steps(names):
-        for action in step.plan(view):
+        for action in step.planned(view):
             details = tuple(sorted({**dict(action.details), "substep": step.name}.items()))
             actions.append(replace(action, details=details))
     return SequencePlan(ctx, tuple(actions))
@@ -59,12 +59,12 @@ def run_sequence(ctx: StepContext, parent: str, names: tuple[str, ...]) -> None:
     def emit(kind: str, step: str | None, data: Mapping[str, Any]) -> object:
         return ctx.emit(kind, parent, {**data, "substep": step})
 
-    inner = replace(ctx, emit=emit)
+    inner = replace(ctx, emit=emit, in_sequence=True)
     for step in _steps(names):
-        actions = tuple(step.plan(_fresh(inner)))
+        actions = step.planned(_fresh(inner))
         if actions:
             step.apply(inner, actions)
-        verification = step.verify(_fresh(inner))
+        verification = step.verified(_fresh(inner))
         if not verification.ok:
             raise StepFailed(f"{parent}: {step.name} ({inner.source} -> {inner.target}) verification failed:\n"
                              + "\n".join(f"- {p}" for p in verification.problems))
@@ -75,7 +75,7 @@ def verify_sequence(ctx: StepContext, names: tuple[str, ...]) -> list[str]:
     view = _fresh(ctx)
     problems = []
     for step in _steps(names):
-        problems += [f"{step.name}: {p}" for p in step.verify(view).problems]
+        problems += [f"{step.name}: {p}" for p in step.verified(view).problems]
     return problems
 
 

@@ -38,6 +38,7 @@ class ReplicationCleanup(Step):
     """
 
     name = "replication.cleanup"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -94,6 +95,7 @@ class ReplicationReverse(Step):
     """
 
     name = "replication.reverse"
+    done_once_home = True
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

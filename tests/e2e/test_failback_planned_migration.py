@@ -13,11 +13,7 @@ from srmctl.engine.dr import dr_sites
 from srmctl.runbook import DEFAULT_STEPS, load_runbook
 from srmctl.steps import available_steps
 
-pytestmark = [
-    pytest.mark.slow,
-    # srmctl's steps drive SRM/VR; the VMs only really move in vCenter once srmsim's vCenter effects land.
-    pytest.mark.xfail(reason="needs srmsim's vCenter effects (work in progress)", strict=False),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_failback_and_protection_restore_reach_the_end_state(tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ def test_every_changing_facade_method_is_marked_mutating() -> None:
     dr_methods = {n for n, m in inspect.getmembers(DrOps, inspect.isfunction) if is_mutating(m)}
     assert dr_methods == {"create_group", "reconfigure_group", "delete_group", "create_plan", "reconfigure_plan",
                           "test_plan", "cleanup_plan", "migrate_plan", "reprotect_plan", "dismiss_prompt",
-                          "configure_replications", "unconfigure_replication", "delete_replication"}
+                          "configure_replications", "unconfigure_replication", "delete_replication",
+                          "apply_metadata_restore"}
 
 
 def test_read_only_view_refuses_mutations_before_any_call() -> None:

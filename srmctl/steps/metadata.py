@@ -1,0 +1,148 @@
+"""``metadata.snapshot`` and ``metadata.restore``: keep the recovery plan's customisation across the rebuild.
+
+Removing and deleting protection groups throws away every per-VM setting of the plan (priorities,
+dependencies, callouts, prompts, re-IP) and SRM offers no export. The snapshot is taken into the run's
+journal folder before anything is changed, and restored once the plan holds the VMs again; a resumed run
+reads the same file, so a crash after the groups were removed can never snapshot an emptied plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from srmctl.errors import StepFailed
+from srmctl.metadata.diff import diff_snapshots
+from srmctl.metadata.restore import RestorePlan
+from srmctl.metadata.snapshot import Snapshot, read_snapshot, write_snapshot
+from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.context import StepContext
+
+SNAPSHOT_FILE = "metadata-snapshot.yaml"
+
+
+def run_snapshot_path(ctx: StepContext) -> Path | None:
+    return None if ctx.run_dir is None else ctx.run_dir / SNAPSHOT_FILE
+
+
+def _saved_snapshot(ctx: StepContext) -> Snapshot | None:
+    """The snapshot this run took (journal folder), else the runbook's snapshot file."""
+    for path in (run_snapshot_path(ctx), ctx.runbook.recovery_plan.metadata):
+        if path is not None and Path(path).is_file():
+            return read_snapshot(Path(path))
+    return None
+
+
+def _live_uuids(ctx: StepContext) -> dict[str, str]:
+    """Instance UUIDs of the runbook's VMs where they run (powered on at exactly one site)."""
+    found: dict[str, list[str]] = {}
+    for ops in ctx.sites.values():
+        for vm in ops.inventory().vms:
+            if vm.powered_on:
+                found.setdefault(vm.name, []).append(vm.instance_uuid)
+    return {name: uuids[0] for name, uuids in found.items() if len(uuids) == 1}
+
+
+@register
+class MetadataSnapshot(Step):
+    """Capture the recovery plan's metadata (per-VM priority, dependencies, callouts, prompts, IP settings,
+    startup/shutdown; plan-level custom steps) into the run's journal folder, and to
+    ``recovery_plan.metadata`` when the runbook names a file. A richer snapshot already in that file is
+    never overwritten by an emptier live plan: it is kept and used instead."""
+
+    name = "metadata.snapshot"
+    done_once_home = True  # the VMs are home: the customisation to protect is already back in place
+    impact = Impact.READ_ONLY
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        path = run_snapshot_path(ctx)
+        if path is not None and path.is_file():
+            return ()
+        return (Action.make("capture_metadata", ctx.source, [ctx.runbook.recovery_plan.name]),)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        path = run_snapshot_path(ctx)
+        for action in actions:
+            live = ctx.dr(ctx.source).capture_metadata(action.targets[0], _live_uuids(ctx))
+            kept_file = ctx.runbook.recovery_plan.metadata
+            kept = read_snapshot(Path(kept_file)) if kept_file and Path(kept_file).is_file() else None
+            chosen = live
+            if kept is not None and kept.plan.name == live.plan.name and kept.richness > live.richness:
+                chosen = kept  # the live plan already lost settings (e.g. an earlier, manual rebuild)
+            elif kept_file is not None:
+                write_snapshot(live, Path(kept_file))
+            if path is not None:
+                write_snapshot(chosen, path)
+            ctx.record(self.name, "metadata_snapshot", {
+                "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
+                "source": "runbook file (richer than the live plan)" if chosen is kept else "live plan",
+                "file": str(path) if path else None})
+            ctx.action_done(self.name, action, {"vms": len(chosen.vms)})
+
+    def verify(self, ctx: StepContext) -> Verification:
+        path = run_snapshot_path(ctx)
+        if path is None or not path.is_file():
+            return Verification.failed([f"no metadata snapshot in the run folder ({SNAPSHOT_FILE})"])
+        snapshot = read_snapshot(path)
+        return Verification.passed(f"snapshot of {snapshot.plan.name}: {len(snapshot.vms)} VMs, "
+                                   f"{sum(len(s) for s in snapshot.steps.values())} custom steps")
+
+
+@register
+class MetadataRestore(Step):
+    """Re-apply the snapshot to the recovery plan: only what differs, dependencies validated first, VMs
+    matched by name. IP settings stay with their site when the plan's direction has flipped. Done when the
+    live plan's metadata equals the snapshot."""
+
+    name = "metadata.restore"
+    done_once_home = True
+    impact = Impact.LOW
+
+    def _restore_plan(self, ctx: StepContext, *, forecast: bool = False) -> tuple[Snapshot, RestorePlan]:
+        snapshot = _saved_snapshot(ctx)
+        if snapshot is None and forecast:
+            # Planned before metadata.snapshot has run (a whole run is planned up front, and dry runs keep no
+            # files): the snapshot will be the live plan's, so the forecast compares the plan with itself.
+            snapshot = ctx.dr(ctx.source).capture_metadata(ctx.runbook.recovery_plan.name)
+        if snapshot is None:
+            raise StepFailed(f"{self.name}: no metadata snapshot to restore: run metadata.snapshot first (or set "
+                             "recovery_plan.metadata to a snapshot file)")
+        restore = ctx.dr(ctx.source).plan_metadata_restore(ctx.runbook.recovery_plan.name, snapshot)
+        if restore.unplaced:
+            raise StepFailed(f"{self.name}: the recovery plan does not hold {', '.join(restore.unplaced)} from "
+                             "the snapshot; their settings cannot be placed")
+        return snapshot, restore
+
+    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        if self._nothing_to_restore(ctx):
+            return ()
+        _, restore = self._restore_plan(ctx, forecast=True)
+        return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+
+    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+        _, restore = self._restore_plan(ctx)
+        now = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+        if now != actions:
+            raise StepFailed(f"{self.name}: the plan's settings changed since this step was planned; run it "
+                             "again to re-plan")
+        ctx.pause("before_call")
+        ctx.dr(ctx.source).apply_metadata_restore(restore)
+        for action in actions:
+            ctx.action_done(self.name, action)
+
+    @staticmethod
+    def _nothing_to_restore(ctx: StepContext) -> bool:
+        # Inside another step's sequence (protection.restore, the reprotect fallback) of a run that took no
+        # snapshot (its runbook left metadata.snapshot out): the plan keeps whatever it has. Run on its own,
+        # the step insists on a snapshot.
+        return ctx.in_sequence and _saved_snapshot(ctx) is None
+
+    def verify(self, ctx: StepContext) -> Verification:
+        if self._nothing_to_restore(ctx):
+            return Verification.passed("no metadata snapshot in this run: the plan's metadata is left as is")
+        snapshot, restore = self._restore_plan(ctx)
+        live = ctx.dr(ctx.source).capture_metadata(ctx.runbook.recovery_plan.name)
+        changes = diff_snapshots(snapshot, live)
+        ctx.record(self.name, "metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
+        if restore.actions or changes:
+            return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
+        return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")
