@@ -26,7 +26,11 @@ class Change:
 
 
 def diff_snapshots(expected: Snapshot, actual: Snapshot) -> tuple[Change, ...]:
-    """Every difference in plan metadata, ignoring when/where each snapshot was taken."""
+    """Every difference in plan metadata, ignoring when/where each snapshot was taken. IP settings are
+    compared per site: a plan whose direction flipped since ``expected`` was taken is compared in
+    ``expected``'s direction (the flip itself is the plan steps' business, not metadata)."""
+    if actual.direction == expected.direction[::-1]:
+        actual = actual.oriented(expected.direction)
     return tuple(_diff(expected.content(), actual.content(), ""))
 
 

@@ -129,20 +129,10 @@ def _callout_to_rest(c: Callout, step_type: str) -> RestCallout:
                        timeout_seconds=int(c.timeout.total_seconds()), step_type=step_type)
 
 
-def oriented_ip(nic: NicIp, *, captured: tuple[str, str], current: tuple[str, str]) -> NicIp:
-    """``nic`` (captured with direction ``captured`` = (protected site, recovery site)) re-expressed for the
-    plan's ``current`` direction: each site keeps its own settings."""
-    if captured == current:
-        return nic
-    if captured == current[::-1]:
-        return NicIp(nic=nic.nic, protected=nic.recovery, recovery=nic.protected)
-    raise ValueError(f"snapshot direction {captured} does not match the plan's sites {current}")
-
-
-def settings_from_metadata(meta: VmMetadata, *, dependency_ids: Mapping[str, str],
-                           captured: tuple[str, str], current: tuple[str, str]) -> VmRecoverySettings:
-    """The full ``VmRecoverySettingsSpec`` for one VM; ``dependency_ids`` maps VM names to the plan's ids."""
-    nics = [oriented_ip(n, captured=captured, current=current) for n in meta.ip]
+def settings_from_metadata(meta: VmMetadata, *, dependency_ids: Mapping[str, str]) -> VmRecoverySettings:
+    """The full ``VmRecoverySettingsSpec`` for one VM (already oriented to the plan's direction);
+    ``dependency_ids`` maps VM names to the plan's ids."""
+    nics = list(meta.ip)
     return VmRecoverySettings(
         priority=meta.priority,
         startup_action=meta.startup.action,

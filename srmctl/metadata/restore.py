@@ -83,8 +83,10 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
     if problems:
         raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {p}" for p in problems])
     plan = srm.plan_by_name(pairing_id, plan_name)
-    captured = (snapshot.plan.protected_site, snapshot.plan.recovery_site)
-    current = direction(plan)
+    try:
+        snapshot = snapshot.oriented(direction(plan))  # IP settings follow their site when the plan flipped
+    except ValueError as error:
+        raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {error}"]) from error
     ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(pairing_id, plan.id)])
     placed = {name: meta for name, meta in snapshot.vms.items() if name in ids}
     unplaced = tuple(sorted(set(snapshot.vms) - set(ids)))
@@ -101,11 +103,11 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
     for name, meta in placed.items():
         live = srm.recovery_settings(pairing_id, plan.id, ids[name]).recovery_settings
         live_deps = {d.name for d in live.dependent_vms}
-        desired = settings_from_metadata(meta, dependency_ids=ids, captured=captured, current=current)
+        desired = settings_from_metadata(meta, dependency_ids=ids)
         # Pass 1 keeps only dependencies that already exist: new ones may need priorities set in this pass.
         first = settings_from_metadata(
             meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
-            dependency_ids=ids, captured=captured, current=current)
+            dependency_ids=ids)
         if _comparable(first) != _comparable(live):
             actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first))
         if set(meta.dependencies) != live_deps:

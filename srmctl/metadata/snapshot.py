@@ -146,6 +146,24 @@ class Snapshot(_Model):
             count += 1 + len(vm.dependencies) + len(vm.pre_power_on) + len(vm.post_power_on) + len(vm.ip)
         return count
 
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.plan.protected_site, self.plan.recovery_site
+
+    def oriented(self, direction: tuple[str, str]) -> Snapshot:
+        """The same metadata expressed for a plan running in ``direction`` (protected, recovery): after the
+        plan's direction flips, each NIC's ``protected``/``recovery`` settings swap, so every site keeps its
+        own addresses. Raises ValueError for a direction between other sites."""
+        if direction == self.direction:
+            return self
+        if direction != self.direction[::-1]:
+            raise ValueError(f"snapshot direction {self.direction} does not match {direction}")
+        vms = {name: vm.model_copy(update={"ip": tuple(
+            NicIp(nic=n.nic, protected=n.recovery, recovery=n.protected) for n in vm.ip)})
+            for name, vm in self.vms.items()}
+        plan = self.plan.model_copy(update={"protected_site": direction[0], "recovery_site": direction[1]})
+        return self.model_copy(update={"vms": vms, "plan": plan})
+
     def content(self) -> dict[str, Any]:
         """What diff compares: the customisation. Not compared: when and where the snapshot was taken, VM
         identities (instance UUIDs differ between a VM and its recovered copy), and the protection-group
