@@ -20,7 +20,7 @@ ALLOWED = {
     "runbook": {"runbook"},
     "engine": {"engine", "steps", "adapters", "metadata", "runbook", "lab"},
     "lab": {"lab", "adapters", "srmsim"},
-    "srmsim": {"srmsim", "adapters", "lab"},
+    "srmsim": {"srmsim", "adapters", "lab", "metadata"},
 }
 
 

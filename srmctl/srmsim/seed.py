@@ -9,6 +9,8 @@ from typing import Any
 
 from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
 from srmctl.lab.topology import Topology
+from srmctl.metadata.mapping import settings_from_metadata
+from srmctl.metadata.snapshot import VmMetadata
 from srmctl.srmsim import protection as srm
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm, World
@@ -109,45 +111,11 @@ def adopt_vms(world: World, site: SimSite, inventory: Inventory) -> None:
 
 
 def settings_spec(meta: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    """Snapshot vocabulary (§12) → ``VmRecoverySettingsSpec``."""
-    startup = meta.get("startup") or {}
-    shutdown = meta.get("shutdown") or {}
-
-    def callouts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"id": "", "name": c["name"], "content": c["content"], "callout_type": c["type"],
-                 "timeout_seconds": seconds(c.get("timeout", 0)), "step_type": "PRE_POWER_ON"} for c in items]
-
-    nics = [{"device_id": int(nic.get("nic", 0)),
-             **({"primary_ip_settings": ip_settings(nic["protected"])} if nic.get("protected") else {}),
-             **({"secondary_ip_settings": ip_settings(nic["recovery"])} if nic.get("recovery") else {})}
-            for nic in meta.get("ip") or []]
-    return {
-        "priority": meta.get("priority", "P3"), "startup_action": startup.get("action", "POWER_ON"),
-        "startup_action_settings": {
-            "power_on_vmtools_timeout_seconds": seconds(startup.get("tools_timeout", 300)),
-            "delay_before_power_on_steps_and_dependent_vms_seconds": seconds(startup.get("delay", 0))},
-        "shutdown_action_settings": {"skip_shutdown_guest": bool(shutdown.get("skip_guest", False)),
-                                     "timeout_seconds": seconds(shutdown.get("timeout", 300))},
-        "ip_customization_type": "MANUAL" if nics else "AUTO", "nic_settings": nics,
-        "pre_power_on_steps": callouts(meta.get("pre_power_on") or []),
-        "post_power_on_steps": callouts(meta.get("post_power_on") or []),
-        "dependent_vms": [ids[name] for name in meta.get("dependencies") or []],
-    }
-
-
-def ip_settings(side: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if side.get("ipv4"):
-        v4 = side["ipv4"]
-        out["ip_v4"] = {"type": v4.get("type", "STATIC"), "ip_address": v4.get("address", ""),
-                        "subnet_mask": v4.get("mask", ""), **({"default_gateway": v4["gateway"]}
-                                                              if v4.get("gateway") else {})}
-    if side.get("dns"):
-        servers = list(side["dns"].get("servers") or [])
-        out["dns"] = {"type": "STATIC", **({"preferred_server": servers[0]} if servers else {}),
-                      **({"alternate_server": servers[1]} if len(servers) > 1 else {}),
-                      "suffixes": list(side["dns"].get("suffixes") or [])}
-    return out
+    """Snapshot vocabulary (§12) → ``VmRecoverySettingsSpec``, through the same mapping srmctl's snapshot
+    restore uses, so the lab's plans hold exactly what a snapshot of them would say (IPv6, WINS included)."""
+    metadata = VmMetadata.model_validate(meta)
+    settings = settings_from_metadata(metadata, dependency_ids={n: ids[n] for n in metadata.dependencies})
+    return settings.spec_body()
 
 
 def _wait(world: World, tasks: list[SimTask]) -> list[Any]:

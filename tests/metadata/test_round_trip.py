@@ -133,3 +133,17 @@ def test_random_metadata_round_trips_exactly(sim: SrmsimHandle, srm: SrmClient, 
     round_trip()
     apply_restore(srm, pid, plan_restore(srm, pid, PLAN, base))
     assert plan_steps(srm, pid, srm.plan_by_name(pid, PLAN).id, "recovery") == base.steps["recovery"]
+
+
+def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: SrmClient) -> None:
+    """One vocabulary: what the topology file says is what a snapshot of the seeded plan says, IPv6 too."""
+    from srmctl.lab.topology import load_topology
+
+    plan = next(p for p in load_topology().recovery_plans if p.name == PLAN)
+    live = capture(srm, sim.pairing_id, PLAN, site="new-york")
+    for name, meta in plan.vms.items():
+        expected = VmMetadata.model_validate(meta)
+        got = live.vms[name].model_copy(update={"ip_customization": None})
+        assert got == expected, name
+    assert live.vms["web01"].ip[0].recovery is not None and live.vms["web01"].ip[0].recovery.ipv6 is not None
+    assert {v: tuple(PlanStep.model_validate(s) for s in steps) for v, steps in plan.steps.items()} == live.steps
