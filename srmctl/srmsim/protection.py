@@ -39,9 +39,11 @@ RUNNING = {"TEST_IN_PROGRESS", "CLEANUP_IN_PROGRESS", "RECOVERY_IN_PROGRESS", "R
 # --- protection groups ----------------------------------------------------------------------------
 
 
-def vm_protection_status(world: World, vm_id: str) -> str:
+def vm_protection_status(world: World, vm_id: str, *, group_recovered: bool = False) -> str:
     replication = world.replication_of_vm(vm_id)
-    if replication is None:
+    if replication is None or group_recovered:
+        # A recovered group's VMs run at the recovery site: their old replication can no longer protect
+        # them, whatever it reports (NOT_ACTIVE after a planned migration, RPO_VIOLATION after DR).
         return "REPLICATION_ERROR"
     if replication.status in HEALTHY_REPLICATION:
         return "OK"

@@ -66,9 +66,9 @@ def group(world: World, g: SimGroup) -> dict[str, Any]:
             "status": g.status, "recovery_status": recovery_status}
 
 
-def group_vm(world: World, vm_id: str) -> dict[str, Any]:
+def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
     vm = world.find_vm(vm_id)
-    status = srm.vm_protection_status(world, vm_id)
+    status = srm.vm_protection_status(world, vm_id, group_recovered=g.status == "RECOVERED")
     errors = [] if status == "OK" else [f"vSphere Replication reports {_replication_state(world, vm_id)}"]
     return {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
             "protection_status_details": {"status": status, "errors": errors}}

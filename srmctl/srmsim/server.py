@@ -254,9 +254,11 @@ def _register_routes(sim: Simulator) -> None:  # noqa: C901 - a flat route table
     sim.route("srm", "POST", pg + "/{group_id}/actions/configure-all-vms",
               lambda req: tasks_response([]) if w.group(req.args["group_id"]) else tasks_response([]))
     sim.route("srm", "GET", pg + "/{group_id}/vms", lambda req: listing(
-        req, [render.group_vm(w, v) for v in w.group(req.args["group_id"]).vm_ids], sim.page_size))
+        req, [render.group_vm(w, w.group(req.args["group_id"]), v) for v in w.group(req.args["group_id"]).vm_ids],
+        sim.page_size))
     sim.route("srm", "GET", pg + "/{group_id}/vms/{vm_id}", lambda req: entity(
-        render.group_vm(w, _member(w.group(req.args["group_id"]).vm_ids, req.args["vm_id"]))))
+        render.group_vm(w, w.group(req.args["group_id"]), _member(w.group(req.args["group_id"]).vm_ids,
+                                                                 req.args["vm_id"]))))
     sim.route("srm", "POST", pg + "/{group_id}/vms/{vm_id}/actions/remove-from-group", lambda req: task_response(
         srm.reconfigure_group(w, req.site, req.args["group_id"], {"hbr_spec": {"vms": [
             v for v in w.group(req.args["group_id"]).vm_ids
