@@ -104,10 +104,12 @@ class Step(ABC):
         return tuple(self.plan(ctx))
 
     def verified(self, ctx: StepContext) -> Verification:
-        """:meth:`verify`, or passed once the VMs are home (see ``done_once_home``)."""
-        if self.done_once_home and vms_home(ctx):
-            return Verification.passed(f"the VMs run at {ctx.target}: nothing left for {self.name}")
-        return self.verify(ctx)
+        """:meth:`verify`, or passed once the VMs are home (see ``done_once_home``): the step's own check
+        speaks when it holds (e.g. plan.migrate right after migrating), else the VMs being home does."""
+        own = self.verify(ctx)
+        if own.ok or not (self.done_once_home and vms_home(ctx)):
+            return own
+        return Verification.passed(f"the VMs run at {ctx.target}: nothing left for {self.name}")
 
     @abstractmethod
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

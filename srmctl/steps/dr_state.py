@@ -176,8 +176,12 @@ def run_plan(ctx: StepContext, step: str, dr: DrOps, plan_id: str, start: Callab
     task = start() if start is not None else None
     deadline = time.monotonic() + timeout
     answered: set[str] = set()
+    shown: tuple[str, int] | None = None
     while True:
         plan = dr.plan(plan_id)
+        if (status_of(plan), plan.progress or 0) != shown:  # progress lines only when something moved
+            shown = (status_of(plan), plan.progress or 0)
+            ctx.emit("progress", step, {"vm": plan.name, "status": shown[0], "percent": shown[1]})
         if plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
             for prompt in dr.user_prompts(plan_id):
                 if prompt.id not in answered:

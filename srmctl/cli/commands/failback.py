@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from srmctl import engine
@@ -47,12 +48,47 @@ def render_plan(app: App, plan: RunPlan) -> None:
     app.console.print(table)
 
 
+class _ProgressBars:
+    """Per-VM progress bars for long waits (replication sync, recovery tasks), only on a terminal; they
+    disappear when the step ends, leaving its one summary line."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.live: Progress | None = None
+        self.bars: dict[str, TaskID] = {}
+
+    def update(self, event: Event) -> None:
+        if not self.app.console.is_terminal:
+            return
+        if self.live is None:
+            self.live = Progress(TextColumn("  {task.description:<28}"), BarColumn(),
+                                 TextColumn("{task.percentage:>3.0f}%"), console=self.app.console, transient=True)
+            self.live.start()
+        vm = str(event.data.get("vm", "?"))
+        label = f"{vm} {event.data.get('status', '')}".strip()
+        if vm not in self.bars:
+            self.bars[vm] = self.live.add_task(label, total=100)
+        self.live.update(self.bars[vm], completed=float(event.data.get("percent", 0) or 0), description=label)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        self.live, self.bars = None, {}
+
+
 def live_printer(app: App) -> Subscriber:
-    """One line per step as it finishes (and per action at -v-like detail), on the terminal."""
+    """One line per step as it finishes (and per action at -v-like detail), on the terminal, with per-VM
+    progress bars while a step waits."""
+    bars = _ProgressBars(app)
 
     def show(event: Event) -> None:
         if app.json_output:
             return
+        if event.kind == "progress":
+            bars.update(event)
+            return
+        if event.kind in (ev.STEP_VERIFIED, ev.STEP_FAILED, ev.RUN_FINISHED):
+            bars.close()
         if event.kind == ev.STEP_VERIFIED:
             count, summary = event.data.get("actions", 0), escape(str(event.data.get("summary", "")))
             app.console.print(f"[green]✓[/] {event.step:<22} {count} action(s)  [dim]{summary}[/]")

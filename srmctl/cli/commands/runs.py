@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from srmctl import engine
 from srmctl.cli.app import App
@@ -55,7 +55,8 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     if not found:
         app.console.print(f"no runs in {app.home / 'runs'}")
         return
-    table = Table("run", "runbook", "started", "outcome", "steps verified")
+    # The run id is what 'srmctl resume' needs: never cut it.
+    table = Table(Column("run", no_wrap=True), "runbook", "started", "outcome", "steps verified")
     for run in found:
         verified = sum(1 for s in run.steps if s.status == "verified")
         table.add_row(run.run_id, run.runbook, run.started, _OUTCOME.get(run.outcome, run.outcome),
