@@ -8,6 +8,7 @@ from datetime import timedelta
 from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import RecoveryPlan
 from srmctl.metadata.mapping import enum_text, metadata_from_settings
+from srmctl.metadata.secrets import redact
 from srmctl.metadata.snapshot import PlanInfo, PlanStep, Snapshot, Source, ViewMode, VmMetadata, now
 
 CUSTOM_STEP_VIEWS: tuple[ViewMode, ...] = ("test", "recovery")
@@ -53,6 +54,6 @@ def plan_steps(srm: SrmClient, pairing_id: str, plan_id: str, view: str) -> tupl
             continue
         data = srm.callout_data(pairing_id, plan_id, view, step.id)
         result.append(PlanStep(position=position, type=enum_text(data.callout_type),  # type: ignore[arg-type]
-                               name=data.name, content=data.content,
+                               name=data.name, content=redact(data.content),
                                timeout=timedelta(seconds=data.timeout_seconds)))
     return tuple(result)

@@ -28,6 +28,7 @@ from srmctl.adapters.dr.models import (
 from srmctl.adapters.dr.models import (
     IpSettings as RestIp,
 )
+from srmctl.metadata.secrets import redact
 from srmctl.metadata.snapshot import (
     Callout,
     Dns,
@@ -77,7 +78,7 @@ def _ip_from_rest(ip: RestIp | None) -> IpSettings | None:
 
 
 def _callout_from_rest(c: RestCallout) -> Callout:
-    return Callout(type=enum_text(c.callout_type), name=c.name, content=c.content,  # type: ignore[arg-type]
+    return Callout(type=enum_text(c.callout_type), name=c.name, content=redact(c.content),  # type: ignore[arg-type]
                    timeout=timedelta(seconds=c.timeout_seconds))
 
 

@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from srmctl.adapters.dr import SrmClient
+from srmctl.adapters.dr.models import Callout as RestCallout
 from srmctl.adapters.dr.models import CalloutSpec, VmRecoverySettings
 from srmctl.errors import Ambiguous, RunbookInvalid
 from srmctl.metadata.capture import CUSTOM_STEP_VIEWS, direction, plan_steps
 from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
+from srmctl.metadata.secrets import has_redaction, redact
 from srmctl.metadata.snapshot import PlanStep, Snapshot, VmMetadata
 
 
@@ -109,6 +111,7 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
             meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
             dependency_ids=ids)
         if _comparable(first) != _comparable(live):
+            first = _with_live_secrets(first, live, name)
             actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first))
         if set(meta.dependencies) != live_deps:
             dependency_changes.append(RestoreAction(
@@ -118,6 +121,7 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
         if plan_steps(srm, pairing_id, plan.id, view) != wanted:
+            wanted = _steps_with_live_secrets(srm, pairing_id, plan.id, view, wanted)
             actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
                                          steps=wanted))
     return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
@@ -149,6 +153,43 @@ def _rebuild_steps(srm: SrmClient, pairing_id: str, plan_id: str, view: str, ste
         srm.create_plan_callout(pairing_id, plan_id, view, CalloutSpec(
             name=wanted.name, content=wanted.content, callout_type=wanted.type,  # type: ignore[arg-type]
             timeout_seconds=int(wanted.timeout.total_seconds()), position=wanted.position))
+
+
+def _with_live_secrets(wanted: VmRecoverySettings, live: VmRecoverySettings, vm: str) -> VmRecoverySettings:
+    """Callouts whose secrets the snapshot holds only as markers get the live callout's real text back (the
+    same secret, by its hash); one SRM no longer has cannot be restored and is refused, never written as a
+    marker."""
+    live_texts = {redact(c.content): c.content for c in (*live.pre_power_on_steps, *live.post_power_on_steps)}
+
+    def real(callouts: tuple[RestCallout, ...]) -> tuple[RestCallout, ...]:
+        out = []
+        for c in callouts:
+            if has_redaction(c.content):
+                if c.content not in live_texts:
+                    raise RunbookInvalid([f"vms.{vm}: callout {c.name!r} holds a secret the snapshot does not store "
+                                          "and SRM no longer has; re-enter it in SRM, then restore again"])
+                c = c.model_copy(update={"content": live_texts[c.content]})
+            out.append(c)
+        return tuple(out)
+
+    return wanted.model_copy(update={"pre_power_on_steps": real(wanted.pre_power_on_steps),
+                                     "post_power_on_steps": real(wanted.post_power_on_steps)})
+
+
+def _steps_with_live_secrets(srm: SrmClient, pairing_id: str, plan_id: str, view: str,
+                             wanted: tuple[PlanStep, ...]) -> tuple[PlanStep, ...]:
+    if not any(has_redaction(s.content) for s in wanted):
+        return wanted
+    live_texts = {}
+    for step in srm.recovery_steps(pairing_id, plan_id, view):
+        if step.plan_callout_position_spec is not None:
+            content = srm.callout_data(pairing_id, plan_id, view, step.id).content
+            live_texts[redact(content)] = content
+    missing = [s.name for s in wanted if has_redaction(s.content) and s.content not in live_texts]
+    if missing:
+        raise RunbookInvalid([f"steps.{view}: {name!r} holds a secret the snapshot does not store and SRM no "
+                              "longer has; re-enter it in SRM, then restore again" for name in missing])
+    return tuple(s.model_copy(update={"content": live_texts.get(s.content, s.content)}) for s in wanted)
 
 
 def _ids_by_name(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:

@@ -147,3 +147,33 @@ def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: S
         assert got == expected, name
     assert live.vms["web01"].ip[0].recovery is not None and live.vms["web01"].ip[0].recovery.ipv6 is not None
     assert {v: tuple(PlanStep.model_validate(s) for s in steps) for v, steps in plan.steps.items()} == live.steps
+
+
+def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
+    from srmctl.metadata.snapshot import write_snapshot
+
+    pid = sim.pairing_id
+    base = capture(srm, pid, PLAN, site="new-york")
+    secret = Callout(type="RUN_ON_SRM_SERVER", name="Mount share", content="net use s: /user:svc password=hunter2")
+    with_secret = base.model_copy(update={"vms": {**base.vms, "db01": base.vms["db01"].model_copy(
+        update={"pre_power_on": (secret,)})}})
+    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, with_secret))
+
+    snapshot = capture(srm, pid, PLAN, site="new-york")
+    stored = snapshot.vms["db01"].pre_power_on[0].content
+    assert "hunter2" not in stored and stored.startswith("net use s: /user:svc password=«redacted:")
+    path = write_snapshot(snapshot, tmp_path / "snap.yaml")
+    assert "hunter2" not in path.read_text()
+
+    # Something else changes: the restore keeps the real secret SRM still has (matched by its hash).
+    plan = srm.plan_by_name(pid, PLAN)
+    srm.set_priority(pid, plan.id, srm.plan_vm_by_name(pid, plan.id, "db01").id, "P5")
+    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, snapshot))
+    live = srm.recovery_settings(pid, plan.id, srm.plan_vm_by_name(pid, plan.id, "db01").id).recovery_settings
+    assert live.priority.value == snapshot.vms["db01"].priority  # type: ignore[union-attr]
+    assert live.pre_power_on_steps[0].content == secret.content
+    # SRM lost it (groups rebuilt): the marker is never written back; the operator is told to re-enter it.
+    destroy(srm, pid)
+    with pytest.raises(RunbookInvalid, match="Mount share.*secret"):
+        plan_restore(srm, pid, PLAN, snapshot)
+    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, base))
