@@ -97,12 +97,8 @@ class MetadataRestore(Step):
     done_once_home = True
     impact = Impact.LOW
 
-    def _restore_plan(self, ctx: StepContext, *, forecast: bool = False) -> tuple[Snapshot, RestorePlan]:
+    def _restore_plan(self, ctx: StepContext) -> tuple[Snapshot, RestorePlan]:
         snapshot = _saved_snapshot(ctx)
-        if snapshot is None and forecast:
-            # Planned before metadata.snapshot has run (a whole run is planned up front, and dry runs keep no
-            # files): the snapshot will be the live plan's, so the forecast compares the plan with itself.
-            snapshot = ctx.dr(ctx.source).capture_metadata(ctx.runbook.recovery_plan.name)
         if snapshot is None:
             raise StepFailed(f"{self.name}: no metadata snapshot to restore: run metadata.snapshot first (or set "
                              "recovery_plan.metadata to a snapshot file)")
@@ -113,9 +109,12 @@ class MetadataRestore(Step):
         return snapshot, restore
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        if self._nothing_to_restore(ctx):
+        if self._nothing_to_restore(ctx) or _saved_snapshot(ctx) is None:
+            # Without a saved snapshot (planned before metadata.snapshot has run: a run is planned up front and
+            # dry runs keep no files) the snapshot will be the live plan's own, and restoring a plan onto
+            # itself changes nothing: no need to read every VM's settings twice to say so.
             return ()
-        _, restore = self._restore_plan(ctx, forecast=True)
+        _, restore = self._restore_plan(ctx)
         return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:

@@ -1,0 +1,72 @@
+"""Benchmark: ``srmctl plan`` (the dry run of the whole failback) on the lab, default topology and N VMs.
+
+Run: .venv/bin/python bench/plan_time.py [--vms 200] [--repeat 3]
+Each size starts a planned-migration lab, writes a runbook for every VM of its plan, and times
+``engine.dry_run`` (which plans every step against live vCenter, SRM and VR state, read-only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from srmctl import engine
+from srmctl.lab import lab
+from srmctl.lab.topology import Topology, load_topology, scaled_topology
+from srmctl.runbook import load_runbook
+
+
+def runbook_for(topology: Topology, path: Path) -> Path:
+    plan = topology.recovery_plans[0]
+    vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
+    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
+            "vr": {"host": "vr.lab"}}
+    doc = {"version": 1, "name": "bench", "scenario": "planned-migration",
+           "sites": {name: site for name in topology.sites},
+           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
+           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
+           "protection_group": {"name": "Bench PG"}, "recovery_plan": {"name": plan.name}, "concurrency": 8}
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def measure(topology: Topology, label: str, repeat: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / "lab"
+        started = time.perf_counter()
+        lab.up(directory, topology, scenario="planned-migration")
+        up_seconds = time.perf_counter() - started
+        try:
+            runbook = load_runbook(runbook_for(topology, Path(tmp) / "rb.yaml"))
+            timings, actions = [], 0
+            for _ in range(repeat):
+                started = time.perf_counter()
+                plan = engine.dry_run(runbook, directory)
+                timings.append(time.perf_counter() - started)
+                actions = plan.action_count
+        finally:
+            lab.down(directory)
+    return (f"| {label} | {len(runbook.vm_names)} | {up_seconds:.1f} | {statistics.median(timings):.2f} | "
+            f"{min(timings):.2f} | {actions} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vms", type=int, nargs="*", default=[200])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print("| topology | VMs | lab up, planned-migration (s) | plan median (s) | min (s) | actions planned |")
+    print("|---|---|---|---|---|---|")
+    base = load_topology()
+    print(measure(base, "default", args.repeat))
+    for count in args.vms:
+        print(measure(scaled_topology(base, count), f"scaled {count}", args.repeat))
+
+
+if __name__ == "__main__":
+    main()
