@@ -7,17 +7,15 @@ Each size starts a planned-migration lab, writes a runbook for every VM of its p
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
+from benchlib import run_table, timed_lab
 
 from srmctl import engine
-from srmctl.lab import lab
-from srmctl.lab.topology import Topology, load_topology, scaled_topology
+from srmctl.lab.topology import Topology
 from srmctl.runbook import load_runbook
 
 
@@ -36,37 +34,18 @@ def runbook_for(topology: Topology, path: Path) -> Path:
 
 
 def measure(topology: Topology, label: str, repeat: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp) / "lab"
-        started = time.perf_counter()
-        lab.up(directory, topology, scenario="planned-migration")
-        up_seconds = time.perf_counter() - started
-        try:
-            runbook = load_runbook(runbook_for(topology, Path(tmp) / "rb.yaml"))
-            timings, actions = [], 0
-            for _ in range(repeat):
-                started = time.perf_counter()
-                plan = engine.dry_run(runbook, directory)
-                timings.append(time.perf_counter() - started)
-                actions = plan.action_count
-        finally:
-            lab.down(directory)
+    with timed_lab(topology, "planned-migration") as (config, up_seconds, tmp):
+        runbook = load_runbook(runbook_for(topology, tmp / "rb.yaml"))
+        timings, actions = [], 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            plan = engine.dry_run(runbook, Path(config.directory))
+            timings.append(time.perf_counter() - started)
+            actions = plan.action_count
     return (f"| {label} | {len(runbook.vm_names)} | {up_seconds:.1f} | {statistics.median(timings):.2f} | "
             f"{min(timings):.2f} | {actions} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vms", type=int, nargs="*", default=[200])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print("| topology | VMs | lab up, planned-migration (s) | plan median (s) | min (s) | actions planned |")
-    print("|---|---|---|---|---|---|")
-    base = load_topology()
-    print(measure(base, "default", args.repeat))
-    for count in args.vms:
-        print(measure(scaled_topology(base, count), f"scaled {count}", args.repeat))
-
-
 if __name__ == "__main__":
-    main()
+    run_table(__doc__ or "", "| topology | VMs | lab up, planned-migration (s) | plan median (s) | min (s) | "
+              "actions planned |", measure, default_vms=200, default_repeat=3)
