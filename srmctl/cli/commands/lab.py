@@ -22,7 +22,7 @@ _dir_option = click.option(
 
 @click.group("lab")
 def lab() -> None:
-    """Start, stop and inspect a two-site lab (vcsim per site) on loopback."""
+    """Start, stop and inspect a two-site lab (vCenter, SRM and VR per site) on loopback."""
 
 
 @lab.command("up")

@@ -25,7 +25,7 @@ _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended":
 @output_option()
 @click.pass_obj
 def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
-    """Show both sites: VMs with power state, folder and datastore.
+    """Show both sites: VMs (power, folder, datastore), orphans, replications, protection groups, plans.
 
     The sites' endpoints come from RUNBOOK's sites:, or from a lab (--lab DIR), or both (the runbook's
     site names looked up in the lab).
