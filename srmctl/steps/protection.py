@@ -117,10 +117,17 @@ class ProtectionRestore(Step):
 
 
 def not_running_home(ctx: StepContext) -> list[str]:
-    """A problem per runbook VM not running (powered on) at the original site (``ctx.target``)."""
+    """A problem per runbook VM not running (powered on) at the original site (``ctx.target``), or still
+    running at the recovery site too: after a disaster recovery the stale copy at home may be powered on
+    again while the live one runs at the recovery site, and that VM is not home yet."""
     if ctx.runbook.vms is None:
         raise StepFailed("choosing VMs with 'select' is not supported by this version of the SRM/VR steps; "
                          "list the VMs under 'vms'")
-    inventory = ctx.ops(ctx.target).inventory()
-    return [f"{describe(vm)} is not running at {ctx.target}" for vm in ctx.runbook.vms
-            if not any(r.powered_on for r in matching(inventory, vm))]
+    home, away = ctx.ops(ctx.target).inventory(), ctx.ops(ctx.source).inventory()
+    problems = []
+    for vm in ctx.runbook.vms:
+        if not any(r.powered_on for r in matching(home, vm)):
+            problems.append(f"{describe(vm)} is not running at {ctx.target}")
+        elif any(r.powered_on for r in matching(away, vm)):
+            problems.append(f"{describe(vm)} still runs at {ctx.source} (its copy at {ctx.target} is stale)")
+    return problems
