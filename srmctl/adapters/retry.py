@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 import tenacity
+from pyVmomi import vmodl
 
 T = TypeVar("T")
 
@@ -57,7 +58,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def is_transient(error: BaseException) -> bool:
-    """True for faults a retry can cure."""
+    """True for faults a retry can cure: HTTP 5xx/429 and transport errors (SRM/VR), and vCenter's
+    HostCommunication (vCenter could not reach the host this time)."""
+    if isinstance(error, vmodl.fault.HostCommunication):
+        return True
     if isinstance(error, TransientHTTPError):
         return error.status in RETRYABLE_STATUS
     if isinstance(error, httpx.TransportError):

@@ -28,7 +28,6 @@ import yaml
 from click.testing import CliRunner
 from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_runbook
 from labstate import snapshot as whole_state
-from pyVmomi import vim, vmodl
 
 from srmctl import engine
 from srmctl.adapters.dr._http import DrClient
@@ -487,20 +486,12 @@ def test_transient_faults_are_retried_and_the_run_succeeds(tmp_path: Path, bench
         assert_end_state(config, baseline, full=False)
 
 
-SOAP_FAULT_GAPS = [  # vCenter faults a run should survive, and what happens instead (product gaps)
-    pytest.param("host_communication", marks=pytest.mark.xfail(
-        strict=True, raises=vmodl.fault.HostCommunication, reason=(
-            "the vCenter adapter retries only transport errors and NotAuthenticated (pyvmomi's "
-            "VimSessionOrientedStub), not transient SOAP faults under adapters/retry.py; the raw pyVmomi fault "
-            "escapes engine.start"))),
-    pytest.param("not_authenticated", marks=pytest.mark.xfail(
-        strict=True, raises=vim.fault.InvalidLogin, reason=(
-            "the stub re-logs in on NotAuthenticated, but the re-login (SessionManager.Login on the same "
-            "connection) fails with InvalidLogin against the lab vCenter"))),
-]
+# vCenter faults a run survives: HostCommunication is retried under srmctl's retry policy, NotAuthenticated
+# (an expired or killed session) logs in again.
+SOAP_FAULTS = ["host_communication", "not_authenticated"]
 
 
-@pytest.mark.parametrize("fault", SOAP_FAULT_GAPS)
+@pytest.mark.parametrize("fault", SOAP_FAULTS)
 def test_transient_vcenter_soap_fault_is_retried(fault: str, tmp_path: Path) -> None:
     rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
     doc = yaml.safe_load(rb.read_text())

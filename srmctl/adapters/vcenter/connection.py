@@ -12,6 +12,7 @@ from typing import Any
 from pyVim.connect import SmartStubAdapter, VimSessionOrientedStub
 from pyVmomi import vim, vmodl
 
+from srmctl.adapters.retry import DEFAULT_POLICY, RetryStats
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.errors import AuthenticationFailed, ConnectionFailed, TlsVerificationFailed
 
@@ -37,6 +38,7 @@ class _CountingStub(VimSessionOrientedStub):
     def __init__(self, soap_stub: Any, login: Any) -> None:
         super().__init__(soap_stub, login, retryDelay=0.2, retryCount=3)
         self.calls: Counter[str] = Counter()
+        self.retry_stats = RetryStats()
         self.logins = 0
         self._count_lock = threading.Lock()
 
@@ -45,8 +47,13 @@ class _CountingStub(VimSessionOrientedStub):
             self.calls[name] += 1
 
     def InvokeMethod(self, mo: Any, info: Any, args: Any) -> Any:  # noqa: N802 (pyvmomi's name)
-        self._count(info.wsdlName)  # property reads arrive here too, as "Fetch"
-        return super().InvokeMethod(mo, info, args)
+        def attempt() -> Any:
+            self._count(info.wsdlName)  # property reads arrive here too, as "Fetch"
+            return super(_CountingStub, self).InvokeMethod(mo, info, args)
+
+        # pyvmomi's session stub already re-logs in and retries socket errors; transient vCenter faults
+        # (HostCommunication) get srmctl's one retry policy.
+        return DEFAULT_POLICY.call(attempt, on_retry=lambda error, _n, _s: self.retry_stats.record(error))
 
     def _CallLoginMethod(self) -> None:  # noqa: N802
         self.logins += 1
@@ -83,6 +90,9 @@ def _login_method(user: str, password: str) -> Any:
     # pyvmomi's makeUserLoginMethod first reads SessionManager.currentSession, which vcsim answers with
     # NotAuthenticated instead of None; logging in directly works on both.
     def login(soap_stub: Any) -> None:
+        # A re-login after NotAuthenticated must not present the dead session's cookie: vcsim (and vCenter)
+        # would treat the Login as part of that session.
+        soap_stub.cookie = ""
         si: Any = vim.ServiceInstance("ServiceInstance", soap_stub)
         si.content.sessionManager.Login(user, password, None)
 

@@ -6,6 +6,7 @@ continuations), never with per-VM property walks: that is what keeps 500+ VMs fa
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -206,21 +207,29 @@ _PROPERTIES: dict[type, list[str]] = {
 def read_inventory(session: VCenterSession, page_size: int = 1000) -> Inventory:
     """Read every VM, datastore, folder, host and pool with one PropertyCollector retrieval."""
     content = session.content
-    view = content.viewManager.CreateContainerView(content.rootFolder, list(_PROPERTIES), True)
-    try:
-        spec = vmodl.query.PropertyCollector.FilterSpec(
-            objectSet=[vmodl.query.PropertyCollector.ObjectSpec(
-                obj=view, skip=True,
-                selectSet=[vmodl.query.PropertyCollector.TraversalSpec(
-                    name="view", type=vim.view.ContainerView, path="view", skip=False)],
-            )],
-            propSet=[vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=paths)
-                     for t, paths in _PROPERTIES.items()],
-        )
-        objects, round_trips = _retrieve_all(content.propertyCollector, spec, page_size)
-    finally:
-        view.Destroy()
-    return _build(objects, round_trips)
+    for attempt in (1, 2):
+        view = content.viewManager.CreateContainerView(content.rootFolder, list(_PROPERTIES), True)
+        try:
+            spec = vmodl.query.PropertyCollector.FilterSpec(
+                objectSet=[vmodl.query.PropertyCollector.ObjectSpec(
+                    obj=view, skip=True,
+                    selectSet=[vmodl.query.PropertyCollector.TraversalSpec(
+                        name="view", type=vim.view.ContainerView, path="view", skip=False)],
+                )],
+                propSet=[vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=paths)
+                         for t, paths in _PROPERTIES.items()],
+            )
+            objects, round_trips = _retrieve_all(content.propertyCollector, spec, page_size)
+            return _build(objects, round_trips)
+        except vmodl.fault.ManagedObjectNotFound as error:
+            # The session expired between creating the view and reading it: the stub logged in again, but
+            # a view belongs to the session that made it. Once, with a view of the new session.
+            if attempt == 2 or getattr(error.obj, "_moId", None) != view._moId:
+                raise
+        finally:
+            with contextlib.suppress(vmodl.fault.ManagedObjectNotFound):
+                view.Destroy()
+    raise AssertionError("unreachable")
 
 
 def _retrieve_all(collector: Any, spec: Any, page_size: int) -> tuple[dict[str, tuple[Any, dict[str, Any]]], int]:

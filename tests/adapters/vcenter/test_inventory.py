@@ -33,7 +33,10 @@ def test_inventory_records_carry_identity_placement_and_disks(shared_lab: LabCon
     assert all(d.datastore == "ESX1_LOCAL" for d in mail.disks)
     assert mail.moref.startswith("vm-") and len(mail.instance_uuid) == 36
     assert mail.host.startswith("DC0_C0_H") and mail.resource_pool == "Resources"
-    assert not mail.is_placeholder and mail.replication is None
+    assert not mail.is_placeholder
+    # vSphere Replication's footprint on the source VM (srmsim sets it as VR does), per the topology.
+    assert mail.replication is not None and (mail.replication.rpo_minutes, mail.replication.quiesce,
+                                             mail.replication.network_compression) == (15, True, False)
     assert inv.vm("web01").folder == "Web/Frontend"
     assert [f.path for f in inv.folders] == ["DB", "Mail", "Web", "Web/Frontend"]
     ds = inv.datastore("ESX1_LOCAL")
