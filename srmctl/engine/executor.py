@@ -64,7 +64,7 @@ def select_steps(runbook: Runbook, *, only: Sequence[str] | None = None, from_st
     for name in [*(only or ()), *filter(None, (from_step, until_step))]:
         if name not in STEP_NAMES:
             raise UsageError(f"unknown step {name!r}; steps are: {', '.join(STEP_NAMES)}")
-    names = list(runbook.effective_steps) if not only else [s for s in STEP_NAMES if s in set(only)]
+    names = list(runbook.effective_steps) if not only else [s for s in runbook.step_order if s in set(only)]
     for bound in filter(None, (from_step, until_step)):
         if bound not in names:
             raise UsageError(f"step {bound} is not among the steps of this run: {', '.join(names)}")

@@ -57,6 +57,15 @@ STEP_NAMES: tuple[str, ...] = get_args(StepName)
 #: The sequence ``srmctl failback`` runs when a runbook lists no ``steps`` (``plan.reprotect`` is only used
 #: by the reprotect/auto strategies).
 DEFAULT_STEPS: tuple[str, ...] = STEP_NAMES[:-1]
+#: srmctl's own rebuild of the protection in the failback direction (DESIGN §1 steps 1-6).
+REBUILD_STEPS: tuple[str, ...] = ("orphans.unregister", "replication.cleanup", "plan.detach_groups",
+                                  "groups.delete", "replication.reverse", "groups.create", "plan.attach_groups")
+#: Step order under ``strategy: reprotect|auto``: SRM's own reprotect takes the place of the rebuild (with
+#: ``auto`` it runs the rebuild itself when reprotect fails), then the same test, migration and restore.
+REPROTECT_ORDER: tuple[str, ...] = ("preflight.check", "metadata.snapshot", "plan.reprotect", *REBUILD_STEPS,
+                                    "metadata.restore", "plan.test", "plan.cleanup", "plan.migrate",
+                                    "protection.restore")
+REPROTECT_STEPS: tuple[str, ...] = tuple(s for s in REPROTECT_ORDER if s not in REBUILD_STEPS)
 
 Scenario = Literal["planned-migration", "disaster-recovery"]
 Strategy = Literal["rebuild", "reprotect", "auto"]
@@ -447,11 +456,16 @@ class Runbook(Model):
 
     @property
     def effective_steps(self) -> tuple[str, ...]:
-        """The steps to run, in the canonical order, whatever order the runbook listed them in."""
+        """The steps to run, in the strategy's order, whatever order the runbook listed them in."""
         if self.steps is None:
-            return DEFAULT_STEPS
+            return DEFAULT_STEPS if self.strategy == "rebuild" else REPROTECT_STEPS
         chosen = set(self.steps)
-        return tuple(step for step in STEP_NAMES if step in chosen)
+        return tuple(step for step in self.step_order if step in chosen)
+
+    @property
+    def step_order(self) -> tuple[str, ...]:
+        """Every step name in the order this runbook's strategy runs them."""
+        return STEP_NAMES if self.strategy == "rebuild" else REPROTECT_ORDER
 
     @property
     def selection_summary(self) -> str:

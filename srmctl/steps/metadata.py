@@ -97,13 +97,13 @@ class MetadataRestore(Step):
     done_once_home = True
     impact = Impact.LOW
 
-    def _restore_plan(self, ctx: StepContext) -> tuple[Snapshot, RestorePlan]:
+    def _restore_plan(self, ctx: StepContext, *, strict: bool = True) -> tuple[Snapshot, RestorePlan]:
         snapshot = _saved_snapshot(ctx)
         if snapshot is None:
             raise StepFailed(f"{self.name}: no metadata snapshot to restore: run metadata.snapshot first (or set "
                              "recovery_plan.metadata to a snapshot file)")
         restore = ctx.dr(ctx.source).plan_metadata_restore(ctx.runbook.recovery_plan.name, snapshot)
-        if restore.unplaced:
+        if restore.unplaced and strict:
             raise StepFailed(f"{self.name}: the recovery plan does not hold {', '.join(restore.unplaced)} from "
                              "the snapshot; their settings cannot be placed")
         return snapshot, restore
@@ -114,7 +114,12 @@ class MetadataRestore(Step):
             # dry runs keep no files) the snapshot will be the live plan's own, and restoring a plan onto
             # itself changes nothing: no need to read every VM's settings twice to say so.
             return ()
-        _, restore = self._restore_plan(ctx)
+        snapshot, restore = self._restore_plan(ctx, strict=False)
+        if restore.unplaced:
+            # Planned (up front, or on resume) while the plan's groups are detached: the VMs come back with
+            # plan.attach_groups, and the step is planned again from live state right before it runs.
+            return (Action.make("restore_metadata", ctx.source, [snapshot.plan.name],
+                                note="once the recovery plan holds the VMs again"),)
         return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:

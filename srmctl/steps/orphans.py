@@ -43,10 +43,10 @@ class OrphansUnregister(Step):
             raise StepFailed(f"{self.name}: choosing VMs with 'select' needs the SRM client, which this version "
                              "does not have yet; list the VMs under 'vms'")
         actions, refused = [], []
-        for stale in _stale_vms(ctx):
+        for stale in stale_vms(ctx):
             record = stale.record
             if record.powered_on:
-                reason = _why_not_power_off(ctx, stale)
+                reason = why_not_power_off(ctx, stale)
                 if reason:
                     refused.append(f"{record.name} ({record.moref}) at {ctx.target}: {reason}")
             actions.append(Action.make(
@@ -91,13 +91,13 @@ class OrphansUnregister(Step):
         ctx.each(self.name, unregister, actions)
 
     def verify(self, ctx: StepContext) -> Verification:
-        left = [f"{s.record.name} ({s.record.moref}) is still registered at {ctx.target}" for s in _stale_vms(ctx)]
+        left = [f"{s.record.name} ({s.record.moref}) is still registered at {ctx.target}" for s in stale_vms(ctx)]
         if left:
             return Verification.failed(left)
         return Verification.passed(f"no stale VM of the runbook registered at {ctx.target}")
 
 
-def _stale_vms(ctx: StepContext) -> Iterator[_Stale]:
+def stale_vms(ctx: StepContext) -> Iterator[_Stale]:
     source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
     for vm in ctx.runbook.vms or ():
         live = matching(source, vm)
@@ -107,7 +107,7 @@ def _stale_vms(ctx: StepContext) -> Iterator[_Stale]:
             yield _Stale(vm, record, live)
 
 
-def _why_not_power_off(ctx: StepContext, stale: _Stale) -> str | None:
+def why_not_power_off(ctx: StepContext, stale: _Stale) -> str | None:
     """Why a powered-on stale VM may not be powered off and unregistered, or None when it may."""
     if ctx.runbook.scenario != "disaster-recovery":
         return ("it is powered on, and the scenario is planned-migration (after which stale VMs are off); "

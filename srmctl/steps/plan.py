@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
-from srmctl.errors import OperationFailed, StepFailed
+from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import (
@@ -20,6 +20,7 @@ from srmctl.steps.dr_state import (
     status_of,
 )
 from srmctl.steps.ops import DrOps
+from srmctl.steps.orphans import stale_vms, why_not_power_off
 from srmctl.steps.protection import REBUILD, SequencePlan, not_running_home, plan_sequence, run_sequence
 
 
@@ -296,8 +297,16 @@ class PlanReprotect(Step):
         if plan.status == PlanStatus.REPROTECT_IN_PROGRESS:
             return (Action.make("follow_reprotect", site, [plan.name], plan_id=plan.id),)
         if plan.status in REPROTECTABLE:
-            return (Action.make("reprotect", site, [plan.name], plan_id=plan.id, status=status_of(plan),
-                                protected_site=site),)
+            # SRM's reprotect powers off and unregisters the stale copies at the old protected site itself:
+            # the same guardrail as orphans.unregister applies to powered-on ones (split brain after DR).
+            running = [s for s in stale_vms(ctx) if s.record.powered_on]
+            refused = [f"{s.record.name}: {why}" for s in running if (why := why_not_power_off(ctx, s))]
+            if refused:
+                raise GuardrailViolation(f"{self.name}: reprotect would power off stale VMs at {ctx.target} that "
+                                         "are powered on: " + "; ".join(refused))
+            return (Action.make("reprotect", site, [plan.name], high_impact=bool(running), plan_id=plan.id,
+                                status=status_of(plan), protected_site=site,
+                                powers_off=",".join(s.record.name for s in running)),)
         reason = f"plan {plan.name} is {status_of(plan)}, which SRM cannot reprotect"
         if strategy == "reprotect":
             raise StepFailed(f"{self.name}: {reason}")
