@@ -347,10 +347,11 @@ class KillPoint:
                    and (self.substep is None or e.get("substep") == self.substep) for e in events)
 
 
-# Not yet: kills between plan.detach_groups and metadata.restore (e.g. in replication.reverse's sync wait) make
-# the resume fail while planning metadata.restore (the plan no longer holds the VMs): see the e2e notes.
 KILL_POINTS = (  # in the order the run reaches them; each kill is followed by a resume that is killed next
     KillPoint("orphans.unregister after an action's journal line", "orphans.unregister", ev.ACTION_DONE,
+              pause="after_action=3"),
+    KillPoint("replication.reverse inside its sync wait", "replication.reverse", "progress"),
+    KillPoint("plan.attach_groups between two actions", "plan.attach_groups", ev.ACTION_DONE,
               pause="after_action=3"),
     KillPoint("plan.test while SRM runs the test", "plan.test", ev.STEP_STARTED, while_plan_runs=True),
     KillPoint("plan.migrate right after its task started", "plan.migrate", ev.STEP_STARTED, while_plan_runs=True),
