@@ -34,8 +34,9 @@ from srmctl.engine.journal import (
 from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.sites import connected, runbook_endpoints
-from srmctl.errors import Aborted, SrmctlError, UsageError
+from srmctl.errors import Aborted, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
+from srmctl.runbook import Vm as RunbookVm
 from srmctl.steps import needs_dr
 from srmctl.steps.context import StepContext
 from srmctl.steps.ops import DrOps, VCenterOps
@@ -82,9 +83,36 @@ def dry_run(runbook: Runbook, lab_dir: Path | None, selection: Selection = Selec
                          until_step=selection.until_step)
     with connected(runbook_endpoints(runbook, lab_dir)) as sessions, _dr_ops(runbook, lab_dir, names) as dr:
         sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
+        runbook = with_selected_vms(runbook, dr)
         ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True,
                           dr_sites={name: ops.read_only_view() for name, ops in dr.items()})
         return plan_steps(ctx, names)
+
+
+SELECTED_VMS = "selected_vms"  # journal record: the VMs a ``select:`` runbook resolved to at the run's start
+
+
+def with_selected_vms(runbook: Runbook, dr: Mapping[str, DrOps]) -> Runbook:
+    """A runbook that selects its VMs (``select:`` a recovery plan or protection group) as one that lists
+    them: the steps work on named VMs. Resolved once per run and journaled, because the plan and group lose
+    their VMs on the way (groups are detached and deleted)."""
+    if runbook.select is None or not dr:
+        return runbook
+    ops = dr[runbook.target_site_name]
+    if runbook.select.recovery_plan:
+        plan = ops.srm.plan_by_name(ops.pairing_id, runbook.select.recovery_plan)
+        names = [vm.name for vm in ops.srm.plan_vms(ops.pairing_id, plan.id)]
+    else:
+        assert runbook.select.protection_group is not None
+        group = ops.srm.group_by_name(ops.pairing_id, runbook.select.protection_group)
+        names = [vm.name for vm in ops.srm.group_vms(ops.pairing_id, group.id)]
+    if not names:
+        raise StepFailed(f"select: {runbook.selection_summary} holds no VMs; list the VMs under 'vms' instead")
+    return _listing(runbook, names)
+
+
+def _listing(runbook: Runbook, names: Sequence[str]) -> Runbook:
+    return runbook.model_copy(update={"vms": tuple(RunbookVm(name=n) for n in sorted(set(names))), "select": None})
 
 
 @contextmanager
@@ -126,6 +154,9 @@ def resume(home: Path, run_id: str, *, confirm: Confirm, subscribers: Sequence[S
     stored = load_run(home, run_id)
     meta = stored.meta
     runbook = _runbook_of(stored.directory, meta)
+    selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
+    if runbook.select is not None and selected:
+        runbook = _listing(runbook, selected[0])
     verified = {e["step"] for e in stored.events if e.get("kind") == ev.STEP_VERIFIED}
     names = tuple(s for s in meta["steps"] if s not in verified)
     lab_dir = Path(meta["lab_dir"]) if meta.get("lab_dir") else None
@@ -166,6 +197,10 @@ def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, 
             bus = EventBus([journal.append, *subscribers])
             bus.emit(opening_event, None, {"run_id": run_id, "runbook": runbook.name, "steps": list(names),
                                            "pid": os.getpid()})
+            if runbook.select is not None:
+                runbook = with_selected_vms(runbook, dr)
+                if runbook.vms:
+                    bus.emit(ev.RECORD, None, {"record": SELECTED_VMS, "vms": [vm.name for vm in runbook.vms]})
             error: BaseException | None = None
             try:
                 ctx = StepContext(runbook, sites, bus.emit, dr_sites=dr, run_dir=journal.directory)

@@ -41,7 +41,7 @@ class PreflightCheck(Step):
     def problems(ctx: StepContext) -> list[str]:
         runbook = ctx.runbook
         if runbook.vms is None:
-            return ["choosing VMs with 'select' needs the SRM client, which this version does not have yet; "
+            return ["choosing VMs with 'select' needs SRM, which a run of vCenter-only steps does not connect to; "
                     "list the VMs under 'vms'"]
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}

@@ -1,0 +1,29 @@
+"""Runbooks that select their VMs by recovery plan or protection group (the disaster playbook does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from drlab import planned_migration_lab, runbook
+
+from srmctl import engine
+from srmctl.runbook import load_runbook
+
+
+@pytest.mark.parametrize("select", [{"recovery_plan": "VR Failover"}, {"protection_group": "VR web"}])
+def test_select_resolves_to_the_vms_of_the_plan_or_group(tmp_path: Path, select: dict[str, str]) -> None:
+    listed = runbook(tmp_path)
+    doc = yaml.safe_load((tmp_path / "rb.yaml").read_text())
+    doc.pop("vms")
+    doc["select"] = select
+    if "protection_group" in select:  # the group srmctl rebuilds is the one selected
+        doc["protection_group"] = {"name": select["protection_group"]}
+    path = tmp_path / "select.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with planned_migration_lab(tmp_path / "lab") as lab:
+        plan = engine.dry_run(load_runbook(path), Path(lab.directory))
+    unregistered = {t for s in plan.steps if s.name == "orphans.unregister" for a in s.actions for t in a.targets}
+    expected = set(listed.vm_names) if "recovery_plan" in select else {"db01", "web01", "web02"}
+    assert unregistered == expected
