@@ -14,6 +14,12 @@ from srmctl.errors import GuardrailViolation, NotFound
 from srmctl.lab.config import LabConfig
 
 
+def _inject(lab: LabConfig, **fault: object) -> None:
+    """A SOAP fault rule in the lab's vcsim (tools/vcsim's loopback control endpoint)."""
+    endpoint = lab.sites["new-york"].vcenter
+    httpx.post(f"https://{endpoint.host}:{endpoint.port}/srmctl/faults", json=fault, verify=False).raise_for_status()
+
+
 def _files_on_disk(directory: Path) -> dict[str, int]:
     return {str(p.relative_to(directory)): p.stat().st_size for p in sorted(directory.rglob("*")) if p.is_file()}
 
@@ -91,22 +97,18 @@ def test_list_files_finds_seed_disks_and_missing_folder_is_empty(ny: VCenterSess
 
 
 def test_injected_vcenter_fault_surfaces_and_clears(fresh_lab: LabConfig, ny: VCenterSession) -> None:
-    endpoint = fresh_lab.sites["new-york"].vcenter
-    control = f"https://{endpoint.host}:{endpoint.port}/srmctl/faults"
     db = read_inventory(ny).vm("db01")
     operations.power_off(ny, db.moref)
-    httpx.post(control, json={"method": "PowerOnVM_Task", "fault": "invalid_state", "count": 1}, verify=False)
+    _inject(fresh_lab, method="PowerOnVM_Task", fault="invalid_state", count=1)
     with pytest.raises(vim.fault.InvalidState):
         operations.power_on(ny, db.moref)
     assert operations.power_on(ny, db.moref) is True  # the rule fired once, then the call works
 
 
 def test_transient_host_communication_fault_is_retried(fresh_lab: LabConfig, ny: VCenterSession) -> None:
-    endpoint = fresh_lab.sites["new-york"].vcenter
-    control = f"https://{endpoint.host}:{endpoint.port}/srmctl/faults"
     db = read_inventory(ny).vm("db01")
     operations.power_off(ny, db.moref)
-    httpx.post(control, json={"method": "PowerOnVM_Task", "fault": "host_communication", "count": 2}, verify=False)
+    _inject(fresh_lab, method="PowerOnVM_Task", fault="host_communication", count=2)
     assert operations.power_on(ny, db.moref) is True
     assert ny.stub.retry_stats.by_reason == {"vmodl.fault.HostCommunication": 2}
     assert ny.calls["PowerOnVM_Task"] == 3
@@ -114,10 +116,7 @@ def test_transient_host_communication_fault_is_retried(fresh_lab: LabConfig, ny:
 
 def test_expired_session_mid_inventory_read_starts_over_with_a_new_view(fresh_lab: LabConfig,
                                                                         ny: VCenterSession) -> None:
-    endpoint = fresh_lab.sites["new-york"].vcenter
-    control = f"https://{endpoint.host}:{endpoint.port}/srmctl/faults"
-    httpx.post(control, json={"method": "RetrievePropertiesEx", "fault": "not_authenticated", "count": 1},
-               verify=False)
+    _inject(fresh_lab, method="RetrievePropertiesEx", fault="not_authenticated", count=1)
     logins = ny.stub.logins
     assert {vm.name for vm in read_inventory(ny).vms} == {"mail04", "db01", "web01", "web02"}
     assert ny.stub.logins == logins + 1 and ny.calls["CreateContainerView"] >= 2
