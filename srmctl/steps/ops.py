@@ -100,7 +100,8 @@ class VCenterOps:
             self._cache.value = None
 
     def list_files(self, datastore: str, folder: str) -> list[DatastoreFile]:
-        return operations.list_files(self.session, datastore, folder)
+        return operations.list_files(self.session, datastore, folder,
+                                     datastore_moref=self.inventory().datastore(datastore).moref)
 
     def marker(self, field: str) -> str | None:
         """The value of custom attribute ``field`` on the site's datacenter, None when unset."""

@@ -141,14 +141,16 @@ def _find_datacenter(session: VCenterSession, name: str) -> Any:
     raise NotFound(f"datacenter {name!r} not found in {session.endpoint.label}")
 
 
-def list_files(session: VCenterSession, datastore: str, folder: str) -> list[DatastoreFile]:
-    """Files in a datastore folder (seed discovery, file inventories). vcsim needs matchPattern ["*"]."""
-    ds = _find_datastore(session, datastore)
+def list_files(session: VCenterSession, datastore: str, folder: str, *,
+               datastore_moref: str | None = None) -> list[DatastoreFile]:
+    """Files in a datastore folder (seed discovery, file inventories). vcsim needs matchPattern ["*"].
+    ``datastore_moref`` (from an inventory already read) saves looking the datastore up by name."""
+    browser = _datastore_browser(session, datastore, datastore_moref)
     spec = vim.host.DatastoreBrowser.SearchSpec(
         matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
     root = f"[{datastore}] {folder}".rstrip()
     try:
-        result = wait_for_task(session, ds.browser.SearchDatastore_Task(root, spec), what=f"browse {root}")
+        result = wait_for_task(session, browser.SearchDatastore_Task(root, spec), what=f"browse {root}")
     except OperationFailed as error:
         if "FileNotFound" in error.message:
             return []
@@ -158,13 +160,23 @@ def list_files(session: VCenterSession, datastore: str, folder: str) -> list[Dat
                    for f in result.file or []), key=lambda f: f.path)
 
 
-def _find_datastore(session: VCenterSession, name: str) -> Any:
+def _datastore_browser(session: VCenterSession, name: str, moref: str | None) -> Any:
+    if moref is not None:
+        return _mo(session, vim.Datastore, moref).browser
+    # One retrieval of every datastore's name and browser, not a property read per datastore.
+    pc = vmodl.query.PropertyCollector
     view = session.content.viewManager.CreateContainerView(session.content.rootFolder, [vim.Datastore], True)
     try:
-        matches = [ds for ds in view.view if ds.name == name]
+        spec = pc.FilterSpec(
+            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[pc.TraversalSpec(
+                name="view", type=vim.view.ContainerView, path="view", skip=False)])],
+            propSet=[pc.PropertySpec(type=vim.Datastore, pathSet=["name", "browser"])])
+        result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
     finally:
         view.Destroy()
-    return exactly_one(f"datastore {name!r} in {session.endpoint.label}", matches, lambda ds: str(ds._moId))
+    found = [(oc.obj, {p.name: p.val for p in oc.propSet or []}) for oc in (result.objects if result else [])]
+    matches = [(obj, props["browser"]) for obj, props in found if props.get("name") == name]
+    return exactly_one(f"datastore {name!r} in {session.endpoint.label}", matches, lambda m: str(m[0]._moId))[1]
 
 
 def _first_datacenter(session: VCenterSession) -> Any:
