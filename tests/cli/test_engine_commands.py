@@ -12,7 +12,6 @@ from report_checks import assert_well_formed_html
 
 from srmctl.cli.main import cli
 from srmctl.lab.config import LabConfig
-from srmctl.runbook import STEP_NAMES
 from srmctl.steps import available_steps
 
 
@@ -99,18 +98,6 @@ def test_failback_json_runs_and_journals(fresh_lab: LabConfig, tmp_path: Path, h
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no external assets
     again = CliRunner().invoke(cli, ["runs", report["run_id"], "--report"])
     assert again.exit_code == 0 and again.output.strip() == str(run_dir / "report.html")
-
-
-def test_unimplemented_step_fails_at_plan_time_with_exit_4(shared_lab: LabConfig, tmp_path: Path,
-                                                           home: Path) -> None:
-    implemented = {s.name for s in available_steps()}
-    missing = [n for n in STEP_NAMES if n not in implemented]
-    if not missing:
-        pytest.skip("every runbook step is implemented")
-    rb = str(write_runbook(tmp_path / "rb.yaml", RunbookSpec(steps=("preflight.check", missing[0]))))
-    result = CliRunner().invoke(cli, ["plan", rb, "--lab", shared_lab.directory])
-    assert result.exit_code == 4
-    assert f"{missing[0]} is not implemented yet" in result.stderr
 
 
 def test_unknown_step_option_is_a_usage_error(shared_lab: LabConfig, tmp_path: Path, home: Path) -> None:
