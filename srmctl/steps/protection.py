@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from srmctl.errors import StepFailed
+from srmctl.runbook.models import REBUILD_STEPS
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.vms import describe, matching
 
-#: DESIGN §1 steps 1-7 for one direction. ``metadata.restore`` takes part when this srmctl has it.
-REBUILD: tuple[str, ...] = ("orphans.unregister", "replication.cleanup", "plan.detach_groups", "groups.delete",
-                            "replication.reverse", "groups.create", "plan.attach_groups", "metadata.restore")
+#: DESIGN §1 steps 1-7 for one direction (metadata.restore keeps the plan as it is when the run took no
+#: snapshot).
+REBUILD: tuple[str, ...] = (*REBUILD_STEPS, "metadata.restore")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class ProtectionRestore(Step):
     the replications towards the original site (keeping disks), detach and delete the protection group
     there, replicate back with the runbook's RPO, quiescing and compression (seeded by the stale copies),
     create the protection group at the original site and attach it to the same recovery plan (and restore
-    the plan's metadata when this srmctl has metadata.restore). Planned once the VMs run at the original site.
+    the plan's metadata from the run's snapshot). Planned once the VMs run at the original site.
     """
 
     name = "protection.restore"
