@@ -11,7 +11,6 @@ import itertools
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -209,12 +208,3 @@ def _processes(config: LabConfig) -> list[ProcessStatus]:
         rows.append(ProcessStatus("both", "srmsim", config.srmsim.pid, running=is_running(config.srmsim.pid),
                                   endpoint=endpoints))
     return rows
-
-
-def wait_until_stopped(pids: list[int], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(is_running(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False

@@ -54,8 +54,9 @@ def sides(ctx: StepContext) -> Sides:
 
 def vm_names(ctx: StepContext, step: str) -> tuple[str, ...]:
     if ctx.runbook.vms is None:
-        raise StepFailed(f"{step}: choosing VMs with 'select' is not supported by this version of the SRM/VR "
-                         "steps; list the VMs under 'vms'")
+        # The engine turns 'select:' into a VM list when a run starts; a context without one has no VMs.
+        raise StepFailed(f"{step}: the runbook's VMs are not resolved: list them under 'vms' (a 'select' is "
+                         "resolved when a run starts)")
     return ctx.runbook.vm_names
 
 

@@ -16,6 +16,7 @@ from srmctl.errors import StepFailed
 from srmctl.runbook.models import REBUILD_STEPS
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step, register
 from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import vm_names
 from srmctl.steps.vms import describe, matching
 
 #: DESIGN §1 steps 1-7 for one direction (metadata.restore keeps the plan as it is when the run took no
@@ -121,9 +122,8 @@ def not_running_home(ctx: StepContext) -> list[str]:
     """A problem per runbook VM not running (powered on) at the original site (``ctx.target``), or still
     running at the recovery site too: after a disaster recovery the stale copy at home may be powered on
     again while the live one runs at the recovery site, and that VM is not home yet."""
-    if ctx.runbook.vms is None:
-        raise StepFailed("choosing VMs with 'select' is not supported by this version of the SRM/VR steps; "
-                         "list the VMs under 'vms'")
+    vm_names(ctx, ProtectionRestore.name)  # the runbook's VMs must be listed (or resolved from 'select')
+    assert ctx.runbook.vms is not None
     home, away = ctx.ops(ctx.target).inventory(), ctx.ops(ctx.source).inventory()
     problems = []
     for vm in ctx.runbook.vms:

@@ -34,7 +34,7 @@ type faultRequest struct {
 	Method      string `json:"method"`      // SOAP method name, e.g. "PowerOnVM_Task", or "*"
 	ObjectType  string `json:"object_type"` // e.g. "VirtualMachine", default "*"
 	ObjectName  string `json:"object_name"` // default "*"
-	Fault       string `json:"fault"`       // a key of soapFaults or transportFaults
+	Fault       string `json:"fault"`       // a key of soapFaults
 	Count       int    `json:"count"`       // how many calls fail (0 = unlimited)
 	Skip        int    `json:"skip"`        // calls to let through first
 	DelayMillis int    `json:"delay_ms"`    // delay before the fault
@@ -49,12 +49,6 @@ var soapFaults = map[string]func(msg string) types.BaseMethodFault{
 	"not_authenticated":  func(string) types.BaseMethodFault { return &types.NotAuthenticated{} },
 	"no_permission":      func(string) types.BaseMethodFault { return &types.NoPermission{} },
 	"invalid_state":      func(string) types.BaseMethodFault { return &types.InvalidState{} },
-}
-
-// Faults below the SOAP layer, handled by govmomi itself.
-var transportFaults = map[string]simulator.FaultType{
-	"network": simulator.FaultTypeNetworkFailure,
-	"timeout": simulator.FaultTypeTimeout,
 }
 
 func main() {
@@ -168,8 +162,6 @@ func handleFaults(s *simulator.Service, w http.ResponseWriter, r *http.Request) 
 		if make, ok := soapFaults[name]; ok {
 			rule.FaultType = simulator.FaultTypeCustom
 			rule.Fault = make(message)
-		} else if kind, ok := transportFaults[name]; ok {
-			rule.FaultType = kind
 		} else {
 			http.Error(w, "unknown fault kind "+name, http.StatusBadRequest)
 			return

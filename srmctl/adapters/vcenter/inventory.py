@@ -150,10 +150,6 @@ class Inventory:
                    if f.path == wanted and (datacenter is None or f.datacenter == datacenter)]
         return exactly_one(f"VM folder {path!r}", matches, lambda f: f"{f.datacenter}/vm/{f.path}")
 
-    def host(self, name: str) -> ComputeRecord:
-        return exactly_one(f"host {name!r}", [h for h in self.hosts if h.name == name],
-                            lambda h: f"{h.datacenter}/{h.name} ({h.moref})")
-
     def resource_pool(self, name: str) -> ComputeRecord:
         return exactly_one(f"resource pool {name!r}", [p for p in self.resource_pools if p.name == name],
                             lambda p: f"{p.datacenter}/{p.cluster}/{p.name} ({p.moref})")
