@@ -14,7 +14,6 @@ from functools import cache
 
 import click
 
-from srmctl import __version__
 from srmctl.cli import commands
 from srmctl.cli.app import App
 from srmctl.cli.render import error_envelope
@@ -71,8 +70,19 @@ def _report(ctx: click.Context, error: BaseException) -> None:
         click.echo(f"  {line}", err=True)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # click's version_option wants the version when the group is defined; reading it costs start-up time.
+    if not value or ctx.resilient_parsing:
+        return
+    from srmctl import __version__
+
+    click.echo(f"srmctl, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=SrmctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="srmctl")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """srmctl: bring VMs home after an SRM/vSphere Replication failover, with nothing lost.
