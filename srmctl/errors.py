@@ -1,7 +1,7 @@
 """The srmctl error tree and the one place where errors become exit codes.
 
 Core code raises these typed errors; only the CLI catches them, and it asks :func:`exit_code_for` which
-documented exit code (DESIGN §6) to use, so the mapping lives here and nowhere else.
+documented exit code (README, "Exit codes") to use, so the mapping lives here and nowhere else.
 """
 
 from __future__ import annotations

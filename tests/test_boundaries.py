@@ -1,60 +1,54 @@
-"""Architecture checks: imports flow cli → engine → steps → adapters, and core code never imports
-click or rich (DESIGN §3)."""
+"""Architecture checks: imports flow cli → engine → steps → adapters, core code never imports click or rich,
+and only adapters and the simulators talk to the network (see docs/architecture.md).
+
+The rules live in ``import_rules`` (tests/fixtures); the synthetic trees below prove that the checker reports
+each kind of violation, so a checker that silently stopped looking would fail here.
+"""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from import_rules import PACKAGE, Violation, check_tree
+
 import srmctl
 
-PACKAGE = Path(srmctl.__file__).parent
+ROOT = Path(srmctl.__file__).parent.parent
 CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "srmsim"]
-# A layer may import only the layers listed for it (and errors, and itself).
-ALLOWED = {
-    "adapters": {"adapters"},
-    "steps": {"steps", "adapters", "metadata", "runbook"},
-    "metadata": {"metadata", "adapters", "runbook"},
-    "runbook": {"runbook"},
-    "engine": {"engine", "steps", "adapters", "metadata", "runbook", "lab"},
-    "lab": {"lab", "adapters", "srmsim"},
-    "srmsim": {"srmsim", "adapters", "lab", "metadata"},
-}
 
 
-def _srmctl_imports(path: Path) -> set[str]:
-    layers = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "srmctl" and len(parts) > 1 and parts[1] not in ("errors",):
-                layers.add(parts[1])
-            if parts[0] in ("click", "rich"):
-                layers.add(parts[0])
-    return layers
+def _real_violations() -> list[Violation]:
+    return check_tree(ROOT)
+
+
+def _srmsim_imports_lab(v: Violation) -> bool:
+    return v.rule == "layer" and v.layer == "srmsim" and v.target.startswith(f"{PACKAGE}.lab")
 
 
 def test_layers_import_only_downwards() -> None:
-    violations = []
-    for layer, allowed in ALLOWED.items():
-        for path in (PACKAGE / layer).rglob("*.py"):
-            bad = _srmctl_imports(path) - allowed
-            if bad:
-                violations.append(f"{path.relative_to(PACKAGE.parent)} imports {sorted(bad)}")
+    # srmsim → lab has its own test below (pending, see there).
+    violations = [str(v) for v in _real_violations() if v.rule == "layer" and not _srmsim_imports_lab(v)]
     assert violations == []
 
 
+@pytest.mark.xfail(strict=False, reason="srmsim still imports srmctl.lab until the lab/srmsim split of issue #9 "
+                                        "(shared pieces in a module both import) is merged")
+def test_srmsim_does_not_import_lab() -> None:
+    assert [str(v) for v in _real_violations() if _srmsim_imports_lab(v)] == []
+
+
+def test_core_never_imports_click_or_rich() -> None:
+    assert [str(v) for v in _real_violations() if v.rule == "ui"] == []
+
+
 def test_core_modules_load_without_click_or_rich() -> None:
+    package = ROOT / PACKAGE
     modules = [f"srmctl.{layer}" for layer in CORE]
-    submodules = [f"srmctl.{p.relative_to(PACKAGE).with_suffix('').as_posix().replace('/', '.')}"
-                  for layer in CORE for p in (PACKAGE / layer).rglob("*.py")
+    submodules = [f"srmctl.{p.relative_to(package).with_suffix('').as_posix().replace('/', '.')}"
+                  for layer in CORE for p in (package / layer).rglob("*.py")
                   if p.name not in ("__init__.py", "__main__.py")]
     # httpx imports click and rich opportunistically for its own CLI (and copes when they are absent),
     # so blocking them makes any import by srmctl's core code fail loudly while third parties still load.
@@ -71,17 +65,104 @@ def test_core_modules_load_without_click_or_rich() -> None:
 
 
 def test_only_adapters_and_simulators_talk_to_the_network() -> None:
-    network = {"pyVmomi", "pyVim", "httpx", "socket", "ssl", "http"}
-    violations = []
-    for layer in ("engine", "steps", "metadata", "runbook", "cli"):
-        for path in (PACKAGE / layer).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    roots = {a.name.split(".")[0] for a in node.names}
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    roots = {node.module.split(".")[0]}
-                else:
-                    continue
-                if roots & network:
-                    violations.append(f"{path.relative_to(PACKAGE.parent)}: {sorted(roots & network)}")
-    assert violations == []
+    assert [str(v) for v in _real_violations() if v.rule == "network"] == []
+
+
+# --- the checker itself, on synthetic trees ----------------------------------------------------------------
+
+_LAYERS = ("cli", "engine", "steps", "adapters", "metadata", "runbook", "lab", "srmsim")
+
+#: Imports every rule allows, in every form the checker resolves; a tree of only these yields nothing.
+_CLEAN: dict[str, str] = {
+    "srmctl/__init__.py": "__version__ = '0'\n",
+    "srmctl/errors.py": "from collections.abc import Sequence\n",
+    "srmctl/cli/main.py": "import click\nfrom rich.table import Table\nfrom srmctl import __version__, engine\n"
+                          "from srmctl.errors import SrmctlError\nimport importlib\n"
+                          "importlib.import_module('srmctl.engine.run')\n",
+    "srmctl/engine/run.py": "from srmctl.steps import base\nfrom . import journal\nfrom .journal import x\n"
+                            "from ..steps.base import Step\nimport srmctl.adapters.dr\nfrom srmctl import errors\n"
+                            "def f():\n    from srmctl.lab import config\n    import json\n",
+    "srmctl/engine/journal.py": "x = 1\n",
+    "srmctl/steps/base.py": "from ..adapters import dr\nfrom srmctl.runbook import models\nfrom . import base\n"
+                            "Step = object\n",
+    "srmctl/adapters/dr.py": "import httpx\nimport ssl\nimport socket\nfrom pyVmomi import vim\n",
+    "srmctl/metadata/snapshot.py": "from srmctl.runbook.models import Duration\nfrom srmctl.adapters import dr\n",
+    "srmctl/runbook/models.py": "import pydantic\nfrom .checks import cross_checks\n",
+    "srmctl/runbook/checks.py": "from srmctl.runbook import models\n",
+    "srmctl/lab/lab.py": "from srmctl.srmsim import launcher\nimport asyncio\nfrom http import server\n",
+    "srmctl/srmsim/launcher.py": "from http.server import HTTPServer\nimport urllib.request\n"
+                                 "from srmctl.metadata import snapshot\nimport aiohttp\n",
+}
+
+#: One violation of each kind: (file, source, rule, importing layer, resolved target).
+_SEEDED: list[tuple[str, str, str, str, str]] = [
+    # layers, every import form
+    ("srmctl/steps/s_from_package.py", "from srmctl import engine\n", "layer", "steps", "srmctl.engine"),
+    ("srmctl/steps/s_relative_up.py", "from ..engine import run\n", "layer", "steps", "srmctl.engine"),
+    ("srmctl/errors.py", "from . import steps\n", "layer", "errors", "srmctl.steps"),
+    ("srmctl/steps/s_in_function.py", "def f():\n    import srmctl.cli.main\n", "layer", "steps",
+     "srmctl.cli.main"),
+    ("srmctl/steps/s_import_module.py", "import importlib\nimportlib.import_module('srmctl.engine.run')\n",
+     "layer", "steps", "srmctl.engine.run"),
+    ("srmctl/adapters/a_bare_import_module.py", "from importlib import import_module\n"
+     "import_module('..steps', 'srmctl.adapters')\n", "layer", "adapters", "srmctl.steps"),
+    ("srmctl/adapters/a_dunder_import.py", "__import__('srmctl.metadata')\n", "layer", "adapters",
+     "srmctl.metadata"),
+    ("srmctl/engine/e_cli.py", "from srmctl.cli.render import envelope\n", "layer", "engine", "srmctl.cli.render"),
+    ("srmctl/metadata/m_engine.py", "import srmctl.engine.journal as j\n", "layer", "metadata",
+     "srmctl.engine.journal"),
+    ("srmctl/runbook/r_metadata.py", "from srmctl.metadata import snapshot\n", "layer", "runbook",
+     "srmctl.metadata"),
+    ("srmctl/lab/l_engine.py", "from srmctl.engine import run\n", "layer", "lab", "srmctl.engine"),
+    ("srmctl/srmsim/s_lab.py", "from srmctl.lab.topology import load\n", "layer", "srmsim",
+     "srmctl.lab.topology"),
+    # click and rich only in the CLI
+    ("srmctl/engine/e_click.py", "import click\n", "ui", "engine", "click"),
+    ("srmctl/runbook/r_rich.py", "from rich.console import Console\n", "ui", "runbook", "rich.console"),
+    ("srmctl/lab/l_click.py", "def f():\n    import click\n", "ui", "lab", "click"),
+    ("srmctl/srmsim/s_rich.py", "from rich import print\n", "ui", "srmsim", "rich"),
+    # the network only in adapters and the simulators
+    *[(f"srmctl/{layer}/n_{name}.py", source, "network", layer, target)
+      for layer, name, source, target in [
+          ("engine", "urllib", "from urllib.request import urlopen\n", "urllib.request"),
+          ("steps", "socket", "import socket\n", "socket"),
+          ("metadata", "ssl", "def f():\n    import ssl\n", "ssl"),
+          ("runbook", "http", "from http.client import HTTPSConnection\n", "http.client"),
+          ("cli", "requests", "import requests\n", "requests"),
+          ("engine", "urllib3", "import urllib3\n", "urllib3"),
+          ("steps", "aiohttp", "import aiohttp\n", "aiohttp"),
+          ("cli", "asyncio", "import asyncio\n", "asyncio"),
+          ("engine", "httpx", "import httpx\n", "httpx"),
+          ("steps", "pyVmomi", "from pyVmomi import vim\n", "pyVmomi"),
+          ("metadata", "import_module", "import importlib\nimportlib.import_module('httpx')\n", "httpx"),
+      ]],
+]
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> Path:
+    for layer in _LAYERS:
+        (root / PACKAGE / layer).mkdir(parents=True, exist_ok=True)
+        (root / PACKAGE / layer / "__init__.py").touch()
+    for rel, source in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(source)
+    return root
+
+
+def test_checker_finds_nothing_in_a_clean_tree(tmp_path: Path) -> None:
+    assert [str(v) for v in check_tree(_write_tree(tmp_path, _CLEAN))] == []
+
+
+def test_checker_reports_every_seeded_violation(tmp_path: Path) -> None:
+    files = {**_CLEAN, **{path: source for path, source, *_ in _SEEDED}}
+    found = check_tree(_write_tree(tmp_path, files))
+    expected = {(path, rule, layer, target) for path, _, rule, layer, target in _SEEDED}
+    assert {(v.path, v.rule, v.layer, v.target) for v in found} == expected
+    assert len(found) == len(_SEEDED)  # one report per seeded import, none twice
+    assert all(v.line >= 1 for v in found)
+
+
+def test_checker_names_the_line(tmp_path: Path) -> None:
+    files = {**_CLEAN, "srmctl/steps/late.py": "import json\n\n\ndef f():\n    from srmctl import engine\n"}
+    (found,) = check_tree(_write_tree(tmp_path, files))
+    assert str(found) == "srmctl/steps/late.py:5: layer: steps imports srmctl.engine"

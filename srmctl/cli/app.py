@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def default_home() -> Path:
@@ -22,8 +25,20 @@ def default_home() -> Path:
 class App:
     output: str = "table"
     home: Path = field(default_factory=default_home)
-    console: Console = field(default_factory=lambda: Console(highlight=False))
-    err_console: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+
+    # rich is imported when a command first prints through it, not at start-up: ``--help``, ``validate`` and
+    # ``schema`` print with click alone.
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(highlight=False)
+
+    @cached_property
+    def err_console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
 
     @property
     def json_output(self) -> bool:

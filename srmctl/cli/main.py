@@ -1,22 +1,47 @@
-"""The ``srmctl`` entry point: the root click group, command discovery and the single error boundary."""
+"""The ``srmctl`` entry point: the root click group, command discovery and the single error boundary.
+
+Start-up time matters (cron jobs and shells run srmctl often), so the group imports a command's module only
+when that command runs, or when ``--help`` lists every command with its one-line help; nothing here imports
+the engine or the API clients.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 import sys
+from functools import cache
 
 import click
 
-from srmctl import __version__
 from srmctl.cli import commands
 from srmctl.cli.app import App
 from srmctl.cli.render import error_envelope
 from srmctl.errors import ExitCode, SrmctlError, exit_code_for
 
 
+@cache
+def _command_modules() -> tuple[str, ...]:
+    # One click command per module under srmctl/cli/commands/, named like the command; each exposes
+    # ``command``. Listing the package's directory imports nothing.
+    return tuple(sorted(info.name for info in pkgutil.iter_modules(commands.__path__)))
+
+
 class SrmctlGroup(click.Group):
-    """Turns every escaping error into its documented exit code, in one place."""
+    """Finds commands lazily, and turns every escaping error into its documented exit code, in one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_command_modules()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in _command_modules():
+            module = importlib.import_module(f"{commands.__name__}.{cmd_name}")
+            found = module.command
+            if found.name != cmd_name:
+                raise RuntimeError(f"{module.__name__} defines command {found.name!r}; name the module after it")
+            self.add_command(found)
+        return found
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -45,8 +70,19 @@ def _report(ctx: click.Context, error: BaseException) -> None:
         click.echo(f"  {line}", err=True)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # click's version_option wants the version when the group is defined; reading it costs start-up time.
+    if not value or ctx.resilient_parsing:
+        return
+    from srmctl import __version__
+
+    click.echo(f"srmctl, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=SrmctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="srmctl")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """srmctl: bring VMs home after an SRM/vSphere Replication failover, with nothing lost.
@@ -55,16 +91,6 @@ def cli(ctx: click.Context) -> None:
     SRMCTL_LAB (default --lab directory).
     """
     ctx.obj = App()
-
-
-def _discover() -> None:
-    # One click command per module under srmctl/cli/commands/; each exposes ``command``.
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        cli.add_command(module.command)
-
-
-_discover()
 
 
 def main() -> None:

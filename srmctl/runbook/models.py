@@ -1,37 +1,55 @@
-"""Typed models of the runbook format, version 1 (DESIGN §5).
+"""Typed models of the runbook format, version 1.
 
 The models are the single source of truth for the format: the loader validates YAML against them,
 ``srmctl schema`` exports them as JSON Schema, and the engine reads them. All models are frozen (a runbook
 never changes during a run) and reject unknown keys (a misspelt key must never be silently ignored).
 
-Checks that only need one value or one small mapping live here as validators so that their errors carry the
+Checks that only need one value or one small mapping live with the models as validators so that their errors carry the
 exact key path. Checks spanning several top-level keys (site references, "vms or select", duplicate VMs) live
 in :mod:`srmctl.runbook.checks`, which works on plain data so the loader can report them even when other keys
 are invalid.
+
+The models are split by what they describe: :mod:`srmctl.runbook.values` (durations, patterns, the base
+model), :mod:`srmctl.runbook.sites` (endpoints) and this module (the rest), which re-exports the others'
+names so that ``from srmctl.runbook.models import X`` works for every model and type.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    Strict,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from srmctl.runbook.checks import cross_checks
+from srmctl.runbook.sites import Endpoint, Site, VCenterEndpoint
+from srmctl.runbook.values import (
+    DURATION_PATTERN,
+    ENV_NAME_PATTERN,
+    NAME_PATTERN,
+    PATTERN_HINTS,
+    THUMBPRINT_PATTERN,
+    UUID_PATTERN,
+    Duration,
+    FilePath,
+    Model,
+    Names,
+    NonEmpty,
+    Thumbprint,
+    duration_between,
+    format_duration,
+    parse_duration,
+    resolve_relative,
+)
+
+__all__ = [
+    "DEFAULT_STEPS", "DURATION_PATTERN", "ENV_NAME_PATTERN", "FORMAT_VERSION", "NAME_PATTERN", "PATTERN_HINTS",
+    "REBUILD_STEPS", "REPROTECT_ORDER", "REPROTECT_STEPS", "STEP_NAMES", "THUMBPRINT_PATTERN", "UUID_PATTERN",
+    "Confirm", "Duration", "Endpoint", "Failback", "FilePath", "Model", "Names", "NonEmpty", "Prompts",
+    "ProtectionGroup", "RecoveryPlan", "Replication", "Runbook", "Scenario", "SeedPolicy", "Select", "Site",
+    "SnapshotPolicy", "StepName", "Steps", "Strategy", "Thumbprint", "VCenterEndpoint", "Vm", "Vms",
+    "duration_between", "format_duration", "parse_duration",
+]
 
 FORMAT_VERSION = 1
 
@@ -52,12 +70,13 @@ StepName = Literal[
     "protection.restore",
     "plan.reprotect",
 ]
-#: Every step srmctl knows, in the default order of ``srmctl failback`` (DESIGN §4).
+#: Every step srmctl knows, in the default order of ``srmctl failback``.
 STEP_NAMES: tuple[str, ...] = get_args(StepName)
 #: The sequence ``srmctl failback`` runs when a runbook lists no ``steps`` (``plan.reprotect`` is only used
 #: by the reprotect/auto strategies).
 DEFAULT_STEPS: tuple[str, ...] = STEP_NAMES[:-1]
-#: srmctl's own rebuild of the protection in the failback direction (DESIGN §1 steps 1-6).
+#: srmctl's own rebuild of the protection in the failback direction: clear the orphans and the old replication
+#: and groups, then replicate and protect the VMs again pointing home.
 REBUILD_STEPS: tuple[str, ...] = ("orphans.unregister", "replication.cleanup", "plan.detach_groups",
                                   "groups.delete", "replication.reverse", "groups.create", "plan.attach_groups")
 #: Step order under ``strategy: reprotect|auto``: SRM's own reprotect takes the place of the rebuild (with
@@ -71,194 +90,7 @@ Scenario = Literal["planned-migration", "disaster-recovery"]
 Strategy = Literal["rebuild", "reprotect", "auto"]
 SeedPolicy = Literal["required", "preferred", "none"]
 
-# --- durations ---------------------------------------------------------------------------------------------
-
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-DURATION_PATTERN = r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
-_DURATION_RE = re.compile(DURATION_PATTERN)
-_DURATION_HINT = "expected a duration such as 300s, 15m, 1h, 1d or 1h30m"
-
-
-def parse_duration(value: object) -> timedelta:
-    """``"1h30m"`` → ``timedelta(minutes=90)``. Bare numbers are refused: ``rpo: 15`` could mean seconds or
-    minutes, and guessing wrong changes data-loss exposure."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"{_DURATION_HINT}; a bare number has no unit")
-    text = value.strip()
-    if not _DURATION_RE.match(text):
-        raise ValueError(f"{_DURATION_HINT}, got {value!r}")
-    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([dhms])", text))
-    return timedelta(seconds=seconds)
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest spelling :func:`parse_duration` reads back: ``timedelta(minutes=90)`` → ``"1h30m"``."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0s"
-    parts = []
-    for unit, size in _UNITS.items():
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["15m", "1h", "1d"]}),
-]
-
-
-def duration_between(low: str, high: str) -> Any:
-    """A validator keeping a duration in ``[low, high]``, naming the bounds as the user writes them."""
-    lo, hi = parse_duration(low), parse_duration(high)
-
-    def check(value: timedelta) -> timedelta:
-        if not lo <= value <= hi:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return check
-
-
-# --- small value types -------------------------------------------------------------------------------------
-
-THUMBPRINT_PATTERN = r"^sha256:([0-9a-fA-F]{64}|([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2})$"
-_THUMBPRINT_RE = re.compile(THUMBPRINT_PATTERN)
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#: What each pattern means, so errors say it in words rather than as a regular expression.
-PATTERN_HINTS: dict[str, str] = {
-    ENV_NAME_PATTERN: "must be an environment variable name (letters, digits, '_'; no leading digit)",
-    NAME_PATTERN: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-    UUID_PATTERN: "must be a UUID such as 5003c1b2-1a2b-3c4d-5e6f-0123456789ab",
-}
-
-
-def _normalise_thumbprint(value: object) -> object:
-    """Accept ``sha256:`` + 64 hex digits, also in openssl's colon-separated form; store lower-case without
-    colons, so that comparing with the presented certificate is plain string equality."""
-    if not isinstance(value, str):
-        return value  # the str type check reports it
-    if not _THUMBPRINT_RE.match(value):
-        raise ValueError("must be 'sha256:' followed by 64 hex digits (colon-separated pairs are accepted)")
-    return "sha256:" + value[len("sha256:") :].replace(":", "").lower()
-
-
-Thumbprint = Annotated[
-    str,
-    BeforeValidator(_normalise_thumbprint),
-    WithJsonSchema({"type": "string", "pattern": THUMBPRINT_PATTERN}),
-]
-NonEmpty = Annotated[str, Field(min_length=1)]
-# Paths come from YAML as strings; strict mode would otherwise insist on a Path object.
-FilePath = Annotated[Path, Strict(False)]
-
-# Sequences are tuples (the runbook is immutable) that YAML writes as lists; Strict(False) lets the list in
-# while the items stay strictly typed.
-Names = Annotated[tuple[NonEmpty, ...], Strict(False)]
 Steps = Annotated[tuple[StepName, ...], Strict(False)]
-
-
-def _resolve(value: Path, info: ValidationInfo) -> Path:
-    """Relative paths are relative to the runbook's directory (passed by the loader as ``base_dir``), so a
-    runbook means the same thing whatever directory cron starts srmctl in."""
-    base = (info.context or {}).get("base_dir")
-    if base is not None and not value.is_absolute():
-        return Path(base) / value
-    return value
-
-
-class Model(BaseModel):
-    # strict: YAML already types scalars; coercing "8" to 8 or 1 to "1" would hide mistakes such as an
-    # unquoted VM name 001 silently becoming "1".
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
-
-
-# --- sites -------------------------------------------------------------------------------------------------
-
-
-class Endpoint(Model):
-    """Connection settings of one appliance. TLS is verified by default."""
-
-    host: NonEmpty = Field(description="Host name or IP address (no scheme, no path).")
-    port: int = Field(default=443, ge=1, le=65535, description="HTTPS port.")
-    user: NonEmpty | None = Field(default=None, description="User name, e.g. administrator@vsphere.local.")
-    password_env: str | None = Field(
-        default=None,
-        pattern=ENV_NAME_PATTERN,
-        description="Name of the environment variable holding the password.",
-    )
-    password_file: FilePath | None = Field(
-        default=None,
-        description="File holding the password (first line). Must not be readable by group or others. "
-        "Relative to the runbook's directory.",
-    )
-    thumbprint: Thumbprint | None = Field(
-        default=None, description="Pin the server certificate: 'sha256:' + 64 hex digits (colons allowed)."
-    )
-    ca_file: FilePath | None = Field(
-        default=None,
-        description="PEM bundle of CAs to trust instead of the system store. Relative to the runbook.",
-    )
-    insecure: bool = Field(default=False, description="Skip TLS verification entirely (lab use only; warns).")
-
-    @field_validator("host")
-    @classmethod
-    def _plain_host(cls, value: str) -> str:
-        if "://" in value or "/" in value:
-            raise ValueError("must be a host name or address, not a URL (use 'port' for the port)")
-        return value
-
-    @field_validator("password_file", "ca_file")
-    @classmethod
-    def _relative_to_runbook(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else _resolve(value, info)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Endpoint:
-        if self.password_env is not None and self.password_file is not None:
-            raise ValueError("set only one of password_env and password_file")
-        if self.insecure and self.thumbprint is not None:
-            raise ValueError("insecure: true disables the check that thumbprint pins; remove one of them")
-        return self
-
-    @property
-    def has_password_source(self) -> bool:
-        return self.password_env is not None or self.password_file is not None
-
-
-class VCenterEndpoint(Endpoint):
-    """The site's vCenter. Its credentials are also the default for SRM and VR (one SSO domain)."""
-
-    user: NonEmpty = Field(description="User name, e.g. administrator@vsphere.local.")
-
-
-class Site(Model):
-    """One site: a vCenter, an SRM server and a vSphere Replication management server."""
-
-    vcenter: VCenterEndpoint = Field(description="The site's vCenter Server.")
-    srm: Endpoint = Field(description="The site's SRM server. Credentials default to the vCenter's.")
-    vr: Endpoint = Field(
-        description="The site's vSphere Replication server. Credentials default to the vCenter's."
-    )
-
-    def credentials(self, service: Literal["vcenter", "srm", "vr"]) -> Endpoint:
-        """The endpoint of ``service`` with the vCenter's user and password source filled in when it names
-        none of its own (SRM and VR normally share vCenter's SSO domain)."""
-        endpoint: Endpoint = getattr(self, service)
-        if endpoint.user is not None or endpoint.has_password_source:
-            return endpoint
-        vc = self.vcenter
-        return endpoint.model_copy(
-            update={"user": vc.user, "password_env": vc.password_env, "password_file": vc.password_file}
-        )
 
 
 class Failback(Model):
@@ -344,7 +176,7 @@ class RecoveryPlan(Model):
     @field_validator("metadata")
     @classmethod
     def _relative_to_runbook(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else _resolve(value, info)
+        return None if value is None else resolve_relative(value, info)
 
 
 class Prompts(Model):

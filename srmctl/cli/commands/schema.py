@@ -6,8 +6,6 @@ import json
 
 import click
 
-from srmctl.runbook import runbook_json_schema
-
 
 @click.command("schema")
 def schema() -> None:
@@ -17,6 +15,9 @@ def schema() -> None:
     srmctl schema > runbook.schema.json, then add
     "# yaml-language-server: $schema=runbook.schema.json" as the runbook's first line.
     """
+    # Imported here so that ``srmctl --help`` does not load pydantic.
+    from srmctl.runbook import runbook_json_schema
+
     click.echo(json.dumps(runbook_json_schema(), indent=2))
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from srmctl.cli.app import App
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
-from srmctl.steps import available_steps
 
 
 @click.command("steps")
@@ -16,6 +14,11 @@ from srmctl.steps import available_steps
 @click.pass_obj
 def steps(app: App) -> None:
     """List the steps this version implements, in the order 'srmctl failback' runs them."""
+    # Imported here: the step library loads the API clients, which ``srmctl --help`` must not pay for.
+    from rich.table import Table
+
+    from srmctl.steps import available_steps
+
     found = available_steps()
     if app.json_output:
         click.echo(envelope("steps", {"steps": [{"name": s.name, "impact": s.impact.value,

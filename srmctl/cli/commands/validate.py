@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,7 +11,9 @@ from srmctl.cli.app import App
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import RunbookInvalid
-from srmctl.runbook import LoadedRunbook, Runbook, read_runbook
+
+if TYPE_CHECKING:
+    from srmctl.runbook import LoadedRunbook, Runbook
 
 
 class _ProblemsListed(RunbookInvalid):
@@ -33,6 +36,9 @@ def validate(app: App, runbook: str) -> None:
     Exit 0 when valid, 3 when not; each problem is printed as FILE:LINE:COL: KEY.PATH: MESSAGE.
     Warnings (unset password variables, files missing on this machine) do not fail validation.
     """
+    # Imported here so that ``srmctl --help`` does not load pydantic and the YAML parser.
+    from srmctl.runbook import read_runbook
+
     try:
         loaded = read_runbook(runbook)
     except RunbookInvalid as invalid:
