@@ -237,7 +237,8 @@ def down(directory: Path, progress: Progress | None = None) -> list[ProcessStatu
     if manifest is None:
         say(f"{directory} has no {MANIFEST_FILE} (the list of what 'lab up' created): no files removed")
         return rows
-    for entry in manifest.created:
+    # The manifest goes last: if this is interrupted, the next 'lab down' still knows what is the lab's.
+    for entry in sorted(manifest.created, key=lambda name: name == MANIFEST_FILE):
         path = directory / entry
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
