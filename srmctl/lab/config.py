@@ -10,8 +10,13 @@ from pydantic import BaseModel, ConfigDict
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.adapters.vcenter.connection import VCenterEndpoint
 from srmctl.errors import LabError, NotFound
+from srmctl.lab.processes import ProcessIdentity
 
 LAB_FILE = "lab.yaml"
+MANIFEST_FILE = "lab-manifest.yaml"  # what 'lab up' created in the lab folder: all that 'lab down' removes
+SRMSIM_DIR = "srmsim"
+# Entries of the lab folder that are not per-site folders; a site may not be named like one of them.
+RESERVED_ENTRIES = (LAB_FILE, MANIFEST_FILE, SRMSIM_DIR, "lab.tmp")
 
 
 class _Model(BaseModel):
@@ -35,6 +40,8 @@ class LabSite(_Model):
     vcenter: LabEndpoint
     datastores: dict[str, str]  # name → local directory
     pids: dict[str, int]
+    # What each process was when 'lab up' started it, so that 'lab down' never signals a reused pid.
+    identities: dict[str, ProcessIdentity] = {}
     srm: LabEndpoint | None = None  # SRM and VR REST (srmsim serves both API roots on one port per site)
     vr: LabEndpoint | None = None
 
@@ -44,6 +51,7 @@ class LabSrmsim(_Model):
     pairing_id: str
     scenario: str
     config: str  # the srmsim config file, for tests that attach to it
+    identity: ProcessIdentity | None = None
 
 
 class LabConfig(_Model):
@@ -101,3 +109,46 @@ def save_lab(config: LabConfig) -> Path:
     tmp.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     tmp.replace(path)  # atomic: readers never see half a file
     return path
+
+
+def safe_component(name: str, what: str) -> str:
+    """``name`` if it can be one folder name inside the lab folder; a clear LabError otherwise (a site
+    called ``../x`` must not make the lab create, or delete, a folder outside its own)."""
+    if (name in ("", ".", "..") or name.startswith(".") or any(c in name for c in "/\\\0")
+            or any(ord(c) < 32 for c in name) or len(name) > 100):
+        raise LabError(f"{what} name {name!r} cannot be a folder name in the lab folder (no '/', '\\', "
+                       "control characters or leading '.', at most 100 characters)")
+    return name
+
+
+class LabManifest(_Model):
+    """The entries of the lab folder that 'lab up' created (written before it creates any of them)."""
+
+    version: int = 1
+    created: list[str]
+
+
+def manifest_file(directory: Path) -> Path:
+    return directory / MANIFEST_FILE
+
+
+def write_manifest(directory: Path, entries: list[str]) -> None:
+    for entry in entries:
+        safe_component(entry, "lab folder entry")
+    manifest = LabManifest(created=sorted({MANIFEST_FILE, *entries}))
+    manifest_file(directory).write_text(yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False))
+
+
+def read_manifest(directory: Path) -> LabManifest | None:
+    """The manifest, or None when the folder has none; a manifest naming anything but plain entries of
+    the folder is refused (it would make 'lab down' delete outside the folder)."""
+    path = manifest_file(directory)
+    if not path.is_file():
+        return None
+    try:
+        manifest = LabManifest.model_validate(yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, ValueError) as error:
+        raise LabError(f"{path}: not a valid lab manifest: {error}") from error
+    for entry in manifest.created:
+        safe_component(entry, f"{path}: entry")
+    return manifest

@@ -24,8 +24,32 @@ from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.errors import LabError
 from srmctl.lab.certs import make_certificate, write_private
-from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, LabSrmsim, lab_file, load_lab, save_lab
-from srmctl.lab.processes import is_running, start_vcsim, stop_process
+from srmctl.lab.config import (
+    MANIFEST_FILE,
+    RESERVED_ENTRIES,
+    SRMSIM_DIR,
+    LabConfig,
+    LabEndpoint,
+    LabSite,
+    LabSrmsim,
+    lab_file,
+    load_lab,
+    read_manifest,
+    safe_component,
+    save_lab,
+    write_manifest,
+)
+from srmctl.lab.processes import (
+    ProcessIdentity,
+    identity,
+    is_running,
+    private_log,
+    require_proc,
+    start_vcsim,
+    started_identity,
+    stop_recorded,
+    stranger,
+)
 from srmctl.lab.topology import Site, Topology, Vm
 from srmctl.srmsim.launcher import start_detached
 
@@ -39,6 +63,7 @@ class ProcessStatus:
     pid: int
     running: bool
     endpoint: str
+    note: str = ""  # set when 'lab down' left the process alone, saying what it found instead
 
 
 def up(directory: Path, topology: Topology, *, scenario: str = "protected",
@@ -47,11 +72,13 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected",
     both sites), which reaches ``scenario`` by running its own recovery. Returns the lab config."""
     say = progress or (lambda _msg: None)
     directory = directory.resolve()
+    require_proc()
+    _check_names(topology)
     if lab_file(directory).exists():
         existing = load_lab(directory)
-        if any(is_running(pid) for pid in existing.pids):
+        if any(row.running for row, _ in _recorded(existing)):
             raise LabError(f"a lab is already running in {directory}; run 'srmctl lab down --dir {directory}' first")
-    directory.mkdir(parents=True, exist_ok=True)
+    _claim(directory, list(topology.sites))
     sites: dict[str, LabSite] = {}
     try:
         for name, site in topology.sites.items():
@@ -81,9 +108,11 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     """srmsim serves SRM and VR for both sites; each site gets its own certificate, and SSO users are the
     vCenter's (as SRM and VR authenticate against the vCenter's SSO)."""
     directory = Path(config.directory)
-    workdir = directory / "srmsim"
+    workdir = directory / SRMSIM_DIR
     topology_file = workdir / "topology.yaml"
     workdir.mkdir(parents=True, exist_ok=True)
+    for log in ("srmsim.out", "srmsim.log"):  # created owner-only; srmsim's launcher then writes into them
+        private_log(workdir / log).close()
     topology_file.write_text(yaml.safe_dump(topology.model_dump(mode="json"), sort_keys=False))
     certs = {name: make_certificate(workdir / "certs" / name, f"srm-{name}.lab") for name in config.sites}
     sim_config = {
@@ -102,6 +131,8 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
                                                             config=str(config_file))}))
     handle = start_detached(config_file, workdir)
+    # Still our unreaped child here, so its pid cannot have been reused yet.
+    started = started_identity(handle.pid)
     sites = {}
     for name, site in config.sites.items():
         info = handle.sites[name]
@@ -112,7 +143,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     return config.model_copy(update={
         "sites": sites,
         "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, scenario=scenario,
-                            config=str(config_file))})
+                            config=str(config_file), identity=started)})
 
 
 def _start_site(directory: Path, name: str, site: Site) -> LabSite:
@@ -131,6 +162,7 @@ def _start_site(directory: Path, name: str, site: Site) -> LabSite:
                             thumbprint=thumbprint, ca_file=str(cert)),
         datastores=datastores,
         pids={"vcsim": proc.pid},
+        identities={"vcsim": proc.identity},
     )
 
 
@@ -177,34 +209,89 @@ def _fill_disks(vm: Any, datastores_dir: Path) -> None:
                     remaining -= chunk
 
 
-def down(directory: Path) -> list[ProcessStatus]:
-    """Stop every process the lab started (by pid) and remove the lab's files. Idempotent."""
+def down(directory: Path, progress: Progress | None = None) -> list[ProcessStatus]:
+    """Stop the processes 'lab up' started and remove what it created (its manifest). Idempotent.
+
+    A pid is signalled only while its command line and start time still match what 'lab up' recorded;
+    otherwise the row says what holds the pid now and the process is left alone. Files the lab did not
+    create (not in the manifest) stay.
+    """
+    say = progress or (lambda _msg: None)
     directory = directory.resolve()
-    if not lab_file(directory).exists():
+    manifest = read_manifest(directory)
+    config = load_lab(directory) if lab_file(directory).exists() else None
+    if config is None and manifest is None:
         return []
-    config = load_lab(directory)
-    stopped = []
-    for process in _processes(config):
-        stop_process(process.pid)
-        stopped.append(replace(process, running=False))
-    for site_name in config.sites:
-        shutil.rmtree(directory / site_name, ignore_errors=True)
-    shutil.rmtree(directory / "srmsim", ignore_errors=True)
-    lab_file(directory).unlink(missing_ok=True)
-    return stopped
+    rows = []
+    for row, recorded in _recorded(config) if config else []:
+        if recorded is None:
+            note = "" if not row.running else ("'lab up' recorded no identity for this pid, so it cannot tell "
+                                               "whether it is still its process; left alone")
+        else:
+            note = stranger(recorded) or ""
+            if not note:
+                stop_recorded(recorded)
+        if note:
+            say(f"{row.site} {row.service}: {note}")
+        rows.append(replace(row, running=bool(note) and row.running, note=note))
+    if manifest is None:
+        say(f"{directory} has no {MANIFEST_FILE} (the list of what 'lab up' created): no files removed")
+        return rows
+    # The manifest goes last: if this is interrupted, the next 'lab down' still knows what is the lab's.
+    for entry in sorted(manifest.created, key=lambda name: name == MANIFEST_FILE):
+        path = directory / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return rows
 
 
 def status(directory: Path) -> list[ProcessStatus]:
-    return _processes(load_lab(directory.resolve()))
+    return [row for row, _ in _recorded(load_lab(directory.resolve()))]
 
 
-def _processes(config: LabConfig) -> list[ProcessStatus]:
-    rows = [ProcessStatus(name, service, pid, running=is_running(pid),
-                          endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk")
+def _recorded(config: LabConfig) -> list[tuple[ProcessStatus, ProcessIdentity | None]]:
+    """Each process of the lab with what 'lab up' recorded of it; running means that very process runs."""
+    def running(pid: int, recorded: ProcessIdentity | None) -> bool:
+        return is_running(pid) if recorded is None else identity(pid) == recorded
+    rows = [(ProcessStatus(name, service, pid, running=running(pid, site.identities.get(service)),
+                           endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk"),
+             site.identities.get(service))
             for name, site in config.sites.items() for service, pid in site.pids.items()]
     if config.srmsim and config.srmsim.pid:
         endpoints = ", ".join(f"https://{s.srm.host}:{s.srm.port}/api/rest/{{srm,vr}}/v2"
                               for s in config.sites.values() if s.srm)
-        rows.append(ProcessStatus("both", "srmsim", config.srmsim.pid, running=is_running(config.srmsim.pid),
-                                  endpoint=endpoints))
+        sim = config.srmsim
+        rows.append((ProcessStatus("both", "srmsim", sim.pid, running=running(sim.pid, sim.identity),
+                                   endpoint=endpoints), sim.identity))
     return rows
+
+
+def _check_names(topology: Topology) -> None:
+    """Site and datastore names become folders of the lab folder: refuse any that is not one plain name."""
+    for name, site in topology.sites.items():
+        safe_component(name, "site")
+        if name in RESERVED_ENTRIES:
+            raise LabError(f"site name {name!r} is reserved: the lab folder uses that name for itself")
+        for datastore in site.datastores:
+            safe_component(datastore, f"site {name}: datastore")
+
+
+def _claim(directory: Path, sites: list[str]) -> None:
+    """Make ``directory`` the lab's: new, empty, or an earlier lab's (every entry in its manifest), which
+    is cleared first. Anything else is the user's and is refused, before the lab writes a byte there."""
+    if directory.exists() and not directory.is_dir():
+        raise LabError(f"{directory} is not a folder")
+    present = sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+    if present:
+        manifest = read_manifest(directory)
+        foreign = [name for name in present if manifest is None or name not in manifest.created]
+        if foreign:
+            listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise LabError(f"{directory} is not empty and its content was not created by 'srmctl lab up' "
+                           f"({listed}); use a new or empty folder for the lab")
+        down(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    # Written before anything it lists exists, so that 'lab down' after a failure removes what did.
+    write_manifest(directory, [*RESERVED_ENTRIES, *sites])

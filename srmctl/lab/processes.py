@@ -1,4 +1,10 @@
-"""Starting and stopping the lab's simulator processes (vcsim now, srmsim later) by pid."""
+"""Starting and stopping the lab's simulator processes (vcsim and srmsim).
+
+A pid alone does not say which process it is: once the lab's process has exited, the kernel may give the
+same pid to anyone's. So ``lab up`` records each process's identity (its command line and its start time
+from ``/proc/<pid>/stat``), and ``lab down`` signals a pid only while both still match. That needs Linux's
+``/proc``; elsewhere the lab refuses to start rather than record pids it could not check later.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,12 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from srmctl.errors import LabError
 
 READY_PREFIX = "export GOVC_URL="
+PROC = Path("/proc")
 
 
 def find_vcsim() -> Path:
@@ -28,10 +36,102 @@ def find_vcsim() -> Path:
 
 
 @dataclass(frozen=True)
+class ProcessIdentity:
+    """Which process a pid was: its start time (clock ticks after boot) and its command line."""
+
+    pid: int
+    start_time: int
+    cmdline: tuple[str, ...]
+
+
+def require_proc() -> None:
+    if not (PROC / "self" / "stat").is_file():
+        raise LabError(f"the lab needs Linux /proc to tell its own processes from others ({sys.platform} has "
+                       "none), so that 'lab down' never signals a process it did not start")
+
+
+def identity(pid: int) -> ProcessIdentity | None:
+    """The identity of the process now holding ``pid``, or None when no process (or a zombie) holds it."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name (field 2) is in parentheses and may itself hold spaces or ")": fields after it are
+    # counted from the last ")". State is field 3, starttime field 22.
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    cmdline = tuple(arg.decode(errors="replace") for arg in raw.split(b"\0")[:-1])
+    return ProcessIdentity(pid=pid, start_time=int(fields[19]), cmdline=cmdline)
+
+
+def started_identity(pid: int, timeout: float = 5.0) -> ProcessIdentity:
+    """The identity of a child just started (not yet reaped, so its pid cannot have been reused).
+
+    Right after exec the kernel may show an empty command line for a moment (the parent of a vfork
+    resumes before the new program's arguments are in place), so wait until it has one.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = identity(pid)
+        if found is None:
+            raise LabError(f"process {pid} exited right after it started")
+        if found.cmdline or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
+def stranger(recorded: ProcessIdentity) -> str | None:
+    """None when ``recorded`` is still the process holding its pid (or nothing holds it); else what does."""
+    current = identity(recorded.pid)
+    if current is None or current == recorded:
+        return None
+    return (f"pid {recorded.pid} is now {' '.join(current.cmdline)[:120]!r} (started at tick "
+            f"{current.start_time}), not the {Path(recorded.cmdline[0]).name if recorded.cmdline else '?'} "
+            f"'lab up' started (tick {recorded.start_time}); left alone")
+
+
+def stop_recorded(recorded: ProcessIdentity, timeout: float = 10.0) -> bool:
+    """Stop the process ``lab up`` started, only if ``recorded`` still matches it. False if not running.
+
+    A pidfd pins the process between the check and the signal, so a pid reused in between is never hit.
+    """
+    try:
+        pidfd = os.pidfd_open(recorded.pid)
+    except ProcessLookupError:
+        return False
+    try:
+        if identity(recorded.pid) != recorded:
+            return False
+        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if identity(recorded.pid) != recorded:
+                return True
+            time.sleep(0.05)
+        if identity(recorded.pid) == recorded:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return True
+    finally:
+        os.close(pidfd)
+
+
+def private_log(path: Path, mode: str = "ab") -> Any:
+    """Open a log file that only the owner can read (simulator output may name users and endpoints)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
+    os.fchmod(fd, 0o600)  # also when it existed with a wider mode
+    return os.fdopen(fd, mode)
+
+
+@dataclass(frozen=True)
 class VcsimProcess:
     pid: int
     port: int
     log: Path
+    identity: ProcessIdentity
 
 
 def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, key: Path,
@@ -46,7 +146,8 @@ def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, ke
     args = [str(find_vcsim()), "-l", "127.0.0.1:0", "-username", user, "-password", str(password_file),
             "-tlscert", str(cert), "-tlskey", str(key), "-dc", "1", "-cluster", str(clusters),
             "-host", str(hosts), "-standalone-host", "0", "-ds", "0", "-vm", "0", "-pg", "0"]
-    with out.open("wb") as stdout, log.open("ab") as stderr:
+    require_proc()
+    with private_log(out, "wb") as stdout, private_log(log) as stderr:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                 start_new_session=True, env={**os.environ, "TMPDIR": str(workdir)})
     deadline = time.monotonic() + timeout
@@ -55,7 +156,7 @@ def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, ke
         if line and line[0].startswith(READY_PREFIX):
             url = urllib.parse.urlsplit(line[0].split()[1].split("=", 1)[1])
             assert url.port is not None
-            return VcsimProcess(pid=proc.pid, port=url.port, log=log)
+            return VcsimProcess(pid=proc.pid, port=url.port, log=log, identity=started_identity(proc.pid))
         if proc.poll() is not None:
             raise LabError(f"vcsim exited with status {proc.returncode} during start; see {log}")
         time.sleep(0.05)

@@ -84,7 +84,7 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
 
     status = runner.invoke(cli, ["lab", "status", "--dir", str(directory), "-o", "json"])
     assert status.exit_code == 0
-    assert all(p["running"] for p in json.loads(status.output)["result"]["processes"])
+    assert all(p["running"] for p in json.loads(status.output)["result"]["processes"]), status.output
 
     down = runner.invoke(cli, ["lab", "down", "--dir", str(directory)])
     assert down.exit_code == 0 and "stopped 3" in down.output

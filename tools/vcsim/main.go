@@ -1,7 +1,7 @@
 // Command vcsim is srmctl's build of govmomi's vCenter simulator.
 //
 // The Go module proxy serves govmomi without its nested vcsim command module, so the project builds
-// this small wrapper around govmomi's simulator package instead (DESIGN §8 allows either). It keeps
+// this small wrapper around govmomi's simulator package instead. It keeps
 // vcsim's flag names and its readiness line ("export GOVC_URL=... GOVC_SIM_PID=..."), and adds one
 // thing the stock binary lacks: a loopback-only control endpoint for SOAP fault injection
 // (govmomi's FaultInjectionRule is a Go API only), so tests can make vCenter calls fail on demand.
@@ -108,7 +108,13 @@ func main() {
 	})
 	server := service.NewServer()
 
-	fmt.Printf("export GOVC_URL=%s GOVC_SIM_PID=%d\n", server.URL, os.Getpid())
+	// The readiness line goes to a log file: it names the user but never the password (stock vcsim
+	// prints both in GOVC_URL), so the password stays in its 0600 file only.
+	public := *server.URL
+	if public.User != nil {
+		public.User = url.User(public.User.Username())
+	}
+	fmt.Printf("export GOVC_URL=%s GOVC_SIM_PID=%d\n", public.String(), os.Getpid())
 	os.Stdout.Sync()
 
 	done := make(chan os.Signal, 1)

@@ -36,7 +36,11 @@ def lab() -> None:
 @output_option()
 @click.pass_obj
 def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str) -> None:
-    """Start both sites (vCenter, SRM, VR) and build the scenario's world; writes DIR/lab.yaml."""
+    """Start both sites (vCenter, SRM, VR) and build the scenario's world; writes DIR/lab.yaml.
+
+    DIR must be new, empty, or an earlier lab's: a folder holding anything 'lab up' did not create is
+    refused (exit 1) before anything is written, as is a lab that is still running (exit 1).
+    """
     model = load_topology(topology)
     if vms:
         model = scaled_topology(model, vms)
@@ -61,12 +65,15 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
 @output_option()
 @click.pass_obj
 def down(app: App, directory: Path) -> None:
-    """Stop every process the lab started and remove its files."""
-    stopped = lab_core.down(directory)
+    """Stop the processes 'lab up' started (a pid whose command line or start time changed is someone
+    else's and is left alone, with a note) and remove what 'lab up' created; other files stay."""
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}", markup=False))
+    rows = lab_core.down(directory, progress=say)
     if app.json_output:
-        click.echo(envelope("lab down", {"stopped": stopped}))
+        click.echo(envelope("lab down", {"stopped": rows}))
         return
-    app.console.print(f"lab down: stopped {len(stopped)} process(es)" if stopped else "no lab running there")
+    stopped = [row for row in rows if not row.note]
+    app.console.print(f"lab down: stopped {len(stopped)} process(es)" if rows else "no lab running there")
 
 
 @lab.command("status")
