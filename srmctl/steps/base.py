@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from srmctl.errors import SrmctlError, StepFailed
+from srmctl.errors import SrmctlError
 from srmctl.runbook import STEP_NAMES
 
 if TYPE_CHECKING:
@@ -201,12 +201,12 @@ def not_home(ctx: StepContext) -> list[str]:
     (``ctx.target``), running there more than once, or still running at the recovery site too (after a
     disaster recovery the stale copy at home may be powered on again while the live one runs at the recovery
     site: that VM is not home yet)."""
-    from srmctl.steps.vms import describe, matching  # lazily: vms imports the vCenter adapter
+    # Imported here: those modules import this one (and the vCenter and SRM/VR adapters).
+    from srmctl.steps.dr_state import vm_names
+    from srmctl.steps.vms import describe, matching
 
-    if ctx.runbook.vms is None:
-        # The engine turns 'select:' into a VM list when a run starts; a context without one has no VMs.
-        raise StepFailed("the runbook's VMs are not resolved: list them under 'vms' (a 'select' is resolved "
-                         "when a run starts)")
+    vm_names(ctx)  # the runbook's VMs must be listed (or resolved from 'select')
+    assert ctx.runbook.vms is not None
     home, away = ctx.ops(ctx.target).inventory(), ctx.ops(ctx.source).inventory()
     problems = []
     for vm in ctx.runbook.vms:

@@ -28,16 +28,13 @@ from srmctl.adapters.dr.models import (
     text,
 )
 from srmctl.errors import Ambiguous, GuardrailViolation, StepFailed
-from srmctl.steps.context import Sides, StepContext
+from srmctl.steps.context import StepContext
 from srmctl.steps.ops import DrOps
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
 PLAN_BUSY = frozenset({PlanStatus.TEST_IN_PROGRESS, PlanStatus.CLEANUP_IN_PROGRESS, PlanStatus.RECOVERY_IN_PROGRESS,
                        PlanStatus.RECOVERY_STARTED, PlanStatus.REPROTECT_IN_PROGRESS,
                        PlanStatus.WAITING_FOR_USER_INPUT, PlanStatus.CANCEL_IN_PROGRESS, PlanStatus.DELETING})
-
-
-__all__ = ["Sides"]  # re-exported: the steps' modules read the sides of a direction from here too
 
 
 def vm_names(ctx: StepContext) -> tuple[str, ...]:
