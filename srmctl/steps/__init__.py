@@ -1,4 +1,5 @@
-"""The step library (DESIGN §4): one module per step family, registered by name (``family.verb``).
+"""The step library: one module per step family, registered by name (``family.verb``); the step contract
+and how a run uses it: see docs/architecture.md.
 
 Public API: :class:`Step`, :class:`Action`, :class:`Verification`, :class:`Impact`, :func:`get_step`,
 :func:`available_steps`, :class:`StepContext`, the vCenter facade :class:`VCenterOps` and the SRM/VR facade

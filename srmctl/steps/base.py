@@ -9,9 +9,10 @@ which is what makes re-runs and resumes safe.
 from __future__ import annotations
 
 import inspect
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -30,34 +31,85 @@ class Impact(str, Enum):
     HIGH = "high"
 
 
+#: A scalar an action's detail may hold. JSON has each of these (floats finite), so they survive the journal.
+Scalar = str | int | float | bool | None
+#: An action's detail: a scalar, or a tuple of scalars (lists travel as tuples, never comma-joined strings).
+Detail = Scalar | tuple[Scalar, ...]
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _detail(key: str, value: object) -> Detail:
+    """``value`` as a detail (lists become tuples), or a TypeError naming ``key``."""
+    if isinstance(value, (list, tuple)):
+        items = tuple(value)
+        if all(isinstance(v, _SCALARS) and _finite(v) for v in items):
+            return items
+    elif isinstance(value, _SCALARS) and _finite(value):
+        return value
+    raise TypeError(f"action detail {key}={value!r}: expected str, int, float, bool, None or a tuple of those")
+
+
+def _finite(value: object) -> bool:
+    # NaN never equals itself and JSON has no infinity: neither could come back from the journal unchanged.
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _shown(value: Detail) -> str:
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, tuple) else str(value)
+
+
 @dataclass(frozen=True)
 class Action:
     """One thing a step will do, e.g. unregister mail04 at new-york. Values only, so plans compare equal
-    across runs and survive a round trip through the journal."""
+    across runs and survive a round trip through the journal (details keep their types: see :data:`Detail`)."""
 
     kind: str
     site: str
     targets: tuple[str, ...]
-    details: tuple[tuple[str, str], ...] = ()
+    details: tuple[tuple[str, Detail], ...] = ()
     high_impact: bool = False  # needs the operator's confirmation even inside a low-impact step
+
+    def __post_init__(self) -> None:
+        # Checked here too (not only in make): a list would make the action unhashable.
+        for key, value in self.details:
+            if isinstance(value, list):
+                raise TypeError(f"action detail {key}: a list, not a tuple")
+            _detail(key, value)
 
     @classmethod
     def make(cls, kind: str, site: str, targets: tuple[str, ...] | list[str], *, high_impact: bool = False,
-             **details: str) -> Action:
-        return cls(kind=kind, site=site, targets=tuple(targets), details=tuple(sorted(details.items())),
-                   high_impact=high_impact)
+             **details: Detail | list[Scalar]) -> Action:
+        return cls(kind=kind, site=site, targets=tuple(targets),
+                   details=tuple(sorted((k, _detail(k, v)) for k, v in details.items())), high_impact=high_impact)
+
+    def with_details(self, **details: Detail) -> Action:
+        """The same action with ``details`` added (or replaced)."""
+        merged = {**dict(self.details), **{k: _detail(k, v) for k, v in details.items()}}
+        return replace(self, details=tuple(sorted(merged.items())))
 
     def detail(self, key: str, default: str = "") -> str:
-        return dict(self.details).get(key, default)
+        """A text detail (``default`` when absent)."""
+        value = dict(self.details).get(key, default)
+        if not isinstance(value, str):
+            raise TypeError(f"action detail {key} is {value!r}, not text")
+        return value
+
+    def listed(self, key: str) -> tuple[str, ...]:
+        """A detail that lists names or ids (empty when absent)."""
+        value = dict(self.details).get(key, ())
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"action detail {key} is {value!r}, not a list of text")
+        return tuple(str(v) for v in value)
 
     def describe(self) -> str:
         """``unregister mail04 at new-york (power_state=poweredOff)``."""
-        extra = ", ".join(f"{k}={v}" for k, v in self.details)
+        extra = ", ".join(f"{k}={_shown(v)}" for k, v in self.details)
         return f"{self.kind} {', '.join(self.targets)} at {self.site}" + (f" ({extra})" if extra else "")
 
     def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "site": self.site, "targets": list(self.targets),
-                "details": dict(self.details), "high_impact": self.high_impact}
+                "details": {k: list(v) if isinstance(v, tuple) else v for k, v in self.details},
+                "high_impact": self.high_impact}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Action:
@@ -65,7 +117,7 @@ class Action:
         targets = data.get("targets") or []
         assert isinstance(details, Mapping) and isinstance(targets, (list, tuple))
         return cls(kind=str(data["kind"]), site=str(data["site"]), targets=tuple(str(t) for t in targets),
-                   details=tuple(sorted((str(k), str(v)) for k, v in details.items())),
+                   details=tuple(sorted((str(k), _detail(str(k), v)) for k, v in details.items())),
                    high_impact=bool(data.get("high_impact", False)))
 
 
@@ -140,17 +192,32 @@ class Step(ABC):
 
 
 def vms_home(ctx: StepContext) -> bool:
-    """Every VM of the runbook runs (powered on) at ``ctx.target`` and none runs at ``ctx.source``."""
-    from srmctl.steps.vms import matching
+    """Every VM of the runbook is home: it runs (powered on, once) at ``ctx.target`` and not at ``ctx.source``."""
+    return bool(ctx.runbook.vms) and not not_home(ctx)
 
-    if not ctx.runbook.vms:
-        return False
-    source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
-    return all(
-        len([r for r in matching(target, vm) if r.powered_on]) == 1
-        and not any(r.powered_on for r in matching(source, vm))
-        for vm in ctx.runbook.vms
-    )
+
+def not_home(ctx: StepContext) -> list[str]:
+    """A problem per runbook VM that is not home: not running (powered on) at the original site
+    (``ctx.target``), running there more than once, or still running at the recovery site too (after a
+    disaster recovery the stale copy at home may be powered on again while the live one runs at the recovery
+    site: that VM is not home yet)."""
+    # Imported here: those modules import this one (and the vCenter and SRM/VR adapters).
+    from srmctl.steps.dr_state import vm_names
+    from srmctl.steps.vms import describe, matching
+
+    vm_names(ctx)  # the runbook's VMs must be listed (or resolved from 'select')
+    assert ctx.runbook.vms is not None
+    home, away = ctx.ops(ctx.target).inventory(), ctx.ops(ctx.source).inventory()
+    problems = []
+    for vm in ctx.runbook.vms:
+        running = [r for r in matching(home, vm) if r.powered_on]
+        if not running:
+            problems.append(f"{describe(vm)} is not running at {ctx.target}")
+        elif len(running) > 1:
+            problems.append(f"{describe(vm)} runs {len(running)} times at {ctx.target}")
+        elif any(r.powered_on for r in matching(away, vm)):
+            problems.append(f"{describe(vm)} still runs at {ctx.source} (its copy at {ctx.target} is stale)")
+    return problems
 
 
 _REGISTRY: dict[str, type[Step]] = {}

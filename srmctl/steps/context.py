@@ -1,8 +1,10 @@
 """What a step sees while it runs: the runbook, one vCenter and one SRM/VR facade per site, bounded
-concurrency, events.
+concurrency, events, and the step it is bound to.
 
-The engine builds the context; steps only read from it. While planning (and in every dry run) the facades
-are read-only views, so a step cannot change anything by mistake.
+The engine builds the context; steps only read from it. The executor binds it to each step it runs
+(:meth:`StepContext.bind`), so events and errors name the step without the step saying so, and the two sides
+of the step's direction (:attr:`StepContext.sides`) are worked out once. While planning (and in every dry
+run) the facades are read-only views, so a step cannot change anything by mistake.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +44,19 @@ def _pauses() -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class Sides:
+    """The two sites of one direction, their vCenter GUIDs and the SRM/VR facade used for it: the VMs run at
+    ``running`` (``ctx.source``), the stale protection comes from ``home`` (``ctx.target``). Every SRM/VR call
+    goes through the SRM and VR of the running site, which are logged in to the paired site as well."""
+
+    running: str  # where the VMs run now
+    home: str  # where the stale protection comes from
+    running_guid: str
+    home_guid: str
+    dr: DrOps
+
+
+@dataclass(frozen=True)
 class StepContext:
     runbook: Runbook
     sites: Mapping[str, VCenterOps]
@@ -56,6 +72,9 @@ class StepContext:
     run_dir: Path | None = None
     #: True for a step run as part of another step's sequence (protection.restore, the reprotect fallback).
     in_sequence: bool = False
+    #: The step this context is bound to (set by the executor): events are journaled under it. None while
+    #: unbound (the engine's run-level context).
+    step: str | None = None
 
     # --- sites ---------------------------------------------------------------------------------------------
 
@@ -68,6 +87,17 @@ class StepContext:
     def target(self) -> str:
         """Where the VMs go back to and the orphans are (``failback.to``)."""
         return self.runbook.target_site_name
+
+    @cached_property
+    def sides(self) -> Sides:
+        """The sides of this context's direction, worked out on first use and kept (a new context, e.g.
+        :meth:`read_only` or :meth:`opposite`, works them out anew). Needs the SRM/VR of ``source``."""
+        dr = self.dr(self.source)
+        return Sides(self.source, self.target, dr.local_vc_guid, dr.remote_vc_guid, dr)
+
+    def bind(self, step: str) -> StepContext:
+        """The same context bound to ``step``."""
+        return replace(self, step=step)
 
     def ops(self, site: str) -> VCenterOps:
         try:
@@ -99,13 +129,17 @@ class StepContext:
 
     # --- helpers for steps ---------------------------------------------------------------------------------
 
-    def record(self, step: str, kind: str, data: Mapping[str, Any]) -> None:
+    def record(self, kind: str, data: Mapping[str, Any]) -> None:
         """Write a fact to the journal (e.g. a VM's files before it is unregistered)."""
-        self.emit("record", step, {"record": kind, **data})
+        self.emit("record", self.step, {"record": kind, **data})
 
-    def action_done(self, step: str, action: Action, result: Mapping[str, Any] | None = None) -> None:
+    def progress(self, data: Mapping[str, Any]) -> None:
+        """Tell the live output how far a long wait is (a VM's sync, a plan run)."""
+        self.emit("progress", self.step, data)
+
+    def action_done(self, action: Action, result: Mapping[str, Any] | None = None) -> None:
         self.pause("after_call")
-        self.emit("action_done", step, {"action": action.to_dict(), "result": dict(result or {})})
+        self.emit("action_done", self.step, {"action": action.to_dict(), "result": dict(result or {})})
         self.pause("after_action")
 
     def pause(self, point: str) -> None:
@@ -113,7 +147,7 @@ class StepContext:
         if seconds:
             time.sleep(seconds)
 
-    def each(self, step: str, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    def each(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most ``runbook.concurrency`` in flight. Every item is attempted;
         failures are reported together (one StepFailed naming each), so one bad VM does not hide another."""
         todo = list(items)
@@ -122,7 +156,7 @@ class StepContext:
         workers = max(1, min(self.runbook.concurrency, len(todo)))
         results: list[R] = []
         problems: list[str] = []
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=step) as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.step or "step") as pool:
             futures = [pool.submit(fn, item) for item in todo]
             for future in futures:
                 try:
@@ -130,5 +164,5 @@ class StepContext:
                 except SrmctlError as error:
                     problems.append(error.message)
         if problems:
-            raise StepFailed(f"{step}: " + "; ".join(problems))
+            raise StepFailed("; ".join(problems))  # the executor names the step
         return results

@@ -1,10 +1,12 @@
 """What the SRM/VR steps observe, shared by both directions.
 
-Every SRM/VR step works on a *direction*: the VMs run at ``ctx.source`` (the new protected site, source of
-the new replication) and the stale protection points from ``ctx.target`` (the old protected site, where the
-orphaned VM files are, target of the new replication). The failback uses the context as the runbook gives
-it; ``protection.restore`` runs the same steps on :meth:`StepContext.opposite`. All SRM/VR calls go through
-the SRM and VR of ``ctx.source``, which are logged in to the paired site as well.
+Every SRM/VR step works on a *direction* (:attr:`StepContext.sides`): the VMs run at ``ctx.source`` (the
+new protected site, source of the new replication) and the stale protection points from ``ctx.target`` (the
+old protected site, where the orphaned VM files are, target of the new replication). The failback uses the
+context as the runbook gives it; ``protection.restore`` runs the same steps on :meth:`StepContext.opposite`.
+All SRM/VR calls go through the SRM and VR of ``ctx.source``, which are logged in to the paired site as well.
+
+Errors raised here do not name the step: the executor does (see :mod:`srmctl.steps.executor`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import (
@@ -36,27 +37,11 @@ PLAN_BUSY = frozenset({PlanStatus.TEST_IN_PROGRESS, PlanStatus.CLEANUP_IN_PROGRE
                        PlanStatus.WAITING_FOR_USER_INPUT, PlanStatus.CANCEL_IN_PROGRESS, PlanStatus.DELETING})
 
 
-@dataclass(frozen=True)
-class Sides:
-    """The two sites of one direction, their vCenter GUIDs and the SRM/VR facade used for it."""
-
-    running: str  # where the VMs run now
-    home: str  # where the stale protection comes from
-    running_guid: str
-    home_guid: str
-    dr: DrOps
-
-
-def sides(ctx: StepContext) -> Sides:
-    dr = ctx.dr(ctx.source)
-    return Sides(ctx.source, ctx.target, dr.local_vc_guid, dr.remote_vc_guid, dr)
-
-
-def vm_names(ctx: StepContext, step: str) -> tuple[str, ...]:
+def vm_names(ctx: StepContext) -> tuple[str, ...]:
     if ctx.runbook.vms is None:
         # The engine turns 'select:' into a VM list when a run starts; a context without one has no VMs.
-        raise StepFailed(f"{step}: the runbook's VMs are not resolved: list them under 'vms' (a 'select' is "
-                         "resolved when a run starts)")
+        raise StepFailed("the runbook's VMs are not resolved: list them under 'vms' (a 'select' is resolved "
+                         "when a run starts)")
     return ctx.runbook.vm_names
 
 
@@ -70,27 +55,27 @@ def is_missing(error: DrApiError) -> bool:
 
 def recovery_plan(ctx: StepContext) -> RecoveryPlan | None:
     name = ctx.runbook.recovery_plan.name
-    found = [p for p in sides(ctx).dr.plans() if p.name == name]
+    found = [p for p in ctx.sides.dr.plans() if p.name == name]
     if len(found) > 1:
         raise Ambiguous(f"recovery plan {name!r}", [p.id for p in found])
     return found[0] if found else None
 
 
-def require_plan(ctx: StepContext, step: str) -> RecoveryPlan:
+def require_plan(ctx: StepContext) -> RecoveryPlan:
     plan = recovery_plan(ctx)
     if plan is None:
-        raise StepFailed(f"{step}: recovery plan {ctx.runbook.recovery_plan.name!r} does not exist")
+        raise StepFailed(f"recovery plan {ctx.runbook.recovery_plan.name!r} does not exist")
     return plan
 
 
-def stale_groups(ctx: StepContext, step: str) -> list[ProtectionGroup]:
+def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     """The protection groups of the old direction that the runbook selects: protected at ``ctx.target`` and
     either named by the runbook or protecting the runbook's VMs.
 
     Guardrail: a selected group that also protects VMs the runbook does not move is refused, since removing
     it would silently unprotect them."""
-    s = sides(ctx)
-    names = set(vm_names(ctx, step))
+    s = ctx.sides
+    names = set(vm_names(ctx))
     rb = ctx.runbook
     named = {rb.protection_group.name} | ({rb.select.protection_group} if rb.select and rb.select.protection_group
                                           else set())
@@ -106,7 +91,7 @@ def stale_groups(ctx: StepContext, step: str) -> list[ProtectionGroup]:
             refused.append(f"{group.name} also protects {', '.join(others)}")
         selected.append(group)
     if refused:
-        raise GuardrailViolation(f"{step}: refusing to touch protection groups at {s.home} that protect VMs the "
+        raise GuardrailViolation(f"refusing to touch protection groups at {s.home} that protect VMs the "
                                  "runbook does not move (add those VMs to the runbook or move them out of the "
                                  "group first): " + "; ".join(refused))
     return selected
@@ -114,7 +99,7 @@ def stale_groups(ctx: StepContext, step: str) -> list[ProtectionGroup]:
 
 def new_group(ctx: StepContext) -> ProtectionGroup | None:
     """The runbook's protection group in this direction (protected where the VMs run), if it exists."""
-    s = sides(ctx)
+    s = ctx.sides
     name = ctx.runbook.protection_group.name
     found = [g for g in s.dr.groups() if g.name == name and g.protected_vc_guid == s.running_guid]
     if len(found) > 1:
@@ -125,17 +110,17 @@ def new_group(ctx: StepContext) -> ProtectionGroup | None:
 # --- VMs and replications ----------------------------------------------------------------------------------
 
 
-def running_vms(ctx: StepContext, step: str) -> tuple[dict[str, VrVm], list[str]]:
+def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
     """The runbook's VMs as VR sees them where they run (one listing), and a problem per VM not found.
 
     When a name is there more than once (a stale copy not yet unregistered), the powered-on one is the VM
     that runs; anything still ambiguous is a problem, never a guess."""
-    s = sides(ctx)
+    s = ctx.sides
     by_name: dict[str, list[VrVm]] = {}
     for vm in s.dr.vr_vms(s.running_guid):
         by_name.setdefault(vm.name, []).append(vm)
     found, problems = {}, []
-    for name in vm_names(ctx, step):
+    for name in vm_names(ctx):
         candidates = [vm for vm in by_name.get(name, []) if not vm.template]
         if len(candidates) > 1:
             candidates = [vm for vm in candidates if vm.power_state == "POWERED_ON"]
@@ -149,11 +134,11 @@ def running_vms(ctx: StepContext, step: str) -> tuple[dict[str, VrVm], list[str]
     return found, problems
 
 
-def replications_from(ctx: StepContext, site_guid: str, step: str) -> dict[str, Replication]:
+def replications_from(ctx: StepContext, site_guid: str) -> dict[str, Replication]:
     """The runbook's VMs' replications whose source is the vCenter ``site_guid``, by VM name."""
-    names = set(vm_names(ctx, step))
+    names = set(vm_names(ctx))
     result = {}
-    for replication in sides(ctx).dr.replications(source_vc_guid=site_guid):
+    for replication in ctx.sides.dr.replications(source_vc_guid=site_guid):
         # Filtered again here: a server ignoring the query parameter must not make srmctl touch the wrong side.
         if replication.source_vc_id == site_guid and replication.name in names:
             result[replication.name] = replication
@@ -167,7 +152,7 @@ def status_of(plan: RecoveryPlan) -> str:
     return text(plan.status) or ""
 
 
-def run_plan(ctx: StepContext, step: str, dr: DrOps, plan_id: str, start: Callable[[], Task] | None,
+def run_plan(ctx: StepContext, dr: DrOps, plan_id: str, start: Callable[[], Task] | None,
              timeout: float = 6 * 3600.0) -> RecoveryPlan:
     """Start a plan run (``start``), or, on resume, follow the one SRM is already running; answer the prompts
     the runbook allows and stop at any other prompt. Returns the plan once SRM no longer runs it.
@@ -182,11 +167,11 @@ def run_plan(ctx: StepContext, step: str, dr: DrOps, plan_id: str, start: Callab
         plan = dr.plan(plan_id)
         if (status_of(plan), plan.progress or 0) != shown:  # progress lines only when something moved
             shown = (status_of(plan), plan.progress or 0)
-            ctx.emit("progress", step, {"vm": plan.name, "status": shown[0], "percent": shown[1]})
+            ctx.progress({"vm": plan.name, "status": shown[0], "percent": shown[1]})
         if plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
             for prompt in dr.user_prompts(plan_id):
                 if prompt.id not in answered:
-                    _answer(ctx, step, dr, plan, prompt)
+                    _answer(ctx, dr, plan, prompt)
                     answered.add(prompt.id)
         elif plan.status not in PLAN_BUSY and not plan.is_running:
             # The task decides when there is one: right after the start SRM may not show the plan busy yet.
@@ -196,22 +181,22 @@ def run_plan(ctx: StepContext, step: str, dr: DrOps, plan_id: str, start: Callab
             if task.done:
                 continue  # read the plan's final state once more
         if time.monotonic() > deadline:
-            raise StepFailed(f"{step}: recovery plan {plan.name} still {status_of(plan)} after {timeout:.0f}s")
+            raise StepFailed(f"recovery plan {plan.name} still {status_of(plan)} after {timeout:.0f}s")
         time.sleep(dr.poll_interval)
     if task is not None and task.status != TaskStatus.SUCCESS:
         message = task.error.message if task.error and task.error.message else "no error message"
-        raise StepFailed(f"{step}: {task.description or 'plan run'} ended {text(task.status)}: {message} "
+        raise StepFailed(f"{task.description or 'plan run'} ended {text(task.status)}: {message} "
                          f"(plan {plan.name} is {status_of(plan)})")
     return plan
 
 
-def _answer(ctx: StepContext, step: str, dr: DrOps, plan: RecoveryPlan, prompt: UserPrompt) -> None:
+def _answer(ctx: StepContext, dr: DrOps, plan: RecoveryPlan, prompt: UserPrompt) -> None:
     patterns = ctx.runbook.prompts.dismiss
     if not any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns
                for value in (prompt.description, prompt.prompt_text)):
-        raise StepFailed(f"{step}: recovery plan {plan.name} waits for an answer to the prompt "
+        raise StepFailed(f"recovery plan {plan.name} waits for an answer to the prompt "
                          f"{prompt.description!r} ({prompt.prompt_text!r}), which prompts.dismiss does not list; "
                          "answer it in SRM, then run 'srmctl resume' with this run's id")
     dr.dismiss_prompt(plan.id, prompt.id)
-    ctx.record(step, "prompt_answered", {"plan": plan.name, "prompt": prompt.description, "text": prompt.prompt_text,
+    ctx.record("prompt_answered", {"plan": plan.name, "prompt": prompt.description, "text": prompt.prompt_text,
                                          "answer": "dismissed (prompts.dismiss)"})

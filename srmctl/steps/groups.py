@@ -8,7 +8,7 @@ from srmctl.adapters.dr.models import VmProtectionStatus
 from srmctl.errors import GuardrailViolation, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import is_missing, new_group, recovery_plan, running_vms, sides, stale_groups, vm_names
+from srmctl.steps.dr_state import is_missing, new_group, recovery_plan, running_vms, stale_groups, vm_names
 
 
 @register
@@ -25,21 +25,21 @@ class GroupsDelete(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
+        s = ctx.sides
         ours = recovery_plan(ctx)
         actions, refused = [], []
-        for group in stale_groups(ctx, self.name):
+        for group in stale_groups(ctx):
             others = [p.name for p in s.dr.group_plans(group.id) if ours is None or p.id != ours.id]
             if others:
                 refused.append(f"{group.name} is also in recovery plan(s) {', '.join(others)}")
             actions.append(Action.make("delete_group", s.running, [group.name], group_id=group.id,
                                        protected_site=s.home, status=str(group.status)))
         if refused:
-            raise GuardrailViolation(f"{self.name}: refusing to delete: " + "; ".join(refused))
+            raise GuardrailViolation("refusing to delete: " + "; ".join(refused))
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        dr = sides(ctx).dr
+        dr = ctx.sides.dr
         for action in actions:
             ctx.pause("before_call")
             try:
@@ -47,13 +47,13 @@ class GroupsDelete(Step):
             except DrApiError as error:
                 if not is_missing(error):
                     raise
-                ctx.action_done(self.name, action, {"already_deleted": True})
+                ctx.action_done(action, {"already_deleted": True})
                 continue
-            ctx.action_done(self.name, action)
+            ctx.action_done(action)
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
-        left = stale_groups(ctx, self.name)
+        s = ctx.sides
+        left = stale_groups(ctx)
         if left:
             return Verification.failed([f"protection group {g.name} ({g.id}) still exists at {s.home}" for g in left])
         return Verification.passed(f"no stale protection group of the runbook left at {s.home}")
@@ -71,8 +71,8 @@ class GroupsCreate(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
-        wanted = set(vm_names(ctx, self.name))
+        s = ctx.sides
+        wanted = set(vm_names(ctx))
         group = new_group(ctx)
         name = ctx.runbook.protection_group.name
         if group is None:
@@ -81,30 +81,30 @@ class GroupsCreate(Step):
         if members == wanted:
             return ()
         return (Action.make("set_group_vms", s.running, sorted(wanted), group=name, group_id=group.id,
-                            adds=",".join(sorted(wanted - members)), removes=",".join(sorted(members - wanted))),)
+                            adds=tuple(sorted(wanted - members)), removes=tuple(sorted(members - wanted))),)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        s = sides(ctx)
-        vms, problems = running_vms(ctx, self.name)
+        s = ctx.sides
+        vms, problems = running_vms(ctx)
         if problems:
-            raise StepFailed(f"{self.name}: " + "; ".join(problems))
+            raise StepFailed("; ".join(problems))
         for action in actions:
             ids = [vms[name].id for name in action.targets]
             ctx.pause("before_call")
             if action.kind == "create_group":
                 task = s.dr.wait(s.dr.create_group(action.detail("group"), s.running_guid, ids))
-                ctx.action_done(self.name, action, {"group_id": task.result_id or ""})
+                ctx.action_done(action, {"group_id": task.result_id or ""})
             else:
                 s.dr.wait(s.dr.reconfigure_group(action.detail("group_id"), action.detail("group"), ids))
-                ctx.action_done(self.name, action)
+                ctx.action_done(action)
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
+        s = ctx.sides
         group = new_group(ctx)
         name = ctx.runbook.protection_group.name
         if group is None:
             return Verification.failed([f"protection group {name} does not exist at {s.running}"])
-        wanted = set(vm_names(ctx, self.name))
+        wanted = set(vm_names(ctx))
         members = {vm.name: vm for vm in s.dr.group_vms(group.id)}
         problems = [f"{name} lacks {n}" for n in sorted(wanted - set(members))]
         problems += [f"{name} also holds {n}" for n in sorted(set(members) - wanted)]

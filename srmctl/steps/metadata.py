@@ -72,11 +72,11 @@ class MetadataSnapshot(Step):
                 write_snapshot(live, Path(kept_file))
             if path is not None:
                 write_snapshot(chosen, path)
-            ctx.record(self.name, "metadata_snapshot", {
+            ctx.record("metadata_snapshot", {
                 "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
                 "source": "runbook file (richer than the live plan)" if chosen is kept else "live plan",
                 "file": str(path) if path else None})
-            ctx.action_done(self.name, action, {"vms": len(chosen.vms)})
+            ctx.action_done(action, {"vms": len(chosen.vms)})
 
     def verify(self, ctx: StepContext) -> Verification:
         path = run_snapshot_path(ctx)
@@ -100,11 +100,11 @@ class MetadataRestore(Step):
     def _restore_plan(self, ctx: StepContext, *, strict: bool = True) -> tuple[Snapshot, RestorePlan]:
         snapshot = _saved_snapshot(ctx)
         if snapshot is None:
-            raise StepFailed(f"{self.name}: no metadata snapshot to restore: run metadata.snapshot first (or set "
+            raise StepFailed("no metadata snapshot to restore: run metadata.snapshot first (or set "
                              "recovery_plan.metadata to a snapshot file)")
         restore = ctx.dr(ctx.source).plan_metadata_restore(ctx.runbook.recovery_plan.name, snapshot)
         if restore.unplaced and strict:
-            raise StepFailed(f"{self.name}: the recovery plan does not hold {', '.join(restore.unplaced)} from "
+            raise StepFailed(f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
                              "the snapshot; their settings cannot be placed")
         return snapshot, restore
 
@@ -126,12 +126,12 @@ class MetadataRestore(Step):
         _, restore = self._restore_plan(ctx)
         now = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
         if now != actions:
-            raise StepFailed(f"{self.name}: the plan's settings changed since this step was planned; run it "
+            raise StepFailed("the plan's settings changed since this step was planned; run it "
                              "again to re-plan")
         ctx.pause("before_call")
         ctx.dr(ctx.source).apply_metadata_restore(restore)
         for action in actions:
-            ctx.action_done(self.name, action)
+            ctx.action_done(action)
 
     @staticmethod
     def _nothing_to_restore(ctx: StepContext) -> bool:
@@ -146,7 +146,7 @@ class MetadataRestore(Step):
         snapshot, restore = self._restore_plan(ctx)
         live = ctx.dr(ctx.source).capture_metadata(ctx.runbook.recovery_plan.name)
         changes = diff_snapshots(snapshot, live)
-        ctx.record(self.name, "metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
+        ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
         if restore.actions or changes:
             return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
         return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")

@@ -40,7 +40,7 @@ class OrphansUnregister(Step):
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         if ctx.runbook.vms is None:
-            raise StepFailed(f"{self.name}: choosing VMs with 'select' needs the SRM client, which this version "
+            raise StepFailed("choosing VMs with 'select' needs the SRM client, which this version "
                              "does not have yet; list the VMs under 'vms'")
         actions, refused = [], []
         for stale in stale_vms(ctx):
@@ -54,7 +54,7 @@ class OrphansUnregister(Step):
                 moref=record.moref, instance_uuid=record.instance_uuid, power_state=record.power_state,
                 vmx=record.vmx_path))
         if refused:
-            raise GuardrailViolation(f"{self.name}: refusing to unregister powered-on VMs:\n"
+            raise GuardrailViolation("refusing to unregister powered-on VMs:\n"
                                      + "\n".join(f"- {r}" for r in refused))
         return tuple(actions)
 
@@ -68,7 +68,7 @@ class OrphansUnregister(Step):
             moref, uuid = action.detail("moref"), action.detail("instance_uuid")
             record = by_moref.get(moref)
             if record is None:
-                ctx.action_done(self.name, action, {"already_unregistered": True})
+                ctx.action_done(action, {"already_unregistered": True})
                 return
             if record.name != action.targets[0] or record.instance_uuid != uuid:
                 # MoRefs are reused after re-registration: never act on a different VM than was planned.
@@ -81,14 +81,14 @@ class OrphansUnregister(Step):
             files = ops.list_files(ds, folder)
             # Written (and fsync'd) before the call: if we crash right after it, the journal still says
             # where the VM's files are, so the seeds can be found and the VM re-registered by hand.
-            ctx.record(self.name, "vm_files", {
+            ctx.record("vm_files", {
                 "vm": record.name, "instance_uuid": record.instance_uuid, "moref": moref, "site": action.site,
                 "vmx": record.vmx_path, "files": [{"path": f.path, "size": f.size_bytes} for f in files]})
             ctx.pause("before_call")
             done = ops.unregister(moref, allow_powered_on=action.high_impact, files=files)
-            ctx.action_done(self.name, action, {"was_powered_on": done.was_powered_on, "files": len(files)})
+            ctx.action_done(action, {"was_powered_on": done.was_powered_on, "files": len(files)})
 
-        ctx.each(self.name, unregister, actions)
+        ctx.each(unregister, actions)
 
     def verify(self, ctx: StepContext) -> Verification:
         left = [f"{s.record.name} ({s.record.moref}) is still registered at {ctx.target}" for s in stale_vms(ctx)]

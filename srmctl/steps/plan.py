@@ -8,20 +8,13 @@ from typing import ClassVar
 
 from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
-from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.base import Action, Impact, Step, Verification, not_home, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import (
-    new_group,
-    recovery_plan,
-    require_plan,
-    run_plan,
-    sides,
-    stale_groups,
-    status_of,
-)
+from srmctl.steps.dr_state import new_group, recovery_plan, require_plan, run_plan, stale_groups, status_of
+from srmctl.steps.executor import plan_sequence, run_sequence
 from srmctl.steps.ops import DrOps
 from srmctl.steps.orphans import stale_vms, why_not_power_off
-from srmctl.steps.protection import REBUILD, SequencePlan, not_running_home, plan_sequence, run_sequence
+from srmctl.steps.protection import REBUILD
 
 
 @register
@@ -39,30 +32,30 @@ class PlanDetachGroups(Step):
         plan = recovery_plan(ctx)
         if plan is None:
             return ()
-        s = sides(ctx)
+        s = ctx.sides
         in_plan = {g.id for g in s.dr.plan_groups(plan.id)}
-        stale = [g for g in stale_groups(ctx, self.name) if g.id in in_plan]
+        stale = [g for g in stale_groups(ctx) if g.id in in_plan]
         if not stale:
             return ()
         return (Action.make("remove_groups_from_plan", s.running, [plan.name], plan_id=plan.id,
-                            groups=", ".join(g.name for g in stale), group_ids=",".join(g.id for g in stale)),)
+                            groups=tuple(g.name for g in stale), group_ids=tuple(g.id for g in stale)),)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        dr = sides(ctx).dr
+        dr = ctx.sides.dr
         for action in actions:
-            plan_id, remove = action.detail("plan_id"), set(action.detail("group_ids").split(","))
+            plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
             # The list is read again right before the call: groups added meanwhile by someone else are kept.
             keep = [g.id for g in dr.plan_groups(plan_id) if g.id not in remove]
             ctx.pause("before_call")
             dr.wait(dr.reconfigure_plan(plan_id, protection_groups=keep))
-            ctx.action_done(self.name, action, {"groups_left": len(keep)})
+            ctx.action_done(action, {"groups_left": len(keep)})
 
     def verify(self, ctx: StepContext) -> Verification:
         plan = recovery_plan(ctx)
         if plan is None:
             return Verification.passed("the recovery plan does not exist: nothing to detach")
-        in_plan = {g.id for g in sides(ctx).dr.plan_groups(plan.id)}
-        left = [g.name for g in stale_groups(ctx, self.name) if g.id in in_plan]
+        in_plan = {g.id for g in ctx.sides.dr.plan_groups(plan.id)}
+        left = [g.name for g in stale_groups(ctx) if g.id in in_plan]
         if left:
             return Verification.failed([f"{name} is still in recovery plan {plan.name}" for name in left])
         return Verification.passed(f"no stale protection group in recovery plan {plan.name}")
@@ -81,7 +74,7 @@ class PlanAttachGroups(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
+        s = ctx.sides
         plan = recovery_plan(ctx)
         group_name = ctx.runbook.protection_group.name
         if plan is None:
@@ -98,33 +91,33 @@ class PlanAttachGroups(Step):
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        s = sides(ctx)
+        s = ctx.sides
         group = new_group(ctx)
         if group is None:
-            raise StepFailed(f"{self.name}: protection group {ctx.runbook.protection_group.name} does not exist "
+            raise StepFailed(f"protection group {ctx.runbook.protection_group.name} does not exist "
                              f"at {s.running}; run groups.create first")
         for action in actions:
             ctx.pause("before_call")
             if action.kind == "create_plan":
                 task = s.dr.wait(s.dr.create_plan(action.targets[0], s.running_guid, [group.id]))
-                ctx.action_done(self.name, action, {"plan_id": task.result_id or ""})
+                ctx.action_done(action, {"plan_id": task.result_id or ""})
                 continue
             plan_id = action.detail("plan_id")
             current = s.dr.plan_groups(plan_id)
             if action.kind == "flip_plan_direction":
                 wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
                 if wrong:
-                    raise StepFailed(f"{self.name}: recovery plan {action.targets[0]} still holds protection "
+                    raise StepFailed(f"recovery plan {action.targets[0]} still holds protection "
                                      f"group(s) of the other direction ({', '.join(wrong)}); its direction can "
                                      "only change while it has none (plan.detach_groups, groups.delete)")
                 s.dr.wait(s.dr.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid))
             else:
                 ids = [g.id for g in current if g.id != group.id] + [group.id]
                 s.dr.wait(s.dr.reconfigure_plan(plan_id, protection_groups=ids))
-            ctx.action_done(self.name, action)
+            ctx.action_done(action)
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
+        s = ctx.sides
         plan = recovery_plan(ctx)
         if plan is None:
             return Verification.failed([f"recovery plan {ctx.runbook.recovery_plan.name} does not exist"])
@@ -154,13 +147,13 @@ class _PlanRun(Step):
     runs_at_recovery_site: ClassVar[bool] = False  # use the SRM of the site the plan recovers to
 
     def _dr(self, ctx: StepContext) -> DrOps:
-        return ctx.dr(ctx.target) if self.runs_at_recovery_site else sides(ctx).dr
+        return ctx.dr(ctx.target) if self.runs_at_recovery_site else ctx.sides.dr
 
     def _start(self, dr: DrOps, plan_id: str) -> Task:
         raise NotImplementedError
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
+        s = ctx.sides
         plan = recovery_plan(ctx)
         name = ctx.runbook.recovery_plan.name
         if plan is None or plan.protected_vc_guid != s.running_guid:
@@ -175,26 +168,23 @@ class _PlanRun(Step):
         return (Action.make(self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)),)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        s = sides(ctx)
+        s = ctx.sides
         dr = self._dr(ctx)
         for action in actions:
-            plan = require_plan(ctx, self.name)
+            plan = require_plan(ctx)
             if plan.protected_vc_guid != s.running_guid:
-                raise StepFailed(f"{self.name}: recovery plan {plan.name} protects {plan.protected_site_name}, not "
+                raise StepFailed(f"recovery plan {plan.name} protects {plan.protected_site_name}, not "
                                  f"{s.running}; attach the new protection group first (plan.attach_groups)")
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
                 start = lambda plan_id=plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
             ctx.pause("before_call")
-            try:
-                final = run_plan(ctx, self.name, dr, plan.id, start)
-            except OperationFailed as error:
-                raise StepFailed(f"{self.name}: {error.message}") from error
-            ctx.action_done(self.name, action, {"plan_status": status_of(final)})
+            final = run_plan(ctx, dr, plan.id, start)  # an OperationFailed becomes a StepFailed naming the step
+            ctx.action_done(action, {"plan_status": status_of(final)})
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
-        plan = require_plan(ctx, self.name)
+        s = ctx.sides
+        plan = require_plan(ctx)
         problems = self.problems(ctx, plan)
         if plan.protected_vc_guid != s.running_guid:
             problems.insert(0, f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
@@ -263,7 +253,7 @@ class PlanMigrate(_PlanRun):
         return dr.migrate_plan(plan_id)
 
     def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
-        return not_running_home(ctx)
+        return not_home(ctx)
 
 
 # --- SRM's own reprotect -----------------------------------------------------------------------------------
@@ -290,7 +280,7 @@ class PlanReprotect(Step):
         strategy = ctx.runbook.strategy
         if strategy == "rebuild":
             return ()
-        plan = require_plan(ctx, self.name)
+        plan = require_plan(ctx)
         if plan.status == PlanStatus.READY_STATE:
             return ()
         site = plan.recovery_site_name or ctx.source
@@ -302,21 +292,21 @@ class PlanReprotect(Step):
             running = [s for s in stale_vms(ctx) if s.record.powered_on]
             refused = [f"{s.record.name}: {why}" for s in running if (why := why_not_power_off(ctx, s))]
             if refused:
-                raise GuardrailViolation(f"{self.name}: reprotect would power off stale VMs at {ctx.target} that "
+                raise GuardrailViolation(f"reprotect would power off stale VMs at {ctx.target} that "
                                          "are powered on: " + "; ".join(refused))
             return (Action.make("reprotect", site, [plan.name], high_impact=bool(running), plan_id=plan.id,
                                 status=status_of(plan), protected_site=site,
-                                powers_off=",".join(s.record.name for s in running)),)
+                                powers_off=tuple(s.record.name for s in running)),)
         reason = f"plan {plan.name} is {status_of(plan)}, which SRM cannot reprotect"
         if strategy == "reprotect":
-            raise StepFailed(f"{self.name}: {reason}")
-        fallback = self._rebuild(ctx, plan)
-        marker = Action.make("fall_back_to_rebuild", fallback.ctx.source, [plan.name], reason=reason)
-        return (marker, *fallback.actions)
+            raise StepFailed(reason)
+        direction = self._rebuild_direction(ctx, plan)
+        marker = Action.make("fall_back_to_rebuild", direction.source, [plan.name], reason=reason)
+        return (marker, *plan_sequence(direction, REBUILD))
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         first = actions[0]
-        plan = require_plan(ctx, self.name)
+        plan = require_plan(ctx)
         if first.kind == "fall_back_to_rebuild":
             self._fall_back(ctx, plan, first, first.detail("reason"))
             return
@@ -325,31 +315,31 @@ class PlanReprotect(Step):
         if first.kind == "reprotect":
             start = lambda: dr.reprotect_plan(plan.id)  # noqa: E731 - called once, inside run_plan
         try:
-            final = run_plan(ctx, self.name, dr, plan.id, start)
+            final = run_plan(ctx, dr, plan.id, start)
             if final.status != PlanStatus.READY_STATE:
-                raise StepFailed(f"{self.name}: reprotect left plan {plan.name} {status_of(final)}")
+                raise StepFailed(f"reprotect left plan {plan.name} {status_of(final)}")
         except (StepFailed, OperationFailed) as error:
             if ctx.runbook.strategy != "auto":
                 raise
-            self._fall_back(ctx, require_plan(ctx, self.name), first, f"reprotect failed: {error.message}")
+            self._fall_back(ctx, require_plan(ctx), first, f"reprotect failed: {error.message}")
             return
-        ctx.action_done(self.name, first, {"plan_status": status_of(final)})
+        ctx.action_done(first, {"plan_status": status_of(final)})
 
-    def _rebuild(self, ctx: StepContext, plan: RecoveryPlan) -> SequencePlan:
-        """The rebuild sequence towards the plan's current recovery site: the VMs run there."""
+    @staticmethod
+    def _rebuild_direction(ctx: StepContext, plan: RecoveryPlan) -> StepContext:
+        """The direction of the rebuild sequence: towards the plan's current recovery site, where the VMs run."""
         guid_of_target = ctx.dr(ctx.source).remote_vc_guid
-        direction = ctx if plan.protected_vc_guid == guid_of_target else ctx.opposite()
-        return plan_sequence(direction, REBUILD)
+        return ctx if plan.protected_vc_guid == guid_of_target else ctx.opposite()
 
     def _fall_back(self, ctx: StepContext, plan: RecoveryPlan, action: Action, reason: str) -> None:
-        ctx.record(self.name, "reprotect_fallback", {"plan": plan.name, "reason": reason, "strategy": "auto"})
-        run_sequence(self._rebuild(ctx, plan).ctx, self.name, REBUILD)
-        ctx.action_done(self.name, action, {"fallback": "rebuild", "reason": reason})
+        ctx.record("reprotect_fallback", {"plan": plan.name, "reason": reason, "strategy": "auto"})
+        run_sequence(self._rebuild_direction(ctx, plan), REBUILD)
+        ctx.action_done(action, {"fallback": "rebuild", "reason": reason})
 
     def verify(self, ctx: StepContext) -> Verification:
         if ctx.runbook.strategy == "rebuild":
             return Verification.passed("not used (strategy: rebuild)")
-        plan = require_plan(ctx, self.name)
+        plan = require_plan(ctx)
         if plan.status != PlanStatus.READY_STATE:
             return Verification.failed([f"recovery plan {plan.name} is {status_of(plan)}, not READY_STATE"])
         return Verification.passed(f"recovery plan {plan.name} protects {plan.protected_site_name} (READY_STATE)")

@@ -25,7 +25,7 @@ class PreflightCheck(Step):
         # Problems stop the run at plan time, before any step changes anything.
         problems = self.problems(ctx)
         if problems:
-            raise StepFailed(f"{self.name}: {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
+            raise StepFailed(f"{len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
         return ()
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:

@@ -19,8 +19,8 @@ from srmctl.adapters.dr.models import (
 )
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
-from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import Sides, is_missing, replications_from, running_vms, sides, vm_names
+from srmctl.steps.context import Sides, StepContext
+from srmctl.steps.dr_state import is_missing, replications_from, running_vms, vm_names
 from srmctl.steps.vms import matching
 
 #: Statuses of a replication that is still copying or comparing: wait for it, do not configure again.
@@ -42,14 +42,14 @@ class ReplicationCleanup(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
+        s = ctx.sides
         return tuple(
             Action.make("remove_replication", s.running, [r.name or r.vm_id or r.id], replication_id=r.id,
-                        direction=f"{s.home}->{s.running}", status=r.state or "?", retain_replica_disks="true")
-            for r in replications_from(ctx, s.home_guid, self.name).values())
+                        direction=f"{s.home}->{s.running}", status=r.state or "?", retain_replica_disks=True)
+            for r in replications_from(ctx, s.home_guid).values())
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        dr = sides(ctx).dr
+        dr = ctx.sides.dr
         for action in actions:
             rid = action.detail("replication_id")
             ctx.pause("before_call")
@@ -58,16 +58,16 @@ class ReplicationCleanup(Step):
                 how = "unconfigure"
             except DrApiError as error:
                 if is_missing(error):
-                    ctx.action_done(self.name, action, {"already_removed": True})
+                    ctx.action_done(action, {"already_removed": True})
                     continue
                 # Graceful removal needs both sites; the local removal still keeps the replica disks.
                 dr.wait(dr.delete_replication(rid), vr=True)
                 how = f"delete (unconfigure failed: {error.message})"
-            ctx.action_done(self.name, action, {"method": how, "retain_replica_disks": True})
+            ctx.action_done(action, {"method": how, "retain_replica_disks": True})
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
-        left = replications_from(ctx, s.home_guid, self.name)
+        s = ctx.sides
+        left = replications_from(ctx, s.home_guid)
         if left:
             return Verification.failed([f"replication of {name} from {s.home} still exists ({r.id})"
                                         for name, r in sorted(left.items())])
@@ -99,10 +99,10 @@ class ReplicationReverse(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = sides(ctx)
-        existing = replications_from(ctx, s.running_guid, self.name)
+        s = ctx.sides
+        existing = replications_from(ctx, s.running_guid)
         actions, problems = [], []
-        todo = [n for n in vm_names(ctx, self.name) if n not in existing]
+        todo = [n for n in vm_names(ctx) if n not in existing]
         for name, replication in sorted(existing.items()):
             if _syncing(replication):
                 actions.append(Action.make("wait_for_sync", s.running, [name], replication_id=replication.id,
@@ -110,7 +110,7 @@ class ReplicationReverse(Step):
             elif replication.state != ReplicationStatus.OK:
                 problems.append(f"replication of {name} to {s.home} exists but is {replication.state} "
                                 f"({replication.id}); repair or remove it in VR first")
-        vms, missing = running_vms(ctx, self.name)
+        vms, missing = running_vms(ctx)
         problems += [p for p in missing if any(p.startswith(f"VM {n} ") for n in todo)]
         targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
         seeds = ctx.runbook.replication.seeds
@@ -128,37 +128,37 @@ class ReplicationReverse(Step):
             actions.append(Action.make(
                 "configure_replication", s.running, [name], vm_id=vm.id, datastore=target.datastore.name,
                 datastore_id=target.datastore.id, chosen_by=target.how, seeds=f"{used}/{len(disks)}",
-                direction=f"{s.running}->{s.home}", rpo=str(_rpo_minutes(ctx))))
+                direction=f"{s.running}->{s.home}", rpo=_rpo_minutes(ctx)))
         if problems:
-            raise StepFailed(f"{self.name}: {len(problems)} problem(s), nothing configured:\n"
+            raise StepFailed(f"{len(problems)} problem(s), nothing configured:\n"
                              + "\n".join(f"- {p}" for p in problems))
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        s = sides(ctx)
+        s = ctx.sides
         configure = [a for a in actions if a.kind == "configure_replication"]
         if configure:
-            vms, problems = running_vms(ctx, self.name)
+            vms, problems = running_vms(ctx)
             specs = []
             for action in configure:
                 vm = vms.get(action.targets[0])
                 if vm is None or vm.id != action.detail("vm_id"):
-                    raise StepFailed(f"{self.name}: {action.targets[0]} changed since it was planned "
+                    raise StepFailed(f"{action.targets[0]} changed since it was planned "
                                      f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
                 specs.append(self._spec(ctx, s, vm, action))
             ctx.pause("before_call")
             tasks = s.dr.configure_replications(specs)  # one batched request for every VM
             if len(tasks) != len(configure):
-                raise StepFailed(f"{self.name}: VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
+                raise StepFailed(f"VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
             for action, task in zip(configure, tasks, strict=True):
                 s.dr.wait(task, vr=True, timeout=SYNC_TIMEOUT)
-                ctx.action_done(self.name, action, {"task": task.id, "seeds": action.detail("seeds")})
-        waited = _wait_for_sync(ctx, self.name, s, [a.targets[0] for a in actions])
+                ctx.action_done(action, {"task": task.id, "seeds": action.detail("seeds")})
+        waited = _wait_for_sync(ctx, s, [a.targets[0] for a in actions])
         for action in actions:
             if action.kind == "wait_for_sync":
-                ctx.action_done(self.name, action, {"status": waited[action.targets[0]].state or "?"})
+                ctx.action_done(action, {"status": waited[action.targets[0]].state or "?"})
         for action in configure:
-            _record_bytes(ctx, self.name, waited[action.targets[0]], vms[action.targets[0]])
+            _record_bytes(ctx, waited[action.targets[0]], vms[action.targets[0]])
 
     def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action) -> ConfigureReplicationSpec:
         """The VR configure spec of one VM. Seeds are looked up again here: the plan may be old (resume)."""
@@ -169,7 +169,7 @@ class ReplicationReverse(Step):
         if ctx.runbook.replication.seeds == "required":
             missing = [d.label or str(d.device_key) for d in _data_disks(vm) if d.device_key not in seeds]
             if missing:
-                raise StepFailed(f"{self.name}: {vm.name}: seeds for {', '.join(missing)} disappeared since the "
+                raise StepFailed(f"{vm.name}: seeds for {', '.join(missing)} disappeared since the "
                                  "plan (replication.seeds: required); nothing configured")
         disks = []
         for disk in vm.disks:
@@ -183,10 +183,10 @@ class ReplicationReverse(Step):
                                         network_compression_enabled=rb.network_compression)
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = sides(ctx)
-        existing = replications_from(ctx, s.running_guid, self.name)
+        s = ctx.sides
+        existing = replications_from(ctx, s.running_guid)
         rb, problems = ctx.runbook.replication, []
-        for name in vm_names(ctx, self.name):
+        for name in vm_names(ctx):
             r = existing.get(name)
             if r is None:
                 problems.append(f"{name} is not replicated from {s.running} to {s.home}")
@@ -287,37 +287,37 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
     return result
 
 
-def _wait_for_sync(ctx: StepContext, step: str, s: Sides, names: list[str]) -> dict[str, Replication]:
+def _wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Replication]:
     """Poll the replications (one listing per round) until none of ``names`` is still syncing; emit progress."""
     deadline = time.monotonic() + SYNC_TIMEOUT
     reported: dict[str, int] = {}
     while True:
-        current = replications_from(ctx, s.running_guid, step)
+        current = replications_from(ctx, s.running_guid)
         missing = [n for n in names if n not in current]
         if missing:
-            raise StepFailed(f"{step}: replication of {', '.join(missing)} disappeared while waiting for sync")
+            raise StepFailed(f"replication of {', '.join(missing)} disappeared while waiting for sync")
         syncing = [n for n in names if _syncing(current[n])]
         for name in names:
             progress = current[name].sync_progress
             percent = progress.progress if progress and progress.progress is not None else 0
             if percent // 10 != reported.get(name, -1) // 10:
                 reported[name] = percent
-                ctx.emit("progress", step, {"vm": name, "status": current[name].state, "percent": percent})
+                ctx.progress({"vm": name, "status": current[name].state, "percent": percent})
         if not syncing:
             errors = [f"{n}: {current[n].state}" for n in names if current[n].state != ReplicationStatus.OK]
             if errors:
-                raise StepFailed(f"{step}: replication not OK after sync: {'; '.join(errors)}")
+                raise StepFailed(f"replication not OK after sync: {'; '.join(errors)}")
             return current
         if time.monotonic() > deadline:
-            raise StepFailed(f"{step}: still syncing after {SYNC_TIMEOUT:.0f}s: {', '.join(syncing)}")
+            raise StepFailed(f"still syncing after {SYNC_TIMEOUT:.0f}s: {', '.join(syncing)}")
         time.sleep(s.dr.poll_interval)
 
 
-def _record_bytes(ctx: StepContext, step: str, replication: Replication, vm: VrVm) -> None:
+def _record_bytes(ctx: StepContext, replication: Replication, vm: VrVm) -> None:
     """Journal what the seeds saved: bytes transferred and checksummed versus a full copy of the disks."""
     progress = replication.sync_progress
     full = sum((d.capacity or 0) * 1024 for d in _data_disks(vm))  # VR reports capacity in KB
-    ctx.record(step, "replication_bytes", {
+    ctx.record("replication_bytes", {
         "vm": vm.name, "replication_id": replication.id, "full_bytes": full,
         "transferred_bytes": (progress.transferred_current or 0) if progress else 0,
         "checksummed_bytes": (progress.checksum_current or 0) if progress else 0})

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import inspect
+import json
+from dataclasses import astuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from srmctl.adapters.dr import Credentials, SrmClient, VrClient
+from srmctl.engine import events as ev
 from srmctl.engine.executor import select_steps
-from srmctl.errors import UsageError
+from srmctl.errors import Aborted, ConnectionFailed, GuardrailViolation, StepFailed, UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
 from srmctl.steps import Action, DrOps, Impact, VCenterOps, available_steps, get_step
+from srmctl.steps.executor import STEP_EVENTS, SUBSTEP_EVENTS, EventKinds, failures_named
 from srmctl.steps.ops import is_mutating
 
 RUNBOOK = {
@@ -92,3 +98,75 @@ def test_read_only_dr_view_refuses_mutations_before_any_call() -> None:
     with pytest.raises(ReadOnlyViolation):
         view.unconfigure_replication("r")
     assert not srm.calls and not vr.calls  # refused before anything went over the wire
+
+
+# --- typed action details ------------------------------------------------------------------------------------
+
+scalars = st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none(),
+                    st.floats(allow_nan=False, allow_infinity=False))
+details = st.dictionaries(st.from_regex(r"[a-z_]{1,10}", fullmatch=True),
+                          st.one_of(scalars, st.tuples(scalars, scalars), st.lists(scalars, max_size=4).map(tuple)),
+                          max_size=5)
+
+
+def _typed(action: Action) -> list[object]:
+    """The details with every value's type (True == 1 == 1.0 in Python: equality alone would miss a change)."""
+    def typed(v: object) -> object:
+        return tuple((type(x), x) for x in v) if isinstance(v, tuple) else (type(v), v)
+    return [(k, typed(v)) for k, v in action.details]
+
+
+@given(details=details, high_impact=st.booleans())
+def test_action_details_keep_their_types_through_the_journal(details: dict[str, object], high_impact: bool) -> None:
+    action = Action.make("configure_replication", "new-jersey", ["mail04"], high_impact=high_impact,
+                         **details)  # type: ignore[arg-type]
+    back = Action.from_dict(json.loads(json.dumps(action.to_dict(), allow_nan=False)))
+    assert back == action and hash(back) == hash(action)
+    assert _typed(back) == _typed(action)
+
+
+def test_listed_details_are_tuples_not_joined_text() -> None:
+    action = Action.make("remove_groups_from_plan", "new-jersey", ["VR Failover"], plan_id="p-1",
+                         group_ids=["g-1", "g-2"], rpo=15, retain_replica_disks=True)
+    assert action.listed("group_ids") == ("g-1", "g-2") and action.listed("absent") == ()
+    assert action.detail("plan_id") == "p-1"
+    assert action.to_dict()["details"] == {"group_ids": ["g-1", "g-2"], "plan_id": "p-1", "rpo": 15,
+                                           "retain_replica_disks": True}
+    assert action.describe().endswith("(group_ids=[g-1, g-2], plan_id=p-1, retain_replica_disks=True, rpo=15)")
+    assert action.with_details(substep="groups.delete").detail("substep") == "groups.delete"
+    with pytest.raises(TypeError, match="not text"):
+        action.detail("rpo")
+    with pytest.raises(TypeError, match="not a list of text"):
+        action.listed("plan_id")
+    for bad in ({"a": 1}, float("nan"), [["nested"]]):
+        with pytest.raises(TypeError, match="action detail x="):
+            Action.make("k", "s", ["t"], x=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a list, not a tuple"):
+        Action("k", "s", ("t",), details=(("x", ["a"]),))  # type: ignore[arg-type]
+
+
+# --- the executor's failure mapping --------------------------------------------------------------------------
+
+
+def test_errors_inside_a_step_become_step_failures_naming_it() -> None:
+    def raised(error: Exception) -> BaseException:
+        with pytest.raises(BaseException) as caught, failures_named("groups.delete"):
+            raise error
+        return caught.value
+
+    assert str(raised(StepFailed("nothing left"))) == "groups.delete: nothing left"
+    named = StepFailed("groups.delete: refusing")
+    assert raised(named) is named
+    guard = raised(GuardrailViolation("refusing to delete: g"))
+    assert isinstance(guard, StepFailed) and str(guard) == "groups.delete: refusing to delete: g"
+    # A sub-step's failure, raised through the step running the sequence, names both.
+    with pytest.raises(StepFailed, match=r"^protection.restore: groups.delete: refusing$"), \
+            failures_named("protection.restore"):
+        raise named
+    for kept in (ConnectionFailed("down"), Aborted("no"), UsageError("bad")):
+        assert raised(kept) is kept
+
+
+def test_the_executor_journals_the_event_kinds_the_engine_reads() -> None:
+    assert EventKinds(ev.STEP_STARTED, ev.STEP_PLANNED, ev.STEP_VERIFIED, ev.STEP_FAILED) == STEP_EVENTS
+    assert not {*astuple(SUBSTEP_EVENTS)} & {*astuple(STEP_EVENTS)}

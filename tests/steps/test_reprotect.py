@@ -12,6 +12,7 @@ from srmctl.lab.config import LabConfig
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.steps import get_step
+from srmctl.steps.protection import REBUILD
 
 
 def _srmsim(config: LabConfig) -> SrmsimHandle:
@@ -36,7 +37,7 @@ def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None
         assert [(a.kind, a.site) for a in actions] == [("reprotect", "new-jersey")]
         before = rest_state(ctx)
         _srmsim(lab).fail_task("Reprotect*", message="storage not ready")
-        step.apply(ctx, actions)
+        step.apply(ctx.bind(step.name), actions)  # bound, as the executor hands it over
         assert rest_state(ctx) != before
         fallback = events.records("reprotect_fallback")
         assert len(fallback) == 1 and "storage not ready" in fallback[0]["reason"]
@@ -44,6 +45,10 @@ def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None
         substeps = {d.get("substep") for k, s, d in events.events if k == "action_done"}
         assert {"replication.cleanup", "groups.delete", "replication.reverse", "groups.create",
                 "plan.attach_groups"} <= substeps
+        # The sequence ran through the executor: each sub-step verified, journaled under the step that ran it.
+        verified = [(s, d["substep"]) for k, s, d in events.events if k == "substep_verified"]
+        assert verified == [("plan.reprotect", name) for name in REBUILD]
+        assert all(s == "plan.reprotect" for k, s, _ in events.events if k in ("action_done", "record"))
         plan = next(p for p in ctx.dr("new-jersey").plans() if p.name == "VR Failover")
         assert plan.protected_site_name == "new-jersey" and plan.status == "READY_STATE"
         assert step.plan(ctx.read_only()) == ()

@@ -40,7 +40,7 @@ def render_plan(app: App, plan: RunPlan) -> None:
             table.add_row(str(number), step.name, step.impact.value, "[dim]nothing to do[/]", "", "", "")
         for index, action in enumerate(step.actions):
             # The table shows what tells VMs apart at a glance; -o json has every detail.
-            details = escape(" ".join(v for k, v in action.details if k in _SHOWN_DETAILS))
+            details = escape(" ".join(str(v) for k, v in action.details if k in _SHOWN_DETAILS))
             table.add_row(str(number) if index == 0 else "", step.name if index == 0 else "",
                           step.impact.value if index == 0 else "",
                           action.kind + (" [red](high impact)[/]" if action.high_impact else ""),
