@@ -19,7 +19,7 @@ ALLOWED = {
     "metadata": {"metadata", "adapters", "runbook"},
     "runbook": {"runbook"},
     "engine": {"engine", "steps", "adapters", "metadata", "runbook", "lab"},
-    "lab": {"lab", "adapters", "srmsim"},
+    "lab": {"lab", "adapters", "srmsim", "runbook"},  # runbook.source: the one safe YAML file reader
     "srmsim": {"srmsim", "adapters", "lab", "metadata"},
 }
 
