@@ -21,9 +21,9 @@ _UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 def parse_size(value: str | int) -> int:
     """``"32MiB"`` → bytes."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    match = _SIZE.match(value)
+    match = _SIZE.match(value) if isinstance(value, str) else None  # a float or a list is no size either
     if not match:
         raise ValueError(f"size {value!r}: use a number with B, KiB, MiB or GiB")
     return int(match.group(1)) * _UNITS[match.group(2)]
@@ -153,6 +153,10 @@ def load_topology(path: Path | None = None) -> Topology:
             doc = load_file(source, "topology")
     except YamlRejected as rejected:
         reject(source, Document(None), rejected.problems)
+    sites = doc.data.get("sites") if isinstance(doc.data, dict) else None
+    if isinstance(sites, dict) and len(sites) != 2:
+        # Checked first: the model's reference checks look for "the other site" and fail without one.
+        reject(source, doc, [*doc.problems, Problem(("sites",), "a lab has exactly two sites")])
     try:
         topology = Topology.model_validate(doc.data)
     except ValidationError as error:

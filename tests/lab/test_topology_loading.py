@@ -71,3 +71,19 @@ def test_huge_disk_size_is_a_finding(tmp_path: Path) -> None:
         pytest.skip("the default topology names no 4MiB disk")
     problems = refused(text, tmp_path)
     assert len(problems) == 1 and ".disks[0].size: " in problems[0]
+
+
+@pytest.mark.parametrize("sites", ["{a: {datacenter: A, clusters: [{name: c}], datastores: [d]}}", "{}"])
+def test_a_lab_without_two_sites_is_a_finding(tmp_path: Path, sites: str) -> None:
+    # Found by the fuzzer: one site raised StopIteration from the model's search for the other site.
+    text = f"sites: {sites}\nprotected_site: a\nvms: [{{name: v, datastore: d}}]\n"
+    assert refused(text, tmp_path) == ["1:8: sites: a lab has exactly two sites"]
+
+
+@pytest.mark.parametrize("size", ["0.5", "[1]", "true"])
+def test_a_disk_size_of_another_type_is_a_finding(tmp_path: Path, size: str) -> None:
+    # Found by the fuzzer: a float size raised TypeError from the size parser.
+    text = DEFAULT.replace("{size: 4MiB}", "{size: " + size + "}", 1)
+    [problem] = refused(text, tmp_path)
+    assert problem.startswith("19:20: vms[0].disks[0].size: size ")
+    assert problem.endswith(": use a number with B, KiB, MiB or GiB")

@@ -161,3 +161,9 @@ def test_empty_name_with_wrong_steps_names_each_exact_problem(tmp_path: Path) ->
     assert problems[0] == "name: must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, got ''"
     assert problems[1] == "protection_group.name: must not be empty"
     assert [p.split(":")[0] for p in problems[2:]] == ["steps[0]", "steps[1]", "steps[2]"]
+
+
+def test_unprintable_keys_are_quoted_in_the_key_path(tmp_path: Path) -> None:
+    # Found by the fuzzer: a control character in a key reached the terminal raw in the key path.
+    [problem] = [p for p in problems_of(write(tmp_path, MINIMAL + '"\\x1bcpwn\\x07": 1\n')) if "unknown key" in p]
+    assert problem.split(": ", 2)[1] == '["\\u001bcpwn\\u0007"]'
