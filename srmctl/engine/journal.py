@@ -147,15 +147,24 @@ def run_directory(home: Path, run_id: str) -> Path:
 
 
 def read_events(directory: Path) -> list[dict[str, Any]]:
+    """The journal's events, up to the first line that is not one: a torn last line after a crash (the write
+    never returned) or garbage. Everything before it stands; nothing in the file makes this raise."""
     path = directory / EVENTS
-    if not path.exists():
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return []
     events = []
-    for line in path.read_text().splitlines():
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a torn last line after a crash (the write never returned): everything before it stands
+            event = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):  # torn, not UTF-8, not JSON, or nested beyond the parser
+            break
+        if not isinstance(event, dict):  # JSON, but not an event: readers index events by key
+            break
+        events.append(event)
     return events
 
 

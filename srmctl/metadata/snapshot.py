@@ -8,16 +8,18 @@ plan's direction flips, restore maps them back to the same physical site, so re-
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from srmctl.errors import RunbookInvalid
+from srmctl.runbook.checks import duration_too_long
 from srmctl.runbook.models import Duration
+from srmctl.runbook.source import Document, YamlRejected, load_file, model_problems, parse, reject
 
 FORMAT = "srmctl/plan-metadata/v1"
 
@@ -30,13 +32,56 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _bounded(value: object) -> object:
+    # Checked on the text, before it becomes a timedelta: 9999999999d would overflow it.
+    message = duration_too_long(value)
+    if message:
+        raise ValueError(message)
+    return value
+
+
+SnapshotDuration = Annotated[Duration, BeforeValidator(_bounded)]
+
+
+# Addresses are checked but kept as written, so a snapshot round-trips byte for byte. An empty string is how
+# SRM leaves a field unset, and is kept too.
+def _address(parse: Any, name: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value:
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not {name}") from None
+        return value
+
+    return AfterValidator(check)
+
+
+def _netmask(value: str | None) -> str | None:
+    if value:
+        try:
+            bits = int(ipaddress.IPv4Address(value))
+        except ValueError:
+            bits = -1
+        host = bits ^ 0xFFFFFFFF
+        if bits < 0 or host & (host + 1):  # the host part must be all ones after the network part
+            raise ValueError(f"{value!r} is not an IPv4 netmask such as 255.255.255.0")
+    return value
+
+
+V4 = Annotated[str, _address(ipaddress.IPv4Address, "an IPv4 address")]
+V6 = Annotated[str, _address(ipaddress.IPv6Address, "an IPv6 address")]
+AnyIp = Annotated[str, _address(ipaddress.ip_address, "an IP address")]
+Netmask = Annotated[str, AfterValidator(_netmask)]
+
+
 class Callout(_Model):
     """A pre/post power-on step: a command (on the SRM server or in the VM) or a prompt."""
 
     type: CalloutType
     name: str
     content: str = ""
-    timeout: Duration = timedelta(0)
+    timeout: SnapshotDuration = timedelta(0)
 
 
 class PlanStep(Callout):
@@ -47,40 +92,40 @@ class PlanStep(Callout):
 
 class Startup(_Model):
     action: Literal["POWER_ON", "DO_NOT_POWER_ON"] = "POWER_ON"
-    tools_timeout: Duration | None = None  # wait for VMware Tools; None = do not wait
-    delay: Duration | None = None  # delay before post-power-on steps and dependent VMs
+    tools_timeout: SnapshotDuration | None = None  # wait for VMware Tools; None = do not wait
+    delay: SnapshotDuration | None = None  # delay before post-power-on steps and dependent VMs
 
 
 class Shutdown(_Model):
     skip_guest: bool = False
-    timeout: Duration
+    timeout: SnapshotDuration
 
 
 class Ipv4(_Model):
     type: Literal["STATIC", "DHCP"] = "STATIC"
-    address: str | None = None
-    mask: str | None = None
-    gateway: str | None = None
-    alternate_gateway: str | None = None
+    address: V4 | None = None
+    mask: Netmask | None = None
+    gateway: V4 | None = None
+    alternate_gateway: V4 | None = None
 
 
 class Ipv6(_Model):
     type: Literal["STATIC", "DHCP"] = "STATIC"
-    address: str | None = None
+    address: V6 | None = None
     prefix_length: int | None = Field(None, ge=0, le=128)
-    gateway: str | None = None
-    alternate_gateway: str | None = None
+    gateway: V6 | None = None
+    alternate_gateway: V6 | None = None
 
 
 class Dns(_Model):
     type: Literal["STATIC", "DHCP"] = "STATIC"
-    servers: tuple[str, ...] = ()
+    servers: tuple[AnyIp, ...] = ()
     suffixes: tuple[str, ...] = ()
 
 
 class Wins(_Model):
-    primary: str | None = None
-    secondary: str | None = None
+    primary: V4 | None = None
+    secondary: V4 | None = None
 
 
 class IpSettings(_Model):
@@ -212,20 +257,29 @@ def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
 
 
 def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:
+    """The snapshot in ``text``; raises :class:`RunbookInvalid` with ``source:LINE:COL: key.path: message``
+    for every problem (the runbook's YAML rules and limits, see docs/runbook.md)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RunbookInvalid([f"{source}: not valid YAML: {error}"]) from error
-    try:
-        return Snapshot.model_validate(data)
-    except ValidationError as error:
-        raise RunbookInvalid([f"{source}: {'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
-                              for e in error.errors()]) from error
+        doc = parse(text, "snapshot")
+    except YamlRejected as rejected:
+        reject(source, Document(None), rejected.problems)
+    return _validated(doc, source)
 
 
 def read_snapshot(path: Path) -> Snapshot:
+    """The snapshot file at ``path``: a regular file of at most 1 MiB (see docs/runbook.md, "Limits")."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise RunbookInvalid([f"{path}: cannot read snapshot: {error.strerror}"]) from error
-    return parse_snapshot(text, str(path))
+        doc = load_file(str(path), "snapshot")
+    except YamlRejected as rejected:
+        reject(str(path), Document(None), rejected.problems)
+    return _validated(doc, str(path))
+
+
+def _validated(doc: Document, source: str) -> Snapshot:
+    try:
+        snapshot = Snapshot.model_validate(doc.data)
+    except ValidationError as error:
+        reject(source, doc, [*doc.problems, *model_problems(error.errors())])
+    if doc.problems:  # duplicate keys, unknown tags: valid data, but not what the file says
+        reject(source, doc, doc.problems)
+    return snapshot

@@ -8,8 +8,9 @@ Each check is defensive about shapes it does not own (a ``sites`` list is the ty
 from __future__ import annotations
 
 import os
+import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,43 @@ def _unique_vms(data: Mapping[str, Any]) -> list[Problem]:
             else:
                 first_at[key] = index
     return problems
+
+
+#: The longest duration any input may state (timedelta itself overflows near 2.7 million years).
+MAX_DURATION = "3650d"
+_MAX_DURATION_SECONDS = 3650 * 86400
+_DURATION_TEXT = re.compile(r"\s*(\d+[dhms])+\s*")
+_DURATION_PART = re.compile(r"(\d+)([dhms])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def duration_too_long(value: object) -> str | None:
+    """The finding for a duration beyond :data:`MAX_DURATION`, or None (also for text that is not a duration:
+    the type check reports that). Counted digit by digit, before anything converts it to a timedelta."""
+    if not isinstance(value, str) or not _DURATION_TEXT.fullmatch(value):
+        return None
+    parts = _DURATION_PART.findall(value)
+    if any(len(number.lstrip("0")) > 12 for number, _ in parts):
+        return f"must be at most {MAX_DURATION}, got {value[:40]!r}"
+    if sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts) > _MAX_DURATION_SECONDS:
+        return f"must be at most {MAX_DURATION}, got {value!r}"
+    return None
+
+
+def without(data: Any, locs: Iterable[Loc]) -> Any:
+    """A copy of ``data`` with the values at ``locs`` (mapping keys or list entries) left out."""
+    drop = set(locs)
+    if not drop:
+        return data
+
+    def copy(value: Any, loc: Loc) -> Any:
+        if isinstance(value, Mapping):
+            return {k: copy(v, (*loc, k)) for k, v in value.items() if (*loc, k) not in drop}
+        if isinstance(value, list):
+            return [copy(v, (*loc, i)) for i, v in enumerate(value) if (*loc, i) not in drop]
+        return value
+
+    return copy(data, ())
 
 
 def literal_secrets(data: Any, loc: Loc = ()) -> list[Problem]:

@@ -7,18 +7,18 @@ and CI logs can jump to it. Nothing here talks to the network or reads a secret.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import ValidationError
 
-from srmctl.errors import RunbookInvalid
-from srmctl.runbook.checks import cross_checks, literal_secrets, local_checks
-from srmctl.runbook.models import FORMAT_VERSION, PATTERN_HINTS, Runbook
-from srmctl.runbook.problems import Anchor, Loc, Mark, Problem, did_you_mean
+from srmctl.runbook.checks import cross_checks, duration_too_long, literal_secrets, local_checks, without
+from srmctl.runbook.models import DURATION_PATTERN, FORMAT_VERSION, PATTERN_HINTS, Runbook
+from srmctl.runbook.problems import Anchor, Loc, Problem, did_you_mean
 from srmctl.runbook.schema import allowed_keys, schema_at
-from srmctl.runbook.source import Document, YamlRejected, parse
+from srmctl.runbook.source import Document, YamlRejected, format_problem, load_file, reject
 
 PathLike = str | os.PathLike[str]
 
@@ -43,18 +43,37 @@ def read_runbook(path: PathLike) -> LoadedRunbook:
     doc = _parse_file(shown)
     data = doc.data
     if not isinstance(data, dict):
-        _reject(shown, doc, [Problem((), f"a runbook must be a mapping of keys, got {describe(data)}")])
+        reject(shown, doc, [Problem((), f"a runbook must be a mapping of keys, got {describe(data)}")])
     version_problem = _check_version(data)
     if version_problem:
         # Keys of another format version would only produce noise; this is the one thing to fix.
-        _reject(shown, doc, [version_problem])
+        reject(shown, doc, [version_problem])
     base_dir = Path(shown).parent
     errors, warnings = local_checks(data, base_dir)
-    problems = [*doc.problems, *literal_secrets(data), *cross_checks(data), *errors]
-    runbook = _validate(doc, base_dir, problems)
+    too_long = duration_bounds(data)
+    problems = [*doc.problems, *literal_secrets(data), *cross_checks(data), *errors, *too_long]
+    runbook = _validate(doc, without(data, [p.loc for p in too_long]), base_dir, problems)
     if problems or runbook is None:
-        _reject(shown, doc, problems)
-    return LoadedRunbook(runbook, shown, tuple(_format(shown, doc, w, "warning: ") for w in warnings))
+        reject(shown, doc, problems)
+    return LoadedRunbook(runbook, shown, tuple(format_problem(shown, doc, w, "warning: ") for w in warnings))
+
+
+def duration_bounds(data: Any, loc: Loc = ()) -> list[Problem]:
+    """Every duration in the runbook (found through the schema) longer than :data:`MAX_DURATION`. The loader
+    leaves these values out of model validation, where they would overflow a timedelta."""
+    problems = []
+    if isinstance(data, Mapping):
+        items: Iterable[tuple[str | int, Any]] = ((str(k), v) for k, v in data.items())
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        message = duration_too_long(data)
+        node = schema_at(loc) if message else None
+        return [Problem(loc, message)] if message and node and node.get("pattern") == DURATION_PATTERN else []
+    for key, value in items:
+        problems.extend(duration_bounds(value, (*loc, key)))
+    return problems
+
 
 
 def _check_version(data: dict[str, Any]) -> Problem | None:
@@ -69,47 +88,32 @@ def _check_version(data: dict[str, Any]) -> Problem | None:
 
 
 def _parse_file(shown: str) -> Document:
+    """The file's YAML, size- and depth-limited (see docs/runbook.md, "Limits")."""
     try:
-        raw = Path(shown).read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        _reject(shown, Document(None), [Problem((), f"cannot read runbook: {reason}", mark=Mark(1, 1))])
-    try:
-        return parse(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        mark = Mark(before.count(b"\n") + 1, error.start - (before.rfind(b"\n") + 1) + 1)
-        _reject(shown, Document(None), [Problem((), "not UTF-8 text", mark=mark)])
+        return load_file(shown, "runbook")
     except YamlRejected as rejected:
-        _reject(shown, Document(None), rejected.problems)
+        reject(shown, Document(None), rejected.problems)
 
 
-def _validate(doc: Document, base_dir: Path, problems: list[Problem]) -> Runbook | None:
-    """Validate against the models, adding their findings to ``problems`` unless a check already reported
-    the same key (a literal ``password:`` is a secret leak first, and an unknown key only second)."""
+def _validate(doc: Document, data: Any, base_dir: Path, problems: list[Problem]) -> Runbook | None:
+    """Validate ``data`` (the document's, less values a check already refused) against the models, adding
+    their findings to ``problems`` unless a check already reported the same key (a literal ``password:`` is a
+    secret leak first, and an unknown key only second)."""
     context = {"base_dir": base_dir, "skip_cross_checks": True}
     try:
-        return Runbook.model_validate(doc.data, context=context)
+        return Runbook.model_validate(data, context=context)
     except ValidationError as error:
         reported = {p.loc for p in problems}
-        found = (translate(e, doc.texts.get(tuple(e["loc"]))) for e in error.errors())
+        found = (translate(e, doc.texts.get(tuple(e["loc"]))) for e in error.errors() if not _explained(e))
         problems.extend(p for p in found if p.loc not in reported)
         return None
 
 
-def _reject(shown: str, doc: Document, problems: list[Problem]) -> NoReturn:
-    ordered = sorted(problems, key=lambda p: _position(doc, p))  # file order, as editors list them
-    raise RunbookInvalid([_format(shown, doc, p) for p in ordered])
-
-
-def _position(doc: Document, problem: Problem) -> tuple[int, int]:
-    mark = problem.mark or doc.locate(problem.loc, problem.anchor)
-    return mark.line, mark.column
-
-
-def _format(shown: str, doc: Document, problem: Problem, prefix: str = "") -> str:
-    line, column = _position(doc, problem)
-    return f"{shown}:{line}:{column}: {problem.keypath}: {prefix}{problem.message}"
+def _explained(error: Any) -> bool:
+    """A list with enough entries that is "too short" only because its entries failed (``steps: [null, 5]``):
+    the entries' own findings say what is wrong, and "must not be empty" would mislead."""
+    value, least = error.get("input"), error.get("ctx", {}).get("min_length", 0)
+    return bool(error["type"] == "too_short" and isinstance(value, (list, tuple, dict)) and len(value) >= least)
 
 
 # --- pydantic errors in an operator's words ----------------------------------------------------------------

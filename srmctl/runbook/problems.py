@@ -38,12 +38,13 @@ class Problem:
 
 def format_keypath(loc: Loc) -> str:
     """``("vms", 2, "name")`` → ``vms[2].name``; the document itself is ``(root)``. Keys that would make
-    the path ambiguous (empty, or holding '.', '[' or spaces) are quoted: ``sites["new york"].srm``."""
+    the path ambiguous (empty, or holding '.', '[' or spaces) are quoted: ``sites["new york"].srm``; so are
+    keys with control or other unprintable characters, escaped, so a finding never drives the terminal."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif not part or any(c in part for c in ".[] "):
+        elif not part or any(c in part for c in ".[] ") or not part.isprintable():
             text += f"[{json.dumps(part)}]"
         else:
             text += f".{part}" if text else part
