@@ -14,11 +14,11 @@ from srmctl.errors import LabError, NotFound
 LAB_FILE = "lab.yaml"
 
 
-class _Model(BaseModel):
+class _LabModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LabEndpoint(_Model):
+class LabEndpoint(_LabModel):
     host: str
     port: int
     user: str
@@ -30,7 +30,7 @@ class LabEndpoint(_Model):
         return Path(self.password_file).read_text().strip()
 
 
-class LabSite(_Model):
+class LabSite(_LabModel):
     datacenter: str
     vcenter: LabEndpoint
     datastores: dict[str, str]  # name → local directory
@@ -39,14 +39,14 @@ class LabSite(_Model):
     vr: LabEndpoint | None = None
 
 
-class LabSrmsim(_Model):
+class LabSrmsim(_LabModel):
     pid: int
     pairing_id: str
     scenario: str
     config: str  # the srmsim config file, for tests that attach to it
 
 
-class LabConfig(_Model):
+class LabConfig(_LabModel):
     version: int = 1
     directory: str
     protected_site: str
