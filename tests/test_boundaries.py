@@ -11,7 +11,7 @@ from pathlib import Path
 import srmctl
 
 PACKAGE = Path(srmctl.__file__).parent
-CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "srmsim"]
+CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "labkit", "srmsim"]
 # A layer may import only the layers listed for it (and errors, and itself).
 ALLOWED = {
     "adapters": {"adapters"},
@@ -19,8 +19,9 @@ ALLOWED = {
     "metadata": {"metadata", "adapters", "runbook"},
     "runbook": {"runbook"},
     "engine": {"engine", "steps", "adapters", "metadata", "runbook", "lab"},
-    "lab": {"lab", "adapters", "srmsim"},
-    "srmsim": {"srmsim", "adapters", "lab", "metadata"},
+    "lab": {"lab", "adapters", "labkit", "srmsim"},
+    "labkit": {"labkit"},
+    "srmsim": {"srmsim", "adapters", "labkit", "metadata"},
 }
 
 

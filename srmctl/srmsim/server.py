@@ -62,10 +62,8 @@ def site_app(sim: Simulator, site: str) -> Starlette:
 
 
 def _api_app(sim: Simulator, site: str, api: str) -> Starlette:
-    routes = [Route(spec.path, _endpoint(sim, site, api, spec, locked=True), methods=[spec.method])
-              for spec in TABLES[api]]
     app = Starlette(
-        routes=routes,
+        routes=_routes(sim, site, api, TABLES[api], locked=True),
         middleware=[Middleware(FaultMiddleware, faults=sim.faults, is_up=sim.is_up, site=site, api=api),
                     Middleware(SessionMiddleware, store=sim.sessions, site=site, api=api)],
         exception_handlers={SimError: _sim_error, HTTPException: _api_http_error, Exception: _internal_error})
@@ -74,16 +72,25 @@ def _api_app(sim: Simulator, site: str, api: str) -> Starlette:
 
 
 def _control_app(sim: Simulator, site: str) -> Starlette:
-    routes = [Route(spec.path, _endpoint(sim, site, "control", spec, locked=False), methods=[spec.method])
-              for spec in control.ROUTES.specs]
+    routes = _routes(sim, site, "control", control.ROUTES.specs, locked=False)
     app = Starlette(routes=routes, exception_handlers={SimError: _sim_error, HTTPException: _control_http_error})
     app.router.redirect_slashes = False
     return app
 
 
-def _endpoint(sim: Simulator, site: str, api: str, spec: RouteSpec, *,
+def _routes(sim: Simulator, site: str, api: str, specs: list[RouteSpec], *, locked: bool) -> list[Route]:
+    """One Starlette route per path with all its methods, so that a 405 lists them all in ``Allow``."""
+    by_path: dict[str, dict[str, RouteSpec]] = {}
+    for spec in specs:
+        by_path.setdefault(spec.path, {})[spec.method] = spec
+    return [Route(path, _endpoint(sim, site, api, methods, locked=locked), methods=list(methods))
+            for path, methods in by_path.items()]
+
+
+def _endpoint(sim: Simulator, site: str, api: str, specs: dict[str, RouteSpec], *,
               locked: bool) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        spec = specs["GET" if request.method == "HEAD" else request.method]
         req = SimRequest(sim=sim, site=site, api=api, method=request.method, path=below_root(request.scope),
                          args=dict(request.path_params), query=parse_qs(request.url.query),
                          body=await _json_body(request), session=request.scope.get(SESSION),
