@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-from srmctl.labkit.certs import make_certificate
 from srmctl.labkit.topology import load_topology
 from srmctl.srmsim import seed
 from srmctl.srmsim.server import Simulator, listen, serve
@@ -61,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         if conf.get("cert") and conf.get("key"):
             cert, key, thumbprint = Path(conf["cert"]), Path(conf["key"]), conf.get("thumbprint", "")
         else:
+            # Imported here: the lab always passes its certificates, and cryptography takes a while to load.
+            from srmctl.labkit.certs import make_certificate
+
             cert, key, thumbprint = make_certificate(workdir / "certs" / name, f"srm-{name}")
         listeners.append(listen(sim, name, host, int(conf.get("port", 0)), str(cert), str(key)))
         ready["sites"][name] = {"host": host, "port": sim.ports[name], "thumbprint": thumbprint,
