@@ -7,7 +7,7 @@ import ssl
 
 import httpx
 import pytest
-from srmsim_fixtures import PASSWORD, srmsim  # noqa: F401 - the fixture
+from srmsim_fixtures import PASSWORD, _no_leftover_faults, srmsim  # noqa: F401 - the fixtures
 
 from srmctl.srmsim.launcher import SrmsimHandle
 
