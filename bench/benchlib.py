@@ -11,7 +11,7 @@ from pathlib import Path
 
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.lab.topology import Topology, load_topology, scaled_topology
+from srmctl.labkit.topology import Topology, load_topology, scaled_topology
 
 
 @contextmanager

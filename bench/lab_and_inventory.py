@@ -13,7 +13,7 @@ from benchlib import run_table, timed_lab
 
 from srmctl.adapters.vcenter.connection import connect
 from srmctl.adapters.vcenter.inventory import read_inventory
-from srmctl.lab.topology import Topology
+from srmctl.labkit.topology import Topology
 
 
 def measure(topology: Topology, label: str, repeat: int) -> str:

@@ -15,7 +15,7 @@ import yaml
 from benchlib import run_table, timed_lab
 
 from srmctl import engine
-from srmctl.lab.topology import Topology
+from srmctl.labkit.topology import Topology
 from srmctl.runbook import load_runbook
 
 

@@ -10,7 +10,7 @@ import pytest
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 
 
 def _lab(directory: Path) -> Iterator[LabConfig]:

@@ -11,13 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from import_rules import PACKAGE, Violation, check_tree
 
 import srmctl
 
 ROOT = Path(srmctl.__file__).parent.parent
-CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "srmsim"]
+CORE = ["adapters", "engine", "steps", "runbook", "metadata", "lab", "labkit", "srmsim"]
 
 
 def _real_violations() -> list[Violation]:
@@ -34,8 +33,6 @@ def test_layers_import_only_downwards() -> None:
     assert violations == []
 
 
-@pytest.mark.xfail(strict=False, reason="srmsim still imports srmctl.lab until the lab/srmsim split of issue #9 "
-                                        "(shared pieces in a module both import) is merged")
 def test_srmsim_does_not_import_lab() -> None:
     assert [str(v) for v in _real_violations() if _srmsim_imports_lab(v)] == []
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from srmctl.cli.main import cli
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 from srmctl.runbook import load_runbook
 
 PLAYBOOKS = sorted((Path(__file__).parents[1] / "playbooks").glob("*.yaml"))

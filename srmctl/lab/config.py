@@ -19,11 +19,11 @@ SRMSIM_DIR = "srmsim"
 RESERVED_ENTRIES = (LAB_FILE, MANIFEST_FILE, SRMSIM_DIR, "lab.tmp")
 
 
-class _Model(BaseModel):
+class _LabModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LabEndpoint(_Model):
+class LabEndpoint(_LabModel):
     host: str
     port: int
     user: str
@@ -35,7 +35,7 @@ class LabEndpoint(_Model):
         return Path(self.password_file).read_text().strip()
 
 
-class LabSite(_Model):
+class LabSite(_LabModel):
     datacenter: str
     vcenter: LabEndpoint
     datastores: dict[str, str]  # name → local directory
@@ -46,7 +46,7 @@ class LabSite(_Model):
     vr: LabEndpoint | None = None
 
 
-class LabSrmsim(_Model):
+class LabSrmsim(_LabModel):
     pid: int
     pairing_id: str
     scenario: str
@@ -54,7 +54,7 @@ class LabSrmsim(_Model):
     identity: ProcessIdentity | None = None
 
 
-class LabConfig(_Model):
+class LabConfig(_LabModel):
     version: int = 1
     directory: str
     protected_site: str
@@ -121,7 +121,7 @@ def safe_component(name: str, what: str) -> str:
     return name
 
 
-class LabManifest(_Model):
+class LabManifest(_LabModel):
     """The entries of the lab folder that 'lab up' created (written before it creates any of them)."""
 
     version: int = 1

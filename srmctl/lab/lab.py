@@ -23,7 +23,6 @@ from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.errors import LabError
-from srmctl.lab.certs import make_certificate, write_private
 from srmctl.lab.config import (
     MANIFEST_FILE,
     RESERVED_ENTRIES,
@@ -42,7 +41,6 @@ from srmctl.lab.config import (
 from srmctl.lab.processes import (
     ProcessIdentity,
     identity,
-    is_running,
     private_log,
     require_proc,
     start_vcsim,
@@ -50,7 +48,9 @@ from srmctl.lab.processes import (
     stop_recorded,
     stranger,
 )
-from srmctl.lab.topology import Site, Topology, Vm
+from srmctl.labkit.certs import make_certificate, write_private
+from srmctl.labkit.processes import is_running
+from srmctl.labkit.topology import Topology, TopologySite, TopologyVm
 from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
@@ -146,7 +146,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
                             config=str(config_file), identity=started)})
 
 
-def _start_site(directory: Path, name: str, site: Site) -> LabSite:
+def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
     site_dir = directory / name
     cert, key, thumbprint = make_certificate(site_dir, f"vc-{name}.lab")
     password_file = site_dir / "vcenter.password"
@@ -166,7 +166,7 @@ def _start_site(directory: Path, name: str, site: Site) -> LabSite:
     )
 
 
-def _build_site(session: VCenterSession, site_dir: Path, site: Site, vms: list[Vm]) -> None:
+def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm]) -> None:
     dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
     provision.rename(session, dc, site.datacenter)
     clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]

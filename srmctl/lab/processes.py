@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from srmctl.errors import LabError
+from srmctl.labkit.processes import stop_process
 
 READY_PREFIX = "export GOVC_URL="
 PROC = Path("/proc")
@@ -162,32 +163,3 @@ def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, ke
         time.sleep(0.05)
     stop_process(proc.pid)
     raise LabError(f"vcsim did not become ready within {timeout:.0f}s; see {log}")
-
-
-def is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child (we started it in this process) counts as stopped.
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return True
-
-
-def stop_process(pid: int, timeout: float = 10.0) -> bool:
-    """SIGTERM (vcsim then removes its temp dir), then SIGKILL after ``timeout``. False if not running."""
-    if not is_running(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_running(pid):
-            return True
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    return True

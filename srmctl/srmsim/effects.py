@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 from srmctl.adapters.vcenter.provision import ReplicationConfig
-from srmctl.srmsim.model import Failed, SimDisk, SimReplication, SimVm, World
+from srmctl.srmsim.model import SimDisk, SimReplication, SimVm
 from srmctl.srmsim.vcenter import Registration, disks_at
+from srmctl.srmsim.world import Failed, World
 
 TEST_SUFFIX = "-test"  # test copies: files in "<home>-test/", registered as "<vm>-test"
 IDENTITY_KEYS = ("srmsim.original_instance_uuid", "srmsim.original_moref", "srmsim.protected_vm_id")

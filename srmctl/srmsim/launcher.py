@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from srmctl.errors import LabError
-from srmctl.lab.processes import stop_process
+from srmctl.labkit.processes import stop_process
 from srmctl.srmsim.app import READY
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from srmctl.srmsim import protection as srm
+from srmctl.srmsim.groups import vm_protection_status
 from srmctl.srmsim.model import (
     STANDARD_STEPS,
+    CustomStep,
+    Prompt,
     SimGroup,
     SimPlan,
     SimReplication,
@@ -15,8 +17,10 @@ from srmctl.srmsim.model import (
     SimTask,
     SimVm,
     VmSettings,
-    World,
 )
+from srmctl.srmsim.plans import plan_vms, plans_of_group
+from srmctl.srmsim.recovery_steps import render_steps
+from srmctl.srmsim.world import World
 
 
 def task(t: SimTask) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[s
 
 def group(world: World, g: SimGroup) -> dict[str, Any]:
     protected, recovery = world.site(g.protected_site), world.site(world.other(g.protected_site))
-    plans = srm.plans_of_group(world, g.id)
+    plans = plans_of_group(world, g.id)
     recovery_status = "READY"
     if plans and plans[0].status in ("RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE"):
         recovery_status = "RECOVERY_COMPLETE"
@@ -68,7 +72,7 @@ def group(world: World, g: SimGroup) -> dict[str, Any]:
 
 def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
     vm = world.find_vm(vm_id)
-    status = srm.vm_protection_status(world, vm_id, group_recovered=g.status == "RECOVERED")
+    status = vm_protection_status(world, vm_id, group_recovered=g.status == "RECOVERED")
     errors = [] if status == "OK" else [f"vSphere Replication reports {_replication_state(world, vm_id)}"]
     return {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
             "protection_status_details": {"status": status, "errors": errors}}
@@ -99,7 +103,7 @@ def dependent_vms(world: World, p: SimPlan, vm_id: str) -> list[dict[str, Any]]:
             status = "OK"
         else:
             status = "HIGHER_PRIORITY" if theirs.priority < mine.priority else "LOWER_PRIORITY"
-        group_name = next((g.name for vm_, g in srm.plan_vms(world, p) if vm_.id == dep), None)
+        group_name = next((g.name for vm_, g in plan_vms(world, p) if vm_.id == dep), None)
         entry = {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False, "status": status}
         if theirs is not None:
             entry["priority_group"] = theirs.priority
@@ -148,7 +152,7 @@ def steps(p: SimPlan, view: str) -> list[dict[str, Any]]:
     statuses = p.step_status.get(view, {})
     out = []
     anchors_seen: dict[str, int] = {}
-    for number, (step_id, title, anchor, custom) in enumerate(srm.render_steps(p, view), start=1):
+    for number, (step_id, title, anchor, custom) in enumerate(render_steps(p, view), start=1):
         entry: dict[str, Any] = {"id": step_id, "title": title, "step_number": str(number), "child_count": 0,
                                  "depth": 0, "progress": 100 if statuses.get(step_id) == "SUCCESS" else 0,
                                  "status": statuses.get(step_id, "INACTIVE"), "expanded": False,
@@ -161,12 +165,12 @@ def steps(p: SimPlan, view: str) -> list[dict[str, Any]]:
     return out
 
 
-def callout(step: srm.CustomStep) -> dict[str, Any]:
+def callout(step: CustomStep) -> dict[str, Any]:
     return {"id": str(step.id), "name": step.name, "content": step.content, "callout_type": step.callout_type,
             "timeout_seconds": step.timeout, "step_type": "RECOVERY_STEP"}
 
 
-def prompt(pr: srm.Prompt) -> dict[str, Any]:
+def prompt(pr: Prompt) -> dict[str, Any]:
     return {"id": pr.id, "raised_time": pr.raised, "description": pr.description, "callout_id": pr.callout_id,
             "prompt_text": pr.text}
 

@@ -19,10 +19,9 @@ from srmctl.srmsim.model import (
     SimReplication,
     SimTask,
     SimVm,
-    TaskContext,
-    World,
     now_ms,
 )
+from srmctl.srmsim.world import TaskContext, World
 
 
 def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimTask]:

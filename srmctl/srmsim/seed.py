@@ -1,4 +1,5 @@
-"""Build srmsim's ``protected`` world from a lab topology (DESIGN §12), and reach the other scenarios by
+"""Build srmsim's ``protected`` world from a lab topology (:mod:`srmctl.labkit.topology`), and reach the
+other scenarios (protected, planned migration, disaster recovery; see docs/architecture.md) by
 running srmsim's own recovery on it — never by writing end states."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
-from srmctl.lab.topology import Topology
+from srmctl.labkit.topology import Topology
 from srmctl.metadata.mapping import settings_from_metadata
 from srmctl.metadata.snapshot import VmMetadata
-from srmctl.srmsim import protection as srm
+from srmctl.srmsim import groups, plans, recovery_settings, recovery_steps, runs, sites
 from srmctl.srmsim import replication as vr
-from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm, World
+from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm
+from srmctl.srmsim.world import World
 
 SCENARIOS = ("protected", "planned-migration", "disaster-recovery")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
@@ -74,25 +76,25 @@ def build(world: World, topology: Topology, datastores_root: Path,
                       "quiesce_enabled": vm.replication.quiesce,
                       "network_compression_enabled": vm.replication.network_compression, "disks": disks})
     _wait(world, vr.configure(world, protected.name, specs))
-    groups = {}
+    group_ids: dict[str, str] = {}
     for pg in topology.protection_groups:
-        task = srm.create_group(world, protected.name, {"name": pg.name, "description": pg.description,
+        task = groups.create_group(world, protected.name, {"name": pg.name, "description": pg.description,
                                                         "replication_type": "HBR",
                                                         "protected_vc_guid": protected.vc_guid,
                                                         "hbr_spec": {"vms": [ids[v] for v in pg.vms]}})
-        groups[pg.name] = _wait(world, [task])[0]["id"]
+        group_ids[pg.name] = _wait(world, [task])[0]["id"]
     for plan_model in topology.recovery_plans:
-        task = srm.create_plan(world, protected.name, {
+        task = plans.create_plan(world, protected.name, {
             "name": plan_model.name, "description": plan_model.description, "protected_vc_guid": protected.vc_guid,
-            "protection_groups": [groups[g] for g in plan_model.protection_groups]})
+            "protection_groups": [group_ids[g] for g in plan_model.protection_groups]})
         plan = world.plan(_wait(world, [task])[0]["id"])
         for vm_name, meta in plan_model.vms.items():
             if ids[vm_name] in plan.settings:
-                _wait(world, [srm.update_settings(world, protected.name, plan.id, ids[vm_name],
+                _wait(world, [recovery_settings.update_settings(world, protected.name, plan.id, ids[vm_name],
                                                   settings_spec(meta, ids))])
         for view, steps in plan_model.steps.items():
             for step in steps:
-                _wait(world, [srm.add_custom_step(world, protected.name, plan.id, view, {
+                _wait(world, [recovery_steps.add_custom_step(world, protected.name, plan.id, view, {
                     "position": int(step.get("position", 0)), "name": step["name"], "content": step["content"],
                     "callout_type": step["type"], "timeout_seconds": seconds(step.get("timeout", 0))})])
 
@@ -111,8 +113,9 @@ def adopt_vms(world: World, site: SimSite, inventory: Inventory) -> None:
 
 
 def settings_spec(meta: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    """Snapshot vocabulary (§12) → ``VmRecoverySettingsSpec``, through the same mapping srmctl's snapshot
-    restore uses, so the lab's plans hold exactly what a snapshot of them would say (IPv6, WINS included)."""
+    """The topology's per-VM metadata (snapshot vocabulary) → ``VmRecoverySettingsSpec``, through the same
+    mapping srmctl's snapshot restore uses, so the lab's plans hold exactly what a snapshot of them would say
+    (IPv6, WINS included)."""
     metadata = VmMetadata.model_validate(meta)
     settings = settings_from_metadata(metadata, dependency_ids={n: ids[n] for n in metadata.dependencies})
     return settings.spec_body()
@@ -127,7 +130,7 @@ def _wait(world: World, tasks: list[SimTask]) -> list[Any]:
 
 
 def reach(world: World, scenario: str) -> None:
-    """Run srmsim's own recovery on the protected world to reach a scenario of DESIGN §2."""
+    """Run srmsim's own recovery on the protected world to reach a scenario (see docs/architecture.md)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if scenario == "protected":
@@ -137,12 +140,12 @@ def reach(world: World, scenario: str) -> None:
         for plan in list(world.plans.values()):
             protected = plan.protected_site
             if scenario == "planned-migration":
-                _wait(world, [srm.run_recovery(world, world.other(protected), plan.id,
+                _wait(world, [runs.run_recovery(world, world.other(protected), plan.id,
                                                {"planned_failover": True, "sync_data": True})])
             else:
-                srm.set_site_up(world, protected, False)
-                _wait(world, [srm.run_recovery(world, world.other(protected), plan.id, {
+                sites.set_site_up(world, protected, False)
+                _wait(world, [runs.run_recovery(world, world.other(protected), plan.id, {
                     "planned_failover": False, "skip_protection_site_operations": True})])
-                srm.set_site_up(world, protected, True)
+                sites.set_site_up(world, protected, True)
     finally:
         world.auto_dismiss_prompts = False

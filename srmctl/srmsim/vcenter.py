@@ -18,6 +18,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyVmomi import vim, vmodl
@@ -27,7 +28,6 @@ from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterEndpoint, VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.errors import NotFound
-from srmctl.lab.config import LabEndpoint
 
 
 @dataclass(frozen=True)
@@ -197,10 +197,11 @@ class VCenterMirror(NullMirror):
 
 
 def endpoint_of(conf: dict[str, Any]) -> VCenterEndpoint:
-    """A site's ``vcenter:`` config (what ``lab.yaml`` holds for it) as an endpoint."""
-    lab = LabEndpoint.model_validate(conf)
-    return VCenterEndpoint(host=lab.host, port=lab.port, user=lab.user, password=lab.password(),
-                           tls=TlsPolicy(thumbprint=lab.thumbprint))
+    """A site's ``vcenter:`` config as an endpoint: host, port, user, password_file and thumbprint (the lab
+    writes its vCenter endpoint there as it holds it in ``lab.yaml``)."""
+    password = Path(conf["password_file"]).read_text().strip()
+    return VCenterEndpoint(host=conf["host"], port=int(conf["port"]), user=conf["user"], password=password,
+                           tls=TlsPolicy(thumbprint=conf["thumbprint"]))
 
 
 def disks_at(datastore: str, disks: Sequence[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from srmctl import __version__
 from srmctl.cli.main import cli
 from srmctl.lab.config import LabConfig, load_lab
-from srmctl.lab.processes import is_running
+from srmctl.labkit.processes import is_running
 
 
 def test_version() -> None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from srmctl.cli.main import cli
 from srmctl.lab import lab
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 
 
 @pytest.mark.parametrize("scenario, plan_status, replication_status, stale_power", [

@@ -37,7 +37,7 @@ from srmctl.engine import events as ev
 from srmctl.engine.dr import dr_sites
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 from srmctl.runbook import load_runbook
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle

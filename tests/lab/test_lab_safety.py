@@ -19,7 +19,7 @@ from srmctl.errors import LabError
 from srmctl.lab import lab, processes
 from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, save_lab
 from srmctl.lab.processes import ProcessIdentity, identity, is_running
-from srmctl.lab.topology import Topology, load_topology
+from srmctl.labkit.topology import Topology, load_topology
 
 
 @pytest.fixture

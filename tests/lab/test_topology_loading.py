@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from srmctl.errors import ExitCode, RunbookInvalid
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 
 DEFAULT = resources.files("srmctl.lab").joinpath("default-topology.yaml").read_text()
 

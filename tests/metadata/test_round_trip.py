@@ -137,7 +137,7 @@ def test_random_metadata_round_trips_exactly(sim: SrmsimHandle, srm: SrmClient, 
 
 def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: SrmClient) -> None:
     """One vocabulary: what the topology file says is what a snapshot of the seeded plan says, IPv6 too."""
-    from srmctl.lab.topology import load_topology
+    from srmctl.labkit.topology import load_topology
 
     plan = next(p for p in load_topology().recovery_plans if p.name == PLAN)
     live = capture(srm, sim.pairing_id, PLAN, site="new-york")

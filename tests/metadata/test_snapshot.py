@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from srmctl.errors import RunbookInvalid
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import (
     Callout,

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from srmctl.cli.main import cli
 from srmctl.engine.journal import EVENTS, read_events
 from srmctl.errors import ExitCode, RunbookInvalid
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import load_runbook
 from srmctl.runbook.source import MAX_DEPTH

@@ -19,7 +19,7 @@ from srmctl.adapters.vcenter.inventory import Inventory, VmRecord, read_inventor
 from srmctl.engine.dr import DrSite, dr_sites
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 

@@ -1,4 +1,5 @@
-"""srmsim's effects are real in the lab's vcsim sites (DESIGN §8): every scenario state of DESIGN §2 is checked
+"""srmsim's effects are real in the lab's vcsim sites: every scenario state (protected, planned migration,
+disaster recovery; see docs/architecture.md) is checked
 through the SRM/VR REST APIs and through vCenter, on a real lab (two vcsim processes + srmsim), no mocks."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from srmctl.cli.app import App
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 from srmctl.lab import lab as lab_core
-from srmctl.lab.topology import load_topology, scaled_topology
+from srmctl.labkit.topology import load_topology, scaled_topology
 from srmctl.srmsim.seed import SCENARIOS
 
 _dir_option = click.option(

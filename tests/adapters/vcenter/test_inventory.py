@@ -13,7 +13,7 @@ from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.errors import Ambiguous, NotFound
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.lab.topology import load_topology, scaled_topology
+from srmctl.labkit.topology import load_topology, scaled_topology
 
 
 def test_inventory_records_carry_identity_placement_and_disks(shared_lab: LabConfig) -> None:

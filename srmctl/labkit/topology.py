@@ -1,6 +1,7 @@
-"""The lab topology file (DESIGN §12): sites, datastores, folders, VMs with disks, protection groups and
+"""The lab topology file: sites, datastores, folders, VMs with disks, protection groups and
 recovery plans with their metadata. The per-VM and plan-level metadata keys are the snapshot format's,
 so one vocabulary serves the lab, snapshots and runbooks; this module only checks their outer shape.
+Its keys are a contract (extend them, never rename one); see docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -29,23 +30,23 @@ def parse_size(value: str | int) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-class _Model(BaseModel):
+class _TopologyModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Cluster(_Model):
+class TopologyCluster(_TopologyModel):
     name: str
     hosts: int = Field(2, ge=1, le=32)
 
 
-class Site(_Model):
+class TopologySite(_TopologyModel):
     datacenter: str
-    clusters: list[Cluster] = Field(min_length=1)
+    clusters: list[TopologyCluster] = Field(min_length=1)
     datastores: list[str] = Field(min_length=1)
     folders: list[str] = []
 
 
-class Disk(_Model):
+class TopologyDisk(_TopologyModel):
     size: int
 
     @field_validator("size", mode="before")
@@ -54,20 +55,20 @@ class Disk(_Model):
         return parse_size(value)
 
 
-class VmReplication(_Model):
+class TopologyVmReplication(_TopologyModel):
     target_datastore: str
     rpo: str = "15m"
     quiesce: bool = False
     network_compression: bool = False
 
 
-class Vm(_Model):
+class TopologyVm(_TopologyModel):
     name: str
     folder: str = ""
     datastore: str
-    disks: list[Disk] = [Disk(size=1024**2)]
+    disks: list[TopologyDisk] = [TopologyDisk(size=1024**2)]
     power: Literal["on", "off"] = "on"
-    replication: VmReplication | None = None
+    replication: TopologyVmReplication | None = None
 
     @field_validator("power", mode="before")
     @classmethod
@@ -78,13 +79,13 @@ class Vm(_Model):
         return value
 
 
-class ProtectionGroup(_Model):
+class TopologyGroup(_TopologyModel):
     name: str
     vms: list[str] = Field(min_length=1)
     description: str = ""
 
 
-class RecoveryPlan(_Model):
+class TopologyPlan(_TopologyModel):
     name: str
     description: str = ""
     protection_groups: list[str] = []
@@ -92,12 +93,12 @@ class RecoveryPlan(_Model):
     steps: dict[str, list[dict[str, Any]]] = {}  # plan-level custom steps by view mode
 
 
-class Topology(_Model):
-    sites: dict[str, Site]
+class Topology(_TopologyModel):
+    sites: dict[str, TopologySite]
     protected_site: str
-    vms: list[Vm]
-    protection_groups: list[ProtectionGroup] = []
-    recovery_plans: list[RecoveryPlan] = []
+    vms: list[TopologyVm]
+    protection_groups: list[TopologyGroup] = []
+    recovery_plans: list[TopologyPlan] = []
 
     @model_validator(mode="after")
     def _references(self) -> Topology:
@@ -136,7 +137,7 @@ class Topology(_Model):
         return next(name for name in self.sites if name != self.protected_site)
 
     @property
-    def recovery_site_model(self) -> Site:
+    def recovery_site_model(self) -> TopologySite:
         return self.sites[self.recovery_site]
 
 
@@ -147,7 +148,7 @@ def load_topology(path: Path | None = None) -> Topology:
     try:
         if path is None:
             source = "default-topology.yaml"
-            doc = parse(resources.files("srmctl.lab").joinpath(source).read_text(), "topology")
+            doc = parse(resources.files("srmctl.labkit").joinpath(source).read_text(), "topology")
         else:
             source = str(path)
             doc = load_file(source, "topology")
@@ -175,17 +176,17 @@ def scaled_topology(base: Topology, vm_count: int) -> Topology:
     target_ds = base.recovery_site_model.datastores[0]
     folders = protected.folders or [""]
     vms = [
-        Vm(name=f"vm{i:04d}", folder=folders[i % len(folders)],
+        TopologyVm(name=f"vm{i:04d}", folder=folders[i % len(folders)],
            datastore=protected.datastores[i % len(protected.datastores)],
-           disks=[Disk(size=64 * 1024)], power="on",
-           replication=VmReplication(target_datastore=target_ds, rpo="15m"))
+           disks=[TopologyDisk(size=64 * 1024)], power="on",
+           replication=TopologyVmReplication(target_datastore=target_ds, rpo="15m"))
         for i in range(1, vm_count + 1)
     ]
     names = [vm.name for vm in vms]
     return Topology(
         sites=base.sites, protected_site=base.protected_site, vms=vms,
-        protection_groups=[ProtectionGroup(name="Scale PG", vms=names)],
-        recovery_plans=[RecoveryPlan(
+        protection_groups=[TopologyGroup(name="Scale PG", vms=names)],
+        recovery_plans=[TopologyPlan(
             name="Scale Plan", protection_groups=["Scale PG"],
             vms={n: {"priority": f"P{(i % 5) + 1}"} for i, n in enumerate(names)})],
     )

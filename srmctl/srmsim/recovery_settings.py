@@ -1,0 +1,115 @@
+"""SRM per-VM recovery settings in a plan: priority, startup/shutdown, IP customization, callouts and
+VM dependencies (with cycle checks)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from srmctl.srmsim.model import (
+    PRIORITIES,
+    SimError,
+    SimPlan,
+    SimTask,
+    VmSettings,
+    not_found,
+)
+from srmctl.srmsim.world import World
+
+
+def settings_of(world: World, plan: SimPlan, vm_id: str) -> VmSettings:
+    if vm_id not in plan.settings:
+        raise not_found(f"VM {vm_id} in recovery plan {plan.name}")
+    return plan.settings[vm_id]
+
+
+def _callouts(items: list[dict[str, Any]], step_type: str) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        out.append({"id": item.get("id") or f"callout-{uuid.uuid4()}", "name": item["name"],
+                    "content": item["content"], "callout_type": item["callout_type"],
+                    "timeout_seconds": int(item["timeout_seconds"]), "step_type": step_type})
+    return out
+
+
+def check_dependencies(world: World, plan: SimPlan, vm_id: str, dependent: list[str]) -> str | None:
+    """None when valid, else the issue type (CYCLE_DETECTED)."""
+    graph = {k: list(v.dependent) for k, v in plan.settings.items()}
+    graph[vm_id] = list(dependent)
+    seen: set[str] = set()
+
+    def reaches(node: str, goal: str) -> bool:
+        if node == goal:
+            return True
+        if node in seen:
+            return False
+        seen.add(node)
+        return any(reaches(n, goal) for n in graph.get(node, []))
+
+    return "CYCLE_DETECTED" if any(reaches(d, vm_id) for d in dependent) else None
+
+
+def update_settings(world: World, site: str, plan_id: str, vm_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        current = settings_of(world, plan, vm_id)
+        dependent = [d["id"] if isinstance(d, dict) else d for d in spec.get("dependent_vms") or []]
+        _validate_dependencies(world, plan, vm_id, dependent)
+        if spec["priority"] not in PRIORITIES:
+            raise SimError(400, "INVALID_PRIORITY", f"priority {spec['priority']!r}")
+        startup = spec.get("startup_action_settings") or {}
+        shutdown = spec["shutdown_action_settings"]
+        plan.settings[vm_id] = VmSettings(
+            priority=spec["priority"], startup_action=spec["startup_action"],
+            tools_timeout=int(startup.get("power_on_vmtools_timeout_seconds", current.tools_timeout)),
+            delay=int(startup.get("delay_before_power_on_steps_and_dependent_vms_seconds", current.delay)),
+            skip_guest=bool(shutdown.get("skip_shutdown_guest", False)),
+            shutdown_timeout=int(shutdown["timeout_seconds"]),
+            ip_customization_type=spec["ip_customization_type"], nic_settings=list(spec.get("nic_settings") or []),
+            pre=_callouts(spec.get("pre_power_on_steps") or [], "PRE_POWER_ON"),
+            post=_callouts(spec.get("post_power_on_steps") or [], "POST_POWER_ON"),
+            dependent=dependent, change_version=current.change_version + 1,
+        )
+        return _settings_task(world, site, plan, vm_id, "Update recovery settings")
+
+
+def _validate_dependencies(world: World, plan: SimPlan, vm_id: str, dependent: list[str]) -> None:
+    for dep in dependent:
+        if dep not in plan.settings:
+            raise SimError(400, "DEPENDENT_VM_NOT_IN_PLAN", f"VM {dep} is not in recovery plan {plan.name}")
+    if check_dependencies(world, plan, vm_id, dependent):
+        raise SimError(400, "CYCLE_DETECTED", "the VM dependencies form a cycle")
+
+
+def _settings_task(world: World, site: str, plan: SimPlan, vm_id: str, what: str) -> SimTask:
+    vm = world.find_vm(vm_id)
+    return world.start_task(site, "srm", f"{what} of {vm.name}", vm_id, vm.name, lambda ctx: None)
+
+
+def set_priority(world: World, site: str, plan_id: str, vm_id: str, priority: str) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        if priority not in PRIORITIES:
+            raise SimError(400, "INVALID_PRIORITY", f"priority {priority!r}")
+        settings = settings_of(world, plan, vm_id)
+        settings.priority, settings.change_version = priority, settings.change_version + 1
+        return _settings_task(world, site, plan, vm_id, "Set priority")
+
+
+def set_dependencies(world: World, site: str, plan_id: str, vm_id: str, dependent: list[str]) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        settings = settings_of(world, plan, vm_id)
+        _validate_dependencies(world, plan, vm_id, dependent)
+        settings.dependent, settings.change_version = list(dependent), settings.change_version + 1
+        return _settings_task(world, site, plan, vm_id, "Set dependent VMs")
+
+
+def set_ip(world: World, site: str, plan_id: str, vm_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        settings = settings_of(world, plan, vm_id)
+        settings.ip_customization_type = spec["ip_customization_type"]
+        settings.nic_settings = list(spec.get("nic_settings") or [])
+        settings.change_version += 1
+        return _settings_task(world, site, plan, vm_id, "Set IP customization")

@@ -1,0 +1,92 @@
+"""SRM plan-level recovery steps: the standard steps of each view mode, custom steps (callouts and
+prompts) placed among them, and dismissing a raised prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from srmctl.srmsim.model import (
+    CUSTOM_VIEWS,
+    STANDARD_STEPS,
+    CustomStep,
+    SimError,
+    SimPlan,
+    SimTask,
+    not_found,
+)
+from srmctl.srmsim.world import World
+
+
+def render_steps(plan: SimPlan, view: str) -> list[tuple[int, str, str, CustomStep | None]]:
+    """Top-level steps of a view: (id, title, anchor, custom step or None), customs before their anchor."""
+    if view not in STANDARD_STEPS:
+        raise SimError(400, "INVALID_VIEW_MODE", f"view mode {view!r}")
+    customs = plan.custom.get(view, [])
+    out: list[tuple[int, str, str, CustomStep | None]] = []
+    for index, (anchor, title) in enumerate(STANDARD_STEPS[view]):
+        out += [(c.id, c.name, anchor, c) for c in customs if c.anchor == anchor]
+        out.append((index + 1, title, anchor, None))
+    out += [(c.id, c.name, "AT_END", c) for c in customs if c.anchor == "AT_END"]
+    return out
+
+
+def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        if view not in CUSTOM_VIEWS:
+            raise SimError(400, "INVALID_VIEW_MODE", f"custom steps are not allowed in view mode {view!r}")
+        rendered = render_steps(plan, view)
+        position = int(spec["position"])
+        customs = plan.custom.setdefault(view, [])
+        step = CustomStep(id=world.new_id(), anchor="AT_END", name=spec["name"], content=spec["content"],
+                          callout_type=spec["callout_type"], timeout=int(spec["timeout_seconds"]))
+        if position < len(rendered):
+            _, _, anchor, existing = rendered[position]
+            step.anchor = anchor
+            index = customs.index(existing) if existing else _after_anchor(customs, anchor)
+            customs.insert(index, step)
+        else:
+            customs.append(step)
+        return world.start_task(site, "srm", f"Create recovery step {step.name}", plan.id, plan.name,
+                                lambda ctx: {"id": str(step.id)})
+
+
+def _after_anchor(customs: list[CustomStep], anchor: str) -> int:
+    positions = [i for i, c in enumerate(customs) if c.anchor == anchor]
+    return positions[-1] + 1 if positions else len(customs)
+
+
+def custom_step(plan: SimPlan, view: str, step_id: int) -> CustomStep:
+    for step in plan.custom.get(view, []):
+        if step.id == step_id:
+            return step
+    raise not_found(f"custom recovery step {step_id}")
+
+
+def delete_custom_step(world: World, site: str, plan_id: str, view: str, step_id: int) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        step = custom_step(plan, view, step_id)
+        plan.custom[view].remove(step)
+        return world.start_task(site, "srm", f"Delete recovery step {step.name}", plan.id, plan.name,
+                                lambda ctx: None)
+
+
+def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: int,
+                     spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        plan = world.plan(plan_id)
+        step = custom_step(plan, view, step_id)
+        step.name, step.content = spec["name"], spec["content"]
+        step.callout_type, step.timeout = spec["callout_type"], int(spec["timeout_seconds"])
+        return world.start_task(site, "srm", f"Edit recovery step {step.name}", plan.id, plan.name,
+                                lambda ctx: None)
+
+
+def dismiss(world: World, plan_id: str, prompt_id: str) -> None:
+    with world.lock:
+        plan = world.plan(plan_id)
+        prompt = plan.prompts.get(prompt_id)
+        if prompt is None:
+            raise not_found(f"prompt {prompt_id}")
+        prompt.dismissed.set()

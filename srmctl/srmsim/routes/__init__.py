@@ -1,0 +1,28 @@
+"""srmsim's route tables, one module per resource family as in govmomi's simulator, each declaring its
+paths (below the API root) next to the handlers that serve them:
+
+- :mod:`.sessions`: login/logout, pairings, remote login, server info and the pairing's vCenters (SRM, VR)
+- :mod:`.groups`: SRM protection groups and their VMs
+- :mod:`.plans`: SRM recovery plans, their VMs and groups, and the plan runs (test, cleanup, recovery,
+  reprotect, cancel)
+- :mod:`.recovery_settings`: SRM per-VM recovery settings in a plan
+- :mod:`.recovery_steps`: SRM plan-level recovery steps, custom steps and prompts
+- :mod:`.replications`: vSphere Replication replications, the vCenters' VMs, disks, datastores and seeds
+- :mod:`.tasks`: the task lists of both APIs
+- :mod:`.control`: srmsim's own ``/srmsim/*`` endpoints (fault injection, state, site up/down)
+
+Order matters only where paths overlap: ``recovery-steps/user-prompts`` is declared before
+``recovery-steps/{view_mode}``, as the first full match wins.
+"""
+
+from __future__ import annotations
+
+from srmctl.srmsim.routes import groups, plans, recovery_settings, recovery_steps, replications, sessions, tasks
+from srmctl.srmsim.web import RouteSpec
+
+TABLES: dict[str, list[RouteSpec]] = {
+    "srm": [*sessions.COMMON.specs, *sessions.SRM.specs, *groups.CANDIDATES.specs, *groups.ROUTES.specs,
+            *plans.ROUTES.specs,
+            *recovery_settings.ROUTES.specs, *recovery_steps.ROUTES.specs, *tasks.SRM.specs],
+    "vr": [*sessions.COMMON.specs, *sessions.VR.specs, *replications.ROUTES.specs, *tasks.VR.specs],
+}

@@ -1,0 +1,68 @@
+"""srmsim's own endpoints under ``/srmsim/`` (loopback only, no session): the world's state, HTTP and task
+fault injection, session expiry and site outages. :class:`~srmctl.srmsim.launcher.SrmsimHandle` is their
+client. Unknown control paths answer 404 ``{"error": ...}``.
+
+These handlers run without the world lock: a site outage powers VMs off in the site's vCenter, which
+must not hold up the API handlers.
+"""
+
+from __future__ import annotations
+
+from srmctl.srmsim import sites
+from srmctl.srmsim.faults import HttpFault
+from srmctl.srmsim.model import TaskFault
+from srmctl.srmsim.web import Reply, RouteTable, SimRequest
+
+ROUTES = RouteTable()
+
+
+@ROUTES.get("/state")
+def state(req: SimRequest) -> Reply:
+    return 200, req.world.snapshot()
+
+
+@ROUTES.post("/faults")
+def add_fault(req: SimRequest) -> Reply:
+    body = req.body or {}
+    req.sim.faults.add(HttpFault(
+        method=body.get("method", "*"), path=body["path"], kind=body.get("kind", "status"),
+        count=int(body.get("count", 1)), status=int(body.get("status", 503)), retry_after=body.get("retry_after"),
+        delay=float(body.get("delay", 0)), site=body.get("site"), api=body.get("api")))
+    return 200, {"added": 1}
+
+
+@ROUTES.delete("/faults")
+def clear_faults(req: SimRequest) -> Reply:
+    req.sim.faults.clear()
+    req.world.clear_task_faults()
+    return 200, {"cleared": True}
+
+
+@ROUTES.post("/task-faults")
+def add_task_fault(req: SimRequest) -> Reply:
+    body = req.body or {}
+    req.world.add_task_fault(TaskFault(pattern=body.get("task", "*"), kind=body.get("kind", "error"),
+                                       count=int(body.get("count", 1)),
+                                       message=body.get("message", "Injected failure"),
+                                       factor=float(body.get("factor", 10.0))))
+    return 200, {"added": 1}
+
+
+@ROUTES.post("/sessions/expire")
+def expire_sessions(req: SimRequest) -> Reply:
+    return 200, {"expired": req.sim.sessions.expire((req.body or {}).get("site"))}
+
+
+@ROUTES.post("/sites/{name}/{state}")
+def site_state(req: SimRequest) -> Reply:
+    name, wanted = req.args["name"], req.args["state"]
+    if wanted not in ("up", "down"):
+        return unknown(req)
+    if name not in req.world.sites:
+        return 404, {"error": f"no site {name}"}
+    sites.set_site_up(req.world, name, wanted == "up")
+    return 200, {"site": name, "up": wanted == "up"}
+
+
+def unknown(req: SimRequest) -> Reply:
+    return 404, {"error": f"no control endpoint {req.method} /srmsim{req.path}"}

@@ -1,0 +1,84 @@
+"""SRM protection groups: list, create (acts on both sites: needs the remote login), read, delete,
+reconfigure, configure-all-vms, and the group's VMs and recovery plans."""
+
+from __future__ import annotations
+
+from srmctl.srmsim import groups, render
+from srmctl.srmsim.plans import plans_of_group
+from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
+
+ROUTES = RouteTable("/pairings/{pairing_id}/protection-management/groups")
+
+
+@ROUTES.get()
+def list_groups(req: SimRequest) -> Reply:
+    return listing(req, [render.group(req.world, g) for g in req.world.all_groups()])
+
+
+@ROUTES.post(remote=True)
+def create_group(req: SimRequest) -> Reply:
+    return task_reply(groups.create_group(req.world, req.site, req.body))
+
+
+@ROUTES.get("/{group_id}")
+def get_group(req: SimRequest) -> Reply:
+    return entity(render.group(req.world, req.world.group(req.args["group_id"])))
+
+
+@ROUTES.delete("/{group_id}")
+def delete_group(req: SimRequest) -> Reply:
+    return task_reply(groups.delete_group(req.world, req.site, req.args["group_id"]))
+
+
+@ROUTES.post("/{group_id}/actions/reconfigure")
+def reconfigure_group(req: SimRequest) -> Reply:
+    return task_reply(groups.reconfigure_group(req.world, req.site, req.args["group_id"], req.body))
+
+
+@ROUTES.post("/{group_id}/actions/configure-all-vms")
+def configure_all_vms(req: SimRequest) -> Reply:
+    req.world.group(req.args["group_id"])  # VR groups need no per-VM configuration: nothing to do
+    return tasks_reply([])
+
+
+@ROUTES.get("/{group_id}/vms")
+def group_vms(req: SimRequest) -> Reply:
+    group = req.world.group(req.args["group_id"])
+    return listing(req, [render.group_vm(req.world, group, v) for v in group.vm_ids])
+
+
+@ROUTES.get("/{group_id}/vms/{vm_id}")
+def group_vm(req: SimRequest) -> Reply:
+    group = req.world.group(req.args["group_id"])
+    return entity(render.group_vm(req.world, group, req.world.group_member(group.id, req.args["vm_id"])))
+
+
+@ROUTES.post("/{group_id}/vms/{vm_id}/actions/remove-from-group")
+def remove_from_group(req: SimRequest) -> Reply:
+    group = req.world.group(req.args["group_id"])
+    vm_id = req.world.group_member(group.id, req.args["vm_id"])
+    spec = {"hbr_spec": {"vms": [v for v in group.vm_ids if v != vm_id]}}
+    return task_reply(groups.reconfigure_group(req.world, req.site, group.id, spec))
+
+
+@ROUTES.get("/{group_id}/recovery-plans")
+def group_plans(req: SimRequest) -> Reply:
+    group = req.world.group(req.args["group_id"])
+    return listing(req, [render.plan(req.world, p) for p in plans_of_group(req.world, group.id)])
+
+
+# The VMs a new group may take: SRM lists them per vCenter.
+CANDIDATES = RouteTable("/pairings/{pairing_id}/vcenters/{vcenter_id}")
+
+
+@CANDIDATES.get("/replicated-vms")
+def replicated_vms(req: SimRequest) -> Reply:
+    return listing(req, [{"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
+                          "replication_status": _srm_replication_status(req, vm.id)}
+                         for vm in req.world.unprotected_replicated_vms(req.args["vcenter_id"])])
+
+
+def _srm_replication_status(req: SimRequest, vm_id: str) -> str:
+    replication = req.world.replication_of_vm(vm_id)
+    status = replication.status if replication else "UNKNOWN"
+    return "ERROR_OCCURRED" if status == "ERROR" else status  # SRM's enum spells VR's ERROR differently

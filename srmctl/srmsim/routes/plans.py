@@ -1,0 +1,79 @@
+"""SRM recovery plans: list, create (needs the remote login), read, delete, reconfigure, the plan's groups
+and VMs, and the runs: test, cleanup and reprotect act on both sites (remote login), recovery does not
+(a disaster recovery runs with the protected site down), cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from srmctl.srmsim import plans, render, runs
+from srmctl.srmsim.model import SimTask
+from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
+from srmctl.srmsim.world import World
+
+ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans")
+
+
+@ROUTES.get()
+def list_plans(req: SimRequest) -> Reply:
+    return listing(req, [render.plan(req.world, p) for p in req.world.all_plans()])
+
+
+@ROUTES.post(remote=True)
+def create_plan(req: SimRequest) -> Reply:
+    return task_reply(plans.create_plan(req.world, req.site, req.body))
+
+
+@ROUTES.get("/{plan_id}")
+def get_plan(req: SimRequest) -> Reply:
+    return entity(render.plan(req.world, req.world.plan(req.args["plan_id"])))
+
+
+@ROUTES.delete("/{plan_id}")
+def delete_plan(req: SimRequest) -> Reply:
+    return task_reply(plans.delete_plan(req.world, req.site, req.args["plan_id"]))
+
+
+@ROUTES.post("/{plan_id}/actions/reconfigure")
+def reconfigure_plan(req: SimRequest) -> Reply:
+    return task_reply(plans.reconfigure_plan(req.world, req.site, req.args["plan_id"], req.body))
+
+
+def _run(start: Callable[[World, str, str, dict[str, Any]], SimTask]) -> Callable[[SimRequest], Reply]:
+    def handler(req: SimRequest) -> Reply:
+        return task_reply(start(req.world, req.site, req.args["plan_id"], req.body or {}))
+
+    handler.__name__ = start.__name__
+    return handler
+
+
+ROUTES.post("/{plan_id}/actions/test", remote=True)(_run(runs.run_test))
+ROUTES.post("/{plan_id}/actions/cleanup", remote=True)(_run(runs.run_cleanup))
+ROUTES.post("/{plan_id}/actions/recovery")(_run(runs.run_recovery))
+ROUTES.post("/{plan_id}/actions/reprotect", remote=True)(_run(runs.run_reprotect))
+
+
+@ROUTES.post("/{plan_id}/actions/cancel")
+def cancel(req: SimRequest) -> Reply:
+    runs.cancel(req.world, req.args["plan_id"])
+    return no_content()
+
+
+@ROUTES.get("/{plan_id}/protection-groups")
+def plan_groups(req: SimRequest) -> Reply:
+    plan = req.world.plan(req.args["plan_id"])
+    return listing(req, [render.group(req.world, req.world.group(g)) for g in plan.group_ids])
+
+
+@ROUTES.get("/{plan_id}/vms")
+def plan_vms(req: SimRequest) -> Reply:
+    plan = req.world.plan(req.args["plan_id"])
+    return listing(req, [render.plan_vm(req.world, plan, vm, g) for vm, g in plans.plan_vms(req.world, plan)])
+
+
+@ROUTES.get("/{plan_id}/vms/{vm_id}")
+def plan_vm(req: SimRequest) -> Reply:
+    plan, vm_id = req.world.plan(req.args["plan_id"]), req.args["vm_id"]
+    return entity(first_or_404((render.plan_vm(req.world, plan, vm, g) for vm, g in plans.plan_vms(req.world, plan)
+                                if vm.id == vm_id), f"VM {vm_id} in plan"))

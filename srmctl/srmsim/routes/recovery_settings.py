@@ -1,0 +1,78 @@
+"""SRM per-VM recovery settings in a plan: the whole settings, priority, dependent VMs (with validation),
+IP customization and the summary."""
+
+from __future__ import annotations
+
+from srmctl.srmsim import recovery_settings as settings
+from srmctl.srmsim import render
+from srmctl.srmsim.model import SimPlan
+from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply
+
+ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans/{plan_id}/vms/{vm_id}/recovery-settings")
+
+
+def _target(req: SimRequest) -> tuple[SimPlan, str]:
+    """The plan and VM of the call, checked: the VM must be in the plan."""
+    plan = req.world.plan(req.args["plan_id"])
+    settings.settings_of(req.world, plan, req.args["vm_id"])
+    return plan, req.args["vm_id"]
+
+
+@ROUTES.get()
+def get_settings(req: SimRequest) -> Reply:
+    return entity({"recovery_settings": render.settings(req.world, *_target(req)), "status": "OK",
+                   "protection_group_support_vmotion": False, "vmotion_migration_supported": False})
+
+
+@ROUTES.post("/actions/update")
+def update_settings(req: SimRequest) -> Reply:
+    return task_reply(settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
+                                               req.body))
+
+
+@ROUTES.get("/priority")
+def get_priority(req: SimRequest) -> Reply:
+    plan = req.world.plan(req.args["plan_id"])
+    return entity({"priority": settings.settings_of(req.world, plan, req.args["vm_id"]).priority})
+
+
+@ROUTES.put("/priority")
+def set_priority(req: SimRequest) -> Reply:
+    return task_reply(settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
+                                            req.body["priority"]))
+
+
+@ROUTES.get("/dependent-vms")
+def dependent_vms(req: SimRequest) -> Reply:
+    return listing(req, render.dependent_vms(req.world, *_target(req)))
+
+
+@ROUTES.post("/dependent-vms/actions/update")
+def set_dependent_vms(req: SimRequest) -> Reply:
+    return task_reply(settings.set_dependencies(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
+                                                req.body.get("dependent_vms") or []))
+
+
+@ROUTES.post("/dependent-vms/actions/validate")
+def validate_dependent_vms(req: SimRequest) -> Reply:
+    plan, vm_id = _target(req)
+    deps = req.body.get("dependent_vms") or []
+    if any(d not in plan.settings for d in deps):
+        return 200, {"valid": False, "issue_type": "UNKNOWN"}
+    issue = settings.check_dependencies(req.world, plan, vm_id, deps)
+    return 200, {"valid": issue is None, **({"issue_type": issue} if issue else {})}
+
+
+@ROUTES.get("/ip-customization")
+def get_ip_customization(req: SimRequest) -> Reply:
+    return entity(render.ip_customization(*_target(req)))
+
+
+@ROUTES.post("/ip-customization/actions/update")
+def set_ip_customization(req: SimRequest) -> Reply:
+    return task_reply(settings.set_ip(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
+
+
+@ROUTES.get("/summary")
+def summary(req: SimRequest) -> Reply:
+    return entity(render.summary(req.world, *_target(req)))

@@ -1,0 +1,90 @@
+"""vSphere Replication: replications (list, configure (acts on both sites: needs the remote login), read,
+delete, unconfigure, pause, resume, sync, reconfigure, disks) and the pairing's vCenters as VR sees them
+(VMs with disks, datastores, seeds)."""
+
+from __future__ import annotations
+
+from srmctl.srmsim import render
+from srmctl.srmsim import replication as vr
+from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
+
+ROUTES = RouteTable("/pairings/{pairing_id}")
+
+
+@ROUTES.get("/replications")
+def list_replications(req: SimRequest) -> Reply:
+    items = req.world.replications_from(req.value("source_vc_guid"))
+    return listing(req, [render.replication(req.world, r) for r in items])
+
+
+@ROUTES.post("/replications", remote=True)
+def configure(req: SimRequest) -> Reply:
+    return tasks_reply(vr.configure(req.world, req.site, req.array()))
+
+
+@ROUTES.get("/replications/{replication_id}")
+def get_replication(req: SimRequest) -> Reply:
+    return entity(render.replication(req.world, req.world.replication(req.args["replication_id"])))
+
+
+@ROUTES.delete("/replications/{replication_id}")
+def delete(req: SimRequest) -> Reply:
+    return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
+                                "Delete"))
+
+
+@ROUTES.post("/replications/{replication_id}/actions/unconfigure")
+def unconfigure(req: SimRequest) -> Reply:
+    return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
+                                "Unconfigure"))
+
+
+@ROUTES.post("/replications/{replication_id}/actions/pause")
+def pause(req: SimRequest) -> Reply:
+    return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], True))
+
+
+@ROUTES.post("/replications/{replication_id}/actions/resume")
+def resume(req: SimRequest) -> Reply:
+    return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], False))
+
+
+@ROUTES.post("/replications/{replication_id}/actions/sync")
+def sync(req: SimRequest) -> Reply:
+    return task_reply(vr.sync_now(req.world, req.site, req.args["replication_id"]))
+
+
+@ROUTES.post("/replications/{replication_id}/actions/reconfigure")
+def reconfigure(req: SimRequest) -> Reply:
+    return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
+
+
+@ROUTES.get("/replications/{replication_id}/disks")
+def replicated_disks(req: SimRequest) -> Reply:
+    replication = req.world.replication(req.args["replication_id"])
+    return listing(req, render.replicated_disk(req.world, replication, req.world.find_vm(replication.vm_id)))
+
+
+@ROUTES.get("/vcenters/{vcenter_id}/vms")
+def vcenter_vms(req: SimRequest) -> Reply:
+    site = req.world.site_of_vc(req.args["vcenter_id"])
+    req.world.refresh(site.name)
+    suitable = req.flag("suitable_for_replication")
+    return listing(req, [render.vr_vm(req.world, vm) for vm in sorted(site.vms.values(), key=lambda v: v.name)
+                         if vm.registered and not (suitable and req.world.replication_of_vm(vm.id))])
+
+
+@ROUTES.get("/vcenters/{vcenter_id}/vms/{vm_id}/disks")
+def vm_disks(req: SimRequest) -> Reply:
+    return listing(req, render.vm_disks(req.world, req.world.vm_at(req.args["vcenter_id"], req.args["vm_id"])))
+
+
+@ROUTES.get("/vcenters/{vcenter_id}/datastores")
+def datastores(req: SimRequest) -> Reply:
+    site = req.world.site_of_vc(req.args["vcenter_id"])
+    return listing(req, [render.datastore(site, ds) for ds in site.datastores])
+
+
+@ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds")
+def find_seeds(req: SimRequest) -> Reply:
+    return listing(req, vr.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)

@@ -1,0 +1,345 @@
+"""SRM plan runs: test, cleanup, recovery (planned or disaster) and reprotect as task workers that walk
+the view's steps, raise prompts and honour cancel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from srmctl.srmsim import effects
+from srmctl.srmsim import replication as vr
+from srmctl.srmsim.model import (
+    PRIORITIES,
+    Prompt,
+    SimError,
+    SimPlan,
+    SimTask,
+    SimVm,
+    now_ms,
+)
+from srmctl.srmsim.plans import plan_vms
+from srmctl.srmsim.recovery_steps import render_steps
+from srmctl.srmsim.world import Failed, TaskContext, World
+
+
+class _Run:
+    """One plan run in a worker: walks the view's steps, marks their status, raises prompts."""
+
+    def __init__(self, world: World, plan: SimPlan, view: str, ctx: TaskContext) -> None:
+        self.world, self.plan, self.view, self.ctx = world, plan, view, ctx
+        self.steps = render_steps(plan, view)
+        with world.lock:
+            plan.step_status[view] = {}
+
+    def step(self, anchor: str, action: Callable[[], None] | None = None) -> None:
+        for index, (step_id, title, step_anchor, custom) in enumerate(self.steps):
+            if step_anchor != anchor:
+                continue
+            self._check_cancel()
+            with self.world.lock:
+                self.plan.step_status[self.view][step_id] = "RUNNING"
+            if custom is not None:
+                if custom.callout_type == "PROMPT":
+                    self.prompt(title, custom.content, str(custom.id))
+            elif action is not None:
+                action()
+            self.ctx.pause()
+            with self.world.lock:
+                self.plan.step_status[self.view][step_id] = "SUCCESS"
+                self.plan.progress = int(100 * (index + 1) / len(self.steps))
+            self.ctx.progress(self.plan.progress)
+
+    def prompt(self, description: str, text: str, callout_id: str) -> None:
+        prompt = Prompt(id=str(uuid.uuid4()), description=description, text=text, callout_id=callout_id,
+                        raised=now_ms())
+        with self.world.lock:
+            self.plan.prompts[prompt.id] = prompt
+            previous, self.plan.status = self.plan.status, "WAITING_FOR_USER_INPUT"
+        while not prompt.dismissed.wait(self.world.tick):
+            if self.world.auto_dismiss_prompts:
+                break
+            self._check_cancel()
+        with self.world.lock:
+            self.plan.prompts.pop(prompt.id, None)
+            self.plan.status = previous
+
+    def _check_cancel(self) -> None:
+        if self.plan.cancel.is_set():
+            raise Failed("cancelled by user")
+
+    def finish(self) -> None:
+        self.step("AT_END")
+
+
+def _start_run(world: World, site: str, plan: SimPlan, kind: str, running_status: str,
+               work: Callable[[_Run], str], failed_status: str) -> SimTask:
+    view = {"Test": "test", "Cleanup": "cleanup", "Recovery": "recovery", "Reprotect": "reprotect"}[kind]
+    plan.status, plan.running, plan.progress = running_status, True, 0
+    plan.cancel.clear()
+
+    def run(ctx: TaskContext) -> None:
+        end = work(_Run(world, plan, view, ctx))
+        with world.lock:
+            plan.status, plan.running, plan.progress = end, False, 100
+
+    def failed(message: str) -> None:
+        plan.status = "CANCEL_IN_PROGRESS" if plan.cancel.is_set() else plan.status
+        plan.status = {"Test": "TEST_INTERRUPTED", "Cleanup": "CLEANUP_INCOMPLETE",
+                       "Recovery": "RECOVERY_INTERRUPTED" if plan.cancel.is_set() else failed_status,
+                       "Reprotect": "INCOMPLETE_REPROTECT"}[kind]
+        plan.running = False
+        plan.prompts.clear()
+
+    return world.start_task(site, "srm", f"{kind} recovery plan {plan.name}", plan.id, plan.name, run, failed)
+
+
+def _ordered(world: World, plan: SimPlan) -> dict[str, list[SimVm]]:
+    """Plan VMs by priority group; within a group, dependencies first (a topological order)."""
+    by_priority: dict[str, list[SimVm]] = {p: [] for p in PRIORITIES}
+    vms = {vm.id: vm for vm, _ in plan_vms(world, plan)}
+    done: set[str] = set()
+
+    def visit(vm_id: str) -> None:
+        if vm_id in done or vm_id not in vms:
+            return
+        done.add(vm_id)
+        for dep in plan.settings[vm_id].dependent:
+            if plan.settings[dep].priority == plan.settings[vm_id].priority:
+                visit(dep)
+        by_priority[plan.settings[vm_id].priority].append(vms[vm_id])
+
+    for vm_id in sorted(vms, key=lambda v: vms[v].name):
+        visit(vm_id)
+    return by_priority
+
+
+def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) -> None:
+    """Register each VM's replica at ``target`` and power it on, priority group by priority group."""
+    order = _ordered(world, plan)
+    for number, priority in enumerate(PRIORITIES, start=1):
+        def power_on(vms: list[SimVm] = order[priority]) -> None:
+            for vm in vms:
+                settings = plan.settings[vm.id]
+                for callout in settings.pre:
+                    if callout["callout_type"] == "PROMPT":
+                        run.prompt(callout["name"], callout["content"], callout["id"])
+                replica = _register_replica(world, vm, target, role)
+                if settings.startup_action == "POWER_ON":
+                    effects.set_power(world, [replica], on=True)
+                for callout in settings.post:
+                    if callout["callout_type"] == "PROMPT":
+                        run.prompt(callout["name"], callout["content"], callout["id"])
+                with world.lock:
+                    plan.vm_status[vm.id] = "TEST_SUCCEEDED" if role == "test" else "RECOVERY_SUCCEEDED"
+        run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
+
+
+def _register_replica(world: World, vm: SimVm, target: str, role: str) -> SimVm:
+    with world.lock:
+        replication = world.replication_of_vm(vm.id)
+        if replication is None:
+            raise Failed(f"VM {vm.name} has no replication")
+    return effects.register_copy(world, vm, replication, target, role)
+
+
+def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        plan = _runnable(world, plan_id, {"READY_STATE"}, "test")
+        recovery = world.other(plan.protected_site)
+
+        def work(run: _Run) -> str:
+            if spec.get("sync_data", True):
+                run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
+            for anchor in ("BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
+                run.step(anchor)
+            _bring_up(world, run, plan, recovery, "test")
+            run.finish()
+            _set_groups(world, plan, "TEST_COMPLETE")
+            return "TEST_COMPLETE"
+
+        _set_groups(world, plan, "TESTING")
+        return _start_run(world, site, plan, "Test", "TEST_IN_PROGRESS", work, "TEST_INTERRUPTED")
+
+
+def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        allowed = {"TEST_COMPLETE", "TEST_INTERRUPTED", "CLEANUP_INCOMPLETE"}
+        plan = _runnable(world, plan_id, allowed, "cleanup")
+
+        def remove_test_vms() -> None:
+            with world.lock:
+                names = {vm.name for vm, _ in plan_vms(world, plan)}
+                recovery = world.site(world.other(plan.protected_site))
+                tests = [v for v in recovery.vms.values() if v.role == "test" and v.name in names]
+            for vm in tests:
+                effects.remove_test_copy(world, vm)
+
+        def work(run: _Run) -> str:
+            run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
+            run.step("BEFORE_RESUME_RECOVERY_SITE_VMS")
+            run.step("BEFORE_CLEANUP_RECOVERY_UNITS")
+            with world.lock:
+                plan.vm_status.clear()
+            _set_groups(world, plan, "OK")
+            return "READY_STATE"
+
+        _set_groups(world, plan, "CLEANING_UP")
+        return _start_run(world, site, plan, "Cleanup", "CLEANUP_IN_PROGRESS", work, "CLEANUP_INCOMPLETE")
+
+
+def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+    with world.lock:
+        planned = bool(spec.get("planned_failover"))
+        plan = _runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY"},
+                         "recovery")
+        protected, recovery = plan.protected_site, world.other(plan.protected_site)
+        world.require_up(recovery)
+        protected_up = world.site(protected).up
+        if not protected_up and (planned or not spec.get("skip_protection_site_operations")):
+            raise SimError(400, "PROTECTED_SITE_DOWN", f"protected site {protected} is not reachable; run "
+                           "disaster recovery with skip_protection_site_operations")
+        touch_protected = planned or (protected_up and not spec.get("skip_protection_site_operations"))
+
+        def shut_down() -> None:
+            # Powered off, not unregistered: the old VMs stay in the protected site's inventory (the orphans).
+            with world.lock:
+                vms = [vm for vm, _ in plan_vms(world, plan)]
+            effects.set_power(world, vms, on=False)
+
+        def work(run: _Run) -> str:
+            if touch_protected and spec.get("sync_data", True):
+                run.step("BEFORE_PRESYNC_STORAGE", lambda: _sync_all(world, run, plan))
+            run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
+            if touch_protected and spec.get("sync_data", True):
+                run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
+            run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
+            run.step("BEFORE_SUSPEND_RECOVERY_SITE_VMS")
+            _bring_up(world, run, plan, recovery, "replica")
+            run.finish()
+            _set_groups(world, plan, "RECOVERED")
+            return "RECOVERY_COMPLETE" if planned else "DISASTER_RECOVERY_COMPLETE"
+
+        _set_groups(world, plan, "RECOVERING")
+        return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY")
+
+
+def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+    """Reverse the direction: unregister the old VMs (files kept as seeds), replicate the recovered VMs
+    back onto them, flip groups and plan, and keep the per-VM settings."""
+    with world.lock:
+        plan = _runnable(world, plan_id, {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE",
+                                          "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT", "REPROTECT_INTERRUPTED"},
+                         "reprotect")
+        old_site, new_site = plan.protected_site, world.other(plan.protected_site)
+        for name in (old_site, new_site):
+            world.require_up(name)
+
+        def work(run: _Run) -> str:
+            mapping: dict[str, tuple[SimVm, str]] = {}
+            run.step("BEFORE_CONFIGURE_STORAGE", lambda: mapping.update(_unregister_old(world, plan)))
+            run.step("BEFORE_REVERSE_REPLICATION", lambda: _reverse(world, run, mapping))
+            run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
+            return "READY_STATE"
+
+        _set_groups(world, plan, "REPROTECTING")
+        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT")
+
+
+def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:
+    """Old VM id -> (old VM, recovered VM id); the old VMs leave the inventory, their files stay."""
+    mapping = {}
+    with world.lock:
+        recovery = world.site(world.other(plan.protected_site))
+        for vm, _ in plan_vms(world, plan):
+            replica = next((v for v in recovery.vms.values() if v.role == "replica" and v.name == vm.name), None)
+            if replica is None:
+                raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
+            mapping[vm.id] = (vm, replica.id)
+    for vm, _ in mapping.values():
+        effects.unregister(world, vm)
+        with world.lock:
+            world.site(vm.site).vms.pop(vm.id, None)
+    return mapping
+
+
+def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> None:
+    """Replicate each recovered VM back onto its old disks, used as seeds."""
+    for old_id, (old_vm, new_id) in mapping.items():
+        with world.lock:
+            old = world.replication_of_vm(old_id)
+            if old is not None:
+                del world.replications[old.id]
+            replica = world.find_vm(new_id)
+            old_files = {d.device_key: d.filename for d in old_vm.disks}
+            disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
+                      "destination_datastore_id": old_vm.datastore_id}]
+            disks += [{"vm_disk": {"vm_id": new_id, "device_key": d.device_key},
+                       "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,
+                       "destination_path": old_files[d.device_key], "enabled_for_replication": True}
+                      for d in replica.disks]
+            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid,
+                    "rpo": old.rpo if old else 15, "quiesce_enabled": old.quiesce if old else False,
+                    "network_compression_enabled": old.compression if old else False, "disks": disks}
+            reverse = vr.new_replication(world, replica, old_vm.site, spec)
+            world.replications[reverse.id] = reverse
+        effects.footprint(world, reverse, active=True)
+        vr.sync(run.ctx, reverse)
+
+
+def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_site: str) -> None:
+    mapping = {old: new for old, (_, new) in moved.items()}
+    with world.lock:
+        for group_id in plan.group_ids:
+            group = world.group(group_id)
+            group.vm_ids = [mapping.get(v, v) for v in group.vm_ids]
+            group.protected_site, group.status = new_site, "OK"
+        for vm_id in list(plan.settings):
+            settings = plan.settings.pop(vm_id)
+            settings.dependent = [mapping.get(d, d) for d in settings.dependent]
+            plan.settings[mapping.get(vm_id, vm_id)] = settings
+        for vm_id in mapping.values():
+            world.find_vm(vm_id).role = "vm"
+        plan.protected_site = new_site
+        plan.vm_status.clear()
+
+
+def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
+    for vm, _ in plan_vms(world, plan):
+        replication = world.replication_of_vm(vm.id)
+        if replication is not None and replication.status not in ("NOT_ACTIVE", "PAUSED"):
+            vr.sync(run.ctx, replication)
+
+
+def _stop_replications(world: World, plan: SimPlan) -> None:
+    with world.lock:
+        for vm, _ in plan_vms(world, plan):
+            replication = world.replication_of_vm(vm.id)
+            if replication is not None:
+                replication.status = "NOT_ACTIVE"
+
+
+def _set_groups(world: World, plan: SimPlan, status: str) -> None:
+    with world.lock:
+        for group_id in plan.group_ids:
+            if group_id in world.groups:
+                world.groups[group_id].status = status
+
+
+def _runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
+    plan = world.plan(plan_id)
+    if plan.running or plan.status not in allowed:
+        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on recovery plan {plan.name} in state "
+                       f"{plan.status}")
+    if not plan.group_ids:
+        raise SimError(400, "NO_PROTECTION_GROUPS", f"recovery plan {plan.name} has no protection groups")
+    return plan
+
+
+def cancel(world: World, plan_id: str) -> None:
+    with world.lock:
+        plan = world.plan(plan_id)
+        if not plan.running:
+            raise SimError(400, "PLAN_NOT_RUNNING", f"recovery plan {plan.name} is not running")
+        plan.cancel.set()
+        plan.status = "CANCEL_IN_PROGRESS"

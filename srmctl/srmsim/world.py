@@ -1,0 +1,302 @@
+"""srmsim's world: the sites, groups, plans, replications and tasks behind one lock, with the lookups the
+operation modules and the route handlers use, and the task runner. Long-running operations (plan runs,
+replication sync) run as :class:`SimTask` workers that sleep outside the lock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from srmctl.srmsim.model import (
+    SimDatastore,
+    SimDisk,
+    SimError,
+    SimGroup,
+    SimPlan,
+    SimReplication,
+    SimSite,
+    SimTask,
+    SimVm,
+    TaskFault,
+    not_found,
+    now_ms,
+)
+from srmctl.srmsim.vcenter import NullMirror
+
+
+class TaskContext:
+    """What an operation running as a task may do: report progress, pause, check cancellation."""
+
+    def __init__(self, world: World, task: SimTask, slow: float) -> None:
+        self.world = world
+        self.task = task
+        self.slow = slow
+
+    def progress(self, value: int) -> None:
+        with self.world.lock:
+            self.task.progress = max(self.task.progress, min(99, value))
+
+    def pause(self, ticks: float = 1.0) -> None:
+        time.sleep(self.world.tick * ticks * self.slow)
+
+
+class Failed(Exception):
+    """Raised inside a task worker to end the task in ERROR."""
+
+
+# --- the world ------------------------------------------------------------------------------------
+
+
+class World:
+    def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None,
+                 mirror: NullMirror | None = None) -> None:
+        self.lock = threading.RLock()
+        self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
+        self.tick = tick  # seconds per simulated step (tasks advance in ticks)
+        self.pairing_id = pairing_id or str(uuid.uuid4())
+        self.sites: dict[str, SimSite] = {}
+        self.groups: dict[str, SimGroup] = {}
+        self.plans: dict[str, SimPlan] = {}
+        self.replications: dict[str, SimReplication] = {}
+        self.tasks: dict[str, SimTask] = {}
+        self.task_faults: list[TaskFault] = []
+        self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
+        self._ids = itertools.count(1000)
+        self._threads: list[threading.Thread] = []
+
+    # -- lookup ----------------------------------------------------------------------------------
+
+    def site(self, name: str) -> SimSite:
+        return self.sites[name]
+
+    def other(self, site: str) -> str:
+        return next(name for name in self.sites if name != site)
+
+    def site_of_vc(self, vc_guid: str) -> SimSite:
+        for site in self.sites.values():
+            if site.vc_guid == vc_guid:
+                return site
+        raise SimError(400, "INVALID_VC_GUID", f"no vCenter {vc_guid} in the pairing")
+
+    def find_vm(self, vm_id: str) -> SimVm:
+        for site in self.sites.values():
+            if vm_id in site.vms:
+                return site.vms[vm_id]
+        raise not_found(f"VM {vm_id}")
+
+    def group(self, group_id: str) -> SimGroup:
+        if group_id not in self.groups:
+            raise not_found(f"protection group {group_id}")
+        return self.groups[group_id]
+
+    def plan(self, plan_id: str) -> SimPlan:
+        if plan_id not in self.plans:
+            raise not_found(f"recovery plan {plan_id}")
+        return self.plans[plan_id]
+
+    def replication(self, replication_id: str) -> SimReplication:
+        if replication_id not in self.replications:
+            raise not_found(f"replication {replication_id}")
+        return self.replications[replication_id]
+
+    def replication_of_vm(self, vm_id: str) -> SimReplication | None:
+        for replication in self.replications.values():
+            if replication.vm_id == vm_id:
+                return replication
+        return None
+
+    def check_pairing(self, pairing_id: str) -> None:
+        if pairing_id != self.pairing_id:
+            raise not_found(f"pairing {pairing_id}")
+
+    def vm_at(self, vc_guid: str, vm_id: str) -> SimVm:
+        site = self.site_of_vc(vc_guid)
+        if vm_id not in site.vms:
+            raise not_found(f"VM {vm_id}")
+        return site.vms[vm_id]
+
+    def group_member(self, group_id: str, vm_id: str) -> str:
+        if vm_id not in self.group(group_id).vm_ids:
+            raise not_found(f"VM {vm_id} in protection group")
+        return vm_id
+
+    def all_groups(self) -> list[SimGroup]:
+        return list(self.groups.values())
+
+    def all_plans(self) -> list[SimPlan]:
+        return list(self.plans.values())
+
+    def replications_from(self, source_vc_guid: str | None) -> list[SimReplication]:
+        """Every replication, or those whose source is the given vCenter."""
+        return [r for r in self.replications.values()
+                if not source_vc_guid or self.site(r.source_site).vc_guid == source_vc_guid]
+
+    def unprotected_replicated_vms(self, vc_guid: str) -> list[SimVm]:
+        """SRM's replicated-vms: VMs of a vCenter that VR replicates and no protection group holds yet."""
+        return [vm for vm in self.site_of_vc(vc_guid).vms.values()
+                if self.replication_of_vm(vm.id) and not any(vm.id in g.vm_ids for g in self.groups.values())]
+
+    def tasks_of(self, site: str, api: str) -> list[SimTask]:
+        return [t for t in self.tasks.values() if t.site == site and t.api == api]
+
+    def task_of(self, site: str, api: str, task_id: str) -> SimTask:
+        """A task as the appliance that started it knows it (another site's or API's task is not found)."""
+        task = self.tasks.get(task_id)
+        if task is None or task.site != site or task.api != api:
+            raise not_found(f"task {task_id}")
+        return task
+
+    def refresh(self, site_name: str) -> None:
+        """Re-read registrations and power states from the site's vCenter: srmctl unregisters orphans and
+        powers VMs off itself, and VR lists VMs as vCenter has them (a no-op in memory)."""
+        live = self.mirror.live(site_name)
+        if live is None:
+            return
+        with self.lock:
+            for vm in self.site(site_name).vms.values():
+                if vm.moref and vm.registered:
+                    vm.registered = vm.moref in live
+                    vm.power_state = "POWERED_ON" if live.get(vm.moref) == "poweredOn" else "POWERED_OFF"
+
+    def require_up(self, site: str) -> None:
+        if not self.sites[site].up:
+            raise SimError(500, "REMOTE_SITE_DOWN", f"site {site} is not reachable")
+
+    # -- inventory -------------------------------------------------------------------------------
+
+    def add_site(self, name: str, moref_base: int, vc_guid: str | None = None) -> SimSite:
+        site = SimSite(name=name, vc_guid=vc_guid or str(uuid.uuid4()), srm_id=str(uuid.uuid4()),
+                       vrms_id=str(uuid.uuid4()), moref_base=moref_base)
+        self.sites[name] = site
+        return site
+
+    def add_datastore(self, site: SimSite, name: str, directory: Path, number: int,
+                      moref: str | None = None) -> SimDatastore:
+        directory.mkdir(parents=True, exist_ok=True)
+        moref = moref or f"datastore-{site.moref_base + number}"
+        ds = SimDatastore(id=f"Datastore:{moref}:{site.vc_guid}", name=name, directory=directory)
+        site.datastores[ds.id] = ds
+        return ds
+
+    def create_vm(self, site: SimSite, name: str, datastore: SimDatastore, folder: str, sizes: list[int],
+                  power_on: bool) -> SimVm:
+        """A VM with real files: ``<name>/<name>.vmx`` and one flat file of random bytes per disk."""
+        home = datastore.directory / name
+        home.mkdir(parents=True, exist_ok=True)
+        (home / f"{name}.vmx").write_text(f'displayName = "{name}"\n')
+        disks = []
+        for index, size in enumerate(sizes):
+            filename = f"{name}/{name}{'' if index == 0 else f'_{index}'}.vmdk"
+            _write_random(datastore.directory / filename, size)
+            disks.append(SimDisk(device_key=2000 + index, capacity=size, filename=filename))
+        vm = SimVm(id=site.next_vm_id(), name=name, instance_uuid=str(uuid.uuid4()), site=site.name,
+                   datastore_id=datastore.id, folder=folder, disks=disks,
+                   power_state="POWERED_ON" if power_on else "POWERED_OFF")
+        site.vms[vm.id] = vm
+        return vm
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def start_task(self, site: str, api: str, description: str, entity: str | None, entity_name: str | None,
+                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None) -> SimTask:
+        task = SimTask(id=f"{api}-task-{next(self._ids)}", site=site, api=api, description=description,
+                       entity=entity, entity_name=entity_name)
+        fault = self._take_task_fault(description)
+        self.tasks[task.id] = task
+
+        def runner() -> None:
+            with self.lock:
+                task.status, task.started = "RUNNING", now_ms()
+            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0)
+            try:
+                ctx.pause()
+                if fault and fault.kind == "error":
+                    raise Failed(fault.message)
+                result = work(ctx)
+            except (Failed, SimError) as error:
+                with self.lock:
+                    task.status, task.error = "ERROR", str(error)
+                    if on_error:
+                        on_error(str(error))
+            except Exception as error:  # noqa: BLE001 - a simulator bug must surface as a task error
+                with self.lock:
+                    task.status, task.error = "ERROR", f"srmsim internal error: {error!r}"
+                    if on_error:
+                        on_error(str(error))
+            else:
+                with self.lock:
+                    task.status, task.progress, task.result = "SUCCESS", 100, result
+            finally:
+                with self.lock:
+                    task.completed = now_ms()
+
+        thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return task
+
+    def add_task_fault(self, fault: TaskFault) -> None:
+        with self.lock:
+            self.task_faults.append(fault)
+
+    def clear_task_faults(self) -> None:
+        with self.lock:
+            self.task_faults.clear()
+
+    def _take_task_fault(self, description: str) -> TaskFault | None:
+        for fault in self.task_faults:
+            if fault.count > 0 and fnmatch.fnmatch(description, fault.pattern):
+                fault.count -= 1
+                return fault
+        return None
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait for every task worker (scenario seeding, tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = [t for t in self._threads if t.is_alive()]
+            if not alive:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(alive)} srmsim tasks still running")
+            alive[0].join(0.05)
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole world as plain data (``GET /srmsim/state``, for tests and the lab)."""
+        with self.lock:
+            return {
+                "pairing_id": self.pairing_id,
+                "sites": {name: {"up": s.up, "vc_guid": s.vc_guid,
+                                 "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
+                                          "moref": v.moref, "instance_uuid": v.instance_uuid,
+                                          "original_instance_uuid": v.original_uuid, "registered": v.registered}
+                                         for v in s.vms.values()]} for name, s in self.sites.items()},
+                "plans": [{"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
+                          for p in self.plans.values()],
+                "groups": [{"id": g.id, "name": g.name, "status": g.status, "protected_site": g.protected_site}
+                           for g in self.groups.values()],
+                "replications": [{"id": r.id, "name": r.name, "vm_id": r.vm_id, "status": r.status,
+                                  "source": r.source_site, "target": r.target_site, "bytes": dict(r.totals)}
+                                 for r in self.replications.values()],
+            }
+
+
+def _write_random(path: Path, size: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        remaining = size
+        while remaining > 0:
+            chunk = min(remaining, 1 << 20)
+            handle.write(os.urandom(chunk))
+            remaining -= chunk
