@@ -18,7 +18,8 @@ from srmctl.cli.main import cli
 from srmctl.errors import LabError
 from srmctl.lab import lab, processes
 from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, save_lab
-from srmctl.lab.processes import ProcessIdentity, identity, is_running
+from srmctl.lab.processes import ProcessIdentity, identity
+from srmctl.labkit.processes import is_running
 from srmctl.labkit.topology import Topology, load_topology
 
 

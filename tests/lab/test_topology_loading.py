@@ -12,7 +12,7 @@ import pytest
 from srmctl.errors import ExitCode, RunbookInvalid
 from srmctl.labkit.topology import load_topology
 
-DEFAULT = resources.files("srmctl.lab").joinpath("default-topology.yaml").read_text()
+DEFAULT = resources.files("srmctl.labkit").joinpath("default-topology.yaml").read_text()
 
 
 def refused(text: str, tmp_path: Path) -> list[str]:

@@ -32,7 +32,7 @@ from srmctl.runbook.source import MAX_DEPTH
 
 HERE = Path(__file__).parent
 RUNBOOK = yaml.safe_load((HERE / "good" / "full.yaml").read_text())
-TOPOLOGY = yaml.safe_load(resources.files("srmctl.lab").joinpath("default-topology.yaml").read_text())
+TOPOLOGY = yaml.safe_load(resources.files("srmctl.labkit").joinpath("default-topology.yaml").read_text())
 SNAPSHOT = {
     "format": "srmctl/plan-metadata/v1", "taken_at": "2024-06-11T10:15:00Z",
     "source": {"site": "new-york", "srm": "srm-ny.lab"},
