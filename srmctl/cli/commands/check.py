@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -12,9 +13,10 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
-from srmctl.engine.check import CheckReport, run_check
 from srmctl.errors import ExitCode
-from srmctl.runbook import load_runbook
+
+if TYPE_CHECKING:
+    from srmctl.engine.check import CheckReport
 
 
 @click.command("check")
@@ -31,7 +33,13 @@ def check(app: App, runbook: Path, lab_dir: Path | None, prometheus: Path | None
     Example crontab line: 15 2 * * * srmctl check /etc/srmctl/mail.yaml --prometheus
     /var/lib/node_exporter/srmctl.prom -o json > /var/log/srmctl-check.json
     """
-    report = run_check(load_runbook(runbook), lab_dir)
+    # Imported here, not at the top: 'srmctl --help' must not pay for the engine, pyVmomi and httpx.
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.engine.check import run_check
+    from srmctl.runbook import load_runbook
+
+    book = load_runbook(runbook)
+    report = run_check(book, endpoints_for(book, read_lab(lab_dir)))
     if prometheus is not None:
         write_atomically(prometheus, prometheus_text(report))
     if app.json_output:

@@ -11,9 +11,24 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
-from srmctl.lab import lab as lab_core
-from srmctl.lab.topology import load_topology, scaled_topology
-from srmctl.srmsim.seed import SCENARIOS
+
+
+class _Scenarios(click.Choice):
+    """The simulator's scenarios, looked up only when an option is parsed or its help shown: importing the
+    simulator (and pyVmomi with it) would slow down every 'srmctl' call."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from srmctl.srmsim.seed import SCENARIOS
+
+        return tuple(SCENARIOS)
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """click.Choice assigns its choices in __init__; they are always read from the simulator."""
 
 _dir_option = click.option(
     "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), envvar="SRMCTL_LAB",
@@ -30,13 +45,16 @@ def lab() -> None:
 @click.option("--topology", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.")
 @click.option("--vms", type=click.IntRange(1, 5000), help="Generate this many VMs instead of the topology's.")
-@click.option("--scenario", type=click.Choice(SCENARIOS), default="protected", show_default=True,
+@click.option("--scenario", type=_Scenarios(), default="protected", show_default=True,
               help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
                    "by running the simulated SRM's own recovery.")
 @output_option()
 @click.pass_obj
 def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str) -> None:
     """Start both sites (vCenter, SRM, VR) and build the scenario's world; writes DIR/lab.yaml."""
+    from srmctl.lab import lab as lab_core
+    from srmctl.lab.topology import load_topology, scaled_topology
+
     model = load_topology(topology)
     if vms:
         model = scaled_topology(model, vms)
@@ -62,6 +80,8 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
 @click.pass_obj
 def down(app: App, directory: Path) -> None:
     """Stop every process the lab started and remove its files."""
+    from srmctl.lab import lab as lab_core
+
     stopped = lab_core.down(directory)
     if app.json_output:
         click.echo(envelope("lab down", {"stopped": stopped}))
@@ -75,6 +95,8 @@ def down(app: App, directory: Path) -> None:
 @click.pass_obj
 def status(app: App, directory: Path) -> None:
     """Say what runs in the lab."""
+    from srmctl.lab import lab as lab_core
+
     rows = lab_core.status(directory)
     if app.json_output:
         click.echo(envelope("lab status", {"processes": rows}))
