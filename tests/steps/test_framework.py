@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from srmctl.adapters.dr import Credentials, SrmClient, VrClient
+from srmctl.adapters.dr.site import DrPairing
 from srmctl.engine.executor import select_steps
 from srmctl.errors import UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
@@ -86,7 +87,7 @@ def test_read_only_dr_view_refuses_mutations_before_any_call() -> None:
 
     creds = Credentials("u", "p")
     srm, vr = SrmClient("127.0.0.1", 9, credentials=creds), VrClient("127.0.0.1", 9, credentials=creds)
-    view = DrOps("new-york", srm, vr, "pairing", "vc-a", "vc-b").read_only_view()
+    view = DrOps("new-york", srm, vr, DrPairing("pairing", "pairing", "vc-a", "vc-b")).read_only_view()
     with pytest.raises(ReadOnlyViolation, match="delete_group refused on new-york.*SRM/VR"):
         view.delete_group("g")
     with pytest.raises(ReadOnlyViolation):
