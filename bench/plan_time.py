@@ -15,6 +15,7 @@ import yaml
 from benchlib import run_table, timed_lab
 
 from srmctl import engine
+from srmctl.cli.endpoints import endpoints_for, read_lab
 from srmctl.labkit.topology import Topology
 from srmctl.runbook import load_runbook
 
@@ -39,7 +40,7 @@ def measure(topology: Topology, label: str, repeat: int) -> str:
         timings, actions = [], 0
         for _ in range(repeat):
             started = time.perf_counter()
-            plan = engine.dry_run(runbook, Path(config.directory))
+            plan = engine.dry_run(runbook, endpoints_for(runbook, read_lab(Path(config.directory))))
             timings.append(time.perf_counter() - started)
             actions = plan.action_count
     return (f"| {label} | {len(runbook.vm_names)} | {up_seconds:.1f} | {statistics.median(timings):.2f} | "

@@ -11,10 +11,12 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from srmctl.engine.check import CheckReport, run_check
 from srmctl.errors import SrmctlError
-from srmctl.runbook import load_runbook
+
+if TYPE_CHECKING:
+    from srmctl.engine.check import CheckReport
 
 
 def _label(value: str) -> str:
@@ -88,11 +90,16 @@ def checked(runbook_file: Path, lab_dir: Path | None, textfile: Path | None) -> 
     """Load the runbook and run the check; when ``textfile`` is given, always rewrite it: the report's
     metrics, or ``srmctl_ready 0`` plus the error metric when loading or checking raised (the error then
     propagates unchanged, so the exit code and message are the usual ones)."""
+    # Imported here, not at the top: 'srmctl --help' must not pay for the engine, pyVmomi and httpx.
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.engine.check import run_check
+    from srmctl.runbook import load_runbook
+
     label = runbook_file.stem  # until the runbook's own name is known
     try:
         runbook = load_runbook(runbook_file)
         label = runbook.name
-        report = run_check(runbook, lab_dir)
+        report = run_check(runbook, endpoints_for(runbook, read_lab(lab_dir)))
     except BaseException as error:
         if textfile is not None:
             write_atomically(textfile, failure_text(label, error))

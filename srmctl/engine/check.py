@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from srmctl.adapters.vcenter.connection import VCenterEndpoint, VCenterSession, connect
+from srmctl.adapters.endpoints import Endpoints, ServiceEndpoint
+from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import list_files
-from srmctl.engine.dr import DrSite, dr_sites
-from srmctl.engine.sites import runbook_endpoints
+from srmctl.engine.selection import selected_vm_names
 from srmctl.errors import ConnectionFailed, SrmctlError
-from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import Runbook
+from srmctl.steps.ops import DrOps
 
 HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC"}
 
@@ -67,22 +67,25 @@ class _Collector:
             return self.add(check, False, error.message)
 
 
-def run_check(runbook: Runbook, lab_dir: Path | None) -> CheckReport:
+def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
     started = time.monotonic()
     out = _Collector()
     sites = (runbook.target_site_name, runbook.source_site_name)
     inventories: dict[str, Inventory] = {}
     sessions: dict[str, VCenterSession] = {}
+    vcenters = endpoints.vcenters((runbook.source_site_name, runbook.target_site_name))
+    for endpoint in vcenters.values():
+        endpoint.secret.reveal()  # an unreadable password is a usage error (exit 2), not a failed check
     try:
-        for site, endpoint in runbook_endpoints(runbook, lab_dir).items():
+        for site, endpoint in vcenters.items():
             out.attempt(f"vcenter:{site}", functools.partial(_login, site, endpoint, sessions, inventories))
         rpo: dict[str, int] = {}
         age: float | None = None
         try:
-            with dr_sites(runbook, lab_dir, sites) as dr:
+            with DrOps.opened(endpoints, sites) as dr:
                 for site in sites:
                     out.attempt(f"srm:{site}", functools.partial(_pairing, dr[site]))
-                names = _vm_names(runbook, dr[sites[0]])
+                names = selected_vm_names(runbook, dr[sites[0]])
                 if inventories:
                     _vms(out, names, inventories)
                 if runbook.target_site_name in sessions:
@@ -103,32 +106,20 @@ def run_check(runbook: Runbook, lab_dir: Path | None) -> CheckReport:
                        snapshot_age_seconds=age, rpo_violation_minutes=rpo)
 
 
-def _login(site: str, endpoint: VCenterEndpoint, sessions: dict[str, VCenterSession],
+def _login(site: str, endpoint: ServiceEndpoint, sessions: dict[str, VCenterSession],
            inventories: dict[str, Inventory]) -> str:
     sessions[site] = connect(endpoint)
     inventories[site] = read_inventory(sessions[site])
     return f"logged in as {endpoint.user}; {len(inventories[site].vms)} VMs"
 
 
-def _pairing(dr: DrSite) -> str:
-    pairing = dr.srm.pairing(dr.pairing_id)
+def _pairing(dr: DrOps) -> str:
+    pairing = dr.pairing_status()
     remote = pairing.remote_srm_server
     status = str(getattr(remote.server_status, "value", remote.server_status)) if remote else "UNKNOWN"
     if status != "OK":
-        raise SrmctlError(f"pairing {dr.pairing_id}: remote SRM {remote.name if remote else '?'} is {status}")
-    return f"pairing {dr.pairing_id} with {pairing.remote_vc_server.name} healthy; remote session ok"
-
-
-def _vm_names(runbook: Runbook, dr: DrSite) -> tuple[str, ...]:
-    if runbook.vms:
-        return runbook.vm_names
-    assert runbook.select is not None
-    if runbook.select.recovery_plan:
-        plan = dr.srm.plan_by_name(dr.pairing_id, runbook.select.recovery_plan)
-        return tuple(sorted(vm.name for vm in dr.srm.plan_vms(dr.pairing_id, plan.id)))
-    assert runbook.select.protection_group
-    group = dr.srm.group_by_name(dr.pairing_id, runbook.select.protection_group)
-    return tuple(sorted(vm.name for vm in dr.srm.group_vms(dr.pairing_id, group.id)))
+        raise SrmctlError(f"pairing {pairing.pairing_id}: remote SRM {remote.name if remote else '?'} is {status}")
+    return f"pairing {pairing.pairing_id} with {pairing.remote_vc_server.name} healthy; remote session ok"
 
 
 def _vms(out: _Collector, names: tuple[str, ...], inventories: dict[str, Inventory]) -> None:
@@ -163,10 +154,10 @@ def _seeds(out: _Collector, runbook: Runbook, names: tuple[str, ...], session: V
 
 
 def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
-                 dr: dict[str, DrSite]) -> dict[str, int]:
+                 dr: dict[str, DrOps]) -> dict[str, int]:
     bound = int(runbook.replication.rpo.total_seconds() // 60)
     any_site = next(iter(dr.values()))
-    replications = {r.name: r for r in any_site.vr.replications(any_site.pairing_id)}
+    replications = {r.name: r for r in any_site.replications()}
     violations = {}
     for name in names:
         rep = replications.get(name)
@@ -182,7 +173,7 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
     return violations
 
 
-def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite) -> float | None:
+def _snapshot(out: _Collector, runbook: Runbook, dr: DrOps) -> float | None:
     path = runbook.recovery_plan.metadata
     if path is None:
         out.add("snapshot", False, "no snapshot file configured (recovery_plan.metadata)")
@@ -195,7 +186,7 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite) -> float | None:
     limit = runbook.snapshot.max_age
     fresh = limit is None or age <= limit.total_seconds()
     out.add("snapshot:age", fresh, f"taken {age / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
-    changes = diff_snapshots(snapshot, capture(dr.srm, dr.pairing_id, runbook.recovery_plan.name, site=dr.name))
+    changes = diff_snapshots(snapshot, dr.capture_metadata(runbook.recovery_plan.name))
     out.add("snapshot:drift", not changes, "live plan equals the snapshot" if not changes else
             f"{len(changes)} difference(s): " + "; ".join(str(c) for c in changes[:5]))
     return age

@@ -1,4 +1,4 @@
-"""The run journal (DESIGN §7): ``runs/<run-id>/`` under srmctl's home.
+"""The run journal (see docs/architecture.md): ``runs/<run-id>/`` under srmctl's home.
 
 - ``runbook.yaml``: a copy of the runbook as it was when the run started;
 - ``meta.json``: how the run was started (runbook path, lab, step selection) so ``resume`` can continue it;

@@ -1,7 +1,7 @@
 """Runs: dry run, failback (start) and resume, each tying together endpoints, lock, journal and executor.
 
 This is the engine's public face for the CLI: it never prints and never asks; confirmation is a callback
-(:data:`Confirm`) the CLI provides, and progress reaches the CLI as events.
+(:data:`ConfirmPlan`) the CLI provides, and progress reaches the CLI as events.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from srmctl.adapters.vcenter.connection import VCenterEndpoint
+from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
 from srmctl.engine import events as ev
-from srmctl.engine.dr import dr_sites
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import RunPlan, execute_steps, plan_steps, select_steps
 from srmctl.engine.journal import (
@@ -33,7 +32,8 @@ from srmctl.engine.journal import (
 )
 from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
-from srmctl.engine.sites import connected, runbook_endpoints
+from srmctl.engine.selection import selected_vm_names
+from srmctl.engine.sites import connected
 from srmctl.errors import Aborted, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
@@ -43,7 +43,7 @@ from srmctl.steps.ops import DrOps, VCenterOps
 
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
-Confirm = Callable[[RunPlan], bool]
+ConfirmPlan = Callable[[RunPlan], bool]
 
 SUCCEEDED, FAILED, ABORTED, INCOMPLETE = "succeeded", "failed", "aborted", "incomplete"
 
@@ -77,11 +77,11 @@ class Selection:
     until_step: str | None = None
 
 
-def dry_run(runbook: Runbook, lab_dir: Path | None, selection: Selection = Selection()) -> RunPlan:
+def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selection()) -> RunPlan:
     """The ordered plan against live state, through read-only facades only: nothing can change."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
                          until_step=selection.until_step)
-    with connected(runbook_endpoints(runbook, lab_dir)) as sessions, _dr_ops(runbook, lab_dir, names) as dr:
+    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, names) as dr:
         sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
         runbook = with_selected_vms(runbook, dr)
         ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True,
@@ -98,14 +98,7 @@ def with_selected_vms(runbook: Runbook, dr: Mapping[str, DrOps]) -> Runbook:
     their VMs on the way (groups are detached and deleted)."""
     if runbook.select is None or not dr:
         return runbook
-    ops = dr[runbook.target_site_name]
-    if runbook.select.recovery_plan:
-        plan = ops.srm.plan_by_name(ops.pairing_id, runbook.select.recovery_plan)
-        names = [vm.name for vm in ops.srm.plan_vms(ops.pairing_id, plan.id)]
-    else:
-        assert runbook.select.protection_group is not None
-        group = ops.srm.group_by_name(ops.pairing_id, runbook.select.protection_group)
-        names = [vm.name for vm in ops.srm.group_vms(ops.pairing_id, group.id)]
+    names = selected_vm_names(runbook, dr[runbook.target_site_name])
     if not names:
         raise StepFailed(f"select: {runbook.selection_summary} holds no VMs; list the VMs under 'vms' instead")
     return _listing(runbook, names)
@@ -115,42 +108,60 @@ def _listing(runbook: Runbook, names: Sequence[str]) -> Runbook:
     return runbook.model_copy(update={"vms": tuple(RunbookVm(name=n) for n in sorted(set(names))), "select": None})
 
 
+def _vcenters(runbook: Runbook, endpoints: Endpoints) -> dict[str, ServiceEndpoint]:
+    """The vCenters of the two sites the failback involves (where the VMs run now, then where they go)."""
+    return endpoints.vcenters((runbook.source_site_name, runbook.target_site_name))
+
+
 @contextmanager
-def _dr_ops(runbook: Runbook, lab_dir: Path | None, names: Sequence[str]) -> Iterator[dict[str, DrOps]]:
+def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Iterator[dict[str, DrOps]]:
     """SRM/VR facades for both sites of the failback, when a step of the run needs them (none otherwise, so
     vCenter-only runs do not depend on SRM/VR being reachable)."""
     if not needs_dr(names):
         yield {}
         return
-    with dr_sites(runbook, lab_dir, [runbook.source_site_name, runbook.target_site_name]) as opened:
-        yield {name: DrOps(name, d.srm, d.vr, d.pairing_id, d.local_vc_guid, d.remote_vc_guid)
-               for name, d in opened.items()}
+    with DrOps.opened(endpoints, [runbook.source_site_name, runbook.target_site_name]) as opened:
+        yield opened
 
 
-def start(runbook_path: Path, lab_dir: Path | None, home: Path, *, selection: Selection = Selection(),
-          confirm: Confirm, subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> RunReport:
-    """Run a failback from ``runbook_path``; the journal goes to ``home/runs/<run-id>/``."""
-    runbook = load_runbook(runbook_path)
+def start(runbook: Runbook, endpoints: Endpoints, home: Path, *, runbook_path: Path,
+          selection: Selection = Selection(), confirm: ConfirmPlan, subscribers: Sequence[Subscriber] = (),
+          break_lock: bool = False) -> RunReport:
+    """Run a failback of ``runbook`` (parsed from ``runbook_path``, whose text the journal keeps); the
+    journal goes to ``home/runs/<run-id>/``."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
                          until_step=selection.until_step)
     text = runbook_path.read_text()
     run_id = new_run_id(runbook.name)
+    # How the endpoints were obtained (a lab's folder, or the runbook itself): what 'srmctl resume' needs to
+    # build them again. Never the endpoints' secrets.
     meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
             "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "lab_dir": str(lab_dir.resolve()) if lab_dir else None, "steps": list(names),
-            "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
+            "endpoints": endpoints.origin.to_meta(),
+            "steps": list(names), "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.create(home, run_id, runbook_text=text, meta=meta, secrets=secrets)
 
-    return _run(run_id, runbook, lab_dir, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
+    return _run(run_id, runbook, endpoints, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
                 subscribers=subscribers, break_lock=break_lock)
 
 
-def resume(home: Path, run_id: str, *, confirm: Confirm, subscribers: Sequence[Subscriber] = (),
-           break_lock: bool = False) -> RunReport:
-    """Continue a run from its journal: every step not verified yet is planned again from live state, so
-    work done before a crash (even one whose journal line was never written) is not done twice."""
+@dataclass(frozen=True)
+class PendingRun:
+    """A journaled run about to be resumed: its runbook as it started (with ``select:`` replaced by the VMs
+    it resolved to), the steps left, and how its endpoints were obtained."""
+
+    run_id: str
+    runbook: Runbook
+    steps: tuple[str, ...]
+    all_steps: tuple[str, ...]
+    origin: EndpointOrigin
+    resumes: int
+
+
+def pending_run(home: Path, run_id: str) -> PendingRun:
+    """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
     stored = load_run(home, run_id)
     meta = stored.meta
     runbook = _runbook_of(stored.directory, meta)
@@ -158,16 +169,23 @@ def resume(home: Path, run_id: str, *, confirm: Confirm, subscribers: Sequence[S
     if runbook.select is not None and selected:
         runbook = _listing(runbook, selected[0])
     verified = {e["step"] for e in stored.events if e.get("kind") == ev.STEP_VERIFIED}
-    names = tuple(s for s in meta["steps"] if s not in verified)
-    lab_dir = Path(meta["lab_dir"]) if meta.get("lab_dir") else None
-    resumes = sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1
+    return PendingRun(run_id=run_id, runbook=runbook,
+                      steps=tuple(s for s in meta["steps"] if s not in verified), all_steps=tuple(meta["steps"]),
+                      origin=EndpointOrigin.from_meta(meta),
+                      resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1)
+
+
+def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: ConfirmPlan,
+           subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> RunReport:
+    """Continue a run from its journal: every step not verified yet is planned again from live state, so
+    work done before a crash (even one whose journal line was never written) is not done twice."""
 
     def open_journal(secrets: Sequence[str]) -> Journal:
-        return Journal.open(home, run_id, secrets)
+        return Journal.open(home, pending.run_id, secrets)
 
-    return _run(run_id, runbook, lab_dir, names, home, open_journal, ev.RUN_RESUMED, confirm=confirm,
-                subscribers=subscribers, break_lock=break_lock, plan_file=f"plan-resume-{resumes}.json",
-                all_steps=tuple(meta["steps"]))
+    return _run(pending.run_id, pending.runbook, endpoints, pending.steps, home, open_journal, ev.RUN_RESUMED,
+                confirm=confirm, subscribers=subscribers, break_lock=break_lock,
+                plan_file=f"plan-resume-{pending.resumes}.json", all_steps=pending.all_steps)
 
 
 def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
@@ -182,17 +200,16 @@ def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
     return load_runbook(directory / RUNBOOK_COPY)
 
 
-def _run(run_id: str, runbook: Runbook, lab_dir: Path | None, names: tuple[str, ...], home: Path,
-         open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: Confirm,
+def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
+         open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
          subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
          all_steps: tuple[str, ...] | None = None) -> RunReport:
-    endpoints: dict[str, VCenterEndpoint] = runbook_endpoints(runbook, lab_dir)
-    with connected(endpoints) as sessions, _dr_ops(runbook, lab_dir, names) as dr:
+    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, names) as dr:
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
         lock = RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
         try:
-            journal = open_journal([e.password for e in endpoints.values()])
+            journal = open_journal(endpoints.secrets())
             # The journal subscribes first: an event is on disk before anyone is shown it.
             bus = EventBus([journal.append, *subscribers])
             bus.emit(opening_event, None, {"run_id": run_id, "runbook": runbook.name, "steps": list(names),

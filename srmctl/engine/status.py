@@ -11,13 +11,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
-from srmctl.adapters.vcenter.connection import VCenterEndpoint, connect
+from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.endpoints import Endpoints, ServiceEndpoint
+from srmctl.adapters.vcenter.connection import connect
 from srmctl.adapters.vcenter.inventory import read_inventory
-from srmctl.engine.dr import DrSite, dr_sites
 from srmctl.metadata.mapping import enum_text
-from srmctl.runbook import Runbook
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class SiteStatus:
 
 
 @dataclass(frozen=True)
-class ReplicationStatus:
+class ReplicationRow:
     vm: str
     source: str
     target: str
@@ -55,7 +54,7 @@ class ReplicationStatus:
 
 
 @dataclass(frozen=True)
-class GroupStatus:
+class GroupRow:
     name: str
     protected_site: str
     status: str
@@ -63,7 +62,7 @@ class GroupStatus:
 
 
 @dataclass(frozen=True)
-class PlanStatus:
+class PlanRow:
     name: str
     status: str
     protected_site: str
@@ -74,9 +73,9 @@ class PlanStatus:
 @dataclass(frozen=True)
 class StatusReport:
     sites: tuple[SiteStatus, ...]
-    replications: tuple[ReplicationStatus, ...] = ()
-    groups: tuple[GroupStatus, ...] = ()
-    plans: tuple[PlanStatus, ...] = ()
+    replications: tuple[ReplicationRow, ...] = ()
+    groups: tuple[GroupRow, ...] = ()
+    plans: tuple[PlanRow, ...] = ()
     dr_available: bool = False
 
     @property
@@ -84,7 +83,7 @@ class StatusReport:
         return tuple(f"{vm.name} at {site.site}" for site in self.sites for vm in site.vms if vm.orphan)
 
 
-def site_status(site: str, endpoint: VCenterEndpoint) -> SiteStatus:
+def site_status(site: str, endpoint: ServiceEndpoint) -> SiteStatus:
     session = connect(endpoint)
     try:
         inventory = read_inventory(session)
@@ -114,38 +113,37 @@ def _mark_orphans(sites: Sequence[SiteStatus]) -> tuple[SiteStatus, ...]:
     return tuple(marked)
 
 
-def _dr_status(dr: Mapping[str, DrSite]) -> tuple[tuple[ReplicationStatus, ...], tuple[GroupStatus, ...],
-                                                   tuple[PlanStatus, ...]]:
+def _dr_status(dr: Mapping[str, DrSite]) -> tuple[tuple[ReplicationRow, ...], tuple[GroupRow, ...],
+                                                   tuple[PlanRow, ...]]:
     # Every site's SRM shows the groups and plans of the pairing; asking one is enough. Replications are
     # listed per VR server, each for its incoming and outgoing direction: ask one, keyed by id.
     any_site = next(iter(dr.values()))
-    pid = any_site.pairing_id
-    replications = tuple(sorted((ReplicationStatus(
+    replications = tuple(sorted((ReplicationRow(
         vm=r.name or r.vm_id or r.id, source=r.source_site_name or "", target=r.target_site_name or "",
         status=r.state or "UNKNOWN", rpo_minutes=r.rpo, current_rpo_violation_minutes=r.current_rpo_violation,
         last_sync=datetime.fromtimestamp(r.last_sync_time / 1000, timezone.utc).isoformat(timespec="seconds")
         if r.last_sync_time else None)
-        for r in any_site.vr.replications(pid)), key=lambda r: (r.vm, r.source)))
-    groups = tuple(GroupStatus(
+        for r in any_site.replications()), key=lambda r: (r.vm, r.source)))
+    groups = tuple(GroupRow(
         name=g.name, protected_site=g.protected_site_name or "", status=enum_text(g.status) if g.status else "",
-        vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(pid, g.id)))
-        for g in sorted(any_site.srm.groups(pid), key=lambda g: g.name))
-    plans = tuple(PlanStatus(
+        vms=tuple((vm.name, vm.status or "") for vm in any_site.group_vms(g.id)))
+        for g in sorted(any_site.groups(), key=lambda g: g.name))
+    plans = tuple(PlanRow(
         name=p.name, status=enum_text(p.status), protected_site=p.protected_site_name or "",
         recovery_site=p.recovery_site_name or "",
-        groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(pid, p.id))))
-        for p in sorted(any_site.srm.plans(pid), key=lambda p: p.name))
+        groups=tuple(sorted(g.name for g in any_site.plan_groups(p.id))))
+        for p in sorted(any_site.plans(), key=lambda p: p.name))
     return replications, groups, plans
 
 
-def collect_status(endpoints: Mapping[str, VCenterEndpoint], *, runbook: Runbook | None = None,
-                   lab_dir: Path | None = None, with_dr: bool = False) -> StatusReport:
-    """Both sites read in parallel (each is one inventory retrieval), plus SRM/VR when ``with_dr``."""
-    with ThreadPoolExecutor(max_workers=max(1, len(endpoints))) as pool:
-        futures = [pool.submit(site_status, name, ep) for name, ep in endpoints.items()]
+def collect_status(endpoints: Endpoints, *, with_dr: bool = False) -> StatusReport:
+    """Every site read in parallel (each is one inventory retrieval), plus SRM/VR when ``with_dr``."""
+    vcenters = endpoints.vcenters()
+    with ThreadPoolExecutor(max_workers=max(1, len(vcenters))) as pool:
+        futures = [pool.submit(site_status, name, ep) for name, ep in vcenters.items()]
         sites = _mark_orphans([f.result() for f in futures])
     if not with_dr:
         return StatusReport(sites=sites)
-    with dr_sites(runbook, lab_dir, list(endpoints)) as dr:
+    with DrSite.opened(endpoints, list(vcenters)) as dr:
         replications, groups, plans = _dr_status(dr)
     return StatusReport(sites=sites, replications=replications, groups=groups, plans=plans, dr_available=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
+from edge import dr_sites
 from prometheus_client.parser import text_string_to_metric_families
 
 from srmctl.cli.main import cli
-from srmctl.engine.dr import dr_sites
 from srmctl.lab.config import LabConfig
 
 
@@ -52,10 +52,11 @@ def test_ready_then_drifted_then_unreachable(fresh_lab: LabConfig, tmp_path: Pat
     assert metrics[("srmctl_check_ok", (("check", "seeds:mail04"), ("runbook", "nightly")))] == 1
     assert ("srmctl_replication_rpo_violation_minutes", (("runbook", "nightly"), ("vm", "db01"))) in metrics
 
-    with dr_sites(None, Path(fresh_lab.directory), ["new-york", "new-jersey"]) as sites:
+    with dr_sites(fresh_lab.directory, ["new-york", "new-jersey"]) as sites:
         ny = sites["new-york"]
-        plan = ny.srm.plan_by_name(ny.pairing_id, "VR Failover")
-        ny.srm.set_priority(ny.pairing_id, plan.id, ny.srm.plan_vm_by_name(ny.pairing_id, plan.id, "db01").id, "P4")
+        plan = ny.srm.plan_by_name(ny.pairing.srm_pairing_id, "VR Failover")
+        pid = ny.pairing.srm_pairing_id
+        ny.srm.set_priority(pid, plan.id, ny.srm.plan_vm_by_name(pid, plan.id, "db01").id, "P4")
     drifted = runner.invoke(cli, ["check", runbook, "--lab", fresh_lab.directory, "--prometheus", str(prom)],
                             terminal_width=200)
     assert drifted.exit_code == 1

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from edge import dr_sites
 
 from srmctl.cli.main import cli
-from srmctl.engine.dr import dr_sites
 from srmctl.lab.config import LabConfig
 from srmctl.metadata.snapshot import read_snapshot
 
@@ -27,11 +27,11 @@ def test_export_diff_restore_cycle(fresh_lab: LabConfig, tmp_path: Path) -> None
     assert snap.vms["mail04"].priority == "P2" and snap.vms["mail04"].instance_uuid
     assert _run("snapshot", "diff", str(file), *lab).exit_code == 0
 
-    with dr_sites(None, Path(fresh_lab.directory), ["new-york", "new-jersey"]) as sites:
+    with dr_sites(fresh_lab.directory, ["new-york", "new-jersey"]) as sites:
         ny = sites["new-york"]
-        plan = ny.srm.plan_by_name(ny.pairing_id, "VR Failover")
-        mail = ny.srm.plan_vm_by_name(ny.pairing_id, plan.id, "mail04")
-        ny.srm.set_priority(ny.pairing_id, plan.id, mail.id, "P5")
+        plan = ny.srm.plan_by_name(ny.pairing.srm_pairing_id, "VR Failover")
+        mail = ny.srm.plan_vm_by_name(ny.pairing.srm_pairing_id, plan.id, "mail04")
+        ny.srm.set_priority(ny.pairing.srm_pairing_id, plan.id, mail.id, "P5")
 
     drift = _run("snapshot", "diff", str(file), *lab, "-o", "json")
     assert drift.exit_code == 1

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import edge
 import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
+from edge import dr_sites
 from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_runbook
 from labstate import snapshot as whole_state
 
@@ -34,7 +36,6 @@ from srmctl.adapters.dr._http import DrClient
 from srmctl.adapters.vcenter.connection import _CountingStub
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev
-from srmctl.engine.dr import dr_sites
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
@@ -94,19 +95,19 @@ def take_baseline(config: LabConfig, directory: Path) -> Baseline:
     exported = CliRunner().invoke(cli, ["snapshot", "export", "--plan", PLAN, "--lab", config.directory,
                                         "-f", str(snapshot)])
     assert exported.exit_code == 0, exported.output
-    with dr_sites(None, Path(config.directory), [HOME]) as dr:
-        plan_id = dr[HOME].srm.plan_by_name(dr[HOME].pairing_id, PLAN).id
+    with dr_sites(config.directory, [HOME]) as dr:
+        plan_id = dr[HOME].srm.plan_by_name(dr[HOME].pairing.srm_pairing_id, PLAN).id
     return Baseline(plan_id, {site: frozenset(datastore_files(config, site)) for site in config.sites}, snapshot)
 
 
 def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
     """Every protection group, plan and replication both sites' SRM/VR report (for duplicate checks)."""
     result: dict[str, list[Any]] = {"groups": [], "plans": [], "replications": []}
-    with dr_sites(None, Path(config.directory), [HOME, AWAY]) as dr:
+    with dr_sites(config.directory, [HOME, AWAY]) as dr:
         for site in dr.values():
-            result["groups"] += site.srm.groups(site.pairing_id)
-            result["plans"] += site.srm.plans(site.pairing_id)
-            result["replications"] += site.vr.replications(site.pairing_id)
+            result["groups"] += site.srm.groups(site.pairing.srm_pairing_id)
+            result["plans"] += site.srm.plans(site.pairing.srm_pairing_id)
+            result["replications"] += site.vr.replications(site.pairing.srm_pairing_id)
     return {kind: list({o.id: o for o in objects}.values()) for kind, objects in result.items()}
 
 
@@ -118,17 +119,17 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool) -> No
         assert len(copies) == 1 and copies[0].powered_on, f"{name} at {HOME}: {copies}"
     assert not [v.name for v in nj.vms if v.name in ALL_VMS], "orphans left at the recovery site"
 
-    with dr_sites(None, Path(config.directory), [HOME]) as dr:
+    with dr_sites(config.directory, [HOME]) as dr:
         site = dr[HOME]
-        plan = site.srm.plan_by_name(site.pairing_id, PLAN)
+        plan = site.srm.plan_by_name(site.pairing.srm_pairing_id, PLAN)
         assert plan.id == baseline.plan_id, "the recovery plan was replaced, not kept"
         assert (plan.status, plan.protected_vc_guid) == ("READY_STATE", site.local_vc_guid)
-        group = site.srm.group_by_name(site.pairing_id, GROUP)
+        group = site.srm.group_by_name(site.pairing.srm_pairing_id, GROUP)
         assert group.protected_vc_guid == site.local_vc_guid
-        assert [g.id for g in site.srm.plan_groups(site.pairing_id, plan.id)] == [group.id]
-        members = site.srm.group_vms(site.pairing_id, group.id)
+        assert [g.id for g in site.srm.plan_groups(site.pairing.srm_pairing_id, plan.id)] == [group.id]
+        members = site.srm.group_vms(site.pairing.srm_pairing_id, group.id)
         assert sorted(v.name for v in members) == sorted(ALL_VMS) and {v.status for v in members} == {"OK"}
-        out = site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)
+        out = site.vr.replications(site.pairing.srm_pairing_id, source_vc_guid=site.local_vc_guid)
         assert sorted(r.name or "" for r in out) == sorted(ALL_VMS)
         assert {(r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
             ("OK", 20, True, True)}
@@ -256,7 +257,7 @@ def run_failback(runbook: Path, config: LabConfig, home: Path, bench: Bench, nam
     meter = CallMeter()
     before()
     started = time.monotonic()
-    report = engine.start(runbook, Path(config.directory), home, confirm=lambda _plan: True, subscribers=[meter])
+    report = edge.start(runbook, config.directory, home, confirm=lambda _plan: True, subscribers=[meter])
     bench.add(name, time.monotonic() - started, report, meter)
     assert report.outcome == "succeeded", report.error
     assert all(s.status == "verified" for s in report.steps), report.steps
@@ -303,7 +304,7 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
             return
         assert_seeded(events)
         # 2: right after a successful failback, the same runbook plans nothing and succeeds.
-        assert engine.dry_run(load_runbook(rb), Path(config.directory)).action_count == 0
+        assert edge.dry_run(load_runbook(rb), config.directory).action_count == 0
         again, _ = run_failback(rb, config, home, bench, f"second failback {scenario} {strategy}")
         assert sum(s.actions_done for s in again.steps) == 0
         assert_end_state(config, baseline, full=False)
@@ -361,8 +362,8 @@ KILL_POINTS = (  # in the order the run reaches them; each kill is followed by a
 
 
 def _plan_running(config: LabConfig) -> bool:
-    with dr_sites(None, Path(config.directory), [HOME]) as dr:
-        plan = dr[HOME].srm.plan_by_name(dr[HOME].pairing_id, PLAN)
+    with dr_sites(config.directory, [HOME]) as dr:
+        plan = dr[HOME].srm.plan_by_name(dr[HOME].pairing.srm_pairing_id, PLAN)
     return bool(plan.is_running) or plan.status in PLAN_BUSY
 
 
@@ -478,7 +479,7 @@ def test_transient_faults_are_retried_and_the_run_succeeds(tmp_path: Path, bench
         faults = FaultsAtSteps(config)
         meter = CallMeter()
         started = time.monotonic()
-        report = engine.start(rb, Path(config.directory), tmp_path / "home", confirm=lambda _plan: True,
+        report = edge.start(rb, config.directory, tmp_path / "home", confirm=lambda _plan: True,
                               subscribers=[faults, meter])
         assert report.outcome == "succeeded", report.error
         fired = {site: vcenter_faults(config, site) for site in (HOME, AWAY)}
@@ -503,5 +504,5 @@ def test_transient_vcenter_soap_fault_is_retried(fault: str, tmp_path: Path) -> 
     rb.write_text(yaml.safe_dump({**doc, "steps": ["preflight.check"]}, sort_keys=False))
     with scenario_lab(tmp_path / "lab", PLANNED) as config:
         vcenter_faults(config, HOME, "POST", method="RetrievePropertiesEx", fault=fault, count=1)
-        report = engine.start(rb, Path(config.directory), tmp_path / "home", confirm=lambda _plan: True)
+        report = edge.start(rb, config.directory, tmp_path / "home", confirm=lambda _plan: True)
         assert report.outcome == "succeeded", report.error

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, VmRecord, read_inventory
-from srmctl.engine.dr import DrSite, dr_sites
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
@@ -33,7 +33,9 @@ class Lab:
     directory: Path
 
     def dr(self) -> AbstractContextManager[dict[str, DrSite]]:
-        return dr_sites(None, self.directory, SITES)
+        from edge import dr_sites  # tests/fixtures: endpoints from the lab, as the CLI builds them
+
+        return dr_sites(self.directory, SITES)
 
     def session(self, site: str) -> VCenterSession:
         return connect(self.config.vcenter_endpoint(site))

@@ -11,8 +11,8 @@ import pytest
 from srmsim_lab import NJ, NY, Lab, LabFactory, digest, tree
 
 from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, Task
+from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.vcenter import operations
-from srmctl.engine.dr import DrSite
 from srmctl.errors import OperationFailed
 from srmctl.srmsim.model import BLOCK
 
@@ -28,8 +28,8 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
     """Wait for a plan run, dismissing its prompts (mail04's post-power-on prompt, the plan's prompt step)."""
     deadline = time.monotonic() + 60
     while not task.done and time.monotonic() < deadline:
-        for prompt in site.srm.user_prompts(site.pairing_id, plan_id):
-            site.srm.dismiss_prompt(site.pairing_id, plan_id, prompt.id)
+        for prompt in site.srm.user_prompts(site.pairing.srm_pairing_id, plan_id):
+            site.srm.dismiss_prompt(site.pairing.srm_pairing_id, plan_id, prompt.id)
         time.sleep(0.05)
         task = site.srm.get_task(task.id)
     return site.srm.wait_task(task, timeout=1)
@@ -37,7 +37,7 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
 
 def _plan(dr: dict[str, DrSite]) -> str:
     site = dr[NJ]
-    return site.srm.plan_by_name(site.pairing_id, "VR Failover").id
+    return site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover").id
 
 
 @pytest.mark.timeout(90)
@@ -51,12 +51,13 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
             assert site.local_vc_guid == session.instance_uuid  # srmsim adopted vcsim's instance UUID
         finally:
             session.close()
-        vr_vms = {v.name: v for v in site.vr.vms(site.pairing_id, site.local_vc_guid)}
+        vr_vms = {v.name: v for v in site.vr.vms(site.pairing.srm_pairing_id, site.local_vc_guid)}
         assert {n: v.id for n, v in vr_vms.items()} == {
             v.name: f"VirtualMachine:{v.moref}:{site.local_vc_guid}" for v in ny.vms}
-        datastores = {d.name: d.id for d in site.vr.datastores(site.pairing_id, site.local_vc_guid)}
+        datastores = {d.name: d.id for d in site.vr.datastores(site.pairing.srm_pairing_id, site.local_vc_guid)}
         assert datastores == {d.name: f"Datastore:{d.moref}:{site.local_vc_guid}" for d in ny.datastores}
-        replications = {r.name: r for r in site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)}
+        replications = {r.name: r for r in site.vr.replications(site.pairing.vr_pairing_id,
+                                                                 source_vc_guid=site.local_vc_guid)}
         assert sorted(replications) == sorted(VMS)
         assert all(r.status is not None and r.status.status == "OK" for r in replications.values())
     # VR's footprint on each source VM, as a real vCenter shows it.
@@ -82,14 +83,15 @@ def test_planned_migration_state(make_lab: LabFactory) -> None:
     ny, nj = lab.inventory(NY), lab.inventory(NJ)
     with lab.dr() as dr:
         site = dr[NY]
-        plan = site.srm.plan_by_name(site.pairing_id, "VR Failover")
+        plan = site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover")
         assert plan.status == "RECOVERY_COMPLETE"
-        for group in site.srm.groups(site.pairing_id):
+        for group in site.srm.groups(site.pairing.srm_pairing_id):
             assert group.status == "RECOVERED"
-            assert {v.status for v in site.srm.group_vms(site.pairing_id, group.id)} == {"REPLICATION_ERROR"}
-        replications = site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)
+            members = site.srm.group_vms(site.pairing.srm_pairing_id, group.id)
+            assert {v.status for v in members} == {"REPLICATION_ERROR"}
+        replications = site.vr.replications(site.pairing.srm_pairing_id, source_vc_guid=site.local_vc_guid)
         assert {r.status.status for r in replications if r.status} == {"NOT_ACTIVE"}
-        recovered = {v.name: v for v in dr[NJ].vr.vms(site.pairing_id, site.remote_vc_guid)}
+        recovered = {v.name: v for v in dr[NJ].vr.vms(site.pairing.srm_pairing_id, site.remote_vc_guid)}
         assert {v.name: v.power_state for v in recovered.values()} == dict.fromkeys(VMS, "POWERED_ON")
     # vCenter: the orphans stay registered and powered off at new-york; the recovered VMs run at new-jersey,
     # in the mirrored folders, from the replica's .vmx, carrying the original instance UUID.
@@ -117,9 +119,9 @@ def test_disaster_recovery_state(make_lab: LabFactory) -> None:
     lab = make_lab("disaster-recovery")
     with lab.dr() as dr:
         site = dr[NY]
-        assert site.srm.plan_by_name(site.pairing_id, "VR Failover").status == "DISASTER_RECOVERY_COMPLETE"
-        assert {g.status for g in site.srm.groups(site.pairing_id)} == {"RECOVERED"}
-        replications = site.vr.replications(site.pairing_id, source_vc_guid=site.local_vc_guid)
+        assert site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover").status == "DISASTER_RECOVERY_COMPLETE"
+        assert {g.status for g in site.srm.groups(site.pairing.srm_pairing_id)} == {"RECOVERED"}
+        replications = site.vr.replications(site.pairing.srm_pairing_id, source_vc_guid=site.local_vc_guid)
         assert {r.status.status for r in replications if r.status} == {"RPO_VIOLATION"}
     # Split brain: new-york came back and its old VMs booted again, while the live copies run at new-jersey.
     assert {v.name: v.power_state for v in lab.inventory(NY).vms} == dict.fromkeys(VMS, "poweredOn")
@@ -133,15 +135,15 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
     replicas = {ds: tree(lab.datastore_dir(NJ, ds)) for ds in ("ESX3_LOCAL", "NJ-SAN-01")}
     with lab.dr() as dr:
         site, plan_id = dr[NJ], _plan(dr)
-        _answering_prompts(site, plan_id, site.srm.test_plan(site.pairing_id, plan_id, wait=False))
-        assert site.srm.plan(site.pairing_id, plan_id).status == "TEST_COMPLETE"
+        _answering_prompts(site, plan_id, site.srm.test_plan(site.pairing.srm_pairing_id, plan_id, wait=False))
+        assert site.srm.plan(site.pairing.srm_pairing_id, plan_id).status == "TEST_COMPLETE"
         nj = lab.inventory(NJ)
         assert {v.name: v.power_state for v in nj.vms} == {f"{n}-test": "poweredOn" for n in VMS}
         assert nj.vm("mail04-test").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
         assert nj.vm("mail04-test").folder == "Mail"
         assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
-        site.srm.cleanup_plan(site.pairing_id, plan_id)
-        assert site.srm.plan(site.pairing_id, plan_id).status == "READY_STATE"
+        site.srm.cleanup_plan(site.pairing.srm_pairing_id, plan_id)
+        assert site.srm.plan(site.pairing.srm_pairing_id, plan_id).status == "READY_STATE"
     assert lab.inventory(NJ).vms == ()
     for ds, files in replicas.items():
         after = tree(lab.datastore_dir(NJ, ds))
@@ -153,7 +155,7 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
     """What srmctl's failback does, by hand: unregister the orphans, drop the old direction, replicate back
     (mail04 with seeds, db01 without, to compare), regroup and flip the plan. Returns bytes per VM."""
     ny, nj = dr[NY], dr[NJ]
-    pid = ny.pairing_id
+    pid = ny.pairing.srm_pairing_id
     session = lab.session(NY)
     try:
         for vm in lab.inventory(NY).vms:
@@ -212,15 +214,17 @@ def test_failback_seeds_and_reverse_migration(make_lab: LabFactory) -> None:
         plan_id, nj = _plan(dr), dr[NJ]
         # db01's orphan is still registered at new-york from the .vmx the recovery needs: SRM refuses.
         with pytest.raises(OperationFailed, match=r"db01.*already registered"):
-            _answering_prompts(nj, plan_id, nj.srm.recover_plan(nj.pairing_id, plan_id, planned=True, wait=False))
-        assert nj.srm.plan(nj.pairing_id, plan_id).status == "INCOMPLETE_RECOVERY"
+            task = nj.srm.recover_plan(nj.pairing.srm_pairing_id, plan_id, planned=True, wait=False)
+            _answering_prompts(nj, plan_id, task)
+        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "INCOMPLETE_RECOVERY"
         session = lab.session(NY)
         try:
             operations.unregister(session, lab.inventory(NY).vm("db01").moref)
         finally:
             session.close()
-        _answering_prompts(nj, plan_id, nj.srm.recover_plan(nj.pairing_id, plan_id, planned=True, wait=False))
-        assert nj.srm.plan(nj.pairing_id, plan_id).status == "RECOVERY_COMPLETE"
+        task = nj.srm.recover_plan(nj.pairing.srm_pairing_id, plan_id, planned=True, wait=False)
+        _answering_prompts(nj, plan_id, task)
+        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "RECOVERY_COMPLETE"
     ny = lab.inventory(NY)
     assert {v.name: v.power_state for v in ny.vms} == dict.fromkeys(VMS, "poweredOn")
     assert ny.vm("mail04").vmx_path == "[ESX1_LOCAL] mail04/mail04.vmx"
@@ -236,14 +240,14 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
     with lab.dr() as dr:
         nj, plan_id = dr[NJ], _plan(dr)
         with pytest.raises(OperationFailed, match="Injected reprotect failure"):
-            nj.srm.reprotect_plan(nj.pairing_id, plan_id)
-        assert nj.srm.plan(nj.pairing_id, plan_id).status == "INCOMPLETE_REPROTECT"
+            nj.srm.reprotect_plan(nj.pairing.srm_pairing_id, plan_id)
+        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "INCOMPLETE_REPROTECT"
         assert {v.name for v in lab.inventory(NY).vms} == set(VMS)  # nothing happened
-        nj.srm.reprotect_plan(nj.pairing_id, plan_id)
-        plan = nj.srm.plan(nj.pairing_id, plan_id)
+        nj.srm.reprotect_plan(nj.pairing.srm_pairing_id, plan_id)
+        plan = nj.srm.plan(nj.pairing.srm_pairing_id, plan_id)
         assert plan.status == "READY_STATE" and plan.protected_vc_guid == nj.local_vc_guid
-        assert {g.status for g in nj.srm.groups(nj.pairing_id)} == {"OK"}
-        replications = nj.vr.replications(nj.pairing_id, source_vc_guid=nj.local_vc_guid)
+        assert {g.status for g in nj.srm.groups(nj.pairing.srm_pairing_id)} == {"OK"}
+        replications = nj.vr.replications(nj.pairing.srm_pairing_id, source_vc_guid=nj.local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(VMS)
         assert {r.status.status for r in replications if r.status} == {"OK"}
     # The old VMs left new-york's inventory, their files stayed (they were the seeds: nothing differed).

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context
+from edge import dry_run
 
 from srmctl import engine
 from srmctl.adapters.dr.models import CalloutSpec, CalloutType
@@ -56,7 +57,7 @@ def test_dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr(pm: LabConfig
         before = rest_state(ctx)
         names = ("replication.cleanup", "plan.detach_groups", "groups.delete", "replication.reverse",
                  "groups.create", "plan.attach_groups", "plan.test", "plan.cleanup", "plan.migrate")
-        plan = engine.dry_run(rb, Path(pm.directory), engine.Selection(steps=names))
+        plan = dry_run(rb, pm.directory, engine.Selection(steps=names))
         kinds = {s.name: [a.kind for a in s.actions] for s in plan.steps}
         assert kinds["replication.cleanup"] == ["remove_replication"] * 4
         assert kinds["plan.detach_groups"] == ["remove_groups_from_plan"]
@@ -113,7 +114,7 @@ def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, t
     with step_context(pm, rb, events) as ctx:
         dr = ctx.dr("new-jersey")
         plan = next(p for p in dr.plans() if p.name == "VR Failover")
-        dr.srm.create_plan_callout(dr.pairing_id, plan.id, "test", CalloutSpec(
+        dr.srm.create_plan_callout(dr.pairing.srm_pairing_id, plan.id, "test", CalloutSpec(
             name="Check DNS", content="Is DNS answering?", callout_type=CalloutType.PROMPT, timeout_seconds=0,
             position=0))
         step = get_step("plan.test")()

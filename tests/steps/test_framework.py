@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from srmctl.adapters.dr import Credentials, SrmClient, VrClient
+from srmctl.adapters.dr.site import DrPairing
 from srmctl.engine import events as ev
 from srmctl.engine.executor import select_steps
 from srmctl.errors import Aborted, ConnectionFailed, GuardrailViolation, StepFailed, UsageError
@@ -92,7 +93,7 @@ def test_read_only_dr_view_refuses_mutations_before_any_call() -> None:
 
     creds = Credentials("u", "p")
     srm, vr = SrmClient("127.0.0.1", 9, credentials=creds), VrClient("127.0.0.1", 9, credentials=creds)
-    view = DrOps("new-york", srm, vr, "pairing", "vc-a", "vc-b").read_only_view()
+    view = DrOps("new-york", srm, vr, DrPairing("pairing", "pairing", "vc-a", "vc-b")).read_only_view()
     with pytest.raises(ReadOnlyViolation, match="delete_group refused on new-york.*SRM/VR"):
         view.delete_group("g")
     with pytest.raises(ReadOnlyViolation):

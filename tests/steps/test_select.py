@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 from drlab import planned_migration_lab, runbook
+from edge import dry_run
 
-from srmctl import engine
 from srmctl.runbook import load_runbook
 
 
@@ -23,7 +23,7 @@ def test_select_resolves_to_the_vms_of_the_plan_or_group(tmp_path: Path, select:
     path = tmp_path / "select.yaml"
     path.write_text(yaml.safe_dump(doc))
     with planned_migration_lab(tmp_path / "lab") as lab:
-        plan = engine.dry_run(load_runbook(path), Path(lab.directory))
+        plan = dry_run(load_runbook(path), lab.directory)
     unregistered = {t for s in plan.steps if s.name == "orphans.unregister" for a in s.actions for t in a.targets}
     expected = set(listed.vm_names) if "recovery_plan" in select else {"db01", "web01", "web02"}
     assert unregistered == expected

@@ -1,5 +1,5 @@
-"""SRM (VMware Live Site Recovery) REST v2 client: protection groups, recovery plans, per-VM recovery
-settings, plan-level recovery steps, prompts and plan runs.
+"""SRM (VMware Live Site Recovery) REST v2 client: protection groups, recovery plans and plan runs here;
+per-VM recovery settings, plan-level recovery steps and prompts in ``srm_settings``.
 
 Paths are the vendor spec's (``srm-api-v2.json``)."""
 
@@ -8,34 +8,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from srmctl.adapters.dr._http import DrClient, ProgressCallback, pick_one
+from srmctl.adapters.dr._http import ProgressCallback, pick_one
 from srmctl.adapters.dr.models import (
-    Callout,
-    CalloutSpec,
-    DependencyValidation,
-    DependentVm,
-    IpCustomization,
-    NicSettings,
-    Priority,
     ProtectionGroup,
     ProtectionGroupVm,
     RecoveryPlan,
     RecoveryPlanVm,
-    RecoveryStep,
     ServerInfo,
     Task,
-    UserPrompt,
-    ViewMode,
-    VmRecoverySettings,
-    VmRecoverySettingsState,
     _Record,
 )
+from srmctl.adapters.dr.srm_settings import PlanSettingsCalls
 
 _PG = "/pairings/{pairing_id}/protection-management/groups"
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
-_VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
-_STEPS = _PLAN + "/{plan_id}/recovery-steps/{view_mode}"
-_PROMPTS = _PLAN + "/{plan_id}/recovery-steps/user-prompts"
 
 
 class ReplicatedVm(_Record):
@@ -51,7 +37,7 @@ class SrmInfo(ServerInfo):
     vc_name: str | None = None
 
 
-class SrmClient(DrClient):
+class SrmClient(PlanSettingsCalls):
     API_ROOT: ClassVar[str] = "/api/rest/srm/v2"
     TASK_PATH: ClassVar[str] = "/tasks/{taskId}"
     KIND: ClassVar[str] = "SRM"
@@ -333,206 +319,3 @@ class SrmClient(DrClient):
             "POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), pairing_id=pairing_id, plan_id=plan_id
         )
 
-    # -- per-VM recovery settings ----------------------------------------------------------------
-
-    def recovery_settings(self, pairing_id: str, plan_id: str, vm_id: str) -> VmRecoverySettingsState:
-        return self.get_model(
-            VmRecoverySettingsState, _VM_SETTINGS, pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
-        )
-
-    def update_recovery_settings(
-        self, pairing_id: str, plan_id: str, vm_id: str, settings: VmRecoverySettings, *, wait: bool = True
-    ) -> Task:
-        return self.run(
-            self.task(
-                "POST",
-                _VM_SETTINGS + "/actions/update",
-                body=settings.spec_body(),
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                vm_id=vm_id,
-            ),
-            wait,
-        )
-
-    def priority(self, pairing_id: str, plan_id: str, vm_id: str) -> str:
-        data = self.request(
-            "GET", _VM_SETTINGS + "/priority", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
-        ).json()
-        return str(data["priority"])
-
-    def set_priority(
-        self, pairing_id: str, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True
-    ) -> Task:
-        value = priority.value if isinstance(priority, Priority) else Priority(priority).value
-        return self.run(
-            self.task(
-                "PUT",
-                _VM_SETTINGS + "/priority",
-                body={"priority": value},
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                vm_id=vm_id,
-            ),
-            wait,
-        )
-
-    def dependent_vms(self, pairing_id: str, plan_id: str, vm_id: str) -> list[DependentVm]:
-        return self.get_list(
-            DependentVm, _VM_SETTINGS + "/dependent-vms", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
-        )
-
-    def validate_dependent_vms(
-        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]
-    ) -> DependencyValidation:
-        response = self.request(
-            "POST",
-            _VM_SETTINGS + "/dependent-vms/actions/validate",
-            body={"dependent_vms": list(dependent_vm_ids)},
-            pairing_id=pairing_id,
-            plan_id=plan_id,
-            vm_id=vm_id,
-        )
-        return self._parse(DependencyValidation, response.json(), "dependent-vms/actions/validate")
-
-    def set_dependent_vms(
-        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str], *, wait: bool = True
-    ) -> Task:
-        return self.run(
-            self.task(
-                "POST",
-                _VM_SETTINGS + "/dependent-vms/actions/update",
-                body={"dependent_vms": list(dependent_vm_ids)},
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                vm_id=vm_id,
-            ),
-            wait,
-        )
-
-    def ip_customization(self, pairing_id: str, plan_id: str, vm_id: str) -> IpCustomization:
-        return self.get_model(
-            IpCustomization,
-            _VM_SETTINGS + "/ip-customization",
-            pairing_id=pairing_id,
-            plan_id=plan_id,
-            vm_id=vm_id,
-        )
-
-    def set_ip_customization(
-        self,
-        pairing_id: str,
-        plan_id: str,
-        vm_id: str,
-        customization_type: str,
-        nic_settings: Sequence[NicSettings],
-        *,
-        wait: bool = True,
-    ) -> Task:
-        body = {
-            "ip_customization_type": customization_type,
-            "nic_settings": [nic.model_dump(mode="json", exclude_none=True) for nic in nic_settings],
-        }
-        return self.run(
-            self.task(
-                "POST",
-                _VM_SETTINGS + "/ip-customization/actions/update",
-                body=body,
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                vm_id=vm_id,
-            ),
-            wait,
-        )
-
-    # -- plan-level recovery steps and prompts ---------------------------------------------------
-
-    def recovery_steps(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
-        return self.get_list(
-            RecoveryStep, _STEPS, pairing_id=pairing_id, plan_id=plan_id, view_mode=ViewMode(view_mode).value
-        )
-
-    def create_plan_callout(
-        self,
-        pairing_id: str,
-        plan_id: str,
-        view_mode: ViewMode | str,
-        spec: CalloutSpec,
-        *,
-        wait: bool = True,
-    ) -> Task:
-        if spec.position is None:
-            raise ValueError("a plan-level callout needs a position")
-        return self.run(
-            self.task(
-                "POST",
-                _STEPS,
-                body=spec.body(),
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                view_mode=ViewMode(view_mode).value,
-            ),
-            wait,
-        )
-
-    def delete_recovery_step(
-        self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True
-    ) -> Task:
-        return self.run(
-            self.task(
-                "DELETE",
-                _STEPS + "/{recovery_step_id}",
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                view_mode=ViewMode(view_mode).value,
-                recovery_step_id=str(step_id),
-            ),
-            wait,
-        )
-
-    def callout_data(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int) -> Callout:
-        return self.get_model(
-            Callout,
-            _STEPS + "/{recovery_step_id}/callout-data",
-            pairing_id=pairing_id,
-            plan_id=plan_id,
-            view_mode=ViewMode(view_mode).value,
-            recovery_step_id=str(step_id),
-        )
-
-    def edit_callout(
-        self,
-        pairing_id: str,
-        plan_id: str,
-        view_mode: ViewMode | str,
-        step_id: int,
-        spec: CalloutSpec,
-        *,
-        wait: bool = True,
-    ) -> Task:
-        body = spec.model_dump(mode="json", exclude_none=True, exclude={"position"})
-        return self.run(
-            self.task(
-                "POST",
-                _STEPS + "/{recovery_step_id}/callout-data/actions/edit",
-                body=body,
-                pairing_id=pairing_id,
-                plan_id=plan_id,
-                view_mode=ViewMode(view_mode).value,
-                recovery_step_id=str(step_id),
-            ),
-            wait,
-        )
-
-    def user_prompts(self, pairing_id: str, plan_id: str) -> list[UserPrompt]:
-        return self.get_list(UserPrompt, _PROMPTS, pairing_id=pairing_id, plan_id=plan_id)
-
-    def dismiss_prompt(self, pairing_id: str, plan_id: str, prompt_id: str) -> None:
-        self.request(
-            "POST",
-            _PROMPTS + "/{prompt_id}/actions/dismiss-prompt",
-            expect=(204,),
-            pairing_id=pairing_id,
-            plan_id=plan_id,
-            prompt_id=prompt_id,
-        )

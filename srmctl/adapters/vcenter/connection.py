@@ -12,23 +12,20 @@ from typing import Any
 from pyVim.connect import SmartStubAdapter, VimSessionOrientedStub
 from pyVmomi import vim, vmodl
 
+from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.retry import DEFAULT_POLICY, RetryStats
-from srmctl.adapters.tls import TlsPolicy
 from srmctl.errors import AuthenticationFailed, ConnectionFailed, TlsVerificationFailed
 
 
 @dataclass(frozen=True)
-class VCenterEndpoint:
-    host: str
-    user: str
-    password: str = field(repr=False)
-    port: int = 443
-    tls: TlsPolicy = field(default_factory=TlsPolicy)
-    timeout: float = 60.0
+class VCenterEndpoint(ServiceEndpoint):
+    """Transitional: a :class:`ServiceEndpoint` given its password directly. Only ``srmctl.lab.config`` and
+    ``srmctl.srmsim.vcenter`` still build these; new code builds a ServiceEndpoint with a Secret."""
 
-    @property
-    def label(self) -> str:
-        return f"vCenter {self.host}:{self.port}"
+    password: str = field(default="", repr=False)  # the base's is a property reading the secret
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secret", Secret.known(self.password, f"vCenter {self.host}"))
 
 
 class _CountingStub(VimSessionOrientedStub):
@@ -64,7 +61,7 @@ class _CountingStub(VimSessionOrientedStub):
 class VCenterSession:
     """A logged-in vCenter connection. ``content`` is the ServiceContent."""
 
-    endpoint: VCenterEndpoint
+    endpoint: ServiceEndpoint
     service_instance: Any
     stub: _CountingStub
     content: Any  # ServiceContent, read once: every ``si.content`` access would be a round trip
@@ -99,7 +96,7 @@ def _login_method(user: str, password: str) -> Any:
     return login
 
 
-def connect(endpoint: VCenterEndpoint) -> VCenterSession:
+def connect(endpoint: ServiceEndpoint) -> VCenterSession:
     """Log in, raising ConnectionFailed / TlsVerificationFailed / ThumbprintMismatch /
     AuthenticationFailed (all exit code 5) with a one-line message naming the endpoint."""
     context = endpoint.tls.context(endpoint.host, endpoint.port)

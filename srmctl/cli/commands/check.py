@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -12,6 +13,9 @@ from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.prometheus import checked
 from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    pass
 
 
 @click.command("check")

@@ -7,22 +7,22 @@ Also home of the rendering shared by ``plan`` and ``resume`` (command modules ar
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from srmctl import engine
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
-from srmctl.engine import Event, RunPlan, RunReport, Selection
-from srmctl.engine import events as ev
-from srmctl.engine.events import Subscriber
-from srmctl.engine.run import Confirm
 from srmctl.errors import StepFailed, UsageError
-from srmctl.runbook import load_runbook
+
+if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'
+    from srmctl.engine import Event, RunPlan, RunReport
+    from srmctl.engine.events import Subscriber
+    from srmctl.engine.run import ConfirmPlan
 
 _SHOWN_DETAILS = ("moref", "power_state")
 _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
@@ -79,6 +79,8 @@ class _ProgressBars:
 def live_printer(app: App) -> Subscriber:
     """One line per step as it finishes (and per action at -v-like detail), on the terminal, with per-VM
     progress bars while a step waits."""
+    from srmctl.engine import events as ev
+
     bars = _ProgressBars(app)
 
     def show(event: Event) -> None:
@@ -105,7 +107,7 @@ def live_printer(app: App) -> Subscriber:
     return show
 
 
-def confirmer(app: App, yes: bool) -> Confirm:
+def confirmer(app: App, yes: bool) -> ConfirmPlan:
     """Asks on a terminal; without one, ``--yes`` is required (exit 2 otherwise)."""
 
     def confirm(plan: RunPlan) -> bool:
@@ -151,16 +153,22 @@ def failback(app: App, runbook: Path, lab_dir: Path | None, dry_run: bool, yes: 
     The run is journaled under $SRMCTL_HOME/runs/RUN_ID; continue an interrupted run with 'srmctl resume'.
     Exit 0 done, 2 usage (e.g. --yes needed), 4 a step failed, 5 connection failure, 130 aborted.
     """
-    selection = Selection(steps_option(steps), from_step, until_step)
+    from srmctl import engine
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.runbook import load_runbook
+
+    selection = engine.Selection(steps_option(steps), from_step, until_step)
+    book = load_runbook(runbook)
+    endpoints = endpoints_for(book, read_lab(lab_dir))
     if dry_run:
-        plan = engine.dry_run(load_runbook(runbook), lab_dir, selection)
+        plan = engine.dry_run(book, endpoints, selection)
         if app.json_output:
             click.echo(envelope("failback", {"dry_run": True, "plan": plan.to_dict()}))
         else:
             render_plan(app, plan)
         return
-    report = engine.start(runbook, lab_dir, app.home, selection=selection, confirm=confirmer(app, yes),
-                          subscribers=[live_printer(app)], break_lock=break_lock)
+    report = engine.start(book, endpoints, app.home, runbook_path=runbook, selection=selection,
+                          confirm=confirmer(app, yes), subscribers=[live_printer(app)], break_lock=break_lock)
     finish(app, "failback", report)
     if report.outcome == "failed":  # errors are raised, so this only guards an unexpected report
         raise StepFailed(report.error or "run failed")

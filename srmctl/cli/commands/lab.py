@@ -11,9 +11,24 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
-from srmctl.lab import lab as lab_core
-from srmctl.labkit.topology import load_topology, scaled_topology
-from srmctl.srmsim.seed import SCENARIOS
+
+
+class _Scenarios(click.Choice):
+    """The simulator's scenarios, looked up only when an option is parsed or its help shown: importing the
+    simulator (and pyVmomi with it) would slow down every 'srmctl' call."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from srmctl.srmsim.seed import SCENARIOS
+
+        return tuple(SCENARIOS)
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """click.Choice assigns its choices in __init__; they are always read from the simulator."""
 
 _dir_option = click.option(
     "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), envvar="SRMCTL_LAB",
@@ -30,7 +45,7 @@ def lab() -> None:
 @click.option("--topology", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.")
 @click.option("--vms", type=click.IntRange(1, 5000), help="Generate this many VMs instead of the topology's.")
-@click.option("--scenario", type=click.Choice(SCENARIOS), default="protected", show_default=True,
+@click.option("--scenario", type=_Scenarios(), default="protected", show_default=True,
               help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
                    "by running the simulated SRM's own recovery.")
 @output_option()
@@ -41,6 +56,9 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
     DIR must be new, empty, or an earlier lab's: a folder holding anything 'lab up' did not create is
     refused (exit 1) before anything is written, as is a lab that is still running (exit 1).
     """
+    from srmctl.lab import lab as lab_core
+    from srmctl.labkit.topology import load_topology, scaled_topology
+
     model = load_topology(topology)
     if vms:
         model = scaled_topology(model, vms)
@@ -67,6 +85,8 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
 def down(app: App, directory: Path) -> None:
     """Stop the processes 'lab up' started (a pid whose command line or start time changed is someone
     else's and is left alone, with a note) and remove what 'lab up' created; other files stay."""
+    from srmctl.lab import lab as lab_core
+
     say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}", markup=False))
     rows = lab_core.down(directory, progress=say)
     if app.json_output:
@@ -82,6 +102,8 @@ def down(app: App, directory: Path) -> None:
 @click.pass_obj
 def status(app: App, directory: Path) -> None:
     """Say what runs in the lab."""
+    from srmctl.lab import lab as lab_core
+
     rows = lab_core.status(directory)
     if app.json_output:
         click.echo(envelope("lab status", {"processes": rows}))

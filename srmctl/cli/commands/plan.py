@@ -6,13 +6,10 @@ from pathlib import Path
 
 import click
 
-from srmctl import engine
 from srmctl.cli.app import App
 from srmctl.cli.commands.failback import render_plan, steps_option
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
-from srmctl.engine import Selection
-from srmctl.runbook import load_runbook
 
 
 @click.command("plan")
@@ -26,7 +23,13 @@ from srmctl.runbook import load_runbook
 def plan(app: App, runbook: Path, lab_dir: Path | None, steps: str | None, from_step: str | None,
          until_step: str | None) -> None:
     """Show what 'srmctl failback RUNBOOK' would do now, step by step (read-only)."""
-    result = engine.dry_run(load_runbook(runbook), lab_dir, Selection(steps_option(steps), from_step, until_step))
+    from srmctl import engine
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.runbook import load_runbook
+
+    book = load_runbook(runbook)
+    result = engine.dry_run(book, endpoints_for(book, read_lab(lab_dir)),
+                            engine.Selection(steps_option(steps), from_step, until_step))
     if app.json_output:
         click.echo(envelope("plan", result.to_dict()))
     else:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from srmctl import engine
 from srmctl.cli.app import App
 from srmctl.cli.commands.failback import confirmer, finish, live_printer
 from srmctl.cli.options import output_option
@@ -18,8 +19,14 @@ from srmctl.cli.options import output_option
 @click.pass_obj
 def resume(app: App, run_id: str, yes: bool, break_lock: bool) -> None:
     """Continue run RUN_ID from its journal (see 'srmctl runs'), with the same runbook and lab."""
-    report = engine.resume(app.home, run_id, confirm=confirmer(app, yes), subscribers=[live_printer(app)],
-                           break_lock=break_lock)
+    from srmctl import engine
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+
+    pending = engine.pending_run(app.home, run_id)
+    # The endpoints are built again the way the run obtained them (its lab, else its runbook's sites:).
+    lab = read_lab(Path(pending.origin.folder)) if pending.origin.kind == "lab" and pending.origin.folder else None
+    report = engine.resume(app.home, pending, endpoints_for(pending.runbook, lab), confirm=confirmer(app, yes),
+                           subscribers=[live_printer(app)], break_lock=break_lock)
     finish(app, "resume", report)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 from rich.table import Column, Table
 
-from srmctl import engine
 from srmctl.cli.app import App
 from srmctl.cli.commands.failback import _STATUS
 from srmctl.cli.options import output_option
@@ -24,6 +23,8 @@ _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "abo
 @click.pass_obj
 def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     """List past runs, or show one run's steps. 'incomplete' runs can be continued with 'srmctl resume'."""
+    from srmctl import engine
+
     if report:
         if run_id is None:
             raise UsageError("--report needs a RUN_ID")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -13,10 +13,10 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
-from srmctl.engine import snapshots
-from srmctl.errors import ExitCode
-from srmctl.metadata.snapshot import dump_snapshot, read_snapshot, write_snapshot
-from srmctl.runbook import load_runbook
+from srmctl.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'
+    from srmctl.engine import snapshots
 
 
 def _where(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,10 +29,27 @@ def _where(f: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--site", help="Ask this site's SRM (default: the runbook's 'to' site or the lab's protected site).")
     @wraps(f)
     def wrapper(*args: Any, runbook: Path | None, lab_dir: Path | None, site: str | None, **kwargs: Any) -> Any:
-        where = snapshots.target(load_runbook(runbook) if runbook else None, lab_dir, site)
-        return f(*args, where=where, **kwargs)
+        return f(*args, where=_target(runbook, lab_dir, site), **kwargs)
 
     return wrapper
+
+
+def _target(runbook: Path | None, lab_dir: Path | None, site: str | None) -> snapshots.Target:
+    """The sites (the runbook's 'to' then 'from' site, or the lab's protected then recovery site) and their
+    endpoints, from the runbook or the lab (the lab's when both are given)."""
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.engine import snapshots
+    from srmctl.runbook import load_runbook
+
+    book = load_runbook(runbook) if runbook else None
+    lab = read_lab(lab_dir)
+    if book is not None:
+        sites = (book.target_site_name, book.source_site_name)
+    elif lab is not None:
+        sites = (lab.protected_site, lab.recovery_site)
+    else:
+        raise UsageError("give a RUNBOOK or --lab DIR to know the sites' endpoints")
+    return snapshots.target(endpoints_for(book, lab), sites, site)
 
 
 @click.group("snapshot")
@@ -47,6 +64,9 @@ def snapshot() -> None:
 @click.pass_obj
 def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> None:
     """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef)."""
+    from srmctl.engine import snapshots
+    from srmctl.metadata.snapshot import dump_snapshot, write_snapshot
+
     taken = snapshots.export(where, plan)
     if file is None:
         click.echo(dump_snapshot(taken), nl=False)
@@ -63,6 +83,9 @@ def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> N
 @click.pass_obj
 def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     """Compare FILE with the live PLAN. Exit 0 when equal, 1 when different."""
+    from srmctl.engine import snapshots
+    from srmctl.metadata.snapshot import read_snapshot
+
     changes = snapshots.diff(where, plan, read_snapshot(file))
     if app.json_output:
         click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes}))
@@ -86,6 +109,9 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
 @click.pass_obj
 def restore(app: App, file: Path, where: snapshots.Target, plan: str, dry_run: bool) -> None:
     """Re-apply FILE to PLAN: only what differs, dependencies validated first, VMs matched by name."""
+    from srmctl.engine import snapshots
+    from srmctl.metadata.snapshot import read_snapshot
+
     result = snapshots.restore(where, plan, read_snapshot(file), dry_run=dry_run)
     if app.json_output:
         click.echo(envelope("snapshot restore", {"dry_run": dry_run, **_jsonable(result)}))

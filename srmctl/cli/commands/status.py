@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -10,11 +11,10 @@ from rich.table import Table
 from srmctl.cli.app import App
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope, to_jsonable
-from srmctl.engine.sites import runbook_endpoints
-from srmctl.engine.status import StatusReport, collect_status
 from srmctl.errors import UsageError
-from srmctl.lab.config import load_lab
-from srmctl.runbook import load_runbook
+
+if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'
+    from srmctl.engine.status import StatusReport
 
 _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
 
@@ -32,16 +32,15 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     """
     if runbook is None and lab_dir is None:
         raise UsageError("status needs a RUNBOOK or --lab DIR (or SRMCTL_LAB) to know the sites' endpoints")
+    from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.engine.status import collect_status
+    from srmctl.runbook import load_runbook
+
     book = load_runbook(runbook) if runbook is not None else None
-    if book is not None:
-        endpoints = runbook_endpoints(book, lab_dir)
-        with_dr = lab_dir is None or all(s.srm for s in load_lab(lab_dir).sites.values())
-    else:
-        assert lab_dir is not None
-        lab = load_lab(lab_dir)
-        endpoints = {site: lab.vcenter_endpoint(site) for site in lab.sites}
-        with_dr = all(s.srm for s in lab.sites.values())
-    report = collect_status(endpoints, runbook=book, lab_dir=lab_dir, with_dr=with_dr)
+    lab = read_lab(lab_dir)
+    endpoints = endpoints_for(book, lab)
+    # A runbook names SRM and VR for every site; a lab may have been started without them.
+    report = collect_status(endpoints, with_dr=lab is None or all(s.srm for s in lab.sites.values()))
     if app.json_output:
         click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans)}))
         return

@@ -1,49 +1,13 @@
-"""Typed, frozen records for what the SRM and VR REST APIs return, and specs for what srmctl sends.
-
-Field names are the APIs' own (snake_case JSON), so a record maps 1:1 to the vendor schema of the same
-name. Unknown JSON fields are ignored, and enum values are parsed leniently: a value the enum does not know
-(newer appliances add states, e.g. ``RECONFIGURING``) is kept as the plain string instead of failing the
-whole response. Every enum is a ``str`` enum, so ``record.status == "READY_STATE"`` works either way.
-"""
+"""SRM records and specs: protection groups, recovery plans, per-VM recovery settings, recovery steps, prompts."""
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, TypeVar, Union
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-E = TypeVar("E", bound=Enum)
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Spec(BaseModel):
-    """A request body: unknown fields are a programming error, so they are forbidden."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
-
-
-def text(value: Enum | str | None) -> str | None:
-    """The wire string of a leniently parsed enum value."""
-    return value.value if isinstance(value, Enum) else value
-
-
-# Lenient[SomeEnum]: the enum member when known, otherwise the raw string.
-Lenient = Annotated[Union[E, str], Field(union_mode="left_to_right")]  # noqa: UP007
-
-
-class TaskStatus(str, Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCESS = "SUCCESS"
-    ERROR = "ERROR"
-    CANCELLED = "CANCELLED"
+from srmctl.adapters.dr.models._common import Lenient, _Record, _Spec, text
 
 
 class PlanStatus(str, Enum):
@@ -112,21 +76,6 @@ class VmProtectionStatus(str, Enum):
     MAPPING_CONFLICT = "MAPPING_CONFLICT"
 
 
-class ReplicationStatus(str, Enum):
-    FULL_SYNC = "FULL_SYNC"
-    SYNC = "SYNC"
-    INITIAL_FULL_SYNC = "INITIAL_FULL_SYNC"
-    PAUSED = "PAUSED"
-    RPO_VIOLATION = "RPO_VIOLATION"
-    MOVING = "MOVING"
-    OK = "OK"
-    ERROR = "ERROR"
-    CONFIGURING = "CONFIGURING"
-    NOT_ACTIVE = "NOT_ACTIVE"
-    UNKNOWN = "UNKNOWN"
-    RECOVERING = "RECOVERING"
-    RECOVERED = "RECOVERED"
-
 
 class Priority(str, Enum):
     P1 = "P1"
@@ -180,64 +129,6 @@ class StepStatus(str, Enum):
 
 # --- common ---------------------------------------------------------------------------------------
 
-
-class TaskError(_Record):
-    message: str | None = None
-    details: str | None = None
-
-
-class Task(_Record):
-    id: str
-    status: Lenient[TaskStatus]
-    description: str | None = None
-    entity: str | None = None
-    entity_name: str | None = None
-    progress: int | None = None
-    error: TaskError | None = None
-    result: Any = None
-    queued_time: int | None = None
-    start_time: int | None = None
-    complete_time: int | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status not in (TaskStatus.QUEUED, TaskStatus.RUNNING)
-
-    @property
-    def result_id(self) -> str | None:
-        """The id a create task reports (SRM puts the new object's id in ``result``; accept an object
-        with an ``id`` too, which is what the schema's ``type: object`` allows)."""
-        if isinstance(self.result, str):
-            return self.result
-        if isinstance(self.result, dict):
-            value = self.result.get("id")
-            return str(value) if value is not None else None
-        return None
-
-
-class ServerInfo(_Record):
-    id: str | None = None
-    name: str | None = None
-    url: str | None = None
-    server_status: Lenient[Any] | None = None
-    version: str | None = None
-
-
-class Pairing(_Record):
-    pairing_id: str
-    local_vc_server: ServerInfo
-    remote_vc_server: ServerInfo
-    local_srm_server: ServerInfo | None = None
-    remote_srm_server: ServerInfo | None = None
-    local_vrms: ServerInfo | None = None
-    remote_vrms: ServerInfo | None = None
-
-
-class SessionInfo(_Record):
-    username: str | None = None
-
-
-# --- protection groups ----------------------------------------------------------------------------
 
 
 class ProtectionGroup(_Record):
@@ -449,124 +340,6 @@ class UserPrompt(_Record):
 
 # --- vSphere Replication --------------------------------------------------------------------------
 
-
-class DatastorePath(_Record):
-    datastore_id: str
-    datastore_name: str | None = None
-    path: str | None = None
-    filename: str | None = None
-
-
-class VmDisk(_Record):
-    vm_id: str
-    device_key: int | None = None
-    is_vm_home: bool | None = None
-    encrypted: bool | None = None
-    capacity: int | None = None
-    source_disk_format: str | None = None
-    source_path: DatastorePath | None = None
-    source_storage_policy_name: str | None = None
-    source_storage_policy_id: str | None = None
-    label: str | None = None
-    controller_key: int | None = None
-    controller_label: str | None = None
-    supported_for_replication: bool | None = None
-
-
-class VrVm(_Record):
-    id: str
-    name: str
-    power_state: str | None = None
-    connection_state: str | None = None
-    template: bool | None = None
-    disks: tuple[VmDisk, ...] = ()
-
-
-class Datastore(_Record):
-    id: str
-    name: str
-    capacity: int | None = None
-    free_space: int | None = None
-    accessible: bool | None = None
-    type: str | None = None
-    path: str | None = None
-
-
-class VmDiskId(_Record):
-    vm_id: str
-    device_key: int | None = None
-
-
-class SeedInfo(_Record):
-    vm_disk: VmDiskId
-    found_seeds: tuple[str, ...] = ()
-
-
-class CompoundStatus(_Record):
-    status: Lenient[ReplicationStatus] | None = None
-    rpo_violation: bool | None = None
-
-
-class SyncProgress(_Record):
-    progress: int | None = None
-    checksum_current: int | None = None
-    checksum_total: int | None = None
-    transferred_current: int | None = None
-    transferred_total: int | None = None
-
-
-class Replication(_Record):
-    id: str
-    name: str | None = None
-    vm_id: str | None = None
-    source_site_name: str | None = None
-    source_vc_id: str | None = None
-    target_site_name: str | None = None
-    target_vc_id: str | None = None
-    rpo: int | None = None
-    status: CompoundStatus | None = None
-    configuration_state: str | None = None
-    quiescing_enabled: bool | None = None
-    network_compression_enabled: bool | None = None
-    last_sync_time: int | None = None
-    current_rpo_violation: int | None = None
-    sync_progress: SyncProgress | None = None
-
-    @property
-    def state(self) -> str | None:
-        return text(self.status.status) if self.status else None
-
-
-class ReplicatedDisk(_Record):
-    vm_disk: VmDisk | None = None
-    replicated: bool | None = None
-    destination_path: DatastorePath | None = None
-
-
-# --- request specs --------------------------------------------------------------------------------
-
-
-class ReplicationDiskSpec(_Spec):
-    vm_disk: dict[str, Any]  # the VmDisk exactly as VR returned it (passed back verbatim)
-    enabled_for_replication: bool = True
-    destination_datastore_id: str
-    destination_disk_format: str = "SAME_AS_SOURCE"
-    use_seeds: bool | None = None
-    destination_path: str | None = None
-    destination_storage_policy_id: str | None = None
-
-
-class ConfigureReplicationSpec(_Spec):
-    vm_id: str
-    target_vc_id: str
-    rpo: int = Field(ge=5, le=1440)
-    disks: tuple[ReplicationDiskSpec, ...]
-    quiesce_enabled: bool = False
-    network_compression_enabled: bool = False
-    mpit_enabled: bool = False
-    auto_replicate_new_disks: bool = True
-    lwd_encryption_enabled: bool = False
-    target_replication_server_id: str | None = None
 
 
 class CalloutSpec(_Spec):

@@ -1,0 +1,57 @@
+"""Values the SRM and VR clients share: credentials, their errors, type aliases, and picking one by key."""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from srmctl.adapters.dr.models import Task
+from srmctl.errors import (
+    Ambiguous,
+    NotFound,
+    OperationFailed,
+)
+
+M = TypeVar("M", bound=BaseModel)
+Params = Mapping[str, str | int | bool | Sequence[str] | None]
+ProgressCallback = Callable[[Task], None]
+EventHooks = Mapping[str, list[Callable[..., Any]]]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = field(repr=False)
+
+
+class DrApiError(OperationFailed):
+    """The API answered a call with an error (4xx, or 5xx after retries)."""
+
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        error = body if isinstance(body, dict) else {}
+        self.status = status
+        self.error_code: str | None = error.get("error_code")
+        self.op_id: str | None = error.get("op_id")
+        detail = error.get("message") or (body if isinstance(body, str) and body else "")
+        code = f" {self.error_code}" if self.error_code else ""
+        super().__init__(f"{method} {path}: HTTP {status}{code}{': ' + detail if detail else ''}")
+
+    def details(self) -> dict[str, object]:
+        return {"status": self.status, "error_code": self.error_code, "op_id": self.op_id}
+
+
+class TaskTimeout(OperationFailed):
+    code = "task_timeout"
+
+
+def pick_one(items: Iterable[M], what: str, key: Callable[[M], str | None], wanted: str) -> M:
+    """The single item whose key equals ``wanted``; never a guess."""
+    matches = [item for item in items if key(item) == wanted]
+    if not matches:
+        raise NotFound(f"{what} {wanted!r} not found")
+    if len(matches) > 1:
+        raise Ambiguous(f"{what} {wanted!r}", [str(getattr(m, "id", "?")) for m in matches])
+    return matches[0]
+
+
