@@ -1,97 +1,43 @@
-"""The ``srmctl`` entry point: the root click group, command discovery and the single error boundary.
+"""The ``srmctl`` entry point.
 
-Start-up time matters (cron jobs and shells run srmctl often), so the group imports a command's module only
-when that command runs, or when ``--help`` lists every command with its one-line help; nothing here imports
-the engine or the API clients.
+Only the standard library is imported before :func:`main` runs: a Ctrl-C while srmctl is still starting
+(importing click, the group, a command's module) must end as "srmctl: aborted" and exit 130 like one during
+a command, never as a traceback. The root group lives in :mod:`srmctl.cli.group`.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import signal
 import sys
-from functools import cache
+from typing import TYPE_CHECKING, NoReturn
 
-import click
+if TYPE_CHECKING:
+    import click
 
-from srmctl.cli import commands
-from srmctl.cli.app import App
-from srmctl.cli.render import error_envelope
-from srmctl.errors import ExitCode, SrmctlError, exit_code_for
-
-
-@cache
-def _command_modules() -> tuple[str, ...]:
-    # One click command per module under srmctl/cli/commands/, named like the command; each exposes
-    # ``command``. Listing the package's directory imports nothing.
-    return tuple(sorted(info.name for info in pkgutil.iter_modules(commands.__path__)))
-
-
-class SrmctlGroup(click.Group):
-    """Finds commands lazily, and turns every escaping error into its documented exit code, in one place."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_command_modules()})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is None and cmd_name in _command_modules():
-            module = importlib.import_module(f"{commands.__name__}.{cmd_name}")
-            found = module.command
-            if found.name != cmd_name:
-                raise RuntimeError(f"{module.__name__} defines command {found.name!r}; name the module after it")
-            self.add_command(found)
-        return found
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except SrmctlError as error:
-            _report(ctx, error)
-            sys.exit(int(exit_code_for(error)))
-        except KeyboardInterrupt as error:
-            _report(ctx, error)
-            sys.exit(int(ExitCode.ABORTED))
-
-
-def _report(ctx: click.Context, error: BaseException) -> None:
-    app = ctx.find_object(App)
-    sub = ctx.invoked_subcommand or ctx.info_name or "srmctl"
-    if app is not None and app.json_output:
-        click.echo(error_envelope(sub, error))
-        return
-    if isinstance(error, KeyboardInterrupt):
-        click.echo("srmctl: aborted", err=True)
-        return
-    message = error.message if isinstance(error, SrmctlError) else str(error)
-    first, *rest = message.splitlines() or [""]
-    click.echo(f"srmctl: error: {first}", err=True)
-    for line in rest:
-        click.echo(f"  {line}", err=True)
-
-
-def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    # click's version_option wants the version when the group is defined; reading it costs start-up time.
-    if not value or ctx.resilient_parsing:
-        return
-    from srmctl import __version__
-
-    click.echo(f"srmctl, version {__version__}")
-    ctx.exit()
-
-
-@click.group(cls=SrmctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show the version and exit.")
-@click.pass_context
-def cli(ctx: click.Context) -> None:
-    """srmctl: bring VMs home after an SRM/vSphere Replication failover, with nothing lost.
-
-    Environment: SRMCTL_HOME (runs and state, default ~/.local/state/srmctl),
-    SRMCTL_LAB (default --lab directory).
-    """
-    ctx.obj = App()
+ABORTED = 130  # ExitCode.ABORTED, spelled out so that nothing is imported before main() can catch a Ctrl-C
 
 
 def main() -> None:
-    cli(prog_name="srmctl")
+    try:
+        from srmctl.cli.group import cli
+
+        cli.main(prog_name="srmctl")
+    except KeyboardInterrupt:
+        _aborted()
+
+
+def _aborted() -> NoReturn:
+    # A second Ctrl-C while this is said must not become a traceback either.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr.write("srmctl: aborted\n")
+    sys.stderr.flush()
+    sys.exit(ABORTED)
+
+
+def __getattr__(name: str) -> click.Group:
+    # ``from srmctl.cli.main import cli``, as before the group moved, without importing click up front.
+    if name != "cli":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from srmctl.cli.group import cli
+
+    return cli

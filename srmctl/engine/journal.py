@@ -3,11 +3,16 @@
 - ``runbook.yaml``: a copy of the runbook as it was when the run started;
 - ``meta.json``: how the run was started (runbook path, lab, step selection) so ``resume`` can continue it;
 - ``plan.json`` (and ``plan-resume-N.json``): the planned actions per step;
-- ``events.jsonl``: append-only, one event a line, each line flushed and fsync'd before the run goes on;
+- ``events.jsonl``: append-only, one event a line, each line flushed and fsync'd before the run goes on; a
+  torn last line (a crash mid-write) is cut off before the next run appends, and kept in
+  ``events.jsonl.torn-<n>``;
 - ``report.json``: the outcome, written when the run ends (absent after a crash).
 
 Everything is written 0600 in a 0700 directory, and secrets are redacted: key names that look secret, and
 any string containing a password the run loaded.
+
+Reading never raises a raw JSON or OS error: a run whose files cannot be read is loaded with its ``damage``
+said in words (listed as damaged, refused by resume and the report) and the other runs are unaffected.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from srmctl.engine.events import Event
+from srmctl.engine.events import RECORD, Event
 from srmctl.errors import NotFound, UsageError
 
 RUNS = "runs"
@@ -35,6 +40,18 @@ RUNBOOK_COPY = "runbook.yaml"
 REDACTED = "<redacted>"
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+TORN = f"{EVENTS}.torn-"  # + n: a cut-off torn tail, kept for forensics
+TAIL_CUT = "journal_tail_cut"  # journal record: a torn tail was cut before this run appended
+# meta.json and report.json are a few kB; a bigger one is not ours (and must not exhaust memory).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_EVENTS_BYTES = 512 * 1024 * 1024
+
+
+class RunDamaged(UsageError):
+    """A run's files cannot be read as a journal (corrupt, truncated by hand, not ours): the run cannot be
+    resumed or reported. Exit 2, like any other run that cannot be resumed as asked."""
+
+    code = "run_damaged"
 
 
 def new_run_id(runbook_name: str) -> str:
@@ -91,6 +108,7 @@ class Journal:
         self.run_id = directory.name
         # Very short "secrets" would redact innocent text everywhere; real passwords are longer.
         self._secrets = frozenset(s for s in secrets if len(s) >= 4)
+        self._tail_checked = False
 
     @classmethod
     def create(cls, home: Path, run_id: str, *, runbook_text: str, meta: Mapping[str, Any],
@@ -120,7 +138,20 @@ class Journal:
 
     def append(self, event: Event) -> None:
         """One JSON line per event, flushed and fsync'd before returning: after a crash the journal holds
-        every event whose emit returned."""
+        every event whose emit returned.
+
+        Before the first append, a torn tail is cut off (and journaled): a line appended after a fragment
+        would be glued to it and never read. This happens here, not when the journal is opened, because
+        only a run that holds the lock appends; a reader (``runs --report``) opening a live run's journal
+        must never cut a line another process is writing."""
+        if not self._tail_checked:
+            cut = cut_torn_tail(self.directory)
+            self._tail_checked = True
+            if cut is not None:
+                self._write_line(Event(RECORD, None, {"record": TAIL_CUT, **cut}))
+        self._write_line(event)
+
+    def _write_line(self, event: Event) -> None:
         line = json.dumps(redact(event.to_dict(), self._secrets), separators=(",", ":")) + "\n"
         fd = os.open(self.directory / EVENTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -133,8 +164,34 @@ class Journal:
         return read_events(self.directory)
 
     def read_json(self, name: str) -> Any:
-        path = self.directory / name
-        return json.loads(path.read_text()) if path.exists() else None
+        """The file's JSON value, None when it does not exist; :class:`RunDamaged` when it cannot be read."""
+        return read_json(self.directory / name)
+
+
+def read_json(path: Path) -> Any:
+    """``path``'s JSON value, or None when there is no such file. Anything else that keeps it from being read
+    (not a regular file, unreadable, too big, not UTF-8, not JSON, nested too deep) raises :class:`RunDamaged`
+    naming the file."""
+    try:
+        if not path.is_file():
+            if path.exists() or path.is_symlink():
+                raise RunDamaged(f"{path} is not a regular file")
+            return None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_JSON_BYTES + 1)
+    except OSError as error:
+        raise RunDamaged(f"{path} cannot be read: {error.strerror or error}") from None
+    if len(raw) > MAX_JSON_BYTES:
+        raise RunDamaged(f"{path} is larger than {MAX_JSON_BYTES} bytes: not a file srmctl wrote")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or nested beyond the parser
+        raise RunDamaged(f"{path} is not valid JSON ({_short(error)})") from None
+
+
+def _short(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def run_directory(home: Path, run_id: str) -> Path:
@@ -149,23 +206,83 @@ def run_directory(home: Path, run_id: str) -> Path:
 def read_events(directory: Path) -> list[dict[str, Any]]:
     """The journal's events, up to the first line that is not one: a torn last line after a crash (the write
     never returned) or garbage. Everything before it stands; nothing in the file makes this raise."""
+    try:
+        raw = (directory / EVENTS).read_bytes()
+    except OSError:  # none yet; or unreadable, which load_run reports as damage
+        return []
+    return _scan(raw).events
+
+
+@dataclass(frozen=True)
+class _Scan:
+    events: list[dict[str, Any]]
+    bad_line: int | None = None  # 1-based number of the first line that is not an event
+    bad_offset: int = 0  # where that line starts
+    bad_is_last: bool = False  # nothing but blank lines after it
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):  # torn, not UTF-8, not JSON, or nested beyond the parser
+        return None
+    return event if isinstance(event, dict) else None  # JSON, but not an event: readers index events by key
+
+
+def _scan(raw: bytes) -> _Scan:
+    events: list[dict[str, Any]] = []
+    offset = 0
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        start, offset = offset, offset + len(line) + 1
+        if not line.strip():
+            continue
+        event = _parse_line(line)
+        if event is None:
+            return _Scan(events, number, start, not raw[offset:].strip())
+        events.append(event)
+    return _Scan(events)
+
+
+def cut_torn_tail(directory: Path) -> dict[str, Any] | None:
+    """Cut a torn last line off ``events.jsonl``: an unterminated fragment, or a last line that is not a JSON
+    object. The cut bytes go to ``events.jsonl.torn-<n>`` (0600, durable) before the journal is truncated to
+    the end of its last complete line. Returns what was done (for the journal record), None when the tail was
+    whole. Garbage before the last line is not a torn write: that raises :class:`RunDamaged` and nothing is
+    cut. The caller holds the run's lock: no other process appends meanwhile."""
     path = directory / EVENTS
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return []
-    events = []
-    for line in raw.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line.decode("utf-8"))
-        except (ValueError, RecursionError):  # torn, not UTF-8, not JSON, or nested beyond the parser
-            break
-        if not isinstance(event, dict):  # JSON, but not an event: readers index events by key
-            break
-        events.append(event)
-    return events
+        return None
+    except OSError as error:
+        raise RunDamaged(f"{path} cannot be read: {error.strerror or error}") from None
+    scan = _scan(raw)
+    if scan.bad_line is not None and not scan.bad_is_last:
+        raise RunDamaged(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
+    keep = scan.bad_offset if scan.bad_line is not None else raw.rfind(b"\n") + 1
+    if keep == len(raw):
+        return None
+    side = _free_side_file(directory)
+    fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, raw[keep:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(directory)
+    line = raw.count(b"\n", 0, keep) + 1
+    return {"line": line, "bytes_cut": len(raw) - keep, "kept_in": side.name}
+
+
+def _free_side_file(directory: Path) -> Path:
+    taken = {p.name for p in directory.glob(f"{TORN}*")}
+    return directory / next(f"{TORN}{n}" for n in range(1, len(taken) + 2) if f"{TORN}{n}" not in taken)
 
 
 @dataclass(frozen=True)
@@ -175,16 +292,102 @@ class StoredRun:
     meta: Mapping[str, Any]
     events: tuple[Mapping[str, Any], ...]
     report: Mapping[str, Any] | None
+    damage: str | None = None  # why the run's files cannot be trusted, naming the file; None when intact
+
+    def intact(self, doing: str, needs: tuple[str, ...] = ()) -> StoredRun:
+        """This run, when nothing is damaged and meta.json holds ``needs``; else :class:`RunDamaged`."""
+        missing = [key for key in needs if key not in self.meta]
+        damage = self.damage or (f"{self.directory / META} lacks {', '.join(missing)}" if missing else None)
+        if damage:
+            raise RunDamaged(f"cannot {doing} run {self.run_id}: {damage}")
+        return self
 
 
 def load_run(home: Path, run_id: str) -> StoredRun:
+    """The run's journal. Raises only for a run id that is malformed or not there; damaged files are
+    reported in ``damage`` with whatever could be read (unreadable parts empty)."""
     directory = run_directory(home, run_id)
-    journal = Journal(directory)
-    return StoredRun(run_id, directory, journal.read_json(META), tuple(journal.events()), journal.read_json(REPORT))
+    problems: list[str] = []
+    meta = _load_object(directory / META, problems) or {}
+    report = _load_object(directory / REPORT, problems)
+    events = _load_events(directory / EVENTS, problems)
+    wrong = _wrong_meta_keys(meta)
+    if wrong:  # dropped, so readers see a key of the right type or none
+        problems.append(f"{directory / META}: wrong type for {', '.join(wrong)}")
+        meta = {key: value for key, value in meta.items() if key not in wrong}
+    return StoredRun(run_id, directory, meta, tuple(events), report, "; ".join(problems) or None)
+
+
+def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        value = read_json(path)
+    except RunDamaged as error:
+        problems.append(error.message)
+        return None
+    if value is not None and not isinstance(value, dict):
+        problems.append(f"{path} holds a JSON {type(value).__name__}, not an object")
+        return None
+    return value
+
+
+# Types of the meta.json keys readers use; a key may be absent (runs written by older srmctl), not wrong.
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,), "runbook": (str,), "runbook_path": (str,), "runbook_sha256": (str,), "started": (str,),
+    "lab_dir": (str, type(None)), "steps": (list,),
+}
+
+
+def _wrong_meta_keys(meta: Mapping[str, Any]) -> list[str]:
+    wrong = [key for key, types in _META_TYPES.items() if key in meta and not isinstance(meta[key], types)]
+    if isinstance(meta.get("steps"), list) and not all(isinstance(s, str) for s in meta["steps"]):
+        wrong.append("steps")
+    return wrong
+
+
+def _load_events(path: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """The readable events; a torn last line is not damage (resume cuts it off), anything else is."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_EVENTS_BYTES:
+            problems.append(f"{path} is larger than {MAX_EVENTS_BYTES} bytes: not a file srmctl wrote")
+            return []
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        problems.append(f"{path} cannot be read: {error.strerror or error}")
+        return []
+    scan = _scan(raw)
+    if scan.bad_line is not None and not scan.bad_is_last:
+        problems.append(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
+    for number, event in enumerate(scan.events, 1):
+        problem = _event_problem(event)
+        if problem:
+            problems.append(f"{path}: event {number} {problem}")
+            return scan.events[:number - 1]
+    return scan.events
+
+
+def _event_problem(event: Mapping[str, Any]) -> str | None:
+    """What makes ``event`` unusable for readers (they order by ``at`` and group by ``kind`` and ``step``)."""
+    if not isinstance(event.get("kind"), str):
+        return "has no kind"
+    if event.get("step") is not None and not isinstance(event["step"], str):
+        return "has a step that is not a name"
+    try:
+        datetime.fromisoformat(event["at"])
+    except (KeyError, TypeError, ValueError):
+        return "has no valid time ('at')"
+    return None
 
 
 def list_run_ids(home: Path) -> list[str]:
+    """Run ids under ``home``, oldest first. Folders that are not runs (no meta.json, a name that is not a run
+    id) are skipped; a runs folder that cannot be read raises :class:`RunDamaged`."""
     root = runs_dir(home)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / META).is_file())
+    try:
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if _RUN_ID.match(p.name) and (p / META).is_file())
+    except OSError as error:
+        raise RunDamaged(f"{root} cannot be read: {error.strerror or error}") from None

@@ -26,6 +26,7 @@ from srmctl.engine.journal import (
     REPORT_HTML,
     RUNBOOK_COPY,
     Journal,
+    RunDamaged,
     list_run_ids,
     load_run,
     new_run_id,
@@ -45,7 +46,7 @@ from srmctl.steps.ops import DrOps, VCenterOps
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
 ConfirmPlan = Callable[[RunPlan], bool]
 
-SUCCEEDED, FAILED, ABORTED, INCOMPLETE = "succeeded", "failed", "aborted", "incomplete"
+SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class PendingRun:
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
     """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
-    stored = load_run(home, run_id)
+    stored = load_run(home, run_id).intact("resume", needs=("runbook_path", "runbook_sha256", "steps"))
     meta = stored.meta
     runbook = _runbook_of(stored.directory, meta)
     selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
@@ -197,7 +198,11 @@ def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
             raise UsageError(f"{original} changed since run {meta['run_id']} started; resuming would mix two "
                              "runbooks: start a new run with 'srmctl failback' instead")
         return load_runbook(original)
-    return load_runbook(directory / RUNBOOK_COPY)
+    copy = directory / RUNBOOK_COPY
+    if not copy.is_file() or hashlib.sha256(copy.read_bytes()).hexdigest() != meta["runbook_sha256"]:
+        raise RunDamaged(f"{original} is gone and the copy {copy} does not match the runbook run "
+                         f"{directory.name} started with (sha256 differs): refusing to resume from it")
+    return load_runbook(copy)
 
 
 def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
@@ -291,9 +296,10 @@ class RunSummary:
     run_id: str
     runbook: str
     started: str
-    outcome: str  # succeeded | failed | aborted | incomplete (crashed or still running)
+    outcome: str  # succeeded | failed | aborted | incomplete (crashed or still running) | damaged
     steps: tuple[StepOutcome, ...]
     journal: str
+    damage: str | None = None  # for a damaged run: which file, and what is wrong with it
 
 
 def run_summary(home: Path, run_id: str) -> RunSummary:
@@ -301,9 +307,9 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
     report = stored.report or {}
     return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
                       started=str(stored.meta.get("started", "")),
-                      outcome=str(report.get("outcome") or INCOMPLETE),
+                      outcome=DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE),
                       steps=step_outcomes(stored.events, stored.meta.get("steps", [])),
-                      journal=str(stored.directory))
+                      journal=str(stored.directory), damage=stored.damage)
 
 
 def list_runs(home: Path) -> tuple[RunSummary, ...]:
@@ -312,7 +318,7 @@ def list_runs(home: Path) -> tuple[RunSummary, ...]:
 
 def html_report(home: Path, run_id: str) -> Path:
     """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
-    stored = load_run(home, run_id)
+    stored = load_run(home, run_id).intact("report")
     journal = Journal.open(home, run_id)
     return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
         "outcome": INCOMPLETE, "journal": str(stored.directory),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Column, Table
 
 from srmctl.cli.app import App
@@ -12,7 +13,7 @@ from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
 
 _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
-            "incomplete": "[yellow]incomplete[/]"}
+            "incomplete": "[yellow]incomplete[/]", "damaged": "[red]damaged[/]"}
 
 
 @click.command("runs")
@@ -43,6 +44,8 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
             return
         app.console.print(f"run {summary.run_id} ({summary.runbook}), started {summary.started}: "
                           f"{_OUTCOME.get(summary.outcome, summary.outcome)}")
+        if summary.damage:
+            app.console.print(f"  {escape(summary.damage)}")
         table = Table("", "step", "actions done", "seconds", "message")
         for step in summary.steps:
             table.add_row(_STATUS.get(step.status, step.status), step.step, str(step.actions_done),
@@ -63,6 +66,9 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         table.add_row(run.run_id, run.runbook, run.started, _OUTCOME.get(run.outcome, run.outcome),
                       f"{verified}/{len(run.steps)}")
     app.console.print(table)
+    for run in found:  # the reason, in full: a table cell would cut the file's path
+        if run.damage:
+            app.console.print(f"{run.run_id} is damaged: {escape(run.damage)}")
 
 
 command = runs
