@@ -48,15 +48,8 @@ def _under(modules: set[str], package: str) -> list[str]:
     return sorted(m for m in modules if m == package or m.startswith(f"{package}."))
 
 
-PENDING_LAZY_COMMANDS = pytest.mark.xfail(
-    strict=False,
-    reason="--help imports every command module; failback, plan, resume, runs, check, status, snapshot and lab "
-           "still import the engine at the top until their lazy-import change (issue #9, start-up) is merged",
-)
-
-
 @pytest.mark.parametrize("args", [
-    pytest.param(("--help",), marks=PENDING_LAZY_COMMANDS, id="help"),
+    pytest.param(("--help",), id="help"),
     pytest.param(("validate", str(RUNBOOK)), id="validate"),
     pytest.param(("schema",), id="schema"),
 ])

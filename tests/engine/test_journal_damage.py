@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import srmctl
 from srmctl.cli.main import cli
-from srmctl.engine import html_report, list_runs, resume, run_summary
+from srmctl.engine import html_report, list_runs, pending_run, run_summary
 from srmctl.engine.events import Event
 from srmctl.engine.journal import EVENTS, META, REPORT, TAIL_CUT, Journal, RunDamaged, read_events
 from srmctl.engine.run import _runbook_of
@@ -154,7 +154,7 @@ def test_a_damaged_run_is_listed_as_damaged_and_the_others_normally(damaged_home
 @pytest.mark.parametrize("damaged_home", sorted(DAMAGES), indirect=True)
 def test_resume_and_report_of_a_damaged_run_refuse_naming_the_file(damaged_home: tuple[Path, str]) -> None:
     home, file = damaged_home
-    for attempt in (lambda: html_report(home, BAD_ID), lambda: resume(home, BAD_ID, confirm=lambda plan: True)):
+    for attempt in (lambda: html_report(home, BAD_ID), lambda: pending_run(home, BAD_ID)):
         with pytest.raises(RunDamaged, match=f"run {BAD_ID}: .*{file}") as refused:
             attempt()
         assert refused.value.exit_code == 2
@@ -195,7 +195,7 @@ def test_resume_refuses_a_meta_without_what_it_needs(tmp_path: Path) -> None:
     journal = _make_run(tmp_path, GOOD_ID, finished=False)
     journal.write_json(META, {"run_id": GOOD_ID})
     with pytest.raises(RunDamaged, match="lacks runbook_path, runbook_sha256, steps"):
-        resume(tmp_path, GOOD_ID, confirm=lambda plan: True)
+        pending_run(tmp_path, GOOD_ID)
 
 
 # --- the runbook copy kept with a run is checked against its stored hash ----------------------------------
@@ -209,7 +209,7 @@ def test_resume_uses_the_copy_only_when_its_hash_matches(tmp_path: Path) -> None
     with pytest.raises(RunDamaged, match="sha256 differs"):
         _runbook_of(journal.directory, meta)
     with pytest.raises(RunDamaged, match="sha256 differs"):
-        resume(tmp_path, GOOD_ID, confirm=lambda plan: True)
+        pending_run(tmp_path, GOOD_ID)
     os.unlink(copy)
     with pytest.raises(RunDamaged, match="sha256 differs"):
         _runbook_of(journal.directory, meta)
