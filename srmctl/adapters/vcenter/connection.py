@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import ssl
 import threading
 from collections import Counter
@@ -16,6 +17,8 @@ from srmctl.adapters.retry import DEFAULT_POLICY, RetryStats
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.adapters.vcenter.faults import fault_message, to_srmctl_error
 from srmctl.errors import ConnectionFailed, SrmctlError, TlsVerificationFailed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,17 @@ class _CountingStub(VimSessionOrientedStub):
         # pyvmomi's session stub already re-logs in and retries socket errors; transient vCenter faults
         # (HostCommunication) get srmctl's one retry policy. Whatever is left becomes a typed error here, once.
         try:
-            return DEFAULT_POLICY.call(attempt, on_retry=lambda error, _n, _s: self.retry_stats.record(error),
-                                       what=f"{self.label}: {info.wsdlName}")
+            return DEFAULT_POLICY.call(attempt, on_retry=lambda error, n, sleep: self._on_retry(
+                info.wsdlName, error, n, sleep), what=f"{self.label}: {info.wsdlName}")
         except Exception as error:  # noqa: BLE001 - mapped, not swallowed: to_srmctl_error returns the rest as is
             mapped = to_srmctl_error(error, label=self.label, method=info.wsdlName, user=self.user)
             if mapped is error:
                 raise
             raise mapped from error
+
+    def _on_retry(self, method: str, error: BaseException | None, attempt: int, sleep: float) -> None:
+        self.retry_stats.record(error)
+        log.info("%s: %s failed (%s), retry %d in %.1fs", self.label, method, type(error).__name__, attempt, sleep)
 
     def InvokeAccessor(self, mo: Any, info: Any) -> Any:  # noqa: N802 (pyvmomi's name)
         # Property reads reach InvokeMethod (as "Fetch") and are mapped there; what pyvmomi raises around
@@ -81,6 +88,8 @@ class _CountingStub(VimSessionOrientedStub):
         # A login is sent once: pyvmomi's session stub would repeat it on a dropped connection, and each
         # attempt can count against the SSO lockout. Leaving as a typed (non-socket) error stops its loop.
         self.logins += 1
+        if self.logins > 1:
+            log.info("%s: session lost, logging in again", self.label)
         try:
             super()._CallLoginMethod()
         except Exception as error:  # noqa: BLE001 - mapped, not swallowed
