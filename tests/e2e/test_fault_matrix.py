@@ -78,7 +78,7 @@ def _dr_cells(family: str, path: str, api: str) -> list[Cell]:
         Cell(family, "connection reset", f"connection dropped ×2 on {path}",
              lambda config: lab_srmsim(config).drop_connections(path, count=2), retried=True, evidence="retry 2"),
         Cell(family, "timeout", f"31 s delay (client timeout 30 s) on {path}",
-             lambda config: lab_srmsim(config).delay(path, 31, count=1), retried=True, evidence="Timeout"),
+             lambda config: lab_srmsim(config).delay(path, 31, count=1), retried=True, evidence="timed out"),
         Cell(family, "session expiry", f"HTTP 401 once on {path}", _http(path, api, status=401, count=1),
              retried=True, evidence="session rejected, logging in again"),
         Cell(family, "task ERROR", "next task ends in ERROR",
