@@ -75,6 +75,13 @@ class AuthenticationFailed(ConnectionFailed):
     code = "authentication_failed"
 
 
+class PermissionDenied(ConnectionFailed):
+    """Logged in, but the account lacks a privilege the call needs: an operator must grant it, so it is not
+    retried and, like a login failure, exits with the connection/authentication code."""
+
+    code = "permission_denied"
+
+
 class TlsVerificationFailed(ConnectionFailed):
     code = "tls_verification_failed"
 

@@ -4,8 +4,12 @@ Transient faults are retried, everything else is not:
 
 * connection-level errors (refused, reset, dropped mid-response, timeouts) — the request may simply be
   sent again;
-* HTTP 5xx and 429 — the server says "not now"; a ``Retry-After`` header is honoured (capped, so a
-  misbehaving server cannot park a run for an hour);
+* HTTP 5xx and 429 — the server says "not now"; a ``Retry-After`` header is honoured up to
+  :data:`MAX_RETRY_AFTER` seconds (30 s: a misbehaving server cannot park a run for an hour), and every wait of
+  :data:`ANNOUNCE_WAIT` seconds or more is announced as a WARNING log line (the CLI shows warnings on stderr), so
+  an operator never stares at a silent terminal;
+* never a login, unless the request provably did not reach the server (:func:`is_retryable_login`): a repeated
+  login with bad credentials counts against the SSO lockout;
 * never 4xx (other than 429): those are answers, and repeating the question will not change them;
 * never TLS verification failures: a wrong certificate does not become right by asking again.
 
@@ -15,6 +19,7 @@ Attempts and total waiting are bounded; callers can hook every retry (for ``--st
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import ssl
 import time
@@ -27,6 +32,12 @@ import tenacity
 from pyVmomi import vmodl
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 30.0
+"""The longest srmctl waits for one ``Retry-After``, whatever the server asks (documented in docs/fault-matrix.md)."""
+ANNOUNCE_WAIT = 2.0
+"""Retry waits at least this long are logged as warnings, with the reason and the length of the wait."""
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -75,6 +86,17 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def is_retryable_login(error: BaseException) -> bool:
+    """For a login: only faults where the credentials cannot have reached the server's authentication —
+    the connection was never made, or the gateway answered "not now" (429, 502-504). A connection dropped
+    after the request was sent, or a 500, may already have cost a failed-login count (SSO lockout)."""
+    if isinstance(error, TransientHTTPError):
+        return error.status in (429, 502, 503, 504)
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return is_transient(error)
+    return False
+
+
 @dataclass
 class RetryStats:
     """Counts retries by reason, for ``--stats``."""
@@ -105,7 +127,7 @@ class RetryPolicy:
     max_attempts: int = 5
     initial_backoff: float = 0.2
     max_backoff: float = 5.0
-    max_retry_after: float = 30.0
+    max_retry_after: float = MAX_RETRY_AFTER
     max_total: float = 120.0  # wall-clock bound for one logical call, including all waits
 
     def wait_seconds(self, error: BaseException | None, attempt: int) -> float:
@@ -116,21 +138,26 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * (2 ** max(0, attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
 
-    def call(self, fn: Callable[[], T], on_retry: RetryHook | None = None) -> T:
-        """Run ``fn`` under this policy; the last error is re-raised unchanged when attempts run out."""
+    def call(self, fn: Callable[[], T], on_retry: RetryHook | None = None, *, what: str = "",
+             retry_on: Callable[[BaseException], bool] = is_transient) -> T:
+        """Run ``fn`` under this policy; the last error is re-raised unchanged when attempts run out.
+        ``what`` names the call in the warning logged before a long wait; ``retry_on`` narrows what is
+        retried (e.g. :func:`is_retryable_login`)."""
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             return self.wait_seconds(error, state.attempt_number)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            sleep = state.next_action.sleep if state.next_action else 0.0
+            if sleep >= ANNOUNCE_WAIT:
+                log.warning("%s", self.describe_wait(what, error, state.attempt_number, sleep))
             if on_retry is not None:
-                error = state.outcome.exception() if state.outcome else None
-                sleep = state.next_action.sleep if state.next_action else 0.0
                 on_retry(error, state.attempt_number, sleep)
 
         retrying: tenacity.Retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(is_transient),
+            retry=tenacity.retry_if_exception(retry_on),
             stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_after_delay(self.max_total),
             wait=wait,
             before_sleep=before_sleep,
@@ -138,6 +165,17 @@ class RetryPolicy:
         )
         result: Any = retrying(fn)
         return cast(T, result)
+
+    def describe_wait(self, what: str, error: BaseException | None, attempt: int, sleep: float) -> str:
+        """One line for the operator: what failed, why, how long srmctl waits, and the cap when it applied."""
+        reason = f"HTTP {error.status}" if isinstance(error, TransientHTTPError) else _reason(error)
+        asked = error.retry_after if isinstance(error, TransientHTTPError) else None
+        note = ""
+        if asked is not None:
+            capped = asked > self.max_retry_after
+            note = f" (Retry-After {asked:.0f}s{f', capped at {self.max_retry_after:.0f}s' if capped else ''})"
+        return (f"{what or 'call'}: {reason}; waiting {sleep:.0f}s{note} before attempt "
+                f"{attempt + 1} of {self.max_attempts}")
 
 
 DEFAULT_POLICY = RetryPolicy()

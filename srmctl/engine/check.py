@@ -88,7 +88,7 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
                 names = selected_vm_names(runbook, dr[sites[0]])
                 if inventories:
                     _vms(out, names, inventories)
-                if runbook.target_site_name in sessions:
+                if runbook.target_site_name in inventories:  # the inventory read may have failed
                     _seeds(out, runbook, names, sessions[runbook.target_site_name],
                            inventories[runbook.target_site_name])
                 rpo = _replication(out, runbook, names, dr)

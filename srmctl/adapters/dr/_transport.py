@@ -21,6 +21,8 @@ from srmctl.adapters.retry import (
     RetryPolicy,
     RetryStats,
     TransientHTTPError,
+    is_retryable_login,
+    is_transient,
     parse_retry_after,
 )
 from srmctl.adapters.tls import TlsPolicy, normalize_thumbprint
@@ -164,6 +166,10 @@ class Transport:
         return response
 
     def _retrying_send(self, key: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        # A request carrying credentials (auth=) is a login: it is re-sent only when it cannot have reached
+        # the server's authentication (SSO lockout counts every failed attempt).
+        retry_on = is_retryable_login if kwargs.get("auth") is not None else is_transient
+
         def attempt() -> httpx.Response:
             self.calls[key] += 1
             return self._send(method, url, **kwargs)
@@ -173,7 +179,7 @@ class Transport:
             log.info("%s: %s failed (%s), retry %d in %.1fs", self.endpoint, key, error, attempt_no, sleep)
 
         try:
-            return self.retry.call(attempt, on_retry)
+            return self.retry.call(attempt, on_retry, what=f"{self.endpoint}: {key}", retry_on=retry_on)
         except TransientHTTPError as error:
             if error.status in (502, 503, 504):
                 raise ConnectionFailed(

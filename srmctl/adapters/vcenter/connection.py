@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import ssl
 import threading
 from collections import Counter
@@ -14,7 +15,10 @@ from pyVmomi import vim, vmodl
 
 from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.retry import DEFAULT_POLICY, RetryStats
-from srmctl.errors import AuthenticationFailed, ConnectionFailed, TlsVerificationFailed
+from srmctl.adapters.vcenter.faults import fault_message, to_srmctl_error
+from srmctl.errors import ConnectionFailed, SrmctlError, TlsVerificationFailed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,16 @@ class VCenterEndpoint(ServiceEndpoint):
 
 class _CountingStub(VimSessionOrientedStub):
     """Re-logs in on NotAuthenticated (pyvmomi's session stub) and counts every SOAP call by method,
-    so commands and benchmarks can report API calls per step."""
+    so commands and benchmarks can report API calls per step. Every fault leaves it as a typed srmctl error
+    (see ``faults.py``): ``label`` and ``user`` name the endpoint and account in those messages."""
 
-    def __init__(self, soap_stub: Any, login: Any) -> None:
+    def __init__(self, soap_stub: Any, login: Any, *, label: str = "vCenter", user: str = "") -> None:
         super().__init__(soap_stub, login, retryDelay=0.2, retryCount=3)
         self.calls: Counter[str] = Counter()
         self.retry_stats = RetryStats()
         self.logins = 0
+        self.label = label
+        self.user = user
         self._count_lock = threading.Lock()
 
     def _count(self, name: str) -> None:
@@ -49,12 +56,44 @@ class _CountingStub(VimSessionOrientedStub):
             return super(_CountingStub, self).InvokeMethod(mo, info, args)
 
         # pyvmomi's session stub already re-logs in and retries socket errors; transient vCenter faults
-        # (HostCommunication) get srmctl's one retry policy.
-        return DEFAULT_POLICY.call(attempt, on_retry=lambda error, _n, _s: self.retry_stats.record(error))
+        # (HostCommunication) get srmctl's one retry policy. Whatever is left becomes a typed error here, once.
+        try:
+            return DEFAULT_POLICY.call(attempt, on_retry=lambda error, n, sleep: self._on_retry(
+                info.wsdlName, error, n, sleep), what=f"{self.label}: {info.wsdlName}")
+        except Exception as error:  # noqa: BLE001 - mapped, not swallowed: to_srmctl_error returns the rest as is
+            mapped = to_srmctl_error(error, label=self.label, method=info.wsdlName, user=self.user)
+            if mapped is error:
+                raise
+            raise mapped from error
+
+    def _on_retry(self, method: str, error: BaseException | None, attempt: int, sleep: float) -> None:
+        self.retry_stats.record(error)
+        log.info("%s: %s failed (%s), retry %d in %.1fs", self.label, method, type(error).__name__, attempt, sleep)
+
+    def InvokeAccessor(self, mo: Any, info: Any) -> Any:  # noqa: N802 (pyvmomi's name)
+        # Property reads reach InvokeMethod (as "Fetch") and are mapped there; what pyvmomi raises around
+        # them (a re-login, a parse error) is mapped here.
+        try:
+            return super().InvokeAccessor(mo, info)
+        except Exception as error:  # noqa: BLE001 - mapped, not swallowed
+            mapped = to_srmctl_error(error, label=self.label, method=f"read {info.name}", user=self.user)
+            if mapped is error:
+                raise
+            raise mapped from error
 
     def _CallLoginMethod(self) -> None:  # noqa: N802
+        # A login is sent once: pyvmomi's session stub would repeat it on a dropped connection, and each
+        # attempt can count against the SSO lockout. Leaving as a typed (non-socket) error stops its loop.
         self.logins += 1
-        super()._CallLoginMethod()
+        if self.logins > 1:
+            log.info("%s: session lost, logging in again", self.label)
+        try:
+            super()._CallLoginMethod()
+        except Exception as error:  # noqa: BLE001 - mapped, not swallowed
+            mapped = to_srmctl_error(error, label=self.label, method="Login", user=self.user)
+            if mapped is error:
+                raise
+            raise mapped from error
 
 
 @dataclass
@@ -117,18 +156,19 @@ def connect(endpoint: ServiceEndpoint) -> VCenterSession:
     except Exception as error:  # pyvmomi raises a bare Exception when no VIM service answers
         raise ConnectionFailed(f"{endpoint.label}: not a vCenter endpoint: {error}") from error
 
-    stub = _CountingStub(soap, _login_method(endpoint.user, endpoint.password))
+    stub = _CountingStub(soap, _login_method(endpoint.user, endpoint.password), label=endpoint.label,
+                         user=endpoint.user)
     si: Any = vim.ServiceInstance("ServiceInstance", stub)
     try:
         # Touching the session forces the first login now, so bad credentials fail here, not later.
         content = si.content
         _ = content.sessionManager.currentSession
-    except vim.fault.InvalidLogin as error:
-        raise AuthenticationFailed(
-            f"{endpoint.label}: login failed for user {endpoint.user!r}: incorrect user name or password"
-        ) from error
+    except ConnectionFailed:
+        raise  # the stub's typed errors: bad credentials, no permission, connection lost
+    except SrmctlError as error:
+        raise ConnectionFailed(f"{endpoint.label}: login failed: {error.message}") from error
     except (OSError, http.client.HTTPException) as error:
         raise ConnectionFailed(f"{endpoint.label}: connection lost during login: {error}") from error
     except vmodl.MethodFault as error:
-        raise ConnectionFailed(f"{endpoint.label}: login failed: {getattr(error, 'msg', error)}") from error
+        raise ConnectionFailed(f"{endpoint.label}: login failed: {fault_message(error)}") from error
     return VCenterSession(endpoint=endpoint, service_instance=si, stub=stub, content=content)

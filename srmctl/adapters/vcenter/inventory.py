@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pyVmomi import vim, vmodl
 
 from srmctl.adapters.vcenter.connection import VCenterSession
+from srmctl.adapters.vcenter.faults import VCenterObjectGone
 from srmctl.errors import Ambiguous, NotFound
 
 _DS_PATH = re.compile(r"^\[(?P<ds>[^\]]+)\]\s*(?P<path>.*)$")
@@ -217,13 +218,13 @@ def read_inventory(session: VCenterSession, page_size: int = 1000) -> Inventory:
             )
             objects, round_trips = _retrieve_all(content.propertyCollector, spec, page_size)
             return _build(objects, round_trips)
-        except vmodl.fault.ManagedObjectNotFound as error:
+        except VCenterObjectGone as error:
             # The session expired between creating the view and reading it: the stub logged in again, but
             # a view belongs to the session that made it. Once, with a view of the new session.
-            if attempt == 2 or getattr(error.obj, "_moId", None) != view._moId:
+            if attempt == 2 or getattr(error.fault.obj, "_moId", None) != view._moId:
                 raise
         finally:
-            with contextlib.suppress(vmodl.fault.ManagedObjectNotFound):
+            with contextlib.suppress(VCenterObjectGone):
                 view.Destroy()
     raise AssertionError("unreachable")
 

@@ -9,6 +9,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from srmctl.adapters.vcenter.connection import VCenterSession
+from srmctl.adapters.vcenter.faults import VCenterFault, VCenterObjectGone
 from srmctl.adapters.vcenter.inventory import exactly_one, split_datastore_path
 from srmctl.adapters.vcenter.tasks import ProgressCallback, wait_for_task
 from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
@@ -51,7 +52,7 @@ def vm_properties(session: VCenterSession, moref: str, paths: list[str]) -> dict
                          propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)])
     try:
         result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
-    except vmodl.fault.ManagedObjectNotFound as error:
+    except VCenterObjectGone as error:
         raise NotFound(f"VM {moref} not found in {session.endpoint.label}") from error
     if result is None or not result.objects:
         raise NotFound(f"VM {moref} not found in {session.endpoint.label}")
@@ -129,8 +130,11 @@ def create_folder(session: VCenterSession, datacenter: str, path: str) -> str:
             continue
         try:
             parent = parent.CreateFolder(part)
-        except vim.fault.DuplicateName as error:  # created concurrently by someone else: reuse it
-            parent = error.object if getattr(error, "object", None) else parent
+        except VCenterFault as error:
+            if not isinstance(error.fault, vim.fault.DuplicateName):
+                raise
+            # created concurrently by someone else: reuse it
+            parent = error.fault.object if getattr(error.fault, "object", None) else parent
     return str(parent._moId)
 
 
@@ -209,7 +213,10 @@ def set_datacenter_attribute(session: VCenterSession, field: str, value: str) ->
     else:
         try:
             key = cfm.AddFieldDefinition(name=field, moType=vim.Datacenter).key
-        except vim.fault.DuplicateName:  # defined concurrently by another run: use theirs
+        except VCenterFault as error:
+            if not isinstance(error.fault, vim.fault.DuplicateName):
+                raise
+            # defined concurrently by another run: use theirs
             key = next(f.key for f in cfm.field or [] if f.name == field)
     cfm.SetField(entity=_first_datacenter(session), key=key, value=value)
 

@@ -4,13 +4,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pyVmomi import vim
 
 from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.adapters.vcenter.tasks import wait_for_task
-from srmctl.errors import GuardrailViolation, NotFound
+from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
 from srmctl.lab.config import LabConfig
 
 
@@ -100,7 +99,7 @@ def test_injected_vcenter_fault_surfaces_and_clears(fresh_lab: LabConfig, ny: VC
     db = read_inventory(ny).vm("db01")
     operations.power_off(ny, db.moref)
     _inject(fresh_lab, method="PowerOnVM_Task", fault="invalid_state", count=1)
-    with pytest.raises(vim.fault.InvalidState):
+    with pytest.raises(OperationFailed, match="PowerOnVM_Task failed: InvalidState"):
         operations.power_on(ny, db.moref)
     assert operations.power_on(ny, db.moref) is True  # the rule fired once, then the call works
 
