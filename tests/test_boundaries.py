@@ -111,8 +111,8 @@ _SEEDED: list[tuple[str, str, str, str, str]] = [
     ("srmctl/runbook/r_metadata.py", "from srmctl.metadata import snapshot\n", "layer", "runbook",
      "srmctl.metadata"),
     ("srmctl/lab/l_engine.py", "from srmctl.engine import run\n", "layer", "lab", "srmctl.engine"),
-    ("srmctl/srmsim/s_lab.py", "from srmctl.labkit.topology import load\n", "layer", "srmsim",
-     "srmctl.labkit.topology"),
+    ("srmctl/srmsim/s_lab.py", "from srmctl.lab.topology import load\n", "layer", "srmsim",
+     "srmctl.lab.topology"),
     # click and rich only in the CLI
     ("srmctl/engine/e_click.py", "import click\n", "ui", "engine", "click"),
     ("srmctl/runbook/r_rich.py", "from rich.console import Console\n", "ui", "runbook", "rich.console"),

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.tls import TlsPolicy
-from srmctl.adapters.vcenter.connection import VCenterEndpoint
 from srmctl.errors import LabError, NotFound
 from srmctl.lab.processes import ProcessIdentity
 
@@ -66,9 +66,10 @@ class LabConfig(_LabModel):
             raise NotFound(f"site {name!r} is not in the lab (sites: {', '.join(sorted(self.sites))})")
         return self.sites[name]
 
-    def vcenter_endpoint(self, site: str) -> VCenterEndpoint:
+    def vcenter_endpoint(self, site: str) -> ServiceEndpoint:
         e = self.site(site).vcenter
-        return VCenterEndpoint(host=e.host, port=e.port, user=e.user, password=e.password(),
+        return ServiceEndpoint(host=e.host, port=e.port, user=e.user,
+                               secret=Secret.known(e.password(), f"vCenter {e.host}"),
                                tls=TlsPolicy(thumbprint=e.thumbprint))
 
     def dr_endpoint(self, site: str, service: str) -> LabEndpoint:

@@ -30,13 +30,13 @@ from srmctl.adapters.dr.models import (
 )
 from srmctl.metadata.secrets import redact
 from srmctl.metadata.snapshot import (
-    Callout,
     Dns,
-    IpSettings,
+    IpConfig,
     Ipv4,
     Ipv6,
     NicIp,
     Shutdown,
+    SnapshotCallout,
     Startup,
     VmMetadata,
     Wins,
@@ -61,11 +61,11 @@ def enum_text(value: object) -> str:
 # --- REST → snapshot ------------------------------------------------------------------------------
 
 
-def _ip_from_rest(ip: RestIp | None) -> IpSettings | None:
+def _ip_from_rest(ip: RestIp | None) -> IpConfig | None:
     if ip is None:
         return None
     v4, v6, dns, wins = ip.ip_v4, ip.ip_v6, ip.dns, ip.wins
-    return IpSettings(
+    return IpConfig(
         ipv4=Ipv4(type=v4.type, address=v4.ip_address or None, mask=v4.subnet_mask or None,  # type: ignore[arg-type]
                   gateway=v4.default_gateway, alternate_gateway=v4.alternate_gateway) if v4 else None,
         ipv6=Ipv6(type=v6.type, address=v6.ip_address, prefix_length=v6.subnet_prefix_length,  # type: ignore[arg-type]
@@ -77,8 +77,8 @@ def _ip_from_rest(ip: RestIp | None) -> IpSettings | None:
     )
 
 
-def _callout_from_rest(c: RestCallout) -> Callout:
-    return Callout(type=enum_text(c.callout_type), name=c.name, content=redact(c.content),  # type: ignore[arg-type]
+def _callout_from_rest(c: RestCallout) -> SnapshotCallout:
+    return SnapshotCallout(type=enum_text(c.callout_type), name=c.name, content=redact(c.content),  # type: ignore[arg-type]
                    timeout=timedelta(seconds=c.timeout_seconds))
 
 
@@ -108,7 +108,7 @@ def metadata_from_settings(settings: VmRecoverySettings, *, instance_uuid: str |
 # --- snapshot → REST ------------------------------------------------------------------------------
 
 
-def _ip_to_rest(ip: IpSettings | None) -> RestIp | None:
+def _ip_to_rest(ip: IpConfig | None) -> RestIp | None:
     if ip is None:
         return None
     v4, v6, dns, wins = ip.ipv4, ip.ipv6, ip.dns, ip.wins
@@ -124,7 +124,7 @@ def _ip_to_rest(ip: IpSettings | None) -> RestIp | None:
     )
 
 
-def _callout_to_rest(c: Callout, step_type: str) -> RestCallout:
+def _callout_to_rest(c: SnapshotCallout, step_type: str) -> RestCallout:
     # id "" asks SRM to create the callout (existing ids would edit in place).
     return RestCallout(id="", name=c.name, content=c.content, callout_type=c.type,
                        timeout_seconds=int(c.timeout.total_seconds()), step_type=step_type)

@@ -75,7 +75,7 @@ AnyIp = Annotated[str, _address(ipaddress.ip_address, "an IP address")]
 Netmask = Annotated[str, AfterValidator(_netmask)]
 
 
-class Callout(_Model):
+class SnapshotCallout(_Model):
     """A pre/post power-on step: a command (on the SRM server or in the VM) or a prompt."""
 
     type: CalloutType
@@ -84,7 +84,7 @@ class Callout(_Model):
     timeout: SnapshotDuration = timedelta(0)
 
 
-class PlanStep(Callout):
+class PlanStep(SnapshotCallout):
     """A plan-level custom recovery step at a position in the plan's step list for one view mode."""
 
     position: int = Field(ge=0)
@@ -128,7 +128,7 @@ class Wins(_Model):
     secondary: V4 | None = None
 
 
-class IpSettings(_Model):
+class IpConfig(_Model):
     ipv4: Ipv4 | None = None
     ipv6: Ipv6 | None = None
     dns: Dns | None = None
@@ -137,8 +137,8 @@ class IpSettings(_Model):
 
 class NicIp(_Model):
     nic: int = Field(ge=0)
-    recovery: IpSettings | None = None
-    protected: IpSettings | None = None
+    recovery: IpConfig | None = None
+    protected: IpConfig | None = None
 
 
 class VmMetadata(_Model):
@@ -147,8 +147,8 @@ class VmMetadata(_Model):
     dependencies: tuple[str, ...] = ()  # VM names in the same priority group, started before this VM
     startup: Startup = Startup()
     shutdown: Shutdown | None = None
-    pre_power_on: tuple[Callout, ...] = ()
-    post_power_on: tuple[Callout, ...] = ()
+    pre_power_on: tuple[SnapshotCallout, ...] = ()
+    post_power_on: tuple[SnapshotCallout, ...] = ()
     ip: tuple[NicIp, ...] = ()
     # How SRM customises IPs (MANUAL = the per-NIC settings above); None = SRM's default for the NICs given.
     ip_customization: Literal["AUTO", "NETWORK_MAPPING_LEVEL", "MANUAL", "NO_CUSTOMIZATION"] | None = None

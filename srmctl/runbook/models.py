@@ -46,7 +46,7 @@ __all__ = [
     "DEFAULT_STEPS", "DURATION_PATTERN", "ENV_NAME_PATTERN", "FORMAT_VERSION", "NAME_PATTERN", "PATTERN_HINTS",
     "REBUILD_STEPS", "REPROTECT_ORDER", "REPROTECT_STEPS", "STEP_NAMES", "THUMBPRINT_PATTERN", "UUID_PATTERN",
     "Confirm", "Duration", "Endpoint", "Failback", "FilePath", "Model", "Names", "NonEmpty", "Prompts",
-    "ProtectionGroup", "RecoveryPlan", "Replication", "Runbook", "Scenario", "SeedPolicy", "Select", "Site",
+    "GroupSettings", "PlanSettings", "ReplicationSettings", "Runbook", "Scenario", "SeedPolicy", "Select", "Site",
     "SnapshotPolicy", "StepName", "Steps", "Strategy", "Thumbprint", "VCenterEndpoint", "Vm", "Vms",
     "duration_between", "format_duration", "parse_duration",
 ]
@@ -143,8 +143,8 @@ class Select(Model):
 # --- how to protect ----------------------------------------------------------------------------------------
 
 
-class Replication(Model):
-    """vSphere Replication settings for the reversed and the restored replication."""
+class ReplicationSettings(Model):
+    """vSphere ReplicationSettings settings for the reversed and the restored replication."""
 
     rpo: Annotated[Duration, AfterValidator(duration_between("5m", "24h"))] = Field(
         description="Recovery point objective, 5m to 24h."
@@ -158,13 +158,13 @@ class Replication(Model):
     )
 
 
-class ProtectionGroup(Model):
-    """The vSphere Replication protection group srmctl creates for the VMs."""
+class GroupSettings(Model):
+    """The vSphere ReplicationSettings protection group srmctl creates for the VMs."""
 
     name: NonEmpty = Field(description="Protection group name.")
 
 
-class RecoveryPlan(Model):
+class PlanSettings(Model):
     """The recovery plan whose direction is flipped and whose metadata is preserved."""
 
     name: NonEmpty = Field(description="Recovery plan name.")
@@ -219,9 +219,9 @@ class Runbook(Model):
     select: Select | None = Field(
         default=None, description="Choose the VMs by protection group or recovery plan."
     )
-    replication: Replication = Field(description="Replication settings.")
-    protection_group: ProtectionGroup = Field(description="Protection group to create.")
-    recovery_plan: RecoveryPlan = Field(description="Recovery plan to flip and preserve.")
+    replication: ReplicationSettings = Field(description="ReplicationSettings settings.")
+    protection_group: GroupSettings = Field(description="Protection group to create.")
+    recovery_plan: PlanSettings = Field(description="Recovery plan to flip and preserve.")
     strategy: Strategy = Field(
         default="rebuild",
         description="'rebuild' runs srmctl's step sequence, 'reprotect' uses SRM's reprotect, 'auto' tries "

@@ -46,11 +46,15 @@ class SessionStore:
         if not header or not header.startswith("Basic "):
             return None
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            # RFC 7617 "The 'Basic' HTTP Authentication Scheme": user-id and password as UTF-8.
+            user, _, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
         except ValueError:
             return None
         expected_user, expected_password = self.credentials[site]
-        ok = secrets.compare_digest(user, expected_user) and secrets.compare_digest(password, expected_password)
+        # compare_digest refuses non-ASCII str: compare the UTF-8 bytes (a non-ASCII password is refused
+        # or accepted like any other, never a crash).
+        ok = (secrets.compare_digest(user.encode(), expected_user.encode())
+              and secrets.compare_digest(password.encode(), expected_password.encode()))
         return user if ok else None
 
     def login(self, site: str, api: str, header: str | None) -> str:

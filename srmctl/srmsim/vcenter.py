@@ -23,9 +23,10 @@ from typing import Any
 
 from pyVmomi import vim, vmodl
 
+from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.adapters.vcenter import operations, provision
-from srmctl.adapters.vcenter.connection import VCenterEndpoint, VCenterSession, connect
+from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.errors import NotFound
 
@@ -110,7 +111,7 @@ class VCenterMirror(NullMirror):
 
     enabled = True
 
-    def __init__(self, endpoints: dict[str, VCenterEndpoint]) -> None:
+    def __init__(self, endpoints: dict[str, ServiceEndpoint]) -> None:
         self._sites: dict[str, _Site] = {}
         try:
             for name, endpoint in endpoints.items():
@@ -196,11 +197,12 @@ class VCenterMirror(NullMirror):
         self._sites.clear()
 
 
-def endpoint_of(conf: dict[str, Any]) -> VCenterEndpoint:
+def endpoint_of(conf: dict[str, Any]) -> ServiceEndpoint:
     """A site's ``vcenter:`` config as an endpoint: host, port, user, password_file and thumbprint (the lab
     writes its vCenter endpoint there as it holds it in ``lab.yaml``)."""
     password = Path(conf["password_file"]).read_text().strip()
-    return VCenterEndpoint(host=conf["host"], port=int(conf["port"]), user=conf["user"], password=password,
+    return ServiceEndpoint(host=conf["host"], port=int(conf["port"]), user=conf["user"],
+                           secret=Secret.known(password, f"vCenter {conf['host']}"),
                            tls=TlsPolicy(thumbprint=conf["thumbprint"]))
 
 

@@ -17,7 +17,7 @@ from srmctl.errors import RunbookInvalid
 from srmctl.metadata.capture import capture, plan_steps
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.restore import apply_restore, plan_restore
-from srmctl.metadata.snapshot import Callout, NicIp, PlanStep, Snapshot, VmMetadata
+from srmctl.metadata.snapshot import NicIp, PlanStep, Snapshot, SnapshotCallout, VmMetadata
 from srmctl.srmsim.launcher import SrmsimHandle
 
 PLAN = "VR Failover"
@@ -92,7 +92,7 @@ def test_unknown_vms_are_reported_not_guessed(sim: SrmsimHandle, srm: SrmClient)
 
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
-callouts = st.builds(Callout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
+callouts = st.builds(SnapshotCallout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
                      content=text, timeout=st.integers(0, 3600).map(lambda s: timedelta(seconds=s)))
 
 
@@ -154,7 +154,8 @@ def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: 
 
     pid = sim.pairing_id
     base = capture(srm, pid, PLAN, site="new-york")
-    secret = Callout(type="RUN_ON_SRM_SERVER", name="Mount share", content="net use s: /user:svc password=hunter2")
+    secret = SnapshotCallout(type="RUN_ON_SRM_SERVER", name="Mount share",
+                             content="net use s: /user:svc password=hunter2")
     with_secret = base.model_copy(update={"vms": {**base.vms, "db01": base.vms["db01"].model_copy(
         update={"pre_power_on": (secret,)})}})
     apply_restore(srm, pid, plan_restore(srm, pid, PLAN, with_secret))

@@ -11,9 +11,8 @@ from srmctl.errors import RunbookInvalid
 from srmctl.labkit.topology import load_topology
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import (
-    Callout,
     Dns,
-    IpSettings,
+    IpConfig,
     Ipv4,
     Ipv6,
     NicIp,
@@ -21,6 +20,7 @@ from srmctl.metadata.snapshot import (
     PlanStep,
     Shutdown,
     Snapshot,
+    SnapshotCallout,
     Source,
     Startup,
     VmMetadata,
@@ -34,13 +34,13 @@ from srmctl.metadata.snapshot import (
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 names = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
 seconds = st.integers(0, 86400).map(lambda s: timedelta(seconds=s))
-callouts = st.builds(Callout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
+callouts = st.builds(SnapshotCallout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
                      content=text, timeout=seconds)
 ipv4 = st.builds(Ipv4, type=st.just("STATIC"), address=st.ip_addresses(v=4).map(str),
                  mask=st.just("255.255.255.0"), gateway=st.ip_addresses(v=4).map(str))
 ipv6 = st.builds(Ipv6, type=st.just("STATIC"), address=st.ip_addresses(v=6).map(str),
                  prefix_length=st.integers(0, 128), gateway=st.none() | st.ip_addresses(v=6).map(str))
-settings_ = st.builds(IpSettings, ipv4=st.none() | ipv4, ipv6=st.none() | ipv6,
+settings_ = st.builds(IpConfig, ipv4=st.none() | ipv4, ipv6=st.none() | ipv6,
                       dns=st.none() | st.builds(Dns, servers=st.lists(st.ip_addresses().map(str), max_size=2)
                                                 .map(tuple), suffixes=st.lists(names, max_size=2).map(tuple)))
 

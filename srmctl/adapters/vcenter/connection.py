@@ -7,29 +7,18 @@ import logging
 import ssl
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyVim.connect import SmartStubAdapter, VimSessionOrientedStub
 from pyVmomi import vim, vmodl
 
-from srmctl.adapters.endpoints import Secret, ServiceEndpoint
+from srmctl.adapters.endpoints import ServiceEndpoint
 from srmctl.adapters.retry import DEFAULT_POLICY, RetryStats
 from srmctl.adapters.vcenter.faults import fault_message, to_srmctl_error
 from srmctl.errors import ConnectionFailed, SrmctlError, TlsVerificationFailed
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VCenterEndpoint(ServiceEndpoint):
-    """Transitional: a :class:`ServiceEndpoint` given its password directly. Only ``srmctl.lab.config`` and
-    ``srmctl.srmsim.vcenter`` still build these; new code builds a ServiceEndpoint with a Secret."""
-
-    password: str = field(default="", repr=False)  # the base's is a property reading the secret
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "secret", Secret.known(self.password, f"vCenter {self.host}"))
 
 
 class _CountingStub(VimSessionOrientedStub):

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from pyVmomi import vim
 
+from srmctl.adapters.endpoints import Secret
 from srmctl.adapters.tls import TlsPolicy, fetch_thumbprint, normalize_thumbprint
 from srmctl.adapters.vcenter.connection import connect
 from srmctl.errors import (
@@ -67,7 +68,7 @@ def test_ca_of_the_other_site_is_not_trusted(shared_lab: LabConfig) -> None:
 def test_bad_password_is_a_typed_authentication_error(shared_lab: LabConfig) -> None:
     ny = shared_lab.vcenter_endpoint("new-york")
     with pytest.raises(AuthenticationFailed) as caught:
-        connect(replace(ny, password="wrong"))
+        connect(replace(ny, secret=Secret.known("wrong")))
     assert "login failed for user 'administrator@new-york.lab'" in caught.value.message
     assert "wrong" not in caught.value.message  # never echo secrets
     assert caught.value.exit_code == ExitCode.CONNECTION
@@ -77,10 +78,10 @@ def test_nothing_listening_is_a_connection_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    from srmctl.adapters.vcenter.connection import VCenterEndpoint
+    from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 
     with pytest.raises(ConnectionFailed, match="cannot connect"):
-        connect(VCenterEndpoint(host="127.0.0.1", port=port, user="u", password="p",
+        connect(ServiceEndpoint(host="127.0.0.1", port=port, user="u", secret=Secret.known("p"),
                                 tls=TlsPolicy(insecure=True), timeout=2))
 
 
