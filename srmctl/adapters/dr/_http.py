@@ -28,8 +28,8 @@ class DrClient(Transport):
     def pairings(self) -> list[Pairing]:
         return self.get_list(Pairing, "/pairings")
 
-    def pairing(self, pairing_id: str) -> Pairing:
-        return self.get_model(Pairing, "/pairings/{pairing_id}", pairing_id=pairing_id)
+    def pairing(self) -> Pairing:
+        return self.get_model(Pairing, "/pairings/{pairing_id}")
 
     def find_pairing(self, remote_vc_name: str | None = None) -> Pairing:
         """The pairing with that remote vCenter (by name); without a name, the only pairing there is."""
@@ -54,10 +54,11 @@ class DrClient(Transport):
         self,
         task: Task,
         *,
-        timeout: float = 900.0,
+        timeout: float = 3600.0,
         on_progress: ProgressCallback | None = None,
     ) -> Task:
-        """Poll until the task ends; ERROR and CANCELLED raise :class:`OperationFailed`."""
+        """Poll until the task ends; ERROR and CANCELLED raise :class:`OperationFailed`. The default timeout
+        is for steps, which start a change and wait for it separately (a plan run can take an hour)."""
         deadline = time.monotonic() + timeout
         interval = self.poll_interval
         last_progress: int | None = None
