@@ -114,7 +114,7 @@ def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, t
     with step_context(pm, rb, events) as ctx:
         dr = ctx.dr("new-jersey")
         plan = next(p for p in dr.srm.plans() if p.name == "VR Failover")
-        dr.srm.create_plan_callout(dr.pairing.srm_pairing_id, plan.id, "test", CalloutSpec(
+        dr.srm.create_plan_callout(plan.id, "test", CalloutSpec(
             name="Check DNS", content="Is DNS answering?", callout_type=CalloutType.PROMPT, timeout_seconds=0,
             position=0))
         step = get_step("plan.test")()
