@@ -3,8 +3,9 @@ offer identically."""
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from srmctl.adapters.dr._transport import Transport
 from srmctl.adapters.dr._values import (
@@ -17,11 +18,30 @@ from srmctl.adapters.dr._values import (
 from srmctl.adapters.dr.models import Pairing, Task, TaskStatus, text
 from srmctl.errors import Ambiguous, NotFound, OperationFailed
 
+D = TypeVar("D", bound="DrClient")
+
 __all__ = ["Credentials", "DrApiError", "DrClient", "ProgressCallback", "TaskTimeout", "pick_one"]
 
 
 class DrClient(Transport):
     """Base for :class:`SrmClient` and :class:`VrClient`."""
+
+    # -- binding ---------------------------------------------------------------------------------
+
+    def bound(self: D, pairing_id: str) -> D:
+        """This client bound to a pairing, sharing its connection, session, lock and call counts."""
+        clone = copy.copy(self)
+        clone.pairing_id = pairing_id
+        return clone
+
+    def read_only_view(self: D) -> D:
+        """The same client (connection, lock, pairing), with every mutating method refused."""
+        clone = copy.copy(self)
+        clone.read_only = True
+        return clone
+
+    def invalidate(self) -> None:
+        """Nothing is cached: state is read afresh by every call."""
 
     # -- pairings --------------------------------------------------------------------------------
 

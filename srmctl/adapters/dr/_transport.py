@@ -4,7 +4,6 @@ Both APIs come from the same "DR REST" gateway and behave identically in these r
 with Basic → ``x-dr-session``; remote-site login per pairing; ``{list, _meta}`` pages; 202 + Task).
 """
 
-import copy
 import hashlib
 import logging
 import threading
@@ -16,7 +15,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import ValidationError
 
-from srmctl.adapters.dr._values import Credentials, DrApiError, EventHooks, M, Params
+from srmctl.adapters.dr._values import (
+    Connection,
+    Credentials,
+    DrApiError,
+    EventHooks,
+    M,
+    Params,
+    clean_params,
+    is_tls_failure,
+    json_or_text,
+)
 from srmctl.adapters.dr.models import SessionInfo, Task
 from srmctl.adapters.retry import (
     DEFAULT_POLICY,
@@ -38,17 +47,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound="Transport")
 
-
-class _Connection:
-    """What a client shares with its bound and read-only copies: the HTTP connection, the session, and
-    the lock that serialises their calls (httpx clients and session renewal are not safe to interleave)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.http: httpx.Client | None = None
-        self.session: str | None = None
-
 _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmctl
+
 
 
 class Transport:
@@ -92,26 +92,11 @@ class Transport:
         self.calls: Counter[str] = Counter()  # "METHOD /path/{template}" -> calls sent (retries included)
         self.retry_stats = RetryStats()
         self._event_hooks = dict(event_hooks or {})
-        self._conn = _Connection()
+        self._conn = Connection()
         self._remote: dict[str, Credentials] = {}
         self._pin = normalize_thumbprint(self.tls.thumbprint) if self.tls.thumbprint else None
 
     # -- binding ---------------------------------------------------------------------------------
-
-    def bound(self: T, pairing_id: str) -> T:
-        """This client bound to a pairing, sharing its connection, session, lock and call counts."""
-        clone = copy.copy(self)
-        clone.pairing_id = pairing_id
-        return clone
-
-    def read_only_view(self: T) -> T:
-        """The same client (connection, lock, pairing), with every mutating method refused."""
-        clone = copy.copy(self)
-        clone.read_only = True
-        return clone
-
-    def invalidate(self) -> None:
-        """Nothing is cached: state is read afresh by every call."""
 
     @property
     def _session(self) -> str | None:
@@ -198,13 +183,13 @@ class Transport:
             response = self._client().request(
                 method,
                 url,
-                params=_clean(params),
+                params=clean_params(params),
                 json=body,
                 headers=headers,
                 auth=(auth.user, auth.password) if auth else None,
             )
         except httpx.ConnectError as error:
-            if _is_tls_failure(error):
+            if is_tls_failure(error):
                 raise TlsVerificationFailed(f"{self.endpoint}: TLS verification failed: {error}") from error
             raise
         if response.status_code == 429 or response.status_code >= 500:
@@ -233,7 +218,7 @@ class Transport:
                 raise ConnectionFailed(
                     f"{self.endpoint}: {key}: HTTP {error.status} (service unavailable)"
                 ) from error
-            raise DrApiError(method, url, error.status, _json_or_text(error.body)) from error
+            raise DrApiError(method, url, error.status, json_or_text(error.body)) from error
         except httpx.TransportError as error:
             raise ConnectionFailed(f"{self.endpoint}: {key}: {type(error).__name__}: {error}") from error
 
@@ -255,17 +240,8 @@ class Transport:
             return self._request(method, template, params=params, body=body, url=url, expect=expect,
                                  **self._bound_path(template, path))
 
-    def _request(
-        self,
-        method: str,
-        template: str,
-        *,
-        params: Params | None,
-        body: Any,
-        url: str | None,
-        expect: Sequence[int],
-        **path: str,
-    ) -> httpx.Response:
+    def _request(self, method: str, template: str, *, params: Params | None, body: Any, url: str | None,
+                 expect: Sequence[int], **path: str) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
         if self._session is None:
@@ -280,7 +256,7 @@ class Transport:
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
-            raise DrApiError(method, target, response.status_code, _json_or_text(response.text))
+            raise DrApiError(method, target, response.status_code, json_or_text(response.text))
         return response
 
     def get_model(self, model: type[M], template: str, *, params: Params | None = None, **path: str) -> M:
@@ -304,9 +280,7 @@ class Transport:
         with self._conn.lock:
             return self._get_list(model, template, params=params, **path)
 
-    def _get_list(
-        self, model: type[M], template: str, *, params: Params | None = None, **path: str
-    ) -> list[M]:
+    def _get_list(self, model: type[M], template: str, *, params: Params | None, **path: str) -> list[M]:
         items: list[M] = []
         query: dict[str, Any] = dict(params or {})
         url: str | None = None
@@ -375,7 +349,7 @@ class Transport:
                 f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}"
             )
         if response.status_code != 200:
-            raise DrApiError("POST", "/session", response.status_code, _json_or_text(response.text))
+            raise DrApiError("POST", "/session", response.status_code, json_or_text(response.text))
         session_id = response.json().get("session_id")
         if not session_id:
             raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login returned no session_id")
@@ -406,7 +380,7 @@ class Transport:
                 f"{self.endpoint}: remote login to pairing {pairing_id} refused for {credentials.user}"
             )
         if response.status_code != 204:
-            raise DrApiError("POST", target, response.status_code, _json_or_text(response.text))
+            raise DrApiError("POST", target, response.status_code, json_or_text(response.text))
 
     def session_info(self) -> SessionInfo:
         return self.get_model(SessionInfo, "/session")
@@ -419,35 +393,3 @@ class Transport:
                 finally:
                     self._conn.session = None
                     self._remote.clear()
-
-
-def _clean(params: Params | None) -> dict[str, Any] | None:
-    if not params:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
-    return out
-
-
-def _json_or_text(text: str) -> Any:
-    import json
-
-    try:
-        return json.loads(text) if text else ""
-    except ValueError:
-        return text
-
-
-def _is_tls_failure(error: BaseException) -> bool:
-    import ssl
-
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(error)
-

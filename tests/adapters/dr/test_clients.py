@@ -205,3 +205,26 @@ def test_remote_session_required_for_group_creation(srmsim):
         srm.create_group("x", srmsim.sites["new-york"].vc_guid, [])
     assert caught.value.error_code == "REMOTE_SITE_NOT_AUTHENTICATED"
     assert PASSWORD  # credentials come from the fixture, never from the test body
+
+
+def test_bound_and_read_only_copies_share_one_connection_and_lock(srmsim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from srmctl.adapters.guard import ReadOnlyViolation
+
+    unbound = make_client(srmsim, "new-york", pairing_id=None)
+    assert unbound.find_pairing().pairing_id == srmsim.pairing_id  # pairing discovery needs no binding
+    with pytest.raises(ValueError, match="bound to a pairing"):
+        unbound.plans()
+    srm = unbound.bound(srmsim.pairing_id)
+    view = srm.read_only_view()
+    assert view.lock is srm.lock is unbound.lock and view.calls is srm.calls is unbound.calls
+    assert [p.name for p in view.plans()] == ["VR Failover"]
+    with pytest.raises(ReadOnlyViolation, match="delete_group refused"):
+        view.delete_group("g")
+    assert srm.calls[PLANS] == 1 and not any(key.startswith("DELETE") for key in srm.calls)
+    # The client serialises its own calls: threads may share it.
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: len(srm.plans()), range(8)))
+    assert results == [1] * 8 and srm.calls[PLANS] == 9
+    srm.close()
