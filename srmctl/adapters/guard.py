@@ -1,6 +1,6 @@
 """Read-only facades: a method marked :func:`mutating` refuses to run on a read-only view.
 
-Dry runs and every step's ``plan()`` get read-only views of the vCenter and SRM/VR facades, so they cannot
+Dry runs and every step's ``plan()`` get read-only views of the vCenter facade and SRM/VR clients, so they cannot
 change anything by construction (see docs/architecture.md). The check runs before any request is sent.
 """
 
@@ -22,7 +22,7 @@ class ReadOnlyViolation(GuardrailViolation):
 
 
 class Guarded(Protocol):
-    """What :func:`mutating` needs from a facade."""
+    """What :func:`mutating` needs from a facade or an SRM/VR client."""
 
     site: str
     kind: str

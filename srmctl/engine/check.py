@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import Endpoints, ServiceEndpoint
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import list_files
 from srmctl.engine.selection import selected_vm_names
 from srmctl.errors import ConnectionFailed, SrmctlError
+from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import Runbook
-from srmctl.steps.ops import DrOps
 
 HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC"}
 
@@ -82,7 +83,7 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
         rpo: dict[str, int] = {}
         age: float | None = None
         try:
-            with DrOps.opened(endpoints, sites) as dr:
+            with DrSite.opened(endpoints, sites) as dr:
                 for site in sites:
                     out.attempt(f"srm:{site}", functools.partial(_pairing, dr[site]))
                 names = selected_vm_names(runbook, dr[sites[0]])
@@ -113,8 +114,8 @@ def _login(site: str, endpoint: ServiceEndpoint, sessions: dict[str, VCenterSess
     return f"logged in as {endpoint.user}; {len(inventories[site].vms)} VMs"
 
 
-def _pairing(dr: DrOps) -> str:
-    pairing = dr.pairing_status()
+def _pairing(dr: DrSite) -> str:
+    pairing = dr.srm.pairing()
     remote = pairing.remote_srm_server
     status = str(getattr(remote.server_status, "value", remote.server_status)) if remote else "UNKNOWN"
     if status != "OK":
@@ -154,10 +155,10 @@ def _seeds(out: _Collector, runbook: Runbook, names: tuple[str, ...], session: V
 
 
 def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
-                 dr: dict[str, DrOps]) -> dict[str, int]:
+                 dr: dict[str, DrSite]) -> dict[str, int]:
     bound = int(runbook.replication.rpo.total_seconds() // 60)
     any_site = next(iter(dr.values()))
-    replications = {r.name: r for r in any_site.replications()}
+    replications = {r.name: r for r in any_site.vr.replications()}
     violations = {}
     for name in names:
         rep = replications.get(name)
@@ -173,7 +174,7 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
     return violations
 
 
-def _snapshot(out: _Collector, runbook: Runbook, dr: DrOps) -> float | None:
+def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite) -> float | None:
     path = runbook.recovery_plan.metadata
     if path is None:
         out.add("snapshot", False, "no snapshot file configured (recovery_plan.metadata)")
@@ -186,7 +187,7 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrOps) -> float | None:
     limit = runbook.snapshot.max_age
     fresh = limit is None or age <= limit.total_seconds()
     out.add("snapshot:age", fresh, f"taken {age / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
-    changes = diff_snapshots(snapshot, dr.capture_metadata(runbook.recovery_plan.name))
+    changes = diff_snapshots(snapshot, capture(dr.srm, runbook.recovery_plan.name, site=dr.site))
     out.add("snapshot:drift", not changes, "live plan equals the snapshot" if not changes else
             f"{len(changes)} difference(s): " + "; ".join(str(c) for c in changes[:5]))
     return age

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
@@ -40,7 +41,7 @@ from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
 from srmctl.steps import needs_dr
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import DrOps, VCenterOps
+from srmctl.steps.ops import VCenterOps
 
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
@@ -93,7 +94,7 @@ def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selec
 SELECTED_VMS = "selected_vms"  # journal record: the VMs a ``select:`` runbook resolved to at the run's start
 
 
-def with_selected_vms(runbook: Runbook, dr: Mapping[str, DrOps]) -> Runbook:
+def with_selected_vms(runbook: Runbook, dr: Mapping[str, DrSite]) -> Runbook:
     """A runbook that selects its VMs (``select:`` a recovery plan or protection group) as one that lists
     them: the steps work on named VMs. Resolved once per run and journaled, because the plan and group lose
     their VMs on the way (groups are detached and deleted)."""
@@ -115,13 +116,13 @@ def _vcenters(runbook: Runbook, endpoints: Endpoints) -> dict[str, ServiceEndpoi
 
 
 @contextmanager
-def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Iterator[dict[str, DrOps]]:
+def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Iterator[dict[str, DrSite]]:
     """SRM/VR facades for both sites of the failback, when a step of the run needs them (none otherwise, so
     vCenter-only runs do not depend on SRM/VR being reachable)."""
     if not needs_dr(names):
         yield {}
         return
-    with DrOps.opened(endpoints, [runbook.source_site_name, runbook.target_site_name]) as opened:
+    with DrSite.opened(endpoints, [runbook.source_site_name, runbook.target_site_name]) as opened:
         yield opened
 
 

@@ -12,10 +12,10 @@ def selected_vm_names(runbook: Runbook, dr: DrSite) -> tuple[str, ...]:
     if runbook.select is None:
         return runbook.vm_names
     if runbook.select.recovery_plan:
-        plan = dr.plan_by_name(runbook.select.recovery_plan)
-        names = [vm.name for vm in dr.plan_vms(plan.id)]
+        plan = dr.srm.plan_by_name(runbook.select.recovery_plan)
+        names = [vm.name for vm in dr.srm.plan_vms(plan.id)]
     else:
         assert runbook.select.protection_group is not None
-        group = dr.group_by_name(runbook.select.protection_group)
-        names = [vm.name for vm in dr.group_vms(group.id)]
+        group = dr.srm.group_by_name(runbook.select.protection_group)
+        names = [vm.name for vm in dr.srm.group_vms(group.id)]
     return tuple(sorted(set(names)))

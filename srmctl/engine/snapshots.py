@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import Endpoints
 from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.engine.sites import connected
 from srmctl.errors import UsageError
+from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import Change, diff_snapshots
-from srmctl.metadata.restore import RestorePlan
+from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
 from srmctl.metadata.snapshot import Snapshot
-from srmctl.steps.ops import DrOps
 
 
 @dataclass(frozen=True)
@@ -45,19 +46,21 @@ def instance_uuids(where: Target) -> dict[str, str]:
 
 def export(where: Target, plan: str) -> Snapshot:
     uuids = instance_uuids(where)
-    with DrOps.opened(where.endpoints, where.sites) as sites:
-        return sites[where.site].capture_metadata(plan, uuids)
+    with DrSite.opened(where.endpoints, where.sites) as sites:
+        dr = sites[where.site]
+        return capture(dr.srm, plan, site=dr.site, instance_uuids=uuids)
 
 
 def diff(where: Target, plan: str, snapshot: Snapshot) -> tuple[Change, ...]:
-    with DrOps.opened(where.endpoints, where.sites) as sites:
-        return diff_snapshots(snapshot, sites[where.site].capture_metadata(plan))
+    with DrSite.opened(where.endpoints, where.sites) as sites:
+        dr = sites[where.site]
+        return diff_snapshots(snapshot, capture(dr.srm, plan, site=dr.site))
 
 
 def restore(where: Target, plan: str, snapshot: Snapshot, *, dry_run: bool) -> RestorePlan:
-    with DrOps.opened(where.endpoints, where.sites) as sites:
+    with DrSite.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
-        planned = dr.plan_metadata_restore(plan, snapshot)
+        planned = plan_restore(dr.srm, plan, snapshot)
         if not dry_run:
-            dr.apply_metadata_restore(planned)
+            apply_restore(dr.srm, planned)
         return planned

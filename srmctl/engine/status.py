@@ -123,16 +123,16 @@ def _dr_status(dr: Mapping[str, DrSite]) -> tuple[tuple[ReplicationRow, ...], tu
         status=r.state or "UNKNOWN", rpo_minutes=r.rpo, current_rpo_violation_minutes=r.current_rpo_violation,
         last_sync=datetime.fromtimestamp(r.last_sync_time / 1000, timezone.utc).isoformat(timespec="seconds")
         if r.last_sync_time else None)
-        for r in any_site.replications()), key=lambda r: (r.vm, r.source)))
+        for r in any_site.vr.replications()), key=lambda r: (r.vm, r.source)))
     groups = tuple(GroupRow(
         name=g.name, protected_site=g.protected_site_name or "", status=enum_text(g.status) if g.status else "",
-        vms=tuple((vm.name, vm.status or "") for vm in any_site.group_vms(g.id)))
-        for g in sorted(any_site.groups(), key=lambda g: g.name))
+        vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(g.id)))
+        for g in sorted(any_site.srm.groups(), key=lambda g: g.name))
     plans = tuple(PlanRow(
         name=p.name, status=enum_text(p.status), protected_site=p.protected_site_name or "",
         recovery_site=p.recovery_site_name or "",
-        groups=tuple(sorted(g.name for g in any_site.plan_groups(p.id))))
-        for p in sorted(any_site.plans(), key=lambda p: p.name))
+        groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(p.id))))
+        for p in sorted(any_site.srm.plans(), key=lambda p: p.name))
     return replications, groups, plans
 
 

@@ -20,18 +20,18 @@ def direction(plan: RecoveryPlan) -> tuple[str, str]:
                                                                         plan.recovery_vc_guid)
 
 
-def capture(srm: SrmClient, pairing_id: str, plan_name: str, *, site: str,
+def capture(srm: SrmClient, plan_name: str, *, site: str,
             instance_uuids: Mapping[str, str] | None = None) -> Snapshot:
     """Everything an operator customised on the plan: per-VM settings and plan-level custom steps.
 
     ``instance_uuids`` (VM name → vCenter instance UUID) is recorded so restore can tell equal names apart.
     """
-    plan = srm.plan_by_name(pairing_id, plan_name)
+    plan = srm.plan_by_name(plan_name)
     protected, recovery = direction(plan)
-    groups = tuple(sorted(g.name for g in srm.plan_groups(pairing_id, plan.id)))
+    groups = tuple(sorted(g.name for g in srm.plan_groups(plan.id)))
     vms: dict[str, VmMetadata] = {}
-    for vm in srm.plan_vms(pairing_id, plan.id):
-        state = srm.recovery_settings(pairing_id, plan.id, vm.id)
+    for vm in srm.plan_vms(plan.id):
+        state = srm.recovery_settings(plan.id, vm.id)
         vms[vm.name] = metadata_from_settings(state.recovery_settings,
                                               instance_uuid=(instance_uuids or {}).get(vm.name))
     return Snapshot(
@@ -40,19 +40,19 @@ def capture(srm: SrmClient, pairing_id: str, plan_name: str, *, site: str,
         plan=PlanInfo(name=plan.name, description=plan.description or "", protected_site=protected,
                       recovery_site=recovery, protection_groups=groups),
         vms=dict(sorted(vms.items())),
-        steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, pairing_id, plan.id, view))},
+        steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, plan.id, view))},
     )
 
 
-def plan_steps(srm: SrmClient, pairing_id: str, plan_id: str, view: str) -> tuple[PlanStep, ...]:
+def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
     """The plan-level custom steps of a view, each at its zero-based position in the top-level step list
     (the ``position`` SRM's create call takes, so re-creating them in ascending order rebuilds the list)."""
-    top_level = [s for s in srm.recovery_steps(pairing_id, plan_id, view) if s.depth == 0]
+    top_level = [s for s in srm.recovery_steps(plan_id, view) if s.depth == 0]
     result = []
     for position, step in enumerate(top_level):
         if step.plan_callout_position_spec is None:
             continue
-        data = srm.callout_data(pairing_id, plan_id, view, step.id)
+        data = srm.callout_data(plan_id, view, step.id)
         result.append(PlanStep(position=position, type=enum_text(data.callout_type),  # type: ignore[arg-type]
                                name=data.name, content=redact(data.content),
                                timeout=timedelta(seconds=data.timeout_seconds)))

@@ -79,17 +79,17 @@ def _cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
     return []
 
 
-def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snapshot) -> RestorePlan:
+def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestorePlan:
     """What a restore would change, read from live state. Raises RunbookInvalid before anything changes."""
     problems = validate(snapshot)
     if problems:
         raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {p}" for p in problems])
-    plan = srm.plan_by_name(pairing_id, plan_name)
+    plan = srm.plan_by_name(plan_name)
     try:
         snapshot = snapshot.oriented(direction(plan))  # IP settings follow their site when the plan flipped
     except ValueError as error:
         raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {error}"]) from error
-    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(pairing_id, plan.id)])
+    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(plan.id)])
     placed = {name: meta for name, meta in snapshot.vms.items() if name in ids}
     unplaced = tuple(sorted(set(snapshot.vms) - set(ids)))
     orphaned_deps = [f"{n} depends on {d}, which the plan does not hold"
@@ -103,7 +103,7 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
                                      description=snapshot.plan.description))
     dependency_changes = []
     for name, meta in placed.items():
-        live = srm.recovery_settings(pairing_id, plan.id, ids[name]).recovery_settings
+        live = srm.recovery_settings(plan.id, ids[name]).recovery_settings
         live_deps = {d.name for d in live.dependent_vms}
         desired = settings_from_metadata(meta, dependency_ids=ids)
         # Pass 1 keeps only dependencies that already exist: new ones may need priorities set in this pass.
@@ -120,37 +120,37 @@ def plan_restore(srm: SrmClient, pairing_id: str, plan_name: str, snapshot: Snap
     actions += dependency_changes
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
-        if plan_steps(srm, pairing_id, plan.id, view) != wanted:
-            wanted = _steps_with_live_secrets(srm, pairing_id, plan.id, view, wanted)
+        if plan_steps(srm, plan.id, view) != wanted:
+            wanted = _steps_with_live_secrets(srm, plan.id, view, wanted)
             actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
                                          steps=wanted))
     return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
                        tuple(sorted(set(ids) - set(snapshot.vms))))
 
 
-def apply_restore(srm: SrmClient, pairing_id: str, restore: RestorePlan) -> None:
+def apply_restore(srm: SrmClient, restore: RestorePlan) -> None:
     """Apply exactly the planned actions, in order (settings, then dependencies, then plan steps)."""
-    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(pairing_id, restore.plan_id)])
+    ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(restore.plan_id)])
     for action in restore.actions:
         if action.kind == "plan_description":
-            srm.reconfigure_plan(pairing_id, restore.plan_id, description=action.description or "")
+            srm.reconfigure_plan(restore.plan_id, description=action.description or "")
         elif action.kind == "vm_settings":
             assert action.settings is not None
-            srm.update_recovery_settings(pairing_id, restore.plan_id, ids[action.target], action.settings)
+            srm.update_recovery_settings(restore.plan_id, ids[action.target], action.settings)
         elif action.kind == "vm_dependencies":
-            srm.set_dependent_vms(pairing_id, restore.plan_id, ids[action.target], action.dependency_ids)
+            srm.set_dependent_vms(restore.plan_id, ids[action.target], action.dependency_ids)
         elif action.kind == "plan_steps":
-            _rebuild_steps(srm, pairing_id, restore.plan_id, action.target, action.steps)
+            _rebuild_steps(srm, restore.plan_id, action.target, action.steps)
 
 
-def _rebuild_steps(srm: SrmClient, pairing_id: str, plan_id: str, view: str, steps: Sequence[PlanStep]) -> None:
+def _rebuild_steps(srm: SrmClient, plan_id: str, view: str, steps: Sequence[PlanStep]) -> None:
     # Remove every custom step of the view, then insert the wanted ones in ascending position: each lands at
     # exactly its recorded index because everything before it is already in place.
-    for existing in srm.recovery_steps(pairing_id, plan_id, view):
+    for existing in srm.recovery_steps(plan_id, view):
         if existing.plan_callout_position_spec is not None:
-            srm.delete_recovery_step(pairing_id, plan_id, view, existing.id)
+            srm.delete_recovery_step(plan_id, view, existing.id)
     for wanted in steps:
-        srm.create_plan_callout(pairing_id, plan_id, view, CalloutSpec(
+        srm.create_plan_callout(plan_id, view, CalloutSpec(
             name=wanted.name, content=wanted.content, callout_type=wanted.type,  # type: ignore[arg-type]
             timeout_seconds=int(wanted.timeout.total_seconds()), position=wanted.position))
 
@@ -176,14 +176,14 @@ def _with_live_secrets(wanted: VmRecoverySettings, live: VmRecoverySettings, vm:
                                      "post_power_on_steps": real(wanted.post_power_on_steps)})
 
 
-def _steps_with_live_secrets(srm: SrmClient, pairing_id: str, plan_id: str, view: str,
+def _steps_with_live_secrets(srm: SrmClient, plan_id: str, view: str,
                              wanted: tuple[PlanStep, ...]) -> tuple[PlanStep, ...]:
     if not any(has_redaction(s.content) for s in wanted):
         return wanted
     live_texts = {}
-    for step in srm.recovery_steps(pairing_id, plan_id, view):
+    for step in srm.recovery_steps(plan_id, view):
         if step.plan_callout_position_spec is not None:
-            content = srm.callout_data(pairing_id, plan_id, view, step.id).content
+            content = srm.callout_data(plan_id, view, step.id).content
             live_texts[redact(content)] = content
     missing = [s.name for s in wanted if has_redaction(s.content) and s.content not in live_texts]
     if missing:

@@ -3,14 +3,15 @@ and how a run uses it: see docs/architecture.md.
 
 Public API: :class:`Step`, :class:`Action`, :class:`Verification`, :class:`Impact`, :func:`get_step`,
 :func:`available_steps`, :class:`StepContext`, the vCenter facade :class:`VCenterOps` and the SRM/VR facade
-:class:`DrOps`.
+:class:`DrSite`.
 """
 
 from collections.abc import Iterable
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import DrOps, ReadOnlyViolation, VCenterOps
+from srmctl.steps.ops import ReadOnlyViolation, VCenterOps
 
 #: Steps that talk to vCenter only; every other step needs the sites' SRM and VR as well.
 VCENTER_ONLY_STEPS = frozenset({"preflight.check", "orphans.unregister"})
@@ -21,5 +22,5 @@ def needs_dr(names: Iterable[str]) -> bool:
     return any(name not in VCENTER_ONLY_STEPS for name in names)
 
 
-__all__ = ["Action", "DrOps", "Impact", "ReadOnlyViolation", "Step", "StepContext", "VCenterOps", "Verification",
+__all__ = ["Action", "DrSite", "Impact", "ReadOnlyViolation", "Step", "StepContext", "VCenterOps", "Verification",
            "available_steps", "get_step", "needs_dr"]

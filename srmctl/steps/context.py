@@ -18,10 +18,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import NotFound, SrmctlError, StepFailed
 from srmctl.runbook import Runbook
 from srmctl.steps.base import Action
-from srmctl.steps.ops import DrOps, VCenterOps
+from srmctl.steps.ops import VCenterOps
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,7 +54,7 @@ class Sides:
     home: str  # where the stale protection comes from
     running_guid: str
     home_guid: str
-    dr: DrOps
+    dr: DrSite
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class StepContext:
     emit: Emit
     confirmed: bool = False  # the operator confirmed the plan (terminal prompt or --yes)
     dry_run: bool = False
-    dr_sites: Mapping[str, DrOps] = field(default_factory=dict)  # SRM/VR per site (steps that need them)
+    dr_sites: Mapping[str, DrSite] = field(default_factory=dict)  # SRM/VR per site (steps that need them)
     #: True while a step runs "the other way round" (protection.restore): source and target are swapped and
     #: the runbook's per-VM datastore and folder, which name places at the original site, no longer apply.
     reversed: bool = False
@@ -105,7 +106,7 @@ class StepContext:
         except KeyError:
             raise NotFound(f"site {site!r} is not connected in this run") from None
 
-    def dr(self, site: str) -> DrOps:
+    def dr(self, site: str) -> DrSite:
         try:
             return self.dr_sites[site]
         except KeyError:

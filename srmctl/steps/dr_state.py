@@ -27,9 +27,9 @@ from srmctl.adapters.dr.models import (
     VrVm,
     text,
 )
+from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import Ambiguous, GuardrailViolation, StepFailed
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import DrOps
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
 PLAN_BUSY = frozenset({PlanStatus.TEST_IN_PROGRESS, PlanStatus.CLEANUP_IN_PROGRESS, PlanStatus.RECOVERY_IN_PROGRESS,
@@ -55,7 +55,7 @@ def is_missing(error: DrApiError) -> bool:
 
 def recovery_plan(ctx: StepContext) -> RecoveryPlan | None:
     name = ctx.runbook.recovery_plan.name
-    found = [p for p in ctx.sides.dr.plans() if p.name == name]
+    found = [p for p in ctx.sides.dr.srm.plans() if p.name == name]
     if len(found) > 1:
         raise Ambiguous(f"recovery plan {name!r}", [p.id for p in found])
     return found[0] if found else None
@@ -80,10 +80,10 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     named = {rb.protection_group.name} | ({rb.select.protection_group} if rb.select and rb.select.protection_group
                                           else set())
     selected, refused = [], []
-    for group in s.dr.groups():
+    for group in s.dr.srm.groups():
         if group.protected_vc_guid != s.home_guid:
             continue
-        members = {vm.name for vm in s.dr.group_vms(group.id)}
+        members = {vm.name for vm in s.dr.srm.group_vms(group.id)}
         if group.name not in named and not members & names:
             continue
         others = sorted(members - names)
@@ -101,7 +101,7 @@ def new_group(ctx: StepContext) -> ProtectionGroup | None:
     """The runbook's protection group in this direction (protected where the VMs run), if it exists."""
     s = ctx.sides
     name = ctx.runbook.protection_group.name
-    found = [g for g in s.dr.groups() if g.name == name and g.protected_vc_guid == s.running_guid]
+    found = [g for g in s.dr.srm.groups() if g.name == name and g.protected_vc_guid == s.running_guid]
     if len(found) > 1:
         raise Ambiguous(f"protection group {name!r} at {s.running}", [g.id for g in found])
     return found[0] if found else None
@@ -117,7 +117,7 @@ def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
     that runs; anything still ambiguous is a problem, never a guess."""
     s = ctx.sides
     by_name: dict[str, list[VrVm]] = {}
-    for vm in s.dr.vr_vms(s.running_guid):
+    for vm in s.dr.vr.vms(s.running_guid):
         by_name.setdefault(vm.name, []).append(vm)
     found, problems = {}, []
     for name in vm_names(ctx):
@@ -138,7 +138,7 @@ def replications_from(ctx: StepContext, site_guid: str) -> dict[str, Replication
     """The runbook's VMs' replications whose source is the vCenter ``site_guid``, by VM name."""
     names = set(vm_names(ctx))
     result = {}
-    for replication in ctx.sides.dr.replications(source_vc_guid=site_guid):
+    for replication in ctx.sides.dr.vr.replications(source_vc_guid=site_guid):
         # Filtered again here: a server ignoring the query parameter must not make srmctl touch the wrong side.
         if replication.source_vc_id == site_guid and replication.name in names:
             result[replication.name] = replication
@@ -152,7 +152,7 @@ def status_of(plan: RecoveryPlan) -> str:
     return text(plan.status) or ""
 
 
-def run_plan(ctx: StepContext, dr: DrOps, plan_id: str, start: Callable[[], Task] | None,
+def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Task] | None,
              timeout: float = 6 * 3600.0) -> RecoveryPlan:
     """Start a plan run (``start``), or, on resume, follow the one SRM is already running; answer the prompts
     the runbook allows and stop at any other prompt. Returns the plan once SRM no longer runs it.
@@ -164,12 +164,12 @@ def run_plan(ctx: StepContext, dr: DrOps, plan_id: str, start: Callable[[], Task
     answered: set[str] = set()
     shown: tuple[str, int] | None = None
     while True:
-        plan = dr.plan(plan_id)
+        plan = dr.srm.plan(plan_id)
         if (status_of(plan), plan.progress or 0) != shown:  # progress lines only when something moved
             shown = (status_of(plan), plan.progress or 0)
             ctx.progress({"vm": plan.name, "status": shown[0], "percent": shown[1]})
         if plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
-            for prompt in dr.user_prompts(plan_id):
+            for prompt in dr.srm.user_prompts(plan_id):
                 if prompt.id not in answered:
                     _answer(ctx, dr, plan, prompt)
                     answered.add(prompt.id)
@@ -177,12 +177,12 @@ def run_plan(ctx: StepContext, dr: DrOps, plan_id: str, start: Callable[[], Task
             # The task decides when there is one: right after the start SRM may not show the plan busy yet.
             if task is None or task.done:
                 break
-            task = dr.srm_task(task.id)
+            task = dr.srm.get_task(task.id)
             if task.done:
                 continue  # read the plan's final state once more
         if time.monotonic() > deadline:
             raise StepFailed(f"recovery plan {plan.name} still {status_of(plan)} after {timeout:.0f}s")
-        time.sleep(dr.poll_interval)
+        time.sleep(dr.srm.poll_interval)
     if task is not None and task.status != TaskStatus.SUCCESS:
         message = task.error.message if task.error and task.error.message else "no error message"
         raise StepFailed(f"{task.description or 'plan run'} ended {text(task.status)}: {message} "
@@ -190,13 +190,13 @@ def run_plan(ctx: StepContext, dr: DrOps, plan_id: str, start: Callable[[], Task
     return plan
 
 
-def _answer(ctx: StepContext, dr: DrOps, plan: RecoveryPlan, prompt: UserPrompt) -> None:
+def _answer(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, prompt: UserPrompt) -> None:
     patterns = ctx.runbook.prompts.dismiss
     if not any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns
                for value in (prompt.description, prompt.prompt_text)):
         raise StepFailed(f"recovery plan {plan.name} waits for an answer to the prompt "
                          f"{prompt.description!r} ({prompt.prompt_text!r}), which prompts.dismiss does not list; "
                          "answer it in SRM, then run 'srmctl resume' with this run's id")
-    dr.dismiss_prompt(plan.id, prompt.id)
+    dr.srm.dismiss_prompt(plan.id, prompt.id)
     ctx.record("prompt_answered", {"plan": plan.name, "prompt": prompt.description, "text": prompt.prompt_text,
                                          "answer": "dismissed (prompts.dismiss)"})

@@ -29,7 +29,7 @@ class GroupsDelete(Step):
         ours = recovery_plan(ctx)
         actions, refused = [], []
         for group in stale_groups(ctx):
-            others = [p.name for p in s.dr.group_plans(group.id) if ours is None or p.id != ours.id]
+            others = [p.name for p in s.dr.srm.group_plans(group.id) if ours is None or p.id != ours.id]
             if others:
                 refused.append(f"{group.name} is also in recovery plan(s) {', '.join(others)}")
             actions.append(Action.make("delete_group", s.running, [group.name], group_id=group.id,
@@ -43,7 +43,7 @@ class GroupsDelete(Step):
         for action in actions:
             ctx.pause("before_call")
             try:
-                dr.wait(dr.delete_group(action.detail("group_id")))
+                dr.srm.wait_task(dr.srm.delete_group(action.detail("group_id"), wait=False))
             except DrApiError as error:
                 if not is_missing(error):
                     raise
@@ -77,7 +77,7 @@ class GroupsCreate(Step):
         name = ctx.runbook.protection_group.name
         if group is None:
             return (Action.make("create_group", s.running, sorted(wanted), group=name, protected_site=s.running),)
-        members = {vm.name for vm in s.dr.group_vms(group.id)}
+        members = {vm.name for vm in s.dr.srm.group_vms(group.id)}
         if members == wanted:
             return ()
         return (Action.make("set_group_vms", s.running, sorted(wanted), group=name, group_id=group.id,
@@ -92,10 +92,12 @@ class GroupsCreate(Step):
             ids = [vms[name].id for name in action.targets]
             ctx.pause("before_call")
             if action.kind == "create_group":
-                task = s.dr.wait(s.dr.create_group(action.detail("group"), s.running_guid, ids))
+                task = s.dr.srm.create_group(action.detail("group"), s.running_guid, ids, wait=False)
+                task = s.dr.srm.wait_task(task)
                 ctx.action_done(action, {"group_id": task.result_id or ""})
             else:
-                s.dr.wait(s.dr.reconfigure_group(action.detail("group_id"), action.detail("group"), ids))
+                s.dr.srm.wait_task(s.dr.srm.reconfigure_group(action.detail("group_id"), action.detail("group"), ids,
+                                                              wait=False))
                 ctx.action_done(action)
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -105,7 +107,7 @@ class GroupsCreate(Step):
         if group is None:
             return Verification.failed([f"protection group {name} does not exist at {s.running}"])
         wanted = set(vm_names(ctx))
-        members = {vm.name: vm for vm in s.dr.group_vms(group.id)}
+        members = {vm.name: vm for vm in s.dr.srm.group_vms(group.id)}
         problems = [f"{name} lacks {n}" for n in sorted(wanted - set(members))]
         problems += [f"{name} also holds {n}" for n in sorted(set(members) - wanted)]
         problems += [f"{vm_name} in {name} is {vm.status}" for vm_name, vm in sorted(members.items())

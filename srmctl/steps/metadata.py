@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from srmctl.errors import StepFailed
+from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
-from srmctl.metadata.restore import RestorePlan
+from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
 from srmctl.metadata.snapshot import Snapshot, read_snapshot, write_snapshot
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
@@ -62,7 +63,8 @@ class MetadataSnapshot(Step):
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         path = run_snapshot_path(ctx)
         for action in actions:
-            live = ctx.dr(ctx.source).capture_metadata(action.targets[0], _live_uuids(ctx))
+            live = capture(ctx.dr(ctx.source).srm, action.targets[0], site=ctx.dr(ctx.source).site,
+                           instance_uuids=_live_uuids(ctx))
             kept_file = ctx.runbook.recovery_plan.metadata
             kept = read_snapshot(Path(kept_file)) if kept_file and Path(kept_file).is_file() else None
             chosen = live
@@ -102,7 +104,7 @@ class MetadataRestore(Step):
         if snapshot is None:
             raise StepFailed("no metadata snapshot to restore: run metadata.snapshot first (or set "
                              "recovery_plan.metadata to a snapshot file)")
-        restore = ctx.dr(ctx.source).plan_metadata_restore(ctx.runbook.recovery_plan.name, snapshot)
+        restore = plan_restore(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name, snapshot)
         if restore.unplaced and strict:
             raise StepFailed(f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
                              "the snapshot; their settings cannot be placed")
@@ -129,7 +131,7 @@ class MetadataRestore(Step):
             raise StepFailed("the plan's settings changed since this step was planned; run it "
                              "again to re-plan")
         ctx.pause("before_call")
-        ctx.dr(ctx.source).apply_metadata_restore(restore)
+        apply_restore(ctx.dr(ctx.source).srm, restore)
         for action in actions:
             ctx.action_done(action)
 
@@ -144,7 +146,8 @@ class MetadataRestore(Step):
         if self._nothing_to_restore(ctx):
             return Verification.passed("no metadata snapshot in this run: the plan's metadata is left as is")
         snapshot, restore = self._restore_plan(ctx)
-        live = ctx.dr(ctx.source).capture_metadata(ctx.runbook.recovery_plan.name)
+        live = capture(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name,
+                       site=ctx.dr(ctx.source).site)
         changes = diff_snapshots(snapshot, live)
         ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
         if restore.actions or changes:

@@ -1,27 +1,23 @@
-"""The vCenter and SRM/VR facades steps use, with read-only variants that make dry runs safe by construction.
+"""The vCenter facade steps use, with a read-only variant that makes dry runs safe by construction.
 
-Steps never touch a pyvmomi session or a REST client directly: they get a :class:`VCenterOps` and a
-:class:`DrOps` per site. Every mutating method is marked with :func:`~srmctl.adapters.guard.mutating`, which
-refuses to run on a read-only facade (dry runs and every ``plan()``) and drops any cached observation after
-the change, so the next observation is fresh.
+Steps never touch a pyvmomi session directly: they get a :class:`VCenterOps` per site (and, for SRM/VR, a
+:class:`~srmctl.adapters.dr.site.DrSite` whose bound clients are guarded the same way). Every mutating method
+is marked with :func:`~srmctl.adapters.guard.mutating`, which refuses to run on a read-only facade (dry runs
+and every ``plan()``) and drops any cached observation after the change, so the next observation is fresh.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.guard import ReadOnlyViolation, is_mutating, mutating
 from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import DatastoreFile, UnregisteredVm
-from srmctl.metadata.capture import capture
-from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
-from srmctl.metadata.snapshot import Snapshot
 
-__all__ = ["DrOps", "ReadOnlyViolation", "VCenterOps", "is_mutating", "mutating"]
+__all__ = ["ReadOnlyViolation", "VCenterOps", "is_mutating", "mutating"]
 
 
 class _InventoryCache:
@@ -85,24 +81,3 @@ class VCenterOps:
     def set_marker(self, field: str, value: str) -> None:
         """Set custom attribute ``field`` on the site's datacenter ("" clears it)."""
         operations.set_datacenter_attribute(self.session, field, value)
-
-
-class DrOps(DrSite):
-    """The SRM/VR facade steps get: :class:`DrSite` plus the plan-metadata operations, which live above the
-    adapters (in ``srmctl.metadata``) and so cannot be part of the adapters' facade."""
-
-    # --- plan metadata -------------------------------------------------------------------------------------
-
-    def capture_metadata(self, plan_name: str, instance_uuids: Mapping[str, str] | None = None) -> Snapshot:
-        with self.lock:
-            return capture(self.srm, self.pairing.srm_pairing_id, plan_name, site=self.site,
-                           instance_uuids=instance_uuids)
-
-    def plan_metadata_restore(self, plan_name: str, snapshot: Snapshot) -> RestorePlan:
-        with self.lock:
-            return plan_restore(self.srm, self.pairing.srm_pairing_id, plan_name, snapshot)
-
-    @mutating
-    def apply_metadata_restore(self, restore: RestorePlan) -> None:
-        with self.lock:
-            apply_restore(self.srm, self.pairing.srm_pairing_id, restore)

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
+from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, not_home, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import new_group, recovery_plan, require_plan, run_plan, stale_groups, status_of
 from srmctl.steps.executor import plan_sequence, run_sequence
-from srmctl.steps.ops import DrOps
 from srmctl.steps.orphans import stale_vms, why_not_power_off
 from srmctl.steps.protection import REBUILD
 
@@ -33,7 +33,7 @@ class PlanDetachGroups(Step):
         if plan is None:
             return ()
         s = ctx.sides
-        in_plan = {g.id for g in s.dr.plan_groups(plan.id)}
+        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
         stale = [g for g in stale_groups(ctx) if g.id in in_plan]
         if not stale:
             return ()
@@ -45,16 +45,16 @@ class PlanDetachGroups(Step):
         for action in actions:
             plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
             # The list is read again right before the call: groups added meanwhile by someone else are kept.
-            keep = [g.id for g in dr.plan_groups(plan_id) if g.id not in remove]
+            keep = [g.id for g in dr.srm.plan_groups(plan_id) if g.id not in remove]
             ctx.pause("before_call")
-            dr.wait(dr.reconfigure_plan(plan_id, protection_groups=keep))
+            dr.srm.wait_task(dr.srm.reconfigure_plan(plan_id, protection_groups=keep, wait=False))
             ctx.action_done(action, {"groups_left": len(keep)})
 
     def verify(self, ctx: StepContext) -> Verification:
         plan = recovery_plan(ctx)
         if plan is None:
             return Verification.passed("the recovery plan does not exist: nothing to detach")
-        in_plan = {g.id for g in ctx.sides.dr.plan_groups(plan.id)}
+        in_plan = {g.id for g in ctx.sides.dr.srm.plan_groups(plan.id)}
         left = [g.name for g in stale_groups(ctx) if g.id in in_plan]
         if left:
             return Verification.failed([f"{name} is still in recovery plan {plan.name}" for name in left])
@@ -85,7 +85,7 @@ class PlanAttachGroups(Step):
             actions.append(Action.make("flip_plan_direction", s.running, [plan.name], plan_id=plan.id,
                                        protected_site=s.running, was=plan.protected_site_name or "?"))
         group = new_group(ctx)
-        if group is None or group.id not in {g.id for g in s.dr.plan_groups(plan.id)}:
+        if group is None or group.id not in {g.id for g in s.dr.srm.plan_groups(plan.id)}:
             actions.append(Action.make("add_group_to_plan", s.running, [plan.name], plan_id=plan.id,
                                        group=group_name))
         return tuple(actions)
@@ -99,21 +99,22 @@ class PlanAttachGroups(Step):
         for action in actions:
             ctx.pause("before_call")
             if action.kind == "create_plan":
-                task = s.dr.wait(s.dr.create_plan(action.targets[0], s.running_guid, [group.id]))
+                task = s.dr.srm.create_plan(action.targets[0], s.running_guid, [group.id], wait=False)
+                task = s.dr.srm.wait_task(task)
                 ctx.action_done(action, {"plan_id": task.result_id or ""})
                 continue
             plan_id = action.detail("plan_id")
-            current = s.dr.plan_groups(plan_id)
+            current = s.dr.srm.plan_groups(plan_id)
             if action.kind == "flip_plan_direction":
                 wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
                 if wrong:
                     raise StepFailed(f"recovery plan {action.targets[0]} still holds protection "
                                      f"group(s) of the other direction ({', '.join(wrong)}); its direction can "
                                      "only change while it has none (plan.detach_groups, groups.delete)")
-                s.dr.wait(s.dr.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid))
+                s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid, wait=False))
             else:
                 ids = [g.id for g in current if g.id != group.id] + [group.id]
-                s.dr.wait(s.dr.reconfigure_plan(plan_id, protection_groups=ids))
+                s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protection_groups=ids, wait=False))
             ctx.action_done(action)
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -125,7 +126,7 @@ class PlanAttachGroups(Step):
         if plan.protected_vc_guid != s.running_guid:
             problems.append(f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
         group = new_group(ctx)
-        if group is None or group.id not in {g.id for g in s.dr.plan_groups(plan.id)}:
+        if group is None or group.id not in {g.id for g in s.dr.srm.plan_groups(plan.id)}:
             problems.append(f"protection group {ctx.runbook.protection_group.name} is not in plan {plan.name}")
         if plan.status == PlanStatus.DIRECTION_ERROR:
             problems.append(f"recovery plan {plan.name} reports DIRECTION_ERROR")
@@ -146,10 +147,10 @@ class _PlanRun(Step):
     own: ClassVar[frozenset[PlanStatus]]  # states of this operation still running: follow it, do not start
     runs_at_recovery_site: ClassVar[bool] = False  # use the SRM of the site the plan recovers to
 
-    def _dr(self, ctx: StepContext) -> DrOps:
+    def _dr(self, ctx: StepContext) -> DrSite:
         return ctx.dr(ctx.target) if self.runs_at_recovery_site else ctx.sides.dr
 
-    def _start(self, dr: DrOps, plan_id: str) -> Task:
+    def _start(self, dr: DrSite, plan_id: str) -> Task:
         raise NotImplementedError
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -214,8 +215,8 @@ class PlanTest(_PlanRun):
     done = frozenset({PlanStatus.TEST_COMPLETE})
     own = frozenset({PlanStatus.TEST_IN_PROGRESS})
 
-    def _start(self, dr: DrOps, plan_id: str) -> Task:
-        return dr.test_plan(plan_id)
+    def _start(self, dr: DrSite, plan_id: str) -> Task:
+        return dr.srm.test_plan(plan_id, wait=False)
 
 
 @register
@@ -229,8 +230,8 @@ class PlanCleanup(_PlanRun):
     done = frozenset({PlanStatus.READY_STATE})
     own = frozenset({PlanStatus.CLEANUP_IN_PROGRESS})
 
-    def _start(self, dr: DrOps, plan_id: str) -> Task:
-        return dr.cleanup_plan(plan_id)
+    def _start(self, dr: DrSite, plan_id: str) -> Task:
+        return dr.srm.cleanup_plan(plan_id, wait=False)
 
 
 @register
@@ -249,8 +250,8 @@ class PlanMigrate(_PlanRun):
     own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED})
     runs_at_recovery_site = True  # recovery is driven from the site the VMs go to
 
-    def _start(self, dr: DrOps, plan_id: str) -> Task:
-        return dr.migrate_plan(plan_id)
+    def _start(self, dr: DrSite, plan_id: str) -> Task:
+        return dr.srm.recover_plan(plan_id, planned=True, sync_data=True, wait=False)
 
     def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
         return not_home(ctx)
@@ -313,7 +314,7 @@ class PlanReprotect(Step):
         dr = ctx.dr(first.site)
         start: Callable[[], Task] | None = None
         if first.kind == "reprotect":
-            start = lambda: dr.reprotect_plan(plan.id)  # noqa: E731 - called once, inside run_plan
+            start = lambda: dr.srm.reprotect_plan(plan.id, wait=False)  # noqa: E731 - called once, inside run_plan
         try:
             final = run_plan(ctx, dr, plan.id, start)
             if final.status != PlanStatus.READY_STATE:

@@ -54,14 +54,14 @@ class ReplicationCleanup(Step):
             rid = action.detail("replication_id")
             ctx.pause("before_call")
             try:
-                dr.wait(dr.unconfigure_replication(rid), vr=True)
+                dr.vr.wait_task(dr.vr.unconfigure_replication(rid, retain_replica_disks=True, wait=False))
                 how = "unconfigure"
             except DrApiError as error:
                 if is_missing(error):
                     ctx.action_done(action, {"already_removed": True})
                     continue
                 # Graceful removal needs both sites; the local removal still keeps the replica disks.
-                dr.wait(dr.delete_replication(rid), vr=True)
+                dr.vr.wait_task(dr.vr.delete_replication(rid, retain_replica_disks=True, wait=False))
                 how = f"delete (unconfigure failed: {error.message})"
             ctx.action_done(action, {"method": how, "retain_replica_disks": True})
 
@@ -147,11 +147,11 @@ class ReplicationReverse(Step):
                                      f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
                 specs.append(self._spec(ctx, s, vm, action))
             ctx.pause("before_call")
-            tasks = s.dr.configure_replications(specs)  # one batched request for every VM
+            tasks = s.dr.vr.configure_replications(specs, wait=False)  # one batched request for every VM
             if len(tasks) != len(configure):
                 raise StepFailed(f"VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
             for action, task in zip(configure, tasks, strict=True):
-                s.dr.wait(task, vr=True, timeout=SYNC_TIMEOUT)
+                s.dr.vr.wait_task(task, timeout=SYNC_TIMEOUT)
                 ctx.action_done(action, {"task": task.id, "seeds": action.detail("seeds")})
         waited = _wait_for_sync(ctx, s, [a.targets[0] for a in actions])
         for action in actions:
@@ -233,7 +233,7 @@ def _find_seeds(s: Sides, datastore_id: str, vms: Mapping[str, VrVm]) -> dict[st
     if not asked:
         return found
     names_by_id = {vm.id: name for name, vm in vms.items()}
-    for info in s.dr.find_seeds(s.home_guid, datastore_id, asked):
+    for info in s.dr.vr.find_seeds(s.home_guid, datastore_id, asked):
         name = names_by_id.get(info.vm_disk.vm_id)
         if name is not None and info.found_seeds and info.vm_disk.device_key is not None:
             found[name][info.vm_disk.device_key] = info.found_seeds[0]
@@ -245,7 +245,7 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
     still registered), else the datastore on which VR finds the most of the VM's disks."""
     if not vms:
         return {}
-    datastores = {d.name: d for d in s.dr.datastores(s.home_guid)}
+    datastores = {d.name: d for d in s.dr.vr.datastores(s.home_guid)}
     home_inventory = ctx.ops(s.home).inventory() if s.home in ctx.sites else None
     chosen: dict[str, tuple[Datastore, str]] = {}
     undecided: dict[str, VrVm] = {}
@@ -310,7 +310,7 @@ def _wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Re
             return current
         if time.monotonic() > deadline:
             raise StepFailed(f"still syncing after {SYNC_TIMEOUT:.0f}s: {', '.join(syncing)}")
-        time.sleep(s.dr.poll_interval)
+        time.sleep(s.dr.srm.poll_interval)
 
 
 def _record_bytes(ctx: StepContext, replication: Replication, vm: VrVm) -> None:

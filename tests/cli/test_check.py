@@ -54,9 +54,8 @@ def test_ready_then_drifted_then_unreachable(fresh_lab: LabConfig, tmp_path: Pat
 
     with dr_sites(fresh_lab.directory, ["new-york", "new-jersey"]) as sites:
         ny = sites["new-york"]
-        plan = ny.srm.plan_by_name(ny.pairing.srm_pairing_id, "VR Failover")
-        pid = ny.pairing.srm_pairing_id
-        ny.srm.set_priority(pid, plan.id, ny.srm.plan_vm_by_name(pid, plan.id, "db01").id, "P4")
+        plan = ny.srm.plan_by_name("VR Failover")
+        ny.srm.set_priority(plan.id, ny.srm.plan_vm_by_name(plan.id, "db01").id, "P4")
     drifted = runner.invoke(cli, ["check", runbook, "--lab", fresh_lab.directory, "--prometheus", str(prom)],
                             terminal_width=200)
     assert drifted.exit_code == 1

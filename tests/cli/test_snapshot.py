@@ -29,9 +29,9 @@ def test_export_diff_restore_cycle(fresh_lab: LabConfig, tmp_path: Path) -> None
 
     with dr_sites(fresh_lab.directory, ["new-york", "new-jersey"]) as sites:
         ny = sites["new-york"]
-        plan = ny.srm.plan_by_name(ny.pairing.srm_pairing_id, "VR Failover")
-        mail = ny.srm.plan_vm_by_name(ny.pairing.srm_pairing_id, plan.id, "mail04")
-        ny.srm.set_priority(ny.pairing.srm_pairing_id, plan.id, mail.id, "P5")
+        plan = ny.srm.plan_by_name("VR Failover")
+        mail = ny.srm.plan_vm_by_name(plan.id, "mail04")
+        ny.srm.set_priority(plan.id, mail.id, "P5")
 
     drift = _run("snapshot", "diff", str(file), *lab, "-o", "json")
     assert drift.exit_code == 1

@@ -14,7 +14,7 @@ def test_lab_dr_sites_share_one_pairing_and_see_the_protected_world(shared_lab: 
         assert ny.pairing.srm_pairing_id == nj.pairing.srm_pairing_id == shared_lab.srmsim.pairing_id
         assert ny.pairing.vr_pairing_id == nj.pairing.vr_pairing_id == shared_lab.srmsim.pairing_id
         assert ny.local_vc_guid == nj.remote_vc_guid != ny.remote_vc_guid
-        groups = ny.groups()
+        groups = ny.srm.groups()
         assert {g.name for g in groups} == {"VR mail", "VR web"}
-        assert [p.name for p in ny.plans()] == ["VR Failover"]
-        assert len(nj.replications()) == 4
+        assert [p.name for p in ny.srm.plans()] == ["VR Failover"]
+        assert len(nj.vr.replications()) == 4

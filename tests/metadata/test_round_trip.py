@@ -37,57 +37,55 @@ def srm(sim: SrmsimHandle) -> Iterator[SrmClient]:
     client.close()
 
 
-def destroy(srm: SrmClient, pairing_id: str) -> None:
+def destroy(srm: SrmClient) -> None:
     """What rebuilding the protection groups does to a plan: every customisation back to defaults."""
-    plan = srm.plan_by_name(pairing_id, PLAN)
-    for vm in srm.plan_vms(pairing_id, plan.id):
-        srm.update_recovery_settings(pairing_id, plan.id, vm.id, VmRecoverySettings(
+    plan = srm.plan_by_name(PLAN)
+    for vm in srm.plan_vms(plan.id):
+        srm.update_recovery_settings(plan.id, vm.id, VmRecoverySettings(
             priority="P3", startup_action="POWER_ON", ip_customization_type="AUTO",  # type: ignore[arg-type]
             shutdown_action_settings=ShutdownActionSettings(skip_shutdown_guest=False, timeout_seconds=300)))
     for view in ("test", "recovery"):
-        for step in srm.recovery_steps(pairing_id, plan.id, view):
+        for step in srm.recovery_steps(plan.id, view):
             if step.plan_callout_position_spec is not None:
-                srm.delete_recovery_step(pairing_id, plan.id, view, step.id)
-    srm.reconfigure_plan(pairing_id, plan.id, description="")
+                srm.delete_recovery_step(plan.id, view, step.id)
+    srm.reconfigure_plan(plan.id, description="")
 
 
 def test_export_destroy_restore_gives_an_empty_diff(sim: SrmsimHandle, srm: SrmClient) -> None:
-    pid = sim.pairing_id
-    before = capture(srm, pid, PLAN, site="new-york")
+    before = capture(srm, PLAN, site="new-york")
     assert before.vms["mail04"].pre_power_on and before.steps["recovery"]
     assert before.vms["web01"].dependencies == ("web02",)
 
-    destroy(srm, pid)
-    lost = diff_snapshots(before, capture(srm, pid, PLAN, site="new-york"))
+    destroy(srm)
+    lost = diff_snapshots(before, capture(srm, PLAN, site="new-york"))
     assert lost, "destroying the metadata must show in the diff"
 
-    restore = plan_restore(srm, pid, PLAN, before)
+    restore = plan_restore(srm, PLAN, before)
     kinds = {a.kind for a in restore.actions}
     assert {"vm_settings", "vm_dependencies", "plan_steps", "plan_description"} <= kinds
-    apply_restore(srm, pid, restore)
-    assert diff_snapshots(before, capture(srm, pid, PLAN, site="new-york")) == ()
+    apply_restore(srm, restore)
+    assert diff_snapshots(before, capture(srm, PLAN, site="new-york")) == ()
     # Idempotent: a second restore finds nothing to do.
-    assert plan_restore(srm, pid, PLAN, before).actions == ()
+    assert plan_restore(srm, PLAN, before).actions == ()
 
 
 def test_invalid_dependencies_are_refused_before_any_change(sim: SrmsimHandle, srm: SrmClient) -> None:
-    pid = sim.pairing_id
-    snapshot = capture(srm, pid, PLAN, site="new-york")
+    snapshot = capture(srm, PLAN, site="new-york")
     web01, web02 = snapshot.vms["web01"], snapshot.vms["web02"]
     cyclic = snapshot.model_copy(update={"vms": {**snapshot.vms,
                                                  "web02": web02.model_copy(update={"dependencies": ("web01",)})}})
     with pytest.raises(RunbookInvalid, match="cycle: web01 → web02 → web01"):
-        plan_restore(srm, pid, PLAN, cyclic)
+        plan_restore(srm, PLAN, cyclic)
     cross = snapshot.model_copy(update={"vms": {**snapshot.vms, "web01": web01.model_copy(update={"priority": "P1"})}})
     with pytest.raises(RunbookInvalid, match="only within one group"):
-        plan_restore(srm, pid, PLAN, cross)
-    assert diff_snapshots(snapshot, capture(srm, pid, PLAN, site="new-york")) == ()
+        plan_restore(srm, PLAN, cross)
+    assert diff_snapshots(snapshot, capture(srm, PLAN, site="new-york")) == ()
 
 
 def test_unknown_vms_are_reported_not_guessed(sim: SrmsimHandle, srm: SrmClient) -> None:
-    snapshot = capture(srm, sim.pairing_id, PLAN, site="new-york")
+    snapshot = capture(srm, PLAN, site="new-york")
     extra = snapshot.model_copy(update={"vms": {**snapshot.vms, "ghost01": VmMetadata(priority="P5")}})
-    restore = plan_restore(srm, sim.pairing_id, PLAN, extra)
+    restore = plan_restore(srm, PLAN, extra)
     assert restore.unplaced == ("ghost01",) and restore.actions == ()
 
 
@@ -120,19 +118,18 @@ def plan_metadata(draw: st.DrawFn, base: Snapshot) -> Snapshot:
 
 
 def test_random_metadata_round_trips_exactly(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
-    pid = sim.pairing_id
-    base = capture(srm, pid, PLAN, site="new-york")
+    base = capture(srm, PLAN, site="new-york")
 
     @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(plan_metadata(base))
     def round_trip(wanted: Snapshot) -> None:
-        apply_restore(srm, pid, plan_restore(srm, pid, PLAN, wanted))
-        assert diff_snapshots(wanted, capture(srm, pid, PLAN, site="new-york")) == ()
-        assert plan_restore(srm, pid, PLAN, wanted).actions == ()
+        apply_restore(srm, plan_restore(srm, PLAN, wanted))
+        assert diff_snapshots(wanted, capture(srm, PLAN, site="new-york")) == ()
+        assert plan_restore(srm, PLAN, wanted).actions == ()
 
     round_trip()
-    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, base))
-    assert plan_steps(srm, pid, srm.plan_by_name(pid, PLAN).id, "recovery") == base.steps["recovery"]
+    apply_restore(srm, plan_restore(srm, PLAN, base))
+    assert plan_steps(srm, srm.plan_by_name(PLAN).id, "recovery") == base.steps["recovery"]
 
 
 def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: SrmClient) -> None:
@@ -140,7 +137,7 @@ def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: S
     from srmctl.labkit.topology import load_topology
 
     plan = next(p for p in load_topology().recovery_plans if p.name == PLAN)
-    live = capture(srm, sim.pairing_id, PLAN, site="new-york")
+    live = capture(srm, PLAN, site="new-york")
     for name, meta in plan.vms.items():
         expected = VmMetadata.model_validate(meta)
         got = live.vms[name].model_copy(update={"ip_customization": None})
@@ -152,29 +149,28 @@ def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: S
 def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
     from srmctl.metadata.snapshot import write_snapshot
 
-    pid = sim.pairing_id
-    base = capture(srm, pid, PLAN, site="new-york")
+    base = capture(srm, PLAN, site="new-york")
     secret = SnapshotCallout(type="RUN_ON_SRM_SERVER", name="Mount share",
                              content="net use s: /user:svc password=hunter2")
     with_secret = base.model_copy(update={"vms": {**base.vms, "db01": base.vms["db01"].model_copy(
         update={"pre_power_on": (secret,)})}})
-    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, with_secret))
+    apply_restore(srm, plan_restore(srm, PLAN, with_secret))
 
-    snapshot = capture(srm, pid, PLAN, site="new-york")
+    snapshot = capture(srm, PLAN, site="new-york")
     stored = snapshot.vms["db01"].pre_power_on[0].content
     assert "hunter2" not in stored and stored.startswith("net use s: /user:svc password=«redacted:")
     path = write_snapshot(snapshot, tmp_path / "snap.yaml")
     assert "hunter2" not in path.read_text()
 
     # Something else changes: the restore keeps the real secret SRM still has (matched by its hash).
-    plan = srm.plan_by_name(pid, PLAN)
-    srm.set_priority(pid, plan.id, srm.plan_vm_by_name(pid, plan.id, "db01").id, "P5")
-    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, snapshot))
-    live = srm.recovery_settings(pid, plan.id, srm.plan_vm_by_name(pid, plan.id, "db01").id).recovery_settings
+    plan = srm.plan_by_name(PLAN)
+    srm.set_priority(plan.id, srm.plan_vm_by_name(plan.id, "db01").id, "P5")
+    apply_restore(srm, plan_restore(srm, PLAN, snapshot))
+    live = srm.recovery_settings(plan.id, srm.plan_vm_by_name(plan.id, "db01").id).recovery_settings
     assert live.priority.value == snapshot.vms["db01"].priority  # type: ignore[union-attr]
     assert live.pre_power_on_steps[0].content == secret.content
     # SRM lost it (groups rebuilt): the marker is never written back; the operator is told to re-enter it.
-    destroy(srm, pid)
+    destroy(srm)
     with pytest.raises(RunbookInvalid, match="Mount share.*secret"):
-        plan_restore(srm, pid, PLAN, snapshot)
-    apply_restore(srm, pid, plan_restore(srm, pid, PLAN, base))
+        plan_restore(srm, PLAN, snapshot)
+    apply_restore(srm, plan_restore(srm, PLAN, base))

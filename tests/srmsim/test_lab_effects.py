@@ -28,8 +28,8 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
     """Wait for a plan run, dismissing its prompts (mail04's post-power-on prompt, the plan's prompt step)."""
     deadline = time.monotonic() + 60
     while not task.done and time.monotonic() < deadline:
-        for prompt in site.srm.user_prompts(site.pairing.srm_pairing_id, plan_id):
-            site.srm.dismiss_prompt(site.pairing.srm_pairing_id, plan_id, prompt.id)
+        for prompt in site.srm.user_prompts(plan_id):
+            site.srm.dismiss_prompt(plan_id, prompt.id)
         time.sleep(0.05)
         task = site.srm.get_task(task.id)
     return site.srm.wait_task(task, timeout=1)
@@ -37,7 +37,7 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
 
 def _plan(dr: dict[str, DrSite]) -> str:
     site = dr[NJ]
-    return site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover").id
+    return site.srm.plan_by_name("VR Failover").id
 
 
 @pytest.mark.timeout(90)
@@ -51,13 +51,12 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
             assert site.local_vc_guid == session.instance_uuid  # srmsim adopted vcsim's instance UUID
         finally:
             session.close()
-        vr_vms = {v.name: v for v in site.vr.vms(site.pairing.srm_pairing_id, site.local_vc_guid)}
+        vr_vms = {v.name: v for v in site.vr.vms(site.local_vc_guid)}
         assert {n: v.id for n, v in vr_vms.items()} == {
             v.name: f"VirtualMachine:{v.moref}:{site.local_vc_guid}" for v in ny.vms}
-        datastores = {d.name: d.id for d in site.vr.datastores(site.pairing.srm_pairing_id, site.local_vc_guid)}
+        datastores = {d.name: d.id for d in site.vr.datastores(site.local_vc_guid)}
         assert datastores == {d.name: f"Datastore:{d.moref}:{site.local_vc_guid}" for d in ny.datastores}
-        replications = {r.name: r for r in site.vr.replications(site.pairing.vr_pairing_id,
-                                                                 source_vc_guid=site.local_vc_guid)}
+        replications = {r.name: r for r in site.vr.replications(source_vc_guid=site.local_vc_guid)}
         assert sorted(replications) == sorted(VMS)
         assert all(r.status is not None and r.status.status == "OK" for r in replications.values())
     # VR's footprint on each source VM, as a real vCenter shows it.
@@ -83,15 +82,15 @@ def test_planned_migration_state(make_lab: LabFactory) -> None:
     ny, nj = lab.inventory(NY), lab.inventory(NJ)
     with lab.dr() as dr:
         site = dr[NY]
-        plan = site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover")
+        plan = site.srm.plan_by_name("VR Failover")
         assert plan.status == "RECOVERY_COMPLETE"
-        for group in site.srm.groups(site.pairing.srm_pairing_id):
+        for group in site.srm.groups():
             assert group.status == "RECOVERED"
-            members = site.srm.group_vms(site.pairing.srm_pairing_id, group.id)
+            members = site.srm.group_vms(group.id)
             assert {v.status for v in members} == {"REPLICATION_ERROR"}
-        replications = site.vr.replications(site.pairing.srm_pairing_id, source_vc_guid=site.local_vc_guid)
+        replications = site.vr.replications(source_vc_guid=site.local_vc_guid)
         assert {r.status.status for r in replications if r.status} == {"NOT_ACTIVE"}
-        recovered = {v.name: v for v in dr[NJ].vr.vms(site.pairing.srm_pairing_id, site.remote_vc_guid)}
+        recovered = {v.name: v for v in dr[NJ].vr.vms(site.remote_vc_guid)}
         assert {v.name: v.power_state for v in recovered.values()} == dict.fromkeys(VMS, "POWERED_ON")
     # vCenter: the orphans stay registered and powered off at new-york; the recovered VMs run at new-jersey,
     # in the mirrored folders, from the replica's .vmx, carrying the original instance UUID.
@@ -119,9 +118,9 @@ def test_disaster_recovery_state(make_lab: LabFactory) -> None:
     lab = make_lab("disaster-recovery")
     with lab.dr() as dr:
         site = dr[NY]
-        assert site.srm.plan_by_name(site.pairing.srm_pairing_id, "VR Failover").status == "DISASTER_RECOVERY_COMPLETE"
-        assert {g.status for g in site.srm.groups(site.pairing.srm_pairing_id)} == {"RECOVERED"}
-        replications = site.vr.replications(site.pairing.srm_pairing_id, source_vc_guid=site.local_vc_guid)
+        assert site.srm.plan_by_name("VR Failover").status == "DISASTER_RECOVERY_COMPLETE"
+        assert {g.status for g in site.srm.groups()} == {"RECOVERED"}
+        replications = site.vr.replications(source_vc_guid=site.local_vc_guid)
         assert {r.status.status for r in replications if r.status} == {"RPO_VIOLATION"}
     # Split brain: new-york came back and its old VMs booted again, while the live copies run at new-jersey.
     assert {v.name: v.power_state for v in lab.inventory(NY).vms} == dict.fromkeys(VMS, "poweredOn")
@@ -135,15 +134,15 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
     replicas = {ds: tree(lab.datastore_dir(NJ, ds)) for ds in ("ESX3_LOCAL", "NJ-SAN-01")}
     with lab.dr() as dr:
         site, plan_id = dr[NJ], _plan(dr)
-        _answering_prompts(site, plan_id, site.srm.test_plan(site.pairing.srm_pairing_id, plan_id, wait=False))
-        assert site.srm.plan(site.pairing.srm_pairing_id, plan_id).status == "TEST_COMPLETE"
+        _answering_prompts(site, plan_id, site.srm.test_plan(plan_id, wait=False))
+        assert site.srm.plan(plan_id).status == "TEST_COMPLETE"
         nj = lab.inventory(NJ)
         assert {v.name: v.power_state for v in nj.vms} == {f"{n}-test": "poweredOn" for n in VMS}
         assert nj.vm("mail04-test").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
         assert nj.vm("mail04-test").folder == "Mail"
         assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
-        site.srm.cleanup_plan(site.pairing.srm_pairing_id, plan_id)
-        assert site.srm.plan(site.pairing.srm_pairing_id, plan_id).status == "READY_STATE"
+        site.srm.cleanup_plan(plan_id)
+        assert site.srm.plan(plan_id).status == "READY_STATE"
     assert lab.inventory(NJ).vms == ()
     for ds, files in replicas.items():
         after = tree(lab.datastore_dir(NJ, ds))
@@ -155,7 +154,6 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
     """What srmctl's failback does, by hand: unregister the orphans, drop the old direction, replicate back
     (mail04 with seeds, db01 without, to compare), regroup and flip the plan. Returns bytes per VM."""
     ny, nj = dr[NY], dr[NJ]
-    pid = ny.pairing.srm_pairing_id
     session = lab.session(NY)
     try:
         for vm in lab.inventory(NY).vms:
@@ -164,22 +162,22 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
     finally:
         session.close()
     # VR lists VMs as vCenter has them: the unregistered orphans are gone from new-york's list.
-    assert {v.name for v in ny.vr.vms(pid, ny.local_vc_guid)} == ({keep_orphan} if keep_orphan else set())
-    for replication in ny.vr.replications(pid, source_vc_guid=ny.local_vc_guid):
-        ny.vr.unconfigure_replication(pid, replication.id, retain_replica_disks=True)
+    assert {v.name for v in ny.vr.vms(ny.local_vc_guid)} == ({keep_orphan} if keep_orphan else set())
+    for replication in ny.vr.replications(source_vc_guid=ny.local_vc_guid):
+        ny.vr.unconfigure_replication(replication.id, retain_replica_disks=True)
     plan_id = _plan(dr)
-    old_groups = [g.id for g in ny.srm.groups(pid)]
-    ny.srm.reconfigure_plan(pid, plan_id, protection_groups=[])
+    old_groups = [g.id for g in ny.srm.groups()]
+    ny.srm.reconfigure_plan(plan_id, protection_groups=[])
     for group in old_groups:
-        ny.srm.delete_group(pid, group)
+        ny.srm.delete_group(group)
     # Guest writes at new-jersey since the failover: one block per disk differs from the old disks.
     for ds, vm in (("ESX3_LOCAL", "mail04"), ("NJ-SAN-01", "db01")):
         flat = lab.datastore_dir(NJ, ds) / vm / f"{vm}-flat.vmdk"
         with flat.open("r+b") as handle:
             handle.write(os.urandom(BLOCK))
-    ny_ds = {d.name: d.id for d in nj.vr.datastores(pid, ny.local_vc_guid)}
+    ny_ds = {d.name: d.id for d in nj.vr.datastores(ny.local_vc_guid)}
     specs, targets = [], {"mail04": "ESX1_LOCAL", "db01": "NY-SAN-01", "web01": "NY-SAN-01", "web02": "NY-SAN-01"}
-    for vm in nj.vr.vms(pid, nj.local_vc_guid):
+    for vm in nj.vr.vms(nj.local_vc_guid):
         seeded = vm.name != "db01"
         disks = [ReplicationDiskSpec(
             vm_disk=d.model_dump(mode="json", exclude_none=True), destination_datastore_id=ny_ds[targets[vm.name]],
@@ -188,12 +186,12 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
             if seeded and not d.is_vm_home and d.source_path else None) for d in vm.disks]
         specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny.local_vc_guid, rpo=15, disks=tuple(disks),
                                               quiesce_enabled=True))
-    nj.vr.configure_replications(pid, specs)
-    vm_ids = [v.id for v in nj.vr.vms(pid, nj.local_vc_guid)]
-    group = nj.srm.create_group(pid, "VR back", nj.local_vc_guid, vm_ids).result_id
+    nj.vr.configure_replications(specs)
+    vm_ids = [v.id for v in nj.vr.vms(nj.local_vc_guid)]
+    group = nj.srm.create_group("VR back", nj.local_vc_guid, vm_ids).result_id
     assert group is not None
-    nj.srm.reconfigure_plan(pid, plan_id, protected_vc_guid=nj.local_vc_guid)
-    nj.srm.reconfigure_plan(pid, plan_id, protection_groups=[group])
+    nj.srm.reconfigure_plan(plan_id, protected_vc_guid=nj.local_vc_guid)
+    nj.srm.reconfigure_plan(plan_id, protection_groups=[group])
     return {r["name"]: r["bytes"] for r in lab.state()["replications"] if r["source"] == NJ}
 
 
@@ -214,17 +212,17 @@ def test_failback_seeds_and_reverse_migration(make_lab: LabFactory) -> None:
         plan_id, nj = _plan(dr), dr[NJ]
         # db01's orphan is still registered at new-york from the .vmx the recovery needs: SRM refuses.
         with pytest.raises(OperationFailed, match=r"db01.*already registered"):
-            task = nj.srm.recover_plan(nj.pairing.srm_pairing_id, plan_id, planned=True, wait=False)
+            task = nj.srm.recover_plan(plan_id, planned=True, wait=False)
             _answering_prompts(nj, plan_id, task)
-        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "INCOMPLETE_RECOVERY"
+        assert nj.srm.plan(plan_id).status == "INCOMPLETE_RECOVERY"
         session = lab.session(NY)
         try:
             operations.unregister(session, lab.inventory(NY).vm("db01").moref)
         finally:
             session.close()
-        task = nj.srm.recover_plan(nj.pairing.srm_pairing_id, plan_id, planned=True, wait=False)
+        task = nj.srm.recover_plan(plan_id, planned=True, wait=False)
         _answering_prompts(nj, plan_id, task)
-        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "RECOVERY_COMPLETE"
+        assert nj.srm.plan(plan_id).status == "RECOVERY_COMPLETE"
     ny = lab.inventory(NY)
     assert {v.name: v.power_state for v in ny.vms} == dict.fromkeys(VMS, "poweredOn")
     assert ny.vm("mail04").vmx_path == "[ESX1_LOCAL] mail04/mail04.vmx"
@@ -240,14 +238,14 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
     with lab.dr() as dr:
         nj, plan_id = dr[NJ], _plan(dr)
         with pytest.raises(OperationFailed, match="Injected reprotect failure"):
-            nj.srm.reprotect_plan(nj.pairing.srm_pairing_id, plan_id)
-        assert nj.srm.plan(nj.pairing.srm_pairing_id, plan_id).status == "INCOMPLETE_REPROTECT"
+            nj.srm.reprotect_plan(plan_id)
+        assert nj.srm.plan(plan_id).status == "INCOMPLETE_REPROTECT"
         assert {v.name for v in lab.inventory(NY).vms} == set(VMS)  # nothing happened
-        nj.srm.reprotect_plan(nj.pairing.srm_pairing_id, plan_id)
-        plan = nj.srm.plan(nj.pairing.srm_pairing_id, plan_id)
+        nj.srm.reprotect_plan(plan_id)
+        plan = nj.srm.plan(plan_id)
         assert plan.status == "READY_STATE" and plan.protected_vc_guid == nj.local_vc_guid
-        assert {g.status for g in nj.srm.groups(nj.pairing.srm_pairing_id)} == {"OK"}
-        replications = nj.vr.replications(nj.pairing.srm_pairing_id, source_vc_guid=nj.local_vc_guid)
+        assert {g.status for g in nj.srm.groups()} == {"OK"}
+        replications = nj.vr.replications(source_vc_guid=nj.local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(VMS)
         assert {r.status.status for r in replications if r.status} == {"OK"}
     # The old VMs left new-york's inventory, their files stayed (they were the seeds: nothing differed).

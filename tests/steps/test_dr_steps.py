@@ -104,7 +104,7 @@ def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
         assert _run(ctx, "groups.create") == ("create_group",)
         assert _run(ctx, "plan.attach_groups") == ("flip_plan_direction", "add_group_to_plan")
         dr = ctx.dr("new-jersey")
-        plan = next(p for p in dr.plans() if p.name == "VR Failover")
+        plan = next(p for p in dr.srm.plans() if p.name == "VR Failover")
         assert plan.protected_site_name == "new-jersey" and plan.status == "READY_STATE"
 
 
@@ -113,8 +113,8 @@ def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, t
     rb = runbook(tmp_path)
     with step_context(pm, rb, events) as ctx:
         dr = ctx.dr("new-jersey")
-        plan = next(p for p in dr.plans() if p.name == "VR Failover")
-        dr.srm.create_plan_callout(dr.pairing.srm_pairing_id, plan.id, "test", CalloutSpec(
+        plan = next(p for p in dr.srm.plans() if p.name == "VR Failover")
+        dr.srm.create_plan_callout(plan.id, "test", CalloutSpec(
             name="Check DNS", content="Is DNS answering?", callout_type=CalloutType.PROMPT, timeout_seconds=0,
             position=0))
         step = get_step("plan.test")()
@@ -139,7 +139,7 @@ def test_planned_migration_then_protection_restore(pm: LabConfig, tmp_path: Path
         kinds = _run(ctx, "protection.restore")
         assert {"remove_replication", "configure_replication", "create_group", "flip_plan_direction"} <= set(kinds)
         dr = ctx.dr("new-york")
-        plan = next(p for p in dr.plans() if p.name == "VR Failover")
+        plan = next(p for p in dr.srm.plans() if p.name == "VR Failover")
         assert plan.protected_site_name == "new-york" and plan.status == "READY_STATE"
-        outgoing = dr.replications(source_vc_guid=dr.local_vc_guid)
+        outgoing = dr.vr.replications(source_vc_guid=dr.local_vc_guid)
         assert sorted(r.name for r in outgoing) == sorted(ALL) and {r.state for r in outgoing} == {"OK"}

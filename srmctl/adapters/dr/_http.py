@@ -3,8 +3,9 @@ offer identically."""
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from srmctl.adapters.dr._transport import Transport
 from srmctl.adapters.dr._values import (
@@ -17,19 +18,38 @@ from srmctl.adapters.dr._values import (
 from srmctl.adapters.dr.models import Pairing, Task, TaskStatus, text
 from srmctl.errors import Ambiguous, NotFound, OperationFailed
 
+D = TypeVar("D", bound="DrClient")
+
 __all__ = ["Credentials", "DrApiError", "DrClient", "ProgressCallback", "TaskTimeout", "pick_one"]
 
 
 class DrClient(Transport):
     """Base for :class:`SrmClient` and :class:`VrClient`."""
 
+    # -- binding ---------------------------------------------------------------------------------
+
+    def bound(self: D, pairing_id: str) -> D:
+        """This client bound to a pairing, sharing its connection, session, lock and call counts."""
+        clone = copy.copy(self)
+        clone.pairing_id = pairing_id
+        return clone
+
+    def read_only_view(self: D) -> D:
+        """The same client (connection, lock, pairing), with every mutating method refused."""
+        clone = copy.copy(self)
+        clone.read_only = True
+        return clone
+
+    def invalidate(self) -> None:
+        """Nothing is cached: state is read afresh by every call."""
+
     # -- pairings --------------------------------------------------------------------------------
 
     def pairings(self) -> list[Pairing]:
         return self.get_list(Pairing, "/pairings")
 
-    def pairing(self, pairing_id: str) -> Pairing:
-        return self.get_model(Pairing, "/pairings/{pairing_id}", pairing_id=pairing_id)
+    def pairing(self) -> Pairing:
+        return self.get_model(Pairing, "/pairings/{pairing_id}")
 
     def find_pairing(self, remote_vc_name: str | None = None) -> Pairing:
         """The pairing with that remote vCenter (by name); without a name, the only pairing there is."""
@@ -54,10 +74,11 @@ class DrClient(Transport):
         self,
         task: Task,
         *,
-        timeout: float = 900.0,
+        timeout: float = 3600.0,
         on_progress: ProgressCallback | None = None,
     ) -> Task:
-        """Poll until the task ends; ERROR and CANCELLED raise :class:`OperationFailed`."""
+        """Poll until the task ends; ERROR and CANCELLED raise :class:`OperationFailed`. The default timeout
+        is for steps, which start a change and wait for it separately (a plan run can take an hour)."""
         deadline = time.monotonic() + timeout
         interval = self.poll_interval
         last_progress: int | None = None

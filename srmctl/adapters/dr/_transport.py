@@ -6,6 +6,7 @@ with Basic → ``x-dr-session``; remote-site login per pairing; ``{list, _meta}`
 
 import hashlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar, cast
@@ -14,7 +15,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import ValidationError
 
-from srmctl.adapters.dr._values import Credentials, DrApiError, EventHooks, M, Params
+from srmctl.adapters.dr._values import (
+    Connection,
+    Credentials,
+    DrApiError,
+    EventHooks,
+    M,
+    Params,
+    clean_params,
+    is_tls_failure,
+    json_or_text,
+)
 from srmctl.adapters.dr.models import SessionInfo, Task
 from srmctl.adapters.retry import (
     DEFAULT_POLICY,
@@ -41,9 +52,15 @@ T = TypeVar("T", bound="Transport")
 _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmctl
 
 
+
 class Transport:
-    """Connection, requests, paging and sessions of :class:`~srmctl.adapters.dr._http.DrClient`. Not
-    thread-safe: one client per thread (the site facade holds a lock)."""
+    """Connection, requests, paging and sessions of :class:`~srmctl.adapters.dr._http.DrClient`.
+
+    Thread-safe: every call (a request, a whole paged listing, a login) holds the connection's lock, which
+    :meth:`bound` and :meth:`read_only_view` copies share with the client they come from. A client is bound to
+    one pairing (``pairing_id``), which fills ``{pairing_id}`` in every path; an unbound client can only make
+    calls outside pairings (login, pairing discovery). A read-only copy refuses every method marked
+    :func:`~srmctl.adapters.guard.mutating` before any request."""
 
     API_ROOT: ClassVar[str]
     TASK_PATH: ClassVar[str]
@@ -60,6 +77,7 @@ class Transport:
         retry: RetryPolicy = DEFAULT_POLICY,
         poll_interval: float = 0.5,
         event_hooks: EventHooks | None = None,
+        pairing_id: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -69,13 +87,33 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self.poll_interval = poll_interval
+        self.pairing_id = pairing_id
+        self.site = self.endpoint  # named in refusals; DrSite sets the site's name
+        self.kind: str = self.KIND
+        self.read_only = False
         self.calls: Counter[str] = Counter()  # "METHOD /path/{template}" -> calls sent (retries included)
         self.retry_stats = RetryStats()
         self._event_hooks = dict(event_hooks or {})
-        self._http: httpx.Client | None = None
-        self._session: str | None = None
+        self._conn = Connection()
         self._remote: dict[str, Credentials] = {}
         self._pin = normalize_thumbprint(self.tls.thumbprint) if self.tls.thumbprint else None
+
+    # -- binding ---------------------------------------------------------------------------------
+
+    @property
+    def _session(self) -> str | None:
+        return self._conn.session
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._conn.lock
+
+    def _bound_path(self, template: str, path: dict[str, str]) -> dict[str, str]:
+        if "{pairing_id}" in template and "pairing_id" not in path:
+            if self.pairing_id is None:
+                raise ValueError(f"{self.endpoint}: {template} needs a client bound to a pairing (bound())")
+            return {**path, "pairing_id": self.pairing_id}
+        return path
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -85,7 +123,7 @@ class Transport:
         return f"https://{host}:{self.port}{self.API_ROOT}"
 
     def _client(self) -> httpx.Client:
-        if self._http is None:
+        if self._conn.http is None:
             # TlsPolicy checks a pin before the first byte of credentials leaves; _check_pin re-checks
             # it on every response so a later connection cannot silently present another certificate.
             context = self.tls.context(self.host, self.port)
@@ -95,14 +133,14 @@ class Transport:
                 "request": list(self._event_hooks.get("request", [])),
                 "response": [self._check_pin, *self._event_hooks.get("response", [])],
             }
-            self._http = httpx.Client(
+            self._conn.http = httpx.Client(
                 base_url=self.base_url,
                 verify=context,
                 timeout=self.timeout,
                 event_hooks=hooks,
                 headers={"Accept": "application/json"},
             )
-        return self._http
+        return self._conn.http
 
     def _check_pin(self, response: httpx.Response) -> None:
         if not self._pin:
@@ -117,9 +155,10 @@ class Transport:
             raise ThumbprintMismatch(self.endpoint, self._pin, actual)
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        with self._conn.lock:
+            if self._conn.http is not None:
+                self._conn.http.close()
+                self._conn.http = None
 
     def __enter__(self: T) -> T:
         return self
@@ -146,13 +185,13 @@ class Transport:
             response = self._client().request(
                 method,
                 url,
-                params=_clean(params),
+                params=clean_params(params),
                 json=body,
                 headers=headers,
                 auth=(auth.user, auth.password) if auth else None,
             )
         except httpx.ConnectError as error:
-            if _is_tls_failure(error):
+            if is_tls_failure(error):
                 raise TlsVerificationFailed(f"{self.endpoint}: TLS verification failed: {error}") from error
             raise
         if response.status_code == 429 or response.status_code >= 500:
@@ -185,7 +224,7 @@ class Transport:
                 raise ConnectionFailed(
                     f"{self.endpoint}: {key}: HTTP {error.status} (service unavailable)"
                 ) from error
-            raise DrApiError(method, url, error.status, _json_or_text(error.body)) from error
+            raise DrApiError(method, url, error.status, json_or_text(error.body)) from error
         except httpx.TransportError as error:
             raise ConnectionFailed(f"{self.endpoint}: {key}: {type(error).__name__}: {error}") from error
 
@@ -203,6 +242,12 @@ class Transport:
         """One API call: ``template`` is the spec path (``/pairings/{pairing_id}``), path values are
         substituted URL-encoded; ``url`` (a next-page link) overrides the built path but is still counted
         under ``template``. 401 triggers one transparent re-login."""
+        with self._conn.lock:
+            return self._request(method, template, params=params, body=body, url=url, expect=expect,
+                                 **self._bound_path(template, path))
+
+    def _request(self, method: str, template: str, *, params: Params | None, body: Any, url: str | None,
+                 expect: Sequence[int], **path: str) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
         if self._session is None:
@@ -217,7 +262,7 @@ class Transport:
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
-            raise DrApiError(method, target, response.status_code, _json_or_text(response.text))
+            raise DrApiError(method, target, response.status_code, json_or_text(response.text))
         return response
 
     def get_model(self, model: type[M], template: str, *, params: Params | None = None, **path: str) -> M:
@@ -236,7 +281,12 @@ class Transport:
     def get_list(
         self, model: type[M], template: str, *, params: Params | None = None, **path: str
     ) -> list[M]:
-        """All items of a paged list, following ``_meta.links.next.href`` (or offset/limit)."""
+        """All items of a paged list, following ``_meta.links.next.href`` (or offset/limit); the pages are
+        read under one hold of the lock."""
+        with self._conn.lock:
+            return self._get_list(model, template, params=params, **path)
+
+    def _get_list(self, model: type[M], template: str, *, params: Params | None, **path: str) -> list[M]:
         items: list[M] = []
         query: dict[str, Any] = dict(params or {})
         url: str | None = None
@@ -292,6 +342,10 @@ class Transport:
     # -- sessions --------------------------------------------------------------------------------
 
     def login(self) -> None:
+        with self._conn.lock:
+            self._login()
+
+    def _login(self) -> None:
         key = "POST /session"
         response = self._retrying_send(
             key, "POST", "/session", params=None, body=None, auth=self.credentials, session=False
@@ -301,20 +355,24 @@ class Transport:
                 f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}"
             )
         if response.status_code != 200:
-            raise DrApiError("POST", "/session", response.status_code, _json_or_text(response.text))
+            raise DrApiError("POST", "/session", response.status_code, json_or_text(response.text))
         session_id = response.json().get("session_id")
         if not session_id:
             raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login returned no session_id")
-        self._session = session_id
+        self._conn.session = session_id
         for pairing_id, remote in self._remote.items():
             self._remote_login(pairing_id, remote)
 
-    def login_remote(self, pairing_id: str, credentials: Credentials) -> None:
-        """Log in to the paired site; remembered so a re-login also renews the remote session."""
-        if self._session is None:
-            self.login()
-        self._remote_login(pairing_id, credentials)
-        self._remote[pairing_id] = credentials
+    def login_remote(self, credentials: Credentials) -> None:
+        """Log in to the paired site of the bound pairing; remembered so a re-login also renews the remote
+        session."""
+        if self.pairing_id is None:
+            raise ValueError(f"{self.endpoint}: a remote login needs a client bound to a pairing (bound())")
+        with self._conn.lock:
+            if self._conn.session is None:
+                self._login()
+            self._remote_login(self.pairing_id, credentials)
+            self._remote[self.pairing_id] = credentials
 
     def _remote_login(self, pairing_id: str, credentials: Credentials) -> None:
         template = "/pairings/{pairing_id}/remote-session"
@@ -328,47 +386,16 @@ class Transport:
                 f"{self.endpoint}: remote login to pairing {pairing_id} refused for {credentials.user}"
             )
         if response.status_code != 204:
-            raise DrApiError("POST", target, response.status_code, _json_or_text(response.text))
+            raise DrApiError("POST", target, response.status_code, json_or_text(response.text))
 
     def session_info(self) -> SessionInfo:
         return self.get_model(SessionInfo, "/session")
 
     def logout(self) -> None:
-        if self._session is not None:
-            try:
-                self.request("DELETE", "/session", expect=(204, 200))
-            finally:
-                self._session = None
-                self._remote.clear()
-
-
-def _clean(params: Params | None) -> dict[str, Any] | None:
-    if not params:
-        return None
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
-    return out
-
-
-def _json_or_text(text: str) -> Any:
-    import json
-
-    try:
-        return json.loads(text) if text else ""
-    except ValueError:
-        return text
-
-
-def _is_tls_failure(error: BaseException) -> bool:
-    import ssl
-
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(error)
-
+        with self._conn.lock:
+            if self._conn.session is not None:
+                try:
+                    self.request("DELETE", "/session", expect=(204, 200))
+                finally:
+                    self._conn.session = None
+                    self._remote.clear()

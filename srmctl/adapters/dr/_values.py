@@ -1,9 +1,13 @@
 """Values the SRM and VR clients share: credentials, their errors, type aliases, and picking one by key."""
 
+import json
+import ssl
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel
 
 from srmctl.adapters.dr.models import Task
@@ -55,3 +59,38 @@ def pick_one(items: Iterable[M], what: str, key: Callable[[M], str | None], want
     return matches[0]
 
 
+class Connection:
+    """What a client shares with its bound and read-only copies: the HTTP connection, the session, and
+    the lock that serialises their calls (httpx clients and session renewal are not safe to interleave)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.http: httpx.Client | None = None
+        self.session: str | None = None
+
+
+def clean_params(params: Params | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out
+
+
+def json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text) if text else ""
+    except ValueError:
+        return text
+
+
+def is_tls_failure(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(error)

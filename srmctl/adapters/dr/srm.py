@@ -19,6 +19,7 @@ from srmctl.adapters.dr.models import (
     _Record,
 )
 from srmctl.adapters.dr.srm_settings import PlanSettingsCalls
+from srmctl.adapters.guard import mutating
 
 _PG = "/pairings/{pairing_id}/protection-management/groups"
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
@@ -45,41 +46,40 @@ class SrmClient(PlanSettingsCalls):
     def server_info(self) -> SrmInfo:
         return self.get_model(SrmInfo, "/server/info")
 
-    def vcenters(self, pairing_id: str) -> list[ServerInfo]:
-        return self.get_list(ServerInfo, "/pairings/{pairing_id}/vcenters", pairing_id=pairing_id)
+    def vcenters(self) -> list[ServerInfo]:
+        return self.get_list(ServerInfo, "/pairings/{pairing_id}/vcenters")
 
-    def replicated_vms(self, pairing_id: str, vcenter_id: str) -> list[ReplicatedVm]:
+    def replicated_vms(self, vcenter_id: str) -> list[ReplicatedVm]:
         return self.get_list(
             ReplicatedVm,
             "/pairings/{pairing_id}/vcenters/{vcenter_id}/replicated-vms",
-            pairing_id=pairing_id,
             vcenter_id=vcenter_id,
         )
 
     # -- protection groups -----------------------------------------------------------------------
 
-    def groups(self, pairing_id: str) -> list[ProtectionGroup]:
-        return self.get_list(ProtectionGroup, _PG, pairing_id=pairing_id)
+    def groups(self) -> list[ProtectionGroup]:
+        return self.get_list(ProtectionGroup, _PG)
 
-    def group(self, pairing_id: str, group_id: str) -> ProtectionGroup:
-        return self.get_model(ProtectionGroup, _PG + "/{group_id}", pairing_id=pairing_id, group_id=group_id)
+    def group(self, group_id: str) -> ProtectionGroup:
+        return self.get_model(ProtectionGroup, _PG + "/{group_id}", group_id=group_id)
 
-    def group_by_name(self, pairing_id: str, name: str) -> ProtectionGroup:
-        return pick_one(self.groups(pairing_id), "protection group", lambda g: g.name, name)
+    def group_by_name(self, name: str) -> ProtectionGroup:
+        return pick_one(self.groups(), "protection group", lambda g: g.name, name)
 
-    def group_vms(self, pairing_id: str, group_id: str) -> list[ProtectionGroupVm]:
+    def group_vms(self, group_id: str) -> list[ProtectionGroupVm]:
         return self.get_list(
-            ProtectionGroupVm, _PG + "/{group_id}/vms", pairing_id=pairing_id, group_id=group_id
+            ProtectionGroupVm, _PG + "/{group_id}/vms", group_id=group_id
         )
 
-    def group_plans(self, pairing_id: str, group_id: str) -> list[RecoveryPlan]:
+    def group_plans(self, group_id: str) -> list[RecoveryPlan]:
         return self.get_list(
-            RecoveryPlan, _PG + "/{group_id}/recovery-plans", pairing_id=pairing_id, group_id=group_id
+            RecoveryPlan, _PG + "/{group_id}/recovery-plans", group_id=group_id
         )
 
+    @mutating
     def create_group(
         self,
-        pairing_id: str,
         name: str,
         protected_vc_guid: str,
         vm_ids: Sequence[str],
@@ -100,11 +100,11 @@ class SrmClient(PlanSettingsCalls):
             body["description"] = description
         if location is not None:
             body["location"] = location
-        return self.run(self.task("POST", _PG, body=body, pairing_id=pairing_id), wait, on_progress)
+        return self.run(self.task("POST", _PG, body=body), wait, on_progress)
 
+    @mutating
     def reconfigure_group(
         self,
-        pairing_id: str,
         group_id: str,
         name: str,
         vm_ids: Sequence[str],
@@ -121,29 +121,30 @@ class SrmClient(PlanSettingsCalls):
                 "POST",
                 _PG + "/{group_id}/actions/reconfigure",
                 body=body,
-                pairing_id=pairing_id,
                 group_id=group_id,
             ),
             wait,
         )
 
-    def delete_group(self, pairing_id: str, group_id: str, *, wait: bool = True) -> Task:
+    @mutating
+    def delete_group(self, group_id: str, *, wait: bool = True) -> Task:
         return self.run(
-            self.task("DELETE", _PG + "/{group_id}", pairing_id=pairing_id, group_id=group_id), wait
+            self.task("DELETE", _PG + "/{group_id}", group_id=group_id), wait
         )
 
-    def configure_all_vms(self, pairing_id: str, group_id: str, *, wait: bool = True) -> list[Task]:
+    @mutating
+    def configure_all_vms(self, group_id: str, *, wait: bool = True) -> list[Task]:
         tasks = self.tasks(
-            "POST", _PG + "/{group_id}/actions/configure-all-vms", pairing_id=pairing_id, group_id=group_id
+            "POST", _PG + "/{group_id}/actions/configure-all-vms", group_id=group_id
         )
         return [self.run(task, wait) for task in tasks]
 
-    def remove_vm_from_group(self, pairing_id: str, group_id: str, vm_id: str, *, wait: bool = True) -> Task:
+    @mutating
+    def remove_vm_from_group(self, group_id: str, vm_id: str, *, wait: bool = True) -> Task:
         return self.run(
             self.task(
                 "POST",
                 _PG + "/{group_id}/vms/{vm_id}/actions/remove-from-group",
-                pairing_id=pairing_id,
                 group_id=group_id,
                 vm_id=vm_id,
             ),
@@ -152,38 +153,37 @@ class SrmClient(PlanSettingsCalls):
 
     # -- recovery plans --------------------------------------------------------------------------
 
-    def plans(self, pairing_id: str) -> list[RecoveryPlan]:
-        return self.get_list(RecoveryPlan, _PLAN, pairing_id=pairing_id)
+    def plans(self) -> list[RecoveryPlan]:
+        return self.get_list(RecoveryPlan, _PLAN)
 
-    def plan(self, pairing_id: str, plan_id: str) -> RecoveryPlan:
-        return self.get_model(RecoveryPlan, _PLAN + "/{plan_id}", pairing_id=pairing_id, plan_id=plan_id)
+    def plan(self, plan_id: str) -> RecoveryPlan:
+        return self.get_model(RecoveryPlan, _PLAN + "/{plan_id}", plan_id=plan_id)
 
-    def plan_by_name(self, pairing_id: str, name: str) -> RecoveryPlan:
-        return pick_one(self.plans(pairing_id), "recovery plan", lambda p: p.name, name)
+    def plan_by_name(self, name: str) -> RecoveryPlan:
+        return pick_one(self.plans(), "recovery plan", lambda p: p.name, name)
 
-    def plan_groups(self, pairing_id: str, plan_id: str) -> list[ProtectionGroup]:
+    def plan_groups(self, plan_id: str) -> list[ProtectionGroup]:
         return self.get_list(
-            ProtectionGroup, _PLAN + "/{plan_id}/protection-groups", pairing_id=pairing_id, plan_id=plan_id
+            ProtectionGroup, _PLAN + "/{plan_id}/protection-groups", plan_id=plan_id
         )
 
-    def plan_vms(self, pairing_id: str, plan_id: str) -> list[RecoveryPlanVm]:
-        return self.get_list(RecoveryPlanVm, _PLAN + "/{plan_id}/vms", pairing_id=pairing_id, plan_id=plan_id)
+    def plan_vms(self, plan_id: str) -> list[RecoveryPlanVm]:
+        return self.get_list(RecoveryPlanVm, _PLAN + "/{plan_id}/vms", plan_id=plan_id)
 
-    def plan_vm(self, pairing_id: str, plan_id: str, vm_id: str) -> RecoveryPlanVm:
+    def plan_vm(self, plan_id: str, vm_id: str) -> RecoveryPlanVm:
         return self.get_model(
             RecoveryPlanVm,
             _PLAN + "/{plan_id}/vms/{vm_id}",
-            pairing_id=pairing_id,
             plan_id=plan_id,
             vm_id=vm_id,
         )
 
-    def plan_vm_by_name(self, pairing_id: str, plan_id: str, name: str) -> RecoveryPlanVm:
-        return pick_one(self.plan_vms(pairing_id, plan_id), "VM in recovery plan", lambda v: v.name, name)
+    def plan_vm_by_name(self, plan_id: str, name: str) -> RecoveryPlanVm:
+        return pick_one(self.plan_vms(plan_id), "VM in recovery plan", lambda v: v.name, name)
 
+    @mutating
     def create_plan(
         self,
-        pairing_id: str,
         name: str,
         protected_vc_guid: str,
         group_ids: Sequence[str],
@@ -198,16 +198,17 @@ class SrmClient(PlanSettingsCalls):
         }
         if description is not None:
             body["description"] = description
-        return self.run(self.task("POST", _PLAN, body=body, pairing_id=pairing_id), wait)
+        return self.run(self.task("POST", _PLAN, body=body), wait)
 
-    def delete_plan(self, pairing_id: str, plan_id: str, *, wait: bool = True) -> Task:
+    @mutating
+    def delete_plan(self, plan_id: str, *, wait: bool = True) -> Task:
         return self.run(
-            self.task("DELETE", _PLAN + "/{plan_id}", pairing_id=pairing_id, plan_id=plan_id), wait
+            self.task("DELETE", _PLAN + "/{plan_id}", plan_id=plan_id), wait
         )
 
+    @mutating
     def reconfigure_plan(
         self,
-        pairing_id: str,
         plan_id: str,
         *,
         protection_groups: Sequence[str] | None = None,
@@ -233,7 +234,6 @@ class SrmClient(PlanSettingsCalls):
                 "POST",
                 _PLAN + "/{plan_id}/actions/reconfigure",
                 body=body,
-                pairing_id=pairing_id,
                 plan_id=plan_id,
             ),
             wait,
@@ -241,7 +241,6 @@ class SrmClient(PlanSettingsCalls):
 
     def _plan_action(
         self,
-        pairing_id: str,
         plan_id: str,
         action: str,
         body: dict[str, Any],
@@ -250,13 +249,13 @@ class SrmClient(PlanSettingsCalls):
         timeout: float,
     ) -> Task:
         task = self.task(
-            "POST", _PLAN + "/{plan_id}/actions/" + action, body=body, pairing_id=pairing_id, plan_id=plan_id
+            "POST", _PLAN + "/{plan_id}/actions/" + action, body=body, plan_id=plan_id
         )
         return self.run(task, wait, on_progress, timeout)
 
+    @mutating
     def test_plan(
         self,
-        pairing_id: str,
         plan_id: str,
         *,
         sync_data: bool = True,
@@ -265,12 +264,12 @@ class SrmClient(PlanSettingsCalls):
         timeout: float = 3600.0,
     ) -> Task:
         return self._plan_action(
-            pairing_id, plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout
+            plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout
         )
 
+    @mutating
     def cleanup_plan(
         self,
-        pairing_id: str,
         plan_id: str,
         *,
         forced: bool = False,
@@ -279,12 +278,12 @@ class SrmClient(PlanSettingsCalls):
         timeout: float = 3600.0,
     ) -> Task:
         return self._plan_action(
-            pairing_id, plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout
+            plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout
         )
 
+    @mutating
     def recover_plan(
         self,
-        pairing_id: str,
         plan_id: str,
         *,
         planned: bool,
@@ -298,11 +297,11 @@ class SrmClient(PlanSettingsCalls):
         body = {"planned_failover": planned, "sync_data": sync_data}
         if not planned:
             body["skip_protection_site_operations"] = skip_protection_site_operations
-        return self._plan_action(pairing_id, plan_id, "recovery", body, wait, on_progress, timeout)
+        return self._plan_action(plan_id, "recovery", body, wait, on_progress, timeout)
 
+    @mutating
     def reprotect_plan(
         self,
-        pairing_id: str,
         plan_id: str,
         *,
         forced: bool = False,
@@ -311,11 +310,12 @@ class SrmClient(PlanSettingsCalls):
         timeout: float = 3600.0,
     ) -> Task:
         return self._plan_action(
-            pairing_id, plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout
+            plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout
         )
 
-    def cancel_plan(self, pairing_id: str, plan_id: str) -> None:
+    @mutating
+    def cancel_plan(self, plan_id: str) -> None:
         self.request(
-            "POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), pairing_id=pairing_id, plan_id=plan_id
+            "POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), plan_id=plan_id
         )
 

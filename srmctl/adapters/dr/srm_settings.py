@@ -23,6 +23,7 @@ from srmctl.adapters.dr.models import (
     VmRecoverySettings,
     VmRecoverySettingsState,
 )
+from srmctl.adapters.guard import mutating
 
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
 _VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
@@ -35,34 +36,35 @@ class PlanSettingsCalls(DrClient):
 
     # -- per-VM recovery settings ----------------------------------------------------------------
 
-    def recovery_settings(self, pairing_id: str, plan_id: str, vm_id: str) -> VmRecoverySettingsState:
+    def recovery_settings(self, plan_id: str, vm_id: str) -> VmRecoverySettingsState:
         return self.get_model(
-            VmRecoverySettingsState, _VM_SETTINGS, pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+            VmRecoverySettingsState, _VM_SETTINGS, plan_id=plan_id, vm_id=vm_id
         )
 
+    @mutating
     def update_recovery_settings(
-        self, pairing_id: str, plan_id: str, vm_id: str, settings: VmRecoverySettings, *, wait: bool = True
+        self, plan_id: str, vm_id: str, settings: VmRecoverySettings, *, wait: bool = True
     ) -> Task:
         return self.run(
             self.task(
                 "POST",
                 _VM_SETTINGS + "/actions/update",
                 body=settings.spec_body(),
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 vm_id=vm_id,
             ),
             wait,
         )
 
-    def priority(self, pairing_id: str, plan_id: str, vm_id: str) -> str:
+    def priority(self, plan_id: str, vm_id: str) -> str:
         data = self.request(
-            "GET", _VM_SETTINGS + "/priority", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+            "GET", _VM_SETTINGS + "/priority", plan_id=plan_id, vm_id=vm_id
         ).json()
         return str(data["priority"])
 
+    @mutating
     def set_priority(
-        self, pairing_id: str, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True
+        self, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True
     ) -> Task:
         value = priority.value if isinstance(priority, Priority) else Priority(priority).value
         return self.run(
@@ -70,58 +72,55 @@ class PlanSettingsCalls(DrClient):
                 "PUT",
                 _VM_SETTINGS + "/priority",
                 body={"priority": value},
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 vm_id=vm_id,
             ),
             wait,
         )
 
-    def dependent_vms(self, pairing_id: str, plan_id: str, vm_id: str) -> list[DependentVm]:
+    def dependent_vms(self, plan_id: str, vm_id: str) -> list[DependentVm]:
         return self.get_list(
-            DependentVm, _VM_SETTINGS + "/dependent-vms", pairing_id=pairing_id, plan_id=plan_id, vm_id=vm_id
+            DependentVm, _VM_SETTINGS + "/dependent-vms", plan_id=plan_id, vm_id=vm_id
         )
 
     def validate_dependent_vms(
-        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]
+        self, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]
     ) -> DependencyValidation:
         response = self.request(
             "POST",
             _VM_SETTINGS + "/dependent-vms/actions/validate",
             body={"dependent_vms": list(dependent_vm_ids)},
-            pairing_id=pairing_id,
             plan_id=plan_id,
             vm_id=vm_id,
         )
         return self._parse(DependencyValidation, response.json(), "dependent-vms/actions/validate")
 
+    @mutating
     def set_dependent_vms(
-        self, pairing_id: str, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str], *, wait: bool = True
+        self, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str], *, wait: bool = True
     ) -> Task:
         return self.run(
             self.task(
                 "POST",
                 _VM_SETTINGS + "/dependent-vms/actions/update",
                 body={"dependent_vms": list(dependent_vm_ids)},
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 vm_id=vm_id,
             ),
             wait,
         )
 
-    def ip_customization(self, pairing_id: str, plan_id: str, vm_id: str) -> IpCustomization:
+    def ip_customization(self, plan_id: str, vm_id: str) -> IpCustomization:
         return self.get_model(
             IpCustomization,
             _VM_SETTINGS + "/ip-customization",
-            pairing_id=pairing_id,
             plan_id=plan_id,
             vm_id=vm_id,
         )
 
+    @mutating
     def set_ip_customization(
         self,
-        pairing_id: str,
         plan_id: str,
         vm_id: str,
         customization_type: str,
@@ -138,7 +137,6 @@ class PlanSettingsCalls(DrClient):
                 "POST",
                 _VM_SETTINGS + "/ip-customization/actions/update",
                 body=body,
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 vm_id=vm_id,
             ),
@@ -147,14 +145,14 @@ class PlanSettingsCalls(DrClient):
 
     # -- plan-level recovery steps and prompts ---------------------------------------------------
 
-    def recovery_steps(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
+    def recovery_steps(self, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
         return self.get_list(
-            RecoveryStep, _STEPS, pairing_id=pairing_id, plan_id=plan_id, view_mode=ViewMode(view_mode).value
+            RecoveryStep, _STEPS, plan_id=plan_id, view_mode=ViewMode(view_mode).value
         )
 
+    @mutating
     def create_plan_callout(
         self,
-        pairing_id: str,
         plan_id: str,
         view_mode: ViewMode | str,
         spec: CalloutSpec,
@@ -168,21 +166,20 @@ class PlanSettingsCalls(DrClient):
                 "POST",
                 _STEPS,
                 body=spec.body(),
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 view_mode=ViewMode(view_mode).value,
             ),
             wait,
         )
 
+    @mutating
     def delete_recovery_step(
-        self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True
+        self, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True
     ) -> Task:
         return self.run(
             self.task(
                 "DELETE",
                 _STEPS + "/{recovery_step_id}",
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 view_mode=ViewMode(view_mode).value,
                 recovery_step_id=str(step_id),
@@ -190,19 +187,18 @@ class PlanSettingsCalls(DrClient):
             wait,
         )
 
-    def callout_data(self, pairing_id: str, plan_id: str, view_mode: ViewMode | str, step_id: int) -> Callout:
+    def callout_data(self, plan_id: str, view_mode: ViewMode | str, step_id: int) -> Callout:
         return self.get_model(
             Callout,
             _STEPS + "/{recovery_step_id}/callout-data",
-            pairing_id=pairing_id,
             plan_id=plan_id,
             view_mode=ViewMode(view_mode).value,
             recovery_step_id=str(step_id),
         )
 
+    @mutating
     def edit_callout(
         self,
-        pairing_id: str,
         plan_id: str,
         view_mode: ViewMode | str,
         step_id: int,
@@ -216,7 +212,6 @@ class PlanSettingsCalls(DrClient):
                 "POST",
                 _STEPS + "/{recovery_step_id}/callout-data/actions/edit",
                 body=body,
-                pairing_id=pairing_id,
                 plan_id=plan_id,
                 view_mode=ViewMode(view_mode).value,
                 recovery_step_id=str(step_id),
@@ -224,15 +219,15 @@ class PlanSettingsCalls(DrClient):
             wait,
         )
 
-    def user_prompts(self, pairing_id: str, plan_id: str) -> list[UserPrompt]:
-        return self.get_list(UserPrompt, _PROMPTS, pairing_id=pairing_id, plan_id=plan_id)
+    def user_prompts(self, plan_id: str) -> list[UserPrompt]:
+        return self.get_list(UserPrompt, _PROMPTS, plan_id=plan_id)
 
-    def dismiss_prompt(self, pairing_id: str, plan_id: str, prompt_id: str) -> None:
+    @mutating
+    def dismiss_prompt(self, plan_id: str, prompt_id: str) -> None:
         self.request(
             "POST",
             _PROMPTS + "/{prompt_id}/actions/dismiss-prompt",
             expect=(204,),
-            pairing_id=pairing_id,
             plan_id=plan_id,
             prompt_id=prompt_id,
         )

@@ -19,6 +19,7 @@ from srmctl.adapters.dr.models import (
     VmDisk,
     VrVm,
 )
+from srmctl.adapters.guard import mutating
 
 _REPL = "/pairings/{pairing_id}/replications"
 _VC = "/pairings/{pairing_id}/vcenters/{vcenter_id}"
@@ -35,51 +36,51 @@ class VrClient(DrClient):
     # -- replications ----------------------------------------------------------------------------
 
     def replications(
-        self, pairing_id: str, *, source_vc_guid: str | None = None, extended_info: bool = False
+        self, *, source_vc_guid: str | None = None, extended_info: bool = False
     ) -> list[Replication]:
         """Replications of the pairing; ``source_vc_guid`` selects one direction (outgoing from it)."""
         params: dict[str, Any] = {"extended_info": extended_info}
         if source_vc_guid:
             params["source_vc_guid"] = source_vc_guid
-        return self.get_list(Replication, _REPL, params=params, pairing_id=pairing_id)
+        return self.get_list(Replication, _REPL, params=params)
 
-    def replication(self, pairing_id: str, replication_id: str) -> Replication:
+    def replication(self, replication_id: str) -> Replication:
         return self.get_model(
-            Replication, _REPL + "/{replication_id}", pairing_id=pairing_id, replication_id=replication_id
+            Replication, _REPL + "/{replication_id}", replication_id=replication_id
         )
 
     def replication_by_name(
-        self, pairing_id: str, name: str, *, source_vc_guid: str | None = None
+        self, name: str, *, source_vc_guid: str | None = None
     ) -> Replication:
         return pick_one(
-            self.replications(pairing_id, source_vc_guid=source_vc_guid),
+            self.replications(source_vc_guid=source_vc_guid),
             "replication",
             lambda r: r.name,
             name,
         )
 
-    def replication_disks(self, pairing_id: str, replication_id: str) -> list[ReplicatedDisk]:
+    def replication_disks(self, replication_id: str) -> list[ReplicatedDisk]:
         return self.get_list(
             ReplicatedDisk,
             _REPL + "/{replication_id}/disks",
-            pairing_id=pairing_id,
             replication_id=replication_id,
         )
 
+    @mutating
     def configure_replications(
         self,
-        pairing_id: str,
         specs: Sequence[ConfigureReplicationSpec],
         *,
         wait: bool = True,
         on_progress: ProgressCallback | None = None,
     ) -> list[Task]:
         """Configure replication for many VMs in one batched request (one task per VM)."""
-        tasks = self.tasks("POST", _REPL, body=[spec.body() for spec in specs], pairing_id=pairing_id)
+        tasks = self.tasks("POST", _REPL, body=[spec.body() for spec in specs])
         return [self.run(task, wait, on_progress) for task in tasks]
 
+    @mutating
     def reconfigure_replication(
-        self, pairing_id: str, replication_id: str, spec: ConfigureReplicationSpec, *, wait: bool = True
+        self, replication_id: str, spec: ConfigureReplicationSpec, *, wait: bool = True
     ) -> Task:
         body = spec.body()
         body.pop("vm_id", None)
@@ -89,14 +90,14 @@ class VrClient(DrClient):
                 "POST",
                 _REPL + "/{replication_id}/actions/reconfigure",
                 body=body,
-                pairing_id=pairing_id,
                 replication_id=replication_id,
             ),
             wait,
         )
 
+    @mutating
     def unconfigure_replication(
-        self, pairing_id: str, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
+        self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
     ) -> Task:
         """Gracefully remove a replication. Replica disks are kept unless asked otherwise: they are the
         seeds of the reverse replication."""
@@ -105,14 +106,14 @@ class VrClient(DrClient):
                 "POST",
                 _REPL + "/{replication_id}/actions/unconfigure",
                 params={"retain_replica_disks": retain_replica_disks},
-                pairing_id=pairing_id,
                 replication_id=replication_id,
             ),
             wait,
         )
 
+    @mutating
     def delete_replication(
-        self, pairing_id: str, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
+        self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
     ) -> Task:
         """Local-site-only removal (when the peer site is gone)."""
         return self.run(
@@ -120,37 +121,37 @@ class VrClient(DrClient):
                 "DELETE",
                 _REPL + "/{replication_id}",
                 params={"retain_replica_disks": retain_replica_disks},
-                pairing_id=pairing_id,
                 replication_id=replication_id,
             ),
             wait,
         )
 
-    def _replication_action(self, pairing_id: str, replication_id: str, action: str, wait: bool) -> Task:
+    def _replication_action(self, replication_id: str, action: str, wait: bool) -> Task:
         return self.run(
             self.task(
                 "POST",
                 _REPL + "/{replication_id}/actions/" + action,
-                pairing_id=pairing_id,
                 replication_id=replication_id,
             ),
             wait,
         )
 
-    def pause_replication(self, pairing_id: str, replication_id: str, *, wait: bool = True) -> Task:
-        return self._replication_action(pairing_id, replication_id, "pause", wait)
+    @mutating
+    def pause_replication(self, replication_id: str, *, wait: bool = True) -> Task:
+        return self._replication_action(replication_id, "pause", wait)
 
-    def resume_replication(self, pairing_id: str, replication_id: str, *, wait: bool = True) -> Task:
-        return self._replication_action(pairing_id, replication_id, "resume", wait)
+    @mutating
+    def resume_replication(self, replication_id: str, *, wait: bool = True) -> Task:
+        return self._replication_action(replication_id, "resume", wait)
 
-    def sync_replication(self, pairing_id: str, replication_id: str, *, wait: bool = True) -> Task:
-        return self._replication_action(pairing_id, replication_id, "sync", wait)
+    @mutating
+    def sync_replication(self, replication_id: str, *, wait: bool = True) -> Task:
+        return self._replication_action(replication_id, "sync", wait)
 
     # -- vCenter inventory as VR sees it ---------------------------------------------------------
 
     def vms(
         self,
-        pairing_id: str,
         vcenter_id: str,
         *,
         name: str | None = None,
@@ -159,26 +160,26 @@ class VrClient(DrClient):
         params: dict[str, Any] = {"suitable_for_replication": suitable_for_replication}
         if name is not None:
             params.update(filter_property="name", filter=[name])
-        return self.get_list(VrVm, _VC + "/vms", params=params, pairing_id=pairing_id, vcenter_id=vcenter_id)
+        return self.get_list(VrVm, _VC + "/vms", params=params, vcenter_id=vcenter_id)
 
-    def vm_by_name(self, pairing_id: str, vcenter_id: str, name: str) -> VrVm:
+    def vm_by_name(self, vcenter_id: str, name: str) -> VrVm:
         # The server-side filter narrows the page; pick_one still checks, so a server ignoring the filter
         # cannot make srmctl act on the wrong VM.
-        return pick_one(self.vms(pairing_id, vcenter_id, name=name), "VM", lambda v: v.name, name)
+        return pick_one(self.vms(vcenter_id, name=name), "VM", lambda v: v.name, name)
 
-    def vm_disks(self, pairing_id: str, vcenter_id: str, vm_id: str) -> list[VmDisk]:
+    def vm_disks(self, vcenter_id: str, vm_id: str) -> list[VmDisk]:
         return self.get_list(
-            VmDisk, _VC + "/vms/{vm_id}/disks", pairing_id=pairing_id, vcenter_id=vcenter_id, vm_id=vm_id
+            VmDisk, _VC + "/vms/{vm_id}/disks", vcenter_id=vcenter_id, vm_id=vm_id
         )
 
-    def datastores(self, pairing_id: str, vcenter_id: str) -> list[Datastore]:
-        return self.get_list(Datastore, _VC + "/datastores", pairing_id=pairing_id, vcenter_id=vcenter_id)
+    def datastores(self, vcenter_id: str) -> list[Datastore]:
+        return self.get_list(Datastore, _VC + "/datastores", vcenter_id=vcenter_id)
 
-    def datastore_by_name(self, pairing_id: str, vcenter_id: str, name: str) -> Datastore:
-        return pick_one(self.datastores(pairing_id, vcenter_id), "datastore", lambda d: d.name, name)
+    def datastore_by_name(self, vcenter_id: str, name: str) -> Datastore:
+        return pick_one(self.datastores(vcenter_id), "datastore", lambda d: d.name, name)
 
     def find_seeds(
-        self, pairing_id: str, vcenter_id: str, datastore_id: str, disks: Sequence[tuple[VmDisk, str]]
+        self, vcenter_id: str, datastore_id: str, disks: Sequence[tuple[VmDisk, str]]
     ) -> list[SeedInfo]:
         """For each (disk, destination path such as ``mail04/mail04.vmdk``), the seed files found."""
         body = [
@@ -189,7 +190,6 @@ class VrClient(DrClient):
             "POST",
             _VC + "/datastores/{datastore_id}/actions/find-seeds",
             body=body,
-            pairing_id=pairing_id,
             vcenter_id=vcenter_id,
             datastore_id=datastore_id,
         )

@@ -25,7 +25,7 @@ def test_long_retry_after_is_capped_and_announced(srmsim, caplog: pytest.LogCapt
     srmsim.fail_http("/pairings/*/recovery-management/plans", method="GET", status=429, count=1, retry_after=45)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="srmctl.adapters.retry"):
-        assert len(srm.plans(srmsim.pairing_id)) == 1
+        assert len(srm.plans()) == 1
     assert 2.5 <= time.monotonic() - started < 10  # waited the cap, not the 45 s asked for
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, warnings
@@ -37,7 +37,7 @@ def test_short_waits_are_not_announced(srmsim, caplog: pytest.LogCaptureFixture)
     srm.login()
     srmsim.fail_http("/pairings/*/recovery-management/plans", method="GET", status=503, count=1)
     with caplog.at_level(logging.WARNING, logger="srmctl.adapters.retry"):
-        srm.plans(srmsim.pairing_id)
+        srm.plans()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
