@@ -1,4 +1,4 @@
-"""Between the snapshot vocabulary (DESIGN §12) and SRM's REST recovery settings.
+"""Between the snapshot vocabulary (the lab topology's keys; see docs/architecture.md) and SRM's REST recovery settings.
 
 IP settings: SRM keeps, per NIC, ``primary_ip_settings`` (used when the VM runs at the plan's protected
 site) and ``secondary_ip_settings`` (at its recovery site). A snapshot stores them as ``protected`` /

@@ -1,6 +1,6 @@
 """The plan-metadata snapshot: one YAML document per recovery plan, keyed by VM name (never MoRef).
 
-The keys are those of the lab topology (DESIGN §12), so one vocabulary serves the lab, snapshots and
+The keys are those of the lab topology (see docs/architecture.md), so one vocabulary serves the lab, snapshots and
 runbooks. IP settings are stored per NIC as ``recovery``/``protected`` relative to the plan's direction
 *at capture time*, which the snapshot records (``plan.protected_site``/``plan.recovery_site``): after the
 plan's direction flips, restore maps them back to the same physical site, so re-IP stays with its site.

@@ -1,4 +1,5 @@
-"""status after srmsim's own failover: the post-failover states of DESIGN §2, seen through the CLI."""
+"""status after srmsim's own failover: the post-failover states (docs/architecture.md, "Scenario states"),
+seen through the CLI."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """End to end: `srmctl failback` on real labs (two vcsim sites + srmsim), no mocks: both scenarios and every
-strategy reach DESIGN §2's target end state; a second run plans nothing; DR refuses unconfirmed stale VMs; a
-run SIGKILLed at many points resumes to the same end state; injected transient faults are retried.
+strategy reach the target end state (docs/architecture.md, "The job"); a second run plans nothing; DR refuses
+unconfirmed stale VMs; a run SIGKILLed at many points resumes to the same end state; injected transient
+faults are retried.
 
 Set ``SRMCTL_E2E_BENCH=FILE`` to append one JSON line per measured run (wall time, API calls per site and per
 step and VM, retries): the source of the e2e table in ``bench/RESULTS.md``.
@@ -112,7 +113,7 @@ def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
 
 
 def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool) -> None:
-    """DESIGN §2's target end state. ``full`` adds the metadata diff and the datastore file inventory."""
+    """The target end state (docs/architecture.md). ``full`` adds the metadata diff and the datastore file inventory."""
     ny, nj = inventory(config, HOME), inventory(config, AWAY)
     for name in ALL_VMS:
         copies = ny.vms_named(name)

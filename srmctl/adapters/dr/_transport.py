@@ -1,8 +1,6 @@
-"""What the SRM and VR REST clients share on the wire: TLS trust, sessions, retries, paging, call counting.
-
-Both APIs come from the same "DR REST" gateway and behave identically in these respects (``POST /session``
-with Basic → ``x-dr-session``; remote-site login per pairing; ``{list, _meta}`` pages; 202 + Task).
-"""
+"""What the SRM and VR REST clients share on the wire (one "DR REST" gateway, identical in these respects):
+TLS trust, sessions (``POST /session`` with Basic → ``x-dr-session``; remote login per pairing), retries,
+``{list, _meta}`` pages, 202 + Task, call counting."""
 
 import hashlib
 import logging
