@@ -208,6 +208,7 @@ class PlanTest(_PlanRun):
     """
 
     name = "plan.test"
+    undone_by = frozenset({"plan.cleanup", "plan.migrate"})  # both move the plan on from TEST_COMPLETE
     done_once_home = True
     impact = Impact.LOW
     operation = "test"
@@ -223,6 +224,7 @@ class PlanCleanup(_PlanRun):
     """Clean up after the test recovery, returning the plan to READY_STATE."""
 
     name = "plan.cleanup"
+    undone_by = frozenset({"plan.migrate"})  # moves the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
     operation = "cleanup"
@@ -273,6 +275,7 @@ class PlanReprotect(Step):
     """
 
     name = "plan.reprotect"
+    undone_by = frozenset({"plan.test", "plan.migrate"})  # move the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
 

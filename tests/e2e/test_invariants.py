@@ -10,7 +10,7 @@ from invariants import FAILED_BACK, UNCHANGED, RunbookFacts, capture, violations
 from labstate import RunbookSpec, write_runbook
 
 from srmctl.lab import lab
-from srmctl.lab.topology import load_topology
+from srmctl.labkit.topology import load_topology
 
 pytestmark = pytest.mark.slow
 
