@@ -17,6 +17,11 @@ ACTION_DONE = "action_done"
 RECORD = "record"  # a fact for the journal, e.g. a VM's files before it is unregistered
 STEP_VERIFIED = "step_verified"
 STEP_FAILED = "step_failed"
+# On resume, before anything is planned, each step the journal records as verified is verified again
+# (docs/architecture.md, resume): it still holds (skipped), or it no longer holds and it and every later
+# step are planned and run again.
+STEP_REVERIFIED = "step_reverified"
+STEP_STALE = "step_stale"
 RUN_FINISHED = "run_finished"
 
 

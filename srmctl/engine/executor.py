@@ -8,18 +8,39 @@ world. The same executor runs the sequences of ``protection.restore`` and the re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from srmctl.engine.events import EventBus
 from srmctl.errors import UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
+from srmctl.steps.base import get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.executor import StepPlan, run_steps
+from srmctl.steps.executor import StepPlan, reverify, run_steps
 from srmctl.steps.executor import plan_steps as plan_each
 
-__all__ = ["RunPlan", "StepPlan", "execute_steps", "plan_steps", "select_steps"]
+__all__ = ["Recheck", "RunPlan", "StepPlan", "execute_steps", "plan_steps", "recheck_verified", "select_steps"]
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A step the journal records as verified, verified again by a resume before it is skipped."""
+
+    step: str
+    holds: bool  # its verification passes against live state
+    summary: str
+    problems: tuple[str, ...] = ()
+    undone_by: str | None = None  # a later, started step whose work explains a failed verification
+
+    @property
+    def stands(self) -> bool:
+        """Skipped on resume unless a real failure elsewhere re-plans from an earlier step."""
+        return self.holds or self.undone_by is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "holds": self.holds, "summary": self.summary, "problems": list(self.problems),
+                "undone_by": self.undone_by}
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,7 @@ class RunPlan:
     source: str
     target: str
     steps: tuple[StepPlan, ...]
+    rechecked: tuple[Recheck, ...] = ()  # on resume: the verified steps checked again, in order
 
     @property
     def needs_confirmation(self) -> bool:
@@ -39,9 +61,12 @@ class RunPlan:
         return sum(len(s.actions) for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"runbook": self.runbook, "scenario": self.scenario, "from": self.source, "to": self.target,
+        data = {"runbook": self.runbook, "scenario": self.scenario, "from": self.source, "to": self.target,
                 "needs_confirmation": self.needs_confirmation, "action_count": self.action_count,
                 "steps": [s.to_dict() for s in self.steps]}
+        if self.rechecked:
+            data["rechecked"] = [r.to_dict() for r in self.rechecked]
+        return data
 
 
 def select_steps(runbook: Runbook, *, only: Sequence[str] | None = None, from_step: str | None = None,
@@ -72,3 +97,27 @@ def execute_steps(ctx: StepContext, names: Sequence[str], bus: EventBus) -> None
     """Apply and verify each step in order, journaling to ``bus``; stop at the first failure (StepFailed
     naming the step)."""
     run_steps(replace(ctx, emit=bus.emit), names)
+
+
+def recheck_verified(ctx: StepContext, verified: Sequence[str],
+                     started: Collection[str]) -> tuple[tuple[Recheck, ...], str | None]:
+    """Verify again, in order and read-only, each step a resumed run's journal records as verified
+    (``verified``); ``started`` are the steps the journal saw start. Returns the checks and the step to
+    re-plan from (None: every verified step stands, skip them all).
+
+    A failed verification is excused when a later step that the step declares in ``undone_by`` has started
+    (e.g. plan.cleanup ends plan.test's TEST_COMPLETE), but only while every other verified step holds or is
+    excused too: once any failure is real (the world was reset or changed by hand), the run is re-planned
+    from the first step that failed, excused or not, since the excuse assumed the rest of the world stood.
+    """
+    checks = []
+    for name in verified:
+        verification = reverify(ctx, name)
+        if verification.ok:
+            checks.append(Recheck(name, True, verification.summary))
+            continue
+        later = next((s for s in sorted(get_step(name).undone_by) if s in started), None)
+        checks.append(Recheck(name, False, verification.summary, verification.problems, later))
+    if all(c.stands for c in checks):
+        return tuple(checks), None
+    return tuple(checks), next(c.step for c in checks if not c.holds)

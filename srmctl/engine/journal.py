@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets as _secrets
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,6 +53,13 @@ class RunDamaged(UsageError):
     resumed or reported. Exit 2, like any other run that cannot be resumed as asked."""
 
     code = "run_damaged"
+
+#: Test hook for the crash matrix: SIGKILL this process right after its Nth appended event is durable (read
+#: once, at import; see PAUSE_ENV in srmctl/steps/context.py). Unset or not a positive number: no kill.
+KILL_AT_EVENT_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
+_KILL_AT_RAW = os.environ.get(KILL_AT_EVENT_ENV, "").strip()
+_KILL_AT = int(_KILL_AT_RAW) if _KILL_AT_RAW.isdigit() else 0
+_appended = 0  # events this process appended (the event bus delivers one at a time: no lock needed)
 
 
 def new_run_id(runbook_name: str) -> str:
@@ -159,6 +167,8 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if _KILL_AT:
+            _kill_after_append()
 
     def events(self) -> list[dict[str, Any]]:
         return read_events(self.directory)
@@ -192,6 +202,13 @@ def read_json(path: Path) -> Any:
 def _short(error: BaseException) -> str:
     text = str(error)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _kill_after_append() -> None:
+    global _appended
+    _appended += 1
+    if _appended == _KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def run_directory(home: Path, run_id: str) -> Path:

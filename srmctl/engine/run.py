@@ -19,7 +19,7 @@ from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
-from srmctl.engine.executor import RunPlan, execute_steps, plan_steps, select_steps
+from srmctl.engine.executor import Recheck, RunPlan, execute_steps, plan_steps, recheck_verified, select_steps
 from srmctl.engine.journal import (
     META,
     PLAN,
@@ -160,6 +160,8 @@ class PendingRun:
     all_steps: tuple[str, ...]
     origin: EndpointOrigin
     resumes: int
+    verified: tuple[str, ...] = ()  # recorded as verified (their last outcome), in run order: checked again
+    started: frozenset[str] = frozenset()  # every step the journal saw start
 
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
@@ -170,24 +172,36 @@ def pending_run(home: Path, run_id: str) -> PendingRun:
     selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
     if runbook.select is not None and selected:
         runbook = _listing(runbook, selected[0])
-    verified = {e["step"] for e in stored.events if e.get("kind") == ev.STEP_VERIFIED}
+    last = {e["step"]: e["kind"] for e in stored.events if e.get("kind") in _STEP_PHASES and e.get("step")}
+    verified = {step for step, kind in last.items() if kind in (ev.STEP_VERIFIED, ev.STEP_REVERIFIED)}
     return PendingRun(run_id=run_id, runbook=runbook,
                       steps=tuple(s for s in meta["steps"] if s not in verified), all_steps=tuple(meta["steps"]),
                       origin=EndpointOrigin.from_meta(meta),
-                      resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1)
+                      resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1,
+                      verified=tuple(s for s in meta["steps"] if s in verified),
+                      started=frozenset(e["step"] for e in stored.events
+                                        if e.get("kind") == ev.STEP_STARTED and e.get("step")))
+
+
+#: The events that tell where a step stands, the last one counting (a step found stale on resume and not
+#: run again since is not verified any more).
+_STEP_PHASES = (ev.STEP_STARTED, ev.STEP_VERIFIED, ev.STEP_FAILED, ev.STEP_REVERIFIED, ev.STEP_STALE)
 
 
 def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: ConfirmPlan,
            subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> RunReport:
     """Continue a run from its journal: every step not verified yet is planned again from live state, so
-    work done before a crash (even one whose journal line was never written) is not done twice."""
+    work done before a crash (even one whose journal line was never written) is not done twice. The steps
+    recorded as verified are verified again first: from the first that no longer holds, every step is
+    planned and run again (:func:`recheck_verified`)."""
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.open(home, pending.run_id, secrets)
 
     return _run(pending.run_id, pending.runbook, endpoints, pending.steps, home, open_journal, ev.RUN_RESUMED,
                 confirm=confirm, subscribers=subscribers, break_lock=break_lock,
-                plan_file=f"plan-resume-{pending.resumes}.json", all_steps=pending.all_steps)
+                plan_file=f"plan-resume-{pending.resumes}.json", all_steps=pending.all_steps,
+                recheck=(pending.verified, pending.started))
 
 
 def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
@@ -209,8 +223,11 @@ def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
 def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
          open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
          subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
-         all_steps: tuple[str, ...] | None = None) -> RunReport:
-    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, names) as dr:
+         all_steps: tuple[str, ...] | None = None,
+         recheck: tuple[Sequence[str], frozenset[str]] | None = None) -> RunReport:
+    # On resume the steps checked again may need SRM/VR even when those left to run do not.
+    with (connected(_vcenters(runbook, endpoints)) as sessions,
+          _dr_ops(runbook, endpoints, all_steps or names) as dr):
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
         lock = RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
@@ -227,7 +244,10 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
             error: BaseException | None = None
             try:
                 ctx = StepContext(runbook, sites, bus.emit, dr_sites=dr, run_dir=journal.directory)
-                plan = plan_steps(ctx, names)
+                rechecked: tuple[Recheck, ...] = ()
+                if recheck is not None:
+                    rechecked, names = _rechecked(ctx, bus, *recheck, names, all_steps or names)
+                plan = replace(plan_steps(ctx, names), rechecked=rechecked)
                 journal.write_json(plan_file, plan.to_dict())
                 bus.emit(ev.PLANNED, None, plan.to_dict())
                 if plan.needs_confirmation and not confirm(plan):
@@ -247,6 +267,22 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
         finally:
             lock.release()
     return report
+
+
+def _rechecked(ctx: StepContext, bus: EventBus, verified: Sequence[str], started: frozenset[str],
+               pending: tuple[str, ...], order: Sequence[str]) -> tuple[tuple[Recheck, ...], tuple[str, ...]]:
+    """Verify the resumed run's verified steps again and journal each outcome; the steps to plan: ``pending``,
+    or, from the first verified step that no longer holds, that step and every step after it."""
+    checks, stale = recheck_verified(ctx, verified, started)
+    if stale is None:
+        for check in checks:
+            bus.emit(ev.STEP_REVERIFIED, check.step, check.to_dict())
+        return checks, pending
+    replanned = tuple(s for s in order if s in pending or order.index(s) >= order.index(stale))
+    for check in checks[:verified.index(stale)]:
+        bus.emit(ev.STEP_REVERIFIED, check.step, check.to_dict())
+    bus.emit(ev.STEP_STALE, stale, {**checks[verified.index(stale)].to_dict(), "replanned": list(replanned)})
+    return checks[:verified.index(stale) + 1], replanned
 
 
 def _outcome(error: BaseException | None) -> str:
@@ -277,6 +313,11 @@ def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
         done = sum(1 for e in mine if e.get("kind") == ev.ACTION_DONE)
         starts = [e for e in mine if e.get("kind") == ev.STEP_STARTED]
         ends = [e for e in mine if e.get("kind") in (ev.STEP_VERIFIED, ev.STEP_FAILED)]
+        stale = [e for e in mine if e.get("kind") == ev.STEP_STALE]
+        if stale and (not starts or stale[-1]["at"] >= starts[-1]["at"]):
+            # Found no longer holding by a resume, and not run again since.
+            outcomes.append(StepOutcome(name, "not_run", done, None, "no longer held when the run resumed"))
+            continue
         if not starts:
             outcomes.append(StepOutcome(name, "not_run", done, None, ""))
             continue

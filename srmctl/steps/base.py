@@ -148,6 +148,11 @@ class Step(ABC):
     #: other), there is nothing left for it to do, and its checks of the way there no longer apply. This is
     #: what makes a finished failback plan nothing when run again, instead of undoing protection.restore.
     done_once_home: ClassVar[bool] = False
+    #: Later steps whose work legitimately makes this step's verification stop holding while the VMs are
+    #: not home yet (plan.cleanup ends plan.test's TEST_COMPLETE; a migration under way registers the VMs at
+    #: home). On resume a failed re-verification is excused by one of them having started, but only while
+    #: every other verified step still holds (see :func:`srmctl.engine.executor.recheck_verified`).
+    undone_by: ClassVar[frozenset[str]] = frozenset()
 
     def planned(self, ctx: StepContext) -> tuple[Action, ...]:
         """:meth:`plan`, or nothing once the VMs are home (see ``done_once_home``)."""

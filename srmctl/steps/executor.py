@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from srmctl.errors import Aborted, ConnectionFailed, SrmctlError, StepFailed, UsageError
-from srmctl.steps.base import Action, Impact, Step, get_step
+from srmctl.steps.base import Action, Impact, Step, Verification, get_step
 from srmctl.steps.context import StepContext
 
 
@@ -89,6 +89,17 @@ def plan_steps(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
         with failures_named(cls.name):
             plans.append(StepPlan(cls.name, cls.impact, cls.summary(), cls().planned(view.bind(cls.name))))
     return tuple(plans)
+
+
+def reverify(ctx: StepContext, name: str) -> Verification:
+    """Step ``name``'s verification again, against fresh read-only state: a resume asks whether a step its
+    journal records as verified still holds. An error while looking (e.g. the plan is gone) means it does not
+    hold, and says why; connection loss, aborts and usage errors are raised as they are."""
+    try:
+        with failures_named(name):
+            return get_step(name)().verified(fresh(ctx).bind(name))
+    except StepFailed as error:
+        return Verification.failed([error.message])
 
 
 def run_steps(ctx: StepContext, names: Sequence[str], kinds: EventKinds = STEP_EVENTS) -> None:

@@ -209,6 +209,7 @@ class PlanTest(_PlanRun):
     """
 
     name = "plan.test"
+    undone_by = frozenset({"plan.cleanup", "plan.migrate"})  # both move the plan on from TEST_COMPLETE
     done_once_home = True
     impact = Impact.LOW
     operation = "test"
@@ -224,6 +225,7 @@ class PlanCleanup(_PlanRun):
     """Clean up after the test recovery, returning the plan to READY_STATE."""
 
     name = "plan.cleanup"
+    undone_by = frozenset({"plan.migrate"})  # moves the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
     operation = "cleanup"
@@ -274,6 +276,7 @@ class PlanReprotect(Step):
     """
 
     name = "plan.reprotect"
+    undone_by = frozenset({"plan.test", "plan.migrate"})  # move the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
 

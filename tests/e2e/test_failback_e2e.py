@@ -1,7 +1,8 @@
 """End to end: `srmctl failback` on real labs (two vcsim sites + srmsim), no mocks: both scenarios and every
 strategy reach the target end state (docs/architecture.md, "The job"); a second run plans nothing; DR refuses
 unconfirmed stale VMs; a run SIGKILLed at many points resumes to the same end state; injected transient
-faults are retried.
+faults are retried. Every test runs inside ``nothing_lost`` (tests/fixtures/invariants.py): no datastore file,
+VM, plan metadata or replication setting is lost or changed beyond what a correct failback changes.
 
 Set ``SRMCTL_E2E_BENCH=FILE`` to append one JSON line per measured run (wall time, API calls per site and per
 step and VM, retries): the source of the e2e table in ``bench/RESULTS.md``.
@@ -29,6 +30,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from edge import dr_sites
+from invariants import UNCHANGED, nothing_lost
 from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_runbook
 from labstate import snapshot as whole_state
 
@@ -288,7 +290,7 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
                                         bench: Bench) -> None:
     rb = failback_runbook(tmp_path / "rb.yaml", scenario, strategy)
     home = tmp_path / "home"
-    with scenario_lab(tmp_path / "lab", scenario) as config:
+    with scenario_lab(tmp_path / "lab", scenario) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
         report, _ = run_failback(rb, config, home, bench, f"failback {scenario} {strategy}")
         assert_end_state(config, baseline, full=full)
@@ -317,7 +319,7 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
 
 def test_disaster_recovery_refuses_powered_on_stale_vms_unconfirmed(tmp_path: Path) -> None:
     rb = failback_runbook(tmp_path / "rb.yaml", DISASTER, confirm_power_off=False)
-    with scenario_lab(tmp_path / "lab", DISASTER) as config:
+    with scenario_lab(tmp_path / "lab", DISASTER) as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
         before = (whole_state(config), dr_state(config))
         result = CliRunner().invoke(cli, ["failback", str(rb), "--lab", config.directory, "--yes"],
                                     env={"SRMCTL_HOME": str(tmp_path / "home")})
@@ -398,7 +400,7 @@ def test_sigkill_at_many_points_then_resume_reaches_the_end_state(tmp_path: Path
     rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
     home = tmp_path / "home"
     started = time.monotonic()
-    with scenario_lab(tmp_path / "lab", PLANNED) as config:
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
         args = ["failback", str(rb), "--lab", config.directory, "--yes"]
         outcomes = []
@@ -476,7 +478,7 @@ class FaultsAtSteps:
 
 def test_transient_faults_are_retried_and_the_run_succeeds(tmp_path: Path, bench: Bench) -> None:
     rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
-    with scenario_lab(tmp_path / "lab", PLANNED) as config:
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
         faults = FaultsAtSteps(config)
         meter = CallMeter()
@@ -504,7 +506,7 @@ def test_transient_vcenter_soap_fault_is_retried(fault: str, tmp_path: Path) -> 
     rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
     doc = yaml.safe_load(rb.read_text())
     rb.write_text(yaml.safe_dump({**doc, "steps": ["preflight.check"]}, sort_keys=False))
-    with scenario_lab(tmp_path / "lab", PLANNED) as config:
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
         vcenter_faults(config, HOME, "POST", method="RetrievePropertiesEx", fault=fault, count=1)
         report = edge.start(rb, config.directory, tmp_path / "home", confirm=lambda _plan: True)
         assert report.outcome == "succeeded", report.error

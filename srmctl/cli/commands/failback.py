@@ -31,6 +31,14 @@ _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": 
 def render_plan(app: App, plan: RunPlan) -> None:
     app.console.print(f"[bold]{plan.runbook}[/] ({plan.scenario}): {plan.source} → {plan.target}, "
                       f"{plan.action_count} action(s)")
+    for check in plan.rechecked:  # a resume verified these again before skipping them
+        if check.holds:
+            app.console.print(f"[green]=[/] {check.step:<22} still holds  [dim]{escape(check.summary)}[/]")
+        elif check.undone_by:
+            app.console.print(f"[green]=[/] {check.step:<22} undone by {check.undone_by}, which started after it")
+        else:
+            app.console.print(f"[yellow]![/] {check.step:<22} [yellow]no longer holds[/]: "
+                              + escape("; ".join(check.problems)) + " (planned again from here)")
     table = Table(show_header=True, header_style="bold")
     for column in ("#", "step", "impact", "action", "site", "target"):
         table.add_column(column, no_wrap=True)
@@ -96,6 +104,15 @@ def live_printer(app: App) -> Subscriber:
             app.console.print(f"[green]✓[/] {event.step:<22} {count} action(s)  [dim]{summary}[/]")
         elif event.kind == ev.STEP_FAILED:
             app.console.print(f"[red]✗[/] {event.step:<22} [red]{escape(str(event.data.get('error', '')))}[/]")
+        elif event.kind == ev.STEP_REVERIFIED:
+            undone = event.data.get("undone_by")
+            summary = f"undone by {undone}, which started after it" if undone else "still holds"
+            app.console.print(f"[green]=[/] {event.step:<22} {escape(summary)}  "
+                              f"[dim]{escape(str(event.data.get('summary', '')))}[/]")
+        elif event.kind == ev.STEP_STALE:
+            problems = escape("; ".join(map(str, event.data.get("problems", []))))
+            app.console.print(f"[yellow]![/] {event.step:<22} [yellow]no longer holds[/]: {problems}; planning it and "
+                              "every later step again")
         elif event.kind == ev.ACTION_DONE:
             action = event.data.get("action", {})
             app.console.print(f"  [dim]{action.get('kind')} {', '.join(action.get('targets', []))} "
