@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         if conf.get("password_file"):
             password = Path(conf["password_file"]).read_text().strip()
         credentials[name] = (conf.get("user", DEFAULT_USER), password or "srmsim")
+    remote_ttl = config.get("remote_session_ttl")  # default: session_ttl
     sim = Simulator(world, credentials, session_ttl=float(config.get("session_ttl", 1800)),
+                    remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
                     page_size=int(config.get("page_size", 50)))
     host = config.get("host", "127.0.0.1")
     ready: dict[str, Any] = {"pid": os.getpid(), "pairing_id": world.pairing_id, "sites": {}}

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from srmctl.srmsim import bodies, remote
 from srmctl.srmsim.faults import FaultMiddleware, FaultStore, droppable_protocol
 from srmctl.srmsim.model import SimError
 from srmctl.srmsim.routes import TABLES, control
@@ -40,9 +41,9 @@ class Simulator:
     """The world plus what HTTP needs: credentials and sessions, injected faults, each site's port."""
 
     def __init__(self, world: World, credentials: dict[str, tuple[str, str]], *, session_ttl: float = 1800.0,
-                 page_size: int = 50) -> None:
+                 remote_session_ttl: float | None = None, page_size: int = 50) -> None:
         self.world = world
-        self.sessions = SessionStore(credentials, session_ttl)
+        self.sessions = SessionStore(credentials, session_ttl, remote_session_ttl)
         self.faults = FaultStore()
         self.page_size = page_size
         self.ports: dict[str, int] = {}
@@ -101,14 +102,17 @@ def _endpoint(sim: Simulator, site: str, api: str, specs: dict[str, RouteSpec], 
 
 
 def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
-    if "pairing_id" in req.args:
-        req.world.check_pairing(req.args["pairing_id"])
-    if spec.remote and (req.session is None or req.args.get("pairing_id") not in req.session.remote):
-        raise SimError(400, "REMOTE_SITE_NOT_AUTHENTICATED", "log in to the remote site first "
-                       "(POST /pairings/{pairing_id}/remote-session)")
-    if not locked:
+    """The checks every call passes, in order: the pairing, the remote login where the specs' connectivity
+    contract requires it (:mod:`srmctl.srmsim.remote`), the request body against the spec's schema
+    (:mod:`srmctl.srmsim.bodies`); then the handler."""
+    if not locked:  # srmsim's own control endpoints
         return spec.handler(req)
     with req.world.lock:
+        if "pairing_id" in req.args:
+            req.world.check_pairing(req.args["pairing_id"])
+        remote.check(spec, req)
+        if spec.body is not None:
+            bodies.check(spec.body, req.body)
         return spec.handler(req)
 
 

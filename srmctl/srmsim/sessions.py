@@ -1,6 +1,9 @@
 """Sessions as the appliances keep them: ``POST /session`` with Basic credentials returns an ``x-dr-session``
 token per site and API, with a sliding expiry; a session remembers the pairings whose remote site it has
-logged in to (``POST /pairings/{pairing_id}/remote-session``).
+logged in to (``POST /pairings/{pairing_id}/remote-session``), each with its own expiry: the remote session
+lives on the paired server and is kept alive only by the calls that use it (the operations the specs'
+``x-dr-remote-site-connectivity-contract`` marks, :mod:`srmctl.srmsim.remote`), so it can lapse while the
+local one stays alive.
 
 :class:`SessionMiddleware` authenticates every API call but the login itself, so no handler checks a
 session; the login, logout and remote-login handlers are in :mod:`srmctl.srmsim.routes.sessions`.
@@ -26,15 +29,16 @@ SESSION = "srmsim.session"  # the ASGI scope key where the middleware leaves the
 class SimSession:
     user: str
     expires: float
-    remote: set[str] = field(default_factory=set)  # pairing ids whose remote site this session logged in to
+    remote: dict[str, float] = field(default_factory=dict)  # pairing id -> expiry of the remote login
 
 
 class SessionStore:
     """Credentials per site, and the open sessions per (site, API)."""
 
-    def __init__(self, credentials: dict[str, tuple[str, str]], ttl: float) -> None:
+    def __init__(self, credentials: dict[str, tuple[str, str]], ttl: float, remote_ttl: float | None = None) -> None:
         self.credentials = credentials  # site -> (user, password)
         self.ttl = ttl
+        self.remote_ttl = ttl if remote_ttl is None else remote_ttl
         self._sessions: dict[tuple[str, str], dict[str, SimSession]] = {}
         self._lock = threading.Lock()
 
@@ -42,25 +46,33 @@ class SessionStore:
         return self.credentials[site][0]
 
     def check_basic(self, site: str, header: str | None) -> str | None:
-        """The user of a valid ``Authorization: Basic`` header for a site, or None."""
+        """The user of a valid ``Authorization: Basic`` header for a site, or None.
+
+        user-id and password are UTF-8 (RFC 7617 section 2.1, ``charset="UTF-8"``), compared as bytes:
+        ``secrets.compare_digest`` refuses non-ASCII ``str`` with a TypeError, which used to drop the connection.
+        """
         if not header or not header.startswith("Basic "):
             return None
         try:
-            # RFC 7617 "The 'Basic' HTTP Authentication Scheme": user-id and password as UTF-8.
-            user, _, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
+            raw = base64.b64decode(header[6:].strip(), validate=True)
         except ValueError:
             return None
-        expected_user, expected_password = self.credentials[site]
-        # compare_digest refuses non-ASCII str: compare the UTF-8 bytes (a non-ASCII password is refused
-        # or accepted like any other, never a crash).
-        ok = (secrets.compare_digest(user.encode(), expected_user.encode())
-              and secrets.compare_digest(password.encode(), expected_password.encode()))
-        return user if ok else None
+        user, colon, password = raw.partition(b":")
+        expected_user, expected_password = (part.encode() for part in self.credentials[site])
+        # Both comparisons always run, so that the time taken does not tell a wrong user from a wrong password.
+        ok_user = secrets.compare_digest(user, expected_user)
+        ok_password = secrets.compare_digest(password, expected_password)
+        if not (colon and ok_user and ok_password):
+            return None
+        return user.decode()
 
     def login(self, site: str, api: str, header: str | None) -> str:
         user = self.check_basic(site, header)
         if user is None:
-            raise SimError(401, "UNAUTHENTICATED", "bad credentials")
+            # POST /session documents no 401: its only refusal is "400 Bad request - the server cannot
+            # understand the request due to invalid syntax or invalid request body content" with a
+            # ResponseError (SRM and VR REST API 2.0, "Login").
+            raise SimError(400, "UNAUTHENTICATED", "login refused: incorrect user name or password")
         token = secrets.token_hex(16)
         with self._lock:
             self._sessions.setdefault((site, api), {})[token] = SimSession(user, time.monotonic() + self.ttl)
@@ -77,6 +89,22 @@ class SessionStore:
                 return None
             found.expires = time.monotonic() + self.ttl  # sliding expiry, like the appliance
             return found
+
+    def remote_login(self, session: SimSession, pairing_id: str) -> None:
+        with self._lock:
+            session.remote[pairing_id] = time.monotonic() + self.remote_ttl
+
+    def remote_alive(self, session: SimSession | None, pairing_id: str | None) -> bool:
+        """Whether the session's login to the pairing's remote site is still alive; a use extends it."""
+        if session is None or pairing_id is None:
+            return False
+        with self._lock:
+            expires = session.remote.get(pairing_id)
+            if expires is None or expires < time.monotonic():
+                session.remote.pop(pairing_id, None)
+                return False
+            session.remote[pairing_id] = time.monotonic() + self.remote_ttl
+            return True
 
     def logout(self, site: str, api: str, token: str | None) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ from srmctl.srmsim import render
 from srmctl.srmsim.model import SimError, SimTask, not_found
 
 if TYPE_CHECKING:
+    from srmctl.srmsim.bodies import Schema
     from srmctl.srmsim.server import Simulator
     from srmctl.srmsim.sessions import SimSession
     from srmctl.srmsim.world import World
@@ -86,6 +87,7 @@ class RouteSpec:
     path: str  # below the API root, with {name} parameters
     handler: Handler
     remote: bool  # the call acts on both sites: the session must have logged in to the remote site
+    body: Schema | None = None  # the spec's request body (srmctl.srmsim.bodies), validated before the handler
 
 
 class RouteTable:
@@ -95,9 +97,10 @@ class RouteTable:
         self.prefix = prefix
         self.specs: list[RouteSpec] = []
 
-    def route(self, method: str, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
+    def route(self, method: str, path: str = "", *, remote: bool = False,
+              body: Schema | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.specs.append(RouteSpec(method, self.prefix + path, handler, remote))
+            self.specs.append(RouteSpec(method, self.prefix + path, handler, remote, body))
             return handler
 
         return register
@@ -105,11 +108,11 @@ class RouteTable:
     def get(self, path: str = "") -> Callable[[Handler], Handler]:
         return self.route("GET", path)
 
-    def post(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
-        return self.route("POST", path, remote=remote)
+    def post(self, path: str = "", *, remote: bool = False, body: Schema | None = None) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, remote=remote, body=body)
 
-    def put(self, path: str = "") -> Callable[[Handler], Handler]:
-        return self.route("PUT", path)
+    def put(self, path: str = "", *, body: Schema | None = None) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, body=body)
 
     def delete(self, path: str = "") -> Callable[[Handler], Handler]:
         return self.route("DELETE", path)

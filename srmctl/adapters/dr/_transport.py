@@ -348,7 +348,8 @@ class Transport:
         response = self._retrying_send(
             key, "POST", "/session", params=None, body=None, auth=self.credentials, session=False
         )
-        if response.status_code in (401, 403):
+        # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
+        if response.status_code in (400, 401, 403):
             raise AuthenticationFailed(
                 f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}"
             )

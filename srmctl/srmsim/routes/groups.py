@@ -3,7 +3,7 @@ reconfigure, configure-all-vms, and the group's VMs and recovery plans."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import groups, render
+from srmctl.srmsim import bodies, groups, render
 from srmctl.srmsim.plans import plans_of_group
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -15,7 +15,7 @@ def list_groups(req: SimRequest) -> Reply:
     return listing(req, [render.group(req.world, g) for g in req.world.all_groups()])
 
 
-@ROUTES.post(remote=True)
+@ROUTES.post(body=bodies.ProtectionGroupCreateSpec)
 def create_group(req: SimRequest) -> Reply:
     return task_reply(groups.create_group(req.world, req.site, req.body))
 
@@ -30,7 +30,7 @@ def delete_group(req: SimRequest) -> Reply:
     return task_reply(groups.delete_group(req.world, req.site, req.args["group_id"]))
 
 
-@ROUTES.post("/{group_id}/actions/reconfigure")
+@ROUTES.post("/{group_id}/actions/reconfigure", body=bodies.ProtectionGroupEditSpec)
 def reconfigure_group(req: SimRequest) -> Reply:
     return task_reply(groups.reconfigure_group(req.world, req.site, req.args["group_id"], req.body))
 

@@ -3,8 +3,8 @@ steps of a view mode with custom steps (list, add, read, delete, read and edit a
 
 from __future__ import annotations
 
+from srmctl.srmsim import bodies, render
 from srmctl.srmsim import recovery_steps as steps
-from srmctl.srmsim import render
 from srmctl.srmsim.model import not_found
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 
@@ -37,7 +37,7 @@ def list_steps(req: SimRequest) -> Reply:
     return listing(req, render.steps(req.world.plan(req.args["plan_id"]), req.args["view_mode"]))
 
 
-@ROUTES.post("/{view_mode}")
+@ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpec)
 def add_step(req: SimRequest) -> Reply:
     return task_reply(steps.add_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
                                             req.body))
@@ -62,7 +62,7 @@ def callout(req: SimRequest) -> Reply:
     return entity(render.callout(steps.custom_step(plan, req.args["view_mode"], req.step_id())))
 
 
-@ROUTES.post("/{view_mode}/{recovery_step_id}/callout-data/actions/edit")
+@ROUTES.post("/{view_mode}/{recovery_step_id}/callout-data/actions/edit", body=bodies.CalloutModifySpec)
 def edit_callout(req: SimRequest) -> Reply:
     return task_reply(steps.edit_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
                                              req.step_id(), req.body))

@@ -4,7 +4,7 @@ delete, unconfigure, pause, resume, sync, reconfigure, disks) and the pairing's 
 
 from __future__ import annotations
 
-from srmctl.srmsim import render
+from srmctl.srmsim import bodies, render
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -17,7 +17,7 @@ def list_replications(req: SimRequest) -> Reply:
     return listing(req, [render.replication(req.world, r) for r in items])
 
 
-@ROUTES.post("/replications", remote=True)
+@ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs)
 def configure(req: SimRequest) -> Reply:
     return tasks_reply(vr.configure(req.world, req.site, req.array()))
 
@@ -54,7 +54,7 @@ def sync(req: SimRequest) -> Reply:
     return task_reply(vr.sync_now(req.world, req.site, req.args["replication_id"]))
 
 
-@ROUTES.post("/replications/{replication_id}/actions/reconfigure")
+@ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpec)
 def reconfigure(req: SimRequest) -> Reply:
     return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
 
@@ -85,6 +85,6 @@ def datastores(req: SimRequest) -> Reply:
     return listing(req, [render.datastore(site, ds) for ds in site.datastores])
 
 
-@ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds")
+@ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds", body=bodies.VmDiskFindSeedSpecs)
 def find_seeds(req: SimRequest) -> Reply:
     return listing(req, vr.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)

@@ -47,7 +47,7 @@ def remote_login(req: SimRequest) -> Reply:
     if req.sim.sessions.check_basic(remote, req.headers.get("authorization")) is None:
         raise SimError(401, "UNAUTHENTICATED", "remote credentials refused")
     assert req.session is not None  # the session middleware let the call through
-    req.session.remote.add(req.args["pairing_id"])
+    req.sim.sessions.remote_login(req.session, req.args["pairing_id"])
     return no_content()
 
 

@@ -1,0 +1,374 @@
+"""Request bodies as the appliances accept them: srmsim's own strict models of the vendor specs' request
+schemas (SRM REST API 2.0 and vSphere Replication REST API 2.0, ``components/schemas/*Spec``), so that srmsim
+answers a body the real server would reject with 400 and the specs' ``ResponseError``, never by running it.
+
+Each model mirrors one schema: its required fields, JSON types (no coercion: ``"5"`` is not an integer),
+enums, the documented bounds (``minimum``/``maximum``, ``maxLength``, int32/int64) and which fields are
+``nullable`` (an explicit ``null`` anywhere else is refused). Objects are closed: a field the schema does not
+name is refused, the stricter reading when in doubt (the specs leave ``additionalProperties`` unstated).
+A route opts in with one argument: ``@ROUTES.post("/path", body=bodies.Name)``; the route layer validates
+before anything else runs (see :func:`check`). tests/srmsim/test_bodies.py keeps these in step with the specs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from srmctl.srmsim.model import SimError
+
+INT32 = 2**31 - 1
+INT64 = 2**63 - 1
+Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
+Int64 = Annotated[int, Field(ge=-INT64 - 1, le=INT64)]
+
+
+def _uuid(value: str) -> str:
+    uuid.UUID(value)  # ValueError: not a uuid (the spec's ``format: uuid``)
+    return value
+
+
+Uuid = Annotated[str, AfterValidator(_uuid)]
+Priority = Literal["P1", "P2", "P3", "P4", "P5"]
+CalloutType = Literal["PROMPT", "RUN_ON_VM", "RUN_ON_SRM_SERVER"]
+IpCustomizationType = Literal["AUTO", "NETWORK_MAPPING_LEVEL", "MANUAL", "NO_CUSTOMIZATION"]
+DhcpOrStatic = Literal["DHCP", "STATIC"]
+DiskFormat = Literal["SAME_AS_SOURCE", "SAME_AS_PRIMARY", "AS_DEFINED_IN_PROFILE", "FLAT", "THICK", "NATIVE_THICK",
+                     "THIN", "RDM"]
+CalloutTimeout = Annotated[int, Field(ge=0, le=59999)]
+ActionTimeout = Annotated[int, Field(ge=0, le=3599)]
+
+
+class Body(BaseModel):
+    """A closed, strictly typed request object; ``NULLABLE`` names the fields the spec marks ``nullable``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_stray_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key in cls.model_fields and key not in cls.NULLABLE:
+                    raise ValueError(f"{key} may not be null")
+        return data
+
+
+# --- SRM: protection groups (ProtectionGroupCreateSpec, ProtectionGroupEditSpec) --------------------
+
+
+class AbrProtectionGroupSpec(Body):
+    replicated_array_pair: str
+    datastores: list[str]
+
+
+class HbrProtectionGroupSpec(Body):
+    vms: list[str]
+
+
+class VvolReplicationGroupData(Body):
+    fault_domain_id: str
+    device_group_id: str
+
+
+class VvolProtectionGroupSpec(Body):
+    NULLABLE = frozenset({"replication_groups"})
+    replication_groups: list[VvolReplicationGroupData] | None
+
+
+class ProtectionGroupEditSpec(Body):
+    NULLABLE = frozenset({"description"})
+    name: Annotated[str, Field(max_length=80)]
+    description: Annotated[str, Field(max_length=4096)] | None = None
+    abr_spec: AbrProtectionGroupSpec | None = None
+    hbr_spec: HbrProtectionGroupSpec | None = None
+    vvol_spec: VvolProtectionGroupSpec | None = None
+
+
+class ProtectionGroupCreateSpec(ProtectionGroupEditSpec):
+    location: str | None = None
+    replication_type: Literal["UNKNOWN", "ABR", "HBR", "VVOL"]
+    protected_vc_guid: Uuid
+
+
+# --- SRM: recovery plans and their runs -------------------------------------------------------------
+
+
+class TestNetworkMappingsSpec(Body):
+    __test__ = False  # not a pytest class
+    target_network: str
+    test_network: str
+
+
+class RecoveryPlanCreateSpec(Body):
+    NULLABLE = frozenset({"location", "description", "protection_groups", "test_network_mappings"})
+    location: str | None = None
+    name: str
+    description: str | None = None
+    protected_vc_guid: Uuid
+    protection_groups: list[str] | None = None
+    test_network_mappings: list[TestNetworkMappingsSpec] | None = None
+
+
+class RecoveryPlanEditSpec(Body):
+    NULLABLE = frozenset({"name", "description", "protected_vc_guid", "protection_groups", "test_network_mappings",
+                          "vms_to_suspend"})
+    name: str | None = None
+    description: str | None = None
+    protected_vc_guid: Uuid | None = None
+    protection_groups: list[str] | None = None
+    test_network_mappings: list[TestNetworkMappingsSpec] | None = None
+    vms_to_suspend: list[str] | None = None
+
+
+class TestPlanSpec(Body):
+    __test__ = False
+    sync_data: bool | None = None
+
+
+class CleanupTestPlanSpec(Body):
+    forced: bool | None = None
+
+
+class RecoverPlanSpec(Body):
+    skip_protection_site_operations: bool | None = None
+    migrate_eligible_vms: bool | None = None
+    sync_data: bool | None = None
+    planned_failover: bool | None = None
+
+
+class ReprotectPlanSpec(Body):
+    forced: bool | None = None
+
+
+# --- SRM: per-VM recovery settings ------------------------------------------------------------------
+
+
+class GeneralIpV4Setting(Body):
+    NULLABLE = frozenset({"default_gateway", "alternate_gateway"})
+    ip_address: str
+    type: DhcpOrStatic
+    default_gateway: str | None = None
+    alternate_gateway: str | None = None
+    subnet_mask: str
+
+
+class GeneralIpV6Setting(Body):
+    NULLABLE = frozenset({"default_gateway", "alternate_gateway"})
+    ip_address: str | None = None
+    type: DhcpOrStatic
+    default_gateway: str | None = None
+    alternate_gateway: str | None = None
+    subnet_prefix_length: Annotated[int, Field(ge=0, le=128)] | None = None
+
+
+class DnsSetting(Body):
+    NULLABLE = frozenset({"preferred_server", "alternate_server", "suffixes"})
+    type: DhcpOrStatic
+    preferred_server: str | None = None
+    alternate_server: str | None = None
+    suffixes: list[str] | None = None
+
+
+class WinsSetting(Body):
+    NULLABLE = frozenset({"primary_server", "alternate_server"})
+    primary_server: str | None = None
+    alternate_server: str | None = None
+
+
+class IpSettings(Body):
+    ip_v4: GeneralIpV4Setting | None = None
+    ip_v6: GeneralIpV6Setting | None = None
+    dns: DnsSetting | None = None
+    wins: WinsSetting | None = None
+
+
+class NicSettings(Body):
+    device_id: Int32 | None = None
+    primary_ip_settings: IpSettings | None = None
+    secondary_ip_settings: IpSettings | None = None
+
+
+class ShutdownActionSettings(Body):
+    skip_shutdown_guest: bool | None = None
+    timeout_seconds: ActionTimeout
+
+
+class StartupActionSettings(Body):
+    power_on_vmtools_timeout_seconds: ActionTimeout | None = None
+    delay_before_power_on_steps_and_dependent_vms_seconds: ActionTimeout | None = None
+
+
+class Callout(Body):
+    name: str
+    content: str
+    callout_type: CalloutType
+    timeout_seconds: CalloutTimeout
+    step_type: Literal["PRE_POWER_ON", "POST_POWER_ON", "RECOVERY_STEP"]
+    id: str
+
+
+class DependentVm(Body):
+    NULLABLE = frozenset({"protection_group_name"})
+    id: str
+    name: str
+    template: bool | None = None
+    inside_vapp: bool | None = None
+    status: Literal["OK", "NOT_IN_PLAN", "LOWER_PRIORITY", "HIGHER_PRIORITY"] | None = None
+    priority_group: Priority | None = None
+    protection_group_name: str | None = None
+
+
+class VmRecoverySettingsSpec(Body):
+    NULLABLE = frozenset({"nic_settings", "pre_power_on_steps", "post_power_on_steps", "dependent_vms"})
+    ip_customization_type: IpCustomizationType
+    nic_settings: list[NicSettings] | None = None
+    priority: Priority
+    startup_action: Literal["POWER_ON", "DO_NOT_POWER_ON"]
+    shutdown_action_settings: ShutdownActionSettings
+    pre_power_on_steps: list[Callout] | None = None
+    post_power_on_steps: list[Callout] | None = None
+    startup_action_settings: StartupActionSettings | None = None
+    dependent_vms: list[DependentVm] | None = None
+
+
+class PriorityGroupData(Body):
+    priority: Priority
+
+
+class DependentVmSpec(Body):
+    NULLABLE = frozenset({"dependent_vms"})
+    dependent_vms: list[str] | None = None
+
+
+class VmRecoveryIpCustomizationSettingsSpec(Body):
+    NULLABLE = frozenset({"nic_settings"})
+    ip_customization_type: IpCustomizationType
+    nic_settings: list[NicSettings] | None = None
+
+
+# --- SRM: custom recovery steps ---------------------------------------------------------------------
+
+
+class CalloutModifySpec(Body):
+    name: str
+    content: str
+    callout_type: CalloutType
+    timeout_seconds: CalloutTimeout
+
+
+class CalloutCreateSpec(CalloutModifySpec):
+    position: Annotated[int, Field(ge=0, le=INT32)]
+
+
+# --- VR: replications and seeds ---------------------------------------------------------------------
+
+
+class DatastorePathData(Body):
+    NULLABLE = frozenset({"datastore_name", "path", "filename"})
+    datastore_id: str
+    datastore_name: str | None = None
+    path: str | None = None
+    filename: str | None = None
+
+
+class VmDisk(Body):
+    NULLABLE = frozenset({"source_storage_policy_name", "source_storage_policy_id", "controller_label"})
+    vm_id: str
+    device_key: Int32 | None = None
+    is_vm_home: bool | None = None
+    encrypted: bool | None = None
+    capacity: Int64 | None = None
+    source_disk_format: DiskFormat | None = None
+    source_path: DatastorePathData | None = None
+    source_storage_policy_name: str | None = None
+    source_storage_policy_id: str | None = None
+    label: str | None = None
+    controller_key: Int32 | None = None
+    controller_label: str | None = None
+    supported_for_replication: bool | None = None
+
+
+class ConfigureReplicationVmDisk(Body):
+    NULLABLE = frozenset({"destination_storage_policy_id", "destination_path"})
+    vm_disk: VmDisk
+    enabled_for_replication: bool
+    use_seeds: bool | None = None
+    destination_storage_policy_id: str | None = None
+    destination_path: str | None = None
+    destination_datastore_id: str
+    destination_disk_format: DiskFormat
+
+
+class ReconfigureReplicationSpec(Body):
+    NULLABLE = frozenset({"target_replication_server_id"})
+    quiesce_enabled: bool | None = None
+    rpo: Annotated[int, Field(ge=5, le=1440)]  # minutes
+    network_compression_enabled: bool
+    mpit_enabled: bool
+    mpit_instances: Int32 | None = None
+    mpit_days: Int32 | None = None
+    auto_replicate_new_disks: bool
+    target_replication_server_id: str | None = None
+    lwd_encryption_enabled: bool
+    vm_data_sets_replication_enabled: bool | None = None
+    disks: list[ConfigureReplicationVmDisk]
+
+
+class ConfigureReplicationSpec(ReconfigureReplicationSpec):
+    target_vc_id: str
+    vm_id: str
+
+
+class VmDiskIdentifier(Body):
+    vm_id: str
+    device_key: Int32 | None = None
+
+
+class VmDiskFindSeedSpec(Body):
+    NULLABLE = frozenset({"destination_path"})
+    vm_disk: VmDiskIdentifier
+    destination_path: str | None = None
+    use_wildcard: bool | None = None
+
+
+class ArrayOf:
+    """A ``type: array`` body whose items are one of the above."""
+
+    def __init__(self, item: type[Body]) -> None:
+        self.item = item
+        self.adapter: TypeAdapter[list[Body]] = TypeAdapter(list[item])  # type: ignore[valid-type]
+
+    def validate(self, body: Any) -> None:
+        self.adapter.validate_python(body, strict=True)
+
+
+ConfigureReplicationSpecs = ArrayOf(ConfigureReplicationSpec)
+VmDiskFindSeedSpecs = ArrayOf(VmDiskFindSeedSpec)
+
+Schema = type[Body] | ArrayOf
+
+
+def check(schema: Schema, body: Any) -> None:
+    """Refuse a body its schema does not accept: 400 with the specs' ``ResponseError`` naming every problem
+    ("Bad request - the server cannot understand the request due to invalid syntax or invalid request body
+    content", the specs' 400). A missing body is refused too: every request body srmsim serves is required."""
+    if body is None:
+        raise SimError(400, "INVALID_BODY", "a JSON request body is required")
+    try:
+        if isinstance(schema, ArrayOf):
+            schema.validate(body)
+        else:
+            schema.model_validate(body, strict=True)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                             for e in error.errors()[:10])
+        raise SimError(400, "INVALID_BODY", f"request body rejected: {problems}") from error
+
+
+def name(schema: Schema) -> str:
+    """The spec schema a body model mirrors (arrays as ``[Item]``)."""
+    return f"[{schema.item.__name__}]" if isinstance(schema, ArrayOf) else schema.__name__

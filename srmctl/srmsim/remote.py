@@ -1,0 +1,101 @@
+"""Which calls need the remote login: the vendor specs' ``x-dr-remote-site-connectivity-contract`` extension,
+copied by hand for every operation srmsim serves (tests/srmsim/test_remote_contract.py compares this table
+with the specs, so it cannot drift; the specs are never shipped).
+
+The extension says, per operation, what happens while the paired site is reachable but the session has not
+logged in to it (``not-authenticated``): ``ERROR`` refuses the call, ``DEPENDS_ON_PROVIDED_PARAMS`` refuses it
+when the parameters reach the remote site; the other values (``OK``, ``FULL_DATA``, ``PARTIAL_DATA``) answer.
+srmsim refuses every ``ERROR`` call, and a ``DEPENDS_ON_PROVIDED_PARAMS`` call whose ``vcenter_id`` names the
+paired site's vCenter; a route may also ask for the remote login itself (``remote=True``, e.g. creating a
+recovery plan, which SRM keeps at both sites). While the paired site is down, its ``server-down`` column
+applies instead and the handlers decide.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from srmctl.srmsim.model import SimError
+
+if TYPE_CHECKING:
+    from srmctl.srmsim.web import RouteSpec, SimRequest
+
+ERROR = "ERROR"
+DEPENDS = "DEPENDS_ON_PROVIDED_PARAMS"
+_ABBREVIATIONS = {"@": "/pairings/{pairing_id}/recovery-management/plans/{plan_id}", "~": "/pairings/{pairing_id}"}
+
+# method, path (~ and @ abbreviate the prefixes above), the spec's "not-authenticated" value; every operation
+# srmsim serves whose value is ERROR or DEPENDS_ON_PROVIDED_PARAMS, and no other.
+_TABLE = {
+    "srm": """
+GET    ~/remote-session                                                                 ERROR
+GET    ~/vcenters/{vcenter_id}/replicated-vms                                           DEPENDS
+POST   ~/protection-management/groups                                                   ERROR
+DELETE ~/protection-management/groups/{group_id}                                        DEPENDS
+POST   ~/protection-management/groups/{group_id}/actions/reconfigure                    ERROR
+POST   ~/protection-management/groups/{group_id}/actions/configure-all-vms              ERROR
+POST   ~/protection-management/groups/{group_id}/vms/{vm_id}/actions/remove-from-group  DEPENDS
+POST   ~/recovery-management/plans                                                      DEPENDS
+POST   @/actions/reconfigure                                                            DEPENDS
+POST   @/actions/test                                                                   ERROR
+POST   @/actions/cleanup                                                                ERROR
+POST   @/actions/recovery                                                               ERROR
+POST   @/actions/reprotect                                                              ERROR
+POST   @/actions/cancel                                                                 ERROR
+GET    @/vms                                                                            DEPENDS
+GET    @/vms/{vm_id}                                                                    DEPENDS
+POST   @/vms/{vm_id}/recovery-settings/actions/update                                   DEPENDS
+POST   @/vms/{vm_id}/recovery-settings/ip-customization/actions/update                  DEPENDS
+GET    @/recovery-steps/user-prompts                                                    DEPENDS
+GET    @/recovery-steps/user-prompts/{prompt_id}                                        DEPENDS
+GET    @/recovery-steps/{view_mode}                                                     DEPENDS
+GET    @/recovery-steps/{view_mode}/{recovery_step_id}/callout-data                     DEPENDS
+""",
+    "vr": """
+GET    ~/remote-session                                                                 ERROR
+POST   ~/replications                                                                   ERROR
+POST   ~/replications/{replication_id}/actions/unconfigure                              ERROR
+POST   ~/replications/{replication_id}/actions/pause                                    ERROR
+POST   ~/replications/{replication_id}/actions/resume                                   ERROR
+POST   ~/replications/{replication_id}/actions/reconfigure                              ERROR
+GET    ~/vcenters/{vcenter_id}/vms                                                      DEPENDS
+GET    ~/vcenters/{vcenter_id}/vms/{vm_id}/disks                                        DEPENDS
+GET    ~/vcenters/{vcenter_id}/datastores                                               DEPENDS
+POST   ~/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds             DEPENDS
+""",
+}
+
+
+def _parse(text: str) -> dict[tuple[str, str], str]:
+    table = {}
+    for line in text.strip().splitlines():
+        method, path, value = line.split()
+        for short, full in _ABBREVIATIONS.items():
+            path = path.replace(short, full)
+        table[method, path] = DEPENDS if value == "DEPENDS" else value
+    return table
+
+
+NOT_AUTHENTICATED: dict[str, dict[tuple[str, str], str]] = {api: _parse(text) for api, text in _TABLE.items()}
+
+
+def check(spec: RouteSpec, req: SimRequest) -> None:
+    """Refuse the call (400, ``ResponseError``) when it needs the session's remote login and that login is
+    missing or has lapsed; a call that uses the remote login keeps it alive."""
+    if not needs_remote_login(spec, req):
+        return
+    if not req.sim.sessions.remote_alive(req.session, req.args.get("pairing_id")):
+        raise SimError(400, "REMOTE_SITE_NOT_AUTHENTICATED", "log in to the remote site first "
+                       "(POST /pairings/{pairing_id}/remote-session): the session has no live remote login")
+
+
+def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:
+    remote = req.world.other(req.site)
+    if not req.world.sites[remote].up:
+        return False  # the "server-down" column applies: the handlers model it
+    value = NOT_AUTHENTICATED.get(req.api, {}).get((spec.method, spec.path))
+    if value == ERROR:
+        return True
+    if value == DEPENDS and "vcenter_id" in req.args:
+        return req.args["vcenter_id"] == req.world.sites[remote].vc_guid
+    return spec.remote
