@@ -93,8 +93,9 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     elif not changes:
         app.console.print(f"{plan}: equal to {file}")
     else:
-        table = Table("setting", "snapshot", "live", title=f"{plan}: {len(changes)} difference(s) from {file}",
-                      title_justify="left")
+        # The heading is a line of its own: as a table title it would wrap at the table's width.
+        app.console.print(f"{plan}: {len(changes)} difference(s) from {file}")
+        table = Table("setting", "snapshot", "live")
         for change in changes:
             table.add_row(change.path, _show(change.before), _show(change.after))
         app.console.print(table)
