@@ -138,10 +138,15 @@ def test_snapshot_diff_and_restore_show_callout_names_literally(hostile_lab: Lab
     _literal(restored, RED_VM, "mail04")
 
 
-def test_errors_neutralise_control_characters(hostile_lab: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = _run(monkeypatch, "snapshot", "export", "--lab", hostile_lab.directory, "--plan", "no \x1b[31mplan")
-    assert result.exit_code == 1
-    _literal(result, f"no {ESC_SHOWN}[31mplan")
+def test_errors_neutralise_control_characters(hostile_lab: LabConfig, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    runbook = _runbook(tmp_path)
+    doc = yaml.safe_load(runbook.read_text())
+    doc["vms"].append({"name": "ghost\x1b[31m"})  # preflight names it in its error
+    runbook.write_text(yaml.safe_dump(doc))
+    result = _run(monkeypatch, "plan", str(runbook), "--lab", hostile_lab.directory)
+    assert result.exit_code == 4, result.output
+    _literal(result, f"ghost{ESC_SHOWN}[31m")
 
 
 def test_styled_escapes_values_and_keeps_srmctl_markup() -> None:
