@@ -30,6 +30,7 @@ from srmctl.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     OperationFailed,
+    PermissionDenied,
     ThumbprintMismatch,
     TlsVerificationFailed,
 )
@@ -217,6 +218,12 @@ class Transport:
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
+            if response.status_code == 403:
+                # Logged in, but the account lacks a privilege for this call: an operator must grant it
+                # (exit 5, like a refused login), not a step to retry. Spec: 403 "Forbidden - not sufficient
+                # access rights to fulfill the request".
+                raise PermissionDenied(f"{self.endpoint}: {key}: permission denied (HTTP 403)"
+                                       + _detail(_json_or_text(response.text)))
             raise DrApiError(method, target, response.status_code, _json_or_text(response.text))
         return response
 
@@ -351,6 +358,12 @@ def _clean(params: Params | None) -> dict[str, Any] | None:
             continue
         out[key] = ("true" if value else "false") if isinstance(value, bool) else value
     return out
+
+
+def _detail(body: Any) -> str:
+    """The server's own words from an error body (the spec's ResponseError ``message``), if any."""
+    message = body.get("message") if isinstance(body, dict) else body
+    return f": {message}" if isinstance(message, str) and message else ""
 
 
 def _json_or_text(text: str) -> Any:
