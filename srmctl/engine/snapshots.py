@@ -9,7 +9,7 @@ from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.engine.sites import connected
 from srmctl.errors import UsageError
 from srmctl.metadata.diff import Change, diff_snapshots
-from srmctl.metadata.restore import RestorePlan
+from srmctl.metadata.restore import RestorePlan, require_placed
 from srmctl.metadata.snapshot import Snapshot
 from srmctl.steps.ops import DrOps
 
@@ -58,6 +58,7 @@ def restore(where: Target, plan: str, snapshot: Snapshot, *, dry_run: bool) -> R
     with DrOps.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
         planned = dr.plan_metadata_restore(plan, snapshot)
+        require_placed(planned)  # a dry run says so too: it shows what a restore would do
         if not dry_run:
             dr.apply_metadata_restore(planned)
         return planned
