@@ -91,7 +91,7 @@ class Transport:
             # it on every response so a later connection cannot silently present another certificate.
             context = self.tls.context(self.host, self.port)
             if self.tls.insecure and not self._pin:
-                log.warning("%s: TLS verification disabled (--insecure)", self.endpoint)
+                log.warning("%s", self.tls.insecure_warning(self.endpoint))
             hooks = {
                 "request": list(self._event_hooks.get("request", [])),
                 "response": [self._check_pin, *self._event_hooks.get("response", [])],
@@ -154,7 +154,9 @@ class Transport:
             )
         except httpx.ConnectError as error:
             if _is_tls_failure(error):
-                raise TlsVerificationFailed(f"{self.endpoint}: TLS verification failed: {error}") from error
+                raise TlsVerificationFailed(
+                    f"{self.endpoint}: TLS verification failed: {error}; {self.tls.untrusted_hint()}"
+                ) from error
             raise
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientHTTPError(

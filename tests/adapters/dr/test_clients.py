@@ -205,3 +205,15 @@ def test_remote_session_required_for_group_creation(srmsim):
         srm.create_group(srmsim.pairing_id, "x", srmsim.sites["new-york"].vc_guid, [])
     assert caught.value.error_code == "REMOTE_SITE_NOT_AUTHENTICATED"
     assert PASSWORD  # credentials come from the fixture, never from the test body
+
+
+def test_tls_messages_name_the_runbook_keys_not_a_flag(srmsim, caplog):
+    # There is no --insecure flag: TLS trust is set per service in the runbook (issue 13).
+    where = "sites.new-york.srm"
+    with caplog.at_level("WARNING"):
+        make_client(srmsim, "new-york", tls=TlsPolicy(insecure=True, where=where)).plans(srmsim.pairing_id)
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert f"({where}.insecure: true)" in warned and "--insecure" not in warned
+    with pytest.raises(TlsVerificationFailed) as caught:
+        make_client(srmsim, "new-york", tls=TlsPolicy(where=where)).plans(srmsim.pairing_id)
+    assert f"{where}.thumbprint" in str(caught.value) and f"{where}.insecure: true" in str(caught.value)
