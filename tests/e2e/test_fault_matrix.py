@@ -14,10 +14,10 @@ import pytest
 import yaml
 from faults import CliResult, lab_srmsim, only_run_id, srmctl, vcenter_fault_hits, vcenter_faults
 from labstate import RunbookSpec, snapshot, write_runbook
-from srmctl.labkit.topology import load_topology
 
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
+from srmctl.labkit.topology import load_topology
 
 pytestmark = pytest.mark.slow
 

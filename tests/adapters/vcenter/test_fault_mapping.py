@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from faults import srmctl, vcenter_fault_hits, vcenter_faults
 from labstate import RunbookSpec, datastore_files, snapshot, write_runbook
-from srmctl.labkit.topology import load_topology
 
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
+from srmctl.labkit.topology import load_topology
 
 HOME = "new-york"
 # engine/check.py reads inventories[target] whenever a session exists, even when reading the inventory failed.
