@@ -13,7 +13,7 @@ Transient faults are retried, everything else is not:
 * never 4xx (other than 429): those are answers, and repeating the question will not change them;
 * never TLS verification failures: a wrong certificate does not become right by asking again.
 
-Attempts and total waiting are bounded; callers can hook every retry (for ``--stats`` and logs).
+Attempts and total waiting are bounded; callers can hook every retry (to count and log them).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def is_retryable_login(error: BaseException) -> bool:
 
 @dataclass
 class RetryStats:
-    """Counts retries by reason, for ``--stats``."""
+    """Counts retries by reason (read by tests and benchmarks; no command shows them)."""
 
     retries: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)

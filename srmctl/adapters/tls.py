@@ -10,7 +10,7 @@ import hashlib
 import re
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from srmctl.errors import ConnectionFailed, ThumbprintMismatch, UsageError
 
@@ -51,6 +51,21 @@ class TlsPolicy:
     thumbprint: str | None = None
     ca_file: str | None = None
     insecure: bool = False
+    #: Where these settings come from, for messages: the runbook key of the service (``sites.new-york.srm``).
+    where: str = field(default="", compare=False)
+
+    def key(self, name: str) -> str:
+        """The runbook key an operator sets to change ``name`` (``sites.new-york.srm.insecure``): there are no
+        TLS command-line flags, trust is configured per service in the runbook."""
+        return f"{self.where}.{name}" if self.where else name
+
+    def insecure_warning(self, endpoint: str) -> str:
+        return f"{endpoint}: TLS verification disabled ({self.key('insecure')}: true); use it in labs only"
+
+    def untrusted_hint(self) -> str:
+        """What to set when the certificate is not trusted."""
+        return (f"pin it with {self.key('thumbprint')}, trust its CA with {self.key('ca_file')}, or (labs only) "
+                f"set {self.key('insecure')}: true")
 
     def context(self, host: str, port: int) -> ssl.SSLContext:
         """Check the pin (if any) and return the SSL context to connect with."""

@@ -28,17 +28,19 @@ class App:
 
     # rich is imported when a command first prints through it, not at start-up: ``--help``, ``validate`` and
     # ``schema`` print with click alone.
+    # Both read strings literally and neutralise control characters: names from vCenter/SRM are data, never
+    # markup (srmctl.cli.console; styling is opt-in through its styled()).
     @cached_property
     def console(self) -> Console:
-        from rich.console import Console
+        from srmctl.cli.console import SafeConsole
 
-        return Console(highlight=False)
+        return SafeConsole()
 
     @cached_property
     def err_console(self) -> Console:
-        from rich.console import Console
+        from srmctl.cli.console import SafeConsole
 
-        return Console(stderr=True, highlight=False)
+        return SafeConsole(stderr=True)
 
     @property
     def json_output(self) -> bool:

@@ -90,5 +90,6 @@ def _service(site: str, service: Literal["vcenter", "srm", "vr"], e: Endpoint) -
     assert e.user is not None
     secret = Secret(where=f"sites.{site}.{service}", env=e.password_env,
                     file=str(e.password_file) if e.password_file is not None else None)
-    tls = TlsPolicy(thumbprint=e.thumbprint, ca_file=str(e.ca_file) if e.ca_file else None, insecure=e.insecure)
+    tls = TlsPolicy(thumbprint=e.thumbprint, ca_file=str(e.ca_file) if e.ca_file else None, insecure=e.insecure,
+                    where=f"sites.{site}.{service}")
     return ServiceEndpoint(host=e.host, port=e.port, user=e.user, secret=secret, tls=tls, kind=_KIND[service])

@@ -18,7 +18,7 @@ import click
 
 from srmctl.cli import commands
 from srmctl.cli.app import App
-from srmctl.cli.render import error_envelope
+from srmctl.cli.render import error_envelope, neutralise
 from srmctl.errors import ExitCode, SrmctlError, exit_code_for
 
 
@@ -75,7 +75,8 @@ def _report(ctx: click.Context, error: BaseException) -> None:
     if isinstance(error, KeyboardInterrupt):
         click.echo("srmctl: aborted", err=True)
         return
-    message = error.message if isinstance(error, SrmctlError) else str(error)
+    # Messages quote names and answers from remote systems: their control characters must not reach the terminal.
+    message = neutralise(error.message if isinstance(error, SrmctlError) else str(error))
     first, *rest = message.splitlines() or [""]
     click.echo(f"srmctl: error: {first}", err=True)
     for line in rest:

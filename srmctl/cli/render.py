@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,21 @@ from typing import Any
 from srmctl.errors import SrmctlError, exit_code_for
 
 ENVELOPE_VERSION = 1
+
+# Control characters other than newline and tab (C0, DEL, C1) and the bidirectional overrides that reorder
+# what a terminal shows: in a name from vCenter/SRM they could move the cursor, recolour the screen or
+# disguise text, so they are shown as escapes instead.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise(text: str) -> str:
+    """``text`` with control characters replaced by visible escapes (ESC becomes ``\\x1b``)."""
+    return _CONTROL.sub(_visible, text)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def to_jsonable(value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Checks: each endpoint reachable with valid credentials, the SRM pairing healthy, every VM running at
 exactly one site, seed disks present at the site the VMs would return to, replication healthy within the
-runbook's RPO, and the plan-metadata snapshot present, fresh and equal to the live plan (no drift).
+runbook's RPO, the recovery plan present, and the plan-metadata snapshot present, fresh and equal to the
+live plan (no drift).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.operations import list_files
 from srmctl.engine.selection import selected_vm_names
-from srmctl.errors import ConnectionFailed, SrmctlError
+from srmctl.errors import ConnectionFailed, NotFound, SrmctlError
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import Runbook
+from srmctl.steps.dr_state import plan_not_found
 
 HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC"}
 
@@ -86,6 +88,7 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
             with DrSite.opened(endpoints, sites) as dr:
                 for site in sites:
                     out.attempt(f"srm:{site}", functools.partial(_pairing, dr[site]))
+                plan_found = out.attempt("plan", functools.partial(_plan, runbook, sites[0], dr[sites[0]]))
                 names = selected_vm_names(runbook, dr[sites[0]])
                 if inventories:
                     _vms(out, names, inventories)
@@ -93,7 +96,7 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
                     _seeds(out, runbook, names, sessions[runbook.target_site_name],
                            inventories[runbook.target_site_name])
                 rpo = _replication(out, runbook, names, dr)
-                age = _snapshot(out, runbook, dr[sites[0]])
+                age = _snapshot(out, runbook, dr[sites[0]], plan_found)
         except ConnectionFailed as error:
             out.unreachable = True
             out.add("srm/vr", False, error.message)
@@ -121,6 +124,13 @@ def _pairing(dr: DrSite) -> str:
     if status != "OK":
         raise SrmctlError(f"pairing {pairing.pairing_id}: remote SRM {remote.name if remote else '?'} is {status}")
     return f"pairing {pairing.pairing_id} with {pairing.remote_vc_server.name} healthy; remote session ok"
+
+
+def _plan(runbook: Runbook, site: str, dr: DrSite) -> str:
+    missing = plan_not_found(dr, site, runbook.recovery_plan.name)
+    if missing:
+        raise NotFound(missing)
+    return f"recovery plan {runbook.recovery_plan.name!r} found at {site}"
 
 
 def _vms(out: _Collector, names: tuple[str, ...], inventories: dict[str, Inventory]) -> None:
@@ -174,7 +184,7 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
     return violations
 
 
-def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite) -> float | None:
+def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite, plan_found: bool) -> float | None:
     path = runbook.recovery_plan.metadata
     if path is None:
         out.add("snapshot", False, "no snapshot file configured (recovery_plan.metadata)")
@@ -187,6 +197,9 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite) -> float | None:
     limit = runbook.snapshot.max_age
     fresh = limit is None or age <= limit.total_seconds()
     out.add("snapshot:age", fresh, f"taken {age / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
+    if not plan_found:
+        out.add("snapshot:drift", False, "not compared: the recovery plan was not found (see 'plan')")
+        return age
     changes = diff_snapshots(snapshot, capture(dr.srm, runbook.recovery_plan.name, site=dr.site))
     out.add("snapshot:drift", not changes, "live plan equals the snapshot" if not changes else
             f"{len(changes)} difference(s): " + "; ".join(str(c) for c in changes[:5]))

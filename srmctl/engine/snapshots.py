@@ -11,7 +11,7 @@ from srmctl.engine.sites import connected
 from srmctl.errors import UsageError
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import Change, diff_snapshots
-from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
+from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore, require_placed
 from srmctl.metadata.snapshot import Snapshot
 
 
@@ -61,6 +61,7 @@ def restore(where: Target, plan: str, snapshot: Snapshot, *, dry_run: bool) -> R
     with DrSite.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
         planned = plan_restore(dr.srm, plan, snapshot)
+        require_placed(planned)  # a dry run says so too: it shows what a restore would do
         if not dry_run:
             apply_restore(dr.srm, planned)
         return planned

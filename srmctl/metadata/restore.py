@@ -2,7 +2,8 @@
 
 Validation comes before any change: dependencies must name VMs of the snapshot, stay inside one priority
 group (as SRM requires) and form no cycle. VMs are matched by name; a snapshot VM the plan does not hold is
-reported as unplaced, a plan VM the snapshot does not know is left alone.
+reported as unplaced (and :func:`require_placed` refuses the restore), a plan VM the snapshot does not know is
+left alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import Callout as RestCallout
 from srmctl.adapters.dr.models import CalloutSpec, VmRecoverySettings
-from srmctl.errors import Ambiguous, RunbookInvalid
+from srmctl.errors import Ambiguous, NotFound, RunbookInvalid
 from srmctl.metadata.capture import CUSTOM_STEP_VIEWS, direction, plan_steps
 from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
 from srmctl.metadata.secrets import has_redaction, redact
@@ -126,6 +127,17 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
                                          steps=wanted))
     return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
                        tuple(sorted(set(ids) - set(snapshot.vms))))
+
+
+def require_placed(restore: RestorePlan) -> None:
+    """Refuse a restore that would leave part of the snapshot behind: the settings of VMs the plan does not
+    hold cannot be placed, and applying the rest would report success for a plan that still differs (what
+    ``snapshot diff`` says, with exit 1). Raised before anything is changed."""
+    if restore.unplaced:
+        listed = ", ".join(restore.unplaced)
+        raise NotFound(f"recovery plan {restore.plan_name!r} does not hold {len(restore.unplaced)} VM(s) of the "
+                       f"snapshot: {listed}; nothing was changed. Protect them in the plan (their protection "
+                       "group) or remove them from the snapshot file, then restore again")
 
 
 def apply_restore(srm: SrmClient, restore: RestorePlan) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from srmctl.adapters.dr.site import DrSite
-from srmctl.errors import NotFound, SrmctlError, StepFailed
+from srmctl.errors import ConnectionFailed, NotFound, SrmctlError, StepFailed
 from srmctl.runbook import Runbook
 from srmctl.steps.base import Action
 from srmctl.steps.ops import VCenterOps
@@ -152,20 +153,47 @@ class StepContext:
 
     def each(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most ``runbook.concurrency`` in flight. Every item is attempted;
-        failures are reported together (one StepFailed naming each), so one bad VM does not hide another."""
+        failures are reported together (one error naming each distinct problem), so one bad VM does not hide
+        another. See :func:`joined_failure` for how they are joined."""
         todo = list(items)
         if not todo:
             return []
         workers = max(1, min(self.runbook.concurrency, len(todo)))
         results: list[R] = []
-        problems: list[str] = []
+        errors: list[SrmctlError] = []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.step or "step") as pool:
             futures = [pool.submit(fn, item) for item in todo]
             for future in futures:
                 try:
                     results.append(future.result())
                 except SrmctlError as error:
-                    problems.append(error.message)
-        if problems:
-            raise StepFailed("; ".join(problems))  # the executor names the step
+                    errors.append(error)
+        if errors:
+            raise joined_failure(errors)  # the executor names the step
         return results
+
+
+def joined_failure(errors: Sequence[SrmctlError]) -> SrmctlError:
+    """One error for the failures of several items.
+
+    Identical messages are said once with their count ("(3 VMs)"): a permission missing on a whole vCenter
+    fails every VM the same way. When every failure is a connection, login or permission problem, the error
+    keeps that type, so the run exits 5 (an operator must fix access) rather than 4 (a step failed)."""
+    if len(errors) == 1 and isinstance(errors[0], ConnectionFailed):
+        return errors[0]  # with its details (e.g. a thumbprint mismatch's expected and actual)
+    counts = Counter(error.message for error in errors)
+    message = "; ".join(text if n == 1 else f"{text} ({n} VMs)" for text, n in counts.items())
+    if all(isinstance(error, ConnectionFailed) for error in errors):
+        kind = _common_type(errors)
+        return kind(message)
+    return StepFailed(message)
+
+
+def _common_type(errors: Sequence[SrmctlError]) -> type[ConnectionFailed]:
+    # The most specific ConnectionFailed class all errors share whose constructor takes just a message
+    # (ThumbprintMismatch, say, takes three values and is skipped for its parent).
+    for kind in type(errors[0]).__mro__:
+        if (isinstance(kind, type) and issubclass(kind, ConnectionFailed) and kind.__init__ is SrmctlError.__init__
+                and all(isinstance(error, kind) for error in errors)):
+            return kind
+    return ConnectionFailed

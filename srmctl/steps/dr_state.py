@@ -61,6 +61,16 @@ def recovery_plan(ctx: StepContext) -> RecoveryPlan | None:
     return found[0] if found else None
 
 
+def plan_not_found(dr: DrSite, site: str, name: str) -> str | None:
+    """Why the runbook's recovery plan cannot be used, when SRM at ``site`` has no plan called ``name``
+    (listing those it has, as a typo is the usual cause); None when it exists."""
+    plans = sorted(p.name for p in dr.srm.plans())
+    if name in plans:
+        return None
+    return (f"recovery plan {name!r} not found at {site} (recovery_plan.name); plans there: "
+            f"{', '.join(repr(p) for p in plans) or 'none'}")
+
+
 def require_plan(ctx: StepContext) -> RecoveryPlan:
     plan = recovery_plan(ctx)
     if plan is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from srmctl.errors import StepFailed
+from srmctl.errors import RunbookInvalid, StepFailed
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
@@ -25,12 +25,27 @@ def run_snapshot_path(ctx: StepContext) -> Path | None:
     return None if ctx.run_dir is None else ctx.run_dir / SNAPSHOT_FILE
 
 
-def _saved_snapshot(ctx: StepContext) -> Snapshot | None:
-    """The snapshot this run took (journal folder), else the runbook's snapshot file."""
+def _saved(ctx: StepContext) -> tuple[Snapshot, Path] | None:
+    """The snapshot this run took (journal folder), else the runbook's snapshot file, with its path."""
     for path in (run_snapshot_path(ctx), ctx.runbook.recovery_plan.metadata):
         if path is not None and Path(path).is_file():
-            return read_snapshot(Path(path))
+            return read_snapshot(Path(path)), Path(path)
     return None
+
+
+def _saved_snapshot(ctx: StepContext) -> Snapshot | None:
+    saved = _saved(ctx)
+    return None if saved is None else saved[0]
+
+
+def _stale_file(ctx: StepContext, path: Path, snapshot: Snapshot, problem: str) -> str:
+    """Why the runbook's snapshot file cannot be applied, naming the file and what to do about it."""
+    name = ctx.runbook.recovery_plan.name
+    return (f"recovery_plan.metadata {path} (a snapshot of {snapshot.plan.name!r} taken "
+            f"{snapshot.taken_at:%Y-%m-%d %H:%M %Z}) does not fit the live recovery plan {name!r}: {problem}. "
+            "The file is older than the live plan or from another plan. Check the live plan, then refresh the "
+            f"file with 'srmctl snapshot export --plan \"{name}\" -f {path}' (or remove recovery_plan.metadata "
+            "from the runbook).")
 
 
 def _live_uuids(ctx: StepContext) -> dict[str, str]:
@@ -100,14 +115,23 @@ class MetadataRestore(Step):
     impact = Impact.LOW
 
     def _restore_plan(self, ctx: StepContext, *, strict: bool = True) -> tuple[Snapshot, RestorePlan]:
-        snapshot = _saved_snapshot(ctx)
-        if snapshot is None:
+        saved = _saved(ctx)
+        if saved is None:
             raise StepFailed("no metadata snapshot to restore: run metadata.snapshot first (or set "
                              "recovery_plan.metadata to a snapshot file)")
-        restore = plan_restore(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name, snapshot)
-        if restore.unplaced and strict:
-            raise StepFailed(f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
-                             "the snapshot; their settings cannot be placed")
+        snapshot, path = saved
+        try:
+            if path != run_snapshot_path(ctx) and snapshot.plan.name != ctx.runbook.recovery_plan.name:
+                raise StepFailed(f"it holds plan {snapshot.plan.name!r}")
+            restore = plan_restore(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name, snapshot)
+            if restore.unplaced and strict:
+                raise StepFailed(f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
+                                 "the snapshot; their settings cannot be placed")
+        except (RunbookInvalid, StepFailed) as error:
+            if path == run_snapshot_path(ctx):
+                raise
+            # The runbook's file, read before this run took its own snapshot: say which file and why.
+            raise StepFailed(_stale_file(ctx, path, snapshot, "; ".join(error.message.splitlines()))) from error
         return snapshot, restore
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import plan_not_found
 from srmctl.steps.vms import describe, matching
 
 
@@ -43,10 +44,15 @@ class PreflightCheck(Step):
         if runbook.vms is None:
             return ["choosing VMs with 'select' needs SRM, which a run of vCenter-only steps does not connect to; "
                     "list the VMs under 'vms'"]
+        problems: list[str] = []
+        if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
+            # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
+            # words (groups.delete, say, would refuse groups "used by another plan").
+            missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
+            problems += [missing] if missing else []
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
-        problems: list[str] = []
         for vm in runbook.vms:
             live = matching(source, vm)
             home = [r for r in matching(target, vm) if r.powered_on]

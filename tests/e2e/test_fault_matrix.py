@@ -86,7 +86,7 @@ def _dr_cells(family: str, path: str, api: str) -> list[Cell]:
         Cell(family, "site down", f"srmsim site {AWAY} down", lambda config: lab_srmsim(config).site_down(AWAY),
              codes=(5,), restore=lambda config: lab_srmsim(config).site_up(AWAY)),
         Cell(family, "permission denied", f"HTTP 403 on {path}", _http(path, api, status=403, count=1000),
-             codes=(4, 5), evidence="HTTP 403"),
+             codes=(5,), evidence="HTTP 403"),  # PermissionDenied: an operator must grant it
     ]
 
 
@@ -109,7 +109,7 @@ CELLS = [
     Cell("vCenter SOAP", "site down", f"{HOME} vCenter unreachable (connection refused)", _swap_vcenter_port,
          codes=(5,), evidence="cannot connect", restore=_restore_vcenter_port),
     Cell("vCenter SOAP", "permission denied", "NoPermission on UnregisterVM",
-         _vc(method="UnregisterVM", fault="no_permission", count=1000), codes=(4, 5), evidence="permission denied"),
+         _vc(method="UnregisterVM", fault="no_permission", count=1000), codes=(5,), evidence="permission denied"),
     *_dr_cells("SRM", SRM_PATH, "srm"),
     *_dr_cells("VR", VR_PATH, "vr"),
 ]

@@ -20,6 +20,7 @@ from srmctl.adapters.dr._values import (
     EventHooks,
     M,
     Params,
+    api_error,
     clean_params,
     is_tls_failure,
     json_or_text,
@@ -126,7 +127,7 @@ class Transport:
             # it on every response so a later connection cannot silently present another certificate.
             context = self.tls.context(self.host, self.port)
             if self.tls.insecure and not self._pin:
-                log.warning("%s: TLS verification disabled (--insecure)", self.endpoint)
+                log.warning("%s", self.tls.insecure_warning(self.endpoint))
             hooks = {
                 "request": list(self._event_hooks.get("request", [])),
                 "response": [self._check_pin, *self._event_hooks.get("response", [])],
@@ -190,7 +191,9 @@ class Transport:
             )
         except httpx.ConnectError as error:
             if is_tls_failure(error):
-                raise TlsVerificationFailed(f"{self.endpoint}: TLS verification failed: {error}") from error
+                raise TlsVerificationFailed(
+                    f"{self.endpoint}: TLS verification failed: {error}; {self.tls.untrusted_hint()}"
+                ) from error
             raise
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientHTTPError(
@@ -260,7 +263,7 @@ class Transport:
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
-            raise DrApiError(method, target, response.status_code, json_or_text(response.text))
+            raise api_error(self.endpoint, key, method, target, response)
         return response
 
     def get_model(self, model: type[M], template: str, *, params: Params | None = None, **path: str) -> M:

@@ -15,6 +15,8 @@ from srmctl.errors import (
     Ambiguous,
     NotFound,
     OperationFailed,
+    PermissionDenied,
+    SrmctlError,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +80,19 @@ def clean_params(params: Params | None) -> dict[str, Any] | None:
             continue
         out[key] = ("true" if value else "false") if isinstance(value, bool) else value
     return out
+
+
+def api_error(endpoint: str, key: str, method: str, target: str, response: httpx.Response) -> SrmctlError:
+    """The error for a call the API answered with an unexpected status."""
+    body = json_or_text(response.text)
+    if response.status_code == 403:
+        # Logged in, but the account lacks a privilege for this call: an operator must grant it (exit 5, like a
+        # refused login), not a step to retry. Spec: 403 "Forbidden - not sufficient access rights to fulfill
+        # the request".
+        message = body.get("message") if isinstance(body, dict) else body
+        detail = f": {message}" if isinstance(message, str) and message else ""
+        return PermissionDenied(f"{endpoint}: {key}: permission denied (HTTP 403){detail}")
+    return DrApiError(method, target, response.status_code, body)
 
 
 def json_or_text(text: str) -> Any:

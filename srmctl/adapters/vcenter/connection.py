@@ -128,6 +128,8 @@ def connect(endpoint: ServiceEndpoint) -> VCenterSession:
     """Log in, raising ConnectionFailed / TlsVerificationFailed / ThumbprintMismatch /
     AuthenticationFailed (all exit code 5) with a one-line message naming the endpoint."""
     context = endpoint.tls.context(endpoint.host, endpoint.port)
+    if endpoint.tls.insecure and not endpoint.tls.thumbprint:
+        log.warning("%s", endpoint.tls.insecure_warning(endpoint.label))
     try:
         soap = SmartStubAdapter(
             host=endpoint.host,
@@ -137,8 +139,7 @@ def connect(endpoint: ServiceEndpoint) -> VCenterSession:
         )
     except ssl.SSLCertVerificationError as error:
         raise TlsVerificationFailed(
-            f"{endpoint.label}: certificate not trusted ({error.verify_message}); "
-            "pin it with thumbprint, pass a CA file, or use insecure explicitly"
+            f"{endpoint.label}: certificate not trusted ({error.verify_message}); {endpoint.tls.untrusted_hint()}"
         ) from error
     except (OSError, http.client.HTTPException) as error:
         raise ConnectionFailed(f"{endpoint.label}: cannot connect: {error}") from error

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from srmctl.cli.app import App
+from srmctl.cli.console import styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.prometheus import checked
 from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("check")
@@ -37,11 +34,11 @@ def check(app: App, runbook: Path, lab_dir: Path | None, prometheus: Path | None
     if app.json_output:
         click.echo(envelope("check", report))
     else:
-        table = Table("", "check", "detail", title=f"{report.runbook}: "
-                      + ("[green]ready[/]" if report.ready else "[red]not ready[/]") + f" ({report.seconds:.1f}s)",
-                      title_justify="left")
+        title = styled("{}: [green]ready[/] ({:.1f}s)" if report.ready else "{}: [red]not ready[/] ({:.1f}s)",
+                       report.runbook, report.seconds)
+        table = Table("", "check", "detail", title=title, title_justify="left")
         for item in report.items:
-            table.add_row("[green]✓[/]" if item.ok else "[red]✗[/]", item.check, item.detail)
+            table.add_row(styled("[green]✓[/]" if item.ok else "[red]✗[/]"), item.check, item.detail)
         app.console.print(table)
     if report.unreachable:
         click.get_current_context().exit(int(ExitCode.CONNECTION))

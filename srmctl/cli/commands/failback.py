@@ -10,16 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from srmctl.cli.app import App
+from srmctl.cli.console import plain, styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import StepFailed, UsageError
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'
+    from rich.text import Text
+
     from srmctl.engine import Event, RunPlan, RunReport
     from srmctl.engine.events import Subscriber
     from srmctl.engine.run import ConfirmPlan
@@ -28,30 +30,37 @@ _SHOWN_DETAILS = ("moref", "power_state")
 _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
 
 
+def status_mark(status: str) -> Text | str:
+    """A step's status as its coloured mark (markup from srmctl's own table), or the status as plain text."""
+    return styled(_STATUS[status]) if status in _STATUS else status
+
+
 def render_plan(app: App, plan: RunPlan) -> None:
-    app.console.print(f"[bold]{plan.runbook}[/] ({plan.scenario}): {plan.source} → {plan.target}, "
-                      f"{plan.action_count} action(s)")
+    # Plain strings print literally (SafeConsole); only styled() templates carry markup.
+    app.console.print(styled("[bold]{}[/] ({}): {} → {}, {} action(s)", plan.runbook, plan.scenario, plan.source,
+                             plan.target, plan.action_count))
     for check in plan.rechecked:  # a resume verified these again before skipping them
         if check.holds:
-            app.console.print(f"[green]=[/] {check.step:<22} still holds  [dim]{escape(check.summary)}[/]")
+            app.console.print(styled("[green]=[/] {:<22} still holds  [dim]{}[/]", check.step, check.summary))
         elif check.undone_by:
-            app.console.print(f"[green]=[/] {check.step:<22} undone by {check.undone_by}, which started after it")
+            app.console.print(styled("[green]=[/] {:<22} undone by {}, which started after it", check.step,
+                                     check.undone_by))
         else:
-            app.console.print(f"[yellow]![/] {check.step:<22} [yellow]no longer holds[/]: "
-                              + escape("; ".join(check.problems)) + " (planned again from here)")
+            app.console.print(styled("[yellow]![/] {:<22} [yellow]no longer holds[/]: {} (planned again from here)",
+                                     check.step, "; ".join(check.problems)))
     table = Table(show_header=True, header_style="bold")
     for column in ("#", "step", "impact", "action", "site", "target"):
         table.add_column(column, no_wrap=True)
     table.add_column("details", overflow="fold")
     for number, step in enumerate(plan.steps, 1):
         if not step.actions:
-            table.add_row(str(number), step.name, step.impact.value, "[dim]nothing to do[/]", "", "", "")
+            table.add_row(str(number), step.name, step.impact.value, styled("[dim]nothing to do[/]"), "", "", "")
         for index, action in enumerate(step.actions):
             # The table shows what tells VMs apart at a glance; -o json has every detail.
-            details = escape(" ".join(str(v) for k, v in action.details if k in _SHOWN_DETAILS))
+            details = " ".join(str(v) for k, v in action.details if k in _SHOWN_DETAILS)
             table.add_row(str(number) if index == 0 else "", step.name if index == 0 else "",
                           step.impact.value if index == 0 else "",
-                          action.kind + (" [red](high impact)[/]" if action.high_impact else ""),
+                          styled("{} [red](high impact)[/]" if action.high_impact else "{}", action.kind),
                           action.site, ", ".join(action.targets), details)
     app.console.print(table)
 
@@ -69,11 +78,12 @@ class _ProgressBars:
         if not self.app.console.is_terminal:
             return
         if self.live is None:
-            self.live = Progress(TextColumn("  {task.description:<28}"), BarColumn(),
+            # The description holds a VM name: never markup.
+            self.live = Progress(TextColumn("  {task.description:<28}", markup=False), BarColumn(),
                                  TextColumn("{task.percentage:>3.0f}%"), console=self.app.console, transient=True)
             self.live.start()
         vm = str(event.data.get("vm", "?"))
-        label = f"{vm} {event.data.get('status', '')}".strip()
+        label = plain(f"{vm} {event.data.get('status', '')}".strip()).plain
         if vm not in self.bars:
             self.bars[vm] = self.live.add_task(label, total=100)
         self.live.update(self.bars[vm], completed=float(event.data.get("percent", 0) or 0), description=label)
@@ -100,23 +110,23 @@ def live_printer(app: App) -> Subscriber:
         if event.kind in (ev.STEP_VERIFIED, ev.STEP_FAILED, ev.RUN_FINISHED):
             bars.close()
         if event.kind == ev.STEP_VERIFIED:
-            count, summary = event.data.get("actions", 0), escape(str(event.data.get("summary", "")))
-            app.console.print(f"[green]✓[/] {event.step:<22} {count} action(s)  [dim]{summary}[/]")
+            app.console.print(styled("[green]✓[/] {:<22} {} action(s)  [dim]{}[/]", event.step,
+                                     event.data.get("actions", 0), event.data.get("summary", "")))
         elif event.kind == ev.STEP_FAILED:
-            app.console.print(f"[red]✗[/] {event.step:<22} [red]{escape(str(event.data.get('error', '')))}[/]")
+            app.console.print(styled("[red]✗[/] {:<22} [red]{}[/]", event.step, event.data.get("error", "")))
         elif event.kind == ev.STEP_REVERIFIED:
             undone = event.data.get("undone_by")
             summary = f"undone by {undone}, which started after it" if undone else "still holds"
-            app.console.print(f"[green]=[/] {event.step:<22} {escape(summary)}  "
-                              f"[dim]{escape(str(event.data.get('summary', '')))}[/]")
+            app.console.print(styled("[green]=[/] {:<22} {}  [dim]{}[/]", event.step, summary,
+                                     event.data.get("summary", "")))
         elif event.kind == ev.STEP_STALE:
-            problems = escape("; ".join(map(str, event.data.get("problems", []))))
-            app.console.print(f"[yellow]![/] {event.step:<22} [yellow]no longer holds[/]: {problems}; planning it and "
-                              "every later step again")
+            problems = "; ".join(map(str, event.data.get("problems", [])))
+            app.console.print(styled("[yellow]![/] {:<22} [yellow]no longer holds[/]: {}; planning it and every "
+                                     "later step again", event.step, problems))
         elif event.kind == ev.ACTION_DONE:
             action = event.data.get("action", {})
-            app.console.print(f"  [dim]{action.get('kind')} {', '.join(action.get('targets', []))} "
-                              f"at {action.get('site')}[/]")
+            app.console.print(styled("  [dim]{} {} at {}[/]", action.get("kind"),
+                                     ", ".join(map(str, action.get("targets", []))), action.get("site")))
         elif event.kind in (ev.RUN_STARTED, ev.RUN_RESUMED):
             verb = "started" if event.kind == ev.RUN_STARTED else "resumed"
             app.err_console.print(f"run {event.data.get('run_id')} {verb}")
@@ -145,7 +155,7 @@ def finish(app: App, command: str, report: RunReport) -> None:
     if app.json_output:
         click.echo(envelope(command, report))
         return
-    app.console.print(f"run {report.run_id}: [bold]{report.outcome}[/] (journal {report.journal})")
+    app.console.print(styled("run {}: [bold]{}[/] (journal {})", report.run_id, report.outcome, report.journal))
 
 
 def steps_option(value: str | None) -> tuple[str, ...] | None:

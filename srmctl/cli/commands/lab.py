@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from srmctl.cli.app import App
+from srmctl.cli.console import styled
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 
@@ -63,7 +64,7 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
     if vms:
         model = scaled_topology(model, vms)
     started = time.monotonic()
-    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (SafeConsole)
     config = lab_core.up(directory, model, scenario=scenario, progress=say)
     elapsed = time.monotonic() - started
     if app.json_output:
@@ -87,7 +88,7 @@ def down(app: App, directory: Path) -> None:
     else's and is left alone, with a note) and remove what 'lab up' created; other files stay."""
     from srmctl.lab import lab as lab_core
 
-    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}", markup=False))
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (SafeConsole)
     rows = lab_core.down(directory, progress=say)
     if app.json_output:
         click.echo(envelope("lab down", {"stopped": rows}))
@@ -111,7 +112,7 @@ def status(app: App, directory: Path) -> None:
     table = Table("site", "service", "pid", "state", "endpoint")
     for row in rows:
         table.add_row(row.site, row.service, str(row.pid),
-                      "[green]running[/]" if row.running else "[red]stopped[/]", row.endpoint)
+                      styled("[green]running[/]" if row.running else "[red]stopped[/]"), row.endpoint)
     app.console.print(table)
 
 

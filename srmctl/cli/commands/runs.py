@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 from srmctl.cli.app import App
-from srmctl.cli.commands.failback import _STATUS
+from srmctl.cli.commands.failback import status_mark
+from srmctl.cli.console import styled
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
@@ -42,13 +43,13 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         if app.json_output:
             click.echo(envelope("runs", summary))
             return
-        app.console.print(f"run {summary.run_id} ({summary.runbook}), started {summary.started}: "
-                          f"{_OUTCOME.get(summary.outcome, summary.outcome)}")
+        app.console.print(styled("run {} ({}), started {}: ", summary.run_id, summary.runbook, summary.started)
+                          + _outcome(summary.outcome))
         if summary.damage:
-            app.console.print(f"  {escape(summary.damage)}")
+            app.console.print(f"  {summary.damage}")
         table = Table("", "step", "actions done", "seconds", "message")
         for step in summary.steps:
-            table.add_row(_STATUS.get(step.status, step.status), step.step, str(step.actions_done),
+            table.add_row(status_mark(step.status), step.step, str(step.actions_done),
                           "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
         app.console.print(table)
         return
@@ -63,12 +64,17 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     table = Table(Column("run", no_wrap=True), "runbook", "started", "outcome", "steps verified")
     for run in found:
         verified = sum(1 for s in run.steps if s.status == "verified")
-        table.add_row(run.run_id, run.runbook, run.started, _OUTCOME.get(run.outcome, run.outcome),
+        table.add_row(run.run_id, run.runbook, run.started, _outcome(run.outcome),
                       f"{verified}/{len(run.steps)}")
     app.console.print(table)
     for run in found:  # the reason, in full: a table cell would cut the file's path
         if run.damage:
-            app.console.print(f"{run.run_id} is damaged: {escape(run.damage)}")
+            app.console.print(f"{run.run_id} is damaged: {run.damage}")
+
+
+def _outcome(outcome: str) -> Text:
+    """A run's outcome, coloured when srmctl knows it (a journal may say anything: then plain)."""
+    return styled(_OUTCOME[outcome]) if outcome in _OUTCOME else styled("{}", outcome)
 
 
 command = runs

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from srmctl.cli.app import App
+from srmctl.cli.console import styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode, UsageError
@@ -92,8 +93,9 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     elif not changes:
         app.console.print(f"{plan}: equal to {file}")
     else:
-        table = Table("setting", "snapshot", "live", title=f"{plan}: {len(changes)} difference(s) from {file}",
-                      title_justify="left")
+        # The heading is a line of its own: as a table title it would wrap at the table's width.
+        app.console.print(f"{plan}: {len(changes)} difference(s) from {file}")
+        table = Table("setting", "snapshot", "live")
         for change in changes:
             table.add_row(change.path, _show(change.before), _show(change.after))
         app.console.print(table)
@@ -120,9 +122,8 @@ def restore(app: App, file: Path, where: snapshots.Target, plan: str, dry_run: b
     if not result.actions:
         app.console.print(f"{plan}: already equal to {file}; nothing to do")
     for action in result.actions:
-        app.console.print(f"{verb}: {action.kind.replace('_', ' ')} [bold]{action.target}[/]: {action.summary}")
-    for name in result.unplaced:
-        app.err_console.print(f"[yellow]not placed[/]: {name} is in the snapshot but not in {plan}")
+        app.console.print(styled("{}: {} [bold]{}[/]: {}", verb, action.kind.replace("_", " "), action.target,
+                                 action.summary))
 
 
 def _jsonable(result: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from srmctl.cli.app import App
+from srmctl.cli.console import styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope, to_jsonable
 from srmctl.errors import UsageError
@@ -48,31 +49,33 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
 
 
 def render(app: App, report: StatusReport) -> None:
+    # Plain strings print literally (SafeConsole); only styled() templates carry markup.
     for site in report.sites:
         table = Table(title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})",
                       title_justify="left")
         for column in ("VM", "power", "folder", "datastore", "host", "MoRef"):
             table.add_column(column)
         for vm in site.vms:
-            flags = (" [dim](placeholder)[/]" if vm.placeholder else "") + (" [yellow](orphan)[/]" if vm.orphan else "")
-            table.add_row(vm.name + flags, _POWER.get(vm.power_state, vm.power_state), vm.folder or "/",
-                          ", ".join(vm.datastores), vm.host, vm.moref)
+            name = styled("{}" + (" [dim](placeholder)[/]" if vm.placeholder else "")
+                          + (" [yellow](orphan)[/]" if vm.orphan else ""), vm.name)
+            power = styled(_POWER[vm.power_state]) if vm.power_state in _POWER else vm.power_state
+            table.add_row(name, power, vm.folder or "/", ", ".join(vm.datastores), vm.host, vm.moref)
         if not site.vms:
-            table.add_row("[dim]no VMs[/]", "", "", "", "", "")
+            table.add_row(styled("[dim]no VMs[/]"), "", "", "", "", "")
         app.console.print(table)
     if report.dr_available:
         _render_dr(app, report)
     if report.orphans:
-        app.console.print("[yellow]orphans[/] (powered off here, running at the other site): "
-                          + ", ".join(report.orphans))
+        app.console.print(styled("[yellow]orphans[/] (powered off here, running at the other site): {}",
+                                 ", ".join(report.orphans)))
 
 
 def _render_dr(app: App, report: StatusReport) -> None:
     table = Table("VM", "direction", "status", "RPO", "violation", "last sync", title="replications",
                   title_justify="left")
     for r in report.replications:
-        colour = "green" if r.status == "OK" else "yellow"
-        table.add_row(r.vm, f"{r.source} → {r.target}", f"[{colour}]{r.status}[/]", f"{r.rpo_minutes} min",
+        status = styled("[green]{}[/]" if r.status == "OK" else "[yellow]{}[/]", r.status)
+        table.add_row(r.vm, f"{r.source} → {r.target}", status, f"{r.rpo_minutes} min",
                       f"{r.current_rpo_violation_minutes or 0} min", r.last_sync or "—")
     app.console.print(table)
     table = Table("protection group", "protected at", "status", "VMs", title="protection groups",

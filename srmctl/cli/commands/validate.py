@@ -9,7 +9,7 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
+from srmctl.cli.render import envelope, neutralise
 from srmctl.errors import RunbookInvalid
 
 if TYPE_CHECKING:
@@ -44,14 +44,14 @@ def validate(app: App, runbook: str) -> None:
     except RunbookInvalid as invalid:
         if not app.json_output:
             for problem in invalid.problems:
-                click.echo(problem, err=True)
+                click.echo(neutralise(problem), err=True)  # problems quote the file's text
         raise _ProblemsListed(runbook, invalid.problems) from None
     if app.json_output:
         click.echo(envelope("validate", _result(loaded)))
         return
     for warning in loaded.warnings:
-        click.echo(warning, err=True)
-    click.echo(f"{runbook}: valid: {summary(loaded.runbook)}")
+        click.echo(neutralise(warning), err=True)
+    click.echo(neutralise(f"{runbook}: valid: {summary(loaded.runbook)}"))
 
 
 def summary(rb: Runbook) -> str:

@@ -228,3 +228,15 @@ def test_bound_and_read_only_copies_share_one_connection_and_lock(srmsim):
         results = list(pool.map(lambda _: len(srm.plans()), range(8)))
     assert results == [1] * 8 and srm.calls[PLANS] == 9
     srm.close()
+
+
+def test_tls_messages_name_the_runbook_keys_not_a_flag(srmsim, caplog):
+    # There is no --insecure flag: TLS trust is set per service in the runbook (issue 13).
+    where = "sites.new-york.srm"
+    with caplog.at_level("WARNING"):
+        make_client(srmsim, "new-york", tls=TlsPolicy(insecure=True, where=where)).plans()
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert f"({where}.insecure: true)" in warned and "--insecure" not in warned
+    with pytest.raises(TlsVerificationFailed) as caught:
+        make_client(srmsim, "new-york", tls=TlsPolicy(where=where)).plans()
+    assert f"{where}.thumbprint" in str(caught.value) and f"{where}.insecure: true" in str(caught.value)

@@ -66,9 +66,9 @@ def test_any_fault_on_retrieve_properties_is_one_clear_line(command: list[str], 
 
 @pytest.mark.parametrize(("fault", "code", "text"), [
     pytest.param("system_error", 4, "UnregisterVM failed: SystemError: injected", id="system-error"),
-    # PermissionDenied (exit 5) from one VM; orphans.unregister works on VMs concurrently and joins their
-    # errors into one step failure (exit 4), which is the code the operator sees here.
-    pytest.param("no_permission", 4, "UnregisterVM: permission denied for user", id="no-permission"),
+    # PermissionDenied on every VM: orphans.unregister works on VMs concurrently; the joined failure keeps the
+    # access type (exit 5: an operator must grant the privilege) and says the message once, "(4 VMs)".
+    pytest.param("no_permission", 5, "UnregisterVM: permission denied for user", id="no-permission"),
 ])
 def test_fault_on_unregister_fails_the_step_clearly_and_changes_nothing(fault: str, code: int, text: str,
                                                                        clean: LabConfig, tmp_path: Path) -> None:
