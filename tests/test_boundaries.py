@@ -78,7 +78,7 @@ _CLEAN: dict[str, str] = {
                           "importlib.import_module('srmctl.engine.run')\n",
     "srmctl/engine/run.py": "from srmctl.steps import base\nfrom . import journal\nfrom .journal import x\n"
                             "from ..steps.base import Step\nimport srmctl.adapters.dr\nfrom srmctl import errors\n"
-                            "def f():\n    from srmctl.lab import config\n    import json\n",
+                            "def f():\n    from srmctl.metadata import snapshot\n    import json\n",
     "srmctl/engine/journal.py": "x = 1\n",
     "srmctl/steps/base.py": "from ..adapters import dr\nfrom srmctl.runbook import models\nfrom . import base\n"
                             "Step = object\n",
@@ -111,6 +111,7 @@ _SEEDED: list[tuple[str, str, str, str, str]] = [
     ("srmctl/runbook/r_metadata.py", "from srmctl.metadata import snapshot\n", "layer", "runbook",
      "srmctl.metadata"),
     ("srmctl/lab/l_engine.py", "from srmctl.engine import run\n", "layer", "lab", "srmctl.engine"),
+    ("srmctl/engine/e_lab.py", "def f():\n    from srmctl.lab import config\n", "layer", "engine", "srmctl.lab"),
     ("srmctl/srmsim/s_lab.py", "from srmctl.lab.topology import load\n", "layer", "srmsim",
      "srmctl.lab.topology"),
     # click and rich only in the CLI
