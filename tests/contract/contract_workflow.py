@@ -4,9 +4,24 @@ plus plan actions, prompts, callouts and the rarer calls), recorded for the cont
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from srmsim_fixtures import PASSWORD, logged_in
+
+from srmctl.errors import OperationFailed
+
+
+def drive(client: Any, plan_id: str, start: Callable[[], Any]) -> None:
+    """Start a plan run and see it through, dismissing its prompts as they come."""
+    task = start()
+    while not task.done:
+        for prompt in client.user_prompts(plan_id):
+            client.dismiss_prompt(plan_id, prompt.id)
+        task = client.get_task(task.id)
+        time.sleep(0.02)
+    client.wait_task(task)
 
 
 def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
@@ -17,8 +32,8 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     srm = logged_in(sim, "new-york", event_hooks=hooks)
     vr = logged_in(sim, "new-york", "vr", event_hooks=hooks)
     srm_nj = logged_in(sim, "new-jersey", event_hooks=hooks)
-    srm.session_info(), srm.server_info(), srm.pairing(), srm.find_pairing(), srm.vcenters()
-    vr.info(), vr.find_pairing("vc-new-jersey")
+    srm.session_info(), srm.server_info(), srm.pairing(), srm.find_pairing(), srm.vcenters(), srm.groups()
+    vr.session_info(), vr.info(), vr.pairing(), vr.find_pairing("vc-new-jersey")
     plan = srm.plan_by_name("VR Failover")
     vms = srm.plan_vms(plan.id)
     for vm in vms:
@@ -42,18 +57,17 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     assert srm.callout_data(plan.id, "test", new.id).content == "ok2"
     srm.delete_recovery_step(plan.id, "test", new.id)
     assert custom, "the default topology has a plan-level custom step"
-    # test + cleanup with prompts, then planned migration
-    runs = [(srm, lambda: srm.test_plan(plan.id, wait=False)),
-            (srm, lambda: srm.cleanup_plan(plan.id, wait=False)),
-            (srm_nj, lambda: srm_nj.recover_plan(plan.id, planned=True, wait=False))]
-    for client, action in runs:
-        task = action()
-        while not task.done:
-            for prompt in client.user_prompts(plan.id):
-                client.dismiss_prompt(plan.id, prompt.id)
-            task = client.get_task(task.id)
-            time.sleep(0.02)
-        client.wait_task(task)
+    # a test cancelled at its prompt and cleaned up; then test + cleanup with prompts, then planned migration
+    task = srm.test_plan(plan.id, wait=False)
+    while srm.plan(plan.id).status != "WAITING_FOR_USER_INPUT":
+        time.sleep(0.02)
+    srm.cancel_plan(plan.id)
+    with pytest.raises(OperationFailed, match="CANCELLED|ERROR|cancelled"):
+        srm.wait_task(task)
+    drive(srm, plan.id, lambda: srm.cleanup_plan(plan.id, wait=False))
+    drive(srm, plan.id, lambda: srm.test_plan(plan.id, wait=False))
+    drive(srm, plan.id, lambda: srm.cleanup_plan(plan.id, wait=False))
+    drive(srm_nj, plan.id, lambda: srm_nj.recover_plan(plan.id, planned=True, wait=False))
     assert srm.plan(plan.id).status == "RECOVERY_COMPLETE"
     # the manual failback sequence (steps 2-6), new-jersey -> new-york
     groups = srm.plan_groups(plan.id)
@@ -84,6 +98,9 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
                                 destination_path=None if d.is_vm_home else seed.found_seeds[0])
             for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True))))
     vr_nj.configure_replications(specs)
+    first = next(r for r in vr_nj.replications(source_vc_guid=nj) if r.vm_id == specs[0].vm_id)
+    vr_nj.reconfigure_replication(first.id, specs[0].model_copy(update={"rpo": 30}))
+    assert vr_nj.replication(first.id).rpo == 30
     for replication in vr_nj.replications(source_vc_guid=nj):
         assert replication.state == "OK" and replication.sync_progress.checksum_total > 0
         vr_nj.pause_replication(replication.id), vr_nj.resume_replication(replication.id)
@@ -97,4 +114,19 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     assert srm_nj.plan(plan.id).status == "READY_STATE"
     temp = srm_nj.create_plan("temp", nj, [], description="scratch").result_id
     srm_nj.delete_plan(temp)
+    members = [v.id for v in srm_nj.group_vms(group_id)]
+    srm_nj.reconfigure_group(group_id, "VR all back", members, description="every VM home")
+    # the automated way home: planned migration back to new-york, then reprotect
+    drive(srm, plan.id, lambda: srm.recover_plan(plan.id, planned=True, wait=False))
+    drive(srm, plan.id, lambda: srm.reprotect_plan(plan.id, wait=False))
+    assert srm.plan(plan.id).status == "READY_STATE"
+    leaving = srm.group_vms(group_id)[-1].id  # reprotect swapped the members for the new-york VMs
+    srm.remove_vm_from_group(group_id, leaving)
+    assert leaving not in [v.id for v in srm.group_vms(group_id)]
+    # a local-only removal, as when the peer site is gone
+    gone = vr.replications(source_vc_guid=ny)[-1]
+    vr.delete_replication(gone.id)
+    assert gone.id not in [r.id for r in vr.replications()]
+    for client in (srm, vr, srm_nj, vr_nj):
+        client.logout()
     assert PASSWORD
