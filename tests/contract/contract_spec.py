@@ -5,6 +5,7 @@ public client method, so a new method shows up without anyone listing it)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
@@ -244,17 +245,16 @@ def _first_request(client: Any, method: Callable[..., Any], where: str) -> str |
         raise _Sent
 
     client._retrying_send = intercept
-    try:
+    with contextlib.suppress(_Sent):
         method(client, **args)
-    except _Sent:
-        pass
     return sent[0] if sent else None
 
 
-def client_operations() -> dict[Operation, list[str]]:
+def client_operations(classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"), (VrClient, "vr"))
+                      ) -> dict[Operation, list[str]]:
     """Every operation srmctl's SRM and VR clients can call, with the methods that call it."""
     found: dict[Operation, list[str]] = {}
-    for cls, kind in ((SrmClient, "srm"), (VrClient, "vr")):
+    for cls, kind in classes:
         for name, method in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("_") or name in PLUMBING:
                 continue

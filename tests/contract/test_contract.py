@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from contract_errors import FAMILIES, family, provoke_errors
 from contract_spec import FILES, SPECS, Recorder, Validation, client_operations, strict, validate
 from contract_workflow import run_workflow
 from srmsim_fixtures import launch
+
+from srmctl.adapters.dr import SrmClient
+from srmctl.adapters.dr.models import Task
 
 pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason=f"vendor specs not found at {SPECS} (../shared/specs)")
 
@@ -21,6 +24,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Validation]:
     recorder = Recorder()
     sim = launch(tmp_path_factory.mktemp("contract"))
     try:
+        provoke_errors(sim, {"response": [recorder.hook]})
         run_workflow(sim, {"response": [recorder.hook]})
     finally:
         sim.stop()
@@ -33,6 +37,8 @@ def test_strict_copy_rejects_misspelt_field() -> None:
     spec = strict(json.loads((SPECS / FILES["srm"]).read_text()))
     schema = spec["components"]["schemas"]["SessionIdData"]
     assert schema["additionalProperties"] is False and "session_id" in schema["required"]
+    error = spec["components"]["schemas"]["ResponseError"]
+    assert error["additionalProperties"] is False and {"error_code", "message"} <= set(error["required"])
     OpenAPI.from_dict(spec)  # still a valid document
 
 
@@ -43,6 +49,18 @@ def test_client_and_srmsim_follow_the_vendor_contract(recorded: Validation) -> N
     assert recorded.requests >= 100 and recorded.responses == recorded.requests  # nothing skipped silently
 
 
+def test_the_catalogue_finds_a_new_client_method() -> None:
+    """The catalogue is derived from the clients, not listed: a method added tomorrow is in it."""
+    class Tomorrow(SrmClient):
+        def frobnicate(self, thing_id: str, *, wait: bool = True) -> Task:
+            return self.run(self.task("POST", "/pairings/{pairing_id}/things/{thing_id}/actions/frobnicate",
+                                      thing_id=thing_id), wait)
+
+    catalogue = client_operations(((Tomorrow, "srm"),))
+    assert catalogue[("srm", "POST", "/pairings/{}/things/{}/actions/frobnicate")] == ["frobnicate"]
+    assert len(catalogue) == len(client_operations(((SrmClient, "srm"),))) + 1
+
+
 def test_every_client_operation_is_validated(recorded: Validation) -> None:
     """A client method whose operation no contract exercise sends and validates fails here."""
     catalogue = client_operations()
@@ -51,3 +69,16 @@ def test_every_client_operation_is_validated(recorded: Validation) -> None:
     assert not missing, "operations without a validated contract exercise:\n" + "\n".join(
         f"  {api} {verb} {path}  ({', '.join(names)})" for (api, verb, path), names in sorted(missing.items()))
     assert recorded.operations <= set(catalogue), "the exercises sent operations no client method has"
+
+
+def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> None:
+    """Real refusals (400 with the ResponseError body the strict copy requires, 404 without a body, as the
+    spec documents them), at least one per family of each API."""
+    covered: dict[str, set[str]] = {"srm": set(), "vr": set()}
+    for operation, _ in recorded.errors:
+        covered[operation[0]].add(family(operation))
+    with_body = sum(1 for _, status in recorded.errors if status == 400)
+    print(f"contract: {len(recorded.errors)} error responses validated ({with_body} with a ResponseError body), "
+          f"families: srm {sorted(covered['srm'])}, vr {sorted(covered['vr'])}")
+    for api, families in FAMILIES.items():
+        assert families <= covered[api], f"{api}: no validated error answer for {sorted(families - covered[api])}"
