@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -24,6 +24,8 @@ from srmctl.adapters.dr._values import (
     clean_params,
     is_tls_failure,
     json_or_text,
+    remote_login_lapsed,
+    same_origin,
 )
 from srmctl.adapters.dr.models import SessionInfo, Task
 from srmctl.adapters.retry import (
@@ -49,7 +51,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T", bound="Transport")
 
 _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmctl
-
 
 
 class Transport:
@@ -167,28 +168,14 @@ class Transport:
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Params | None,
-        body: Any,
-        auth: Credentials | None,
-        session: bool,
-    ) -> httpx.Response:
+    def _send(self, method: str, url: str, *, params: Params | None, body: Any, auth: Credentials | None,
+              session: bool) -> httpx.Response:
         headers = {}
         if session and self._session:
             headers["x-dr-session"] = self._session
         try:
-            response = self._client().request(
-                method,
-                url,
-                params=clean_params(params),
-                json=body,
-                headers=headers,
-                auth=(auth.user, auth.password) if auth else None,
-            )
+            response = self._client().request(method, url, params=clean_params(params), json=body, headers=headers,
+                                              auth=(auth.user, auth.password) if auth else None)
         except httpx.ConnectError as error:
             if is_tls_failure(error):
                 raise TlsVerificationFailed(
@@ -242,7 +229,8 @@ class Transport:
     ) -> httpx.Response:
         """One API call: ``template`` is the spec path (``/pairings/{pairing_id}``), path values are
         substituted URL-encoded; ``url`` (a next-page link) overrides the built path but is still counted
-        under ``template``. 401 triggers one transparent re-login."""
+        under ``template``. 401 triggers one transparent re-login; a lapsed remote login (400
+        ``REMOTE_SITE_NOT_AUTHENTICATED``) one remote re-login, when the client logged in there before."""
         with self._conn.lock:
             return self._request(method, template, params=params, body=body, url=url, expect=expect,
                                  **self._bound_path(template, path))
@@ -260,6 +248,15 @@ class Transport:
             response = self._retrying_send(
                 key, method, target, params=params, body=body, auth=None, session=True
             )
+        lapse = remote_login_lapsed(method, target, response)
+        pairing_id = path.get("pairing_id")
+        if lapse is not None and pairing_id in self._remote:
+            # Remote sessions expire on their own, before the local one: log in there again (with the
+            # remembered credentials) and retry the call once; counted with the retries.
+            log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
+            self.retry_stats.record(lapse)
+            self._remote_login(pairing_id, self._remote[pairing_id])
+            response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=True)
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
@@ -310,7 +307,7 @@ class Transport:
             total, offset = meta.get("total"), meta.get("offset")
             if not page:
                 break
-            if next_href and self._same_origin(next_href):
+            if next_href and same_origin(next_href, self.host, self.port):
                 url = next_href
             elif isinstance(total, int) and isinstance(offset, int) and offset + len(page) < total:
                 url = None
@@ -319,13 +316,6 @@ class Transport:
             else:
                 break
         return items
-
-    def _same_origin(self, href: str) -> bool:
-        # The session header goes with every request: never follow a link to another host.
-        parts = urlsplit(href)
-        if not parts.scheme:
-            return True
-        return parts.hostname == self.host.strip("[]") and (parts.port or 443) == self.port
 
     def task(
         self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str
@@ -348,14 +338,11 @@ class Transport:
 
     def _login(self) -> None:
         key = "POST /session"
-        response = self._retrying_send(
-            key, "POST", "/session", params=None, body=None, auth=self.credentials, session=False
-        )
+        response = self._retrying_send(key, "POST", "/session", params=None, body=None, auth=self.credentials,
+                                       session=False)
         # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
         if response.status_code in (400, 401, 403):
-            raise AuthenticationFailed(
-                f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}"
-            )
+            raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}")
         if response.status_code != 200:
             raise DrApiError("POST", "/session", response.status_code, json_or_text(response.text))
         session_id = response.json().get("session_id")

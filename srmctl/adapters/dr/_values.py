@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -45,6 +46,33 @@ class DrApiError(OperationFailed):
 
     def details(self) -> dict[str, object]:
         return {"status": self.status, "error_code": self.error_code, "op_id": self.op_id}
+
+
+class RemoteLoginLapsed(DrApiError):
+    """The session's login to the paired site has lapsed while the local one lives (400
+    ``REMOTE_SITE_NOT_AUTHENTICATED``): remote sessions expire on their own. Counted in the retry statistics
+    under this name when srmctl logs in there again and retries."""
+
+    CODE = "REMOTE_SITE_NOT_AUTHENTICATED"
+
+
+def remote_login_lapsed(method: str, path: str, response: httpx.Response) -> RemoteLoginLapsed | None:
+    """The lapse, when ``response`` is the refusal for a missing remote login."""
+    if response.status_code != 400:
+        return None
+    body = json_or_text(response.text)
+    if not isinstance(body, dict) or body.get("error_code") != RemoteLoginLapsed.CODE:
+        return None
+    return RemoteLoginLapsed(method, path, response.status_code, body)
+
+
+def same_origin(href: str, host: str, port: int) -> bool:
+    """Whether a next-page link stays on this server: the session header goes with every request, so srmctl
+    never follows a link to another host."""
+    parts = urlsplit(href)
+    if not parts.scheme:
+        return True
+    return parts.hostname == host.strip("[]") and (parts.port or 443) == port
 
 
 class TaskTimeout(OperationFailed):

@@ -1,0 +1,268 @@
+"""The contract machinery: STRICT copies of the vendor OpenAPI documents (additionalProperties: false
+everywhere, fields srmctl reads required), a recorder for what srmctl's clients send and srmsim answers, the
+validator, and the catalogue of every operation the SRM and VR clients can call (derived by driving each
+public client method, so a new method shows up without anyone listing it)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import json
+import re
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from srmctl.adapters.dr import Credentials, SrmClient, VrClient
+from srmctl.adapters.dr.models import CalloutSpec, Priority, Task, TaskStatus, ViewMode
+
+SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+FILES = {"srm": "srm-api-v2.json", "vr": "vsphere-replication-api-v2.json"}
+ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
+# Fields srmctl reads, required in the strict copy so that srmsim cannot silently omit or misspell them.
+READ = {
+    "SessionIdData": ["session_id"], "Pairing": ["pairing_id", "local_vc_server", "remote_vc_server"],
+    "ServerInfo": ["id", "name"], "ProtectionGroupInfo": ["id", "name", "status", "protected_vc_guid"],
+    "RecoveryPlanInfo": ["protected_vc_guid", "progress", "is_running"],
+    "ProtectionGroupVmInfo": ["protection_status_details"], "VmProtectionStatusDetails": ["status"],
+    "RecoveryPlanVmInfo": ["id", "name", "status", "recovery_settings"],
+    "VmRecoverySettings": ["change_version", "dependent_vms", "pre_power_on_steps", "post_power_on_steps"],
+    "ReplicationInfo": ["id", "name", "vm_id", "status", "rpo"], "CompoundReplicationStatus": ["status"],
+    "VirtualMachine": ["id", "name", "disks"], "Datastore": ["id", "name"], "VmDiskSeedInformation": ["found_seeds"],
+    "Task": ["progress", "description"], "MetadataList": ["total", "offset", "limit"],
+    # DrApiError reads these from every error answer (ResponseError); op_id is optional in the spec.
+    "ResponseError": ["error_code", "message"],
+}
+Operation = tuple[str, str, str]  # (api, METHOD, spec path template with its parameters named "{}")
+
+
+def normalise(template: str) -> str:
+    return re.sub(r"{[^}]*}", "{}", template)
+
+
+def strict(spec: dict[str, Any]) -> dict[str, Any]:
+    """allOf flattened (so additionalProperties cannot reject the other branch's fields), every object
+    closed, and the READ fields required."""
+    spec = copy.deepcopy(spec)
+    schemas = spec["components"]["schemas"]
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        return schemas[node["$ref"].split("/")[-1]] if "$ref" in node else node
+
+    def flatten(schema: dict[str, Any]) -> None:
+        for part in schema.pop("allOf", []):
+            part = resolve(part)
+            flatten(part)
+            schema.setdefault("properties", {}).update(part.get("properties", {}))
+            required = sorted(set(schema.get("required", [])) | set(part.get("required", [])))
+            if required:  # OpenAPI 3.0 forbids an empty required list
+                schema["required"] = required
+            schema.setdefault("type", "object")
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if "allOf" in node:
+                flatten(node)
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(spec)
+    # One request body is declared as "*/*" (ip-customization update); a JSON body is one of those, and
+    # openapi-core only parses a body as JSON when the media type says so.
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            content = (operation.get("requestBody") or {}).get("content", {}) if isinstance(operation, dict) else {}
+            if "*/*" in content:
+                content["application/json"] = content.pop("*/*")
+    for name, fields in READ.items():
+        if name in schemas:
+            schemas[name]["required"] = sorted(set(schemas[name].get("required", [])) | set(fields))
+    return spec
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.pairs: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def hook(self, response: httpx.Response) -> None:
+        response.read()
+        self.pairs.append((response.request, response))
+
+
+@cache
+def _apis() -> dict[str, Any]:
+    from openapi_core import OpenAPI
+
+    return {kind: OpenAPI.from_dict(strict(json.loads((SPECS / name).read_text()))) for kind, name in FILES.items()}
+
+
+@cache
+def _templates(kind: str) -> list[tuple[re.Pattern[str], int, str]]:
+    """The spec's paths as patterns, most literal segments first (``/recovery-steps/user-prompts`` must win
+    over ``/recovery-steps/{view_mode}``, as in the gateway's routing)."""
+    paths = json.loads((SPECS / FILES[kind]).read_text())["paths"]
+    rows = []
+    for template in paths:
+        parts = template.split("/")
+        pattern = "/".join("[^/]+" if "{" in part else re.escape(part) for part in parts)
+        rows.append((re.compile(f"^{pattern}$"), sum(1 for part in parts if part and "{" not in part), template))
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def spec_operation(request: httpx.Request) -> Operation | None:
+    kind = "srm" if request.url.path.startswith(ROOTS["srm"]) else "vr"
+    path = request.url.path[len(ROOTS[kind]):]
+    for pattern, _, template in _templates(kind):
+        if pattern.match(path):
+            return kind, request.method, normalise(template)
+    return None
+
+
+@dataclass
+class Validation:
+    requests: int = 0
+    responses: int = 0
+    violations: list[str] = field(default_factory=list)
+    operations: set[Operation] = field(default_factory=set)  # request and response both conform
+    errors: set[tuple[Operation, int]] = field(default_factory=set)  # conforming 4xx answers, by status
+
+
+def validate(pairs: Iterable[tuple[httpx.Request, httpx.Response]]) -> Validation:
+    from openapi_core.datatypes import RequestParameters
+    from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+    apis = _apis()
+
+    class Req:
+        def __init__(self, kind: str, request: httpx.Request) -> None:
+            self.host_url = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            self.path = request.url.path[len(ROOTS[kind]):]
+            self.full_url_pattern = self.host_url + self.path
+            self.method = request.method.lower()
+            self.parameters = RequestParameters(
+                query=ImmutableMultiDict(list(request.url.params.multi_items())),
+                header=Headers(dict(request.headers)), cookie=ImmutableMultiDict())
+            self.content_type = request.headers.get("content-type", "application/json")
+            self.body = request.content or None
+
+    class Resp:
+        def __init__(self, response: httpx.Response) -> None:
+            self.status_code = response.status_code
+            self.content_type = response.headers.get("content-type", "application/json")
+            self.headers = Headers(dict(response.headers))
+            self.data = response.content
+
+    result = Validation()
+    for request, response in pairs:
+        kind = "srm" if request.url.path.startswith(ROOTS["srm"]) else "vr"
+        if response.headers.get("X-Srmsim-Fault"):
+            continue  # deliberately off-contract (injected 5xx/429)
+        req, resp = Req(kind, request), Resp(response)
+        where = f"{request.method} {request.url.path}"
+        conforming = True
+        try:
+            apis[kind].validate_request(req)
+            result.requests += 1
+        except Exception as error:  # noqa: BLE001 - collect every violation
+            conforming = False
+            result.violations.append(f"request {where}: {error}: {getattr(error, '__cause__', '')}")
+        try:
+            apis[kind].validate_response(req, resp)
+            result.responses += 1
+        except Exception as error:  # noqa: BLE001
+            conforming = False
+            cause = error.__cause__
+            detail = getattr(cause, "schema_errors", None) or cause
+            result.violations.append(f"response {response.status_code} {where}: {error}: {detail}")
+        operation = spec_operation(request)
+        if conforming and operation is not None:
+            if response.status_code < 400:
+                result.operations.add(operation)
+            else:
+                result.errors.add((operation, response.status_code))
+    return result
+
+
+# -- the catalogue of client operations ------------------------------------------------------------
+
+# Methods that take the template from their caller (the plumbing every operation goes through); each
+# operation is reached through the public method that names its template.
+PLUMBING = {"request", "get_model", "get_list", "task", "tasks", "run", "close", "bound", "read_only_view",
+            "invalidate"}
+
+
+class _Sent(Exception):
+    """Stops a client method at its first request, before anything reaches the network."""
+
+
+def _sample(annotation: Any, where: str) -> Any:
+    """A value of a parameter's type, enough for the method to build its request."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        enums = [arg for arg in typing.get_args(annotation) if arg in (ViewMode, Priority)]
+        return _sample(enums[0] if enums else typing.get_args(annotation)[0], where)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Sequence):
+        return []
+    if annotation in (ViewMode, Priority):
+        return next(iter(annotation))
+    if annotation is Credentials:
+        return Credentials("user", "password")
+    if annotation is Task:
+        return Task.model_construct(id="task", status=TaskStatus.RUNNING)
+    if annotation is CalloutSpec:
+        return CalloutSpec.model_construct(position=1)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation.model_construct()
+    samples = {str: "id", int: 1, bool: False, float: 1.0}
+    if annotation in samples:
+        return samples[annotation]
+    raise TypeError(f"{where}: no sample for a parameter of type {annotation!r}; add one to _sample")
+
+
+def _first_request(client: Any, method: Callable[..., Any], where: str) -> str | None:
+    """``METHOD /template`` of the first request ``method`` sends (its ``calls`` key), or None."""
+    hints = typing.get_type_hints(method)
+    args = {name: _sample(hints[name], f"{where}({name})")
+            for name, parameter in list(inspect.signature(method).parameters.items())[1:]
+            if parameter.default is parameter.empty
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
+    sent: list[str] = []
+
+    def intercept(key: str, *_: Any, **__: Any) -> httpx.Response:
+        sent.append(key)
+        raise _Sent
+
+    client._retrying_send = intercept
+    with contextlib.suppress(_Sent):
+        method(client, **args)
+    return sent[0] if sent else None
+
+
+def client_operations(classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"), (VrClient, "vr"))
+                      ) -> dict[Operation, list[str]]:
+    """Every operation srmctl's SRM and VR clients can call, with the methods that call it."""
+    found: dict[Operation, list[str]] = {}
+    for cls, kind in classes:
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("_") or name in PLUMBING:
+                continue
+            client = cls("127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing",
+                         poll_interval=0)
+            client._conn.session = "session"  # no login first: the method's own request comes first
+            key = _first_request(client, method, f"{cls.__name__}.{name}")
+            if key is not None:
+                verb, template = key.split(" ", 1)
+                found.setdefault((kind, verb, normalise(template)), []).append(name)
+    return found
