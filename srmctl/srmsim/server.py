@@ -102,7 +102,7 @@ def _endpoint(sim: Simulator, site: str, api: str, specs: dict[str, RouteSpec], 
 
 def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
     if "pairing_id" in req.args:
-        req.world.check_pairing(req.args["pairing_id"])
+        req.world.check_pairing(req.args["pairing_id"], req.api)
     if spec.remote and (req.session is None or req.args.get("pairing_id") not in req.session.remote):
         raise SimError(400, "REMOTE_SITE_NOT_AUTHENTICATED", "log in to the remote site first "
                        "(POST /pairings/{pairing_id}/remote-session)")
