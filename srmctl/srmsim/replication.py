@@ -100,11 +100,19 @@ def _mark_error(replication: SimReplication, message: str) -> None:
 
 
 def _initial_sync(ctx: TaskContext, replication: SimReplication) -> dict[str, str]:
+    """The configure task ends once the replication is configured; the initial full sync runs after it, as
+    VR reports it (status INITIAL_FULL_SYNC, or FULL_SYNC with seeds, then OK): a worker that no API lists."""
     with ctx.world.lock:
         replication.configuration_state = "OK"
     effects.footprint(ctx.world, replication, active=True)
-    sync(ctx, replication)
+    ctx.world.start_task(ctx.task.site, "vr-sync", f"Initial sync of {replication.name}", replication.vm_id,
+                         replication.name, functools.partial(_sync_task, replication=replication),
+                         on_error=functools.partial(_mark_error, replication))
     return {"id": replication.id}
+
+
+def _sync_task(ctx: TaskContext, replication: SimReplication) -> None:
+    sync(ctx, replication)
 
 
 #: Replications that do not sync: paused by a user, not active, or taken over by a recovery.

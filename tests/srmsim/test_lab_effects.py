@@ -207,6 +207,11 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
     for disk in db01_dir.glob("*.vmdk"):
         disk.rename(aside / disk.name)
     nj.vr.configure_replications(specs)
+    # The configure tasks end once configured; the initial (seeded: checksum) full sync runs after them.
+    deadline = time.monotonic() + 60
+    while {r.state for r in nj.vr.replications(source_vc_guid=nj.local_vc_guid)} != {"OK"}:
+        assert time.monotonic() < deadline, "initial syncs did not finish"
+        time.sleep(0.05)
     vm_ids = [v.id for v in nj.vr.vms(nj.local_vc_guid)]
     group = nj.srm.create_group("VR back", nj.local_vc_guid, vm_ids).result_id
     assert group is not None
