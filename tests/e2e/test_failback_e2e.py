@@ -291,8 +291,9 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
         baseline = take_baseline(config, tmp_path)
         # In the full cells every sync of mail04 takes a simulated day, far past the runbook's 20 min RPO (a
         # checksum full sync of large disks does): VR reports the RPO-violation sync state, which the run
-        # shows and waits out.
-        slow = (lambda: srmsim(config).slow_sync("mail04", minutes=24 * 60, seconds=2)) if full else (lambda: None)
+        # shows and waits out. 8 s: longer than srmctl's task polling (up to 2 s per configure task) before it
+        # starts watching the syncs.
+        slow = (lambda: srmsim(config).slow_sync("mail04", minutes=24 * 60, seconds=8)) if full else (lambda: None)
         report, _ = run_failback(rb, config, home, bench, f"failback {scenario} {strategy}", before=slow)
         assert_end_state(config, baseline, full=full)
         events = journal(home, report.run_id)
