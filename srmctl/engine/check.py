@@ -28,7 +28,8 @@ from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import Runbook
 from srmctl.steps.dr_state import plan_not_found
 
-HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC"}
+#: A sync running past the RPO (SYNC_/FULL_SYNC_RPO_VIOLATION) is healthy too: the check's RPO bound judges it.
+HEALTHY_REPLICATION = {"OK", "SYNC", "FULL_SYNC", "INITIAL_FULL_SYNC", "SYNC_RPO_VIOLATION", "FULL_SYNC_RPO_VIOLATION"}
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ class LabSite(_LabModel):
 
 class LabSrmsim(_LabModel):
     pid: int
-    pairing_id: str
+    pairing_id: str  # the SRM pairing
+    vr_pairing_id: str = ""  # the VR pairing (its own object and id)
     scenario: str
     config: str  # the srmsim config file, for tests that attach to it
     identity: ProcessIdentity | None = None

@@ -142,7 +142,8 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
         sites[name] = site.model_copy(update={"srm": endpoint, "vr": endpoint})
     return config.model_copy(update={
         "sites": sites,
-        "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, scenario=scenario,
+        "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, vr_pairing_id=handle.vr_pairing_id,
+                            scenario=scenario,
                             config=str(config_file), identity=started)})
 
 

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                     remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
                     page_size=int(config.get("page_size", 50)))
     host = config.get("host", "127.0.0.1")
-    ready: dict[str, Any] = {"pid": os.getpid(), "pairing_id": world.pairing_id, "sites": {}}
+    ready: dict[str, Any] = {"pid": os.getpid(), "pairing_id": world.pairing_id,
+                             "vr_pairing_id": world.vr_pairing_id, "sites": {}}
     listeners = []
     for name in world.sites:
         conf = site_config.get(name, {})

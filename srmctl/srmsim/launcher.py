@@ -38,7 +38,8 @@ class SrmsimHandle:
         self.process = process  # None when attached to a srmsim started by another process (the lab)
         self.ready = ready
         self.pid: int = ready["pid"]
-        self.pairing_id: str = ready["pairing_id"]
+        self.pairing_id: str = ready["pairing_id"]  # the SRM pairing
+        self.vr_pairing_id: str = ready.get("vr_pairing_id", "")  # the VR pairing: its own object and id
         self.sites = {name: SiteEndpoint(**info) for name, info in ready["sites"].items()}
 
     @property
@@ -75,6 +76,11 @@ class SrmsimHandle:
 
     def slow_tasks(self, pattern: str = "*", *, factor: float = 10.0, count: int = 1) -> None:
         self._control("POST", "task-faults", {"task": pattern, "kind": "slow", "factor": factor, "count": count})
+
+    def slow_sync(self, vm: str, *, minutes: float, seconds: float = 0.0) -> None:
+        """Every sync of ``vm``'s replication takes ``minutes`` of simulated time (past its RPO: the
+        RPO-violation sync state while it runs) over at least ``seconds`` of real time."""
+        self._control("POST", "sync-profiles", {"vm": vm, "minutes": minutes, "seconds": seconds})
 
     def site_down(self, site: str) -> None:
         other = next(name for name in self.sites if name != site)

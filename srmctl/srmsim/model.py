@@ -144,6 +144,17 @@ class SimReplication:
     generation: int = 1  # bumped on reconfigure, as VR does on the source VM's repConfig
     vmx_config: dict[str, str] = field(default_factory=dict)  # annotation + extraConfig as the last sync saw them
     totals: dict[str, int] = field(default_factory=dict)  # bytes of the last sync: full copy vs transferred
+    recovered: bool = False  # SRM recovered the VM from this replication (it reports RECOVERED until then)
+    rpo_violation_minutes: int = 0  # how far a running sync is past the RPO (current_rpo_violation)
+
+
+@dataclass
+class SyncProfile:
+    """How long each sync of one VM's replication takes (``POST /srmsim/sync-profiles``): ``minutes`` of
+    simulated time (compared with the RPO), spread over at least ``seconds`` of real time."""
+
+    minutes: float
+    seconds: float = 0.0
 
 
 # --- SRM ------------------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ def server(site: SimSite, kind: str, port: int) -> dict[str, Any]:
 def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[str, Any]:
     remote = world.other(local)
     mine, theirs = world.site(local), world.site(remote)
-    body = {"pairing_id": world.pairing_id, "local_vc_server": server(mine, "vc", ports[local]),
+    body = {"pairing_id": world.vr_pairing_id if api == "vr" else world.pairing_id,  # separate objects, own ids
+            "local_vc_server": server(mine, "vc", ports[local]),
             "remote_vc_server": server(theirs, "vc", ports[remote])}
     key = "srm_server" if api == "srm" else "vrms"
     body[f"local_{key}"] = server(mine, api, ports[local])
@@ -180,12 +181,16 @@ def replication(world: World, r: SimReplication) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": r.id, "name": r.name, "vm_id": r.vm_id, "source_site_name": source.name, "source_vc_id": source.vc_guid,
         "target_site_name": target.name, "target_vc_id": target.vc_guid, "rpo": r.rpo, "type": "VC_TO_VC",
-        "configuration_state": r.configuration_state, "recovery_state": "NOT_STARTED",
+        "configuration_state": r.configuration_state,
+        "recovery_state": {"RECOVERING": "IN_PROGRESS", "RECOVERED": "OK"}.get(r.status, "NOT_STARTED"),
         "last_sync_time": r.last_sync_time, "quiescing_enabled": r.quiesce,
         "network_compression_enabled": r.compression, "encryption_enabled": False,
         "auto_replicate_new_disks_enabled": True, "mpit_enabled": False,
         "status": {"status": r.status, "rpo_violation": "RPO_VIOLATION" in r.status},
     }
+    if r.rpo_violation_minutes:
+        # VR spec: "The RPO violation since the deadline for the next image of the replication has elapsed".
+        body["current_rpo_violation"] = r.rpo_violation_minutes
     if r.sync:
         body["sync_progress"] = dict(r.sync)
     return body

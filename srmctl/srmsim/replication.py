@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,17 @@ from srmctl.srmsim.model import (
     SimReplication,
     SimTask,
     SimVm,
+    SyncProfile,
     now_ms,
 )
 from srmctl.srmsim.world import TaskContext, World
 
 
 def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimTask]:
-    """``POST /pairings/{pid}/replications`` (on the VR of the VM's site): one task per VM."""
-    tasks = []
+    """``POST /pairings/{pid}/replications`` (on the VR of the VM's site): one task per VM. Every spec is
+    checked before any replication is configured: a refused request changes nothing."""
     with world.lock:
+        replications: list[SimReplication] = []
         for spec in specs:
             vm = world.find_vm(spec["vm_id"])
             target = world.site_of_vc(spec["target_vc_id"])
@@ -36,12 +39,16 @@ def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimT
             if not 5 <= int(spec["rpo"]) <= 1440:
                 raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
             existing = world.replication_of_vm(vm.id)
-            if existing is not None:
-                raise SimError(400, "ALREADY_CONFIGURED", f"VM {vm.name} is already replicated ({existing.id})")
+            if existing is not None or any(r.vm_id == vm.id for r in replications):
+                raise SimError(400, "ALREADY_CONFIGURED", f"VM {vm.name} is already replicated"
+                               + (f" ({existing.id})" if existing else ""))
             world.require_up(target.name)
-            replication = new_replication(world, vm, target.name, spec)
+            replications.append(new_replication(world, vm, target.name, spec))
+        tasks = []
+        for replication in replications:
             world.replications[replication.id] = replication
-            tasks.append(world.start_task(site, "vr", f"Configure replication for {vm.name}", vm.id, vm.name,
+            tasks.append(world.start_task(site, "vr", f"Configure replication for {replication.name}",
+                                          replication.vm_id, replication.name,
                                           functools.partial(_initial_sync, replication=replication),
                                           on_error=functools.partial(_mark_error, replication)))
     return tasks
@@ -66,8 +73,18 @@ def new_replication(world: World, vm: SimVm, target: str, spec: dict[str, Any]) 
         if seeds and not given.get("destination_path"):
             raise SimError(400, "INVALID_SPEC", "use_seeds requires destination_path")
         filename = given.get("destination_path") if seeds else disk.filename
-        if seeds and not (target_site.datastores[ds_id].directory / filename).is_file():
+        replica = target_site.datastores[ds_id].directory / filename
+        if seeds and not replica.is_file():
             raise SimError(400, "SEED_NOT_FOUND", f"no seed at [{target_site.datastores[ds_id].name}] {filename}")
+        if not seeds and (replica.exists() or effects.flat_file(replica).exists()):
+            # vSphere Replication admin guide, "Replicating Virtual Machines Using Replication Seeds": "If a
+            # file with the same name exists, vSphere Replication prompts you with a warning and offers you the
+            # option to use the existing disk file as a seed [...]. If you do not accept the prompt, you must
+            # change the target location for your replication." Never overwrite it: answered as the VR spec's
+            # 400 ("invalid request body content"), nothing configured.
+            raise SimError(400, "FILE_ALREADY_EXISTS",
+                           f"[{target_site.datastores[ds_id].name}] {filename} already exists; use it as a seed "
+                           "(use_seeds, destination_path) or choose another target location")
         disks.append(ReplicaDisk(device_key=disk.device_key, datastore_id=ds_id, filename=filename,
                                  use_seeds=seeds))
     return SimReplication(
@@ -83,18 +100,45 @@ def _mark_error(replication: SimReplication, message: str) -> None:
 
 
 def _initial_sync(ctx: TaskContext, replication: SimReplication) -> dict[str, str]:
+    """The configure task ends once the replication is configured; the initial full sync runs after it, as
+    VR reports it (status INITIAL_FULL_SYNC, or FULL_SYNC with seeds, then OK): a worker that no API lists."""
     with ctx.world.lock:
         replication.configuration_state = "OK"
     effects.footprint(ctx.world, replication, active=True)
-    sync(ctx, replication)
+    ctx.world.start_task(ctx.task.site, "vr-sync", f"Initial sync of {replication.name}", replication.vm_id,
+                         replication.name, functools.partial(_sync_task, replication=replication),
+                         on_error=functools.partial(_mark_error, replication))
     return {"id": replication.id}
+
+
+def _sync_task(ctx: TaskContext, replication: SimReplication) -> None:
+    sync(ctx, replication)
+
+
+#: Replications that do not sync: paused by a user, not active, or taken over by a recovery.
+INACTIVE = frozenset({"PAUSED", "NOT_ACTIVE", "RECOVERING", "RECOVERED"})
+#: The state of a sync that runs past the RPO. The VR spec's CompoundReplicationStatus has no
+#: INITIAL_FULL_SYNC_RPO_VIOLATION: before the first instance exists there is no RPO to violate.
+_VIOLATION = {"FULL_SYNC": "FULL_SYNC_RPO_VIOLATION", "SYNC": "SYNC_RPO_VIOLATION"}
 
 
 def sync(ctx: TaskContext, replication: SimReplication) -> None:
     """Copy the VM's home files and disks to the target datastore. Disks with a seed are compared block
-    by block (``checksum_*``) and only differing blocks are written (``transferred_*``)."""
+    by block (``checksum_*``) and only differing blocks are written (``transferred_*``).
+
+    While it copies, the replication reports its sync state: INITIAL_FULL_SYNC or FULL_SYNC (seeds: a checksum
+    comparison) when configured, SYNC for a later sync. vSphere Replication admin guide, "Replication
+    States": FullSync(RPO violation) and Sync(RPO violation) are warnings while "FullSync, Sync, Initial Full
+    Sync" are in progress; "How the RPO Value Affects Replication Scheduling": a transfer that takes longer
+    than the RPO encounters RPO violations. So a sync whose (simulated) duration passes the RPO reports
+    FULL_SYNC_RPO_VIOLATION / SYNC_RPO_VIOLATION until it completes, then OK. A sync lasts as long as the
+    VM's :class:`~srmctl.srmsim.model.SyncProfile` says (``POST /srmsim/sync-profiles``), else no time."""
     world = ctx.world
     with world.lock:
+        if replication.status not in INACTIVE and replication.status not in ("INITIAL_FULL_SYNC", "FULL_SYNC"):
+            replication.status = "SYNC"
+        phase = replication.status
+        profile = world.sync_profiles.get(replication.name)
         vm = world.find_vm(replication.vm_id)
         source = world.site(replication.source_site)
         target = world.site(replication.target_site)
@@ -117,7 +161,7 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
             shutil.copyfile(item, home_dir / item.name)
     for src, dst, _ in pairs:
         _copy_descriptor(src, dst)
-    done = 0
+    done, started = 0, time.monotonic()
     for src, dst, seeded in pairs:
         for copied, compared in _copy_blocks(src, dst, seeded):
             with world.lock:
@@ -131,15 +175,56 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
                 sync_state["progress"] = int(100 * done / total) if total else 100
                 ctx.task.progress = min(99, sync_state["progress"])
             ctx.pause(0.25)
+            if profile is not None:
+                _pace(replication, profile, phase, done / total if total else 1.0, started, world)
     with world.lock:
         replication.sync["progress"] = 100
         replication.last_sync_time = now_ms()
-        if replication.status not in ("PAUSED", "NOT_ACTIVE"):
+        replication.rpo_violation_minutes = 0
+        if replication.status not in INACTIVE:
             replication.status = "OK"
         replication.totals = {"full": total, "transferred": replication.sync["transferred_current"],
                               "checksummed": replication.sync["checksum_current"]}
     effects.event(world, replication, f"sync of {replication.name} to {replication.target_site} completed: "
                   f"{replication.totals['transferred']} of {total} bytes transferred")
+
+
+def _pace(replication: SimReplication, profile: SyncProfile, phase: str, fraction: float, started: float,
+          world: World) -> None:
+    """Stretch a sync over its profile's real seconds, and report the RPO violation once the simulated time
+    spent passes the RPO."""
+    wait = started + profile.seconds * fraction - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    elapsed = profile.minutes * fraction
+    with world.lock:
+        if elapsed > replication.rpo and phase in _VIOLATION and replication.status == phase:
+            replication.status = _VIOLATION[phase]
+        if replication.status.endswith("_RPO_VIOLATION"):
+            replication.rpo_violation_minutes = int(elapsed - replication.rpo)
+
+
+def mark_recovery(world: World, vm_ids: list[str], status: str) -> None:
+    """SRM recovers the VMs: their replications report RECOVERING, then RECOVERED (the VR spec's
+    CompoundReplicationStatus; vSphere Replication admin guide, "Replication States": "Recovered"). "After a
+    successful recovery, vSphere Replication disables the virtual machine for replication"; the replication
+    goes away once its source VM leaves the inventory (:meth:`World.drop_unconfigured`)."""
+    with world.lock:
+        for vm_id in vm_ids:
+            replication = world.replication_of_vm(vm_id)
+            if replication is not None:
+                replication.status = status
+                replication.recovered = status == "RECOVERED"
+        world.drop_unconfigured()
+
+
+def refresh_recovered(world: World) -> None:
+    """Re-read the inventory of the sites whose VMs a recovery took over, so that a recovered replication
+    whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing."""
+    with world.lock:
+        sites = {r.source_site for r in world.replications.values() if r.recovered}
+    for site in sorted(sites):
+        world.refresh(site)
 
 
 def _extents(src: Path, dst: Path) -> tuple[Path, Path]:
@@ -225,6 +310,8 @@ def remove(world: World, site: str, replication_id: str, retain_replica_disks: b
 def set_paused(world: World, site: str, replication_id: str, paused: bool) -> SimTask:
     with world.lock:
         replication = world.replication(replication_id)
+        if replication.status in ("RECOVERING", "RECOVERED"):
+            raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
 
         def work(ctx: TaskContext) -> None:
             with world.lock:
@@ -240,7 +327,7 @@ def set_paused(world: World, site: str, replication_id: str, paused: bool) -> Si
 def sync_now(world: World, site: str, replication_id: str) -> SimTask:
     with world.lock:
         replication = world.replication(replication_id)
-        if replication.status in ("PAUSED", "NOT_ACTIVE"):
+        if replication.status in INACTIVE:
             raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
         return world.start_task(site, "vr", f"Sync replication of {replication.name}", replication.vm_id,
                                 replication.name, lambda ctx: sync(ctx, replication))

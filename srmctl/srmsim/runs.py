@@ -217,6 +217,8 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             run.step("BEFORE_SUSPEND_RECOVERY_SITE_VMS")
             _bring_up(world, run, plan, recovery, "replica")
             run.finish()
+            with world.lock:
+                vr.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
             _set_groups(world, plan, "RECOVERED")
             return "RECOVERY_COMPLETE" if planned else "DISASTER_RECOVERY_COMPLETE"
 
@@ -307,16 +309,14 @@ def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_
 def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
     for vm, _ in plan_vms(world, plan):
         replication = world.replication_of_vm(vm.id)
-        if replication is not None and replication.status not in ("NOT_ACTIVE", "PAUSED"):
+        if replication is not None and replication.status not in vr.INACTIVE:
             vr.sync(run.ctx, replication)
 
 
 def _stop_replications(world: World, plan: SimPlan) -> None:
     with world.lock:
-        for vm, _ in plan_vms(world, plan):
-            replication = world.replication_of_vm(vm.id)
-            if replication is not None:
-                replication.status = "NOT_ACTIVE"
+        vm_ids = [vm.id for vm, _ in plan_vms(world, plan)]
+    vr.mark_recovery(world, vm_ids, "RECOVERING")
 
 
 def _set_groups(world: World, plan: SimPlan, status: str) -> None:

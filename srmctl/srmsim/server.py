@@ -109,7 +109,7 @@ def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
         return spec.handler(req)
     with req.world.lock:
         if "pairing_id" in req.args:
-            req.world.check_pairing(req.args["pairing_id"])
+            req.world.check_pairing(req.args["pairing_id"], req.api)
         remote.check(spec, req)
         if spec.body is not None:
             bodies.check(spec.body, req.body)

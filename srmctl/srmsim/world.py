@@ -25,6 +25,7 @@ from srmctl.srmsim.model import (
     SimSite,
     SimTask,
     SimVm,
+    SyncProfile,
     TaskFault,
     not_found,
     now_ms,
@@ -61,7 +62,11 @@ class World:
         self.lock = threading.RLock()
         self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
         self.tick = tick  # seconds per simulated step (tasks advance in ticks)
-        self.pairing_id = pairing_id or str(uuid.uuid4())
+        self.pairing_id = pairing_id or str(uuid.uuid4())  # the SRM pairing
+        # The VR pairing is a separate object with its own id (VR spec, "Get a list of all existing pairings."
+        # on the VR API lists VR pairings); VR operations under the SRM pairing id answer 404.
+        self.vr_pairing_id = str(uuid.uuid4())
+        self.sync_profiles: dict[str, SyncProfile] = {}  # VM name -> how long its syncs take (tests)
         self.sites: dict[str, SimSite] = {}
         self.groups: dict[str, SimGroup] = {}
         self.plans: dict[str, SimPlan] = {}
@@ -113,8 +118,9 @@ class World:
                 return replication
         return None
 
-    def check_pairing(self, pairing_id: str) -> None:
-        if pairing_id != self.pairing_id:
+    def check_pairing(self, pairing_id: str, api: str = "srm") -> None:
+        """404 unless ``pairing_id`` is this API's pairing (an SRM pairing id is no VR pairing id)."""
+        if pairing_id != (self.vr_pairing_id if api == "vr" else self.pairing_id):
             raise not_found(f"pairing {pairing_id}")
 
     def vm_at(self, vc_guid: str, vm_id: str) -> SimVm:
@@ -165,6 +171,20 @@ class World:
                 if vm.moref and vm.registered:
                     vm.registered = vm.moref in live
                     vm.power_state = "POWERED_ON" if live.get(vm.moref) == "poweredOn" else "POWERED_OFF"
+            self.drop_unconfigured()
+
+    def drop_unconfigured(self) -> None:
+        """vSphere Replication admin guide, "Recovering Virtual Machines": "When the source virtual machine
+        is no longer in the vCenter Server inventory, the replication is unconfigured. Unconfigured
+        replications do not appear in [...] the Incoming Replications or Outgoing Replications tabs." A
+        RECOVERED replication whose source VM was unregistered goes away (its replica disks stay: the
+        recovered VM runs on them)."""
+        for replication in list(self.replications.values()):
+            if not replication.recovered:  # RECOVERED, or RPO_VIOLATION once a disaster's site is back
+                continue
+            vm = next((s.vms[replication.vm_id] for s in self.sites.values() if replication.vm_id in s.vms), None)
+            if vm is None or not vm.registered:
+                del self.replications[replication.id]
 
     def require_up(self, site: str) -> None:
         if not self.sites[site].up:
@@ -276,7 +296,7 @@ class World:
         """The whole world as plain data (``GET /srmsim/state``, for tests and the lab)."""
         with self.lock:
             return {
-                "pairing_id": self.pairing_id,
+                "pairing_id": self.pairing_id, "vr_pairing_id": self.vr_pairing_id,
                 "sites": {name: {"up": s.up, "vc_guid": s.vc_guid,
                                  "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
                                           "moref": v.moref, "instance_uuid": v.instance_uuid,

@@ -24,8 +24,14 @@ from srmctl.steps.dr_state import is_missing, replications_from, running_vms, vm
 from srmctl.steps.vms import matching
 
 #: Statuses of a replication that is still copying or comparing: wait for it, do not configure again.
+#: A (checksum) full sync of large disks routinely runs past the RPO, and VR then reports the sync's
+#: RPO-violation state (vSphere Replication admin guide, "Replication States": FullSync(RPO violation),
+#: Sync(RPO violation) are warnings, not errors): progress, shown as such, never a failure.
 SYNCING = frozenset({ReplicationStatus.FULL_SYNC, ReplicationStatus.INITIAL_FULL_SYNC, ReplicationStatus.SYNC,
-                     ReplicationStatus.CONFIGURING})
+                     ReplicationStatus.CONFIGURING, ReplicationStatus.FULL_SYNC_RPO_VIOLATION,
+                     ReplicationStatus.SYNC_RPO_VIOLATION, ReplicationStatus.DISK_RESIZING})
+#: Statuses that end a sync wait at once: the replication failed (the admin guide's "Error" states).
+FAILED = frozenset({ReplicationStatus.ERROR, ReplicationStatus.ERROR_RPO_VIOLATION})
 SYNC_TIMEOUT = 24 * 3600.0  # a first full sync over a WAN can take many hours
 
 
@@ -33,8 +39,10 @@ SYNC_TIMEOUT = 24 * 3600.0  # a first full sync over a WAN can take many hours
 class ReplicationCleanup(Step):
     """Remove the runbook's VMs' stale replications of the old direction, keeping their replica disks.
 
-    Stale means replicating from the original site (failback.to), which the VMs left. Replica disks are
-    always retained (retain_replica_disks=true): they are the seeds of the reverse replication.
+    Stale means replicating from the original site (failback.to), which the VMs left; after a recovery VR
+    reports them RECOVERED, and unconfigures them itself once their source VMs leave the inventory
+    (orphans.unregister): one that is already gone counts as removed. Replica disks are always retained
+    (retain_replica_disks=true): they are the seeds of the reverse replication.
     """
 
     name = "replication.cleanup"
@@ -90,8 +98,10 @@ class ReplicationReverse(Step):
 
     One batched VR request configures every VM. The datastore is the runbook's vms[].datastore, else the one
     holding the orphan's files; each disk uses the seed VR finds there (find-seeds), so only differing blocks
-    travel. With seeds: required a disk without a seed fails the step before anything is configured. Waits
-    until every replication is in sync and journals the bytes transferred versus a full copy.
+    travel. With seeds: required a disk without a seed fails the step before anything is configured; with
+    seeds: none a disk whose file already exists at the target does too (VR refuses to overwrite it). Waits
+    until every replication is in sync (an RPO violation while the full sync runs is progress) and journals
+    the bytes transferred versus a full copy.
     """
 
     name = "replication.reverse"
@@ -123,6 +133,9 @@ class ReplicationReverse(Step):
             if seeds == "required" and unseeded:
                 problems.append(f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
                                 "(replication.seeds: required)")
+                continue
+            if seeds == "none" and target.seeds:
+                problems.append(_occupied(name, target.datastore.name, target.seeds))
                 continue
             used = 0 if seeds == "none" else len(disks) - len(unseeded)
             actions.append(Action.make(
@@ -163,9 +176,12 @@ class ReplicationReverse(Step):
     def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action) -> ConfigureReplicationSpec:
         """The VR configure spec of one VM. Seeds are looked up again here: the plan may be old (resume)."""
         datastore_id = action.detail("datastore_id")
-        seeds: dict[int, str] = {}
-        if ctx.runbook.replication.seeds != "none":
-            seeds = _find_seeds(s, datastore_id, {vm.name: vm})[vm.name]
+        # Looked up whatever the policy: a disk sent without use_seeds must not land on an existing file.
+        seeds = _find_seeds(s, datastore_id, {vm.name: vm})[vm.name]
+        if ctx.runbook.replication.seeds == "none":
+            if seeds:
+                raise StepFailed(_occupied(vm.name, action.detail("datastore"), seeds) + "; nothing configured")
+            seeds = {}
         if ctx.runbook.replication.seeds == "required":
             missing = [d.label or str(d.device_key) for d in _data_disks(vm) if d.device_key not in seeds]
             if missing:
@@ -206,8 +222,21 @@ class ReplicationReverse(Step):
         return Verification.passed(f"{len(existing)} VM(s) replicate from {s.running} to {s.home}, in sync")
 
 
+def _state(replication: Replication) -> object:
+    return replication.status.status if replication.status is not None else None
+
+
 def _syncing(replication: Replication) -> bool:
-    return replication.status is not None and replication.status.status in SYNCING
+    return _state(replication) in SYNCING
+
+
+def _occupied(name: str, datastore: str, files: Mapping[int, str]) -> str:
+    """vSphere Replication never configures a disk without use_seeds onto an existing file ("you must change
+    the target location", admin guide "Replicating Virtual Machines Using Replication Seeds"): srmctl never
+    asks it to, so the old disks stay untouched."""
+    paths = ", ".join(f"[{datastore}] {path}" for path in sorted(files.values()))
+    return (f"{name}: {paths} already exist(s) and replication.seeds is none; VR does not overwrite them: use "
+            "them as seeds (seeds: preferred or required), or set vms[].datastore to another datastore")
 
 
 def _rpo_minutes(ctx: StepContext) -> int:
@@ -288,28 +317,39 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
 
 
 def _wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Replication]:
-    """Poll the replications (one listing per round) until none of ``names`` is still syncing; emit progress."""
+    """Poll the replications (one listing per round) until none of ``names`` is still syncing; emit progress
+    at every 10 % and at every change of state (an RPO violation while a full sync runs is shown, and waited
+    out). Fails at once when one is in an error state, or after :data:`SYNC_TIMEOUT`."""
     deadline = time.monotonic() + SYNC_TIMEOUT
-    reported: dict[str, int] = {}
+    reported: dict[str, tuple[int, str | None]] = {}
     while True:
         current = replications_from(ctx, s.running_guid)
         missing = [n for n in names if n not in current]
         if missing:
             raise StepFailed(f"replication of {', '.join(missing)} disappeared while waiting for sync")
-        syncing = [n for n in names if _syncing(current[n])]
         for name in names:
-            progress = current[name].sync_progress
+            replication = current[name]
+            progress = replication.sync_progress
             percent = progress.progress if progress and progress.progress is not None else 0
-            if percent // 10 != reported.get(name, -1) // 10:
-                reported[name] = percent
-                ctx.progress({"vm": name, "status": current[name].state, "percent": percent})
+            last = reported.get(name)
+            if last is None or percent // 10 != last[0] // 10 or replication.state != last[1]:
+                reported[name] = (percent, replication.state)
+                event: dict[str, object] = {"vm": name, "status": replication.state, "percent": percent}
+                if replication.status is not None and replication.status.rpo_violation:
+                    event["rpo_violation_minutes"] = replication.current_rpo_violation or 0
+                ctx.progress(event)
+        failed = [f"{n}: {current[n].state}" for n in names if _state(current[n]) in FAILED]
+        if failed:
+            raise StepFailed(f"replication failed while syncing: {'; '.join(failed)}")
+        syncing = [n for n in names if _syncing(current[n])]
         if not syncing:
             errors = [f"{n}: {current[n].state}" for n in names if current[n].state != ReplicationStatus.OK]
             if errors:
                 raise StepFailed(f"replication not OK after sync: {'; '.join(errors)}")
             return current
         if time.monotonic() > deadline:
-            raise StepFailed(f"still syncing after {SYNC_TIMEOUT:.0f}s: {', '.join(syncing)}")
+            raise StepFailed(f"still syncing after {SYNC_TIMEOUT:.0f}s: "
+                             + ", ".join(f"{n} ({current[n].state})" for n in syncing))
         time.sleep(s.dr.srm.poll_interval)
 
 

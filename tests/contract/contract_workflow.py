@@ -98,6 +98,10 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
                                 destination_path=None if d.is_vm_home else seed.found_seeds[0])
             for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True))))
     vr_nj.configure_replications(specs)
+    # The configure tasks end once configured; the seeded full sync (FULL_SYNC, then OK) runs after them.
+    deadline = time.monotonic() + 30
+    while {r.state for r in vr_nj.replications(source_vc_guid=nj)} != {"OK"} and time.monotonic() < deadline:
+        time.sleep(0.05)
     first = next(r for r in vr_nj.replications(source_vc_guid=nj) if r.vm_id == specs[0].vm_id)
     vr_nj.reconfigure_replication(first.id, specs[0].model_copy(update={"rpo": 30}))
     assert vr_nj.replication(first.id).rpo == 30

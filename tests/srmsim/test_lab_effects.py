@@ -10,6 +10,7 @@ import time
 import pytest
 from srmsim_lab import NJ, NY, Lab, LabFactory, digest, tree
 
+from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, Task
 from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.vcenter import operations
@@ -89,7 +90,9 @@ def test_planned_migration_state(make_lab: LabFactory) -> None:
             members = site.srm.group_vms(group.id)
             assert {v.status for v in members} == {"REPLICATION_ERROR"}
         replications = site.vr.replications(source_vc_guid=site.local_vc_guid)
-        assert {r.status.status for r in replications if r.status} == {"NOT_ACTIVE"}
+        assert {r.status.status for r in replications if r.status} == {"RECOVERED"}
+        raw = lab.srmsim().state()["replications"]
+        assert {r["status"] for r in raw} == {"RECOVERED"}
         recovered = {v.name: v for v in dr[NJ].vr.vms(site.remote_vc_guid)}
         assert {v.name: v.power_state for v in recovered.values()} == dict.fromkeys(VMS, "POWERED_ON")
     # vCenter: the orphans stay registered and powered off at new-york; the recovered VMs run at new-jersey,
@@ -163,6 +166,9 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
         session.close()
     # VR lists VMs as vCenter has them: the unregistered orphans are gone from new-york's list.
     assert {v.name for v in ny.vr.vms(ny.local_vc_guid)} == ({keep_orphan} if keep_orphan else set())
+    # A RECOVERED replication goes away once its source VM left the inventory; the kept orphan's stays.
+    left = ny.vr.replications(source_vc_guid=ny.local_vc_guid)
+    assert {(r.name, r.state) for r in left} == ({(keep_orphan, "RECOVERED")} if keep_orphan else set())
     for replication in ny.vr.replications(source_vc_guid=ny.local_vc_guid):
         ny.vr.unconfigure_replication(replication.id, retain_replica_disks=True)
     plan_id = _plan(dr)
@@ -186,7 +192,26 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
             if seeded and not d.is_vm_home and d.source_path else None) for d in vm.disks]
         specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny.local_vc_guid, rpo=15, disks=tuple(disks),
                                               quiesce_enabled=True))
+    # VR never overwrites an existing disk without use_seeds ("you must change the target location"): db01's
+    # old disks are still in its folder, so the whole batch is refused and nothing changes.
+    db01_dir = lab.datastore_dir(NY, "NY-SAN-01") / "db01"
+    before = tree(db01_dir)
+    with pytest.raises(DrApiError, match=r"HTTP 400 FILE_ALREADY_EXISTS.*db01/db01\.vmdk already exists") as refused:
+        nj.vr.configure_replications(specs)
+    assert refused.value.status == 400
+    assert nj.vr.replications(source_vc_guid=nj.local_vc_guid) == []
+    assert tree(db01_dir) == before
+    # The operator moves the old disks aside (the orphan stays registered from its .vmx) and configures again.
+    aside = db01_dir.parent / "db01-old-disks"
+    aside.mkdir()
+    for disk in db01_dir.glob("*.vmdk"):
+        disk.rename(aside / disk.name)
     nj.vr.configure_replications(specs)
+    # The configure tasks end once configured; the initial (seeded: checksum) full sync runs after them.
+    deadline = time.monotonic() + 60
+    while {r.state for r in nj.vr.replications(source_vc_guid=nj.local_vc_guid)} != {"OK"}:
+        assert time.monotonic() < deadline, "initial syncs did not finish"
+        time.sleep(0.05)
     vm_ids = [v.id for v in nj.vr.vms(nj.local_vc_guid)]
     group = nj.srm.create_group("VR back", nj.local_vc_guid, vm_ids).result_id
     assert group is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context
 from edge import dry_run
+from faults import lab_srmsim
 
 from srmctl import engine
 from srmctl.adapters.dr.models import CalloutSpec, CalloutType
@@ -81,26 +82,55 @@ def test_seeds_required_stops_before_configuring(pm: LabConfig, tmp_path: Path) 
         assert rest_state(ctx) == before
 
 
+def test_seeds_none_onto_the_old_disks_stops_before_configuring(pm: LabConfig, tmp_path: Path) -> None:
+    # VR never configures a disk without use_seeds onto an existing file; mail04's old disks are on
+    # ESX1_LOCAL, so seeds: none there must fail in plan(), before any change.
+    rb = _with(runbook(tmp_path, vms=("mail04",)), seeds="none")
+    with step_context(pm, rb, Recorder()) as ctx:
+        before = rest_state(ctx)
+        with pytest.raises(StepFailed, match=r"mail04: \[ESX1_LOCAL\] mail04/mail04\.vmdk, .* already exist.*"
+                                             r"seeds is none; VR does not overwrite them"):
+            get_step("replication.reverse")().plan(ctx.read_only())
+        assert rest_state(ctx) == before
+
+
 def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
     events = Recorder()
     replica_files = _files(pm, "new-jersey")
     with step_context(pm, runbook(tmp_path), events) as ctx:
+        cleanup = get_step("replication.cleanup")()
+        stale = cleanup.plan(ctx.read_only())  # after the recovery, VR reports the old direction RECOVERED
+        assert [(a.kind, a.detail("status")) for a in stale] == [("remove_replication", "RECOVERED")] * 4
         # Step 1 (vCenter only): the stale VMs at new-york, once srmsim's recovery registered the VMs at
         # new-jersey in vcsim; the migration home needs their .vmx paths free.
         orphans = get_step("orphans.unregister")()
         if actions := orphans.plan(ctx.read_only()):
             orphans.apply(ctx, actions)
-        assert _run(ctx, "replication.cleanup") == ("remove_replication",) * 4
+        # VR unconfigured the RECOVERED replications itself once their source VMs left the inventory: the
+        # plan made before counts them as removed, and a new plan has nothing left to do.
+        cleanup.apply(ctx, stale)
+        done = [d["result"] for k, _, d in events.events
+                if k == "action_done" and d["action"]["kind"] == "remove_replication"]
+        assert done == [{"already_removed": True}] * 4
+        assert cleanup.plan(ctx.read_only()) == () and cleanup.verify(ctx.read_only()).ok
         assert _files(pm, "new-jersey") == replica_files  # retain_replica_disks: nothing deleted
         assert _run(ctx, "plan.detach_groups") == ("remove_groups_from_plan",)
         assert _run(ctx, "groups.delete") == ("delete_group",) * 2
-        assert _run(ctx, "replication.reverse") == ("configure_replication",) * 4
+        # mail04's full sync (a checksum comparison of its seeds) runs past the runbook's RPO: VR reports
+        # FULL_SYNC_RPO_VIOLATION meanwhile, which the step shows and waits out.
+        lab_srmsim(pm).slow_sync("mail04", minutes=24 * 60, seconds=1.5)
+        try:
+            assert _run(ctx, "replication.reverse") == ("configure_replication",) * 4
+        finally:
+            lab_srmsim(pm).clear_faults()
         sent = {r["vm"]: r for r in events.records("replication_bytes")}
         assert set(sent) == set(ALL)
         for record in sent.values():  # seeded: every byte compared, (almost) none sent
             assert record["checksummed_bytes"] == record["full_bytes"] > 0
             assert record["transferred_bytes"] < record["full_bytes"]
-        assert any(k == "progress" for k, _, _ in events.events)
+        progress = [d for k, _, d in events.events if k == "progress"]
+        assert {d["status"] for d in progress if d["vm"] == "mail04"} >= {"FULL_SYNC_RPO_VIOLATION", "OK"}
+        assert all(d.get("rpo_violation_minutes", 0) > 0 for d in progress if d["status"].endswith("_RPO_VIOLATION"))
         assert _run(ctx, "groups.create") == ("create_group",)
         assert _run(ctx, "plan.attach_groups") == ("flip_plan_direction", "add_group_to_plan")
         dr = ctx.dr("new-jersey")

@@ -15,23 +15,37 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from srmctl.adapters.dr._http import Credentials
+from srmctl.adapters.dr.models import Pairing
 from srmctl.adapters.dr.srm import SrmClient
 from srmctl.adapters.dr.vr import VrClient
 from srmctl.adapters.endpoints import Endpoints, ServiceEndpoint, SiteEndpoints
+from srmctl.errors import Ambiguous, NotFound
 
 D = TypeVar("D", bound="DrSite")
 
 
 @dataclass(frozen=True)
 class DrPairing:
-    """What a site's calls are bound to. SRM and VR pairings are separate objects with their own ids in the
-    product; today both ids come from the SRM pairing lookup, and only ``vr_pairing_id`` needs to change
-    when they are looked up separately."""
+    """What a site's calls are bound to. SRM and VR pairings are separate objects with their own ids: the
+    SRM pairing comes from SRM's ``GET /pairings``, the VR pairing from VR's (the one with the same remote
+    vCenter, :func:`find_vr_pairing`)."""
 
     srm_pairing_id: str
     vr_pairing_id: str
     local_vc_guid: str  # the vCenter this site's SRM/VR belong to
     remote_vc_guid: str
+
+
+def find_vr_pairing(vr: VrClient, remote_vc_guid: str) -> Pairing:
+    """The VR pairing whose remote vCenter is the SRM pairing's remote vCenter (by id: names may differ
+    between the APIs). VR operations under the SRM pairing's id answer 404."""
+    matches = [p for p in vr.pairings() if str(p.remote_vc_server.id or "") == remote_vc_guid]
+    if not matches:
+        raise NotFound(f"{vr.endpoint}: no vSphere Replication pairing with remote vCenter {remote_vc_guid}")
+    if len(matches) > 1:
+        raise Ambiguous(f"{vr.endpoint}: vSphere Replication pairing with remote vCenter {remote_vc_guid}",
+                        [p.pairing_id for p in matches])
+    return matches[0]
 
 
 def _credentials(endpoint: ServiceEndpoint) -> Credentials:
@@ -57,8 +71,10 @@ class DrSite:
         vr = VrClient(vr_ep.host, vr_ep.port, credentials=_credentials(vr_ep), tls=vr_ep.tls)
         try:
             found = srm.find_pairing()
-            pairing = DrPairing(found.pairing_id, found.pairing_id, str(found.local_vc_server.id or ""),
-                                str(found.remote_vc_server.id or ""))
+            remote_vc = str(found.remote_vc_server.id or "")
+            vr_pairing = find_vr_pairing(vr, remote_vc)
+            pairing = DrPairing(found.pairing_id, vr_pairing.pairing_id, str(found.local_vc_server.id or ""),
+                                remote_vc)
             site = cls(local.site, srm, vr, pairing)
             if remote is not None:
                 site.srm.login_remote(_credentials(remote.dr("srm")))

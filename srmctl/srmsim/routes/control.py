@@ -1,6 +1,6 @@
 """srmsim's own endpoints under ``/srmsim/`` (loopback only, no session): the world's state, HTTP and task
-fault injection, session expiry and site outages. :class:`~srmctl.srmsim.launcher.SrmsimHandle` is their
-client. Unknown control paths answer 404 ``{"error": ...}``.
+fault injection, slow replication syncs, session expiry and site outages.
+:class:`~srmctl.srmsim.launcher.SrmsimHandle` is their client. Unknown control paths answer 404 ``{"error": ...}``.
 
 These handlers run without the world lock: a site outage powers VMs off in the site's vCenter, which
 must not hold up the API handlers.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from srmctl.srmsim import sites
 from srmctl.srmsim.faults import HttpFault
-from srmctl.srmsim.model import TaskFault
+from srmctl.srmsim.model import SyncProfile, TaskFault
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest
 
 ROUTES = RouteTable()
@@ -35,6 +35,8 @@ def add_fault(req: SimRequest) -> Reply:
 def clear_faults(req: SimRequest) -> Reply:
     req.sim.faults.clear()
     req.world.clear_task_faults()
+    with req.world.lock:
+        req.world.sync_profiles.clear()
     return 200, {"cleared": True}
 
 
@@ -46,6 +48,19 @@ def add_task_fault(req: SimRequest) -> Reply:
                                        message=body.get("message", "Injected failure"),
                                        factor=float(body.get("factor", 10.0))))
     return 200, {"added": 1}
+
+
+@ROUTES.post("/sync-profiles")
+def set_sync_profile(req: SimRequest) -> Reply:
+    """Every sync of one VM's replication (``vm``: its name) takes ``minutes`` of simulated time over at least
+    ``seconds`` of real time: past its RPO, it reports the RPO-violation sync state while it runs."""
+    body = req.body or {}
+    if not isinstance(body.get("vm"), str):
+        return 400, {"error": "sync-profiles needs {vm, minutes[, seconds]}"}
+    with req.world.lock:
+        req.world.sync_profiles[body["vm"]] = SyncProfile(minutes=float(body.get("minutes", 0)),
+                                                          seconds=float(body.get("seconds", 0)))
+    return 200, {"vm": body["vm"]}
 
 
 @ROUTES.post("/sessions/expire")
