@@ -225,7 +225,7 @@ def not_home(ctx: StepContext) -> list[str]:
                 problems.append(f"{describe(vm)} is not running at {ctx.target}")
             elif left:
                 if not recovered_home:
-                    recovered_home.append(_recovered_to_target(ctx))
+                    recovered_home.append(recovered_to(ctx, home=True))
                 if not recovered_home[0]:
                     problems.append(f"{describe(vm)} is not running at {ctx.target} (powered off there and at "
                                     f"{ctx.source}, and the recovery plan has not recovered the VMs to "
@@ -237,9 +237,10 @@ def not_home(ctx: StepContext) -> list[str]:
     return problems
 
 
-def _recovered_to_target(ctx: StepContext) -> bool:
-    """The runbook's recovery plan last recovered its VMs to ``ctx.target`` (SRM's word, for VMs that are
-    powered off at both sites); False when SRM is not part of this run or the plan does not exist."""
+def recovered_to(ctx: StepContext, *, home: bool) -> bool:
+    """The runbook's recovery plan last recovered its VMs to ``ctx.target`` (``home``) or to ``ctx.source``:
+    SRM's word on which copy is live when power states cannot tell (a VM recovered powered off). False when
+    SRM is not part of this run or the plan does not exist."""
     from srmctl.adapters.dr.models import PlanStatus
     from srmctl.errors import NotFound
     from srmctl.steps.dr_state import recovery_plan
@@ -251,7 +252,8 @@ def _recovered_to_target(ctx: StepContext) -> bool:
     plan = recovery_plan(ctx)
     recovered = {PlanStatus.RECOVERY_COMPLETE, PlanStatus.DISASTER_RECOVERY_COMPLETE,
                  PlanStatus.RECOVERY_SPLIT_BRAIN, PlanStatus.INCOMPLETE_REPROTECT, PlanStatus.REPROTECT_INTERRUPTED}
-    return plan is not None and plan.recovery_vc_guid == sides.home_guid and plan.status in recovered
+    guid = sides.home_guid if home else sides.running_guid
+    return plan is not None and plan.recovery_vc_guid == guid and plan.status in recovered
 
 
 _REGISTRY: dict[str, type[Step]] = {}
