@@ -195,6 +195,19 @@ class Confirm(Model):
     )
 
 
+class Reprotect(Model):
+    """How ``plan.reprotect`` (strategies reprotect and auto) treats a plan SRM will not reprotect as it is."""
+
+    force: bool = Field(
+        default=False,
+        description="A plan in RECOVERY_SPLIT_BRAIN (a disaster recovery whose protected site came back) is "
+        "reprotected only after its recovery is run again as a planned migration, which shuts down the stale "
+        "VMs at the site the VMs left (confirm.power_off_stale_vms applies to powered-on ones). true: srmctl "
+        "runs that migration, then the reprotect. false: strategy reprotect stops with an error naming the "
+        "state, strategy auto falls back to the rebuild.",
+    )
+
+
 class SnapshotPolicy(Model):
     """Freshness of the plan-metadata snapshot, for ``srmctl check``."""
 
@@ -234,6 +247,7 @@ class Runbook(Model):
     )
     confirm: Confirm = Field(default=Confirm(), description="Explicit opt-ins for risky actions.")
     snapshot: SnapshotPolicy = Field(default=SnapshotPolicy(), description="Snapshot freshness policy.")
+    reprotect: Reprotect = Field(default=Reprotect(), description="SRM reprotect options (split brain).")
 
     @field_validator("steps")
     @classmethod

@@ -14,7 +14,7 @@ from srmctl.srmsim.model import (
     SimVm,
     VmSettings,
 )
-from srmctl.srmsim.world import World
+from srmctl.srmsim.world import Failed, World
 
 IDLE = {"READY_STATE", "NO_PROTECTION_GROUPS", "DIRECTION_ERROR"}
 RUNNING = {"TEST_IN_PROGRESS", "CLEANUP_IN_PROGRESS", "RECOVERY_IN_PROGRESS", "REPROTECT_IN_PROGRESS",
@@ -112,3 +112,24 @@ def delete_plan(world: World, site: str, plan_id: str) -> SimTask:
         del world.plans[plan.id]
         return world.start_task(site, "srm", f"Delete recovery plan {plan.name}", plan.id, plan.name,
                                 lambda ctx: None)
+
+
+def protected_site_back(world: World, site: str) -> None:
+    """The protected site of a disaster recovery is reachable again: its VMs were never shut down by SRM,
+    so the plan is RECOVERY_SPLIT_BRAIN (srm-api-v2 RecoveryPlanInfo.status: "If the plan was run while the
+    sites were disconnected, run the plan again immediately"). Caller holds the world lock."""
+    for plan in world.plans.values():
+        if plan.status == "DISASTER_RECOVERY_COMPLETE" and plan.protected_site == site and not plan.running:
+            plan.status = "RECOVERY_SPLIT_BRAIN"
+
+
+def require_originals(world: World, plan: SimPlan, originals: list[SimVm]) -> None:
+    """Reprotect "involves unregistering the VMs on the peer site" (srm-api-v2, reprotect operation): a
+    protected VM that is no longer registered there (deleted or unregistered by someone else) makes the
+    reprotect fail, naming it, before anything changes."""
+    world.refresh(plan.protected_site)
+    with world.lock:
+        gone = sorted(vm.name for vm in originals if not vm.registered)
+    if gone:
+        raise Failed(f"protected VMs {', '.join(gone)} are no longer registered at {plan.protected_site}: "
+                     "reprotect cannot unregister them")

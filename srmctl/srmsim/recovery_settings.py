@@ -74,9 +74,16 @@ def update_settings(world: World, site: str, plan_id: str, vm_id: str, spec: dic
 
 
 def _validate_dependencies(world: World, plan: SimPlan, vm_id: str, dependent: list[str]) -> None:
+    # VmSummarizedRecoverySettings.dependent_vms: "If there are dependent VMs that are not in the current plan
+    # and same recovery priority, they will be ignored. The list may contain VMs which are not contained by
+    # any protection group in the plan." So they are kept (shown NOT_IN_PLAN) and skipped at recovery; a VM
+    # id that names no VM at all is still refused.
     for dep in dependent:
         if dep not in plan.settings:
-            raise SimError(400, "DEPENDENT_VM_NOT_IN_PLAN", f"VM {dep} is not in recovery plan {plan.name}")
+            try:
+                world.find_vm(dep)
+            except SimError:
+                raise SimError(400, "INVALID_DEPENDENT_VM", f"dependent VM {dep} does not exist") from None
     if check_dependencies(world, plan, vm_id, dependent):
         raise SimError(400, "CYCLE_DETECTED", "the VM dependencies form a cycle")
 

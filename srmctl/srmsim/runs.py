@@ -18,9 +18,12 @@ from srmctl.srmsim.model import (
     SimVm,
     now_ms,
 )
-from srmctl.srmsim.plans import plan_vms
+from srmctl.srmsim.plans import plan_vms, require_originals
 from srmctl.srmsim.recovery_steps import render_steps
 from srmctl.srmsim.world import Failed, TaskContext, World
+
+#: Plan states after a recovery that did not finish at the protected site: running it again completes it.
+RERUNNABLE = frozenset({"RECOVERY_SPLIT_BRAIN", "DISASTER_RECOVERY_COMPLETE"})
 
 
 class _Run:
@@ -105,7 +108,8 @@ def _ordered(world: World, plan: SimPlan) -> dict[str, list[SimVm]]:
             return
         done.add(vm_id)
         for dep in plan.settings[vm_id].dependent:
-            if plan.settings[dep].priority == plan.settings[vm_id].priority:
+            # Dependencies outside the plan or the priority group are ignored (VmSummarizedRecoverySettings).
+            if dep in plan.settings and plan.settings[dep].priority == plan.settings[vm_id].priority:
                 visit(dep)
         by_priority[plan.settings[vm_id].priority].append(vms[vm_id])
 
@@ -191,8 +195,12 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
 def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
     with world.lock:
         planned = bool(spec.get("planned_failover"))
-        plan = _runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY"},
-                         "recovery")
+        # RECOVERY_SPLIT_BRAIN: "Run recovery again ... Running recovery again will not affect the recovered
+        # VMs at the recovery site"; DISASTER_RECOVERY_COMPLETE: "If the sites are reconnected, you will be
+        # prompted to run this recovery plan again" (srm-api-v2 RecoveryPlanInfo.status).
+        rerun = plan_id in world.plans and world.plans[plan_id].status in RERUNNABLE
+        plan = _runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY",
+                                          *RERUNNABLE}, "recovery")
         protected, recovery = plan.protected_site, world.other(plan.protected_site)
         world.require_up(recovery)
         protected_up = world.site(protected).up
@@ -208,6 +216,8 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             effects.set_power(world, vms, on=False)
 
         def work(run: _Run) -> str:
+            if rerun:
+                return _rerun_recovery(world, run, plan, touch_protected, shut_down, planned)
             if touch_protected and spec.get("sync_data", True):
                 run.step("BEFORE_PRESYNC_STORAGE", lambda: _sync_all(world, run, plan))
             run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
@@ -220,7 +230,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             with world.lock:
                 vr.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
             _set_groups(world, plan, "RECOVERED")
-            return "RECOVERY_COMPLETE" if planned else "DISASTER_RECOVERY_COMPLETE"
+            return _recovered_status(world, plan, planned, touch_protected)
 
         _set_groups(world, plan, "RECOVERING")
         return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY")
@@ -230,9 +240,12 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -
     """Reverse the direction: unregister the old VMs (files kept as seeds), replicate the recovered VMs
     back onto them, flip groups and plan, and keep the per-VM settings."""
     with world.lock:
-        plan = _runnable(world, plan_id, {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE",
-                                          "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT", "REPROTECT_INTERRUPTED"},
-                         "reprotect")
+        allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
+                   "REPROTECT_INTERRUPTED"}
+        if spec.get("forced"):
+            # ReprotectPlanSpec.forced: "ignore all errors and return the plan to the Ready state".
+            allowed.add("RECOVERY_SPLIT_BRAIN")
+        plan = _runnable(world, plan_id, allowed, "reprotect")
         old_site, new_site = plan.protected_site, world.other(plan.protected_site)
         for name in (old_site, new_site):
             world.require_up(name)
@@ -258,6 +271,7 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
             if replica is None:
                 raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
             mapping[vm.id] = (vm, replica.id)
+    require_originals(world, plan, [vm for vm, _ in mapping.values()])
     for vm, _ in mapping.values():
         effects.unregister(world, vm)
         with world.lock:
@@ -343,3 +357,37 @@ def cancel(world: World, plan_id: str) -> None:
             raise SimError(400, "PLAN_NOT_RUNNING", f"recovery plan {plan.name} is not running")
         plan.cancel.set()
         plan.status = "CANCEL_IN_PROGRESS"
+
+
+# --- split brain and re-runs (issue 10, point 3) -------------------------------------------------------------
+
+
+def _recovered_status(world: World, plan: SimPlan, planned: bool, touched_protected: bool) -> str:
+    """RECOVERY_COMPLETE after a planned migration; after a disaster recovery that skipped the protected
+    site, RECOVERY_SPLIT_BRAIN when that site is reachable ("The recovery operation could not complete all of
+    the steps at the protected site"), else DISASTER_RECOVERY_COMPLETE until it comes back (see
+    :func:`srmctl.srmsim.plans.protected_site_back`)."""
+    if planned:
+        return "RECOVERY_COMPLETE"
+    if not touched_protected and world.site(plan.protected_site).up:
+        return "RECOVERY_SPLIT_BRAIN"
+    return "DISASTER_RECOVERY_COMPLETE"
+
+
+def _rerun_recovery(world: World, run: _Run, plan: SimPlan, touch_protected: bool,
+                    shut_down: Callable[[], None], planned: bool) -> str:
+    """Recovery run again after a disaster recovery: the protected-site steps it skipped (shut down the
+    protected VMs, stop replication), while "Running recovery again will not affect the recovered VMs at the
+    recovery site" (RECOVERY_SPLIT_BRAIN). VMs not recovered yet are brought up as in a first run."""
+    recovery = world.other(plan.protected_site)
+    run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
+    run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
+    with world.lock:
+        names = {v.name for v in world.site(recovery).vms.values() if v.role == "replica"}
+        missing = [vm.name for vm, _ in plan_vms(world, plan) if vm.name not in names]
+    if missing:
+        raise Failed(f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery "
+                     "from its first step")
+    run.finish()
+    _set_groups(world, plan, "RECOVERED")
+    return _recovered_status(world, plan, planned, touch_protected)

@@ -4,7 +4,7 @@ replications of plans recovered without it into RPO violations."""
 from __future__ import annotations
 
 from srmctl.srmsim import effects
-from srmctl.srmsim.plans import plan_vms
+from srmctl.srmsim.plans import plan_vms, protected_site_back
 from srmctl.srmsim.world import World
 
 
@@ -35,6 +35,7 @@ def set_site_up(world: World, name: str, up: bool) -> None:
                     if (r := world.replication_of_vm(vm.id)) is not None]
         for replication in violated:
             replication.status = "RPO_VIOLATION"
+        protected_site_back(world, name)
     effects.set_power(world, restarted, on=True)
     for replication in violated:
         effects.event(world, replication, f"RPO violation: {replication.name} has not been synchronised to "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from srmctl.adapters.vcenter.inventory import VmRecord
 from srmctl.errors import GuardrailViolation, StepFailed
 from srmctl.runbook import Vm
-from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.base import Action, Impact, Step, Verification, recovered_to, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.vms import describe, matching
 
@@ -114,7 +114,9 @@ def why_not_power_off(ctx: StepContext, stale: _Stale) -> str | None:
     if ctx.runbook.scenario != "disaster-recovery":
         return ("it is powered on, and the scenario is planned-migration (after which stale VMs are off); "
                 "check which copy is live and power this one off yourself")
-    if not any(live.powered_on for live in stale.live):
+    if not any(live.powered_on for live in stale.live) and not recovered_to(ctx, home=False):
+        # A live copy recovered powered off (startup action DO_NOT_POWER_ON) is still the live one when SRM's
+        # plan says its last recovery went to ctx.source; without that word, this may be the live copy.
         return (f"it is powered on and no copy of {describe(stale.vm)} runs powered on at {ctx.source}: "
                 "this may be the live copy")
     if not ctx.runbook.confirm.power_off_stale_vms:

@@ -56,8 +56,8 @@ class PreflightCheck(Step):
         for vm in runbook.vms:
             live = matching(source, vm)
             home = [r for r in matching(target, vm) if r.powered_on]
-            if not live and len(home) == 1:
-                continue  # already home
+            if not live and len(matching(target, vm)) == 1:
+                continue  # already home (powered off too: SRM recovers DO_NOT_POWER_ON VMs powered off)
             if not live:
                 problems.append(f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)"
                                 + (f" and runs {len(home)} times at {ctx.target}" if home else ""))

@@ -16,7 +16,7 @@ from srmctl.labkit.topology import load_topology
 
 @pytest.mark.parametrize("scenario, plan_status, replication_status, stale_power", [
     ("planned-migration", "RECOVERY_COMPLETE", "RECOVERED", "poweredOff"),
-    ("disaster-recovery", "DISASTER_RECOVERY_COMPLETE", "RPO_VIOLATION", "poweredOn"),
+    ("disaster-recovery", "RECOVERY_SPLIT_BRAIN", "RPO_VIOLATION", "poweredOn"),
 ])
 def test_status_after_failover_shows_the_post_failover_state(tmp_path: Path, scenario: str, plan_status: str,
                                                              replication_status: str, stale_power: str) -> None:

@@ -41,7 +41,7 @@ from srmctl.cli.main import cli
 from srmctl.engine import events as ev
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.labkit.topology import load_topology
+from srmctl.labkit.topology import Topology, load_topology
 from srmctl.runbook import load_runbook
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
@@ -60,8 +60,8 @@ PROMPTS = {"dismiss": ["Call the mail team", "Check mail flow"]}
 
 
 @contextmanager
-def scenario_lab(directory: Path, scenario: str) -> Iterator[LabConfig]:
-    config = lab.up(directory, load_topology(), scenario=scenario)
+def scenario_lab(directory: Path, scenario: str, topology: Topology | None = None) -> Iterator[LabConfig]:
+    config = lab.up(directory, topology or load_topology(), scenario=scenario)
     try:
         yield config
     finally:
@@ -69,7 +69,7 @@ def scenario_lab(directory: Path, scenario: str) -> Iterator[LabConfig]:
 
 
 def failback_runbook(path: Path, scenario: str, strategy: str = "rebuild", *,
-                     confirm_power_off: bool | None = None) -> Path:
+                     confirm_power_off: bool | None = None, force_reprotect: bool = False) -> Path:
     """The full default sequence for all lab VMs; a DR runbook confirms powering off the stale VMs unless
     ``confirm_power_off`` says otherwise."""
     confirm = scenario == DISASTER if confirm_power_off is None else confirm_power_off
@@ -77,6 +77,8 @@ def failback_runbook(path: Path, scenario: str, strategy: str = "rebuild", *,
     doc = yaml.safe_load(path.read_text())
     doc.update({"replication": REPLICATION, "protection_group": {"name": GROUP}, "strategy": strategy,
                 "prompts": PROMPTS})
+    if force_reprotect:
+        doc["reprotect"] = {"force": True}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -114,12 +116,15 @@ def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
     return {kind: list({o.id: o for o in objects}.values()) for kind, objects in result.items()}
 
 
-def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool) -> None:
-    """The target end state (docs/architecture.md). ``full`` adds the metadata diff and the datastore file inventory."""
+def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
+                     powered_off: frozenset[str] = frozenset()) -> None:
+    """The target end state (docs/architecture.md). ``full`` adds the metadata diff and the datastore file
+    inventory; the VMs in ``powered_off`` are home powered off (SRM recovers them so, e.g. startup action
+    DO_NOT_POWER_ON)."""
     ny, nj = inventory(config, HOME), inventory(config, AWAY)
     for name in ALL_VMS:
         copies = ny.vms_named(name)
-        assert len(copies) == 1 and copies[0].powered_on, f"{name} at {HOME}: {copies}"
+        assert len(copies) == 1 and copies[0].powered_on == (name not in powered_off), f"{name} at {HOME}: {copies}"
     assert not [v.name for v in nj.vms if v.name in ALL_VMS], "orphans left at the recovery site"
 
     with dr_sites(config.directory, [HOME]) as dr:
@@ -288,7 +293,10 @@ MATRIX = [  # full checks for two corners; the others check the REST/vCenter end
 @pytest.mark.parametrize(("scenario", "strategy", "full"), MATRIX)
 def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool, tmp_path: Path,
                                         bench: Bench) -> None:
-    rb = failback_runbook(tmp_path / "rb.yaml", scenario, strategy)
+    # After a disaster recovery the plan is RECOVERY_SPLIT_BRAIN: strategy reprotect needs reprotect.force (srmctl
+    # runs SRM's planned migration first), strategy auto falls back to the rebuild (journaled).
+    rb = failback_runbook(tmp_path / "rb.yaml", scenario, strategy,
+                          force_reprotect=scenario == DISASTER and strategy == "reprotect")
     home = tmp_path / "home"
     with scenario_lab(tmp_path / "lab", scenario) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
@@ -304,15 +312,24 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
             states = {e.get("status") for e in events if e.get("kind") == "progress" and e.get("vm") == "mail04"}
             assert "FULL_SYNC_RPO_VIOLATION" in states, states
             srmsim(config).clear_faults()
-        powered_off = [e for e in events if e.get("kind") == ev.ACTION_DONE
-                       and e.get("step") == "orphans.unregister" and e["result"].get("was_powered_on")]
-        if strategy == "rebuild":
+        powered_off = [e for e in events if e.get("kind") == ev.ACTION_DONE  # the fallback runs it as a substep
+                       and "orphans.unregister" in (e.get("step"), e.get("substep"))
+                       and e["result"].get("was_powered_on")]
+        fallbacks = [e for e in events if e.get("kind") == ev.RECORD and e.get("record") == "reprotect_fallback"]
+        if strategy == "rebuild" or (scenario == DISASTER and strategy == "auto"):
             assert len(powered_off) == (len(ALL_VMS) if scenario == DISASTER else 0)  # DR: stale VMs were on
+            assert len(fallbacks) == (strategy == "auto")
+            if fallbacks:
+                assert "RECOVERY_SPLIT_BRAIN" in fallbacks[0]["reason"]
         else:  # SRM's reprotect powers off and unregisters the stale copies itself, as a confirmed action
             reprotects = [e["action"] for e in events if e.get("kind") == ev.ACTION_DONE
                           and e.get("step") == "plan.reprotect"]
-            assert [a["kind"] for a in reprotects] == ["reprotect"] and not powered_off
-            assert reprotects[0]["high_impact"] == (scenario == DISASTER)
+            assert not powered_off and not fallbacks
+            if scenario == DISASTER:  # split brain: the planned migration powers the stale VMs off first
+                assert [a["kind"] for a in reprotects] == ["complete_recovery", "reprotect"]
+                assert reprotects[0]["high_impact"] and not reprotects[1]["high_impact"]
+            else:
+                assert [a["kind"] for a in reprotects] == ["reprotect"] and not reprotects[0]["high_impact"]
         if not full:
             return
         assert_seeded(events)
@@ -321,6 +338,28 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
         again, _ = run_failback(rb, config, home, bench, f"second failback {scenario} {strategy}")
         assert sum(s.actions_done for s in again.steps) == 0
         assert_end_state(config, baseline, full=False)
+
+
+# --- a VM SRM recovers powered off (DO_NOT_POWER_ON) fails back and is protected again ----------------------
+
+
+@pytest.mark.parametrize("scenario", [PLANNED, DISASTER])
+def test_a_do_not_power_on_vm_fails_back_and_is_protected_again(scenario: str, tmp_path: Path,
+                                                                bench: Bench) -> None:
+    """web02's startup action is DO_NOT_POWER_ON: every recovery leaves it powered off, so "home" cannot mean
+    powered on at home (plan.migrate's check, resume and protection.restore once demanded that)."""
+    topology = load_topology()
+    plan = topology.recovery_plans[0]
+    settings = {**plan.vms.get("web02", {}), "startup": {"action": "DO_NOT_POWER_ON"}}
+    plan = plan.model_copy(update={"vms": {**plan.vms, "web02": settings}})
+    topology = topology.model_copy(update={"recovery_plans": [plan, *topology.recovery_plans[1:]]})
+    rb = failback_runbook(tmp_path / "rb.yaml", scenario)
+    with scenario_lab(tmp_path / "lab", scenario, topology) as config:
+        assert not inventory(config, AWAY).vms_named("web02")[0].powered_on  # the failover left it off
+        baseline = take_baseline(config, tmp_path)
+        run_failback(rb, config, tmp_path / "home", bench, f"failback {scenario} DO_NOT_POWER_ON")
+        assert_end_state(config, baseline, full=False, powered_off=frozenset({"web02"}))
+        assert edge.dry_run(load_runbook(rb), config.directory).action_count == 0
 
 
 # --- 3: DR refuses powered-on stale VMs without confirm.power_off_stale_vms --------------------------------

@@ -41,6 +41,7 @@ def test_full_runbook_accessors() -> None:
     assert rb.replication.rpo == timedelta(minutes=90)
     assert rb.snapshot.max_age == timedelta(days=1)
     assert rb.confirm.power_off_stale_vms is True
+    assert rb.reprotect.force is True
     # Thumbprints are normalised so that pinning compares plain strings.
     assert rb.site("new-jersey").vr.thumbprint == "sha256:" + "0123456789abcdef" * 4
     # Relative paths are relative to the runbook, not to the working directory.
@@ -73,6 +74,17 @@ def test_merge_keys_fill_in_and_explicit_keys_win() -> None:
     assert rb.site("ny").vr.host == "vr-ny.lab" and rb.site("ny").vr.port == 8043
     assert rb.site("ny").vr.password_env == "SRMCTL_TEST_NY"
     assert rb.selection_summary == "VMs of recovery plan 'Web failover'"
+
+
+def test_reprotect_force_defaults_to_false_and_must_be_a_boolean() -> None:
+    assert load_runbook(GOOD / "minimal.yaml").reprotect.force is False
+    data = _data("minimal.yaml")
+    data["reprotect"] = {"force": "sometimes"}
+    with pytest.raises(ValueError, match="reprotect"):
+        Runbook.model_validate(data)
+    data["reprotect"] = {"forced": True}
+    with pytest.raises(ValueError, match="forced"):
+        Runbook.model_validate(data)
 
 
 def test_runbook_is_frozen() -> None:

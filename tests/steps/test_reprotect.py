@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from drlab import Recorder, planned_migration_lab, rest_state, runbook, step_context
 
+from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
+from srmctl.labkit.topology import load_topology
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.steps import get_step
@@ -69,3 +72,32 @@ def test_reprotect_strategy_refuses_a_plan_it_cannot_reprotect(tmp_path: Path, s
     missing = rb.model_copy(update={"recovery_plan": rb.recovery_plan.model_copy(update={"name": "Nope"})})
     with step_context(shared_lab, missing, Recorder()) as ctx, pytest.raises(StepFailed, match="'Nope' does not"):
         get_step("plan.reprotect")().plan(ctx.read_only())
+
+
+def test_split_brain_reprotect_needs_force_and_then_runs_the_planned_migration_first(tmp_path: Path) -> None:
+    """After a disaster recovery whose protected site came back, SRM shows RECOVERY_SPLIT_BRAIN and reprotects
+    only after a planned migration: strategy reprotect refuses without reprotect.force (nothing changed),
+    plans the migration then the reprotect with it, and the reprotect succeeds."""
+    from srmctl.errors import StepFailed
+
+    rb = runbook(tmp_path, scenario="disaster-recovery", confirm_power_off=True).model_copy(
+        update={"strategy": "reprotect"})
+    directory = tmp_path / "lab"
+    config = lab.up(directory, load_topology(), scenario="disaster-recovery")
+    try:
+        with step_context(config, rb, Recorder()) as ctx:
+            step = get_step("plan.reprotect")()
+            before = rest_state(ctx)
+            with pytest.raises(StepFailed, match=r"RECOVERY_SPLIT_BRAIN.*reprotect\.force: true"):
+                step.plan(ctx.read_only())
+            assert rest_state(ctx) == before
+        forced = rb.model_copy(update={"reprotect": rb.reprotect.model_copy(update={"force": True})})
+        with step_context(config, forced, Recorder()) as ctx:
+            ctx = dataclasses.replace(ctx, confirmed=True)
+            actions = step.plan(ctx.read_only())
+            assert [a.kind for a in actions] == ["complete_recovery", "reprotect"]
+            assert actions[0].high_impact  # it shuts down the stale VMs that booted again at new-york
+            step.apply(ctx.bind(step.name), actions)
+            assert step.verify(ctx.read_only()).ok
+    finally:
+        lab.down(directory)
