@@ -28,14 +28,13 @@ from srmctl.engine.journal import (
     RUNBOOK_COPY,
     Journal,
     RunDamaged,
-    list_run_ids,
-    load_run,
     new_run_id,
 )
 from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
+from srmctl.engine.stored_runs import list_run_ids, load_run
 from srmctl.errors import Aborted, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm

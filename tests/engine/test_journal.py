@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from srmctl.engine.events import Event
-from srmctl.engine.journal import Journal, load_run, new_run_id, redact
+from srmctl.engine.journal import Journal, new_run_id, redact
+from srmctl.engine.stored_runs import load_run
 from srmctl.errors import NotFound, UsageError
 
 
