@@ -32,15 +32,15 @@ class App:
     # markup (srmctl.cli.console; styling is opt-in through its styled()).
     @cached_property
     def console(self) -> Console:
-        from srmctl.cli.console import SafeConsole
+        from srmctl.cli.console import safe_console
 
-        return SafeConsole()
+        return safe_console()
 
     @cached_property
     def err_console(self) -> Console:
-        from srmctl.cli.console import SafeConsole
+        from srmctl.cli.console import safe_console
 
-        return SafeConsole(stderr=True)
+        return safe_console(stderr=True)
 
     @property
     def json_output(self) -> bool:

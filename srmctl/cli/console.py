@@ -5,7 +5,7 @@ called ``[red]web02`` must print as ``[red]web02``, a callout called ``[/bold]x`
 and an ANSI escape sequence in a name must not reach the terminal. Two rules make that hold everywhere
 instead of at each call site:
 
-- :class:`SafeConsole` reads every plain string literally (no markup, no emoji codes, no highlighting) and
+- :func:`safe_console` reads every plain string literally (no markup, no emoji codes, no highlighting) and
   shows control characters as visible escapes (``\\x1b``). Table cells, titles and printed lines are plain
   strings unless a command deliberately styles them.
 - Styling is opt-in through :func:`styled`: the template is srmctl's own literal text (markup allowed); every
@@ -19,36 +19,57 @@ from __future__ import annotations
 
 import os
 import string
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from srmctl.cli.render import neutralise
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Column, Table
+    from rich.text import Text
+
+# rich is imported inside the functions below (and SafeConsole is built on first use): command modules import
+# this module at start-up, and 'srmctl --help' should not pay for rich's table and console machinery.
 
 #: The width used when output is not a terminal: wide enough that no real table wraps.
 PIPE_WIDTH = 4096
 
 
-class SafeConsole(Console):
+def safe_console(**kwargs: Any) -> Console:
     """A rich Console for untrusted text: strings are literal, control characters are shown escaped."""
+    from rich.console import Console
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("markup", False)
-        kwargs.setdefault("emoji", False)
-        kwargs.setdefault("highlight", False)
-        super().__init__(**kwargs)
-        if not self.is_terminal and "COLUMNS" not in os.environ and kwargs.get("width") is None:
-            self.width = PIPE_WIDTH
+    class SafeConsole(Console):
+        def render_str(self, text: str, **options: Any) -> Text:
+            # Every str printed or put in a table cell or title passes here (rich's Console.render).
+            return super().render_str(neutralise(text), **options)
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        # Every str printed or put in a table cell or title passes here (rich's Console.render).
-        return super().render_str(neutralise(text), **kwargs)
+    kwargs.setdefault("markup", False)
+    kwargs.setdefault("emoji", False)
+    kwargs.setdefault("highlight", False)
+    console = SafeConsole(**kwargs)
+    if not console.is_terminal and "COLUMNS" not in os.environ and kwargs.get("width") is None:
+        console.width = PIPE_WIDTH
+    return console
+
+
+def new_table(*headers: str | Column, **options: Any) -> Table:
+    """A rich Table (cells and titles are rendered through the safe console like any other string)."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
+def column(header: str, **options: Any) -> Column:
+    from rich.table import Column
+
+    return Column(header, **options)
 
 
 class _EscapingFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
+        from rich.markup import escape
+
         # Format first (so widths like {step:<22} count the real characters), then make the result inert.
         return escape(neutralise(super().format_field(value, format_spec)))
 
@@ -61,9 +82,13 @@ def styled(template: str, *args: Any, **kwargs: Any) -> Text:
 
     ``template`` must be a literal: never build it from data (an f-string would bypass the escaping).
     """
+    from rich.text import Text
+
     return Text.from_markup(_FORMATTER.format(template, *args, **kwargs), emoji=False)
 
 
 def plain(value: object, style: str = "") -> Text:
     """One untrusted value as Text, optionally in one style (e.g. a table cell in red)."""
+    from rich.text import Text
+
     return Text(neutralise(str(value)), style=style)

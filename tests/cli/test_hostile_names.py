@@ -150,9 +150,9 @@ def test_errors_neutralise_control_characters(hostile_lab: LabConfig, tmp_path: 
 
 
 def test_styled_escapes_values_and_keeps_srmctl_markup() -> None:
-    from srmctl.cli.console import SafeConsole, styled
+    from srmctl.cli.console import safe_console, styled
 
-    console = SafeConsole(width=200, force_terminal=False, record=True)
+    console = safe_console(width=200, force_terminal=False, record=True)
     console.print(styled("[green]✓[/] {:<10}|", "[/bold]x"), "[red]y\x1b[0m", styled("{}", LINK_GROUP))
     out = console.export_text()
     assert "✓ [/bold]x" in out and "[red]y\\x1b[0m" in out and LINK_GROUP in out

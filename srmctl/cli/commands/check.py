@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from srmctl.cli.app import App
-from srmctl.cli.console import styled
+from srmctl.cli.console import new_table, styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.prometheus import checked
 from srmctl.cli.render import envelope
@@ -36,7 +35,7 @@ def check(app: App, runbook: Path, lab_dir: Path | None, prometheus: Path | None
     else:
         title = styled("{}: [green]ready[/] ({:.1f}s)" if report.ready else "{}: [red]not ready[/] ({:.1f}s)",
                        report.runbook, report.seconds)
-        table = Table("", "check", "detail", title=title, title_justify="left")
+        table = new_table("", "check", "detail", title=title, title_justify="left")
         for item in report.items:
             table.add_row(styled("[green]✓[/]" if item.ok else "[red]✗[/]"), item.check, item.detail)
         app.console.print(table)

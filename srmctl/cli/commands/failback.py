@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 
 from srmctl.cli.app import App
-from srmctl.cli.console import plain, styled
+from srmctl.cli.console import new_table, plain, styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import StepFailed, UsageError
 
-if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'
+if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a command runs, not for 'srmctl --help'
+    from rich.progress import Progress, TaskID
     from rich.text import Text
 
     from srmctl.engine import Event, RunPlan, RunReport
@@ -36,7 +35,7 @@ def status_mark(status: str) -> Text | str:
 
 
 def render_plan(app: App, plan: RunPlan) -> None:
-    # Plain strings print literally (SafeConsole); only styled() templates carry markup.
+    # Plain strings print literally (safe_console); only styled() templates carry markup.
     app.console.print(styled("[bold]{}[/] ({}): {} → {}, {} action(s)", plan.runbook, plan.scenario, plan.source,
                              plan.target, plan.action_count))
     for check in plan.rechecked:  # a resume verified these again before skipping them
@@ -48,7 +47,7 @@ def render_plan(app: App, plan: RunPlan) -> None:
         else:
             app.console.print(styled("[yellow]![/] {:<22} [yellow]no longer holds[/]: {} (planned again from here)",
                                      check.step, "; ".join(check.problems)))
-    table = Table(show_header=True, header_style="bold")
+    table = new_table(show_header=True, header_style="bold")
     for column in ("#", "step", "impact", "action", "site", "target"):
         table.add_column(column, no_wrap=True)
     table.add_column("details", overflow="fold")
@@ -78,6 +77,8 @@ class _ProgressBars:
         if not self.app.console.is_terminal:
             return
         if self.live is None:
+            from rich.progress import BarColumn, Progress, TextColumn
+
             # The description holds a VM name: never markup.
             self.live = Progress(TextColumn("  {task.description:<28}", markup=False), BarColumn(),
                                  TextColumn("{task.percentage:>3.0f}%"), console=self.app.console, transient=True)

@@ -6,10 +6,9 @@ import time
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from srmctl.cli.app import App
-from srmctl.cli.console import styled
+from srmctl.cli.console import new_table, styled
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 
@@ -64,7 +63,7 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
     if vms:
         model = scaled_topology(model, vms)
     started = time.monotonic()
-    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (SafeConsole)
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (safe_console)
     config = lab_core.up(directory, model, scenario=scenario, progress=say)
     elapsed = time.monotonic() - started
     if app.json_output:
@@ -88,7 +87,7 @@ def down(app: App, directory: Path) -> None:
     else's and is left alone, with a note) and remove what 'lab up' created; other files stay."""
     from srmctl.lab import lab as lab_core
 
-    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (SafeConsole)
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (safe_console)
     rows = lab_core.down(directory, progress=say)
     if app.json_output:
         click.echo(envelope("lab down", {"stopped": rows}))
@@ -109,7 +108,7 @@ def status(app: App, directory: Path) -> None:
     if app.json_output:
         click.echo(envelope("lab status", {"processes": rows}))
         return
-    table = Table("site", "service", "pid", "state", "endpoint")
+    table = new_table("site", "service", "pid", "state", "endpoint")
     for row in rows:
         table.add_row(row.site, row.service, str(row.pid),
                       styled("[green]running[/]" if row.running else "[red]stopped[/]"), row.endpoint)

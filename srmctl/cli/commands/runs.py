@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.table import Column, Table
-from rich.text import Text
 
 from srmctl.cli.app import App
 from srmctl.cli.commands.failback import status_mark
-from srmctl.cli.console import styled
+from srmctl.cli.console import column, new_table, styled
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
             "incomplete": "[yellow]incomplete[/]", "damaged": "[red]damaged[/]"}
@@ -47,7 +50,7 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
                           + _outcome(summary.outcome))
         if summary.damage:
             app.console.print(f"  {summary.damage}")
-        table = Table("", "step", "actions done", "seconds", "message")
+        table = new_table("", "step", "actions done", "seconds", "message")
         for step in summary.steps:
             table.add_row(status_mark(step.status), step.step, str(step.actions_done),
                           "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
@@ -61,7 +64,7 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         app.console.print(f"no runs in {app.home / 'runs'}")
         return
     # The run id is what 'srmctl resume' needs: never cut it.
-    table = Table(Column("run", no_wrap=True), "runbook", "started", "outcome", "steps verified")
+    table = new_table(column("run", no_wrap=True), "runbook", "started", "outcome", "steps verified")
     for run in found:
         verified = sum(1 for s in run.steps if s.status == "verified")
         table.add_row(run.run_id, run.runbook, run.started, _outcome(run.outcome),

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from srmctl.cli.app import App
-from srmctl.cli.console import styled
+from srmctl.cli.console import new_table, styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode, UsageError
@@ -95,7 +94,7 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     else:
         # The heading is a line of its own: as a table title it would wrap at the table's width.
         app.console.print(f"{plan}: {len(changes)} difference(s) from {file}")
-        table = Table("setting", "snapshot", "live")
+        table = new_table("setting", "snapshot", "live")
         for change in changes:
             table.add_row(change.path, _show(change.before), _show(change.after))
         app.console.print(table)

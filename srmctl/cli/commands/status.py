@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from srmctl.cli.app import App
-from srmctl.cli.console import styled
+from srmctl.cli.console import new_table, styled
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.render import envelope, to_jsonable
 from srmctl.errors import UsageError
@@ -49,9 +48,9 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
 
 
 def render(app: App, report: StatusReport) -> None:
-    # Plain strings print literally (SafeConsole); only styled() templates carry markup.
+    # Plain strings print literally (safe_console); only styled() templates carry markup.
     for site in report.sites:
-        table = Table(title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})",
+        table = new_table(title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})",
                       title_justify="left")
         for column in ("VM", "power", "folder", "datastore", "host", "MoRef"):
             table.add_column(column)
@@ -71,19 +70,19 @@ def render(app: App, report: StatusReport) -> None:
 
 
 def _render_dr(app: App, report: StatusReport) -> None:
-    table = Table("VM", "direction", "status", "RPO", "violation", "last sync", title="replications",
+    table = new_table("VM", "direction", "status", "RPO", "violation", "last sync", title="replications",
                   title_justify="left")
     for r in report.replications:
         status = styled("[green]{}[/]" if r.status == "OK" else "[yellow]{}[/]", r.status)
         table.add_row(r.vm, f"{r.source} → {r.target}", status, f"{r.rpo_minutes} min",
                       f"{r.current_rpo_violation_minutes or 0} min", r.last_sync or "—")
     app.console.print(table)
-    table = Table("protection group", "protected at", "status", "VMs", title="protection groups",
+    table = new_table("protection group", "protected at", "status", "VMs", title="protection groups",
                   title_justify="left")
     for g in report.groups:
         table.add_row(g.name, g.protected_site, g.status, ", ".join(f"{n} ({s})" for n, s in g.vms))
     app.console.print(table)
-    table = Table("recovery plan", "status", "direction", "protection groups", title="recovery plans",
+    table = new_table("recovery plan", "status", "direction", "protection groups", title="recovery plans",
                   title_justify="left")
     for p in report.plans:
         table.add_row(p.name, p.status, f"{p.protected_site} → {p.recovery_site}", ", ".join(p.groups))

@@ -15,8 +15,7 @@ from srmctl.cli.render import envelope
 def steps(app: App) -> None:
     """List the steps this version implements, in the order 'srmctl failback' runs them."""
     # Imported here: the step library loads the API clients, which ``srmctl --help`` must not pay for.
-    from rich.table import Table
-
+    from srmctl.cli.console import new_table
     from srmctl.steps import available_steps
 
     found = available_steps()
@@ -25,7 +24,7 @@ def steps(app: App) -> None:
                                                   "summary": s.summary(), "description": s.description()}
                                                  for s in found]}))
         return
-    table = Table("step", "impact", "what it does")
+    table = new_table("step", "impact", "what it does")
     for step in found:
         table.add_row(step.name, step.impact.value, step.description())
     app.console.print(table)
