@@ -45,8 +45,8 @@ def register_copy(world: World, vm: SimVm, replication: SimReplication, target: 
 
     It lands in ``folder`` (a path) and ``pool`` (MoRef) at ``target``: where the VM's placeholder was, from
     the inventory mappings. The replica is registered from its .vmx in the replica's home folder; a VM
-    already registered from that path fails the recovery, as on real SRM (srmctl unregisters orphans first). A test copy gets its own
-    folder so that cleanup can remove it without touching a replica file.
+    already registered from that path fails the recovery, as on real SRM (srmctl unregisters orphans
+    first). A test copy gets its own folder so that cleanup can remove it without touching a replica file.
     """
     with world.lock:
         site = world.site(target)
