@@ -31,8 +31,7 @@ def _topology(tmp: Path, mappings: dict[str, Any]) -> str:
 
 def _groups(sim: SrmsimHandle, site: str = NY) -> dict[str, dict[str, str]]:
     srm = logged_in(sim, site)
-    pid = sim.pairing_id
-    return {g.name: {v.name: v.status for v in srm.group_vms(pid, g.id)} for g in srm.groups(pid)}
+    return {g.name: {v.name: v.status for v in srm.group_vms(g.id)} for g in srm.groups()}
 
 
 def test_default_mappings_give_every_vm_a_placeholder(tmp_path: Path) -> None:
@@ -56,9 +55,9 @@ def test_a_missing_folder_mapping_is_missing_mapping(tmp_path: Path) -> None:
         statuses = _groups(sim)
         assert statuses["VR web"] == {"db01": "MISSING_MAPPING", "web01": "OK", "web02": "OK"}
         srm, pid = logged_in(sim, NY), sim.pairing_id
-        web = next(g for g in srm.groups(pid) if g.name == "VR web")
+        web = next(g for g in srm.groups() if g.name == "VR web")
         assert web.status == "NOT_CONFIGURED"
-        vm = next(v for v in srm.group_vms(pid, web.id) if v.name == "db01")
+        vm = next(v for v in srm.group_vms(web.id) if v.name == "db01")
         assert list(vm.protection_status_details.errors or ()) == ["no folder mapping for DB of site new-york"]
         placeholders = {v["name"]: v["folder"] for v in sim.state()["sites"][NJ]["vms"] if v["role"] == "placeholder"}
         assert placeholders == {"mail04": "Mail", "web01": "Web", "web02": "Web"}  # the mapped folder, not the path
@@ -68,18 +67,18 @@ def test_a_missing_folder_mapping_is_missing_mapping(tmp_path: Path) -> None:
             url = f"/pairings/{pid}/srms/{sim_srm_id(client, pid)}/inventory-mappings/folders"
             response = client.post(url, json={"mapping_source_object": ny_db, "mapping_target_object": nj_db})
             assert response.status_code == 204
-        tasks = srm.configure_all_vms(pid, web.id)
+        tasks = srm.configure_all_vms(web.id)
         assert [t.entity_name for t in tasks] == ["db01"]
         _wait(srm, tasks)
         assert _groups(sim)["VR web"] == dict.fromkeys(("db01", "web01", "web02"), "OK")
-        assert srm.configure_all_vms(pid, web.id) == []  # "Empty list of tasks ... already protected"
+        assert srm.configure_all_vms(web.id) == []  # "Empty list of tasks ... already protected"
         # Planned migration: the recovered VMs land where the placeholders were (web01 in Web, not Web/Frontend).
         nj_srm = logged_in(sim, NJ)
-        plan = nj_srm.plan_by_name(pid, "VR Failover")
-        task = nj_srm.recover_plan(pid, plan.id, planned=True, wait=False)
+        plan = nj_srm.plan_by_name("VR Failover")
+        task = nj_srm.recover_plan(plan.id, planned=True, wait=False)
         while not task.done:
-            for prompt in nj_srm.user_prompts(pid, plan.id):
-                nj_srm.dismiss_prompt(pid, plan.id, prompt.id)
+            for prompt in nj_srm.user_prompts(plan.id):
+                nj_srm.dismiss_prompt(plan.id, prompt.id)
             task = nj_srm.get_task(task.id)
             time.sleep(0.02)
         recovered = {v["name"]: (v["folder"], v["role"]) for v in sim.state()["sites"][NJ]["vms"] if v["registered"]}
@@ -93,26 +92,26 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
     sim = launch(tmp_path, page_size=50, scenario="planned-migration")
     try:
         srm, pid = logged_in(sim, NJ), sim.pairing_id
-        plan = srm.plan_by_name(pid, "VR Failover")
-        srm.reconfigure_plan(pid, plan.id, protection_groups=[])
-        for group in srm.groups(pid):
-            srm.delete_group(pid, group.id)
+        plan = srm.plan_by_name("VR Failover")
+        srm.reconfigure_plan(plan.id, protection_groups=[])
+        for group in srm.groups():
+            srm.delete_group(group.id)
         vr = logged_in(sim, NJ, "vr")
-        for replication in vr.replications(pid, source_vc_guid=sim.sites[NY].vc_guid):
-            vr.unconfigure_replication(pid, replication.id, retain_replica_disks=True)
+        for replication in vr.replications(source_vc_guid=sim.sites[NY].vc_guid):
+            vr.unconfigure_replication(replication.id, retain_replica_disks=True)
         # mail04's orphan is unregistered at new-york (as srmctl does first), db01's is left in its folder.
         sim.unregister_vm(NY, "mail04")
         from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec
 
-        datastore = next(d for d in vr.datastores(pid, sim.sites[NY].vc_guid) if d.name == "NY-SAN-01")
+        datastore = next(d for d in vr.datastores(sim.sites[NY].vc_guid) if d.name == "NY-SAN-01")
         specs = [ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=sim.sites[NY].vc_guid, rpo=15, disks=tuple(
             ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True),
                                 destination_datastore_id=datastore.id) for d in vm.disks))
-            for vm in vr.vms(pid, sim.sites[NJ].vc_guid) if vm.name in ("mail04", "db01")]
-        vr.configure_replications(pid, specs)
-        ids = [v.id for v in srm.replicated_vms(pid, sim.sites[NJ].vc_guid)]
-        group = srm.create_group(pid, "back", sim.sites[NJ].vc_guid, ids).result_id
-        members = {v.name: v for v in srm.group_vms(pid, group)}
+            for vm in vr.vms(sim.sites[NJ].vc_guid) if vm.name in ("mail04", "db01")]
+        vr.configure_replications(specs)
+        ids = [v.id for v in srm.replicated_vms(sim.sites[NJ].vc_guid)]
+        group = srm.create_group("back", sim.sites[NJ].vc_guid, ids).result_id
+        members = {v.name: v for v in srm.group_vms(group)}
         assert members["mail04"].status == "OK"
         assert members["db01"].status == "PLACEHOLDER_CREATION_ERROR"
         assert "already exists in that folder" in members["db01"].protection_status_details.errors[0]
@@ -127,9 +126,9 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
             assert response.status_code == 202
             assert [t["entity_name"] for t in response.json()["tasks"]] == ["db01"]
         sim.unregister_vm(NY, "db01")
-        tasks = srm.configure_all_vms(pid, group)
+        tasks = srm.configure_all_vms(group)
         _wait(srm, tasks)
-        assert {v.name: v.status for v in srm.group_vms(pid, group)} == {"mail04": "OK", "db01": "OK"}
+        assert {v.name: v.status for v in srm.group_vms(group)} == {"mail04": "OK", "db01": "OK"}
     finally:
         sim.stop()
 

@@ -6,7 +6,7 @@ the placeholder-datastore reads DEPEND_ON_PROVIDED_PARAMS: they need the remote 
 
 from __future__ import annotations
 
-from srmctl.srmsim import mappings
+from srmctl.srmsim import bodies, mappings
 from srmctl.srmsim.model import SimError
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, no_content, task_reply
 
@@ -18,13 +18,13 @@ def _both_up(req: SimRequest) -> None:
 
 
 def _remote_srm(req: SimRequest) -> None:
-    """The placeholder-datastore reads: the paired SRM's need its login and its site up."""
-    if req.world.site_of_srm(req.args["srm_id"]).name == req.site:
-        return
-    if req.session is None or req.args["pairing_id"] not in req.session.remote:
-        raise SimError(400, "REMOTE_SITE_NOT_AUTHENTICATED", "log in to the remote site first "
-                       "(POST /pairings/{pairing_id}/remote-session)")
-    _both_up(req)
+    """The placeholder-datastore reads: the paired SRM's need its site up (srmsim.remote checks the login)."""
+    if req.world.site_of_srm(req.args["srm_id"]).name != req.site:
+        _both_up(req)
+
+
+_BODIES: dict[str, bodies.Schema] = {"folders": bodies.FolderMappingsSpec, "resources": bodies.ResourceMappingsSpec,
+                                     "networks": bodies.NetworkMappingsSpec}
 
 
 def _family(kind: str) -> None:
@@ -36,7 +36,7 @@ def _family(kind: str) -> None:
         site = req.world.site_of_srm(req.args["srm_id"]).name
         return listing(req, [mappings.render(req.world, m) for m in mappings.of_site(req.world, site, kind)])
 
-    @ROUTES.post(f"/{kind}", remote=True)
+    @ROUTES.post(f"/{kind}", remote=True, body=_BODIES[kind])
     def create_mapping(req: SimRequest) -> Reply:
         _both_up(req)
         mappings.create(req.world, req.args["srm_id"], kind, req.body)
@@ -66,7 +66,7 @@ def list_placeholder_datastores(req: SimRequest) -> Reply:
     return listing(req, [mappings.render_datastore(site, d) for d in configured])
 
 
-@ROUTES.post("/placeholder-datastores", remote=True)
+@ROUTES.post("/placeholder-datastores", remote=True, body=bodies.AddPlaceholderDatastoreSpec)
 def add_placeholder_datastores(req: SimRequest) -> Reply:
     _both_up(req)
     return task_reply(mappings.add_placeholder_datastores(req.world, req.args["srm_id"], req.body))
