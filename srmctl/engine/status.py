@@ -30,7 +30,12 @@ class VmStatus:
     host: str
     placeholder: bool
     replicated: bool
-    orphan: bool = False  # powered off here while a VM of that name runs at the other site
+    orphan: bool = False  # powered off here while a VM of that name runs at the other site (never a placeholder)
+
+    @property
+    def kind(self) -> str:
+        """"placeholder" (SRM's stand-in for a VM protected at the other site), "orphan" or "vm"."""
+        return "placeholder" if self.placeholder else "orphan" if self.orphan else "vm"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,10 @@ class StatusReport:
     def orphans(self) -> tuple[str, ...]:
         return tuple(f"{vm.name} at {site.site}" for site in self.sites for vm in site.vms if vm.orphan)
 
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(f"{vm.name} at {site.site}" for site in self.sites for vm in site.vms if vm.placeholder)
+
 
 def site_status(site: str, endpoint: ServiceEndpoint) -> SiteStatus:
     session = connect(endpoint)
@@ -107,7 +116,10 @@ def _mark_orphans(sites: Sequence[SiteStatus]) -> tuple[SiteStatus, ...]:
     marked = []
     for s in sites:
         others = {name for site, name in running if site != s.site}
-        vms = tuple(VmStatus(**{**vm.__dict__, "orphan": vm.power_state != "poweredOn" and vm.name in others})
+        # SRM's placeholders are powered off and named as the VM running at the other site, by design: they
+        # are what SRM recovers into, never stale copies to clean up.
+        vms = tuple(VmStatus(**{**vm.__dict__, "orphan": not vm.placeholder and vm.power_state != "poweredOn"
+                                and vm.name in others})
                     for vm in s.vms)
         marked.append(SiteStatus(s.site, s.endpoint, s.instance_uuid, s.datacenters, vms))
     return tuple(marked)

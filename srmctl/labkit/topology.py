@@ -93,12 +93,40 @@ class TopologyPlan(_TopologyModel):
     steps: dict[str, list[dict[str, Any]]] = {}  # plan-level custom steps by view mode
 
 
+ROOT_FOLDER = "/"  # the datacenter's VM folder in inventory mappings
+
+
+class TopologyMappings(_TopologyModel):
+    """SRM inventory mappings of one direction: what protecting the VMs of the site that keys it at the
+    other site needs (that site's SRM holds the mappings; the placeholder datastores are the other site's)."""
+
+    folders: dict[str, str] = Field(default_factory=dict, description=(
+        "VM folder of this site -> VM folder of the other site, as paths below the datacenter's VM folder "
+        "('Web/Frontend'); '/' is the VM folder itself. SRM puts each VM's placeholder, and the recovered "
+        "VM, in the folder its own folder maps to. Mappings do not inherit: map every folder that holds a VM."))
+    resource_pools: dict[str, str] = Field(default_factory=dict, description=(
+        "Cluster of this site -> cluster of the other site: maps the clusters' root resource pools."))
+    networks: dict[str, str] = Field(default_factory=dict, description=(
+        "Network of this site -> network of the other site, by name (vcsim's is 'VM Network')."))
+    placeholder_datastores: list[str] = Field(default_factory=list, description=(
+        "Datastores of the other site that keep this direction's placeholder VMs (configured on the other "
+        "site's SRM); SRM uses the first."))
+
+
 class Topology(_TopologyModel):
     sites: dict[str, TopologySite]
     protected_site: str
     vms: list[TopologyVm]
     protection_groups: list[TopologyGroup] = []
     recovery_plans: list[TopologyPlan] = []
+    inventory_mappings: dict[str, TopologyMappings] = Field(default_factory=dict, description=(
+        "SRM inventory mappings per direction, keyed by the site whose VMs they protect. A direction not "
+        "listed gets what an administrator sets up when pairing the sites: every folder mapped to the "
+        "other site's folder of the same path (or its VM folder when it has none), the i-th cluster's "
+        "resource pool to the other site's i-th (or last) cluster's, every network to the other site's "
+        "network of the same name (or its first), and the other site's first datastore as placeholder "
+        "datastore. A direction listed gets exactly what it lists, so leaving an object out reproduces "
+        "SRM's MISSING_MAPPING."))
 
     @model_validator(mode="after")
     def _references(self) -> Topology:
@@ -128,9 +156,30 @@ class Topology(_TopologyModel):
             problems += [f"recovery_plans.{plan.name}: unknown protection group {g!r}"
                          for g in plan.protection_groups if g not in groups]
             problems += [f"recovery_plans.{plan.name}.vms: unknown VM {v!r}" for v in plan.vms if v not in names]
+        problems += self._mapping_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _mapping_problems(self) -> list[str]:
+        problems = []
+        for name, direction in self.inventory_mappings.items():
+            if name not in self.sites or len(self.sites) != 2:
+                problems.append(f"inventory_mappings: {name!r} is not one of the sites")
+                continue
+            mine, theirs = self.sites[name], self.sites[next(s for s in self.sites if s != name)]
+            where = f"inventory_mappings.{name}"
+            for source, target in direction.folders.items():
+                problems += [f"{where}.folders: {f!r} is not a folder of {site}" for f, folders, site in
+                             ((source, mine.folders, name), (target, theirs.folders, "the other site"))
+                             if f != ROOT_FOLDER and f not in folders]
+            for source, target in direction.resource_pools.items():
+                problems += [f"{where}.resource_pools: {c!r} is not a cluster of {site}" for c, clusters, site in
+                             ((source, mine.clusters, name), (target, theirs.clusters, "the other site"))
+                             if c not in {cluster.name for cluster in clusters}]
+            problems += [f"{where}.placeholder_datastores: {d!r} is not a datastore of the other site"
+                         for d in direction.placeholder_datastores if d not in theirs.datastores]
+        return problems
 
     @property
     def recovery_site(self) -> str:

@@ -94,6 +94,26 @@ class ProtectionGroupCreateSpec(ProtectionGroupEditSpec):
     protected_vc_guid: Uuid
 
 
+# --- SRM: inventory mappings (FolderMappingsSpec and its kin, AddPlaceholderDatastoreSpec) ------------
+
+
+class FolderMappingsSpec(Body):
+    mapping_source_object: str
+    mapping_target_object: str
+
+
+class ResourceMappingsSpec(FolderMappingsSpec):
+    pass
+
+
+class NetworkMappingsSpec(FolderMappingsSpec):
+    pass
+
+
+class AddPlaceholderDatastoreSpec(Body):
+    datastores: list[str]
+
+
 # --- SRM: recovery plans and their runs -------------------------------------------------------------
 
 

@@ -39,12 +39,14 @@ def unregister(world: World, vm: SimVm) -> None:
         world.mirror.unregister(vm.site, vm.moref)
 
 
-def register_copy(world: World, vm: SimVm, replication: SimReplication, target: str, role: str) -> SimVm:
+def register_copy(world: World, vm: SimVm, replication: SimReplication, target: str, role: str,
+                  folder: str | None = None, pool: str = "") -> SimVm:
     """Register ``vm``'s replica at ``target`` (role ``replica``) or a copy of it for a test (role ``test``).
 
-    The replica is registered from its .vmx in the replica's home folder; a VM already registered from that
-    path fails the recovery, as on real SRM (srmctl unregisters orphans first). A test copy gets its own
-    folder so that cleanup can remove it without touching a replica file.
+    It lands in ``folder`` (a path) and ``pool`` (MoRef) at ``target``: where the VM's placeholder was, from
+    the inventory mappings. The replica is registered from its .vmx in the replica's home folder; a VM
+    already registered from that path fails the recovery, as on real SRM (srmctl unregisters orphans
+    first). A test copy gets its own folder so that cleanup can remove it without touching a replica file.
     """
     with world.lock:
         site = world.site(target)
@@ -74,15 +76,17 @@ def register_copy(world: World, vm: SimVm, replication: SimReplication, target: 
         annotation = config.pop("annotation", None)
         identity = (vm.original_uuid or vm.instance_uuid, vm.moref, vm.id)
         moref = world.mirror.register(target, Registration(
-            name=f"{vm.name}{TEST_SUFFIX}" if role == "test" else vm.name, vmx_path=vmx_path, folder=vm.folder,
+            name=f"{vm.name}{TEST_SUFFIX}" if role == "test" else vm.name, vmx_path=vmx_path,
+            folder=vm.folder if folder is None else folder, pool=pool,
             disks=disks_at(home_ds.name, [(d.device_key, d.capacity, d.filename) for d in disks]),
             # Test copies keep vcsim's own UUID, so name + instance UUID never matches two running VMs.
             instance_uuid=vm.instance_uuid if role == "replica" else None,
             extra_config=(*config.items(), *zip(IDENTITY_KEYS, identity, strict=True)), annotation=annotation))
     with world.lock:
         copy = SimVm(id=site.vm_id(moref) if moref else site.next_vm_id(), name=vm.name,
-                     instance_uuid=vm.instance_uuid, site=target, datastore_id=home_ds.id, folder=vm.folder,
-                     disks=disks, role=role, moref=moref or "", vmx=f"{home}/{vmx_name}" if vm.vmx else "",
+                     instance_uuid=vm.instance_uuid, site=target, datastore_id=home_ds.id,
+                     folder=vm.folder if folder is None else folder, pool=pool, disks=disks, role=role,
+                     moref=moref or "", vmx=f"{home}/{vmx_name}" if vm.vmx else "",
                      original_uuid=vm.original_uuid or vm.instance_uuid)
         site.vms[copy.id] = copy
         return copy

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from srmctl.srmsim import placeholders
 from srmctl.srmsim.model import (
     HEALTHY_REPLICATION,
     WARNING_REPLICATION,
@@ -17,12 +18,15 @@ from srmctl.srmsim.plans import plans_of_group, sync_settings
 from srmctl.srmsim.world import TaskContext, World
 
 
-def vm_protection_status(world: World, vm_id: str, *, group_recovered: bool = False) -> str:
+def vm_protection_status(world: World, vm_id: str, *, group_recovered: bool = False,
+                         configured: tuple[str, list[str]] | None = None) -> str:
     replication = world.replication_of_vm(vm_id)
     if replication is None or group_recovered:
         # A recovered group's VMs run at the recovery site: their old replication can no longer protect
         # them, whatever it reports (NOT_ACTIVE after a planned migration, RPO_VIOLATION after DR).
         return "REPLICATION_ERROR"
+    if configured is not None and configured[0] != "OK":
+        return configured[0]  # no placeholder: MISSING_MAPPING, PLACEHOLDER_CREATION_ERROR... (placeholders.py)
     if replication.status in HEALTHY_REPLICATION:
         return "OK"
     if replication.status in WARNING_REPLICATION:
@@ -59,8 +63,9 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
 
         def work(ctx: TaskContext) -> dict[str, str]:
             ctx.pause()
-            with world.lock:
-                group.status = "OK"
+            # SRM configures protection of the new group's VMs with the inventory mappings: a placeholder per
+            # VM at the recovery site; a VM it cannot place keeps its status (the group is NOT_CONFIGURED).
+            placeholders.configure_group(world, group)
             return {"id": group.id}
 
         def failed(message: str) -> None:
@@ -78,11 +83,21 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
         group.name = spec.get("name") or group.name
         if spec.get("description") is not None:
             group.description = spec["description"]
+        removed = [v for v in group.vm_ids if v not in new_vms]
         group.vm_ids = new_vms
+        for vm_id in removed:
+            group.configured.pop(vm_id, None)
         for plan in plans_of_group(world, group.id):
             sync_settings(world, plan)
+
+        def work(ctx: TaskContext) -> None:
+            ctx.pause()
+            placeholders.remove(world, removed)
+            if group.status in ("OK", "NOT_CONFIGURED"):
+                placeholders.configure_group(world, group)
+
         return world.start_task(site, "srm", f"Reconfigure protection group {group.name}", group.id, group.name,
-                                lambda ctx: ctx.pause())
+                                work)
 
 
 def delete_group(world: World, site: str, group_id: str) -> SimTask:
@@ -96,6 +111,7 @@ def delete_group(world: World, site: str, group_id: str) -> SimTask:
 
         def work(ctx: TaskContext) -> None:
             ctx.pause()
+            placeholders.remove(world, list(group.vm_ids))
             with world.lock:
                 world.groups.pop(group.id, None)
 

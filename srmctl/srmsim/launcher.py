@@ -90,6 +90,10 @@ class SrmsimHandle:
         other = next(name for name in self.sites if name != site)
         self._control("POST", f"sites/{site}/up", site=other)
 
+    def unregister_vm(self, site: str, name: str) -> list[str]:
+        """In-memory srmsim only: unregister a site's VMs of that name (vCenter's UnregisterVM, files kept)."""
+        return list(self._control("POST", f"sites/{site}/vms/{name}/unregister")["unregistered"])
+
     def expire_sessions(self, site: str | None = None) -> int:
         return int(self._control("POST", "sessions/expire", {"site": site})["expired"])
 

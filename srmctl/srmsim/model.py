@@ -67,11 +67,14 @@ class SimVm:
     folder: str
     disks: list[SimDisk]
     power_state: str = "POWERED_OFF"
-    role: str = "vm"  # vm | replica | test
+    role: str = "vm"  # vm | replica | test | placeholder
     moref: str = ""  # in the site's vCenter, when srmsim mirrors into one ("" in memory)
     vmx: str = ""  # the .vmx relative to its datastore directory ("mail04/mail04.vmx"), when known
     original_uuid: str = ""  # a recovered VM: the protected VM's instance UUID (identity across sites)
     registered: bool = True  # False once unregistered from its vCenter (by srmctl or a reprotect)
+    pool: str = ""  # resource pool MoRef at its site ("" = the site's first cluster's)
+    networks: tuple[str, ...] = ()  # network MoRefs of its NICs
+    protects: str = ""  # a placeholder (role "placeholder"): the protected VM's id at the other site
 
     @property
     def home(self) -> str:
@@ -95,6 +98,11 @@ class SimSite:
     up: bool = True
     moref_base: int = 0
     outage_powered_off: list[str] = field(default_factory=list)  # VM ids a site outage powered off
+    # The vCenter inventory objects inventory mappings refer to (MoRefs): VM folders by path ("" = the
+    # datacenter's VM folder), resource pools (MoRef -> cluster name) and networks (MoRef -> name).
+    folders: dict[str, str] = field(default_factory=dict)
+    pools: dict[str, str] = field(default_factory=dict)
+    networks: dict[str, str] = field(default_factory=dict)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_vm_id(self) -> str:
@@ -184,6 +192,21 @@ class SimGroup:
     protected_site: str
     vm_ids: list[str]
     status: str = "OK"
+    # Per VM: SRM's protection configuration (placeholder) status and its errors; a VM not listed is
+    # NOT_CONFIGURED. See srmsim/placeholders.py.
+    configured: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+
+
+@dataclass
+class SimMapping:
+    """An inventory mapping of one SRM server (site): an object of its vCenter (``source``, MoRef) to one
+    of the paired site's (``target``). ``kind``: folders | resources | networks."""
+
+    id: str
+    kind: str
+    site: str
+    source: str
+    target: str
 
 
 @dataclass

@@ -34,6 +34,7 @@ POST   ~/protection-management/groups                                           
 DELETE ~/protection-management/groups/{group_id}                                        DEPENDS
 POST   ~/protection-management/groups/{group_id}/actions/reconfigure                    ERROR
 POST   ~/protection-management/groups/{group_id}/actions/configure-all-vms              ERROR
+POST   ~/protection-management/groups/{group_id}/actions/restore-all-placeholders       ERROR
 POST   ~/protection-management/groups/{group_id}/vms/{vm_id}/actions/remove-from-group  DEPENDS
 POST   ~/recovery-management/plans                                                      DEPENDS
 POST   @/actions/reconfigure                                                            DEPENDS
@@ -50,6 +51,22 @@ GET    @/recovery-steps/user-prompts                                            
 GET    @/recovery-steps/user-prompts/{prompt_id}                                        DEPENDS
 GET    @/recovery-steps/{view_mode}                                                     DEPENDS
 GET    @/recovery-steps/{view_mode}/{recovery_step_id}/callout-data                     DEPENDS
+GET    ~/srms/{srm_id}/inventory-mappings/folders                                       ERROR
+POST   ~/srms/{srm_id}/inventory-mappings/folders                                       ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/folders/{mapping_id}                          ERROR
+DELETE ~/srms/{srm_id}/inventory-mappings/folders/{mapping_id}                          ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/resources                                     ERROR
+POST   ~/srms/{srm_id}/inventory-mappings/resources                                     ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/resources/{mapping_id}                        ERROR
+DELETE ~/srms/{srm_id}/inventory-mappings/resources/{mapping_id}                        ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/networks                                      ERROR
+POST   ~/srms/{srm_id}/inventory-mappings/networks                                      ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/networks/{mapping_id}                         ERROR
+DELETE ~/srms/{srm_id}/inventory-mappings/networks/{mapping_id}                         ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/placeholder-datastores                        DEPENDS
+POST   ~/srms/{srm_id}/inventory-mappings/placeholder-datastores                        ERROR
+GET    ~/srms/{srm_id}/inventory-mappings/placeholder-datastores/{datastore_id}         DEPENDS
+DELETE ~/srms/{srm_id}/inventory-mappings/placeholder-datastores/{datastore_id}         ERROR
 """,
     "vr": """
 GET    ~/remote-session                                                                 ERROR
@@ -98,4 +115,6 @@ def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:
         return True
     if value == DEPENDS and "vcenter_id" in req.args:
         return req.args["vcenter_id"] == req.world.sites[remote].vc_guid
+    if value == DEPENDS and "srm_id" in req.args:  # the placeholder-datastore reads: the paired SRM's need it
+        return req.world.site_of_srm(req.args["srm_id"]).name == remote
     return spec.remote

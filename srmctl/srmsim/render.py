@@ -73,8 +73,12 @@ def group(world: World, g: SimGroup) -> dict[str, Any]:
 
 def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
     vm = world.find_vm(vm_id)
-    status = vm_protection_status(world, vm_id, group_recovered=g.status == "RECOVERED")
-    errors = [] if status == "OK" else [f"vSphere Replication reports {_replication_state(world, vm_id)}"]
+    configured = g.configured.get(vm_id, ("NOT_CONFIGURED", ["protection is not configured yet"]))
+    status = vm_protection_status(world, vm_id, group_recovered=g.status == "RECOVERED", configured=configured)
+    if status == configured[0] and status != "OK":
+        errors = list(configured[1])
+    else:
+        errors = [] if status == "OK" else [f"vSphere Replication reports {_replication_state(world, vm_id)}"]
     return {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
             "protection_status_details": {"status": status, "errors": errors}}
 

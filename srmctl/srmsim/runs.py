@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import effects
+from srmctl.srmsim import effects, mappings, placeholders
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import (
     PRIORITIES,
@@ -140,11 +140,24 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
 
 
 def _register_replica(world: World, vm: SimVm, target: str, role: str) -> SimVm:
+    """Recovery (and test recovery) puts the VM in its placeholder's place: the placeholder leaves the
+    inventory and the recovered (or test) VM is registered in the placeholder's folder and resource pool,
+    which the inventory mappings gave (SRM docs, "Site Recovery Manager and placeholder virtual machines":
+    at recovery SRM replaces the placeholder with the recovered VM). Without a placeholder (never
+    configured, or deleted), the mappings still say where; cleanup registers the placeholder again."""
     with world.lock:
         replication = world.replication_of_vm(vm.id)
         if replication is None:
             raise Failed(f"VM {vm.name} has no replication")
-    return effects.register_copy(world, vm, replication, target, role)
+        folder, pool, problems = mappings.placement(world, vm)
+    where = placeholders.swap_out(world, vm.id)
+    if where is None and problems:
+        raise Failed(f"cannot recover VM {vm.name}: {'; '.join(problems)}")
+    folder, pool = where or (folder, pool)
+    copy = effects.register_copy(world, vm, replication, target, role, folder=folder, pool=pool)
+    if role == "replica":
+        placeholders.forget(world, vm.id)
+    return copy
 
 
 def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
@@ -178,6 +191,8 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
                 tests = [v for v in recovery.vms.values() if v.role == "test" and v.name in names]
             for vm in tests:
                 effects.remove_test_copy(world, vm)
+            for vm_id in [vm.id for vm, _ in plan_vms(world, plan)]:
+                placeholders.put_back(world, vm_id)
 
         def work(run: _Run) -> str:
             run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
@@ -255,6 +270,10 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -
             run.step("BEFORE_CONFIGURE_STORAGE", lambda: mapping.update(_unregister_old(world, plan)))
             run.step("BEFORE_REVERSE_REPLICATION", lambda: _reverse(world, run, mapping))
             run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
+            # Reprotect "involves unregistering the VMs on the peer site, configuring storage, and
+            # registering placeholders" (ReprotectPlanSpec): placeholders at the new recovery site.
+            for group_id in plan.group_ids:
+                placeholders.configure_group(world, world.group(group_id))
             return "READY_STATE"
 
         _set_groups(world, plan, "REPROTECTING")
@@ -310,6 +329,7 @@ def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_
             group = world.group(group_id)
             group.vm_ids = [mapping.get(v, v) for v in group.vm_ids]
             group.protected_site, group.status = new_site, "OK"
+            group.configured = {}
         for vm_id in list(plan.settings):
             settings = plan.settings.pop(vm_id)
             settings.dependent = [mapping.get(d, d) for d in settings.dependent]

@@ -12,7 +12,7 @@ from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
 from srmctl.labkit.topology import Topology
 from srmctl.metadata.mapping import settings_from_metadata
 from srmctl.metadata.snapshot import VmMetadata
-from srmctl.srmsim import groups, plans, recovery_settings, recovery_steps, runs, sites
+from srmctl.srmsim import groups, mappings, plans, recovery_settings, recovery_steps, runs, sites
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm
 from srmctl.srmsim.world import World
@@ -48,7 +48,15 @@ def build(world: World, topology: Topology, datastores_root: Path,
                          or datastores_root / name / ds_name)
             world.add_datastore(site, ds_name, Path(directory), index, record.moref if record else None)
         if inventory:
+            live = world.mirror.objects(name)
+            site.folders, site.pools, site.networks = live.folders, live.pools, live.networks
             adopt_vms(world, site, inventory)
+            for adopted_vm in site.vms.values():
+                adopted_vm.pool, adopted_vm.networks = live.vms.get(adopted_vm.moref, ("", ()))
+        else:
+            mappings.in_memory_objects(site, site_model)
+    # Inventory mappings first: creating the protection groups below makes SRM create placeholders.
+    mappings.seed(world, topology)
     protected = world.site(topology.protected_site)
     recovery = world.site(topology.recovery_site)
     ids: dict[str, str] = {}

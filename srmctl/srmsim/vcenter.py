@@ -28,6 +28,7 @@ from srmctl.adapters.tls import TlsPolicy
 from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
+from srmctl.adapters.vcenter.tasks import wait_for_task
 from srmctl.errors import NotFound
 
 
@@ -42,6 +43,26 @@ class Registration:
     instance_uuid: str | None  # identity to re-apply, None keeps vcsim's
     extra_config: tuple[tuple[str, str], ...] = ()
     annotation: str | None = None
+    pool: str = ""  # resource pool MoRef (the mapped one); "" = the site's first cluster's
+
+
+# SRM's placeholder VMs are managed by its vCenter extension: config.managedBy = {extensionKey
+# "com.vmware.vcDr", type "placeholderVm"} (what PowerCLI's Get-PlaceholderVM and vSphere's "Placeholder VM"
+# icon key on; the VR API's VirtualMachine.managed_by_info carries the same pair).
+SRM_EXTENSION = "com.vmware.vcDr"
+PLACEHOLDER_TYPE = "placeholderVm"
+
+
+@dataclass(frozen=True)
+class SiteObjects:
+    """What inventory mappings name at one site: VM folders by path ("" = the datacenter's VM folder),
+    resource pools (MoRef -> cluster name, roots of clusters only) and networks (MoRef -> name), plus each
+    VM's resource pool and networks (VM MoRef -> (pool MoRef, network MoRefs))."""
+
+    folders: dict[str, str]
+    pools: dict[str, str]
+    networks: dict[str, str]
+    vms: dict[str, tuple[str, tuple[str, ...]]]
 
 
 # srmctl unregisters VMs behind srmsim's back (orphans.unregister): an effect on a VM that is no longer
@@ -77,6 +98,16 @@ class NullMirror:
 
     def register(self, site: str, spec: Registration) -> str | None:
         return None
+
+    def objects(self, site: str) -> SiteObjects:
+        raise NotFound(f"site {site} has no vCenter")
+
+    def create_placeholder(self, site: str, name: str, folder: str, pool: str, datastore: str) -> tuple[str, str]:
+        """A placeholder VM (no disks) managed by SRM: (MoRef, .vmx datastore path)."""
+        return "", ""
+
+    def register_placeholder(self, site: str, name: str, vmx_path: str, folder: str, pool: str) -> str:
+        return ""
 
     def unregister(self, site: str, moref: str) -> None:
         return None
@@ -167,11 +198,50 @@ class VCenterMirror(NullMirror):
     def register(self, site: str, spec: Registration) -> str:
         with self._use(site) as s:
             folder = s.folders.get(spec.folder, s.folders[""])
-            moref = operations.register(s.session, spec.vmx_path, folder=folder, resource_pool=s.pool,
-                                        name=spec.name, host=s.host or None)
+            moref = operations.register(s.session, spec.vmx_path, folder=folder, resource_pool=spec.pool or s.pool,
+                                        name=spec.name, host=None if spec.pool else s.host or None)
             provision.attach_disks(s.session, moref, spec.disks)
             provision.set_identity(s.session, moref, instance_uuid=spec.instance_uuid, annotation=spec.annotation,
                                    extra_config=dict(spec.extra_config))
+            return moref
+
+    def objects(self, site: str) -> SiteObjects:
+        with self._use(site) as s:
+            content = s.session.content
+            view = content.viewManager.CreateContainerView(
+                content.rootFolder, [vim.ClusterComputeResource, vim.Network, vim.VirtualMachine], True)
+            try:
+                found = list(view.view)
+            finally:
+                view.Destroy()
+            pools = {c.resourcePool._moId: c.name for c in found
+                     if isinstance(c, vim.ClusterComputeResource) and c.resourcePool is not None}
+            networks = {n._moId: n.name for n in found if isinstance(n, vim.Network)}
+            vms = {v._moId: (v.resourcePool._moId if v.resourcePool else "", tuple(n._moId for n in v.network))
+                   for v in found if isinstance(v, vim.VirtualMachine)}
+            return SiteObjects(folders=dict(s.folders), pools=pools, networks=networks, vms=vms)
+
+    def create_placeholder(self, site: str, name: str, folder: str, pool: str, datastore: str) -> tuple[str, str]:
+        """CreateVM_Task with ``[datastore]`` as vmPathName: vCenter names the home folder after the VM (and
+        picks another name when that folder exists, so a replica's folder is never touched)."""
+        with self._use(site) as s:
+            spec = vim.vm.ConfigSpec(name=name, guestId="otherGuest64", numCPUs=1, memoryMB=256,
+                                     files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
+                                     managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION,
+                                                                     type=PLACEHOLDER_TYPE))
+            parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
+            task = parent.CreateVM_Task(config=spec, pool=vim.ResourcePool(pool or s.pool, s.session.stub))
+            vm = wait_for_task(s.session, task, what=f"create placeholder VM {name}")
+            return str(vm._moId), str(vm.config.files.vmPathName)
+
+    def register_placeholder(self, site: str, name: str, vmx_path: str, folder: str, pool: str) -> str:
+        """Register a placeholder again from its kept .vmx (after a test), managed by SRM again."""
+        with self._use(site) as s:
+            moref = operations.register(s.session, vmx_path, folder=s.folders.get(folder, s.folders[""]),
+                                        resource_pool=pool or s.pool, name=name)
+            managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
+            wait_for_task(s.session, operations.vm_object(s.session, moref).ReconfigVM_Task(
+                vim.vm.ConfigSpec(managedBy=managed)), what=f"mark {name} as SRM placeholder")
             return moref
 
     def unregister(self, site: str, moref: str) -> None:

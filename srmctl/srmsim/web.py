@@ -105,8 +105,8 @@ class RouteTable:
 
         return register
 
-    def get(self, path: str = "") -> Callable[[Handler], Handler]:
-        return self.route("GET", path)
+    def get(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, remote=remote)
 
     def post(self, path: str = "", *, remote: bool = False, body: Schema | None = None) -> Callable[[Handler], Handler]:
         return self.route("POST", path, remote=remote, body=body)
@@ -114,8 +114,8 @@ class RouteTable:
     def put(self, path: str = "", *, body: Schema | None = None) -> Callable[[Handler], Handler]:
         return self.route("PUT", path, body=body)
 
-    def delete(self, path: str = "") -> Callable[[Handler], Handler]:
-        return self.route("DELETE", path)
+    def delete(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, remote=remote)
 
 
 # --- bodies ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from srmctl.srmsim.model import (
     SimDisk,
     SimError,
     SimGroup,
+    SimMapping,
     SimPlan,
     SimReplication,
     SimSite,
@@ -72,6 +73,8 @@ class World:
         self.plans: dict[str, SimPlan] = {}
         self.replications: dict[str, SimReplication] = {}
         self.tasks: dict[str, SimTask] = {}
+        self.mappings: dict[str, SimMapping] = {}  # inventory mappings of both SRM servers, by id
+        self.placeholder_datastores: dict[str, list[str]] = {}  # site -> its datastore ids for placeholders
         self.task_faults: list[TaskFault] = []
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self._ids = itertools.count(1000)
@@ -90,6 +93,14 @@ class World:
             if site.vc_guid == vc_guid:
                 return site
         raise SimError(400, "INVALID_VC_GUID", f"no vCenter {vc_guid} in the pairing")
+
+    def site_of_srm(self, srm_id: str) -> SimSite:
+        """The site whose SRM server has this id (``srm_id`` of the pairing's ``local_srm_server`` or
+        ``remote_srm_server``); any other id is not found."""
+        for site in self.sites.values():
+            if site.srm_id == srm_id:
+                return site
+        raise not_found(f"SRM server {srm_id}")
 
     def find_vm(self, vm_id: str) -> SimVm:
         for site in self.sites.values():
@@ -300,7 +311,8 @@ class World:
                 "sites": {name: {"up": s.up, "vc_guid": s.vc_guid,
                                  "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
                                           "moref": v.moref, "instance_uuid": v.instance_uuid,
-                                          "original_instance_uuid": v.original_uuid, "registered": v.registered}
+                                          "original_instance_uuid": v.original_uuid, "registered": v.registered,
+                                          "folder": v.folder}
                                          for v in s.vms.values()]} for name, s in self.sites.items()},
                 "plans": [{"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
                           for p in self.plans.values()],

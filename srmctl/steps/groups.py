@@ -4,8 +4,8 @@ create the vSphere Replication group of the VMs where they run now."""
 from __future__ import annotations
 
 from srmctl.adapters.dr import DrApiError
-from srmctl.adapters.dr.models import VmProtectionStatus
-from srmctl.errors import GuardrailViolation, StepFailed
+from srmctl.adapters.dr.models import ProtectionGroupVm, VmProtectionStatus
+from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import is_missing, new_group, recovery_plan, running_vms, stale_groups, vm_names
@@ -63,7 +63,11 @@ class GroupsDelete(Step):
 class GroupsCreate(Step):
     """Create the runbook's vSphere Replication protection group with exactly its VMs, where they run now.
 
-    An existing group of that name at that site is kept and its VM list corrected instead.
+    An existing group of that name at that site is kept and its VM list corrected instead. SRM then needs a
+    placeholder for every VM at home: a VM whose protection status is NOT_CONFIGURED (e.g. the placeholder
+    datastore came later) is configured with configure-all-vms ("Configure protection for all virtual
+    machines that are part of the protection group"), and every VM must end OK (the spec's
+    ``VmProtectionStatusDetails``); anything else fails the step naming the VM, its status and SRM's errors.
     """
 
     name = "groups.create"
@@ -77,9 +81,12 @@ class GroupsCreate(Step):
         name = ctx.runbook.protection_group.name
         if group is None:
             return (Action.make("create_group", s.running, sorted(wanted), group=name, protected_site=s.running),)
-        members = {vm.name for vm in s.dr.srm.group_vms(group.id)}
+        vms = s.dr.srm.group_vms(group.id)
+        members = {vm.name for vm in vms}
         if members == wanted:
-            return ()
+            pending = sorted(vm.name for vm in vms if vm.status == VmProtectionStatus.NOT_CONFIGURED)
+            return (Action.make("configure_vms", s.running, pending, group=name, group_id=group.id),) \
+                if pending else ()
         return (Action.make("set_group_vms", s.running, sorted(wanted), group=name, group_id=group.id,
                             adds=tuple(sorted(wanted - members)), removes=tuple(sorted(members - wanted))),)
 
@@ -94,11 +101,37 @@ class GroupsCreate(Step):
             if action.kind == "create_group":
                 task = s.dr.srm.create_group(action.detail("group"), s.running_guid, ids, wait=False)
                 task = s.dr.srm.wait_task(task)
-                ctx.action_done(action, {"group_id": task.result_id or ""})
-            else:
-                s.dr.srm.wait_task(s.dr.srm.reconfigure_group(action.detail("group_id"), action.detail("group"), ids,
-                                                              wait=False))
+                group_id = task.result_id or ""
+                ctx.action_done(action, {"group_id": group_id})
+            elif action.kind == "set_group_vms":
+                group_id = action.detail("group_id")
+                s.dr.srm.wait_task(s.dr.srm.reconfigure_group(group_id, action.detail("group"), ids, wait=False))
                 ctx.action_done(action)
+            else:
+                group_id = action.detail("group_id")
+            configured = self._configure_placeholders(ctx, group_id or new_group_id(ctx))
+            if action.kind == "configure_vms":
+                ctx.action_done(action, {"configured": configured})
+
+    @staticmethod
+    def _configure_placeholders(ctx: StepContext, group_id: str) -> int:
+        """configure-all-vms when a VM is NOT_CONFIGURED; then every VM must be OK. Returns the tasks run."""
+        srm, name = ctx.sides.dr.srm, ctx.runbook.protection_group.name
+        vms = srm.group_vms(group_id)
+        tasks, failed = 0, []
+        if any(vm.status == VmProtectionStatus.NOT_CONFIGURED for vm in vms):
+            ctx.pause("before_call")
+            try:
+                tasks = len(srm.configure_all_vms(group_id))
+            except OperationFailed as error:  # the VMs' protection status below says which and why
+                failed = [f"configure-all-vms failed: {error}"]
+            vms = srm.group_vms(group_id)
+        problems = [_vm_problem(name, vm) for vm in vms if vm.status != VmProtectionStatus.OK]
+        problems += failed if problems else []
+        if problems:
+            raise StepFailed(f"SRM cannot protect every VM of {name} (each needs a placeholder at "
+                             f"{ctx.sides.home}):\n" + "\n".join(f"- {p}" for p in problems))
+        return tasks
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
@@ -110,8 +143,21 @@ class GroupsCreate(Step):
         members = {vm.name: vm for vm in s.dr.srm.group_vms(group.id)}
         problems = [f"{name} lacks {n}" for n in sorted(wanted - set(members))]
         problems += [f"{name} also holds {n}" for n in sorted(set(members) - wanted)]
-        problems += [f"{vm_name} in {name} is {vm.status}" for vm_name, vm in sorted(members.items())
-                     if vm.status != VmProtectionStatus.OK]
+        problems += [_vm_problem(name, vm) for _, vm in sorted(members.items()) if vm.status != VmProtectionStatus.OK]
         if problems:
             return Verification.failed(problems)
         return Verification.passed(f"{name} protects {len(members)} VM(s) at {s.running}, all OK")
+
+
+def new_group_id(ctx: StepContext) -> str:
+    group = new_group(ctx)
+    if group is None:
+        raise StepFailed(f"protection group {ctx.runbook.protection_group.name} does not exist at {ctx.sides.running}")
+    return group.id
+
+
+def _vm_problem(group: str, vm: ProtectionGroupVm) -> str:
+    details = vm.protection_status_details
+    errors = "; ".join(details.errors) if details and details.errors else ""
+    status = vm.status or "without a protection status"
+    return f"VM {vm.name} in {group} is {status}" + (f": {errors}" if errors else "")

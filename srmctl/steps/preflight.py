@@ -6,6 +6,7 @@ from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import plan_not_found
+from srmctl.steps.placement import placement_problems
 from srmctl.steps.vms import describe, matching
 
 
@@ -15,6 +16,7 @@ class PreflightCheck(Step):
 
     Each VM must run at the site it is coming back from (exactly once), may have at most one stale copy
     (the orphan) at the original site, and the datastores and folders the runbook names must exist there.
+    SRM must be able to place every VM's placeholder in both directions the run needs (steps/placement.py).
     A VM that already runs at the original site and nowhere else is home: a finished failback re-run (or
     resumed) then finds nothing to do instead of an error.
     """
@@ -77,4 +79,5 @@ class PreflightCheck(Step):
                                 f"{ctx.target}; it has: {', '.join(sorted(target_datastores)) or 'none'}")
             if vm.folder is not None and vm.folder.strip("/") not in target_folders:
                 problems.append(f"folder {vm.folder} (vms.{vm.name}.folder) does not exist at {ctx.target}")
-        return problems
+        # SRM's placeholders in both directions the run needs: mappings, placeholder datastores, names in the way.
+        return problems + placement_problems(ctx, runbook.vms)

@@ -36,7 +36,9 @@ def test_status_json_is_a_versioned_envelope(shared_lab: LabConfig) -> None:
     ny_vms = {v["name"]: v for v in sites["new-york"]["vms"]}
     assert ny_vms["mail04"]["power_state"] == "poweredOn" and ny_vms["mail04"]["folder"] == "Mail"
     assert ny_vms["web01"]["datastores"] == ["NY-SAN-01"]
-    assert sites["new-jersey"]["vms"] == []
+    # new-jersey holds nothing but SRM's placeholders of the VMs it protects.
+    assert {(v["name"], v["placeholder"]) for v in sites["new-jersey"]["vms"]} == {
+        (n, True) for n in ("db01", "mail04", "web01", "web02")}
 
 
 def test_bad_password_exits_5_with_one_line(fresh_lab: LabConfig) -> None:
@@ -124,7 +126,17 @@ def test_status_shows_replications_groups_and_plans(shared_lab: LabConfig) -> No
     result = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory, "-o", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)["result"]
+    # SRM's placeholders at the recovery site are powered off and named as the running VMs: never orphans.
     assert doc["dr_available"] is True and doc["orphans"] == []
+    assert sorted(doc["placeholders"]) == [f"{n} at new-jersey" for n in ("db01", "mail04", "web01", "web02")]
+    new_jersey = next(s for s in doc["sites"] if s["site"] == "new-jersey")
+    assert {(v["name"], v["placeholder"], v["orphan"]) for v in new_jersey["vms"]} == {
+        (n, True, False) for n in ("db01", "mail04", "web01", "web02")}
+    text = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory], env={"COLUMNS": "200"})
+    assert text.exit_code == 0, text.output
+    rows = [line for line in text.output.splitlines() if line.startswith("│ mail04 ")][:2]  # the two sites
+    assert sorted("placeholder" in row for row in rows) == [False, True], text.output
+    assert "orphan" not in text.output.replace("orphans", "")
     assert {(r["vm"], r["source"], r["target"], r["status"]) for r in doc["replications"]} == {
         (vm, "new-york", "new-jersey", "OK") for vm in ("mail04", "db01", "web01", "web02")}
     assert [(p["name"], p["status"], p["protected_site"]) for p in doc["plans"]] == [

@@ -236,7 +236,9 @@ def _first_request(client: Any, method: Callable[..., Any], where: str) -> str |
     hints = typing.get_type_hints(method)
     args = {name: _sample(hints[name], f"{where}({name})")
             for name, parameter in list(inspect.signature(method).parameters.items())[1:]
-            if parameter.default is parameter.empty
+            # An optional srm_id defaults to a lookup of the client's own SRM (GET /pairings/{id}); given, the
+            # method's first request is the inventory-mapping call itself.
+            if (parameter.default is parameter.empty or name == "srm_id")
             and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
     sent: list[str] = []
 

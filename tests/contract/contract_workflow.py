@@ -34,6 +34,9 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     srm_nj = logged_in(sim, "new-jersey", event_hooks=hooks)
     srm.session_info(), srm.server_info(), srm.pairing(), srm.find_pairing(), srm.vcenters(), srm.groups()
     vr.session_info(), vr.info(), vr.pairing(), vr.find_pairing("vc-new-jersey")
+    for client in (srm, srm_nj):  # the inventory mappings preflight reads, at both SRM servers
+        assert client.inventory_mappings().folders, "the lab's default folder mappings"
+        assert client.placeholder_datastores(), "the lab's placeholder datastore"
     plan = srm.plan_by_name("VR Failover")
     vms = srm.plan_vms(plan.id)
     for vm in vms:
@@ -69,7 +72,10 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     drive(srm, plan.id, lambda: srm.cleanup_plan(plan.id, wait=False))
     drive(srm_nj, plan.id, lambda: srm_nj.recover_plan(plan.id, planned=True, wait=False))
     assert srm.plan(plan.id).status == "RECOVERY_COMPLETE"
-    # the manual failback sequence (steps 2-6), new-jersey -> new-york
+    # the manual failback sequence, new-jersey -> new-york. Step 1 unregisters the orphans at new-york (in
+    # vCenter; here srmsim's in-memory stand-in), or SRM could not create their placeholders there.
+    for name in ("db01", "mail04", "web01", "web02"):
+        assert sim.unregister_vm("new-york", name)
     groups = srm.plan_groups(plan.id)
     for group in groups:
         assert all(v.status == "REPLICATION_ERROR" for v in srm.group_vms(group.id))

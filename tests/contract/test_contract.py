@@ -82,3 +82,55 @@ def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> No
           f"families: srm {sorted(covered['srm'])}, vr {sorted(covered['vr'])}")
     for api, families in FAMILIES.items():
         assert families <= covered[api], f"{api}: no validated error answer for {sorted(families - covered[api])}"
+
+
+def test_inventory_mappings_follow_the_vendor_contract(tmp_path):
+    """list, create, read and delete of every mapping family and of placeholder datastores, and their error
+    responses (400 for an object of the wrong site, 404 for an unknown mapping), validated against the spec."""
+    import ssl
+
+    import httpx
+    from srmsim_fixtures import PASSWORD
+
+    from srmctl.srmsim.web import ROOTS
+
+    recorder = Recorder()
+    sim = launch(tmp_path)
+    try:
+        pid, site = sim.pairing_id, sim.sites["new-york"]
+        with httpx.Client(base_url=f"https://{site.host}:{site.port}{ROOTS['srm']}", timeout=10,
+                          verify=ssl.create_default_context(cafile=site.cert),
+                          event_hooks={"response": [recorder.hook]}) as client:
+            client.headers["x-dr-session"] = client.post("/session", auth=(site.user, PASSWORD)).json()["session_id"]
+            other = sim.sites["new-jersey"]
+            assert client.post(f"/pairings/{pid}/remote-session", auth=(other.user, PASSWORD)).status_code == 204
+            pairing = client.get(f"/pairings/{pid}").json()
+            for srm_id in (pairing["local_srm_server"]["id"], pairing["remote_srm_server"]["id"]):
+                base = f"/pairings/{pid}/srms/{srm_id}/inventory-mappings"
+                for kind in ("folders", "resources", "networks"):
+                    listed = client.get(f"{base}/{kind}", params={"limit": 100}).json()["list"]
+                    assert listed, f"{kind}: the lab's default mappings"
+                    first = listed[0]
+                    assert client.get(f"{base}/{kind}/{first['id']}").status_code == 200
+                    spec = {"mapping_source_object": first["primary_object"],
+                            "mapping_target_object": first["secondary_object"]}
+                    assert client.post(f"{base}/{kind}", json=spec).status_code == 400  # already mapped
+                    wrong = {"mapping_source_object": first["secondary_object"],
+                             "mapping_target_object": first["primary_object"]}
+                    assert client.post(f"{base}/{kind}", json=wrong).status_code == 400  # objects of the wrong sites
+                    assert client.delete(f"{base}/{kind}/{first['id']}").status_code == 204
+                    assert client.get(f"{base}/{kind}/{first['id']}").status_code == 404
+                    assert client.post(f"{base}/{kind}", json=spec).status_code == 204
+                datastores = client.get(f"{base}/placeholder-datastores").json()["list"]
+                assert len(datastores) == 1
+                ds = datastores[0]["id"]
+                assert client.get(f"{base}/placeholder-datastores/{ds}").status_code == 200
+                assert client.delete(f"{base}/placeholder-datastores/{ds}").status_code == 202
+                assert client.get(f"{base}/placeholder-datastores/{ds}").status_code == 404
+                added = client.post(f"{base}/placeholder-datastores", json={"datastores": [ds]})
+                assert added.status_code == 202
+    finally:
+        sim.stop()
+    result = validate(recorder.pairs)
+    assert not result.violations, "\n".join(result.violations[:20])
+    assert result.requests == result.responses == len(recorder.pairs) >= 40

@@ -125,7 +125,11 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
     for name in ALL_VMS:
         copies = ny.vms_named(name)
         assert len(copies) == 1 and copies[0].powered_on == (name not in powered_off), f"{name} at {HOME}: {copies}"
-    assert not [v.name for v in nj.vms if v.name in ALL_VMS], "orphans left at the recovery site"
+    assert not [v.name for v in nj.vms if v.name in ALL_VMS and not v.is_placeholder], \
+        "orphans left at the recovery site"
+    # Protected again: SRM keeps one placeholder per VM at the recovery site, in the mapped folder.
+    placeholders = {v.name: v.folder for v in nj.vms if v.is_placeholder}
+    assert placeholders == {name: ny.vms_named(name)[0].folder for name in ALL_VMS}, placeholders
 
     with dr_sites(config.directory, [HOME]) as dr:
         site = dr[HOME]

@@ -74,7 +74,15 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
     assert {p.name for p in replica.iterdir()} >= {"mail04.vmx", "mail04.nvram", "vmware.log", "mail04.vmdk",
                                                    "mail04-flat.vmdk", "mail04_1-flat.vmdk"}
     assert not (lab.directory / "srmsim" / "datastores").exists()
-    assert lab.inventory(NJ).vms == ()
+    # SRM's placeholders at new-jersey: one per protected VM, named as it, in the mapped folder, managed by
+    # SRM's extension, on the placeholder datastore (ESX3_LOCAL, the first), in a folder of their own.
+    placeholders = {v.name: v for v in lab.inventory(NJ).vms}
+    assert sorted(placeholders) == sorted(VMS)
+    for name, vm in placeholders.items():
+        assert (vm.managed_by, vm.managed_by_type, vm.is_placeholder) == ("com.vmware.vcDr", "placeholderVm", True)
+        assert vm.folder == FOLDERS[name] and vm.datastores == ("ESX3_LOCAL",) and vm.disks == ()
+        assert vm.power_state == "poweredOff" and vm.replication is None
+    assert placeholders["mail04"].vmx_path != "[ESX3_LOCAL] mail04/mail04.vmx"  # the replica's folder untouched
 
 
 @pytest.mark.timeout(90)
@@ -148,10 +156,16 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
         assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
         site.srm.cleanup_plan(plan_id)
         assert site.srm.plan(plan_id).status == "READY_STATE"
-    assert lab.inventory(NJ).vms == ()
+    # The test VMs ran in the placeholders' place (none registered during the test); cleanup put them back.
+    after = lab.inventory(NJ).vms
+    assert sorted(v.name for v in after) == sorted(VMS)
+    assert all(v.is_placeholder and v.folder == FOLDERS[v.name] for v in after)
+    # Placeholder homes (their vmware.log records the re-registration) are SRM's files, not replica files.
+    homes = tuple(v.vmx_path.split("] ", 1)[1].rsplit("/", 1)[0] + "/" for v in after)
     for ds, files in replicas.items():
-        after = tree(lab.datastore_dir(NJ, ds))
-        assert after == files, f"{ds}: cleanup changed replica files"
+        kept = {p: h for p, h in tree(lab.datastore_dir(NJ, ds)).items() if not p.startswith(homes)}
+        assert kept == {p: h for p, h in files.items() if not p.startswith(homes)}, \
+            f"{ds}: cleanup changed replica files"
 
 
 def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
@@ -275,8 +289,11 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
         replications = nj.vr.replications(source_vc_guid=nj.local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(VMS)
         assert {r.status.status for r in replications if r.status} == {"OK"}
-    # The old VMs left new-york's inventory, their files stayed (they were the seeds: nothing differed).
-    assert lab.inventory(NY).vms == ()
+    # The old VMs left new-york's inventory, their files stayed (they were the seeds: nothing differed);
+    # reprotect registered placeholders in their place, in the folders new-jersey's mappings give.
+    ny_vms = lab.inventory(NY).vms
+    assert sorted(v.name for v in ny_vms) == sorted(VMS)
+    assert all(v.is_placeholder and v.folder == FOLDERS[v.name] and v.disks == () for v in ny_vms)
     assert set(old_files) <= set(tree(lab.datastore_dir(NY, "NY-SAN-01")))
     state = lab.state()
     assert all(r["bytes"]["transferred"] == 0 for r in state["replications"] if r["source"] == NJ)

@@ -46,7 +46,9 @@ def test_plan_lists_orphans_and_failback_unregisters_them_keeping_files(fresh_la
     assert [(s.step, s.status, s.actions_done) for s in report.steps] == [
         ("preflight.check", "verified", 0), ("orphans.unregister", "verified", 2)]
     assert {v.name for v in inventory(fresh_lab, "new-york").vms} == {"web01", "web02"}
-    assert {v.name for v in inventory(fresh_lab, "new-jersey").vms} == {"mail04", "db01"}
+    nj = inventory(fresh_lab, "new-jersey").vms
+    assert {v.name for v in nj if not v.is_placeholder} == {"mail04", "db01"}
+    assert {v.name for v in nj if v.is_placeholder} == {"mail04", "db01", "web01", "web02"}  # SRM's, untouched
     assert datastore_files(fresh_lab, "new-york") == files_before  # unregister, never delete
 
     # Idempotent: the second run plans nothing and changes nothing.

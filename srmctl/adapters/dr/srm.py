@@ -18,6 +18,7 @@ from srmctl.adapters.dr.models import (
     Task,
     _Record,
 )
+from srmctl.adapters.dr.srm_mappings import MappingCalls
 from srmctl.adapters.dr.srm_settings import PlanSettingsCalls
 from srmctl.adapters.guard import mutating
 
@@ -38,7 +39,7 @@ class SrmInfo(ServerInfo):
     vc_name: str | None = None
 
 
-class SrmClient(PlanSettingsCalls):
+class SrmClient(PlanSettingsCalls, MappingCalls):
     API_ROOT: ClassVar[str] = "/api/rest/srm/v2"
     TASK_PATH: ClassVar[str] = "/tasks/{taskId}"
     KIND: ClassVar[str] = "SRM"

@@ -71,6 +71,11 @@ class VmRecord:
     managed_by: str | None  # extension key, e.g. com.vmware.vcDr for SRM placeholders
     managed_by_type: str | None
     replication: ReplicationFootprint | None
+    # MoRefs of its folder and resource pool, and (MoRef, name) of each network: what SRM's inventory
+    # mappings are keyed by (preflight checks them).
+    folder_moref: str = ""
+    resource_pool_moref: str = ""
+    networks: tuple[tuple[str, str], ...] = ()
 
     @property
     def inventory_path(self) -> str:
@@ -188,8 +193,9 @@ _PROPERTIES: dict[type, list[str]] = {
     vim.VirtualMachine: [
         "name", "parent", "config.instanceUuid", "config.uuid", "config.template", "config.files.vmPathName",
         "config.hardware.device", "config.managedBy", "config.repConfig", "runtime.powerState",
-        "runtime.connectionState", "runtime.host", "resourcePool", "datastore",
+        "runtime.connectionState", "runtime.host", "resourcePool", "datastore", "network",
     ],
+    vim.Network: ["name"],
     vim.Datastore: ["name", "parent", "summary.url", "summary.capacity", "summary.freeSpace",
                     "summary.accessible"],
     vim.Folder: ["name", "parent"],
@@ -323,6 +329,7 @@ def _vm_record(obj: Any, p: dict[str, Any], datacenter_of: Callable[[Any], tuple
     managed = p.get("config.managedBy")
     host = p.get("runtime.host")
     pool = p.get("resourcePool")
+    parent = p.get("parent")
     return VmRecord(
         name=p.get("name", ""),
         moref=obj._moId,
@@ -341,6 +348,9 @@ def _vm_record(obj: Any, p: dict[str, Any], datacenter_of: Callable[[Any], tuple
         managed_by=managed.extensionKey if managed else None,
         managed_by_type=managed.type if managed else None,
         replication=_footprint(p.get("config.repConfig")),
+        folder_moref=parent._moId if parent is not None else "",
+        resource_pool_moref=pool._moId if pool is not None else "",
+        networks=tuple(sorted((n._moId, names.get(n._moId, "")) for n in p.get("network", []))),
     )
 
 

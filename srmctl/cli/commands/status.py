@@ -16,6 +16,8 @@ from srmctl.errors import UsageError
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'
     from srmctl.engine.status import StatusReport
 
+#: How ``srmctl status`` shows each kind of registered VM (engine.status.VmStatus.kind).
+_KIND = {"vm": "VM", "placeholder": "[dim]placeholder[/]", "orphan": "[yellow]orphan[/]"}
 _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended": "[yellow]suspended[/]"}
 
 
@@ -42,7 +44,8 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     # A runbook names SRM and VR for every site; a lab may have been started without them.
     report = collect_status(endpoints, with_dr=lab is None or all(s.srm for s in lab.sites.values()))
     if app.json_output:
-        click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans)}))
+        click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans),
+                                         "placeholders": list(report.placeholders)}))
         return
     render(app, report)
 
@@ -52,18 +55,20 @@ def render(app: App, report: StatusReport) -> None:
     for site in report.sites:
         table = new_table(title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})",
                       title_justify="left")
-        for column in ("VM", "power", "folder", "datastore", "host", "MoRef"):
+        for column in ("VM", "kind", "power", "folder", "datastore", "host", "MoRef"):
             table.add_column(column)
         for vm in site.vms:
-            name = styled("{}" + (" [dim](placeholder)[/]" if vm.placeholder else "")
-                          + (" [yellow](orphan)[/]" if vm.orphan else ""), vm.name)
+            kind = styled(_KIND[vm.kind]) if vm.kind in _KIND else vm.kind
             power = styled(_POWER[vm.power_state]) if vm.power_state in _POWER else vm.power_state
-            table.add_row(name, power, vm.folder or "/", ", ".join(vm.datastores), vm.host, vm.moref)
+            table.add_row(vm.name, kind, power, vm.folder or "/", ", ".join(vm.datastores), vm.host, vm.moref)
         if not site.vms:
-            table.add_row(styled("[dim]no VMs[/]"), "", "", "", "", "")
+            table.add_row(styled("[dim]no VMs[/]"), "", "", "", "", "", "")
         app.console.print(table)
     if report.dr_available:
         _render_dr(app, report)
+    if report.placeholders:
+        app.console.print("[dim]placeholders[/] (SRM's, for VMs protected at the other site): "
+                          + ", ".join(report.placeholders))
     if report.orphans:
         app.console.print(styled("[yellow]orphans[/] (powered off here, running at the other site): {}",
                                  ", ".join(report.orphans)))

@@ -2,7 +2,8 @@
 paths (below the API root) next to the handlers that serve them:
 
 - :mod:`.sessions`: login/logout, pairings, remote login, server info and the pairing's vCenters (SRM, VR)
-- :mod:`.groups`: SRM protection groups and their VMs
+- :mod:`.groups`: SRM protection groups and their VMs (configure-all-vms, restore-all-placeholders)
+- :mod:`.mappings`: SRM inventory mappings (folders, resources, networks) and placeholder datastores
 - :mod:`.plans`: SRM recovery plans, their VMs and groups, and the plan runs (test, cleanup, recovery,
   reprotect, cancel)
 - :mod:`.recovery_settings`: SRM per-VM recovery settings in a plan
@@ -17,12 +18,21 @@ Order matters only where paths overlap: ``recovery-steps/user-prompts`` is decla
 
 from __future__ import annotations
 
-from srmctl.srmsim.routes import groups, plans, recovery_settings, recovery_steps, replications, sessions, tasks
+from srmctl.srmsim.routes import (
+    groups,
+    mappings,
+    plans,
+    recovery_settings,
+    recovery_steps,
+    replications,
+    sessions,
+    tasks,
+)
 from srmctl.srmsim.web import RouteSpec
 
 TABLES: dict[str, list[RouteSpec]] = {
     "srm": [*sessions.COMMON.specs, *sessions.SRM.specs, *groups.CANDIDATES.specs, *groups.ROUTES.specs,
-            *plans.ROUTES.specs,
+            *mappings.ROUTES.specs, *plans.ROUTES.specs,
             *recovery_settings.ROUTES.specs, *recovery_steps.ROUTES.specs, *tasks.SRM.specs],
     "vr": [*sessions.COMMON.specs, *sessions.VR.specs, *replications.ROUTES.specs, *tasks.VR.specs],
 }

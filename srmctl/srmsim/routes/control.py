@@ -79,5 +79,18 @@ def site_state(req: SimRequest) -> Reply:
     return 200, {"site": name, "up": wanted == "up"}
 
 
+@ROUTES.post("/sites/{name}/vms/{vm_name}/unregister")
+def unregister_vm(req: SimRequest) -> Reply:
+    """The in-memory world's stand-in for vCenter's UnregisterVM (what srmctl's orphans.unregister does on a
+    real site): the registered VMs of that name leave the inventory, their files stay."""
+    if req.args["name"] not in req.world.sites:
+        return 404, {"error": f"no site {req.args['name']}"}
+    found = [vm for vm in req.world.site(req.args["name"]).vms.values()
+             if vm.name == req.args["vm_name"] and vm.registered and vm.role != "placeholder"]
+    for vm in found:
+        vm.registered, vm.power_state = False, "POWERED_OFF"
+    return 200, {"unregistered": [vm.id for vm in found]}
+
+
 def unknown(req: SimRequest) -> Reply:
     return 404, {"error": f"no control endpoint {req.method} /srmsim{req.path}"}

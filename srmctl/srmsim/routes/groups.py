@@ -3,7 +3,7 @@ reconfigure, configure-all-vms, and the group's VMs and recovery plans."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, groups, render
+from srmctl.srmsim import bodies, groups, placeholders, render
 from srmctl.srmsim.plans import plans_of_group
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -35,10 +35,19 @@ def reconfigure_group(req: SimRequest) -> Reply:
     return task_reply(groups.reconfigure_group(req.world, req.site, req.args["group_id"], req.body))
 
 
-@ROUTES.post("/{group_id}/actions/configure-all-vms")
+@ROUTES.post("/{group_id}/actions/configure-all-vms", remote=True)
 def configure_all_vms(req: SimRequest) -> Reply:
-    req.world.group(req.args["group_id"])  # VR groups need no per-VM configuration: nothing to do
-    return tasks_reply([])
+    """"Configure protection for all virtual machines ... Empty list of tasks is returned when all virtual
+    machines in the protection group are already protected": one task per VM whose placeholder is missing."""
+    return tasks_reply(placeholders.configure_all(req.world, req.site, req.args["group_id"]))
+
+
+@ROUTES.post("/{group_id}/actions/restore-all-placeholders", remote=True)
+def restore_all_placeholders(req: SimRequest) -> Reply:
+    """"Repair placeholder VMs ... This method can be called only on the recovery site": a
+    RecreateAllPlaceholderVmsResponse with one task per VM whose placeholder failed or was deleted."""
+    tasks = placeholders.configure_all(req.world, req.site, req.args["group_id"], restore=True)
+    return 202, {"tasks": [render.task(t) for t in tasks], "errors": [], "_meta": {"errors": []}}
 
 
 @ROUTES.get("/{group_id}/vms")

@@ -74,6 +74,11 @@ class VmProtectionStatus(str, Enum):
     REPLICATION_ERROR = "REPLICATION_ERROR"
     REPLICATION_WARNING = "REPLICATION_WARNING"
     MAPPING_CONFLICT = "MAPPING_CONFLICT"
+    ABR_CONFIGURATION_ERROR = "ABR_CONFIGURATION_ERROR"
+    PLACEHOLDER_CREATION_ERROR = "PLACEHOLDER_CREATION_ERROR"
+    MISSING_UNPROTECTED_VM = "MISSING_UNPROTECTED_VM"
+    VVOL_CONFIGURATION_ERROR = "VVOL_CONFIGURATION_ERROR"
+    VVOL_CONFIGURATION_WARNING = "VVOL_CONFIGURATION_WARNING"
 
 
 
@@ -350,3 +355,39 @@ class CalloutSpec(_Spec):
     callout_type: CalloutType
     timeout_seconds: int = Field(ge=0, le=59999)
     position: int | None = Field(default=None, ge=0)
+
+
+# --- inventory mappings (spec tag inventory-mappings) ---------------------------------------------------------
+
+
+class InventoryMapping(_Record):
+    """``FolderMapping`` / ``ResourceMapping`` / ``NetworkMapping``: an object of the SRM's own vCenter
+    (``primary_object``) mapped to one of the paired vCenter's (``secondary_object``). Object ids read
+    ``<Type>:<MoRef>:<vCenter guid>``."""
+
+    id: str
+    primary_object: str | None = None
+    secondary_object: str | None = None
+    primary_object_name: str | None = None
+    secondary_object_name: str | None = None
+    reverse_mapping_type: str | None = None
+
+    @property
+    def source_moref(self) -> str:
+        return moref_of(self.primary_object)
+
+    @property
+    def target_moref(self) -> str:
+        return moref_of(self.secondary_object)
+
+
+class PlaceholderDatastore(_Record):
+    id: str
+    name: str | None = None
+    overall_status: str | None = None
+
+
+def moref_of(object_id: str | None) -> str:
+    """The MoRef inside an SRM object id (``Folder:group-v12:<guid>``), or the id itself when not of that form."""
+    parts = (object_id or "").split(":")
+    return parts[1] if len(parts) == 3 else (object_id or "")

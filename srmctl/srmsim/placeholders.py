@@ -1,0 +1,161 @@
+"""SRM placeholder VMs: for every VM of a protection group SRM keeps a placeholder at the recovery site, in
+the folder and resource pool the site pair's inventory mappings give, on a placeholder datastore, managed by
+SRM's extension (``managedBy`` {com.vmware.vcDr, placeholderVm}, see vcenter.py) and named as the VM.
+
+The VM's protection status follows the spec's ``VmProtectionStatusDetails`` enum: "MISSING_MAPPING - The
+VM has a missing mapping", "PLACEHOLDER_CREATION_ERROR - Creation of the placeholder VM failed" (a VM of that
+name already in the mapped folder: vCenter refuses a duplicate name in one folder), "NOT_CONFIGURED - The VM
+has just become part of a protection group" (no placeholder datastore yet), "PLACEHOLDER_VM_DELETED -
+Someone has deleted the placeholder VM". ``configure-all-vms`` ("Configure protection for all virtual
+machines that are part of the protection group") and ``restore-all-placeholders`` ("Repair placeholder VMs
+... Placeholder creation failed. Placeholder was deleted ... can be called only on the recovery site") start
+one task per VM that needs it.
+"""
+
+from __future__ import annotations
+
+from srmctl.srmsim import effects, mappings
+from srmctl.srmsim.model import SimError, SimGroup, SimTask, SimVm
+from srmctl.srmsim.world import Failed, TaskContext, World
+
+OK: tuple[str, list[str]] = ("OK", [])
+
+
+def placeholder_of(world: World, vm_id: str) -> SimVm | None:
+    """The registered placeholder of a protected VM (at the other site), if any."""
+    for site in world.sites.values():
+        for vm in site.vms.values():
+            if vm.role == "placeholder" and vm.protects == vm_id and vm.registered:
+                return vm
+    return None
+
+
+def _name_taken(world: World, site: str, folder: str, name: str) -> bool:
+    """A VM named ``name`` registered in folder ``folder`` of the site's vCenter (live when mirrored:
+    srmctl registers and unregisters VMs behind srmsim's back)."""
+    if world.mirror.enabled:
+        return any(v.name == name and v.folder == folder for v in world.mirror.inventory(site).vms)
+    return any(v.name == name and v.folder == folder and v.registered for v in world.site(site).vms.values())
+
+
+def configure_vm(world: World, group: SimGroup, vm_id: str) -> tuple[str, list[str]]:
+    """Create ``vm_id``'s placeholder at the recovery site; record and return its protection status."""
+    with world.lock:
+        vm = world.find_vm(vm_id)
+        recovery = world.site(world.other(group.protected_site))
+        existing = placeholder_of(world, vm_id)
+        if existing is not None:
+            group.configured[vm_id] = OK
+            return OK
+        folder, pool, problems = mappings.placement(world, vm)
+        datastores = world.placeholder_datastores.get(recovery.name, [])
+        if not datastores:
+            result = ("NOT_CONFIGURED", [f"no placeholder datastore is configured at site {recovery.name}"])
+        elif problems:
+            result = ("MISSING_MAPPING", problems)
+        else:
+            result = OK
+        if result != OK:
+            group.configured[vm_id] = result
+            return result
+        datastore = recovery.datastores[datastores[0]]
+    if _name_taken(world, recovery.name, folder, vm.name):
+        result = ("PLACEHOLDER_CREATION_ERROR", [
+            f"cannot create placeholder VM {vm.name} in folder {folder or 'vm'} of site {recovery.name}: a VM "
+            "with that name already exists in that folder"])
+        with world.lock:
+            group.configured[vm_id] = result
+        return result
+    moref, vmx = world.mirror.create_placeholder(recovery.name, vm.name, folder, pool, datastore.name)
+    with world.lock:
+        placeholder = SimVm(id=recovery.vm_id(moref) if moref else recovery.next_vm_id(), name=vm.name,
+                            instance_uuid="", site=recovery.name, datastore_id=datastore.id, folder=folder,
+                            disks=[], role="placeholder", moref=moref, pool=pool, protects=vm_id,
+                            vmx=vmx.split("] ", 1)[1] if vmx else f"{vm.name}/{vm.name}.vmx")
+        recovery.vms[placeholder.id] = placeholder
+        group.configured[vm_id] = OK
+    return OK
+
+
+def configure_group(world: World, group: SimGroup) -> None:
+    """Every VM of the group not configured yet (run inside a task)."""
+    for vm_id in list(group.vm_ids):
+        if group.configured.get(vm_id) != OK:
+            configure_vm(world, group, vm_id)
+    with world.lock:
+        group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) else "NOT_CONFIGURED"
+
+
+def configure_all(world: World, site: str, group_id: str, *, restore: bool = False) -> list[SimTask]:
+    """One task per VM that needs its placeholder (re)created; none when every VM is configured."""
+    group = world.group(group_id)
+    recovery = world.other(group.protected_site)
+    if restore and site != recovery:
+        raise SimError(400, "NOT_RECOVERY_SITE", "restore-all-placeholders can be called only on the recovery "
+                       f"site ({recovery})")
+    if group.status in ("RECOVERED", "RECOVERING", "TESTING", "TEST_COMPLETE", "REPROTECTING"):
+        raise SimError(400, "INVALID_GROUP_STATE", f"protection group {group.name} is {group.status}")
+    for vm_id in group.vm_ids:
+        if group.configured.get(vm_id) == OK and placeholder_of(world, vm_id) is None:
+            group.configured[vm_id] = ("PLACEHOLDER_VM_DELETED", ["the placeholder VM was deleted"])
+    tasks = []
+    for vm_id in [v for v in group.vm_ids if group.configured.get(v) != OK]:
+        vm = world.find_vm(vm_id)
+
+        def work(ctx: TaskContext, vm_id: str = vm_id) -> None:
+            ctx.pause()
+            status, errors = configure_vm(world, group, vm_id)
+            with world.lock:
+                group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) \
+                    else "NOT_CONFIGURED"
+            if (status, errors) != OK:
+                raise Failed(f"{status}: {'; '.join(errors)}")
+
+        verb = "Restore placeholder" if restore else "Configure protection"
+        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work))
+    return tasks
+
+
+def swap_out(world: World, vm_id: str) -> tuple[str, str] | None:
+    """Take ``vm_id``'s placeholder out of the recovery site's inventory (files kept) so that the recovered
+    or test VM takes its place; returns the placeholder's (folder path, resource pool) or None."""
+    with world.lock:
+        placeholder = placeholder_of(world, vm_id)
+        if placeholder is None:
+            return None
+        where = (placeholder.folder, placeholder.pool)
+    effects.unregister(world, placeholder)
+    return where
+
+
+def put_back(world: World, vm_id: str) -> None:
+    """After a test cleanup: the placeholder is registered again where it was, managed by SRM again."""
+    with world.lock:
+        kept = next((v for s in world.sites.values() for v in s.vms.values()
+                     if v.role == "placeholder" and v.protects == vm_id and not v.registered), None)
+        if kept is None:
+            return
+        site = world.site(kept.site)
+        vmx_path = site.ds_path(kept.datastore_id, kept.vmx)
+    moref = world.mirror.register_placeholder(kept.site, kept.name, vmx_path, kept.folder, kept.pool)
+    with world.lock:
+        site.vms.pop(kept.id, None)
+        kept.id, kept.moref, kept.registered = (site.vm_id(moref) if moref else kept.id), moref, True
+        site.vms[kept.id] = kept
+
+
+def remove(world: World, vm_ids: list[str]) -> None:
+    """Removing protection removes the placeholders (reference: remove-protection "deletes placeholder");
+    srmsim unregisters them and keeps their small files."""
+    for vm_id in vm_ids:
+        swap_out(world, vm_id)
+        forget(world, vm_id)
+
+
+def forget(world: World, vm_id: str) -> None:
+    """Drop srmsim's records of ``vm_id``'s placeholders (unregistered ones: swapped for the recovered VM)."""
+    with world.lock:
+        for site in world.sites.values():
+            for key in [k for k, v in site.vms.items() if v.role == "placeholder" and v.protects == vm_id
+                        and not v.registered]:
+                del site.vms[key]
