@@ -59,6 +59,7 @@ class RunDamaged(UsageError):
 KILL_AT_EVENT_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
 _KILL_AT_RAW = os.environ.get(KILL_AT_EVENT_ENV, "").strip()
 _KILL_AT = int(_KILL_AT_RAW) if _KILL_AT_RAW.isdigit() else 0
+_KILL_AFTER_KIND = "" if _KILL_AT_RAW.isdigit() else _KILL_AT_RAW  # or the first event of this kind
 _appended = 0  # events this process appended (the event bus delivers one at a time: no lock needed)
 
 
@@ -167,8 +168,8 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if _KILL_AT:
-            _kill_after_append()
+        if _KILL_AT or _KILL_AFTER_KIND:
+            _kill_after_append(event.kind)
 
     def events(self) -> list[dict[str, Any]]:
         return read_events(self.directory)
@@ -204,10 +205,10 @@ def _short(error: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _kill_after_append() -> None:
+def _kill_after_append(kind: str) -> None:
     global _appended
     _appended += 1
-    if _appended == _KILL_AT:
+    if _appended == _KILL_AT or kind == _KILL_AFTER_KIND:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

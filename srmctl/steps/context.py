@@ -34,7 +34,8 @@ Emit = Callable[[str, "str | None", Mapping[str, Any]], object]
 #: Test hook: ``SRMCTL_TEST_PAUSE="after_call=5,after_action=1"`` sleeps at those points, so crash tests can
 #: SIGKILL a real run exactly there. Unset in normal use (then a pause point costs one dict lookup).
 #: Its companion ``SRMCTL_TEST_KILL_AT_EVENT=N`` (srmctl/engine/journal.py) SIGKILLs the process itself right
-#: after its Nth journal event is durable: the crash matrix kills a run at every event that way.
+#: after its Nth journal event is durable (or, given a kind such as ``run_finished``, after the first event of
+#: that kind): the crash matrix kills a run at every event that way.
 PAUSE_ENV = "SRMCTL_TEST_PAUSE"
 
 

@@ -79,8 +79,11 @@ class Anchor:
     def id(self) -> str:
         return f"{self.step or 'run'}/{self.kind}#{self.occurrence}"
 
-    def resolve(self, events: Sequence[dict[str, Any]]) -> int:
-        """N (1-based) of this anchor in a clean run's journal."""
+    def resolve(self, events: Sequence[dict[str, Any]]) -> int | str:
+        """N (1-based) of this anchor in a clean run's journal; the run's last event by its kind, because the
+        number of progress events before it varies with timing (a killed run could end before N)."""
+        if self.step is None and self.kind == "run_finished":
+            return self.kind
         seen = 0
         for number, event in enumerate(events, start=1):
             if event.get("step") == self.step and label(event) == self.kind:
@@ -120,7 +123,7 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 @dataclass
 class Outcome:
     scenario: str
-    kill_at: int  # 0: the clean run
+    kill_at: int | str  # 0: the clean run; a kind: after the first event of that kind
     killed_after: str = ""  # "<step> <kind>" of the last event the killed process journaled
     killed: bool = False
     resumed: bool = False
@@ -150,7 +153,7 @@ def srmctl(args: list[str], home: Path, log: Path, env: dict[str, str] | None = 
             raise
 
 
-def run_case(scenario: str, kill_at: int, directory: Path) -> Outcome:
+def run_case(scenario: str, kill_at: int | str, directory: Path) -> Outcome:
     """A fresh lab; ``srmctl failback --yes`` killed after event ``kill_at`` (0: not killed); one ``srmctl resume
     --yes``; then the end state and the invariants. Problems are collected, not raised, so a pool can run many."""
     outcome = Outcome(scenario, kill_at)
@@ -220,10 +223,12 @@ def _tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_cases(cases: Sequence[tuple[str, int]], root: Path, jobs: int = JOBS) -> Iterator[Outcome]:
+def run_cases(cases: Sequence[tuple[str, int | str]], root: Path, jobs: int = JOBS) -> Iterator[Outcome]:
     """Every (scenario, N) case, ``jobs`` at a time, in completion order."""
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="crash") as pool:
-        futures = [pool.submit(run_case, scenario, n, root / f"{scenario}-{n:04d}") for scenario, n in cases]
+        futures = [pool.submit(run_case, scenario, n, root / (f"{scenario}-{n:04d}" if isinstance(n, int)
+                                                             else f"{scenario}-{n}"))
+                   for scenario, n in cases]
         for future in futures:
             yield future.result()
 
@@ -244,7 +249,7 @@ class Matrix:
         started = time.monotonic()
         for outcome in run_cases([(s, 0) for s in SCENARIOS], self.root / "clean"):
             self.clean[outcome.scenario] = outcome
-        cases: list[tuple[str, int]] = []
+        cases: list[tuple[str, int | str]] = []
         ids: list[tuple[str, str]] = []
         for scenario in SCENARIOS:
             for anchor in CI_POINTS[scenario]:
