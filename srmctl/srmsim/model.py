@@ -72,6 +72,7 @@ class SimVm:
     vmx: str = ""  # the .vmx relative to its datastore directory ("mail04/mail04.vmx"), when known
     original_uuid: str = ""  # a recovered VM: the protected VM's instance UUID (identity across sites)
     registered: bool = True  # False once unregistered from its vCenter (by srmctl or a reprotect)
+    guest_ip: dict[int, str] = field(default_factory=dict)  # NIC device id -> IP settings applied at recovery
 
     @property
     def home(self) -> str:

@@ -143,10 +143,12 @@ def settings(world: World, p: SimPlan, vm_id: str) -> dict[str, Any]:
             "vm_tools_status": "INSTALLED", "allow_vmotion_migration": False}
 
 
-def ip_customization(p: SimPlan, vm_id: str) -> dict[str, Any]:
+def ip_customization(p: SimPlan, vm_id: str, recovery_site_local: bool) -> dict[str, Any]:
+    """``recovery_site_local``: VmRecoveryIpCustomizationSettings.is_recovery_site_local, "If recovery site is
+    local": whether the SRM answering is the one at the plan's recovery site (it flips with the plan)."""
     s = p.settings[vm_id]
     return {"ip_customization_type": s.ip_customization_type, "is_windows_guest": False,
-            "is_recovery_site_local": True, "nic_settings": s.nic_settings}
+            "is_recovery_site_local": recovery_site_local, "nic_settings": s.nic_settings}
 
 
 def steps(p: SimPlan, view: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from srmctl.srmsim.model import (
     now_ms,
 )
 from srmctl.srmsim.plans import plan_vms, require_originals
+from srmctl.srmsim.recovery_settings import recovery_ip, swap_sites
 from srmctl.srmsim.recovery_steps import render_steps
 from srmctl.srmsim.world import Failed, TaskContext, World
 
@@ -128,7 +129,7 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
                 for callout in settings.pre:
                     if callout["callout_type"] == "PROMPT":
                         run.prompt(callout["name"], callout["content"], callout["id"])
-                replica = _register_replica(world, vm, target, role)
+                replica = _register_replica(world, vm, target, role, recovery_ip(settings))
                 if settings.startup_action == "POWER_ON":
                     effects.set_power(world, [replica], on=True)
                 for callout in settings.post:
@@ -139,12 +140,12 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
 
 
-def _register_replica(world: World, vm: SimVm, target: str, role: str) -> SimVm:
+def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[int, str]) -> SimVm:
     with world.lock:
         replication = world.replication_of_vm(vm.id)
         if replication is None:
             raise Failed(f"VM {vm.name} has no replication")
-    return effects.register_copy(world, vm, replication, target, role)
+    return effects.register_copy(world, vm, replication, target, role, ip)
 
 
 def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
@@ -313,6 +314,7 @@ def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_
         for vm_id in list(plan.settings):
             settings = plan.settings.pop(vm_id)
             settings.dependent = [mapping.get(d, d) for d in settings.dependent]
+            swap_sites(settings)
             plan.settings[mapping.get(vm_id, vm_id)] = settings
         for vm_id in mapping.values():
             world.find_vm(vm_id).role = "vm"
