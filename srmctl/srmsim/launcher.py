@@ -90,6 +90,10 @@ class SrmsimHandle:
         other = next(name for name in self.sites if name != site)
         self._control("POST", f"sites/{site}/up", site=other)
 
+    def standby_hosts(self, site: str, on: bool = True) -> None:
+        """``site`` has hosts in standby: recoveries to it list "Restore recovery site hosts from standby"."""
+        self._control("POST", f"standby-hosts/{site}/{'on' if on else 'off'}")
+
     def expire_sessions(self, site: str | None = None) -> int:
         return int(self._control("POST", "sessions/expire", {"site": site})["expired"])
 

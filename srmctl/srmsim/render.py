@@ -151,11 +151,11 @@ def ip_customization(p: SimPlan, vm_id: str, recovery_site_local: bool) -> dict[
             "is_recovery_site_local": recovery_site_local, "nic_settings": s.nic_settings}
 
 
-def steps(p: SimPlan, view: str) -> list[dict[str, Any]]:
+def steps(world: World, p: SimPlan, view: str) -> list[dict[str, Any]]:
     statuses = p.step_status.get(view, {})
     out = []
     anchors_seen: dict[str, int] = {}
-    for number, (step_id, title, anchor, custom) in enumerate(render_steps(p, view), start=1):
+    for number, (step_id, title, anchor, custom) in enumerate(render_steps(world, p, view), start=1):
         entry: dict[str, Any] = {"id": step_id, "title": title, "step_number": str(number), "child_count": 0,
                                  "depth": 0, "progress": 100 if statuses.get(step_id) == "SUCCESS" else 0,
                                  "status": statuses.get(step_id, "INACTIVE"), "expanded": False,

@@ -32,7 +32,7 @@ class _Run:
 
     def __init__(self, world: World, plan: SimPlan, view: str, ctx: TaskContext) -> None:
         self.world, self.plan, self.view, self.ctx = world, plan, view, ctx
-        self.steps = render_steps(plan, view)
+        self.steps = render_steps(world, plan, view)
         with world.lock:
             plan.step_status[view] = {}
 
@@ -142,8 +142,7 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
 
 def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[int, str]) -> SimVm:
     with world.lock:
-        replication = world.replication_of_vm(vm.id)
-        if replication is None:
+        if (replication := world.replication_of_vm(vm.id)) is None:
             raise Failed(f"VM {vm.name} has no replication")
     return effects.register_copy(world, vm, replication, target, role, ip)
 
@@ -156,7 +155,7 @@ def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> Sim
         def work(run: _Run) -> str:
             if spec.get("sync_data", True):
                 run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
-            for anchor in ("BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
+            for anchor in ("BEFORE_RESTORE_HOSTS", "BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
                 run.step(anchor)
             _bring_up(world, run, plan, recovery, "test")
             run.finish()
@@ -183,7 +182,7 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
         def work(run: _Run) -> str:
             run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
             run.step("BEFORE_RESUME_RECOVERY_SITE_VMS")
-            run.step("BEFORE_CLEANUP_RECOVERY_UNITS")
+            run.step("BEFORE_RESTORE_STORAGE")
             with world.lock:
                 plan.vm_status.clear()
             _set_groups(world, plan, "OK")
@@ -224,6 +223,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
             if touch_protected and spec.get("sync_data", True):
                 run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
+            run.step("BEFORE_RESTORE_HOSTS")
             run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
             run.step("BEFORE_SUSPEND_RECOVERY_SITE_VMS")
             _bring_up(world, run, plan, recovery, "replica")
@@ -238,8 +238,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
 
 
 def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
-    """Reverse the direction: unregister the old VMs (files kept as seeds), replicate the recovered VMs
-    back onto them, flip groups and plan, and keep the per-VM settings."""
+    """Reverse the direction: unregister the old VMs (files kept as seeds), replicate back onto them, flip."""
     with world.lock:
         allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
                    "REPROTECT_INTERRUPTED"}
@@ -253,9 +252,14 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -
 
         def work(run: _Run) -> str:
             mapping: dict[str, tuple[SimVm, str]] = {}
-            run.step("BEFORE_CONFIGURE_STORAGE", lambda: mapping.update(_unregister_old(world, plan)))
-            run.step("BEFORE_REVERSE_REPLICATION", lambda: _reverse(world, run, mapping))
+
+            def reverse() -> None:
+                mapping.update(_unregister_old(world, plan))
+                _reverse(world, run, mapping)
+
+            run.step("BEFORE_REVERSE_REPLICATION", reverse)
             run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
+            run.step("BEFORE_FINALIZE_STORAGE")  # the reverse syncs ran in BEFORE_REVERSE_REPLICATION
             return "READY_STATE"
 
         _set_groups(world, plan, "REPROTECTING")
@@ -345,8 +349,7 @@ def _set_groups(world: World, plan: SimPlan, status: str) -> None:
 def _runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
     plan = world.plan(plan_id)
     if plan.running or plan.status not in allowed:
-        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on recovery plan {plan.name} in state "
-                       f"{plan.status}")
+        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on plan {plan.name} in state {plan.status}")
     if not plan.group_ids:
         raise SimError(400, "NO_PROTECTION_GROUPS", f"recovery plan {plan.name} has no protection groups")
     return plan
@@ -383,6 +386,7 @@ def _rerun_recovery(world: World, run: _Run, plan: SimPlan, touch_protected: boo
     recovery site" (RECOVERY_SPLIT_BRAIN). VMs not recovered yet are brought up as in a first run."""
     recovery = world.other(plan.protected_site)
     run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
+    run.step("BEFORE_RESTORE_HOSTS")
     run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
     with world.lock:
         names = {v.name for v in world.site(recovery).vms.values() if v.role == "replica"}
