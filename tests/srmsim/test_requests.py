@@ -43,14 +43,20 @@ def _login(client: httpx.Client, handle: SrmsimHandle, api: str, *, remote_too: 
     assert response.status_code == 200, response.text
     headers = {"x-dr-session": response.json()["session_id"]}
     if remote_too:
-        answer = client.post(f"{ROOTS[api]}/pairings/{handle.pairing_id}/remote-session", headers=headers,
+        answer = client.post(f"{ROOTS[api]}/pairings/{_pairing(handle, api)}/remote-session", headers=headers,
                              auth=(handle.sites["new-jersey"].user, PASSWORD))
         assert answer.status_code == 204
     return headers
 
 
+def _pairing(handle: SrmsimHandle, api: str) -> str:
+    """SRM and VR pairings are separate objects with their own ids."""
+    return handle.vr_pairing_id if api == "vr" else handle.pairing_id
+
+
 def _url(handle: SrmsimHandle, api: str, path: str) -> str:
-    filled = re.sub(r"\{(\w+)\}", lambda m: handle.pairing_id if m[1] == "pairing_id" else f"no-such-{m[1]}", path)
+    filled = re.sub(r"\{(\w+)\}", lambda m: _pairing(handle, api) if m[1] == "pairing_id" else f"no-such-{m[1]}",
+                    path)
     return ROOTS[api] + filled
 
 
@@ -197,7 +203,7 @@ def test_a_remote_vcenter_needs_the_remote_login(srmsim: SrmsimHandle) -> None: 
     here, there = (srmsim.sites[s].vc_guid for s in ("new-york", "new-jersey"))
     with _client(srmsim) as client:
         headers = _login(client, srmsim, "vr", remote_too=False)
-        base = f"{ROOTS['vr']}/pairings/{srmsim.pairing_id}/vcenters"
+        base = f"{ROOTS['vr']}/pairings/{srmsim.vr_pairing_id}/vcenters"
         local = client.get(f"{base}/{here}/datastores", headers=headers)
         paired = client.get(f"{base}/{there}/datastores", headers=headers)
     assert local.status_code == 200
