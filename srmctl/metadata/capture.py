@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from srmctl.adapters.dr import SrmClient
@@ -45,15 +45,56 @@ def capture(srm: SrmClient, plan_name: str, *, site: str,
 
 
 def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
-    """The plan-level custom steps of a view, each at its zero-based position in the top-level step list
-    (the ``position`` SRM's create call takes, so re-creating them in ascending order rebuilds the list)."""
+    """The plan-level custom steps of a view, each with the title of the built-in step before it (``after``)
+    and its zero-based position in the top-level step list (the ``position`` SRM's create call takes)."""
     top_level = [s for s in srm.recovery_steps(plan_id, view) if s.depth == 0]
     result = []
+    after = ""
     for position, step in enumerate(top_level):
         if step.plan_callout_position_spec is None:
+            after = step.title
             continue
         data = srm.callout_data(plan_id, view, step.id)
-        result.append(PlanStep(position=position, type=enum_text(data.callout_type),  # type: ignore[arg-type]
+        result.append(PlanStep(position=position, after=after,
+                               type=enum_text(data.callout_type),  # type: ignore[arg-type]
                                name=data.name, content=redact(data.content),
                                timeout=timedelta(seconds=data.timeout_seconds)))
     return tuple(result)
+
+
+def built_in_titles(srm: SrmClient, plan_id: str, view: str) -> list[str]:
+    """The titles of a view's built-in top-level steps, in order, as the plan lists them now."""
+    return [s.title for s in srm.recovery_steps(plan_id, view)
+            if s.depth == 0 and s.plan_callout_position_spec is None]
+
+
+def same_placement(wanted: Sequence[PlanStep], live: Sequence[PlanStep]) -> bool:
+    """Whether ``live`` holds ``wanted``: the same steps in the same order, each after the same built-in step
+    (by position for a step recorded without ``after``)."""
+    def place(w: PlanStep, step: PlanStep) -> bool:
+        return w.after == step.after if w.after is not None else w.position == step.position
+
+    return len(wanted) == len(live) and all(
+        place(w, step) and w.model_copy(update={"position": 0, "after": None})
+        == step.model_copy(update={"position": 0, "after": None}) for w, step in zip(wanted, live, strict=True))
+
+
+def resolve_positions(wanted: Sequence[PlanStep], titles: Sequence[str]) -> tuple[PlanStep, ...]:
+    """``wanted`` (in order) with each ``position`` resolved against a live list of built-in ``titles``: right
+    after its ``after`` step and after the custom steps already placed there. Steps recorded without ``after``
+    keep their position. Raises ValueError naming a step whose built-in step the list does not have."""
+    slots: list[str | None] = list(titles)  # None = a custom step placed so far
+    out = []
+    for step in wanted:
+        if step.after is None:
+            index = step.position
+        else:
+            if step.after and step.after not in titles:
+                raise ValueError(f"custom step {step.name!r} follows {step.after!r}, which the plan no longer "
+                                 f"lists (it lists: {', '.join(titles)})")
+            index = slots.index(step.after) + 1 if step.after else 0
+            while index < len(slots) and slots[index] is None:
+                index += 1
+        slots.insert(min(index, len(slots)), None)
+        out.append(step.model_copy(update={"position": index}))
+    return tuple(out)

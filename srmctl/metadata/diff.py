@@ -31,7 +31,18 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot) -> tuple[Change, ...]:
     ``expected``'s direction (the flip itself is the plan steps' business, not metadata)."""
     if actual.direction == expected.direction[::-1]:
         actual = actual.oriented(expected.direction)
-    return tuple(_diff(expected.content(), actual.content(), ""))
+    left, right = expected.content(), actual.content()
+    for view in set(left.get("steps", {})) & set(right.get("steps", {})):
+        _placement(left["steps"][view], right["steps"][view])
+    return tuple(_diff(left, right, ""))
+
+
+def _placement(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> None:
+    """Custom steps are compared by the built-in step they follow when both sides record it (the index differs
+    between views and directions), else by index (snapshots from before ``after`` existed)."""
+    by_anchor = all(s.get("after") is not None for s in (*left, *right))
+    for step in (*left, *right):
+        step.pop("position" if by_anchor else "after", None)
 
 
 def _diff(a: Any, b: Any, path: str) -> list[Change]:

@@ -15,7 +15,14 @@ from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import Callout as RestCallout
 from srmctl.adapters.dr.models import CalloutSpec, VmRecoverySettings
 from srmctl.errors import Ambiguous, NotFound, RunbookInvalid
-from srmctl.metadata.capture import CUSTOM_STEP_VIEWS, direction, plan_steps
+from srmctl.metadata.capture import (
+    CUSTOM_STEP_VIEWS,
+    built_in_titles,
+    direction,
+    plan_steps,
+    resolve_positions,
+    same_placement,
+)
 from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
 from srmctl.metadata.secrets import has_redaction, redact
 from srmctl.metadata.snapshot import PlanStep, Snapshot, VmMetadata
@@ -121,7 +128,11 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
     actions += dependency_changes
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
-        if plan_steps(srm, plan.id, view) != wanted:
+        if not same_placement(wanted, plan_steps(srm, plan.id, view)):
+            try:  # checked here, before any change; applied against the list as it is then
+                resolve_positions(wanted, built_in_titles(srm, plan.id, view))
+            except ValueError as error:
+                raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: steps.{view}: {error}"]) from error
             wanted = _steps_with_live_secrets(srm, plan.id, view, wanted)
             actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
                                          steps=wanted))
@@ -156,12 +167,13 @@ def apply_restore(srm: SrmClient, restore: RestorePlan) -> None:
 
 
 def _rebuild_steps(srm: SrmClient, plan_id: str, view: str, steps: Sequence[PlanStep]) -> None:
-    # Remove every custom step of the view, then insert the wanted ones in ascending position: each lands at
-    # exactly its recorded index because everything before it is already in place.
+    # Remove every custom step of the view, then insert the wanted ones in order, each right after the built-in
+    # step it followed at capture in the list the plan has now (built-in steps differ by view mode and
+    # direction; old snapshots: at the recorded index). Everything before a step is in place when it is added.
     for existing in srm.recovery_steps(plan_id, view):
         if existing.plan_callout_position_spec is not None:
             srm.delete_recovery_step(plan_id, view, existing.id)
-    for wanted in steps:
+    for wanted in resolve_positions(steps, built_in_titles(srm, plan_id, view)):
         srm.create_plan_callout(plan_id, view, CalloutSpec(
             name=wanted.name, content=wanted.content, callout_type=wanted.type,  # type: ignore[arg-type]
             timeout_seconds=int(wanted.timeout.total_seconds()), position=wanted.position))

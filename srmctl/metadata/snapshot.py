@@ -85,9 +85,15 @@ class SnapshotCallout(_Model):
 
 
 class PlanStep(SnapshotCallout):
-    """A plan-level custom recovery step at a position in the plan's step list for one view mode."""
+    """A plan-level custom recovery step in the plan's step list for one view mode.
+
+    ``after`` is the title of the built-in step it follows ("" when it comes first): SRM's built-in steps
+    differ by view mode and direction, so a restore places the step after the same built-in step in the
+    target plan's live list. ``position`` is its zero-based index in the list at capture; snapshots written
+    before ``after`` existed have only that, and are restored by it."""
 
     position: int = Field(ge=0)
+    after: str | None = None
 
 
 class Startup(_Model):

@@ -4,6 +4,13 @@ power, register a replica (or a test copy) from its files, unregister, VR's foot
 State changes happen under the world lock; vCenter calls happen outside it (they take milliseconds to
 seconds and REST handlers must not wait for them). With the in-memory :class:`NullMirror` the vCenter side is
 a no-op and ids are srmsim's own, exactly as before the mirror existed.
+
+IP customisation (:func:`srmctl.srmsim.recovery_settings.recovery_ip`): a recovered or test VM carries the
+NIC settings SRM applied to it as extraConfig ``srmsim.ip.<device_id>`` = the ``IpSettings`` object as
+compact JSON with sorted keys (``{"ip_v4":{"ip_address":"10.10.0.21",...}}``), readable through pyvmomi
+(``config.extraConfig``), and in srmsim's state (``SimVm.guest_ip``, ``/srmsim/state``'s ``guest_ip``). No
+key: SRM changed nothing (no MANUAL settings for that NIC). The keys are srmsim's own, so they are never
+copied from a replica's .vmx; each recovery sets them afresh.
 """
 
 from __future__ import annotations
@@ -39,8 +46,11 @@ def unregister(world: World, vm: SimVm) -> None:
         world.mirror.unregister(vm.site, vm.moref)
 
 
+IP_KEY = "srmsim.ip."
+
+
 def register_copy(world: World, vm: SimVm, replication: SimReplication, target: str, role: str,
-                  folder: str | None = None, pool: str = "") -> SimVm:
+                  folder: str | None = None, pool: str = "", ip: dict[int, str] | None = None) -> SimVm:
     """Register ``vm``'s replica at ``target`` (role ``replica``) or a copy of it for a test (role ``test``).
 
     It lands in ``folder`` (a path) and ``pool`` (MoRef) at ``target``: where the VM's placeholder was, from
@@ -81,13 +91,15 @@ def register_copy(world: World, vm: SimVm, replication: SimReplication, target: 
             disks=disks_at(home_ds.name, [(d.device_key, d.capacity, d.filename) for d in disks]),
             # Test copies keep vcsim's own UUID, so name + instance UUID never matches two running VMs.
             instance_uuid=vm.instance_uuid if role == "replica" else None,
-            extra_config=(*config.items(), *zip(IDENTITY_KEYS, identity, strict=True)), annotation=annotation))
+            extra_config=(*config.items(), *zip(IDENTITY_KEYS, identity, strict=True),
+                          *((f"{IP_KEY}{nic}", text) for nic, text in sorted((ip or {}).items()))),
+            annotation=annotation))
     with world.lock:
         copy = SimVm(id=site.vm_id(moref) if moref else site.next_vm_id(), name=vm.name,
                      instance_uuid=vm.instance_uuid, site=target, datastore_id=home_ds.id,
                      folder=vm.folder if folder is None else folder, pool=pool, disks=disks, role=role,
                      moref=moref or "", vmx=f"{home}/{vmx_name}" if vm.vmx else "",
-                     original_uuid=vm.original_uuid or vm.instance_uuid)
+                     original_uuid=vm.original_uuid or vm.instance_uuid, guest_ip=dict(ip or {}))
         site.vms[copy.id] = copy
         return copy
 

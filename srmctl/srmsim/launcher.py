@@ -94,6 +94,10 @@ class SrmsimHandle:
         """In-memory srmsim only: unregister a site's VMs of that name (vCenter's UnregisterVM, files kept)."""
         return list(self._control("POST", f"sites/{site}/vms/{name}/unregister")["unregistered"])
 
+    def standby_hosts(self, site: str, on: bool = True) -> None:
+        """``site`` has hosts in standby: recoveries to it list "Restore recovery site hosts from standby"."""
+        self._control("POST", f"standby-hosts/{site}/{'on' if on else 'off'}")
+
     def expire_sessions(self, site: str | None = None) -> int:
         return int(self._control("POST", "sessions/expire", {"site": site})["expired"])
 

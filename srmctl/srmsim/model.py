@@ -75,6 +75,7 @@ class SimVm:
     pool: str = ""  # resource pool MoRef at its site ("" = the site's first cluster's)
     networks: tuple[str, ...] = ()  # network MoRefs of its NICs
     protects: str = ""  # a placeholder (role "placeholder"): the protected VM's id at the other site
+    guest_ip: dict[int, str] = field(default_factory=dict)  # NIC device id -> IP settings applied at recovery
 
     @property
     def home(self) -> str:
@@ -103,6 +104,7 @@ class SimSite:
     folders: dict[str, str] = field(default_factory=dict)
     pools: dict[str, str] = field(default_factory=dict)
     networks: dict[str, str] = field(default_factory=dict)
+    standby_hosts: bool = False  # hosts in standby (DPM) that a recovery to this site restores first
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_vm_id(self) -> str:
@@ -247,17 +249,27 @@ class SimPlan:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+# The built-in top-level steps of each view mode, as (position, title). "A recovery plan runs a series of steps
+# that must be performed in a specific order for a given workflow such as a planned migration or reprotect ...
+# Some steps run during all recoveries. Some steps run only during test recoveries. Some steps are always
+# skipped during test recoveries" (SRM Administration, "Recovery Plan Steps"). Each position is the spec's
+# PlanCalloutPosition with the workflows it names ("Workflow: failover, test", "cleanup", "reprotect and
+# rollback"); positions the spec marks "NOT USED" are not used. A step listed in CONDITIONAL_STEPS shows only
+# when its condition holds for the plan's current direction (:func:`srmctl.srmsim.recovery_steps.visible`),
+# so the list of one view differs between the two directions of the same plan.
 STANDARD_STEPS: dict[str, list[tuple[str, str]]] = {
     "recovery": [
         ("BEFORE_PRESYNC_STORAGE", "Pre-synchronize storage"),
         ("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", "Shut down VMs at protected site"),
         ("BEFORE_SYNC_STORAGE", "Synchronize storage"),
+        ("BEFORE_RESTORE_HOSTS", "Restore recovery site hosts from standby"),
         ("BEFORE_PREPARE_STORAGE", "Prepare storage"),
         ("BEFORE_SUSPEND_RECOVERY_SITE_VMS", "Suspend non-critical VMs at recovery site"),
         *[(f"BEFORE_RECOVER_PRIORITY_{n}_VMS", f"Power on priority {n} VMs") for n in range(1, 6)],
     ],
     "test": [
         ("BEFORE_SYNC_STORAGE", "Synchronize storage"),
+        ("BEFORE_RESTORE_HOSTS", "Restore recovery site hosts from standby"),
         ("BEFORE_PREPARE_STORAGE", "Create writable storage snapshot"),
         ("BEFORE_SUSPEND_RECOVERY_SITE_VMS", "Suspend non-critical VMs at recovery site"),
         *[(f"BEFORE_RECOVER_PRIORITY_{n}_VMS", f"Power on priority {n} VMs") for n in range(1, 6)],
@@ -265,14 +277,18 @@ STANDARD_STEPS: dict[str, list[tuple[str, str]]] = {
     "cleanup": [
         ("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", "Power off test VMs"),
         ("BEFORE_RESUME_RECOVERY_SITE_VMS", "Resume suspended VMs at recovery site"),
-        ("BEFORE_CLEANUP_RECOVERY_UNITS", "Discard test data and reset storage"),
+        ("BEFORE_RESTORE_STORAGE", "Discard test data and reset storage"),
     ],
     "reprotect": [
-        ("BEFORE_CONFIGURE_STORAGE", "Configure storage to reverse direction"),
-        ("BEFORE_REVERSE_REPLICATION", "Reverse replication"),
-        ("BEFORE_CREATE_PLACEHOLDER_VMS", "Configure protection"),
+        ("BEFORE_REVERSE_REPLICATION", "Configure storage to reverse direction"),
+        ("BEFORE_CREATE_PLACEHOLDER_VMS", "Configure protection to reverse direction"),
+        ("BEFORE_FINALIZE_STORAGE", "Synchronize storage"),
     ],
 }
+# BEFORE_RESTORE_HOSTS ("Before the restore hosts group. Workflow: failover, test"): SRM brings the recovery
+# site's hosts out of standby (DPM) only where some are in standby, i.e. SimSite.standby_hosts of the plan's
+# recovery site (``POST /srmsim/standby-hosts``).
+CONDITIONAL_STEPS = frozenset({"BEFORE_RESTORE_HOSTS"})
 CUSTOM_VIEWS = ("test", "recovery")
 
 

@@ -3,6 +3,7 @@ VM dependencies (with cycle checks)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -120,3 +121,31 @@ def set_ip(world: World, site: str, plan_id: str, vm_id: str, spec: dict[str, An
         settings.nic_settings = list(spec.get("nic_settings") or [])
         settings.change_version += 1
         return _settings_task(world, site, plan, vm_id, "Set IP customization")
+
+
+# NicSettings (srm-api-v2): "primary_ip_settings contains information required to customize the network
+# adapters on the virtual machine when migrating back to the source vCenter Server; secondary_ip_settings ...
+# when migrating to a new vCenter Server". The source vCenter Server is the plan's protected site: a recovery
+# migrates the VM to the recovery site (a new vCenter Server), so it applies the secondary settings, and the
+# primary ones are the addresses the VM has at its protected site. Reprotect makes the recovery site the
+# protected one and swaps them (:func:`swap_sites`), so that recovering back applies the addresses of the site
+# the VM lands at: each site keeps its own addresses.
+def recovery_ip(settings: VmSettings) -> dict[int, str]:
+    """NIC device id -> the IpSettings a recovery applies, as compact JSON (see srmsim.effects).
+
+    Only MANUAL applies per-VM settings (VmRecoveryIpCustomizationSettings.ip_customization_type: "Manually set
+    up explicit recovery IP settings per VM"); NO_CUSTOMIZATION changes nothing, and AUTO / NETWORK_MAPPING_LEVEL
+    evaluate IP subnet mapping rules, of which srmsim has none.
+    """
+    if settings.ip_customization_type != "MANUAL":
+        return {}
+    return {int(nic.get("device_id") or 0): json.dumps(nic["secondary_ip_settings"], sort_keys=True,
+                                                        separators=(",", ":"))
+            for nic in settings.nic_settings if nic.get("secondary_ip_settings")}
+
+
+def swap_sites(settings: VmSettings) -> None:
+    """After reprotect: the settings of the new protected site become the primary ones (see recovery_ip)."""
+    settings.nic_settings = [{**nic, "primary_ip_settings": nic.get("secondary_ip_settings"),
+                              "secondary_ip_settings": nic.get("primary_ip_settings")}
+                             for nic in settings.nic_settings]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from srmctl.srmsim.model import (
+    CONDITIONAL_STEPS,
     CUSTOM_VIEWS,
     STANDARD_STEPS,
     CustomStep,
@@ -17,15 +18,26 @@ from srmctl.srmsim.model import (
 from srmctl.srmsim.world import World
 
 
-def render_steps(plan: SimPlan, view: str) -> list[tuple[int, str, str, CustomStep | None]]:
-    """Top-level steps of a view: (id, title, anchor, custom step or None), customs before their anchor."""
+def visible(world: World, plan: SimPlan, anchor: str) -> bool:
+    """Whether a built-in step shows in the plan's current direction (model.CONDITIONAL_STEPS)."""
+    if anchor not in CONDITIONAL_STEPS:
+        return True
+    return world.site(world.other(plan.protected_site)).standby_hosts
+
+
+def render_steps(world: World, plan: SimPlan, view: str) -> list[tuple[int, str, str, CustomStep | None]]:
+    """Top-level steps of a view: (id, title, anchor, custom step or None), customs before their anchor.
+
+    A built-in step keeps its id whether it shows or not; custom steps placed before a hidden one stay where
+    they are (before the next visible step): the position is between steps, not on one."""
     if view not in STANDARD_STEPS:
         raise SimError(400, "INVALID_VIEW_MODE", f"view mode {view!r}")
     customs = plan.custom.get(view, [])
     out: list[tuple[int, str, str, CustomStep | None]] = []
     for index, (anchor, title) in enumerate(STANDARD_STEPS[view]):
         out += [(c.id, c.name, anchor, c) for c in customs if c.anchor == anchor]
-        out.append((index + 1, title, anchor, None))
+        if visible(world, plan, anchor):
+            out.append((index + 1, title, anchor, None))
     out += [(c.id, c.name, "AT_END", c) for c in customs if c.anchor == "AT_END"]
     return out
 
@@ -35,7 +47,7 @@ def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict
         plan = world.plan(plan_id)
         if view not in CUSTOM_VIEWS:
             raise SimError(400, "INVALID_VIEW_MODE", f"custom steps are not allowed in view mode {view!r}")
-        rendered = render_steps(plan, view)
+        rendered = render_steps(world, plan, view)
         position = int(spec["position"])
         customs = plan.custom.setdefault(view, [])
         step = CustomStep(id=world.new_id(), anchor="AT_END", name=spec["name"], content=spec["content"],

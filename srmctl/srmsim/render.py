@@ -147,17 +147,19 @@ def settings(world: World, p: SimPlan, vm_id: str) -> dict[str, Any]:
             "vm_tools_status": "INSTALLED", "allow_vmotion_migration": False}
 
 
-def ip_customization(p: SimPlan, vm_id: str) -> dict[str, Any]:
+def ip_customization(p: SimPlan, vm_id: str, recovery_site_local: bool) -> dict[str, Any]:
+    """``recovery_site_local``: VmRecoveryIpCustomizationSettings.is_recovery_site_local, "If recovery site is
+    local": whether the SRM answering is the one at the plan's recovery site (it flips with the plan)."""
     s = p.settings[vm_id]
     return {"ip_customization_type": s.ip_customization_type, "is_windows_guest": False,
-            "is_recovery_site_local": True, "nic_settings": s.nic_settings}
+            "is_recovery_site_local": recovery_site_local, "nic_settings": s.nic_settings}
 
 
-def steps(p: SimPlan, view: str) -> list[dict[str, Any]]:
+def steps(world: World, p: SimPlan, view: str) -> list[dict[str, Any]]:
     statuses = p.step_status.get(view, {})
     out = []
     anchors_seen: dict[str, int] = {}
-    for number, (step_id, title, anchor, custom) in enumerate(render_steps(p, view), start=1):
+    for number, (step_id, title, anchor, custom) in enumerate(render_steps(world, p, view), start=1):
         entry: dict[str, Any] = {"id": step_id, "title": title, "step_number": str(number), "child_count": 0,
                                  "depth": 0, "progress": 100 if statuses.get(step_id) == "SUCCESS" else 0,
                                  "status": statuses.get(step_id, "INACTIVE"), "expanded": False,

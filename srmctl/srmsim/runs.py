@@ -18,7 +18,8 @@ from srmctl.srmsim.model import (
     SimVm,
     now_ms,
 )
-from srmctl.srmsim.plans import plan_vms, require_originals
+from srmctl.srmsim.plans import plan_vms
+from srmctl.srmsim.recovery_settings import recovery_ip
 from srmctl.srmsim.recovery_steps import render_steps
 from srmctl.srmsim.world import Failed, TaskContext, World
 
@@ -31,7 +32,7 @@ class _Run:
 
     def __init__(self, world: World, plan: SimPlan, view: str, ctx: TaskContext) -> None:
         self.world, self.plan, self.view, self.ctx = world, plan, view, ctx
-        self.steps = render_steps(plan, view)
+        self.steps = render_steps(world, plan, view)
         with world.lock:
             plan.step_status[view] = {}
 
@@ -128,7 +129,7 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
                 for callout in settings.pre:
                     if callout["callout_type"] == "PROMPT":
                         run.prompt(callout["name"], callout["content"], callout["id"])
-                replica = _register_replica(world, vm, target, role)
+                replica = _register_replica(world, vm, target, role, recovery_ip(settings))
                 if settings.startup_action == "POWER_ON":
                     effects.set_power(world, [replica], on=True)
                 for callout in settings.post:
@@ -139,22 +140,21 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
 
 
-def _register_replica(world: World, vm: SimVm, target: str, role: str) -> SimVm:
+def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[int, str]) -> SimVm:
     """Recovery (and test recovery) puts the VM in its placeholder's place: the placeholder leaves the
     inventory and the recovered (or test) VM is registered in the placeholder's folder and resource pool,
     which the inventory mappings gave (SRM docs, "Site Recovery Manager and placeholder virtual machines":
     at recovery SRM replaces the placeholder with the recovered VM). Without a placeholder (never
     configured, or deleted), the mappings still say where; cleanup registers the placeholder again."""
     with world.lock:
-        replication = world.replication_of_vm(vm.id)
-        if replication is None:
+        if (replication := world.replication_of_vm(vm.id)) is None:
             raise Failed(f"VM {vm.name} has no replication")
         folder, pool, problems = mappings.placement(world, vm)
     where = placeholders.swap_out(world, vm.id)
     if where is None and problems:
         raise Failed(f"cannot recover VM {vm.name}: {'; '.join(problems)}")
     folder, pool = where or (folder, pool)
-    copy = effects.register_copy(world, vm, replication, target, role, folder=folder, pool=pool)
+    copy = effects.register_copy(world, vm, replication, target, role, folder=folder, pool=pool, ip=ip)
     if role == "replica":
         placeholders.forget(world, vm.id)
     return copy
@@ -168,7 +168,7 @@ def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> Sim
         def work(run: _Run) -> str:
             if spec.get("sync_data", True):
                 run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
-            for anchor in ("BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
+            for anchor in ("BEFORE_RESTORE_HOSTS", "BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
                 run.step(anchor)
             _bring_up(world, run, plan, recovery, "test")
             run.finish()
@@ -197,7 +197,7 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
         def work(run: _Run) -> str:
             run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
             run.step("BEFORE_RESUME_RECOVERY_SITE_VMS")
-            run.step("BEFORE_CLEANUP_RECOVERY_UNITS")
+            run.step("BEFORE_RESTORE_STORAGE")
             with world.lock:
                 plan.vm_status.clear()
             _set_groups(world, plan, "OK")
@@ -238,6 +238,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
             if touch_protected and spec.get("sync_data", True):
                 run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
+            run.step("BEFORE_RESTORE_HOSTS")
             run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
             run.step("BEFORE_SUSPEND_RECOVERY_SITE_VMS")
             _bring_up(world, run, plan, recovery, "replica")
@@ -249,95 +250,6 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
 
         _set_groups(world, plan, "RECOVERING")
         return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY")
-
-
-def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
-    """Reverse the direction: unregister the old VMs (files kept as seeds), replicate the recovered VMs
-    back onto them, flip groups and plan, and keep the per-VM settings."""
-    with world.lock:
-        allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
-                   "REPROTECT_INTERRUPTED"}
-        if spec.get("forced"):
-            # ReprotectPlanSpec.forced: "ignore all errors and return the plan to the Ready state".
-            allowed.add("RECOVERY_SPLIT_BRAIN")
-        plan = _runnable(world, plan_id, allowed, "reprotect")
-        old_site, new_site = plan.protected_site, world.other(plan.protected_site)
-        for name in (old_site, new_site):
-            world.require_up(name)
-
-        def work(run: _Run) -> str:
-            mapping: dict[str, tuple[SimVm, str]] = {}
-            run.step("BEFORE_CONFIGURE_STORAGE", lambda: mapping.update(_unregister_old(world, plan)))
-            run.step("BEFORE_REVERSE_REPLICATION", lambda: _reverse(world, run, mapping))
-            run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
-            # Reprotect "involves unregistering the VMs on the peer site, configuring storage, and
-            # registering placeholders" (ReprotectPlanSpec): placeholders at the new recovery site.
-            for group_id in plan.group_ids:
-                placeholders.configure_group(world, world.group(group_id))
-            return "READY_STATE"
-
-        _set_groups(world, plan, "REPROTECTING")
-        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT")
-
-
-def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:
-    """Old VM id -> (old VM, recovered VM id); the old VMs leave the inventory, their files stay."""
-    mapping = {}
-    with world.lock:
-        recovery = world.site(world.other(plan.protected_site))
-        for vm, _ in plan_vms(world, plan):
-            replica = next((v for v in recovery.vms.values() if v.role == "replica" and v.name == vm.name), None)
-            if replica is None:
-                raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
-            mapping[vm.id] = (vm, replica.id)
-    require_originals(world, plan, [vm for vm, _ in mapping.values()])
-    for vm, _ in mapping.values():
-        effects.unregister(world, vm)
-        with world.lock:
-            world.site(vm.site).vms.pop(vm.id, None)
-    return mapping
-
-
-def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> None:
-    """Replicate each recovered VM back onto its old disks, used as seeds."""
-    for old_id, (old_vm, new_id) in mapping.items():
-        with world.lock:
-            old = world.replication_of_vm(old_id)
-            if old is not None:
-                del world.replications[old.id]
-            replica = world.find_vm(new_id)
-            old_files = {d.device_key: d.filename for d in old_vm.disks}
-            disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
-                      "destination_datastore_id": old_vm.datastore_id}]
-            disks += [{"vm_disk": {"vm_id": new_id, "device_key": d.device_key},
-                       "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,
-                       "destination_path": old_files[d.device_key], "enabled_for_replication": True}
-                      for d in replica.disks]
-            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid,
-                    "rpo": old.rpo if old else 15, "quiesce_enabled": old.quiesce if old else False,
-                    "network_compression_enabled": old.compression if old else False, "disks": disks}
-            reverse = vr.new_replication(world, replica, old_vm.site, spec)
-            world.replications[reverse.id] = reverse
-        effects.footprint(world, reverse, active=True)
-        vr.sync(run.ctx, reverse)
-
-
-def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_site: str) -> None:
-    mapping = {old: new for old, (_, new) in moved.items()}
-    with world.lock:
-        for group_id in plan.group_ids:
-            group = world.group(group_id)
-            group.vm_ids = [mapping.get(v, v) for v in group.vm_ids]
-            group.protected_site, group.status = new_site, "OK"
-            group.configured = {}
-        for vm_id in list(plan.settings):
-            settings = plan.settings.pop(vm_id)
-            settings.dependent = [mapping.get(d, d) for d in settings.dependent]
-            plan.settings[mapping.get(vm_id, vm_id)] = settings
-        for vm_id in mapping.values():
-            world.find_vm(vm_id).role = "vm"
-        plan.protected_site = new_site
-        plan.vm_status.clear()
 
 
 def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
@@ -363,8 +275,7 @@ def _set_groups(world: World, plan: SimPlan, status: str) -> None:
 def _runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
     plan = world.plan(plan_id)
     if plan.running or plan.status not in allowed:
-        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on recovery plan {plan.name} in state "
-                       f"{plan.status}")
+        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on plan {plan.name} in state {plan.status}")
     if not plan.group_ids:
         raise SimError(400, "NO_PROTECTION_GROUPS", f"recovery plan {plan.name} has no protection groups")
     return plan
@@ -401,6 +312,7 @@ def _rerun_recovery(world: World, run: _Run, plan: SimPlan, touch_protected: boo
     recovery site" (RECOVERY_SPLIT_BRAIN). VMs not recovered yet are brought up as in a first run."""
     recovery = world.other(plan.protected_site)
     run.step("BEFORE_SHUTDOWN_PROTECTED_SITE_VMS", shut_down if touch_protected else None)
+    run.step("BEFORE_RESTORE_HOSTS")
     run.step("BEFORE_PREPARE_STORAGE", lambda: _stop_replications(world, plan))
     with world.lock:
         names = {v.name for v in world.site(recovery).vms.values() if v.role == "replica"}

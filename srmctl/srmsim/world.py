@@ -312,7 +312,8 @@ class World:
                                  "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
                                           "moref": v.moref, "instance_uuid": v.instance_uuid,
                                           "original_instance_uuid": v.original_uuid, "registered": v.registered,
-                                          "folder": v.folder}
+                                          "folder": v.folder,
+                                          "guest_ip": {str(k): t for k, t in v.guest_ip.items()}}
                                          for v in s.vms.values()]} for name, s in self.sites.items()},
                 "plans": [{"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
                           for p in self.plans.values()],

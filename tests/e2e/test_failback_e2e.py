@@ -146,6 +146,7 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
         assert {(r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
             ("OK", 20, True, True)}
 
+    assert_home_ip(config)
     objects = dr_objects(config)  # nothing duplicated, nothing of the failback direction left
     assert [p.name for p in objects["plans"]] == [PLAN]
     assert [g.name for g in objects["groups"]] == [GROUP]
@@ -158,6 +159,26 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
         assert json.loads(diff.output)["result"] == {"equal": True, "changes": []}
         for site, before in baseline.files.items():  # nothing deleted; replicas and seeds may be added
             assert before <= set(datastore_files(config, site)), before - set(datastore_files(config, site))
+
+
+def assert_home_ip(config: LabConfig) -> None:
+    """Every home VM carries the home site's addresses, as SRM's IP customisation applied them at the failback's
+    recovery (srmsim records them per NIC, srmsim.effects): the topology's ``protected`` settings (the plan ran
+    from home when it was set up). A restore that swapped primary and secondary the wrong way round when the
+    plan flipped would give them the recovery site's."""
+    plan = next(p for p in load_topology().recovery_plans if p.name == PLAN)
+    wanted = {name: {str(nic["nic"]): nic["protected"] for nic in meta.get("ip", []) if nic.get("protected")}
+              for name, meta in plan.vms.items()}
+    home = {v["name"]: v.get("guest_ip", {}) for v in srmsim(config).state()["sites"][HOME]["vms"]
+            if v["registered"] and v["name"] in ALL_VMS}
+
+    def address(text: str) -> str:
+        ip = json.loads(text)
+        return str((ip.get("ip_v4") or ip.get("ip_v6"))["ip_address"])
+
+    for name, nics in wanted.items():
+        expected = {nic: (ip.get("ipv4") or ip.get("ipv6"))["address"] for nic, ip in nics.items()}
+        assert {nic: address(t) for nic, t in home[name].items()} == expected, f"{name} at {HOME}: {home[name]}"
 
 
 # --- journal -------------------------------------------------------------------------------------------

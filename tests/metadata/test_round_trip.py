@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from srmsim_fixtures import launch, logged_in
 
 from srmctl.adapters.dr import SrmClient
-from srmctl.adapters.dr.models import ShutdownActionSettings, VmRecoverySettings
+from srmctl.adapters.dr.models import CalloutSpec, ShutdownActionSettings, VmRecoverySettings
 from srmctl.errors import RunbookInvalid
-from srmctl.metadata.capture import capture, plan_steps
+from srmctl.metadata.capture import built_in_titles, capture, plan_steps
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.restore import apply_restore, plan_restore
 from srmctl.metadata.snapshot import NicIp, PlanStep, Snapshot, SnapshotCallout, VmMetadata
@@ -143,7 +143,10 @@ def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: S
         got = live.vms[name].model_copy(update={"ip_customization": None})
         assert got == expected, name
     assert live.vms["web01"].ip[0].recovery is not None and live.vms["web01"].ip[0].recovery.ipv6 is not None
-    assert {v: tuple(PlanStep.model_validate(s) for s in steps) for v, steps in plan.steps.items()} == live.steps
+    # The topology gives positions only; a capture also records the built-in step each custom step follows.
+    assert all(s.after is not None for steps in live.steps.values() for s in steps)
+    assert {v: tuple(PlanStep.model_validate(s) for s in steps) for v, steps in plan.steps.items()} == {
+        v: tuple(s.model_copy(update={"after": None}) for s in steps) for v, steps in live.steps.items()}
 
 
 def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
@@ -174,3 +177,51 @@ def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: 
     with pytest.raises(RunbookInvalid, match="Mount share.*secret"):
         plan_restore(srm, PLAN, snapshot)
     apply_restore(srm, plan_restore(srm, PLAN, base))
+
+
+def test_custom_steps_follow_their_built_in_step_when_the_list_differs(sim: SrmsimHandle, srm: SrmClient) -> None:
+    """SRM's built-in steps differ by view mode and direction: with hosts in standby at the recovery site the
+    recovery view gains "Restore recovery site hosts from standby" before "Prepare storage". A custom step
+    captured after "Prepare storage" is restored after it, not at its old index (which now points elsewhere)."""
+    base = capture(srm, PLAN, site="new-york")
+    plan_id = srm.plan_by_name(PLAN).id
+    titles = built_in_titles(srm, plan_id, "recovery")
+    top = [s for s in srm.recovery_steps(plan_id, "recovery") if s.depth == 0]
+    position = next(i for i, s in enumerate(top) if s.title == "Prepare storage") + 1
+    srm.create_plan_callout(plan_id, "recovery", CalloutSpec(name="Check the array", content="ok?",
+                                                             callout_type="PROMPT", timeout_seconds=0,  # type: ignore[arg-type]
+                                                             position=position))
+    before = capture(srm, PLAN, site="new-york")
+    step = next(s for s in before.steps["recovery"] if s.name == "Check the array")
+    assert step.after == "Prepare storage"
+    try:
+        sim.standby_hosts("new-jersey")
+        after_titles = built_in_titles(srm, plan_id, "recovery")
+        assert after_titles != titles and "Restore recovery site hosts from standby" in after_titles
+        # A snapshot without anchors (positions only) would put the step after the new built-in step.
+        old_style = before.model_copy(update={"steps": {v: tuple(s.model_copy(update={"after": None}) for s in st)
+                                                        for v, st in before.steps.items()}})
+        destroy(srm)
+        apply_restore(srm, plan_restore(srm, PLAN, old_style))
+        misplaced = next(s for s in plan_steps(srm, plan_id, "recovery") if s.name == "Check the array")
+        assert misplaced.after == "Restore recovery site hosts from standby"
+
+        destroy(srm)
+        apply_restore(srm, plan_restore(srm, PLAN, before))
+        live = plan_steps(srm, plan_id, "recovery")
+        assert [(s.name, s.after) for s in live] == [(s.name, s.after) for s in before.steps["recovery"]]
+        assert next(s for s in live if s.name == "Check the array").position == step.position + 1
+        assert diff_snapshots(before, capture(srm, PLAN, site="new-york")) == ()
+        assert plan_restore(srm, PLAN, before).actions == ()
+    finally:
+        sim.standby_hosts("new-jersey", on=False)
+        apply_restore(srm, plan_restore(srm, PLAN, base))
+    assert plan_steps(srm, plan_id, "recovery") == base.steps["recovery"]
+
+
+def test_a_step_whose_built_in_step_is_gone_is_refused_before_any_change(sim: SrmsimHandle, srm: SrmClient) -> None:
+    base = capture(srm, PLAN, site="new-york")
+    steps = tuple(s.model_copy(update={"after": "Dance the rain dance"}) for s in base.steps["recovery"])
+    with pytest.raises(RunbookInvalid, match="Dance the rain dance"):
+        plan_restore(srm, PLAN, base.model_copy(update={"steps": {"recovery": steps}}))
+    assert capture(srm, PLAN, site="new-york").steps == base.steps

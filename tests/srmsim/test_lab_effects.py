@@ -4,6 +4,7 @@ through the SRM/VR REST APIs and through vCenter, on a real lab (two vcsim proce
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -19,6 +20,18 @@ from srmctl.srmsim.model import BLOCK
 
 VMS = ("db01", "mail04", "web01", "web02")
 FOLDERS = {"db01": "DB", "mail04": "Mail", "web01": "Web/Frontend", "web02": "Web/Frontend"}
+# The default topology's NIC 0 addresses (protected = new-york, recovery = new-jersey); web02 has none.
+IP = {"db01": ("10.10.0.21", "10.20.0.21"), "mail04": ("10.10.0.14", "10.20.0.14"),
+      "web01": ("fd00:10::31", "fd00:20::31")}
+
+
+def applied_ip(lab: Lab, site: str, name: str) -> str | None:
+    """The address SRM's IP customisation gave NIC 0 of ``name`` at ``site`` (srmsim.effects), or None."""
+    text = lab.extra_config(site, name).get("srmsim.ip.0")
+    if text is None:
+        return None
+    ip = json.loads(text)
+    return str((ip.get("ip_v4") or ip.get("ip_v6"))["ip_address"])
 
 
 def _moref_number(moref: str) -> int:
@@ -116,6 +129,9 @@ def test_planned_migration_state(make_lab: LabFactory) -> None:
         assert [d.capacity_bytes for d in vm.disks] == [d.capacity_bytes for d in original.disks]
         assert vm.replication is None
     assert nj.vm("mail04").vmx_path == "[ESX3_LOCAL] mail04/mail04.vmx"
+    # NicSettings: a recovery to the recovery site (a new vCenter Server) applies the secondary settings.
+    assert {name: applied_ip(lab, NJ, name) for name in VMS} == {
+        name: IP[name][1] if name in IP else None for name in VMS}
     # Priority order: P1 db01, P2 mail04, P3 web02 before web01 (web01 depends on it). MoRefs are sequential.
     order = sorted(nj.vms, key=lambda v: _moref_number(v.moref))
     assert [v.name for v in order] == ["db01", "mail04", "web02", "web01"]
@@ -286,6 +302,16 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
         plan = nj.srm.plan(plan_id)
         assert plan.status == "READY_STATE" and plan.protected_vc_guid == nj.local_vc_guid
         assert {g.status for g in nj.srm.groups()} == {"OK"}
+        # IP settings follow their site: new-jersey (now protected) holds the primary ones, and only the SRM
+        # at the recovery site (new-york now) says the recovery site is local.
+        db01 = next(v for v in nj.srm.plan_vms(plan_id) if v.name == "db01")
+        at_nj, at_ny = nj.srm.ip_customization(plan_id, db01.id), dr[NY].srm.ip_customization(plan_id, db01.id)
+        nic = at_nj.nic_settings[0]
+        assert nic.primary_ip_settings is not None and nic.secondary_ip_settings is not None
+        assert nic.primary_ip_settings.ip_v4 is not None and nic.secondary_ip_settings.ip_v4 is not None
+        assert (nic.primary_ip_settings.ip_v4.ip_address, nic.secondary_ip_settings.ip_v4.ip_address) == (
+            IP["db01"][1], IP["db01"][0])
+        assert (at_nj.is_recovery_site_local, at_ny.is_recovery_site_local) == (False, True)
         replications = nj.vr.replications(source_vc_guid=nj.local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(VMS)
         assert {r.status.status for r in replications if r.status} == {"OK"}
@@ -299,3 +325,23 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
     assert all(r["bytes"]["transferred"] == 0 for r in state["replications"] if r["source"] == NJ)
     nj_vms = lab.inventory(NJ).vms
     assert all(v.replication is not None and v.power_state == "poweredOn" for v in nj_vms)
+
+
+@pytest.mark.timeout(90)
+def test_reprotect_fails_when_the_originals_were_unregistered(make_lab: LabFactory) -> None:
+    """Reprotect "involves unregistering the VMs on the peer site" (srm-api-v2): with an original gone from
+    the old protected site's inventory it fails, naming it, and changes nothing."""
+    lab = make_lab("planned-migration")
+    session = lab.session(NY)
+    try:
+        operations.unregister(session, lab.inventory(NY).vm("mail04").moref)
+    finally:
+        session.close()
+    with lab.dr() as dr:
+        nj, plan_id = dr[NJ], _plan(dr)
+        with pytest.raises(OperationFailed, match=r"mail04 .*no longer registered at new-york"):
+            nj.srm.reprotect_plan(plan_id)
+        plan = nj.srm.plan(plan_id)
+        assert plan.status == "INCOMPLETE_REPROTECT" and plan.protected_vc_guid == dr[NY].local_vc_guid
+        assert nj.vr.replications(source_vc_guid=nj.local_vc_guid) == []
+    assert {v.name for v in lab.inventory(NY).vms} == set(VMS) - {"mail04"}

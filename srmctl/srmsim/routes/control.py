@@ -63,6 +63,18 @@ def set_sync_profile(req: SimRequest) -> Reply:
     return 200, {"vm": body["vm"]}
 
 
+@ROUTES.post("/standby-hosts/{name}/{state}")
+def standby_hosts(req: SimRequest) -> Reply:
+    """Whether site ``name`` has hosts in standby (``on``/``off``): recoveries to it then list "Restore recovery
+    site hosts from standby" (model.CONDITIONAL_STEPS), so the plan's step list depends on its direction."""
+    name, wanted = req.args["name"], req.args["state"]
+    if wanted not in ("on", "off") or name not in req.world.sites:
+        return unknown(req)
+    with req.world.lock:
+        req.world.site(name).standby_hosts = wanted == "on"
+    return 200, {"site": name, "standby_hosts": wanted == "on"}
+
+
 @ROUTES.post("/sessions/expire")
 def expire_sessions(req: SimRequest) -> Reply:
     return 200, {"expired": req.sim.sessions.expire((req.body or {}).get("site"))}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import bodies, plans, render, runs
+from srmctl.srmsim import bodies, plans, render, reprotect, runs
 from srmctl.srmsim.model import SimTask
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 from srmctl.srmsim.world import World
@@ -51,7 +51,7 @@ def _run(start: Callable[[World, str, str, dict[str, Any]], SimTask]) -> Callabl
 ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpec)(_run(runs.run_test))
 ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpec)(_run(runs.run_cleanup))
 ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpec)(_run(runs.run_recovery))
-ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpec)(_run(runs.run_reprotect))
+ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpec)(_run(reprotect.run_reprotect))
 
 
 @ROUTES.post("/{plan_id}/actions/cancel")

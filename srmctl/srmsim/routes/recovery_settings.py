@@ -65,7 +65,8 @@ def validate_dependent_vms(req: SimRequest) -> Reply:
 
 @ROUTES.get("/ip-customization")
 def get_ip_customization(req: SimRequest) -> Reply:
-    return entity(render.ip_customization(*_target(req)))
+    plan, vm_id = _target(req)
+    return entity(render.ip_customization(plan, vm_id, req.site != plan.protected_site))
 
 
 @ROUTES.post("/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpec)

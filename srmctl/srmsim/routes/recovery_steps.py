@@ -34,7 +34,7 @@ def dismiss(req: SimRequest) -> Reply:
 
 @ROUTES.get("/{view_mode}")
 def list_steps(req: SimRequest) -> Reply:
-    return listing(req, render.steps(req.world.plan(req.args["plan_id"]), req.args["view_mode"]))
+    return listing(req, render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"]))
 
 
 @ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpec)
@@ -45,7 +45,7 @@ def add_step(req: SimRequest) -> Reply:
 
 @ROUTES.get("/{view_mode}/{recovery_step_id}")
 def get_step(req: SimRequest) -> Reply:
-    rendered = render.steps(req.world.plan(req.args["plan_id"]), req.args["view_mode"])
+    rendered = render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"])
     return entity(first_or_404((s for s in rendered if str(s["id"]) == req.args["recovery_step_id"]),
                                "recovery step"))
 

@@ -1,0 +1,109 @@
+"""SRM reprotect as a task worker: the recovered VMs become the protected ones, replication is reversed and
+placeholders are registered at the new recovery site (ReprotectPlanSpec: "Reprotect involves unregistering the
+VMs on the peer site, configuring storage, and registering placeholders")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from srmctl.srmsim import effects, placeholders
+from srmctl.srmsim import replication as vr
+from srmctl.srmsim.model import SimPlan, SimTask, SimVm
+from srmctl.srmsim.plans import plan_vms, require_originals
+from srmctl.srmsim.recovery_settings import swap_sites
+from srmctl.srmsim.runs import _Run, _runnable, _set_groups, _start_run
+from srmctl.srmsim.world import Failed, World
+
+
+def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+    """Reverse the direction: unregister the old VMs (files kept as seeds), replicate back onto them, flip."""
+    with world.lock:
+        allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
+                   "REPROTECT_INTERRUPTED"}
+        if spec.get("forced"):
+            # ReprotectPlanSpec.forced: "ignore all errors and return the plan to the Ready state".
+            allowed.add("RECOVERY_SPLIT_BRAIN")
+        plan = _runnable(world, plan_id, allowed, "reprotect")
+        old_site, new_site = plan.protected_site, world.other(plan.protected_site)
+        for name in (old_site, new_site):
+            world.require_up(name)
+
+        def work(run: _Run) -> str:
+            mapping: dict[str, tuple[SimVm, str]] = {}
+
+            def reverse() -> None:
+                mapping.update(_unregister_old(world, plan))
+                _reverse(world, run, mapping)
+
+            run.step("BEFORE_REVERSE_REPLICATION", reverse)
+            run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
+            # Reprotect "involves unregistering the VMs on the peer site, configuring storage, and
+            # registering placeholders" (ReprotectPlanSpec): placeholders at the new recovery site.
+            for group_id in plan.group_ids:
+                placeholders.configure_group(world, world.group(group_id))
+            run.step("BEFORE_FINALIZE_STORAGE")  # the reverse syncs ran in BEFORE_REVERSE_REPLICATION
+            return "READY_STATE"
+
+        _set_groups(world, plan, "REPROTECTING")
+        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT")
+
+
+def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:
+    """Old VM id -> (old VM, recovered VM id); the old VMs leave the inventory, their files stay."""
+    mapping = {}
+    with world.lock:
+        recovery = world.site(world.other(plan.protected_site))
+        for vm, _ in plan_vms(world, plan):
+            replica = next((v for v in recovery.vms.values() if v.role == "replica" and v.name == vm.name), None)
+            if replica is None:
+                raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
+            mapping[vm.id] = (vm, replica.id)
+    require_originals(world, plan, [vm for vm, _ in mapping.values()])
+    for vm, _ in mapping.values():
+        effects.unregister(world, vm)
+        with world.lock:
+            world.site(vm.site).vms.pop(vm.id, None)
+    return mapping
+
+
+def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> None:
+    """Replicate each recovered VM back onto its old disks, used as seeds."""
+    for old_id, (old_vm, new_id) in mapping.items():
+        with world.lock:
+            old = world.replication_of_vm(old_id)
+            if old is not None:
+                del world.replications[old.id]
+            replica = world.find_vm(new_id)
+            old_files = {d.device_key: d.filename for d in old_vm.disks}
+            disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
+                      "destination_datastore_id": old_vm.datastore_id}]
+            disks += [{"vm_disk": {"vm_id": new_id, "device_key": d.device_key},
+                       "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,
+                       "destination_path": old_files[d.device_key], "enabled_for_replication": True}
+                      for d in replica.disks]
+            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid,
+                    "rpo": old.rpo if old else 15, "quiesce_enabled": old.quiesce if old else False,
+                    "network_compression_enabled": old.compression if old else False, "disks": disks}
+            reverse = vr.new_replication(world, replica, old_vm.site, spec)
+            world.replications[reverse.id] = reverse
+        effects.footprint(world, reverse, active=True)
+        vr.sync(run.ctx, reverse)
+
+
+def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_site: str) -> None:
+    mapping = {old: new for old, (_, new) in moved.items()}
+    with world.lock:
+        for group_id in plan.group_ids:
+            group = world.group(group_id)
+            group.vm_ids = [mapping.get(v, v) for v in group.vm_ids]
+            group.protected_site, group.status = new_site, "OK"
+            group.configured = {}
+        for vm_id in list(plan.settings):
+            settings = plan.settings.pop(vm_id)
+            settings.dependent = [mapping.get(d, d) for d in settings.dependent]
+            swap_sites(settings)
+            plan.settings[mapping.get(vm_id, vm_id)] = settings
+        for vm_id in mapping.values():
+            world.find_vm(vm_id).role = "vm"
+        plan.protected_site = new_site
+        plan.vm_status.clear()
