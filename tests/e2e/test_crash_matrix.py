@@ -108,7 +108,7 @@ CI_POINTS: dict[str, tuple[Anchor, ...]] = {
     DISASTER: (
         Anchor("preflight.check", "step_verified"),
         Anchor("orphans.unregister", "record:vm_files"),  # a powered-on stale VM's files recorded, still there
-        Anchor("replication.cleanup", "action_done", 2),
+        Anchor("replication.cleanup", "step_verified"),
         Anchor("plan.detach_groups", "action_done"),
         Anchor("groups.create", "action_done"),
         Anchor("metadata.restore", "action_done", 3),

@@ -103,11 +103,14 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
         sim.unregister_vm(NY, "mail04")
         from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec
 
-        datastore = next(d for d in vr.datastores(sim.sites[NY].vc_guid) if d.name == "NY-SAN-01")
+        # Each onto the datastore its old files are not on: VR refuses to overwrite an existing disk without
+        # use_seeds, and seeding is not what this test is about.
+        datastores = {d.name: d for d in vr.datastores(sim.sites[NY].vc_guid)}
+        elsewhere = {"mail04": "NY-SAN-01", "db01": "ESX1_LOCAL"}
         specs = [ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=sim.sites[NY].vc_guid, rpo=15, disks=tuple(
             ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True),
-                                destination_datastore_id=datastore.id) for d in vm.disks))
-            for vm in vr.vms(sim.sites[NJ].vc_guid) if vm.name in ("mail04", "db01")]
+                                destination_datastore_id=datastores[elsewhere[vm.name]].id) for d in vm.disks))
+            for vm in vr.vms(sim.sites[NJ].vc_guid) if vm.name in elsewhere]
         vr.configure_replications(specs)
         ids = [v.id for v in srm.replicated_vms(sim.sites[NJ].vc_guid)]
         group = srm.create_group("back", sim.sites[NJ].vc_guid, ids).result_id
