@@ -42,10 +42,17 @@ ActionTimeout = Annotated[int, Field(ge=0, le=3599)]
 
 
 class Body(BaseModel):
-    """A closed, strictly typed request object; ``NULLABLE`` names the fields the spec marks ``nullable``."""
+    """A closed, strictly typed request object; ``NULLABLE`` names the fields the spec marks ``nullable``.
+    Each subclass is named after the spec schema it mirrors plus ``Body`` (:attr:`spec_name`), so it is never
+    mistaken for the client's model of the same schema in srmctl.adapters.dr.models."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def spec_name(cls) -> str:
+        """The vendor spec's schema name this model mirrors."""
+        return cls.__name__.removesuffix("Body")
 
     @model_validator(mode="before")
     @classmethod
@@ -60,35 +67,35 @@ class Body(BaseModel):
 # --- SRM: protection groups (ProtectionGroupCreateSpec, ProtectionGroupEditSpec) --------------------
 
 
-class AbrProtectionGroupSpec(Body):
+class AbrProtectionGroupSpecBody(Body):
     replicated_array_pair: str
     datastores: list[str]
 
 
-class HbrProtectionGroupSpec(Body):
+class HbrProtectionGroupSpecBody(Body):
     vms: list[str]
 
 
-class VvolReplicationGroupData(Body):
+class VvolReplicationGroupDataBody(Body):
     fault_domain_id: str
     device_group_id: str
 
 
-class VvolProtectionGroupSpec(Body):
+class VvolProtectionGroupSpecBody(Body):
     NULLABLE = frozenset({"replication_groups"})
-    replication_groups: list[VvolReplicationGroupData] | None
+    replication_groups: list[VvolReplicationGroupDataBody] | None
 
 
-class ProtectionGroupEditSpec(Body):
+class ProtectionGroupEditSpecBody(Body):
     NULLABLE = frozenset({"description"})
     name: Annotated[str, Field(max_length=80)]
     description: Annotated[str, Field(max_length=4096)] | None = None
-    abr_spec: AbrProtectionGroupSpec | None = None
-    hbr_spec: HbrProtectionGroupSpec | None = None
-    vvol_spec: VvolProtectionGroupSpec | None = None
+    abr_spec: AbrProtectionGroupSpecBody | None = None
+    hbr_spec: HbrProtectionGroupSpecBody | None = None
+    vvol_spec: VvolProtectionGroupSpecBody | None = None
 
 
-class ProtectionGroupCreateSpec(ProtectionGroupEditSpec):
+class ProtectionGroupCreateSpecBody(ProtectionGroupEditSpecBody):
     location: str | None = None
     replication_type: Literal["UNKNOWN", "ABR", "HBR", "VVOL"]
     protected_vc_guid: Uuid
@@ -97,77 +104,77 @@ class ProtectionGroupCreateSpec(ProtectionGroupEditSpec):
 # --- SRM: inventory mappings (FolderMappingsSpec and its kin, AddPlaceholderDatastoreSpec) ------------
 
 
-class FolderMappingsSpec(Body):
+class FolderMappingsSpecBody(Body):
     mapping_source_object: str
     mapping_target_object: str
 
 
-class ResourceMappingsSpec(FolderMappingsSpec):
+class ResourceMappingsSpecBody(FolderMappingsSpecBody):
     pass
 
 
-class NetworkMappingsSpec(FolderMappingsSpec):
+class NetworkMappingsSpecBody(FolderMappingsSpecBody):
     pass
 
 
-class AddPlaceholderDatastoreSpec(Body):
+class AddPlaceholderDatastoreSpecBody(Body):
     datastores: list[str]
 
 
 # --- SRM: recovery plans and their runs -------------------------------------------------------------
 
 
-class TestNetworkMappingsSpec(Body):
+class TestNetworkMappingsSpecBody(Body):
     __test__ = False  # not a pytest class
     target_network: str
     test_network: str
 
 
-class RecoveryPlanCreateSpec(Body):
+class RecoveryPlanCreateSpecBody(Body):
     NULLABLE = frozenset({"location", "description", "protection_groups", "test_network_mappings"})
     location: str | None = None
     name: str
     description: str | None = None
     protected_vc_guid: Uuid
     protection_groups: list[str] | None = None
-    test_network_mappings: list[TestNetworkMappingsSpec] | None = None
+    test_network_mappings: list[TestNetworkMappingsSpecBody] | None = None
 
 
-class RecoveryPlanEditSpec(Body):
+class RecoveryPlanEditSpecBody(Body):
     NULLABLE = frozenset({"name", "description", "protected_vc_guid", "protection_groups", "test_network_mappings",
                           "vms_to_suspend"})
     name: str | None = None
     description: str | None = None
     protected_vc_guid: Uuid | None = None
     protection_groups: list[str] | None = None
-    test_network_mappings: list[TestNetworkMappingsSpec] | None = None
+    test_network_mappings: list[TestNetworkMappingsSpecBody] | None = None
     vms_to_suspend: list[str] | None = None
 
 
-class TestPlanSpec(Body):
+class TestPlanSpecBody(Body):
     __test__ = False
     sync_data: bool | None = None
 
 
-class CleanupTestPlanSpec(Body):
+class CleanupTestPlanSpecBody(Body):
     forced: bool | None = None
 
 
-class RecoverPlanSpec(Body):
+class RecoverPlanSpecBody(Body):
     skip_protection_site_operations: bool | None = None
     migrate_eligible_vms: bool | None = None
     sync_data: bool | None = None
     planned_failover: bool | None = None
 
 
-class ReprotectPlanSpec(Body):
+class ReprotectPlanSpecBody(Body):
     forced: bool | None = None
 
 
 # --- SRM: per-VM recovery settings ------------------------------------------------------------------
 
 
-class GeneralIpV4Setting(Body):
+class GeneralIpV4SettingBody(Body):
     NULLABLE = frozenset({"default_gateway", "alternate_gateway"})
     ip_address: str
     type: DhcpOrStatic
@@ -176,7 +183,7 @@ class GeneralIpV4Setting(Body):
     subnet_mask: str
 
 
-class GeneralIpV6Setting(Body):
+class GeneralIpV6SettingBody(Body):
     NULLABLE = frozenset({"default_gateway", "alternate_gateway"})
     ip_address: str | None = None
     type: DhcpOrStatic
@@ -185,7 +192,7 @@ class GeneralIpV6Setting(Body):
     subnet_prefix_length: Annotated[int, Field(ge=0, le=128)] | None = None
 
 
-class DnsSetting(Body):
+class DnsSettingBody(Body):
     NULLABLE = frozenset({"preferred_server", "alternate_server", "suffixes"})
     type: DhcpOrStatic
     preferred_server: str | None = None
@@ -193,36 +200,36 @@ class DnsSetting(Body):
     suffixes: list[str] | None = None
 
 
-class WinsSetting(Body):
+class WinsSettingBody(Body):
     NULLABLE = frozenset({"primary_server", "alternate_server"})
     primary_server: str | None = None
     alternate_server: str | None = None
 
 
-class IpSettings(Body):
-    ip_v4: GeneralIpV4Setting | None = None
-    ip_v6: GeneralIpV6Setting | None = None
-    dns: DnsSetting | None = None
-    wins: WinsSetting | None = None
+class IpSettingsBody(Body):
+    ip_v4: GeneralIpV4SettingBody | None = None
+    ip_v6: GeneralIpV6SettingBody | None = None
+    dns: DnsSettingBody | None = None
+    wins: WinsSettingBody | None = None
 
 
-class NicSettings(Body):
+class NicSettingsBody(Body):
     device_id: Int32 | None = None
-    primary_ip_settings: IpSettings | None = None
-    secondary_ip_settings: IpSettings | None = None
+    primary_ip_settings: IpSettingsBody | None = None
+    secondary_ip_settings: IpSettingsBody | None = None
 
 
-class ShutdownActionSettings(Body):
+class ShutdownActionSettingsBody(Body):
     skip_shutdown_guest: bool | None = None
     timeout_seconds: ActionTimeout
 
 
-class StartupActionSettings(Body):
+class StartupActionSettingsBody(Body):
     power_on_vmtools_timeout_seconds: ActionTimeout | None = None
     delay_before_power_on_steps_and_dependent_vms_seconds: ActionTimeout | None = None
 
 
-class Callout(Body):
+class CalloutBody(Body):
     name: str
     content: str
     callout_type: CalloutType
@@ -231,7 +238,7 @@ class Callout(Body):
     id: str
 
 
-class DependentVm(Body):
+class DependentVmBody(Body):
     NULLABLE = frozenset({"protection_group_name"})
     id: str
     name: str
@@ -242,52 +249,52 @@ class DependentVm(Body):
     protection_group_name: str | None = None
 
 
-class VmRecoverySettingsSpec(Body):
+class VmRecoverySettingsSpecBody(Body):
     NULLABLE = frozenset({"nic_settings", "pre_power_on_steps", "post_power_on_steps", "dependent_vms"})
     ip_customization_type: IpCustomizationType
-    nic_settings: list[NicSettings] | None = None
+    nic_settings: list[NicSettingsBody] | None = None
     priority: Priority
     startup_action: Literal["POWER_ON", "DO_NOT_POWER_ON"]
-    shutdown_action_settings: ShutdownActionSettings
-    pre_power_on_steps: list[Callout] | None = None
-    post_power_on_steps: list[Callout] | None = None
-    startup_action_settings: StartupActionSettings | None = None
-    dependent_vms: list[DependentVm] | None = None
+    shutdown_action_settings: ShutdownActionSettingsBody
+    pre_power_on_steps: list[CalloutBody] | None = None
+    post_power_on_steps: list[CalloutBody] | None = None
+    startup_action_settings: StartupActionSettingsBody | None = None
+    dependent_vms: list[DependentVmBody] | None = None
 
 
-class PriorityGroupData(Body):
+class PriorityGroupDataBody(Body):
     priority: Priority
 
 
-class DependentVmSpec(Body):
+class DependentVmSpecBody(Body):
     NULLABLE = frozenset({"dependent_vms"})
     dependent_vms: list[str] | None = None
 
 
-class VmRecoveryIpCustomizationSettingsSpec(Body):
+class VmRecoveryIpCustomizationSettingsSpecBody(Body):
     NULLABLE = frozenset({"nic_settings"})
     ip_customization_type: IpCustomizationType
-    nic_settings: list[NicSettings] | None = None
+    nic_settings: list[NicSettingsBody] | None = None
 
 
 # --- SRM: custom recovery steps ---------------------------------------------------------------------
 
 
-class CalloutModifySpec(Body):
+class CalloutModifySpecBody(Body):
     name: str
     content: str
     callout_type: CalloutType
     timeout_seconds: CalloutTimeout
 
 
-class CalloutCreateSpec(CalloutModifySpec):
+class CalloutCreateSpecBody(CalloutModifySpecBody):
     position: Annotated[int, Field(ge=0, le=INT32)]
 
 
 # --- VR: replications and seeds ---------------------------------------------------------------------
 
 
-class DatastorePathData(Body):
+class DatastorePathDataBody(Body):
     NULLABLE = frozenset({"datastore_name", "path", "filename"})
     datastore_id: str
     datastore_name: str | None = None
@@ -295,7 +302,7 @@ class DatastorePathData(Body):
     filename: str | None = None
 
 
-class VmDisk(Body):
+class VmDiskBody(Body):
     NULLABLE = frozenset({"source_storage_policy_name", "source_storage_policy_id", "controller_label"})
     vm_id: str
     device_key: Int32 | None = None
@@ -303,7 +310,7 @@ class VmDisk(Body):
     encrypted: bool | None = None
     capacity: Int64 | None = None
     source_disk_format: DiskFormat | None = None
-    source_path: DatastorePathData | None = None
+    source_path: DatastorePathDataBody | None = None
     source_storage_policy_name: str | None = None
     source_storage_policy_id: str | None = None
     label: str | None = None
@@ -312,9 +319,9 @@ class VmDisk(Body):
     supported_for_replication: bool | None = None
 
 
-class ConfigureReplicationVmDisk(Body):
+class ConfigureReplicationVmDiskBody(Body):
     NULLABLE = frozenset({"destination_storage_policy_id", "destination_path"})
-    vm_disk: VmDisk
+    vm_disk: VmDiskBody
     enabled_for_replication: bool
     use_seeds: bool | None = None
     destination_storage_policy_id: str | None = None
@@ -323,7 +330,7 @@ class ConfigureReplicationVmDisk(Body):
     destination_disk_format: DiskFormat
 
 
-class ReconfigureReplicationSpec(Body):
+class ReconfigureReplicationSpecBody(Body):
     NULLABLE = frozenset({"target_replication_server_id"})
     quiesce_enabled: bool | None = None
     rpo: Annotated[int, Field(ge=5, le=1440)]  # minutes
@@ -335,22 +342,22 @@ class ReconfigureReplicationSpec(Body):
     target_replication_server_id: str | None = None
     lwd_encryption_enabled: bool
     vm_data_sets_replication_enabled: bool | None = None
-    disks: list[ConfigureReplicationVmDisk]
+    disks: list[ConfigureReplicationVmDiskBody]
 
 
-class ConfigureReplicationSpec(ReconfigureReplicationSpec):
+class ConfigureReplicationSpecBody(ReconfigureReplicationSpecBody):
     target_vc_id: str
     vm_id: str
 
 
-class VmDiskIdentifier(Body):
+class VmDiskIdentifierBody(Body):
     vm_id: str
     device_key: Int32 | None = None
 
 
-class VmDiskFindSeedSpec(Body):
+class VmDiskFindSeedSpecBody(Body):
     NULLABLE = frozenset({"destination_path"})
-    vm_disk: VmDiskIdentifier
+    vm_disk: VmDiskIdentifierBody
     destination_path: str | None = None
     use_wildcard: bool | None = None
 
@@ -366,8 +373,8 @@ class ArrayOf:
         self.adapter.validate_python(body, strict=True)
 
 
-ConfigureReplicationSpecs = ArrayOf(ConfigureReplicationSpec)
-VmDiskFindSeedSpecs = ArrayOf(VmDiskFindSeedSpec)
+ConfigureReplicationSpecs = ArrayOf(ConfigureReplicationSpecBody)
+VmDiskFindSeedSpecs = ArrayOf(VmDiskFindSeedSpecBody)
 
 Schema = type[Body] | ArrayOf
 
@@ -391,4 +398,4 @@ def check(schema: Schema, body: Any) -> None:
 
 def name(schema: Schema) -> str:
     """The spec schema a body model mirrors (arrays as ``[Item]``)."""
-    return f"[{schema.item.__name__}]" if isinstance(schema, ArrayOf) else schema.__name__
+    return f"[{schema.item.spec_name()}]" if isinstance(schema, ArrayOf) else schema.spec_name()

@@ -98,7 +98,7 @@ def test_body_models_mirror_required_fields_and_enums_of_the_specs() -> None:
               and m is not bodies.Body]
     assert len(models) > 25
     for model in models:
-        schema = schemas[model.__name__]
+        schema = schemas[model.spec_name()]
         required = {n for n, f in model.model_fields.items() if f.is_required()}
         assert required == set(schema.get("required", [])), model.__name__
         assert set(model.model_fields) == set(schema["properties"]), model.__name__

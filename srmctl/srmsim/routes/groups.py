@@ -15,7 +15,7 @@ def list_groups(req: SimRequest) -> Reply:
     return listing(req, [render.group(req.world, g) for g in req.world.all_groups()])
 
 
-@ROUTES.post(body=bodies.ProtectionGroupCreateSpec)
+@ROUTES.post(body=bodies.ProtectionGroupCreateSpecBody)
 def create_group(req: SimRequest) -> Reply:
     return task_reply(groups.create_group(req.world, req.site, req.body))
 
@@ -30,7 +30,7 @@ def delete_group(req: SimRequest) -> Reply:
     return task_reply(groups.delete_group(req.world, req.site, req.args["group_id"]))
 
 
-@ROUTES.post("/{group_id}/actions/reconfigure", body=bodies.ProtectionGroupEditSpec)
+@ROUTES.post("/{group_id}/actions/reconfigure", body=bodies.ProtectionGroupEditSpecBody)
 def reconfigure_group(req: SimRequest) -> Reply:
     return task_reply(groups.reconfigure_group(req.world, req.site, req.args["group_id"], req.body))
 

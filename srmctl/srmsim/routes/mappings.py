@@ -23,8 +23,9 @@ def _remote_srm(req: SimRequest) -> None:
         _both_up(req)
 
 
-_BODIES: dict[str, bodies.Schema] = {"folders": bodies.FolderMappingsSpec, "resources": bodies.ResourceMappingsSpec,
-                                     "networks": bodies.NetworkMappingsSpec}
+_BODIES: dict[str, bodies.Schema] = {"folders": bodies.FolderMappingsSpecBody,
+                                     "resources": bodies.ResourceMappingsSpecBody,
+                                     "networks": bodies.NetworkMappingsSpecBody}
 
 
 def _family(kind: str) -> None:
@@ -66,7 +67,7 @@ def list_placeholder_datastores(req: SimRequest) -> Reply:
     return listing(req, [mappings.render_datastore(site, d) for d in configured])
 
 
-@ROUTES.post("/placeholder-datastores", remote=True, body=bodies.AddPlaceholderDatastoreSpec)
+@ROUTES.post("/placeholder-datastores", remote=True, body=bodies.AddPlaceholderDatastoreSpecBody)
 def add_placeholder_datastores(req: SimRequest) -> Reply:
     _both_up(req)
     return task_reply(mappings.add_placeholder_datastores(req.world, req.args["srm_id"], req.body))

@@ -20,7 +20,7 @@ def list_plans(req: SimRequest) -> Reply:
     return listing(req, [render.plan(req.world, p) for p in req.world.all_plans()])
 
 
-@ROUTES.post(remote=True, body=bodies.RecoveryPlanCreateSpec)
+@ROUTES.post(remote=True, body=bodies.RecoveryPlanCreateSpecBody)
 def create_plan(req: SimRequest) -> Reply:
     return task_reply(plans.create_plan(req.world, req.site, req.body))
 
@@ -35,7 +35,7 @@ def delete_plan(req: SimRequest) -> Reply:
     return task_reply(plans.delete_plan(req.world, req.site, req.args["plan_id"]))
 
 
-@ROUTES.post("/{plan_id}/actions/reconfigure", body=bodies.RecoveryPlanEditSpec)
+@ROUTES.post("/{plan_id}/actions/reconfigure", body=bodies.RecoveryPlanEditSpecBody)
 def reconfigure_plan(req: SimRequest) -> Reply:
     return task_reply(plans.reconfigure_plan(req.world, req.site, req.args["plan_id"], req.body))
 
@@ -48,10 +48,10 @@ def _run(start: Callable[[World, str, str, dict[str, Any]], SimTask]) -> Callabl
     return handler
 
 
-ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpec)(_run(runs.run_test))
-ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpec)(_run(runs.run_cleanup))
-ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpec)(_run(runs.run_recovery))
-ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpec)(_run(reprotect.run_reprotect))
+ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpecBody)(_run(runs.run_test))
+ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpecBody)(_run(runs.run_cleanup))
+ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpecBody)(_run(runs.run_recovery))
+ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpecBody)(_run(reprotect.run_reprotect))
 
 
 @ROUTES.post("/{plan_id}/actions/cancel")

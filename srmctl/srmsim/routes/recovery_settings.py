@@ -24,7 +24,7 @@ def get_settings(req: SimRequest) -> Reply:
                    "protection_group_support_vmotion": False, "vmotion_migration_supported": False})
 
 
-@ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpec)
+@ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpecBody)
 def update_settings(req: SimRequest) -> Reply:
     return task_reply(settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
                                                req.body))
@@ -36,7 +36,7 @@ def get_priority(req: SimRequest) -> Reply:
     return entity({"priority": settings.settings_of(req.world, plan, req.args["vm_id"]).priority})
 
 
-@ROUTES.put("/priority", body=bodies.PriorityGroupData)
+@ROUTES.put("/priority", body=bodies.PriorityGroupDataBody)
 def set_priority(req: SimRequest) -> Reply:
     return task_reply(settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
                                             req.body["priority"]))
@@ -47,13 +47,13 @@ def dependent_vms(req: SimRequest) -> Reply:
     return listing(req, render.dependent_vms(req.world, *_target(req)))
 
 
-@ROUTES.post("/dependent-vms/actions/update", body=bodies.DependentVmSpec)
+@ROUTES.post("/dependent-vms/actions/update", body=bodies.DependentVmSpecBody)
 def set_dependent_vms(req: SimRequest) -> Reply:
     return task_reply(settings.set_dependencies(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
                                                 req.body.get("dependent_vms") or []))
 
 
-@ROUTES.post("/dependent-vms/actions/validate", body=bodies.DependentVmSpec)
+@ROUTES.post("/dependent-vms/actions/validate", body=bodies.DependentVmSpecBody)
 def validate_dependent_vms(req: SimRequest) -> Reply:
     plan, vm_id = _target(req)
     deps = req.body.get("dependent_vms") or []
@@ -69,7 +69,7 @@ def get_ip_customization(req: SimRequest) -> Reply:
     return entity(render.ip_customization(plan, vm_id, req.site != plan.protected_site))
 
 
-@ROUTES.post("/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpec)
+@ROUTES.post("/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpecBody)
 def set_ip_customization(req: SimRequest) -> Reply:
     return task_reply(settings.set_ip(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 

@@ -37,7 +37,7 @@ def list_steps(req: SimRequest) -> Reply:
     return listing(req, render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"]))
 
 
-@ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpec)
+@ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpecBody)
 def add_step(req: SimRequest) -> Reply:
     return task_reply(steps.add_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
                                             req.body))
@@ -62,7 +62,7 @@ def callout(req: SimRequest) -> Reply:
     return entity(render.callout(steps.custom_step(plan, req.args["view_mode"], req.step_id())))
 
 
-@ROUTES.post("/{view_mode}/{recovery_step_id}/callout-data/actions/edit", body=bodies.CalloutModifySpec)
+@ROUTES.post("/{view_mode}/{recovery_step_id}/callout-data/actions/edit", body=bodies.CalloutModifySpecBody)
 def edit_callout(req: SimRequest) -> Reply:
     return task_reply(steps.edit_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
                                              req.step_id(), req.body))

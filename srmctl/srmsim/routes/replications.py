@@ -65,7 +65,7 @@ def sync(req: SimRequest) -> Reply:
     return task_reply(vr.sync_now(req.world, req.site, req.args["replication_id"]))
 
 
-@ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpec)
+@ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpecBody)
 def reconfigure(req: SimRequest) -> Reply:
     vr.refresh_recovered(req.world)
     return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
