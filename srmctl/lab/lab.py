@@ -130,7 +130,9 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     # Recorded before it starts, so that 'lab down' stops it even if it fails half-way.
     save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
                                                             config=str(config_file))}))
-    handle = start_detached(config_file, workdir)
+    # The start limit scales with the topology: srmsim builds the scenario's world before it is ready (a
+    # placeholder VM per protected VM, and for the failover scenarios a whole recovery).
+    handle = start_detached(config_file, workdir, timeout=60.0 + 0.5 * len(topology.vms))
     # Still our unreaped child here, so its pid cannot have been reused yet.
     started = started_identity(handle.pid)
     sites = {}

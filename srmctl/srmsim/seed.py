@@ -130,7 +130,9 @@ def settings_spec(meta: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
 
 
 def _wait(world: World, tasks: list[SimTask]) -> list[Any]:
-    world.wait_idle()
+    # Seeding works on every VM of the topology (a placeholder per VM, a whole recovery): the limit scales.
+    vms = sum(len(site.vms) for site in world.sites.values())
+    world.wait_idle(timeout=60.0 + 0.5 * vms)
     failed = [t for t in tasks if t.status != "SUCCESS"]
     if failed:
         raise RuntimeError(f"seeding failed: {failed[0].description}: {failed[0].error}")
