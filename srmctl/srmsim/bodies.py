@@ -42,16 +42,14 @@ ActionTimeout = Annotated[int, Field(ge=0, le=3599)]
 
 
 class Body(BaseModel):
-    """A closed, strictly typed request object; ``NULLABLE`` names the fields the spec marks ``nullable``.
-    Each subclass is named after the spec schema it mirrors plus ``Body`` (:attr:`spec_name`), so it is never
-    mistaken for the client's model of the same schema in srmctl.adapters.dr.models."""
+    """A closed, strictly typed request object; ``NULLABLE`` names the fields the spec marks ``nullable``. Named
+    after the spec schema it mirrors plus ``Body``, never to be mistaken for the client's model of that schema."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def spec_name(cls) -> str:
-        """The vendor spec's schema name this model mirrors."""
         return cls.__name__.removesuffix("Body")
 
     @model_validator(mode="before")
