@@ -44,7 +44,7 @@ class VmReplication:
 class DiscoveredVm:
     name: str
     group: str
-    running_at: str | None  # the site where exactly one copy is powered on
+    running: tuple[str, ...]  # the sites where a copy is powered on
     home_datastores: tuple[str, ...]  # datastores of its copy at the plan's protected site (the seeds)
     home_copy_powered_on: bool
     instance_uuid: str | None  # set only when the name alone is not unique at a site
@@ -172,7 +172,7 @@ def _vm(name: str, group: str, inventories: Mapping[str, Inventory], home: str, 
     unique = all(len(vms) <= 1 for vms in copies.values())
     home_copy = at_home[0] if len(at_home) == 1 else None
     return DiscoveredVm(
-        name=name, group=group, running_at=running[0] if len(running) == 1 else None,
+        name=name, group=group, running=tuple(sorted(set(running))),
         home_datastores=home_copy.datastores if home_copy else (),
         home_copy_powered_on=bool(home_copy and home_copy.powered_on),
         instance_uuid=None if unique else uuids.get(name), replication=replication)

@@ -125,7 +125,7 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
         warnings.append(f"no replication from {d.home} found for {', '.join(missing)}")
     seedless = [vm.name for vm in d.vms if not vm.home_datastores]
     seeds = "preferred" if seedless else "required"
-    stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and vm.running_at == d.away]
+    stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and d.away in vm.running]
     group = d.groups[0].name if d.groups else d.plan
     if len(d.groups) > 1:
         warnings.append(f"the plan has {len(d.groups)} protection groups ({', '.join(g.name for g in d.groups)}); "
@@ -195,7 +195,8 @@ def _replication_notes(d: Discovery, rpo: int, rpo_from: str, seeds: str, seedle
 
 
 def _vm_note(vm: DiscoveredVm, d: Discovery) -> str:
-    where = f"runs at {vm.running_at}" if vm.running_at else "not running at either site"
+    where = (f"runs at {vm.running[0]}" if len(vm.running) == 1 else "not running at either site" if not vm.running
+             else f"powered on at {' and '.join(vm.running)}")
     group = f"group {vm.group}" if vm.group else "no group"
     extra = f"; datastores at {d.home}: {', '.join(vm.home_datastores)}" if len(vm.home_datastores) > 1 else ""
     return f"{group}; {where}{extra}"
