@@ -3,15 +3,14 @@
 Everything here reads: the SRM and VR clients are read-only views (a mutating call would be refused before any
 request) and vCenter is read with one inventory retrieval per site. Lookups never guess: a plan name that
 matches nothing lists the plans there, one that matches several lists the candidates. The values returned are
-plain and frozen; :func:`draft` turns them into a :class:`~srmctl.runbook.writer.RunbookDraft`, keeping for each
-value where it came from, so the written runbook can say so (see docs/architecture.md, "srmctl init").
+plain and frozen; ``srmctl.engine.init_runbook`` turns them into a runbook draft that says where each value came
+from (docs/architecture.md, "srmctl init: a runbook from the live plan").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from srmctl.adapters.dr.models import RecoveryPlan, Replication
 from srmctl.adapters.dr.site import DrSite
@@ -187,6 +186,3 @@ def scenario_of(discovery: Discovery) -> tuple[str, str]:
     return "planned-migration", (f"the plan is {discovery.status}: it has not been recovered; set "
                                  "disaster-recovery here if the failover turns out to be one")
 
-
-def minutes(value: int) -> timedelta:
-    return timedelta(minutes=value)

@@ -1,6 +1,6 @@
 """``srmctl init``: discover a live recovery plan, draft a commented runbook from it, and write the runbook and
 the plan's metadata snapshot, both validated, neither overwriting a file unless asked (docs/architecture.md,
-"srmctl init").
+"srmctl init: a runbook from the live plan").
 
 The files are written only once both are ready: the runbook text is loaded with the runbook loader from a
 temporary file beside its target, and each file appears under its final name in one step (a hard link, which
