@@ -253,3 +253,16 @@ def test_hostile_names_are_written_so_they_read_back_unchanged(tmp_path: Path) -
     for name, pattern in zip(HOSTILE, rb.prompts.dismiss, strict=True):
         assert fnmatchcase(name, pattern) and not fnmatchcase(name + "x", pattern)
     assert yaml.safe_load(path.read_text())["version"] == 1  # no comment became YAML
+
+
+def test_unreachable_sites_and_unset_password_variables_write_nothing(migrated: LabConfig, tmp_path: Path) -> None:
+    args, env = _site_flags(migrated)
+    target = tmp_path / "out" / "rb.yaml"
+    ny = migrated.sites["new-york"].vcenter
+    closed = [a.replace(f"{ny.host}:{ny.port}", f"{ny.host}:1") for a in args]
+    refused = _run("init", "--plan", PLAN, *closed, "-f", str(target), env=env)
+    assert refused.exit_code == 5 and "cannot connect" in refused.stderr, refused.output
+    unset = _run("init", "--plan", PLAN, *args, "-f", str(target), env={**env, "NEW_YORK_PASSWORD": ""})
+    assert unset.exit_code == 2, unset.output
+    assert "new-york.vcenter: environment variable NEW_YORK_PASSWORD is not set" in unset.stderr
+    assert list(tmp_path.iterdir()) == []

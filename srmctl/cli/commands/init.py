@@ -63,13 +63,14 @@ _SITE_OPTIONS = [
 @click.pass_obj
 def init(app: App, plan: str, file: Path | None, snapshot: Path | None, name: str | None, scenario: str | None,
          rpo: str | None, ask: str | None, force: bool, lab_dir: Path | None, **flags: tuple[str, ...]) -> None:
-    """Write a runbook and a metadata snapshot for recovery plan PLAN, read from the live sites.
+    """Write a runbook and a metadata snapshot for the recovery plan --plan NAME, read from the live sites.
 
     Endpoints come from --lab DIR, or from the site flags (each also read from its SRMCTL_* variable,
-    values separated by spaces), e.g.
+    values separated by spaces); passwords from the variables or files the flags name, e.g. for each site:
 
-      srmctl init --plan "VR Failover" --vcenter ny=vc-ny.corp --srm ny=srm-ny.corp --vr ny=vr-ny.corp
-      --user ny=administrator@vsphere.local --password-env ny=NY_PASSWORD  (and the same for the other site)
+    \b
+      --vcenter ny=vc-ny.corp --srm ny=srm-ny.corp --vr ny=vr-ny.corp
+      --user ny=administrator@vsphere.local --password-env ny=NY_PASSWORD
 
     Nothing is changed at the sites. Existing files are kept unless --force. Exit 1 when the plan is not
     found or is ambiguous (the candidates are listed), 2 for bad flags, 5 when a site cannot be reached.
