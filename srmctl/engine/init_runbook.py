@@ -94,6 +94,9 @@ def parse_rpo(text: str) -> int:
 
 def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> tuple[RunbookDraft, tuple[str, ...]]:
     warnings: list[str] = []
+    if not d.vms:
+        raise UsageError(f"recovery plan {d.plan!r} holds no VMs (groups: "
+                         f"{', '.join(g.name for g in d.groups) or 'none'}): there is nothing to fail back")
     scenario, why = scenario_of(d)
     if request.scenario is not None:
         scenario, why = request.scenario, f"from --scenario (the plan is {d.status})"

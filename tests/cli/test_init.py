@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -18,12 +18,15 @@ from click.testing import CliRunner, Result
 from labstate import snapshot as whole_state
 
 from srmctl.adapters.dr.models import RecoveryPlan
+from srmctl.adapters.endpoints import Endpoints, Secret, ServiceEndpoint, SiteEndpoints
 from srmctl.cli.main import cli
-from srmctl.engine.discover import find_plan
-from srmctl.errors import Ambiguous, NotFound
+from srmctl.engine.discover import DiscoveredGroup, DiscoveredVm, Discovery, VmReplication, find_plan
+from srmctl.engine.init_runbook import InitRequest, draft_runbook
+from srmctl.errors import Ambiguous, NotFound, UsageError
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
+from srmctl.metadata.snapshot import PlanInfo, Snapshot, Source
 from srmctl.runbook import load_runbook, read_runbook
 from srmctl.runbook.writer import EndpointDraft, RunbookDraft, SiteDraft, VmDraft, glob_literal, render_runbook
 
@@ -266,3 +269,53 @@ def test_unreachable_sites_and_unset_password_variables_write_nothing(migrated: 
     assert unset.exit_code == 2, unset.output
     assert "new-york.vcenter: environment variable NEW_YORK_PASSWORD is not set" in unset.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- drafting on its own: what the runbook cannot hold is said, what cannot be known is asked for -----------
+
+
+def _discovery(vms: tuple[DiscoveredVm, ...]) -> Discovery:
+    snapshot = Snapshot(taken_at=datetime(2026, 1, 1, tzinfo=timezone.utc), source=Source(site="ny", srm="srm-ny"),
+                        plan=PlanInfo(name="Tier 1", protected_site="ny", recovery_site="nj"))
+    return Discovery(plan="Tier 1", plan_id="plan-1", status="RECOVERY_COMPLETE", asked="ny", home="ny", away="nj",
+                     groups=(DiscoveredGroup("Tier 1 VMs", tuple(vm.name for vm in vms)),), vms=vms,
+                     snapshot=snapshot)
+
+
+def _endpoints() -> Endpoints:
+    def site(name: str) -> SiteEndpoints:
+        def service(kind: str) -> ServiceEndpoint:
+            return ServiceEndpoint(host=f"{kind}-{name}.example", user="admin", kind=kind,
+                                   secret=Secret(env=f"{name.upper()}_PW"))
+        return SiteEndpoints(name, service("vCenter"), srm=service("SRM"), vr=service("VR"))
+    return Endpoints({"ny": site("ny"), "nj": site("nj")})
+
+
+def _vm(name: str, replication: VmReplication | None) -> DiscoveredVm:
+    return DiscoveredVm(name=name, group="Tier 1 VMs", running=("nj",), home_datastores=("DS1",),
+                        home_copy_powered_on=False, instance_uuid=None, replication=replication)
+
+
+def _request(tmp_path: Path, rpo: str | None = None) -> InitRequest:
+    return InitRequest(plan="Tier 1", sites=("ny", "nj"), runbook=tmp_path / "rb.yaml",
+                       snapshot=tmp_path / "rb.snapshot.yaml", name="tier-1", origin="a test", rpo=rpo)
+
+
+def test_draft_says_what_a_runbook_cannot_hold_and_asks_for_what_is_unknown(tmp_path: Path) -> None:
+    mpit = VmReplication(10, False, False, "3 instances per day for 5 days", "OK", ("DS9",))
+    draft, warnings = draft_runbook(_discovery((_vm("a", mpit), _vm("b", None))), _endpoints(), _request(tmp_path))
+    assert draft.rpo == timedelta(minutes=10) and draft.seeds == "required"
+    assert any("multiple point-in-time instances are on for a (3 instances per day for 5 days)" in w
+               for w in warnings), warnings
+    assert "no replication from ny found for b" in warnings
+    assert any("MPIT 3 instances per day for 5 days, target DS9" in line for line in draft.notes["replication"])
+    # SRM and VR share the vCenter's login, so the runbook says it once.
+    assert (draft.sites[0].srm.user, draft.sites[0].srm.password_env, draft.sites[0].vcenter.password_env) == (
+        None, None, "NY_PW")
+
+    with pytest.raises(UsageError, match="no replication of the VMs of 'Tier 1' from ny .*give --rpo"):
+        draft_runbook(_discovery((_vm("b", None),)), _endpoints(), _request(tmp_path))
+    chosen, _ = draft_runbook(_discovery((_vm("b", None),)), _endpoints(), _request(tmp_path, rpo="1h"))
+    assert chosen.rpo == timedelta(hours=1)
+    with pytest.raises(UsageError, match="holds no VMs"):
+        draft_runbook(_discovery(()), _endpoints(), _request(tmp_path))
