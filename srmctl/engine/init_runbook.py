@@ -19,8 +19,13 @@ from srmctl.engine.discover import DiscoveredVm, Discovery, discover, scenario_o
 from srmctl.errors import UsageError
 from srmctl.metadata.snapshot import dump_snapshot
 from srmctl.runbook.loader import read_runbook
+from srmctl.runbook.models import Runbook
 from srmctl.runbook.values import format_duration, parse_duration
 from srmctl.runbook.writer import EndpointDraft, RunbookDraft, SiteDraft, VmDraft, glob_literal, render_runbook
+
+#: Whether runbooks must name one protection group for all the VMs (``protection_group``), or rebuild the plan's
+#: own groups when they name none.
+ONE_GROUP_REQUIRED = Runbook.model_fields["protection_group"].is_required()
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,14 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
     seedless = [vm.name for vm in d.vms if not vm.home_datastores]
     seeds = "preferred" if seedless else "required"
     stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and d.away in vm.running]
-    group = d.groups[0].name if d.groups else d.plan
-    if len(d.groups) > 1:
-        warnings.append(f"the plan has {len(d.groups)} protection groups ({', '.join(g.name for g in d.groups)}); "
-                        f"this runbook's protection_group names one group for all its VMs: {group!r}")
+    group: str | None = None
+    if ONE_GROUP_REQUIRED or not d.groups:
+        # A runbook format that must name one group for all the VMs (protection_group required) merges the
+        # plan's groups into it; where the format rebuilds the plan's own groups by default, none is named.
+        group = d.groups[0].name if d.groups else d.plan
+        if len(d.groups) > 1:
+            warnings.append(f"the plan has {len(d.groups)} protection groups ({', '.join(g.name for g in d.groups)});"
+                            f" this runbook's protection_group names one group for all its VMs: {group!r}")
     vms = tuple(VmDraft(name=vm.name, instance_uuid=vm.instance_uuid,
                         datastore=vm.home_datastores[0] if len(vm.home_datastores) == 1 else None,
                         note=_vm_note(vm, d)) for vm in d.vms)
@@ -147,8 +156,12 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
         "vms": (f"Every VM of the plan ({len(d.vms)}), from SRM. datastore: where the VM's copy at {d.home} "
                 "lives (vCenter); its disks are the seeds of the reverse replication.",),
         "replication": _replication_notes(d, rpo, rpo_from, seeds, seedless),
-        "protection_group": tuple(f"The plan's group {g.name!r} (SRM): {', '.join(g.vms) or 'no VMs'}."
-                                  for g in d.groups) or ("The plan has no protection groups.",),
+        "protection_group": (*(f"The plan's group {g.name!r} (SRM): {', '.join(g.vms) or 'no VMs'}."
+                                 for g in d.groups),
+                             "The plan has no protection groups: one is created, named after the plan." if not d.groups
+                             else "All the VMs go into the one group named here." if group is not None
+                             else "Each direction rebuilds these groups by name (the default); to rename them, add "
+                             "protection_groups: {rename: {OLD: NEW}}; to merge them, protection_group: {name: NEW}."),
         "recovery_plan": (f"The plan's metadata (per-VM priorities, dependencies, callouts, IP settings; "
                           f"{d.custom_steps} custom steps) as SRM held it when this runbook was written; failback "
                           "restores it after the rebuild.",),

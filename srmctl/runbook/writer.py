@@ -70,7 +70,7 @@ class RunbookDraft:
     quiesce: bool
     network_compression: bool
     seeds: str
-    protection_group: str
+    protection_group: str | None  # one group for all the VMs; None: the plan's own groups (the default)
     plan: str
     metadata: str  # the snapshot file as the runbook names it (relative to the runbook's folder)
     dismiss: tuple[str, ...] = ()
@@ -152,7 +152,9 @@ def render_runbook(draft: RunbookDraft) -> str:
     out += ["replication:", f"  rpo: {format_duration(draft.rpo)}", f"  quiesce: {scalar(draft.quiesce)}",
             f"  network_compression: {scalar(draft.network_compression)}", f"  seeds: {draft.seeds}", ""]
     note("protection_group")
-    out += [f"protection_group: {{name: {scalar(draft.protection_group)}}}", ""]
+    if draft.protection_group is not None:
+        out.append(f"protection_group: {{name: {scalar(draft.protection_group)}}}")
+    out.append("")
     note("recovery_plan")
     out += ["recovery_plan:", f"  name: {scalar(draft.plan)}", f"  metadata: {scalar(draft.metadata)}", ""]
     note("strategy")
