@@ -183,6 +183,6 @@ def scenario_of(discovery: Discovery) -> tuple[str, str]:
         return "disaster-recovery", f"the plan is {discovery.status}: its last recovery was a disaster recovery"
     if discovery.status in _PLANNED:
         return "planned-migration", f"the plan is {discovery.status}: its last recovery was a planned migration"
-    return "planned-migration", (f"the plan is {discovery.status}: it has not been recovered; set "
-                                 "disaster-recovery here if the failover turns out to be one")
+    return "planned-migration", (f"the plan is {discovery.status}, not recovered yet: this runbook is for after a "
+                                 "planned migration; set disaster-recovery here if the failover is one")
 
