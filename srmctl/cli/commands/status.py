@@ -63,7 +63,8 @@ def _unfinished_runs(app: App) -> list[RunSummary]:
     from srmctl.errors import SrmctlError
 
     try:
-        return [run for run in list_runs(app.home) if run.outcome in ("incomplete", "aborted")]
+        return [run for run in list_runs(app.home)
+                if run.outcome == "incomplete" or (run.plans and run.outcome == "aborted")]
     except SrmctlError:  # an unreadable runs folder is 'srmctl runs'' to report; status shows the sites
         return []
 
