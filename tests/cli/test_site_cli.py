@@ -77,7 +77,8 @@ def test_a_recovery_plan_named_twice_is_refused_with_its_position(tmp_path: Path
     shutil.copy(TIER1, again)
     result = run("failback", str(TIER1), str(again), "--yes")
     assert result.exit_code == 3, result.output
-    assert f"{again}:{line_of(again, 'recovery_plan:')}:" in result.stderr and "'Tier 1 DB' is also failed back by" in result.stderr
+    assert f"{again}:{line_of(again, 'recovery_plan:')}:" in result.stderr
+    assert "'Tier 1 DB' is also failed back by" in result.stderr
 
 
 def test_flags_of_one_runbook_or_of_several_are_refused(home: Path) -> None:
