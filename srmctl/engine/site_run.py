@@ -92,6 +92,7 @@ class SitePlan:
     index: int
     runbook: Runbook
     path: Path
+    sha256: str  # of the file as validated: a plan whose file changes before its turn is refused, not mixed
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def load_site(paths: Sequence[Path]) -> tuple[SitePlan, ...]:
     loaded: list[SitePlan] = []
     for index, path in enumerate(paths, 1):
         try:
-            loaded.append(SitePlan(index, load_runbook(path), path))
+            loaded.append(SitePlan(index, load_runbook(path), path, hashlib.sha256(path.read_bytes()).hexdigest()))
         except RunbookInvalid as invalid:
             problems += invalid.problems
     seen: dict[str, SitePlan] = {}
@@ -194,12 +195,14 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
         raise UsageError("a site run fails back two or more recovery plans")
     run_id = new_run_id("site")
     texts = [plan.path.read_text() for plan in site]
+    if any(hashlib.sha256(text.encode()).hexdigest() != plan.sha256 for plan, text in zip(site, texts, strict=True)):
+        raise UsageError("a runbook changed while the site run was starting; start it again")
     entries = zip(site, texts, endpoints, strict=True)
     meta = {"run_id": run_id, "kind": SITE, "runbook": " → ".join(p.runbook.name for p in site),
             "between": str(between), "started": ev.now(), "host": platform.node(), "pid": os.getpid(),
             "plans": [{"index": p.index, "runbook": p.runbook.name, "recovery_plan": p.runbook.recovery_plan.name,
                        "runbook_path": str(p.path.resolve()), "run_id": child_id(run_id, p.index),
-                       "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                       "runbook_sha256": p.sha256,
                        "endpoints": ends.origin.to_meta()} for p, text, ends in entries]}
     with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
         journal = Journal.create(home, run_id, runbook_text=None, meta=meta, secrets=_secrets(endpoints))
@@ -227,7 +230,9 @@ def pending_site(home: Path, run_id: str) -> PendingSite:
     plans, origins = [], []
     for entry in site_plans(stored.meta):
         runbook = _runbook_of(stored.directory, {**entry, "run_id": run_id}, _copy_name(entry["index"]))
-        plans.append(SitePlan(entry["index"], runbook, Path(entry["runbook_path"])))
+        original = Path(entry["runbook_path"])  # else the copy _runbook_of read (a plan not started needs a file)
+        path = original if original.is_file() else stored.directory / _copy_name(entry["index"])
+        plans.append(SitePlan(entry["index"], runbook, path, str(entry["runbook_sha256"])))
         origins.append(EndpointOrigin.from_meta(entry))
     return PendingSite(run_id, tuple(plans), tuple(origins), Between.parse(str(stored.meta.get("between", PROMPT))))
 
@@ -297,6 +302,9 @@ def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequenc
             if plan.index not in finished:  # its run ended, the site run crashed before journaling it
                 bus.emit(PLAN_FINISHED, None, _plan_data(plan, run_id, SUCCEEDED))
             continue
+        if outcome is None and hashlib.sha256(plan.path.read_bytes()).hexdigest() != plan.sha256:
+            raise UsageError(f"{plan.path} changed since site run {run_id} started; plan {plan.index} would run "
+                             "another runbook than the one confirmed: start a new site run")
         if outcome is None and plan.index > 1 and plan.index - 1 not in passed:
             _pause(run_id, site[plan.index - 2], plan, len(site), bus, between, ask_next, events)
         bus.emit(PLAN_STARTED, None, {**_plan_data(plan, run_id), "resumed": outcome is not None})
