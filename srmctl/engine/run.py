@@ -47,7 +47,6 @@ from srmctl.steps.ops import VCenterOps
 ConfirmPlan = Callable[[RunPlan], bool]
 
 
-
 @dataclass(frozen=True)
 class RunReport:
     run_id: str
