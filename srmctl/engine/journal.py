@@ -92,13 +92,13 @@ def redact(value: Any, secrets: frozenset[str]) -> Any:
     return value
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str | bytes) -> None:
     """Atomically replace ``path`` with ``text``, mode 0600, durable before returning."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
+        os.write(fd, text if isinstance(text, bytes) else text.encode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -125,16 +125,17 @@ class Journal:
         self._tail_checked = False
 
     @classmethod
-    def create(cls, home: Path, run_id: str, *, runbook_text: str | None, meta: Mapping[str, Any],
+    def create(cls, home: Path, run_id: str, *, runbook_bytes: bytes | None, meta: Mapping[str, Any],
                secrets: Iterable[str] = ()) -> Journal:
-        """A new run folder. ``runbook_text`` None: a site run, whose plans' runs keep their runbooks."""
+        """A new run folder. ``runbook_bytes`` (the file byte for byte, so that its sha256 in ``meta`` matches
+        the copy whatever its line endings); None: a site run, whose plans' runs keep their runbooks."""
         root = runs_dir(home)
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory = root / run_id
         directory.mkdir(mode=0o700)
         journal = cls(directory, secrets)
-        if runbook_text is not None:
-            _write_private(directory / RUNBOOK_COPY, runbook_text)
+        if runbook_bytes is not None:
+            _write_private(directory / RUNBOOK_COPY, runbook_bytes)
         journal.write_json(META, meta)
         return journal
 

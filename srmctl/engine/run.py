@@ -131,19 +131,20 @@ def start(runbook: Runbook, endpoints: Endpoints, home: Path, *, runbook_path: P
     journal goes to ``home/runs/<run-id>/``."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
                          until_step=selection.until_step)
-    text = runbook_path.read_text()
+    # Bytes, not text: a CRLF file read as text hashes differently from the same file read back on resume.
+    raw = runbook_path.read_bytes()
     run_id = new_run_id(runbook.name) if site is None else site.run_id
     # How the endpoints were obtained (a lab's folder, or the runbook itself): what 'srmctl resume' needs to
     # build them again. Never the endpoints' secrets.
     meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
-            "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
             "endpoints": endpoints.origin.to_meta(),
             "steps": list(names), "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
     if site is not None:
         meta.update({"site_run": site.site_run, "site_plan": site.index})
 
     def open_journal(secrets: Sequence[str]) -> Journal:
-        return Journal.create(home, run_id, runbook_text=text, meta=meta, secrets=secrets)
+        return Journal.create(home, run_id, runbook_bytes=raw, meta=meta, secrets=secrets)
 
     return _run(run_id, runbook, endpoints, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
                 subscribers=subscribers, break_lock=break_lock, site_held=site is not None)

@@ -205,7 +205,7 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
                        "runbook_sha256": p.sha256,
                        "endpoints": ends.origin.to_meta()} for p, text, ends in entries]}
     with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
-        journal = Journal.create(home, run_id, runbook_text=None, meta=meta, secrets=_secrets(endpoints))
+        journal = Journal.create(home, run_id, runbook_bytes=None, meta=meta, secrets=_secrets(endpoints))
         for plan, text in zip(site, texts, strict=True):
             _write_private(journal.directory / _copy_name(plan.index), text)
         bus = EventBus([journal.append, *subscribers])

@@ -35,11 +35,11 @@ def _plan_entry(index: int, path: Path) -> dict[str, object]:
 
 def _write_site(home: Path) -> None:
     """A site run of two plans whose first plan succeeded and whose second crashed after one step."""
-    site = Journal.create(home, SITE, runbook_text=None, meta={
+    site = Journal.create(home, SITE, runbook_bytes=None, meta={
         "run_id": SITE, "kind": "site", "runbook": "tier1-db → tier2-apps", "between": "continue",
         "started": ev.now(), "plans": [_plan_entry(1, TIER1), _plan_entry(2, TIER2)]})
     for index, path in ((1, TIER1), (2, TIER2)):
-        child = Journal.create(home, f"{SITE}.p{index}", runbook_text=path.read_text(), meta={
+        child = Journal.create(home, f"{SITE}.p{index}", runbook_bytes=path.read_bytes(), meta={
             "run_id": f"{SITE}.p{index}", "runbook": path.stem, "runbook_path": str(path),
             "runbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "steps": ["preflight.check", "plan.migrate"], "started": ev.now(), "site_run": SITE, "site_plan": index})
@@ -98,7 +98,7 @@ def test_the_kill_hook_counts_events_of_one_kind(tmp_path: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\nfrom srmctl.engine.journal import Journal\n"
         "from srmctl.engine.events import Event\n"
-        "j = Journal.create(Path(sys.argv[1]), 'r1', runbook_text=None, meta={'run_id': 'r1'})\n"
+        "j = Journal.create(Path(sys.argv[1]), 'r1', runbook_bytes=None, meta={'run_id': 'r1'})\n"
         "for n in range(5):\n"
         "    j.append(Event('step_verified' if n % 2 else 'record', None, {'n': n}))\n"
     )
