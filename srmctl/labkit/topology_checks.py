@@ -54,9 +54,12 @@ def topology_problems(topology: Topology) -> list[Problem]:
     if topology.protected_site not in topology.sites:
         return [Problem(("protected_site",), f"{topology.protected_site!r} is not one of the sites")]
     protected, recovery = topology.sites[topology.protected_site], topology.recovery_site_model
-    names = [vm.name for vm in topology.vms]
+    first: dict[str, int] = {}  # sets and dicts throughout: a scaled lab has thousands of VMs
     for i, vm in enumerate(topology.vms):
-        if names.index(vm.name) != i:
+        first.setdefault(vm.name, i)
+    names = set(first)
+    for i, vm in enumerate(topology.vms):
+        if first[vm.name] != i:
             problems.append(Problem(("vms", i, "name"), f"{vm.name!r} is listed twice"))
         if vm.datastore not in protected.datastores:
             problems.append(Problem(("vms", i, "datastore"),
@@ -89,7 +92,7 @@ def topology_problems(topology: Topology) -> list[Problem]:
         problems += [Problem(("recovery_plans", i, "protection_groups", j), f"unknown protection group {g!r}")
                      for j, g in enumerate(plan.protection_groups) if g not in groups]
         members = {v for g in plan.protection_groups if g in groups for v in groups[g].vms}
-        problems += _plan_problems(("recovery_plans", i), plan, members, set(names))
+        problems += _plan_problems(("recovery_plans", i), plan, members, names)
     return problems + _mapping_problems(topology)
 
 
