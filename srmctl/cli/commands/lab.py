@@ -37,7 +37,11 @@ _dir_option = click.option(
 
 @click.group("lab")
 def lab() -> None:
-    """Start, stop and inspect a two-site lab (vCenter, SRM and VR per site) on loopback."""
+    """Start, stop and inspect a two-site lab (vCenter, SRM and VR per site) on loopback.
+
+    Environment: SRMCTL_LAB (default --dir), SRMCTL_VCSIM (the vcsim binary to use), SRMCTL_DATA_DIR (where
+    install-vcsim puts vcsim; default $XDG_DATA_HOME/srmctl or ~/.local/share/srmctl).
+    """
 
 
 @lab.command("up")
