@@ -61,19 +61,28 @@ def snapshot() -> None:
 @_where
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the snapshot here (mode 0600) instead of standard output.")
+@output_option("yaml", "json")
 @click.pass_obj
 def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> None:
-    """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef)."""
+    """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef).
+
+    The snapshot goes to FILE or standard output as YAML; with -o json, standard output gets the JSON
+    envelope (the snapshot itself, or with --file what was written where)."""
     from srmctl.engine import snapshots
     from srmctl.metadata.snapshot import dump_snapshot, write_snapshot
 
     taken = snapshots.export(where, plan)
-    if file is None:
+    steps = sum(len(s) for s in taken.steps.values())
+    if file is not None:
+        write_snapshot(taken, file)
+    if app.json_output:
+        result = ({"plan": plan, "file": str(file), "vms": len(taken.vms), "steps": steps} if file is not None
+                  else {"plan": plan, "snapshot": taken.model_dump(mode="json", exclude_none=True)})
+        click.echo(envelope("snapshot export", result))
+    elif file is None:
         click.echo(dump_snapshot(taken), nl=False)
-        return
-    write_snapshot(taken, file)
-    app.err_console.print(f"snapshot of {plan}: {len(taken.vms)} VMs, "
-                          f"{sum(len(s) for s in taken.steps.values())} custom steps → {file}")
+    else:
+        app.err_console.print(f"snapshot of {plan}: {len(taken.vms)} VMs, {steps} custom steps → {file}")
 
 
 @snapshot.command("diff")

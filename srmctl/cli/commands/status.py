@@ -86,8 +86,8 @@ def render(app: App, report: StatusReport) -> None:
     if report.dr_available:
         _render_dr(app, report)
     if report.placeholders:
-        app.console.print("[dim]placeholders[/] (SRM's, for VMs protected at the other site): "
-                          + ", ".join(report.placeholders))
+        app.console.print(styled("[dim]placeholders[/] (SRM's, for VMs protected at the other site): {}",
+                                 ", ".join(report.placeholders)))
     if report.orphans:
         app.console.print(styled("[yellow]orphans[/] (powered off here, running at the other site): {}",
                                  ", ".join(report.orphans)))
