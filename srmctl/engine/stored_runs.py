@@ -207,6 +207,7 @@ class RunSummary:
     plans: tuple[PlanSummary, ...] = ()  # a site run's plans in order (their steps are there, not in steps)
     site_run: str | None = None  # the site run this run is one plan of
     position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
+    error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
 
 
 def run_summary(home: Path, run_id: str) -> RunSummary:
@@ -221,7 +222,13 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
                       started=str(stored.meta.get("started", "")), outcome=outcome, steps=steps,
                       journal=str(stored.directory), damage=stored.damage,
                       site_run=site_run if isinstance(site_run, str) else None,
-                      position=None if outcome == SUCCEEDED else _step_position(steps))
+                      position=None if outcome == SUCCEEDED else _step_position(steps),
+                      error=_error(report))
+
+
+def _error(report: Mapping[str, Any]) -> str | None:
+    error = report.get("error")
+    return error if isinstance(error, str) and error else None
 
 
 def _step_position(steps: Sequence[StepOutcome]) -> str | None:

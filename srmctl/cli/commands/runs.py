@@ -53,7 +53,9 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         app.console.print(styled("run {} ({}), started {}: ", summary.run_id, summary.runbook, summary.started)
                           + _outcome(summary.outcome))
         if summary.damage:
-            app.console.print(f"  {summary.damage}")
+            app.console.print(styled("  {}", summary.damage))
+        if summary.error:
+            app.console.print(styled("  why: {}", summary.error))
         if summary.site_run:
             app.console.print(f"  one plan of site run {summary.site_run} (resume that run)")
         if summary.position:
@@ -82,7 +84,7 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     app.console.print(table)
     for run in found:  # the reason, in full: a table cell would cut the file's path
         if run.damage:
-            app.console.print(f"{run.run_id} is damaged: {run.damage}")
+            app.console.print(styled("{} is damaged: {}", run.run_id, run.damage))
 
 
 def _steps_table(app: App, steps: Sequence[StepOutcome]) -> None:
