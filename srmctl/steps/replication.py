@@ -21,7 +21,7 @@ from srmctl.adapters.dr.models import (
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import Sides, StepContext
-from srmctl.steps.dr_state import is_missing, replications_from, running_vms, vm_names
+from srmctl.steps.dr_state import is_missing, replications_from, running_vms, running_vms_by_name, vm_names
 from srmctl.steps.vms import matching
 from srmctl.steps.window import await_tasks, run_tasks
 
@@ -127,8 +127,8 @@ class ReplicationReverse(Step):
             elif replication.state != ReplicationStatus.OK:
                 problems.append(f"replication of {name} to {s.home} exists but is {replication.state} "
                                 f"({replication.id}); repair or remove it in VR first")
-        vms, missing = running_vms(ctx)
-        problems += [p for p in missing if any(p.startswith(f"VM {n} ") for n in todo)]
+        vms, missing = running_vms_by_name(ctx)
+        problems += [missing[n] for n in todo if n in missing]
         targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
         seeds = ctx.runbook.replication.seeds
         for name in todo:
@@ -291,8 +291,9 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
     home_inventory = ctx.ops(s.home).inventory() if s.home in ctx.sites else None
     chosen: dict[str, tuple[Datastore, str]] = {}
     undecided: dict[str, VrVm] = {}
+    runbook_vms = {v.name: v for v in ctx.runbook.vms or ()}  # by name: no scan of the runbook per VM
     for name, vm in vms.items():
-        runbook_vm = next(v for v in ctx.runbook.vms or () if v.name == name)
+        runbook_vm = runbook_vms[name]
         orphans = matching(home_inventory, runbook_vm) if home_inventory is not None else ()
         if runbook_vm.datastore is not None:
             wanted, how = runbook_vm.datastore, "runbook"
