@@ -3,8 +3,9 @@ included) at N = 50 VMs, against a budget: a batching or waiting regression (a c
 step did, a task awaited alone) fails here, deterministically, whatever the machine's speed. Not timed: speed
 targets live in bench/. See docs/architecture.md, "Concurrency and batching".
 
-The budget is set just above what the run measured when it was written (25.5 to 25.7 calls/VM at N = 50, planned migration, concurrency 8); issue
-#11's target is at most 15 calls/VM at N = 200, where the per-step constants weigh four times less."""
+The budget is set just above what the run measured when it was written (25.5 to 25.7 calls/VM at N = 50,
+planned migration, concurrency 8); issue #11's target is at most 15 calls/VM at N = 200, where the per-step
+constants weigh four times less."""
 
 from __future__ import annotations
 
