@@ -125,11 +125,18 @@ def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
 
     When a name is there more than once (a stale copy not yet unregistered), the powered-on one is the VM
     that runs; anything still ambiguous is a problem, never a guess."""
+    found, problems = running_vms_by_name(ctx)
+    return found, list(problems.values())
+
+
+def running_vms_by_name(ctx: StepContext) -> tuple[dict[str, VrVm], dict[str, str]]:
+    """:func:`running_vms` with each problem keyed by the VM's name."""
     s = ctx.sides
     by_name: dict[str, list[VrVm]] = {}
     for vm in s.dr.vr.vms(s.running_guid):
         by_name.setdefault(vm.name, []).append(vm)
-    found, problems = {}, []
+    found: dict[str, VrVm] = {}
+    problems: dict[str, str] = {}
     for name in vm_names(ctx):
         candidates = [vm for vm in by_name.get(name, []) if not vm.template]
         if len(candidates) > 1:
@@ -137,10 +144,9 @@ def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
         if len(candidates) == 1:
             found[name] = candidates[0]
         elif not candidates:
-            problems.append(f"VM {name} is not running at {s.running}")
+            problems[name] = f"VM {name} is not running at {s.running}"
         else:
-            problems.append(f"VM {name} runs more than once at {s.running}: "
-                            + ", ".join(vm.id for vm in candidates))
+            problems[name] = f"VM {name} runs more than once at {s.running}: " + ", ".join(vm.id for vm in candidates)
     return found, problems
 
 

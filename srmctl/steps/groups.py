@@ -4,11 +4,12 @@ create the vSphere Replication group of the VMs where they run now."""
 from __future__ import annotations
 
 from srmctl.adapters.dr import DrApiError
-from srmctl.adapters.dr.models import ProtectionGroupVm, VmProtectionStatus
+from srmctl.adapters.dr.models import ProtectionGroupVm, Task, VmProtectionStatus
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import is_missing, new_group, recovery_plan, running_vms, stale_groups, vm_names
+from srmctl.steps.window import run_tasks
 
 
 @register
@@ -40,16 +41,18 @@ class GroupsDelete(Step):
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
-        for action in actions:
+
+        def start(action: Action) -> Task | None:
             ctx.pause("before_call")
             try:
-                dr.srm.wait_task(dr.srm.delete_group(action.detail("group_id"), wait=False))
+                return dr.srm.delete_group(action.detail("group_id"), wait=False)
             except DrApiError as error:
                 if not is_missing(error):
                     raise
                 ctx.action_done(action, {"already_deleted": True})
-                continue
-            ctx.action_done(action)
+                return None
+
+        run_tasks(ctx, dr.srm, actions, start, lambda action, _: ctx.action_done(action))
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
@@ -121,8 +124,8 @@ class GroupsCreate(Step):
         tasks, failed = 0, []
         if any(vm.status == VmProtectionStatus.NOT_CONFIGURED for vm in vms):
             ctx.pause("before_call")
-            try:
-                tasks = len(srm.configure_all_vms(group_id))
+            try:  # one call configures every VM (a task each), awaited together
+                tasks = len(srm.wait_tasks(srm.configure_all_vms(group_id, wait=False)))
             except OperationFailed as error:  # the VMs' protection status below says which and why
                 failed = [f"configure-all-vms failed: {error}"]
             vms = srm.group_vms(group_id)

@@ -8,6 +8,7 @@ reads the same file, so a crash after the groups were removed can never snapshot
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from srmctl.errors import RunbookInvalid, StepFailed
@@ -146,16 +147,33 @@ class MetadataRestore(Step):
             # plan.attach_groups, and the step is planned again from live state right before it runs.
             return (Action.make("restore_metadata", ctx.source, [snapshot.plan.name],
                                 note="once the recovery plan holds the VMs again"),)
-        return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+        planned = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+        self._planned = (planned, restore)
+        return planned
+
+    _planned: tuple[tuple[Action, ...], RestorePlan] | None = None  # the last plan() of this step object
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        _, restore = self._restore_plan(ctx)
+        # The executor plans right before it applies, on this step object: what plan() read (every VM's
+        # settings) is reused rather than read again; any other actions are planned again here.
+        if self._planned is not None and self._planned[0] == actions:
+            restore = self._planned[1]
+        else:
+            restore = self._restore_plan(ctx)[1]
         now = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
         if now != actions:
             raise StepFailed("the plan's settings changed since this step was planned; run it "
                              "again to re-plan")
         ctx.pause("before_call")
-        apply_restore(ctx.dr(ctx.source).srm, restore)
+        srm = ctx.dr(ctx.source).srm
+        for phase in _phases(restore):
+            if phase.actions[0].kind in _PER_VM:
+                # Per-VM updates are independent of each other: at most `concurrency` in flight, awaited
+                # together; a phase ends before the next starts (dependencies need the priorities set).
+                with srm.tasks_together(ctx.runbook.concurrency):
+                    apply_restore(srm, phase)
+            else:
+                apply_restore(srm, phase)
         for action in actions:
             ctx.action_done(action)
 
@@ -169,11 +187,27 @@ class MetadataRestore(Step):
     def verify(self, ctx: StepContext) -> Verification:
         if self._nothing_to_restore(ctx):
             return Verification.passed("no metadata snapshot in this run: the plan's metadata is left as is")
-        snapshot, restore = self._restore_plan(ctx)
-        live = capture(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name,
-                       site=ctx.dr(ctx.source).site)
+        srm = ctx.dr(ctx.source).srm
+        with srm.reading_settings_once():  # both read every VM's settings: once is enough
+            snapshot, restore = self._restore_plan(ctx)
+            live = capture(srm, ctx.runbook.recovery_plan.name, site=ctx.dr(ctx.source).site)
         changes = diff_snapshots(snapshot, live)
         ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
         if restore.actions or changes:
             return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
         return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")
+
+
+#: Restore actions made of one call per VM, independent of each other.
+_PER_VM = frozenset({"vm_settings", "vm_dependencies"})
+
+
+def _phases(restore: RestorePlan) -> list[RestorePlan]:
+    """The restore's actions cut into runs of the same kind, in order (settings, then dependencies, …)."""
+    phases: list[RestorePlan] = []
+    for action in restore.actions:
+        if phases and phases[-1].actions[-1].kind == action.kind:
+            phases[-1] = replace(phases[-1], actions=(*phases[-1].actions, action))
+        else:
+            phases.append(replace(restore, actions=(action,)))
+    return phases
