@@ -8,15 +8,18 @@ reads the same file, so a crash after the groups were removed can never snapshot
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from srmctl.errors import RunbookInvalid, StepFailed
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
+from srmctl.metadata.forecast import forecast, shown
 from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
 from srmctl.metadata.snapshot import Snapshot, read_snapshot, write_snapshot
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import recovery_plan, vm_names
 
 SNAPSHOT_FILE = "metadata-snapshot.yaml"
 
@@ -135,23 +138,20 @@ class MetadataRestore(Step):
         return snapshot, restore
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        if self._nothing_to_restore(ctx) or _saved_snapshot(ctx) is None:
-            # Without a saved snapshot (planned before metadata.snapshot has run: a run is planned up front and
-            # dry runs keep no files) the snapshot will be the live plan's own, and restoring a plan onto
-            # itself changes nothing: no need to read every VM's settings twice to say so.
+        if self._nothing_to_restore(ctx):
             return ()
-        snapshot, restore = self._restore_plan(ctx, strict=False)
+        if _rebuild_ahead(ctx) or _saved_snapshot(ctx) is None:
+            return _forecast(ctx)
+        _, restore = self._restore_plan(ctx, strict=False)
         if restore.unplaced:
             # Planned (up front, or on resume) while the plan's groups are detached: the VMs come back with
-            # plan.attach_groups, and the step is planned again from live state right before it runs.
-            return (Action.make("restore_metadata", ctx.source, [snapshot.plan.name],
-                                note="once the recovery plan holds the VMs again"),)
-        return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+            # SRM's defaults in plan.attach_groups, and the step is planned again right before it runs.
+            return _forecast(ctx)
+        return _exact(ctx, restore)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         _, restore = self._restore_plan(ctx)
-        now = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
-        if now != actions:
+        if _exact(ctx, restore) != actions:
             raise StepFailed("the plan's settings changed since this step was planned; run it "
                              "again to re-plan")
         ctx.pause("before_call")
@@ -172,8 +172,45 @@ class MetadataRestore(Step):
         snapshot, restore = self._restore_plan(ctx)
         live = capture(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name,
                        site=ctx.dr(ctx.source).site)
-        changes = diff_snapshots(snapshot, live)
+        changes = diff_snapshots(snapshot, live, groups=False)  # groups: groups.create's check
         ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
         if restore.actions or changes:
             return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
         return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")
+
+
+# --- what metadata.restore will set, per VM (see docs/architecture.md, "Dry run") ------------------------------
+
+
+def _exact(ctx: StepContext, restore: RestorePlan) -> tuple[Action, ...]:
+    """The restore's actions as observed: each VM's changes against what SRM holds now."""
+    return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary, changes=a.changes)
+                 for a in restore.actions)
+
+
+def _rebuild_ahead(ctx: StepContext) -> bool:
+    """The run still rebuilds the plan's groups before this step (the plan holds groups protected at the site
+    the VMs left): SRM will then hold its defaults for every VM, not what it holds now."""
+    if not (ctx.in_sequence or "groups.delete" in ctx.runbook.effective_steps):
+        return False
+    plan = recovery_plan(ctx)
+    return plan is not None and plan.protected_vc_guid == ctx.sides.home_guid and bool(
+        ctx.sides.dr.srm.plan_groups(plan.id))
+
+
+def _forecast(ctx: StepContext) -> tuple[Action, ...]:
+    """Per VM, the snapshot's settings (the run's, else captured now from the live plan, read-only and kept in
+    memory) against SRM's defaults for a VM that joins a plan: what the step will set after the rebuild.
+    Labelled as a forecast: the step is planned again from live state right before it runs."""
+    plan = recovery_plan(ctx)
+    if plan is None:
+        return ()
+    srm = ctx.sides.dr.srm
+    snapshot = _saved_snapshot(ctx) or capture(srm, plan.name, site=ctx.sides.dr.site)
+    names = (plan.protected_site_name or "", plan.recovery_site_name or "")
+    after = names if plan.protected_vc_guid == ctx.sides.running_guid else names[::-1]
+    with suppress(ValueError):  # a snapshot of another pair of sites is shown as recorded
+        snapshot = snapshot.oriented(after)
+    sites = snapshot.direction
+    return tuple(Action.make("vm_settings", ctx.source, [c.vm], forecast=True, changes=c.changes)
+                 .with_details(**shown(c.wanted, sites)) for c in forecast(snapshot.vms, vm_names(ctx), sites))

@@ -166,7 +166,7 @@ class _PlanRun(Step):
         name = ctx.runbook.recovery_plan.name
         if plan is None or plan.protected_vc_guid != s.running_guid:
             # Planned ahead of the steps that attach the plan in this direction; checked again before it runs.
-            return (Action.make(self.operation, s.running, [name], protected_site=s.running,
+            return (Action.make(self.operation, s.running, [name], protected_site=s.running, forecast=True,
                                 note="once the plan protects " + s.running),)
         if plan.status in self.done:
             return ()
