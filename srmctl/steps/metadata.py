@@ -140,10 +140,10 @@ class MetadataRestore(Step):
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         if self._nothing_to_restore(ctx):
             return ()
-        if _rebuild_ahead(ctx) or _saved_snapshot(ctx) is None:
-            return _forecast(ctx)
-        _, restore = self._restore_plan(ctx, strict=False)
-        if restore.unplaced:
+        if _saved_snapshot(ctx) is None:
+            return _forecast(ctx) if _rebuild_ahead(ctx) else ()  # without a rebuild: the live plan onto itself
+        _, restore = self._restore_plan(ctx, strict=False)  # checks the snapshot against the live plan first
+        if restore.unplaced or _rebuild_ahead(ctx):
             # Planned (up front, or on resume) while the plan's groups are detached: the VMs come back with
             # SRM's defaults in plan.attach_groups, and the step is planned again right before it runs.
             return _forecast(ctx)
