@@ -37,7 +37,7 @@ def _one_group_setting(data: Mapping[str, Any]) -> list[Problem]:
     # Renames are applied once, never chained: a group created under a name that another rename moves away
     # would make the two directions disagree on which group is which.
     return [Problem(("protection_groups", "rename", old), f"{old!r} is renamed to {new!r}, which is itself "
-                    f"renamed (to {rename[new]!r}); renames are not chained: map each group to its final name")
+                    f"renamed (to {rename[new]!r}); renames are not chained: map each group to its final name", "key")
             for old, new in rename.items() if isinstance(new, str) and new != old and new in rename
             and rename[new] != new]
 
