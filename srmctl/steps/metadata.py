@@ -87,14 +87,16 @@ class MetadataSnapshot(Step):
             kept = read_snapshot(Path(kept_file)) if kept_file and Path(kept_file).is_file() else None
             chosen = live
             if kept is not None and kept.plan.name == live.plan.name and kept.richness > live.richness:
-                chosen = kept  # the live plan already lost settings (e.g. an earlier, manual rebuild)
+                # The live plan already lost settings (e.g. an earlier, manual rebuild). A file written before
+                # groups were recorded takes the live plan's groups: the best record there is.
+                chosen = kept if kept.groups is not None else kept.model_copy(update={"groups": live.groups})
             elif kept_file is not None:
                 write_snapshot(live, Path(kept_file))
             if path is not None:
                 write_snapshot(chosen, path)
             ctx.record("metadata_snapshot", {
                 "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
-                "source": "runbook file (richer than the live plan)" if chosen is kept else "live plan",
+                "source": "live plan" if chosen is live else "runbook file (richer than the live plan)",
                 "file": str(path) if path else None})
             ctx.action_done(action, {"vms": len(chosen.vms)})
 
