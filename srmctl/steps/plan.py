@@ -117,9 +117,8 @@ class PlanAttachGroups(Step):
                                      "only change while it has none (plan.detach_groups, groups.delete)")
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid, wait=False))
             else:
-                group = groups[action.detail("group")]
-                assert group is not None  # checked above
-                ids = [g.id for g in current if g.id != group.id] + [group.id]
+                group_id = groups[action.detail("group")].id  # type: ignore[union-attr]  # checked above
+                ids = [g.id for g in current if g.id != group_id] + [group_id]
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protection_groups=ids, wait=False))
             ctx.action_done(action)
 
