@@ -87,8 +87,9 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     s = ctx.sides
     names = set(vm_names(ctx))
     rb = ctx.runbook
-    named = {rb.protection_group.name} | ({rb.select.protection_group} if rb.select and rb.select.protection_group
-                                          else set())
+    # Named groups are selected even when empty (e.g. left so by a run that stopped half-way).
+    named = ({rb.protection_group.name} if rb.protection_group else set(rb.group_renames.values())) | (
+        {rb.select.protection_group} if rb.select and rb.select.protection_group else set())
     selected, refused = [], []
     for group in s.dr.srm.groups():
         if group.protected_vc_guid != s.home_guid:
@@ -105,16 +106,6 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
                                  "runbook does not move (add those VMs to the runbook or move them out of the "
                                  "group first): " + "; ".join(refused))
     return selected
-
-
-def new_group(ctx: StepContext) -> ProtectionGroup | None:
-    """The runbook's protection group in this direction (protected where the VMs run), if it exists."""
-    s = ctx.sides
-    name = ctx.runbook.protection_group.name
-    found = [g for g in s.dr.srm.groups() if g.name == name and g.protected_vc_guid == s.running_guid]
-    if len(found) > 1:
-        raise Ambiguous(f"protection group {name!r} at {s.running}", [g.id for g in found])
-    return found[0] if found else None
 
 
 # --- VMs and replications ----------------------------------------------------------------------------------

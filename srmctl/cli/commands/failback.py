@@ -15,6 +15,7 @@ import click
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, plain, styled
 from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.plan_view import FORECAST_NOTE, action_cell, shown_details
 from srmctl.cli.render import envelope
 from srmctl.errors import StepFailed, UsageError
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a com
     from srmctl.engine.run import ConfirmPlan
     from srmctl.engine.site_run import Between
 
-_SHOWN_DETAILS = ("moref", "power_state")
+_SHOWN_DETAILS = ("moref", "power_state", "group", "changes")
 _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
 
 
@@ -58,12 +59,12 @@ def render_plan(app: App, plan: RunPlan) -> None:
             table.add_row(str(number), step.name, step.impact.value, styled("[dim]nothing to do[/]"), "", "", "")
         for index, action in enumerate(step.actions):
             # The table shows what tells VMs apart at a glance; -o json has every detail.
-            details = " ".join(str(v) for k, v in action.details if k in _SHOWN_DETAILS)
             table.add_row(str(number) if index == 0 else "", step.name if index == 0 else "",
-                          step.impact.value if index == 0 else "",
-                          styled("{} [red](high impact)[/]" if action.high_impact else "{}", action.kind),
-                          action.site, ", ".join(action.targets), details)
+                          step.impact.value if index == 0 else "", action_cell(action),
+                          action.site, ", ".join(action.targets), shown_details(action, _SHOWN_DETAILS))
     app.console.print(table)
+    if any(a.forecast for s in plan.steps for a in s.actions):
+        app.console.print(FORECAST_NOTE)
 
 
 class _ProgressBars:

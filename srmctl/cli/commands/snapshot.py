@@ -93,12 +93,19 @@ def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> N
 def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     """Compare FILE with the live PLAN. Exit 0 when equal, 1 when different."""
     from srmctl.engine import snapshots
+    from srmctl.metadata.diff import not_compared
     from srmctl.metadata.snapshot import read_snapshot
 
-    changes = snapshots.diff(where, plan, read_snapshot(file))
+    expected = read_snapshot(file)
+    changes = snapshots.diff(where, plan, expected)
+    notes = not_compared(expected)
     if app.json_output:
-        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes}))
-    elif not changes:
+        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes,
+                                              **({"not_compared": notes} if notes else {})}))
+        return _exit_if(changes)
+    for note in notes:  # before the verdict: "equal" must not be read as "the groups are equal too"
+        app.err_console.print(f"note: {note}")
+    if not changes:
         app.console.print(f"{plan}: equal to {file}")
     else:
         # The heading is a line of its own: as a table title it would wrap at the table's width.
@@ -107,6 +114,10 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
         for change in changes:
             table.add_row(change.path, _show(change.before), _show(change.after))
         app.console.print(table)
+    _exit_if(changes)
+
+
+def _exit_if(changes: tuple[object, ...]) -> None:
     if changes:
         click.get_current_context().exit(int(ExitCode.FAILED))  # "differs" is an answer, not an error
 
