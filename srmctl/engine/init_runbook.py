@@ -19,13 +19,8 @@ from srmctl.engine.discover import DiscoveredVm, Discovery, discover, scenario_o
 from srmctl.errors import UsageError
 from srmctl.metadata.snapshot import dump_snapshot
 from srmctl.runbook.loader import read_runbook
-from srmctl.runbook.models import Runbook
 from srmctl.runbook.values import format_duration, parse_duration
 from srmctl.runbook.writer import EndpointDraft, RunbookDraft, SiteDraft, VmDraft, glob_literal, render_runbook
-
-#: Whether runbooks must name one protection group for all the VMs (``protection_group``), or rebuild the plan's
-#: own groups when they name none.
-ONE_GROUP_REQUIRED = Runbook.model_fields["protection_group"].is_required()
 
 
 @dataclass(frozen=True)
@@ -135,13 +130,10 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
     seeds = "preferred" if seedless else "required"
     stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and d.away in vm.running]
     group: str | None = None
-    if ONE_GROUP_REQUIRED or not d.groups:
-        # A runbook format that must name one group for all the VMs (protection_group required) merges the
-        # plan's groups into it; where the format rebuilds the plan's own groups by default, none is named.
-        group = d.groups[0].name if d.groups else d.plan
-        if len(d.groups) > 1:
-            warnings.append(f"the plan has {len(d.groups)} protection groups ({', '.join(g.name for g in d.groups)});"
-                            f" this runbook's protection_group names one group for all its VMs: {group!r}")
+    if not d.groups:
+        # Failback rebuilds the plan's own groups by name (the default), so a runbook names a group only when
+        # the plan has none to rebuild: one is created, named after the plan.
+        group = d.plan
     vms = tuple(VmDraft(name=vm.name, instance_uuid=vm.instance_uuid,
                         datastore=vm.home_datastores[0] if len(vm.home_datastores) == 1 else None,
                         note=_vm_note(vm, d)) for vm in d.vms)

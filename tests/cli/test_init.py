@@ -21,7 +21,6 @@ from labstate import snapshot as whole_state
 from srmctl.adapters.dr.models import RecoveryPlan
 from srmctl.adapters.endpoints import Endpoints, Secret, ServiceEndpoint, SiteEndpoints
 from srmctl.cli.main import cli
-from srmctl.engine import init_runbook
 from srmctl.engine.discover import DiscoveredGroup, DiscoveredVm, Discovery, VmReplication, find_plan
 from srmctl.engine.init_runbook import InitRequest, draft_runbook
 from srmctl.errors import Ambiguous, NotFound, UsageError
@@ -323,17 +322,11 @@ def test_draft_says_what_a_runbook_cannot_hold_and_asks_for_what_is_unknown(tmp_
         draft_runbook(_discovery(()), _endpoints(), _request(tmp_path))
 
 
-def test_where_runbooks_rebuild_the_plans_own_groups_none_is_named(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a runbook format whose protection_group is optional (the plan's own groups are rebuilt by name),
-    init names no group; where it is required, it names one and warns that the groups merge."""
+def test_the_plans_own_groups_are_rebuilt_so_none_is_named(tmp_path: Path) -> None:
+    """Failback rebuilds the plan's own groups by name, so init names no group and warns of no merge."""
     vms = (_vm("a", VmReplication(15, True, True, "", "OK", ())),)
     discovery = _discovery(vms)
     two = replace(discovery, groups=(*discovery.groups, DiscoveredGroup("Tier 1 DB", ())))
-    merged, warnings = draft_runbook(two, _endpoints(), _request(tmp_path))
-    if init_runbook.ONE_GROUP_REQUIRED:
-        assert merged.protection_group == "Tier 1 VMs" and any("2 protection groups" in w for w in warnings)
-    monkeypatch.setattr(init_runbook, "ONE_GROUP_REQUIRED", False)
     own, warnings = draft_runbook(two, _endpoints(), _request(tmp_path))
     assert own.protection_group is None and not any("protection groups" in w for w in warnings)
     text = render_runbook(own)
