@@ -66,10 +66,11 @@ class ProcessStatus:
     note: str = ""  # set when 'lab down' left the process alone, saying what it found instead
 
 
-def up(directory: Path, topology: Topology, *, scenario: str = "protected",
+def up(directory: Path, topology: Topology, *, scenario: str = "protected", latency: str = "fast",
        progress: Progress | None = None) -> LabConfig:
     """Start both sites' vCenters, build the topology's ``protected`` world, then start srmsim (SRM and VR of
-    both sites), which reaches ``scenario`` by running its own recovery. Returns the lab config."""
+    both sites), which reaches ``scenario`` by running its own recovery and then serves with the ``latency``
+    profile (srmsim/latency.py). Returns the lab config."""
     say = progress or (lambda _msg: None)
     directory = directory.resolve()
     require_proc()
@@ -96,7 +97,7 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected",
             finally:
                 session.close()
         say(f"starting SRM and vSphere Replication simulator ({scenario})")
-        config = _start_srmsim(config, topology, scenario)
+        config = _start_srmsim(config, topology, scenario, latency)
     except BaseException:
         down(directory)
         raise
@@ -104,7 +105,7 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected",
     return config
 
 
-def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabConfig:
+def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency: str = "fast") -> LabConfig:
     """srmsim serves SRM and VR for both sites; each site gets its own certificate, and SSO users are the
     vCenter's (as SRM and VR authenticate against the vCenter's SSO)."""
     directory = Path(config.directory)
@@ -118,6 +119,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     sim_config = {
         "topology": topology_file.name,
         "scenario": scenario,
+        "latency": latency,  # in srmsim's own config: srmsim started again from it keeps the profile
         "sites": {name: {"user": site.vcenter.user, "password_file": site.vcenter.password_file,
                          "cert": str(certs[name][0]), "key": str(certs[name][1]), "thumbprint": certs[name][2],
                          "vcenter": site.vcenter.model_dump()}
@@ -129,7 +131,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     write_private(config_file, yaml.safe_dump(sim_config, sort_keys=False).encode())
     # Recorded before it starts, so that 'lab down' stops it even if it fails half-way.
     save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
-                                                            config=str(config_file))}))
+                                                            config=str(config_file), latency=latency)}))
     # The start limit scales with the topology: srmsim builds the scenario's world before it is ready (a
     # placeholder VM per protected VM, and for the failover scenarios a whole recovery).
     handle = start_detached(config_file, workdir, timeout=60.0 + 0.5 * len(topology.vms))
@@ -145,7 +147,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     return config.model_copy(update={
         "sites": sites,
         "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, vr_pairing_id=handle.vr_pairing_id,
-                            scenario=scenario,
+                            scenario=scenario, latency=latency,
                             config=str(config_file), identity=started)})
 
 

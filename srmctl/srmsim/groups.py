@@ -72,7 +72,7 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
             world.groups.pop(group.id, None)
 
         return world.start_task(site, "srm", f"Create protection group {group.name}", group.id, group.name, work,
-                                failed)
+                                failed, kind="srm.group.create")
 
 
 def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, Any]) -> SimTask:
@@ -97,7 +97,7 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
                 placeholders.configure_group(world, group)
 
         return world.start_task(site, "srm", f"Reconfigure protection group {group.name}", group.id, group.name,
-                                work)
+                                work, kind="srm.group.reconfigure")
 
 
 def delete_group(world: World, site: str, group_id: str) -> SimTask:
@@ -115,4 +115,5 @@ def delete_group(world: World, site: str, group_id: str) -> SimTask:
             with world.lock:
                 world.groups.pop(group.id, None)
 
-        return world.start_task(site, "srm", f"Delete protection group {group.name}", group.id, group.name, work)
+        return world.start_task(site, "srm", f"Delete protection group {group.name}", group.id, group.name, work,
+                                kind="srm.group.delete")

@@ -112,7 +112,8 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
                 raise Failed(f"{status}: {'; '.join(errors)}")
 
         verb = "Restore placeholder" if restore else "Configure protection"
-        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work))
+        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work,
+                                      kind="srm.placeholder"))
     return tasks
 
 

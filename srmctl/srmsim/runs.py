@@ -49,6 +49,7 @@ class _Run:
             elif action is not None:
                 action()
             self.ctx.pause()
+            self.ctx.spend(self.world.latency.duration("srm.plan.step"))
             with self.world.lock:
                 self.plan.step_status[self.view][step_id] = "SUCCESS"
                 self.plan.progress = int(100 * (index + 1) / len(self.steps))
@@ -137,6 +138,8 @@ def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) ->
                         run.prompt(callout["name"], callout["content"], callout["id"])
                 with world.lock:
                     plan.vm_status[vm.id] = "TEST_SUCCEEDED" if role == "test" else "RECOVERY_SUCCEEDED"
+            # SRM starts a priority group's VMs at the same time (srmsim/latency.py).
+            run.ctx.spend(world.latency.priority_step_seconds(len(vms)))
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
 
 
@@ -253,10 +256,13 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
 
 
 def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
+    """Sync every replication of the plan; VR syncs them in parallel, so the step waits for the longest."""
+    seconds = [0.0]
     for vm, _ in plan_vms(world, plan):
         replication = world.replication_of_vm(vm.id)
         if replication is not None and replication.status not in vr.INACTIVE:
-            vr.sync(run.ctx, replication)
+            seconds.append(vr.sync(run.ctx, replication, paced=False))
+    run.ctx.spend(max(seconds))
 
 
 def _stop_replications(world: World, plan: SimPlan) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from srmctl.srmsim.latency import FAST, LatencyProfile
 from srmctl.srmsim.model import (
     SimDatastore,
     SimDisk,
@@ -35,12 +36,16 @@ from srmctl.srmsim.vcenter import NullMirror
 
 
 class TaskContext:
-    """What an operation running as a task may do: report progress, pause, check cancellation."""
+    """What an operation running as a task may do: report progress, pause, check cancellation, and take the
+    time its latency profile gives it (:mod:`srmctl.srmsim.latency`): the task is due ``duration`` seconds
+    after its own start, never queued behind another task."""
 
-    def __init__(self, world: World, task: SimTask, slow: float) -> None:
+    def __init__(self, world: World, task: SimTask, slow: float, duration: float = 0.0) -> None:
         self.world = world
         self.task = task
         self.slow = slow
+        self.started = time.monotonic()
+        self.duration = duration * slow
 
     def progress(self, value: int) -> None:
         with self.world.lock:
@@ -48,6 +53,22 @@ class TaskContext:
 
     def pause(self, ticks: float = 1.0) -> None:
         time.sleep(self.world.tick * ticks * self.slow)
+
+    def extend(self, seconds: float) -> None:
+        """The task takes ``seconds`` more than its kind's duration (a sync's bytes, a plan step)."""
+        self.duration += seconds * self.slow
+
+    def hold(self) -> None:
+        """Stay RUNNING until the task is due, moving its progress with the time that passes."""
+        while (left := self.started + self.duration - time.monotonic()) > 0:
+            self.progress(int(99 * (1 - left / self.duration)))
+            time.sleep(min(left, 0.25))
+
+    def spend(self, seconds: float) -> None:
+        """Take ``seconds`` now (a step of a plan run), on top of what the task has taken so far."""
+        if seconds > 0:
+            self.duration = max(self.duration, time.monotonic() - self.started) + seconds * self.slow
+            self.hold()
 
 
 class Failed(Exception):
@@ -59,8 +80,9 @@ class Failed(Exception):
 
 class World:
     def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None,
-                 mirror: NullMirror | None = None) -> None:
+                 mirror: NullMirror | None = None, latency: LatencyProfile = FAST) -> None:
         self.lock = threading.RLock()
+        self.latency = latency  # how long each kind of task takes (srmsim/latency.py)
         self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
         self.tick = tick  # seconds per simulated step (tasks advance in ticks)
         self.pairing_id = pairing_id or str(uuid.uuid4())  # the SRM pairing
@@ -237,7 +259,10 @@ class World:
     # -- tasks -----------------------------------------------------------------------------------
 
     def start_task(self, site: str, api: str, description: str, entity: str | None, entity_name: str | None,
-                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None) -> SimTask:
+                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None, *,
+                   kind: str = "") -> SimTask:
+        """Run ``work`` as a task in its own thread; it stays RUNNING at least as long as the latency profile
+        gives ``kind`` (srmsim/latency.py), counted from its own start."""
         task = SimTask(id=f"{api}-task-{next(self._ids)}", site=site, api=api, description=description,
                        entity=entity, entity_name=entity_name)
         fault = self._take_task_fault(description)
@@ -246,12 +271,17 @@ class World:
         def runner() -> None:
             with self.lock:
                 task.status, task.started = "RUNNING", now_ms()
-            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0)
+            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0,
+                              self.latency.duration(kind))
             try:
                 ctx.pause()
                 if fault and fault.kind == "error":
                     raise Failed(fault.message)
+                # Effects land when the task is due (a client reading state before the task ends sees none
+                # of them); work that takes its own time (a sync's bytes, plan steps) extends the task.
+                ctx.hold()
                 result = work(ctx)
+                ctx.hold()
             except (Failed, SimError) as error:
                 with self.lock:
                     task.status, task.error = "ERROR", str(error)
