@@ -5,6 +5,7 @@ replication sync) run as :class:`SimTask` workers that sleep outside the lock.
 
 from __future__ import annotations
 
+import concurrent.futures
 import fnmatch
 import itertools
 import os
@@ -17,6 +18,7 @@ from typing import Any
 
 from srmctl.srmsim.latency import FAST, LatencyProfile
 from srmctl.srmsim.model import (
+    Replications,
     SimDatastore,
     SimDisk,
     SimError,
@@ -33,6 +35,9 @@ from srmctl.srmsim.model import (
     now_ms,
 )
 from srmctl.srmsim.vcenter import NullMirror
+
+#: How many VMs' effects srmsim applies at once (see VCenterMirror's sessions per site).
+PARALLEL = 6
 
 
 class TaskContext:
@@ -93,7 +98,7 @@ class World:
         self.sites: dict[str, SimSite] = {}
         self.groups: dict[str, SimGroup] = {}
         self.plans: dict[str, SimPlan] = {}
-        self.replications: dict[str, SimReplication] = {}
+        self.replications = Replications()
         self.tasks: dict[str, SimTask] = {}
         self.mappings: dict[str, SimMapping] = {}  # inventory mappings of both SRM servers, by id
         self.placeholder_datastores: dict[str, list[str]] = {}  # site -> its datastore ids for placeholders
@@ -101,6 +106,7 @@ class World:
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self._ids = itertools.count(1000)
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
 
     # -- lookup ----------------------------------------------------------------------------------
 
@@ -146,10 +152,7 @@ class World:
         return self.replications[replication_id]
 
     def replication_of_vm(self, vm_id: str) -> SimReplication | None:
-        for replication in self.replications.values():
-            if replication.vm_id == vm_id:
-                return replication
-        return None
+        return self.replications.of_vm(vm_id)
 
     def check_pairing(self, pairing_id: str, api: str = "srm") -> None:
         """404 unless ``pairing_id`` is this API's pairing (an SRM pairing id is no VR pairing id)."""
@@ -180,8 +183,9 @@ class World:
 
     def unprotected_replicated_vms(self, vc_guid: str) -> list[SimVm]:
         """SRM's replicated-vms: VMs of a vCenter that VR replicates and no protection group holds yet."""
+        grouped = {vm_id for g in self.groups.values() for vm_id in g.vm_ids}
         return [vm for vm in self.site_of_vc(vc_guid).vms.values()
-                if self.replication_of_vm(vm.id) and not any(vm.id in g.vm_ids for g in self.groups.values())]
+                if self.replication_of_vm(vm.id) and vm.id not in grouped]
 
     def tasks_of(self, site: str, api: str) -> list[SimTask]:
         return [t for t in self.tasks.values() if t.site == site and t.api == api]
@@ -300,7 +304,8 @@ class World:
                     task.completed = now_ms()
 
         thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
-        self._threads.append(thread)
+        with self._threads_lock:
+            self._threads.append(thread)
         thread.start()
         return task
 
@@ -323,12 +328,22 @@ class World:
         """Wait for every task worker (scenario seeding, tests)."""
         deadline = time.monotonic() + timeout
         while True:
-            alive = [t for t in self._threads if t.is_alive()]
+            with self._threads_lock:  # dead workers leave the list: 1,000 VMs start thousands of tasks
+                alive = self._threads = [t for t in self._threads if t.is_alive()]
             if not alive:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(alive)} srmsim tasks still running")
             alive[0].join(0.05)
+
+    def parallel(self, work: Callable[[Any], Any], items: list[Any], workers: int = PARALLEL) -> list[Any]:
+        """``work`` on every item side by side (vCenter calls of many VMs overlap, as SRM and VR run them),
+        results in order; the first failure is raised once all have ended."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with concurrent.futures.ThreadPoolExecutor(min(workers, len(items)), "srmsim-each") as pool:
+            futures = [pool.submit(work, item) for item in items]
+        return [future.result() for future in futures]
 
     def new_id(self) -> int:
         return next(self._ids)
