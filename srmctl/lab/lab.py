@@ -7,7 +7,8 @@ directories inside the lab folder, so replicated files and seeds are real files 
 
 from __future__ import annotations
 
-import itertools
+import concurrent.futures
+import functools
 import os
 import secrets
 import shutil
@@ -54,6 +55,7 @@ from srmctl.labkit.topology import Topology, TopologySite, TopologyVm
 from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
+BUILD_SESSIONS = 4  # vCenter sessions creating the protected site's VMs side by side
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,12 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected", late
         config = LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites)
         for name, site in topology.sites.items():
             say(f"building inventory of {name}")
-            session = connect(config.vcenter_endpoint(name))
+            endpoint = config.vcenter_endpoint(name)
+            session = connect(endpoint)
             try:
                 _build_site(session, directory / name, site,
-                            [vm for vm in topology.vms] if name == topology.protected_site else [])
+                            [vm for vm in topology.vms] if name == topology.protected_site else [],
+                            functools.partial(connect, endpoint))
             finally:
                 session.close()
         say(f"starting SRM and vSphere Replication simulator ({scenario})")
@@ -171,7 +175,10 @@ def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
     )
 
 
-def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm]) -> None:
+def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm],
+                more: Callable[[], VCenterSession] | None = None) -> None:
+    """The site's datacenter, clusters, datastores, folders and ``vms``; VMs are created by a few sessions
+    side by side (``more`` opens one), since each CreateVM task is awaited."""
     dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
     provision.rename(session, dc, site.datacenter)
     clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]
@@ -186,18 +193,31 @@ def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms
     for folder in site.folders:
         folders[folder] = operations.create_folder(session, site.datacenter, folder)
     cluster = sorted(clusters, key=lambda c: c.name)[0]
-    host_cycle = itertools.cycle(cluster.host)
-    created: list[Any] = []
-    for vm in vms:
-        obj = provision.create_vm(
-            session, name=vm.name, folder=vim.Folder(folders[vm.folder], session.stub),
-            pool=cluster.resourcePool, host=next(host_cycle), datastore=vm.datastore,
-            disk_sizes=[d.size for d in vm.disks])
-        _fill_disks(obj, site_dir / "datastores")
-        if vm.power == "on":
-            created.append(obj)
-    if created:
-        provision.power_on_all(session, created)
+    hosts = list(cluster.host)  # managed objects go over any session's stub as their MoRef
+    workers = min(BUILD_SESSIONS, max(1, len(vms) // 50)) if more else 1
+    chunks = [list(enumerate(vms))[i::workers] for i in range(workers)]
+
+    def build(chunk: list[tuple[int, TopologyVm]]) -> list[str]:
+        own = more() if more and workers > 1 else session
+        try:
+            powered = []
+            for index, vm in chunk:
+                obj = provision.create_vm(
+                    own, name=vm.name, folder=vim.Folder(folders[vm.folder], own.stub),
+                    pool=cluster.resourcePool, host=hosts[index % len(hosts)],
+                    datastore=vm.datastore, disk_sizes=[d.size for d in vm.disks])
+                _fill_disks(obj, site_dir / "datastores")
+                if vm.power == "on":
+                    powered.append(str(obj._moId))
+            return powered
+        finally:
+            if own is not session:
+                own.close()
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as executor:
+        powered = [moref for result in executor.map(build, chunks) for moref in result]
+    if powered:
+        provision.power_on_all(session, [vim.VirtualMachine(moref, session.stub) for moref in powered])
 
 
 def _fill_disks(vm: Any, datastores_dir: Path) -> None:
