@@ -188,11 +188,17 @@ def main() -> None:
     counts = sorted(set(args.vms + ([1000] if args.full else [])))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for count in counts:
-            row = measure(count, args.latency, Path(tmp))
-            rows.append(row)
-            print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
-                  f"({row.outcome}), {row.per_vm():.1f} calls/VM, peak RSS {row.peak_rss_mb:.0f} MB", flush=True)
+        try:
+            for count in counts:
+                row = measure(count, args.latency, Path(tmp))
+                rows.append(row)
+                print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
+                      f"({row.outcome}), {row.per_vm():.1f} calls/VM, peak RSS {row.peak_rss_mb:.0f} MB",
+                      flush=True)
+        except KeyboardInterrupt:  # Ctrl-C during a long N: record the sizes measured so far
+            print(f"interrupted: recording N = {', '.join(str(r.vms) for r in rows) or 'none'}", flush=True)
+    if not rows:
+        return
     text = (f"## Failback at scale (`bench/failback_scale.py`, latency {args.latency}), {date.today()}\n\n"
             f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
             f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"

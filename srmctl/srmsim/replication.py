@@ -343,7 +343,7 @@ def sync_now(world: World, site: str, replication_id: str) -> SimTask:
         if replication.status in INACTIVE:
             raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
         return world.start_task(site, "vr", f"Sync replication of {replication.name}", replication.vm_id,
-                                replication.name, lambda ctx: sync(ctx, replication))
+                                replication.name, functools.partial(_sync_task, replication=replication))
 
 
 def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, Any]) -> SimTask:
