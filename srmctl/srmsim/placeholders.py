@@ -90,7 +90,14 @@ def configure_group(world: World, group: SimGroup) -> None:
     with world.lock:
         known = registered_placeholders(world)
         todo = [vm_id for vm_id in group.vm_ids if group.configured.get(vm_id) != OK]
-    world.parallel(lambda vm_id: configure_vm(world, group, vm_id, known), todo)
+        first: dict[str, str] = {}  # VM name -> the first VM of that name
+        for vm_id in todo:
+            first.setdefault(world.find_vm(vm_id).name, vm_id)
+        chosen = set(first.values())
+    # VMs of one name go one after another: the second must see the first's placeholder (a duplicate name).
+    world.parallel(lambda vm_id: configure_vm(world, group, vm_id, known), [v for v in todo if v in chosen])
+    for vm_id in [v for v in todo if v not in chosen]:
+        configure_vm(world, group, vm_id, known)
     with world.lock:
         group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) else "NOT_CONFIGURED"
 
