@@ -203,12 +203,12 @@ def main() -> None:
             f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
             f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
             f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n")
+    if not args.no_record and plot(rows, HERE / "failback_scale.png"):
+        text += "\nPlot: bench/failback_scale.png\n"
     print(text)
     if not args.no_record:
         with (HERE / "RESULTS.md").open("a") as results:
             results.write("\n" + text)
-        if plot(rows, HERE / "failback_scale.png"):
-            text += "\nPlot: bench/failback_scale.png\n"
 
 
 if __name__ == "__main__":
