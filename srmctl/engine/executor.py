@@ -8,7 +8,7 @@ world. The same executor runs the sequences of ``protection.restore`` and the re
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,8 +95,32 @@ def plan_steps(ctx: StepContext, names: Sequence[str]) -> RunPlan:
 
 def execute_steps(ctx: StepContext, names: Sequence[str], bus: EventBus) -> None:
     """Apply and verify each step in order, journaling to ``bus``; stop at the first failure (StepFailed
-    naming the step)."""
-    run_steps(replace(ctx, emit=bus.emit), names)
+    naming the step). Each step's end event carries the API calls it made (:func:`api_calls`)."""
+    run_steps(replace(ctx, emit=_counting(ctx, bus.emit)), names)
+
+
+def api_calls(ctx: StepContext) -> dict[str, int]:
+    """Calls sent so far (retries and task polls included) to the sites' vCenters (SOAP), SRM and VR."""
+    return {"soap": sum(ops.api_calls for ops in ctx.sites.values()),
+            "srm": sum(sum(dr.srm.calls.values()) for dr in ctx.dr_sites.values()),
+            "vr": sum(sum(dr.vr.calls.values()) for dr in ctx.dr_sites.values())}
+
+
+def _counting(ctx: StepContext, emit: Callable[[str, str | None, Mapping[str, Any]], object]
+              ) -> Callable[[str, str | None, Mapping[str, Any]], object]:
+    """``emit`` that adds ``api_calls`` ({soap, srm, vr}: what the step sent, its sub-steps included) to
+    each step's step_verified / step_failed event, so the journal says calls per step."""
+    started: dict[str, dict[str, int]] = {}
+
+    def counted(kind: str, step: str | None, data: Mapping[str, Any]) -> object:
+        if kind == "step_started" and step is not None:
+            started[step] = api_calls(ctx)
+        elif kind in ("step_verified", "step_failed") and step in started:
+            before, now = started.pop(step), api_calls(ctx)
+            data = {**data, "api_calls": {api: now[api] - before[api] for api in now}}
+        return emit(kind, step, data)
+
+    return counted
 
 
 def recheck_verified(ctx: StepContext, verified: Sequence[str],

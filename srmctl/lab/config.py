@@ -53,6 +53,7 @@ class LabSrmsim(_LabModel):
     vr_pairing_id: str = ""  # the VR pairing (its own object and id)
     scenario: str
     config: str  # the srmsim config file, for tests that attach to it
+    latency: str = "fast"  # srmsim's task-latency profile (srmsim/latency.py), also in its config file
     identity: ProcessIdentity | None = None
 
 

@@ -7,7 +7,8 @@ directories inside the lab folder, so replicated files and seeds are real files 
 
 from __future__ import annotations
 
-import itertools
+import concurrent.futures
+import functools
 import os
 import secrets
 import shutil
@@ -55,6 +56,7 @@ from srmctl.labkit.topology import Topology, TopologySite, TopologyVm
 from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
+BUILD_SESSIONS = 4  # vCenter sessions creating the protected site's VMs side by side
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,11 @@ class ProcessStatus:
     note: str = ""  # set when 'lab down' left the process alone, saying what it found instead
 
 
-def up(directory: Path, topology: Topology, *, scenario: str = "protected",
+def up(directory: Path, topology: Topology, *, scenario: str = "protected", latency: str = "fast",
        progress: Progress | None = None) -> LabConfig:
     """Start both sites' vCenters, build the topology's ``protected`` world, then start srmsim (SRM and VR of
-    both sites), which reaches ``scenario`` by running its own recovery. Returns the lab config."""
+    both sites), which reaches ``scenario`` by running its own recovery and then serves with the ``latency``
+    profile (srmsim/latency.py). Returns the lab config."""
     say = progress or (lambda _msg: None)
     directory = directory.resolve()
     require_proc()
@@ -90,14 +93,16 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected",
         config = LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites)
         for name, site in topology.sites.items():
             say(f"building inventory of {name}")
-            session = connect(config.vcenter_endpoint(name))
+            endpoint = config.vcenter_endpoint(name)
+            session = connect(endpoint)
             try:
                 _build_site(session, directory / name, site,
-                            [vm for vm in topology.vms] if name == topology.protected_site else [])
+                            [vm for vm in topology.vms] if name == topology.protected_site else [],
+                            functools.partial(connect, endpoint))
             finally:
                 session.close()
         say(f"starting SRM and vSphere Replication simulator ({scenario})")
-        config = _start_srmsim(config, topology, scenario)
+        config = _start_srmsim(config, topology, scenario, latency)
     except BaseException as error:
         _fail_keeping_logs(directory, error)
         raise
@@ -126,7 +131,7 @@ def _fail_keeping_logs(directory: Path, error: BaseException) -> None:
         error.args = (error.message,)
 
 
-def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabConfig:
+def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency: str = "fast") -> LabConfig:
     """srmsim serves SRM and VR for both sites; each site gets its own certificate, and SSO users are the
     vCenter's (as SRM and VR authenticate against the vCenter's SSO)."""
     directory = Path(config.directory)
@@ -140,6 +145,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     sim_config = {
         "topology": topology_file.name,
         "scenario": scenario,
+        "latency": latency,  # in srmsim's own config: srmsim started again from it keeps the profile
         "sites": {name: {"user": site.vcenter.user, "password_file": site.vcenter.password_file,
                          "cert": str(certs[name][0]), "key": str(certs[name][1]), "thumbprint": certs[name][2],
                          "vcenter": site.vcenter.model_dump()}
@@ -151,7 +157,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     write_private(config_file, yaml.safe_dump(sim_config, sort_keys=False).encode())
     # Recorded before it starts, so that 'lab down' stops it even if it fails half-way.
     save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
-                                                            config=str(config_file))}))
+                                                            config=str(config_file), latency=latency)}))
     # The start limit scales with the topology: srmsim builds the scenario's world before it is ready (a
     # placeholder VM per protected VM, and for the failover scenarios a whole recovery).
     handle = start_detached(config_file, workdir, timeout=60.0 + 0.5 * len(topology.vms))
@@ -167,7 +173,7 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str) -> LabCo
     return config.model_copy(update={
         "sites": sites,
         "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, vr_pairing_id=handle.vr_pairing_id,
-                            scenario=scenario,
+                            scenario=scenario, latency=latency,
                             config=str(config_file), identity=started)})
 
 
@@ -191,7 +197,10 @@ def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
     )
 
 
-def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm]) -> None:
+def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm],
+                more: Callable[[], VCenterSession] | None = None) -> None:
+    """The site's datacenter, clusters, datastores, folders and ``vms``; VMs are created by a few sessions
+    side by side (``more`` opens one), since each CreateVM task is awaited."""
     dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
     provision.rename(session, dc, site.datacenter)
     clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]
@@ -206,18 +215,31 @@ def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms
     for folder in site.folders:
         folders[folder] = operations.create_folder(session, site.datacenter, folder)
     cluster = sorted(clusters, key=lambda c: c.name)[0]
-    host_cycle = itertools.cycle(cluster.host)
-    created: list[Any] = []
-    for vm in vms:
-        obj = provision.create_vm(
-            session, name=vm.name, folder=vim.Folder(folders[vm.folder], session.stub),
-            pool=cluster.resourcePool, host=next(host_cycle), datastore=vm.datastore,
-            disk_sizes=[d.size for d in vm.disks])
-        _fill_disks(obj, site_dir / "datastores")
-        if vm.power == "on":
-            created.append(obj)
-    if created:
-        provision.power_on_all(session, created)
+    hosts = list(cluster.host)  # managed objects go over any session's stub as their MoRef
+    workers = min(BUILD_SESSIONS, max(1, len(vms) // 50)) if more else 1
+    chunks = [list(enumerate(vms))[i::workers] for i in range(workers)]
+
+    def build(chunk: list[tuple[int, TopologyVm]]) -> list[str]:
+        own = more() if more and workers > 1 else session
+        try:
+            powered = []
+            for index, vm in chunk:
+                obj = provision.create_vm(
+                    own, name=vm.name, folder=vim.Folder(folders[vm.folder], own.stub),
+                    pool=cluster.resourcePool, host=hosts[index % len(hosts)],
+                    datastore=vm.datastore, disk_sizes=[d.size for d in vm.disks])
+                _fill_disks(obj, site_dir / "datastores")
+                if vm.power == "on":
+                    powered.append(str(obj._moId))
+            return powered
+        finally:
+            if own is not session:
+                own.close()
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as executor:
+        powered = [moref for result in executor.map(build, chunks) for moref in result]
+    if powered:
+        provision.power_on_all(session, [vim.VirtualMachine(moref, session.stub) for moref in powered])
 
 
 def _fill_disks(vm: Any, datastores_dir: Path) -> None:

@@ -13,6 +13,7 @@ import yaml
 
 from srmctl.labkit.topology import load_topology
 from srmctl.srmsim import seed
+from srmctl.srmsim.latency import PROFILES, profile
 from srmctl.srmsim.server import Simulator, listen, serve
 from srmctl.srmsim.vcenter import VCenterMirror, endpoint_of
 from srmctl.srmsim.world import World
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m srmctl.srmsim", description="SRM + VR REST simulator")
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--latency", choices=sorted(PROFILES), default=None,
+                        help="how long tasks take (srmsim/latency.py); default: the config's 'latency', else fast")
     args = parser.parse_args(argv)
     config_path: Path = args.config.resolve()
     config = yaml.safe_load(config_path.read_text()) or {}
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                       for site, dirs in (config.get("datastores") or {}).items()}
     seed.build(world, topology, workdir / "datastores", datastore_dirs)
     seed.reach(world, config.get("scenario", "protected"))
+    # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
+    world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}
     for name in world.sites:
         conf = site_config.get(name, {})
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                     page_size=int(config.get("page_size", 50)))
     host = config.get("host", "127.0.0.1")
     ready: dict[str, Any] = {"pid": os.getpid(), "pairing_id": world.pairing_id,
-                             "vr_pairing_id": world.vr_pairing_id, "sites": {}}
+                             "vr_pairing_id": world.vr_pairing_id, "latency": world.latency.name, "sites": {}}
     listeners = []
     for name in world.sites:
         conf = site_config.get(name, {})

@@ -33,9 +33,7 @@ def set_power(world: World, vms: list[SimVm], on: bool) -> None:
         changed = [vm for vm in vms if vm.power_state != state and vm.registered]
         for vm in changed:
             vm.power_state = state
-    for vm in changed:
-        if vm.moref:
-            world.mirror.power(vm.site, vm.moref, on)
+    world.parallel(lambda vm: world.mirror.power(vm.site, vm.moref, on), [vm for vm in changed if vm.moref])
 
 
 def unregister(world: World, vm: SimVm) -> None:

@@ -35,13 +35,14 @@ def vm_protection_status(world: World, vm_id: str, *, group_recovered: bool = Fa
 
 
 def _check_group_vms(world: World, protected_site: str, vm_ids: list[str]) -> None:
+    owners = {vm_id: g for g in world.groups.values() for vm_id in g.vm_ids}  # one pass, not one per VM
     for vm_id in vm_ids:
         vm = world.find_vm(vm_id)
         if vm.site != protected_site:
             raise SimError(400, "INVALID_VM", f"VM {vm.name} is not at the protected site {protected_site}")
         if world.replication_of_vm(vm_id) is None:
             raise SimError(400, "VM_NOT_REPLICATED", f"VM {vm.name} is not replicated by vSphere Replication")
-        owner = next((g for g in world.groups.values() if vm_id in g.vm_ids), None)
+        owner = owners.get(vm_id)
         if owner is not None:
             raise SimError(400, "VM_ALREADY_PROTECTED", f"VM {vm.name} is already in group {owner.name}")
 
@@ -72,18 +73,19 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
             world.groups.pop(group.id, None)
 
         return world.start_task(site, "srm", f"Create protection group {group.name}", group.id, group.name, work,
-                                failed)
+                                failed, kind="srm.group.create")
 
 
 def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, Any]) -> SimTask:
     with world.lock:
         group = world.group(group_id)
         new_vms = list((spec.get("hbr_spec") or {}).get("vms") or group.vm_ids)
-        _check_group_vms(world, group.protected_site, [v for v in new_vms if v not in group.vm_ids])
+        current, wanted = set(group.vm_ids), set(new_vms)
+        _check_group_vms(world, group.protected_site, [v for v in new_vms if v not in current])
         group.name = spec.get("name") or group.name
         if spec.get("description") is not None:
             group.description = spec["description"]
-        removed = [v for v in group.vm_ids if v not in new_vms]
+        removed = [v for v in group.vm_ids if v not in wanted]
         group.vm_ids = new_vms
         for vm_id in removed:
             group.configured.pop(vm_id, None)
@@ -97,7 +99,7 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
                 placeholders.configure_group(world, group)
 
         return world.start_task(site, "srm", f"Reconfigure protection group {group.name}", group.id, group.name,
-                                work)
+                                work, kind="srm.group.reconfigure")
 
 
 def delete_group(world: World, site: str, group_id: str) -> SimTask:
@@ -115,4 +117,5 @@ def delete_group(world: World, site: str, group_id: str) -> SimTask:
             with world.lock:
                 world.groups.pop(group.id, None)
 
-        return world.start_task(site, "srm", f"Delete protection group {group.name}", group.id, group.name, work)
+        return world.start_task(site, "srm", f"Delete protection group {group.name}", group.id, group.name, work,
+                                kind="srm.group.delete")

@@ -139,7 +139,8 @@ def add_placeholder_datastores(world: World, srm_id: str, spec: Any) -> SimTask:
         ctx.pause()
         return failed or None
 
-    return world.start_task(site.name, "srm", "Add placeholder datastores", None, None, work)
+    return world.start_task(site.name, "srm", "Add placeholder datastores", None, None, work,
+                            kind="srm.mapping")
 
 
 def remove_placeholder_datastore(world: World, srm_id: str, datastore_id: str) -> SimTask:
@@ -148,7 +149,7 @@ def remove_placeholder_datastore(world: World, srm_id: str, datastore_id: str) -
         raise not_found(f"placeholder datastore {datastore_id}")
     world.placeholder_datastores[site.name].remove(datastore_id)
     return world.start_task(site.name, "srm", "Remove placeholder datastore", datastore_id,
-                            site.datastores[datastore_id].name, lambda ctx: ctx.pause())
+                            site.datastores[datastore_id].name, lambda ctx: ctx.pause(), kind="srm.mapping")
 
 
 # --- what protecting a VM needs -------------------------------------------------------------------

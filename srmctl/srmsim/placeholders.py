@@ -23,27 +23,34 @@ OK: tuple[str, list[str]] = ("OK", [])
 
 def placeholder_of(world: World, vm_id: str) -> SimVm | None:
     """The registered placeholder of a protected VM (at the other site), if any."""
-    for site in world.sites.values():
-        for vm in site.vms.values():
-            if vm.role == "placeholder" and vm.protects == vm_id and vm.registered:
-                return vm
-    return None
+    return registered_placeholders(world).get(vm_id)
+
+
+def registered_placeholders(world: World) -> dict[str, SimVm]:
+    """Protected VM id -> its registered placeholder, in one pass (work over a whole group looks up each VM
+    here rather than scanning every VM once per VM)."""
+    return {vm.protects: vm for site in world.sites.values() for vm in site.vms.values()
+            if vm.role == "placeholder" and vm.registered}
 
 
 def _name_taken(world: World, site: str, folder: str, name: str) -> bool:
     """A VM named ``name`` registered in folder ``folder`` of the site's vCenter (live when mirrored:
     srmctl registers and unregisters VMs behind srmsim's back)."""
-    if world.mirror.enabled:
-        return any(v.name == name and v.folder == folder for v in world.mirror.inventory(site).vms)
-    return any(v.name == name and v.folder == folder and v.registered for v in world.site(site).vms.values())
+    live = world.mirror.name_taken(site, folder, name)
+    if live is not None:
+        return live
+    with world.lock:
+        return any(v.name == name and v.folder == folder and v.registered for v in world.site(site).vms.values())
 
 
-def configure_vm(world: World, group: SimGroup, vm_id: str) -> tuple[str, list[str]]:
-    """Create ``vm_id``'s placeholder at the recovery site; record and return its protection status."""
+def configure_vm(world: World, group: SimGroup, vm_id: str,
+                 known: dict[str, SimVm] | None = None) -> tuple[str, list[str]]:
+    """Create ``vm_id``'s placeholder at the recovery site; record and return its protection status.
+    ``known``: :func:`registered_placeholders`, read once for a whole group."""
     with world.lock:
         vm = world.find_vm(vm_id)
         recovery = world.site(world.other(group.protected_site))
-        existing = placeholder_of(world, vm_id)
+        existing = (known.get(vm_id) if known is not None else placeholder_of(world, vm_id))
         if existing is not None:
             group.configured[vm_id] = OK
             return OK
@@ -78,10 +85,19 @@ def configure_vm(world: World, group: SimGroup, vm_id: str) -> tuple[str, list[s
 
 
 def configure_group(world: World, group: SimGroup) -> None:
-    """Every VM of the group not configured yet (run inside a task)."""
-    for vm_id in list(group.vm_ids):
-        if group.configured.get(vm_id) != OK:
-            configure_vm(world, group, vm_id)
+    """Every VM of the group not configured yet (run inside a task); placeholders are created side by side,
+    as SRM creates them through vCenter tasks that run together."""
+    with world.lock:
+        known = registered_placeholders(world)
+        todo = [vm_id for vm_id in group.vm_ids if group.configured.get(vm_id) != OK]
+        first: dict[str, str] = {}  # VM name -> the first VM of that name
+        for vm_id in todo:
+            first.setdefault(world.find_vm(vm_id).name, vm_id)
+        chosen = set(first.values())
+    # VMs of one name go one after another: the second must see the first's placeholder (a duplicate name).
+    world.parallel(lambda vm_id: configure_vm(world, group, vm_id, known), [v for v in todo if v in chosen])
+    for vm_id in [v for v in todo if v not in chosen]:
+        configure_vm(world, group, vm_id, known)
     with world.lock:
         group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) else "NOT_CONFIGURED"
 
@@ -95,8 +111,9 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
                        f"site ({recovery})")
     if group.status in ("RECOVERED", "RECOVERING", "TESTING", "TEST_COMPLETE", "REPROTECTING"):
         raise SimError(400, "INVALID_GROUP_STATE", f"protection group {group.name} is {group.status}")
+    known = registered_placeholders(world)
     for vm_id in group.vm_ids:
-        if group.configured.get(vm_id) == OK and placeholder_of(world, vm_id) is None:
+        if group.configured.get(vm_id) == OK and vm_id not in known:
             group.configured[vm_id] = ("PLACEHOLDER_VM_DELETED", ["the placeholder VM was deleted"])
     tasks = []
     for vm_id in [v for v in group.vm_ids if group.configured.get(v) != OK]:
@@ -112,7 +129,8 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
                 raise Failed(f"{status}: {'; '.join(errors)}")
 
         verb = "Restore placeholder" if restore else "Configure protection"
-        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work))
+        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work,
+                                      kind="srm.placeholder"))
     return tasks
 
 

@@ -73,7 +73,7 @@ def create_plan(world: World, site: str, spec: dict[str, Any]) -> SimTask:
         world.plans[plan.id] = plan
         sync_settings(world, plan)
         return world.start_task(site, "srm", f"Create recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: {"id": plan.id})
+                                lambda ctx: {"id": plan.id}, kind="srm.plan.create")
 
 
 def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
@@ -101,7 +101,7 @@ def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]
             plan.status = _idle_status(world, plan)
         sync_settings(world, plan)
         return world.start_task(site, "srm", f"Reconfigure recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: None)
+                                lambda ctx: None, kind="srm.plan.reconfigure")
 
 
 def delete_plan(world: World, site: str, plan_id: str) -> SimTask:
@@ -111,7 +111,7 @@ def delete_plan(world: World, site: str, plan_id: str) -> SimTask:
             raise SimError(400, "PLAN_BUSY", f"recovery plan {plan.name} is {plan.status}")
         del world.plans[plan.id]
         return world.start_task(site, "srm", f"Delete recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: None)
+                                lambda ctx: None, kind="srm.plan.delete")
 
 
 def protected_site_back(world: World, site: str) -> None:

@@ -91,7 +91,8 @@ def _validate_dependencies(world: World, plan: SimPlan, vm_id: str, dependent: l
 
 def _settings_task(world: World, site: str, plan: SimPlan, vm_id: str, what: str) -> SimTask:
     vm = world.find_vm(vm_id)
-    return world.start_task(site, "srm", f"{what} of {vm.name}", vm_id, vm.name, lambda ctx: None)
+    return world.start_task(site, "srm", f"{what} of {vm.name}", vm_id, vm.name, lambda ctx: None,
+                            kind="srm.settings")
 
 
 def set_priority(world: World, site: str, plan_id: str, vm_id: str, priority: str) -> SimTask:

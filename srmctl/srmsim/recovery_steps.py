@@ -60,7 +60,7 @@ def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict
         else:
             customs.append(step)
         return world.start_task(site, "srm", f"Create recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: {"id": str(step.id)})
+                                lambda ctx: {"id": str(step.id)}, kind="srm.custom_step")
 
 
 def _after_anchor(customs: list[CustomStep], anchor: str) -> int:
@@ -81,7 +81,7 @@ def delete_custom_step(world: World, site: str, plan_id: str, view: str, step_id
         step = custom_step(plan, view, step_id)
         plan.custom[view].remove(step)
         return world.start_task(site, "srm", f"Delete recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: None)
+                                lambda ctx: None, kind="srm.custom_step")
 
 
 def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: int,
@@ -92,7 +92,7 @@ def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: 
         step.name, step.content = spec["name"], spec["content"]
         step.callout_type, step.timeout = spec["callout_type"], int(spec["timeout_seconds"])
         return world.start_task(site, "srm", f"Edit recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: None)
+                                lambda ctx: None, kind="srm.custom_step")
 
 
 def dismiss(world: World, plan_id: str, prompt_id: str) -> None:

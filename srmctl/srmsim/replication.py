@@ -50,7 +50,8 @@ def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimT
             tasks.append(world.start_task(site, "vr", f"Configure replication for {replication.name}",
                                           replication.vm_id, replication.name,
                                           functools.partial(_initial_sync, replication=replication),
-                                          on_error=functools.partial(_mark_error, replication)))
+                                          on_error=functools.partial(_mark_error, replication),
+                                          kind="vr.configure"))
     return tasks
 
 
@@ -122,7 +123,7 @@ INACTIVE = frozenset({"PAUSED", "NOT_ACTIVE", "RECOVERING", "RECOVERED"})
 _VIOLATION = {"FULL_SYNC": "FULL_SYNC_RPO_VIOLATION", "SYNC": "SYNC_RPO_VIOLATION"}
 
 
-def sync(ctx: TaskContext, replication: SimReplication) -> None:
+def sync(ctx: TaskContext, replication: SimReplication, *, paced: bool = True) -> float:
     """Copy the VM's home files and disks to the target datastore. Disks with a seed are compared block
     by block (``checksum_*``) and only differing blocks are written (``transferred_*``).
 
@@ -132,7 +133,11 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
     Sync" are in progress; "How the RPO Value Affects Replication Scheduling": a transfer that takes longer
     than the RPO encounters RPO violations. So a sync whose (simulated) duration passes the RPO reports
     FULL_SYNC_RPO_VIOLATION / SYNC_RPO_VIOLATION until it completes, then OK. A sync lasts as long as the
-    VM's :class:`~srmctl.srmsim.model.SyncProfile` says (``POST /srmsim/sync-profiles``), else no time."""
+    VM's :class:`~srmctl.srmsim.model.SyncProfile` says (``POST /srmsim/sync-profiles``), else no time.
+
+    Under a latency profile (srmsim/latency.py) a sync also takes the time its bytes cost; ``paced``: this
+    task waits for it before the sync completes. Returns that time, so that a plan run syncing many VMs
+    together (``paced=False``) waits once for the longest of them: VR syncs replications in parallel."""
     world = ctx.world
     with world.lock:
         if replication.status not in INACTIVE and replication.status not in ("INITIAL_FULL_SYNC", "FULL_SYNC"):
@@ -178,6 +183,12 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
             if profile is not None:
                 _pace(replication, profile, phase, done / total if total else 1.0, started, world)
     with world.lock:
+        moved, compared = replication.sync["transferred_current"], replication.sync["checksum_current"]
+    seconds = world.latency.sync_seconds(moved, compared)
+    if paced:
+        ctx.extend(seconds)
+        ctx.hold()
+    with world.lock:
         replication.sync["progress"] = 100
         replication.last_sync_time = now_ms()
         replication.rpo_violation_minutes = 0
@@ -187,6 +198,7 @@ def sync(ctx: TaskContext, replication: SimReplication) -> None:
                               "checksummed": replication.sync["checksum_current"]}
     effects.event(world, replication, f"sync of {replication.name} to {replication.target_site} completed: "
                   f"{replication.totals['transferred']} of {total} bytes transferred")
+    return seconds
 
 
 def _pace(replication: SimReplication, profile: SyncProfile, phase: str, fraction: float, started: float,
@@ -304,7 +316,7 @@ def remove(world: World, site: str, replication_id: str, retain_replica_disks: b
                 world.replications.pop(replication.id, None)
 
         return world.start_task(site, "vr", f"{action} replication of {replication.name}", replication.vm_id,
-                                replication.name, work)
+                                replication.name, work, kind="vr.unconfigure")
 
 
 def set_paused(world: World, site: str, replication_id: str, paused: bool) -> SimTask:
@@ -321,7 +333,8 @@ def set_paused(world: World, site: str, replication_id: str, paused: bool) -> Si
                     replication.status = "OK"
 
         return world.start_task(site, "vr", f"{'Pause' if paused else 'Resume'} replication of "
-                                f"{replication.name}", replication.vm_id, replication.name, work)
+                                f"{replication.name}", replication.vm_id, replication.name, work,
+                                kind="vr.pause" if paused else "vr.resume")
 
 
 def sync_now(world: World, site: str, replication_id: str) -> SimTask:
@@ -330,7 +343,7 @@ def sync_now(world: World, site: str, replication_id: str) -> SimTask:
         if replication.status in INACTIVE:
             raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
         return world.start_task(site, "vr", f"Sync replication of {replication.name}", replication.vm_id,
-                                replication.name, lambda ctx: sync(ctx, replication))
+                                replication.name, functools.partial(_sync_task, replication=replication))
 
 
 def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, Any]) -> SimTask:
@@ -343,4 +356,5 @@ def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, An
         replication.compression = bool(spec["network_compression_enabled"])
         replication.generation += 1
         return world.start_task(site, "vr", f"Reconfigure replication of {replication.name}", replication.vm_id,
-                                replication.name, lambda ctx: effects.footprint(world, replication, active=True))
+                                replication.name, lambda ctx: effects.footprint(world, replication, active=True),
+                                kind="vr.reconfigure")

@@ -53,22 +53,30 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
     mapping = {}
     with world.lock:
         recovery = world.site(world.other(plan.protected_site))
+        replicas: dict[str, SimVm] = {}
+        for v in recovery.vms.values():  # one pass over the site, not one per VM
+            if v.role == "replica":
+                replicas.setdefault(v.name, v)
         for vm, _ in plan_vms(world, plan):
-            replica = next((v for v in recovery.vms.values() if v.role == "replica" and v.name == vm.name), None)
+            replica = replicas.get(vm.name)
             if replica is None:
                 raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
             mapping[vm.id] = (vm, replica.id)
     require_originals(world, plan, [vm for vm, _ in mapping.values()])
-    for vm, _ in mapping.values():
+    def unregister(vm: SimVm) -> None:
         effects.unregister(world, vm)
         with world.lock:
             world.site(vm.site).vms.pop(vm.id, None)
+
+    world.parallel(unregister, [vm for vm, _ in mapping.values()])
     return mapping
 
 
 def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> None:
-    """Replicate each recovered VM back onto its old disks, used as seeds."""
-    for old_id, (old_vm, new_id) in mapping.items():
+    """Replicate each recovered VM back onto its old disks, used as seeds; the syncs run in parallel (the step
+    waits for the longest, srmsim/latency.py)."""
+    def reverse_one(item: tuple[str, tuple[SimVm, str]]) -> float:
+        old_id, (old_vm, new_id) = item
         with world.lock:
             old = world.replication_of_vm(old_id)
             if old is not None:
@@ -87,7 +95,10 @@ def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> 
             reverse = vr.new_replication(world, replica, old_vm.site, spec)
             world.replications[reverse.id] = reverse
         effects.footprint(world, reverse, active=True)
-        vr.sync(run.ctx, reverse)
+        return vr.sync(run.ctx, reverse, paced=False)
+
+    seconds = world.parallel(reverse_one, list(mapping.items()))
+    run.ctx.spend(world.latency.duration("vr.configure") + max(seconds) if seconds else 0.0)
 
 
 def _flip(world: World, plan: SimPlan, moved: dict[str, tuple[SimVm, str]], new_site: str) -> None:

@@ -49,6 +49,7 @@ class _Run:
             elif action is not None:
                 action()
             self.ctx.pause()
+            self.ctx.spend(self.world.latency.duration("srm.plan.step"))
             with self.world.lock:
                 self.plan.step_status[self.view][step_id] = "SUCCESS"
                 self.plan.progress = int(100 * (index + 1) / len(self.steps))
@@ -121,23 +122,50 @@ def _ordered(world: World, plan: SimPlan) -> dict[str, list[SimVm]]:
 
 def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) -> None:
     """Register each VM's replica at ``target`` and power it on, priority group by priority group."""
+
+    def recover(vm: SimVm) -> None:
+        settings = plan.settings[vm.id]
+        for callout in settings.pre:
+            if callout["callout_type"] == "PROMPT":
+                run.prompt(callout["name"], callout["content"], callout["id"])
+        replica = _register_replica(world, vm, target, role, recovery_ip(settings))
+        if settings.startup_action == "POWER_ON":
+            effects.set_power(world, [replica], on=True)
+        for callout in settings.post:
+            if callout["callout_type"] == "PROMPT":
+                run.prompt(callout["name"], callout["content"], callout["id"])
+        with world.lock:
+            plan.vm_status[vm.id] = "TEST_SUCCEEDED" if role == "test" else "RECOVERY_SUCCEEDED"
+
     order = _ordered(world, plan)
     for number, priority in enumerate(PRIORITIES, start=1):
         def power_on(vms: list[SimVm] = order[priority]) -> None:
-            for vm in vms:
-                settings = plan.settings[vm.id]
-                for callout in settings.pre:
-                    if callout["callout_type"] == "PROMPT":
-                        run.prompt(callout["name"], callout["content"], callout["id"])
-                replica = _register_replica(world, vm, target, role, recovery_ip(settings))
-                if settings.startup_action == "POWER_ON":
-                    effects.set_power(world, [replica], on=True)
-                for callout in settings.post:
-                    if callout["callout_type"] == "PROMPT":
-                        run.prompt(callout["name"], callout["content"], callout["id"])
-                with world.lock:
-                    plan.vm_status[vm.id] = "TEST_SUCCEEDED" if role == "test" else "RECOVERY_SUCCEEDED"
+            # SRM starts a priority group's VMs at the same time, a VM after the VMs it depends on: wave by
+            # wave (srmsim/latency.py). VMs with prompt callouts go one by one (one prompt raised at a time).
+            for wave in _waves(plan, vms):
+                prompting = [vm for vm in wave if _prompts(plan, vm)]
+                for vm in prompting:
+                    recover(vm)
+                world.parallel(recover, [vm for vm in wave if not _prompts(plan, vm)])
+            run.ctx.spend(world.latency.priority_step_seconds(len(vms)))
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
+
+
+def _waves(plan: SimPlan, vms: list[SimVm]) -> list[list[SimVm]]:
+    """The VMs of one priority group (in dependency order, see :func:`_ordered`) as waves: each VM in the
+    wave after the last of its dependencies."""
+    level: dict[str, int] = {}
+    for vm in vms:
+        level[vm.id] = 1 + max((level[d] for d in plan.settings[vm.id].dependent if d in level), default=-1)
+    waves: list[list[SimVm]] = [[] for _ in range(1 + max(level.values(), default=-1))]
+    for vm in vms:
+        waves[level[vm.id]].append(vm)
+    return waves
+
+
+def _prompts(plan: SimPlan, vm: SimVm) -> bool:
+    settings = plan.settings[vm.id]
+    return any(c["callout_type"] == "PROMPT" for c in (*settings.pre, *settings.post))
 
 
 def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[int, str]) -> SimVm:
@@ -253,10 +281,12 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
 
 
 def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
-    for vm, _ in plan_vms(world, plan):
-        replication = world.replication_of_vm(vm.id)
-        if replication is not None and replication.status not in vr.INACTIVE:
-            vr.sync(run.ctx, replication)
+    """Sync every replication of the plan; VR syncs them in parallel, so the step waits for the longest."""
+    with world.lock:
+        replications = [r for vm, _ in plan_vms(world, plan)
+                        if (r := world.replication_of_vm(vm.id)) is not None and r.status not in vr.INACTIVE]
+    seconds = world.parallel(lambda r: vr.sync(run.ctx, r, paced=False), replications)
+    run.ctx.spend(max(seconds, default=0.0))
 
 
 def _stop_replications(world: World, plan: SimPlan) -> None:

@@ -60,9 +60,12 @@ def build(world: World, topology: Topology, datastores_root: Path,
     protected = world.site(topology.protected_site)
     recovery = world.site(topology.recovery_site)
     ids: dict[str, str] = {}
+    by_name: dict[str, list[SimVm]] = {}
+    for existing in protected.vms.values():  # one pass, not one per VM
+        by_name.setdefault(existing.name, []).append(existing)
     for vm in topology.vms:
         if protected.name in adopted:
-            found = [v for v in protected.vms.values() if v.name == vm.name]
+            found = by_name.get(vm.name, [])
             if len(found) != 1:
                 raise RuntimeError(f"seeding failed: {len(found)} VMs named {vm.name} in {protected.name}'s vCenter")
             ids[vm.name] = found[0].id
@@ -96,10 +99,10 @@ def build(world: World, topology: Topology, datastores_root: Path,
             "name": plan_model.name, "description": plan_model.description, "protected_vc_guid": protected.vc_guid,
             "protection_groups": [group_ids[g] for g in plan_model.protection_groups]})
         plan = world.plan(_wait(world, [task])[0]["id"])
-        for vm_name, meta in plan_model.vms.items():
-            if ids[vm_name] in plan.settings:
-                _wait(world, [recovery_settings.update_settings(world, protected.name, plan.id, ids[vm_name],
-                                                  settings_spec(meta, ids))])
+        # Every VM's settings at once, then one wait (not a wait per VM).
+        _wait(world, [recovery_settings.update_settings(world, protected.name, plan.id, ids[vm_name],
+                                                        settings_spec(meta, ids))
+                      for vm_name, meta in plan_model.vms.items() if ids[vm_name] in plan.settings])
         for view, steps in plan_model.steps.items():
             for step in steps:
                 _wait(world, [recovery_steps.add_custom_step(world, protected.name, plan.id, view, {

@@ -15,6 +15,8 @@ so later steps can match the VM by name + original instance UUID as they would o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -92,6 +94,10 @@ class NullMirror:
     def registered(self, site: str, vmx_path: str) -> str | None:
         return None
 
+    def name_taken(self, site: str, folder: str, name: str) -> bool | None:
+        """Whether a VM named ``name`` is registered in folder ``folder`` (None: no vCenter to ask)."""
+        return None
+
     def vm_config(self, site: str, moref: str) -> dict[str, str]:
         """The parts of a VM's .vmx that a registration loses on vcsim: annotation and user extraConfig."""
         return {}
@@ -130,15 +136,23 @@ class NullMirror:
 class _Site:
     session: VCenterSession
     lock: threading.Lock
+    endpoint: ServiceEndpoint
+    idle: queue.SimpleQueue[VCenterSession]  # sessions not in use; at most SESSIONS_PER_SITE in all
+    opened: list[VCenterSession]
     datacenter: str
     folders: dict[str, str]  # path -> MoRef, "" = the datacenter's VM folder
     pool: str  # resource pool of the first cluster
     host: str  # a host of that cluster
 
 
+#: Sessions per site's vCenter: srmsim's task threads (syncs, a priority group's VMs) use them side by side.
+SESSIONS_PER_SITE = 6
+
+
 class VCenterMirror(NullMirror):
-    """One session per site's vCenter. pyvmomi stubs are not meant for concurrent use, and plan runs and syncs
-    are threads, so every call on a site holds that site's lock."""
+    """A few sessions per site's vCenter. pyvmomi stubs are not meant for concurrent use, and plan runs and
+    syncs are threads, so each call leases a session of its own (opened on demand, at most
+    :data:`SESSIONS_PER_SITE`); tasks of many VMs then overlap as vCenter's own tasks would."""
 
     enabled = True
 
@@ -153,9 +167,11 @@ class VCenterMirror(NullMirror):
                 pools = sorted(inventory.resource_pools, key=lambda p: (p.cluster or "", p.moref))
                 hosts = [h for h in inventory.hosts if pools and h.cluster == pools[0].cluster]
                 self._sites[name] = _Site(
-                    session=session, lock=threading.Lock(), datacenter=dc.name,
+                    session=session, lock=threading.Lock(), endpoint=endpoint, idle=queue.SimpleQueue(),
+                    opened=[session], datacenter=dc.name,
                     folders={"": dc.vmFolder._moId, **{f.path: f.moref for f in inventory.folders}},
                     pool=pools[0].moref if pools else "", host=hosts[0].moref if hosts else "")
+                self._sites[name].idle.put(session)
         except BaseException:
             self.close()
             raise
@@ -166,8 +182,19 @@ class VCenterMirror(NullMirror):
     @contextlib.contextmanager
     def _use(self, site: str) -> Iterator[_Site]:
         entry = self._sites[site]
+        session = self._lease(entry)
+        try:
+            yield dataclasses.replace(entry, session=session)
+        finally:
+            entry.idle.put(session)
+
+    @staticmethod
+    def _lease(entry: _Site) -> VCenterSession:
         with entry.lock:
-            yield entry
+            if len(entry.opened) < SESSIONS_PER_SITE and entry.idle.empty():
+                entry.opened.append(connect(entry.endpoint))
+                return entry.opened[-1]
+        return entry.idle.get()
 
     def inventory(self, site: str) -> Inventory:
         with self._use(site) as s:
@@ -184,6 +211,13 @@ class VCenterMirror(NullMirror):
     def registered(self, site: str, vmx_path: str) -> str | None:
         with self._use(site) as s:
             return operations.find_vm_by_vmx(s.session, s.datacenter, vmx_path)
+
+    def name_taken(self, site: str, folder: str, name: str) -> bool:
+        """One SearchIndex.FindChild call ("Finds a particular child based on a managed entity name"), not a
+        read of the whole inventory per placeholder."""
+        with self._use(site) as s:
+            parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
+            return s.session.content.searchIndex.FindChild(parent, name) is not None
 
     def vm_config(self, site: str, moref: str) -> dict[str, str]:
         with self._use(site) as s, contextlib.suppress(*_GONE):
@@ -262,8 +296,9 @@ class VCenterMirror(NullMirror):
 
     def close(self) -> None:
         for entry in self._sites.values():
-            with contextlib.suppress(Exception):
-                entry.session.close()
+            for session in entry.opened:
+                with contextlib.suppress(Exception):
+                    session.close()
         self._sites.clear()
 
 

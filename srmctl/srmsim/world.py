@@ -5,6 +5,7 @@ replication sync) run as :class:`SimTask` workers that sleep outside the lock.
 
 from __future__ import annotations
 
+import concurrent.futures
 import fnmatch
 import itertools
 import os
@@ -15,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from srmctl.srmsim.latency import FAST, LatencyProfile
 from srmctl.srmsim.model import (
+    Replications,
     SimDatastore,
     SimDisk,
     SimError,
@@ -33,14 +36,21 @@ from srmctl.srmsim.model import (
 )
 from srmctl.srmsim.vcenter import NullMirror
 
+#: How many VMs' effects srmsim applies at once (see VCenterMirror's sessions per site).
+PARALLEL = 6
+
 
 class TaskContext:
-    """What an operation running as a task may do: report progress, pause, check cancellation."""
+    """What an operation running as a task may do: report progress, pause, check cancellation, and take the
+    time its latency profile gives it (:mod:`srmctl.srmsim.latency`): the task is due ``duration`` seconds
+    after its own start, never queued behind another task."""
 
-    def __init__(self, world: World, task: SimTask, slow: float) -> None:
+    def __init__(self, world: World, task: SimTask, slow: float, duration: float = 0.0) -> None:
         self.world = world
         self.task = task
         self.slow = slow
+        self.started = time.monotonic()
+        self.duration = duration * slow
 
     def progress(self, value: int) -> None:
         with self.world.lock:
@@ -48,6 +58,22 @@ class TaskContext:
 
     def pause(self, ticks: float = 1.0) -> None:
         time.sleep(self.world.tick * ticks * self.slow)
+
+    def extend(self, seconds: float) -> None:
+        """The task takes ``seconds`` more than its kind's duration (a sync's bytes, a plan step)."""
+        self.duration += seconds * self.slow
+
+    def hold(self) -> None:
+        """Stay RUNNING until the task is due, moving its progress with the time that passes."""
+        while (left := self.started + self.duration - time.monotonic()) > 0:
+            self.progress(int(99 * (1 - left / self.duration)))
+            time.sleep(min(left, 0.25))
+
+    def spend(self, seconds: float) -> None:
+        """Take ``seconds`` now (a step of a plan run), on top of what the task has taken so far."""
+        if seconds > 0:
+            self.duration = max(self.duration, time.monotonic() - self.started) + seconds * self.slow
+            self.hold()
 
 
 class Failed(Exception):
@@ -59,8 +85,9 @@ class Failed(Exception):
 
 class World:
     def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None,
-                 mirror: NullMirror | None = None) -> None:
+                 mirror: NullMirror | None = None, latency: LatencyProfile = FAST) -> None:
         self.lock = threading.RLock()
+        self.latency = latency  # how long each kind of task takes (srmsim/latency.py)
         self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
         self.tick = tick  # seconds per simulated step (tasks advance in ticks)
         self.pairing_id = pairing_id or str(uuid.uuid4())  # the SRM pairing
@@ -71,7 +98,7 @@ class World:
         self.sites: dict[str, SimSite] = {}
         self.groups: dict[str, SimGroup] = {}
         self.plans: dict[str, SimPlan] = {}
-        self.replications: dict[str, SimReplication] = {}
+        self.replications = Replications()
         self.tasks: dict[str, SimTask] = {}
         self.mappings: dict[str, SimMapping] = {}  # inventory mappings of both SRM servers, by id
         self.placeholder_datastores: dict[str, list[str]] = {}  # site -> its datastore ids for placeholders
@@ -79,6 +106,7 @@ class World:
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self._ids = itertools.count(1000)
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
 
     # -- lookup ----------------------------------------------------------------------------------
 
@@ -124,10 +152,7 @@ class World:
         return self.replications[replication_id]
 
     def replication_of_vm(self, vm_id: str) -> SimReplication | None:
-        for replication in self.replications.values():
-            if replication.vm_id == vm_id:
-                return replication
-        return None
+        return self.replications.of_vm(vm_id)
 
     def check_pairing(self, pairing_id: str, api: str = "srm") -> None:
         """404 unless ``pairing_id`` is this API's pairing (an SRM pairing id is no VR pairing id)."""
@@ -158,8 +183,9 @@ class World:
 
     def unprotected_replicated_vms(self, vc_guid: str) -> list[SimVm]:
         """SRM's replicated-vms: VMs of a vCenter that VR replicates and no protection group holds yet."""
+        grouped = {vm_id for g in self.groups.values() for vm_id in g.vm_ids}
         return [vm for vm in self.site_of_vc(vc_guid).vms.values()
-                if self.replication_of_vm(vm.id) and not any(vm.id in g.vm_ids for g in self.groups.values())]
+                if self.replication_of_vm(vm.id) and vm.id not in grouped]
 
     def tasks_of(self, site: str, api: str) -> list[SimTask]:
         return [t for t in self.tasks.values() if t.site == site and t.api == api]
@@ -237,7 +263,10 @@ class World:
     # -- tasks -----------------------------------------------------------------------------------
 
     def start_task(self, site: str, api: str, description: str, entity: str | None, entity_name: str | None,
-                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None) -> SimTask:
+                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None, *,
+                   kind: str = "") -> SimTask:
+        """Run ``work`` as a task in its own thread; it stays RUNNING at least as long as the latency profile
+        gives ``kind`` (srmsim/latency.py), counted from its own start."""
         task = SimTask(id=f"{api}-task-{next(self._ids)}", site=site, api=api, description=description,
                        entity=entity, entity_name=entity_name)
         fault = self._take_task_fault(description)
@@ -246,12 +275,17 @@ class World:
         def runner() -> None:
             with self.lock:
                 task.status, task.started = "RUNNING", now_ms()
-            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0)
+            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0,
+                              self.latency.duration(kind))
             try:
                 ctx.pause()
                 if fault and fault.kind == "error":
                     raise Failed(fault.message)
+                # Effects land when the task is due (a client reading state before the task ends sees none
+                # of them); work that takes its own time (a sync's bytes, plan steps) extends the task.
+                ctx.hold()
                 result = work(ctx)
+                ctx.hold()
             except (Failed, SimError) as error:
                 with self.lock:
                     task.status, task.error = "ERROR", str(error)
@@ -270,7 +304,8 @@ class World:
                     task.completed = now_ms()
 
         thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
-        self._threads.append(thread)
+        with self._threads_lock:
+            self._threads.append(thread)
         thread.start()
         return task
 
@@ -293,12 +328,22 @@ class World:
         """Wait for every task worker (scenario seeding, tests)."""
         deadline = time.monotonic() + timeout
         while True:
-            alive = [t for t in self._threads if t.is_alive()]
+            with self._threads_lock:  # dead workers leave the list: 1,000 VMs start thousands of tasks
+                alive = self._threads = [t for t in self._threads if t.is_alive()]
             if not alive:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(alive)} srmsim tasks still running")
             alive[0].join(0.05)
+
+    def parallel(self, work: Callable[[Any], Any], items: list[Any], workers: int = PARALLEL) -> list[Any]:
+        """``work`` on every item side by side (vCenter calls of many VMs overlap, as SRM and VR run them),
+        results in order; the first failure is raised once all have ended."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with concurrent.futures.ThreadPoolExecutor(min(workers, len(items)), "srmsim-each") as pool:
+            futures = [pool.submit(work, item) for item in items]
+        return [future.result() for future in futures]
 
     def new_id(self) -> int:
         return next(self._ids)

@@ -4,6 +4,7 @@ password lands anywhere but the 0600 password files."""
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from srmctl.cli.main import cli
 from srmctl.errors import LabError
 from srmctl.lab import lab, processes
-from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, save_lab
+from srmctl.lab.config import LabConfig, LabEndpoint, LabSite, load_lab, save_lab
 from srmctl.lab.processes import ProcessIdentity, identity
 from srmctl.labkit.processes import is_running
 from srmctl.labkit.topology import Topology, load_topology
@@ -165,3 +166,25 @@ def test_a_lab_cycle_keeps_secrets_and_the_users_files(tmp_path: Path) -> None:
     assert [p.name for p in directory.iterdir()] == ["notes.txt"]
     with pytest.raises(LabError, match="not empty"):  # the folder now holds the user's file only
         lab.up(directory, load_topology())
+
+
+def test_lab_up_latency_is_kept_in_the_lab_and_in_srmsims_config(tmp_path: Path) -> None:
+    """``srmctl lab up --latency realistic``: srmsim serves with that profile, and both lab.yaml and srmsim's
+    own config file (which srmsim reads again when started from it) record it; the choices are srmsim's."""
+    from srmctl.cli.commands.lab import up as up_command
+    from srmctl.srmsim.app import READY
+    from srmctl.srmsim.latency import PROFILES
+
+    latency_option = next(p for p in up_command.params if p.name == "latency")
+    assert set(latency_option.type.choices) == set(PROFILES)  # type: ignore[attr-defined]
+    directory = tmp_path / "lab"
+    result = CliRunner().invoke(cli, ["lab", "up", "--dir", str(directory), "--latency", "realistic"])
+    try:
+        assert result.exit_code == 0, result.output
+        config = load_lab(directory)
+        assert config.srmsim is not None and config.srmsim.latency == "realistic"
+        assert yaml.safe_load(Path(config.srmsim.config).read_text())["latency"] == "realistic"
+        ready = (directory / "srmsim" / "srmsim.out").read_text().splitlines()[0]
+        assert json.loads(ready[len(READY):])["latency"] == "realistic"
+    finally:
+        lab.down(directory)

@@ -52,9 +52,12 @@ def lab() -> None:
 @click.option("--scenario", type=_Scenarios(), default="protected", show_default=True,
               help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
                    "by running the simulated SRM's own recovery.")
+@click.option("--latency", type=click.Choice(("fast", "realistic")), default="fast", show_default=True,
+              help="How long the simulated SRM and VR tasks take: fast (at once) or realistic (seconds per "
+                   "operation, syncs by their bytes), for benchmarks. Kept in the lab's srmsim config.")
 @output_option()
 @click.pass_obj
-def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str) -> None:
+def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str, latency: str) -> None:
     """Start both sites (vCenter, SRM, VR) and build the scenario's world; writes DIR/lab.yaml.
 
     DIR must be new, empty, or an earlier lab's: a folder holding anything 'lab up' did not create is
@@ -71,7 +74,7 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
         model = scaled_topology(model, vms)
     started = time.monotonic()
     say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (safe_console)
-    config = lab_core.up(directory, model, scenario=scenario, progress=say)
+    config = lab_core.up(directory, model, scenario=scenario, latency=latency, progress=say)
     elapsed = time.monotonic() - started
     if app.json_output:
         click.echo(envelope("lab up", {"lab": config, "seconds": round(elapsed, 2)}))

@@ -1,0 +1,215 @@
+"""Benchmark: the whole failback at N VMs, in one run on one machine (issue #11's targets are ratios).
+
+Run: .venv/bin/python bench/failback_scale.py [--vms 4 50 200] [--full] [--latency realistic] [--no-record]
+For each N (4, 50 and 200; --full adds 1,000) it starts a planned-migration lab of N VMs whose srmsim takes
+realistic time per task (srmsim/latency.py), then times, as separate srmctl processes:
+
+- ``srmctl lab up`` (in this process: the lab build and srmsim's own recovery),
+- ``srmctl plan`` (the dry run of every step),
+- ``srmctl failback --yes``: the whole default sequence, protection.restore included, ``concurrency: 8``,
+
+and reads from the run's journal the API calls each step made (vCenter SOAP, SRM, VR; step end events), and
+srmctl's peak RSS (VmHWM from /proc while it runs). Prints a Markdown table with ratios to N = 4, appends it
+to bench/RESULTS.md under a dated heading (unless --no-record) and plots wall time and calls per VM against N
+to bench/failback_scale.png (needs the ``bench`` extra: matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from srmctl.lab import lab
+from srmctl.labkit.topology import Topology, load_topology, scaled_topology
+
+HERE = Path(__file__).resolve().parent
+APIS = ("soap", "srm", "vr")
+
+
+@dataclass
+class Row:
+    vms: int
+    lab_up: float
+    plan: float
+    failback: float
+    peak_rss_mb: float
+    outcome: str
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> api -> calls
+
+    def per_vm(self, api: str | None = None) -> float:
+        total = sum(c for step in self.calls.values() for a, c in step.items() if api in (None, a))
+        return total / self.vms
+
+
+def runbook_for(topology: Topology, path: Path, concurrency: int = 8) -> Path:
+    """Every VM of the scaled plan, the default sequence (protection.restore included)."""
+    plan = topology.recovery_plans[0]
+    vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
+    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
+            "vr": {"host": "vr.lab"}}
+    doc = {"version": 1, "name": "bench-failback", "scenario": "planned-migration",
+           "sites": {name: site for name in topology.sites},
+           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
+           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
+           "protection_group": {"name": "Bench PG"}, "recovery_plan": {"name": plan.name},
+           "concurrency": concurrency}
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def srmctl(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run srmctl as its own process: (wall seconds, peak RSS in MB, stdout)."""
+    command = [sys.executable, "-c", "from srmctl.cli.main import main; main()", *args]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _hwm_kb(process.pid))
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        return elapsed, peak / 1024, out.read()
+
+
+def _hwm_kb(pid: int) -> int:
+    """The process's peak resident set so far (VmHWM), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def step_calls(journal: Path) -> dict[str, dict[str, int]]:
+    """Per top-level step, the API calls its end event recorded (the last attempt)."""
+    calls: dict[str, dict[str, int]] = {}
+    for line in (journal / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event.get("kind") in ("step_verified", "step_failed") and "api_calls" in event:
+            calls[event["step"]] = {api: int(event["api_calls"].get(api, 0)) for api in APIS}
+    return calls
+
+
+def measure(count: int, latency: str, workdir: Path) -> Row:
+    topology = scaled_topology(load_topology(), count)
+    directory = workdir / f"lab{count}"
+    started = time.perf_counter()
+    config = lab.up(directory, topology, scenario="planned-migration", latency=latency)
+    up_seconds = time.perf_counter() - started
+    try:
+        runbook = str(runbook_for(topology, workdir / f"rb{count}.yaml"))
+        env = {**os.environ, "SRMCTL_HOME": str(workdir / f"home{count}")}
+        plan_seconds, _, _ = srmctl(["plan", runbook, "--lab", config.directory, "-o", "json"], env)
+        seconds, rss, out = srmctl(["failback", runbook, "--lab", config.directory, "--yes", "-o", "json"], env)
+        try:
+            report = json.loads(out)["result"]
+        except (ValueError, KeyError):
+            return Row(count, up_seconds, plan_seconds, seconds, rss, f"no report: {out[:200]!r}")
+        return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
+                   step_calls(Path(report["journal"])))
+    finally:
+        lab.down(directory)
+
+
+def table(rows: list[Row]) -> str:
+    base = rows[0]
+    lines = ["| VMs | lab up (s) | plan (s) | plan / N=4 | failback (s) | failback / N=4 | calls/VM | "
+             "SOAP/VM | SRM/VM | VR/VM | peak RSS (MB) | outcome |", "|" + "---|" * 12]
+    for row in rows:
+        lines.append(
+            f"| {row.vms} | {row.lab_up:.1f} | {row.plan:.1f} | {row.plan / base.plan:.2f} | {row.failback:.1f} | "
+            f"{row.failback / base.failback:.2f} | {row.per_vm():.1f} | {row.per_vm('soap'):.1f} | "
+            f"{row.per_vm('srm'):.1f} | {row.per_vm('vr'):.1f} | {row.peak_rss_mb:.0f} | {row.outcome} |")
+    return "\n".join(lines)
+
+
+def step_table(rows: list[Row]) -> str:
+    """API calls per VM per step, SOAP / SRM / VR, one column per N."""
+    steps: dict[str, None] = {}
+    for row in rows:
+        steps.update(dict.fromkeys(row.calls))
+    lines = ["| step | " + " | ".join(f"N={r.vms} SOAP/SRM/VR per VM" for r in rows) + " |",
+             "|" + "---|" * (len(rows) + 1)]
+    for step in steps:
+        cells = []
+        for row in rows:
+            calls = row.calls.get(step, defaultdict(int))
+            cells.append(" / ".join(f"{calls[api] / row.vms:.1f}" for api in APIS))
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[Row], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return False
+    counts = [r.vms for r in rows]
+    figure, (wall, calls) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, values in (("lab up", [r.lab_up for r in rows]), ("plan", [r.plan for r in rows]),
+                          ("failback", [r.failback for r in rows])):
+        wall.plot(counts, values, marker="o", label=label)
+    wall.set(xlabel="VMs", ylabel="wall time (s)", title="Wall time", xscale="log", yscale="log")
+    wall.legend()
+    for api in (None, *APIS):
+        calls.plot(counts, [r.per_vm(api) for r in rows], marker="o", label=api.upper() if api else "all")
+    calls.set(xlabel="VMs", ylabel="API calls per VM", title="Failback API calls per VM", xscale="log")
+    calls.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vms", type=int, nargs="*", default=[4, 50, 200])
+    parser.add_argument("--full", action="store_true", help="also 1,000 VMs")
+    parser.add_argument("--latency", default="realistic", choices=("fast", "realistic"))
+    parser.add_argument("--no-record", action="store_true", help="print only: no RESULTS.md rows, no plot")
+    args = parser.parse_args()
+    counts = sorted(set(args.vms + ([1000] if args.full else [])))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for count in counts:
+                row = measure(count, args.latency, Path(tmp))
+                rows.append(row)
+                print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
+                      f"({row.outcome}), {row.per_vm():.1f} calls/VM, peak RSS {row.peak_rss_mb:.0f} MB",
+                      flush=True)
+        except KeyboardInterrupt:  # Ctrl-C during a long N: record the sizes measured so far
+            print(f"interrupted: recording N = {', '.join(str(r.vms) for r in rows) or 'none'}", flush=True)
+    if not rows:
+        return
+    text = (f"## Failback at scale (`bench/failback_scale.py`, latency {args.latency}), {date.today()}\n\n"
+            f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
+            f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
+            f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n")
+    if not args.no_record and plot(rows, HERE / "failback_scale.png"):
+        text += "\nPlot: bench/failback_scale.png\n"
+    print(text)
+    if not args.no_record:
+        with (HERE / "RESULTS.md").open("a") as results:
+            results.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
