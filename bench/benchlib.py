@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import Topology, load_topology, scaled_topology
@@ -25,6 +27,22 @@ def timed_lab(topology: Topology, scenario: str = "protected") -> Iterator[tuple
             yield config, time.perf_counter() - started, Path(tmp)
         finally:
             lab.down(directory)
+
+
+def runbook_for(topology: Topology, path: Path, *, name: str = "bench", concurrency: int = 8) -> Path:
+    """A runbook failing back every VM of the topology's first plan, the default sequence (protection.restore
+    included) and the default groups (the plan's own, rebuilt by name). The lab supplies the endpoints."""
+    plan = topology.recovery_plans[0]
+    vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
+    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
+            "vr": {"host": "vr.lab"}}
+    doc = {"version": 1, "name": name, "scenario": "planned-migration",
+           "sites": {site_name: site for site_name in topology.sites},
+           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
+           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
+           "recovery_plan": {"name": plan.name}, "concurrency": concurrency}
+    path.write_text(yaml.safe_dump(doc))
+    return path
 
 
 def run_table(doc: str, header: str, measure: Callable[[Topology, str, int], str], default_vms: int,

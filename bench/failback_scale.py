@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import yaml
+from benchlib import runbook_for
 
 from srmctl.lab import lab
-from srmctl.labkit.topology import Topology, load_topology, scaled_topology
+from srmctl.labkit.topology import load_topology, scaled_topology
 
 HERE = Path(__file__).resolve().parent
 APIS = ("soap", "srm", "vr")
@@ -51,21 +51,6 @@ class Row:
         total = sum(c for step in self.calls.values() for a, c in step.items() if api in (None, a))
         return total / self.vms
 
-
-def runbook_for(topology: Topology, path: Path, concurrency: int = 8) -> Path:
-    """Every VM of the scaled plan, the default sequence (protection.restore included)."""
-    plan = topology.recovery_plans[0]
-    vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
-    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
-            "vr": {"host": "vr.lab"}}
-    doc = {"version": 1, "name": "bench-failback", "scenario": "planned-migration",
-           "sites": {name: site for name in topology.sites},
-           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
-           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
-           "protection_group": {"name": "Bench PG"}, "recovery_plan": {"name": plan.name},
-           "concurrency": concurrency}
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 def srmctl(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -111,7 +96,7 @@ def measure(count: int, latency: str, workdir: Path) -> Row:
     config = lab.up(directory, topology, scenario="planned-migration", latency=latency)
     up_seconds = time.perf_counter() - started
     try:
-        runbook = str(runbook_for(topology, workdir / f"rb{count}.yaml"))
+        runbook = str(runbook_for(topology, workdir / f"rb{count}.yaml", name="bench-failback"))
         env = {**os.environ, "SRMCTL_HOME": str(workdir / f"home{count}")}
         plan_seconds, _, _ = srmctl(["plan", runbook, "--lab", config.directory, "-o", "json"], env)
         seconds, rss, out = srmctl(["failback", runbook, "--lab", config.directory, "--yes", "-o", "json"], env)

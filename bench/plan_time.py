@@ -11,27 +11,12 @@ import statistics
 import time
 from pathlib import Path
 
-import yaml
-from benchlib import run_table, timed_lab
+from benchlib import run_table, runbook_for, timed_lab
 
 from srmctl import engine
 from srmctl.cli.endpoints import endpoints_for, read_lab
 from srmctl.labkit.topology import Topology
 from srmctl.runbook import load_runbook
-
-
-def runbook_for(topology: Topology, path: Path) -> Path:
-    plan = topology.recovery_plans[0]
-    vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
-    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
-            "vr": {"host": "vr.lab"}}
-    doc = {"version": 1, "name": "bench", "scenario": "planned-migration",
-           "sites": {name: site for name in topology.sites},
-           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
-           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
-           "protection_group": {"name": "Bench PG"}, "recovery_plan": {"name": plan.name}, "concurrency": 8}
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 def measure(topology: Topology, label: str, repeat: int) -> str:
