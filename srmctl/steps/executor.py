@@ -72,10 +72,19 @@ def failures_named(name: str) -> Iterator[None]:
         raise StepFailed(message) from error
 
 
-def fresh(ctx: StepContext) -> StepContext:
-    """A read-only view observing anew: the previous step or someone else may have changed the sites."""
+def fresh(ctx: StepContext, *, unless_unchanged: bool = False) -> StepContext:
+    """A read-only view observing anew: the previous step or someone else may have changed the sites.
+
+    ``unless_unchanged``: keep an inventory this process read since its last change anywhere (see
+    :func:`srmctl.adapters.guard.generation`), e.g. for the next step's plan right after a verification read
+    it. A verification after a step applied actions, and the first step after the up-front plan (the operator
+    may take minutes to confirm), always read live state. See docs/architecture.md, "Concurrency and batching".
+    """
     for ops in ctx.sites.values():
-        ops.invalidate()
+        if unless_unchanged:
+            ops.invalidate_if_changed()
+        else:
+            ops.invalidate()
     return ctx.read_only()
 
 
@@ -83,11 +92,16 @@ def plan_steps(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
     """Every step's plan against current state, with read-only facades; nothing is changed. Later steps are
     planned before earlier ones changed anything; each is planned again right before it is applied."""
     classes = [get_step(name) for name in names]  # an unknown name fails before anything is observed
-    view = fresh(ctx)
+    view = fresh(ctx, unless_unchanged=ctx.in_sequence)  # a sequence is planned by a step that just observed
     plans = []
-    for cls in classes:
-        with failures_named(cls.name):
-            plans.append(StepPlan(cls.name, cls.impact, cls.summary(), cls().planned(view.bind(cls.name))))
+    try:
+        for cls in classes:
+            with failures_named(cls.name):
+                plans.append(StepPlan(cls.name, cls.impact, cls.summary(), cls().planned(view.bind(cls.name))))
+    finally:
+        if not ctx.in_sequence:
+            for ops in ctx.sites.values():
+                ops.invalidate()  # the run's first step observes anew, after the operator's confirmation
     return tuple(plans)
 
 
@@ -117,13 +131,14 @@ def run_step(ctx: StepContext, name: str, kinds: EventKinds = STEP_EVENTS) -> No
     ctx.emit(kinds.started, name, {"impact": cls.impact.value})
     try:
         with failures_named(name):
-            actions = step.planned(fresh(bound))
+            actions = step.planned(fresh(bound, unless_unchanged=True))
             ctx.emit(kinds.planned, name, {"actions": [a.to_dict() for a in actions]})
             if StepPlan(name, cls.impact, "", actions).needs_confirmation and not ctx.confirmed:
                 raise Aborted(f"{name}: {len(actions)} high-impact action(s) were not confirmed")
             if actions:
                 step.apply(bound, actions)
-            verification = step.verified(fresh(bound))
+            # After actions were applied the verification reads live state, whatever the change counter says.
+            verification = step.verified(fresh(bound, unless_unchanged=not actions))
         if not verification.ok:
             # Inside a sequence the direction tells which of the two runs of the same step failed.
             where = f" ({ctx.source} -> {ctx.target})" if ctx.in_sequence else ":"
@@ -173,7 +188,7 @@ def run_sequence(ctx: StepContext, names: Sequence[str]) -> None:
 
 def verify_sequence(ctx: StepContext, names: Sequence[str]) -> list[str]:
     """Every sub-step's verification problems, each prefixed with its sub-step."""
-    view = fresh(_in_sequence(ctx))
+    view = fresh(_in_sequence(ctx), unless_unchanged=True)  # called by a verification that just observed
     problems = []
     for name in names:
         with failures_named(name):

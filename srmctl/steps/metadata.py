@@ -143,8 +143,15 @@ class MetadataRestore(Step):
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         if self._nothing_to_restore(ctx):
             return ()
-        if _saved_snapshot(ctx) is None:
+        saved = _saved(ctx)
+        if saved is None:
             return _forecast(ctx) if _rebuild_ahead(ctx) else ()  # without a rebuild: the live plan onto itself
+        if ctx.in_sequence and saved[1] == run_snapshot_path(ctx) and _rebuild_ahead(ctx):
+            # protection.restore's plan, before its sequence rebuilds the groups: the run's own snapshot, which
+            # this run's failback already checked against the live plan and restored. A forecast is what this
+            # plan shows either way, so every VM's settings are not read for it (one GET per VM); the step is
+            # planned in full, from live state, right before it runs.
+            return _forecast(ctx)
         _, restore = self._restore_plan(ctx, strict=False)  # checks the snapshot against the live plan first
         if restore.unplaced or _rebuild_ahead(ctx):
             # Planned (up front, or on resume) while the plan's groups are detached: the VMs come back with

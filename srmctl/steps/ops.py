@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from srmctl.adapters.guard import ReadOnlyViolation, is_mutating, mutating
+from srmctl.adapters.guard import ReadOnlyViolation, generation, is_mutating, mutating
 from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
@@ -27,6 +27,7 @@ class _InventoryCache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.value: Inventory | None = None
+        self.generation = -1  # the change generation the value was read at (its read started)
 
 
 class VCenterOps:
@@ -51,12 +52,20 @@ class VCenterOps:
         """The site's inventory, read once (one PropertyCollector retrieval) until the next change."""
         with self._cache.lock:
             if self._cache.value is None:
+                self._cache.generation = generation()
                 self._cache.value = read_inventory(self.session)
             return self._cache.value
 
     def invalidate(self) -> None:
         with self._cache.lock:
             self._cache.value = None
+
+    def invalidate_if_changed(self) -> None:
+        """Drop the inventory when this process changed anything (anywhere) since it was read: what the
+        executor does between steps, so a step whose predecessor changed nothing does not read it again."""
+        with self._cache.lock:
+            if self._cache.generation != generation():
+                self._cache.value = None
 
     def list_files(self, datastore: str, folder: str) -> list[DatastoreFile]:
         return operations.list_files(self.session, datastore, folder,

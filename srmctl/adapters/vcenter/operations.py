@@ -192,34 +192,58 @@ def list_files(session: VCenterSession, datastore: str, folder: str, *,
 
 def list_files_many(session: VCenterSession, folders: Sequence[tuple[str, str, str | None]], *,
                     limit: int = 8) -> list[list[DatastoreFile]]:
-    """The files of many datastore folders, ``(datastore, folder, datastore MoRef or None)`` each, in order: a
-    SearchDatastore_Task per folder, at most ``limit`` in flight, all awaited with one PropertyCollector
-    (:class:`TaskWatcher`); a datastore's browser is looked up once. A missing folder lists nothing."""
+    """The files of many datastore folders, ``(datastore, folder, datastore MoRef or None)`` each, in order. A
+    datastore holding one of the folders is searched in that folder (SearchDatastore_Task); one holding several
+    is searched once from its root, sub-folders included (SearchDatastoreSubFolders_Task), rather than a task
+    per folder. At most ``limit`` tasks in flight, all awaited with one PropertyCollector
+    (:class:`TaskWatcher`); a datastore's browser is looked up once. A missing folder lists nothing. Either way
+    a file's path reads ``[datastore] folder/file``."""
     spec = vim.host.DatastoreBrowser.SearchSpec(
         matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
     browsers: dict[str, Any] = {}
-    roots = [f"[{datastore}] {folder}".rstrip() for datastore, folder, _ in folders]
+    per_datastore: dict[str, list[int]] = {}
+    for index, (datastore, _, _) in enumerate(folders):
+        per_datastore.setdefault(datastore, []).append(index)
+    searches = [(ds, indexes) for ds, indexes in per_datastore.items()]
+    roots = [f"[{ds}] {folders[ix[0]][1]}".rstrip() if len(ix) == 1 else f"[{ds}]" for ds, ix in searches]
 
-    def start(index: int) -> Callable[[], Any]:
-        datastore, _, moref = folders[index]
+    def start(n: int) -> Callable[[], Any]:
+        datastore, indexes = searches[n]
+        moref = folders[indexes[0]][2]
 
         def search() -> Any:
             if datastore not in browsers:
                 browsers[datastore] = _datastore_browser(session, datastore, moref)
-            return browsers[datastore].SearchDatastore_Task(roots[index], spec)
+            if len(indexes) == 1:
+                return browsers[datastore].SearchDatastore_Task(roots[n], spec)
+            return browsers[datastore].SearchDatastoreSubFolders_Task(roots[n], spec)
         return search
 
-    found = run_windowed(session, [start(i) for i in range(len(folders))], limit=limit,
-                         what=lambda i: f"browse {roots[i]}" if i >= 0 else "browse datastores")
-    results: list[list[DatastoreFile]] = []
-    for result in found:
+    found = run_windowed(session, [start(n) for n in range(len(searches))], limit=limit,
+                         what=lambda n: f"browse {roots[n]}" if n >= 0 else "browse datastores")
+    results: list[list[DatastoreFile]] = [[] for _ in folders]
+    for (datastore, indexes), result in zip(searches, found, strict=True):
         if isinstance(result, OperationFailed):
             if "FileNotFound" not in result.message:
                 raise result
-            results.append([])
-        else:
-            results.append(_files(result))
+            continue
+        if len(indexes) == 1:
+            results[indexes[0]] = _files(result)
+            continue
+        listed = {_folder_key(r.folderPath): r for r in result or []}
+        for index in indexes:
+            folder = folders[index][1]
+            entry = listed.get(_folder_key(f"[{datastore}] {folder}"))
+            if entry is not None:
+                results[index] = _files(entry, folder_path=f"[{datastore}] {folder}".rstrip())
     return results
+
+
+def _folder_key(folder_path: str) -> tuple[str, str]:
+    """``(datastore, folder)`` of a search result's folder path, whichever way the server writes it: vSphere
+    ``[ds] vm1/``, vcsim's sub-folder search ``[ds]/vm1``."""
+    datastore, _, folder = folder_path.partition("]")
+    return datastore.lstrip("["), folder.strip().strip("/")
 
 
 def power_off_many(session: VCenterSession, morefs: Sequence[str], *, limit: int = 8) -> None:
@@ -233,8 +257,8 @@ def power_off_many(session: VCenterSession, morefs: Sequence[str], *, limit: int
         raise OperationFailed("; ".join(failures))
 
 
-def _files(result: Any) -> list[DatastoreFile]:
-    folder_path = result.folderPath.rstrip("/")
+def _files(result: Any, *, folder_path: str | None = None) -> list[DatastoreFile]:
+    folder_path = (folder_path or result.folderPath).rstrip("/")
     return sorted((DatastoreFile(path=f"{folder_path}/{f.path}", size_bytes=int(f.fileSize or 0))
                    for f in result.file or []), key=lambda f: f.path)
 

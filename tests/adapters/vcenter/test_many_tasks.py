@@ -10,14 +10,27 @@ from srmctl.adapters.vcenter.tasks import TaskWatcher
 
 
 def test_many_folders_are_listed_by_a_window_of_searches_on_one_collector(ny: VCenterSession) -> None:
-    folders = [("ESX1_LOCAL", "mail04"), ("ESX1_LOCAL", "no-such-vm"), ("ESX1_LOCAL", "mail04")]
+    # Three folders of one datastore: one search from its root, sub-folders included; the other datastore's
+    # one folder (missing): a search of that folder. Both tasks in a window of one, on one collector.
+    folders = [("ESX1_LOCAL", "mail04"), ("ESX1_LOCAL", "no-such-vm"), ("ESX1_LOCAL", "mail04"),
+               ("NY-SAN-01", "no-such-vm")]
     before = dict(ny.calls)
-    listed = operations.list_files_many(ny, [(ds, folder, None) for ds, folder in folders], limit=2)
+    listed = operations.list_files_many(ny, [(ds, folder, None) for ds, folder in folders], limit=1)
     calls = {k: v - before.get(k, 0) for k, v in ny.calls.items()}
     assert listed[0] == listed[2] == operations.list_files(ny, "ESX1_LOCAL", "mail04") and listed[1] == []
-    assert calls["SearchDatastore_Task"] == 3
-    assert calls["CreatePropertyCollector"] == 1  # one collector for all three tasks
+    assert listed[0] and all(f.path.startswith("[ESX1_LOCAL] mail04/") for f in listed[0])
+    assert listed[3] == []
+    assert calls["SearchDatastoreSubFolders_Task"] == 1 and calls["SearchDatastore_Task"] == 1
+    assert calls["CreatePropertyCollector"] == 1  # one collector for both tasks
     assert calls.get("DestroyPropertyCollector", 0) == 1
+
+
+def test_one_folder_of_a_datastore_is_searched_alone(ny: VCenterSession) -> None:
+    before = dict(ny.calls)
+    listed = operations.list_files_many(ny, [("ESX1_LOCAL", "mail04", None)], limit=8)
+    calls = {k: v - before.get(k, 0) for k, v in ny.calls.items()}
+    assert listed == [operations.list_files(ny, "ESX1_LOCAL", "mail04")] and listed[0]
+    assert calls["SearchDatastore_Task"] == 1 and "SearchDatastoreSubFolders_Task" not in calls
 
 
 def test_vm_states_in_one_retrieval_leave_out_a_vm_that_is_gone(ny: VCenterSession) -> None:
