@@ -78,6 +78,7 @@ class GroupsCreate(Step):
     """
 
     name = "groups.create"
+    undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
 

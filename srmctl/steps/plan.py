@@ -65,12 +65,11 @@ class PlanDetachGroups(Step):
 @register
 class PlanAttachGroups(Step):
     """Point the recovery plan at the new protection groups: flip its direction if needed, then add the groups.
-
     The direction can only change while the plan has no protection groups, so the same plan object is kept
-    (its id, history and anything outside the groups survive); a missing plan is created.
-    """
+    (its id, history and anything outside the groups survive); a missing plan is created."""
 
     name = "plan.attach_groups"
+    undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
 

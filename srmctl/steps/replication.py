@@ -112,6 +112,7 @@ class ReplicationReverse(Step):
     """
 
     name = "replication.reverse"
+    undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
 
