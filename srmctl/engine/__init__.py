@@ -1,7 +1,8 @@
 """The engine: planner (observe → actions), executor (apply → verify), journal, resume, lock and events.
 
 Public API for the CLI: :func:`dry_run`, :func:`start`, :func:`resume`, :func:`list_runs`,
-:func:`run_summary`, :func:`pending_run`, :class:`RunPlan`, :class:`RunReport`, :class:`Selection`, :class:`Event`.
+:func:`run_summary`, :func:`pending_run`, :class:`RunPlan`, :class:`RunReport`, :class:`Selection`, :class:`Event`;
+site runs (several recovery plans in order, engine/site_run.py) are reached through :mod:`srmctl.engine.site_run`.
 Nothing here prints or asks; results are values, progress is events.
 """
 
@@ -12,18 +13,14 @@ from srmctl.engine.run import (
            ConfirmPlan,
            PendingRun,
            RunReport,
-           RunSummary,
            Selection,
-           StepOutcome,
            dry_run,
-           html_report,
-           list_runs,
            pending_run,
            resume,
-           run_summary,
            start,
 )
+from srmctl.engine.stored_runs import PlanSummary, RunSummary, StepOutcome, html_report, list_runs, run_summary
 
-__all__ = ["ConfirmPlan", "Event", "LockHeld", "PendingRun", "RunPlan", "RunReport", "RunSummary", "Selection",
-           "StepOutcome", "StepPlan", "dry_run", "html_report", "list_runs", "pending_run", "resume", "run_summary",
-           "select_steps", "start"]
+__all__ = ["ConfirmPlan", "Event", "LockHeld", "PendingRun", "PlanSummary", "RunPlan", "RunReport", "RunSummary",
+           "Selection", "StepOutcome", "StepPlan", "dry_run", "html_report", "list_runs", "pending_run", "resume",
+           "run_summary", "select_steps", "start"]

@@ -56,11 +56,16 @@ class RunDamaged(UsageError):
 
 #: Test hook for the crash matrix: SIGKILL this process right after its Nth appended event is durable (read
 #: once, at import; see PAUSE_ENV in srmctl/steps/context.py). Unset or not a positive number: no kill.
+#: ``KIND`` kills after the first event of that kind, ``KIND#N`` after the Nth (a site run's journals, one
+#: per plan, repeat the same kinds: ``step_verified#12`` lands in its second plan).
 KILL_AT_EVENT_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
 _KILL_AT_RAW = os.environ.get(KILL_AT_EVENT_ENV, "").strip()
 _KILL_AT = int(_KILL_AT_RAW) if _KILL_AT_RAW.isdigit() else 0
-_KILL_AFTER_KIND = "" if _KILL_AT_RAW.isdigit() else _KILL_AT_RAW  # or the first event of this kind
+_KILL_KIND_RAW, _, _KILL_KIND_NTH = ("" if _KILL_AT_RAW.isdigit() else _KILL_AT_RAW).partition("#")
+_KILL_AFTER_KIND = _KILL_KIND_RAW  # or the Nth (default first) event of this kind
+_KILL_KIND_AT = int(_KILL_KIND_NTH) if _KILL_KIND_NTH.isdigit() and int(_KILL_KIND_NTH) > 0 else 1
 _appended = 0  # events this process appended (the event bus delivers one at a time: no lock needed)
+_appended_of_kind = 0  # of them, events of _KILL_AFTER_KIND
 
 
 def new_run_id(runbook_name: str) -> str:
@@ -87,13 +92,13 @@ def redact(value: Any, secrets: frozenset[str]) -> Any:
     return value
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str | bytes) -> None:
     """Atomically replace ``path`` with ``text``, mode 0600, durable before returning."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
+        os.write(fd, text if isinstance(text, bytes) else text.encode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -120,14 +125,17 @@ class Journal:
         self._tail_checked = False
 
     @classmethod
-    def create(cls, home: Path, run_id: str, *, runbook_text: str, meta: Mapping[str, Any],
+    def create(cls, home: Path, run_id: str, *, runbook_bytes: bytes | None, meta: Mapping[str, Any],
                secrets: Iterable[str] = ()) -> Journal:
+        """A new run folder. ``runbook_bytes`` (the file byte for byte, so that its sha256 in ``meta`` matches
+        the copy whatever its line endings); None: a site run, whose plans' runs keep their runbooks."""
         root = runs_dir(home)
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory = root / run_id
         directory.mkdir(mode=0o700)
         journal = cls(directory, secrets)
-        _write_private(directory / RUNBOOK_COPY, runbook_text)
+        if runbook_bytes is not None:
+            _write_private(directory / RUNBOOK_COPY, runbook_bytes)
         journal.write_json(META, meta)
         return journal
 
@@ -206,9 +214,10 @@ def _short(error: BaseException) -> str:
 
 
 def _kill_after_append(kind: str) -> None:
-    global _appended
+    global _appended, _appended_of_kind
     _appended += 1
-    if _appended == _KILL_AT or kind == _KILL_AFTER_KIND:
+    _appended_of_kind += kind == _KILL_AFTER_KIND
+    if _appended == _KILL_AT or (kind == _KILL_AFTER_KIND and _appended_of_kind == _KILL_KIND_AT):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

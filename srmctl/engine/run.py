@@ -34,7 +34,7 @@ from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
-from srmctl.engine.stored_runs import list_run_ids, load_run
+from srmctl.engine.stored_runs import ABORTED, FAILED, SUCCEEDED, StepOutcome, load_run, step_outcomes
 from srmctl.errors import Aborted, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
@@ -45,17 +45,6 @@ from srmctl.steps.ops import VCenterOps
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
 ConfirmPlan = Callable[[RunPlan], bool]
-
-SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    step: str
-    status: str  # verified | failed | interrupted | not_run
-    actions_done: int
-    seconds: float | None
-    message: str
 
 
 @dataclass(frozen=True)
@@ -125,27 +114,40 @@ def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Ite
         yield opened
 
 
+@dataclass(frozen=True)
+class SitePart:
+    """A run that is one plan of a site run (engine/site_run.py): its id is given, its meta names the site run,
+    and the site run holds the plan's lock for it."""
+
+    site_run: str
+    index: int
+    run_id: str
+
+
 def start(runbook: Runbook, endpoints: Endpoints, home: Path, *, runbook_path: Path,
           selection: Selection = Selection(), confirm: ConfirmPlan, subscribers: Sequence[Subscriber] = (),
-          break_lock: bool = False) -> RunReport:
+          break_lock: bool = False, site: SitePart | None = None) -> RunReport:
     """Run a failback of ``runbook`` (parsed from ``runbook_path``, whose text the journal keeps); the
     journal goes to ``home/runs/<run-id>/``."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
                          until_step=selection.until_step)
-    text = runbook_path.read_text()
-    run_id = new_run_id(runbook.name)
+    # Bytes, not text: a CRLF file read as text hashes differently from the same file read back on resume.
+    raw = runbook_path.read_bytes()
+    run_id = new_run_id(runbook.name) if site is None else site.run_id
     # How the endpoints were obtained (a lab's folder, or the runbook itself): what 'srmctl resume' needs to
     # build them again. Never the endpoints' secrets.
     meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
-            "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
             "endpoints": endpoints.origin.to_meta(),
             "steps": list(names), "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
+    if site is not None:
+        meta.update({"site_run": site.site_run, "site_plan": site.index})
 
     def open_journal(secrets: Sequence[str]) -> Journal:
-        return Journal.create(home, run_id, runbook_text=text, meta=meta, secrets=secrets)
+        return Journal.create(home, run_id, runbook_bytes=raw, meta=meta, secrets=secrets)
 
     return _run(run_id, runbook, endpoints, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
-                subscribers=subscribers, break_lock=break_lock)
+                subscribers=subscribers, break_lock=break_lock, site_held=site is not None)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class PendingRun:
     resumes: int
     verified: tuple[str, ...] = ()  # recorded as verified (their last outcome), in run order: checked again
     started: frozenset[str] = frozenset()  # every step the journal saw start
+    site_run: str | None = None  # the site run this run is one plan of: resumed through it, which holds the lock
 
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
@@ -179,7 +182,8 @@ def pending_run(home: Path, run_id: str) -> PendingRun:
                       resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1,
                       verified=tuple(s for s in meta["steps"] if s in verified),
                       started=frozenset(e["step"] for e in stored.events
-                                        if e.get("kind") == ev.STEP_STARTED and e.get("step")))
+                                        if e.get("kind") == ev.STEP_STARTED and e.get("step")),
+                      site_run=meta.get("site_run"))
 
 
 #: The events that tell where a step stands, the last one counting (a step found stale on resume and not
@@ -188,11 +192,14 @@ _STEP_PHASES = (ev.STEP_STARTED, ev.STEP_VERIFIED, ev.STEP_FAILED, ev.STEP_REVER
 
 
 def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: ConfirmPlan,
-           subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> RunReport:
+           subscribers: Sequence[Subscriber] = (), break_lock: bool = False, site_held: bool = False) -> RunReport:
     """Continue a run from its journal: every step not verified yet is planned again from live state, so
     work done before a crash (even one whose journal line was never written) is not done twice. The steps
     recorded as verified are verified again first: from the first that no longer holds, every step is
     planned and run again (:func:`recheck_verified`)."""
+    if pending.site_run is not None and not site_held:
+        raise UsageError(f"run {pending.run_id} is one plan of site run {pending.site_run}: resume the site run "
+                         f"with 'srmctl resume {pending.site_run}'")
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.open(home, pending.run_id, secrets)
@@ -200,10 +207,10 @@ def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: Co
     return _run(pending.run_id, pending.runbook, endpoints, pending.steps, home, open_journal, ev.RUN_RESUMED,
                 confirm=confirm, subscribers=subscribers, break_lock=break_lock,
                 plan_file=f"plan-resume-{pending.resumes}.json", all_steps=pending.all_steps,
-                recheck=(pending.verified, pending.started))
+                recheck=(pending.verified, pending.started), site_held=site_held)
 
 
-def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
+def _runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOOK_COPY) -> Runbook:
     """The runbook the run started with: the original file if unchanged (its relative paths still work),
     else the journal's copy when the original is gone; a changed runbook is refused."""
     original = Path(meta["runbook_path"])
@@ -212,7 +219,7 @@ def _runbook_of(directory: Path, meta: Mapping[str, Any]) -> Runbook:
             raise UsageError(f"{original} changed since run {meta['run_id']} started; resuming would mix two "
                              "runbooks: start a new run with 'srmctl failback' instead")
         return load_runbook(original)
-    copy = directory / RUNBOOK_COPY
+    copy = directory / copy_name
     if not copy.is_file() or hashlib.sha256(copy.read_bytes()).hexdigest() != meta["runbook_sha256"]:
         raise RunDamaged(f"{original} is gone and the copy {copy} does not match the runbook run "
                          f"{directory.name} started with (sha256 differs): refusing to resume from it")
@@ -223,13 +230,16 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
          open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
          subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
          all_steps: tuple[str, ...] | None = None,
-         recheck: tuple[Sequence[str], frozenset[str]] | None = None) -> RunReport:
+         recheck: tuple[Sequence[str], frozenset[str]] | None = None, site_held: bool = False) -> RunReport:
     # On resume the steps checked again may need SRM/VR even when those left to run do not.
     with (connected(_vcenters(runbook, endpoints)) as sessions,
           _dr_ops(runbook, endpoints, all_steps or names) as dr):
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
-        lock = RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
-        lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
+        # A plan of a site run runs under the site run's lock of that plan (taken for every plan at its start).
+        lock = None if site_held else RunLock(home, runbook.recovery_plan.name, run_id,
+                                               sites[runbook.target_site_name])
+        if lock is not None:
+            lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
         try:
             journal = open_journal(endpoints.secrets())
             # The journal subscribes first: an event is on disk before anyone is shown it.
@@ -264,7 +274,8 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
                                                             journal.read_json(REPORT)))
                 bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
     return report
 
 
@@ -302,65 +313,3 @@ def _report(run_id: str, runbook: str, journal: Journal, names: Sequence[str], e
                      api_calls=dict(api_calls))
 
 
-def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> tuple[StepOutcome, ...]:
-    """Per step, from the journal: the last attempt's status, actions done over all attempts, its time."""
-    from datetime import datetime
-
-    outcomes = []
-    for name in names:
-        mine = [e for e in events if e.get("step") == name]
-        done = sum(1 for e in mine if e.get("kind") == ev.ACTION_DONE)
-        starts = [e for e in mine if e.get("kind") == ev.STEP_STARTED]
-        ends = [e for e in mine if e.get("kind") in (ev.STEP_VERIFIED, ev.STEP_FAILED)]
-        stale = [e for e in mine if e.get("kind") == ev.STEP_STALE]
-        if stale and (not starts or stale[-1]["at"] >= starts[-1]["at"]):
-            # Found no longer holding by a resume, and not run again since.
-            outcomes.append(StepOutcome(name, "not_run", done, None, "no longer held when the run resumed"))
-            continue
-        if not starts:
-            outcomes.append(StepOutcome(name, "not_run", done, None, ""))
-            continue
-        last_start = starts[-1]
-        end = ends[-1] if ends and ends[-1]["at"] >= last_start["at"] else None
-        if end is None:
-            outcomes.append(StepOutcome(name, "interrupted", done, None, "no outcome journaled (crash?)"))
-            continue
-        seconds = (datetime.fromisoformat(end["at"]) - datetime.fromisoformat(last_start["at"])).total_seconds()
-        status = "verified" if end["kind"] == ev.STEP_VERIFIED else "failed"
-        outcomes.append(StepOutcome(name, status, done, round(seconds, 3),
-                                    str(end.get("summary") or end.get("error") or "")))
-    return tuple(outcomes)
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    runbook: str
-    started: str
-    outcome: str  # succeeded | failed | aborted | incomplete (crashed or still running) | damaged
-    steps: tuple[StepOutcome, ...]
-    journal: str
-    damage: str | None = None  # for a damaged run: which file, and what is wrong with it
-
-
-def run_summary(home: Path, run_id: str) -> RunSummary:
-    stored = load_run(home, run_id)
-    report = stored.report or {}
-    return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
-                      started=str(stored.meta.get("started", "")),
-                      outcome=DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE),
-                      steps=step_outcomes(stored.events, stored.meta.get("steps", [])),
-                      journal=str(stored.directory), damage=stored.damage)
-
-
-def list_runs(home: Path) -> tuple[RunSummary, ...]:
-    return tuple(run_summary(home, run_id) for run_id in list_run_ids(home))
-
-
-def html_report(home: Path, run_id: str) -> Path:
-    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
-    stored = load_run(home, run_id).intact("report")
-    journal = Journal.open(home, run_id)
-    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
-        "outcome": INCOMPLETE, "journal": str(stored.directory),
-        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))]}))

@@ -1,27 +1,34 @@
-"""Reading a run folder back: the stored run (meta, events, report) and what is damaged in it, and the list of
-runs. Never raises raw JSON or OS errors: damage is reported, naming the file (see docs/architecture.md,
-"Journal, resume, locks")."""
+"""Reading a run folder back: the stored run (meta, events, report) and what is damaged in it, the list of
+runs and their summaries (a site run's with its plans). Never raises raw JSON or OS errors: damage is reported,
+naming the file (see docs/architecture.md, "Journal, resume, locks")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from srmctl.engine import events as ev
 from srmctl.engine.journal import (
     _RUN_ID,
     EVENTS,
     MAX_EVENTS_BYTES,
     META,
     REPORT,
+    REPORT_HTML,
+    Journal,
     RunDamaged,
     _scan,
     read_json,
     run_directory,
     runs_dir,
 )
+from srmctl.engine.report_html import render_html
+
+SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
+SITE = "site"  # meta.json "kind" of a site run (several recovery plans in order; docs/architecture.md)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
 # Types of the meta.json keys readers use; a key may be absent (runs written by older srmctl), not wrong.
 _META_TYPES: dict[str, tuple[type, ...]] = {
     "run_id": (str,), "runbook": (str,), "runbook_path": (str,), "runbook_sha256": (str,), "started": (str,),
-    "lab_dir": (str, type(None)), "steps": (list,),
+    "lab_dir": (str, type(None)), "steps": (list,), "kind": (str,), "site_run": (str,), "plans": (list,),
 }
 
 
@@ -130,3 +137,147 @@ def list_run_ids(home: Path) -> list[str]:
         return sorted(p.name for p in root.iterdir() if _RUN_ID.match(p.name) and (p / META).is_file())
     except OSError as error:
         raise RunDamaged(f"{root} cannot be read: {error.strerror or error}") from None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: str
+    status: str  # verified | failed | interrupted | not_run
+    actions_done: int
+    seconds: float | None
+    message: str
+
+
+
+
+def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> tuple[StepOutcome, ...]:
+    """Per step, from the journal: the last attempt's status, actions done over all attempts, its time."""
+    from datetime import datetime
+
+    outcomes = []
+    for name in names:
+        mine = [e for e in events if e.get("step") == name]
+        done = sum(1 for e in mine if e.get("kind") == ev.ACTION_DONE)
+        starts = [e for e in mine if e.get("kind") == ev.STEP_STARTED]
+        ends = [e for e in mine if e.get("kind") in (ev.STEP_VERIFIED, ev.STEP_FAILED)]
+        stale = [e for e in mine if e.get("kind") == ev.STEP_STALE]
+        if stale and (not starts or stale[-1]["at"] >= starts[-1]["at"]):
+            # Found no longer holding by a resume, and not run again since.
+            outcomes.append(StepOutcome(name, "not_run", done, None, "no longer held when the run resumed"))
+            continue
+        if not starts:
+            outcomes.append(StepOutcome(name, "not_run", done, None, ""))
+            continue
+        last_start = starts[-1]
+        end = ends[-1] if ends and ends[-1]["at"] >= last_start["at"] else None
+        if end is None:
+            outcomes.append(StepOutcome(name, "interrupted", done, None, "no outcome journaled (crash?)"))
+            continue
+        seconds = (datetime.fromisoformat(end["at"]) - datetime.fromisoformat(last_start["at"])).total_seconds()
+        status = "verified" if end["kind"] == ev.STEP_VERIFIED else "failed"
+        outcomes.append(StepOutcome(name, status, done, round(seconds, 3),
+                                    str(end.get("summary") or end.get("error") or "")))
+    return tuple(outcomes)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """One recovery plan of a site run: its runbook, and the run that fails it back (once started)."""
+
+    index: int  # 1-based, in the site run's order
+    runbook: str
+    recovery_plan: str
+    run_id: str
+    outcome: str  # a run's outcome, or not_started
+    steps: tuple[StepOutcome, ...]
+
+
+NOT_STARTED = "not_started"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    runbook: str
+    started: str
+    outcome: str  # succeeded | failed | aborted | incomplete (crashed or still running) | damaged
+    steps: tuple[StepOutcome, ...]
+    journal: str
+    damage: str | None = None  # for a damaged run: which file, and what is wrong with it
+    plans: tuple[PlanSummary, ...] = ()  # a site run's plans in order (their steps are there, not in steps)
+    site_run: str | None = None  # the site run this run is one plan of
+    position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
+    error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
+
+
+def run_summary(home: Path, run_id: str) -> RunSummary:
+    stored = load_run(home, run_id)
+    report = stored.report or {}
+    outcome = DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE)
+    if stored.meta.get("kind") == SITE:
+        return _site_summary(home, stored, outcome)
+    steps = step_outcomes(stored.events, stored.meta.get("steps", []))
+    site_run = stored.meta.get("site_run")
+    return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
+                      started=str(stored.meta.get("started", "")), outcome=outcome, steps=steps,
+                      journal=str(stored.directory), damage=stored.damage,
+                      site_run=site_run if isinstance(site_run, str) else None,
+                      position=None if outcome == SUCCEEDED else _step_position(steps),
+                      error=_error(report))
+
+
+def _error(report: Mapping[str, Any]) -> str | None:
+    error = report.get("error")
+    return error if isinstance(error, str) and error else None
+
+
+def _step_position(steps: Sequence[StepOutcome]) -> str | None:
+    waiting = next((s for s in steps if s.status != "verified"), None)
+    return None if waiting is None else f"step {waiting.step} ({waiting.status.replace('_', ' ')})"
+
+
+def site_plans(meta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A site run's plan entries (meta.json ``plans``), the malformed ones left out."""
+    plans = meta.get("plans")
+    return [p for p in plans if isinstance(p, Mapping) and isinstance(p.get("run_id"), str)
+            and isinstance(p.get("index"), int)] if isinstance(plans, list) else []
+
+
+def _site_summary(home: Path, stored: StoredRun, outcome: str) -> RunSummary:
+    plans = []
+    for entry in site_plans(stored.meta):
+        child = None
+        if (runs_dir(home) / entry["run_id"] / META).is_file():
+            child = run_summary(home, entry["run_id"])
+        plans.append(PlanSummary(index=entry["index"], runbook=str(entry.get("runbook", "")),
+                                 recovery_plan=str(entry.get("recovery_plan", "")), run_id=entry["run_id"],
+                                 outcome=child.outcome if child else NOT_STARTED,
+                                 steps=child.steps if child else ()))
+    position = None
+    if outcome != SUCCEEDED:
+        here = next((p for p in plans if p.outcome != SUCCEEDED), None)
+        if here is not None:
+            where = _step_position(here.steps) if here.outcome != NOT_STARTED else "not started"
+            position = f"plan {here.index}/{len(plans)} {here.runbook} ({here.recovery_plan}): {where}"
+    return RunSummary(run_id=stored.run_id, runbook=" → ".join(p.runbook for p in plans),
+                      started=str(stored.meta.get("started", "")), outcome=outcome, steps=(),
+                      journal=str(stored.directory), damage=stored.damage, plans=tuple(plans),
+                      position=position)
+
+
+def list_runs(home: Path) -> tuple[RunSummary, ...]:
+    """Every run, oldest first; a site run's plans are listed inside it, not again on their own."""
+    found = (run_summary(home, run_id) for run_id in list_run_ids(home))
+    return tuple(run for run in found if run.site_run is None)
+
+
+def html_report(home: Path, run_id: str) -> Path:
+    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
+    stored = load_run(home, run_id).intact("report")
+    if stored.meta.get("kind") == SITE:
+        runs = ", ".join(p["run_id"] for p in site_plans(stored.meta))
+        raise RunDamaged(f"run {run_id} is a site run; each of its plans has its own report: {runs}")
+    journal = Journal.open(home, run_id)
+    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
+        "outcome": INCOMPLETE, "journal": str(stored.directory),
+        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))]}))

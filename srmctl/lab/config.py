@@ -15,8 +15,9 @@ from srmctl.lab.processes import ProcessIdentity
 LAB_FILE = "lab.yaml"
 MANIFEST_FILE = "lab-manifest.yaml"  # what 'lab up' created in the lab folder: all that 'lab down' removes
 SRMSIM_DIR = "srmsim"
+LOGS_DIR = "logs"  # where a failed 'lab up' keeps the simulators' logs (the rest of what it created is removed)
 # Entries of the lab folder that are not per-site folders; a site may not be named like one of them.
-RESERVED_ENTRIES = (LAB_FILE, MANIFEST_FILE, SRMSIM_DIR, "lab.tmp")
+RESERVED_ENTRIES = (LAB_FILE, MANIFEST_FILE, SRMSIM_DIR, "lab.tmp", LOGS_DIR)
 
 
 class _LabModel(BaseModel):

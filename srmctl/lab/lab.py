@@ -23,8 +23,9 @@ from pyVmomi import vim
 from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
-from srmctl.errors import LabError
+from srmctl.errors import LabError, SrmctlError
 from srmctl.lab.config import (
+    LOGS_DIR,
     MANIFEST_FILE,
     RESERVED_ENTRIES,
     SRMSIM_DIR,
@@ -102,11 +103,32 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected", late
                 session.close()
         say(f"starting SRM and vSphere Replication simulator ({scenario})")
         config = _start_srmsim(config, topology, scenario, latency)
-    except BaseException:
-        down(directory)
+    except BaseException as error:
+        _fail_keeping_logs(directory, error)
         raise
     save_lab(config)
     return config
+
+
+def _fail_keeping_logs(directory: Path, error: BaseException) -> None:
+    """Undo a failed 'lab up' but keep the simulators' logs (DIR/logs, listed in the manifest so that the next
+    'lab up' or 'lab down' clears it), and make the error point at them where they now are."""
+    logs = directory / LOGS_DIR
+    shutil.rmtree(logs, ignore_errors=True)
+    moved: dict[str, str] = {}
+    for log in sorted([*directory.glob("*/vcsim/vcsim.*"), *directory.glob(f"{SRMSIM_DIR}/srmsim.*")]):
+        if log.suffix in (".log", ".out") and log.is_file() and not log.is_symlink():
+            kept = logs / log.relative_to(directory)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            log.replace(kept)  # a process still writing keeps writing into the kept file
+            moved[str(log)] = str(kept)
+    down(directory, keep=(LOGS_DIR,) if moved else ())
+    if moved and isinstance(error, SrmctlError):
+        message = error.message
+        for old, new in moved.items():
+            message = message.replace(old, new)
+        error.message = f"{message}\n'lab up' stopped what it had started; the simulators' logs are in {logs}"
+        error.args = (error.message,)
 
 
 def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency: str = "fast") -> LabConfig:
@@ -234,7 +256,7 @@ def _fill_disks(vm: Any, datastores_dir: Path) -> None:
                     remaining -= chunk
 
 
-def down(directory: Path, progress: Progress | None = None) -> list[ProcessStatus]:
+def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...] = ()) -> list[ProcessStatus]:
     """Stop the processes 'lab up' started and remove what it created (its manifest). Idempotent.
 
     A pid is signalled only while its command line and start time still match what 'lab up' recorded;
@@ -262,13 +284,19 @@ def down(directory: Path, progress: Progress | None = None) -> list[ProcessStatu
     if manifest is None:
         say(f"{directory} has no {MANIFEST_FILE} (the list of what 'lab up' created): no files removed")
         return rows
-    # The manifest goes last: if this is interrupted, the next 'lab down' still knows what is the lab's.
+    # The manifest goes last: if this is interrupted, the next 'lab down' still knows what is the lab's. Entries
+    # kept (a failed start's logs) stay listed in it, so that the next 'lab up' or 'lab down' clears them.
+    kept = [entry for entry in manifest.created if entry in keep]
     for entry in sorted(manifest.created, key=lambda name: name == MANIFEST_FILE):
+        if entry in kept or (kept and entry == MANIFEST_FILE):
+            continue
         path = directory / entry
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    if kept:
+        write_manifest(directory, [MANIFEST_FILE, *kept])
     return rows
 
 

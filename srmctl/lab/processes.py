@@ -9,7 +9,6 @@ from ``/proc/<pid>/stat``), and ``lab down`` signals a pid only while both still
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,20 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from srmctl.errors import LabError
+from srmctl.lab.vcsim_install import find_vcsim
 from srmctl.labkit.processes import stop_process
 
 READY_PREFIX = "export GOVC_URL="
 PROC = Path("/proc")
-
-
-def find_vcsim() -> Path:
-    """The vcsim binary: $SRMCTL_VCSIM, the one the set-up command built into this environment, or PATH."""
-    candidates = [os.environ.get("SRMCTL_VCSIM"), str(Path(sys.prefix) / "bin" / "vcsim"), shutil.which("vcsim")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    raise LabError("vcsim not found: run scripts/setup (it builds govmomi's vcsim into the virtualenv) "
-                   "or set SRMCTL_VCSIM")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from srmctl.labkit.topology_checks import ROOT_FOLDER as ROOT_FOLDER  # the mappings' name for the VM folder
+from srmctl.labkit.topology_checks import topology_problems
 from srmctl.runbook.problems import Problem
 from srmctl.runbook.source import Document, YamlRejected, load_file, model_problems, parse, reject
 
@@ -93,9 +95,6 @@ class TopologyPlan(_TopologyModel):
     steps: dict[str, list[dict[str, Any]]] = {}  # plan-level custom steps by view mode
 
 
-ROOT_FOLDER = "/"  # the datacenter's VM folder in inventory mappings
-
-
 class TopologyMappings(_TopologyModel):
     """SRM inventory mappings of one direction: what protecting the VMs of the site that keys it at the
     other site needs (that site's SRM holds the mappings; the placeholder datastores are the other site's)."""
@@ -129,57 +128,16 @@ class Topology(_TopologyModel):
         "SRM's MISSING_MAPPING."))
 
     @model_validator(mode="after")
-    def _references(self) -> Topology:
-        problems: list[str] = []
-        if len(self.sites) != 2:
-            problems.append("sites: a lab has exactly two sites")
-        if self.protected_site not in self.sites:
-            problems.append(f"protected_site: {self.protected_site!r} is not one of the sites")
-        names = [vm.name for vm in self.vms]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            problems.append(f"vms: listed twice: {', '.join(dupes)}")
-        protected = self.sites.get(self.protected_site)
-        for vm in self.vms:
-            if protected and vm.datastore not in protected.datastores:
-                problems.append(f"vms.{vm.name}.datastore: {vm.datastore!r} is not a datastore of "
-                                f"{self.protected_site}")
-            if protected and vm.folder and vm.folder not in protected.folders:
-                problems.append(f"vms.{vm.name}.folder: {vm.folder!r} is not a folder of {self.protected_site}")
-            if vm.replication and vm.replication.target_datastore not in self.recovery_site_model.datastores:
-                problems.append(f"vms.{vm.name}.replication.target_datastore: "
-                                f"{vm.replication.target_datastore!r} is not a datastore of {self.recovery_site}")
-        for pg in self.protection_groups:
-            problems += [f"protection_groups.{pg.name}: unknown VM {v!r}" for v in pg.vms if v not in names]
-        groups = {pg.name for pg in self.protection_groups}
-        for plan in self.recovery_plans:
-            problems += [f"recovery_plans.{plan.name}: unknown protection group {g!r}"
-                         for g in plan.protection_groups if g not in groups]
-            problems += [f"recovery_plans.{plan.name}.vms: unknown VM {v!r}" for v in plan.vms if v not in names]
-        problems += self._mapping_problems()
-        if problems:
-            raise ValueError("; ".join(problems))
+    def _references(self, info: ValidationInfo) -> Topology:
+        # The loader passes a list in the context to get the findings located (file:line:col); built in code,
+        # a topology with problems is refused outright.
+        problems = topology_problems(self)
+        collect = info.context.get("problems") if isinstance(info.context, dict) else None
+        if isinstance(collect, list):
+            collect.extend(problems)
+        elif problems:
+            raise ValueError("; ".join(f"{p.keypath}: {p.message}" for p in problems))
         return self
-
-    def _mapping_problems(self) -> list[str]:
-        problems = []
-        for name, direction in self.inventory_mappings.items():
-            if name not in self.sites or len(self.sites) != 2:
-                problems.append(f"inventory_mappings: {name!r} is not one of the sites")
-                continue
-            mine, theirs = self.sites[name], self.sites[next(s for s in self.sites if s != name)]
-            where = f"inventory_mappings.{name}"
-            for source, target in direction.folders.items():
-                problems += [f"{where}.folders: {f!r} is not a folder of {site}" for f, folders, site in
-                             ((source, mine.folders, name), (target, theirs.folders, "the other site"))
-                             if f != ROOT_FOLDER and f not in folders]
-            for source, target in direction.resource_pools.items():
-                problems += [f"{where}.resource_pools: {c!r} is not a cluster of {site}" for c, clusters, site in
-                             ((source, mine.clusters, name), (target, theirs.clusters, "the other site"))
-                             if c not in {cluster.name for cluster in clusters}]
-            problems += [f"{where}.placeholder_datastores: {d!r} is not a datastore of the other site"
-                         for d in direction.placeholder_datastores if d not in theirs.datastores]
-        return problems
 
     @property
     def recovery_site(self) -> str:
@@ -207,14 +165,15 @@ def load_topology(path: Path | None = None) -> Topology:
     if isinstance(sites, dict) and len(sites) != 2:
         # Checked first: the model's reference checks look for "the other site" and fail without one.
         reject(source, doc, [*doc.problems, Problem(("sites",), "a lab has exactly two sites")])
+    found: list[Problem] = []  # the reference and metadata checks' findings (topology_checks)
     try:
-        topology = Topology.model_validate(doc.data)
+        topology = Topology.model_validate(doc.data, context={"problems": found})
     except ValidationError as error:
         reject(source, doc, [*doc.problems, *model_problems(error.errors())])
     except OverflowError as error:  # pydantic turns ValueError into findings, but not this
         reject(source, doc, [*doc.problems, Problem((), f"number out of range: {error}")])
-    if doc.problems:
-        reject(source, doc, doc.problems)
+    if doc.problems or found:
+        reject(source, doc, [*doc.problems, *found])
     return topology
 
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import RecoveryPlan
+from srmctl.errors import Ambiguous
 from srmctl.metadata.mapping import enum_text, metadata_from_settings
 from srmctl.metadata.secrets import redact
-from srmctl.metadata.snapshot import PlanInfo, PlanStep, Snapshot, Source, ViewMode, VmMetadata, now
+from srmctl.metadata.snapshot import GroupInfo, PlanInfo, PlanStep, Snapshot, Source, ViewMode, VmMetadata, now
 
 CUSTOM_STEP_VIEWS: tuple[ViewMode, ...] = ("test", "recovery")
 
@@ -28,7 +29,7 @@ def capture(srm: SrmClient, plan_name: str, *, site: str,
     """
     plan = srm.plan_by_name(plan_name)
     protected, recovery = direction(plan)
-    groups = tuple(sorted(g.name for g in srm.plan_groups(plan.id)))
+    groups = capture_groups(srm, plan)
     vms: dict[str, VmMetadata] = {}
     for vm in srm.plan_vms(plan.id):
         state = srm.recovery_settings(plan.id, vm.id)
@@ -38,10 +39,26 @@ def capture(srm: SrmClient, plan_name: str, *, site: str,
         taken_at=now(),
         source=Source(site=site, srm=srm.endpoint, plan_id=plan.id),
         plan=PlanInfo(name=plan.name, description=plan.description or "", protected_site=protected,
-                      recovery_site=recovery, protection_groups=groups),
+                      recovery_site=recovery, protection_groups=tuple(groups)),
         vms=dict(sorted(vms.items())),
         steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, plan.id, view))},
+        groups=groups,
     )
+
+
+def capture_groups(srm: SrmClient, plan: RecoveryPlan) -> dict[str, GroupInfo]:
+    """The plan's protection groups by name, each with its type, description, VMs and the plans holding it
+    (read-only; two calls per group). Two groups of one name cannot be told apart by name: Ambiguous."""
+    found = srm.plan_groups(plan.id)
+    names = [g.name for g in found]
+    for name in names:
+        if names.count(name) > 1:
+            raise Ambiguous(f"protection group {name!r} of recovery plan {plan.name!r}",
+                            [g.id for g in found if g.name == name])
+    return {g.name: GroupInfo(type=g.replication_type or "HBR", description=g.description or "",
+                              vms=tuple(vm.name for vm in srm.group_vms(g.id)),
+                              plans=tuple(p.name for p in srm.group_plans(g.id)))
+            for g in sorted(found, key=lambda g: g.name)}
 
 
 def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:

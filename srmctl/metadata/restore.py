@@ -23,6 +23,7 @@ from srmctl.metadata.capture import (
     resolve_positions,
     same_placement,
 )
+from srmctl.metadata.forecast import field_changes
 from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
 from srmctl.metadata.secrets import has_redaction, redact
 from srmctl.metadata.snapshot import PlanStep, Snapshot, VmMetadata
@@ -37,6 +38,7 @@ class RestoreAction:
     dependency_ids: tuple[str, ...] = ()
     steps: tuple[PlanStep, ...] = ()
     description: str | None = None
+    changes: tuple[str, ...] = ()  # per field, "field: live → snapshot" (see metadata/forecast.py)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class RestorePlan:
     actions: tuple[RestoreAction, ...]
     unplaced: tuple[str, ...]  # in the snapshot, not in the plan
     unmanaged: tuple[str, ...]  # in the plan, not in the snapshot: left as they are
+    sites: tuple[str, str] = ("", "")  # the plan's (protected, recovery) site names the settings are oriented to
 
 
 def validate(snapshot: Snapshot) -> list[str]:
@@ -119,12 +122,16 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
             meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
             dependency_ids=ids)
         if _comparable(first) != _comparable(live):
+            changes = field_changes(_comparable(live), _comparable(first), snapshot.direction)
             first = _with_live_secrets(first, live, name)
-            actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first))
+            actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first,
+                                         changes=changes))
         if set(meta.dependencies) != live_deps:
             dependency_changes.append(RestoreAction(
                 "vm_dependencies", name, f"dependencies {sorted(live_deps)} → {sorted(meta.dependencies)}",
-                dependency_ids=tuple(d.id for d in desired.dependent_vms)))
+                dependency_ids=tuple(d.id for d in desired.dependent_vms),
+                changes=field_changes(VmMetadata(dependencies=tuple(live_deps)), VmMetadata(
+                    dependencies=meta.dependencies), snapshot.direction)))
     actions += dependency_changes
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
@@ -137,7 +144,7 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
             actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
                                          steps=wanted))
     return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
-                       tuple(sorted(set(ids) - set(snapshot.vms))))
+                       tuple(sorted(set(ids) - set(snapshot.vms))), snapshot.direction)
 
 
 def require_placed(restore: RestorePlan) -> None:

@@ -174,6 +174,21 @@ class PlanInfo(_Model):
     protection_groups: tuple[str, ...] = ()
 
 
+class GroupInfo(_Model):
+    """One protection group of the plan as the snapshot records it: the rebuild creates it again with this
+    name, description and VMs (see docs/architecture.md, "Protection groups")."""
+
+    type: str = "HBR"  # SRM's replication_type: HBR is vSphere Replication, the only kind srmctl rebuilds
+    description: str = ""
+    vms: tuple[str, ...] = ()  # VM names, sorted
+    plans: tuple[str, ...] = ()  # the recovery plans holding the group, sorted
+
+    @field_validator("vms", "plans")
+    @classmethod
+    def _sorted_set(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(value)))
+
+
 class Source(_Model):
     site: str
     srm: str
@@ -187,6 +202,9 @@ class Snapshot(_Model):
     plan: PlanInfo
     vms: dict[str, VmMetadata] = {}
     steps: dict[ViewMode, tuple[PlanStep, ...]] = {}
+    #: The plan's protection groups by name; None in snapshots taken before srmctl recorded them (their group
+    #: structure cannot be compared or rebuilt from the snapshot).
+    groups: dict[str, GroupInfo] | None = None
 
     @property
     def richness(self) -> int:
@@ -215,12 +233,14 @@ class Snapshot(_Model):
         plan = self.plan.model_copy(update={"protected_site": direction[0], "recovery_site": direction[1]})
         return self.model_copy(update={"vms": vms, "plan": plan})
 
-    def content(self) -> dict[str, Any]:
-        """What diff compares: the customisation. Not compared: when and where the snapshot was taken, VM
-        identities (instance UUIDs differ between a VM and its recovered copy), and the protection-group
-        names (a rebuild replaces the groups; the plan's settings are what must survive)."""
+    def content(self, *, groups: bool = True) -> dict[str, Any]:
+        """What diff compares: the customisation and (``groups``, when recorded) the group structure. Not
+        compared: when and where the snapshot was taken, VM identities (instance UUIDs differ between a VM and
+        its recovered copy), and ``plan.protection_groups`` (the same names are compared under ``groups``)."""
         data = self.model_dump(mode="json", exclude={"taken_at", "source", "format"})
         data["plan"].pop("protection_groups", None)
+        if not groups or data.get("groups") is None:
+            data.pop("groups", None)
         for vm in data["vms"].values():
             vm.pop("instance_uuid", None)
         return data

@@ -46,7 +46,8 @@ __all__ = [
     "DEFAULT_STEPS", "DURATION_PATTERN", "ENV_NAME_PATTERN", "FORMAT_VERSION", "NAME_PATTERN", "PATTERN_HINTS",
     "REBUILD_STEPS", "REPROTECT_ORDER", "REPROTECT_STEPS", "STEP_NAMES", "THUMBPRINT_PATTERN", "UUID_PATTERN",
     "Confirm", "Duration", "Endpoint", "Failback", "FilePath", "Model", "Names", "NonEmpty", "Prompts",
-    "GroupSettings", "PlanSettings", "ReplicationSettings", "Runbook", "Scenario", "SeedPolicy", "Select", "Site",
+    "GroupSettings", "GroupsSettings", "PlanSettings", "ReplicationSettings", "Runbook", "Scenario", "SeedPolicy",
+    "Select", "Site",
     "SnapshotPolicy", "StepName", "Steps", "Strategy", "Thumbprint", "VCenterEndpoint", "Vm", "Vms",
     "duration_between", "format_duration", "parse_duration",
 ]
@@ -159,9 +160,21 @@ class ReplicationSettings(Model):
 
 
 class GroupSettings(Model):
-    """The vSphere ReplicationSettings protection group srmctl creates for the VMs."""
+    """One vSphere Replication protection group for all the VMs, in both directions (instead of the plan's
+    own groups; the same as protection_groups.rename mapping every group to this name)."""
 
     name: NonEmpty = Field(description="Protection group name.")
+
+
+class GroupsSettings(Model):
+    """The protection groups each direction creates. Default: the plan's own groups again, with the names,
+    descriptions and VMs the metadata snapshot records (see docs/architecture.md, "Protection groups")."""
+
+    rename: dict[NonEmpty, NonEmpty] = Field(
+        default={},
+        description="Original group name: name to create instead, in both directions. Groups not listed keep "
+        "their name; several groups renamed to one name are merged into it.",
+    )
 
 
 class PlanSettings(Model):
@@ -233,7 +246,13 @@ class Runbook(Model):
         default=None, description="Choose the VMs by protection group or recovery plan."
     )
     replication: ReplicationSettings = Field(description="ReplicationSettings settings.")
-    protection_group: GroupSettings = Field(description="Protection group to create.")
+    protection_group: GroupSettings | None = Field(
+        default=None, description="Put all the VMs into this one protection group (instead of the plan's own)."
+    )
+    protection_groups: GroupsSettings | None = Field(
+        default=None, description="The plan's own protection groups, rebuilt in each direction (the default), "
+        "optionally renamed."
+    )
     recovery_plan: PlanSettings = Field(description="Recovery plan to flip and preserve.")
     strategy: Strategy = Field(
         default="rebuild",
@@ -312,6 +331,11 @@ class Runbook(Model):
     def step_order(self) -> tuple[str, ...]:
         """Every step name in the order this runbook's strategy runs them."""
         return STEP_NAMES if self.strategy == "rebuild" else REPROTECT_ORDER
+
+    @property
+    def group_renames(self) -> dict[str, str]:
+        """Original protection group name → the name each direction creates it under (only those renamed)."""
+        return dict(self.protection_groups.rename) if self.protection_groups else {}
 
     @property
     def selection_summary(self) -> str:

@@ -68,6 +68,10 @@ class Action:
     targets: tuple[str, ...]
     details: tuple[tuple[str, Detail], ...] = ()
     high_impact: bool = False  # needs the operator's confirmation even inside a low-impact step
+    #: A forecast, not an observation: what the step expects to do once earlier steps have changed the world
+    #: (e.g. SRM's defaults after a rebuild), planned again from live state right before it runs. False: the
+    #: action is exactly what the step would do to the world as it is. See docs/architecture.md, "Dry run".
+    forecast: bool = False
 
     def __post_init__(self) -> None:
         # Checked here too (not only in make): a list would make the action unhashable.
@@ -78,9 +82,10 @@ class Action:
 
     @classmethod
     def make(cls, kind: str, site: str, targets: tuple[str, ...] | list[str], *, high_impact: bool = False,
-             **details: Detail | list[Scalar]) -> Action:
+             forecast: bool = False, **details: Detail | list[Scalar]) -> Action:
         return cls(kind=kind, site=site, targets=tuple(targets),
-                   details=tuple(sorted((k, _detail(k, v)) for k, v in details.items())), high_impact=high_impact)
+                   details=tuple(sorted((k, _detail(k, v)) for k, v in details.items())), high_impact=high_impact,
+                   forecast=forecast)
 
     def with_details(self, **details: Detail) -> Action:
         """The same action with ``details`` added (or replaced)."""
@@ -109,7 +114,7 @@ class Action:
     def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "site": self.site, "targets": list(self.targets),
                 "details": {k: list(v) if isinstance(v, tuple) else v for k, v in self.details},
-                "high_impact": self.high_impact}
+                "high_impact": self.high_impact, "forecast": self.forecast}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Action:
@@ -118,7 +123,7 @@ class Action:
         assert isinstance(details, Mapping) and isinstance(targets, (list, tuple))
         return cls(kind=str(data["kind"]), site=str(data["site"]), targets=tuple(str(t) for t in targets),
                    details=tuple(sorted((str(k), _detail(str(k), v)) for k, v in details.items())),
-                   high_impact=bool(data.get("high_impact", False)))
+                   high_impact=bool(data.get("high_impact", False)), forecast=bool(data.get("forecast", False)))
 
 
 @dataclass(frozen=True)

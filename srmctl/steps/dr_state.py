@@ -87,8 +87,9 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     s = ctx.sides
     names = set(vm_names(ctx))
     rb = ctx.runbook
-    named = {rb.protection_group.name} | ({rb.select.protection_group} if rb.select and rb.select.protection_group
-                                          else set())
+    # Named groups are selected even when empty (e.g. left so by a run that stopped half-way).
+    named = ({rb.protection_group.name} if rb.protection_group else set(rb.group_renames.values())) | (
+        {rb.select.protection_group} if rb.select and rb.select.protection_group else set())
     selected, refused = [], []
     for group in s.dr.srm.groups():
         if group.protected_vc_guid != s.home_guid:
@@ -107,16 +108,6 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     return selected
 
 
-def new_group(ctx: StepContext) -> ProtectionGroup | None:
-    """The runbook's protection group in this direction (protected where the VMs run), if it exists."""
-    s = ctx.sides
-    name = ctx.runbook.protection_group.name
-    found = [g for g in s.dr.srm.groups() if g.name == name and g.protected_vc_guid == s.running_guid]
-    if len(found) > 1:
-        raise Ambiguous(f"protection group {name!r} at {s.running}", [g.id for g in found])
-    return found[0] if found else None
-
-
 # --- VMs and replications ----------------------------------------------------------------------------------
 
 
@@ -125,11 +116,18 @@ def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
 
     When a name is there more than once (a stale copy not yet unregistered), the powered-on one is the VM
     that runs; anything still ambiguous is a problem, never a guess."""
+    found, problems = running_vms_by_name(ctx)
+    return found, list(problems.values())
+
+
+def running_vms_by_name(ctx: StepContext) -> tuple[dict[str, VrVm], dict[str, str]]:
+    """:func:`running_vms` with each problem keyed by the VM's name."""
     s = ctx.sides
     by_name: dict[str, list[VrVm]] = {}
     for vm in s.dr.vr.vms(s.running_guid):
         by_name.setdefault(vm.name, []).append(vm)
-    found, problems = {}, []
+    found: dict[str, VrVm] = {}
+    problems: dict[str, str] = {}
     for name in vm_names(ctx):
         candidates = [vm for vm in by_name.get(name, []) if not vm.template]
         if len(candidates) > 1:
@@ -137,10 +135,9 @@ def running_vms(ctx: StepContext) -> tuple[dict[str, VrVm], list[str]]:
         if len(candidates) == 1:
             found[name] = candidates[0]
         elif not candidates:
-            problems.append(f"VM {name} is not running at {s.running}")
+            problems[name] = f"VM {name} is not running at {s.running}"
         else:
-            problems.append(f"VM {name} runs more than once at {s.running}: "
-                            + ", ".join(vm.id for vm in candidates))
+            problems[name] = f"VM {name} runs more than once at {s.running}: " + ", ".join(vm.id for vm in candidates)
     return found, problems
 
 

@@ -1,14 +1,17 @@
 """``groups.delete`` and ``groups.create``: remove the stale protection groups the runbook selects, and
-create the vSphere Replication group of the VMs where they run now."""
+create the plan's vSphere Replication groups again where the VMs run now."""
 
 from __future__ import annotations
 
 from srmctl.adapters.dr import DrApiError
-from srmctl.adapters.dr.models import ProtectionGroupVm, VmProtectionStatus
+from srmctl.adapters.dr.models import ProtectionGroup, ProtectionGroupVm, Task, VmProtectionStatus
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
+from srmctl.metadata.groups import WantedGroup
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import is_missing, new_group, recovery_plan, running_vms, stale_groups, vm_names
+from srmctl.steps.dr_state import is_missing, recovery_plan, running_vms, stale_groups
+from srmctl.steps.group_layout import groups_here, wanted_groups
+from srmctl.steps.window import run_tasks
 
 
 @register
@@ -40,16 +43,18 @@ class GroupsDelete(Step):
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
-        for action in actions:
+
+        def start(action: Action) -> Task | None:
             ctx.pause("before_call")
             try:
-                dr.srm.wait_task(dr.srm.delete_group(action.detail("group_id"), wait=False))
+                return dr.srm.delete_group(action.detail("group_id"), wait=False)
             except DrApiError as error:
                 if not is_missing(error):
                     raise
                 ctx.action_done(action, {"already_deleted": True})
-                continue
-            ctx.action_done(action)
+                return None
+
+        run_tasks(ctx, dr.srm, actions, start, lambda action, _: ctx.action_done(action))
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
@@ -61,7 +66,9 @@ class GroupsDelete(Step):
 
 @register
 class GroupsCreate(Step):
-    """Create the runbook's vSphere Replication protection group with exactly its VMs, where they run now.
+    """Create the plan's protection groups again where the VMs run: by default the plan's own groups, with the
+    names, descriptions and VMs the metadata snapshot records (``protection_groups.rename`` renames them,
+    ``protection_group`` puts all the VMs into one group).
 
     An existing group of that name at that site is kept and its VM list corrected instead. SRM then needs a
     placeholder for every VM at home: a VM whose protection status is NOT_CONFIGURED (e.g. the placeholder
@@ -75,20 +82,9 @@ class GroupsCreate(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        s = ctx.sides
-        wanted = set(vm_names(ctx))
-        group = new_group(ctx)
-        name = ctx.runbook.protection_group.name
-        if group is None:
-            return (Action.make("create_group", s.running, sorted(wanted), group=name, protected_site=s.running),)
-        vms = s.dr.srm.group_vms(group.id)
-        members = {vm.name for vm in vms}
-        if members == wanted:
-            pending = sorted(vm.name for vm in vms if vm.status == VmProtectionStatus.NOT_CONFIGURED)
-            return (Action.make("configure_vms", s.running, pending, group=name, group_id=group.id),) \
-                if pending else ()
-        return (Action.make("set_group_vms", s.running, sorted(wanted), group=name, group_id=group.id,
-                            adds=tuple(sorted(wanted - members)), removes=tuple(sorted(members - wanted))),)
+        layout = wanted_groups(ctx)
+        existing = groups_here(ctx, tuple(w.name for w in layout))
+        return tuple(a for w in layout if (a := _group_action(ctx, w, existing[w.name])) is not None)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         s = ctx.sides
@@ -97,32 +93,34 @@ class GroupsCreate(Step):
             raise StepFailed("; ".join(problems))
         for action in actions:
             ids = [vms[name].id for name in action.targets]
+            name = action.detail("group")
             ctx.pause("before_call")
             if action.kind == "create_group":
-                task = s.dr.srm.create_group(action.detail("group"), s.running_guid, ids, wait=False)
+                task = s.dr.srm.create_group(name, s.running_guid, ids, description=action.detail("description")
+                                             or None, wait=False)
                 task = s.dr.srm.wait_task(task)
                 group_id = task.result_id or ""
                 ctx.action_done(action, {"group_id": group_id})
             elif action.kind == "set_group_vms":
                 group_id = action.detail("group_id")
-                s.dr.srm.wait_task(s.dr.srm.reconfigure_group(group_id, action.detail("group"), ids, wait=False))
+                s.dr.srm.wait_task(s.dr.srm.reconfigure_group(group_id, name, ids, wait=False))
                 ctx.action_done(action)
             else:
                 group_id = action.detail("group_id")
-            configured = self._configure_placeholders(ctx, group_id or new_group_id(ctx))
+            configured = self._configure_placeholders(ctx, group_id or group_id_of(ctx, name), name)
             if action.kind == "configure_vms":
                 ctx.action_done(action, {"configured": configured})
 
     @staticmethod
-    def _configure_placeholders(ctx: StepContext, group_id: str) -> int:
+    def _configure_placeholders(ctx: StepContext, group_id: str, name: str) -> int:
         """configure-all-vms when a VM is NOT_CONFIGURED; then every VM must be OK. Returns the tasks run."""
-        srm, name = ctx.sides.dr.srm, ctx.runbook.protection_group.name
+        srm = ctx.sides.dr.srm
         vms = srm.group_vms(group_id)
         tasks, failed = 0, []
         if any(vm.status == VmProtectionStatus.NOT_CONFIGURED for vm in vms):
             ctx.pause("before_call")
-            try:
-                tasks = len(srm.configure_all_vms(group_id))
+            try:  # one call configures every VM (a task each), awaited together
+                tasks = len(srm.wait_tasks(srm.configure_all_vms(group_id, wait=False)))
             except OperationFailed as error:  # the VMs' protection status below says which and why
                 failed = [f"configure-all-vms failed: {error}"]
             vms = srm.group_vms(group_id)
@@ -134,25 +132,48 @@ class GroupsCreate(Step):
         return tasks
 
     def verify(self, ctx: StepContext) -> Verification:
-        s = ctx.sides
-        group = new_group(ctx)
-        name = ctx.runbook.protection_group.name
-        if group is None:
-            return Verification.failed([f"protection group {name} does not exist at {s.running}"])
-        wanted = set(vm_names(ctx))
-        members = {vm.name: vm for vm in s.dr.srm.group_vms(group.id)}
-        problems = [f"{name} lacks {n}" for n in sorted(wanted - set(members))]
-        problems += [f"{name} also holds {n}" for n in sorted(set(members) - wanted)]
-        problems += [_vm_problem(name, vm) for _, vm in sorted(members.items()) if vm.status != VmProtectionStatus.OK]
+        layout = wanted_groups(ctx)
+        existing = groups_here(ctx, tuple(w.name for w in layout))
+        problems = [p for w in layout for p in _group_problems(ctx, w, existing[w.name])]
         if problems:
             return Verification.failed(problems)
-        return Verification.passed(f"{name} protects {len(members)} VM(s) at {s.running}, all OK")
+        return Verification.passed(", ".join(f"{w.name} ({len(w.vms)} VM(s))" for w in layout)
+                                   + f" at {ctx.sides.running}, all OK")
 
 
-def new_group_id(ctx: StepContext) -> str:
-    group = new_group(ctx)
+def _group_action(ctx: StepContext, wanted: WantedGroup, group: ProtectionGroup | None) -> Action | None:
+    """What one wanted group still needs: created, its VM list corrected, its VMs configured, or nothing."""
+    s = ctx.sides
     if group is None:
-        raise StepFailed(f"protection group {ctx.runbook.protection_group.name} does not exist at {ctx.sides.running}")
+        return Action.make("create_group", s.running, list(wanted.vms), group=wanted.name,
+                           protected_site=s.running, description=wanted.description,
+                           originals=tuple(wanted.originals))
+    vms = s.dr.srm.group_vms(group.id)
+    members = {vm.name for vm in vms}
+    want = set(wanted.vms)
+    if members == want:
+        pending = sorted(vm.name for vm in vms if vm.status == VmProtectionStatus.NOT_CONFIGURED)
+        return Action.make("configure_vms", s.running, pending, group=wanted.name, group_id=group.id) \
+            if pending else None
+    return Action.make("set_group_vms", s.running, list(wanted.vms), group=wanted.name, group_id=group.id,
+                       adds=tuple(sorted(want - members)), removes=tuple(sorted(members - want)))
+
+
+def _group_problems(ctx: StepContext, wanted: WantedGroup, group: ProtectionGroup | None) -> list[str]:
+    if group is None:
+        return [f"protection group {wanted.name} does not exist at {ctx.sides.running}"]
+    members = {vm.name: vm for vm in ctx.sides.dr.srm.group_vms(group.id)}
+    name, want = wanted.name, set(wanted.vms)
+    problems = [f"{name} lacks {n}" for n in sorted(want - set(members))]
+    problems += [f"{name} also holds {n}" for n in sorted(set(members) - want)]
+    return problems + [_vm_problem(name, vm) for _, vm in sorted(members.items())
+                       if vm.status != VmProtectionStatus.OK]
+
+
+def group_id_of(ctx: StepContext, name: str) -> str:
+    group = groups_here(ctx, (name,))[name]
+    if group is None:
+        raise StepFailed(f"protection group {name} does not exist at {ctx.sides.running}")
     return group.id
 
 

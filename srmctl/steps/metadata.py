@@ -8,15 +8,19 @@ reads the same file, so a crash after the groups were removed can never snapshot
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 from srmctl.errors import RunbookInvalid, StepFailed
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import diff_snapshots
+from srmctl.metadata.forecast import forecast, shown
 from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
 from srmctl.metadata.snapshot import Snapshot, read_snapshot, write_snapshot
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import recovery_plan, vm_names
 
 SNAPSHOT_FILE = "metadata-snapshot.yaml"
 
@@ -84,14 +88,16 @@ class MetadataSnapshot(Step):
             kept = read_snapshot(Path(kept_file)) if kept_file and Path(kept_file).is_file() else None
             chosen = live
             if kept is not None and kept.plan.name == live.plan.name and kept.richness > live.richness:
-                chosen = kept  # the live plan already lost settings (e.g. an earlier, manual rebuild)
+                # The live plan already lost settings (e.g. an earlier, manual rebuild). A file written before
+                # groups were recorded takes the live plan's groups: the best record there is.
+                chosen = kept if kept.groups is not None else kept.model_copy(update={"groups": live.groups})
             elif kept_file is not None:
                 write_snapshot(live, Path(kept_file))
             if path is not None:
                 write_snapshot(chosen, path)
             ctx.record("metadata_snapshot", {
                 "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
-                "source": "runbook file (richer than the live plan)" if chosen is kept else "live plan",
+                "source": "live plan" if chosen is live else "runbook file (richer than the live plan)",
                 "file": str(path) if path else None})
             ctx.action_done(action, {"vms": len(chosen.vms)})
 
@@ -135,27 +141,41 @@ class MetadataRestore(Step):
         return snapshot, restore
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        if self._nothing_to_restore(ctx) or _saved_snapshot(ctx) is None:
-            # Without a saved snapshot (planned before metadata.snapshot has run: a run is planned up front and
-            # dry runs keep no files) the snapshot will be the live plan's own, and restoring a plan onto
-            # itself changes nothing: no need to read every VM's settings twice to say so.
+        if self._nothing_to_restore(ctx):
             return ()
-        snapshot, restore = self._restore_plan(ctx, strict=False)
-        if restore.unplaced:
+        if _saved_snapshot(ctx) is None:
+            return _forecast(ctx) if _rebuild_ahead(ctx) else ()  # without a rebuild: the live plan onto itself
+        _, restore = self._restore_plan(ctx, strict=False)  # checks the snapshot against the live plan first
+        if restore.unplaced or _rebuild_ahead(ctx):
             # Planned (up front, or on resume) while the plan's groups are detached: the VMs come back with
-            # plan.attach_groups, and the step is planned again from live state right before it runs.
-            return (Action.make("restore_metadata", ctx.source, [snapshot.plan.name],
-                                note="once the recovery plan holds the VMs again"),)
-        return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
+            # SRM's defaults in plan.attach_groups, and the step is planned again right before it runs.
+            return _forecast(ctx)
+        planned = _exact(ctx, restore)
+        self._planned = (planned, restore)
+        return planned
+
+    _planned: tuple[tuple[Action, ...], RestorePlan] | None = None  # the last plan() of this step object
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        _, restore = self._restore_plan(ctx)
-        now = tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary) for a in restore.actions)
-        if now != actions:
+        # The executor plans right before it applies, on this step object: what plan() read (every VM's
+        # settings) is reused rather than read again; any other actions are planned again here.
+        if self._planned is not None and self._planned[0] == actions:
+            restore = self._planned[1]
+        else:
+            restore = self._restore_plan(ctx)[1]
+        if _exact(ctx, restore) != actions:
             raise StepFailed("the plan's settings changed since this step was planned; run it "
                              "again to re-plan")
         ctx.pause("before_call")
-        apply_restore(ctx.dr(ctx.source).srm, restore)
+        srm = ctx.dr(ctx.source).srm
+        for phase in _phases(restore):
+            if phase.actions[0].kind in _PER_VM:
+                # Per-VM updates are independent of each other: at most `concurrency` in flight, awaited
+                # together; a phase ends before the next starts (dependencies need the priorities set).
+                with srm.tasks_together(ctx.runbook.concurrency):
+                    apply_restore(srm, phase)
+            else:
+                apply_restore(srm, phase)
         for action in actions:
             ctx.action_done(action)
 
@@ -169,11 +189,64 @@ class MetadataRestore(Step):
     def verify(self, ctx: StepContext) -> Verification:
         if self._nothing_to_restore(ctx):
             return Verification.passed("no metadata snapshot in this run: the plan's metadata is left as is")
-        snapshot, restore = self._restore_plan(ctx)
-        live = capture(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name,
-                       site=ctx.dr(ctx.source).site)
-        changes = diff_snapshots(snapshot, live)
+        srm = ctx.dr(ctx.source).srm
+        with srm.reading_settings_once():  # both read every VM's settings: once is enough
+            snapshot, restore = self._restore_plan(ctx)
+            live = capture(srm, ctx.runbook.recovery_plan.name, site=ctx.dr(ctx.source).site)
+        changes = diff_snapshots(snapshot, live, groups=False)  # groups: groups.create's check
         ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
         if restore.actions or changes:
             return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
         return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")
+
+
+#: Restore actions made of one call per VM, independent of each other.
+_PER_VM = frozenset({"vm_settings", "vm_dependencies"})
+
+
+def _phases(restore: RestorePlan) -> list[RestorePlan]:
+    """The restore's actions cut into runs of the same kind, in order (settings, then dependencies, …)."""
+    phases: list[RestorePlan] = []
+    for action in restore.actions:
+        if phases and phases[-1].actions[-1].kind == action.kind:
+            phases[-1] = replace(phases[-1], actions=(*phases[-1].actions, action))
+        else:
+            phases.append(replace(restore, actions=(action,)))
+    return phases
+
+
+# --- what metadata.restore will set, per VM (see docs/architecture.md, "Dry run") ------------------------------
+
+
+def _exact(ctx: StepContext, restore: RestorePlan) -> tuple[Action, ...]:
+    """The restore's actions as observed: each VM's changes against what SRM holds now."""
+    return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary, changes=a.changes)
+                 for a in restore.actions)
+
+
+def _rebuild_ahead(ctx: StepContext) -> bool:
+    """The run still rebuilds the plan's groups before this step (the plan holds groups protected at the site
+    the VMs left): SRM will then hold its defaults for every VM, not what it holds now."""
+    if not (ctx.in_sequence or "groups.delete" in ctx.runbook.effective_steps):
+        return False
+    plan = recovery_plan(ctx)
+    return plan is not None and plan.protected_vc_guid == ctx.sides.home_guid and bool(
+        ctx.sides.dr.srm.plan_groups(plan.id))
+
+
+def _forecast(ctx: StepContext) -> tuple[Action, ...]:
+    """Per VM, the snapshot's settings (the run's, else captured now from the live plan, read-only and kept in
+    memory) against SRM's defaults for a VM that joins a plan: what the step will set after the rebuild.
+    Labelled as a forecast: the step is planned again from live state right before it runs."""
+    plan = recovery_plan(ctx)
+    if plan is None:
+        return ()
+    srm = ctx.sides.dr.srm
+    snapshot = _saved_snapshot(ctx) or capture(srm, plan.name, site=ctx.sides.dr.site)
+    names = (plan.protected_site_name or "", plan.recovery_site_name or "")
+    after = names if plan.protected_vc_guid == ctx.sides.running_guid else names[::-1]
+    with suppress(ValueError):  # a snapshot of another pair of sites is shown as recorded
+        snapshot = snapshot.oriented(after)
+    sites = snapshot.direction
+    return tuple(Action.make("vm_settings", ctx.source, [c.vm], forecast=True, changes=c.changes)
+                 .with_details(**shown(c.wanted, sites)) for c in forecast(snapshot.vms, vm_names(ctx), sites))

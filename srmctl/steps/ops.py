@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from srmctl.adapters.guard import ReadOnlyViolation, is_mutating, mutating
 from srmctl.adapters.vcenter import operations
@@ -61,6 +62,18 @@ class VCenterOps:
         return operations.list_files(self.session, datastore, folder,
                                      datastore_moref=self.inventory().datastore(datastore).moref)
 
+    def list_files_many(self, folders: Sequence[tuple[str, str]], *, limit: int) -> list[list[DatastoreFile]]:
+        """:meth:`list_files` of many ``(datastore, folder)`` at once: at most ``limit`` searches in flight,
+        awaited together (see docs/architecture.md, "Concurrency and batching")."""
+        inventory = self.inventory()
+        return operations.list_files_many(
+            self.session, [(ds, folder, inventory.datastore(ds).moref) for ds, folder in folders], limit=limit)
+
+    def vm_states(self, morefs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Name, power state, instance UUID and .vmx path of many VMs, fresh, in one retrieval (a VM that is
+        gone is left out): what :meth:`unregister` checks, read once for a whole step."""
+        return operations.vms_properties(self.session, morefs)
+
     def marker(self, field: str) -> str | None:
         """The value of custom attribute ``field`` on the site's datacenter, None when unset."""
         return operations.get_datacenter_attribute(self.session, field)
@@ -73,9 +86,17 @@ class VCenterOps:
 
     @mutating
     def unregister(self, moref: str, *, allow_powered_on: bool = False,
-                   files: Sequence[DatastoreFile] | None = None) -> UnregisteredVm:
-        """Unregister (never destroy) a VM; a powered-on VM only with ``allow_powered_on``."""
-        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on, files=files)
+                   files: Sequence[DatastoreFile] | None = None,
+                   state: dict[str, Any] | None = None) -> UnregisteredVm:
+        """Unregister (never destroy) a VM; a powered-on VM only with ``allow_powered_on``. ``state``: the
+        VM's entry of :meth:`vm_states`, read for the whole step."""
+        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on, files=files,
+                                     props=state)
+
+    @mutating
+    def power_off_many(self, morefs: Sequence[str], *, limit: int) -> None:
+        """Power off many VMs, at most ``limit`` tasks in flight, awaited together."""
+        operations.power_off_many(self.session, morefs, limit=limit)
 
     @mutating
     def set_marker(self, field: str, value: str) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from srmctl.adapters.vcenter.inventory import VmRecord
-from srmctl.errors import GuardrailViolation, StepFailed
+from srmctl.adapters.vcenter.inventory import VmRecord, split_datastore_path
+from srmctl.errors import GuardrailViolation, SrmctlError, StepFailed
 from srmctl.runbook import Vm
 from srmctl.steps.base import Action, Impact, Step, Verification, recovered_to, register
-from srmctl.steps.context import StepContext
+from srmctl.steps.context import StepContext, joined_failure
 from srmctl.steps.vms import describe, matching
 
 
@@ -61,36 +62,68 @@ class OrphansUnregister(Step):
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        # One observation for all workers: re-reading per VM would race with the others' invalidations.
-        inventory = ctx.ops(ctx.target).inventory()
-        by_moref = {v.moref: v for v in inventory.vms}
-
-        def unregister(action: Action) -> None:
-            ops = ctx.ops(action.site)
-            moref, uuid = action.detail("moref"), action.detail("instance_uuid")
-            record = by_moref.get(moref)
-            if record is None:
-                ctx.action_done(action, {"already_unregistered": True})
-                return
-            if record.name != action.targets[0] or record.instance_uuid != uuid:
-                # MoRefs are reused after re-registration: never act on a different VM than was planned.
-                raise StepFailed(f"{moref} at {action.site} is now {record.name} ({record.instance_uuid}), "
-                                 f"not the planned {action.targets[0]} ({uuid}); re-run to re-plan")
-            if action.high_impact and not ctx.confirmed:
-                raise GuardrailViolation(f"{record.name} is powered on: unregistering it needs the operator's "
-                                         "confirmation (answer the prompt or pass --yes)")
-            ds, folder = record.home
-            files = ops.list_files(ds, folder)
-            # Written (and fsync'd) before the call: if we crash right after it, the journal still says
+        # Batched (see docs/architecture.md, "Concurrency and batching"): one retrieval of every planned VM's
+        # state, the folders listed with at most `concurrency` searches in flight, each VM's files journaled,
+        # the powered-on ones powered off together, then each unregistered (a quick call, no task).
+        ops = ctx.ops(ctx.target)
+        states = ops.vm_states([a.detail("moref") for a in actions])
+        todo: list[tuple[Action, dict[str, Any]]] = []
+        errors: list[SrmctlError] = []
+        for action in actions:
+            try:
+                state = self._checked(ctx, action, states.get(action.detail("moref")))
+            except SrmctlError as error:
+                errors.append(error)
+                continue
+            if state is not None:
+                todo.append((action, state))
+        homes = [split_datastore_path(str(state["config.files.vmPathName"])) for _, state in todo]
+        listings = ops.list_files_many([(ds, path.rsplit("/", 1)[0] if "/" in path else "") for ds, path in homes],
+                                       limit=ctx.runbook.concurrency) if todo else []
+        for (action, state), files in zip(todo, listings, strict=True):
+            # Written (and fsync'd) before any change: if we crash right after it, the journal still says
             # where the VM's files are, so the seeds can be found and the VM re-registered by hand.
             ctx.record("vm_files", {
-                "vm": record.name, "instance_uuid": record.instance_uuid, "moref": moref, "site": action.site,
-                "vmx": record.vmx_path, "files": [{"path": f.path, "size": f.size_bytes} for f in files]})
+                "vm": state["name"], "instance_uuid": state["config.instanceUuid"], "moref": action.detail("moref"),
+                "site": action.site, "vmx": state["config.files.vmPathName"],
+                "files": [{"path": f.path, "size": f.size_bytes} for f in files]})
+        running = [action.detail("moref") for action, state in todo if state["runtime.powerState"] == "poweredOn"]
+        if running:
             ctx.pause("before_call")
-            done = ops.unregister(moref, allow_powered_on=action.high_impact, files=files)
-            ctx.action_done(action, {"was_powered_on": done.was_powered_on, "files": len(files)})
+            ops.power_off_many(running, limit=ctx.runbook.concurrency)
+        for (action, state), files in zip(todo, listings, strict=True):
+            was_on = state["runtime.powerState"] == "poweredOn"
+            ctx.pause("before_call")
+            try:
+                ops.unregister(action.detail("moref"), allow_powered_on=action.high_impact, files=files,
+                               state={**state, "runtime.powerState": "poweredOff"} if was_on else state)
+            except SrmctlError as error:
+                errors.append(error)
+                continue
+            ctx.action_done(action, {"was_powered_on": was_on, "files": len(files)})
+        if errors:
+            raise joined_failure(errors)
 
-        ctx.each(unregister, actions)
+    @staticmethod
+    def _checked(ctx: StepContext, action: Action, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The VM's fresh state when it is still the planned VM and may be unregistered; None (journaled as
+        done) when it is gone already."""
+        moref, uuid = action.detail("moref"), action.detail("instance_uuid")
+        if state is None:
+            ctx.action_done(action, {"already_unregistered": True})
+            return None
+        name, now_uuid = state.get("name"), state.get("config.instanceUuid")
+        if name != action.targets[0] or now_uuid != uuid:
+            # MoRefs are reused after re-registration: never act on a different VM than was planned.
+            raise StepFailed(f"{moref} at {action.site} is now {name} ({now_uuid}), "
+                             f"not the planned {action.targets[0]} ({uuid}); re-run to re-plan")
+        if state.get("runtime.powerState") == "poweredOn" and not action.high_impact:
+            raise GuardrailViolation(f"{name} ({moref}) at {action.site} was powered on since it was planned; "
+                                     "re-run to re-plan")
+        if action.high_impact and not ctx.confirmed:
+            raise GuardrailViolation(f"{name} is powered on: unregistering it needs the operator's "
+                                     "confirmation (answer the prompt or pass --yes)")
+        return state
 
     def verify(self, ctx: StepContext) -> Verification:
         left = [f"{s.record.name} ({s.record.moref}) is still registered at {ctx.target}" for s in stale_vms(ctx)]

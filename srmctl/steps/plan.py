@@ -11,8 +11,9 @@ from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, not_home, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import new_group, recovery_plan, require_plan, run_plan, stale_groups, status_of
+from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, stale_groups, status_of
 from srmctl.steps.executor import plan_sequence, run_sequence
+from srmctl.steps.group_layout import group_names, groups_here
 from srmctl.steps.orphans import stale_vms, why_not_power_off
 from srmctl.steps.protection import REBUILD
 
@@ -63,7 +64,7 @@ class PlanDetachGroups(Step):
 
 @register
 class PlanAttachGroups(Step):
-    """Point the recovery plan at the new protection group: flip its direction if needed, then add the group.
+    """Point the recovery plan at the new protection groups: flip its direction if needed, then add the groups.
 
     The direction can only change while the plan has no protection groups, so the same plan object is kept
     (its id, history and anything outside the groups survive); a missing plan is created.
@@ -76,31 +77,34 @@ class PlanAttachGroups(Step):
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         s = ctx.sides
         plan = recovery_plan(ctx)
-        group_name = ctx.runbook.protection_group.name
+        names = group_names(ctx)
         if plan is None:
             return (Action.make("create_plan", s.running, [ctx.runbook.recovery_plan.name], protected_site=s.running,
-                                group=group_name),)
+                                groups=names),)
         actions = []
         if plan.protected_vc_guid != s.running_guid:
             actions.append(Action.make("flip_plan_direction", s.running, [plan.name], plan_id=plan.id,
                                        protected_site=s.running, was=plan.protected_site_name or "?"))
-        group = new_group(ctx)
-        if group is None or group.id not in {g.id for g in s.dr.srm.plan_groups(plan.id)}:
-            actions.append(Action.make("add_group_to_plan", s.running, [plan.name], plan_id=plan.id,
-                                       group=group_name))
+        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
+        for name, group in groups_here(ctx, names).items():
+            if group is None or group.id not in in_plan:
+                actions.append(Action.make("add_group_to_plan", s.running, [plan.name], plan_id=plan.id, group=name))
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         s = ctx.sides
-        group = new_group(ctx)
-        if group is None:
-            raise StepFailed(f"protection group {ctx.runbook.protection_group.name} does not exist "
-                             f"at {s.running}; run groups.create first")
+        wanted = {a.detail("group") for a in actions if a.kind == "add_group_to_plan"}
+        wanted.update(n for a in actions if a.kind == "create_plan" for n in a.listed("groups"))
+        groups = groups_here(ctx, tuple(sorted(wanted)))
+        missing = sorted(name for name, group in groups.items() if group is None)
+        if missing:
+            raise StepFailed(f"protection group(s) {', '.join(missing)} do not exist at {s.running}; "
+                             "run groups.create first")
         for action in actions:
             ctx.pause("before_call")
             if action.kind == "create_plan":
-                task = s.dr.srm.create_plan(action.targets[0], s.running_guid, [group.id], wait=False)
-                task = s.dr.srm.wait_task(task)
+                ids = [groups[n].id for n in action.listed("groups")]  # type: ignore[union-attr]
+                task = s.dr.srm.wait_task(s.dr.srm.create_plan(action.targets[0], s.running_guid, ids, wait=False))
                 ctx.action_done(action, {"plan_id": task.result_id or ""})
                 continue
             plan_id = action.detail("plan_id")
@@ -113,7 +117,8 @@ class PlanAttachGroups(Step):
                                      "only change while it has none (plan.detach_groups, groups.delete)")
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid, wait=False))
             else:
-                ids = [g.id for g in current if g.id != group.id] + [group.id]
+                group_id = groups[action.detail("group")].id  # type: ignore[union-attr]  # checked above
+                ids = [g.id for g in current if g.id != group_id] + [group_id]
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protection_groups=ids, wait=False))
             ctx.action_done(action)
 
@@ -125,15 +130,16 @@ class PlanAttachGroups(Step):
         problems = []
         if plan.protected_vc_guid != s.running_guid:
             problems.append(f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
-        group = new_group(ctx)
-        if group is None or group.id not in {g.id for g in s.dr.srm.plan_groups(plan.id)}:
-            problems.append(f"protection group {ctx.runbook.protection_group.name} is not in plan {plan.name}")
+        names = group_names(ctx)
+        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
+        problems += [f"protection group {name} is not in plan {plan.name}"
+                     for name, group in groups_here(ctx, names).items() if group is None or group.id not in in_plan]
         if plan.status == PlanStatus.DIRECTION_ERROR:
             problems.append(f"recovery plan {plan.name} reports DIRECTION_ERROR")
         if problems:
             return Verification.failed(problems)
         return Verification.passed(f"recovery plan {plan.name} protects {s.running} with "
-                                   f"{ctx.runbook.protection_group.name} ({status_of(plan)})")
+                                   f"{', '.join(names)} ({status_of(plan)})")
 
 
 # --- plan runs ---------------------------------------------------------------------------------------------
@@ -159,7 +165,7 @@ class _PlanRun(Step):
         name = ctx.runbook.recovery_plan.name
         if plan is None or plan.protected_vc_guid != s.running_guid:
             # Planned ahead of the steps that attach the plan in this direction; checked again before it runs.
-            return (Action.make(self.operation, s.running, [name], protected_site=s.running,
+            return (Action.make(self.operation, s.running, [name], protected_site=s.running, forecast=True,
                                 note="once the plan protects " + s.running),)
         if plan.status in self.done:
             return ()

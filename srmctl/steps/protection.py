@@ -39,7 +39,7 @@ class ProtectionRestore(Step):
         if waiting:
             # Before plan.migrate the VMs still run at the recovery site: what to unregister there is decided
             # only once they run at home, so this is planned again right before it is applied.
-            return (Action.make("restore_protection", ctx.target, list(ctx.runbook.vm_names),
+            return (Action.make("restore_protection", ctx.target, list(ctx.runbook.vm_names), forecast=True,
                                 direction=f"{ctx.target}->{ctx.source}", after="plan.migrate"),)
         return plan_sequence(ctx.opposite(), REBUILD)
 

@@ -14,14 +14,16 @@ from srmctl.adapters.dr.models import (
     Replication,
     ReplicationDiskSpec,
     ReplicationStatus,
+    Task,
     VmDisk,
     VrVm,
 )
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import Sides, StepContext
-from srmctl.steps.dr_state import is_missing, replications_from, running_vms, vm_names
+from srmctl.steps.dr_state import is_missing, replications_from, running_vms, running_vms_by_name, vm_names
 from srmctl.steps.vms import matching
+from srmctl.steps.window import await_tasks, run_tasks
 
 #: Statuses of a replication that is still copying or comparing: wait for it, do not configure again.
 #: A (checksum) full sync of large disks routinely runs past the RPO, and VR then reports the sync's
@@ -58,20 +60,25 @@ class ReplicationCleanup(Step):
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
-        for action in actions:
+        how: dict[Action, str] = {}
+
+        def start(action: Action) -> Task | None:
             rid = action.detail("replication_id")
             ctx.pause("before_call")
             try:
-                dr.vr.wait_task(dr.vr.unconfigure_replication(rid, retain_replica_disks=True, wait=False))
-                how = "unconfigure"
+                task = dr.vr.unconfigure_replication(rid, retain_replica_disks=True, wait=False)
+                how[action] = "unconfigure"
             except DrApiError as error:
                 if is_missing(error):
                     ctx.action_done(action, {"already_removed": True})
-                    continue
+                    return None
                 # Graceful removal needs both sites; the local removal still keeps the replica disks.
-                dr.vr.wait_task(dr.vr.delete_replication(rid, retain_replica_disks=True, wait=False))
-                how = f"delete (unconfigure failed: {error.message})"
-            ctx.action_done(action, {"method": how, "retain_replica_disks": True})
+                task = dr.vr.delete_replication(rid, retain_replica_disks=True, wait=False)
+                how[action] = f"delete (unconfigure failed: {error.message})"
+            return task
+
+        run_tasks(ctx, dr.vr, actions, start,
+                  lambda action, _: ctx.action_done(action, {"method": how[action], "retain_replica_disks": True}))
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
@@ -120,8 +127,8 @@ class ReplicationReverse(Step):
             elif replication.state != ReplicationStatus.OK:
                 problems.append(f"replication of {name} to {s.home} exists but is {replication.state} "
                                 f"({replication.id}); repair or remove it in VR first")
-        vms, missing = running_vms(ctx)
-        problems += [p for p in missing if any(p.startswith(f"VM {n} ") for n in todo)]
+        vms, missing = running_vms_by_name(ctx)
+        problems += [missing[n] for n in todo if n in missing]
         targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
         seeds = ctx.runbook.replication.seeds
         for name in todo:
@@ -152,20 +159,26 @@ class ReplicationReverse(Step):
         configure = [a for a in actions if a.kind == "configure_replication"]
         if configure:
             vms, problems = running_vms(ctx)
-            specs = []
             for action in configure:
                 vm = vms.get(action.targets[0])
                 if vm is None or vm.id != action.detail("vm_id"):
                     raise StepFailed(f"{action.targets[0]} changed since it was planned "
                                      f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
-                specs.append(self._spec(ctx, s, vm, action))
+            # Seeds looked up again (the plan may be old: resume), one find-seeds call per datastore.
+            by_datastore: dict[str, dict[str, VrVm]] = {}
+            for action in configure:
+                by_datastore.setdefault(action.detail("datastore_id"), {})[action.targets[0]] = vms[action.targets[0]]
+            seeds = {name: found for datastore_id, group in by_datastore.items()
+                     for name, found in _find_seeds(s, datastore_id, group).items()}
+            specs = [self._spec(ctx, s, vms[a.targets[0]], a, seeds[a.targets[0]]) for a in configure]
             ctx.pause("before_call")
             tasks = s.dr.vr.configure_replications(specs, wait=False)  # one batched request for every VM
             if len(tasks) != len(configure):
                 raise StepFailed(f"VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
-            for action, task in zip(configure, tasks, strict=True):
-                s.dr.vr.wait_task(task, timeout=SYNC_TIMEOUT)
-                ctx.action_done(action, {"task": task.id, "seeds": action.detail("seeds")})
+            await_tasks(ctx, s.dr.vr, zip(configure, tasks, strict=True),
+                        lambda action, task: ctx.action_done(action, {"task": task.id,
+                                                                      "seeds": action.detail("seeds")}),
+                        timeout=SYNC_TIMEOUT)
         waited = _wait_for_sync(ctx, s, [a.targets[0] for a in actions])
         for action in actions:
             if action.kind == "wait_for_sync":
@@ -173,11 +186,11 @@ class ReplicationReverse(Step):
         for action in configure:
             _record_bytes(ctx, waited[action.targets[0]], vms[action.targets[0]])
 
-    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action) -> ConfigureReplicationSpec:
-        """The VR configure spec of one VM. Seeds are looked up again here: the plan may be old (resume)."""
+    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action,
+              seeds: dict[int, str]) -> ConfigureReplicationSpec:
+        """The VR configure spec of one VM, with the seeds found at its datastore just now (looked up whatever
+        the policy: a disk sent without use_seeds must not land on an existing file)."""
         datastore_id = action.detail("datastore_id")
-        # Looked up whatever the policy: a disk sent without use_seeds must not land on an existing file.
-        seeds = _find_seeds(s, datastore_id, {vm.name: vm})[vm.name]
         if ctx.runbook.replication.seeds == "none":
             if seeds:
                 raise StepFailed(_occupied(vm.name, action.detail("datastore"), seeds) + "; nothing configured")
@@ -278,8 +291,9 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
     home_inventory = ctx.ops(s.home).inventory() if s.home in ctx.sites else None
     chosen: dict[str, tuple[Datastore, str]] = {}
     undecided: dict[str, VrVm] = {}
+    runbook_vms = {v.name: v for v in ctx.runbook.vms or ()}  # by name: no scan of the runbook per VM
     for name, vm in vms.items():
-        runbook_vm = next(v for v in ctx.runbook.vms or () if v.name == name)
+        runbook_vm = runbook_vms[name]
         orphans = matching(home_inventory, runbook_vm) if home_inventory is not None else ()
         if runbook_vm.datastore is not None:
             wanted, how = runbook_vm.datastore, "runbook"

@@ -109,3 +109,16 @@ def test_unknown_step_option_is_a_usage_error(shared_lab: LabConfig, tmp_path: P
 def test_resume_unknown_run_is_reported(home: Path) -> None:
     result = CliRunner().invoke(cli, ["resume", "20990101T000000Z-nope-0000", "--yes"])
     assert result.exit_code == 1 and "no run 20990101T000000Z-nope-0000" in result.stderr
+
+
+def test_runs_says_why_a_run_failed_before_its_first_step(shared_lab: LabConfig, tmp_path: Path,
+                                                            home: Path) -> None:
+    rb = str(write_runbook(tmp_path / "rb.yaml", RunbookSpec(vms=("[red]ghost01",))))
+    failed = CliRunner().invoke(cli, ["failback", rb, "--lab", shared_lab.directory, "--yes", "-o", "json"])
+    assert failed.exit_code != 0
+    error = json.loads(failed.output)["error"]["message"]
+    run_id = json.loads(CliRunner().invoke(cli, ["runs", "-o", "json"]).output)["result"]["runs"][0]["run_id"]
+    as_json = json.loads(CliRunner().invoke(cli, ["runs", run_id, "-o", "json"]).output)["result"]
+    assert as_json["outcome"] == "failed" and as_json["error"] == error
+    shown = CliRunner().invoke(cli, ["runs", run_id], terminal_width=400)
+    assert "why: " in shown.output and "[red]ghost01" in shown.output  # the name is text, not markup

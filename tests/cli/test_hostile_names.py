@@ -165,3 +165,56 @@ def test_commands_never_format_data_into_a_markup_template() -> None:
     sources = Path(__file__).parents[2].joinpath("srmctl", "cli").rglob("*.py")
     offenders = [str(p) for p in sources if "styled(f" in p.read_text() or "markup=True" in p.read_text()]
     assert offenders == []
+
+
+def test_plan_and_check_tables_are_not_wrapped(hostile_lab: LabConfig, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 12, part 6: output that is not a terminal is laid out wide; a row with the hostile names is one line.
+    runbook = str(_runbook(tmp_path))
+    planned = _run(monkeypatch, "plan", runbook, "--lab", hostile_lab.directory)
+    row = next(line for line in planned.output.splitlines() if "protection.restore" in line)
+    assert all(vm in row for vm in ("mail04", "db01", BOLD_VM, RED_VM)), planned.output
+    checked = _run(monkeypatch, "check", runbook, "--lab", hostile_lab.directory)
+    assert any(f"seeds:{RED_VM}" in line and f"in [NY-SAN-01] {RED_VM}" in line
+               for line in checked.output.splitlines()), checked.output
+
+
+def test_snapshot_export_keeps_names_and_escapes_control_characters(hostile_lab: LabConfig,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    where = ["--lab", hostile_lab.directory, "--plan", "VR Failover"]
+    exported = _run(monkeypatch, "snapshot", "export", *where)
+    assert exported.exit_code == 0, exported.output
+    _literal(exported, CLOSING_CALLOUT, RED_VM)  # YAML writes the ESC as an escape sequence
+    doc = yaml.safe_load(exported.stdout)
+    assert doc["vms"]["mail04"]["pre_power_on"][0]["name"] == ESC_CALLOUT  # and reads back the real name
+    as_json = _run(monkeypatch, "snapshot", "export", *where, "-o", "json")
+    assert "\x1b" not in as_json.stdout  # JSON escapes it too
+    assert json.loads(as_json.stdout)["result"]["snapshot"]["vms"]["mail04"]["pre_power_on"][0]["name"] == ESC_CALLOUT
+
+
+def test_runs_show_journaled_messages_literally(hostile_lab: LabConfig, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
+    runbook = _runbook(tmp_path)
+    doc = yaml.safe_load(runbook.read_text())
+    doc["vms"].append({"name": "[red]ghost\x1b[31m"})  # preflight fails naming it; the journal keeps the message
+    runbook.write_text(yaml.safe_dump(doc))
+    failed = _run(monkeypatch, "failback", str(runbook), "--lab", hostile_lab.directory, "--steps",
+                  "preflight.check", "--yes")
+    assert failed.exit_code == 4, failed.output
+    listed = _run(monkeypatch, "runs", "-o", "json")
+    [run] = json.loads(listed.stdout)["result"]["runs"]
+    # Preflight refuses while planning, so the message is the run's; a step that fails while it runs journals
+    # it as the step's. Journal that too (a journal is data, and may say anything), as the executor writes it.
+    events = Path(run["journal"]) / "events.jsonl"
+    started, finished = events.read_text().splitlines()
+    at = json.loads(started)["at"]
+    step = [{"at": at, "kind": "step_started", "step": "preflight.check"},
+            {"at": at, "kind": "step_failed", "step": "preflight.check", "error": json.loads(finished)["error"]}]
+    events.write_text("\n".join([started, *map(json.dumps, step), finished]) + "\n")
+    shown = _run(monkeypatch, "runs", run["run_id"])
+    assert shown.exit_code == 0, shown.output
+    _literal(shown, f"[red]ghost{ESC_SHOWN}[31m", "hostile")
+    as_json = json.loads(_run(monkeypatch, "runs", run["run_id"], "-o", "json").stdout)
+    assert "[red]ghost\x1b[31m" in as_json["result"]["steps"][0]["message"]  # JSON keeps the real text
+    _literal(_run(monkeypatch, "runs"), run["run_id"])

@@ -50,7 +50,6 @@ from srmctl.steps.dr_state import PLAN_BUSY
 pytestmark = pytest.mark.slow
 
 PLAN = "VR Failover"
-GROUP = "VR mail"
 HOME, AWAY = "new-york", "new-jersey"
 PLANNED, DISASTER = "planned-migration", "disaster-recovery"
 #: The runbook's replication options; the lab's own replications use other values per VM (5m-30m, quiescing
@@ -75,8 +74,8 @@ def failback_runbook(path: Path, scenario: str, strategy: str = "rebuild", *,
     confirm = scenario == DISASTER if confirm_power_off is None else confirm_power_off
     write_runbook(path, RunbookSpec(scenario=scenario, steps=None, confirm_power_off=confirm, name=f"e2e-{strategy}"))
     doc = yaml.safe_load(path.read_text())
-    doc.update({"replication": REPLICATION, "protection_group": {"name": GROUP}, "strategy": strategy,
-                "prompts": PROMPTS})
+    del doc["protection_group"]  # the default: the plan's own groups come back, same names and VMs
+    doc.update({"replication": REPLICATION, "strategy": strategy, "prompts": PROMPTS})
     if force_reprotect:
         doc["reprotect"] = {"force": True}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -93,6 +92,7 @@ class Baseline:
     plan_id: str
     files: dict[str, frozenset[str]]
     snapshot: Path  # `srmctl snapshot export` of the plan's metadata
+    groups: dict[str, list[str]]  # the plan's protection groups: name → VM names (the lab's "VR mail", "VR web")
 
 
 def take_baseline(config: LabConfig, directory: Path) -> Baseline:
@@ -102,7 +102,9 @@ def take_baseline(config: LabConfig, directory: Path) -> Baseline:
     assert exported.exit_code == 0, exported.output
     with dr_sites(config.directory, [HOME]) as dr:
         plan_id = dr[HOME].srm.plan_by_name(PLAN).id
-    return Baseline(plan_id, {site: frozenset(datastore_files(config, site)) for site in config.sites}, snapshot)
+    groups = {name: list(group["vms"]) for name, group in yaml.safe_load(snapshot.read_text())["groups"].items()}
+    return Baseline(plan_id, {site: frozenset(datastore_files(config, site)) for site in config.sites}, snapshot,
+                    groups)
 
 
 def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
@@ -136,11 +138,12 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
         plan = site.srm.plan_by_name(PLAN)
         assert plan.id == baseline.plan_id, "the recovery plan was replaced, not kept"
         assert (plan.status, plan.protected_vc_guid) == ("READY_STATE", site.local_vc_guid)
-        group = site.srm.group_by_name(GROUP)
-        assert group.protected_vc_guid == site.local_vc_guid
-        assert [g.id for g in site.srm.plan_groups(plan.id)] == [group.id]
-        members = site.srm.group_vms(group.id)
-        assert sorted(v.name for v in members) == sorted(ALL_VMS) and {v.status for v in members} == {"OK"}
+        # The plan's own groups again: the names and VMs of before the failback, protected at home, all OK.
+        groups = site.srm.plan_groups(plan.id)
+        assert {g.protected_vc_guid for g in groups} == {site.local_vc_guid}
+        members = {g.name: site.srm.group_vms(g.id) for g in groups}
+        assert {n: sorted(v.name for v in vms) for n, vms in members.items()} == baseline.groups
+        assert {v.status for vms in members.values() for v in vms} == {"OK"}
         out = site.vr.replications(source_vc_guid=site.local_vc_guid)
         assert sorted(r.name or "" for r in out) == sorted(ALL_VMS)
         assert {(r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
@@ -149,7 +152,7 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
     assert_home_ip(config)
     objects = dr_objects(config)  # nothing duplicated, nothing of the failback direction left
     assert [p.name for p in objects["plans"]] == [PLAN]
-    assert [g.name for g in objects["groups"]] == [GROUP]
+    assert sorted(g.name for g in objects["groups"]) == sorted(baseline.groups)
     assert sorted(r.name or "" for r in objects["replications"]) == sorted(ALL_VMS)
 
     if full:
@@ -325,6 +328,8 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
     home = tmp_path / "home"
     with scenario_lab(tmp_path / "lab", scenario) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
+        # The lab's plan has two groups; a failback brings both back with their names and VMs (issue 12).
+        assert baseline.groups == {"VR mail": ["mail04"], "VR web": ["db01", "web01", "web02"]}
         # In the full cells every sync of mail04 takes a simulated day, far past the runbook's 20 min RPO (a
         # checksum full sync of large disks does): VR reports the RPO-violation sync state, which the run
         # shows and waits out. 8 s: longer than srmctl's task polling (up to 2 s per configure task) before it

@@ -107,6 +107,23 @@ def test_sigkill_then_resume_converges_without_duplicates(point: str, fresh_lab:
     assert kinds.count("run_resumed") == 1 and kinds.count("step_verified") == 2
 
 
+def test_a_crlf_runbook_resumes_as_unchanged(fresh_lab: LabConfig, world: tuple[Path, Path]) -> None:
+    """A runbook saved with Windows line endings is the same file on resume: its hash is of its bytes."""
+    rb, home = world
+    rb.write_bytes(rb.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    proc = _spawn(rb, fresh_lab, home, "after_action=30")
+    try:
+        _wait_for(_has("action_done", home), proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    run_id = _run_id(home)
+    assert (home / "runs" / run_id / "runbook.yaml").read_bytes() == rb.read_bytes()
+    result = CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["result"]["outcome"] == "succeeded"
+
+
 def test_lock_between_processes_and_stale_lock(fresh_lab: LabConfig, world: tuple[Path, Path]) -> None:
     rb, home = world
     proc = _spawn(rb, fresh_lab, home, "before_call=30")

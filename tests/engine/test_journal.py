@@ -22,7 +22,7 @@ def test_redacts_secret_keys_and_known_secret_values() -> None:
 
 def test_events_are_private_appended_and_survive_a_torn_line(tmp_path: Path) -> None:
     run_id = new_run_id("mail-back")
-    journal = Journal.create(tmp_path, run_id, runbook_text="version: 1\n", meta={"run_id": run_id},
+    journal = Journal.create(tmp_path, run_id, runbook_bytes=b"version: 1\n", meta={"run_id": run_id},
                              secrets=["s3cret-pw"])
     journal.append(Event("record", "orphans.unregister", {"note": "pw is s3cret-pw"}))
     journal.append(Event("action_done", "orphans.unregister", {}))

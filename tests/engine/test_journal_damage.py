@@ -28,10 +28,10 @@ GOOD_ID, BAD_ID = "20261125T100000Z-good-0001", "20261125T100100Z-bad-0002"
 
 
 def _make_run(home: Path, run_id: str, *, finished: bool = True, runbook_path: Path | None = None) -> Journal:
-    text = RUNBOOK.read_text()
-    journal = Journal.create(home, run_id, runbook_text=text, meta={
+    raw = RUNBOOK.read_bytes()
+    journal = Journal.create(home, run_id, runbook_bytes=raw, meta={
         "run_id": run_id, "runbook": "lab-failback", "runbook_path": str(runbook_path or home / "gone.yaml"),
-        "runbook_sha256": hashlib.sha256(text.encode()).hexdigest(), "lab_dir": None,
+        "runbook_sha256": hashlib.sha256(raw).hexdigest(), "lab_dir": None,
         "steps": ["orphans.unregister"], "started": T.format(0)})
     journal.append(Event("run_started", None, at=T.format(0)))
     journal.append(Event("step_started", "orphans.unregister", at=T.format(1)))

@@ -47,7 +47,7 @@ def test_report_shows_steps_rto_bytes_prompts_errors_and_diff() -> None:
 
 
 def test_crashed_run_gets_a_report_from_its_journal(tmp_path: Path) -> None:
-    journal = Journal.create(tmp_path, "20261125T100000Z-crashed-0001", runbook_text="version: 1\n",
+    journal = Journal.create(tmp_path, "20261125T100000Z-crashed-0001", runbook_bytes=b"version: 1\n",
                              meta={"run_id": "20261125T100000Z-crashed-0001", "runbook": "crashed",
                                    "steps": ["orphans.unregister"]}, secrets=["hunter2"])
     journal.append(Event("step_started", "orphans.unregister", {"note": "pw hunter2"}))

@@ -12,6 +12,7 @@ from srmctl.labkit.topology import load_topology
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.snapshot import (
     Dns,
+    GroupInfo,
     IpConfig,
     Ipv4,
     Ipv6,
@@ -67,10 +68,14 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
     steps = draw(st.dictionaries(st.sampled_from(["recovery", "test"]), st.lists(
         st.builds(PlanStep, type=st.sampled_from(["PROMPT", "RUN_ON_SRM_SERVER"]), name=text, content=text,
                   timeout=seconds, position=st.integers(0, 20)), max_size=3).map(tuple), max_size=2))
+    groups = draw(st.none() | st.dictionaries(text, st.builds(
+        GroupInfo, type=st.sampled_from(["HBR", "ABR"]), description=text,
+        vms=st.lists(st.sampled_from(vm_names), unique=True).map(tuple), plans=st.lists(text).map(tuple)),
+        max_size=3))
     return Snapshot(taken_at=now(), source=Source(site="new-york", srm="127.0.0.1:1"),
                     plan=PlanInfo(name=draw(text), description=draw(text), protected_site="new-york",
                                   recovery_site="new-jersey", protection_groups=tuple(draw(st.lists(text)))),
-                    vms=vms, steps=steps)
+                    vms=vms, steps=steps, groups=groups)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,8 @@ Paths are the vendor spec's (``srm-api-v2.json``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from srmctl.adapters.dr._http import DrClient
 from srmctl.adapters.dr.models import (
@@ -36,10 +37,33 @@ class PlanSettingsCalls(DrClient):
 
     # -- per-VM recovery settings ----------------------------------------------------------------
 
+    _settings_read: dict[tuple[str, str], VmRecoverySettingsState] | None = None  # inside reading_settings_once
+
     def recovery_settings(self, plan_id: str, vm_id: str) -> VmRecoverySettingsState:
-        return self.get_model(
-            VmRecoverySettingsState, _VM_SETTINGS, plan_id=plan_id, vm_id=vm_id
-        )
+        """One VM's recovery settings. The API has no list of them (only per VM: ``GET …/vms/{vm_id}/
+        recovery-settings``), so code that looks at them twice reads them once (:meth:`reading_settings_once`)."""
+        memo = self._settings_read
+        if memo is not None and (plan_id, vm_id) in memo:
+            return memo[(plan_id, vm_id)]
+        state = self.get_model(VmRecoverySettingsState, _VM_SETTINGS, plan_id=plan_id, vm_id=vm_id)
+        if memo is not None:
+            memo[(plan_id, vm_id)] = state
+        return state
+
+    @contextmanager
+    def reading_settings_once(self) -> Iterator[None]:
+        """Inside the block, each VM's recovery settings are read at most once (e.g. a verification that plans a
+        restore and captures the plan, both reading every VM's settings). Any change through this client ends
+        the memo (:meth:`invalidate`)."""
+        self._settings_read = {}
+        try:
+            yield
+        finally:
+            self._settings_read = None
+
+    def invalidate(self) -> None:
+        if self._settings_read is not None:
+            self._settings_read.clear()
 
     @mutating
     def update_recovery_settings(

@@ -10,6 +10,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pyVmomi import vim, vmodl
@@ -144,7 +145,16 @@ class Inventory:
                             lambda v: f"{v.inventory_path} ({v.moref})")
 
     def vms_named(self, name: str) -> tuple[VmRecord, ...]:
-        return tuple(v for v in self.vms if v.name == name)
+        return self._by_name.get(name, ())
+
+    @cached_property
+    def _by_name(self) -> dict[str, tuple[VmRecord, ...]]:
+        # Built once per inventory: steps look up every runbook VM by name, which must not scan the whole
+        # inventory each time (planning stays linear in the number of VMs).
+        index: dict[str, list[VmRecord]] = {}
+        for vm in self.vms:
+            index.setdefault(vm.name, []).append(vm)
+        return {name: tuple(found) for name, found in index.items()}
 
     def datastore(self, name: str) -> DatastoreRecord:
         return exactly_one(f"datastore {name!r}", [d for d in self.datastores if d.name == name],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from pyVmomi import vim, vmodl
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.faults import VCenterFault, VCenterObjectGone
 from srmctl.adapters.vcenter.inventory import exactly_one, split_datastore_path
-from srmctl.adapters.vcenter.tasks import ProgressCallback, wait_for_task
+from srmctl.adapters.vcenter.tasks import ProgressCallback, run_windowed, wait_for_task
 from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
 
 
@@ -59,6 +59,33 @@ def vm_properties(session: VCenterSession, moref: str, paths: list[str]) -> dict
     return {p.name: p.val for p in result.objects[0].propSet or []}
 
 
+_UNREGISTER_PROPS = ["name", "runtime.powerState", "config.instanceUuid", "config.files.vmPathName"]
+
+
+def vms_properties(session: VCenterSession, morefs: Sequence[str],
+                   paths: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The same properties of many VMs in one retrieval (by MoRef); a VM that is gone is left out. Defaults
+    to what :func:`unregister` checks."""
+    paths = paths or _UNREGISTER_PROPS
+    if not morefs:
+        return {}
+    pc = vmodl.query.PropertyCollector
+    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm_object(session, m)) for m in morefs],
+                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)])
+    try:
+        result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
+    except VCenterObjectGone:
+        # One VM of the list is gone and vCenter fails the whole retrieval: find out which, one by one.
+        found = {}
+        for moref in morefs:
+            try:
+                found[moref] = vm_properties(session, moref, paths)
+            except NotFound:
+                continue
+        return found
+    return {str(o.obj._moId): {p.name: p.val for p in o.propSet or []} for o in (result.objects if result else [])}
+
+
 def power_state(session: VCenterSession, moref: str) -> str:
     return str(vm_properties(session, moref, ["runtime.powerState"])["runtime.powerState"])
 
@@ -81,15 +108,16 @@ def power_off(session: VCenterSession, moref: str, *, progress: ProgressCallback
 
 
 def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = False,
-               files: Sequence[DatastoreFile] | None = None) -> UnregisteredVm:
+               files: Sequence[DatastoreFile] | None = None,
+               props: dict[str, Any] | None = None) -> UnregisteredVm:
     """Remove a VM from inventory, keeping every file. Never Destroy_Task.
 
     A powered-on VM is refused unless ``allow_powered_on`` (the caller has established that the live
     copy runs elsewhere and the operator confirmed); it is then powered off first, as vCenter requires.
-    ``files``: the VM folder's listing when the caller already took (and journaled) it.
+    ``files``: the VM folder's listing when the caller already took (and journaled) it; ``props``: the VM's
+    :func:`vms_properties` when the caller read them for many VMs at once.
     """
-    props = vm_properties(session, moref, ["name", "runtime.powerState", "config.instanceUuid",
-                                           "config.files.vmPathName"])
+    props = props if props is not None else vm_properties(session, moref, _UNREGISTER_PROPS)
     name, state = props["name"], str(props["runtime.powerState"])
     uuid, vmx = props["config.instanceUuid"], props["config.files.vmPathName"]
     if state == "poweredOn" and not allow_powered_on:
@@ -159,6 +187,53 @@ def list_files(session: VCenterSession, datastore: str, folder: str, *,
         if "FileNotFound" in error.message:
             return []
         raise
+    return _files(result)
+
+
+def list_files_many(session: VCenterSession, folders: Sequence[tuple[str, str, str | None]], *,
+                    limit: int = 8) -> list[list[DatastoreFile]]:
+    """The files of many datastore folders, ``(datastore, folder, datastore MoRef or None)`` each, in order: a
+    SearchDatastore_Task per folder, at most ``limit`` in flight, all awaited with one PropertyCollector
+    (:class:`TaskWatcher`); a datastore's browser is looked up once. A missing folder lists nothing."""
+    spec = vim.host.DatastoreBrowser.SearchSpec(
+        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
+    browsers: dict[str, Any] = {}
+    roots = [f"[{datastore}] {folder}".rstrip() for datastore, folder, _ in folders]
+
+    def start(index: int) -> Callable[[], Any]:
+        datastore, _, moref = folders[index]
+
+        def search() -> Any:
+            if datastore not in browsers:
+                browsers[datastore] = _datastore_browser(session, datastore, moref)
+            return browsers[datastore].SearchDatastore_Task(roots[index], spec)
+        return search
+
+    found = run_windowed(session, [start(i) for i in range(len(folders))], limit=limit,
+                         what=lambda i: f"browse {roots[i]}" if i >= 0 else "browse datastores")
+    results: list[list[DatastoreFile]] = []
+    for result in found:
+        if isinstance(result, OperationFailed):
+            if "FileNotFound" not in result.message:
+                raise result
+            results.append([])
+        else:
+            results.append(_files(result))
+    return results
+
+
+def power_off_many(session: VCenterSession, morefs: Sequence[str], *, limit: int = 8) -> None:
+    """Power off many VMs: a PowerOffVM_Task each, at most ``limit`` in flight, awaited together. Raises the
+    failures together once every task has ended."""
+    starts = [lambda m=m: vm_object(session, m).PowerOffVM_Task() for m in morefs]
+    found = run_windowed(session, starts, limit=limit,
+                         what=lambda i: f"power off {morefs[i]}" if i >= 0 else "power off VMs")
+    failures = [r.message for r in found if isinstance(r, OperationFailed)]
+    if failures:
+        raise OperationFailed("; ".join(failures))
+
+
+def _files(result: Any) -> list[DatastoreFile]:
     folder_path = result.folderPath.rstrip("/")
     return sorted((DatastoreFile(path=f"{folder_path}/{f.path}", size_bytes=int(f.fileSize or 0))
                    for f in result.file or []), key=lambda f: f.path)

@@ -6,6 +6,7 @@ Also home of the rendering shared by ``plan`` and ``resume`` (command modules ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import click
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, plain, styled
 from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.plan_view import FORECAST_NOTE, action_cell, shown_details
 from srmctl.cli.render import envelope
 from srmctl.errors import StepFailed, UsageError
 
@@ -24,8 +26,9 @@ if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a com
     from srmctl.engine import Event, RunPlan, RunReport
     from srmctl.engine.events import Subscriber
     from srmctl.engine.run import ConfirmPlan
+    from srmctl.engine.site_run import Between
 
-_SHOWN_DETAILS = ("moref", "power_state")
+_SHOWN_DETAILS = ("moref", "power_state", "group", "changes")
 _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
 
 
@@ -56,12 +59,12 @@ def render_plan(app: App, plan: RunPlan) -> None:
             table.add_row(str(number), step.name, step.impact.value, styled("[dim]nothing to do[/]"), "", "", "")
         for index, action in enumerate(step.actions):
             # The table shows what tells VMs apart at a glance; -o json has every detail.
-            details = " ".join(str(v) for k, v in action.details if k in _SHOWN_DETAILS)
             table.add_row(str(number) if index == 0 else "", step.name if index == 0 else "",
-                          step.impact.value if index == 0 else "",
-                          styled("{} [red](high impact)[/]" if action.high_impact else "{}", action.kind),
-                          action.site, ", ".join(action.targets), details)
+                          step.impact.value if index == 0 else "", action_cell(action),
+                          action.site, ", ".join(action.targets), shown_details(action, _SHOWN_DETAILS))
     app.console.print(table)
+    if any(a.forecast for s in plan.steps for a in s.actions):
+        app.console.print(FORECAST_NOTE)
 
 
 class _ProgressBars:
@@ -164,27 +167,48 @@ def steps_option(value: str | None) -> tuple[str, ...] | None:
 
 
 @click.command("failback")
-@click.argument("runbook", metavar="RUNBOOK", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("runbooks", metavar="RUNBOOK...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
 @lab_option
 @click.option("--dry-run", is_flag=True, help="Only show the plan (read-only); same as 'srmctl plan'.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before high-impact actions (needed without a terminal).")
 @click.option("--steps", "steps", metavar="A,B", help="Run only these steps (comma-separated), in the default order.")
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step.")
 @click.option("--until", "until_step", metavar="STEP", help="Stop after this step.")
+@click.option("--between", "between", metavar="prompt|continue|wait:DURATION",
+              help="With several runbooks: what happens between two plans (default prompt; without a terminal "
+                   "--yes makes a prompt continue).")
 @click.option("--break-lock", is_flag=True, help="Take over a lock left by a run that is no longer active.")
 @output_option()
 @click.pass_obj
-def failback(app: App, runbook: Path, lab_dir: Path | None, dry_run: bool, yes: bool, steps: str | None,
-             from_step: str | None, until_step: str | None, break_lock: bool) -> None:
+def failback(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, dry_run: bool, yes: bool,
+             steps: str | None, from_step: str | None, until_step: str | None, between: str | None,
+             break_lock: bool) -> None:
     """Bring the runbook's VMs home: plan, confirm, then apply and verify each step.
 
+    Several runbooks (one per recovery plan) make a site run: the plans fail back in that order, in one
+    journaled run, with a pause between them (--between). Every runbook is validated first.
+
     The run is journaled under $SRMCTL_HOME/runs/RUN_ID; continue an interrupted run with 'srmctl resume'.
-    Exit 0 done, 2 usage (e.g. --yes needed), 4 a step failed, 5 connection failure, 130 aborted.
+    Exit 0 done, 1 a plan is locked by another run, 2 usage (e.g. --yes needed), 3 runbook invalid, 4 a step
+    failed, 5 connection failure, 130 aborted.
     """
+    if len(runbooks) > 1 or between is not None:
+        if len(runbooks) < 2:
+            raise UsageError("--between needs two or more runbooks (one per recovery plan)")
+        pause = _between(between or "prompt")
+        if dry_run:
+            plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step), "failback", {"dry_run": True})
+        elif steps or from_step or until_step:
+            plan_site(app, runbooks, lab_dir, True)  # refuses
+        else:
+            _site(app, runbooks, lab_dir, yes, pause, break_lock)
+        return
     from srmctl import engine
     from srmctl.cli.endpoints import endpoints_for, read_lab
     from srmctl.runbook import load_runbook
 
+    runbook = runbooks[0]
     selection = engine.Selection(steps_option(steps), from_step, until_step)
     book = load_runbook(runbook)
     endpoints = endpoints_for(book, read_lab(lab_dir))
@@ -200,6 +224,40 @@ def failback(app: App, runbook: Path, lab_dir: Path | None, dry_run: bool, yes: 
     finish(app, "failback", report)
     if report.outcome == "failed":  # errors are raised, so this only guards an unexpected report
         raise StepFailed(report.error or "run failed")
+
+
+def plan_site(app: App, runbooks: Sequence[Path], lab_dir: Path | None, selected: bool, command: str = "plan",
+              extra: dict[str, object] | None = None) -> None:
+    """The dry run of a site run: every plan's steps, plan by plan in order (shared with 'srmctl plan')."""
+    from srmctl.cli import site_output
+    from srmctl.engine import site_run
+
+    if selected:
+        raise UsageError("--steps, --from and --until select the steps of one runbook; in a site run each "
+                         "runbook runs its own steps (its 'steps:' key)")
+    site, endpoints = site_output.load(runbooks, lab_dir)
+    site_output.show_plans(app, site, site_run.site_dry_run(site, endpoints), command, extra)
+
+
+def _between(text: str) -> Between:
+    from srmctl.engine.site_run import Between
+
+    return Between.parse(text)
+
+
+def _site(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, yes: bool, pause: Between,
+          break_lock: bool) -> None:
+    """Several runbooks: a site run (docs/architecture.md, "Site runs")."""
+    from srmctl.cli import site_output
+    from srmctl.engine import site_run
+
+    site, endpoints = site_output.load(runbooks, lab_dir)  # every runbook validated before anything starts
+    site_output.need_yes(app, yes)
+    report = site_run.start_site(site, endpoints, app.home, between=pause,
+                                 confirm_site=site_output.confirm_site(app, yes, site), confirm=confirmer(app, yes),
+                                 ask_next=site_output.ask_next(app, yes), subscribers=site_output.subscribers(app),
+                                 break_lock=break_lock)
+    site_output.finish(app, "failback", report)
 
 
 command = failback

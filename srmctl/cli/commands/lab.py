@@ -37,7 +37,11 @@ _dir_option = click.option(
 
 @click.group("lab")
 def lab() -> None:
-    """Start, stop and inspect a two-site lab (vCenter, SRM and VR per site) on loopback."""
+    """Start, stop and inspect a two-site lab (vCenter, SRM and VR per site) on loopback.
+
+    Environment: SRMCTL_LAB (default --dir), SRMCTL_VCSIM (the vcsim binary to use), SRMCTL_DATA_DIR (where
+    install-vcsim puts vcsim; default $XDG_DATA_HOME/srmctl or ~/.local/share/srmctl).
+    """
 
 
 @lab.command("up")
@@ -60,9 +64,12 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
     refused (exit 1) before anything is written, as is a lab that is still running (exit 1).
     """
     from srmctl.lab import lab as lab_core
+    from srmctl.lab.vcsim_install import find_vcsim
     from srmctl.labkit.topology import load_topology, scaled_topology
 
+    # Both checked before anything starts or is written: a bad file or a missing vcsim leaves DIR untouched.
     model = load_topology(topology)
+    find_vcsim()
     if vms:
         model = scaled_topology(model, vms)
     started = time.monotonic()
@@ -116,6 +123,23 @@ def status(app: App, directory: Path) -> None:
         table.add_row(row.site, row.service, str(row.pid),
                       styled("[green]running[/]" if row.running else "[red]stopped[/]"), row.endpoint)
     app.console.print(table)
+
+
+@lab.command("install-vcsim")
+@output_option()
+@click.pass_obj
+def install_vcsim(app: App) -> None:
+    """Build the lab's vCenter simulator (govmomi's, at the version srmctl pins) with Go into the user's data
+    folder ($SRMCTL_DATA_DIR, else $XDG_DATA_HOME/srmctl, else ~/.local/share/srmctl), where 'lab up' finds
+    it. Needs Go; downloads the pinned Go modules unless Go's module cache has them."""
+    from srmctl.lab.vcsim_install import install_vcsim as build
+
+    say = None if app.json_output else (lambda m: app.err_console.print(f"· {m}"))  # literal (safe_console)
+    installed = build(progress=say)
+    if app.json_output:
+        click.echo(envelope("lab install-vcsim", {"path": str(installed.path), "go": installed.go}))
+        return
+    app.console.print(f"vcsim installed: {installed.path} ({installed.go})")
 
 
 command = lab

@@ -18,10 +18,24 @@ from srmctl.cli.options import output_option
 @output_option()
 @click.pass_obj
 def resume(app: App, run_id: str, yes: bool, break_lock: bool) -> None:
-    """Continue run RUN_ID from its journal (see 'srmctl runs'), with the same runbook and lab."""
+    """Continue run RUN_ID from its journal (see 'srmctl runs'), with the same runbook and lab.
+
+    A site run continues from the plan where it stopped: that plan's run is resumed, or the pause before the
+    next plan is held again and the plan started."""
     from srmctl import engine
     from srmctl.cli.endpoints import endpoints_for, read_lab
+    from srmctl.engine import site_run
 
+    if site_run.is_site_run(app.home, run_id):
+        from srmctl.cli import site_output
+
+        site = site_run.pending_site(app.home, run_id)
+        site_output.need_yes(app, yes)
+        result = site_run.resume_site(app.home, site, site_output.endpoints_of(site), confirm=confirmer(app, yes),
+                                      ask_next=site_output.ask_next(app, yes),
+                                      subscribers=site_output.subscribers(app), break_lock=break_lock)
+        site_output.finish(app, "resume", result)
+        return
     pending = engine.pending_run(app.home, run_id)
     # The endpoints are built again the way the run obtained them (its lab, else its runbook's sites:).
     lab = read_lab(Path(pending.origin.folder)) if pending.origin.kind == "lab" and pending.origin.folder else None

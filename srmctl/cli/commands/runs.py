@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -16,8 +17,10 @@ from srmctl.errors import UsageError
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from srmctl.engine import StepOutcome
+
 _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
-            "incomplete": "[yellow]incomplete[/]", "damaged": "[red]damaged[/]"}
+            "incomplete": "[yellow]incomplete[/]", "damaged": "[red]damaged[/]", "not_started": "[dim]not started[/]"}
 
 
 @click.command("runs")
@@ -27,7 +30,8 @@ _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "abo
 @output_option()
 @click.pass_obj
 def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
-    """List past runs, or show one run's steps. 'incomplete' runs can be continued with 'srmctl resume'."""
+    """List past runs, or show one run's steps (a site run's: plan by plan). 'incomplete' runs can be continued
+    with 'srmctl resume'."""
     from srmctl import engine
 
     if report:
@@ -49,12 +53,19 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         app.console.print(styled("run {} ({}), started {}: ", summary.run_id, summary.runbook, summary.started)
                           + _outcome(summary.outcome))
         if summary.damage:
-            app.console.print(f"  {summary.damage}")
-        table = new_table("", "step", "actions done", "seconds", "message")
-        for step in summary.steps:
-            table.add_row(status_mark(step.status), step.step, str(step.actions_done),
-                          "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
-        app.console.print(table)
+            app.console.print(styled("  {}", summary.damage))
+        if summary.error:
+            app.console.print(styled("  why: {}", summary.error))
+        if summary.site_run:
+            app.console.print(f"  one plan of site run {summary.site_run} (resume that run)")
+        if summary.position:
+            app.console.print(f"  stopped at {summary.position}")
+        for plan in summary.plans:  # a site run: each plan, in order, with its run's steps
+            app.console.print(styled("plan {}: {} (recovery plan {}), run {}: ", plan.index, plan.runbook,
+                                     plan.recovery_plan, plan.run_id) + _outcome(plan.outcome))
+            _steps_table(app, plan.steps)
+        if not summary.plans:
+            _steps_table(app, summary.steps)
         return
     found = engine.list_runs(app.home)
     if app.json_output:
@@ -66,13 +77,22 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
     # The run id is what 'srmctl resume' needs: never cut it.
     table = new_table(column("run", no_wrap=True), "runbook", "started", "outcome", "steps verified")
     for run in found:
-        verified = sum(1 for s in run.steps if s.status == "verified")
-        table.add_row(run.run_id, run.runbook, run.started, _outcome(run.outcome),
-                      f"{verified}/{len(run.steps)}")
+        steps = [s for plan in run.plans for s in plan.steps] if run.plans else list(run.steps)
+        verified = sum(1 for s in steps if s.status == "verified")
+        planned = f" of {len(run.plans)} plans" if run.plans else ""
+        table.add_row(run.run_id, run.runbook, run.started, _outcome(run.outcome), f"{verified}/{len(steps)}{planned}")
     app.console.print(table)
     for run in found:  # the reason, in full: a table cell would cut the file's path
         if run.damage:
-            app.console.print(f"{run.run_id} is damaged: {run.damage}")
+            app.console.print(styled("{} is damaged: {}", run.run_id, run.damage))
+
+
+def _steps_table(app: App, steps: Sequence[StepOutcome]) -> None:
+    table = new_table("", "step", "actions done", "seconds", "message")
+    for step in steps:
+        table.add_row(status_mark(step.status), step.step, str(step.actions_done),
+                      "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
+    app.console.print(table)
 
 
 def _outcome(outcome: str) -> Text:

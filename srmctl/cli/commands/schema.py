@@ -6,18 +6,28 @@ import json
 
 import click
 
+from srmctl.cli.app import App
+from srmctl.cli.options import output_option
+from srmctl.cli.render import envelope
+
 
 @click.command("schema")
-def schema() -> None:
+@output_option("schema", "json")
+@click.pass_obj
+def schema(app: App) -> None:
     """Print the runbook JSON Schema (draft 2020-12).
 
     Save it and point yaml-language-server at it to get completion and checks in editors:
     srmctl schema > runbook.schema.json, then add
     "# yaml-language-server: $schema=runbook.schema.json" as the runbook's first line.
+    With -o json, the schema comes inside srmctl's JSON envelope, like every command's data.
     """
     # Imported here so that ``srmctl --help`` does not load pydantic.
     from srmctl.runbook import runbook_json_schema
 
+    if app.json_output:
+        click.echo(envelope("schema", runbook_json_schema()))
+        return
     click.echo(json.dumps(runbook_json_schema(), indent=2))
 
 

@@ -61,19 +61,28 @@ def snapshot() -> None:
 @_where
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the snapshot here (mode 0600) instead of standard output.")
+@output_option("yaml", "json")
 @click.pass_obj
 def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> None:
-    """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef)."""
+    """Capture PLAN's per-VM settings and custom steps (keyed by VM name, never MoRef).
+
+    The snapshot goes to FILE or standard output as YAML; with -o json, standard output gets the JSON
+    envelope (the snapshot itself, or with --file what was written where)."""
     from srmctl.engine import snapshots
     from srmctl.metadata.snapshot import dump_snapshot, write_snapshot
 
     taken = snapshots.export(where, plan)
-    if file is None:
+    steps = sum(len(s) for s in taken.steps.values())
+    if file is not None:
+        write_snapshot(taken, file)
+    if app.json_output:
+        result = ({"plan": plan, "file": str(file), "vms": len(taken.vms), "steps": steps} if file is not None
+                  else {"plan": plan, "snapshot": taken.model_dump(mode="json", exclude_none=True)})
+        click.echo(envelope("snapshot export", result))
+    elif file is None:
         click.echo(dump_snapshot(taken), nl=False)
-        return
-    write_snapshot(taken, file)
-    app.err_console.print(f"snapshot of {plan}: {len(taken.vms)} VMs, "
-                          f"{sum(len(s) for s in taken.steps.values())} custom steps → {file}")
+    else:
+        app.err_console.print(f"snapshot of {plan}: {len(taken.vms)} VMs, {steps} custom steps → {file}")
 
 
 @snapshot.command("diff")
@@ -84,12 +93,19 @@ def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> N
 def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     """Compare FILE with the live PLAN. Exit 0 when equal, 1 when different."""
     from srmctl.engine import snapshots
+    from srmctl.metadata.diff import not_compared
     from srmctl.metadata.snapshot import read_snapshot
 
-    changes = snapshots.diff(where, plan, read_snapshot(file))
+    expected = read_snapshot(file)
+    changes = snapshots.diff(where, plan, expected)
+    notes = not_compared(expected)
     if app.json_output:
-        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes}))
-    elif not changes:
+        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes,
+                                              **({"not_compared": notes} if notes else {})}))
+        return _exit_if(changes)
+    for note in notes:  # before the verdict: "equal" must not be read as "the groups are equal too"
+        app.err_console.print(f"note: {note}")
+    if not changes:
         app.console.print(f"{plan}: equal to {file}")
     else:
         # The heading is a line of its own: as a table title it would wrap at the table's width.
@@ -98,6 +114,10 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
         for change in changes:
             table.add_row(change.path, _show(change.before), _show(change.after))
         app.console.print(table)
+    _exit_if(changes)
+
+
+def _exit_if(changes: tuple[object, ...]) -> None:
     if changes:
         click.get_current_context().exit(int(ExitCode.FAILED))  # "differs" is an answer, not an error
 

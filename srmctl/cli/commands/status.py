@@ -14,6 +14,7 @@ from srmctl.cli.render import envelope, to_jsonable
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'
+    from srmctl.engine import RunSummary
     from srmctl.engine.status import StatusReport
 
 #: How ``srmctl status`` shows each kind of registered VM (engine.status.VmStatus.kind).
@@ -27,7 +28,8 @@ _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended":
 @output_option()
 @click.pass_obj
 def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
-    """Show both sites: VMs (power, folder, datastore), orphans, replications, protection groups, plans.
+    """Show both sites: VMs (power, folder, datastore), orphans, replications, protection groups, plans, and
+    this machine's unfinished runs (a site run with the plan and step where it stopped).
 
     The sites' endpoints come from RUNBOOK's sites:, or from a lab (--lab DIR), or both (the runbook's
     site names looked up in the lab).
@@ -43,11 +45,28 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     endpoints = endpoints_for(book, lab)
     # A runbook names SRM and VR for every site; a lab may have been started without them.
     report = collect_status(endpoints, with_dr=lab is None or all(s.srm for s in lab.sites.values()))
+    unfinished = _unfinished_runs(app)
     if app.json_output:
         click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans),
-                                         "placeholders": list(report.placeholders)}))
+                                         "placeholders": list(report.placeholders),
+                                         "unfinished_runs": to_jsonable(unfinished)}))
         return
     render(app, report)
+    for run in unfinished:  # where each stopped: a site run names its plan and step
+        app.console.print(styled("[yellow]unfinished run[/] {} ({}, {}): {}; continue with 'srmctl resume {}'",
+                                 run.run_id, run.runbook, run.outcome, run.position or "", run.run_id))
+
+
+def _unfinished_runs(app: App) -> list[RunSummary]:
+    """This machine's runs that stopped before the end (crashed, still running, or stopped at a prompt)."""
+    from srmctl.engine import list_runs
+    from srmctl.errors import SrmctlError
+
+    try:
+        return [run for run in list_runs(app.home)
+                if run.outcome == "incomplete" or (run.plans and run.outcome == "aborted")]
+    except SrmctlError:  # an unreadable runs folder is 'srmctl runs'' to report; status shows the sites
+        return []
 
 
 def render(app: App, report: StatusReport) -> None:
@@ -67,8 +86,8 @@ def render(app: App, report: StatusReport) -> None:
     if report.dr_available:
         _render_dr(app, report)
     if report.placeholders:
-        app.console.print("[dim]placeholders[/] (SRM's, for VMs protected at the other site): "
-                          + ", ".join(report.placeholders))
+        app.console.print(styled("[dim]placeholders[/] (SRM's, for VMs protected at the other site): {}",
+                                 ", ".join(report.placeholders)))
     if report.orphans:
         app.console.print(styled("[yellow]orphans[/] (powered off here, running at the other site): {}",
                                  ", ".join(report.orphans)))

@@ -14,7 +14,7 @@ from srmctl.lab.config import LabConfig
 
 
 def _inject(lab: LabConfig, **fault: object) -> None:
-    """A SOAP fault rule in the lab's vcsim (tools/vcsim's loopback control endpoint)."""
+    """A SOAP fault rule in the lab's vcsim (the lab vcsim's loopback control endpoint)."""
     endpoint = lab.sites["new-york"].vcenter
     httpx.post(f"https://{endpoint.host}:{endpoint.port}/srmctl/faults", json=fault, verify=False).raise_for_status()
 

@@ -110,6 +110,11 @@ class Replication(_Record):
     configuration_state: str | None = None
     quiescing_enabled: bool | None = None
     network_compression_enabled: bool | None = None
+    # Multiple point-in-time instances (ReplicationInfo.mpit_*): read by ``srmctl init`` to say what a runbook
+    # cannot carry.
+    mpit_enabled: bool | None = None
+    mpit_instances: int | None = None
+    mpit_days: int | None = None
     last_sync_time: int | None = None
     current_rpo_violation: int | None = None
     sync_progress: SyncProgress | None = None

@@ -1,4 +1,4 @@
-module github.com/srmctl/srmctl/tools/vcsim
+module github.com/srmctl/srmctl/srmctl/lab/vcsim_go
 
 go 1.25.0
 

@@ -1,0 +1,157 @@
+"""Tasks, which SRM and VR offer identically: read one, read many in one listing, and await many together.
+
+Awaiting is one poll loop over every task a caller waits for (see docs/architecture.md, "Concurrency and
+batching"): it looks at once (a fast task is often done by the time its start call returns), then backs off,
+and each round reads every pending task with ``GET /tasks?filter_property=id&filter=a&filter=b…`` (one request
+per page of :data:`TASK_PAGE` ids), instead of one ``GET /tasks/{id}`` per task and round."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+from srmctl.adapters.dr._transport import Transport
+from srmctl.adapters.dr._values import Params, ProgressCallback, TaskTimeout
+from srmctl.adapters.dr.models import Task, TaskStatus, text
+from srmctl.errors import OperationFailed
+
+#: Ids per ``GET /tasks`` request: the APIs' default page (``defaultResponsePageSize``) is 100 items, and 100
+#: ids keep the query string well under common URL limits.
+TASK_PAGE = 100
+#: The first pause after a round that found tasks still running; doubled each round up to the client's
+#: ``poll_interval`` (at least 2 s: appliances rate-limit the API gateway).
+FIRST_PAUSE = 0.05
+
+
+class TaskCalls(Transport):
+    """Task reads and waits of :class:`~srmctl.adapters.dr._http.DrClient`."""
+
+    _window: _Window | None = None  # set inside tasks_together, on this client object only
+
+    def get_task(self, task_id: str) -> Task:
+        name = self.TASK_PATH.split("{")[1].rstrip("}")
+        return self.get_model(Task, self.TASK_PATH, **cast(dict[str, Any], {name: task_id}))
+
+    def tasks_now(self, task_ids: Sequence[str]) -> dict[str, Task]:
+        """The current state of many tasks, by id: one filtered ``GET /tasks`` per page of ids. A task the
+        listing no longer shows (it lists *recent* tasks) is read on its own."""
+        if len(task_ids) == 1:
+            return {task_ids[0]: self.get_task(task_ids[0])}
+        found: dict[str, Task] = {}
+        for start in range(0, len(task_ids), TASK_PAGE):
+            page = list(task_ids[start:start + TASK_PAGE])
+            params: Params = {"filter_property": "id", "filter": page, "limit": TASK_PAGE}
+            found.update((t.id, t) for t in self.get_list(Task, "/tasks", params=params) if t.id in page)
+        for task_id in task_ids:
+            if task_id not in found:
+                found[task_id] = self.get_task(task_id)
+        return found
+
+    def failure(self, task: Task) -> OperationFailed | None:
+        """The error of a task that ended other than SUCCESS (None while it runs or when it succeeded)."""
+        if not task.done or task.status == TaskStatus.SUCCESS:
+            return None
+        message = task.error.message if task.error and task.error.message else "no error message"
+        return OperationFailed(f"{self.endpoint}: task {task.id} ({task.description or '?'}) ended "
+                               f"{text(task.status)}: {message}")
+
+    def poll_tasks(self, tasks: Sequence[Task], *, timeout: float = 3600.0, any_done: bool = False,
+                   on_progress: ProgressCallback | None = None) -> list[Task]:
+        """The tasks (same order) once all have ended, or with ``any_done`` once at least one has; failed
+        tasks are returned, not raised (see :meth:`failure`). Raises :class:`TaskTimeout` after ``timeout``."""
+        current = {t.id: t for t in tasks}
+        deadline = time.monotonic() + timeout
+        pause = min(FIRST_PAUSE, self.poll_interval)
+        longest = max(self.poll_interval, 2.0)
+        progress = {t.id: t.progress for t in tasks}
+        looked = False  # the first round looks at once: a fast task is often done already
+        while True:
+            pending = [i for i, t in current.items() if not t.done]
+            if not pending or (any_done and len(pending) < len(current)):
+                return [current[t.id] for t in tasks]
+            if time.monotonic() > deadline:
+                first = current[pending[0]]
+                raise TaskTimeout(f"{self.endpoint}: {len(pending)} task(s) still running after {timeout:.0f}s, "
+                                  f"e.g. {first.id} ({first.description or '?'}) {first.status}")
+            if looked:
+                time.sleep(pause)
+                pause = min(pause * 2, longest)
+            looked = True
+            current.update(self.tasks_now(pending))
+            if on_progress is not None:
+                for task_id in pending:
+                    if current[task_id].progress != progress.get(task_id):
+                        progress[task_id] = current[task_id].progress
+                        on_progress(current[task_id])
+
+    def wait_task(self, task: Task, *, timeout: float = 3600.0, on_progress: ProgressCallback | None = None) -> Task:
+        """Poll until the task ends; ERROR and CANCELLED raise :class:`OperationFailed`. The default timeout
+        is for steps, which start a change and wait for it separately (a plan run can take an hour)."""
+        return self.wait_tasks([task], timeout=timeout, on_progress=on_progress)[0]
+
+    def wait_tasks(self, tasks: Sequence[Task], *, timeout: float = 3600.0,
+                   on_progress: ProgressCallback | None = None) -> list[Task]:
+        """Await many tasks together (one poll loop); every failure is raised once all have ended, as one
+        :class:`OperationFailed` (the task's own error when only one failed)."""
+        ended = self.poll_tasks(tasks, timeout=timeout, on_progress=on_progress)
+        failures = [error for task in ended if (error := self.failure(task)) is not None]
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise OperationFailed("; ".join(f.message for f in failures))
+        return ended
+
+    def run(self, task: Task, wait: bool, on_progress: ProgressCallback | None = None,
+            timeout: float = 900.0) -> Task:
+        """A started task awaited (``wait``) or returned as it is; inside :meth:`tasks_together`, handed to
+        the window instead of awaited alone."""
+        window = self._window
+        if wait and window is not None:
+            window.add(task)
+            return task
+        return self.wait_task(task, on_progress=on_progress, timeout=timeout) if wait else task
+
+    @contextmanager
+    def tasks_together(self, limit: int, timeout: float = 3600.0) -> Iterator[None]:
+        """Inside the block, calls that would await their task (``wait=True``) only start it: at most
+        ``limit`` tasks are in flight, awaited together, and all have ended when the block ends; failures are
+        raised then, together. For code written one call at a time (the metadata restore) whose calls are
+        independent of each other's outcome."""
+        if self._window is not None:
+            raise RuntimeError("tasks_together does not nest")
+        window = _Window(self, max(1, limit), timeout)
+        self._window = window
+        try:
+            yield
+            window.drain(0)
+        finally:
+            self._window = None
+        window.raise_failures()
+
+
+class _Window:
+    """The tasks started inside :meth:`TaskCalls.tasks_together` and not yet seen to end."""
+
+    def __init__(self, client: TaskCalls, limit: int, timeout: float) -> None:
+        self.client, self.limit, self.timeout = client, limit, timeout
+        self.pending: list[Task] = []
+        self.failures: list[OperationFailed] = []
+
+    def add(self, task: Task) -> None:
+        self.pending.append(task)
+        self.drain(self.limit - 1)
+
+    def drain(self, keep: int) -> None:
+        """Await until at most ``keep`` tasks are still running."""
+        while len(self.pending) > keep:
+            polled = self.client.poll_tasks(self.pending, timeout=self.timeout, any_done=keep > 0)
+            self.failures += [e for t in polled if (e := self.client.failure(t)) is not None]
+            self.pending = [t for t in polled if not t.done]
+
+    def raise_failures(self) -> None:
+        if len(self.failures) == 1:
+            raise self.failures[0]
+        if self.failures:
+            raise OperationFailed("; ".join(f.message for f in self.failures))

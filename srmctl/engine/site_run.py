@@ -1,0 +1,392 @@
+"""Site runs: several recovery plans (tiers) failed back in order, as one journaled run (see docs/architecture.md,
+"Site runs").
+
+A site run is an ordered list of ordinary runbooks, one per recovery plan. Its own folder under ``runs/`` holds
+what ties them together: ``meta.json`` (the plans in order, each with its runbook's path, sha256 and the id of the
+run that fails it back), a copy of every runbook, the up-front plan of every plan, and ``events.jsonl`` (which
+plan started and finished, the pauses between plans). Each plan is failed back by an ordinary run,
+``<site-run-id>.p<N>``, with its own journal, so steps, resume rechecks and reports work as for one plan.
+
+The site run takes the lock of every plan it has still to run before anything else (a plan locked by another
+run fails the whole site run before anything changes) and holds them until it ends; its plans' runs do not lock
+again. Resume continues from the first plan that has not succeeded: a plan's run that was under way is resumed,
+a pause that was not passed is held again, a plan never started is started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from srmctl.adapters.endpoints import EndpointOrigin, Endpoints
+from srmctl.engine import events as ev
+from srmctl.engine.events import EventBus, Subscriber
+from srmctl.engine.executor import RunPlan
+from srmctl.engine.journal import META, REPORT, Journal, _write_private, new_run_id, runs_dir
+from srmctl.engine.lock import RunLock
+from srmctl.engine.run import ConfirmPlan, SitePart, _outcome, _runbook_of, dry_run, pending_run, resume, start
+from srmctl.engine.sites import connected
+from srmctl.engine.stored_runs import (
+    INCOMPLETE,
+    NOT_STARTED,
+    SITE,
+    SUCCEEDED,
+    StepOutcome,
+    load_run,
+    run_summary,
+    site_plans,
+)
+from srmctl.errors import Aborted, RunbookInvalid, SrmctlError, UsageError
+from srmctl.runbook import Runbook, load_runbook, parse_duration
+from srmctl.runbook.source import load_file
+from srmctl.steps.ops import VCenterOps
+
+SITE_STARTED = "site_started"
+SITE_RESUMED = "site_resumed"
+SITE_PLANNED = "site_planned"  # every plan's dry run, before anything changes (the plans are in site-plan.json)
+PLAN_STARTED = "site_plan_started"
+PLAN_FINISHED = "site_plan_finished"
+BETWEEN_STARTED = "site_between_started"  # a pause before the next plan: a prompt or a wait
+BETWEEN_PASSED = "site_between_passed"
+SITE_FINISHED = "site_finished"
+SITE_PLAN = "site-plan.json"
+
+PROMPT, CONTINUE, WAIT = "prompt", "continue", "wait"
+
+
+@dataclass(frozen=True)
+class Between:
+    """What happens between two plans: ``prompt`` (ask the operator), ``continue``, or ``wait:DURATION``."""
+
+    mode: str = PROMPT
+    seconds: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Between:
+        mode, _, duration = text.strip().partition(":")
+        if mode in (PROMPT, CONTINUE) and not duration:
+            return cls(mode)
+        if mode == WAIT and duration:
+            try:
+                return cls(WAIT, int(parse_duration(duration).total_seconds()))
+            except ValueError as error:
+                raise UsageError(f"--between {text}: {error}") from None
+        raise UsageError(f"--between {text!r}: use prompt, continue or wait:DURATION (e.g. wait:10m)")
+
+    def __str__(self) -> str:
+        return f"{WAIT}:{self.seconds}s" if self.mode == WAIT else self.mode
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """One runbook of a site run, in its place (1-based)."""
+
+    index: int
+    runbook: Runbook
+    path: Path
+    sha256: str  # of the file as validated: a plan whose file changes before its turn is refused, not mixed
+
+
+@dataclass(frozen=True)
+class NextPlan:
+    """What a prompt between plans asks about: the plan that finished and the one that would start."""
+
+    site_run: str
+    done: SitePlan
+    next: SitePlan
+    total: int
+
+
+#: The prompt between plans: how the operator let the next plan start ("answered yes", "--yes without a
+#: terminal"), journaled; None stops the site run (resumable).
+AskNext = Callable[[NextPlan], "str | None"]
+#: Asked once at the start of a site run, with every plan's dry run, when any holds a high-impact action.
+ConfirmSite = Callable[[Sequence[RunPlan]], bool]
+
+
+def load_site(paths: Sequence[Path]) -> tuple[SitePlan, ...]:
+    """Every runbook of a site run, validated before anything starts: one :class:`RunbookInvalid` lists every
+    problem of every file (``file:line:col``), and a recovery plan named by two runbooks."""
+    problems: list[str] = []
+    loaded: list[SitePlan] = []
+    for index, path in enumerate(paths, 1):
+        try:
+            loaded.append(SitePlan(index, load_runbook(path), path, hashlib.sha256(path.read_bytes()).hexdigest()))
+        except RunbookInvalid as invalid:
+            problems += invalid.problems
+    seen: dict[str, SitePlan] = {}
+    for plan in loaded:
+        name = plan.runbook.recovery_plan.name
+        if name in seen:  # one run per plan at a time: the second would wait on the first's lock forever
+            mark = load_file(str(plan.path)).values.get(("recovery_plan", "name"))
+            where = f"{plan.path}:{mark.line}:{mark.column}" if mark else str(plan.path)
+            problems.append(f"{where}: recovery_plan.name: recovery plan {name!r} is also failed back by "
+                            f"{seen[name].path} (plan {seen[name].index}); a site run names each plan once")
+        seen.setdefault(name, plan)
+    if problems:
+        raise RunbookInvalid(problems)
+    return tuple(loaded)
+
+
+def site_dry_run(site: Sequence[SitePlan], endpoints: Sequence[Endpoints]) -> tuple[RunPlan, ...]:
+    """Every plan's dry run, in order (read-only facades only)."""
+    return tuple(dry_run(plan.runbook, ends) for plan, ends in zip(site, endpoints, strict=True))
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    index: int
+    runbook: str
+    recovery_plan: str
+    run_id: str
+    outcome: str  # a run's outcome, or not_started
+    error: str | None = None
+    steps: tuple[StepOutcome, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    run_id: str
+    outcome: str
+    started: str
+    finished: str
+    between: str
+    plans: tuple[PlanOutcome, ...]
+    error: str | None
+    journal: str
+
+
+@dataclass(frozen=True)
+class PendingSite:
+    """A journaled site run about to be resumed: its runbooks as they started, and how each plan's endpoints
+    were obtained."""
+
+    run_id: str
+    plans: tuple[SitePlan, ...]
+    origins: tuple[EndpointOrigin, ...]
+    between: Between
+
+
+def is_site_run(home: Path, run_id: str) -> bool:
+    return load_run(home, run_id).meta.get("kind") == SITE
+
+
+def child_id(site_run: str, index: int) -> str:
+    return f"{site_run}.p{index}"
+
+
+def _copy_name(index: int) -> str:
+    return f"runbook-{index}.yaml"
+
+
+def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: Path, *, between: Between,
+               confirm_site: ConfirmSite, confirm: ConfirmPlan, ask_next: AskNext,
+               subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> SiteReport:
+    """Fail ``site``'s plans back in order, as one journaled run under ``home/runs/<run-id>/``."""
+    if len(site) < 2:
+        raise UsageError("a site run fails back two or more recovery plans")
+    run_id = new_run_id("site")
+    texts = [plan.path.read_text() for plan in site]
+    if any(hashlib.sha256(text.encode()).hexdigest() != plan.sha256 for plan, text in zip(site, texts, strict=True)):
+        raise UsageError("a runbook changed while the site run was starting; start it again")
+    entries = zip(site, texts, endpoints, strict=True)
+    meta = {"run_id": run_id, "kind": SITE, "runbook": " → ".join(p.runbook.name for p in site),
+            "between": str(between), "started": ev.now(), "host": platform.node(), "pid": os.getpid(),
+            "plans": [{"index": p.index, "runbook": p.runbook.name, "recovery_plan": p.runbook.recovery_plan.name,
+                       "runbook_path": str(p.path.resolve()), "run_id": child_id(run_id, p.index),
+                       "runbook_sha256": p.sha256,
+                       "endpoints": ends.origin.to_meta()} for p, text, ends in entries]}
+    with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
+        journal = Journal.create(home, run_id, runbook_bytes=None, meta=meta, secrets=_secrets(endpoints))
+        for plan, text in zip(site, texts, strict=True):
+            _write_private(journal.directory / _copy_name(plan.index), text)
+        bus = EventBus([journal.append, *subscribers])
+        bus.emit(SITE_STARTED, None, {"run_id": run_id, "plans": meta["plans"], "between": str(between)})
+
+        def body() -> None:
+            plans = site_dry_run(site, endpoints)
+            journal.write_json(SITE_PLAN, [p.to_dict() for p in plans])
+            bus.emit(SITE_PLANNED, None, {"plans": len(plans), "actions": sum(p.action_count for p in plans)})
+            confirmed = any(p.needs_confirmation for p in plans)
+            if confirmed and not confirm_site(plans):
+                raise Aborted("not confirmed; nothing was changed")
+            # Confirmed once for the whole site run; a plan whose fresh plan needs it when the site's did not asks.
+            _drive(home, run_id, site, endpoints, bus, between, ask_next, subscribers,
+                   (lambda plan: True) if confirmed else confirm)
+
+        return _finish(home, journal, bus, site, between, body)
+
+
+def pending_site(home: Path, run_id: str) -> PendingSite:
+    stored = load_run(home, run_id).intact("resume", needs=("plans",))
+    plans, origins = [], []
+    for entry in site_plans(stored.meta):
+        runbook = _runbook_of(stored.directory, {**entry, "run_id": run_id}, _copy_name(entry["index"]))
+        original = Path(entry["runbook_path"])  # else the copy _runbook_of read (a plan not started needs a file)
+        path = original if original.is_file() else stored.directory / _copy_name(entry["index"])
+        plans.append(SitePlan(entry["index"], runbook, path, str(entry["runbook_sha256"])))
+        origins.append(EndpointOrigin.from_meta(entry))
+    return PendingSite(run_id, tuple(plans), tuple(origins), Between.parse(str(stored.meta.get("between", PROMPT))))
+
+
+def resume_site(home: Path, pending: PendingSite, endpoints: Sequence[Endpoints], *, confirm: ConfirmPlan,
+                ask_next: AskNext, subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> SiteReport:
+    """Continue a site run from its journal: from the first plan that has not succeeded (its run resumed if it
+    started, else the pause before it held again and the plan started)."""
+    journal = Journal.open(home, pending.run_id, _secrets(endpoints))
+    left = [p for p in pending.plans if _plan_outcome(home, pending.run_id, p.index) != SUCCEEDED]
+    with _locks(home, pending.run_id, left, [endpoints[p.index - 1] for p in left], break_lock):
+        bus = EventBus([journal.append, *subscribers])
+        bus.emit(SITE_RESUMED, None, {"run_id": pending.run_id, "plans_left": [p.index for p in left],
+                                      "pid": os.getpid()})
+        return _finish(home, journal, bus, pending.plans, pending.between,
+                       lambda: _drive(home, pending.run_id, pending.plans, endpoints, bus, pending.between, ask_next,
+                                      subscribers, confirm))
+
+
+def _secrets(endpoints: Sequence[Endpoints]) -> list[str]:
+    return [secret for ends in endpoints for secret in ends.secrets()]
+
+
+@contextmanager
+def _locks(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints],
+           break_lock: bool) -> Iterator[None]:
+    """Every plan's lock (docs/architecture.md, "Journal, resume, locks"), in the site run's name, held until
+    the site run ends; the first plan another run holds refuses the whole site run."""
+    targets = {str(p.index): ends.vcenters((p.runbook.target_site_name,))[p.runbook.target_site_name]
+               for p, ends in zip(site, endpoints, strict=True)}
+    with connected(targets) as sessions:
+        taken: list[RunLock] = []
+        try:
+            for plan in site:
+                lock = RunLock(home, plan.runbook.recovery_plan.name, run_id,
+                               VCenterOps(sessions[str(plan.index)], plan.runbook.target_site_name))
+                lock.acquire(break_lock=break_lock)
+                taken.append(lock)
+            yield
+        finally:
+            for lock in reversed(taken):
+                lock.release()
+
+
+def _events(home: Path, run_id: str) -> list[Mapping[str, Any]]:
+    return list(load_run(home, run_id).events)
+
+
+def _plan_outcome(home: Path, site_run: str, index: int) -> str | None:
+    """The outcome of the run failing plan ``index`` back, None when it never started."""
+    child = runs_dir(home) / child_id(site_run, index)
+    if not (child / META).is_file():
+        return None
+    report = load_run(home, child.name).report or {}
+    return str(report.get("outcome") or INCOMPLETE)
+
+
+def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints], bus: EventBus,
+           between: Between, ask_next: AskNext, subscribers: Sequence[Subscriber], confirm: ConfirmPlan) -> None:
+    """Run every plan not yet succeeded, in order, each after the pause before it."""
+    events = _events(home, run_id)
+    passed = {e.get("after") for e in events if e.get("kind") == BETWEEN_PASSED}
+    finished = {e.get("plan") for e in events if e.get("kind") == PLAN_FINISHED and e.get("outcome") == SUCCEEDED}
+    for plan, ends in zip(site, endpoints, strict=True):
+        outcome = _plan_outcome(home, run_id, plan.index)
+        if outcome == SUCCEEDED:
+            if plan.index not in finished:  # its run ended, the site run crashed before journaling it
+                bus.emit(PLAN_FINISHED, None, _plan_data(plan, run_id, SUCCEEDED))
+            continue
+        if outcome is None and hashlib.sha256(plan.path.read_bytes()).hexdigest() != plan.sha256:
+            raise UsageError(f"{plan.path} changed since site run {run_id} started; plan {plan.index} would run "
+                             "another runbook than the one confirmed: start a new site run")
+        if outcome is None and plan.index > 1 and plan.index - 1 not in passed:
+            _pause(run_id, site[plan.index - 2], plan, len(site), bus, between, ask_next, events)
+        bus.emit(PLAN_STARTED, None, {**_plan_data(plan, run_id), "resumed": outcome is not None})
+        part = SitePart(run_id, plan.index, child_id(run_id, plan.index))
+        try:
+            if outcome is None:
+                report = start(plan.runbook, ends, home, runbook_path=plan.path, confirm=confirm,
+                               subscribers=subscribers, site=part)
+            else:
+                report = resume(home, pending_run(home, part.run_id), ends, confirm=confirm,
+                                subscribers=subscribers, site_held=True)
+        except BaseException as error:
+            bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, _outcome(error)), "error": _message(error)})
+            raise
+        bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, report.outcome), "error": report.error})
+
+
+def _plan_data(plan: SitePlan, run_id: str, outcome: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"plan": plan.index, "runbook": plan.runbook.name,
+                            "recovery_plan": plan.runbook.recovery_plan.name, "run_id": child_id(run_id, plan.index)}
+    return data if outcome is None else {**data, "outcome": outcome}
+
+
+def _pause(run_id: str, done: SitePlan, plan: SitePlan, total: int, bus: EventBus, between: Between,
+           ask_next: AskNext, events: Sequence[Mapping[str, Any]]) -> None:
+    """The pause between ``done`` and ``plan``, journaled: passed, or the site run stops here (resumable)."""
+    where = {"after": done.index, "next": plan.index, "mode": between.mode}
+    if between.mode == CONTINUE:
+        bus.emit(BETWEEN_PASSED, None, {**where, "how": "--between continue"})
+        return
+    if between.mode == WAIT:
+        # A resumed wait keeps its deadline: the operator asked for this much time after the plan before.
+        started = [e for e in events if e.get("kind") == BETWEEN_STARTED and e.get("after") == done.index]
+        until = (datetime.fromisoformat(str(started[-1]["until"])) if started and started[-1].get("until")
+                 else datetime.now(timezone.utc) + timedelta(seconds=between.seconds))
+        if not started:
+            bus.emit(BETWEEN_STARTED, None, {**where, "until": until.isoformat(timespec="seconds")})
+        time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds()))
+        bus.emit(BETWEEN_PASSED, None, {**where, "how": f"waited until {until.isoformat(timespec='seconds')}"})
+        return
+    bus.emit(BETWEEN_STARTED, None, where)
+    how = ask_next(NextPlan(run_id, done, plan, total))
+    if how is None:
+        raise Aborted(f"stopped before plan {plan.index}/{total} ({plan.runbook.name}); continue with "
+                      f"'srmctl resume {run_id}'")
+    bus.emit(BETWEEN_PASSED, None, {**where, "how": how})
+
+
+def _message(error: BaseException) -> str:
+    return error.message if isinstance(error, SrmctlError) else repr(error)
+
+
+def _finish(home: Path, journal: Journal, bus: EventBus, site: Sequence[SitePlan], between: Between,
+            body: Callable[[], None]) -> SiteReport:
+    error: BaseException | None = None
+    try:
+        body()
+    except BaseException as caught:
+        error = caught
+        raise
+    finally:
+        report = _site_report(home, journal, site, between, error)
+        journal.write_json(REPORT, report_dict(report))
+        bus.emit(SITE_FINISHED, None, {"outcome": report.outcome, "error": report.error})
+    return report
+
+
+def _site_report(home: Path, journal: Journal, site: Sequence[SitePlan], between: Between,
+                 error: BaseException | None) -> SiteReport:
+    plans = []
+    for plan in site:
+        run_id = child_id(journal.run_id, plan.index)
+        outcome = _plan_outcome(home, journal.run_id, plan.index)
+        summary = run_summary(home, run_id) if outcome is not None else None
+        report = (load_run(home, run_id).report or {}) if outcome is not None else {}
+        plans.append(PlanOutcome(plan.index, plan.runbook.name, plan.runbook.recovery_plan.name, run_id,
+                                 outcome or NOT_STARTED, report.get("error"),
+                                 summary.steps if summary else ()))
+    return SiteReport(run_id=journal.run_id, outcome=_outcome(error), started=str(journal.read_json(META)["started"]),
+                      finished=ev.now(), between=str(between), plans=tuple(plans),
+                      error=None if error is None else _message(error), journal=str(journal.directory))
+
+
+def report_dict(report: SiteReport) -> dict[str, Any]:
+    return asdict(report)
