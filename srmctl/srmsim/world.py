@@ -304,9 +304,12 @@ class World:
                     task.completed = now_ms()
 
         thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
+        # Started and listed under one lock: wait_idle drops workers that are not alive, and a worker listed
+        # before it started is not alive yet, so a task started by a task (a configure's initial sync) could
+        # be dropped and never waited for.
         with self._threads_lock:
+            thread.start()
             self._threads.append(thread)
-        thread.start()
         return task
 
     def add_task_fault(self, fault: TaskFault) -> None:
