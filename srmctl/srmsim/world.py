@@ -304,11 +304,11 @@ class World:
                     task.completed = now_ms()
 
         thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
-        # Started and listed under one lock: wait_idle drops workers that are not alive, and a worker listed
-        # before it started is not alive yet, so a task started by a task (a configure's initial sync) could
-        # be dropped and never waited for.
+        # Listed once started: wait_idle drops workers that are not alive, and a worker listed before it has
+        # started is not alive yet, so a task started by a task (a configure's initial sync) was dropped and
+        # never waited for. The starting thread (a task, listed and alive) lists it before it ends.
+        thread.start()
         with self._threads_lock:
-            thread.start()
             self._threads.append(thread)
         return task
 
