@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import os
 import sys
@@ -44,8 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     world = World(tick=float(config.get("tick", 0.02)), mirror=VCenterMirror(vcenters) if vcenters else None)
     datastore_dirs = {site: {ds: Path(d) for ds, d in dirs.items()}
                       for site, dirs in (config.get("datastores") or {}).items()}
-    seed.build(world, topology, workdir / "datastores", datastore_dirs)
-    seed.reach(world, config.get("scenario", "protected"))
+    # A seeding that stalls leaves evidence: every thread's stack goes to stderr (srmsim.log, which a failed
+    # 'lab up' keeps in DIR/logs) each ``stall_dump_seconds`` until srmsim is ready (docs/architecture.md 7).
+    faulthandler.dump_traceback_later(float(config.get("stall_dump_seconds", 120)), repeat=True)
+    try:
+        seed.build(world, topology, workdir / "datastores", datastore_dirs)
+        seed.reach(world, config.get("scenario", "protected"))
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
     world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}

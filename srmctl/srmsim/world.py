@@ -304,9 +304,12 @@ class World:
                     task.completed = now_ms()
 
         thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
+        # Listed once started: wait_idle drops workers that are not alive, and a worker listed before it has
+        # started is not alive yet, so a task started by a task (a configure's initial sync) was dropped and
+        # never waited for. The starting thread (a task, listed and alive) lists it before it ends.
+        thread.start()
         with self._threads_lock:
             self._threads.append(thread)
-        thread.start()
         return task
 
     def add_task_fault(self, fault: TaskFault) -> None:
