@@ -28,6 +28,13 @@ def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
 
 
 @pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty SRMCTL_HOME (journals, locks) for this test."""
+    monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
 def fresh_lab(tmp_path: Path) -> Iterator[LabConfig]:
     """A lab of its own for a test that changes state (about half a second to start)."""
     yield from _lab(tmp_path / "lab")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from labstate import RunbookSpec, make_failover, snapshot, write_runbook
 from report_checks import assert_well_formed_html
@@ -13,12 +12,6 @@ from report_checks import assert_well_formed_html
 from srmctl.cli.main import cli
 from srmctl.lab.config import LabConfig
 from srmctl.steps import available_steps
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
 
 
 def run(*args: str) -> object:

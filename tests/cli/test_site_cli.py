@@ -28,12 +28,6 @@ SITE = Path(__file__).parents[2] / "playbooks" / "site"
 TIER1, TIER2, TOPOLOGY = SITE / "tier1-db.yaml", SITE / "tier2-apps.yaml", SITE / "lab-topology.yaml"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), terminal_width=200)
 

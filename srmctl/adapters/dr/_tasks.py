@@ -96,11 +96,7 @@ class TaskCalls(Transport):
         """Await many tasks together (one poll loop); every failure is raised once all have ended, as one
         :class:`OperationFailed` (the task's own error when only one failed)."""
         ended = self.poll_tasks(tasks, timeout=timeout, on_progress=on_progress)
-        failures = [error for task in ended if (error := self.failure(task)) is not None]
-        if len(failures) == 1:
-            raise failures[0]
-        if failures:
-            raise OperationFailed("; ".join(f.message for f in failures))
+        raise_together([error for task in ended if (error := self.failure(task)) is not None])
         return ended
 
     def run(self, task: Task, wait: bool, on_progress: ProgressCallback | None = None,
@@ -128,7 +124,15 @@ class TaskCalls(Transport):
             window.drain(0)
         finally:
             self._window = None
-        window.raise_failures()
+        raise_together(window.failures)
+
+
+def raise_together(failures: Sequence[OperationFailed]) -> None:
+    """Raise the failures of tasks awaited together: a lone one as it is, several as one joined error."""
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise OperationFailed("; ".join(f.message for f in failures))
 
 
 class _Window:
@@ -149,9 +153,3 @@ class _Window:
             polled = self.client.poll_tasks(self.pending, timeout=self.timeout, any_done=keep > 0)
             self.failures += [e for t in polled if (e := self.client.failure(t)) is not None]
             self.pending = [t for t in polled if not t.done]
-
-    def raise_failures(self) -> None:
-        if len(self.failures) == 1:
-            raise self.failures[0]
-        if self.failures:
-            raise OperationFailed("; ".join(f.message for f in self.failures))
