@@ -194,20 +194,21 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
     if len(site) < 2:
         raise UsageError("a site run fails back two or more recovery plans")
     run_id = new_run_id("site")
-    texts = [plan.path.read_text() for plan in site]
-    if any(hashlib.sha256(text.encode()).hexdigest() != plan.sha256 for plan, text in zip(site, texts, strict=True)):
+    # Bytes, as load_site hashed them: a CRLF runbook read as text would hash differently and seem changed.
+    raws = [plan.path.read_bytes() for plan in site]
+    if any(hashlib.sha256(raw).hexdigest() != plan.sha256 for plan, raw in zip(site, raws, strict=True)):
         raise UsageError("a runbook changed while the site run was starting; start it again")
-    entries = zip(site, texts, endpoints, strict=True)
+    entries = zip(site, endpoints, strict=True)
     meta = {"run_id": run_id, "kind": SITE, "runbook": " → ".join(p.runbook.name for p in site),
             "between": str(between), "started": ev.now(), "host": platform.node(), "pid": os.getpid(),
             "plans": [{"index": p.index, "runbook": p.runbook.name, "recovery_plan": p.runbook.recovery_plan.name,
                        "runbook_path": str(p.path.resolve()), "run_id": child_id(run_id, p.index),
                        "runbook_sha256": p.sha256,
-                       "endpoints": ends.origin.to_meta()} for p, text, ends in entries]}
+                       "endpoints": ends.origin.to_meta()} for p, ends in entries]}
     with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
         journal = Journal.create(home, run_id, runbook_bytes=None, meta=meta, secrets=_secrets(endpoints))
-        for plan, text in zip(site, texts, strict=True):
-            _write_private(journal.directory / _copy_name(plan.index), text)
+        for plan, raw in zip(site, raws, strict=True):
+            _write_private(journal.directory / _copy_name(plan.index), raw)
         bus = EventBus([journal.append, *subscribers])
         bus.emit(SITE_STARTED, None, {"run_id": run_id, "plans": meta["plans"], "between": str(between)})
 

@@ -137,12 +137,21 @@ def test_the_dry_run_shows_every_plan_in_order(two_plans: LabConfig, home: Path)
     assert not home.exists()  # a dry run journals nothing
 
 
-def test_a_plan_locked_by_another_run_refuses_the_site_run(two_plans: LabConfig, home: Path) -> None:
+@pytest.mark.parametrize("endings", ["LF", "CRLF"])
+def test_a_plan_locked_by_another_run_refuses_the_site_run(two_plans: LabConfig, home: Path, tmp_path: Path,
+                                                           endings: str) -> None:
+    """Refused for the lock, whatever the runbooks' line endings (a CRLF file is not 'changed' by being read)."""
+    tiers = []
+    for tier in (TIER1, TIER2):
+        copy = tmp_path / tier.name
+        raw = tier.read_bytes()
+        copy.write_bytes(raw.replace(b"\n", b"\r\n") if endings == "CRLF" else raw)
+        tiers.append(str(copy))
     other = LockHolder(run_id="20240101T000000Z-tier2-0001", host="ops-laptop-7", pid=4242, since="yesterday")
     session = connect(two_plans.vcenter_endpoint("new-york"))
     try:
         VCenterOps(session, "new-york").set_marker("srmctl.lock.Tier 2 Apps", other.to_json())
-        result = run("failback", str(TIER1), str(TIER2), "--lab", two_plans.directory, "--yes", "-o", "json")
+        result = run("failback", *tiers, "--lab", two_plans.directory, "--yes", "-o", "json")
         assert result.exit_code == 1, result.output
         error = json.loads(result.output)["error"]
         assert error["code"] == "lock_held" and "'Tier 2 Apps'" in error["message"]
