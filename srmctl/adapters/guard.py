@@ -7,7 +7,6 @@ change anything by construction (see docs/architecture.md). The check runs befor
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
@@ -33,7 +32,6 @@ class Guarded(Protocol):
     def invalidate(self) -> None: ...
 
 
-_changes = itertools.count(1)
 _generation = 0
 _generation_lock = threading.Lock()
 
@@ -49,7 +47,7 @@ def generation() -> int:
 def _changed() -> None:
     global _generation
     with _generation_lock:
-        _generation = next(_changes)
+        _generation += 1
 
 
 def mutating(method: F) -> F:
