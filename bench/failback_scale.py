@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from benchlib import runbook_for
@@ -46,6 +46,7 @@ class Row:
     peak_rss_mb: float
     outcome: str
     calls: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> api -> calls
+    seconds: dict[str, float] = field(default_factory=dict)  # step -> wall seconds (started to verified)
 
     def per_vm(self, api: str | None = None) -> float:
         total = sum(c for step in self.calls.values() for a, c in step.items() if api in (None, a))
@@ -89,6 +90,22 @@ def step_calls(journal: Path) -> dict[str, dict[str, int]]:
     return calls
 
 
+def step_seconds(journal: Path) -> dict[str, float]:
+    """Per top-level step, the wall seconds from its (last) start to its end event."""
+    started: dict[str, datetime] = {}
+    seconds: dict[str, float] = {}
+    for line in (journal / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        step, kind = event.get("step"), event.get("kind")
+        if not step or "." not in step.split("/")[-1] or "/" in step:
+            continue
+        if kind == "step_started":
+            started[step] = datetime.fromisoformat(event["at"])
+        elif kind in ("step_verified", "step_failed") and step in started:
+            seconds[step] = (datetime.fromisoformat(event["at"]) - started[step]).total_seconds()
+    return seconds
+
+
 def measure(count: int, latency: str, workdir: Path) -> Row:
     topology = scaled_topology(load_topology(), count)
     directory = workdir / f"lab{count}"
@@ -104,8 +121,9 @@ def measure(count: int, latency: str, workdir: Path) -> Row:
             report = json.loads(out)["result"]
         except (ValueError, KeyError):
             return Row(count, up_seconds, plan_seconds, seconds, rss, f"no report: {out[:200]!r}")
+        journal = Path(report["journal"])
         return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
-                   step_calls(Path(report["journal"])))
+                   step_calls(journal), step_seconds(journal))
     finally:
         lab.down(directory)
 
@@ -135,6 +153,17 @@ def step_table(rows: list[Row]) -> str:
             calls = row.calls.get(step, defaultdict(int))
             cells.append(" / ".join(f"{calls[api] / row.vms:.1f}" for api in APIS))
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def time_table(rows: list[Row]) -> str:
+    """Wall seconds per step, one column per N."""
+    steps: dict[str, None] = {}
+    for row in rows:
+        steps.update(dict.fromkeys(row.seconds))
+    lines = ["| step | " + " | ".join(f"N={r.vms} (s)" for r in rows) + " |", "|" + "---|" * (len(rows) + 1)]
+    for step in steps:
+        lines.append(f"| {step} | " + " | ".join(f"{r.seconds.get(step, 0.0):.1f}" for r in rows) + " |")
     return "\n".join(lines)
 
 
@@ -187,7 +216,8 @@ def main() -> None:
     text = (f"## Failback at scale (`bench/failback_scale.py`, latency {args.latency}), {date.today()}\n\n"
             f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
             f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
-            f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n")
+            f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n\n"
+            f"Wall seconds per step (journal, step start to end):\n\n{time_table(rows)}\n")
     if not args.no_record and plot(rows, HERE / "failback_scale.png"):
         text += "\nPlot: bench/failback_scale.png\n"
     print(text)
