@@ -31,9 +31,10 @@ def capture(srm: SrmClient, plan_name: str, *, site: str,
     protected, recovery = direction(plan)
     groups = capture_groups(srm, plan)
     vms: dict[str, VmMetadata] = {}
-    for vm in srm.plan_vms(plan.id):
-        state = srm.recovery_settings(plan.id, vm.id)
-        vms[vm.name] = metadata_from_settings(state.recovery_settings,
+    plan_vms = srm.plan_vms(plan.id)
+    states = srm.recovery_settings_of(plan.id, [vm.id for vm in plan_vms])
+    for vm in plan_vms:
+        vms[vm.name] = metadata_from_settings(states[vm.id].recovery_settings,
                                               instance_uuid=(instance_uuids or {}).get(vm.name))
     return Snapshot(
         taken_at=now(),

@@ -113,8 +113,9 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
         actions.append(RestoreAction("plan_description", plan.name, "set the plan's description",
                                      description=snapshot.plan.description))
     dependency_changes = []
+    states = srm.recovery_settings_of(plan.id, [ids[name] for name in placed])
     for name, meta in placed.items():
-        live = srm.recovery_settings(plan.id, ids[name]).recovery_settings
+        live = states[ids[name]].recovery_settings
         live_deps = {d.name for d in live.dependent_vms}
         desired = settings_from_metadata(meta, dependency_ids=ids)
         # Pass 1 keeps only dependencies that already exist: new ones may need priorities set in this pass.

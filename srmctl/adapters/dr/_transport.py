@@ -56,8 +56,10 @@ _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmct
 class Transport:
     """Connection, requests, paging and sessions of :class:`~srmctl.adapters.dr._http.DrClient`.
 
-    Thread-safe: every call (a request, a whole paged listing, a login) holds the connection's lock, which
-    :meth:`bound` and :meth:`read_only_view` copies share with the client they come from. A client is bound to
+    Thread-safe, and calls from several threads overlap: only a login (and the connection's creation) holds
+    the connection's lock, which :meth:`bound` and :meth:`read_only_view` copies share with the client they
+    come from; a request that finds its session rejected logs in again only if no other thread has already
+    renewed that session. A client is bound to
     one pairing (``pairing_id``), which fills ``{pairing_id}`` in every path; an unbound client can only make
     calls outside pairings (login, pairing discovery). A read-only copy refuses every method marked
     :func:`~srmctl.adapters.guard.mutating` before any request."""
@@ -123,23 +125,26 @@ class Transport:
         return f"https://{host}:{self.port}{self.API_ROOT}"
 
     def _client(self) -> httpx.Client:
-        if self._conn.http is None:
-            # TlsPolicy checks a pin before the first byte of credentials leaves; _check_pin re-checks
-            # it on every response so a later connection cannot silently present another certificate.
-            context = self.tls.context(self.host, self.port)
-            if self.tls.insecure and not self._pin:
-                log.warning("%s", self.tls.insecure_warning(self.endpoint))
-            hooks = {
-                "request": list(self._event_hooks.get("request", [])),
-                "response": [self._check_pin, *self._event_hooks.get("response", [])],
-            }
-            self._conn.http = httpx.Client(
-                base_url=self.base_url,
-                verify=context,
-                timeout=self.timeout,
-                event_hooks=hooks,
-                headers={"Accept": "application/json"},
-            )
+        with self._conn.lock:
+            return self._conn.http or self._connect()
+
+    def _connect(self) -> httpx.Client:
+        # TlsPolicy checks a pin before the first byte of credentials leaves; _check_pin re-checks
+        # it on every response so a later connection cannot silently present another certificate.
+        context = self.tls.context(self.host, self.port)
+        if self.tls.insecure and not self._pin:
+            log.warning("%s", self.tls.insecure_warning(self.endpoint))
+        hooks = {
+            "request": list(self._event_hooks.get("request", [])),
+            "response": [self._check_pin, *self._event_hooks.get("response", [])],
+        }
+        self._conn.http = httpx.Client(
+            base_url=self.base_url,
+            verify=context,
+            timeout=self.timeout,
+            event_hooks=hooks,
+            headers={"Accept": "application/json"},
+        )
         return self._conn.http
 
     def _check_pin(self, response: httpx.Response) -> None:
@@ -169,10 +174,10 @@ class Transport:
     # -- requests --------------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, params: Params | None, body: Any, auth: Credentials | None,
-              session: bool) -> httpx.Response:
+              session: str | None) -> httpx.Response:
         headers = {}
-        if session and self._session:
-            headers["x-dr-session"] = self._session
+        if session:
+            headers["x-dr-session"] = session
         try:
             response = self._client().request(method, url, params=clean_params(params), json=body, headers=headers,
                                               auth=(auth.user, auth.password) if auth else None)
@@ -198,11 +203,13 @@ class Transport:
         retry_on = is_retryable_login if kwargs.get("auth") is not None else is_transient
 
         def attempt() -> httpx.Response:
-            self.calls[key] += 1
+            with self._conn.counting:
+                self.calls[key] += 1
             return self._send(method, url, **kwargs)
 
         def on_retry(error: BaseException | None, attempt_no: int, sleep: float) -> None:
-            self.retry_stats.record(error)
+            with self._conn.counting:
+                self.retry_stats.record(error)
             log.info("%s: %s failed (%s), retry %d in %.1fs", self.endpoint, key, error, attempt_no, sleep)
 
         try:
@@ -231,22 +238,20 @@ class Transport:
         substituted URL-encoded; ``url`` (a next-page link) overrides the built path but is still counted
         under ``template``. 401 triggers one transparent re-login; a lapsed remote login (400
         ``REMOTE_SITE_NOT_AUTHENTICATED``) one remote re-login, when the client logged in there before."""
-        with self._conn.lock:
-            return self._request(method, template, params=params, body=body, url=url, expect=expect,
-                                 **self._bound_path(template, path))
+        return self._request(method, template, params=params, body=body, url=url, expect=expect,
+                             **self._bound_path(template, path))
 
     def _request(self, method: str, template: str, *, params: Params | None, body: Any, url: str | None,
                  expect: Sequence[int], **path: str) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
-        if self._session is None:
-            self.login()
-        response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=True)
+        session = self._current_session()
+        response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
         if response.status_code == 401:
             log.info("%s: session rejected, logging in again", self.endpoint)
-            self.login()
+            session = self._renew(session)
             response = self._retrying_send(
-                key, method, target, params=params, body=body, auth=None, session=True
+                key, method, target, params=params, body=body, auth=None, session=session
             )
         lapse = remote_login_lapsed(method, target, response)
         pairing_id = path.get("pairing_id")
@@ -254,9 +259,11 @@ class Transport:
             # Remote sessions expire on their own, before the local one: log in there again (with the
             # remembered credentials) and retry the call once; counted with the retries.
             log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
-            self.retry_stats.record(lapse)
-            self._remote_login(pairing_id, self._remote[pairing_id])
-            response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=True)
+            with self._conn.lock:
+                self.retry_stats.record(lapse)
+                self._remote_login(pairing_id, self._remote[pairing_id])
+            response = self._retrying_send(key, method, target, params=params, body=body, auth=None,
+                                           session=self._current_session())
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
@@ -279,12 +286,7 @@ class Transport:
     def get_list(
         self, model: type[M], template: str, *, params: Params | None = None, **path: str
     ) -> list[M]:
-        """All items of a paged list, following ``_meta.links.next.href`` (or offset/limit); the pages are
-        read under one hold of the lock."""
-        with self._conn.lock:
-            return self._get_list(model, template, params=params, **path)
-
-    def _get_list(self, model: type[M], template: str, *, params: Params | None, **path: str) -> list[M]:
+        """All items of a paged list, following ``_meta.links.next.href`` (or offset/limit)."""
         items: list[M] = []
         query: dict[str, Any] = dict(params or {})
         url: str | None = None
@@ -336,10 +338,25 @@ class Transport:
         with self._conn.lock:
             self._login()
 
+    def _current_session(self) -> str | None:
+        """The session to send with a call, logging in first when there is none."""
+        with self._conn.lock:
+            if self._conn.session is None:
+                self._login()
+            return self._conn.session
+
+    def _renew(self, rejected: str | None) -> str | None:
+        """A session to replace one the server rejected: a fresh login, unless another thread has already
+        renewed it (calls rejected together log in once)."""
+        with self._conn.lock:
+            if self._conn.session == rejected or self._conn.session is None:
+                self._login()
+            return self._conn.session
+
     def _login(self) -> None:
         key = "POST /session"
         response = self._retrying_send(key, "POST", "/session", params=None, body=None, auth=self.credentials,
-                                       session=False)
+                                       session=None)
         # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
         if response.status_code in (400, 401, 403):
             raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}")
@@ -368,7 +385,7 @@ class Transport:
         key = f"POST {template}"
         target = template.format(pairing_id=quote(pairing_id, safe=":"))
         response = self._retrying_send(
-            key, "POST", target, params=None, body=None, auth=credentials, session=True
+            key, "POST", target, params=None, body=None, auth=credentials, session=self._conn.session
         )
         if response.status_code in (401, 403):
             raise AuthenticationFailed(

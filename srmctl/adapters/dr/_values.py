@@ -90,11 +90,15 @@ def pick_one(items: Iterable[M], what: str, key: Callable[[M], str | None], want
 
 
 class Connection:
-    """What a client shares with its bound and read-only copies: the HTTP connection, the session, and
-    the lock that serialises their calls (httpx clients and session renewal are not safe to interleave)."""
+    """What a client shares with its bound and read-only copies: the HTTP connection, the session, the lock
+    that serialises logins and the connection's creation, and the lock of the call counts.
+
+    Requests themselves are not serialised: an ``httpx.Client`` "can be shared between threads" (its
+    docstring) and pools its connections, so reads sent from several threads overlap on the wire."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.counting = threading.Lock()
         self.http: httpx.Client | None = None
         self.session: str | None = None
 
