@@ -234,9 +234,15 @@ def refresh_recovered(world: World) -> None:
     """Re-read the inventory of the sites whose VMs a recovery took over, so that a recovered replication
     whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing."""
     with world.lock:
-        sites = {r.source_site for r in world.replications.values() if r.recovered}
-    for site in sorted(sites):
-        world.refresh(site)
+        watched: dict[str, set[str]] = {}  # site -> MoRefs of the registered source VMs of recovered replications
+        for r in world.replications.values():
+            vm = world.sites[r.source_site].vms.get(r.vm_id) if r.recovered else None
+            if vm is not None and vm.registered and vm.moref:
+                watched.setdefault(r.source_site, set()).add(vm.moref)
+    for site, morefs in sorted(watched.items()):
+        world.refresh(site, morefs)
+    with world.lock:
+        world.drop_unconfigured()  # also those whose source VM srmsim itself already knew unregistered
 
 
 def _extents(src: Path, dst: Path) -> tuple[Path, Path]:

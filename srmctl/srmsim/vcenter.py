@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
 from srmctl.adapters.vcenter.tasks import wait_for_task
 from srmctl.errors import NotFound
+from srmctl.srmsim.name_gate import NameGate
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,9 @@ class NullMirror:
     def event(self, site: str, moref: str, name: str, message: str) -> None:
         return None
 
-    def live(self, site: str) -> dict[str, str] | None:
-        """MoRef -> power state (``poweredOn``...) of the VMs registered now, or None when unknown (no vCenter)."""
+    def live(self, site: str, morefs: Collection[str] | None = None) -> dict[str, str] | None:
+        """MoRef -> power state (``poweredOn``...) of the VMs registered now (all, or those of ``morefs`` that
+        still are), or None when unknown (no vCenter)."""
         return None
 
     def close(self) -> None:
@@ -143,6 +145,7 @@ class _Site:
     folders: dict[str, str]  # path -> MoRef, "" = the datacenter's VM folder
     pool: str  # resource pool of the first cluster
     host: str  # a host of that cluster
+    names: NameGate  # name lookups never overlap VM creations (a vcsim hang; see name_gate)
 
 
 #: Sessions per site's vCenter: srmsim's task threads (syncs, a priority group's VMs) use them side by side.
@@ -170,7 +173,7 @@ class VCenterMirror(NullMirror):
                     session=session, lock=threading.Lock(), endpoint=endpoint, idle=queue.SimpleQueue(),
                     opened=[session], datacenter=dc.name,
                     folders={"": dc.vmFolder._moId, **{f.path: f.moref for f in inventory.folders}},
-                    pool=pools[0].moref if pools else "", host=hosts[0].moref if hosts else "")
+                    pool=pools[0].moref if pools else "", host=hosts[0].moref if hosts else "", names=NameGate())
                 self._sites[name].idle.put(session)
         except BaseException:
             self.close()
@@ -215,7 +218,7 @@ class VCenterMirror(NullMirror):
     def name_taken(self, site: str, folder: str, name: str) -> bool:
         """One SearchIndex.FindChild call ("Finds a particular child based on a managed entity name"), not a
         read of the whole inventory per placeholder."""
-        with self._use(site) as s:
+        with self._sites[site].names.finding(), self._use(site) as s:
             parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
             return s.session.content.searchIndex.FindChild(parent, name) is not None
 
@@ -230,7 +233,7 @@ class VCenterMirror(NullMirror):
         return {}
 
     def register(self, site: str, spec: Registration) -> str:
-        with self._use(site) as s:
+        with self._sites[site].names.creating(), self._use(site) as s:
             folder = s.folders.get(spec.folder, s.folders[""])
             moref = operations.register(s.session, spec.vmx_path, folder=folder, resource_pool=spec.pool or s.pool,
                                         name=spec.name, host=None if spec.pool else s.host or None)
@@ -258,7 +261,7 @@ class VCenterMirror(NullMirror):
     def create_placeholder(self, site: str, name: str, folder: str, pool: str, datastore: str) -> tuple[str, str]:
         """CreateVM_Task with ``[datastore]`` as vmPathName: vCenter names the home folder after the VM (and
         picks another name when that folder exists, so a replica's folder is never touched)."""
-        with self._use(site) as s:
+        with self._sites[site].names.creating(), self._use(site) as s:
             spec = vim.vm.ConfigSpec(name=name, guestId="otherGuest64", numCPUs=1, memoryMB=256,
                                      files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
                                      managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION,
@@ -270,7 +273,7 @@ class VCenterMirror(NullMirror):
 
     def register_placeholder(self, site: str, name: str, vmx_path: str, folder: str, pool: str) -> str:
         """Register a placeholder again from its kept .vmx (after a test), managed by SRM again."""
-        with self._use(site) as s:
+        with self._sites[site].names.creating(), self._use(site) as s:
             moref = operations.register(s.session, vmx_path, folder=s.folders.get(folder, s.folders[""]),
                                         resource_pool=pool or s.pool, name=name)
             managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
@@ -291,8 +294,12 @@ class VCenterMirror(NullMirror):
         with self._use(site) as s, contextlib.suppress(*_GONE):
             provision.post_vm_event(s.session, moref, name, message)
 
-    def live(self, site: str) -> dict[str, str]:
-        return {vm.moref: vm.power_state for vm in self.inventory(site).vms}
+    def live(self, site: str, morefs: Collection[str] | None = None) -> dict[str, str]:
+        # One retrieval of the power state alone, not the whole inventory: srmsim asks before every VR call
+        # that names replications, and reading every VM's devices each time made a 1,000-VM failback
+        # quadratic (minutes of srmsim CPU in pyVmomi's deserializer).
+        with self._use(site) as s:
+            return _power_states(s.session, morefs)
 
     def close(self) -> None:
         for entry in self._sites.values():
@@ -300,6 +307,38 @@ class VCenterMirror(NullMirror):
                 with contextlib.suppress(Exception):
                     session.close()
         self._sites.clear()
+
+
+def _power_states(session: VCenterSession, morefs: Collection[str] | None) -> dict[str, str]:
+    """MoRef -> ``runtime.powerState`` of every registered VM (through a container view), or of those of
+    ``morefs`` still registered: a VM gone from vCenter is left out (``reportMissingObjectsInResults``)."""
+    if morefs is not None and not morefs:
+        return {}
+    pc = vmodl.query.PropertyCollector
+    content = session.content
+    view = None
+    if morefs is None:
+        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+        into_view = pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
+        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])]
+    else:
+        objects = [pc.ObjectSpec(obj=operations.vm_object(session, moref), skip=False) for moref in sorted(morefs)]
+    spec = pc.FilterSpec(objectSet=objects, reportMissingObjectsInResults=True,
+                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])])
+    states: dict[str, str] = {}
+    try:
+        result = content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
+        while result is not None:
+            for found in result.objects or []:
+                if found.propSet:  # a missing object comes back with a missingSet and no properties
+                    states[found.obj._moId] = str(found.propSet[0].val)
+            if not result.token:
+                break
+            result = content.propertyCollector.ContinueRetrievePropertiesEx(result.token)
+    finally:
+        if view is not None:
+            view.DestroyView()
+    return states
 
 
 def endpoint_of(conf: dict[str, Any]) -> ServiceEndpoint:

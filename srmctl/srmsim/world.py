@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -197,15 +197,16 @@ class World:
             raise not_found(f"task {task_id}")
         return task
 
-    def refresh(self, site_name: str) -> None:
-        """Re-read registrations and power states from the site's vCenter: srmctl unregisters orphans and
-        powers VMs off itself, and VR lists VMs as vCenter has them (a no-op in memory)."""
-        live = self.mirror.live(site_name)
+    def refresh(self, site_name: str, morefs: Collection[str] | None = None) -> None:
+        """Re-read registrations and power states from the site's vCenter (of every VM, or of ``morefs``):
+        srmctl unregisters orphans and powers VMs off itself, and VR lists VMs as vCenter has them (a no-op
+        in memory)."""
+        live = self.mirror.live(site_name, morefs)
         if live is None:
             return
         with self.lock:
             for vm in self.site(site_name).vms.values():
-                if vm.moref and vm.registered:
+                if vm.moref and vm.registered and (morefs is None or vm.moref in morefs):
                     vm.registered = vm.moref in live
                     vm.power_state = "POWERED_ON" if live.get(vm.moref) == "poweredOn" else "POWERED_OFF"
             self.drop_unconfigured()
