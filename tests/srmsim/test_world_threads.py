@@ -43,7 +43,7 @@ def test_wait_idle_waits_for_a_task_that_a_task_started(monkeypatch: pytest.Monk
 def test_a_seeding_that_takes_long_leaves_every_threads_stack_in_the_log(tmp_path: Path) -> None:
     # A stalled 'lab up' at 1,000 VMs once left nothing to read: srmsim now dumps its threads' stacks to its
     # log (stderr) every stall_dump_seconds until it is ready.
-    handle = launch(tmp_path, scenario="planned-migration", stall_dump_seconds=0.05)
+    handle = launch(tmp_path, scenario="planned-migration", stall_dump_seconds=0.01)
     try:
         log = (tmp_path / "work" / "srmsim.log").read_text()
     finally:
