@@ -100,6 +100,9 @@ def plan(world: World, p: SimPlan) -> dict[str, Any]:
 def dependent_vms(world: World, p: SimPlan, vm_id: str) -> list[dict[str, Any]]:
     mine = p.settings[vm_id]
     out = []
+    group_of: dict[str, str] = {}  # one pass over the plan, not one per dependency
+    for vm_, g in plan_vms(world, p) if mine.dependent else ():
+        group_of.setdefault(vm_.id, g.name)
     for dep in mine.dependent:
         vm, theirs = world.find_vm(dep), p.settings.get(dep)
         if theirs is None:
@@ -108,7 +111,7 @@ def dependent_vms(world: World, p: SimPlan, vm_id: str) -> list[dict[str, Any]]:
             status = "OK"
         else:
             status = "HIGHER_PRIORITY" if theirs.priority < mine.priority else "LOWER_PRIORITY"
-        group_name = next((g.name for vm_, g in plan_vms(world, p) if vm_.id == dep), None)
+        group_name = group_of.get(dep)
         entry = {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False, "status": status}
         if theirs is not None:
             entry["priority_group"] = theirs.priority
