@@ -36,9 +36,14 @@ def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Cal
     pending: list[tuple[T, Task]] = []
     errors: list[SrmctlError] = []
 
+    polled_before = False  # after the first round, the window's other tasks were read a moment ago
+
     def settle(keep: int) -> None:
+        nonlocal polled_before
         while len(pending) > keep:
-            polled = client.poll_tasks([task for _, task in pending], timeout=timeout, any_done=keep > 0)
+            polled = client.poll_tasks([task for _, task in pending], timeout=timeout, any_done=keep > 0,
+                                       look_at_once=not polled_before)
+            polled_before = True
             still = []
             for (item, _), task in zip(pending, polled, strict=True):
                 if not task.done:

@@ -58,15 +58,18 @@ class TaskCalls(Transport):
                                f"{text(task.status)}: {message}")
 
     def poll_tasks(self, tasks: Sequence[Task], *, timeout: float = 3600.0, any_done: bool = False,
-                   on_progress: ProgressCallback | None = None) -> list[Task]:
+                   on_progress: ProgressCallback | None = None, look_at_once: bool = True) -> list[Task]:
         """The tasks (same order) once all have ended, or with ``any_done`` once at least one has; failed
-        tasks are returned, not raised (see :meth:`failure`). Raises :class:`TaskTimeout` after ``timeout``."""
+        tasks are returned, not raised (see :meth:`failure`). Raises :class:`TaskTimeout` after ``timeout``.
+
+        ``look_at_once=False``: the first look waits :data:`FIRST_PAUSE`, for a window whose other tasks were
+        read a moment ago (a look right after starting one more task would read them again for nothing)."""
         current = {t.id: t for t in tasks}
         deadline = time.monotonic() + timeout
         pause = min(FIRST_PAUSE, self.poll_interval)
         longest = max(self.poll_interval, 2.0)
         progress = {t.id: t.progress for t in tasks}
-        looked = False  # the first round looks at once: a fast task is often done already
+        looked = not look_at_once  # the first round looks at once: a fast task is often done already
         while True:
             pending = [i for i, t in current.items() if not t.done]
             if not pending or (any_done and len(pending) < len(current)):
@@ -142,6 +145,7 @@ class _Window:
         self.client, self.limit, self.timeout = client, limit, timeout
         self.pending: list[Task] = []
         self.failures: list[OperationFailed] = []
+        self.polled = False  # the pending tasks were read before: the next round need not look at once
 
     def add(self, task: Task) -> None:
         self.pending.append(task)
@@ -150,6 +154,8 @@ class _Window:
     def drain(self, keep: int) -> None:
         """Await until at most ``keep`` tasks are still running."""
         while len(self.pending) > keep:
-            polled = self.client.poll_tasks(self.pending, timeout=self.timeout, any_done=keep > 0)
+            polled = self.client.poll_tasks(self.pending, timeout=self.timeout, any_done=keep > 0,
+                                            look_at_once=not self.polled)
+            self.polled = True
             self.failures += [e for t in polled if (e := self.client.failure(t)) is not None]
             self.pending = [t for t in polled if not t.done]
