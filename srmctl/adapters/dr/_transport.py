@@ -59,10 +59,9 @@ class Transport:
     Thread-safe, and calls from several threads overlap: only a login (and the connection's creation) holds
     the connection's lock, which :meth:`bound` and :meth:`read_only_view` copies share with the client they
     come from; a request that finds its session rejected logs in again only if no other thread has already
-    renewed that session. A client is bound to
-    one pairing (``pairing_id``), which fills ``{pairing_id}`` in every path; an unbound client can only make
-    calls outside pairings (login, pairing discovery). A read-only copy refuses every method marked
-    :func:`~srmctl.adapters.guard.mutating` before any request."""
+    renewed that session. A client is bound to one pairing (``pairing_id``), which fills ``{pairing_id}`` in
+    every path; an unbound client can only make calls outside pairings (login, pairing discovery). A read-only
+    copy refuses every method marked :func:`~srmctl.adapters.guard.mutating` before any request."""
 
     API_ROOT: ClassVar[str]
     TASK_PATH: ClassVar[str]
@@ -259,8 +258,9 @@ class Transport:
             # Remote sessions expire on their own, before the local one: log in there again (with the
             # remembered credentials) and retry the call once; counted with the retries.
             log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
-            with self._conn.lock:
+            with self._conn.counting:
                 self.retry_stats.record(lapse)
+            with self._conn.lock:
                 self._remote_login(pairing_id, self._remote[pairing_id])
             response = self._retrying_send(key, method, target, params=params, body=body, auth=None,
                                            session=self._current_session())
