@@ -232,7 +232,10 @@ def mark_recovery(world: World, vm_ids: list[str], status: str) -> None:
 
 def refresh_recovered(world: World) -> None:
     """Re-read the inventory of the sites whose VMs a recovery took over, so that a recovered replication
-    whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing."""
+    whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing.
+    In memory (no vCenter) srmsim's own state is the inventory, and there is nothing to re-read."""
+    if not world.mirror.enabled:
+        return
     with world.lock:
         watched: dict[str, set[str]] = {}  # site -> MoRefs of the registered source VMs of recovered replications
         for r in world.replications.values():
