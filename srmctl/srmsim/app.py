@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from srmctl.labkit.topology import load_topology
 from srmctl.srmsim import seed
 from srmctl.srmsim.latency import PROFILES, profile
 from srmctl.srmsim.server import Simulator, listen, serve
+from srmctl.srmsim.stall import reporting_stalls
 from srmctl.srmsim.vcenter import VCenterMirror, endpoint_of
 from srmctl.srmsim.world import World
 
@@ -47,12 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                       for site, dirs in (config.get("datastores") or {}).items()}
     # A seeding that stalls leaves evidence: every thread's stack goes to stderr (srmsim.log, which a failed
     # 'lab up' keeps in DIR/logs) each ``stall_dump_seconds`` until srmsim is ready (docs/architecture.md 7).
-    faulthandler.dump_traceback_later(float(config.get("stall_dump_seconds", 120)), repeat=True)
-    try:
+    with reporting_stalls(float(config.get("stall_dump_seconds", 120))):
         seed.build(world, topology, workdir / "datastores", datastore_dirs)
         seed.reach(world, config.get("scenario", "protected"))
-    finally:
-        faulthandler.cancel_dump_traceback_later()
     # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
     world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}

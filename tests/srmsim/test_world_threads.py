@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from srmsim_fixtures import launch
 
+from srmctl.srmsim.stall import HEADER
 from srmctl.srmsim.world import TaskContext, World
 
 
@@ -48,5 +49,5 @@ def test_a_seeding_that_takes_long_leaves_every_threads_stack_in_the_log(tmp_pat
         log = (tmp_path / "work" / "srmsim.log").read_text()
     finally:
         handle.stop()
-    assert "most recent call first" in log
+    assert HEADER in log
     assert "seed.py" in log
