@@ -30,6 +30,20 @@ class TaskCalls(Transport):
 
     _window: _Window | None = None  # set inside tasks_together, on this client object only
 
+    def task(
+        self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str
+    ) -> Task:
+        """A call answering with a Task (202)."""
+        response = self.request(
+            method, template, body=body, params=params, expect=(200, 202), **cast(dict[str, Any], path)
+        )
+        return self._parse(Task, response.json(), template)
+
+    def tasks(self, method: str, template: str, *, body: Any = None, **path: str) -> list[Task]:
+        """Calls answering with ``TaskDrResponseList`` (one task per item, e.g. VR configure)."""
+        response = self.request(method, template, body=body, expect=(200, 202), **cast(dict[str, Any], path))
+        return [self._parse(Task, item, template) for item in (response.json().get("list") or [])]
+
     def get_task(self, task_id: str) -> Task:
         name = self.TASK_PATH.split("{")[1].rstrip("}")
         return self.get_model(Task, self.TASK_PATH, **cast(dict[str, Any], {name: task_id}))

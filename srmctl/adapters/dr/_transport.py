@@ -27,7 +27,7 @@ from srmctl.adapters.dr._values import (
     remote_login_lapsed,
     same_origin,
 )
-from srmctl.adapters.dr.models import SessionInfo, Task
+from srmctl.adapters.dr.models import SessionInfo
 from srmctl.adapters.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -318,19 +318,6 @@ class Transport:
             else:
                 break
         return items
-
-    def task(
-        self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str
-    ) -> Task:
-        response = self.request(
-            method, template, body=body, params=params, expect=(200, 202), **cast(dict[str, Any], path)
-        )
-        return self._parse(Task, response.json(), template)
-
-    def tasks(self, method: str, template: str, *, body: Any = None, **path: str) -> list[Task]:
-        """Calls answering with ``TaskDrResponseList`` (one task per item, e.g. VR configure)."""
-        response = self.request(method, template, body=body, expect=(200, 202), **cast(dict[str, Any], path))
-        return [self._parse(Task, item, template) for item in (response.json().get("list") or [])]
 
     # -- sessions --------------------------------------------------------------------------------
 
