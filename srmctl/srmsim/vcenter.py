@@ -29,7 +29,7 @@ from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.adapters.vcenter import operations, provision
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
-from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
+from srmctl.adapters.vcenter.inventory import Inventory, read_inventory, retrieve_all
 from srmctl.adapters.vcenter.tasks import wait_for_task
 from srmctl.errors import NotFound
 from srmctl.srmsim.name_gate import NameGate
@@ -311,34 +311,21 @@ class VCenterMirror(NullMirror):
 
 def _power_states(session: VCenterSession, morefs: Collection[str] | None) -> dict[str, str]:
     """MoRef -> ``runtime.powerState`` of every registered VM (through a container view), or of those of
-    ``morefs`` still registered: a VM gone from vCenter is left out (``reportMissingObjectsInResults``)."""
-    if morefs is not None and not morefs:
-        return {}
+    ``morefs`` still registered (a VM gone from vCenter is left out)."""
+    if morefs is not None:
+        found = operations.vms_properties(session, sorted(morefs), ["runtime.powerState"])
+        return {moref: str(props["runtime.powerState"]) for moref, props in found.items()}
     pc = vmodl.query.PropertyCollector
     content = session.content
-    view = None
-    if morefs is None:
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-        into_view = pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
-        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])]
-    else:
-        objects = [pc.ObjectSpec(obj=operations.vm_object(session, moref), skip=False) for moref in sorted(morefs)]
-    spec = pc.FilterSpec(objectSet=objects, reportMissingObjectsInResults=True,
-                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])])
-    states: dict[str, str] = {}
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
     try:
-        result = content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
-        while result is not None:
-            for found in result.objects or []:
-                if found.propSet:  # a missing object comes back with a missingSet and no properties
-                    states[found.obj._moId] = str(found.propSet[0].val)
-            if not result.token:
-                break
-            result = content.propertyCollector.ContinueRetrievePropertiesEx(result.token)
+        into_view = pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
+        spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])],
+                             propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])])
+        objects, _ = retrieve_all(content.propertyCollector, spec, 1000)
     finally:
-        if view is not None:
-            view.DestroyView()
-    return states
+        view.DestroyView()
+    return {moref: str(props["runtime.powerState"]) for moref, (_, props) in objects.items()}
 
 
 def endpoint_of(conf: dict[str, Any]) -> ServiceEndpoint:

@@ -1,12 +1,12 @@
 """Bounded concurrency for a step's per-VM SRM/VR work: a window of tasks started one after another and
 awaited together (see docs/architecture.md, "Concurrency and batching").
 
-Starting a task is a quick call; the waiting is what takes time. So instead of threads (the DR clients
-serialise their calls under one lock anyway), a step starts up to ``runbook.concurrency`` tasks, awaits them
-with one poll loop (:meth:`~srmctl.adapters.dr.DrClient.poll_tasks`), and starts the next as others
-end. Each item's end is journaled (``done``) only once its task has ended, and its start is preceded by the
-``before_call`` pause point the crash tests use, so a kill with several tasks in flight leaves a journal that
-says exactly which actions finished: a resume plans the rest again from live state.
+Starting a task is a quick call; the waiting is what takes time. So instead of a thread per task, a step
+starts up to ``runbook.concurrency`` tasks, awaits them with one poll loop
+(:meth:`~srmctl.adapters.dr.DrClient.poll_tasks`), and starts the next as others end. Each item's end is
+journaled (``done``) only once its task has ended, and its start is preceded by the ``before_call`` pause
+point the crash tests use, so a kill with several tasks in flight leaves a journal that says exactly which
+actions finished: a resume plans the rest again from live state.
 """
 
 from __future__ import annotations

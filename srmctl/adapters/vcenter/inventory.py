@@ -232,7 +232,7 @@ def read_inventory(session: VCenterSession, page_size: int = 1000) -> Inventory:
                 propSet=[vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=paths)
                          for t, paths in _PROPERTIES.items()],
             )
-            objects, round_trips = _retrieve_all(content.propertyCollector, spec, page_size)
+            objects, round_trips = retrieve_all(content.propertyCollector, spec, page_size)
             return _build(objects, round_trips)
         except VCenterObjectGone as error:
             # The session expired between creating the view and reading it: the stub logged in again, but
@@ -245,7 +245,9 @@ def read_inventory(session: VCenterSession, page_size: int = 1000) -> Inventory:
     raise AssertionError("unreachable")
 
 
-def _retrieve_all(collector: Any, spec: Any, page_size: int) -> tuple[dict[str, tuple[Any, dict[str, Any]]], int]:
+def retrieve_all(collector: Any, spec: Any, page_size: int) -> tuple[dict[str, tuple[Any, dict[str, Any]]], int]:
+    """Every object a filter spec selects, by MoRef (the object and its properties), following
+    ``ContinueRetrievePropertiesEx`` tokens; with the number of round trips."""
     options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
     result = collector.RetrievePropertiesEx([spec], options)
     round_trips = 1

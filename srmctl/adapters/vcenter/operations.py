@@ -10,7 +10,7 @@ from pyVmomi import vim, vmodl
 
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.faults import VCenterFault, VCenterObjectGone
-from srmctl.adapters.vcenter.inventory import exactly_one, split_datastore_path
+from srmctl.adapters.vcenter.inventory import exactly_one, retrieve_all, split_datastore_path
 from srmctl.adapters.vcenter.tasks import ProgressCallback, run_windowed, wait_for_task
 from srmctl.errors import GuardrailViolation, NotFound, OperationFailed
 
@@ -70,10 +70,12 @@ def vms_properties(session: VCenterSession, morefs: Sequence[str],
     if not morefs:
         return {}
     pc = vmodl.query.PropertyCollector
+    # reportMissingObjectsInResults: a VM that is gone comes back without properties instead of failing all.
     spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm_object(session, m)) for m in morefs],
-                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)])
+                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+                         reportMissingObjectsInResults=True)
     try:
-        result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
+        objects, _ = retrieve_all(session.content.propertyCollector, spec, len(morefs))
     except VCenterObjectGone:
         # One VM of the list is gone and vCenter fails the whole retrieval: find out which, one by one.
         found = {}
@@ -83,7 +85,7 @@ def vms_properties(session: VCenterSession, morefs: Sequence[str],
             except NotFound:
                 continue
         return found
-    return {str(o.obj._moId): {p.name: p.val for p in o.propSet or []} for o in (result.objects if result else [])}
+    return {moref: props for moref, (_, props) in objects.items() if props}
 
 
 def power_state(session: VCenterSession, moref: str) -> str:

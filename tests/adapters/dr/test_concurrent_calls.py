@@ -53,14 +53,6 @@ def test_settings_reads_overlap_but_stay_within_the_bound(srmsim) -> None:
     assert {vm_id: srm.recovery_settings(plan_id, vm_id) for vm_id in vm_ids} == states
 
 
-def test_one_at_a_time_when_the_settings_of_one_vm_are_read(srmsim) -> None:
-    flight = InFlight()
-    srm = logged_in(srmsim, "new-york", event_hooks=flight.hooks())
-    plan_id, vm_ids = _plan_and_vms(srm)
-    srm.recovery_settings_of(plan_id, vm_ids[:1])
-    assert flight.most == 1
-
-
 def test_calls_rejected_together_log_in_again_once(srmsim) -> None:
     srm = logged_in(srmsim, "new-york")
     plan_id, vm_ids = _plan_and_vms(srm)
