@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,20 @@ async def drop(scope: Scope) -> None:
     await protocol.closed.wait()
 
 
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """Send each write at once (TCP_NODELAY) on an accepted connection.
+
+    uvicorn writes a response's head and body in separate writes. With Nagle's algorithm on, the body waits
+    for the client's ACK of the head, which the client delays by up to 40 ms: a 40 ms floor under every call.
+    asyncio sets TCP_NODELAY itself only on sockets whose ``proto`` is ``IPPROTO_TCP``, which accepted sockets
+    of a listener made with ``proto=0`` are not, so it is set here, for every connection (docs/architecture.md,
+    section 7, "Latency floor").
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def droppable_protocol() -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol, registering each connection so that :func:`drop` can abort it.
 
@@ -120,6 +135,7 @@ def droppable_protocol() -> type[asyncio.Protocol]:
 
     class DroppableH11Protocol(H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            no_delay(transport)
             super().connection_made(transport)
             self.closed = asyncio.Event()
             _live[(tuple(self.server or ()), tuple(self.client or ()))] = self
