@@ -14,17 +14,15 @@ import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
+from vendor_specs import FILES, specs_dir
 
 from srmctl.adapters.dr import Credentials, SrmClient, VrClient
 from srmctl.adapters.dr.models import CalloutSpec, Priority, Task, TaskStatus, ViewMode
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
-FILES = {"srm": "srm-api-v2.json", "vr": "vsphere-replication-api-v2.json"}
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 # Fields srmctl reads, required in the strict copy so that srmsim cannot silently omit or misspell them.
 READ = {
@@ -105,14 +103,15 @@ class Recorder:
 def _apis() -> dict[str, Any]:
     from openapi_core import OpenAPI
 
-    return {kind: OpenAPI.from_dict(strict(json.loads((SPECS / name).read_text()))) for kind, name in FILES.items()}
+    folder = specs_dir()
+    return {kind: OpenAPI.from_dict(strict(json.loads((folder / name).read_text()))) for kind, name in FILES.items()}
 
 
 @cache
 def _templates(kind: str) -> list[tuple[re.Pattern[str], int, str]]:
     """The spec's paths as patterns, most literal segments first (``/recovery-steps/user-prompts`` must win
     over ``/recovery-steps/{view_mode}``, as in the gateway's routing)."""
-    paths = json.loads((SPECS / FILES[kind]).read_text())["paths"]
+    paths = json.loads((specs_dir() / FILES[kind]).read_text())["paths"]
     rows = []
     for template in paths:
         parts = template.split("/")

@@ -9,14 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 from contract_errors import FAMILIES, family, provoke_errors
-from contract_spec import FILES, SPECS, Recorder, Validation, client_operations, strict, validate
+from contract_spec import Recorder, Validation, client_operations, strict, validate
 from contract_workflow import run_workflow
 from srmsim_fixtures import launch
+from vendor_specs import FILES, specs_dir
 
 from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import Task
-
-pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason=f"vendor specs not found at {SPECS} (../shared/specs)")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Validation]:
 def test_strict_copy_rejects_misspelt_field() -> None:
     from openapi_core import OpenAPI
 
-    spec = strict(json.loads((SPECS / FILES["srm"]).read_text()))
+    spec = strict(json.loads((specs_dir() / FILES["srm"]).read_text()))
     schema = spec["components"]["schemas"]["SessionIdData"]
     assert schema["additionalProperties"] is False and "session_id" in schema["required"]
     error = spec["components"]["schemas"]["ResponseError"]

@@ -1,4 +1,4 @@
-"""A property-based fuzzer driven by the vendor specs (schemathesis, from ../shared/specs) against a live srmsim,
+"""A property-based fuzzer driven by the vendor specs (schemathesis, vendor_specs.specs_dir()) against a live srmsim,
 both APIs: schema-valid and schema-violating requests for every operation in the specs, sent over a logged-in
 session (local and remote) with the real pairing id half the time so that calls get past the pairing check.
 
@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vendor_specs import FILES, specs_dir
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
-FILES = {"srm": "srm-api-v2.json", "vr": "vsphere-replication-api-v2.json"}
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 EXAMPLES = int(os.environ.get("SRMSIM_FUZZ_EXAMPLES", "6"))  # per operation and generation mode
 
-pytestmark = [pytest.mark.skipif(not SPECS.is_dir(), reason=f"vendor specs not found at {SPECS} (../shared/specs)"),
-              pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 
 def _served(api: str) -> set[tuple[str, str]]:
@@ -34,8 +32,8 @@ def _served(api: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("api", ["srm", "vr"])
 def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> None:
-    schemathesis = pytest.importorskip("schemathesis")
-    requests = pytest.importorskip("requests")
+    import requests
+    import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis import GenerationMode
     from schemathesis import checks as st
@@ -56,7 +54,7 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
             http.post(f"{base}/pairings/{sim.pairing_id}/remote-session", auth=(there.user, PASSWORD), timeout=10)
 
         login()
-        schema = schemathesis.openapi.from_dict(json.loads((SPECS / FILES[api]).read_text()))
+        schema = schemathesis.openapi.from_dict(json.loads((specs_dir() / FILES[api]).read_text()))
         served = _served(api)
         full = [st.not_a_server_error, st.status_code_conformance, st.content_type_conformance,
                 st.response_schema_conformance, st.response_headers_conformance]

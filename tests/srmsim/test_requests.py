@@ -1,7 +1,7 @@
 """srmsim refuses what the appliances refuse: malformed request bodies (400, ResponseError), bad credentials on
 POST /session (the documented 400), calls the specs' connectivity contract reserves for a session logged in to
 the remote site, and a remote login that has lapsed; and its body models and remote-login table agree with the
-vendor specs (../shared/specs) so that neither can drift."""
+vendor specs (vendor_specs.specs_dir()) so that neither can drift."""
 
 from __future__ import annotations
 
@@ -16,20 +16,18 @@ from typing import Any
 import httpx
 import pytest
 from srmsim_fixtures import PASSWORD, _no_leftover_faults, launch, srmsim  # noqa: F401 - the fixtures
+from vendor_specs import FILES, specs_dir
 
 from srmctl.srmsim import bodies, remote
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.srmsim.routes import TABLES
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
-FILES = {"srm": "srm-api-v2.json", "vr": "vsphere-replication-api-v2.json"}
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
-needs_specs = pytest.mark.skipif(not SPECS.is_dir(), reason=f"vendor specs not found at {SPECS} (../shared/specs)")
 BODY_ROUTES = [(api, spec) for api, specs in TABLES.items() for spec in specs if spec.body is not None]
 
 
 def _spec(api: str) -> dict[str, Any]:
-    return json.loads((SPECS / FILES[api]).read_text())
+    return json.loads((specs_dir() / FILES[api]).read_text())
 
 
 def _client(handle: SrmsimHandle, site: str = "new-york") -> httpx.Client:
@@ -68,7 +66,6 @@ def _is_response_error(response: httpx.Response) -> bool:
 # --- request bodies ---------------------------------------------------------------------------------------------
 
 
-@needs_specs
 def test_every_served_request_body_has_a_model_of_its_spec_schema() -> None:
     """A route with a spec request body names srmsim's model of that very schema; N1-style new routes fail here
     until they opt in with ``body=bodies.X``."""
@@ -88,7 +85,6 @@ def test_every_served_request_body_has_a_model_of_its_spec_schema() -> None:
             assert spec.body is not None and bodies.name(spec.body) == expected, f"{api} {spec.method} {spec.path}"
 
 
-@needs_specs
 def test_body_models_mirror_required_fields_and_enums_of_the_specs() -> None:
     """Each model's required fields and enum values are the spec schema's (nested models included)."""
     from typing import Literal, get_args, get_origin
@@ -170,7 +166,6 @@ def test_a_non_ascii_password_logs_in(tmp_path: Path) -> None:
     assert refused.status_code == 400
 
 
-@needs_specs
 @pytest.mark.parametrize("api", ["srm", "vr"])
 def test_remote_login_table_is_the_specs_connectivity_contract(api: str) -> None:
     paths = _spec(api)["paths"]
