@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import inspect
 import json
 import re
@@ -39,6 +40,7 @@ READ = {
     "ResponseError": ["error_code", "message"],
 }
 Operation = tuple[str, str, str]  # (api, METHOD, spec path template with its parameters named "{}")
+Shape = tuple[str, str, str, tuple[str, ...]]  # an operation and the names of the query parameters sent
 
 
 def normalise(template: str) -> str:
@@ -135,6 +137,7 @@ class Validation:
     responses: int = 0
     violations: list[str] = field(default_factory=list)
     operations: set[Operation] = field(default_factory=set)  # request and response both conform
+    shapes: set[Shape] = field(default_factory=set)  # the same, with the query parameters' names
     errors: set[tuple[Operation, int]] = field(default_factory=set)  # conforming 4xx answers, by status
 
 
@@ -189,6 +192,7 @@ def validate(pairs: Iterable[tuple[httpx.Request, httpx.Response]]) -> Validatio
         if conforming and operation is not None:
             if response.status_code < 400:
                 result.operations.add(operation)
+                result.shapes.add((*operation, tuple(sorted(set(request.url.params.keys())))))
             else:
                 result.errors.add((operation, response.status_code))
     return result
@@ -206,15 +210,19 @@ class _Sent(Exception):
     """Stops a client method at its first request, before anything reaches the network."""
 
 
-def _sample(annotation: Any, where: str) -> Any:
-    """A value of a parameter's type, enough for the method to build its request."""
+def _sample(annotation: Any, where: str, items: int = 2) -> Any:
+    """A value of a parameter's type, enough for the method to build its request; a sequence holds ``items``
+    distinct samples (one and several take different paths, e.g. one task is read by id, several by a filter)."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
         enums = [arg for arg in typing.get_args(annotation) if arg in (ViewMode, Priority)]
-        return _sample(enums[0] if enums else typing.get_args(annotation)[0], where)
+        return _sample(enums[0] if enums else typing.get_args(annotation)[0], where, items)
     if origin is not None and isinstance(origin, type) and issubclass(origin, Sequence):
-        return []
-    if annotation in (ViewMode, Priority):
+        (inner, *_) = typing.get_args(annotation) or (str,)
+        one = _sample(inner, where)
+        values = [f"{one}-{n}" if isinstance(one, str) else one for n in range(items)]
+        return tuple(values) if origin is tuple else values
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return next(iter(annotation))
     if annotation is Credentials:
         return Credentials("user", "password")
@@ -223,26 +231,51 @@ def _sample(annotation: Any, where: str) -> Any:
     if annotation is CalloutSpec:
         return CalloutSpec.model_construct(position=1)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation.model_construct()
+        fields = {name: _sample(info.annotation, f"{where}.{name}") for name, info in annotation.model_fields.items()
+                  if info.is_required()}
+        return annotation.model_construct(**fields)
     samples = {str: "id", int: 1, bool: False, float: 1.0}
     if annotation in samples:
         return samples[annotation]
+    if origin is dict or annotation is dict:
+        return {}
+    if origin is tuple:
+        return tuple(_sample(arg, where) for arg in typing.get_args(annotation))
     raise TypeError(f"{where}: no sample for a parameter of type {annotation!r}; add one to _sample")
 
 
-def _first_request(client: Any, method: Callable[..., Any], where: str) -> str | None:
-    """``METHOD /template`` of the first request ``method`` sends (its ``calls`` key), or None."""
-    hints = typing.get_type_hints(method)
-    args = {name: _sample(hints[name], f"{where}({name})")
-            for name, parameter in list(inspect.signature(method).parameters.items())[1:]
-            # An optional srm_id defaults to a lookup of the client's own SRM (GET /pairings/{id}); given, the
-            # method's first request is the inventory-mapping call itself.
-            if (parameter.default is parameter.empty or name == "srm_id")
-            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
-    sent: list[str] = []
+# Keyword arguments that change how a call is awaited or reported, never what is sent.
+NOT_SENT = {"wait", "on_progress", "timeout"}
 
-    def intercept(key: str, *_: Any, **__: Any) -> httpx.Response:
-        sent.append(key)
+
+def _variants(method: Callable[..., Any], where: str) -> list[dict[str, Any]]:
+    """Argument sets that reach every request shape a method can send first: its required parameters with
+    sequences of one and of two items, then each optional parameter given (a flag flipped) one at a time."""
+    hints = typing.get_type_hints(method)
+    parameters = [(name, parameter) for name, parameter in list(inspect.signature(method).parameters.items())[1:]
+                  if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+    # An optional srm_id defaults to a lookup of the client's own SRM (GET /pairings/{id}); given, the method's
+    # first request is the inventory-mapping call itself.
+    required = [(name, parameter) for name, parameter in parameters
+                if parameter.default is parameter.empty or name == "srm_id"]
+    variants = [{name: _sample(hints[name], f"{where}({name})", items) for name, _ in required} for items in (1, 2)]
+    for name, parameter in parameters:
+        if (name, parameter) in required or name in NOT_SENT:
+            continue
+        given = (not parameter.default if isinstance(parameter.default, bool)
+                 else _sample(hints[name], f"{where}({name})"))
+        variants.append({**variants[-1], name: given})
+    return variants
+
+
+def _first_request(client: Any, method: Callable[..., Any], args: dict[str, Any]) -> tuple[str, ...] | None:
+    """(METHOD, template, query names) of the first request ``method`` sends with ``args``, or None."""
+    sent: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def intercept(key: str, *_: Any, params: Any = None, **__: Any) -> httpx.Response:
+        verb, template = key.split(" ", 1)
+        query = tuple(sorted(k for k, v in (params or {}).items() if v is not None))
+        sent.append((verb, normalise(template), query))
         raise _Sent
 
     client._retrying_send = intercept
@@ -252,18 +285,21 @@ def _first_request(client: Any, method: Callable[..., Any], where: str) -> str |
 
 
 def client_operations(classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"), (VrClient, "vr"))
-                      ) -> dict[Operation, list[str]]:
-    """Every operation srmctl's SRM and VR clients can call, with the methods that call it."""
-    found: dict[Operation, list[str]] = {}
+                      ) -> dict[Shape, list[str]]:
+    """Every request shape srmctl's SRM and VR clients can send first, with the methods that send it."""
+    found: dict[Shape, list[str]] = {}
     for cls, kind in classes:
         for name, method in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("_") or name in PLUMBING:
                 continue
-            client = cls("127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing",
-                         poll_interval=0)
-            client._conn.session = "session"  # no login first: the method's own request comes first
-            key = _first_request(client, method, f"{cls.__name__}.{name}")
-            if key is not None:
-                verb, template = key.split(" ", 1)
-                found.setdefault((kind, verb, normalise(template)), []).append(name)
+            for args in _variants(method, f"{cls.__name__}.{name}"):
+                client = cls("127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing",
+                             poll_interval=0)
+                client._conn.session = "session"  # no login first: the method's own request comes first
+                sent = _first_request(client, method, args)
+                if sent is not None:
+                    verb, template, query = sent
+                    names = found.setdefault((kind, str(verb), str(template), tuple(query)), [])
+                    if name not in names:
+                        names.append(name)
     return found

@@ -83,7 +83,9 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     srm.reconfigure_plan(plan.id, protection_groups=[])
     for group in groups:
         assert srm.group_plans(group.id) == []
-        srm.delete_group(group.id)
+    # several tasks awaited together: one filtered GET /tasks (filter_property=id) per look, as the steps wait
+    assert len(groups) > 1
+    srm.wait_tasks([srm.delete_group(group.id, wait=False) for group in groups])
     for replication in vr.replications(source_vc_guid=ny, extended_info=True):
         vr.replication(replication.id), vr.replication_disks(replication.id)
         vr.unconfigure_replication(replication.id, retain_replica_disks=True)
@@ -103,7 +105,7 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
                                 destination_datastore_id=original.id, use_seeds=not d.is_vm_home or None,
                                 destination_path=None if d.is_vm_home else seed.found_seeds[0])
             for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True))))
-    vr_nj.configure_replications(specs)
+    vr_nj.wait_tasks(vr_nj.configure_replications(specs, wait=False))  # one filtered GET /tasks per look
     # The configure tasks end once configured; the seeded full sync (FULL_SYNC, then OK) runs after them.
     deadline = time.monotonic() + 30
     while {r.state for r in vr_nj.replications(source_vc_guid=nj)} != {"OK"} and time.monotonic() < deadline:

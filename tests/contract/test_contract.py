@@ -56,18 +56,33 @@ def test_the_catalogue_finds_a_new_client_method() -> None:
                                       thing_id=thing_id), wait)
 
     catalogue = client_operations(((Tomorrow, "srm"),))
-    assert catalogue[("srm", "POST", "/pairings/{}/things/{}/actions/frobnicate")] == ["frobnicate"]
+    assert catalogue[("srm", "POST", "/pairings/{}/things/{}/actions/frobnicate", ())] == ["frobnicate"]
     assert len(catalogue) == len(client_operations(((SrmClient, "srm"),))) + 1
 
 
-def test_every_client_operation_is_validated(recorded: Validation) -> None:
-    """A client method whose operation no contract exercise sends and validates fails here."""
+def test_the_catalogue_finds_every_request_shape_of_a_method() -> None:
+    """Not only a method's first shape: one task is read by id, several by a filtered listing of /tasks, and an
+    optional filter is a shape of its own."""
     catalogue = client_operations()
-    missing = {op: names for op, names in catalogue.items() if op not in recorded.operations}
-    print(f"contract: srmctl's clients call {len(catalogue)} operations, {len(catalogue) - len(missing)} validated")
-    assert not missing, "operations without a validated contract exercise:\n" + "\n".join(
-        f"  {api} {verb} {path}  ({', '.join(names)})" for (api, verb, path), names in sorted(missing.items()))
-    assert recorded.operations <= set(catalogue), "the exercises sent operations no client method has"
+    for api in ("srm", "vr"):
+        assert "tasks_now" in catalogue[(api, "GET", "/tasks", ("filter", "filter_property", "limit"))]
+        assert "tasks_now" in catalogue[(api, "GET", "/tasks/{}", ())]
+    vms = {shape for shape, names in catalogue.items() if "vms" in names and shape[0] == "vr"}
+    assert {query for *_, query in vms} == {("suitable_for_replication",),
+                                            ("filter", "filter_property", "suitable_for_replication")}
+
+
+def test_every_client_operation_is_validated(recorded: Validation) -> None:
+    """A request shape of a client method that no contract exercise sends and validates fails here."""
+    catalogue = client_operations()
+    missing = {shape: names for shape, names in catalogue.items() if shape not in recorded.shapes}
+    print(f"contract: srmctl's clients send {len(catalogue)} request shapes "
+          f"({len({shape[:3] for shape in catalogue})} operations), {len(catalogue) - len(missing)} validated")
+    assert not missing, "request shapes without a validated contract exercise:\n" + "\n".join(
+        f"  {api} {verb} {path} ?{'&'.join(query)}  ({', '.join(names)})"
+        for (api, verb, path, query), names in sorted(missing.items()))
+    sent = {shape[:3] for shape in catalogue}
+    assert recorded.operations <= sent, "the exercises sent operations no client method has"
 
 
 def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> None:
