@@ -20,6 +20,8 @@ from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
 
+pytestmark = pytest.mark.lab
+
 PLAN = "VR Failover"
 REBUILD = ["preflight.check", "metadata.snapshot", "orphans.unregister", "replication.cleanup", "plan.detach_groups",
            "groups.delete", "replication.reverse", "groups.create", "plan.attach_groups", "metadata.restore"]

@@ -91,6 +91,7 @@ def _literal(result: Result, *names: str) -> None:
     assert "\x1b" not in text
 
 
+@pytest.mark.lab
 def test_status_shows_names_literally_and_wide(hostile_lab: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     result = _run(monkeypatch, "status", "--lab", hostile_lab.directory)
     assert result.exit_code == 0, result.output
@@ -102,6 +103,7 @@ def test_status_shows_names_literally_and_wide(hostile_lab: LabConfig, monkeypat
     assert all(vm in group_row for vm in ("db01", BOLD_VM, RED_VM)) and len(group_row) > 80, result.output
 
 
+@pytest.mark.lab
 def test_plan_and_check_show_names_literally(hostile_lab: LabConfig, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     runbook = str(_runbook(tmp_path))
@@ -112,6 +114,7 @@ def test_plan_and_check_show_names_literally(hostile_lab: LabConfig, tmp_path: P
     _literal(checked, f"vm:{RED_VM}", f"replication:{BOLD_VM}")
 
 
+@pytest.mark.lab
 def test_snapshot_diff_and_restore_show_callout_names_literally(hostile_lab: LabConfig, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     where = ["--lab", hostile_lab.directory, "--plan", "VR Failover"]
@@ -138,6 +141,7 @@ def test_snapshot_diff_and_restore_show_callout_names_literally(hostile_lab: Lab
     _literal(restored, RED_VM, "mail04")
 
 
+@pytest.mark.lab
 def test_errors_neutralise_control_characters(hostile_lab: LabConfig, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     runbook = _runbook(tmp_path)
@@ -167,6 +171,7 @@ def test_commands_never_format_data_into_a_markup_template() -> None:
     assert offenders == []
 
 
+@pytest.mark.lab
 def test_plan_and_check_tables_are_not_wrapped(hostile_lab: LabConfig, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # Issue 12, part 6: output that is not a terminal is laid out wide; a row with the hostile names is one line.
@@ -179,6 +184,7 @@ def test_plan_and_check_tables_are_not_wrapped(hostile_lab: LabConfig, tmp_path:
                for line in checked.output.splitlines()), checked.output
 
 
+@pytest.mark.lab
 def test_snapshot_export_keeps_names_and_escapes_control_characters(hostile_lab: LabConfig,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     where = ["--lab", hostile_lab.directory, "--plan", "VR Failover"]
@@ -192,6 +198,7 @@ def test_snapshot_export_keeps_names_and_escapes_control_characters(hostile_lab:
     assert json.loads(as_json.stdout)["result"]["snapshot"]["vms"]["mail04"]["pre_power_on"][0]["name"] == ESC_CALLOUT
 
 
+@pytest.mark.lab
 def test_runs_show_journaled_messages_literally(hostile_lab: LabConfig, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))

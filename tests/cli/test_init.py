@@ -59,6 +59,7 @@ def _init(config: LabConfig, folder: Path, *extra: str) -> Result:
     return _run("init", "--plan", PLAN, "--lab", config.directory, "-f", str(folder / "rb.yaml"), *extra)
 
 
+@pytest.mark.lab
 def test_init_from_a_lab_writes_a_runbook_and_snapshot_that_validate(migrated: LabConfig, tmp_path: Path) -> None:
     before = whole_state(migrated)
     result = _init(migrated, tmp_path, "-o", "json")
@@ -103,6 +104,7 @@ def test_init_from_a_lab_writes_a_runbook_and_snapshot_that_validate(migrated: L
     assert planned.exit_code == 0, planned.output
 
 
+@pytest.mark.lab
 def test_existing_files_are_kept_unless_force(migrated: LabConfig, tmp_path: Path) -> None:
     assert _init(migrated, tmp_path).exit_code == 0
     runbook, snapshot = tmp_path / "rb.yaml", tmp_path / "rb.snapshot.yaml"
@@ -120,6 +122,7 @@ def test_existing_files_are_kept_unless_force(migrated: LabConfig, tmp_path: Pat
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+@pytest.mark.lab
 def test_a_plan_that_does_not_exist_is_named_with_the_plans_there(migrated: LabConfig, tmp_path: Path) -> None:
     result = _run("init", "--plan", "VR Failovr", "--lab", migrated.directory, "-f", str(tmp_path / "rb.yaml"),
                   "-o", "json")
@@ -157,6 +160,7 @@ def _site_flags(config: LabConfig) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+@pytest.mark.lab
 def test_init_from_site_flags_and_environment_names_secret_sources(migrated: LabConfig, tmp_path: Path) -> None:
     args, env = _site_flags(migrated)
     runbook = tmp_path / "tier1.yaml"
@@ -201,6 +205,7 @@ def test_init_from_site_flags_and_environment_names_secret_sources(migrated: Lab
     (["--lab", "LAB", "--rpo", "15"], "--rpo 15: expected a duration"),
     (["--lab", "LAB", "--rpo", "2m"], "--rpo 2m: must be between 5m and 24h"),
 ])
+@pytest.mark.lab
 def test_bad_flags_are_named_and_nothing_is_written(migrated: LabConfig, tmp_path: Path, args: list[str],
                                                     message: str) -> None:
     args = [migrated.directory if a == "LAB" else a for a in args]
@@ -216,6 +221,7 @@ def test_passwords_are_not_taken_on_the_command_line(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.lab
 def test_after_a_disaster_recovery_stale_vms_are_named_not_confirmed(tmp_path_factory: pytest.TempPathFactory,
                                                                      tmp_path: Path) -> None:
     with _lab(tmp_path_factory, "disaster-recovery") as config:
@@ -259,6 +265,7 @@ def test_hostile_names_are_written_so_they_read_back_unchanged(tmp_path: Path) -
     assert yaml.safe_load(path.read_text())["version"] == 1  # no comment became YAML
 
 
+@pytest.mark.lab
 def test_unreachable_sites_and_unset_password_variables_write_nothing(migrated: LabConfig, tmp_path: Path) -> None:
     args, env = _site_flags(migrated)
     target = tmp_path / "out" / "rb.yaml"

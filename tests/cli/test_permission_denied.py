@@ -29,6 +29,7 @@ def migrated_lab(tmp_path: Path) -> Iterator[LabConfig]:
         lab.down(tmp_path / "lab")
 
 
+@pytest.mark.lab
 def test_no_permission_on_every_vm_exits_5_and_says_it_once(migrated_lab: LabConfig, tmp_path: Path) -> None:
     rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(steps=("preflight.check", "orphans.unregister")))
     vcenter_faults(migrated_lab, "new-york", "POST", method="UnregisterVM", fault="no_permission", count=1000)
@@ -39,6 +40,7 @@ def test_no_permission_on_every_vm_exits_5_and_says_it_once(migrated_lab: LabCon
     assert "(4 VMs)" in error and error.count("UnregisterVM") == 1, error
 
 
+@pytest.mark.lab
 def test_srm_403_is_permission_denied_naming_the_call(migrated_lab: LabConfig, tmp_path: Path) -> None:
     rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(steps=("preflight.check", "metadata.snapshot")))
     lab_srmsim(migrated_lab).fail_http("/pairings/*/recovery-management/plans*", api="srm", status=403, count=1000)

@@ -17,6 +17,8 @@ from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(scope="module")
 def migrated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:

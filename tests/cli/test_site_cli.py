@@ -118,6 +118,7 @@ def two_plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
         lab.down(directory)
 
 
+@pytest.mark.lab
 def test_the_dry_run_shows_every_plan_in_order(two_plans: LabConfig, home: Path) -> None:
     table = run("plan", str(TIER1), str(TIER2), "--lab", two_plans.directory)
     assert table.exit_code == 0, table.output
@@ -137,6 +138,7 @@ def test_the_dry_run_shows_every_plan_in_order(two_plans: LabConfig, home: Path)
     assert not home.exists()  # a dry run journals nothing
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("endings", ["LF", "CRLF"])
 def test_a_plan_locked_by_another_run_refuses_the_site_run(two_plans: LabConfig, home: Path, tmp_path: Path,
                                                            endings: str) -> None:

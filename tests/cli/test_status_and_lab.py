@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -69,6 +70,7 @@ def test_status_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "lab.yaml not found" in missing.stderr
 
 
+@pytest.mark.lab
 def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
     runner = CliRunner()
     directory = tmp_path / "L"

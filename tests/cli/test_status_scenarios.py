@@ -13,6 +13,8 @@ from srmctl.cli.main import cli
 from srmctl.lab import lab
 from srmctl.labkit.topology import load_topology
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.mark.parametrize("scenario, plan_status, replication_status, stale_power", [
     ("planned-migration", "RECOVERY_COMPLETE", "RECOVERED", "poweredOff"),

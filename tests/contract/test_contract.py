@@ -41,6 +41,7 @@ def test_strict_copy_rejects_misspelt_field() -> None:
     OpenAPI.from_dict(spec)  # still a valid document
 
 
+@pytest.mark.lab
 def test_client_and_srmsim_follow_the_vendor_contract(recorded: Validation) -> None:
     print(f"contract: {recorded.requests} requests and {recorded.responses} responses validated, "
           f"{len(recorded.violations)} violations")
@@ -72,6 +73,7 @@ def test_the_catalogue_finds_every_request_shape_of_a_method() -> None:
                                             ("filter", "filter_property", "suitable_for_replication")}
 
 
+@pytest.mark.lab
 def test_every_client_operation_is_validated(recorded: Validation) -> None:
     """A request shape of a client method that no contract exercise sends and validates fails here."""
     catalogue = client_operations()
@@ -85,6 +87,7 @@ def test_every_client_operation_is_validated(recorded: Validation) -> None:
     assert recorded.operations <= sent, "the exercises sent operations no client method has"
 
 
+@pytest.mark.lab
 def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> None:
     """Real refusals (400 with the ResponseError body the strict copy requires, 404 without a body, as the
     spec documents them), at least one per family of each API."""
@@ -98,6 +101,7 @@ def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> No
         assert families <= covered[api], f"{api}: no validated error answer for {sorted(families - covered[api])}"
 
 
+@pytest.mark.lab
 def test_inventory_mappings_follow_the_vendor_contract(tmp_path):
     """list, create, read and delete of every mapping family and of placeholder datastores, and their error
     responses (400 for an object of the wrong site, 404 for an unknown mapping), validated against the spec."""

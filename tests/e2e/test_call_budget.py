@@ -64,6 +64,7 @@ def _runbook(topology: Topology, path: Path) -> Path:
     return path
 
 
+@pytest.mark.lab
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_whole_failback_of_50_vms_stays_within_the_call_budget(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ from test_failback_e2e import (  # noqa: E402
 )
 
 # The first test runs the whole subset (module fixture): its timeout covers all cases.
-pytestmark = [pytest.mark.slow, pytest.mark.crash_matrix, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.crash_matrix, pytest.mark.timeout(1200), pytest.mark.lab]
 
 KILL_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
 JOBS = int(os.environ.get("SRMCTL_CRASH_JOBS", "4"))

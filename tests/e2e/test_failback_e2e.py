@@ -47,7 +47,7 @@ from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.steps.dr_state import PLAN_BUSY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 PLAN = "VR Failover"
 HOME, AWAY = "new-york", "new-jersey"

@@ -18,7 +18,7 @@ from srmctl.lab import lab
 from srmctl.labkit.topology import load_topology
 from srmctl.runbook import load_runbook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 PLAN = "VR Failover"
 HOME, AWAY = "new-york", "new-jersey"

@@ -12,7 +12,7 @@ from labstate import RunbookSpec, write_runbook
 from srmctl.lab import lab
 from srmctl.labkit.topology import load_topology
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 
 def test_the_checker_is_silent_on_an_untouched_lab_and_reports_seeded_losses(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from srmctl.labkit.topology import Topology, load_topology
 sys.path.insert(0, str(Path(__file__).parent))  # the runbook of the sibling e2e module
 from test_failback_e2e import PLANNED, failback_runbook  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 HOME, AWAY = "new-york", "new-jersey"
 

@@ -32,7 +32,7 @@ from test_failback_e2e import (  # noqa: E402
     take_baseline,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 
 def _kinds(events: list[dict[str, Any]], kind: str) -> list[str]:

@@ -27,7 +27,7 @@ from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
 from srmctl.runbook import load_runbook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 SITE = Path(__file__).parents[2] / "playbooks" / "site"
 TIER1, TIER2, TOPOLOGY = SITE / "tier1-db.yaml", SITE / "tier2-apps.yaml", SITE / "lab-topology.yaml"

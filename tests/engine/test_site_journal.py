@@ -74,6 +74,7 @@ def test_a_site_run_lists_its_plans_and_where_it_stopped(tmp_path: Path) -> None
 def test_the_runs_command_shows_a_site_run_plan_by_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write_site(tmp_path)
     monkeypatch.setenv("SRMCTL_HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")  # rich's width when output is not a terminal (as in a parallel worker)
     shown = CliRunner().invoke(cli, ["runs", SITE], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert shown.output.index("plan 1: tier1-db") < shown.output.index("plan 2: tier2-apps")

@@ -14,6 +14,8 @@ from srmctl.lab import lab
 from srmctl.lab.config import load_lab
 from srmctl.labkit.topology import load_topology
 
+pytestmark = pytest.mark.lab
+
 BAD_VCSIM = "#!/bin/sh\necho 'vcsim: listen tcp 127.0.0.1:0: bind: address already in use' >&2\nexit 1\n"
 
 

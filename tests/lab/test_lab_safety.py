@@ -137,6 +137,7 @@ def _contains(path: Path, needle: bytes) -> bool:
     return False
 
 
+@pytest.mark.lab
 def test_a_lab_cycle_keeps_secrets_and_the_users_files(tmp_path: Path) -> None:
     directory = tmp_path / "lab"
     config = lab.up(directory, load_topology())
@@ -168,6 +169,7 @@ def test_a_lab_cycle_keeps_secrets_and_the_users_files(tmp_path: Path) -> None:
         lab.up(directory, load_topology())
 
 
+@pytest.mark.lab
 def test_lab_up_latency_is_kept_in_the_lab_and_in_srmsims_config(tmp_path: Path) -> None:
     """``srmctl lab up --latency realistic``: srmsim serves with that profile, and both lab.yaml and srmsim's
     own config file (which srmsim reads again when started from it) record it; the choices are srmsim's."""

@@ -14,6 +14,8 @@ from srmctl.labkit.topology import load_topology, scaled_topology
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 
+pytestmark = pytest.mark.lab
+
 VMS = 1000
 
 

@@ -20,6 +20,8 @@ from srmctl.metadata.restore import apply_restore, plan_restore
 from srmctl.metadata.snapshot import NicIp, PlanStep, Snapshot, SnapshotCallout, VmMetadata
 from srmctl.srmsim.launcher import SrmsimHandle
 
+pytestmark = pytest.mark.lab
+
 PLAN = "VR Failover"
 
 

@@ -67,6 +67,7 @@ def test_realistic_sync_time_is_proportional_to_the_bytes_moved() -> None:
         profile("slow")
 
 
+@pytest.mark.lab
 def test_srmsim_serves_tasks_with_the_realistic_profile(tmp_path: Path) -> None:
     """Through the VR API of a real srmsim process started with ``latency: realistic``: two pauses started
     together are RUNNING before their second and both SUCCESS about a second later."""

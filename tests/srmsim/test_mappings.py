@@ -172,4 +172,4 @@ def _reverse_db(sim: SrmsimHandle) -> tuple[str, str]:
     return found["primary_object"], found["secondary_object"]
 
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.lab]

@@ -150,6 +150,7 @@ def test_refused_login_is_the_documented_400(srmsim: SrmsimHandle, api: str, pas
     assert response.status_code == 400 and _is_response_error(response)
 
 
+@pytest.mark.lab
 def test_a_non_ascii_password_logs_in(tmp_path: Path) -> None:
     password = "pässwörd-ü€"
     sim = launch(tmp_path, sites="{new-york: {password: 'pässwörd-ü€'}, new-jersey: {password: x}}")
@@ -205,6 +206,7 @@ def test_a_remote_vcenter_needs_the_remote_login(srmsim: SrmsimHandle) -> None: 
     assert paired.status_code == 400 and paired.json()["error_code"] == "REMOTE_SITE_NOT_AUTHENTICATED"
 
 
+@pytest.mark.lab
 def test_the_remote_login_lapses_on_its_own(tmp_path: Path) -> None:
     sim = launch(tmp_path, remote_session_ttl=0.5)
     try:

@@ -21,6 +21,8 @@ from srmctl.adapters.dr.site import find_vr_pairing
 from srmctl.errors import NotFound
 from srmctl.srmsim.launcher import SrmsimHandle
 
+pytestmark = pytest.mark.lab
+
 NY, NJ = "new-york", "new-jersey"
 
 

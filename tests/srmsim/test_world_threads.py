@@ -41,6 +41,7 @@ def test_wait_idle_waits_for_a_task_that_a_task_started(monkeypatch: pytest.Monk
     assert done.is_set()
 
 
+@pytest.mark.lab
 def test_a_seeding_that_takes_long_leaves_every_threads_stack_in_the_log(tmp_path: Path) -> None:
     # A stalled 'lab up' at 1,000 VMs once left nothing to read: srmsim now dumps its threads' stacks to its
     # log (stderr) every stall_dump_seconds until it is ready.

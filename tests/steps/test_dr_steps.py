@@ -20,6 +20,8 @@ from srmctl.lab.config import LabConfig
 from srmctl.runbook import Runbook
 from srmctl.steps import Step, StepContext, get_step
 
+pytestmark = pytest.mark.lab
+
 ALL = ("mail04", "db01", "web01", "web02")
 #: Plan runs (test, migration) depend on srmsim registering VMs in vcsim, which is being built right now;
 #: until it lands a run may end in ERROR there. Not strict, so these start passing by themselves.

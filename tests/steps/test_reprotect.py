@@ -17,6 +17,8 @@ from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.steps import get_step
 from srmctl.steps.protection import REBUILD
 
+pytestmark = pytest.mark.lab
+
 
 def _srmsim(config: LabConfig) -> SrmsimHandle:
     """The lab's srmsim (started detached by 'lab up'), for fault injection."""

@@ -11,6 +11,8 @@ from edge import dry_run
 
 from srmctl.runbook import load_runbook
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.mark.parametrize("select", [{"recovery_plan": "VR Failover"}, {"protection_group": "VR web"}])
 def test_select_resolves_to_the_vms_of_the_plan_or_group(tmp_path: Path, select: dict[str, str]) -> None:

@@ -12,6 +12,8 @@ from srmsim_fixtures import launch, logged_in, make_client
 
 from srmctl.adapters.dr import DrApiError
 
+pytestmark = pytest.mark.lab
+
 REMOTE_LOGIN = "POST /pairings/{pairing_id}/remote-session"
 REPLICATED = "GET /pairings/{pairing_id}/vcenters/{vcenter_id}/replicated-vms"
 DATASTORES = "GET /pairings/{pairing_id}/vcenters/{vcenter_id}/datastores"

@@ -27,7 +27,9 @@ def test_many_tasks_are_awaited_with_filtered_listings_not_one_read_each(srmsim)
     ended = srm.wait_tasks(tasks, timeout=60)
     assert [t.id for t in ended] == [t.id for t in tasks]
     assert all(t.status == TaskStatus.SUCCESS for t in ended)
-    assert srm.calls[ONE] == 0  # never one read per task
+    # never one read per task: only a round in which a single task is still pending reads it by id (on a loaded
+    # machine the last task can end a round after the others)
+    assert srm.calls[ONE] <= 2
     rounds_with_pages = srm.calls[LIST]
     # srmsim serves pages of one item here (page_size 1): at most one GET per pending task per round, and far
     # fewer rounds than a wait per task would take

@@ -15,6 +15,8 @@ from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
 
+pytestmark = pytest.mark.lab
+
 HOME = "new-york"
 # engine/check.py reads inventories[target] whenever a session exists, even when reading the inventory failed.
 

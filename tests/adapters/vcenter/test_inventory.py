@@ -15,6 +15,8 @@ from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology, scaled_topology
 
+pytestmark = pytest.mark.lab
+
 
 def test_inventory_records_carry_identity_placement_and_disks(shared_lab: LabConfig) -> None:
     session = connect(shared_lab.vcenter_endpoint("new-york"))
