@@ -27,14 +27,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from benchlib import runbook_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "fixtures"))
+from faults import lab_srmsim  # noqa: E402 - the tests' handle on a lab's srmsim
 
 from srmctl.lab import lab
 from srmctl.labkit.topology import load_topology, scaled_topology
 
 HERE = Path(__file__).resolve().parent
 APIS = ("soap", "srm", "vr")
+CONCURRENCY = 8  # the runbook's (benchlib.runbook_for)
 
 
 @dataclass
@@ -47,6 +52,11 @@ class Row:
     outcome: str
     calls: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> api -> calls
     seconds: dict[str, float] = field(default_factory=dict)  # step -> wall seconds (started to verified)
+    bounds: dict[str, float] = field(default_factory=dict)  # step -> lower bound from srmsim's task records
+
+    @property
+    def bound(self) -> float:
+        return sum(self.bounds.values())
 
     def per_vm(self, api: str | None = None) -> float:
         total = sum(c for step in self.calls.values() for a, c in step.items() if api in (None, a))
@@ -90,20 +100,41 @@ def step_calls(journal: Path) -> dict[str, dict[str, int]]:
     return calls
 
 
-def step_seconds(journal: Path) -> dict[str, float]:
-    """Per top-level step, the wall seconds from its (last) start to its end event."""
-    started: dict[str, datetime] = {}
-    seconds: dict[str, float] = {}
+def step_windows(journal: Path) -> dict[str, tuple[float, float]]:
+    """Per top-level step, its (last) start and its end event, as epoch seconds."""
+    started: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}
     for line in (journal / "events.jsonl").read_text().splitlines():
         event = json.loads(line)
         step, kind = event.get("step"), event.get("kind")
         if not step or "." not in step.split("/")[-1] or "/" in step:
             continue
         if kind == "step_started":
-            started[step] = datetime.fromisoformat(event["at"])
+            started[step] = datetime.fromisoformat(event["at"]).timestamp()
         elif kind in ("step_verified", "step_failed") and step in started:
-            seconds[step] = (datetime.fromisoformat(event["at"]) - started[step]).total_seconds()
-    return seconds
+            windows[step] = (started[step], datetime.fromisoformat(event["at"]).timestamp())
+    return windows
+
+
+def step_seconds(journal: Path) -> dict[str, float]:
+    """Per top-level step, the wall seconds from its (last) start to its end event."""
+    return {step: end - start for step, (start, end) in step_windows(journal).items()}
+
+
+def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str, Any]],
+                 concurrency: int) -> dict[str, float]:
+    """Per step, the least time its SRM/VR work could take: the longer of its longest task and its summed task
+    time divided by ``concurrency`` (srmctl keeps at most that many tasks in flight). A task belongs to the step
+    whose window holds the moment it was queued; the tasks' own durations come from srmsim's records."""
+    durations: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        if record.get("started") is None or record.get("completed") is None:
+            continue
+        queued = record["queued"] / 1000
+        step = next((s for s, (start, end) in windows.items() if start <= queued <= end), None)
+        if step is not None:
+            durations[step].append((record["completed"] - record["started"]) / 1000)
+    return {step: max(max(times), sum(times) / concurrency) for step, times in durations.items()}
 
 
 def measure(count: int, latency: str, workdir: Path) -> Row:
@@ -122,21 +153,25 @@ def measure(count: int, latency: str, workdir: Path) -> Row:
         except (ValueError, KeyError):
             return Row(count, up_seconds, plan_seconds, seconds, rss, f"no report: {out[:200]!r}")
         journal = Path(report["journal"])
+        records = lab_srmsim(config).task_records()
         return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
-                   step_calls(journal), step_seconds(journal))
+                   step_calls(journal), step_seconds(journal),
+                   lower_bounds(step_windows(journal), records, CONCURRENCY))
     finally:
         lab.down(directory)
 
 
 def table(rows: list[Row]) -> str:
     base = rows[0]
-    lines = ["| VMs | lab up (s) | plan (s) | plan / N=4 | failback (s) | failback / N=4 | calls/VM | "
-             "SOAP/VM | SRM/VM | VR/VM | peak RSS (MB) | outcome |", "|" + "---|" * 12]
+    lines = ["| VMs | lab up (s) | plan (s) | plan / N=4 | failback (s) | failback / N=4 | lower bound (s) | "
+             "failback / bound | calls/VM | SOAP/VM | SRM/VM | VR/VM | peak RSS (MB) | outcome |", "|" + "---|" * 14]
     for row in rows:
+        ratio = f"{row.failback / row.bound:.2f}" if row.bound else "-"
         lines.append(
             f"| {row.vms} | {row.lab_up:.1f} | {row.plan:.1f} | {row.plan / base.plan:.2f} | {row.failback:.1f} | "
-            f"{row.failback / base.failback:.2f} | {row.per_vm():.1f} | {row.per_vm('soap'):.1f} | "
-            f"{row.per_vm('srm'):.1f} | {row.per_vm('vr'):.1f} | {row.peak_rss_mb:.0f} | {row.outcome} |")
+            f"{row.failback / base.failback:.2f} | {row.bound:.1f} | {ratio} | {row.per_vm():.1f} | "
+            f"{row.per_vm('soap'):.1f} | {row.per_vm('srm'):.1f} | {row.per_vm('vr'):.1f} | {row.peak_rss_mb:.0f} | "
+            f"{row.outcome} |")
     return "\n".join(lines)
 
 
@@ -157,13 +192,15 @@ def step_table(rows: list[Row]) -> str:
 
 
 def time_table(rows: list[Row]) -> str:
-    """Wall seconds per step, one column per N."""
+    """Wall seconds per step and the step's lower bound from srmsim's task records, one column per N."""
     steps: dict[str, None] = {}
     for row in rows:
         steps.update(dict.fromkeys(row.seconds))
-    lines = ["| step | " + " | ".join(f"N={r.vms} (s)" for r in rows) + " |", "|" + "---|" * (len(rows) + 1)]
+    lines = ["| step | " + " | ".join(f"N={r.vms} wall / bound (s)" for r in rows) + " |",
+             "|" + "---|" * (len(rows) + 1)]
     for step in steps:
-        lines.append(f"| {step} | " + " | ".join(f"{r.seconds.get(step, 0.0):.1f}" for r in rows) + " |")
+        lines.append(f"| {step} | " + " | ".join(f"{r.seconds.get(step, 0.0):.1f} / {r.bounds.get(step, 0.0):.1f}"
+                                                 for r in rows) + " |")
     return "\n".join(lines)
 
 
@@ -207,8 +244,8 @@ def main() -> None:
                 row = measure(count, args.latency, Path(tmp))
                 rows.append(row)
                 print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
-                      f"({row.outcome}), {row.per_vm():.1f} calls/VM, peak RSS {row.peak_rss_mb:.0f} MB",
-                      flush=True)
+                      f"({row.outcome}; lower bound {row.bound:.1f}s), {row.per_vm():.1f} calls/VM, "
+                      f"peak RSS {row.peak_rss_mb:.0f} MB", flush=True)
         except KeyboardInterrupt:  # Ctrl-C during a long N: record the sizes measured so far
             print(f"interrupted: recording N = {', '.join(str(r.vms) for r in rows) or 'none'}", flush=True)
     if not rows:
@@ -217,7 +254,9 @@ def main() -> None:
             f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
             f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
             f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n\n"
-            f"Wall seconds per step (journal, step start to end):\n\n{time_table(rows)}\n")
+            f"Wall seconds per step (journal, step start to end) and each step's lower bound (srmsim's task "
+            f"records: the longer of its longest task and its summed task time / {CONCURRENCY}):\n\n"
+            f"{time_table(rows)}\n")
     if not args.no_record and plot(rows, HERE / "failback_scale.png"):
         text += "\nPlot: bench/failback_scale.png\n"
     print(text)

@@ -57,6 +57,10 @@ class SrmsimHandle:
     def state(self) -> dict[str, Any]:
         return self._control("GET", "state")
 
+    def task_records(self) -> list[dict[str, Any]]:
+        """Every task srmsim started (both sites and APIs) with its queued, started and completed times (ms)."""
+        return list(self._control("GET", "tasks"))
+
     def fail_http(self, path: str, *, method: str = "*", status: int = 503, count: int = 1,
                   retry_after: int | None = None, site: str | None = None, api: str | None = None) -> None:
         """The next ``count`` calls matching method + path (fnmatch, below the API root) answer ``status``."""

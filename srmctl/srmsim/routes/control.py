@@ -21,6 +21,16 @@ def state(req: SimRequest) -> Reply:
     return 200, req.world.snapshot()
 
 
+@ROUTES.get("/tasks")
+def task_records(req: SimRequest) -> Reply:
+    """Every task either API started, with its times (ms since the epoch): what the work itself took, for the
+    benchmark's lower bound on a failback (bench/failback_scale.py)."""
+    with req.world.lock:
+        return 200, [{"id": t.id, "site": t.site, "api": t.api, "description": t.description, "status": t.status,
+                      "queued": t.queued, "started": t.started, "completed": t.completed}
+                     for t in req.world.tasks.values()]
+
+
 @ROUTES.post("/faults")
 def add_fault(req: SimRequest) -> Reply:
     body = req.body or {}
