@@ -100,6 +100,11 @@ class FaultMiddleware:
 _live: dict[tuple[Address, Address], Any] = {}  # (server, client) address -> the connection's protocol
 
 
+def connections(server_port: int) -> list[Any]:
+    """The protocols of the live connections accepted on ``server_port`` (their transports, sockets included)."""
+    return [protocol for (server, _), protocol in list(_live.items()) if server[1:2] == (server_port,)]
+
+
 async def drop(scope: Scope) -> None:
     """Close the calling connection without a response, and wait until the server has seen it closed (so
     that uvicorn does not try to answer a request whose app returned without one)."""
