@@ -11,6 +11,7 @@ from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.errors import LabError, NotFound
 from srmctl.lab.processes import ProcessIdentity
+from srmctl.runbook.files import write_atomically
 
 LAB_FILE = "lab.yaml"
 MANIFEST_FILE = "lab-manifest.yaml"  # what 'lab up' created in the lab folder: all that 'lab down' removes
@@ -109,10 +110,8 @@ def load_lab(directory: Path) -> LabConfig:
 
 def save_lab(config: LabConfig) -> Path:
     path = lab_file(Path(config.directory))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    tmp.replace(path)  # atomic: readers never see half a file
-    return path
+    # Atomic (readers never see half a file), and never through a symlink planted at a temporary name.
+    return write_atomically(path, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), durable=False)
 
 
 def safe_component(name: str, what: str) -> str:
