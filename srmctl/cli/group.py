@@ -19,7 +19,7 @@ import click
 from srmctl.cli import commands
 from srmctl.cli.app import App
 from srmctl.cli.render import error_envelope, neutralise
-from srmctl.errors import ExitCode, SrmctlError, exit_code_for
+from srmctl.errors import ExitCode, LocalIoFailed, SrmctlError, exit_code_for
 
 
 @cache
@@ -61,6 +61,10 @@ class SrmctlGroup(click.Group):
         except SrmctlError as error:
             _report(ctx, error)
             sys.exit(int(exit_code_for(error)))
+        except OSError as error:  # disk full, read-only or missing folders: one line, never a traceback
+            failed = LocalIoFailed(error)
+            _report(ctx, failed)
+            sys.exit(int(exit_code_for(failed)))
         except KeyboardInterrupt as error:
             _report(ctx, error)
             sys.exit(int(ExitCode.ABORTED))
