@@ -35,7 +35,15 @@ from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
-from srmctl.engine.stored_runs import ABORTED, FAILED, SUCCEEDED, StepOutcome, load_run, step_outcomes
+from srmctl.engine.stored_runs import (
+    ABORTED,
+    FAILED,
+    RESUME_NEEDS,
+    SUCCEEDED,
+    StepOutcome,
+    load_run,
+    step_outcomes,
+)
 from srmctl.errors import Aborted, LocalIoFailed, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
@@ -169,7 +177,7 @@ class PendingRun:
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
     """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
-    stored = load_run(home, run_id).intact("resume", needs=("runbook_path", "runbook_sha256", "steps"))
+    stored = load_run(home, run_id).intact("resume", needs=RESUME_NEEDS)
     meta = stored.meta
     runbook = _runbook_of(stored.directory, meta)
     selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
