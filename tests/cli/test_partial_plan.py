@@ -11,23 +11,18 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from drlab import planned_migration_lab
 from edge import dr_sites
 from labstate import RunbookSpec, write_runbook
 
 from srmctl.cli.main import cli
-from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
-from srmctl.labkit.topology import load_topology
 
 
 @pytest.fixture(scope="module")
 def migrated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
-    directory = tmp_path_factory.mktemp("partial") / "lab"
-    config = lab.up(directory, load_topology(), scenario="planned-migration")
-    try:
+    with planned_migration_lab(tmp_path_factory.mktemp("partial") / "lab") as config:
         yield config
-    finally:
-        lab.down(directory)
 
 
 def _runbook(tmp_path: Path, **changes: Any) -> str:

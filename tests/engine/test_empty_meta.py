@@ -25,7 +25,8 @@ def test_a_meta_without_the_keys_every_run_has_is_damaged(tmp_path: Path, meta: 
     listed = CliRunner().invoke(cli, ["runs", "-o", "json"], env=env)
     assert listed.exit_code == 0, listed.output
     (summary,) = json.loads(listed.stdout)["result"]["runs"]
-    assert summary["outcome"] == "damaged" and "meta.json lacks runbook_path, runbook_sha256, steps" in summary["damage"]
+    assert summary["outcome"] == "damaged"
+    assert "meta.json lacks runbook_path, runbook_sha256, steps" in summary["damage"]
     report = CliRunner().invoke(cli, ["runs", RUN_ID, "--report"], env=env)
     assert report.exit_code == 2 and "meta.json lacks" in report.stderr  # RunDamaged, as for other damage
     assert not (run / "report.html").exists()
