@@ -161,7 +161,8 @@ def stop_recorded(recorded: ProcessIdentity, timeout: float = 10.0) -> bool:
 
 def private_log(path: Path, mode: str = "ab") -> Any:
     """Open a log file that only the owner can read (simulator output may name users and endpoints)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if "a" in mode else os.O_TRUNC),
+                 0o600)  # O_NOFOLLOW: never through a symlink planted in a reused lab folder
     os.fchmod(fd, 0o600)  # also when it existed with a wider mode
     return os.fdopen(fd, mode)
 
