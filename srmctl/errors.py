@@ -135,6 +135,22 @@ class LabError(SrmctlError):
     code = "lab"
 
 
+class LocalIoFailed(SrmctlError):
+    """A local file could not be read or written (disk full, read-only folder, a file where a folder should
+    be): an operating-system error, said in one line naming the path."""
+
+    code = "local_io"
+
+    def __init__(self, error: OSError, doing: str = "") -> None:
+        where = f"{error.filename}: " if error.filename is not None else ""
+        reason = error.strerror or str(error)
+        super().__init__(f"{doing}{where}{reason}")
+        self.errno = error.errno
+
+    def details(self) -> dict[str, object]:
+        return {"errno": self.errno}
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     """Map any exception to the documented exit code."""
     if isinstance(error, SrmctlError):

@@ -19,7 +19,7 @@ import click
 from srmctl.cli import commands
 from srmctl.cli.app import App
 from srmctl.cli.render import error_envelope, neutralise
-from srmctl.errors import ExitCode, SrmctlError, exit_code_for
+from srmctl.errors import ExitCode, LocalIoFailed, SrmctlError, UsageError, exit_code_for
 
 
 @cache
@@ -49,11 +49,17 @@ class SrmctlGroup(click.Group):
                      **extra: Any) -> click.Context:
         # Parsing the root's options runs eager callbacks (--help imports every command module): a Ctrl-C
         # here would reach click's own "Aborted!" and exit 1.
+        raw = list(args)  # click's parser consumes ``args``
         try:
-            return super().make_context(info_name, args, parent, **extra)
+            ctx = super().make_context(info_name, args, parent, **extra)
         except KeyboardInterrupt:
             click.echo("srmctl: aborted", err=True)
             sys.exit(int(ExitCode.ABORTED))
+        except click.ClickException as error:  # a usage error among the root's own options
+            _usage_error(error, "srmctl", raw)
+            raise
+        ctx.meta[_ARGS] = raw  # to tell whether a usage error of a command should be JSON
+        return ctx
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -61,9 +67,41 @@ class SrmctlGroup(click.Group):
         except SrmctlError as error:
             _report(ctx, error)
             sys.exit(int(exit_code_for(error)))
+        except OSError as error:  # disk full, read-only or missing folders: one line, never a traceback
+            failed = LocalIoFailed(error)
+            _report(ctx, failed)
+            sys.exit(int(exit_code_for(failed)))
         except KeyboardInterrupt as error:
             _report(ctx, error)
             sys.exit(int(ExitCode.ABORTED))
+        except click.ClickException as error:  # click's own usage errors: JSON too when -o json was asked for
+            app = ctx.find_object(App)
+            _usage_error(error, ctx.invoked_subcommand or _command_of(ctx.meta.get(_ARGS, [])),
+                         ctx.meta.get(_ARGS, []), json_output=app is not None and app.json_output)
+            raise
+
+
+_ARGS = "srmctl.args"
+
+
+def _usage_error(error: click.ClickException, command: str, args: list[str], *, json_output: bool = False) -> None:
+    """With ``-o json`` anywhere in the arguments, say a click error as the JSON error envelope (exactly one
+    document on stdout) and exit with click's code; otherwise return, and click says it as usual."""
+    if not (json_output or _asks_for_json(args)):
+        return
+    failed = UsageError(error.format_message()) if isinstance(error, click.UsageError) else \
+        SrmctlError(error.format_message())
+    click.echo(error_envelope(command, failed))
+    sys.exit(error.exit_code)
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(a in ("-ojson", "--output=json") or (a in ("-o", "--output") and b == "json") for a, b in pairs)
+
+
+def _command_of(args: list[str]) -> str:
+    return next((a for a in args if not a.startswith("-")), "srmctl")
 
 
 def _report(ctx: click.Context, error: BaseException) -> None:

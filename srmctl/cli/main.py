@@ -18,6 +18,11 @@ ABORTED = 130  # ExitCode.ABORTED, spelled out so that nothing is imported befor
 
 
 def main() -> None:
+    # SIGTERM (kill, systemd, a CI timeout) and SIGHUP (a closed terminal) end a run as Ctrl-C does: journal
+    # closed, lock released, exit 130. A SIGHUP ignored on purpose (nohup) stays ignored.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _interrupt)
     try:
         from srmctl.cli.group import cli
 
@@ -26,9 +31,14 @@ def main() -> None:
         _aborted()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _aborted() -> NoReturn:
-    # A second Ctrl-C while this is said must not become a traceback either.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A second Ctrl-C (or SIGTERM, SIGHUP) while this is said must not become a traceback either.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     sys.stderr.write("srmctl: aborted\n")
     sys.stderr.flush()
     sys.exit(ABORTED)

@@ -7,8 +7,6 @@ Monitoring reads this file long after srmctl has exited, so a run that fails mus
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +18,9 @@ if TYPE_CHECKING:
 
 
 def _label(value: str) -> str:
+    # A file name that is not valid UTF-8 reaches here with surrogate escapes, which no text file can hold:
+    # its bytes become U+FFFD, so the file is still written (a crash would leave a stale "ready").
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
@@ -72,18 +73,13 @@ def failure_text(runbook: str, error: BaseException) -> str:
     return "\n".join(_common(f'runbook="{_label(runbook)}"', False, error_reason(error))) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_textfile(path: Path, text: str) -> None:
     """node_exporter may read at any moment: write a temp file beside the target, then rename over it."""
+    # Imported here: the runbook package loads pydantic, which 'srmctl --help' must not pay for.
+    from srmctl.runbook.files import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text, mode=0o644, durable=False)
 
 
 def checked(runbook_file: Path, lab_dir: Path | None, textfile: Path | None) -> CheckReport:
@@ -102,8 +98,8 @@ def checked(runbook_file: Path, lab_dir: Path | None, textfile: Path | None) -> 
         report = run_check(runbook, endpoints_for(runbook, read_lab(lab_dir)))
     except BaseException as error:
         if textfile is not None:
-            write_atomically(textfile, failure_text(label, error))
+            write_textfile(textfile, failure_text(label, error))
         raise
     if textfile is not None:
-        write_atomically(textfile, prometheus_text(report))
+        write_textfile(textfile, prometheus_text(report))
     return report

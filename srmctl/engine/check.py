@@ -185,6 +185,10 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
     return violations
 
 
+#: How far a snapshot's date may lie ahead of this machine's clock (clocks of two hosts differ a little).
+CLOCK_SKEW_SECONDS = 300
+
+
 def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite, plan_found: bool) -> float | None:
     path = runbook.recovery_plan.metadata
     if path is None:
@@ -196,8 +200,12 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite, plan_found: bool) -
     snapshot = read_snapshot(Path(path))
     age = (datetime.now(timezone.utc) - snapshot.taken_at).total_seconds()
     limit = runbook.snapshot.max_age
-    fresh = limit is None or age <= limit.total_seconds()
-    out.add("snapshot:age", fresh, f"taken {age / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
+    if age < -CLOCK_SKEW_SECONDS:  # a date in the future proves nothing about freshness
+        out.add("snapshot:age", False, f"dated {-age / 3600:.1f} h in the future: the file was edited or a clock "
+                                       "is wrong; export it again")
+    else:
+        fresh = limit is None or age <= limit.total_seconds()
+        out.add("snapshot:age", fresh, f"taken {max(age, 0) / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
     if not plan_found:
         out.add("snapshot:drift", False, "not compared: the recovery plan was not found (see 'plan')")
         return age

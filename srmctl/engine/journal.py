@@ -30,6 +30,7 @@ from typing import Any
 
 from srmctl.engine.events import RECORD, Event
 from srmctl.errors import NotFound, UsageError
+from srmctl.runbook.files import fsync_dir, write_atomically
 
 RUNS = "runs"
 EVENTS = "events.jsonl"
@@ -94,24 +95,7 @@ def redact(value: Any, secrets: frozenset[str]) -> Any:
 
 def _write_private(path: Path, text: str | bytes) -> None:
     """Atomically replace ``path`` with ``text``, mode 0600, durable before returning."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text if isinstance(text, bytes) else text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomically(path, text)  # never through a symlink planted at a temporary name
 
 
 class Journal:
@@ -302,7 +286,7 @@ def cut_torn_tail(directory: Path) -> dict[str, Any] | None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     line = raw.count(b"\n", 0, keep) + 1
     return {"line": line, "bytes_cut": len(raw) - keep, "kept_in": side.name}
 

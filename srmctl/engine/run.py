@@ -29,13 +29,22 @@ from srmctl.engine.journal import (
     Journal,
     RunDamaged,
     new_run_id,
+    runs_dir,
 )
 from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
-from srmctl.engine.stored_runs import ABORTED, FAILED, SUCCEEDED, StepOutcome, load_run, step_outcomes
-from srmctl.errors import Aborted, SrmctlError, StepFailed, UsageError
+from srmctl.engine.stored_runs import (
+    ABORTED,
+    FAILED,
+    RESUME_NEEDS,
+    SUCCEEDED,
+    StepOutcome,
+    load_run,
+    step_outcomes,
+)
+from srmctl.errors import Aborted, LocalIoFailed, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
 from srmctl.steps import needs_dr
@@ -168,7 +177,7 @@ class PendingRun:
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
     """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
-    stored = load_run(home, run_id).intact("resume", needs=("runbook_path", "runbook_sha256", "steps"))
+    stored = load_run(home, run_id).intact("resume", needs=RESUME_NEEDS)
     meta = stored.meta
     runbook = _runbook_of(stored.directory, meta)
     selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
@@ -231,6 +240,23 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
          subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
          all_steps: tuple[str, ...] | None = None,
          recheck: tuple[Sequence[str], frozenset[str]] | None = None, site_held: bool = False) -> RunReport:
+    try:
+        return _journaled(run_id, runbook, endpoints, names, home, open_journal, opening_event, confirm=confirm,
+                          subscribers=subscribers, break_lock=break_lock, plan_file=plan_file,
+                          all_steps=all_steps, recheck=recheck, site_held=site_held)
+    except OSError as error:
+        # Disk full, a read-only or vanished home: the run stops where it is, journaled up to here (a torn
+        # last line is cut on resume), its lock released; once fixed, resume continues it.
+        resumable = (runs_dir(home) / run_id / META).is_file()
+        raise LocalIoFailed(error, f"run {run_id} stopped (once fixed, continue it with 'srmctl resume {run_id}'): "
+                            if resumable else "") from error
+
+
+def _journaled(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
+               open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
+               subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str,
+               all_steps: tuple[str, ...] | None, recheck: tuple[Sequence[str], frozenset[str]] | None,
+               site_held: bool) -> RunReport:
     # On resume the steps checked again may need SRM/VR even when those left to run do not.
     with (connected(_vcenters(runbook, endpoints)) as sessions,
           _dr_ops(runbook, endpoints, all_steps or names) as dr):
@@ -269,10 +295,12 @@ def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, 
                 calls = {name: s.api_calls for name, s in sites.items()}
                 calls.update({f"{name} SRM/VR": d.api_calls for name, d in dr.items()})
                 report = _report(run_id, runbook.name, journal, all_steps or names, error, calls)
-                journal.write_json(REPORT, asdict(report))
-                journal.write_text(REPORT_HTML, render_html(journal.read_json(META), journal.events(),
-                                                            journal.read_json(REPORT)))
-                bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
+                try:
+                    journal.write_json(REPORT, asdict(report))
+                    journal.write_text(REPORT_HTML, render_html(journal.read_json(META), journal.events(),
+                                                                journal.read_json(REPORT)))
+                finally:  # the journal ends with the run's end even when the report cannot be written
+                    bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
         finally:
             if lock is not None:
                 lock.release()

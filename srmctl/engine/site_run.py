@@ -46,6 +46,7 @@ from srmctl.engine.stored_runs import (
 )
 from srmctl.errors import Aborted, RunbookInvalid, SrmctlError, UsageError
 from srmctl.runbook import Runbook, load_runbook, parse_duration
+from srmctl.runbook.checks import duration_too_long
 from srmctl.runbook.source import load_file
 from srmctl.steps.ops import VCenterOps
 
@@ -75,6 +76,9 @@ class Between:
         if mode in (PROMPT, CONTINUE) and not duration:
             return cls(mode)
         if mode == WAIT and duration:
+            # Capped like every duration srmctl reads: a longer one would overflow timedelta or time.sleep.
+            if too_long := duration_too_long(duration.strip()):
+                raise UsageError(f"--between {text[:60]}: {too_long}")
             try:
                 return cls(WAIT, int(parse_duration(duration).total_seconds()))
             except ValueError as error:

@@ -5,7 +5,7 @@ naming the file (see docs/architecture.md, "Journal, resume, locks")."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,8 @@ def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
     return value
 
 
+#: What resuming a plan's run needs from its meta.json.
+RESUME_NEEDS = ("runbook_path", "runbook_sha256", "steps")
 # Types of the meta.json keys readers use; a key may be absent (runs written by older srmctl), not wrong.
 _META_TYPES: dict[str, tuple[type, ...]] = {
     "run_id": (str,), "runbook": (str,), "runbook_path": (str,), "runbook_sha256": (str,), "started": (str,),
@@ -213,9 +215,15 @@ class RunSummary:
 def run_summary(home: Path, run_id: str) -> RunSummary:
     stored = load_run(home, run_id)
     report = stored.report or {}
-    outcome = DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE)
     if stored.meta.get("kind") == SITE:
+        outcome = DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE)
         return _site_summary(home, stored, outcome)
+    if stored.damage is None and stored.report is None:
+        # An unfinished run is listed as resumable ("incomplete") only when resume has what it needs.
+        lacking = [key for key in RESUME_NEEDS if key not in stored.meta]
+        if lacking:
+            stored = replace(stored, damage=f"{stored.directory / META} lacks {', '.join(lacking)}")
+    outcome = DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE)
     steps = step_outcomes(stored.events, stored.meta.get("steps", []))
     site_run = stored.meta.get("site_run")
     return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
@@ -277,6 +285,7 @@ def html_report(home: Path, run_id: str) -> Path:
     if stored.meta.get("kind") == SITE:
         runs = ", ".join(p["run_id"] for p in site_plans(stored.meta))
         raise RunDamaged(f"run {run_id} is a site run; each of its plans has its own report: {runs}")
+    stored.intact("report", needs=("run_id", "steps"))  # a meta.json without them describes no run
     journal = Journal.open(home, run_id)
     return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
         "outcome": INCOMPLETE, "journal": str(stored.directory),

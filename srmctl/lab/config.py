@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 from srmctl.adapters.tls import TlsPolicy
 from srmctl.errors import LabError, NotFound
-from srmctl.lab.processes import ProcessIdentity
+from srmctl.lab.processes import PID_LIMIT, ProcessIdentity
+from srmctl.runbook.files import write_atomically
 
 LAB_FILE = "lab.yaml"
 MANIFEST_FILE = "lab-manifest.yaml"  # what 'lab up' created in the lab folder: all that 'lab down' removes
@@ -36,11 +38,15 @@ class LabEndpoint(_LabModel):
         return Path(self.password_file).read_text().strip()
 
 
+#: A process id as Linux gives them; anything else in lab.yaml is an edit, and os.pidfd_open would fail on it.
+Pid = Annotated[int, Field(ge=1, le=PID_LIMIT)]
+
+
 class LabSite(_LabModel):
     datacenter: str
     vcenter: LabEndpoint
     datastores: dict[str, str]  # name → local directory
-    pids: dict[str, int]
+    pids: dict[str, Pid]
     # What each process was when 'lab up' started it, so that 'lab down' never signals a reused pid.
     identities: dict[str, ProcessIdentity] = {}
     srm: LabEndpoint | None = None  # SRM and VR REST (srmsim serves both API roots on one port per site)
@@ -48,7 +54,7 @@ class LabSite(_LabModel):
 
 
 class LabSrmsim(_LabModel):
-    pid: int
+    pid: Annotated[int, Field(ge=0, le=PID_LIMIT)]  # 0 while it starts
     pairing_id: str  # the SRM pairing
     vr_pairing_id: str = ""  # the VR pairing (its own object and id)
     scenario: str
@@ -109,10 +115,8 @@ def load_lab(directory: Path) -> LabConfig:
 
 def save_lab(config: LabConfig) -> Path:
     path = lab_file(Path(config.directory))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    tmp.replace(path)  # atomic: readers never see half a file
-    return path
+    # Atomic (readers never see half a file), and never through a symlink planted at a temporary name.
+    return write_atomically(path, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), durable=False)
 
 
 def safe_component(name: str, what: str) -> str:
@@ -140,7 +144,8 @@ def write_manifest(directory: Path, entries: list[str]) -> None:
     for entry in entries:
         safe_component(entry, "lab folder entry")
     manifest = LabManifest(created=sorted({MANIFEST_FILE, *entries}))
-    manifest_file(directory).write_text(yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False))
+    write_atomically(manifest_file(directory), yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False),
+                     durable=False)
 
 
 def read_manifest(directory: Path) -> LabManifest | None:

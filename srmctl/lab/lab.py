@@ -43,6 +43,7 @@ from srmctl.lab.config import (
 from srmctl.lab.processes import (
     ProcessIdentity,
     identity,
+    not_the_labs,
     private_log,
     require_proc,
     start_vcsim,
@@ -276,6 +277,8 @@ def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...
                                                "whether it is still its process; left alone")
         else:
             note = stranger(recorded) or ""
+            if not note and identity(recorded.pid) is not None:
+                note = not_the_labs(recorded, _ports(config, row) if config else set(), directory) or ""
             if not note:
                 stop_recorded(recorded)
         if note:
@@ -290,6 +293,9 @@ def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...
     for entry in sorted(manifest.created, key=lambda name: name == MANIFEST_FILE):
         if entry in kept or (kept and entry == MANIFEST_FILE):
             continue
+        if not _labs_entry(directory, entry):
+            say(f"{entry}: listed in {MANIFEST_FILE} but not a file 'lab up' creates; left alone")
+            continue
         path = directory / entry
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -298,6 +304,27 @@ def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...
     if kept:
         write_manifest(directory, [MANIFEST_FILE, *kept])
     return rows
+
+
+#: What 'lab up' puts into a site's folder (certificate, password, vcsim's workdir, datastores).
+SITE_FOLDER_ENTRIES = frozenset({"cert.pem", "key.pem", "vcenter.password", "vcsim", "datastores"})
+
+
+def _labs_entry(directory: Path, entry: str) -> bool:
+    """Whether ``entry`` of the manifest is one 'lab up' creates: its own files, or a site's folder (a real
+    folder holding only what 'lab up' puts there). The manifest can be edited: a user's file or folder named
+    in it is not the lab's."""
+    path = directory / entry
+    if entry in RESERVED_ENTRIES or not (path.exists() or path.is_symlink()):
+        return True
+    return path.is_dir() and not path.is_symlink() and {p.name for p in path.iterdir()} <= SITE_FOLDER_ENTRIES
+
+
+def _ports(config: LabConfig, row: ProcessStatus) -> set[int]:
+    """The ports the process of ``row`` serves the lab on (lab.yaml's endpoints)."""
+    if row.service == "srmsim":
+        return {s.srm.port for s in config.sites.values() if s.srm}
+    return {config.sites[row.site].vcenter.port}
 
 
 def status(directory: Path) -> list[ProcessStatus]:

@@ -24,6 +24,7 @@ from srmctl.labkit.processes import stop_process
 
 READY_PREFIX = "export GOVC_URL="
 PROC = Path("/proc")
+PID_LIMIT = 1 << 22  # Linux's largest pid_max
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class ProcessIdentity:
     pid: int
     start_time: int
     cmdline: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # lab.yaml can be edited: a pid Linux never gives (pid_max is at most 2**22) would make
+        # os.pidfd_open fail; loading the lab file says so instead.
+        if not 1 <= self.pid <= PID_LIMIT:
+            raise ValueError(f"pid {self.pid} is not a process id")
 
 
 def require_proc() -> None:
@@ -83,6 +90,48 @@ def stranger(recorded: ProcessIdentity) -> str | None:
             f"'lab up' started (tick {recorded.start_time}); left alone")
 
 
+def not_the_labs(recorded: ProcessIdentity, ports: set[int], lab_dir: Path) -> str | None:
+    """None when the process holding ``recorded.pid`` is the lab's own simulator; else why it is not.
+
+    lab.yaml can be edited, so its pid, start time and command line prove nothing alone (they can be copied
+    from any process). The lab's own simulator also listens on one of ``ports`` (the lab's endpoints) and
+    was started with files of ``lab_dir`` (its certificate, its config): a process that does both is one
+    'lab up' started."""
+    lab_dir = lab_dir.resolve()
+    if not any(_under(arg, lab_dir) for arg in recorded.cmdline):
+        return f"pid {recorded.pid}'s command line names no file of {lab_dir}: not the lab's process; left alone"
+    listening = listening_ports(recorded.pid)
+    if not listening & ports:
+        return (f"pid {recorded.pid} does not listen on the lab's port(s) {', '.join(map(str, sorted(ports)))}: "
+                "not the lab's process; left alone")
+    return None
+
+
+def _under(arg: str, directory: Path) -> bool:
+    return arg.startswith("/") and Path(arg).resolve().is_relative_to(directory)
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process ``pid`` listens on (from /proc: its socket inodes, matched in /proc/net/tcp*);
+    empty when its sockets cannot be read (another user's process)."""
+    try:
+        inodes = {os.readlink(fd)[8:-1] for fd in (PROC / str(pid) / "fd").iterdir()
+                  if os.readlink(fd).startswith("socket:[")}
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / str(pid) / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def stop_recorded(recorded: ProcessIdentity, timeout: float = 10.0) -> bool:
     """Stop the process ``lab up`` started, only if ``recorded`` still matches it. False if not running.
 
@@ -112,7 +161,8 @@ def stop_recorded(recorded: ProcessIdentity, timeout: float = 10.0) -> bool:
 
 def private_log(path: Path, mode: str = "ab") -> Any:
     """Open a log file that only the owner can read (simulator output may name users and endpoints)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if "a" in mode else os.O_TRUNC),
+                 0o600)  # O_NOFOLLOW: never through a symlink planted in a reused lab folder
     os.fchmod(fd, 0o600)  # also when it existed with a wider mode
     return os.fdopen(fd, mode)
 

@@ -48,7 +48,8 @@ def make_certificate(directory: Path, common_name: str) -> tuple[Path, Path, str
 def write_private(path: Path, data: bytes) -> None:
     """Write a secret file readable by its owner only (0600 from creation, not chmod'ed afterwards)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_NOFOLLOW: a symlink planted at the name (a lab folder is reused) fails the open instead of being followed.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.chmod(path, 0o600)

@@ -9,7 +9,6 @@ plan's direction flips, restore maps them back to the same physical site, so re-
 from __future__ import annotations
 
 import ipaddress
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from srmctl.runbook.checks import duration_too_long
+from srmctl.runbook.files import write_atomically
 from srmctl.runbook.models import Duration
 from srmctl.runbook.source import Document, YamlRejected, load_file, model_problems, parse, reject
 
@@ -272,14 +272,7 @@ def dump_snapshot(snapshot: Snapshot) -> str:
 def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
     """Write atomically with mode 0600 (snapshots can hold callout commands and addresses)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(dump_snapshot(snapshot))
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-    return path
+    return write_atomically(path, dump_snapshot(snapshot))  # never through a planted symlink
 
 
 def parse_snapshot(text: str, source: str = "<snapshot>") -> Snapshot:

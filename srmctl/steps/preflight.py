@@ -6,6 +6,7 @@ from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import plan_not_found
+from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
 from srmctl.steps.vms import describe, matching
 
@@ -51,7 +52,7 @@ class PreflightCheck(Step):
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
-            problems += [missing] if missing else []
+            problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
@@ -81,3 +82,24 @@ class PreflightCheck(Step):
                 problems.append(f"folder {vm.folder} (vms.{vm.name}.folder) does not exist at {ctx.target}")
         # SRM's placeholders in both directions the run needs: mappings, placeholder datastores, names in the way.
         return problems + placement_problems(ctx, runbook.vms)
+
+
+def left_behind(ctx: StepContext) -> str | None:
+    """Why a runbook covering only part of its recovery plan is refused (None when it covers all of it).
+
+    SRM runs a plan only while all its protection groups protect the same direction, so a failback of some of
+    its groups would flip them and then fail to put them back into the plan beside the groups left behind
+    (docs/runbook.md, "A plan is failed back whole"). Refusing here, before anything changes, keeps the plan
+    whole."""
+    recorded = recorded_groups(ctx)
+    listed = set(ctx.runbook.vm_names)
+    behind = {name: sorted(set(info.vms) - listed) for name, info in sorted((recorded or {}).items())}
+    behind = {name: vms for name, vms in behind.items() if vms}
+    if not behind:
+        return None
+    plan = ctx.runbook.recovery_plan.name
+    groups = "; ".join(f"{name!r} ({', '.join(vms)})" for name, vms in behind.items())
+    return (f"the runbook covers only part of recovery plan {plan!r}: VMs of protection group(s) {groups} are "
+            "not in it, and SRM cannot run a plan whose groups protect opposite directions; list every VM of "
+            f"the plan under 'vms' (or use select: {{recovery_plan: {plan}}}), or move those groups to another "
+            "recovery plan in SRM first")

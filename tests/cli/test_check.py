@@ -83,3 +83,17 @@ def test_stale_snapshot_is_not_ready(shared_lab: LabConfig, tmp_path: Path) -> N
     assert result.exit_code == 1
     items = {i["check"]: i for i in json.loads(result.output)["result"]["items"]}
     assert not items["snapshot:age"]["ok"] and items["snapshot:drift"]["ok"]
+
+
+def test_a_snapshot_dated_in_the_future_is_not_fresh(shared_lab: LabConfig, tmp_path: Path) -> None:
+    # Issue 22: "taken -631761.5 h ago" passed max_age.
+    snapshot = tmp_path / "snap.yaml"
+    CliRunner().invoke(cli, ["snapshot", "export", "--lab", shared_lab.directory, "--plan", "VR Failover",
+                             "-f", str(snapshot)])
+    text = snapshot.read_text()
+    snapshot.write_text(text.replace(text.split("taken_at: ")[1].split("\n")[0], "'2099-01-01T00:00:00Z'"))
+    result = CliRunner().invoke(cli, ["check", str(_runbook(tmp_path, snapshot, "1h")), "--lab",
+                                      shared_lab.directory, "-o", "json"])
+    assert result.exit_code == 1
+    age = next(i for i in json.loads(result.output)["result"]["items"] if i["check"] == "snapshot:age")
+    assert not age["ok"] and "in the future" in age["detail"]

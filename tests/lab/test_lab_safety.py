@@ -33,8 +33,9 @@ def stranger() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
-def _lab_yaml(directory: Path, pid: int, recorded: ProcessIdentity | None, site: str = "new-york") -> None:
-    endpoint = LabEndpoint(host="127.0.0.1", port=1, user="u", password_file=str(directory / "pw"),
+def _lab_yaml(directory: Path, pid: int, recorded: ProcessIdentity | None, site: str = "new-york",
+              port: int = 1) -> None:
+    endpoint = LabEndpoint(host="127.0.0.1", port=port, user="u", password_file=str(directory / "pw"),
                            thumbprint="00", ca_file=str(directory / "ca.pem"))
     directory.mkdir(parents=True, exist_ok=True)
     save_lab(LabConfig(directory=str(directory), protected_site=site, sites={site: LabSite(
@@ -66,11 +67,73 @@ def test_down_leaves_a_reused_pid_alone(tmp_path: Path, stranger: subprocess.Pop
     assert lab.down(tmp_path / "lab2")[0].note and stranger.poll() is None
 
 
-def test_down_stops_the_very_process_it_recorded(tmp_path: Path, stranger: subprocess.Popen[bytes]) -> None:
+_LISTENER = ("import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+             "print(s.getsockname()[1], flush=True); time.sleep(120)")
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A process like the lab's simulators: started with a file of the lab folder, listening on a port."""
+    (tmp_path / "lab").mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", _LISTENER, str(tmp_path / "lab" / "cert.pem")],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    yield proc, port
+    proc.kill()
+    proc.wait()
+
+
+def test_down_stops_the_very_process_it_recorded(tmp_path: Path,
+                                                 simulator: tuple[subprocess.Popen[str], int]) -> None:
+    proc, port = simulator
+    _lab_yaml(tmp_path / "lab", proc.pid, identity(proc.pid), port=port)
+    rows = lab.down(tmp_path / "lab")
+    assert [(row.pid, row.note) for row in rows] == [(proc.pid, "")]
+    assert proc.wait(5) is not None
+
+
+def test_down_leaves_a_process_whose_identity_was_copied_into_lab_yaml_alone(
+        tmp_path: Path, stranger: subprocess.Popen[bytes], simulator: tuple[subprocess.Popen[str], int]) -> None:
+    # Pid, start time and command line copied from another process: it names no file of the lab folder.
     _lab_yaml(tmp_path / "lab", stranger.pid, identity(stranger.pid))
     rows = lab.down(tmp_path / "lab")
-    assert [(row.pid, row.note) for row in rows] == [(stranger.pid, "")]
-    assert stranger.wait(5) is not None
+    assert stranger.poll() is None and "names no file of" in rows[0].note
+    # One that names a lab file but does not serve the lab's port is not the lab's either.
+    proc, port = simulator
+    _lab_yaml(tmp_path / "lab", proc.pid, identity(proc.pid), port=port + 1 if port < 65535 else port - 1)
+    rows = lab.down(tmp_path / "lab")
+    assert proc.poll() is None and "does not listen on the lab's port" in rows[0].note
+
+
+@pytest.mark.parametrize("pid", [-1, 0, 1 << 40])
+@pytest.mark.parametrize("command", ["down", "status"])
+def test_a_pid_no_process_can_have_is_a_clear_error(tmp_path: Path, pid: int, command: str) -> None:
+    _lab_yaml(tmp_path / "lab", 2, None)
+    path = tmp_path / "lab" / "lab.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["sites"]["new-york"]["pids"]["vcsim"] = pid
+    doc["sites"]["new-york"]["identities"] = {"vcsim": {"pid": pid, "start_time": 1, "cmdline": ["vcsim"]}}
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(cli, ["lab", command, "--dir", str(tmp_path / "lab")])
+    assert result.exit_code == 1, result.output
+    assert f"{pid}" in result.stderr and "not a valid lab file" in result.stderr
+    assert isinstance(result.exception, SystemExit)  # an error said, not an exception
+
+
+def test_down_removes_only_entries_lab_up_creates(tmp_path: Path) -> None:
+    folder = tmp_path / "lab"
+    _lab_yaml(folder, 2, None)
+    (folder / "notes.txt").write_text("mine")
+    (folder / "new-york" / "datastores").mkdir(parents=True)
+    (folder / "mine").mkdir()
+    (folder / "mine" / "keep.txt").write_text("mine")
+    (folder / "lab-manifest.yaml").write_text(yaml.safe_dump(
+        {"version": 1, "created": ["lab-manifest.yaml", "lab.yaml", "mine", "new-york", "notes.txt"]}))
+    result = CliRunner().invoke(cli, ["lab", "down", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["mine", "notes.txt"]
+    assert "notes.txt: listed in lab-manifest.yaml but not a file 'lab up' creates; left alone" in result.stderr
 
 
 def _renamed(topology: Topology, old: str, new: str) -> Topology:
@@ -101,7 +164,7 @@ def test_down_never_deletes_a_folder_named_by_a_site_of_lab_yaml(tmp_path: Path)
     outside = tmp_path / "x"
     outside.mkdir()
     (outside / "precious.txt").write_text("keep me")
-    _lab_yaml(tmp_path / "lab", 999_999_999, None, site="../x")
+    _lab_yaml(tmp_path / "lab", processes.PID_LIMIT, None, site="../x")
     lab.down(tmp_path / "lab")
     assert (outside / "precious.txt").read_text() == "keep me"
 
