@@ -10,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from srmctl.engine import chain
 from srmctl.engine import events as ev
+from srmctl.engine.chain import Chain
 from srmctl.engine.journal import (
     _RUN_ID,
     EVENTS,
@@ -39,6 +41,7 @@ class StoredRun:
     events: tuple[Mapping[str, Any], ...]
     report: Mapping[str, Any] | None
     damage: str | None = None  # why the run's files cannot be trusted, naming the file; None when intact
+    chain: Chain | None = None  # the journal's hash chain (None when events.jsonl cannot be read)
 
     def intact(self, doing: str, needs: tuple[str, ...] = ()) -> StoredRun:
         """This run, when nothing is damaged and meta.json holds ``needs``; else :class:`RunDamaged`."""
@@ -56,12 +59,12 @@ def load_run(home: Path, run_id: str) -> StoredRun:
     problems: list[str] = []
     meta = _load_object(directory / META, problems) or {}
     report = _load_object(directory / REPORT, problems)
-    events = _load_events(directory / EVENTS, problems)
+    events, journal_chain = _load_events(directory / EVENTS, problems)
     wrong = _wrong_meta_keys(meta)
     if wrong:  # dropped, so readers see a key of the right type or none
         problems.append(f"{directory / META}: wrong type for {', '.join(wrong)}")
         meta = {key: value for key, value in meta.items() if key not in wrong}
-    return StoredRun(run_id, directory, meta, tuple(events), report, "; ".join(problems) or None)
+    return StoredRun(run_id, directory, meta, tuple(events), report, "; ".join(problems) or None, journal_chain)
 
 
 def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -90,28 +93,32 @@ def _wrong_meta_keys(meta: Mapping[str, Any]) -> list[str]:
     return wrong
 
 
-def _load_events(path: Path, problems: list[str]) -> list[dict[str, Any]]:
-    """The readable events; a torn last line is not damage (resume cuts it off), anything else is."""
+def _load_events(path: Path, problems: list[str]) -> tuple[list[dict[str, Any]], Chain | None]:
+    """The readable events and their hash chain; a torn last line is not damage (resume cuts it off), a
+    broken chain (an edited line) or anything else is."""
     try:
         size = path.stat().st_size
         if size > MAX_EVENTS_BYTES:
             problems.append(f"{path} is larger than {MAX_EVENTS_BYTES} bytes: not a file srmctl wrote")
-            return []
+            return [], None
         raw = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], chain.check(b"", path.parent.name)
     except OSError as error:
         problems.append(f"{path} cannot be read: {error.strerror or error}")
-        return []
+        return [], None
     scan = _scan(raw)
     if scan.bad_line is not None and not scan.bad_is_last:
         problems.append(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
+    found = chain.check(raw, path.parent.name)
+    if not found.intact:
+        problems.append(f"{path} {found.describe()}")
     for number, event in enumerate(scan.events, 1):
         problem = _event_problem(event)
         if problem:
             problems.append(f"{path}: event {number} {problem}")
-            return scan.events[:number - 1]
-    return scan.events
+            return scan.events[:number - 1], found
+    return scan.events, found
 
 
 def _event_problem(event: Mapping[str, Any]) -> str | None:
@@ -208,6 +215,7 @@ class RunSummary:
     site_run: str | None = None  # the site run this run is one plan of
     position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
     error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
+    journal_chain: str | None = None  # the journal's hash chain in words (engine/chain.py)
 
 
 def run_summary(home: Path, run_id: str) -> RunSummary:
@@ -223,7 +231,7 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
                       journal=str(stored.directory), damage=stored.damage,
                       site_run=site_run if isinstance(site_run, str) else None,
                       position=None if outcome == SUCCEEDED else _step_position(steps),
-                      error=_error(report))
+                      error=_error(report), journal_chain=stored.chain.describe() if stored.chain else None)
 
 
 def _error(report: Mapping[str, Any]) -> str | None:
