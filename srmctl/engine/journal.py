@@ -4,7 +4,7 @@
 - ``meta.json``: how the run was started (runbook path, lab, step selection) so ``resume`` can continue it;
 - ``plan.json`` (and ``plan-resume-N.json``): the planned actions per step;
 - ``events.jsonl``: append-only, one event a line, each line flushed and fsync'd before the run goes on, each
-  carrying the hash of the line before it (engine/chain.py); a torn last line (a crash mid-write) is cut off
+  carrying the hash of the line before it (evidence/chain.py); a torn last line (a crash mid-write) is cut off
   before the next run appends, and kept in ``events.jsonl.torn-<n>``;
 - ``report.json``: the outcome, written when the run ends (absent after a crash).
 
@@ -28,9 +28,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from srmctl.engine import chain
 from srmctl.engine.events import RECORD, Event
 from srmctl.errors import NotFound, UsageError
+from srmctl.evidence import chain
 
 RUNS = "runs"
 EVENTS = "events.jsonl"
@@ -172,7 +172,7 @@ class Journal:
         self._write_line(event)
 
     def _chain_head(self) -> str:
-        """The hash the next line links to (engine/chain.py). An edited journal is refused: a line appended
+        """The hash the next line links to (evidence/chain.py). An edited journal is refused: a line appended
         to it would vouch for the edit."""
         path = self.directory / EVENTS
         try:

@@ -10,9 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from srmctl.engine import chain
 from srmctl.engine import events as ev
-from srmctl.engine.chain import Chain
 from srmctl.engine.journal import (
     _RUN_ID,
     EVENTS,
@@ -28,6 +26,9 @@ from srmctl.engine.journal import (
     runs_dir,
 )
 from srmctl.engine.report_html import render_html
+from srmctl.engine.srm_history import history_links
+from srmctl.evidence import chain
+from srmctl.evidence.chain import Chain
 
 SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
 SITE = "site"  # meta.json "kind" of a site run (several recovery plans in order; docs/architecture.md)
@@ -215,7 +216,7 @@ class RunSummary:
     site_run: str | None = None  # the site run this run is one plan of
     position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
     error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
-    journal_chain: str | None = None  # the journal's hash chain in words (engine/chain.py)
+    journal_chain: str | None = None  # the journal's hash chain in words (evidence/chain.py)
 
 
 def run_summary(home: Path, run_id: str) -> RunSummary:
@@ -279,13 +280,25 @@ def list_runs(home: Path) -> tuple[RunSummary, ...]:
     return tuple(run for run in found if run.site_run is None)
 
 
-def html_report(home: Path, run_id: str) -> Path:
-    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
-    stored = load_run(home, run_id).intact("report")
+def reportable(home: Path, run_id: str, doing: str = "report") -> StoredRun:
+    """A run whose journal is intact and that is not a site run (each of a site run's plans has its own)."""
+    stored = load_run(home, run_id).intact(doing)
     if stored.meta.get("kind") == SITE:
         runs = ", ".join(p["run_id"] for p in site_plans(stored.meta))
         raise RunDamaged(f"run {run_id} is a site run; each of its plans has its own report: {runs}")
-    journal = Journal.open(home, run_id)
-    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
+    return stored
+
+
+def run_report(stored: StoredRun) -> Mapping[str, Any]:
+    """The run's report.json, or for a run that has none (crashed, or still running) one from its journal."""
+    return stored.report or {
         "outcome": INCOMPLETE, "journal": str(stored.directory),
-        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))]}))
+        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))],
+        "srm_history": history_links(stored.events)}
+
+
+def html_report(home: Path, run_id: str) -> Path:
+    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
+    stored = reportable(home, run_id)
+    journal = Journal.open(home, run_id)
+    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, run_report(stored)))

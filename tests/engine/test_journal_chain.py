@@ -1,4 +1,4 @@
-"""The journal's hash chain (engine/chain.py): each line carries the hash of the one before it; resume and
+"""The journal's hash chain (evidence/chain.py): each line carries the hash of the one before it; resume and
 the report refuse an edited journal (exit 2, naming the line); a journal written before the chain existed
 still loads and is reported as unchained, and a resumed one is chained from its first new line.
 
@@ -15,10 +15,11 @@ from click.testing import CliRunner
 
 import srmctl
 from srmctl.cli.main import cli
-from srmctl.engine import chain, pending_run, run_summary
+from srmctl.engine import pending_run, run_summary
 from srmctl.engine.events import Event
 from srmctl.engine.journal import EVENTS, Journal, RunDamaged
 from srmctl.engine.stored_runs import load_run
+from srmctl.evidence import chain
 
 RUNBOOK = Path(srmctl.__file__).parent.parent / "playbooks" / "lab.yaml"
 RUN_ID = "20261125T100000Z-chain-0001"
