@@ -1,7 +1,8 @@
-"""``srmctl verify``: check an evidence pack (engine/pack.py) offline. In order: the archive and its manifest,
-that the members are exactly the files the manifest lists, every file's SHA-256, ``SHA256SUMS``, the journal's
-hash chain and its last hash, and the signature (against ``--key`` when given). The first thing that does not
-match ends the check, named by file (and line, for the journal). Nothing here touches the network."""
+"""``srmctl verify``: check an evidence pack (engine/pack.py) offline. In order: the archive, the manifest's
+signature (against ``--key`` when given), ``SHA256SUMS`` against the manifest, that the members are exactly the
+files the manifest lists, every file's SHA-256, and the journal's hash chain and its last hash. The first thing
+that does not match ends the check, named by file (and line, for the journal). Nothing here touches the
+network."""
 
 from __future__ import annotations
 
@@ -77,7 +78,15 @@ def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
     if MANIFEST not in present:
         raise PackInvalid(f"{MANIFEST}: missing: not an srmctl evidence pack")
     manifest_bytes = read(MANIFEST)
+    # The manifest's own integrity first (its signature, then SHA256SUMS), so that a changed manifest is
+    # named as such and not as the file whose hash it no longer matches.
+    signed_by = None
+    if SIGNATURE in present:
+        signed_by = _check_signature(read(SIGNATURE), manifest_bytes, trusted)
+    elif trusted is not None:
+        raise PackInvalid(f"{SIGNATURE}: missing: the pack is not signed, but --key was given")
     manifest = _manifest(manifest_bytes)
+    _check_sums(read(SUMS) if SUMS in present else None, manifest, manifest_bytes)
     listed = [entry["path"] for entry in manifest["files"]]
     for name in listed:
         if name not in present:
@@ -89,7 +98,6 @@ def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
         data = read(entry["path"])
         if sha256(data) != entry["sha256"] or len(data) != entry["bytes"]:
             raise PackInvalid(f"{entry['path']}: SHA-256 differs from the manifest (changed after the pack was made)")
-    _check_sums(read(SUMS) if SUMS in present else None, manifest, manifest_bytes)
     journal = manifest["journal"]
     found = chain.check(read(journal["path"]) if journal["path"] in present else b"", str(manifest["run_id"]))
     if not found.intact:
@@ -97,11 +105,6 @@ def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
     if found.head != journal["last_hash"] or found.state != journal["chain"]:
         raise PackInvalid(f"{journal['path']}: its last line's hash {found.head[:16]}… ({found.state}) is not the "
                           f"manifest's {str(journal['last_hash'])[:16]}… (lines edited, added or removed at its end)")
-    signed_by = None
-    if SIGNATURE in present:
-        signed_by = _check_signature(read(SIGNATURE), manifest_bytes, trusted)
-    elif trusted is not None:
-        raise PackInvalid(f"{SIGNATURE}: missing: the pack is not signed, but --key was given")
     return PackCheck(str(path), str(manifest["run_id"]), len(listed), found.state, found.head, signed_by,
                      trusted is not None)
 
@@ -132,7 +135,7 @@ def _check_sums(raw: bytes | None, manifest: dict[str, Any], manifest_bytes: byt
         if line != expected:
             name = expected.split("  ", 1)[1]
             raise PackInvalid(f"{SUMS} line {number}: does not match {name}"
-                              + (" (the manifest was changed after the pack was made)" if name == MANIFEST else ""))
+                              + (" (one of them was changed after the pack was made)" if name == MANIFEST else ""))
     if len(lines) != len(wanted):
         raise PackInvalid(f"{SUMS}: {len(lines)} lines, the manifest lists {len(wanted)} files")
 
