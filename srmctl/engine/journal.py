@@ -187,8 +187,9 @@ class Journal:
         return found.head
 
     def _write_line(self, event: Event) -> None:
-        data = {**event.to_dict(), chain.PREV: self._prev}
-        line = json.dumps(redact(data, self._secrets), separators=(",", ":")).encode()
+        # The link is added after redaction: a short password that happens to be hex must not edit a hash.
+        data = {**redact(event.to_dict(), self._secrets), chain.PREV: self._prev}
+        line = json.dumps(data, separators=(",", ":")).encode()
         fd = os.open(self.directory / EVENTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, line + b"\n")

@@ -101,3 +101,15 @@ def test_a_torn_last_line_is_not_an_edit(tmp_path: Path) -> None:
     stored = load_run(tmp_path, RUN_ID)
     assert stored.damage is None and stored.chain is not None and stored.chain.state == chain.CHAINED
     assert (events.parent / f"{EVENTS}.torn-1").is_file()
+
+
+def test_a_password_that_looks_like_hex_never_edits_a_link(tmp_path: Path) -> None:
+    """Secrets are redacted from every line; a link is a hash, and a hex-looking password inside it stays."""
+    secrets = [format(n, "x") * 4 for n in range(16)]  # "0000", "1111", ... "ffff"
+    journal = Journal.create(tmp_path, RUN_ID, runbook_bytes=None, meta={"run_id": RUN_ID}, secrets=secrets)
+    for n in range(200):  # fixed times: the same links every time, and some hold one of those secrets
+        journal.append(Event("record", None, {"n": n}, at=f"2026-11-25T10:00:00.{n:03d}+00:00"))
+    lines = [json.loads(line) for line in (journal.directory / EVENTS).read_text().splitlines()]
+    assert any(secret in line[chain.PREV] for line in lines for secret in secrets)
+    assert not any("<redacted>" in line[chain.PREV] for line in lines)
+    assert load_run(tmp_path, RUN_ID).damage is None
