@@ -56,7 +56,8 @@ def verify_pack(path: Path, key_file: Path | None = None) -> PackCheck:
 
 
 def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
-    names = archive.namelist()
+    # Folder entries hold no data (a pack unzipped and zipped again by another tool has them).
+    names = [name for name in archive.namelist() if not name.endswith("/")]
     twice = [name for name, n in Counter(names).items() if n > 1]
     if twice:
         raise PackInvalid(f"{twice[0]}: in the pack more than once")

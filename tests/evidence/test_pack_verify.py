@@ -128,6 +128,16 @@ def test_flipping_one_byte_of_any_member_fails_naming_it(pack: Path, member: str
     assert failed.value.message.startswith(named), failed.value.message
 
 
+def test_a_pack_zipped_again_with_folder_entries_still_verifies(pack: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.zip"
+    with zipfile.ZipFile(pack) as source, zipfile.ZipFile(again, "w") as target:
+        target.writestr(f"{RUN_ID}/", b"")
+        target.writestr(f"{RUN_ID}/srm-history/", b"")
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+    assert verify_pack(again).files == len(FILES)
+
+
 def test_a_removed_or_added_member_fails_naming_it(pack: Path) -> None:
     _rewrite(pack, lambda members: members.pop("metadata-snapshot-after.yaml"))
     _fails(pack, "metadata-snapshot-after.yaml: listed in the manifest but missing from the pack")
