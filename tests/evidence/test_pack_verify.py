@@ -257,3 +257,12 @@ def test_verify_loads_no_api_client(pack: Path, tmp_path: Path) -> None:
     loaded = json.loads(record.read_text())
     assert "srmctl.evidence.verify" in loaded
     assert [m for m in loaded if m.startswith(("httpx", "pyVmomi", "srmctl.engine", "srmctl.adapters"))] == []
+
+
+def test_the_fingerprint_is_the_one_ssh_keygen_prints(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    public = tmp_path / "fixed.pub"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                     serialization.PublicFormat.OpenSSH))
+    # `ssh-keygen -lf fixed.pub` prints: 256 SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg no comment (ED25519)
+    assert signing.fingerprint(signing.load_public_key(public)) == "SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg"
