@@ -3,9 +3,9 @@
 - ``runbook.yaml``: a copy of the runbook as it was when the run started;
 - ``meta.json``: how the run was started (runbook path, lab, step selection) so ``resume`` can continue it;
 - ``plan.json`` (and ``plan-resume-N.json``): the planned actions per step;
-- ``events.jsonl``: append-only, one event a line, each line flushed and fsync'd before the run goes on; a
-  torn last line (a crash mid-write) is cut off before the next run appends, and kept in
-  ``events.jsonl.torn-<n>``;
+- ``events.jsonl``: append-only, one event a line, each line flushed and fsync'd before the run goes on, each
+  carrying the hash of the line before it (evidence/chain.py); a torn last line (a crash mid-write) is cut off
+  before the next run appends, and kept in ``events.jsonl.torn-<n>``;
 - ``report.json``: the outcome, written when the run ends (absent after a crash).
 
 Everything is written 0600 in a 0700 directory, and secrets are redacted: key names that look secret, and
@@ -30,6 +30,7 @@ from typing import Any
 
 from srmctl.engine.events import RECORD, Event
 from srmctl.errors import NotFound, UsageError
+from srmctl.evidence import chain
 from srmctl.runbook.files import fsync_dir, write_atomically
 
 RUNS = "runs"
@@ -107,6 +108,7 @@ class Journal:
         # Very short "secrets" would redact innocent text everywhere; real passwords are longer.
         self._secrets = frozenset(s for s in secrets if len(s) >= 4)
         self._tail_checked = False
+        self._prev = ""  # the last line's hash, read from the file before the first append
 
     @classmethod
     def create(cls, home: Path, run_id: str, *, runbook_bytes: bytes | None, meta: Mapping[str, Any],
@@ -147,19 +149,38 @@ class Journal:
         must never cut a line another process is writing."""
         if not self._tail_checked:
             cut = cut_torn_tail(self.directory)
+            self._prev = self._chain_head()
             self._tail_checked = True
             if cut is not None:
                 self._write_line(Event(RECORD, None, {"record": TAIL_CUT, **cut}))
         self._write_line(event)
 
+    def _chain_head(self) -> str:
+        """The hash the next line links to (evidence/chain.py). An edited journal is refused: a line appended
+        to it would vouch for the edit."""
+        path = self.directory / EVENTS
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        except OSError as error:
+            raise RunDamaged(f"{path} cannot be read: {error.strerror or error}") from None
+        found = chain.check(raw, self.run_id)
+        if not found.intact:
+            raise RunDamaged(f"{path} {found.describe()}")
+        return found.head
+
     def _write_line(self, event: Event) -> None:
-        line = json.dumps(redact(event.to_dict(), self._secrets), separators=(",", ":")) + "\n"
+        # The link is added after redaction: a short password that happens to be hex must not edit a hash.
+        data = {**redact(event.to_dict(), self._secrets), chain.PREV: self._prev}
+        line = json.dumps(data, separators=(",", ":")).encode()
         fd = os.open(self.directory / EVENTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, line.encode())
+            os.write(fd, line + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)
+        self._prev = chain.line_hash(line)
         if _KILL_AT or _KILL_AFTER_KIND:
             _kill_after_append(event.kind)
 

@@ -4,11 +4,12 @@ no external assets) built from the journal alone, so it can be regenerated for a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
 from srmctl.engine import events as ev
+from srmctl.engine.srm_history import history_links
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#1d2330}
@@ -58,24 +59,42 @@ def _step_spans(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, datetime
     return spans
 
 
+def _srm_spans(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, datetime, datetime, str]]:
+    """(label, start, end, status) of every plan run SRM's history reports (SRM's clock), for the timeline."""
+    spans = []
+    for link in history_links(events):
+        start_ms, duration_ms = link.get("start_time_ms"), link.get("duration_ms")
+        if not isinstance(start_ms, int) or not isinstance(duration_ms, int):
+            continue
+        start = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc)
+        status = {"SUCCESS": "verified", "WARNINGS": "interrupted"}.get(str(link.get("result_state")), "failed")
+        spans.append((f"SRM: {link.get('operation_type')}", start, start + timedelta(milliseconds=duration_ms),
+                      status))
+    return spans
+
+
 def timeline_svg(events: Sequence[Mapping[str, Any]]) -> str:
-    spans = _step_spans(events)
+    """One bar per step attempt (srmctl, green/red/amber) and per plan run SRM reports (blue-edged, "SRM:"
+    rows): which party did what, and when."""
+    spans = [("srmctl", *span) for span in _step_spans(events)] + [("srm", *span) for span in _srm_spans(events)]
     if not spans:
         return '<p class="muted">No step ran.</p>'
-    origin = min(s[1] for s in spans)
-    total = max((s[2] - origin).total_seconds() for s in spans) or 1.0
+    origin = min(s[2] for s in spans)
+    total = max((s[3] - origin).total_seconds() for s in spans) or 1.0
     label_w, bar_w, row_h = 170, 760, 22
     rows = []
     colours = {"verified": "#34a853", "failed": "#d93025", "interrupted": "#f9ab00"}
-    for index, (step, start, end, status) in enumerate(spans):
-        x = label_w + bar_w * (start - origin).total_seconds() / total
+    for index, (party, step, start, end, status) in enumerate(sorted(spans, key=lambda s: s[2])):
+        x = label_w + bar_w * max(0.0, (start - origin).total_seconds()) / total
         w = max(2.0, bar_w * (end - start).total_seconds() / total)
         y = 8 + index * row_h
         seconds = (end - start).total_seconds()
+        edge = ' stroke="#1a73e8" stroke-width="2"' if party == "srm" else ""
+        who = "" if party == "srm" else "srmctl: "  # SRM's rows are labelled "SRM: ..." already
         rows.append(
             f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{escape(step)}</text>'
-            f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" rx="3" fill="{colours[status]}">'
-            f"<title>{escape(step)}: {status}, {seconds:.2f}s</title></rect>")
+            f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" rx="3" fill="{colours[status]}"'
+            f'{edge}><title>{who}{escape(step)}: {status}, {seconds:.2f}s</title></rect>')
     height = 20 + len(spans) * row_h
     axis = (f'<text x="{label_w}" y="{height - 2}" class="muted">0s</text>'
             f'<text x="{label_w + bar_w}" y="{height - 2}" text-anchor="end">{total:.1f}s</text>')
@@ -92,6 +111,26 @@ def _rto(events: Sequence[Mapping[str, Any]]) -> str:
     return f"{(spans[-1][2] - spans[-1][1]).total_seconds():.1f}s"
 
 
+def _srm_state(link: Mapping[str, Any]) -> str:
+    if link.get("unavailable"):
+        return f'<span class="warn">not available: {escape(str(link["unavailable"]))}</span>'
+    state = str(link.get("result_state"))
+    css = {"SUCCESS": "ok", "WARNINGS": "warn"}.get(state, "bad")
+    return f'<span class="{css}">{escape(state)}</span>'
+
+
+def _srm_results(history: Sequence[Mapping[str, Any]], step: str) -> str:
+    """SRM's results of the plan runs a step started, for the steps table."""
+    return "<br>".join(f"{escape(str(h.get('operation_type')))}: {_srm_state(h)}" for h in history
+                       if h.get("step") == step)
+
+
+def _ms_time(value: Any) -> str:
+    if not isinstance(value, int):
+        return ""
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
     if not rows:
         return f'<p class="muted">{escape(empty)}</p>'
@@ -104,9 +143,17 @@ def render_html(meta: Mapping[str, Any], events: Sequence[Mapping[str, Any]], re
     """The whole report as one HTML document. Every journal string is escaped."""
     outcome = str(report.get("outcome") or "incomplete")
     steps = report.get("steps") or []
+    history = history_links(events)
     step_rows = [[escape(str(s.get("step"))), _status(str(s.get("status"))), str(s.get("actions_done", 0)),
-                  "" if s.get("seconds") is None else f"{s['seconds']:.2f}s", escape(str(s.get("message") or ""))]
-                 for s in steps]
+                  "" if s.get("seconds") is None else f"{s['seconds']:.2f}s", escape(str(s.get("message") or "")),
+                  _srm_results(history, str(s.get("step")))] for s in steps]
+    history_rows = [[escape(str(h.get("step"))) + (f" / {escape(str(h['substep']))}" if h.get("substep") else ""),
+                     escape(str(h.get("site"))), escape(str(h.get("operation_type"))),
+                     _srm_state(h), escape(str(h.get("username") or "")), _ms_time(h.get("start_time_ms")),
+                     "" if h.get("duration_ms") is None else f"{h['duration_ms'] / 1000:.1f}s",
+                     escape(str(h.get("error_count", "")) + " / " + str(h.get("warning_count", ""))),
+                     f"<code>{escape(str(h.get('file') or 'journal line ' + str(h.get('journal_line'))))}</code>"]
+                    for h in history]
     action_rows = []
     for e in events:
         if e.get("kind") != ev.ACTION_DONE:
@@ -148,9 +195,15 @@ def render_html(meta: Mapping[str, Any], events: Sequence[Mapping[str, Any]], re
 </dl>
 {f'<p class="bad">Error: {escape(str(report.get("error")))}</p>' if report.get("error") else ''}
 <h2>Timeline</h2>
+<p class="muted">Bars: srmctl's steps; rows marked "SRM:" with a blue edge: the plan runs SRM performed.</p>
 {timeline_svg(events)}
 <h2>Steps</h2>
-{_table(["step", "status", "actions", "time", "summary"], step_rows, "No steps.")}
+{_table(["step", "status", "actions", "time", "summary", "SRM's result"], step_rows, "No steps.")}
+<h2>SRM's history reports</h2>
+<p class="muted">SRM's own record of each plan run srmctl started, read from the SRM server that ran it and
+journaled under the step that caused it (times are SRM's).</p>
+{_table(["step", "SRM at", "operation", "result", "user", "started (UTC)", "duration", "errors / warnings",
+         "evidence"], history_rows, "No plan run in this run.")}
 <h2>Actions per VM</h2>
 {_table(["time", "step", "action", "VMs", "site", "result"], action_rows, "No action was applied.")}
 <h2>Replication: seeded vs transferred bytes</h2>

@@ -35,6 +35,7 @@ from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
+from srmctl.engine.srm_history import history_links
 from srmctl.engine.stored_runs import (
     ABORTED,
     FAILED,
@@ -67,6 +68,8 @@ class RunReport:
     error: str | None
     journal: str
     api_calls: Mapping[str, int]
+    #: SRM's history report of every plan run, tied to the step that ran it (engine/srm_history.py).
+    srm_history: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,6 @@ def _report(run_id: str, runbook: str, journal: Journal, names: Sequence[str], e
     return RunReport(run_id=run_id, runbook=runbook, outcome=_outcome(error),
                      started=str(journal.read_json(META).get("started", "")), finished=ev.now(),
                      steps=step_outcomes(events, names), error=message, journal=str(journal.directory),
-                     api_calls=dict(api_calls))
+                     api_calls=dict(api_calls), srm_history=tuple(history_links(events)))
 
 

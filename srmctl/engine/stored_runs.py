@@ -26,6 +26,9 @@ from srmctl.engine.journal import (
     runs_dir,
 )
 from srmctl.engine.report_html import render_html
+from srmctl.engine.srm_history import history_links
+from srmctl.evidence import chain
+from srmctl.evidence.chain import Chain
 
 SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
 SITE = "site"  # meta.json "kind" of a site run (several recovery plans in order; docs/architecture.md)
@@ -39,6 +42,7 @@ class StoredRun:
     events: tuple[Mapping[str, Any], ...]
     report: Mapping[str, Any] | None
     damage: str | None = None  # why the run's files cannot be trusted, naming the file; None when intact
+    chain: Chain | None = None  # the journal's hash chain (None when events.jsonl cannot be read)
 
     def intact(self, doing: str, needs: tuple[str, ...] = ()) -> StoredRun:
         """This run, when nothing is damaged and meta.json holds ``needs``; else :class:`RunDamaged`."""
@@ -56,12 +60,12 @@ def load_run(home: Path, run_id: str) -> StoredRun:
     problems: list[str] = []
     meta = _load_object(directory / META, problems) or {}
     report = _load_object(directory / REPORT, problems)
-    events = _load_events(directory / EVENTS, problems)
+    events, journal_chain = _load_events(directory / EVENTS, problems)
     wrong = _wrong_meta_keys(meta)
     if wrong:  # dropped, so readers see a key of the right type or none
         problems.append(f"{directory / META}: wrong type for {', '.join(wrong)}")
         meta = {key: value for key, value in meta.items() if key not in wrong}
-    return StoredRun(run_id, directory, meta, tuple(events), report, "; ".join(problems) or None)
+    return StoredRun(run_id, directory, meta, tuple(events), report, "; ".join(problems) or None, journal_chain)
 
 
 def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -92,28 +96,32 @@ def _wrong_meta_keys(meta: Mapping[str, Any]) -> list[str]:
     return wrong
 
 
-def _load_events(path: Path, problems: list[str]) -> list[dict[str, Any]]:
-    """The readable events; a torn last line is not damage (resume cuts it off), anything else is."""
+def _load_events(path: Path, problems: list[str]) -> tuple[list[dict[str, Any]], Chain | None]:
+    """The readable events and their hash chain; a torn last line is not damage (resume cuts it off), a
+    broken chain (an edited line) or anything else is."""
     try:
         size = path.stat().st_size
         if size > MAX_EVENTS_BYTES:
             problems.append(f"{path} is larger than {MAX_EVENTS_BYTES} bytes: not a file srmctl wrote")
-            return []
+            return [], None
         raw = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], chain.check(b"", path.parent.name)
     except OSError as error:
         problems.append(f"{path} cannot be read: {error.strerror or error}")
-        return []
+        return [], None
     scan = _scan(raw)
     if scan.bad_line is not None and not scan.bad_is_last:
         problems.append(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
+    found = chain.check(raw, path.parent.name)
+    if not found.intact:
+        problems.append(f"{path} {found.describe()}")
     for number, event in enumerate(scan.events, 1):
         problem = _event_problem(event)
         if problem:
             problems.append(f"{path}: event {number} {problem}")
-            return scan.events[:number - 1]
-    return scan.events
+            return scan.events[:number - 1], found
+    return scan.events, found
 
 
 def _event_problem(event: Mapping[str, Any]) -> str | None:
@@ -210,6 +218,7 @@ class RunSummary:
     site_run: str | None = None  # the site run this run is one plan of
     position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
     error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
+    journal_chain: str | None = None  # the journal's hash chain in words (evidence/chain.py)
 
 
 def run_summary(home: Path, run_id: str) -> RunSummary:
@@ -231,7 +240,7 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
                       journal=str(stored.directory), damage=stored.damage,
                       site_run=site_run if isinstance(site_run, str) else None,
                       position=None if outcome == SUCCEEDED else _step_position(steps),
-                      error=_error(report))
+                      error=_error(report), journal_chain=stored.chain.describe() if stored.chain else None)
 
 
 def _error(report: Mapping[str, Any]) -> str | None:
@@ -279,14 +288,26 @@ def list_runs(home: Path) -> tuple[RunSummary, ...]:
     return tuple(run for run in found if run.site_run is None)
 
 
-def html_report(home: Path, run_id: str) -> Path:
-    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
-    stored = load_run(home, run_id).intact("report")
+def reportable(home: Path, run_id: str, doing: str = "report") -> StoredRun:
+    """A run whose journal is intact and that is not a site run (each of a site run's plans has its own)."""
+    stored = load_run(home, run_id).intact(doing)
     if stored.meta.get("kind") == SITE:
         runs = ", ".join(p["run_id"] for p in site_plans(stored.meta))
         raise RunDamaged(f"run {run_id} is a site run; each of its plans has its own report: {runs}")
-    stored.intact("report", needs=("run_id", "steps"))  # a meta.json without them describes no run
-    journal = Journal.open(home, run_id)
-    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, stored.report or {
+    stored.intact(doing, needs=("run_id", "steps"))  # a meta.json without them describes no run
+    return stored
+
+
+def run_report(stored: StoredRun) -> Mapping[str, Any]:
+    """The run's report.json, or for a run that has none (crashed, or still running) one from its journal."""
+    return stored.report or {
         "outcome": INCOMPLETE, "journal": str(stored.directory),
-        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))]}))
+        "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))],
+        "srm_history": history_links(stored.events)}
+
+
+def html_report(home: Path, run_id: str) -> Path:
+    """``report.html`` of a run, (re)generated from its journal so crashed and resumed runs have one too."""
+    stored = reportable(home, run_id)
+    journal = Journal.open(home, run_id)
+    return journal.write_text(REPORT_HTML, render_html(stored.meta, stored.events, run_report(stored)))

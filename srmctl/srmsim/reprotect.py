@@ -15,7 +15,7 @@ from srmctl.srmsim.runs import _Run, _runnable, _set_groups, _start_run
 from srmctl.srmsim.world import Failed, World
 
 
-def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     """Reverse the direction: unregister the old VMs (files kept as seeds), replicate back onto them, flip."""
     with world.lock:
         allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
@@ -45,7 +45,8 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any]) -
             return "READY_STATE"
 
         _set_groups(world, plan, "REPROTECTING")
-        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT")
+        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT",
+                          user)
 
 
 def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import effects, mappings, placeholders
+from srmctl.srmsim import effects, history, mappings, placeholders
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import (
     PRIORITIES,
@@ -78,17 +78,21 @@ class _Run:
 
 
 def _start_run(world: World, site: str, plan: SimPlan, kind: str, running_status: str,
-               work: Callable[[_Run], str], failed_status: str) -> SimTask:
+               work: Callable[[_Run], str], failed_status: str, user: str) -> SimTask:
+    """Start a plan run as a task of ``site``'s SRM, which keeps its history report (``user`` started it)."""
     view = {"Test": "test", "Cleanup": "cleanup", "Recovery": "recovery", "Reprotect": "reprotect"}[kind]
     plan.status, plan.running, plan.progress = running_status, True, 0
     plan.cancel.clear()
+    report = history.opened(world.history, world.new_id(), site, plan, kind, user)
 
     def run(ctx: TaskContext) -> None:
         end = work(_Run(world, plan, view, ctx))
         with world.lock:
             plan.status, plan.running, plan.progress = end, False, 100
+            history.closed(report, "SUCCESS")
 
     def failed(message: str) -> None:
+        history.closed(report, "CANCELLED" if plan.cancel.is_set() else "ERRORS", [message])
         plan.status = "CANCEL_IN_PROGRESS" if plan.cancel.is_set() else plan.status
         plan.status = {"Test": "TEST_INTERRUPTED", "Cleanup": "CLEANUP_INCOMPLETE",
                        "Recovery": "RECOVERY_INTERRUPTED" if plan.cancel.is_set() else failed_status,
@@ -188,7 +192,7 @@ def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[
     return copy
 
 
-def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     with world.lock:
         plan = _runnable(world, plan_id, {"READY_STATE"}, "test")
         recovery = world.other(plan.protected_site)
@@ -204,10 +208,10 @@ def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> Sim
             return "TEST_COMPLETE"
 
         _set_groups(world, plan, "TESTING")
-        return _start_run(world, site, plan, "Test", "TEST_IN_PROGRESS", work, "TEST_INTERRUPTED")
+        return _start_run(world, site, plan, "Test", "TEST_IN_PROGRESS", work, "TEST_INTERRUPTED", user)
 
 
-def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     with world.lock:
         allowed = {"TEST_COMPLETE", "TEST_INTERRUPTED", "CLEANUP_INCOMPLETE"}
         plan = _runnable(world, plan_id, allowed, "cleanup")
@@ -232,10 +236,10 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> 
             return "READY_STATE"
 
         _set_groups(world, plan, "CLEANING_UP")
-        return _start_run(world, site, plan, "Cleanup", "CLEANUP_IN_PROGRESS", work, "CLEANUP_INCOMPLETE")
+        return _start_run(world, site, plan, "Cleanup", "CLEANUP_IN_PROGRESS", work, "CLEANUP_INCOMPLETE", user)
 
 
-def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
+def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     with world.lock:
         planned = bool(spec.get("planned_failover"))
         # RECOVERY_SPLIT_BRAIN: "Run recovery again ... Running recovery again will not affect the recovered
@@ -277,7 +281,8 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any]) ->
             return _recovered_status(world, plan, planned, touch_protected)
 
         _set_groups(world, plan, "RECOVERING")
-        return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY")
+        return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY",
+                          user)
 
 
 def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:

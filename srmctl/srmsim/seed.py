@@ -18,6 +18,8 @@ from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm
 from srmctl.srmsim.world import World
 
 SCENARIOS = ("protected", "planned-migration", "disaster-recovery")
+#: Who ran the scenario's failover, as SRM's history reports name the user of a run.
+SEED_USER = "srmsim-scenario@vsphere.local"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
 
 
@@ -154,11 +156,11 @@ def reach(world: World, scenario: str) -> None:
             protected = plan.protected_site
             if scenario == "planned-migration":
                 _wait(world, [runs.run_recovery(world, world.other(protected), plan.id,
-                                               {"planned_failover": True, "sync_data": True})])
+                                               {"planned_failover": True, "sync_data": True}, user=SEED_USER)])
             else:
                 sites.set_site_up(world, protected, False)
                 _wait(world, [runs.run_recovery(world, world.other(protected), plan.id, {
-                    "planned_failover": False, "skip_protection_site_operations": True})])
+                    "planned_failover": False, "skip_protection_site_operations": True}, user=SEED_USER)])
                 sites.set_site_up(world, protected, True)
     finally:
         world.auto_dismiss_prompts = False

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from srmctl.srmsim.history import SimHistory
 from srmctl.srmsim.latency import FAST, LatencyProfile
 from srmctl.srmsim.model import (
     Replications,
@@ -104,6 +105,7 @@ class World:
         self.placeholder_datastores: dict[str, list[str]] = {}  # site -> its datastore ids for placeholders
         self.task_faults: list[TaskFault] = []
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
+        self.history: list[SimHistory] = []  # every plan run's report (srmsim/history.py)
         self._ids = itertools.count(1000)
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()

@@ -30,6 +30,7 @@ from srmctl.adapters.dr.models import (
 from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import Ambiguous, GuardrailViolation, StepFailed
 from srmctl.steps.context import StepContext
+from srmctl.steps.history import record_history
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
 PLAN_BUSY = frozenset({PlanStatus.TEST_IN_PROGRESS, PlanStatus.CLEANUP_IN_PROGRESS, PlanStatus.RECOVERY_IN_PROGRESS,
@@ -159,10 +160,11 @@ def status_of(plan: RecoveryPlan) -> str:
     return text(plan.status) or ""
 
 
-def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Task] | None,
+def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Task] | None, *, operation: str,
              timeout: float = 6 * 3600.0) -> RecoveryPlan:
     """Start a plan run (``start``), or, on resume, follow the one SRM is already running; answer the prompts
-    the runbook allows and stop at any other prompt. Returns the plan once SRM no longer runs it.
+    the runbook allows and stop at any other prompt. Returns the plan once SRM no longer runs it, after
+    journaling SRM's history report of the run (``operation``: the run's action kind, steps/history.py).
 
     A prompt the runbook does not list stops the run with a StepFailed naming it: SRM keeps the plan
     waiting, the operator answers it in SRM, and ``srmctl resume`` follows the same run to its end."""
@@ -190,6 +192,7 @@ def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Tas
         if time.monotonic() > deadline:
             raise StepFailed(f"recovery plan {plan.name} still {status_of(plan)} after {timeout:.0f}s")
         time.sleep(dr.srm.poll_interval)
+    record_history(ctx, dr, plan, operation, task)  # a failed run's report too: it is evidence of the failure
     if task is not None and task.status != TaskStatus.SUCCESS:
         message = task.error.message if task.error and task.error.message else "no error message"
         raise StepFailed(f"{task.description or 'plan run'} ended {text(task.status)}: {message} "

@@ -23,6 +23,9 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, vm_names
 
 SNAPSHOT_FILE = "metadata-snapshot.yaml"
+#: The plan's metadata as metadata.restore last verified it: the "after" beside the snapshot's "before" in the
+#: evidence pack (protection.restore verifies last, so a whole failback leaves the plan's final state here).
+AFTER_FILE = "metadata-snapshot-after.yaml"
 
 
 def run_snapshot_path(ctx: StepContext) -> Path | None:
@@ -202,6 +205,8 @@ class MetadataRestore(Step):
             live = capture(srm, ctx.runbook.recovery_plan.name, site=ctx.dr(ctx.source).site)
         changes = diff_snapshots(snapshot, live, groups=False)  # groups: groups.create's check
         ctx.record("metadata_diff", {"plan": snapshot.plan.name, "changes": [str(c) for c in changes]})
+        if ctx.run_dir is not None:
+            write_snapshot(live, ctx.run_dir / AFTER_FILE)
         if restore.actions or changes:
             return Verification.failed([str(c) for c in changes] or [a.summary for a in restore.actions])
         return Verification.passed(f"{snapshot.plan.name}: metadata equals the snapshot ({len(snapshot.vms)} VMs)")

@@ -185,7 +185,7 @@ class _PlanRun(Step):
             if not action.kind.startswith("follow_"):
                 start = lambda plan_id=plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
             ctx.pause("before_call")
-            final = run_plan(ctx, dr, plan.id, start)  # an OperationFailed becomes a StepFailed naming the step
+            final = run_plan(ctx, dr, plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
             ctx.action_done(action, {"plan_status": status_of(final)})
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -352,7 +352,7 @@ class PlanReprotect(Step):
         if first.kind == "reprotect":
             start = lambda: dr.srm.reprotect_plan(plan.id, wait=False)  # noqa: E731 - called once, inside run_plan
         try:
-            final = run_plan(ctx, dr, plan.id, start)
+            final = run_plan(ctx, dr, plan.id, start, operation="reprotect")
             if final.status != PlanStatus.READY_STATE:
                 raise StepFailed(f"reprotect left plan {plan.name} {status_of(final)}")
         except (StepFailed, OperationFailed) as error:
@@ -373,7 +373,7 @@ class PlanReprotect(Step):
         if action.kind == "complete_recovery":
             start = lambda: dr.srm.recover_plan(plan.id, planned=True, sync_data=False, wait=False)  # noqa: E731
         ctx.pause("before_call")
-        final = run_plan(ctx, dr, plan.id, start)
+        final = run_plan(ctx, dr, plan.id, start, operation="complete_recovery")
         if final.status != PlanStatus.RECOVERY_COMPLETE:
             raise StepFailed(f"running the recovery of plan {plan.name} again left it {status_of(final)}, not "
                              "RECOVERY_COMPLETE; SRM will not reprotect it")

@@ -68,6 +68,8 @@ def _srm_errors(sim: Any, srm: SrmClient) -> None:
     srm.set_dependent_vms(plan.id, first.id, before)
     callout = CalloutSpec(name="x", content="x", callout_type="RUN_ON_SRM_SERVER", timeout_seconds=5, position=0)
     _refused(partial(srm.create_plan_callout, plan.id, "cleanup", callout), 400, "INVALID_VIEW_MODE")
+    _refused(partial(srm.history_report, plan.id, "999999"), 404)
+    _refused(partial(srm.history_reports, plan.id, start_ms=2, end_ms=1), 400, "INVALID_PARAMETER")
 
 
 def _vr_errors(sim: Any, vr: VrClient) -> None:

@@ -36,6 +36,7 @@ READ = {
     "ReplicationInfo": ["id", "name", "vm_id", "status", "rpo"], "CompoundReplicationStatus": ["status"],
     "VirtualMachine": ["id", "name", "disks"], "Datastore": ["id", "name"], "VmDiskSeedInformation": ["found_seeds"],
     "Task": ["progress", "description"], "MetadataList": ["total", "offset", "limit"],
+    "HistoryReport": ["operation_type", "result_state", "start_time_ms", "run_key", "username"],
     # DrApiError reads these from every error answer (ResponseError); op_id is optional in the spec.
     "ResponseError": ["error_code", "message"],
 }

@@ -132,6 +132,14 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     drive(srm, plan.id, lambda: srm.recover_plan(plan.id, planned=True, wait=False))
     drive(srm, plan.id, lambda: srm.reprotect_plan(plan.id, wait=False))
     assert srm.plan(plan.id).status == "READY_STATE"
+    # SRM's history of those runs, each at the server that ran it; the cancelled test included
+    reports = srm.history_reports(plan.id)
+    assert [(r.operation_type, r.result_state) for r in reports] == [
+        ("TEST", "CANCELLED"), ("CLEANUP", "SUCCESS"), ("TEST", "SUCCESS"), ("CLEANUP", "SUCCESS"),
+        ("FAILOVER", "SUCCESS"), ("REPROTECT", "SUCCESS")]
+    assert srm.history_report(plan.id, reports[-1].report_id) == reports[-1]
+    assert [r.operation_type for r in srm_nj.all_history_reports()] == ["FAILOVER"]
+    assert srm.history_reports(plan.id, start_ms=(reports[-1].start_time_ms or 0) + 1) == []
     leaving = srm.group_vms(group_id)[-1].id  # reprotect swapped the members for the new-york VMs
     srm.remove_vm_from_group(group_id, leaving)
     assert leaving not in [v.id for v in srm.group_vms(group_id)]

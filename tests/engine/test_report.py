@@ -56,3 +56,27 @@ def test_crashed_run_gets_a_report_from_its_journal(tmp_path: Path) -> None:
     assert_well_formed_html(html)
     assert "incomplete" in html and "interrupted" in html and "hunter2" not in html
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_report_shows_srm_history_beside_the_steps_and_marks_who_did_what() -> None:
+    history = {"plan_name": "VR Failover", "username": "admin@<corp>", "operation_type": "TEST",
+               "start_time_ms": 1795600802000, "duration_ms": 5000, "result_state": "SUCCESS", "error_count": 0,
+               "warning_count": 1, "run_key": 7}
+    events = [
+        {"at": T.format(1), "kind": "step_started", "step": "plan.test"},
+        {"at": T.format(8), "kind": "record", "step": "plan.test", "record": "srm_history", "plan": "VR Failover",
+         "site": "new-jersey", "operation_type": "TEST", "task": "t-1", "report_id": "7", "report": history},
+        {"at": T.format(9), "kind": "step_verified", "step": "plan.test"},
+        {"at": T.format(10), "kind": "step_started", "step": "plan.migrate"},
+        {"at": T.format(11), "kind": "record", "step": "plan.migrate", "record": "srm_history_unavailable",
+         "plan": "VR Failover", "site": "new-york", "operation_type": "FAILOVER", "reason": "403 forbidden"},
+        {"at": T.format(12), "kind": "step_verified", "step": "plan.migrate"},
+    ]
+    html = render_html({"run_id": "r2"}, events, {"outcome": "succeeded", "steps": [
+        {"step": "plan.test", "status": "verified"}, {"step": "plan.migrate", "status": "verified"}]})
+    assert_well_formed_html(html)
+    assert "<h2>SRM's history reports</h2>" in html and "admin@&lt;corp&gt;" in html
+    assert "srm-history/01-plan.test-TEST.json" in html and "not available: 403 forbidden" in html
+    assert 'TEST: <span class="ok">SUCCESS</span>' in html  # in plan.test's row of the steps table
+    assert html.count("<rect") == 3 and html.count('stroke="#1a73e8"') == 1  # two steps, one SRM run
+    assert "<title>SRM: TEST: verified, 5.00s</title>" in html and "<title>srmctl: plan.test: verified" in html

@@ -1,5 +1,6 @@
 """SRM (VMware Live Site Recovery) REST v2 client: protection groups, recovery plans and plan runs here;
-per-VM recovery settings, plan-level recovery steps and prompts in ``srm_settings``.
+per-VM recovery settings, plan-level recovery steps and prompts in ``srm_settings``, inventory mappings in
+``srm_mappings``, recovery history reports in ``srm_history``.
 
 Paths are the vendor spec's (``srm-api-v2.json``)."""
 
@@ -18,6 +19,7 @@ from srmctl.adapters.dr.models import (
     Task,
     _Record,
 )
+from srmctl.adapters.dr.srm_history import HistoryCalls
 from srmctl.adapters.dr.srm_mappings import MappingCalls
 from srmctl.adapters.dr.srm_settings import PlanSettingsCalls
 from srmctl.adapters.guard import mutating
@@ -39,7 +41,7 @@ class SrmInfo(ServerInfo):
     vc_name: str | None = None
 
 
-class SrmClient(PlanSettingsCalls, MappingCalls):
+class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     API_ROOT: ClassVar[str] = "/api/rest/srm/v2"
     TASK_PATH: ClassVar[str] = "/tasks/{taskId}"
     KIND: ClassVar[str] = "SRM"

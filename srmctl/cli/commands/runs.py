@@ -25,7 +25,8 @@ _OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "abo
 
 @click.command("runs")
 @click.argument("run_id", metavar="[RUN_ID]", required=False)
-@click.option("--report", is_flag=True, help="Write the run's report.html (from its journal) and print its path.")
+@click.option("--report", is_flag=True, help="Write the run's report.html (from its journal) and print its path "
+              "(as 'srmctl report RUN_ID', which also writes evidence packs).")
 @click.option("--open", "open_report", is_flag=True, help="With --report: open it in the default browser.")
 @output_option()
 @click.pass_obj
@@ -54,6 +55,8 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
                           + _outcome(summary.outcome))
         if summary.damage:
             app.console.print(styled("  {}", summary.damage))
+        elif summary.journal_chain:
+            app.console.print(styled("  journal: {}", summary.journal_chain))
         if summary.error:
             app.console.print(styled("  why: {}", summary.error))
         if summary.site_run:

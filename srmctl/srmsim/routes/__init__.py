@@ -6,6 +6,7 @@ paths (below the API root) next to the handlers that serve them:
 - :mod:`.mappings`: SRM inventory mappings (folders, resources, networks) and placeholder datastores
 - :mod:`.plans`: SRM recovery plans, their VMs and groups, and the plan runs (test, cleanup, recovery,
   reprotect, cancel)
+- :mod:`.history`: SRM recovery history reports (lists answered with a task, one report)
 - :mod:`.recovery_settings`: SRM per-VM recovery settings in a plan
 - :mod:`.recovery_steps`: SRM plan-level recovery steps, custom steps and prompts
 - :mod:`.replications`: vSphere Replication replications, the vCenters' VMs, disks, datastores and seeds
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from srmctl.srmsim.routes import (
     groups,
+    history,
     mappings,
     plans,
     recovery_settings,
@@ -32,7 +34,7 @@ from srmctl.srmsim.web import RouteSpec
 
 TABLES: dict[str, list[RouteSpec]] = {
     "srm": [*sessions.COMMON.specs, *sessions.SRM.specs, *groups.CANDIDATES.specs, *groups.ROUTES.specs,
-            *mappings.ROUTES.specs, *plans.ROUTES.specs,
+            *mappings.ROUTES.specs, *plans.ROUTES.specs, *history.ROUTES.specs,
             *recovery_settings.ROUTES.specs, *recovery_steps.ROUTES.specs, *tasks.SRM.specs],
     "vr": [*sessions.COMMON.specs, *sessions.VR.specs, *replications.ROUTES.specs, *tasks.VR.specs],
 }

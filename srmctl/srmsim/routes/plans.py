@@ -5,12 +5,10 @@ and VMs, and the runs: test, cleanup and reprotect act on both sites (remote log
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from srmctl.srmsim import bodies, plans, render, reprotect, runs
 from srmctl.srmsim.model import SimTask
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
-from srmctl.srmsim.world import World
 
 ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans")
 
@@ -40,9 +38,11 @@ def reconfigure_plan(req: SimRequest) -> Reply:
     return task_reply(plans.reconfigure_plan(req.world, req.site, req.args["plan_id"], req.body))
 
 
-def _run(start: Callable[[World, str, str, dict[str, Any]], SimTask]) -> Callable[[SimRequest], Reply]:
+def _run(start: Callable[..., SimTask]) -> Callable[[SimRequest], Reply]:
     def handler(req: SimRequest) -> Reply:
-        return task_reply(start(req.world, req.site, req.args["plan_id"], req.body or {}))
+        # The history report names the user who started the run: the session's.
+        user = req.session.user if req.session is not None else ""
+        return task_reply(start(req.world, req.site, req.args["plan_id"], req.body or {}, user=user))
 
     handler.__name__ = start.__name__
     return handler
