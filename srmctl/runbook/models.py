@@ -264,8 +264,8 @@ class Runbook(Model):
         default=None, description="Choose the VMs by protection group or recovery plan."
     )
     replication: ReplicationSettings = Field(
-        default=ReplicationSettings(), description="vSphere Replication: defaults for VMs with no recorded "
-        "settings, the seed policy, and override.")
+        description="vSphere Replication: the seed policy, and settings for VMs with no recorded settings (with "
+        "override: for every VM).")
     protection_group: GroupSettings | None = Field(
         default=None, description="Put all the VMs into this one protection group (instead of the plan's own)."
     )

@@ -9,6 +9,7 @@ recorded settings, so none of its values may replace a VM's own.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -81,5 +82,39 @@ def test_lab_failback_keeps_each_vms_replication_settings(tmp_path: Path, scenar
                                  env={"SRMCTL_HOME": str(tmp_path / "home")})
         assert ran.exit_code == 0, ran.output
         assert live_settings(lab_dir) == wanted
+    finally:
+        lab.down(lab_dir)
+
+
+def _configure_actions(runbook: Path, lab_dir: Path) -> dict[str, dict[str, Any]]:
+    planned = CliRunner().invoke(cli, ["plan", str(runbook), "--lab", str(lab_dir), "-o", "json"])
+    assert planned.exit_code == 0, planned.output
+    steps = {s["step"]: s for s in json.loads(planned.output)["result"]["steps"]}
+    return {a["targets"][0]: a["details"] for a in steps["replication.reverse"]["actions"]
+            if a["kind"] == "configure_replication"}
+
+
+def test_plan_shows_each_vms_settings_and_what_an_override_changes(tmp_path: Path) -> None:
+    runbook = tmp_path / "playbooks" / "lab.yaml"
+    runbook.parent.mkdir()
+    doc = yaml.safe_load(PLAYBOOK.read_text())
+    lab_dir = tmp_path / "lab"
+    lab.up(lab_dir, load_topology(), scenario="planned-migration")
+    try:
+        runbook.write_text(yaml.safe_dump(doc, sort_keys=False))
+        own = _configure_actions(runbook, lab_dir)
+        assert {name: (d["rpo"], d["quiesce"], d["network_compression"], d["mpit"], d["settings_from"])
+                for name, d in own.items()} == {
+            "db01": (5, True, True, "3/day for 2 days", "recorded"), "mail04": (15, True, False, "off", "recorded"),
+            "web01": (30, False, True, "off", "recorded"), "web02": (30, False, True, "off", "recorded")}
+        assert not any("changes" in d for d in own.values())
+        doc["replication"] = {**doc["replication"], "rpo": "20m", "override": True}
+        runbook.write_text(yaml.safe_dump(doc, sort_keys=False))
+        forced = _configure_actions(runbook, lab_dir)
+        assert {d["settings_from"] for d in forced.values()} == {"runbook override"}
+        assert forced["db01"]["changes"] == ["rpo: 5 → 20"]
+        assert forced["db01"]["mpit"] == "3/day for 2 days"  # what the runbook cannot set stays the VM's own
+        assert forced["mail04"]["changes"] == ["rpo: 15 → 20", "network_compression: False → True"]
+        assert forced["web01"]["changes"] == ["rpo: 30 → 20", "quiesce: False → True"]
     finally:
         lab.down(lab_dir)
