@@ -2,9 +2,9 @@
 replicating with the settings it had before the failover, in both scenarios.
 
 The lab's VMs replicate with different settings (srmctl/labkit/default-topology.yaml: db01 every 5 minutes
-with point-in-time instances, mail04 every 15 without compression or new-disk auto-replication, web01/web02
-every 30 without quiescing); the playbook's ``replication:`` block is only the default for VMs with no
-recorded settings, so none of its values may replace a VM's own.
+with point-in-time instances, mail04 every 15 without compression, web01/web02 every 30 without quiescing, web02
+also without new-disk auto-replication); the playbook's ``replication:`` block is only the default for VMs with
+no recorded settings, so none of its values may replace a VM's own.
 """
 
 from __future__ import annotations
