@@ -94,8 +94,11 @@ def from_vr(replication: Replication, disks: Iterable[ReplicatedDisk]) -> VmRepl
         target_vcenter=replication.target_vc_id or "", disks=targets)
 
 
-def capture_replications(vr: VrClient, names: Iterable[str], prefer_source: str | None) -> dict[str, VmReplication]:
-    """The replication settings of the VMs ``names``, by VM name (VR names a replication after its VM).
+def capture_replications(vr: VrClient, names: Iterable[str], prefer_source: str | None, *,
+                         disks: bool = True) -> dict[str, VmReplication]:
+    """The replication settings of the VMs ``names``, by VM name (VR names a replication after its VM); with
+    ``disks``, each disk's target too (one GET per VM: VR lists a replication's disks only one replication at a
+    time).
 
     A VM replicated in both directions at once (a failback half done) is recorded from the replication whose
     source is the vCenter ``prefer_source`` (the plan's protected site); one with several replications that
@@ -111,5 +114,5 @@ def capture_replications(vr: VrClient, names: Iterable[str], prefer_source: str 
             matches = [r for r in matches if r.source_vc_id == prefer_source]
         if len(matches) != 1 or not matches[0].rpo:
             continue
-        result[name] = from_vr(matches[0], vr.replication_disks(matches[0].id))
+        result[name] = from_vr(matches[0], vr.replication_disks(matches[0].id) if disks else ())
     return result

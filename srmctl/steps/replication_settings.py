@@ -50,12 +50,17 @@ class Chosen:
 
 def recorded(ctx: StepContext, names: Iterable[str]) -> dict[str, VmReplication]:
     """Each VM's recorded settings: the run's snapshot, else the runbook's snapshot file; before the run took
-    its snapshot (a dry run) also what VR reports now, which is what ``metadata.snapshot`` will record."""
+    its snapshot (a dry run) also what VR reports now, which is what ``metadata.snapshot`` will record. Without
+    the disks' targets there: they belong to the replication's own direction, not to the one configured now
+    (:func:`disk_targets`), and would cost a GET per VM."""
     snapshot = saved_snapshot(ctx)
     found = dict(snapshot.replication or {}) if snapshot is not None else {}
     path = run_snapshot_path(ctx)
     if path is None or not Path(path).is_file():
-        found.update(capture_replications(ctx.sides.dr.vr, names, ctx.sides.home_guid))
+        for name, live in capture_replications(ctx.sides.dr.vr, names, ctx.sides.home_guid, disks=False).items():
+            kept = found.get(name)
+            same = kept is not None and kept.target_vcenter == live.target_vcenter
+            found[name] = live.model_copy(update={"disks": kept.disks}) if kept is not None and same else live
     return found
 
 
