@@ -105,12 +105,14 @@ class _Target:
 class ReplicationReverse(Step):
     """Replicate the VMs from where they run back to their original datastores, with the old disks as seeds.
 
-    One batched VR request configures every VM. The datastore is the runbook's vms[].datastore, else the one
-    holding the orphan's files; each disk uses the seed VR finds there (find-seeds), so only differing blocks
-    travel. With seeds: required a disk without a seed fails the step before anything is configured; with
-    seeds: none a disk whose file already exists at the target does too (VR refuses to overwrite it). Waits
-    until every replication is in sync (an RPO violation while the full sync runs is progress) and journals
-    the bytes transferred versus a full copy.
+    One batched VR request configures every VM, each with its own settings (recorded by metadata.snapshot; the
+    runbook's replication values for a VM with none, or for all with override: see
+    :mod:`srmctl.steps.replication_settings`). The datastore is the runbook's vms[].datastore, else the one holding
+    the orphan's files (a disk recorded on a datastore of its own at this target goes there); each disk uses the
+    seed VR finds there (find-seeds), so only differing blocks travel. With seeds: required a disk without a seed
+    fails the step before anything is configured; with seeds: none a disk whose file already exists at the target
+    does too (VR refuses to overwrite it). Waits until every replication is in sync (an RPO violation while the full
+    sync runs is progress) and journals the bytes transferred versus a full copy.
     """
 
     name = "replication.reverse"
