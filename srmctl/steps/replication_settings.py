@@ -37,7 +37,7 @@ class Chosen:
         out: dict[str, Any] = {"rpo": s.rpo, "quiesce": s.quiesce, "network_compression": s.network_compression,
                                "encryption": s.encryption, "auto_replicate_new_disks": s.auto_replicate_new_disks,
                                "mpit": f"{s.mpit.instances}/day for {s.mpit.days} days" if s.mpit else "off",
-                               "settings_from": self.source}
+                               "settings_from": self.source, "settings": f"{s.summary()} ({self.source})"}
         if s.vm_data_sets is not None:
             out["vm_data_sets"] = s.vm_data_sets
         if self.changes:

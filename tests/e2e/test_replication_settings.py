@@ -108,6 +108,10 @@ def test_plan_shows_each_vms_settings_and_what_an_override_changes(tmp_path: Pat
             "db01": (5, True, True, "3/day for 2 days", "recorded"), "mail04": (15, True, False, "off", "recorded"),
             "web01": (30, False, True, "off", "recorded"), "web02": (30, False, True, "off", "recorded")}
         assert not any("changes" in d for d in own.values())
+        table = CliRunner().invoke(cli, ["plan", str(runbook), "--lab", str(lab_dir)], terminal_width=400)
+        assert table.exit_code == 0, table.output
+        assert "rpo 5m, quiesce on, compression on, encryption off, new disks on, MPIT 3/day for 2 days (recorded)" \
+            in table.output
         doc["replication"] = {**doc["replication"], "rpo": "20m", "override": True}
         runbook.write_text(yaml.safe_dump(doc, sort_keys=False))
         forced = _configure_actions(runbook, lab_dir)
