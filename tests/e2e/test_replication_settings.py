@@ -82,6 +82,12 @@ def test_lab_failback_keeps_each_vms_replication_settings(tmp_path: Path, scenar
                                  env={"SRMCTL_HOME": str(tmp_path / "home")})
         assert ran.exit_code == 0, ran.output
         assert live_settings(lab_dir) == wanted
+        # Recorded in the run's journal before anything was removed (and in its snapshot).
+        (events,) = (tmp_path / "home" / "runs").glob("*/events.jsonl")
+        (recorded,) = [e["vms"] for e in map(json.loads, events.read_text().splitlines())
+                       if e.get("record") == "replication_settings"]
+        assert {name: (r["rpo"], r["quiesce"], r["network_compression"]) for name, r in recorded.items()} == {
+            name: (w["rpo"], w["quiesce"], w["compression"]) for name, w in wanted.items()}
     finally:
         lab.down(lab_dir)
 
