@@ -167,7 +167,7 @@ def _seeds(out: _Collector, runbook: Runbook, names: tuple[str, ...], session: V
 
 def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
                  dr: dict[str, DrSite]) -> dict[str, int]:
-    bound = int(runbook.replication.rpo.total_seconds() // 60)
+    default = runbook.replication.rpo_minutes
     any_site = next(iter(dr.values()))
     replications = {r.name: r for r in any_site.vr.replications()}
     violations = {}
@@ -177,6 +177,8 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
             out.add(f"replication:{name}", False, "not replicated")
             continue
         violation = int(rep.current_rpo_violation or 0)
+        # Each VM's own RPO: a failback keeps it (the runbook's rpo only when it overrides every VM's).
+        bound = default if runbook.replication.override and default else int(rep.rpo or default or 0)
         violations[name] = violation
         state = rep.state or "UNKNOWN"
         ok = state in HEALTHY_REPLICATION and violation <= bound

@@ -111,7 +111,7 @@ def discover(endpoints: Endpoints, sites: tuple[str, str], plan_name: str) -> Di
         names = sorted({vm.name for vm in asked.srm.plan_vms(plan.id)} | set(group_of))
         replications = _replications(dr[home], names, plan.protected_vc_guid or dr[home].local_vc_guid)
         uuids = _running_uuids(inventories)
-        snapshot = capture(asked.srm, plan.name, site=sites[0], instance_uuids=uuids)
+        snapshot = capture(asked.srm, plan.name, site=sites[0], instance_uuids=uuids, vr=asked.vr)
     vms = tuple(_vm(name, group_of.get(name, ""), inventories, home, uuids, replications.get(name))
                 for name in names)
     return Discovery(plan=plan.name, plan_id=plan.id, status=enum_text(plan.status), asked=sites[0], home=home,

@@ -102,30 +102,17 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
         scenario, why = request.scenario, f"from --scenario (the plan is {d.status})"
     if d.status.endswith("_IN_PROGRESS"):
         warnings.append(f"the plan is {d.status}: its metadata was captured while SRM was running it")
+    # Each VM keeps its own replication settings (the snapshot records them, failback restores them per VM): the
+    # runbook gets no flattened set, only --rpo as the default for VMs with no recorded settings.
     replicated = [vm for vm in d.vms if vm.replication]
-    rpos = sorted({vm.replication.rpo_minutes for vm in replicated if vm.replication and vm.replication.rpo_minutes})
-    if request.rpo is not None:
-        rpo, rpo_from = parse_rpo(request.rpo), "--rpo"
-    elif rpos:
-        rpo, rpo_from = max(5, min(rpos[0], 1440)), "the shortest RPO of the plan's replications"
-    else:
+    rpo = parse_rpo(request.rpo) if request.rpo is not None else None
+    missing = [vm.name for vm in d.vms if vm.replication is None]
+    if not replicated and rpo is None:
         raise UsageError(f"vSphere Replication has no replication of the VMs of {d.plan!r} from {d.home} "
                          f"(checked: {', '.join(vm.name for vm in d.vms)}); give --rpo to choose the RPO")
-    quiesced = [vm.name for vm in replicated if vm.replication and vm.replication.quiesce]
-    compressed = [vm.name for vm in replicated if vm.replication and vm.replication.compression]
-    if len(rpos) > 1 and request.rpo is None:
-        warnings.append(f"the VMs' RPOs differ ({', '.join(f'{m}m' for m in rpos)}); the runbook has one for "
-                        f"all: {rpo}m, the shortest")
-    for what, names in (("quiescing", quiesced), ("network compression", compressed)):
-        if names and len(names) < len(replicated):
-            warnings.append(f"{what} is on for {', '.join(names)} only; the runbook turns it on for every VM")
-    mpit = [f"{vm.name} ({vm.replication.mpit})" for vm in replicated if vm.replication and vm.replication.mpit]
-    if mpit:
-        warnings.append(f"multiple point-in-time instances are on for {', '.join(mpit)}; runbooks cannot set "
-                        "them, so the replications srmctl configures have none (set them again in VR afterwards)")
-    missing = [vm.name for vm in d.vms if vm.replication is None]
-    if missing and replicated:
-        warnings.append(f"no replication from {d.home} found for {', '.join(missing)}")
+    if missing and replicated and rpo is None:
+        warnings.append(f"no replication from {d.home} found for {', '.join(missing)}: set replication.rpo (or "
+                        "give --rpo), the settings for VMs with none recorded")
     seedless = [vm.name for vm in d.vms if not vm.home_datastores]
     seeds = "preferred" if seedless else "required"
     stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and d.away in vm.running]
@@ -147,7 +134,7 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
                      f"to {d.home}.",),
         "vms": (f"Every VM of the plan ({len(d.vms)}), from SRM. datastore: where the VM's copy at {d.home} "
                 "lives (vCenter); its disks are the seeds of the reverse replication.",),
-        "replication": _replication_notes(d, rpo, rpo_from, seeds, seedless),
+        "replication": _replication_notes(d, rpo, seeds, seedless),
         "protection_group": (*(f"The plan's group {g.name!r} (SRM): {', '.join(g.vms) or 'no VMs'}."
                                  for g in d.groups),
                              "The plan has no protection groups: one is created, named after the plan." if not d.groups
@@ -171,7 +158,7 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
         scenario=scenario, failback_from=d.away, failback_to=d.home,
         sites=(_site(d.home, home.vcenter, home.dr("srm"), home.dr("vr")),
                _site(d.away, away.vcenter, away.dr("srm"), away.dr("vr"))),
-        vms=vms, rpo=parse_duration(f"{rpo}m"), quiesce=bool(quiesced), network_compression=bool(compressed),
+        vms=vms, rpo=None if rpo is None else parse_duration(f"{rpo}m"),
         seeds=seeds, protection_group=group, plan=d.plan, metadata=_relative(request.snapshot, request.runbook),
         dismiss=tuple(glob_literal(p) for p in d.prompts), notes=notes)
     return draft, tuple(warnings)
@@ -186,8 +173,9 @@ def _header(d: Discovery, request: InitRequest) -> tuple[str, ...]:
             f"{file}'. Keys: docs/runbook.md.")
 
 
-def _replication_notes(d: Discovery, rpo: int, rpo_from: str, seeds: str, seedless: list[str]) -> tuple[str, ...]:
-    lines = ["For the reverse replication and the restored one. The plan's replications (vSphere Replication):"]
+def _replication_notes(d: Discovery, rpo: int | None, seeds: str, seedless: list[str]) -> tuple[str, ...]:
+    lines = ["For the reverse replication and the restored one, each VM keeps its own settings (recorded in the "
+             "snapshot, per VM). The plan's replications (vSphere Replication):"]
     for vm in d.vms:
         r = vm.replication
         if r is None:
@@ -196,7 +184,9 @@ def _replication_notes(d: Discovery, rpo: int, rpo_from: str, seeds: str, seedle
         lines.append(f"  {vm.name}: rpo {format_duration(parse_duration(f'{r.rpo_minutes or 0}m'))}, quiesce "
                      f"{_on(r.quiesce)}, compression {_on(r.compression)}, MPIT {r.mpit or 'off'}, target "
                      f"{', '.join(r.target_datastores) or '?'} ({r.status})")
-    lines.append(f"rpo: {rpo_from}; quiesce and network_compression: on when any replication had them.")
+    lines.append(f"rpo: {format_duration(parse_duration(f'{rpo}m'))} from --rpo, for VMs with no recorded settings."
+                 if rpo is not None else "rpo, quiesce, network_compression: settings for VMs with none recorded; "
+                 "add override: true to apply them to every VM instead.")
     lines.append("seeds: required, every VM has a copy at " + d.home if seeds == "required" else
                  f"seeds: preferred, no copy at {d.home} for {', '.join(seedless)}")
     return tuple(lines)

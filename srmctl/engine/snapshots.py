@@ -48,13 +48,13 @@ def export(where: Target, plan: str) -> Snapshot:
     uuids = instance_uuids(where)
     with DrSite.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
-        return capture(dr.srm, plan, site=dr.site, instance_uuids=uuids)
+        return capture(dr.srm, plan, site=dr.site, instance_uuids=uuids, vr=dr.vr)
 
 
 def diff(where: Target, plan: str, snapshot: Snapshot) -> tuple[Change, ...]:
     with DrSite.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
-        return diff_snapshots(snapshot, capture(dr.srm, plan, site=dr.site))
+        return diff_snapshots(snapshot, capture(dr.srm, plan, site=dr.site, vr=dr.vr))
 
 
 def restore(where: Target, plan: str, snapshot: Snapshot, *, dry_run: bool) -> RestorePlan:

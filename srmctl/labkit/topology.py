@@ -57,11 +57,21 @@ class TopologyDisk(_TopologyModel):
         return parse_size(value)
 
 
+class TopologyMpit(_TopologyModel):
+    """Multiple point-in-time instances: how many per day, kept for how many days (VR's mpit_*)."""
+
+    instances: int = Field(ge=1, le=24)
+    days: int = Field(ge=1, le=30)
+
+
 class TopologyVmReplication(_TopologyModel):
     target_datastore: str
     rpo: str = "15m"
     quiesce: bool = False
     network_compression: bool = False
+    encryption: bool = False
+    auto_replicate_new_disks: bool = True
+    mpit: TopologyMpit | None = None
 
 
 class TopologyVm(_TopologyModel):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from srmctl.adapters.dr import SrmClient
+from srmctl.adapters.dr import SrmClient, VrClient
 from srmctl.adapters.dr.models import RecoveryPlan
 from srmctl.errors import Ambiguous
 from srmctl.metadata.mapping import enum_text, metadata_from_settings
+from srmctl.metadata.replication import capture_replications
 from srmctl.metadata.secrets import redact
 from srmctl.metadata.snapshot import GroupInfo, PlanInfo, PlanStep, Snapshot, Source, ViewMode, VmMetadata, now
 
@@ -21,9 +22,10 @@ def direction(plan: RecoveryPlan) -> tuple[str, str]:
                                                                         plan.recovery_vc_guid)
 
 
-def capture(srm: SrmClient, plan_name: str, *, site: str,
-            instance_uuids: Mapping[str, str] | None = None) -> Snapshot:
-    """Everything an operator customised on the plan: per-VM settings and plan-level custom steps.
+def capture(srm: SrmClient, plan_name: str, *, site: str, instance_uuids: Mapping[str, str] | None = None,
+            vr: VrClient | None = None) -> Snapshot:
+    """Everything an operator customised on the plan: per-VM settings and plan-level custom steps, and (with
+    ``vr``) each VM's replication settings.
 
     ``instance_uuids`` (VM name → vCenter instance UUID) is recorded so restore can tell equal names apart.
     """
@@ -44,6 +46,7 @@ def capture(srm: SrmClient, plan_name: str, *, site: str,
         vms=dict(sorted(vms.items())),
         steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, plan.id, view))},
         groups=groups,
+        replication=None if vr is None else capture_replications(vr, vms, plan.protected_vc_guid),
     )
 
 

@@ -35,7 +35,9 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, groups: bool = True)
     if actual.direction == expected.direction[::-1]:
         actual = actual.oriented(expected.direction)
     both = groups and expected.groups is not None and actual.groups is not None
-    left, right = expected.content(groups=both), actual.content(groups=both)
+    replication = expected.replication is not None and actual.replication is not None
+    left = expected.content(groups=both, replication=replication)
+    right = actual.content(groups=both, replication=replication)
     for view in set(left.get("steps", {})) & set(right.get("steps", {})):
         _placement(left["steps"][view], right["steps"][view])
     return tuple(_diff(left, right, ""))
@@ -43,11 +45,16 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, groups: bool = True)
 
 def not_compared(expected: Snapshot) -> tuple[str, ...]:
     """What :func:`diff_snapshots` cannot compare against a live capture (which records everything), one
-    sentence each for the operator: a snapshot file taken before srmctl recorded protection groups."""
-    if expected.groups is not None:
-        return ()
-    return ("protection groups not compared: the snapshot file records no group structure (taken by an srmctl "
-            "that did not record groups yet); export a new snapshot to compare group names and VMs",)
+    sentence each for the operator: a snapshot file taken before srmctl recorded protection groups or
+    replication settings."""
+    notes = []
+    if expected.groups is None:
+        notes.append("protection groups not compared: the snapshot file records no group structure (taken by an "
+                     "srmctl that did not record groups yet); export a new snapshot to compare group names and VMs")
+    if expected.replication is None:
+        notes.append("replication settings not compared: the snapshot file records none (taken by an srmctl that "
+                     "did not record them yet); export a new snapshot to compare each VM's RPO and options")
+    return tuple(notes)
 
 
 def _placement(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> None:

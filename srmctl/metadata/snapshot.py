@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from srmctl.metadata.replication import VmReplication
 from srmctl.runbook.checks import duration_too_long
 from srmctl.runbook.files import write_atomically
 from srmctl.runbook.models import Duration
@@ -205,6 +206,8 @@ class Snapshot(_Model):
     #: The plan's protection groups by name; None in snapshots taken before srmctl recorded them (their group
     #: structure cannot be compared or rebuilt from the snapshot).
     groups: dict[str, GroupInfo] | None = None
+    #: Each VM's vSphere Replication settings, by VM name; None in snapshots taken before srmctl recorded them.
+    replication: dict[str, VmReplication] | None = None
 
     @property
     def richness(self) -> int:
@@ -233,14 +236,17 @@ class Snapshot(_Model):
         plan = self.plan.model_copy(update={"protected_site": direction[0], "recovery_site": direction[1]})
         return self.model_copy(update={"vms": vms, "plan": plan})
 
-    def content(self, *, groups: bool = True) -> dict[str, Any]:
-        """What diff compares: the customisation and (``groups``, when recorded) the group structure. Not
+    def content(self, *, groups: bool = True, replication: bool = True) -> dict[str, Any]:
+        """What diff compares: the customisation and (``groups``, ``replication``, when recorded) the group
+        structure and each VM's replication settings. Not
         compared: when and where the snapshot was taken, VM identities (instance UUIDs differ between a VM and
         its recovered copy), and ``plan.protection_groups`` (the same names are compared under ``groups``)."""
         data = self.model_dump(mode="json", exclude={"taken_at", "source", "format"})
         data["plan"].pop("protection_groups", None)
         if not groups or data.get("groups") is None:
             data.pop("groups", None)
+        if not replication or data.get("replication") is None:
+            data.pop("replication", None)
         for vm in data["vms"].values():
             vm.pop("instance_uuid", None)
         return data

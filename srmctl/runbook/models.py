@@ -145,18 +145,36 @@ class Select(Model):
 
 
 class ReplicationSettings(Model):
-    """vSphere ReplicationSettings settings for the reversed and the restored replication."""
+    """vSphere Replication for the reversed and the restored replication. Each VM keeps the settings its
+    replication had before the failback (recorded in the metadata snapshot); rpo, quiesce and
+    network_compression are the defaults for VMs with no recorded settings, or, with override: true, applied
+    to every VM."""
 
-    rpo: Annotated[Duration, AfterValidator(duration_between("5m", "24h"))] = Field(
-        description="Recovery point objective, 5m to 24h."
+    rpo: Annotated[Duration, AfterValidator(duration_between("5m", "24h"))] | None = Field(
+        default=None, description="Recovery point objective, 5m to 24h, for VMs with no recorded settings "
+        "(every VM with override: true)."
     )
     quiesce: bool = Field(default=False, description="Quiesce the guest file system (VMware Tools).")
     network_compression: bool = Field(default=False, description="Compress replication traffic.")
+    override: bool = Field(
+        default=False, description="Apply rpo, quiesce and network_compression to every VM instead of the "
+        "settings recorded for it (its other recorded settings are kept).",
+    )
     seeds: SeedPolicy = Field(
         default="preferred",
         description="Use the orphaned VMs' disks as seeds: 'required' fails when a disk has none, "
         "'preferred' falls back to a full copy, 'none' always copies in full.",
     )
+
+    @model_validator(mode="after")
+    def _override_needs_rpo(self) -> ReplicationSettings:
+        if self.override and self.rpo is None:
+            raise ValueError("override: true applies rpo to every VM: set rpo too")
+        return self
+
+    @property
+    def rpo_minutes(self) -> int | None:
+        return None if self.rpo is None else int(self.rpo.total_seconds() // 60)
 
 
 class GroupSettings(Model):
@@ -245,7 +263,9 @@ class Runbook(Model):
     select: Select | None = Field(
         default=None, description="Choose the VMs by protection group or recovery plan."
     )
-    replication: ReplicationSettings = Field(description="ReplicationSettings settings.")
+    replication: ReplicationSettings = Field(
+        description="vSphere Replication: the seed policy, and settings for VMs with no recorded settings (with "
+        "override: for every VM).")
     protection_group: GroupSettings | None = Field(
         default=None, description="Put all the VMs into this one protection group (instead of the plan's own)."
     )

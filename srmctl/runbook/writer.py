@@ -66,9 +66,7 @@ class RunbookDraft:
     failback_to: str
     sites: tuple[SiteDraft, ...]
     vms: tuple[VmDraft, ...]
-    rpo: timedelta
-    quiesce: bool
-    network_compression: bool
+    rpo: timedelta | None  # the default for VMs with no recorded replication settings (init's --rpo)
     seeds: str
     protection_group: str | None  # one group for all the VMs; None: the plan's own groups (the default)
     plan: str
@@ -149,8 +147,8 @@ def render_runbook(draft: RunbookDraft) -> str:
             out.extend(comment_lines(vm.note, "    "))
     out.append("")
     note("replication")
-    out += ["replication:", f"  rpo: {format_duration(draft.rpo)}", f"  quiesce: {scalar(draft.quiesce)}",
-            f"  network_compression: {scalar(draft.network_compression)}", f"  seeds: {draft.seeds}", ""]
+    out += ["replication:", *([f"  rpo: {format_duration(draft.rpo)}"] if draft.rpo is not None else []),
+            f"  seeds: {draft.seeds}", ""]
     note("protection_group")
     if draft.protection_group is not None:
         out.append(f"protection_group: {{name: {scalar(draft.protection_group)}}}")

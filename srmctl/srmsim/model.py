@@ -147,6 +147,14 @@ class SimReplication:
     compression: bool
     home_datastore_id: str
     disks: list[ReplicaDisk]
+    # The rest of the VR spec's ConfigureReplicationSpec, kept as configured and reported back in
+    # ReplicationInfo (encryption_enabled, auto_replicate_new_disks_enabled, mpit_*, vm_data_sets_*).
+    encryption: bool = False
+    auto_replicate_new_disks: bool = True
+    mpit_enabled: bool = False
+    mpit_instances: int | None = None
+    mpit_days: int | None = None
+    vm_data_sets: bool | None = None
     status: str = "CONFIGURING"
     configuration_state: str = "IN_PROGRESS"
     last_sync_time: int = 0

@@ -193,10 +193,14 @@ def replication(world: World, r: SimReplication) -> dict[str, Any]:
         "configuration_state": r.configuration_state,
         "recovery_state": {"RECOVERING": "IN_PROGRESS", "RECOVERED": "OK"}.get(r.status, "NOT_STARTED"),
         "last_sync_time": r.last_sync_time, "quiescing_enabled": r.quiesce,
-        "network_compression_enabled": r.compression, "encryption_enabled": False,
-        "auto_replicate_new_disks_enabled": True, "mpit_enabled": False,
+        "network_compression_enabled": r.compression, "encryption_enabled": r.encryption,
+        "auto_replicate_new_disks_enabled": r.auto_replicate_new_disks, "mpit_enabled": r.mpit_enabled,
         "status": {"status": r.status, "rpo_violation": "RPO_VIOLATION" in r.status},
     }
+    if r.mpit_enabled:
+        body.update(mpit_instances=r.mpit_instances, mpit_days=r.mpit_days)
+    if r.vm_data_sets is not None:
+        body["vm_data_sets_replication_enabled"] = r.vm_data_sets
     if r.rpo_violation_minutes:
         # VR spec: "The RPO violation since the deadline for the next image of the replication has elapsed".
         body["current_rpo_violation"] = r.rpo_violation_minutes

@@ -90,10 +90,38 @@ def new_replication(world: World, vm: SimVm, target: str, spec: dict[str, Any]) 
                                  use_seeds=seeds))
     return SimReplication(
         id=f"GID-{uuid.uuid4()}", vm_id=vm.id, name=vm.name, source_site=vm.site, target_site=target,
-        rpo=int(spec["rpo"]), quiesce=bool(spec.get("quiesce_enabled")),
-        compression=bool(spec["network_compression_enabled"]), home_datastore_id=home_ds, disks=disks,
-        status="FULL_SYNC" if any(d.use_seeds for d in disks) else "INITIAL_FULL_SYNC",
+        home_datastore_id=home_ds, disks=disks,
+        status="FULL_SYNC" if any(d.use_seeds for d in disks) else "INITIAL_FULL_SYNC", **options(spec),
     )
+
+
+def options(spec: dict[str, Any]) -> dict[str, Any]:
+    """The replication's settings from a (Re)ConfigureReplicationSpec, every one kept: VR reports each back in
+    ReplicationInfo (quiescing_enabled, network_compression_enabled, encryption_enabled,
+    auto_replicate_new_disks_enabled, mpit_enabled/instances/days, vm_data_sets_replication_enabled). The
+    route checks the spec's required keys; srmsim's own seeding and reprotect may leave the optional ones out."""
+    mpit = bool(spec.get("mpit_enabled"))
+    if mpit and not (spec.get("mpit_instances") and spec.get("mpit_days")):
+        # The spec's mpit_instances ("instances per day") and mpit_days ("days to retain instances for") are
+        # what point-in-time recovery keeps: enabled without them there is nothing to keep.
+        raise SimError(400, "INVALID_SPEC", "mpit_enabled requires mpit_instances and mpit_days")
+    return {"rpo": int(spec["rpo"]), "quiesce": bool(spec.get("quiesce_enabled")),
+            "compression": bool(spec.get("network_compression_enabled")),
+            "encryption": bool(spec.get("lwd_encryption_enabled")),
+            "auto_replicate_new_disks": bool(spec.get("auto_replicate_new_disks", True)), "mpit_enabled": mpit,
+            "mpit_instances": spec.get("mpit_instances") if mpit else None,
+            "mpit_days": spec.get("mpit_days") if mpit else None,
+            "vm_data_sets": spec.get("vm_data_sets_replication_enabled")}
+
+
+def settings_spec(r: SimReplication) -> dict[str, Any]:
+    """The spec keys that configure a replication like ``r`` (the inverse of :func:`options`)."""
+    spec = {"rpo": r.rpo, "quiesce_enabled": r.quiesce, "network_compression_enabled": r.compression,
+            "lwd_encryption_enabled": r.encryption, "auto_replicate_new_disks": r.auto_replicate_new_disks,
+            "mpit_enabled": r.mpit_enabled, "mpit_instances": r.mpit_instances, "mpit_days": r.mpit_days}
+    if r.vm_data_sets is not None:
+        spec["vm_data_sets_replication_enabled"] = r.vm_data_sets
+    return spec
 
 
 def _mark_error(replication: SimReplication, message: str) -> None:
@@ -360,9 +388,8 @@ def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, An
         replication = world.replication(replication_id)
         if not 5 <= int(spec["rpo"]) <= 1440:
             raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
-        replication.rpo = int(spec["rpo"])
-        replication.quiesce = bool(spec.get("quiesce_enabled"))
-        replication.compression = bool(spec["network_compression_enabled"])
+        for key, value in options(spec).items():
+            setattr(replication, key, value)
         replication.generation += 1
         return world.start_task(site, "vr", f"Reconfigure replication of {replication.name}", replication.vm_id,
                                 replication.name, lambda ctx: effects.footprint(world, replication, active=True),

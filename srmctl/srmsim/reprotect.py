@@ -90,9 +90,9 @@ def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> 
                        "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,
                        "destination_path": old_files[d.device_key], "enabled_for_replication": True}
                       for d in replica.disks]
-            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid,
-                    "rpo": old.rpo if old else 15, "quiesce_enabled": old.quiesce if old else False,
-                    "network_compression_enabled": old.compression if old else False, "disks": disks}
+            # SRM's reprotect keeps every setting of the replication it reverses.
+            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid, "disks": disks,
+                    **(vr.settings_spec(old) if old else {"rpo": 15})}
             reverse = vr.new_replication(world, replica, old_vm.site, spec)
             world.replications[reverse.id] = reverse
         effects.footprint(world, reverse, active=True)

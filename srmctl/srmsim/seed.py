@@ -87,7 +87,12 @@ def build(world: World, topology: Topology, datastores_root: Path,
                    "enabled_for_replication": True} for d in sim_vm.disks]
         specs.append({"vm_id": sim_vm.id, "target_vc_id": recovery.vc_guid, "rpo": seconds(vm.replication.rpo) // 60,
                       "quiesce_enabled": vm.replication.quiesce,
-                      "network_compression_enabled": vm.replication.network_compression, "disks": disks})
+                      "network_compression_enabled": vm.replication.network_compression,
+                      "lwd_encryption_enabled": vm.replication.encryption,
+                      "auto_replicate_new_disks": vm.replication.auto_replicate_new_disks,
+                      "mpit_enabled": vm.replication.mpit is not None,
+                      **({"mpit_instances": vm.replication.mpit.instances, "mpit_days": vm.replication.mpit.days}
+                         if vm.replication.mpit else {}), "disks": disks})
     _wait(world, vr.configure(world, protected.name, specs))
     group_ids: dict[str, str] = {}
     for pg in topology.protection_groups:

@@ -40,7 +40,8 @@ def _saved(ctx: StepContext) -> tuple[Snapshot, Path] | None:
     return None
 
 
-def _saved_snapshot(ctx: StepContext) -> Snapshot | None:
+def saved_snapshot(ctx: StepContext) -> Snapshot | None:
+    """The snapshot this run took, else the runbook's snapshot file, else None."""
     saved = _saved(ctx)
     return None if saved is None else saved[0]
 
@@ -85,15 +86,20 @@ class MetadataSnapshot(Step):
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         path = run_snapshot_path(ctx)
         for action in actions:
-            live = capture(ctx.dr(ctx.source).srm, action.targets[0], site=ctx.dr(ctx.source).site,
-                           instance_uuids=_live_uuids(ctx))
+            dr = ctx.dr(ctx.source)
+            live = capture(dr.srm, action.targets[0], site=dr.site, instance_uuids=_live_uuids(ctx), vr=dr.vr)
             kept_file = ctx.runbook.recovery_plan.metadata
             kept = read_snapshot(Path(kept_file)) if kept_file and Path(kept_file).is_file() else None
+            if kept is not None and kept.plan.name == live.plan.name and kept.replication:
+                # A VM whose replication is already gone (removed by an earlier run, or by hand) keeps the
+                # settings the file recorded: the live world has none left to read.
+                live = live.model_copy(update={"replication": {**kept.replication, **(live.replication or {})}})
             chosen = live
             if kept is not None and kept.plan.name == live.plan.name and kept.richness > live.richness:
                 # The live plan already lost settings (e.g. an earlier, manual rebuild). A file written before
                 # groups were recorded takes the live plan's groups: the best record there is.
-                chosen = kept if kept.groups is not None else kept.model_copy(update={"groups": live.groups})
+                chosen = kept.model_copy(update={"groups": kept.groups if kept.groups is not None else live.groups,
+                                                 "replication": live.replication})
             elif kept_file is not None:
                 write_snapshot(live, Path(kept_file))
             if path is not None:
@@ -102,6 +108,8 @@ class MetadataSnapshot(Step):
                 "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
                 "source": "live plan" if chosen is live else "runbook file (richer than the live plan)",
                 "file": str(path) if path else None})
+            ctx.record("replication_settings", {  # each VM's, before any replication is removed
+                "vms": {name: r.model_dump(mode="json") for name, r in (chosen.replication or {}).items()}})
             ctx.action_done(action, {"vms": len(chosen.vms)})
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -194,7 +202,7 @@ class MetadataRestore(Step):
         # Inside another step's sequence (protection.restore, the reprotect fallback) of a run that took no
         # snapshot (its runbook left metadata.snapshot out): the plan keeps whatever it has. Run on its own,
         # the step insists on a snapshot.
-        return ctx.in_sequence and _saved_snapshot(ctx) is None
+        return ctx.in_sequence and saved_snapshot(ctx) is None
 
     def verify(self, ctx: StepContext) -> Verification:
         if self._nothing_to_restore(ctx):
@@ -254,7 +262,7 @@ def _forecast(ctx: StepContext) -> tuple[Action, ...]:
     if plan is None:
         return ()
     srm = ctx.sides.dr.srm
-    snapshot = _saved_snapshot(ctx) or capture(srm, plan.name, site=ctx.sides.dr.site)
+    snapshot = saved_snapshot(ctx) or capture(srm, plan.name, site=ctx.sides.dr.site)
     names = (plan.protected_site_name or "", plan.recovery_site_name or "")
     after = names if plan.protected_vc_guid == ctx.sides.running_guid else names[::-1]
     with suppress(ValueError):  # a snapshot of another pair of sites is shown as recorded

@@ -26,7 +26,7 @@ class ProtectionRestore(Step):
 
     Runs the rebuild sequence the other way round: unregister the now-stale VMs at the recovery site, remove
     the replications towards the original site (keeping disks), detach and delete the protection group
-    there, replicate back with the runbook's RPO, quiescing and compression (seeded by the stale copies),
+    there, replicate back with each VM's own recorded settings (seeded by the stale copies),
     create the protection group at the original site and attach it to the same recovery plan (and restore
     the plan's metadata from the run's snapshot). Planned once the VMs run at the original site.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import (
@@ -15,13 +15,15 @@ from srmctl.adapters.dr.models import (
     ReplicationDiskSpec,
     ReplicationStatus,
     Task,
-    VmDisk,
     VrVm,
 )
 from srmctl.errors import StepFailed
+from srmctl.metadata.replication import VmReplication
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import Sides, StepContext
 from srmctl.steps.dr_state import is_missing, replications_from, running_vms, running_vms_by_name, vm_names
+from srmctl.steps.replication_settings import choose, differences, spec_options
+from srmctl.steps.seeds import data_disks, find_seeds, placement_of, seeds_placed
 from srmctl.steps.vms import matching
 from srmctl.steps.window import await_tasks, run_tasks
 
@@ -103,12 +105,14 @@ class _Target:
 class ReplicationReverse(Step):
     """Replicate the VMs from where they run back to their original datastores, with the old disks as seeds.
 
-    One batched VR request configures every VM. The datastore is the runbook's vms[].datastore, else the one
-    holding the orphan's files; each disk uses the seed VR finds there (find-seeds), so only differing blocks
-    travel. With seeds: required a disk without a seed fails the step before anything is configured; with
-    seeds: none a disk whose file already exists at the target does too (VR refuses to overwrite it). Waits
-    until every replication is in sync (an RPO violation while the full sync runs is progress) and journals
-    the bytes transferred versus a full copy.
+    One batched VR request configures every VM, each with its own settings (recorded by metadata.snapshot; the
+    runbook's replication values for a VM with none, or for all with override: see
+    :mod:`srmctl.steps.replication_settings`). The datastore is the runbook's vms[].datastore, else the one holding
+    the orphan's files (a disk recorded on a datastore of its own at this target goes there); each disk uses the
+    seed VR finds there (find-seeds), so only differing blocks travel. With seeds: required a disk without a seed
+    fails the step before anything is configured; with seeds: none a disk whose file already exists at the target
+    does too (VR refuses to overwrite it). Waits until every replication is in sync (an RPO violation while the full
+    sync runs is progress) and journals the bytes transferred versus a full copy.
     """
 
     name = "replication.reverse"
@@ -130,13 +134,19 @@ class ReplicationReverse(Step):
                                 f"({replication.id}); repair or remove it in VR first")
         vms, missing = running_vms_by_name(ctx)
         problems += [missing[n] for n in todo if n in missing]
+        chosen, unset = choose(ctx, todo)
+        problems += [unset[n] for n in todo if n in unset]
         targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
+        placement = placement_of(s, {n: c for n, c in chosen.items() if n in targets})
+        for name, found in seeds_placed(s, {n: vms[n] for n in placement}, {n: targets[n].datastore.id
+                                                                           for n in placement}, placement).items():
+            targets[name] = replace(targets[name], seeds=found)
         seeds = ctx.runbook.replication.seeds
         for name in todo:
-            if name not in vms or name not in targets:
+            if name not in vms or name not in targets or name not in chosen:
                 continue
             vm, target = vms[name], targets[name]
-            disks = _data_disks(vm)
+            disks = data_disks(vm)
             unseeded = [d.label or str(d.device_key) for d in disks if d.device_key not in target.seeds]
             if seeds == "required" and unseeded:
                 problems.append(f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
@@ -149,7 +159,7 @@ class ReplicationReverse(Step):
             actions.append(Action.make(
                 "configure_replication", s.running, [name], vm_id=vm.id, datastore=target.datastore.name,
                 datastore_id=target.datastore.id, chosen_by=target.how, seeds=f"{used}/{len(disks)}",
-                direction=f"{s.running}->{s.home}", rpo=_rpo_minutes(ctx)))
+                direction=f"{s.running}->{s.home}", **chosen[name].details(s.home_guid)))
         if problems:
             raise StepFailed(f"{len(problems)} problem(s), nothing configured:\n"
                              + "\n".join(f"- {p}" for p in problems))
@@ -165,13 +175,15 @@ class ReplicationReverse(Step):
                 if vm is None or vm.id != action.detail("vm_id"):
                     raise StepFailed(f"{action.targets[0]} changed since it was planned "
                                      f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
+            chosen, unset = choose(ctx, [a.targets[0] for a in configure])
+            if unset:
+                raise StepFailed("; ".join(unset.values()))
+            placement = placement_of(s, chosen)
             # Seeds looked up again (the plan may be old: resume), one find-seeds call per datastore.
-            by_datastore: dict[str, dict[str, VrVm]] = {}
-            for action in configure:
-                by_datastore.setdefault(action.detail("datastore_id"), {})[action.targets[0]] = vms[action.targets[0]]
-            seeds = {name: found for datastore_id, group in by_datastore.items()
-                     for name, found in _find_seeds(s, datastore_id, group).items()}
-            specs = [self._spec(ctx, s, vms[a.targets[0]], a, seeds[a.targets[0]]) for a in configure]
+            seeds = seeds_placed(s, {a.targets[0]: vms[a.targets[0]] for a in configure},
+                                  {a.targets[0]: a.detail("datastore_id") for a in configure}, placement)
+            specs = [self._spec(ctx, s, vms[a.targets[0]], a, seeds[a.targets[0]], chosen[a.targets[0]].settings,
+                                placement.get(a.targets[0], {})) for a in configure]
             ctx.pause("before_call")
             tasks = s.dr.vr.configure_replications(specs, wait=False)  # one batched request for every VM
             if len(tasks) != len(configure):
@@ -187,35 +199,38 @@ class ReplicationReverse(Step):
         for action in configure:
             _record_bytes(ctx, waited[action.targets[0]], vms[action.targets[0]])
 
-    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action,
-              seeds: dict[int, str]) -> ConfigureReplicationSpec:
-        """The VR configure spec of one VM, with the seeds found at its datastore just now (looked up whatever
-        the policy: a disk sent without use_seeds must not land on an existing file)."""
+    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action, seeds: dict[int, str],
+              settings: VmReplication, placement: Mapping[int, str]) -> ConfigureReplicationSpec:
+        """The VR configure spec of one VM with its settings, each disk on its recorded datastore (``placement``)
+        or the VM's, with the seeds found there just now (looked up whatever the policy: a disk sent without
+        use_seeds must not land on an existing file)."""
         datastore_id = action.detail("datastore_id")
         if ctx.runbook.replication.seeds == "none":
             if seeds:
                 raise StepFailed(_occupied(vm.name, action.detail("datastore"), seeds) + "; nothing configured")
             seeds = {}
         if ctx.runbook.replication.seeds == "required":
-            missing = [d.label or str(d.device_key) for d in _data_disks(vm) if d.device_key not in seeds]
+            missing = [d.label or str(d.device_key) for d in data_disks(vm) if d.device_key not in seeds]
             if missing:
                 raise StepFailed(f"{vm.name}: seeds for {', '.join(missing)} disappeared since the "
                                  "plan (replication.seeds: required); nothing configured")
+        policies = {d.device_key: d.storage_policy_id for d in settings.disks} if placement else {}
         disks = []
         for disk in vm.disks:
             seed = None if disk.is_vm_home or disk.device_key is None else seeds.get(disk.device_key)
+            where = datastore_id if disk.device_key is None else placement.get(disk.device_key, datastore_id)
             disks.append(ReplicationDiskSpec(
-                vm_disk=disk.model_dump(mode="json", exclude_none=True), destination_datastore_id=datastore_id,
-                use_seeds=True if seed else None, destination_path=seed))
-        rb = ctx.runbook.replication
-        return ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=s.home_guid, rpo=_rpo_minutes(ctx),
-                                        disks=tuple(disks), quiesce_enabled=rb.quiesce,
-                                        network_compression_enabled=rb.network_compression)
+                vm_disk=disk.model_dump(mode="json", exclude_none=True), destination_datastore_id=where,
+                use_seeds=True if seed else None, destination_path=seed,
+                destination_storage_policy_id=policies.get(disk.device_key) if disk.device_key is not None else None))
+        return ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=s.home_guid, disks=tuple(disks),
+                                        **spec_options(settings))
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
         existing = replications_from(ctx, s.running_guid)
-        rb, problems = ctx.runbook.replication, []
+        chosen, unset = choose(ctx, vm_names(ctx))
+        problems = list(unset.values())
         for name in vm_names(ctx):
             r = existing.get(name)
             if r is None:
@@ -223,14 +238,8 @@ class ReplicationReverse(Step):
                 continue
             if r.state != ReplicationStatus.OK:
                 problems.append(f"replication of {name} is {r.state}, not OK")
-            if r.rpo != _rpo_minutes(ctx):
-                problems.append(f"replication of {name} has RPO {r.rpo} min, the runbook says {_rpo_minutes(ctx)}")
-            if r.quiescing_enabled is not None and r.quiescing_enabled != rb.quiesce:
-                problems.append(f"replication of {name} has quiesce={r.quiescing_enabled}, the runbook says "
-                                f"{rb.quiesce}")
-            if r.network_compression_enabled is not None and r.network_compression_enabled != rb.network_compression:
-                problems.append(f"replication of {name} has network compression={r.network_compression_enabled}, "
-                                f"the runbook says {rb.network_compression}")
+            if name in chosen:
+                problems += differences(name, r, chosen[name].settings)
         if problems:
             return Verification.failed(problems)
         return Verification.passed(f"{len(existing)} VM(s) replicate from {s.running} to {s.home}, in sync")
@@ -251,36 +260,6 @@ def _occupied(name: str, datastore: str, files: Mapping[int, str]) -> str:
     paths = ", ".join(f"[{datastore}] {path}" for path in sorted(files.values()))
     return (f"{name}: {paths} already exist(s) and replication.seeds is none; VR does not overwrite them: use "
             "them as seeds (seeds: preferred or required), or set vms[].datastore to another datastore")
-
-
-def _rpo_minutes(ctx: StepContext) -> int:
-    return int(ctx.runbook.replication.rpo.total_seconds() // 60)
-
-
-def _data_disks(vm: VrVm) -> list[VmDisk]:
-    return [d for d in vm.disks if not d.is_vm_home and d.device_key is not None]
-
-
-def _seed_path(disk: VmDisk) -> str | None:
-    """Where VR looks for a disk's seed at the other site: the same folder and file name (``mail04/mail04.vmdk``)."""
-    source = disk.source_path
-    if source is None or not source.filename:
-        return None
-    return f"{source.path}/{source.filename}" if source.path else source.filename
-
-
-def _find_seeds(s: Sides, datastore_id: str, vms: Mapping[str, VrVm]) -> dict[str, dict[int, str]]:
-    """Seeds found on one datastore for the VMs' disks, in one find-seeds call for all of them."""
-    asked = [(disk, path) for vm in vms.values() for disk in _data_disks(vm) if (path := _seed_path(disk))]
-    found: dict[str, dict[int, str]] = {name: {} for name in vms}
-    if not asked:
-        return found
-    names_by_id = {vm.id: name for name, vm in vms.items()}
-    for info in s.dr.vr.find_seeds(s.home_guid, datastore_id, asked):
-        name = names_by_id.get(info.vm_disk.vm_id)
-        if name is not None and info.found_seeds and info.vm_disk.device_key is not None:
-            found[name][info.vm_disk.device_key] = info.found_seeds[0]
-    return found
 
 
 def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list[str]) -> dict[str, _Target]:
@@ -312,14 +291,14 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
     for name, (datastore, _) in chosen.items():
         by_datastore.setdefault(datastore.id, {})[name] = vms[name]
     for datastore_id, group in by_datastore.items():
-        for name, seeds in _find_seeds(s, datastore_id, group).items():
+        for name, seeds in find_seeds(s, datastore_id, group).items():
             datastore, how = chosen[name]
             result[name] = _Target(datastore, seeds, how)
     if undecided:
         # One find-seeds call per datastore for all undecided VMs; the datastore with most seeds wins.
         best: dict[str, _Target] = {}
         for datastore in datastores.values():
-            for name, seeds in _find_seeds(s, datastore.id, undecided).items():
+            for name, seeds in find_seeds(s, datastore.id, undecided).items():
                 if seeds and len(seeds) > len(best[name].seeds if name in best else {}):
                     best[name] = _Target(datastore, seeds, "seeds found")
         for name in undecided:
@@ -371,7 +350,7 @@ def _wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Re
 def _record_bytes(ctx: StepContext, replication: Replication, vm: VrVm) -> None:
     """Journal what the seeds saved: bytes transferred and checksummed versus a full copy of the disks."""
     progress = replication.sync_progress
-    full = sum((d.capacity or 0) * 1024 for d in _data_disks(vm))  # VR reports capacity in KB
+    full = sum((d.capacity or 0) * 1024 for d in data_disks(vm))  # VR reports capacity in KB
     ctx.record("replication_bytes", {
         "vm": vm.name, "replication_id": replication.id, "full_bytes": full,
         "transferred_bytes": (progress.transferred_current or 0) if progress else 0,

@@ -27,7 +27,7 @@ from srmctl.errors import Ambiguous, NotFound, UsageError
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
-from srmctl.metadata.snapshot import PlanInfo, Snapshot, Source
+from srmctl.metadata.snapshot import PlanInfo, Snapshot, Source, read_snapshot
 from srmctl.runbook import load_runbook, read_runbook
 from srmctl.runbook.writer import EndpointDraft, RunbookDraft, SiteDraft, VmDraft, glob_literal, render_runbook
 
@@ -82,13 +82,16 @@ def test_init_from_a_lab_writes_a_runbook_and_snapshot_that_validate(migrated: L
     # From vCenter: each VM's copy at home is where it replicates back to (its disks are the seeds).
     assert {vm.name: vm.datastore for vm in rb.vms or ()} == {
         "db01": "NY-SAN-01", "mail04": "ESX1_LOCAL", "web01": "NY-SAN-01", "web02": "NY-SAN-01"}
-    # From VR: the lab's replications have RPOs 5m-30m with quiescing and compression mixed.
+    # From VR: the lab's replications have RPOs 5m-30m with quiescing and compression mixed. Each VM keeps its
+    # own (the snapshot records them): the runbook holds no flattened set, and nothing is warned about.
     replication = rb.replication
-    assert (replication.rpo.total_seconds(), replication.quiesce, replication.network_compression,
-            replication.seeds) == (300, True, True, "required")
+    assert (replication.rpo, replication.override, replication.seeds) == (None, False, "required")
+    recorded = read_snapshot(snapshot).replication or {}
+    assert {name: (r.rpo, r.quiesce, r.network_compression) for name, r in recorded.items()} == {
+        "db01": (5, True, True), "mail04": (15, True, False), "web01": (30, False, True), "web02": (30, False, True)}
     assert set(rb.prompts.dismiss) == {"Check mail flow", "Call the mail team"}  # the plan's prompt steps
     assert not rb.confirm.power_off_stale_vms
-    assert any("differ" in w for w in out["warnings"]), out["warnings"]
+    assert out["warnings"] == []
 
     text = runbook.read_text()
     for said in ("# Written by 'srmctl init --plan VR Failover'", "RECOVERY_COMPLETE", "mail04: rpo 15m, quiesce on, "
@@ -249,7 +252,7 @@ def test_hostile_names_are_written_so_they_read_back_unchanged(tmp_path: Path) -
         name="hostile", description="line one\nline two: x", scenario="planned-migration",
         failback_from="away: site", failback_to="home site",
         sites=sites, vms=tuple(VmDraft(name=n, datastore=n, note=n) for n in HOSTILE), rpo=timedelta(minutes=15),
-        quiesce=False, network_compression=True, seeds="preferred", protection_group="[/bold]group",
+        seeds="preferred", protection_group="[/bold]group",
         plan="plan\u2028# injected", metadata="snap #1.yaml", dismiss=tuple(glob_literal(n) for n in HOSTILE),
         notes={section: (f"note for {section}\nversion: 99\r\u0085\u2029done",) for section in ("header", "vms")})
     path = tmp_path / "hostile.yaml"
@@ -309,13 +312,12 @@ def _request(tmp_path: Path, rpo: str | None = None) -> InitRequest:
                        snapshot=tmp_path / "rb.snapshot.yaml", name="tier-1", origin="a test", rpo=rpo)
 
 
-def test_draft_says_what_a_runbook_cannot_hold_and_asks_for_what_is_unknown(tmp_path: Path) -> None:
+def test_draft_keeps_each_vms_settings_and_asks_for_what_is_unknown(tmp_path: Path) -> None:
     mpit = VmReplication(10, False, False, "3 instances per day for 5 days", "OK", ("DS9",))
     draft, warnings = draft_runbook(_discovery((_vm("a", mpit), _vm("b", None))), _endpoints(), _request(tmp_path))
-    assert draft.rpo == timedelta(minutes=10) and draft.seeds == "required"
-    assert any("multiple point-in-time instances are on for a (3 instances per day for 5 days)" in w
-               for w in warnings), warnings
-    assert "no replication from ny found for b" in warnings
+    assert draft.rpo is None and draft.seeds == "required"  # no flattened set: each VM keeps its own
+    assert any(w.startswith("no replication from ny found for b: set replication.rpo") for w in warnings), warnings
+    assert not any("point-in-time" in w for w in warnings), warnings
     assert any("MPIT 3 instances per day for 5 days, target DS9" in line for line in draft.notes["replication"])
     # SRM and VR share the vCenter's login, so the runbook says it once.
     assert (draft.sites[0].srm.user, draft.sites[0].srm.password_env, draft.sites[0].vcenter.password_env) == (

@@ -18,6 +18,8 @@ from labstate import RunbookSpec, write_runbook
 from srmctl.cli.main import cli
 from srmctl.lab.config import LabConfig
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(scope="module")
 def migrated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:

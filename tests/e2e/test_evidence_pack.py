@@ -22,7 +22,7 @@ from srmctl.srmsim.seed import SEED_USER
 sys.path.insert(0, str(Path(__file__).parent))
 from test_failback_e2e import AWAY, DISASTER, HOME, PLANNED, failback_runbook, scenario_lab  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 LISTED = ["report.html", "report.json", "events.jsonl", "meta.json", "runbook.yaml", "plan.json",
           "metadata-snapshot.yaml", "metadata-snapshot-after.yaml"]

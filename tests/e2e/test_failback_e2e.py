@@ -43,6 +43,7 @@ from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import Topology, load_topology
 from srmctl.runbook import load_runbook
+from srmctl.runbook.values import parse_duration
 from srmctl.srmsim.app import READY
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.steps.dr_state import PLAN_BUSY
@@ -52,8 +53,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.lab]
 PLAN = "VR Failover"
 HOME, AWAY = "new-york", "new-jersey"
 PLANNED, DISASTER = "planned-migration", "disaster-recovery"
-#: The runbook's replication options; the lab's own replications use other values per VM (5m-30m, quiescing
-#: and compression mixed), so the end state proves the runbook's options were applied.
+#: The runbook's replication options: defaults for VMs with no recorded settings only. The lab's own
+#: replications use other values per VM (5m-30m, quiescing and compression mixed), so the end state proves that
+#: each VM kept its own.
 REPLICATION = {"rpo": "20m", "quiesce": True, "network_compression": True, "seeds": "required"}
 PROMPTS = {"dismiss": ["Call the mail team", "Check mail flow"]}
 
@@ -146,8 +148,10 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
         assert {v.status for vms in members.values() for v in vms} == {"OK"}
         out = site.vr.replications(source_vc_guid=site.local_vc_guid)
         assert sorted(r.name or "" for r in out) == sorted(ALL_VMS)
-        assert {(r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
-            ("OK", 20, True, True)}
+        own = {vm.name: vm.replication for vm in load_topology().vms}
+        assert {r.name: (r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
+            name: ("OK", int(parse_duration(rep.rpo).total_seconds() // 60), rep.quiesce, rep.network_compression)
+            for name, rep in own.items() if rep is not None}
 
     assert_home_ip(config)
     objects = dr_objects(config)  # nothing duplicated, nothing of the failback direction left

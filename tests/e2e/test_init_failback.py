@@ -16,6 +16,7 @@ from labstate import ALL_VMS, inventory
 from srmctl.cli.main import cli
 from srmctl.lab import lab
 from srmctl.labkit.topology import load_topology
+from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook import load_runbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.lab]
@@ -32,7 +33,7 @@ def test_init_then_failback_reaches_the_end_state(tmp_path: Path) -> None:
         assert written.exit_code == 0, written.output
         assert CliRunner().invoke(cli, ["validate", str(runbook)]).exit_code == 0
         text = runbook.read_text()
-        rb = load_runbook(runbook)
+        assert load_runbook(runbook).replication.rpo is None  # init writes no flattened set
         with dr_sites(config.directory, [HOME]) as dr:
             plan_id = dr[HOME].srm.plan_by_name(PLAN).id
 
@@ -56,9 +57,11 @@ def test_init_then_failback_reaches_the_end_state(tmp_path: Path) -> None:
             assert sorted(vm.name for vm in members) == sorted(ALL_VMS) and {vm.status for vm in members} == {"OK"}
             out = site.vr.replications(source_vc_guid=site.local_vc_guid)
             assert sorted(r.name or "" for r in out) == sorted(ALL_VMS)
-            settings = rb.replication  # what init read from VR: the shortest RPO, quiescing and compression on
-            assert {(r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
-                ("OK", int(settings.rpo.total_seconds() // 60), settings.quiesce, settings.network_compression)}
+            # Each VM's own settings, as init's snapshot recorded them from VR (the runbook has no flattened set).
+            recorded = read_snapshot(snapshot).replication or {}
+            assert {r.name: (r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
+                name: ("OK", s.rpo, s.quiesce, s.network_compression) for name, s in recorded.items()}
+            assert len({s.rpo for s in recorded.values()}) > 1
         diff = CliRunner().invoke(cli, ["snapshot", "diff", str(snapshot), "--plan", PLAN, "--lab", config.directory,
                                         "-o", "json"])
         assert diff.exit_code == 0, diff.output

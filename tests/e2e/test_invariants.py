@@ -3,6 +3,7 @@ kind of loss seeded into one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,19 @@ def test_the_checker_is_silent_on_an_untouched_lab_and_reports_seeded_losses(tmp
     try:
         before = capture(config, facts, tmp_path)
         assert violations(config, facts, before, UNCHANGED) == []
-        # Not failed back yet: the VMs still run at the recovery site and replicate with the lab's options.
+        # Not failed back yet: the VMs still run at the recovery site, their replications RECOVERED.
         not_yet = violations(config, facts, before, FAILED_BACK)
         assert "new-jersey: 1 VM(s) named db01, expected 0" in not_yet
-        assert "web01's replication has rpo=30, the runbook says 15" in not_yet
+        assert any(p.startswith("web01's replication is {'status': 'RECOVERED'") for p in not_yet), not_yet
+        # Each VM's settings are compared with its replication before the failover, not with the runbook ...
+        assert not any("rpo=" in p for p in not_yet), not_yet
+        earlier = {**before.dr, "replications": [{**r, "rpo": 10} if r.get("name") == "web01" else r
+                                                 for r in before.dr["replications"]]}
+        assert "web01's replication has rpo=30, before the failover 10" in violations(
+            config, facts, replace(before, dr=earlier), FAILED_BACK)
+        # ... unless the runbook overrides them.
+        assert "web01's replication has rpo=30, the runbook says 15" in violations(
+            config, replace(facts, override=True), before, FAILED_BACK)
 
         home = Path(config.sites["new-york"].datastores["NY-SAN-01"]) / "db01"
         (home / "db01.nvram").unlink()

@@ -16,7 +16,7 @@ ALL = ("mail04", "db01", "web01", "web02")
 def _snapshot(groups: dict[str, GroupInfo] | None) -> Snapshot:
     return Snapshot(taken_at=now(), source=Source(site="new-york", srm="127.0.0.1:1"),
                     plan=PlanInfo(name="VR Failover", protected_site="new-york", recovery_site="new-jersey"),
-                    groups=groups)
+                    groups=groups, replication={})
 
 
 def test_groups_round_trip_and_an_old_snapshot_still_loads() -> None:

@@ -46,6 +46,7 @@ def test_the_default_timeframe_is_the_last_seven_days_and_only_finished_runs_are
     assert history.friendly(3_723_000) == "1h 2m 3s" and history.friendly(0) == "0s"
 
 
+@pytest.mark.lab
 def test_each_server_lists_the_runs_it_ran_with_the_user_and_a_cancelled_run_is_cancelled(tmp_path: Path) -> None:
     sim = launch(tmp_path, scenario="planned-migration")
     try:

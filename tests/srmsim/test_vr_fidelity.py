@@ -158,3 +158,27 @@ def test_a_recovered_replication_reports_recovered_and_refuses_syncs(recovered: 
                 action(replications[0].id)
     finally:
         vr.close()
+
+
+def test_every_setting_of_a_reconfigure_is_kept_and_reported(sim: SrmsimHandle) -> None:
+    """VR spec: ReconfigureReplicationSpec sets encryption, point-in-time instances, new-disk auto-replication
+    and VM data sets as well as RPO, quiescing and compression, and ReplicationInfo reports each back."""
+    vr = logged_in(sim, NY, "vr")
+    try:
+        replication = _replication(vr, "web01")
+        vm = next(v for v in vr.vms(sim.sites[NY].vc_guid) if v.name == "web01")
+        path = vr.replication_disks(replication.id)[0].destination_path
+        assert path is not None
+        spec = _spec(vm, sim.sites[NJ].vc_guid, path.datastore_id, seeds=False).model_copy(update={
+            "rpo": 45, "quiesce_enabled": True, "network_compression_enabled": False, "lwd_encryption_enabled": True,
+            "mpit_enabled": True, "mpit_instances": 4, "mpit_days": 3, "auto_replicate_new_disks": False,
+            "vm_data_sets_replication_enabled": True})
+        vr.reconfigure_replication(replication.id, spec)
+        after = vr.replication(replication.id)
+        assert (after.rpo, after.quiescing_enabled, after.network_compression_enabled, after.encryption_enabled,
+                after.mpit_enabled, after.mpit_instances, after.mpit_days, after.auto_replicate_new_disks_enabled,
+                after.vm_data_sets_replication_enabled) == (45, True, False, True, True, 4, 3, False, True)
+        with pytest.raises(DrApiError, match="HTTP 400"):  # point-in-time instances without how many to keep
+            vr.reconfigure_replication(replication.id, spec.model_copy(update={"mpit_instances": None}))
+    finally:
+        vr.close()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a com
     from srmctl.engine.run import ConfirmPlan
     from srmctl.engine.site_run import Between
 
-_SHOWN_DETAILS = ("moref", "power_state", "group", "changes")
+_SHOWN_DETAILS = ("moref", "power_state", "group", "settings", "changes")
 _STATUS = {"verified": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]", "not_run": "[dim]·[/]"}
 
 

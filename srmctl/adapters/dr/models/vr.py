@@ -110,11 +110,13 @@ class Replication(_Record):
     configuration_state: str | None = None
     quiescing_enabled: bool | None = None
     network_compression_enabled: bool | None = None
-    # Multiple point-in-time instances (ReplicationInfo.mpit_*): read by ``srmctl init`` to say what a runbook
-    # cannot carry.
+    encryption_enabled: bool | None = None
+    auto_replicate_new_disks_enabled: bool | None = None
+    # Multiple point-in-time instances (ReplicationInfo.mpit_*): instances per day, kept for mpit_days.
     mpit_enabled: bool | None = None
     mpit_instances: int | None = None
     mpit_days: int | None = None
+    vm_data_sets_replication_enabled: bool | None = None
     last_sync_time: int | None = None
     current_rpo_violation: int | None = None
     sync_progress: SyncProgress | None = None
@@ -128,6 +130,7 @@ class ReplicatedDisk(_Record):
     vm_disk: VmDisk | None = None
     replicated: bool | None = None
     destination_path: DatastorePath | None = None
+    destination_storage_policy_id: str | None = None
 
 
 # --- request specs --------------------------------------------------------------------------------
@@ -151,6 +154,9 @@ class ConfigureReplicationSpec(_Spec):
     quiesce_enabled: bool = False
     network_compression_enabled: bool = False
     mpit_enabled: bool = False
+    mpit_instances: int | None = None
+    mpit_days: int | None = None
     auto_replicate_new_disks: bool = True
     lwd_encryption_enabled: bool = False
+    vm_data_sets_replication_enabled: bool | None = None
     target_replication_server_id: str | None = None
