@@ -251,7 +251,7 @@ NOT_SENT = {"wait", "on_progress", "timeout"}
 
 def _variants(method: Callable[..., Any], where: str) -> list[dict[str, Any]]:
     """Argument sets that reach every request shape a method can send first: its required parameters with
-    sequences of one and of two items, then each optional parameter given (a flag flipped) one at a time."""
+    sequences of one and of two items, then its optional parameters given (a flag flipped) one more at a time."""
     hints = typing.get_type_hints(method)
     parameters = [(name, parameter) for name, parameter in list(inspect.signature(method).parameters.items())[1:]
                   if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]

@@ -140,6 +140,11 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     assert srm.history_report(plan.id, reports[-1].report_id) == reports[-1]
     assert [r.operation_type for r in srm_nj.all_history_reports()] == ["FAILOVER"]
     assert srm.history_reports(plan.id, start_ms=(reports[-1].start_time_ms or 0) + 1) == []
+    # a timeframe given by its start, and by both ends (each a request shape of its own)
+    first, last = reports[0].start_time_ms or 0, (reports[-1].start_time_ms or 0) + 1
+    assert len(srm.history_reports(plan.id, start_ms=first, end_ms=last)) == len(reports)
+    assert len(srm.all_history_reports(start_ms=first)) == len(reports)
+    assert len(srm.all_history_reports(start_ms=first, end_ms=last)) == len(reports)
     leaving = srm.group_vms(group_id)[-1].id  # reprotect swapped the members for the new-york VMs
     srm.remove_vm_from_group(group_id, leaving)
     assert leaving not in [v.id for v in srm.group_vms(group_id)]

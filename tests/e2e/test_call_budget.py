@@ -6,7 +6,9 @@ targets live in bench/. See docs/architecture.md, "Concurrency and batching".
 The budget is set just above what the run measured (20.6 calls/VM at N = 50, planned migration, concurrency 8, after
 inventories were re-read only after a change and the stale VMs' folders listed per datastore; 27.0 before; 21.4 once
 metadata.snapshot records each VM's replication settings with its disks' target datastores, one GET per VM, as VR
-lists a replication's disks for one replication at a time); issue #11's target is at most 15 calls/VM at N = 200,
+lists a replication's disks for one replication at a time; 21.9 once each plan run's SRM history report is read
+for the run's evidence (about 3 calls per plan run, a constant) and preflight reads the plan's groups to refuse a
+runbook covering part of it); issue #11's target is at most 15 calls/VM at N = 200,
 where the per-step constants weigh four times less. The floor per VM: 7 recovery-settings GETs (SRM has no list of
 them), about 1.6 settings updates and 2 UnregisterVM (one per direction; vSphere has no batch unregister)."""
 
@@ -28,7 +30,7 @@ from test_failback_e2e import PLANNED  # noqa: E402
 
 VMS = 50
 #: Calls per VM the whole failback may make at N = VMS (vCenter SOAP + SRM + VR, both sites).
-BUDGET = 21.5
+BUDGET = 22.0
 
 
 def calls_per_vm(api_calls: Mapping[str, int], vms: int) -> float:
