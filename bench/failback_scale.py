@@ -100,8 +100,9 @@ def step_calls(journal: Path) -> dict[str, dict[str, int]]:
     return calls
 
 
-def step_windows(journal: Path) -> dict[str, tuple[float, float]]:
-    """Per top-level step, its (last) start and its end event, as epoch seconds."""
+def step_windows(journal: Path, *, substeps: bool = False) -> dict[str, tuple[float, float]]:
+    """Per top-level step (and with ``substeps`` each sub-step, as ``step/substep``), its (last) start and its
+    end event, as epoch seconds."""
     started: dict[str, float] = {}
     windows: dict[str, tuple[float, float]] = {}
     for line in (journal / "events.jsonl").read_text().splitlines():
@@ -109,6 +110,10 @@ def step_windows(journal: Path) -> dict[str, tuple[float, float]]:
         step, kind = event.get("step"), event.get("kind")
         if not step or "." not in step.split("/")[-1] or "/" in step:
             continue
+        if kind.startswith("substep_"):
+            if not substeps:
+                continue
+            step, kind = f"{step}/{event.get('substep')}", kind.replace("substep_", "step_")
         if kind == "step_started":
             started[step] = datetime.fromisoformat(event["at"]).timestamp()
         elif kind in ("step_verified", "step_failed") and step in started:
@@ -123,9 +128,10 @@ def step_seconds(journal: Path) -> dict[str, float]:
 
 def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str, Any]],
                  concurrency: int) -> dict[str, float]:
-    """Per step, the least time its SRM/VR work could take: the longer of its longest task and its summed task
-    time divided by ``concurrency`` (srmctl keeps at most that many tasks in flight). A task belongs to the step
-    whose window holds the moment it was queued; the tasks' own durations come from srmsim's records."""
+    """Per top-level step, the least time its SRM/VR work could take: for each (sub-)step, the longer of its
+    longest task and its summed task time divided by ``concurrency`` (srmctl keeps at most that many tasks in
+    flight), added over a step's sub-steps (which run one after another). A task belongs to the innermost window
+    holding the moment it was queued; the tasks' durations come from srmsim's own records."""
     durations: dict[str, list[float]] = defaultdict(list)
     for record in records:
         # Only the SRM and VR API's tasks, which srmctl starts and awaits; VR's own syncs after a configure
@@ -133,10 +139,13 @@ def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str
         if record.get("api") not in ("srm", "vr") or record.get("started") is None or record.get("completed") is None:
             continue
         queued = record["queued"] / 1000
-        step = next((s for s, (start, end) in windows.items() if start <= queued <= end), None)
-        if step is not None:
-            durations[step].append((record["completed"] - record["started"]) / 1000)
-    return {step: max(max(times), sum(times) / concurrency) for step, times in durations.items()}
+        holding = [(end - start, name) for name, (start, end) in windows.items() if start <= queued <= end]
+        if holding:
+            durations[min(holding)[1]].append((record["completed"] - record["started"]) / 1000)
+    bounds: dict[str, float] = defaultdict(float)
+    for window, times in durations.items():
+        bounds[window.split("/")[0]] += max(max(times), sum(times) / concurrency)
+    return dict(bounds)
 
 
 def measure(count: int, latency: str, workdir: Path) -> Row:
@@ -158,7 +167,7 @@ def measure(count: int, latency: str, workdir: Path) -> Row:
         records = lab_srmsim(config).task_records()
         return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
                    step_calls(journal), step_seconds(journal),
-                   lower_bounds(step_windows(journal), records, CONCURRENCY))
+                   lower_bounds(step_windows(journal, substeps=True), records, CONCURRENCY))
     finally:
         lab.down(directory)
 
