@@ -42,3 +42,8 @@ def lab_option(f: F) -> F:
         envvar="SRMCTL_LAB",
         help="Use the endpoints of a lab started by 'srmctl lab up' (its lab.yaml). Env: SRMCTL_LAB.",
     )(f)
+
+
+def steps_option(value: str | None) -> tuple[str, ...] | None:
+    """The step names of ``--steps A,B`` (blanks dropped), or None when the option is not given."""
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None

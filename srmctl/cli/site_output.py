@@ -1,5 +1,6 @@
 """The CLI side of site runs (several runbooks on one command line; docs/architecture.md, "Site runs"): loading
-and checking them at the edge, the prompts, and what is shown. Used by ``failback``, ``plan`` and ``resume``."""
+and checking them at the edge, the dry run of every plan, the prompts, and what is shown. Used by ``failback``,
+``plan`` and ``resume``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import styled
+from srmctl.cli.plan_view import render_plan
 from srmctl.cli.render import envelope
+from srmctl.cli.run_output import live_printer
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,6 +32,18 @@ def load(runbooks: Sequence[Path], lab_dir: Path | None) -> tuple[tuple[SitePlan
     site = load_site(runbooks)
     lab = read_lab(lab_dir)
     return site, [endpoints_for(plan.runbook, lab) for plan in site]
+
+
+def plan_site(app: App, runbooks: Sequence[Path], lab_dir: Path | None, selected: bool, command: str = "plan",
+              extra: dict[str, object] | None = None) -> None:
+    """The dry run of a site run: every plan's steps, plan by plan in order (shared with 'srmctl plan')."""
+    from srmctl.engine import site_run
+
+    if selected:
+        raise UsageError("--steps, --from and --until select the steps of one runbook; in a site run each "
+                         "runbook runs its own steps (its 'steps:' key)")
+    site, endpoints = load(runbooks, lab_dir)
+    show_plans(app, site, site_run.site_dry_run(site, endpoints), command, extra)
 
 
 def endpoints_of(pending: PendingSite) -> list[Endpoints]:
@@ -49,8 +64,6 @@ def need_yes(app: App, yes: bool) -> None:
 
 def show_plans(app: App, site: Sequence[SitePlan], plans: Sequence[RunPlan], command: str,
                extra: dict[str, object] | None = None) -> None:
-    from srmctl.cli.commands.failback import render_plan
-
     if app.json_output:
         click.echo(envelope(command, {**(extra or {}), "plans": [
             {"index": p.index, "runbook_path": str(p.path), "recovery_plan": p.runbook.recovery_plan.name,
@@ -75,8 +88,6 @@ def confirm_site(app: App, yes: bool, site: Sequence[SitePlan]) -> ConfirmSite:
         if not app.json_output:
             for plan, result in zip(site, plans, strict=True):
                 _header(app, plan.index, len(site), str(plan.path), plan.runbook.recovery_plan.name)
-                from srmctl.cli.commands.failback import render_plan
-
                 render_plan(app, result)
         return click.confirm(f"Apply these high-impact actions, {len(plans)} plans in this order?", default=False,
                              err=True)
@@ -127,8 +138,6 @@ def site_printer(app: App) -> Subscriber:
 
 
 def subscribers(app: App) -> list[Subscriber]:
-    from srmctl.cli.commands.failback import live_printer
-
     return [live_printer(app), site_printer(app)]
 
 

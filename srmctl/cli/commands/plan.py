@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from srmctl.cli.app import App
-from srmctl.cli.commands.failback import render_plan, steps_option
-from srmctl.cli.options import lab_option, output_option
+from srmctl.cli.options import lab_option, output_option, steps_option
+from srmctl.cli.plan_view import render_plan
 from srmctl.cli.render import envelope
 
 
@@ -30,9 +30,9 @@ def plan(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, steps: str 
     from srmctl.runbook import load_runbook
 
     if len(runbooks) > 1:
-        from srmctl.cli.commands.failback import plan_site
+        from srmctl.cli import site_output
 
-        plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step))
+        site_output.plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step))
         return
     runbook = runbooks[0]
     book = load_runbook(runbook)

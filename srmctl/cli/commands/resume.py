@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from srmctl.cli.app import App
-from srmctl.cli.commands.failback import confirmer, finish, live_printer
 from srmctl.cli.options import output_option
+from srmctl.cli.run_output import confirmer, finish, live_printer
 
 
 @click.command("resume")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import click
 
 from srmctl.cli.app import App
-from srmctl.cli.commands.failback import status_mark
 from srmctl.cli.console import column, new_table, styled
 from srmctl.cli.options import output_option
 from srmctl.cli.render import envelope
+from srmctl.cli.run_output import status_mark
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:
