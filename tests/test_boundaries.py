@@ -1,5 +1,6 @@
 """Architecture checks: imports flow cli → engine → steps → adapters, core code never imports click or rich,
-and only adapters and the simulators talk to the network (see docs/architecture.md).
+only adapters and the simulators talk to the network, no module imports a command module, and no private name
+crosses modules (see docs/architecture.md).
 
 The rules live in ``import_rules`` (tests/fixtures); the synthetic trees below prove that the checker reports
 each kind of violation, so a checker that silently stopped looking would fail here.
@@ -65,6 +66,15 @@ def test_only_adapters_and_simulators_talk_to_the_network() -> None:
     assert [str(v) for v in _real_violations() if v.rule == "network"] == []
 
 
+def test_no_module_imports_a_command() -> None:
+    # What commands share lives in CLI modules outside commands/ (docs/architecture.md, "Layers").
+    assert [str(v) for v in _real_violations() if v.rule == "command"] == []
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    assert [str(v) for v in _real_violations() if v.rule == "private"] == []
+
+
 # --- the checker itself, on synthetic trees ----------------------------------------------------------------
 
 _LAYERS = ("cli", "engine", "steps", "adapters", "metadata", "runbook", "lab", "srmsim")
@@ -76,6 +86,14 @@ _CLEAN: dict[str, str] = {
     "srmctl/cli/main.py": "import click\nfrom rich.table import Table\nfrom srmctl import __version__, engine\n"
                           "from srmctl.errors import SrmctlError\nimport importlib\n"
                           "importlib.import_module('srmctl.engine.run')\n",
+    # the group finds command modules by name; commands share CLI modules outside commands/
+    "srmctl/cli/group.py": "import importlib\nfrom srmctl.cli import commands\n"
+                           "def load(name):\n    return importlib.import_module(f'{commands.__name__}.{name}')\n",
+    "srmctl/cli/views.py": "from srmctl.cli.render import envelope\n",
+    "srmctl/cli/render.py": "envelope = str\n",
+    "srmctl/cli/commands/__init__.py": "",
+    "srmctl/cli/commands/run.py": "import click\nfrom srmctl.cli.views import envelope\nfrom srmctl.cli import views\n"
+                                  "from .. import render\n",
     "srmctl/engine/run.py": "from srmctl.steps import base\nfrom . import journal\nfrom .journal import x\n"
                             "from ..steps.base import Step\nimport srmctl.adapters.dr\nfrom srmctl import errors\n"
                             "def f():\n    from srmctl.metadata import snapshot\n    import json\n",
@@ -84,7 +102,9 @@ _CLEAN: dict[str, str] = {
                             "Step = object\n",
     "srmctl/adapters/dr.py": "import httpx\nimport ssl\nimport socket\nfrom pyVmomi import vim\n",
     "srmctl/metadata/snapshot.py": "from srmctl.runbook.models import Duration\nfrom srmctl.adapters import dr\n",
-    "srmctl/runbook/models.py": "import pydantic\nfrom .checks import cross_checks\n",
+    "srmctl/runbook/models.py": "import pydantic\nfrom .checks import cross_checks\nfrom . import _common\n"
+                                "from srmctl.runbook._common import shared\n",
+    "srmctl/runbook/_common.py": "shared = 1\n_hidden = 2\n",
     "srmctl/runbook/checks.py": "from srmctl.runbook import models\n",
     "srmctl/lab/lab.py": "from srmctl.srmsim import launcher\nimport asyncio\nfrom http import server\n",
     "srmctl/srmsim/launcher.py": "from http.server import HTTPServer\nimport urllib.request\n"
@@ -134,6 +154,27 @@ _SEEDED: list[tuple[str, str, str, str, str]] = [
           ("steps", "pyVmomi", "from pyVmomi import vim\n", "pyVmomi"),
           ("metadata", "import_module", "import importlib\nimportlib.import_module('httpx')\n", "httpx"),
       ]],
+    # no module imports a command module: not another command, not a CLI module (a circle through the command)
+    ("srmctl/cli/commands/c_absolute.py", "from srmctl.cli.commands.run import envelope\n", "command", "cli",
+     "srmctl.cli.commands.run"),
+    ("srmctl/cli/commands/c_relative.py", "from . import run\n", "command", "cli", "srmctl.cli.commands.run"),
+    ("srmctl/cli/commands/c_relative_module.py", "from .run import envelope\n", "command", "cli",
+     "srmctl.cli.commands.run"),
+    ("srmctl/cli/commands/c_package.py", "from srmctl.cli.commands import run\n", "command", "cli",
+     "srmctl.cli.commands.run"),
+    ("srmctl/cli/c_back_in_function.py", "def f():\n    from srmctl.cli.commands.run import envelope\n", "command",
+     "cli", "srmctl.cli.commands.run"),
+    ("srmctl/cli/c_import_module.py", "import importlib\nimportlib.import_module('srmctl.cli.commands.run')\n",
+     "command", "cli", "srmctl.cli.commands.run"),
+    # no private name crosses modules, in any form and at any depth
+    ("srmctl/engine/p_from.py", "from srmctl.engine.journal import x, _hidden\n", "private", "engine",
+     "srmctl.engine.journal._hidden"),
+    ("srmctl/runbook/p_relative.py", "from ._common import shared, _hidden\n", "private", "runbook",
+     "srmctl.runbook._common._hidden"),
+    ("srmctl/srmsim/p_in_function.py", "def f():\n    from srmctl.srmsim.launcher import _Run as Run\n",
+     "private", "srmsim", "srmctl.srmsim.launcher._Run"),
+    ("srmctl/metadata/p_submodule.py", "from srmctl.runbook import _common\n", "private", "metadata",
+     "srmctl.runbook._common"),
 ]
 
 

@@ -42,7 +42,7 @@ REPORT_HTML = "report.html"
 RUNBOOK_COPY = "runbook.yaml"
 REDACTED = "<redacted>"
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 TORN = f"{EVENTS}.torn-"  # + n: a cut-off torn tail, kept for forensics
 TAIL_CUT = "journal_tail_cut"  # journal record: a torn tail was cut before this run appended
 # meta.json and report.json are a few kB; a bigger one is not ours (and must not exhaust memory).
@@ -94,7 +94,7 @@ def redact(value: Any, secrets: frozenset[str]) -> Any:
     return value
 
 
-def _write_private(path: Path, text: str | bytes) -> None:
+def write_private(path: Path, text: str | bytes) -> None:
     """Atomically replace ``path`` with ``text``, mode 0600, durable before returning."""
     write_atomically(path, text)  # never through a symlink planted at a temporary name
 
@@ -121,7 +121,7 @@ class Journal:
         directory.mkdir(mode=0o700)
         journal = cls(directory, secrets)
         if runbook_bytes is not None:
-            _write_private(directory / RUNBOOK_COPY, runbook_bytes)
+            write_private(directory / RUNBOOK_COPY, runbook_bytes)
         journal.write_json(META, meta)
         return journal
 
@@ -131,12 +131,12 @@ class Journal:
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.directory / name
-        _write_private(path, json.dumps(redact(data, self._secrets), indent=2) + "\n")
+        write_private(path, json.dumps(redact(data, self._secrets), indent=2) + "\n")
         return path
 
     def write_text(self, name: str, text: str) -> Path:
         path = self.directory / name
-        _write_private(path, redact(text, self._secrets))
+        write_private(path, redact(text, self._secrets))
         return path
 
     def append(self, event: Event) -> None:
@@ -227,7 +227,7 @@ def _kill_after_append(kind: str) -> None:
 
 
 def run_directory(home: Path, run_id: str) -> Path:
-    if not _RUN_ID.match(run_id):
+    if not RUN_ID_PATTERN.match(run_id):
         raise UsageError(f"{run_id!r} is not a run id")
     directory = runs_dir(home) / run_id
     if not (directory / META).is_file():
@@ -242,11 +242,11 @@ def read_events(directory: Path) -> list[dict[str, Any]]:
         raw = (directory / EVENTS).read_bytes()
     except OSError:  # none yet; or unreadable, which load_run reports as damage
         return []
-    return _scan(raw).events
+    return scan_events(raw).events
 
 
 @dataclass(frozen=True)
-class _Scan:
+class EventScan:
     events: list[dict[str, Any]]
     bad_line: int | None = None  # 1-based number of the first line that is not an event
     bad_offset: int = 0  # where that line starts
@@ -261,7 +261,7 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None  # JSON, but not an event: readers index events by key
 
 
-def _scan(raw: bytes) -> _Scan:
+def scan_events(raw: bytes) -> EventScan:
     events: list[dict[str, Any]] = []
     offset = 0
     for number, line in enumerate(raw.split(b"\n"), 1):
@@ -270,9 +270,9 @@ def _scan(raw: bytes) -> _Scan:
             continue
         event = _parse_line(line)
         if event is None:
-            return _Scan(events, number, start, not raw[offset:].strip())
+            return EventScan(events, number, start, not raw[offset:].strip())
         events.append(event)
-    return _Scan(events)
+    return EventScan(events)
 
 
 def cut_torn_tail(directory: Path) -> dict[str, Any] | None:
@@ -288,7 +288,7 @@ def cut_torn_tail(directory: Path) -> dict[str, Any] | None:
         return None
     except OSError as error:
         raise RunDamaged(f"{path} cannot be read: {error.strerror or error}") from None
-    scan = _scan(raw)
+    scan = scan_events(raw)
     if scan.bad_line is not None and not scan.bad_is_last:
         raise RunDamaged(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
     keep = scan.bad_offset if scan.bad_line is not None else raw.rfind(b"\n") + 1

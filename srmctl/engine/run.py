@@ -182,7 +182,7 @@ def pending_run(home: Path, run_id: str) -> PendingRun:
     """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
     stored = load_run(home, run_id).intact("resume", needs=RESUME_NEEDS)
     meta = stored.meta
-    runbook = _runbook_of(stored.directory, meta)
+    runbook = runbook_of(stored.directory, meta)
     selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
     if runbook.select is not None and selected:
         runbook = _listing(runbook, selected[0])
@@ -222,7 +222,7 @@ def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: Co
                 recheck=(pending.verified, pending.started), site_held=site_held)
 
 
-def _runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOOK_COPY) -> Runbook:
+def runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOOK_COPY) -> Runbook:
     """The runbook the run started with: the original file if unchanged (its relative paths still work),
     else the journal's copy when the original is gone; a changed runbook is refused."""
     original = Path(meta["runbook_path"])
@@ -326,7 +326,7 @@ def _rechecked(ctx: StepContext, bus: EventBus, verified: Sequence[str], started
     return checks[:verified.index(stale) + 1], replanned
 
 
-def _outcome(error: BaseException | None) -> str:
+def outcome_of(error: BaseException | None) -> str:
     if error is None:
         return SUCCEEDED
     if isinstance(error, (Aborted, KeyboardInterrupt)):
@@ -338,7 +338,7 @@ def _report(run_id: str, runbook: str, journal: Journal, names: Sequence[str], e
             api_calls: Mapping[str, int]) -> RunReport:
     events = journal.events()
     message = None if error is None else (error.message if isinstance(error, SrmctlError) else repr(error))
-    return RunReport(run_id=run_id, runbook=runbook, outcome=_outcome(error),
+    return RunReport(run_id=run_id, runbook=runbook, outcome=outcome_of(error),
                      started=str(journal.read_json(META).get("started", "")), finished=ev.now(),
                      steps=step_outcomes(events, names), error=message, journal=str(journal.directory),
                      api_calls=dict(api_calls), srm_history=tuple(history_links(events)))

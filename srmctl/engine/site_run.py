@@ -30,9 +30,9 @@ from srmctl.adapters.endpoints import EndpointOrigin, Endpoints
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import RunPlan
-from srmctl.engine.journal import META, REPORT, Journal, _write_private, new_run_id, runs_dir
+from srmctl.engine.journal import META, REPORT, Journal, new_run_id, runs_dir, write_private
 from srmctl.engine.lock import RunLock
-from srmctl.engine.run import ConfirmPlan, SitePart, _outcome, _runbook_of, dry_run, pending_run, resume, start
+from srmctl.engine.run import ConfirmPlan, SitePart, dry_run, outcome_of, pending_run, resume, runbook_of, start
 from srmctl.engine.sites import connected
 from srmctl.engine.stored_runs import (
     INCOMPLETE,
@@ -212,7 +212,7 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
     with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
         journal = Journal.create(home, run_id, runbook_bytes=None, meta=meta, secrets=_secrets(endpoints))
         for plan, raw in zip(site, raws, strict=True):
-            _write_private(journal.directory / _copy_name(plan.index), raw)
+            write_private(journal.directory / _copy_name(plan.index), raw)
         bus = EventBus([journal.append, *subscribers])
         bus.emit(SITE_STARTED, None, {"run_id": run_id, "plans": meta["plans"], "between": str(between)})
 
@@ -234,8 +234,8 @@ def pending_site(home: Path, run_id: str) -> PendingSite:
     stored = load_run(home, run_id).intact("resume", needs=("plans",))
     plans, origins = [], []
     for entry in site_plans(stored.meta):
-        runbook = _runbook_of(stored.directory, {**entry, "run_id": run_id}, _copy_name(entry["index"]))
-        original = Path(entry["runbook_path"])  # else the copy _runbook_of read (a plan not started needs a file)
+        runbook = runbook_of(stored.directory, {**entry, "run_id": run_id}, _copy_name(entry["index"]))
+        original = Path(entry["runbook_path"])  # else the copy runbook_of read (a plan not started needs a file)
         path = original if original.is_file() else stored.directory / _copy_name(entry["index"])
         plans.append(SitePlan(entry["index"], runbook, path, str(entry["runbook_sha256"])))
         origins.append(EndpointOrigin.from_meta(entry))
@@ -322,7 +322,7 @@ def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequenc
                 report = resume(home, pending_run(home, part.run_id), ends, confirm=confirm,
                                 subscribers=subscribers, site_held=True)
         except BaseException as error:
-            bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, _outcome(error)), "error": _message(error)})
+            bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, outcome_of(error)), "error": _message(error)})
             raise
         bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, report.outcome), "error": report.error})
 
@@ -388,7 +388,7 @@ def _site_report(home: Path, journal: Journal, site: Sequence[SitePlan], between
         plans.append(PlanOutcome(plan.index, plan.runbook.name, plan.runbook.recovery_plan.name, run_id,
                                  outcome or NOT_STARTED, report.get("error"),
                                  summary.steps if summary else ()))
-    return SiteReport(run_id=journal.run_id, outcome=_outcome(error), started=str(journal.read_json(META)["started"]),
+    return SiteReport(run_id=journal.run_id, outcome=outcome_of(error), started=str(journal.read_json(META)["started"]),
                       finished=ev.now(), between=str(between), plans=tuple(plans),
                       error=None if error is None else _message(error), journal=str(journal.directory))
 

@@ -12,18 +12,18 @@ from typing import Any
 
 from srmctl.engine import events as ev
 from srmctl.engine.journal import (
-    _RUN_ID,
     EVENTS,
     MAX_EVENTS_BYTES,
     META,
     REPORT,
     REPORT_HTML,
+    RUN_ID_PATTERN,
     Journal,
     RunDamaged,
-    _scan,
     read_json,
     run_directory,
     runs_dir,
+    scan_events,
 )
 from srmctl.engine.report_html import render_html
 from srmctl.engine.srm_history import history_links
@@ -110,7 +110,7 @@ def _load_events(path: Path, problems: list[str]) -> tuple[list[dict[str, Any]],
     except OSError as error:
         problems.append(f"{path} cannot be read: {error.strerror or error}")
         return [], None
-    scan = _scan(raw)
+    scan = scan_events(raw)
     if scan.bad_line is not None and not scan.bad_is_last:
         problems.append(f"{path} line {scan.bad_line} is not a journal event, and events follow it")
     found = chain.check(raw, path.parent.name)
@@ -144,7 +144,7 @@ def list_run_ids(home: Path) -> list[str]:
     try:
         if not root.is_dir():
             return []
-        return sorted(p.name for p in root.iterdir() if _RUN_ID.match(p.name) and (p / META).is_file())
+        return sorted(p.name for p in root.iterdir() if RUN_ID_PATTERN.match(p.name) and (p / META).is_file())
     except OSError as error:
         raise RunDamaged(f"{root} cannot be read: {error.strerror or error}") from None
 

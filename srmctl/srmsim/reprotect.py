@@ -11,7 +11,7 @@ from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimPlan, SimTask, SimVm
 from srmctl.srmsim.plans import plan_vms, require_originals
 from srmctl.srmsim.recovery_settings import swap_sites
-from srmctl.srmsim.runs import _Run, _runnable, _set_groups, _start_run
+from srmctl.srmsim.runs import PlanRun, runnable, set_groups, start_run
 from srmctl.srmsim.world import Failed, World
 
 
@@ -23,12 +23,12 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
         if spec.get("forced"):
             # ReprotectPlanSpec.forced: "ignore all errors and return the plan to the Ready state".
             allowed.add("RECOVERY_SPLIT_BRAIN")
-        plan = _runnable(world, plan_id, allowed, "reprotect")
+        plan = runnable(world, plan_id, allowed, "reprotect")
         old_site, new_site = plan.protected_site, world.other(plan.protected_site)
         for name in (old_site, new_site):
             world.require_up(name)
 
-        def work(run: _Run) -> str:
+        def work(run: PlanRun) -> str:
             mapping: dict[str, tuple[SimVm, str]] = {}
 
             def reverse() -> None:
@@ -44,8 +44,8 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
             run.step("BEFORE_FINALIZE_STORAGE")  # the reverse syncs ran in BEFORE_REVERSE_REPLICATION
             return "READY_STATE"
 
-        _set_groups(world, plan, "REPROTECTING")
-        return _start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT",
+        set_groups(world, plan, "REPROTECTING")
+        return start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT",
                           user)
 
 
@@ -73,7 +73,7 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
     return mapping
 
 
-def _reverse(world: World, run: _Run, mapping: dict[str, tuple[SimVm, str]]) -> None:
+def _reverse(world: World, run: PlanRun, mapping: dict[str, tuple[SimVm, str]]) -> None:
     """Replicate each recovered VM back onto its old disks, used as seeds; the syncs run in parallel (the step
     waits for the longest, srmsim/latency.py)."""
     def reverse_one(item: tuple[str, tuple[SimVm, str]]) -> float:

@@ -27,7 +27,7 @@ from srmctl.srmsim.world import Failed, TaskContext, World
 RERUNNABLE = frozenset({"RECOVERY_SPLIT_BRAIN", "DISASTER_RECOVERY_COMPLETE"})
 
 
-class _Run:
+class PlanRun:
     """One plan run in a worker: walks the view's steps, marks their status, raises prompts."""
 
     def __init__(self, world: World, plan: SimPlan, view: str, ctx: TaskContext) -> None:
@@ -77,8 +77,8 @@ class _Run:
         self.step("AT_END")
 
 
-def _start_run(world: World, site: str, plan: SimPlan, kind: str, running_status: str,
-               work: Callable[[_Run], str], failed_status: str, user: str) -> SimTask:
+def start_run(world: World, site: str, plan: SimPlan, kind: str, running_status: str,
+               work: Callable[[PlanRun], str], failed_status: str, user: str) -> SimTask:
     """Start a plan run as a task of ``site``'s SRM, which keeps its history report (``user`` started it)."""
     view = {"Test": "test", "Cleanup": "cleanup", "Recovery": "recovery", "Reprotect": "reprotect"}[kind]
     plan.status, plan.running, plan.progress = running_status, True, 0
@@ -86,7 +86,7 @@ def _start_run(world: World, site: str, plan: SimPlan, kind: str, running_status
     report = history.opened(world.history, world.new_id(), site, plan, kind, user)
 
     def run(ctx: TaskContext) -> None:
-        end = work(_Run(world, plan, view, ctx))
+        end = work(PlanRun(world, plan, view, ctx))
         with world.lock:
             plan.status, plan.running, plan.progress = end, False, 100
             history.closed(report, "SUCCESS")
@@ -124,7 +124,7 @@ def _ordered(world: World, plan: SimPlan) -> dict[str, list[SimVm]]:
     return by_priority
 
 
-def _bring_up(world: World, run: _Run, plan: SimPlan, target: str, role: str) -> None:
+def _bring_up(world: World, run: PlanRun, plan: SimPlan, target: str, role: str) -> None:
     """Register each VM's replica at ``target`` and power it on, priority group by priority group."""
 
     def recover(vm: SimVm) -> None:
@@ -194,27 +194,27 @@ def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[
 
 def run_test(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     with world.lock:
-        plan = _runnable(world, plan_id, {"READY_STATE"}, "test")
+        plan = runnable(world, plan_id, {"READY_STATE"}, "test")
         recovery = world.other(plan.protected_site)
 
-        def work(run: _Run) -> str:
+        def work(run: PlanRun) -> str:
             if spec.get("sync_data", True):
                 run.step("BEFORE_SYNC_STORAGE", lambda: _sync_all(world, run, plan))
             for anchor in ("BEFORE_RESTORE_HOSTS", "BEFORE_PREPARE_STORAGE", "BEFORE_SUSPEND_RECOVERY_SITE_VMS"):
                 run.step(anchor)
             _bring_up(world, run, plan, recovery, "test")
             run.finish()
-            _set_groups(world, plan, "TEST_COMPLETE")
+            set_groups(world, plan, "TEST_COMPLETE")
             return "TEST_COMPLETE"
 
-        _set_groups(world, plan, "TESTING")
-        return _start_run(world, site, plan, "Test", "TEST_IN_PROGRESS", work, "TEST_INTERRUPTED", user)
+        set_groups(world, plan, "TESTING")
+        return start_run(world, site, plan, "Test", "TEST_IN_PROGRESS", work, "TEST_INTERRUPTED", user)
 
 
 def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     with world.lock:
         allowed = {"TEST_COMPLETE", "TEST_INTERRUPTED", "CLEANUP_INCOMPLETE"}
-        plan = _runnable(world, plan_id, allowed, "cleanup")
+        plan = runnable(world, plan_id, allowed, "cleanup")
 
         def remove_test_vms() -> None:
             with world.lock:
@@ -226,17 +226,17 @@ def run_cleanup(world: World, site: str, plan_id: str, spec: dict[str, Any], *, 
             for vm_id in [vm.id for vm, _ in plan_vms(world, plan)]:
                 placeholders.put_back(world, vm_id)
 
-        def work(run: _Run) -> str:
+        def work(run: PlanRun) -> str:
             run.step("BEFORE_POWER_OFF_RECOVERY_SITE_VMS", remove_test_vms)
             run.step("BEFORE_RESUME_RECOVERY_SITE_VMS")
             run.step("BEFORE_RESTORE_STORAGE")
             with world.lock:
                 plan.vm_status.clear()
-            _set_groups(world, plan, "OK")
+            set_groups(world, plan, "OK")
             return "READY_STATE"
 
-        _set_groups(world, plan, "CLEANING_UP")
-        return _start_run(world, site, plan, "Cleanup", "CLEANUP_IN_PROGRESS", work, "CLEANUP_INCOMPLETE", user)
+        set_groups(world, plan, "CLEANING_UP")
+        return start_run(world, site, plan, "Cleanup", "CLEANUP_IN_PROGRESS", work, "CLEANUP_INCOMPLETE", user)
 
 
 def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
@@ -246,7 +246,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
         # VMs at the recovery site"; DISASTER_RECOVERY_COMPLETE: "If the sites are reconnected, you will be
         # prompted to run this recovery plan again" (srm-api-v2 RecoveryPlanInfo.status).
         rerun = plan_id in world.plans and world.plans[plan_id].status in RERUNNABLE
-        plan = _runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY",
+        plan = runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY",
                                           *RERUNNABLE}, "recovery")
         protected, recovery = plan.protected_site, world.other(plan.protected_site)
         world.require_up(recovery)
@@ -262,7 +262,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
                 vms = [vm for vm, _ in plan_vms(world, plan)]
             effects.set_power(world, vms, on=False)
 
-        def work(run: _Run) -> str:
+        def work(run: PlanRun) -> str:
             if rerun:
                 return _rerun_recovery(world, run, plan, touch_protected, shut_down, planned)
             if touch_protected and spec.get("sync_data", True):
@@ -277,15 +277,15 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
             run.finish()
             with world.lock:
                 vr.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
-            _set_groups(world, plan, "RECOVERED")
+            set_groups(world, plan, "RECOVERED")
             return _recovered_status(world, plan, planned, touch_protected)
 
-        _set_groups(world, plan, "RECOVERING")
-        return _start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY",
+        set_groups(world, plan, "RECOVERING")
+        return start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY",
                           user)
 
 
-def _sync_all(world: World, run: _Run, plan: SimPlan) -> None:
+def _sync_all(world: World, run: PlanRun, plan: SimPlan) -> None:
     """Sync every replication of the plan; VR syncs them in parallel, so the step waits for the longest."""
     with world.lock:
         replications = [r for vm, _ in plan_vms(world, plan)
@@ -300,14 +300,14 @@ def _stop_replications(world: World, plan: SimPlan) -> None:
     vr.mark_recovery(world, vm_ids, "RECOVERING")
 
 
-def _set_groups(world: World, plan: SimPlan, status: str) -> None:
+def set_groups(world: World, plan: SimPlan, status: str) -> None:
     with world.lock:
         for group_id in plan.group_ids:
             if group_id in world.groups:
                 world.groups[group_id].status = status
 
 
-def _runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
+def runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
     plan = world.plan(plan_id)
     if plan.running or plan.status not in allowed:
         raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on plan {plan.name} in state {plan.status}")
@@ -340,7 +340,7 @@ def _recovered_status(world: World, plan: SimPlan, planned: bool, touched_protec
     return "DISASTER_RECOVERY_COMPLETE"
 
 
-def _rerun_recovery(world: World, run: _Run, plan: SimPlan, touch_protected: bool,
+def _rerun_recovery(world: World, run: PlanRun, plan: SimPlan, touch_protected: bool,
                     shut_down: Callable[[], None], planned: bool) -> str:
     """Recovery run again after a disaster recovery: the protected-site steps it skipped (shut down the
     protected VMs, stop replication), while "Running recovery again will not affect the recovered VMs at the
@@ -356,5 +356,5 @@ def _rerun_recovery(world: World, run: _Run, plan: SimPlan, touch_protected: boo
         raise Failed(f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery "
                      "from its first step")
     run.finish()
-    _set_groups(world, plan, "RECOVERED")
+    set_groups(world, plan, "RECOVERED")
     return _recovered_status(world, plan, planned, touch_protected)

@@ -20,7 +20,7 @@ from srmctl.cli.main import cli
 from srmctl.engine import html_report, list_runs, pending_run, run_summary
 from srmctl.engine.events import Event
 from srmctl.engine.journal import EVENTS, META, REPORT, TAIL_CUT, Journal, RunDamaged, read_events
-from srmctl.engine.run import _runbook_of
+from srmctl.engine.run import runbook_of
 
 RUNBOOK = Path(srmctl.__file__).parent.parent / "playbooks" / "lab.yaml"
 T = "2026-11-25T10:00:{:02d}.000+00:00"
@@ -203,13 +203,13 @@ def test_resume_refuses_a_meta_without_what_it_needs(tmp_path: Path) -> None:
 def test_resume_uses_the_copy_only_when_its_hash_matches(tmp_path: Path) -> None:
     journal = _make_run(tmp_path, GOOD_ID, finished=False)
     meta = journal.read_json(META)
-    assert _runbook_of(journal.directory, meta).name == "lab-failback"  # original gone, copy intact
+    assert runbook_of(journal.directory, meta).name == "lab-failback"  # original gone, copy intact
     copy = journal.directory / "runbook.yaml"
     copy.write_text(copy.read_text().replace("name: mail04", "name: ceo-laptop"))
     with pytest.raises(RunDamaged, match="sha256 differs"):
-        _runbook_of(journal.directory, meta)
+        runbook_of(journal.directory, meta)
     with pytest.raises(RunDamaged, match="sha256 differs"):
         pending_run(tmp_path, GOOD_ID)
     os.unlink(copy)
     with pytest.raises(RunDamaged, match="sha256 differs"):
-        _runbook_of(journal.directory, meta)
+        runbook_of(journal.directory, meta)

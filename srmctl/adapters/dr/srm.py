@@ -13,11 +13,11 @@ from srmctl.adapters.dr._http import ProgressCallback, pick_one
 from srmctl.adapters.dr.models import (
     ProtectionGroup,
     ProtectionGroupVm,
+    Record,
     RecoveryPlan,
     RecoveryPlanVm,
     ServerInfo,
     Task,
-    _Record,
 )
 from srmctl.adapters.dr.srm_history import HistoryCalls
 from srmctl.adapters.dr.srm_mappings import MappingCalls
@@ -28,7 +28,7 @@ _PG = "/pairings/{pairing_id}/protection-management/groups"
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
 
 
-class ReplicatedVm(_Record):
+class ReplicatedVm(Record):
     """SRM's view of a VR-replicated VM that can join a protection group (``VmReplicationInfo``)."""
 
     id: str

@@ -12,14 +12,14 @@ from typing import Any
 
 from srmctl.adapters.dr._http import DrClient
 from srmctl.adapters.dr._values import Params
-from srmctl.adapters.dr.models import _Record
+from srmctl.adapters.dr.models import Record
 from srmctl.errors import OperationFailed
 
 _RECOVERY = "/pairings/{pairing_id}/recovery-management"
 _MAX_PAGES = 100
 
 
-class HistoryReport(_Record):
+class HistoryReport(Record):
     """``HistoryReport``: one plan run as the SRM server that ran it recorded it."""
 
     plan_name: str | None = None

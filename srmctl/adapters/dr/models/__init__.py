@@ -11,13 +11,13 @@ Split by resource family (``_common``, ``srm``, ``vr``); import from here.
 from srmctl.adapters.dr.models._common import (
     Lenient,
     Pairing,
+    Record,
     ServerInfo,
     SessionInfo,
+    Spec,
     Task,
     TaskError,
     TaskStatus,
-    _Record,
-    _Spec,
     text,
 )
 from srmctl.adapters.dr.models.srm import (
@@ -77,8 +77,8 @@ from srmctl.adapters.dr.models.vr import (
 )
 
 __all__ = [
-    "_Record",
-    "_Spec",
+    "Record",
+    "Spec",
     "Callout",
     "CalloutSpec",
     "CalloutType",

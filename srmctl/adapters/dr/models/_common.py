@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 E = TypeVar("E", bound=Enum)
 
 
-class _Record(BaseModel):
+class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class _Spec(BaseModel):
+class Spec(BaseModel):
     """A request body: unknown fields are a programming error, so they are forbidden."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,12 +41,12 @@ class TaskStatus(str, Enum):
 
 
 
-class TaskError(_Record):
+class TaskError(Record):
     message: str | None = None
     details: str | None = None
 
 
-class Task(_Record):
+class Task(Record):
     id: str
     status: Lenient[TaskStatus]
     description: str | None = None
@@ -75,7 +75,7 @@ class Task(_Record):
         return None
 
 
-class ServerInfo(_Record):
+class ServerInfo(Record):
     id: str | None = None
     name: str | None = None
     url: str | None = None
@@ -83,7 +83,7 @@ class ServerInfo(_Record):
     version: str | None = None
 
 
-class Pairing(_Record):
+class Pairing(Record):
     pairing_id: str
     local_vc_server: ServerInfo
     remote_vc_server: ServerInfo
@@ -93,7 +93,7 @@ class Pairing(_Record):
     remote_vrms: ServerInfo | None = None
 
 
-class SessionInfo(_Record):
+class SessionInfo(Record):
     username: str | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from srmctl.adapters.dr.models._common import Lenient, _Record, _Spec, text
+from srmctl.adapters.dr.models._common import Lenient, Record, Spec, text
 
 
 class PlanStatus(str, Enum):
@@ -136,7 +136,7 @@ class StepStatus(str, Enum):
 
 
 
-class ProtectionGroup(_Record):
+class ProtectionGroup(Record):
     id: str
     name: str
     description: str | None = None
@@ -151,12 +151,12 @@ class ProtectionGroup(_Record):
     recovery_status: str | None = None
 
 
-class ProtectionStatusDetails(_Record):
+class ProtectionStatusDetails(Record):
     status: Lenient[VmProtectionStatus] | None = None
     errors: tuple[str, ...] = ()
 
 
-class ProtectionGroupVm(_Record):
+class ProtectionGroupVm(Record):
     id: str
     name: str
     template: bool | None = None
@@ -171,7 +171,7 @@ class ProtectionGroupVm(_Record):
 # --- recovery plans -------------------------------------------------------------------------------
 
 
-class RecoveryPlan(_Record):
+class RecoveryPlan(Record):
     id: str
     name: str
     status: Lenient[PlanStatus]
@@ -185,7 +185,7 @@ class RecoveryPlan(_Record):
     is_running: bool | None = None
 
 
-class DependentVm(_Record):
+class DependentVm(Record):
     id: str
     name: str
     status: str | None = None
@@ -193,7 +193,7 @@ class DependentVm(_Record):
     protection_group_name: str | None = None
 
 
-class VmSummarizedRecoverySettings(_Record):
+class VmSummarizedRecoverySettings(Record):
     priority: Lenient[Priority] | None = None
     startup_action: Lenient[StartupAction] | None = None
     dependent_vms: tuple[DependentVm, ...] = ()
@@ -201,7 +201,7 @@ class VmSummarizedRecoverySettings(_Record):
     post_power_on_steps: str | None = None
 
 
-class RecoveryPlanVm(_Record):
+class RecoveryPlanVm(Record):
     id: str
     name: str
     status: str | None = None
@@ -210,7 +210,7 @@ class RecoveryPlanVm(_Record):
     recovery_settings: VmSummarizedRecoverySettings | None = None
 
 
-class Callout(_Record):
+class Callout(Record):
     id: str = ""
     name: str
     content: str
@@ -219,17 +219,17 @@ class Callout(_Record):
     step_type: Lenient[StepType]
 
 
-class ShutdownActionSettings(_Record):
+class ShutdownActionSettings(Record):
     skip_shutdown_guest: bool | None = None
     timeout_seconds: int
 
 
-class StartupActionSettings(_Record):
+class StartupActionSettings(Record):
     power_on_vmtools_timeout_seconds: int | None = None
     delay_before_power_on_steps_and_dependent_vms_seconds: int | None = None
 
 
-class IpV4Settings(_Record):
+class IpV4Settings(Record):
     ip_address: str
     type: str
     subnet_mask: str
@@ -237,7 +237,7 @@ class IpV4Settings(_Record):
     alternate_gateway: str | None = None
 
 
-class IpV6Settings(_Record):
+class IpV6Settings(Record):
     type: str
     ip_address: str | None = None
     default_gateway: str | None = None
@@ -245,32 +245,32 @@ class IpV6Settings(_Record):
     subnet_prefix_length: int | None = None
 
 
-class DnsSettings(_Record):
+class DnsSettings(Record):
     type: str
     preferred_server: str | None = None
     alternate_server: str | None = None
     suffixes: tuple[str, ...] | None = None
 
 
-class WinsSettings(_Record):
+class WinsSettings(Record):
     primary_server: str | None = None
     alternate_server: str | None = None
 
 
-class IpSettings(_Record):
+class IpSettings(Record):
     ip_v4: IpV4Settings | None = None
     ip_v6: IpV6Settings | None = None
     dns: DnsSettings | None = None
     wins: WinsSettings | None = None
 
 
-class NicSettings(_Record):
+class NicSettings(Record):
     device_id: int | None = None
     primary_ip_settings: IpSettings | None = None
     secondary_ip_settings: IpSettings | None = None
 
 
-class VmRecoverySettings(_Record):
+class VmRecoverySettings(Record):
     """Full per-VM recovery settings (``VmRecoverySettings``); also the shape of the update spec."""
 
     priority: Lenient[Priority]
@@ -291,35 +291,35 @@ class VmRecoverySettings(_Record):
         return body
 
 
-class VmRecoverySettingsState(_Record):
+class VmRecoverySettingsState(Record):
     recovery_settings: VmRecoverySettings
     status: str | None = None
 
 
-class IpCustomization(_Record):
+class IpCustomization(Record):
     ip_customization_type: Lenient[IpCustomizationType]
     is_windows_guest: bool | None = None
     is_recovery_site_local: bool | None = None
     nic_settings: tuple[NicSettings, ...] = ()
 
 
-class DependencyValidation(_Record):
+class DependencyValidation(Record):
     valid: bool
     issue_type: str | None = None
 
 
-class PlanCalloutPosition(_Record):
+class PlanCalloutPosition(Record):
     position_spec_index: int
     position_spec_position: str
 
 
-class VmCalloutPosition(_Record):
+class VmCalloutPosition(Record):
     vm_id: str
     pre_power_on: bool
     index: int
 
 
-class RecoveryStep(_Record):
+class RecoveryStep(Record):
     id: int
     title: str
     step_number: str
@@ -335,7 +335,7 @@ class RecoveryStep(_Record):
     vm_callout_position_spec: VmCalloutPosition | None = None
 
 
-class UserPrompt(_Record):
+class UserPrompt(Record):
     id: str
     description: str
     prompt_text: str
@@ -347,7 +347,7 @@ class UserPrompt(_Record):
 
 
 
-class CalloutSpec(_Spec):
+class CalloutSpec(Spec):
     """``CalloutCreateSpec`` (with ``position``) / ``CalloutModifySpec`` (without)."""
 
     name: str
@@ -360,7 +360,7 @@ class CalloutSpec(_Spec):
 # --- inventory mappings (spec tag inventory-mappings) ---------------------------------------------------------
 
 
-class InventoryMapping(_Record):
+class InventoryMapping(Record):
     """``FolderMapping`` / ``ResourceMapping`` / ``NetworkMapping``: an object of the SRM's own vCenter
     (``primary_object``) mapped to one of the paired vCenter's (``secondary_object``). Object ids read
     ``<Type>:<MoRef>:<vCenter guid>``."""
@@ -381,7 +381,7 @@ class InventoryMapping(_Record):
         return moref_of(self.secondary_object)
 
 
-class PlaceholderDatastore(_Record):
+class PlaceholderDatastore(Record):
     id: str
     name: str | None = None
     overall_status: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from srmctl.adapters.dr.models._common import Lenient, _Record, _Spec, text
+from srmctl.adapters.dr.models._common import Lenient, Record, Spec, text
 
 
 class ReplicationStatus(str, Enum):
@@ -32,14 +32,14 @@ class ReplicationStatus(str, Enum):
 
 
 
-class DatastorePath(_Record):
+class DatastorePath(Record):
     datastore_id: str
     datastore_name: str | None = None
     path: str | None = None
     filename: str | None = None
 
 
-class VmDisk(_Record):
+class VmDisk(Record):
     vm_id: str
     device_key: int | None = None
     is_vm_home: bool | None = None
@@ -55,7 +55,7 @@ class VmDisk(_Record):
     supported_for_replication: bool | None = None
 
 
-class VrVm(_Record):
+class VrVm(Record):
     id: str
     name: str
     power_state: str | None = None
@@ -64,7 +64,7 @@ class VrVm(_Record):
     disks: tuple[VmDisk, ...] = ()
 
 
-class Datastore(_Record):
+class Datastore(Record):
     id: str
     name: str
     capacity: int | None = None
@@ -74,22 +74,22 @@ class Datastore(_Record):
     path: str | None = None
 
 
-class VmDiskId(_Record):
+class VmDiskId(Record):
     vm_id: str
     device_key: int | None = None
 
 
-class SeedInfo(_Record):
+class SeedInfo(Record):
     vm_disk: VmDiskId
     found_seeds: tuple[str, ...] = ()
 
 
-class CompoundStatus(_Record):
+class CompoundStatus(Record):
     status: Lenient[ReplicationStatus] | None = None
     rpo_violation: bool | None = None
 
 
-class SyncProgress(_Record):
+class SyncProgress(Record):
     progress: int | None = None
     checksum_current: int | None = None
     checksum_total: int | None = None
@@ -97,7 +97,7 @@ class SyncProgress(_Record):
     transferred_total: int | None = None
 
 
-class Replication(_Record):
+class Replication(Record):
     id: str
     name: str | None = None
     vm_id: str | None = None
@@ -126,7 +126,7 @@ class Replication(_Record):
         return text(self.status.status) if self.status else None
 
 
-class ReplicatedDisk(_Record):
+class ReplicatedDisk(Record):
     vm_disk: VmDisk | None = None
     replicated: bool | None = None
     destination_path: DatastorePath | None = None
@@ -136,7 +136,7 @@ class ReplicatedDisk(_Record):
 # --- request specs --------------------------------------------------------------------------------
 
 
-class ReplicationDiskSpec(_Spec):
+class ReplicationDiskSpec(Spec):
     vm_disk: dict[str, Any]  # the VmDisk exactly as VR returned it (passed back verbatim)
     enabled_for_replication: bool = True
     destination_datastore_id: str
@@ -146,7 +146,7 @@ class ReplicationDiskSpec(_Spec):
     destination_storage_policy_id: str | None = None
 
 
-class ConfigureReplicationSpec(_Spec):
+class ConfigureReplicationSpec(Spec):
     vm_id: str
     target_vc_id: str
     rpo: int = Field(ge=5, le=1440)
