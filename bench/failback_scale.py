@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from benchlib import runbook_for
 
@@ -129,10 +129,13 @@ def step_seconds(journal: Path) -> dict[str, float]:
 def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str, Any]],
                  concurrency: int) -> dict[str, float]:
     """Per top-level step, the least time its SRM/VR work could take: for each (sub-)step, the longer of its
-    longest task and its summed task time divided by ``concurrency`` (srmctl keeps at most that many tasks in
-    flight), added over a step's sub-steps (which run one after another). A task belongs to the innermost window
-    holding the moment it was queued; the tasks' durations come from srmsim's own records."""
-    durations: dict[str, list[float]] = defaultdict(list)
+    longest task and its summed task time divided by the tasks that may be in flight together, added over a
+    step's sub-steps (which run one after another). In flight together: the runbook's ``concurrency`` (srmctl
+    keeps at most that many tasks going), or more where one batched request started more (VR configures every
+    VM of a step in one call, so those tasks all run at once: dividing their time by ``concurrency`` would
+    give a bound above the run itself). A task belongs to the innermost window holding the moment it was
+    queued; the tasks' durations come from srmsim's own records."""
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for record in records:
         # Only the SRM and VR API's tasks, which srmctl starts and awaits; VR's own syncs after a configure
         # (srmsim's "vr-sync" workers) run beside the run, all at once, and no step waits for them.
@@ -141,14 +144,26 @@ def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str
         queued = record["queued"] / 1000
         holding = [(end - start, name) for name, (start, end) in windows.items() if start <= queued <= end]
         if holding:
-            durations[min(holding)[1]].append((record["completed"] - record["started"]) / 1000)
+            spans[min(holding)[1]].append((record["started"] / 1000, record["completed"] / 1000))
     bounds: dict[str, float] = defaultdict(float)
-    for window, times in durations.items():
-        bounds[window.split("/")[0]] += max(max(times), sum(times) / concurrency)
+    for window, window_spans in spans.items():
+        times = [end - start for start, end in window_spans]
+        together = max(concurrency, most_at_once(window_spans))
+        bounds[window.split("/")[0]] += max(max(times), sum(times) / together)
     return dict(bounds)
 
 
-def measure(count: int, latency: str, workdir: Path) -> Row:
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most of these (start, end) spans that overlap at one moment."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], e[1]))
+    running = peak = 0
+    for _, change in edges:
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+def measure(count: int, latency: str, workdir: Path, raw: IO[str] | None = None) -> Row:
     topology = scaled_topology(load_topology(), count)
     directory = workdir / f"lab{count}"
     started = time.perf_counter()
@@ -165,6 +180,10 @@ def measure(count: int, latency: str, workdir: Path) -> Row:
             return Row(count, up_seconds, plan_seconds, seconds, rss, f"no report: {out[:200]!r}")
         journal = Path(report["journal"])
         records = lab_srmsim(config).task_records()
+        if raw is not None:
+            raw.write(json.dumps({"vms": count, "windows": step_windows(journal, substeps=True),
+                                  "records": records}) + "\n")
+            raw.flush()
         return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
                    step_calls(journal), step_seconds(journal),
                    lower_bounds(step_windows(journal, substeps=True), records, CONCURRENCY))
@@ -246,13 +265,15 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also 1,000 VMs")
     parser.add_argument("--latency", default="realistic", choices=("fast", "realistic"))
     parser.add_argument("--no-record", action="store_true", help="print only: no RESULTS.md rows, no plot")
+    parser.add_argument("--raw", type=Path, help="write each N's step windows and task records (JSON lines)")
     args = parser.parse_args()
     counts = sorted(set(args.vms + ([1000] if args.full else [])))
     rows = []
+    raw = args.raw.open("w") if args.raw else None
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for count in counts:
-                row = measure(count, args.latency, Path(tmp))
+                row = measure(count, args.latency, Path(tmp), raw)
                 rows.append(row)
                 print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
                       f"({row.outcome}; lower bound {row.bound:.1f}s), {row.per_vm():.1f} calls/VM, "
