@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from srmctl.adapters.dr import DrClient
+from srmctl.adapters.dr import DrClient, Pace
 from srmctl.adapters.dr.models import Task
 from srmctl.errors import SrmctlError
 from srmctl.steps.context import StepContext, joined_failure
@@ -37,12 +37,13 @@ def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Cal
     errors: list[SrmctlError] = []
 
     polled_before = False  # after the first round, the window's other tasks were read a moment ago
+    pace = Pace()
 
     def settle(keep: int) -> None:
         nonlocal polled_before
         while len(pending) > keep:
             polled = client.poll_tasks([task for _, task in pending], timeout=timeout, any_done=keep > 0,
-                                       look_at_once=not polled_before)
+                                       look_at_once=not polled_before, pace=pace)
             polled_before = True
             still = []
             for (item, _), task in zip(pending, polled, strict=True):
@@ -65,6 +66,7 @@ def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Cal
             errors.append(error)
             continue
         if task is not None:
+            pace.started(task)
             pending.append((item, task))
             settle(window - 1)
     settle(0)

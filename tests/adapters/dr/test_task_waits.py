@@ -3,9 +3,12 @@ page of ids and round, typed errors per task (see docs/architecture.md, "Concurr
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from srmsim_fixtures import make_client
 
+from srmctl.adapters.dr._tasks import FIRST_PAUSE
 from srmctl.adapters.dr.models import Priority, TaskStatus
 from srmctl.errors import OperationFailed
 
@@ -72,3 +75,28 @@ def test_tasks_together_keeps_a_window_and_raises_failures_at_the_end(srmsim):
     assert all(t.done for t in ended)
     assert [srm.recovery_settings(plan_id, vm).recovery_settings.priority for vm in vms[1:]] == \
         [Priority.P5] * (len(vms) - 1)
+
+
+def test_a_windows_pause_follows_how_long_its_tasks_take():
+    """The window's looks are capped at a quarter of the median time its tasks took to be seen ended: half-second
+    tasks are looked at about every 0.12 s, not after a back-off to seconds; with nothing seen yet, or tasks
+    that take long, the usual back-off stands."""
+    from srmctl.adapters.dr import Pace
+    from srmctl.adapters.dr.models import Task
+
+    pace = Pace()
+    assert pace.longest_pause(2.0) == 2.0  # nothing seen yet
+    tasks = [Task.model_construct(id=f"t{n}", status=TaskStatus.RUNNING) for n in range(3)]
+    for task in tasks:
+        pace.started(task)
+    time.sleep(0.4)
+    pace.seen(tasks)  # still running: nothing learnt
+    assert pace.longest_pause(2.0) == 2.0
+    pace.seen([t.model_copy(update={"status": TaskStatus.SUCCESS}) for t in tasks])
+    assert 0.1 <= pace.longest_pause(2.0) < 0.2
+    assert pace.longest_pause(0.05) == 0.05  # never above the usual longest pause
+    slow = Task.model_construct(id="slow", status=TaskStatus.RUNNING)
+    fast = Pace()
+    fast.started(slow)
+    fast.seen([slow.model_copy(update={"status": TaskStatus.SUCCESS})])
+    assert fast.longest_pause(2.0) == FIRST_PAUSE  # never below the first pause
