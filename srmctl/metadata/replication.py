@@ -108,11 +108,11 @@ def capture_replications(vr: VrClient, names: Iterable[str], prefer_source: str 
     for r in vr.replications():
         if r.name in wanted:
             found.setdefault(r.name, []).append(r)
-    result = {}
+    chosen = {}
     for name, matches in sorted(found.items()):
         if len(matches) > 1:
             matches = [r for r in matches if r.source_vc_id == prefer_source]
-        if len(matches) != 1 or not matches[0].rpo:
-            continue
-        result[name] = from_vr(matches[0], vr.replication_disks(matches[0].id) if disks else ())
-    return result
+        if len(matches) == 1 and matches[0].rpo:
+            chosen[name] = matches[0]
+    replicated = vr.replication_disks_of([r.id for r in chosen.values()]) if disks else {}
+    return {name: from_vr(r, replicated.get(r.id, ())) for name, r in chosen.items()}

@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel
 from vendor_specs import FILES, specs_dir
 
-from srmctl.adapters.dr import Credentials, SrmClient, VrClient
+from srmctl.adapters.dr import Credentials, Pace, SrmClient, VrClient
 from srmctl.adapters.dr.models import CalloutSpec, Priority, Task, TaskStatus, ViewMode
 
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
@@ -203,7 +203,7 @@ def validate(pairs: Iterable[tuple[httpx.Request, httpx.Response]]) -> Validatio
 
 # Methods that take the template from their caller (the plumbing every operation goes through); each
 # operation is reached through the public method that names its template.
-PLUMBING = {"request", "get_model", "get_list", "task", "tasks", "run", "close", "bound", "read_only_view",
+PLUMBING = {"request", "get_model", "get_list", "task", "tasks", "run", "close", "bound", "read_only_view", "read_each",
             "invalidate"}
 
 
@@ -225,6 +225,8 @@ def _sample(annotation: Any, where: str, items: int = 2) -> Any:
         return tuple(values) if origin is tuple else values
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return next(iter(annotation))
+    if annotation is Pace:
+        return Pace()
     if annotation is Credentials:
         return Credentials("user", "password")
     if annotation is Task:

@@ -6,7 +6,6 @@ Paths are the vendor spec's (``srm-api-v2.json``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from srmctl.adapters.dr._http import DrClient
@@ -32,10 +31,6 @@ _VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
 _STEPS = _PLAN + "/{plan_id}/recovery-steps/{view_mode}"
 _PROMPTS = _PLAN + "/{plan_id}/recovery-steps/user-prompts"
 
-#: Recovery-settings GETs one :meth:`PlanSettingsCalls.recovery_settings_of` keeps in flight at once.
-READS_IN_FLIGHT = 8
-
-
 class PlanSettingsCalls(DrClient):
     """The per-plan settings calls of the SRM client."""
 
@@ -56,15 +51,8 @@ class PlanSettingsCalls(DrClient):
 
     def recovery_settings_of(self, plan_id: str, vm_ids: Sequence[str]) -> dict[str, VmRecoverySettingsState]:
         """Several VMs' recovery settings, by VM id. Still one GET per VM (the API lists no settings), but
-        up to :data:`READS_IN_FLIGHT` of them on the wire at once: at a thousand VMs, reading them one after
-        another costs minutes of round trips."""
-        wanted = list(dict.fromkeys(vm_ids))
-        if len(wanted) <= 1:
-            return {vm_id: self.recovery_settings(plan_id, vm_id) for vm_id in wanted}
-        with ThreadPoolExecutor(max_workers=min(READS_IN_FLIGHT, len(wanted)),
-                                thread_name_prefix="srm-settings") as pool:
-            states = list(pool.map(lambda vm_id: self.recovery_settings(plan_id, vm_id), wanted))
-        return dict(zip(wanted, states, strict=True))
+        several on the wire at once (:meth:`read_each`)."""
+        return self.read_each(lambda vm_id: self.recovery_settings(plan_id, vm_id), vm_ids)
 
     @contextmanager
     def reading_settings_once(self) -> Iterator[None]:

@@ -66,6 +66,11 @@ class VrClient(DrClient):
             replication_id=replication_id,
         )
 
+    def replication_disks_of(self, replication_ids: Sequence[str]) -> dict[str, list[ReplicatedDisk]]:
+        """Several replications' disks, by replication id: one GET each (VR lists one replication's disks at a
+        time), several on the wire at once (:meth:`read_each`)."""
+        return self.read_each(self.replication_disks, replication_ids)
+
     @mutating
     def configure_replications(
         self,
