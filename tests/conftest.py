@@ -32,17 +32,22 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("COLUMNS", None)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that uses a lab fixture is a ``lab`` test (the others run in the fast lane, -m "not lab").
-
-    Modules holding ``slow`` tests run first (the order within a module kept, so module fixtures are set up
-    once): run in parallel workers, a minutes-long test started last would be the run's tail."""
+    """A test that uses a lab fixture is a ``lab`` test (the others run in the fast lane, -m "not lab"). First,
+    so that ``-m`` (pytest's own hook of this name) deselects by the marks given here."""
     for item in items:
         if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lab)
-    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_modules)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Modules holding ``slow`` tests run first (the order within a module kept, so module fixtures are set up
+    once): run in parallel workers, a minutes-long test started last would be the run's tail. First, before
+    pytest-xdist's worker reports its collection to the scheduler."""
+    slow_modules = {item.path for item in session.items if item.get_closest_marker("slow") is not None}
+    session.items.sort(key=lambda item: item.path not in slow_modules)
 
 
 @pytest.hookimpl(wrapper=True)
