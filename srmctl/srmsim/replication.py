@@ -258,15 +258,18 @@ def mark_recovery(world: World, vm_ids: list[str], status: str) -> None:
         world.drop_unconfigured()
 
 
-def refresh_recovered(world: World) -> None:
+def refresh_recovered(world: World, replication_id: str | None = None) -> None:
     """Re-read the inventory of the sites whose VMs a recovery took over, so that a recovered replication
-    whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing.
+    whose source VM was unregistered in vCenter (by srmctl, not through srmsim) is gone from the listing; a call
+    naming one replication re-reads that one's VM only (all of them per call made a 1,000-VM read quadratic).
     In memory (no vCenter) srmsim's own state is the inventory, and there is nothing to re-read."""
     if not world.mirror.enabled:
         return
     with world.lock:
         watched: dict[str, set[str]] = {}  # site -> MoRefs of the registered source VMs of recovered replications
-        for r in world.replications.values():
+        named = world.replications.get(replication_id or "")
+        candidates = list(world.replications.values()) if replication_id is None else [named] if named else []
+        for r in candidates:
             vm = world.sites[r.source_site].vms.get(r.vm_id) if r.recovered else None
             if vm is not None and vm.registered and vm.moref:
                 watched.setdefault(r.source_site, set()).add(vm.moref)

@@ -2,9 +2,10 @@
 delete, unconfigure, pause, resume, sync, reconfigure, disks) and the pairing's vCenters as VR sees them
 (VMs with disks, datastores, seeds).
 
-Calls that name replications first re-read the inventory behind recovered replications: VR unconfigures a
-RECOVERED replication once its source VM leaves vCenter (:func:`srmctl.srmsim.replication.refresh_recovered`),
-and srmctl unregisters VMs in vCenter, not through srmsim."""
+Calls that name replications first re-read the inventory behind recovered replications (a call naming one,
+behind that one only): VR unconfigures a RECOVERED replication once its source VM leaves vCenter
+(:func:`srmctl.srmsim.replication.refresh_recovered`), and srmctl unregisters VMs in vCenter, not through
+srmsim."""
 
 from __future__ import annotations
 
@@ -29,51 +30,51 @@ def configure(req: SimRequest) -> Reply:
 
 @ROUTES.get("/replications/{replication_id}")
 def get_replication(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return entity(render.replication(req.world, req.world.replication(req.args["replication_id"])))
 
 
 @ROUTES.delete("/replications/{replication_id}")
 def delete(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
                                 "Delete"))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/unconfigure")
 def unconfigure(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
                                 "Unconfigure"))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/pause")
 def pause(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], True))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/resume")
 def resume(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], False))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/sync")
 def sync(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.sync_now(req.world, req.site, req.args["replication_id"]))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpecBody)
 def reconfigure(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
 
 
 @ROUTES.get("/replications/{replication_id}/disks")
 def replicated_disks(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    vr.refresh_recovered(req.world, req.args["replication_id"])
     replication = req.world.replication(req.args["replication_id"])
     return listing(req, render.replicated_disk(req.world, replication, req.world.find_vm(replication.vm_id)))
 
