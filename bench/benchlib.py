@@ -34,19 +34,29 @@ def runbook_for(topology: Topology, path: Path, *, name: str = "bench", concurre
     included) and the default groups (the plan's own, rebuilt by name). The lab supplies the endpoints."""
     plan = topology.recovery_plans[0]
     vms = [vm for g in topology.protection_groups if g.name in plan.protection_groups for vm in g.vms]
-    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
-            "vr": {"host": "vr.lab"}}
-    doc = {"version": 1, "name": name, "scenario": "planned-migration",
-           "sites": {site_name: site for site_name in topology.sites},
-           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
-           "vms": [{"name": vm} for vm in vms], "replication": {"rpo": "15m"},
-           "recovery_plan": {"name": plan.name}, "concurrency": concurrency}
+    site = {
+        "vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"},
+        "srm": {"host": "srm.lab"},
+        "vr": {"host": "vr.lab"},
+    }
+    doc = {
+        "version": 1,
+        "name": name,
+        "scenario": "planned-migration",
+        "sites": {site_name: site for site_name in topology.sites},
+        "failback": {"from": topology.recovery_site, "to": topology.protected_site},
+        "vms": [{"name": vm} for vm in vms],
+        "replication": {"rpo": "15m"},
+        "recovery_plan": {"name": plan.name},
+        "concurrency": concurrency,
+    }
     path.write_text(yaml.safe_dump(doc))
     return path
 
 
-def run_table(doc: str, header: str, measure: Callable[[Topology, str, int], str], default_vms: int,
-              default_repeat: int) -> None:
+def run_table(
+    doc: str, header: str, measure: Callable[[Topology, str, int], str], default_vms: int, default_repeat: int
+) -> None:
     """Parse ``--vms``/``--repeat`` and print one Markdown row for the default topology and each size."""
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--vms", type=int, nargs="*", default=[default_vms])

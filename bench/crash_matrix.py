@@ -28,8 +28,10 @@ def row(outcome: Outcome) -> str:
     else:
         result = "resumed, end state, nothing lost" if outcome.ok else "**FAILED**"
     problems = "; ".join(p.replace("\n", " ").replace("|", "\\|")[:300] for p in outcome.problems)
-    return (f"| {outcome.scenario} | {outcome.kill_at} | {outcome.killed_after or '-'} | {result} | "
-            f"{outcome.seconds:.0f} | {problems} |")
+    return (
+        f"| {outcome.scenario} | {outcome.kill_at} | {outcome.killed_after or '-'} | {result} | "
+        f"{outcome.seconds:.0f} | {problems} |"
+    )
 
 
 def main() -> int:
@@ -47,8 +49,12 @@ def main() -> int:
         root = Path(tmp)
         clean = {o.scenario: o for o in run_cases([(s, 0) for s in scenarios], root / "clean", args.jobs)}
         for scenario in scenarios:
-            print(f"{scenario}: clean run {len(clean[scenario].events)} events, "
-                  f"{'ok' if clean[scenario].ok else clean[scenario].problems}", file=sys.stderr, flush=True)
+            print(
+                f"{scenario}: clean run {len(clean[scenario].events)} events, "
+                f"{'ok' if clean[scenario].ok else clean[scenario].problems}",
+                file=sys.stderr,
+                flush=True,
+            )
         cases = [(s, n) for s in scenarios for n in range(1, len(clean[s].events) + 1, args.stride)]
         for outcome in run_cases(cases, root / "kills", args.jobs):
             lines.append(row(outcome))

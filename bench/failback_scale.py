@@ -63,7 +63,6 @@ class Row:
         return total / self.vms
 
 
-
 def srmctl(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Run srmctl as its own process: (wall seconds, peak RSS in MB, stdout)."""
     command = [sys.executable, "-c", "from srmctl.cli.main import main; main()", *args]
@@ -126,8 +125,9 @@ def step_seconds(journal: Path) -> dict[str, float]:
     return {step: end - start for step, (start, end) in step_windows(journal).items()}
 
 
-def lower_bounds(windows: dict[str, tuple[float, float]], records: list[dict[str, Any]],
-                 concurrency: int) -> dict[str, float]:
+def lower_bounds(
+    windows: dict[str, tuple[float, float]], records: list[dict[str, Any]], concurrency: int
+) -> dict[str, float]:
     """Per top-level step, the least time its SRM/VR work could take: for each (sub-)step, the longer of its
     longest task and its summed task time divided by the tasks that may be in flight together, added over a
     step's sub-steps (which run one after another). In flight together: the runbook's ``concurrency`` (srmctl
@@ -181,27 +181,40 @@ def measure(count: int, latency: str, workdir: Path, raw: IO[str] | None = None)
         journal = Path(report["journal"])
         records = lab_srmsim(config).task_records()
         if raw is not None:
-            raw.write(json.dumps({"vms": count, "windows": step_windows(journal, substeps=True),
-                                  "records": records}) + "\n")
+            raw.write(
+                json.dumps({"vms": count, "windows": step_windows(journal, substeps=True), "records": records}) + "\n"
+            )
             raw.flush()
-        return Row(count, up_seconds, plan_seconds, seconds, rss, str(report.get("outcome")),
-                   step_calls(journal), step_seconds(journal),
-                   lower_bounds(step_windows(journal, substeps=True), records, CONCURRENCY))
+        return Row(
+            count,
+            up_seconds,
+            plan_seconds,
+            seconds,
+            rss,
+            str(report.get("outcome")),
+            step_calls(journal),
+            step_seconds(journal),
+            lower_bounds(step_windows(journal, substeps=True), records, CONCURRENCY),
+        )
     finally:
         lab.down(directory)
 
 
 def table(rows: list[Row]) -> str:
     base = rows[0]
-    lines = ["| VMs | lab up (s) | plan (s) | plan / N=4 | failback (s) | failback / N=4 | lower bound (s) | "
-             "failback / bound | calls/VM | SOAP/VM | SRM/VM | VR/VM | peak RSS (MB) | outcome |", "|" + "---|" * 14]
+    lines = [
+        "| VMs | lab up (s) | plan (s) | plan / N=4 | failback (s) | failback / N=4 | lower bound (s) | "
+        "failback / bound | calls/VM | SOAP/VM | SRM/VM | VR/VM | peak RSS (MB) | outcome |",
+        "|" + "---|" * 14,
+    ]
     for row in rows:
         ratio = f"{row.failback / row.bound:.2f}" if row.bound else "-"
         lines.append(
             f"| {row.vms} | {row.lab_up:.1f} | {row.plan:.1f} | {row.plan / base.plan:.2f} | {row.failback:.1f} | "
             f"{row.failback / base.failback:.2f} | {row.bound:.1f} | {ratio} | {row.per_vm():.1f} | "
             f"{row.per_vm('soap'):.1f} | {row.per_vm('srm'):.1f} | {row.per_vm('vr'):.1f} | {row.peak_rss_mb:.0f} | "
-            f"{row.outcome} |")
+            f"{row.outcome} |"
+        )
     return "\n".join(lines)
 
 
@@ -210,8 +223,10 @@ def step_table(rows: list[Row]) -> str:
     steps: dict[str, None] = {}
     for row in rows:
         steps.update(dict.fromkeys(row.calls))
-    lines = ["| step | " + " | ".join(f"N={r.vms} SOAP/SRM/VR per VM" for r in rows) + " |",
-             "|" + "---|" * (len(rows) + 1)]
+    lines = [
+        "| step | " + " | ".join(f"N={r.vms} SOAP/SRM/VR per VM" for r in rows) + " |",
+        "|" + "---|" * (len(rows) + 1),
+    ]
     for step in steps:
         cells = []
         for row in rows:
@@ -226,11 +241,16 @@ def time_table(rows: list[Row]) -> str:
     steps: dict[str, None] = {}
     for row in rows:
         steps.update(dict.fromkeys(row.seconds))
-    lines = ["| step | " + " | ".join(f"N={r.vms} wall / bound (s)" for r in rows) + " |",
-             "|" + "---|" * (len(rows) + 1)]
+    lines = [
+        "| step | " + " | ".join(f"N={r.vms} wall / bound (s)" for r in rows) + " |",
+        "|" + "---|" * (len(rows) + 1),
+    ]
     for step in steps:
-        lines.append(f"| {step} | " + " | ".join(f"{r.seconds.get(step, 0.0):.1f} / {r.bounds.get(step, 0.0):.1f}"
-                                                 for r in rows) + " |")
+        lines.append(
+            f"| {step} | "
+            + " | ".join(f"{r.seconds.get(step, 0.0):.1f} / {r.bounds.get(step, 0.0):.1f}" for r in rows)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -245,8 +265,11 @@ def plot(rows: list[Row], path: Path) -> bool:
         return False
     counts = [r.vms for r in rows]
     figure, (wall, calls) = plt.subplots(1, 2, figsize=(10, 4))
-    for label, values in (("lab up", [r.lab_up for r in rows]), ("plan", [r.plan for r in rows]),
-                          ("failback", [r.failback for r in rows])):
+    for label, values in (
+        ("lab up", [r.lab_up for r in rows]),
+        ("plan", [r.plan for r in rows]),
+        ("failback", [r.failback for r in rows]),
+    ):
         wall.plot(counts, values, marker="o", label=label)
     wall.set(xlabel="VMs", ylabel="wall time (s)", title="Wall time", xscale="log", yscale="log")
     wall.legend()
@@ -275,20 +298,25 @@ def main() -> None:
             for count in counts:
                 row = measure(count, args.latency, Path(tmp), raw)
                 rows.append(row)
-                print(f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
-                      f"({row.outcome}; lower bound {row.bound:.1f}s), {row.per_vm():.1f} calls/VM, "
-                      f"peak RSS {row.peak_rss_mb:.0f} MB", flush=True)
+                print(
+                    f"N={count}: lab up {row.lab_up:.1f}s, plan {row.plan:.1f}s, failback {row.failback:.1f}s "
+                    f"({row.outcome}; lower bound {row.bound:.1f}s), {row.per_vm():.1f} calls/VM, "
+                    f"peak RSS {row.peak_rss_mb:.0f} MB",
+                    flush=True,
+                )
         except KeyboardInterrupt:  # Ctrl-C during a long N: record the sizes measured so far
             print(f"interrupted: recording N = {', '.join(str(r.vms) for r in rows) or 'none'}", flush=True)
     if not rows:
         return
-    text = (f"## Failback at scale (`bench/failback_scale.py`, latency {args.latency}), {date.today()}\n\n"
-            f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
-            f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
-            f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n\n"
-            f"Wall seconds per step (journal, step start to end) and each step's lower bound (srmsim's task "
-            f"records: the longer of its longest task and its summed task time / {CONCURRENCY}):\n\n"
-            f"{time_table(rows)}\n")
+    text = (
+        f"## Failback at scale (`bench/failback_scale.py`, latency {args.latency}), {date.today()}\n\n"
+        f"Planned migration, the whole default sequence with protection.restore, `concurrency: 8`; "
+        f"{os.cpu_count()} cores. Ratios are to the first N.\n\n{table(rows)}\n\n"
+        f"API calls per VM per step (from the journal's step end events):\n\n{step_table(rows)}\n\n"
+        f"Wall seconds per step (journal, step start to end) and each step's lower bound (srmsim's task "
+        f"records: the longer of its longest task and its summed task time / {CONCURRENCY}):\n\n"
+        f"{time_table(rows)}\n"
+    )
     if not args.no_record and plot(rows, HERE / "failback_scale.png"):
         text += "\nPlot: bench/failback_scale.png\n"
     print(text)

@@ -22,17 +22,23 @@ from test_fault_matrix import CELLS, FAMILIES, FAULTS  # noqa: E402
 
 
 def markdown(results: dict[tuple[str, str], str]) -> str:
-    lines = ["# Fault matrix", "",
-             "Written by `bench/fault_matrix.py` from `tests/e2e/test_fault_matrix.py` (do not edit by hand). Each "
-             "cell injects one fault into a fresh lab and runs `srmctl failback --steps …` through the CLI; a fault "
-             "is either retried (exit 0) or fails clearly — exit 4 or 5, one `srmctl: error:` line, no traceback — "
-             "after which `srmctl resume` (or, when the run could not start, a second `failback`) completes with "
-             "exit 0.", "",
-             "Retry policy (`srmctl/adapters/retry.py`): at most 5 attempts and 120 s per call; a `Retry-After` is "
-             "honoured up to **30 s** (`MAX_RETRY_AFTER`) and every wait of 2 s or more is announced on stderr "
-             "(`<endpoint>: <call>: HTTP 429; waiting 30s (Retry-After 45s, capped at 30s) before attempt 2 of 5`). "
-             "A login is never re-sent unless the connection was never made (SSO lockout).", "",
-             "| fault | " + " | ".join(FAMILIES) + " |", "|---|" + "---|" * len(FAMILIES)]
+    lines = [
+        "# Fault matrix",
+        "",
+        "Written by `bench/fault_matrix.py` from `tests/e2e/test_fault_matrix.py` (do not edit by hand). Each "
+        "cell injects one fault into a fresh lab and runs `srmctl failback --steps …` through the CLI; a fault "
+        "is either retried (exit 0) or fails clearly — exit 4 or 5, one `srmctl: error:` line, no traceback — "
+        "after which `srmctl resume` (or, when the run could not start, a second `failback`) completes with "
+        "exit 0.",
+        "",
+        "Retry policy (`srmctl/adapters/retry.py`): at most 5 attempts and 120 s per call; a `Retry-After` is "
+        "honoured up to **30 s** (`MAX_RETRY_AFTER`) and every wait of 2 s or more is announced on stderr "
+        "(`<endpoint>: <call>: HTTP 429; waiting 30s (Retry-After 45s, capped at 30s) before attempt 2 of 5`). "
+        "A login is never re-sent unless the connection was never made (SSO lockout).",
+        "",
+        "| fault | " + " | ".join(FAMILIES) + " |",
+        "|---|" + "---|" * len(FAMILIES),
+    ]
     for fault in FAULTS:
         lines.append(f"| {fault} | " + " | ".join(results.get((f, fault), "not run") for f in FAMILIES) + " |")
     lines += ["", "Injected faults:", ""]
@@ -47,9 +53,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fault-matrix-") as tmp:
         rows = Path(tmp) / "rows.jsonl"
         rows.touch()
-        code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", str(args.jobs), "-p", "no:cacheprovider",
-                                str(ROOT / "tests" / "e2e" / "test_fault_matrix.py")], cwd=ROOT,
-                               env={**os.environ, "SRMCTL_FAULT_MATRIX_ROWS": str(rows)})
+        code = subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-n",
+                str(args.jobs),
+                "-p",
+                "no:cacheprovider",
+                str(ROOT / "tests" / "e2e" / "test_fault_matrix.py"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "SRMCTL_FAULT_MATRIX_ROWS": str(rows)},
+        )
         results = {(c.family, c.fault): c.how.split(":")[0] for c in CELLS if c.inject is None}
         for line in rows.read_text().splitlines():
             row = json.loads(line)

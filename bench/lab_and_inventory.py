@@ -27,10 +27,17 @@ def measure(topology: Topology, label: str, repeat: int) -> str:
             timings.append(time.perf_counter() - started)
             calls_per_read = sum((session.calls - before).values())
         session.close()
-    return (f"| {label} | {len(inventory.vms)} | {up_seconds:.2f} | {statistics.median(timings):.3f} | "
-            f"{min(timings):.3f} | {inventory.round_trips} | {calls_per_read} |")
+    return (
+        f"| {label} | {len(inventory.vms)} | {up_seconds:.2f} | {statistics.median(timings):.3f} | "
+        f"{min(timings):.3f} | {inventory.round_trips} | {calls_per_read} |"
+    )
 
 
 if __name__ == "__main__":
-    run_table(__doc__ or "", "| topology | VMs | lab up (s) | inventory median (s) | min (s) | retrievals | "
-              "SOAP calls/read |", measure, default_vms=600, default_repeat=5)
+    run_table(
+        __doc__ or "",
+        "| topology | VMs | lab up (s) | inventory median (s) | min (s) | retrievals | SOAP calls/read |",
+        measure,
+        default_vms=600,
+        default_repeat=5,
+    )

@@ -28,10 +28,17 @@ def measure(topology: Topology, label: str, repeat: int) -> str:
             plan = engine.dry_run(runbook, endpoints_for(runbook, read_lab(Path(config.directory))))
             timings.append(time.perf_counter() - started)
             actions = plan.action_count
-    return (f"| {label} | {len(runbook.vm_names)} | {up_seconds:.1f} | {statistics.median(timings):.2f} | "
-            f"{min(timings):.2f} | {actions} |")
+    return (
+        f"| {label} | {len(runbook.vm_names)} | {up_seconds:.1f} | {statistics.median(timings):.2f} | "
+        f"{min(timings):.2f} | {actions} |"
+    )
 
 
 if __name__ == "__main__":
-    run_table(__doc__ or "", "| topology | VMs | lab up, planned-migration (s) | plan median (s) | min (s) | "
-              "actions planned |", measure, default_vms=200, default_repeat=3)
+    run_table(
+        __doc__ or "",
+        "| topology | VMs | lab up, planned-migration (s) | plan median (s) | min (s) | actions planned |",
+        measure,
+        default_vms=200,
+        default_repeat=3,
+    )

@@ -63,8 +63,9 @@ def measure(repeat: int) -> list[tuple[str, float, float]]:
 def table(rows: list[tuple[str, float, float]]) -> str:
     base = rows[0][1]
     lines = ["| command | median (ms) | min (ms) | × `python -c pass` |", "|---|---|---|---|"]
-    lines += [f"| `{label}` | {median * 1000:.0f} | {low * 1000:.0f} | {median / base:.1f} |"
-              for label, median, low in rows]
+    lines += [
+        f"| `{label}` | {median * 1000:.0f} | {low * 1000:.0f} | {median / base:.1f} |" for label, median, low in rows
+    ]
     return "\n".join(lines)
 
 
@@ -81,10 +82,12 @@ def main() -> None:
     print(f"srmctl --help: {ratio:.1f}x python -c pass ({verdict} the {TARGET:g}x target)")
     if args.no_append:
         return
-    section = (f"\n## Start-up (`bench/startup.py --repeat {args.repeat}`), {datetime.date.today().isoformat()}\n\n"
-               f"Wall time of each command as its own process (median of {args.repeat}, interleaved), "
-               f"Python {platform.python_version()}. Target: `srmctl --help` ≤ {TARGET:g}× `python -c pass` "
-               f"({ratio:.1f}×, {verdict}).\n\n{text}\n")
+    section = (
+        f"\n## Start-up (`bench/startup.py --repeat {args.repeat}`), {datetime.date.today().isoformat()}\n\n"
+        f"Wall time of each command as its own process (median of {args.repeat}, interleaved), "
+        f"Python {platform.python_version()}. Target: `srmctl --help` ≤ {TARGET:g}× `python -c pass` "
+        f"({ratio:.1f}×, {verdict}).\n\n{text}\n"
+    )
     with RESULTS.open("a") as out:
         out.write(section)
     print(f"appended to {RESULTS.relative_to(REPO)}")

@@ -60,8 +60,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
     def guarded(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
         if starts_simulator(args):
-            pytest.fail(f"{item.nodeid} starts a simulator ({args!r}): mark it lab "
-                        "(pytestmark = pytest.mark.lab) or use a lab fixture", pytrace=False)
+            pytest.fail(
+                f"{item.nodeid} starts a simulator ({args!r}): mark it lab "
+                "(pytestmark = pytest.mark.lab) or use a lab fixture",
+                pytrace=False,
+            )
         popen(self, args, *rest, **kwargs)
 
     subprocess.Popen.__init__ = guarded  # type: ignore[method-assign]

@@ -12,16 +12,19 @@ import pytest
 from lane_rules import changed_during, checkout_state, starts_simulator
 
 
-@pytest.mark.parametrize(("args", "starts"), [
-    (["/x/.venv/bin/vcsim", "-l", "127.0.0.1:0"], True),
-    ([sys.executable, "-m", "srmctl.srmsim", "--config", "c.yaml"], True),
-    (["srmctl", "lab", "up", "--dir", "lab"], True),
-    (["srmctl", "lab", "install-vcsim"], True),
-    ("vcsim -l 127.0.0.1:0", True),
-    (["srmctl", "lab", "status", "--dir", "lab"], False),
-    (["srmctl", "plan", "lab.yaml", "--lab", "lab"], False),
-    (["git", "status"], False),
-])
+@pytest.mark.parametrize(
+    ("args", "starts"),
+    [
+        (["/x/.venv/bin/vcsim", "-l", "127.0.0.1:0"], True),
+        ([sys.executable, "-m", "srmctl.srmsim", "--config", "c.yaml"], True),
+        (["srmctl", "lab", "up", "--dir", "lab"], True),
+        (["srmctl", "lab", "install-vcsim"], True),
+        ("vcsim -l 127.0.0.1:0", True),
+        (["srmctl", "lab", "status", "--dir", "lab"], False),
+        (["srmctl", "plan", "lab.yaml", "--lab", "lab"], False),
+        (["git", "status"], False),
+    ],
+)
 def test_the_guard_knows_simulator_command_lines(args: list[str] | str, starts: bool) -> None:
     assert starts_simulator(args) is starts
 
@@ -29,15 +32,35 @@ def test_the_guard_knows_simulator_command_lines(args: list[str] | str, starts: 
 def test_an_unmarked_test_that_starts_a_simulator_fails_naming_the_marker(tmp_path: Path) -> None:
     tests = Path(__file__).resolve().parent
     (tmp_path / "conftest.py").write_text((tests / "conftest.py").read_text())
-    (tmp_path / "test_sneaky.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_sneaky.py").write_text(
+        textwrap.dedent("""
         import subprocess, sys
 
         def test_starts_srmsim_unmarked():
             subprocess.Popen([sys.executable, "-m", "srmctl.srmsim", "--help"]).wait()
-        """))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                          "-o", f"pythonpath={tests / 'fixtures'}", "--rootdir", str(tmp_path), str(tmp_path)],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        """)
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-o",
+            f"pythonpath={tests / 'fixtures'}",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "starts a simulator" in run.stdout and "mark it lab" in run.stdout
 

@@ -15,8 +15,12 @@ PLAYBOOKS = sorted((Path(__file__).parents[1] / "playbooks").glob("*.yaml"))
 
 
 def test_the_expected_playbooks_ship() -> None:
-    assert {p.name for p in PLAYBOOKS} >= {"failback-planned.yaml", "failback-disaster.yaml",
-                                           "prepare-only.yaml", "lab.yaml"}
+    assert {p.name for p in PLAYBOOKS} >= {
+        "failback-planned.yaml",
+        "failback-disaster.yaml",
+        "prepare-only.yaml",
+        "lab.yaml",
+    }
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS, ids=lambda p: p.name)

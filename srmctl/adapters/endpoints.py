@@ -71,8 +71,10 @@ class Secret:
         if not self.private:
             return text.strip()
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UsageError(f"{self.where}.password_file: {path} is readable by group or others "
-                             f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
+            raise UsageError(
+                f"{self.where}.password_file: {path} is readable by group or others "
+                f"(mode {stat.S_IMODE(mode):o}); chmod 600 it"
+            )
         return text.splitlines()[0].strip() if text else ""
 
 

@@ -58,8 +58,9 @@ def mutating(method: F) -> F:
     @functools.wraps(method)
     def wrapper(self: Guarded, *args: Any, **kwargs: Any) -> Any:
         if self.read_only:
-            raise ReadOnlyViolation(f"{method.__name__} refused on {self.site}: this is a read-only (dry-run) "
-                                    f"view of {self.kind}")
+            raise ReadOnlyViolation(
+                f"{method.__name__} refused on {self.site}: this is a read-only (dry-run) view of {self.kind}"
+            )
         _changed()  # before the call too: a read racing the change must not count as after it
         try:
             return method(self, *args, **kwargs)

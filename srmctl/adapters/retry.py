@@ -138,8 +138,14 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * (2 ** max(0, attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
 
-    def call(self, fn: Callable[[], T], on_retry: RetryHook | None = None, *, what: str = "",
-             retry_on: Callable[[BaseException], bool] = is_transient) -> T:
+    def call(
+        self,
+        fn: Callable[[], T],
+        on_retry: RetryHook | None = None,
+        *,
+        what: str = "",
+        retry_on: Callable[[BaseException], bool] = is_transient,
+    ) -> T:
         """Run ``fn`` under this policy; the last error is re-raised unchanged when attempts run out.
         ``what`` names the call in the warning logged before a long wait; ``retry_on`` narrows what is
         retried (e.g. :func:`is_retryable_login`)."""
@@ -174,8 +180,10 @@ class RetryPolicy:
         if asked is not None:
             capped = asked > self.max_retry_after
             note = f" (Retry-After {asked:.0f}s{f', capped at {self.max_retry_after:.0f}s' if capped else ''})"
-        return (f"{what or 'call'}: {reason}; waiting {sleep:.0f}s{note} before attempt "
-                f"{attempt + 1} of {self.max_attempts}")
+        return (
+            f"{what or 'call'}: {reason}; waiting {sleep:.0f}s{note} before attempt "
+            f"{attempt + 1} of {self.max_attempts}"
+        )
 
 
 DEFAULT_POLICY = RetryPolicy()

@@ -32,9 +32,10 @@ def fetch_thumbprint(host: str, port: int, timeout: float = 10.0) -> str:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(
-            raw, server_hostname=host
-        ) as tls:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except OSError as error:
         raise ConnectionFailed(f"{host}:{port}: cannot connect: {error}") from error
@@ -64,8 +65,10 @@ class TlsPolicy:
 
     def untrusted_hint(self) -> str:
         """What to set when the certificate is not trusted."""
-        return (f"pin it with {self.key('thumbprint')}, trust its CA with {self.key('ca_file')}, or (labs only) "
-                f"set {self.key('insecure')}: true")
+        return (
+            f"pin it with {self.key('thumbprint')}, trust its CA with {self.key('ca_file')}, or (labs only) "
+            f"set {self.key('insecure')}: true"
+        )
 
     def context(self, host: str, port: int) -> ssl.SSLContext:
         """Check the pin (if any) and return the SSL context to connect with."""

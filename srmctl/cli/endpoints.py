@@ -38,8 +38,10 @@ def endpoints_for(runbook: Runbook | None, lab: LabConfig | None) -> Endpoints:
         names = (runbook.source_site_name, runbook.target_site_name)
         missing = [n for n in names if n not in lab.sites]
         if missing:
-            raise UsageError(f"runbook {runbook.name} names site(s) {', '.join(missing)} that the lab in "
-                             f"{lab.directory} does not have (lab sites: {', '.join(sorted(lab.sites))})")
+            raise UsageError(
+                f"runbook {runbook.name} names site(s) {', '.join(missing)} that the lab in "
+                f"{lab.directory} does not have (lab sites: {', '.join(sorted(lab.sites))})"
+            )
         return lab_endpoints(lab, names)
     if runbook is None:
         raise UsageError("give a RUNBOOK or --lab DIR to know the sites' endpoints")
@@ -52,17 +54,24 @@ def lab_endpoints(lab: LabConfig, names: tuple[str, ...]) -> Endpoints:
         site = lab.site(name)
         missing = [s for s in ("srm", "vr") if getattr(site, s) is None]
         sites[name] = SiteEndpoints(
-            name, _lab(name, "vcenter", site.vcenter),
+            name,
+            _lab(name, "vcenter", site.vcenter),
             srm=_lab(name, "srm", site.srm) if site.srm else None,
             vr=_lab(name, "vr", site.vr) if site.vr else None,
-            no_dr=f"the lab in {lab.directory} has no {missing[0].upper()} endpoint for {name}" if missing else "")
+            no_dr=f"the lab in {lab.directory} has no {missing[0].upper()} endpoint for {name}" if missing else "",
+        )
     return Endpoints(sites, EndpointOrigin("lab", str(Path(lab.directory).resolve())))
 
 
 def _lab(site: str, service: str, e: LabEndpoint) -> ServiceEndpoint:
-    return ServiceEndpoint(host=e.host, port=e.port, user=e.user, kind=_KIND[service],
-                           secret=Secret(where=f"lab {site}.{service}", file=e.password_file, private=False),
-                           tls=TlsPolicy(thumbprint=e.thumbprint))
+    return ServiceEndpoint(
+        host=e.host,
+        port=e.port,
+        user=e.user,
+        kind=_KIND[service],
+        secret=Secret(where=f"lab {site}.{service}", file=e.password_file, private=False),
+        tls=TlsPolicy(thumbprint=e.thumbprint),
+    )
 
 
 def runbook_endpoints(runbook: Runbook) -> Endpoints:
@@ -81,15 +90,23 @@ def runbook_endpoints(runbook: Runbook) -> Endpoints:
                 no_dr = no_dr or f"sites.{name}.{service}: no user (and the vCenter's could not be used)"
                 continue
             dr[service] = _service(name, service, endpoint)
-        sites[name] = SiteEndpoints(name, vcenter, srm=dr.get("srm"), vr=dr.get("vr"), no_dr=no_dr,
-                                    no_dr_error=UsageError)
+        sites[name] = SiteEndpoints(
+            name, vcenter, srm=dr.get("srm"), vr=dr.get("vr"), no_dr=no_dr, no_dr_error=UsageError
+        )
     return Endpoints(sites)
 
 
 def _service(site: str, service: Literal["vcenter", "srm", "vr"], e: Endpoint) -> ServiceEndpoint:
     assert e.user is not None
-    secret = Secret(where=f"sites.{site}.{service}", env=e.password_env,
-                    file=str(e.password_file) if e.password_file is not None else None)
-    tls = TlsPolicy(thumbprint=e.thumbprint, ca_file=str(e.ca_file) if e.ca_file else None, insecure=e.insecure,
-                    where=f"sites.{site}.{service}")
+    secret = Secret(
+        where=f"sites.{site}.{service}",
+        env=e.password_env,
+        file=str(e.password_file) if e.password_file is not None else None,
+    )
+    tls = TlsPolicy(
+        thumbprint=e.thumbprint,
+        ca_file=str(e.ca_file) if e.ca_file else None,
+        insecure=e.insecure,
+        where=f"sites.{site}.{service}",
+    )
     return ServiceEndpoint(host=e.host, port=e.port, user=e.user, secret=secret, tls=tls, kind=_KIND[service])

@@ -45,8 +45,9 @@ class SrmctlGroup(click.Group):
             self.add_command(found)
         return found
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         # Parsing the root's options runs eager callbacks (--help imports every command module): a Ctrl-C
         # here would reach click's own "Aborted!" and exit 1.
         raw = list(args)  # click's parser consumes ``args``
@@ -76,8 +77,12 @@ class SrmctlGroup(click.Group):
             sys.exit(int(ExitCode.ABORTED))
         except click.ClickException as error:  # click's own usage errors: JSON too when -o json was asked for
             app = ctx.find_object(App)
-            _usage_error(error, ctx.invoked_subcommand or _command_of(ctx.meta.get(_ARGS, [])),
-                         ctx.meta.get(_ARGS, []), json_output=app is not None and app.json_output)
+            _usage_error(
+                error,
+                ctx.invoked_subcommand or _command_of(ctx.meta.get(_ARGS, [])),
+                ctx.meta.get(_ARGS, []),
+                json_output=app is not None and app.json_output,
+            )
             raise
 
 
@@ -89,8 +94,11 @@ def _usage_error(error: click.ClickException, command: str, args: list[str], *, 
     document on stdout) and exit with click's code; otherwise return, and click says it as usual."""
     if not (json_output or _asks_for_json(args)):
         return
-    failed = UsageError(error.format_message()) if isinstance(error, click.UsageError) else \
-        SrmctlError(error.format_message())
+    failed = (
+        UsageError(error.format_message())
+        if isinstance(error, click.UsageError)
+        else SrmctlError(error.format_message())
+    )
     click.echo(error_envelope(command, failed))
     sys.exit(error.exit_code)
 
@@ -132,8 +140,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 
 @click.group(cls=SrmctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show the version and exit.")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """srmctl: bring VMs home after an SRM/vSphere Replication failover, with nothing lost.

@@ -38,13 +38,17 @@ def _header(name: str, help_text: str) -> list[str]:
 
 
 def _common(rb: str, ready: bool, reason: str | None) -> list[str]:
-    lines = [*_header("srmctl_ready", "1 when the failback runbook is ready to run."),
-             f"srmctl_ready{{{rb}}} {int(ready)}",
-             *_header("srmctl_last_run_timestamp_seconds", "When this file was written (Unix time)."),
-             f"srmctl_last_run_timestamp_seconds{{{rb}}} {time.time():.0f}"]
+    lines = [
+        *_header("srmctl_ready", "1 when the failback runbook is ready to run."),
+        f"srmctl_ready{{{rb}}} {int(ready)}",
+        *_header("srmctl_last_run_timestamp_seconds", "When this file was written (Unix time)."),
+        f"srmctl_last_run_timestamp_seconds{{{rb}}} {time.time():.0f}",
+    ]
     if reason is not None:
-        lines += [*_header("srmctl_check_error", "1 when the check failed or could not run; reason says why."),
-                  f'srmctl_check_error{{{rb},reason="{_label(reason)}"}} 1']
+        lines += [
+            *_header("srmctl_check_error", "1 when the check failed or could not run; reason says why."),
+            f'srmctl_check_error{{{rb},reason="{_label(reason)}"}} 1',
+        ]
     return lines
 
 
@@ -57,14 +61,18 @@ def prometheus_text(report: CheckReport) -> str:
         *_header("srmctl_check_ok", "Result of each readiness check (1 ok, 0 failed)."),
         *(f'srmctl_check_ok{{{rb},check="{_label(i.check)}"}} {int(i.ok)}' for i in report.items),
         *_header("srmctl_replication_rpo_violation_minutes", "Current RPO violation per VM."),
-        *(f'srmctl_replication_rpo_violation_minutes{{{rb},vm="{_label(vm)}"}} {minutes}'
-          for vm, minutes in sorted(report.rpo_violation_minutes.items())),
+        *(
+            f'srmctl_replication_rpo_violation_minutes{{{rb},vm="{_label(vm)}"}} {minutes}'
+            for vm, minutes in sorted(report.rpo_violation_minutes.items())
+        ),
         *_header("srmctl_check_duration_seconds", "How long the check took."),
         f"srmctl_check_duration_seconds{{{rb}}} {report.seconds}",
     ]
     if report.snapshot_age_seconds is not None:
-        lines += [*_header("srmctl_snapshot_age_seconds", "Age of the plan-metadata snapshot."),
-                  f"srmctl_snapshot_age_seconds{{{rb}}} {report.snapshot_age_seconds:.0f}"]
+        lines += [
+            *_header("srmctl_snapshot_age_seconds", "Age of the plan-metadata snapshot."),
+            f"srmctl_snapshot_age_seconds{{{rb}}} {report.snapshot_age_seconds:.0f}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -46,8 +46,13 @@ class _ProgressBars:
             from rich.progress import BarColumn, Progress, TextColumn
 
             # The description holds a VM name: never markup.
-            self.live = Progress(TextColumn("  {task.description:<28}", markup=False), BarColumn(),
-                                 TextColumn("{task.percentage:>3.0f}%"), console=self.app.console, transient=True)
+            self.live = Progress(
+                TextColumn("  {task.description:<28}", markup=False),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                console=self.app.console,
+                transient=True,
+            )
             self.live.start()
         vm = str(event.data.get("vm", "?"))
         label = plain(f"{vm} {event.data.get('status', '')}".strip()).plain
@@ -77,23 +82,41 @@ def live_printer(app: App) -> Subscriber:
         if event.kind in (ev.STEP_VERIFIED, ev.STEP_FAILED, ev.RUN_FINISHED):
             bars.close()
         if event.kind == ev.STEP_VERIFIED:
-            app.console.print(styled("[green]✓[/] {:<22} {} action(s)  [dim]{}[/]", event.step,
-                                     event.data.get("actions", 0), event.data.get("summary", "")))
+            app.console.print(
+                styled(
+                    "[green]✓[/] {:<22} {} action(s)  [dim]{}[/]",
+                    event.step,
+                    event.data.get("actions", 0),
+                    event.data.get("summary", ""),
+                )
+            )
         elif event.kind == ev.STEP_FAILED:
             app.console.print(styled("[red]✗[/] {:<22} [red]{}[/]", event.step, event.data.get("error", "")))
         elif event.kind == ev.STEP_REVERIFIED:
             undone = event.data.get("undone_by")
             summary = f"undone by {undone}, which started after it" if undone else "still holds"
-            app.console.print(styled("[green]=[/] {:<22} {}  [dim]{}[/]", event.step, summary,
-                                     event.data.get("summary", "")))
+            app.console.print(
+                styled("[green]=[/] {:<22} {}  [dim]{}[/]", event.step, summary, event.data.get("summary", ""))
+            )
         elif event.kind == ev.STEP_STALE:
             problems = "; ".join(map(str, event.data.get("problems", [])))
-            app.console.print(styled("[yellow]![/] {:<22} [yellow]no longer holds[/]: {}; planning it and every "
-                                     "later step again", event.step, problems))
+            app.console.print(
+                styled(
+                    "[yellow]![/] {:<22} [yellow]no longer holds[/]: {}; planning it and every later step again",
+                    event.step,
+                    problems,
+                )
+            )
         elif event.kind == ev.ACTION_DONE:
             action = event.data.get("action", {})
-            app.console.print(styled("  [dim]{} {} at {}[/]", action.get("kind"),
-                                     ", ".join(map(str, action.get("targets", []))), action.get("site")))
+            app.console.print(
+                styled(
+                    "  [dim]{} {} at {}[/]",
+                    action.get("kind"),
+                    ", ".join(map(str, action.get("targets", []))),
+                    action.get("site"),
+                )
+            )
         elif event.kind in (ev.RUN_STARTED, ev.RUN_RESUMED):
             verb = "started" if event.kind == ev.RUN_STARTED else "resumed"
             app.err_console.print(f"run {event.data.get('run_id')} {verb}")
@@ -109,8 +132,10 @@ def confirmer(app: App, yes: bool) -> ConfirmPlan:
             return True
         risky = [f"{s.name}: {len(s.actions)} action(s)" for s in plan.steps if s.needs_confirmation]
         if not app.interactive:
-            raise UsageError("this run has high-impact actions (" + "; ".join(risky) + "); review them with "
-                             "'srmctl plan' and pass --yes to run without a terminal")
+            raise UsageError(
+                "this run has high-impact actions (" + "; ".join(risky) + "); review them with "
+                "'srmctl plan' and pass --yes to run without a terminal"
+            )
         if not app.json_output:
             render_plan(app, plan)
         return click.confirm("Apply these high-impact actions?", default=False, err=True)

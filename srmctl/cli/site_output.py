@@ -34,14 +34,22 @@ def load(runbooks: Sequence[Path], lab_dir: Path | None) -> tuple[tuple[SitePlan
     return site, [endpoints_for(plan.runbook, lab) for plan in site]
 
 
-def plan_site(app: App, runbooks: Sequence[Path], lab_dir: Path | None, selected: bool, command: str = "plan",
-              extra: dict[str, object] | None = None) -> None:
+def plan_site(
+    app: App,
+    runbooks: Sequence[Path],
+    lab_dir: Path | None,
+    selected: bool,
+    command: str = "plan",
+    extra: dict[str, object] | None = None,
+) -> None:
     """The dry run of a site run: every plan's steps, plan by plan in order (shared with 'srmctl plan')."""
     from srmctl.engine import site_run
 
     if selected:
-        raise UsageError("--steps, --from and --until select the steps of one runbook; in a site run each "
-                         "runbook runs its own steps (its 'steps:' key)")
+        raise UsageError(
+            "--steps, --from and --until select the steps of one runbook; in a site run each "
+            "runbook runs its own steps (its 'steps:' key)"
+        )
     site, endpoints = load(runbooks, lab_dir)
     show_plans(app, site, site_run.site_dry_run(site, endpoints), command, extra)
 
@@ -50,24 +58,43 @@ def endpoints_of(pending: PendingSite) -> list[Endpoints]:
     """Each plan's endpoints, built again the way the site run obtained them (its lab, else the runbook)."""
     from srmctl.cli.endpoints import endpoints_for, read_lab
 
-    return [endpoints_for(plan.runbook, read_lab(Path(origin.folder)) if origin.kind == "lab" and origin.folder
-                          else None) for plan, origin in zip(pending.plans, pending.origins, strict=True)]
+    return [
+        endpoints_for(plan.runbook, read_lab(Path(origin.folder)) if origin.kind == "lab" and origin.folder else None)
+        for plan, origin in zip(pending.plans, pending.origins, strict=True)
+    ]
 
 
 def need_yes(app: App, yes: bool) -> None:
     """Without a terminal nobody can answer a prompt: a site run needs --yes up front, so it never stops at
     the second plan for want of an answer (a prompt between plans then continues, journaled as such)."""
     if not yes and not app.interactive:
-        raise UsageError("a site run without a terminal needs --yes: it confirms every plan's high-impact actions "
-                         "and lets a prompt between plans continue (or pass --between continue|wait:DURATION)")
+        raise UsageError(
+            "a site run without a terminal needs --yes: it confirms every plan's high-impact actions "
+            "and lets a prompt between plans continue (or pass --between continue|wait:DURATION)"
+        )
 
 
-def show_plans(app: App, site: Sequence[SitePlan], plans: Sequence[RunPlan], command: str,
-               extra: dict[str, object] | None = None) -> None:
+def show_plans(
+    app: App, site: Sequence[SitePlan], plans: Sequence[RunPlan], command: str, extra: dict[str, object] | None = None
+) -> None:
     if app.json_output:
-        click.echo(envelope(command, {**(extra or {}), "plans": [
-            {"index": p.index, "runbook_path": str(p.path), "recovery_plan": p.runbook.recovery_plan.name,
-             **plan.to_dict()} for p, plan in zip(site, plans, strict=True)]}))
+        click.echo(
+            envelope(
+                command,
+                {
+                    **(extra or {}),
+                    "plans": [
+                        {
+                            "index": p.index,
+                            "runbook_path": str(p.path),
+                            "recovery_plan": p.runbook.recovery_plan.name,
+                            **plan.to_dict(),
+                        }
+                        for p, plan in zip(site, plans, strict=True)
+                    ],
+                },
+            )
+        )
         return
     for plan, result in zip(site, plans, strict=True):
         _header(app, plan.index, len(site), str(plan.path), plan.runbook.recovery_plan.name)
@@ -89,8 +116,9 @@ def confirm_site(app: App, yes: bool, site: Sequence[SitePlan]) -> ConfirmSite:
             for plan, result in zip(site, plans, strict=True):
                 _header(app, plan.index, len(site), str(plan.path), plan.runbook.recovery_plan.name)
                 render_plan(app, result)
-        return click.confirm(f"Apply these high-impact actions, {len(plans)} plans in this order?", default=False,
-                             err=True)
+        return click.confirm(
+            f"Apply these high-impact actions, {len(plans)} plans in this order?", default=False, err=True
+        )
 
     return confirm
 
@@ -102,9 +130,18 @@ def ask_next(app: App, yes: bool) -> AskNext:
     def ask(nxt: NextPlan) -> str | None:
         if not app.interactive:
             return "no terminal: continued (--yes)" if yes else None
-        app.err_console.print(styled("plan {}/{} ({}) done; next: plan {}/{} {} (recovery plan {})", nxt.done.index,
-                                     nxt.total, nxt.done.runbook.name, nxt.next.index, nxt.total,
-                                     nxt.next.runbook.name, nxt.next.runbook.recovery_plan.name))
+        app.err_console.print(
+            styled(
+                "plan {}/{} ({}) done; next: plan {}/{} {} (recovery plan {})",
+                nxt.done.index,
+                nxt.total,
+                nxt.done.runbook.name,
+                nxt.next.index,
+                nxt.total,
+                nxt.next.runbook.name,
+                nxt.next.runbook.recovery_plan.name,
+            )
+        )
         if click.confirm(f"Start plan {nxt.next.index}/{nxt.total}?", default=False, err=True):
             return "answered yes"
         return None
@@ -124,9 +161,16 @@ def site_printer(app: App) -> Subscriber:
             verb = "started" if event.kind == sr.SITE_STARTED else "resumed"
             app.err_console.print(f"site run {data.get('run_id')} {verb}")
         elif event.kind == sr.PLAN_STARTED:
-            app.console.print(styled("[bold]── plan {}[/]: {} (recovery plan {}), run {}{}", data.get("plan"),
-                                     data.get("runbook"), data.get("recovery_plan"), data.get("run_id"),
-                                     " (resumed)" if data.get("resumed") else ""))
+            app.console.print(
+                styled(
+                    "[bold]── plan {}[/]: {} (recovery plan {}), run {}{}",
+                    data.get("plan"),
+                    data.get("runbook"),
+                    data.get("recovery_plan"),
+                    data.get("run_id"),
+                    " (resumed)" if data.get("resumed") else "",
+                )
+            )
         elif event.kind == sr.PLAN_FINISHED:
             app.console.print(styled("   plan {} {}: {}", data.get("plan"), data.get("runbook"), data.get("outcome")))
         elif event.kind == sr.BETWEEN_STARTED and data.get("until"):
@@ -146,6 +190,14 @@ def finish(app: App, command: str, report: SiteReport) -> None:
         click.echo(envelope(command, report))
         return
     for plan in report.plans:
-        app.console.print(styled("  plan {} {} ({}): {} (run {})", plan.index, plan.runbook, plan.recovery_plan,
-                                 plan.outcome, plan.run_id))
+        app.console.print(
+            styled(
+                "  plan {} {} ({}): {} (run {})",
+                plan.index,
+                plan.runbook,
+                plan.recovery_plan,
+                plan.outcome,
+                plan.run_id,
+            )
+        )
     app.console.print(styled("site run {}: [bold]{}[/] (journal {})", report.run_id, report.outcome, report.journal))

@@ -10,17 +10,35 @@ from srmctl.engine.events import Event
 from srmctl.engine.executor import RunPlan, StepPlan, select_steps
 from srmctl.engine.lock import LockHeld
 from srmctl.engine.run import (
-           ConfirmPlan,
-           PendingRun,
-           RunReport,
-           Selection,
-           dry_run,
-           pending_run,
-           resume,
-           start,
+    ConfirmPlan,
+    PendingRun,
+    RunReport,
+    Selection,
+    dry_run,
+    pending_run,
+    resume,
+    start,
 )
 from srmctl.engine.stored_runs import PlanSummary, RunSummary, StepOutcome, html_report, list_runs, run_summary
 
-__all__ = ["ConfirmPlan", "Event", "LockHeld", "PendingRun", "PlanSummary", "RunPlan", "RunReport", "RunSummary",
-           "Selection", "StepOutcome", "StepPlan", "dry_run", "html_report", "list_runs", "pending_run", "resume",
-           "run_summary", "select_steps", "start"]
+__all__ = [
+    "ConfirmPlan",
+    "Event",
+    "LockHeld",
+    "PendingRun",
+    "PlanSummary",
+    "RunPlan",
+    "RunReport",
+    "RunSummary",
+    "Selection",
+    "StepOutcome",
+    "StepPlan",
+    "dry_run",
+    "html_report",
+    "list_runs",
+    "pending_run",
+    "resume",
+    "run_summary",
+    "select_steps",
+    "start",
+]

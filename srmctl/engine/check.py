@@ -94,8 +94,9 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
                 if inventories:
                     _vms(out, names, inventories)
                 if runbook.target_site_name in inventories:  # the inventory read may have failed
-                    _seeds(out, runbook, names, sessions[runbook.target_site_name],
-                           inventories[runbook.target_site_name])
+                    _seeds(
+                        out, runbook, names, sessions[runbook.target_site_name], inventories[runbook.target_site_name]
+                    )
                 rpo = _replication(out, runbook, names, dr)
                 age = _snapshot(out, runbook, dr[sites[0]], plan_found)
         except ConnectionFailed as error:
@@ -105,14 +106,21 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
         for session in sessions.values():
             session.close()
     ready = all(item.ok for item in out.items)
-    return CheckReport(runbook=runbook.name, ready=ready, unreachable=out.unreachable, items=tuple(out.items),
-                       seconds=round(time.monotonic() - started, 3),
-                       checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       snapshot_age_seconds=age, rpo_violation_minutes=rpo)
+    return CheckReport(
+        runbook=runbook.name,
+        ready=ready,
+        unreachable=out.unreachable,
+        items=tuple(out.items),
+        seconds=round(time.monotonic() - started, 3),
+        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        snapshot_age_seconds=age,
+        rpo_violation_minutes=rpo,
+    )
 
 
-def _login(site: str, endpoint: ServiceEndpoint, sessions: dict[str, VCenterSession],
-           inventories: dict[str, Inventory]) -> str:
+def _login(
+    site: str, endpoint: ServiceEndpoint, sessions: dict[str, VCenterSession], inventories: dict[str, Inventory]
+) -> str:
     sessions[site] = connect(endpoint)
     inventories[site] = read_inventory(sessions[site])
     return f"logged in as {endpoint.user}; {len(inventories[site].vms)} VMs"
@@ -136,8 +144,9 @@ def _plan(runbook: Runbook, site: str, dr: DrSite) -> str:
 
 def _vms(out: _Collector, names: tuple[str, ...], inventories: dict[str, Inventory]) -> None:
     for name in names:
-        running = [f"{site} ({vm.moref})" for site, inv in inventories.items() for vm in inv.vms_named(name)
-                   if vm.powered_on]
+        running = [
+            f"{site} ({vm.moref})" for site, inv in inventories.items() for vm in inv.vms_named(name) if vm.powered_on
+        ]
         if len(running) == 1:
             out.add(f"vm:{name}", True, f"running at {running[0]}")
         elif not running:
@@ -146,8 +155,9 @@ def _vms(out: _Collector, names: tuple[str, ...], inventories: dict[str, Invento
             out.add(f"vm:{name}", False, f"running at {len(running)} places (split brain): {', '.join(running)}")
 
 
-def _seeds(out: _Collector, runbook: Runbook, names: tuple[str, ...], session: VCenterSession,
-           inventory: Inventory) -> None:
+def _seeds(
+    out: _Collector, runbook: Runbook, names: tuple[str, ...], session: VCenterSession, inventory: Inventory
+) -> None:
     """Disks the reverse replication can use as seeds at the site the VMs return to."""
     wanted = {vm.name: vm for vm in runbook.vms or ()}
     for name in names:
@@ -157,16 +167,22 @@ def _seeds(out: _Collector, runbook: Runbook, names: tuple[str, ...], session: V
         elif wanted.get(name) and wanted[name].datastore:
             datastore, folder = str(wanted[name].datastore), name
         else:
-            out.add(f"seeds:{name}", False, f"no copy of {name} registered at {runbook.target_site_name} and no "
-                                            "datastore in the runbook to look for its disks")
+            out.add(
+                f"seeds:{name}",
+                False,
+                f"no copy of {name} registered at {runbook.target_site_name} and no "
+                "datastore in the runbook to look for its disks",
+            )
             continue
         disks = [f for f in list_files(session, datastore, folder) if f.name.endswith("-flat.vmdk")]
-        out.add(f"seeds:{name}", bool(disks), f"{len(disks)} disk(s) in [{datastore}] {folder}" if disks
-                else f"no disks in [{datastore}] {folder}")
+        out.add(
+            f"seeds:{name}",
+            bool(disks),
+            f"{len(disks)} disk(s) in [{datastore}] {folder}" if disks else f"no disks in [{datastore}] {folder}",
+        )
 
 
-def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
-                 dr: dict[str, DrSite]) -> dict[str, int]:
+def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...], dr: dict[str, DrSite]) -> dict[str, int]:
     default = runbook.replication.rpo_minutes
     any_site = next(iter(dr.values()))
     replications = {r.name: r for r in any_site.vr.replications()}
@@ -182,8 +198,12 @@ def _replication(out: _Collector, runbook: Runbook, names: tuple[str, ...],
         violations[name] = violation
         state = rep.state or "UNKNOWN"
         ok = state in HEALTHY_REPLICATION and violation <= bound
-        out.add(f"replication:{name}", ok, f"{rep.source_site_name} → {rep.target_site_name}: {state}, RPO "
-                                          f"{rep.rpo} min, current violation {violation} min (bound {bound} min)")
+        out.add(
+            f"replication:{name}",
+            ok,
+            f"{rep.source_site_name} → {rep.target_site_name}: {state}, RPO "
+            f"{rep.rpo} min, current violation {violation} min (bound {bound} min)",
+        )
     return violations
 
 
@@ -203,8 +223,11 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite, plan_found: bool) -
     age = (datetime.now(timezone.utc) - snapshot.taken_at).total_seconds()
     limit = runbook.snapshot.max_age
     if age < -CLOCK_SKEW_SECONDS:  # a date in the future proves nothing about freshness
-        out.add("snapshot:age", False, f"dated {-age / 3600:.1f} h in the future: the file was edited or a clock "
-                                       "is wrong; export it again")
+        out.add(
+            "snapshot:age",
+            False,
+            f"dated {-age / 3600:.1f} h in the future: the file was edited or a clock is wrong; export it again",
+        )
     else:
         fresh = limit is None or age <= limit.total_seconds()
         out.add("snapshot:age", fresh, f"taken {max(age, 0) / 3600:.1f} h ago" + (f" (limit {limit})" if limit else ""))
@@ -212,6 +235,11 @@ def _snapshot(out: _Collector, runbook: Runbook, dr: DrSite, plan_found: bool) -
         out.add("snapshot:drift", False, "not compared: the recovery plan was not found (see 'plan')")
         return age
     changes = diff_snapshots(snapshot, capture(dr.srm, runbook.recovery_plan.name, site=dr.site))
-    out.add("snapshot:drift", not changes, "live plan equals the snapshot" if not changes else
-            f"{len(changes)} difference(s): " + "; ".join(str(c) for c in changes[:5]))
+    out.add(
+        "snapshot:drift",
+        not changes,
+        "live plan equals the snapshot"
+        if not changes
+        else f"{len(changes)} difference(s): " + "; ".join(str(c) for c in changes[:5]),
+    )
     return age

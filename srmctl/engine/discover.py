@@ -74,8 +74,12 @@ class Discovery:
     @property
     def prompts(self) -> tuple[str, ...]:
         """Names of the plan's prompt steps (per VM and plan-level), each once, in a stable order."""
-        names = [c.name for vm in self.snapshot.vms.values() for c in (*vm.pre_power_on, *vm.post_power_on)
-                 if c.type == "PROMPT"]
+        names = [
+            c.name
+            for vm in self.snapshot.vms.values()
+            for c in (*vm.pre_power_on, *vm.post_power_on)
+            if c.type == "PROMPT"
+        ]
         names += [s.name for steps in self.snapshot.steps.values() for s in steps if s.type == "PROMPT"]
         return tuple(sorted(set(names)))
 
@@ -91,8 +95,10 @@ def find_plan(plans: Sequence[RecoveryPlan], name: str, site: str) -> RecoveryPl
         there = ", ".join(repr(p.name) for p in sorted(plans, key=lambda p: p.name)) or "none"
         raise NotFound(f"recovery plan {name!r} not found at {site} (--plan); plans there: {there}")
     if len(matches) > 1:
-        raise Ambiguous(f"recovery plan {name!r} at {site} (--plan)",
-                        [f"{p.id} ({p.location or 'no folder'}, {enum_text(p.status)})" for p in matches])
+        raise Ambiguous(
+            f"recovery plan {name!r} at {site} (--plan)",
+            [f"{p.id} ({p.location or 'no folder'}, {enum_text(p.status)})" for p in matches],
+        )
     return matches[0]
 
 
@@ -105,17 +111,27 @@ def discover(endpoints: Endpoints, sites: tuple[str, str], plan_name: str) -> Di
         asked = dr[sites[0]]
         plan = find_plan(asked.srm.plans(), plan_name, sites[0])
         home, away = _direction(plan, {site: d.local_vc_guid for site, d in dr.items()})
-        groups = tuple(DiscoveredGroup(g.name, tuple(sorted(v.name for v in asked.srm.group_vms(g.id))))
-                       for g in sorted(asked.srm.plan_groups(plan.id), key=lambda g: g.name))
+        groups = tuple(
+            DiscoveredGroup(g.name, tuple(sorted(v.name for v in asked.srm.group_vms(g.id))))
+            for g in sorted(asked.srm.plan_groups(plan.id), key=lambda g: g.name)
+        )
         group_of = {vm: g.name for g in groups for vm in g.vms}
         names = sorted({vm.name for vm in asked.srm.plan_vms(plan.id)} | set(group_of))
         replications = _replications(dr[home], names, plan.protected_vc_guid or dr[home].local_vc_guid)
         uuids = _running_uuids(inventories)
         snapshot = capture(asked.srm, plan.name, site=sites[0], instance_uuids=uuids, vr=asked.vr)
-    vms = tuple(_vm(name, group_of.get(name, ""), inventories, home, uuids, replications.get(name))
-                for name in names)
-    return Discovery(plan=plan.name, plan_id=plan.id, status=enum_text(plan.status), asked=sites[0], home=home,
-                     away=away, groups=groups, vms=vms, snapshot=snapshot)
+    vms = tuple(_vm(name, group_of.get(name, ""), inventories, home, uuids, replications.get(name)) for name in names)
+    return Discovery(
+        plan=plan.name,
+        plan_id=plan.id,
+        status=enum_text(plan.status),
+        asked=sites[0],
+        home=home,
+        away=away,
+        groups=groups,
+        vms=vms,
+        snapshot=snapshot,
+    )
 
 
 def _direction(plan: RecoveryPlan, guids: Mapping[str, str]) -> tuple[str, str]:
@@ -125,9 +141,11 @@ def _direction(plan: RecoveryPlan, guids: Mapping[str, str]) -> tuple[str, str]:
     protected = by_guid.get(plan.protected_vc_guid or "")
     recovery = by_guid.get(plan.recovery_vc_guid or "")
     if protected is None or recovery is None or protected == recovery:
-        raise UsageError(f"recovery plan {plan.name!r} protects vCenter {plan.protected_vc_guid} to "
-                         f"{plan.recovery_vc_guid}, which are not the two sites given "
-                         f"({', '.join(f'{s}: {g}' for s, g in guids.items())})")
+        raise UsageError(
+            f"recovery plan {plan.name!r} protects vCenter {plan.protected_vc_guid} to "
+            f"{plan.recovery_vc_guid}, which are not the two sites given "
+            f"({', '.join(f'{s}: {g}' for s, g in guids.items())})"
+        )
     return protected, recovery
 
 
@@ -144,12 +162,19 @@ def _replications(dr: DrSite, names: Sequence[str], source_guid: str) -> dict[st
             continue
         r = matches[0]
         disks = dr.vr.replication_disks(r.id)
-        targets = tuple(sorted({d.destination_path.datastore_name or d.destination_path.datastore_id
-                                for d in disks if d.destination_path is not None}))
-        mpit = (f"{r.mpit_instances or '?'} instances per day for {r.mpit_days or '?'} days"
-                if r.mpit_enabled else "")
-        result[name] = VmReplication(r.rpo, bool(r.quiescing_enabled), bool(r.network_compression_enabled), mpit,
-                                     r.state or "UNKNOWN", targets)
+        targets = tuple(
+            sorted(
+                {
+                    d.destination_path.datastore_name or d.destination_path.datastore_id
+                    for d in disks
+                    if d.destination_path is not None
+                }
+            )
+        )
+        mpit = f"{r.mpit_instances or '?'} instances per day for {r.mpit_days or '?'} days" if r.mpit_enabled else ""
+        result[name] = VmReplication(
+            r.rpo, bool(r.quiescing_enabled), bool(r.network_compression_enabled), mpit, r.state or "UNKNOWN", targets
+        )
     return result
 
 
@@ -163,18 +188,28 @@ def _running_uuids(inventories: Mapping[str, Inventory]) -> dict[str, str]:
     return {name: uuids[0] for name, uuids in found.items() if len(uuids) == 1}
 
 
-def _vm(name: str, group: str, inventories: Mapping[str, Inventory], home: str, uuids: Mapping[str, str],
-        replication: VmReplication | None) -> DiscoveredVm:
+def _vm(
+    name: str,
+    group: str,
+    inventories: Mapping[str, Inventory],
+    home: str,
+    uuids: Mapping[str, str],
+    replication: VmReplication | None,
+) -> DiscoveredVm:
     copies = {site: [v for v in inv.vms_named(name) if not v.is_placeholder] for site, inv in inventories.items()}
     running = [site for site, vms in copies.items() for v in vms if v.powered_on]
     at_home = copies.get(home, [])
     unique = all(len(vms) <= 1 for vms in copies.values())
     home_copy = at_home[0] if len(at_home) == 1 else None
     return DiscoveredVm(
-        name=name, group=group, running=tuple(sorted(set(running))),
+        name=name,
+        group=group,
+        running=tuple(sorted(set(running))),
         home_datastores=home_copy.datastores if home_copy else (),
         home_copy_powered_on=bool(home_copy and home_copy.powered_on),
-        instance_uuid=None if unique else uuids.get(name), replication=replication)
+        instance_uuid=None if unique else uuids.get(name),
+        replication=replication,
+    )
 
 
 def scenario_of(discovery: Discovery) -> tuple[str, str]:
@@ -183,6 +218,7 @@ def scenario_of(discovery: Discovery) -> tuple[str, str]:
         return "disaster-recovery", f"the plan is {discovery.status}: its last recovery was a disaster recovery"
     if discovery.status in _PLANNED:
         return "planned-migration", f"the plan is {discovery.status}: its last recovery was a planned migration"
-    return "planned-migration", (f"the plan is {discovery.status}, not recovered yet: this runbook is for after a "
-                                 "planned migration; set disaster-recovery here if the failover is one")
-
+    return "planned-migration", (
+        f"the plan is {discovery.status}, not recovered yet: this runbook is for after a "
+        "planned migration; set disaster-recovery here if the failover is one"
+    )

@@ -39,8 +39,13 @@ class Recheck:
         return self.holds or self.undone_by is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "holds": self.holds, "summary": self.summary, "problems": list(self.problems),
-                "undone_by": self.undone_by}
+        return {
+            "step": self.step,
+            "holds": self.holds,
+            "summary": self.summary,
+            "problems": list(self.problems),
+            "undone_by": self.undone_by,
+        }
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,23 @@ class RunPlan:
         return sum(len(s.actions) for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"runbook": self.runbook, "scenario": self.scenario, "from": self.source, "to": self.target,
-                "needs_confirmation": self.needs_confirmation, "action_count": self.action_count,
-                "steps": [s.to_dict() for s in self.steps]}
+        data = {
+            "runbook": self.runbook,
+            "scenario": self.scenario,
+            "from": self.source,
+            "to": self.target,
+            "needs_confirmation": self.needs_confirmation,
+            "action_count": self.action_count,
+            "steps": [s.to_dict() for s in self.steps],
+        }
         if self.rechecked:
             data["rechecked"] = [r.to_dict() for r in self.rechecked]
         return data
 
 
-def select_steps(runbook: Runbook, *, only: Sequence[str] | None = None, from_step: str | None = None,
-                 until_step: str | None = None) -> tuple[str, ...]:
+def select_steps(
+    runbook: Runbook, *, only: Sequence[str] | None = None, from_step: str | None = None, until_step: str | None = None
+) -> tuple[str, ...]:
     """The steps to run, in canonical order: the runbook's (or ``only``), cut to ``[from_step, until_step]``."""
     for name in [*(only or ()), *filter(None, (from_step, until_step))]:
         if name not in STEP_NAMES:
@@ -101,13 +113,16 @@ def execute_steps(ctx: StepContext, names: Sequence[str], bus: EventBus) -> None
 
 def api_calls(ctx: StepContext) -> dict[str, int]:
     """Calls sent so far (retries and task polls included) to the sites' vCenters (SOAP), SRM and VR."""
-    return {"soap": sum(ops.api_calls for ops in ctx.sites.values()),
-            "srm": sum(sum(dr.srm.calls.values()) for dr in ctx.dr_sites.values()),
-            "vr": sum(sum(dr.vr.calls.values()) for dr in ctx.dr_sites.values())}
+    return {
+        "soap": sum(ops.api_calls for ops in ctx.sites.values()),
+        "srm": sum(sum(dr.srm.calls.values()) for dr in ctx.dr_sites.values()),
+        "vr": sum(sum(dr.vr.calls.values()) for dr in ctx.dr_sites.values()),
+    }
 
 
-def _counting(ctx: StepContext, emit: Callable[[str, str | None, Mapping[str, Any]], object]
-              ) -> Callable[[str, str | None, Mapping[str, Any]], object]:
+def _counting(
+    ctx: StepContext, emit: Callable[[str, str | None, Mapping[str, Any]], object]
+) -> Callable[[str, str | None, Mapping[str, Any]], object]:
     """``emit`` that adds ``api_calls`` ({soap, srm, vr}: what the step sent, its sub-steps included) to
     each step's step_verified / step_failed event, so the journal says calls per step."""
     started: dict[str, dict[str, int]] = {}
@@ -123,8 +138,9 @@ def _counting(ctx: StepContext, emit: Callable[[str, str | None, Mapping[str, An
     return counted
 
 
-def recheck_verified(ctx: StepContext, verified: Sequence[str],
-                     started: Collection[str]) -> tuple[tuple[Recheck, ...], str | None]:
+def recheck_verified(
+    ctx: StepContext, verified: Sequence[str], started: Collection[str]
+) -> tuple[tuple[Recheck, ...], str | None]:
     """Verify again, in order and read-only, each step a resumed run's journal records as verified
     (``verified``); ``started`` are the steps the journal saw start. Returns the checks and the step to
     re-plan from (None: every verified step stands, skip them all).

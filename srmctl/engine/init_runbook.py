@@ -72,11 +72,20 @@ def init_plan(endpoints: Endpoints, request: InitRequest) -> InitResult:
     draft, warnings = draft_runbook(discovery, endpoints, request)
     publish(request, render_runbook(draft), dump_snapshot(discovery.snapshot))
     return InitResult(
-        runbook=request.runbook, snapshot=request.snapshot, plan=discovery.plan, plan_status=discovery.status,
-        scenario=draft.scenario, failback_from=draft.failback_from, failback_to=draft.failback_to,
-        vms=len(discovery.vms), groups=tuple(g.name for g in discovery.groups),
-        replications=sum(1 for vm in discovery.vms if vm.replication), prompts=len(discovery.prompts),
-        custom_steps=discovery.custom_steps, warnings=warnings)
+        runbook=request.runbook,
+        snapshot=request.snapshot,
+        plan=discovery.plan,
+        plan_status=discovery.status,
+        scenario=draft.scenario,
+        failback_from=draft.failback_from,
+        failback_to=draft.failback_to,
+        vms=len(discovery.vms),
+        groups=tuple(g.name for g in discovery.groups),
+        replications=sum(1 for vm in discovery.vms if vm.replication),
+        prompts=len(discovery.prompts),
+        custom_steps=discovery.custom_steps,
+        warnings=warnings,
+    )
 
 
 def parse_rpo(text: str) -> int:
@@ -95,8 +104,10 @@ def parse_rpo(text: str) -> int:
 def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> tuple[RunbookDraft, tuple[str, ...]]:
     warnings: list[str] = []
     if not d.vms:
-        raise UsageError(f"recovery plan {d.plan!r} holds no VMs (groups: "
-                         f"{', '.join(g.name for g in d.groups) or 'none'}): there is nothing to fail back")
+        raise UsageError(
+            f"recovery plan {d.plan!r} holds no VMs (groups: "
+            f"{', '.join(g.name for g in d.groups) or 'none'}): there is nothing to fail back"
+        )
     scenario, why = scenario_of(d)
     if request.scenario is not None:
         scenario, why = request.scenario, f"from --scenario (the plan is {d.status})"
@@ -108,11 +119,15 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
     rpo = parse_rpo(request.rpo) if request.rpo is not None else None
     missing = [vm.name for vm in d.vms if vm.replication is None]
     if not replicated and rpo is None:
-        raise UsageError(f"vSphere Replication has no replication of the VMs of {d.plan!r} from {d.home} "
-                         f"(checked: {', '.join(vm.name for vm in d.vms)}); give --rpo to choose the RPO")
+        raise UsageError(
+            f"vSphere Replication has no replication of the VMs of {d.plan!r} from {d.home} "
+            f"(checked: {', '.join(vm.name for vm in d.vms)}); give --rpo to choose the RPO"
+        )
     if missing and replicated and rpo is None:
-        warnings.append(f"no replication from {d.home} found for {', '.join(missing)}: set replication.rpo (or "
-                        "give --rpo), the settings for VMs with none recorded")
+        warnings.append(
+            f"no replication from {d.home} found for {', '.join(missing)}: set replication.rpo (or "
+            "give --rpo), the settings for VMs with none recorded"
+        )
     seedless = [vm.name for vm in d.vms if not vm.home_datastores]
     seeds = "preferred" if seedless else "required"
     stale_on = [vm.name for vm in d.vms if vm.home_copy_powered_on and d.away in vm.running]
@@ -121,80 +136,134 @@ def draft_runbook(d: Discovery, endpoints: Endpoints, request: InitRequest) -> t
         # Failback rebuilds the plan's own groups by name (the default), so a runbook names a group only when
         # the plan has none to rebuild: one is created, named after the plan.
         group = d.plan
-    vms = tuple(VmDraft(name=vm.name, instance_uuid=vm.instance_uuid,
-                        datastore=vm.home_datastores[0] if len(vm.home_datastores) == 1 else None,
-                        note=_vm_note(vm, d)) for vm in d.vms)
+    vms = tuple(
+        VmDraft(
+            name=vm.name,
+            instance_uuid=vm.instance_uuid,
+            datastore=vm.home_datastores[0] if len(vm.home_datastores) == 1 else None,
+            note=_vm_note(vm, d),
+        )
+        for vm in d.vms
+    )
     notes = {
         "header": _header(d, request),
         "scenario": (f"How the VMs reached {d.away}: {why}.",),
-        "sites": (f"Endpoints from {request.origin}. Passwords are never written here: each endpoint names the "
-                  "environment variable (password_env) or file (password_file, mode 0600) that holds it; SRM and "
-                  "VR without their own use the vCenter's.",),
-        "failback": (f"The plan protects {d.home} to {d.away}; failing back brings the VMs from {d.away} home "
-                     f"to {d.home}.",),
-        "vms": (f"Every VM of the plan ({len(d.vms)}), from SRM. datastore: where the VM's copy at {d.home} "
-                "lives (vCenter); its disks are the seeds of the reverse replication.",),
+        "sites": (
+            f"Endpoints from {request.origin}. Passwords are never written here: each endpoint names the "
+            "environment variable (password_env) or file (password_file, mode 0600) that holds it; SRM and "
+            "VR without their own use the vCenter's.",
+        ),
+        "failback": (
+            f"The plan protects {d.home} to {d.away}; failing back brings the VMs from {d.away} home to {d.home}.",
+        ),
+        "vms": (
+            f"Every VM of the plan ({len(d.vms)}), from SRM. datastore: where the VM's copy at {d.home} "
+            "lives (vCenter); its disks are the seeds of the reverse replication.",
+        ),
         "replication": _replication_notes(d, rpo, seeds, seedless),
-        "protection_group": (*(f"The plan's group {g.name!r} (SRM): {', '.join(g.vms) or 'no VMs'}."
-                                 for g in d.groups),
-                             "The plan has no protection groups: one is created, named after the plan." if not d.groups
-                             else "All the VMs go into the one group named here." if group is not None
-                             else "Each direction rebuilds these groups by name (the default); to rename them, add "
-                             "protection_groups: {rename: {OLD: NEW}}; to merge them, protection_group: {name: NEW}."),
-        "recovery_plan": (f"The plan's metadata (per-VM priorities, dependencies, callouts, IP settings; "
-                          f"{d.custom_steps} custom steps) as SRM held it when this runbook was written; failback "
-                          "restores it after the rebuild.",),
+        "protection_group": (
+            *(f"The plan's group {g.name!r} (SRM): {', '.join(g.vms) or 'no VMs'}." for g in d.groups),
+            "The plan has no protection groups: one is created, named after the plan."
+            if not d.groups
+            else "All the VMs go into the one group named here."
+            if group is not None
+            else "Each direction rebuilds these groups by name (the default); to rename them, add "
+            "protection_groups: {rename: {OLD: NEW}}; to merge them, protection_group: {name: NEW}.",
+        ),
+        "recovery_plan": (
+            f"The plan's metadata (per-VM priorities, dependencies, callouts, IP settings; "
+            f"{d.custom_steps} custom steps) as SRM held it when this runbook was written; failback "
+            "restores it after the rebuild.",
+        ),
         "strategy": ("rebuild: srmctl's own sequence; reprotect: SRM's reprotect; auto: reprotect, else rebuild.",),
-        "prompts": (("The plan's prompt steps (SRM). srmctl answers these during plan.test and plan.migrate; "
-                     "remove any a person must answer (an unlisted prompt stops the run).",)
-                    if d.prompts else ("The plan has no prompt steps.",)),
-        "confirm": (("Stale copies powered on again at " + d.home + ": " + ", ".join(stale_on) + ". Check them, "
-                     "then set true to let srmctl power them off and unregister them.",) if stale_on else
-                    ("Set true only after a disaster recovery whose stale VMs were powered on again.",)),
+        "prompts": (
+            (
+                "The plan's prompt steps (SRM). srmctl answers these during plan.test and plan.migrate; "
+                "remove any a person must answer (an unlisted prompt stops the run).",
+            )
+            if d.prompts
+            else ("The plan has no prompt steps.",)
+        ),
+        "confirm": (
+            (
+                "Stale copies powered on again at " + d.home + ": " + ", ".join(stale_on) + ". Check them, "
+                "then set true to let srmctl power them off and unregister them.",
+            )
+            if stale_on
+            else ("Set true only after a disaster recovery whose stale VMs were powered on again.",)
+        ),
     }
     home, away = endpoints.site(d.home), endpoints.site(d.away)
     draft = RunbookDraft(
-        name=request.name, description=f"Failback of recovery plan {d.plan} from {d.away} to {d.home}.",
-        scenario=scenario, failback_from=d.away, failback_to=d.home,
-        sites=(_site(d.home, home.vcenter, home.dr("srm"), home.dr("vr")),
-               _site(d.away, away.vcenter, away.dr("srm"), away.dr("vr"))),
-        vms=vms, rpo=None if rpo is None else parse_duration(f"{rpo}m"),
-        seeds=seeds, protection_group=group, plan=d.plan, metadata=_relative(request.snapshot, request.runbook),
-        dismiss=tuple(glob_literal(p) for p in d.prompts), notes=notes)
+        name=request.name,
+        description=f"Failback of recovery plan {d.plan} from {d.away} to {d.home}.",
+        scenario=scenario,
+        failback_from=d.away,
+        failback_to=d.home,
+        sites=(
+            _site(d.home, home.vcenter, home.dr("srm"), home.dr("vr")),
+            _site(d.away, away.vcenter, away.dr("srm"), away.dr("vr")),
+        ),
+        vms=vms,
+        rpo=None if rpo is None else parse_duration(f"{rpo}m"),
+        seeds=seeds,
+        protection_group=group,
+        plan=d.plan,
+        metadata=_relative(request.snapshot, request.runbook),
+        dismiss=tuple(glob_literal(p) for p in d.prompts),
+        notes=notes,
+    )
     return draft, tuple(warnings)
 
 
 def _header(d: Discovery, request: InitRequest) -> tuple[str, ...]:
     written = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     file = request.runbook.name
-    return (f"Written by 'srmctl init --plan {d.plan}' on {written} from the live plan at {d.asked} (SRM and "
-            f"vSphere Replication read, nothing changed; plan status {d.status}).",
-            f"Check it with 'srmctl validate {file}', preview with 'srmctl plan {file}', then 'srmctl failback "
-            f"{file}'. Keys: docs/runbook.md.")
+    return (
+        f"Written by 'srmctl init --plan {d.plan}' on {written} from the live plan at {d.asked} (SRM and "
+        f"vSphere Replication read, nothing changed; plan status {d.status}).",
+        f"Check it with 'srmctl validate {file}', preview with 'srmctl plan {file}', then 'srmctl failback "
+        f"{file}'. Keys: docs/runbook.md.",
+    )
 
 
 def _replication_notes(d: Discovery, rpo: int | None, seeds: str, seedless: list[str]) -> tuple[str, ...]:
-    lines = ["For the reverse replication and the restored one, each VM keeps its own settings (recorded in the "
-             "snapshot, per VM). The plan's replications (vSphere Replication):"]
+    lines = [
+        "For the reverse replication and the restored one, each VM keeps its own settings (recorded in the "
+        "snapshot, per VM). The plan's replications (vSphere Replication):"
+    ]
     for vm in d.vms:
         r = vm.replication
         if r is None:
             lines.append(f"  {vm.name}: none found")
             continue
-        lines.append(f"  {vm.name}: rpo {format_duration(parse_duration(f'{r.rpo_minutes or 0}m'))}, quiesce "
-                     f"{_on(r.quiesce)}, compression {_on(r.compression)}, MPIT {r.mpit or 'off'}, target "
-                     f"{', '.join(r.target_datastores) or '?'} ({r.status})")
-    lines.append(f"rpo: {format_duration(parse_duration(f'{rpo}m'))} from --rpo, for VMs with no recorded settings."
-                 if rpo is not None else "rpo, quiesce, network_compression: settings for VMs with none recorded; "
-                 "add override: true to apply them to every VM instead.")
-    lines.append("seeds: required, every VM has a copy at " + d.home if seeds == "required" else
-                 f"seeds: preferred, no copy at {d.home} for {', '.join(seedless)}")
+        lines.append(
+            f"  {vm.name}: rpo {format_duration(parse_duration(f'{r.rpo_minutes or 0}m'))}, quiesce "
+            f"{_on(r.quiesce)}, compression {_on(r.compression)}, MPIT {r.mpit or 'off'}, target "
+            f"{', '.join(r.target_datastores) or '?'} ({r.status})"
+        )
+    lines.append(
+        f"rpo: {format_duration(parse_duration(f'{rpo}m'))} from --rpo, for VMs with no recorded settings."
+        if rpo is not None
+        else "rpo, quiesce, network_compression: settings for VMs with none recorded; "
+        "add override: true to apply them to every VM instead."
+    )
+    lines.append(
+        "seeds: required, every VM has a copy at " + d.home
+        if seeds == "required"
+        else f"seeds: preferred, no copy at {d.home} for {', '.join(seedless)}"
+    )
     return tuple(lines)
 
 
 def _vm_note(vm: DiscoveredVm, d: Discovery) -> str:
-    where = (f"runs at {vm.running[0]}" if len(vm.running) == 1 else "not running at either site" if not vm.running
-             else f"powered on at {' and '.join(vm.running)}")
+    where = (
+        f"runs at {vm.running[0]}"
+        if len(vm.running) == 1
+        else "not running at either site"
+        if not vm.running
+        else f"powered on at {' and '.join(vm.running)}"
+    )
     group = f"group {vm.group}" if vm.group else "no group"
     extra = f"; datastores at {d.home}: {', '.join(vm.home_datastores)}" if len(vm.home_datastores) > 1 else ""
     return f"{group}; {where}{extra}"
@@ -220,9 +289,16 @@ def _site(name: str, vcenter: ServiceEndpoint, srm: ServiceEndpoint, vr: Service
 
 
 def _endpoint(e: ServiceEndpoint) -> EndpointDraft:
-    return EndpointDraft(host=e.host, port=e.port, user=e.user, password_env=e.secret.env,
-                         password_file=e.secret.file, thumbprint=e.tls.thumbprint, ca_file=e.tls.ca_file,
-                         insecure=e.tls.insecure)
+    return EndpointDraft(
+        host=e.host,
+        port=e.port,
+        user=e.user,
+        password_env=e.secret.env,
+        password_file=e.secret.file,
+        thumbprint=e.tls.thumbprint,
+        ca_file=e.tls.ca_file,
+        insecure=e.tls.insecure,
+    )
 
 
 def _relative(target: Path, runbook: Path) -> str:
@@ -260,8 +336,9 @@ def publish(request: InitRequest, runbook_text: str, snapshot_text: str) -> None
                 except FileExistsError:
                     for done in published:  # all or nothing: the snapshot alone is no use
                         done.unlink(missing_ok=True)
-                    raise UsageError(f"refusing to overwrite {target}: it appeared while srmctl init ran "
-                                     "(use --force to replace)") from None
+                    raise UsageError(
+                        f"refusing to overwrite {target}: it appeared while srmctl init ran (use --force to replace)"
+                    ) from None
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -56,6 +56,7 @@ class RunDamaged(UsageError):
 
     code = "run_damaged"
 
+
 #: Test hook for the crash matrix: SIGKILL this process right after its Nth appended event is durable (read
 #: once, at import; see PAUSE_ENV in srmctl/steps/context.py). Unset or not a positive number: no kill.
 #: ``KIND`` kills after the first event of that kind, ``KIND#N`` after the Nth (a site run's journals, one
@@ -83,8 +84,10 @@ def runs_dir(home: Path) -> Path:
 def redact(value: Any, secrets: frozenset[str]) -> Any:
     """``value`` with secret-looking keys and every known secret value replaced."""
     if isinstance(value, Mapping):
-        return {str(k): REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v, secrets)
-                for k, v in value.items()}
+        return {
+            str(k): REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [redact(v, secrets) for v in value]
     if isinstance(value, str):
@@ -111,8 +114,15 @@ class Journal:
         self._prev = ""  # the last line's hash, read from the file before the first append
 
     @classmethod
-    def create(cls, home: Path, run_id: str, *, runbook_bytes: bytes | None, meta: Mapping[str, Any],
-               secrets: Iterable[str] = ()) -> Journal:
+    def create(
+        cls,
+        home: Path,
+        run_id: str,
+        *,
+        runbook_bytes: bytes | None,
+        meta: Mapping[str, Any],
+        secrets: Iterable[str] = (),
+    ) -> Journal:
         """A new run folder. ``runbook_bytes`` (the file byte for byte, so that its sha256 in ``meta`` matches
         the copy whatever its line endings); None: a site run, whose plans' runs keep their runbooks."""
         root = runs_dir(home)

@@ -53,8 +53,9 @@ class LockHolder:
             return None
         try:
             data = json.loads(text)
-            return cls(run_id=str(data["run_id"]), host=str(data["host"]), pid=int(data["pid"]),
-                       since=str(data["since"]))
+            return cls(
+                run_id=str(data["run_id"]), host=str(data["host"]), pid=int(data["pid"]), since=str(data["since"])
+            )
         except (ValueError, KeyError, TypeError):
             return cls(run_id="?", host="?", pid=0, since=text[:64])  # someone else's value: still a lock
 
@@ -96,8 +97,9 @@ class RunLock:
             holder = LockHolder.parse(os.pread(fd, 4096, 0).decode(errors="replace"))
             os.close(fd)
             who = holder.describe() if holder else "another process"
-            raise LockHeld(f"recovery plan {self.plan_name!r} is locked by {who} on this machine; "
-                           "wait for it to finish", holder) from None
+            raise LockHeld(
+                f"recovery plan {self.plan_name!r} is locked by {who} on this machine; wait for it to finish", holder
+            ) from None
         self._fd = fd
         try:
             self._take_marker(break_lock)
@@ -112,16 +114,23 @@ class RunLock:
             return
         current = LockHolder.parse(self._site.marker(self.field))
         if current is not None and current.run_id != self.me.run_id and not break_lock:
-            state = ("stale: its process is gone" if current.process_gone()
-                     else "it may still be running on another machine")
-            raise LockHeld(f"recovery plan {self.plan_name!r} is locked at site {self._site.site} by "
-                           f"{current.describe()} ({state}); if no run is active, pass --break-lock", current)
+            state = (
+                "stale: its process is gone" if current.process_gone() else "it may still be running on another machine"
+            )
+            raise LockHeld(
+                f"recovery plan {self.plan_name!r} is locked at site {self._site.site} by "
+                f"{current.describe()} ({state}); if no run is active, pass --break-lock",
+                current,
+            )
         self._site.set_marker(self.field, self.me.to_json())
         # Read back: of two machines that both saw no marker, the later write wins and the other backs off.
         again = LockHolder.parse(self._site.marker(self.field))
         if again is None or again.run_id != self.me.run_id:
-            raise LockHeld(f"recovery plan {self.plan_name!r} was locked concurrently by "
-                           f"{again.describe() if again else 'someone else'}", again)
+            raise LockHeld(
+                f"recovery plan {self.plan_name!r} was locked concurrently by "
+                f"{again.describe() if again else 'someone else'}",
+                again,
+            )
 
     def release(self) -> None:
         try:

@@ -35,9 +35,12 @@ from srmctl.evidence.pack_format import MANIFEST, PACK_FORMAT, SIGNATURE, SUMS, 
 from srmctl.steps.metadata import AFTER_FILE, SNAPSHOT_FILE
 
 #: Files every pack should hold; one the run folder lacks is listed in the manifest as missing, with why.
-EXPECTED = {RUNBOOK_COPY: "the runbook as run", PLAN: "the dry-run plan",
-            SNAPSHOT_FILE: "the plan's metadata before the run (metadata.snapshot)",
-            AFTER_FILE: "the plan's metadata after the run (metadata.restore's verification)"}
+EXPECTED = {
+    RUNBOOK_COPY: "the runbook as run",
+    PLAN: "the dry-run plan",
+    SNAPSHOT_FILE: "the plan's metadata before the run (metadata.snapshot)",
+    AFTER_FILE: "the plan's metadata after the run (metadata.restore's verification)",
+}
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ class PackResult:
     signed_by: str | None  # the signing key's fingerprint
 
 
-def write_pack(home: Path, run_id: str, target: Path, *, key_file: Path | None = None,
-               force: bool = False) -> PackResult:
+def write_pack(
+    home: Path, run_id: str, target: Path, *, key_file: Path | None = None, force: bool = False
+) -> PackResult:
     """Write ``run_id``'s evidence pack to ``target`` (mode 0600; an existing file only with ``force``)."""
     key = signing.load_private_key(key_file) if key_file is not None else None  # before anything is written
     if target.is_dir():
@@ -68,11 +72,15 @@ def write_pack(home: Path, run_id: str, target: Path, *, key_file: Path | None =
     raw_events = dict(members).get(EVENTS, b"")
     found = chain.check(raw_events, run_id)
     manifest = {
-        "srmctl_evidence_pack": PACK_FORMAT, "run_id": run_id, "runbook": stored.meta.get("runbook"),
-        "outcome": run_report(stored).get("outcome"), "created": ev.now(),
+        "srmctl_evidence_pack": PACK_FORMAT,
+        "run_id": run_id,
+        "runbook": stored.meta.get("runbook"),
+        "outcome": run_report(stored).get("outcome"),
+        "created": ev.now(),
         "files": [{"path": name, "sha256": sha256(data), "bytes": len(data)} for name, data in members],
         "journal": {"path": EVENTS, "chain": found.state, "lines": found.lines, "last_hash": found.head},
-        "missing": [{"path": name, "why": why} for name, why in missing]}
+        "missing": [{"path": name, "why": why} for name, why in missing],
+    }
     manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     sums = "".join(f"{sha256(data)}  {name}\n" for name, data in [*members, (MANIFEST, manifest_bytes)])
     extra = [(MANIFEST, manifest_bytes), (SUMS, sums.encode())]
@@ -80,21 +88,52 @@ def write_pack(home: Path, run_id: str, target: Path, *, key_file: Path | None =
     if key is not None:
         public = key.public_key()
         signed_by = signing.fingerprint(public)
-        extra.append((SIGNATURE, (json.dumps({
-            "algorithm": signing.ALGORITHM, "signed": MANIFEST, "fingerprint": signed_by,
-            "public_key": _b64(signing.raw_public(public)),
-            "signature": _b64(signing.sign(key, manifest_bytes))}, indent=2) + "\n").encode()))
+        extra.append(
+            (
+                SIGNATURE,
+                (
+                    json.dumps(
+                        {
+                            "algorithm": signing.ALGORITHM,
+                            "signed": MANIFEST,
+                            "fingerprint": signed_by,
+                            "public_key": _b64(signing.raw_public(public)),
+                            "signature": _b64(signing.sign(key, manifest_bytes)),
+                        },
+                        indent=2,
+                    )
+                    + "\n"
+                ).encode(),
+            )
+        )
     _write_zip(target, run_id, [*members, *extra], _stamp(stored.meta.get("started")), force)
-    return PackResult(str(target), run_id, len(members), target.stat().st_size, found.state, found.head,
-                      tuple(name for name, _ in missing), signed_by)
+    return PackResult(
+        str(target),
+        run_id,
+        len(members),
+        target.stat().st_size,
+        found.state,
+        found.head,
+        tuple(name for name, _ in missing),
+        signed_by,
+    )
 
 
 def _members(stored: StoredRun) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """(name, bytes) of every file the pack holds, in a fixed order, and the expected ones missing."""
     directory = stored.directory
-    names = [REPORT_HTML, REPORT, EVENTS, META, RUNBOOK_COPY, PLAN,
-             *sorted(p.name for p in directory.glob("plan-resume-*.json")), SNAPSHOT_FILE, AFTER_FILE,
-             *sorted(p.name for p in directory.glob(f"{TORN}*"))]
+    names = [
+        REPORT_HTML,
+        REPORT,
+        EVENTS,
+        META,
+        RUNBOOK_COPY,
+        PLAN,
+        *sorted(p.name for p in directory.glob("plan-resume-*.json")),
+        SNAPSHOT_FILE,
+        AFTER_FILE,
+        *sorted(p.name for p in directory.glob(f"{TORN}*")),
+    ]
     members: list[tuple[str, bytes]] = []
     missing: list[tuple[str, str]] = []
     for name in names:
@@ -129,8 +168,13 @@ def _stamp(started: Any) -> tuple[int, int, int, int, int, int]:
     return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
 
 
-def _write_zip(target: Path, run_id: str, members: Sequence[tuple[str, bytes]],
-               stamp: tuple[int, int, int, int, int, int], force: bool) -> None:
+def _write_zip(
+    target: Path,
+    run_id: str,
+    members: Sequence[tuple[str, bytes]],
+    stamp: tuple[int, int, int, int, int, int],
+    force: bool,
+) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

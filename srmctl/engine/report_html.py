@@ -21,8 +21,15 @@ code{font:12px ui-monospace,Menlo,Consolas,monospace}dl{display:grid;grid-templa
 gap:.2em 1.2em}dt{color:#6b7385}
 """
 
-_STATUS_CLASS = {"verified": "ok", "succeeded": "ok", "failed": "bad", "interrupted": "warn", "aborted": "warn",
-                 "not_run": "muted", "incomplete": "warn"}
+_STATUS_CLASS = {
+    "verified": "ok",
+    "succeeded": "ok",
+    "failed": "bad",
+    "interrupted": "warn",
+    "aborted": "warn",
+    "not_run": "muted",
+    "incomplete": "warn",
+}
 
 
 def _t(value: str | None) -> datetime | None:
@@ -68,8 +75,7 @@ def _srm_spans(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, datetime,
             continue
         start = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc)
         status = {"SUCCESS": "verified", "WARNINGS": "interrupted"}.get(str(link.get("result_state")), "failed")
-        spans.append((f"SRM: {link.get('operation_type')}", start, start + timedelta(milliseconds=duration_ms),
-                      status))
+        spans.append((f"SRM: {link.get('operation_type')}", start, start + timedelta(milliseconds=duration_ms), status))
     return spans
 
 
@@ -94,13 +100,20 @@ def timeline_svg(events: Sequence[Mapping[str, Any]]) -> str:
         rows.append(
             f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{escape(step)}</text>'
             f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" rx="3" fill="{colours[status]}"'
-            f'{edge}><title>{who}{escape(step)}: {status}, {seconds:.2f}s</title></rect>')
+            f"{edge}><title>{who}{escape(step)}: {status}, {seconds:.2f}s</title></rect>"
+        )
     height = 20 + len(spans) * row_h
-    axis = (f'<text x="{label_w}" y="{height - 2}" class="muted">0s</text>'
-            f'<text x="{label_w + bar_w}" y="{height - 2}" text-anchor="end">{total:.1f}s</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 10}" height="{height + 6}" '
-            f'font-size="12" font-family="system-ui,sans-serif" role="img" aria-label="step timeline">'
-            + "".join(rows) + axis + "</svg>")
+    axis = (
+        f'<text x="{label_w}" y="{height - 2}" class="muted">0s</text>'
+        f'<text x="{label_w + bar_w}" y="{height - 2}" text-anchor="end">{total:.1f}s</text>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 10}" height="{height + 6}" '
+        f'font-size="12" font-family="system-ui,sans-serif" role="img" aria-label="step timeline">'
+        + "".join(rows)
+        + axis
+        + "</svg>"
+    )
 
 
 def _rto(events: Sequence[Mapping[str, Any]]) -> str:
@@ -121,8 +134,9 @@ def _srm_state(link: Mapping[str, Any]) -> str:
 
 def _srm_results(history: Sequence[Mapping[str, Any]], step: str) -> str:
     """SRM's results of the plan runs a step started, for the steps table."""
-    return "<br>".join(f"{escape(str(h.get('operation_type')))}: {_srm_state(h)}" for h in history
-                       if h.get("step") == step)
+    return "<br>".join(
+        f"{escape(str(h.get('operation_type')))}: {_srm_state(h)}" for h in history if h.get("step") == step
+    )
 
 
 def _ms_time(value: Any) -> str:
@@ -144,37 +158,76 @@ def render_html(meta: Mapping[str, Any], events: Sequence[Mapping[str, Any]], re
     outcome = str(report.get("outcome") or "incomplete")
     steps = report.get("steps") or []
     history = history_links(events)
-    step_rows = [[escape(str(s.get("step"))), _status(str(s.get("status"))), str(s.get("actions_done", 0)),
-                  "" if s.get("seconds") is None else f"{s['seconds']:.2f}s", escape(str(s.get("message") or "")),
-                  _srm_results(history, str(s.get("step")))] for s in steps]
-    history_rows = [[escape(str(h.get("step"))) + (f" / {escape(str(h['substep']))}" if h.get("substep") else ""),
-                     escape(str(h.get("site"))), escape(str(h.get("operation_type"))),
-                     _srm_state(h), escape(str(h.get("username") or "")), _ms_time(h.get("start_time_ms")),
-                     "" if h.get("duration_ms") is None else f"{h['duration_ms'] / 1000:.1f}s",
-                     escape(str(h.get("error_count", "")) + " / " + str(h.get("warning_count", ""))),
-                     f"<code>{escape(str(h.get('file') or 'journal line ' + str(h.get('journal_line'))))}</code>"]
-                    for h in history]
+    step_rows = [
+        [
+            escape(str(s.get("step"))),
+            _status(str(s.get("status"))),
+            str(s.get("actions_done", 0)),
+            "" if s.get("seconds") is None else f"{s['seconds']:.2f}s",
+            escape(str(s.get("message") or "")),
+            _srm_results(history, str(s.get("step"))),
+        ]
+        for s in steps
+    ]
+    history_rows = [
+        [
+            escape(str(h.get("step"))) + (f" / {escape(str(h['substep']))}" if h.get("substep") else ""),
+            escape(str(h.get("site"))),
+            escape(str(h.get("operation_type"))),
+            _srm_state(h),
+            escape(str(h.get("username") or "")),
+            _ms_time(h.get("start_time_ms")),
+            "" if h.get("duration_ms") is None else f"{h['duration_ms'] / 1000:.1f}s",
+            escape(str(h.get("error_count", "")) + " / " + str(h.get("warning_count", ""))),
+            f"<code>{escape(str(h.get('file') or 'journal line ' + str(h.get('journal_line'))))}</code>",
+        ]
+        for h in history
+    ]
     action_rows = []
     for e in events:
         if e.get("kind") != ev.ACTION_DONE:
             continue
         action = e.get("action") or {}
         result = ", ".join(f"{k}={v}" for k, v in (e.get("result") or {}).items())
-        action_rows.append([escape(str(e.get("at", ""))[11:23]), escape(str(e.get("step"))),
-                            escape(str(action.get("kind"))), escape(", ".join(action.get("targets") or [])),
-                            escape(str(action.get("site"))), f"<code>{escape(result)}</code>"])
+        action_rows.append(
+            [
+                escape(str(e.get("at", ""))[11:23]),
+                escape(str(e.get("step"))),
+                escape(str(action.get("kind"))),
+                escape(", ".join(action.get("targets") or [])),
+                escape(str(action.get("site"))),
+                f"<code>{escape(result)}</code>",
+            ]
+        )
     records = [e for e in events if e.get("kind") == ev.RECORD]
-    bytes_rows = [[escape(str(r.get("vm"))), str(r.get("full_bytes", "")), str(r.get("transferred_bytes", "")),
-                   str(r.get("checksummed_bytes", ""))] for r in records if r.get("record") == "replication_bytes"]
-    prompt_rows = [[escape(str(r.get("at", ""))[11:23]), escape(str(r.get("prompt"))), escape(str(r.get("answer")))]
-                   for r in records if r.get("record") == "prompt_answered"]
-    errors = [[escape(str(e.get("at", ""))[11:23]), escape(str(e.get("step"))), escape(str(e.get("error")))]
-              for e in events if e.get("kind") == ev.STEP_FAILED]
+    bytes_rows = [
+        [
+            escape(str(r.get("vm"))),
+            str(r.get("full_bytes", "")),
+            str(r.get("transferred_bytes", "")),
+            str(r.get("checksummed_bytes", "")),
+        ]
+        for r in records
+        if r.get("record") == "replication_bytes"
+    ]
+    prompt_rows = [
+        [escape(str(r.get("at", ""))[11:23]), escape(str(r.get("prompt"))), escape(str(r.get("answer")))]
+        for r in records
+        if r.get("record") == "prompt_answered"
+    ]
+    errors = [
+        [escape(str(e.get("at", ""))[11:23]), escape(str(e.get("step"))), escape(str(e.get("error")))]
+        for e in events
+        if e.get("kind") == ev.STEP_FAILED
+    ]
     diffs = [r for r in records if r.get("record") == "metadata_diff"]
     if diffs:
         changes = diffs[-1].get("changes") or []
-        diff_html = ('<p class="ok">Recovery plan metadata equals the pre-failover snapshot.</p>' if not changes
-                     else "<ul>" + "".join(f"<li><code>{escape(str(c))}</code></li>" for c in changes) + "</ul>")
+        diff_html = (
+            '<p class="ok">Recovery plan metadata equals the pre-failover snapshot.</p>'
+            if not changes
+            else "<ul>" + "".join(f"<li><code>{escape(str(c))}</code></li>" for c in changes) + "</ul>"
+        )
     else:
         diff_html = '<p class="muted">No metadata comparison in this run.</p>'
     api = report.get("api_calls") or {}
@@ -184,16 +237,16 @@ def render_html(meta: Mapping[str, Any], events: Sequence[Mapping[str, Any]], re
 <body>
 <h1>{escape(title)}</h1>
 <dl>
-<dt>Runbook</dt><dd>{escape(str(meta.get('runbook', '')))}
-<span class="muted">({escape(str(meta.get('runbook_path', '')))})</span></dd>
+<dt>Runbook</dt><dd>{escape(str(meta.get("runbook", "")))}
+<span class="muted">({escape(str(meta.get("runbook_path", "")))})</span></dd>
 <dt>Outcome</dt><dd class="{_cls(outcome)}">{escape(outcome)}</dd>
-<dt>Started</dt><dd>{escape(str(report.get('started') or meta.get('started', '')))}</dd>
-<dt>Finished</dt><dd>{escape(str(report.get('finished') or 'not finished'))}</dd>
-<dt>Operator host</dt><dd>{escape(str(meta.get('host', '')))}</dd>
+<dt>Started</dt><dd>{escape(str(report.get("started") or meta.get("started", "")))}</dd>
+<dt>Finished</dt><dd>{escape(str(report.get("finished") or "not finished"))}</dd>
+<dt>Operator host</dt><dd>{escape(str(meta.get("host", "")))}</dd>
 <dt>Achieved RTO</dt><dd>{escape(_rto(events))}</dd>
-<dt>API calls</dt><dd>{escape(', '.join(f'{k}: {v}' for k, v in api.items()) or 'n/a')}</dd>
+<dt>API calls</dt><dd>{escape(", ".join(f"{k}: {v}" for k, v in api.items()) or "n/a")}</dd>
 </dl>
-{f'<p class="bad">Error: {escape(str(report.get("error")))}</p>' if report.get("error") else ''}
+{f'<p class="bad">Error: {escape(str(report.get("error")))}</p>' if report.get("error") else ""}
 <h2>Timeline</h2>
 <p class="muted">Bars: srmctl's steps; rows marked "SRM:" with a blue edge: the plan runs SRM performed.</p>
 {timeline_svg(events)}
@@ -202,20 +255,39 @@ def render_html(meta: Mapping[str, Any], events: Sequence[Mapping[str, Any]], re
 <h2>SRM's history reports</h2>
 <p class="muted">SRM's own record of each plan run srmctl started, read from the SRM server that ran it and
 journaled under the step that caused it (times are SRM's).</p>
-{_table(["step", "SRM at", "operation", "result", "user", "started (UTC)", "duration", "errors / warnings",
-         "evidence"], history_rows, "No plan run in this run.")}
+{
+        _table(
+            [
+                "step",
+                "SRM at",
+                "operation",
+                "result",
+                "user",
+                "started (UTC)",
+                "duration",
+                "errors / warnings",
+                "evidence",
+            ],
+            history_rows,
+            "No plan run in this run.",
+        )
+    }
 <h2>Actions per VM</h2>
 {_table(["time", "step", "action", "VMs", "site", "result"], action_rows, "No action was applied.")}
 <h2>Replication: seeded vs transferred bytes</h2>
-{_table(["VM", "full copy (bytes)", "transferred (bytes)", "checksummed (bytes)"], bytes_rows,
-         "No replication was configured in this run.")}
+{
+        _table(
+            ["VM", "full copy (bytes)", "transferred (bytes)", "checksummed (bytes)"],
+            bytes_rows,
+            "No replication was configured in this run.",
+        )
+    }
 <h2>Prompts answered</h2>
 {_table(["time", "prompt", "answer"], prompt_rows, "No prompt was answered.")}
 <h2>Errors</h2>
 {_table(["time", "step", "error"], errors, "No errors.")}
 <h2>Recovery plan metadata at the end</h2>
 {diff_html}
-<p class="muted">Generated by srmctl from the run journal ({escape(str(report.get('journal', '')))}).</p>
+<p class="muted">Generated by srmctl from the run journal ({escape(str(report.get("journal", "")))}).</p>
 </body></html>
 """
-

@@ -81,13 +81,17 @@ class Selection:
 
 def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selection()) -> RunPlan:
     """The ordered plan against live state, through read-only facades only: nothing can change."""
-    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
-                         until_step=selection.until_step)
+    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step, until_step=selection.until_step)
     with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, names) as dr:
         sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
         runbook = with_selected_vms(runbook, dr)
-        ctx = StepContext(runbook, sites, EventBus().emit, dry_run=True,
-                          dr_sites={name: ops.read_only_view() for name, ops in dr.items()})
+        ctx = StepContext(
+            runbook,
+            sites,
+            EventBus().emit,
+            dry_run=True,
+            dr_sites={name: ops.read_only_view() for name, ops in dr.items()},
+        )
         return plan_steps(ctx, names)
 
 
@@ -136,30 +140,56 @@ class SitePart:
     run_id: str
 
 
-def start(runbook: Runbook, endpoints: Endpoints, home: Path, *, runbook_path: Path,
-          selection: Selection = Selection(), confirm: ConfirmPlan, subscribers: Sequence[Subscriber] = (),
-          break_lock: bool = False, site: SitePart | None = None) -> RunReport:
+def start(
+    runbook: Runbook,
+    endpoints: Endpoints,
+    home: Path,
+    *,
+    runbook_path: Path,
+    selection: Selection = Selection(),
+    confirm: ConfirmPlan,
+    subscribers: Sequence[Subscriber] = (),
+    break_lock: bool = False,
+    site: SitePart | None = None,
+) -> RunReport:
     """Run a failback of ``runbook`` (parsed from ``runbook_path``, whose text the journal keeps); the
     journal goes to ``home/runs/<run-id>/``."""
-    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step,
-                         until_step=selection.until_step)
+    names = select_steps(runbook, only=selection.steps, from_step=selection.from_step, until_step=selection.until_step)
     # Bytes, not text: a CRLF file read as text hashes differently from the same file read back on resume.
     raw = runbook_path.read_bytes()
     run_id = new_run_id(runbook.name) if site is None else site.run_id
     # How the endpoints were obtained (a lab's folder, or the runbook itself): what 'srmctl resume' needs to
     # build them again. Never the endpoints' secrets.
-    meta = {"run_id": run_id, "runbook": runbook.name, "runbook_path": str(runbook_path.resolve()),
-            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
-            "endpoints": endpoints.origin.to_meta(),
-            "steps": list(names), "started": ev.now(), "host": platform.node(), "pid": os.getpid()}
+    meta = {
+        "run_id": run_id,
+        "runbook": runbook.name,
+        "runbook_path": str(runbook_path.resolve()),
+        "runbook_sha256": hashlib.sha256(raw).hexdigest(),
+        "endpoints": endpoints.origin.to_meta(),
+        "steps": list(names),
+        "started": ev.now(),
+        "host": platform.node(),
+        "pid": os.getpid(),
+    }
     if site is not None:
         meta.update({"site_run": site.site_run, "site_plan": site.index})
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.create(home, run_id, runbook_bytes=raw, meta=meta, secrets=secrets)
 
-    return _run(run_id, runbook, endpoints, names, home, open_journal, ev.RUN_STARTED, confirm=confirm,
-                subscribers=subscribers, break_lock=break_lock, site_held=site is not None)
+    return _run(
+        run_id,
+        runbook,
+        endpoints,
+        names,
+        home,
+        open_journal,
+        ev.RUN_STARTED,
+        confirm=confirm,
+        subscribers=subscribers,
+        break_lock=break_lock,
+        site_held=site is not None,
+    )
 
 
 @dataclass(frozen=True)
@@ -188,14 +218,17 @@ def pending_run(home: Path, run_id: str) -> PendingRun:
         runbook = _listing(runbook, selected[0])
     last = {e["step"]: e["kind"] for e in stored.events if e.get("kind") in _STEP_PHASES and e.get("step")}
     verified = {step for step, kind in last.items() if kind in (ev.STEP_VERIFIED, ev.STEP_REVERIFIED)}
-    return PendingRun(run_id=run_id, runbook=runbook,
-                      steps=tuple(s for s in meta["steps"] if s not in verified), all_steps=tuple(meta["steps"]),
-                      origin=EndpointOrigin.from_meta(meta),
-                      resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1,
-                      verified=tuple(s for s in meta["steps"] if s in verified),
-                      started=frozenset(e["step"] for e in stored.events
-                                        if e.get("kind") == ev.STEP_STARTED and e.get("step")),
-                      site_run=meta.get("site_run"))
+    return PendingRun(
+        run_id=run_id,
+        runbook=runbook,
+        steps=tuple(s for s in meta["steps"] if s not in verified),
+        all_steps=tuple(meta["steps"]),
+        origin=EndpointOrigin.from_meta(meta),
+        resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1,
+        verified=tuple(s for s in meta["steps"] if s in verified),
+        started=frozenset(e["step"] for e in stored.events if e.get("kind") == ev.STEP_STARTED and e.get("step")),
+        site_run=meta.get("site_run"),
+    )
 
 
 #: The events that tell where a step stands, the last one counting (a step found stale on resume and not
@@ -203,23 +236,45 @@ def pending_run(home: Path, run_id: str) -> PendingRun:
 _STEP_PHASES = (ev.STEP_STARTED, ev.STEP_VERIFIED, ev.STEP_FAILED, ev.STEP_REVERIFIED, ev.STEP_STALE)
 
 
-def resume(home: Path, pending: PendingRun, endpoints: Endpoints, *, confirm: ConfirmPlan,
-           subscribers: Sequence[Subscriber] = (), break_lock: bool = False, site_held: bool = False) -> RunReport:
+def resume(
+    home: Path,
+    pending: PendingRun,
+    endpoints: Endpoints,
+    *,
+    confirm: ConfirmPlan,
+    subscribers: Sequence[Subscriber] = (),
+    break_lock: bool = False,
+    site_held: bool = False,
+) -> RunReport:
     """Continue a run from its journal: every step not verified yet is planned again from live state, so
     work done before a crash (even one whose journal line was never written) is not done twice. The steps
     recorded as verified are verified again first: from the first that no longer holds, every step is
     planned and run again (:func:`recheck_verified`)."""
     if pending.site_run is not None and not site_held:
-        raise UsageError(f"run {pending.run_id} is one plan of site run {pending.site_run}: resume the site run "
-                         f"with 'srmctl resume {pending.site_run}'")
+        raise UsageError(
+            f"run {pending.run_id} is one plan of site run {pending.site_run}: resume the site run "
+            f"with 'srmctl resume {pending.site_run}'"
+        )
 
     def open_journal(secrets: Sequence[str]) -> Journal:
         return Journal.open(home, pending.run_id, secrets)
 
-    return _run(pending.run_id, pending.runbook, endpoints, pending.steps, home, open_journal, ev.RUN_RESUMED,
-                confirm=confirm, subscribers=subscribers, break_lock=break_lock,
-                plan_file=f"plan-resume-{pending.resumes}.json", all_steps=pending.all_steps,
-                recheck=(pending.verified, pending.started), site_held=site_held)
+    return _run(
+        pending.run_id,
+        pending.runbook,
+        endpoints,
+        pending.steps,
+        home,
+        open_journal,
+        ev.RUN_RESUMED,
+        confirm=confirm,
+        subscribers=subscribers,
+        break_lock=break_lock,
+        plan_file=f"plan-resume-{pending.resumes}.json",
+        all_steps=pending.all_steps,
+        recheck=(pending.verified, pending.started),
+        site_held=site_held,
+    )
 
 
 def runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOOK_COPY) -> Runbook:
@@ -228,53 +283,97 @@ def runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOO
     original = Path(meta["runbook_path"])
     if original.is_file():
         if hashlib.sha256(original.read_bytes()).hexdigest() != meta["runbook_sha256"]:
-            raise UsageError(f"{original} changed since run {meta['run_id']} started; resuming would mix two "
-                             "runbooks: start a new run with 'srmctl failback' instead")
+            raise UsageError(
+                f"{original} changed since run {meta['run_id']} started; resuming would mix two "
+                "runbooks: start a new run with 'srmctl failback' instead"
+            )
         return load_runbook(original)
     copy = directory / copy_name
     if not copy.is_file() or hashlib.sha256(copy.read_bytes()).hexdigest() != meta["runbook_sha256"]:
-        raise RunDamaged(f"{original} is gone and the copy {copy} does not match the runbook run "
-                         f"{directory.name} started with (sha256 differs): refusing to resume from it")
+        raise RunDamaged(
+            f"{original} is gone and the copy {copy} does not match the runbook run "
+            f"{directory.name} started with (sha256 differs): refusing to resume from it"
+        )
     return load_runbook(copy)
 
 
-def _run(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
-         open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
-         subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str = PLAN,
-         all_steps: tuple[str, ...] | None = None,
-         recheck: tuple[Sequence[str], frozenset[str]] | None = None, site_held: bool = False) -> RunReport:
+def _run(
+    run_id: str,
+    runbook: Runbook,
+    endpoints: Endpoints,
+    names: tuple[str, ...],
+    home: Path,
+    open_journal: Callable[[Sequence[str]], Journal],
+    opening_event: str,
+    *,
+    confirm: ConfirmPlan,
+    subscribers: Sequence[Subscriber],
+    break_lock: bool,
+    plan_file: str = PLAN,
+    all_steps: tuple[str, ...] | None = None,
+    recheck: tuple[Sequence[str], frozenset[str]] | None = None,
+    site_held: bool = False,
+) -> RunReport:
     try:
-        return _journaled(run_id, runbook, endpoints, names, home, open_journal, opening_event, confirm=confirm,
-                          subscribers=subscribers, break_lock=break_lock, plan_file=plan_file,
-                          all_steps=all_steps, recheck=recheck, site_held=site_held)
+        return _journaled(
+            run_id,
+            runbook,
+            endpoints,
+            names,
+            home,
+            open_journal,
+            opening_event,
+            confirm=confirm,
+            subscribers=subscribers,
+            break_lock=break_lock,
+            plan_file=plan_file,
+            all_steps=all_steps,
+            recheck=recheck,
+            site_held=site_held,
+        )
     except OSError as error:
         # Disk full, a read-only or vanished home: the run stops where it is, journaled up to here (a torn
         # last line is cut on resume), its lock released; once fixed, resume continues it.
         resumable = (runs_dir(home) / run_id / META).is_file()
-        raise LocalIoFailed(error, f"run {run_id} stopped (once fixed, continue it with 'srmctl resume {run_id}'): "
-                            if resumable else "") from error
+        raise LocalIoFailed(
+            error,
+            f"run {run_id} stopped (once fixed, continue it with 'srmctl resume {run_id}'): " if resumable else "",
+        ) from error
 
 
-def _journaled(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple[str, ...], home: Path,
-               open_journal: Callable[[Sequence[str]], Journal], opening_event: str, *, confirm: ConfirmPlan,
-               subscribers: Sequence[Subscriber], break_lock: bool, plan_file: str,
-               all_steps: tuple[str, ...] | None, recheck: tuple[Sequence[str], frozenset[str]] | None,
-               site_held: bool) -> RunReport:
+def _journaled(
+    run_id: str,
+    runbook: Runbook,
+    endpoints: Endpoints,
+    names: tuple[str, ...],
+    home: Path,
+    open_journal: Callable[[Sequence[str]], Journal],
+    opening_event: str,
+    *,
+    confirm: ConfirmPlan,
+    subscribers: Sequence[Subscriber],
+    break_lock: bool,
+    plan_file: str,
+    all_steps: tuple[str, ...] | None,
+    recheck: tuple[Sequence[str], frozenset[str]] | None,
+    site_held: bool,
+) -> RunReport:
     # On resume the steps checked again may need SRM/VR even when those left to run do not.
-    with (connected(_vcenters(runbook, endpoints)) as sessions,
-          _dr_ops(runbook, endpoints, all_steps or names) as dr):
+    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, all_steps or names) as dr:
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
         # A plan of a site run runs under the site run's lock of that plan (taken for every plan at its start).
-        lock = None if site_held else RunLock(home, runbook.recovery_plan.name, run_id,
-                                               sites[runbook.target_site_name])
+        lock = None if site_held else RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         if lock is not None:
             lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
         try:
             journal = open_journal(endpoints.secrets())
             # The journal subscribes first: an event is on disk before anyone is shown it.
             bus = EventBus([journal.append, *subscribers])
-            bus.emit(opening_event, None, {"run_id": run_id, "runbook": runbook.name, "steps": list(names),
-                                           "pid": os.getpid()})
+            bus.emit(
+                opening_event,
+                None,
+                {"run_id": run_id, "runbook": runbook.name, "steps": list(names), "pid": os.getpid()},
+            )
             if runbook.select is not None:
                 runbook = with_selected_vms(runbook, dr)
                 if runbook.vms:
@@ -300,8 +399,9 @@ def _journaled(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple
                 report = _report(run_id, runbook.name, journal, all_steps or names, error, calls)
                 try:
                     journal.write_json(REPORT, asdict(report))
-                    journal.write_text(REPORT_HTML, render_html(journal.read_json(META), journal.events(),
-                                                                journal.read_json(REPORT)))
+                    journal.write_text(
+                        REPORT_HTML, render_html(journal.read_json(META), journal.events(), journal.read_json(REPORT))
+                    )
                 finally:  # the journal ends with the run's end even when the report cannot be written
                     bus.emit(ev.RUN_FINISHED, None, {"outcome": report.outcome, "error": report.error})
         finally:
@@ -310,8 +410,14 @@ def _journaled(run_id: str, runbook: Runbook, endpoints: Endpoints, names: tuple
     return report
 
 
-def _rechecked(ctx: StepContext, bus: EventBus, verified: Sequence[str], started: frozenset[str],
-               pending: tuple[str, ...], order: Sequence[str]) -> tuple[tuple[Recheck, ...], tuple[str, ...]]:
+def _rechecked(
+    ctx: StepContext,
+    bus: EventBus,
+    verified: Sequence[str],
+    started: frozenset[str],
+    pending: tuple[str, ...],
+    order: Sequence[str],
+) -> tuple[tuple[Recheck, ...], tuple[str, ...]]:
     """Verify the resumed run's verified steps again and journal each outcome; the steps to plan: ``pending``,
     or, from the first verified step that no longer holds, that step and every step after it."""
     checks, stale = recheck_verified(ctx, verified, started)
@@ -320,10 +426,10 @@ def _rechecked(ctx: StepContext, bus: EventBus, verified: Sequence[str], started
             bus.emit(ev.STEP_REVERIFIED, check.step, check.to_dict())
         return checks, pending
     replanned = tuple(s for s in order if s in pending or order.index(s) >= order.index(stale))
-    for check in checks[:verified.index(stale)]:
+    for check in checks[: verified.index(stale)]:
         bus.emit(ev.STEP_REVERIFIED, check.step, check.to_dict())
     bus.emit(ev.STEP_STALE, stale, {**checks[verified.index(stale)].to_dict(), "replanned": list(replanned)})
-    return checks[:verified.index(stale) + 1], replanned
+    return checks[: verified.index(stale) + 1], replanned
 
 
 def outcome_of(error: BaseException | None) -> str:
@@ -334,13 +440,25 @@ def outcome_of(error: BaseException | None) -> str:
     return FAILED
 
 
-def _report(run_id: str, runbook: str, journal: Journal, names: Sequence[str], error: BaseException | None,
-            api_calls: Mapping[str, int]) -> RunReport:
+def _report(
+    run_id: str,
+    runbook: str,
+    journal: Journal,
+    names: Sequence[str],
+    error: BaseException | None,
+    api_calls: Mapping[str, int],
+) -> RunReport:
     events = journal.events()
     message = None if error is None else (error.message if isinstance(error, SrmctlError) else repr(error))
-    return RunReport(run_id=run_id, runbook=runbook, outcome=outcome_of(error),
-                     started=str(journal.read_json(META).get("started", "")), finished=ev.now(),
-                     steps=step_outcomes(events, names), error=message, journal=str(journal.directory),
-                     api_calls=dict(api_calls), srm_history=tuple(history_links(events)))
-
-
+    return RunReport(
+        run_id=run_id,
+        runbook=runbook,
+        outcome=outcome_of(error),
+        started=str(journal.read_json(META).get("started", "")),
+        finished=ev.now(),
+        steps=step_outcomes(events, names),
+        error=message,
+        journal=str(journal.directory),
+        api_calls=dict(api_calls),
+        srm_history=tuple(history_links(events)),
+    )

@@ -132,8 +132,10 @@ def load_site(paths: Sequence[Path]) -> tuple[SitePlan, ...]:
         if name in seen:  # one run per plan at a time: the second would wait on the first's lock forever
             mark = load_file(str(plan.path)).values.get(("recovery_plan", "name"))
             where = f"{plan.path}:{mark.line}:{mark.column}" if mark else str(plan.path)
-            problems.append(f"{where}: recovery_plan.name: recovery plan {name!r} is also failed back by "
-                            f"{seen[name].path} (plan {seen[name].index}); a site run names each plan once")
+            problems.append(
+                f"{where}: recovery_plan.name: recovery plan {name!r} is also failed back by "
+                f"{seen[name].path} (plan {seen[name].index}); a site run names each plan once"
+            )
         seen.setdefault(name, plan)
     if problems:
         raise RunbookInvalid(problems)
@@ -191,9 +193,18 @@ def _copy_name(index: int) -> str:
     return f"runbook-{index}.yaml"
 
 
-def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: Path, *, between: Between,
-               confirm_site: ConfirmSite, confirm: ConfirmPlan, ask_next: AskNext,
-               subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> SiteReport:
+def start_site(
+    site: Sequence[SitePlan],
+    endpoints: Sequence[Endpoints],
+    home: Path,
+    *,
+    between: Between,
+    confirm_site: ConfirmSite,
+    confirm: ConfirmPlan,
+    ask_next: AskNext,
+    subscribers: Sequence[Subscriber] = (),
+    break_lock: bool = False,
+) -> SiteReport:
     """Fail ``site``'s plans back in order, as one journaled run under ``home/runs/<run-id>/``."""
     if len(site) < 2:
         raise UsageError("a site run fails back two or more recovery plans")
@@ -203,12 +214,27 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
     if any(hashlib.sha256(raw).hexdigest() != plan.sha256 for plan, raw in zip(site, raws, strict=True)):
         raise UsageError("a runbook changed while the site run was starting; start it again")
     entries = zip(site, endpoints, strict=True)
-    meta = {"run_id": run_id, "kind": SITE, "runbook": " → ".join(p.runbook.name for p in site),
-            "between": str(between), "started": ev.now(), "host": platform.node(), "pid": os.getpid(),
-            "plans": [{"index": p.index, "runbook": p.runbook.name, "recovery_plan": p.runbook.recovery_plan.name,
-                       "runbook_path": str(p.path.resolve()), "run_id": child_id(run_id, p.index),
-                       "runbook_sha256": p.sha256,
-                       "endpoints": ends.origin.to_meta()} for p, ends in entries]}
+    meta = {
+        "run_id": run_id,
+        "kind": SITE,
+        "runbook": " → ".join(p.runbook.name for p in site),
+        "between": str(between),
+        "started": ev.now(),
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "plans": [
+            {
+                "index": p.index,
+                "runbook": p.runbook.name,
+                "recovery_plan": p.runbook.recovery_plan.name,
+                "runbook_path": str(p.path.resolve()),
+                "run_id": child_id(run_id, p.index),
+                "runbook_sha256": p.sha256,
+                "endpoints": ends.origin.to_meta(),
+            }
+            for p, ends in entries
+        ],
+    }
     with _locks(home, run_id, site, endpoints, break_lock):  # before the journal: refused, nothing to resume
         journal = Journal.create(home, run_id, runbook_bytes=None, meta=meta, secrets=_secrets(endpoints))
         for plan, raw in zip(site, raws, strict=True):
@@ -224,8 +250,17 @@ def start_site(site: Sequence[SitePlan], endpoints: Sequence[Endpoints], home: P
             if confirmed and not confirm_site(plans):
                 raise Aborted("not confirmed; nothing was changed")
             # Confirmed once for the whole site run; a plan whose fresh plan needs it when the site's did not asks.
-            _drive(home, run_id, site, endpoints, bus, between, ask_next, subscribers,
-                   (lambda plan: True) if confirmed else confirm)
+            _drive(
+                home,
+                run_id,
+                site,
+                endpoints,
+                bus,
+                between,
+                ask_next,
+                subscribers,
+                (lambda plan: True) if confirmed else confirm,
+            )
 
         return _finish(home, journal, bus, site, between, body)
 
@@ -242,19 +277,35 @@ def pending_site(home: Path, run_id: str) -> PendingSite:
     return PendingSite(run_id, tuple(plans), tuple(origins), Between.parse(str(stored.meta.get("between", PROMPT))))
 
 
-def resume_site(home: Path, pending: PendingSite, endpoints: Sequence[Endpoints], *, confirm: ConfirmPlan,
-                ask_next: AskNext, subscribers: Sequence[Subscriber] = (), break_lock: bool = False) -> SiteReport:
+def resume_site(
+    home: Path,
+    pending: PendingSite,
+    endpoints: Sequence[Endpoints],
+    *,
+    confirm: ConfirmPlan,
+    ask_next: AskNext,
+    subscribers: Sequence[Subscriber] = (),
+    break_lock: bool = False,
+) -> SiteReport:
     """Continue a site run from its journal: from the first plan that has not succeeded (its run resumed if it
     started, else the pause before it held again and the plan started)."""
     journal = Journal.open(home, pending.run_id, _secrets(endpoints))
     left = [p for p in pending.plans if _plan_outcome(home, pending.run_id, p.index) != SUCCEEDED]
     with _locks(home, pending.run_id, left, [endpoints[p.index - 1] for p in left], break_lock):
         bus = EventBus([journal.append, *subscribers])
-        bus.emit(SITE_RESUMED, None, {"run_id": pending.run_id, "plans_left": [p.index for p in left],
-                                      "pid": os.getpid()})
-        return _finish(home, journal, bus, pending.plans, pending.between,
-                       lambda: _drive(home, pending.run_id, pending.plans, endpoints, bus, pending.between, ask_next,
-                                      subscribers, confirm))
+        bus.emit(
+            SITE_RESUMED, None, {"run_id": pending.run_id, "plans_left": [p.index for p in left], "pid": os.getpid()}
+        )
+        return _finish(
+            home,
+            journal,
+            bus,
+            pending.plans,
+            pending.between,
+            lambda: _drive(
+                home, pending.run_id, pending.plans, endpoints, bus, pending.between, ask_next, subscribers, confirm
+            ),
+        )
 
 
 def _secrets(endpoints: Sequence[Endpoints]) -> list[str]:
@@ -262,18 +313,25 @@ def _secrets(endpoints: Sequence[Endpoints]) -> list[str]:
 
 
 @contextmanager
-def _locks(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints],
-           break_lock: bool) -> Iterator[None]:
+def _locks(
+    home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints], break_lock: bool
+) -> Iterator[None]:
     """Every plan's lock (docs/architecture.md, "Journal, resume, locks"), in the site run's name, held until
     the site run ends; the first plan another run holds refuses the whole site run."""
-    targets = {str(p.index): ends.vcenters((p.runbook.target_site_name,))[p.runbook.target_site_name]
-               for p, ends in zip(site, endpoints, strict=True)}
+    targets = {
+        str(p.index): ends.vcenters((p.runbook.target_site_name,))[p.runbook.target_site_name]
+        for p, ends in zip(site, endpoints, strict=True)
+    }
     with connected(targets) as sessions:
         taken: list[RunLock] = []
         try:
             for plan in site:
-                lock = RunLock(home, plan.runbook.recovery_plan.name, run_id,
-                               VCenterOps(sessions[str(plan.index)], plan.runbook.target_site_name))
+                lock = RunLock(
+                    home,
+                    plan.runbook.recovery_plan.name,
+                    run_id,
+                    VCenterOps(sessions[str(plan.index)], plan.runbook.target_site_name),
+                )
                 lock.acquire(break_lock=break_lock)
                 taken.append(lock)
             yield
@@ -295,8 +353,17 @@ def _plan_outcome(home: Path, site_run: str, index: int) -> str | None:
     return str(report.get("outcome") or INCOMPLETE)
 
 
-def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints], bus: EventBus,
-           between: Between, ask_next: AskNext, subscribers: Sequence[Subscriber], confirm: ConfirmPlan) -> None:
+def _drive(
+    home: Path,
+    run_id: str,
+    site: Sequence[SitePlan],
+    endpoints: Sequence[Endpoints],
+    bus: EventBus,
+    between: Between,
+    ask_next: AskNext,
+    subscribers: Sequence[Subscriber],
+    confirm: ConfirmPlan,
+) -> None:
     """Run every plan not yet succeeded, in order, each after the pause before it."""
     events = _events(home, run_id)
     passed = {e.get("after") for e in events if e.get("kind") == BETWEEN_PASSED}
@@ -308,19 +375,29 @@ def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequenc
                 bus.emit(PLAN_FINISHED, None, _plan_data(plan, run_id, SUCCEEDED))
             continue
         if outcome is None and hashlib.sha256(plan.path.read_bytes()).hexdigest() != plan.sha256:
-            raise UsageError(f"{plan.path} changed since site run {run_id} started; plan {plan.index} would run "
-                             "another runbook than the one confirmed: start a new site run")
+            raise UsageError(
+                f"{plan.path} changed since site run {run_id} started; plan {plan.index} would run "
+                "another runbook than the one confirmed: start a new site run"
+            )
         if outcome is None and plan.index > 1 and plan.index - 1 not in passed:
             _pause(run_id, site[plan.index - 2], plan, len(site), bus, between, ask_next, events)
         bus.emit(PLAN_STARTED, None, {**_plan_data(plan, run_id), "resumed": outcome is not None})
         part = SitePart(run_id, plan.index, child_id(run_id, plan.index))
         try:
             if outcome is None:
-                report = start(plan.runbook, ends, home, runbook_path=plan.path, confirm=confirm,
-                               subscribers=subscribers, site=part)
+                report = start(
+                    plan.runbook,
+                    ends,
+                    home,
+                    runbook_path=plan.path,
+                    confirm=confirm,
+                    subscribers=subscribers,
+                    site=part,
+                )
             else:
-                report = resume(home, pending_run(home, part.run_id), ends, confirm=confirm,
-                                subscribers=subscribers, site_held=True)
+                report = resume(
+                    home, pending_run(home, part.run_id), ends, confirm=confirm, subscribers=subscribers, site_held=True
+                )
         except BaseException as error:
             bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, outcome_of(error)), "error": _message(error)})
             raise
@@ -328,13 +405,25 @@ def _drive(home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequenc
 
 
 def _plan_data(plan: SitePlan, run_id: str, outcome: str | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"plan": plan.index, "runbook": plan.runbook.name,
-                            "recovery_plan": plan.runbook.recovery_plan.name, "run_id": child_id(run_id, plan.index)}
+    data: dict[str, Any] = {
+        "plan": plan.index,
+        "runbook": plan.runbook.name,
+        "recovery_plan": plan.runbook.recovery_plan.name,
+        "run_id": child_id(run_id, plan.index),
+    }
     return data if outcome is None else {**data, "outcome": outcome}
 
 
-def _pause(run_id: str, done: SitePlan, plan: SitePlan, total: int, bus: EventBus, between: Between,
-           ask_next: AskNext, events: Sequence[Mapping[str, Any]]) -> None:
+def _pause(
+    run_id: str,
+    done: SitePlan,
+    plan: SitePlan,
+    total: int,
+    bus: EventBus,
+    between: Between,
+    ask_next: AskNext,
+    events: Sequence[Mapping[str, Any]],
+) -> None:
     """The pause between ``done`` and ``plan``, journaled: passed, or the site run stops here (resumable)."""
     where = {"after": done.index, "next": plan.index, "mode": between.mode}
     if between.mode == CONTINUE:
@@ -343,8 +432,11 @@ def _pause(run_id: str, done: SitePlan, plan: SitePlan, total: int, bus: EventBu
     if between.mode == WAIT:
         # A resumed wait keeps its deadline: the operator asked for this much time after the plan before.
         started = [e for e in events if e.get("kind") == BETWEEN_STARTED and e.get("after") == done.index]
-        until = (datetime.fromisoformat(str(started[-1]["until"])) if started and started[-1].get("until")
-                 else datetime.now(timezone.utc) + timedelta(seconds=between.seconds))
+        until = (
+            datetime.fromisoformat(str(started[-1]["until"]))
+            if started and started[-1].get("until")
+            else datetime.now(timezone.utc) + timedelta(seconds=between.seconds)
+        )
         if not started:
             bus.emit(BETWEEN_STARTED, None, {**where, "until": until.isoformat(timespec="seconds")})
         time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds()))
@@ -353,8 +445,9 @@ def _pause(run_id: str, done: SitePlan, plan: SitePlan, total: int, bus: EventBu
     bus.emit(BETWEEN_STARTED, None, where)
     how = ask_next(NextPlan(run_id, done, plan, total))
     if how is None:
-        raise Aborted(f"stopped before plan {plan.index}/{total} ({plan.runbook.name}); continue with "
-                      f"'srmctl resume {run_id}'")
+        raise Aborted(
+            f"stopped before plan {plan.index}/{total} ({plan.runbook.name}); continue with 'srmctl resume {run_id}'"
+        )
     bus.emit(BETWEEN_PASSED, None, {**where, "how": how})
 
 
@@ -362,8 +455,9 @@ def _message(error: BaseException) -> str:
     return error.message if isinstance(error, SrmctlError) else repr(error)
 
 
-def _finish(home: Path, journal: Journal, bus: EventBus, site: Sequence[SitePlan], between: Between,
-            body: Callable[[], None]) -> SiteReport:
+def _finish(
+    home: Path, journal: Journal, bus: EventBus, site: Sequence[SitePlan], between: Between, body: Callable[[], None]
+) -> SiteReport:
     error: BaseException | None = None
     try:
         body()
@@ -377,20 +471,36 @@ def _finish(home: Path, journal: Journal, bus: EventBus, site: Sequence[SitePlan
     return report
 
 
-def _site_report(home: Path, journal: Journal, site: Sequence[SitePlan], between: Between,
-                 error: BaseException | None) -> SiteReport:
+def _site_report(
+    home: Path, journal: Journal, site: Sequence[SitePlan], between: Between, error: BaseException | None
+) -> SiteReport:
     plans = []
     for plan in site:
         run_id = child_id(journal.run_id, plan.index)
         outcome = _plan_outcome(home, journal.run_id, plan.index)
         summary = run_summary(home, run_id) if outcome is not None else None
         report = (load_run(home, run_id).report or {}) if outcome is not None else {}
-        plans.append(PlanOutcome(plan.index, plan.runbook.name, plan.runbook.recovery_plan.name, run_id,
-                                 outcome or NOT_STARTED, report.get("error"),
-                                 summary.steps if summary else ()))
-    return SiteReport(run_id=journal.run_id, outcome=outcome_of(error), started=str(journal.read_json(META)["started"]),
-                      finished=ev.now(), between=str(between), plans=tuple(plans),
-                      error=None if error is None else _message(error), journal=str(journal.directory))
+        plans.append(
+            PlanOutcome(
+                plan.index,
+                plan.runbook.name,
+                plan.runbook.recovery_plan.name,
+                run_id,
+                outcome or NOT_STARTED,
+                report.get("error"),
+                summary.steps if summary else (),
+            )
+        )
+    return SiteReport(
+        run_id=journal.run_id,
+        outcome=outcome_of(error),
+        started=str(journal.read_json(META)["started"]),
+        finished=ev.now(),
+        between=str(between),
+        plans=tuple(plans),
+        error=None if error is None else _message(error),
+        journal=str(journal.directory),
+    )
 
 
 def report_dict(report: SiteReport) -> dict[str, Any]:

@@ -27,16 +27,28 @@ def history_links(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         step = str(event.get("substep") or event.get("step") or "run")
         operation = str(event.get("operation_type") or "")
         link: dict[str, Any] = {
-            "step": event.get("step"), "substep": event.get("substep"), "site": event.get("site"),
-            "plan": event.get("plan"), "operation_type": operation, "task": event.get("task"),
-            "journal_line": line}
+            "step": event.get("step"),
+            "substep": event.get("substep"),
+            "site": event.get("site"),
+            "plan": event.get("plan"),
+            "operation_type": operation,
+            "task": event.get("task"),
+            "journal_line": line,
+        }
         if event.get("record") == HISTORY:
-            link.update({"report_id": event.get("report_id"), "result_state": report.get("result_state"),
-                         "username": report.get("username"), "start_time_ms": report.get("start_time_ms"),
-                         "duration_ms": report.get("duration_ms"), "error_count": report.get("error_count"),
-                         "warning_count": report.get("warning_count"),
-                         "file": f"{HISTORY_DIR}/{len(links) + 1:02d}-{_UNSAFE.sub('_', step)}-"
-                                 f"{_UNSAFE.sub('_', operation)}.json"})
+            link.update(
+                {
+                    "report_id": event.get("report_id"),
+                    "result_state": report.get("result_state"),
+                    "username": report.get("username"),
+                    "start_time_ms": report.get("start_time_ms"),
+                    "duration_ms": report.get("duration_ms"),
+                    "error_count": report.get("error_count"),
+                    "warning_count": report.get("warning_count"),
+                    "file": f"{HISTORY_DIR}/{len(links) + 1:02d}-{_UNSAFE.sub('_', step)}-"
+                    f"{_UNSAFE.sub('_', operation)}.json",
+                }
+            )
         else:
             link["unavailable"] = event.get("reason")
         links.append(link)

@@ -34,7 +34,7 @@ class VmStatus:
 
     @property
     def kind(self) -> str:
-        """"placeholder" (SRM's stand-in for a VM protected at the other site), "orphan" or "vm"."""
+        """ "placeholder" (SRM's stand-in for a VM protected at the other site), "orphan" or "vm"."""
         return "placeholder" if self.placeholder else "orphan" if self.orphan else "vm"
 
 
@@ -101,11 +101,20 @@ def site_status(site: str, endpoint: ServiceEndpoint) -> SiteStatus:
             endpoint=f"{endpoint.host}:{endpoint.port}",
             instance_uuid=session.instance_uuid,
             datacenters=inventory.datacenters,
-            vms=tuple(VmStatus(
-                name=vm.name, instance_uuid=vm.instance_uuid, moref=vm.moref, power_state=vm.power_state,
-                folder=vm.folder, datastores=vm.datastores, host=vm.host, placeholder=vm.is_placeholder,
-                replicated=vm.replication is not None)
-                for vm in inventory.vms),
+            vms=tuple(
+                VmStatus(
+                    name=vm.name,
+                    instance_uuid=vm.instance_uuid,
+                    moref=vm.moref,
+                    power_state=vm.power_state,
+                    folder=vm.folder,
+                    datastores=vm.datastores,
+                    host=vm.host,
+                    placeholder=vm.is_placeholder,
+                    replicated=vm.replication is not None,
+                )
+                for vm in inventory.vms
+            ),
         )
     finally:
         session.close()
@@ -118,33 +127,62 @@ def _mark_orphans(sites: Sequence[SiteStatus]) -> tuple[SiteStatus, ...]:
         others = {name for site, name in running if site != s.site}
         # SRM's placeholders are powered off and named as the VM running at the other site, by design: they
         # are what SRM recovers into, never stale copies to clean up.
-        vms = tuple(VmStatus(**{**vm.__dict__, "orphan": not vm.placeholder and vm.power_state != "poweredOn"
-                                and vm.name in others})
-                    for vm in s.vms)
+        vms = tuple(
+            VmStatus(
+                **{**vm.__dict__, "orphan": not vm.placeholder and vm.power_state != "poweredOn" and vm.name in others}
+            )
+            for vm in s.vms
+        )
         marked.append(SiteStatus(s.site, s.endpoint, s.instance_uuid, s.datacenters, vms))
     return tuple(marked)
 
 
-def _dr_status(dr: Mapping[str, DrSite]) -> tuple[tuple[ReplicationRow, ...], tuple[GroupRow, ...],
-                                                   tuple[PlanRow, ...]]:
+def _dr_status(
+    dr: Mapping[str, DrSite],
+) -> tuple[tuple[ReplicationRow, ...], tuple[GroupRow, ...], tuple[PlanRow, ...]]:
     # Every site's SRM shows the groups and plans of the pairing; asking one is enough. Replications are
     # listed per VR server, each for its incoming and outgoing direction: ask one, keyed by id.
     any_site = next(iter(dr.values()))
-    replications = tuple(sorted((ReplicationRow(
-        vm=r.name or r.vm_id or r.id, source=r.source_site_name or "", target=r.target_site_name or "",
-        status=r.state or "UNKNOWN", rpo_minutes=r.rpo, current_rpo_violation_minutes=r.current_rpo_violation,
-        last_sync=datetime.fromtimestamp(r.last_sync_time / 1000, timezone.utc).isoformat(timespec="seconds")
-        if r.last_sync_time else None)
-        for r in any_site.vr.replications()), key=lambda r: (r.vm, r.source)))
-    groups = tuple(GroupRow(
-        name=g.name, protected_site=g.protected_site_name or "", status=enum_text(g.status) if g.status else "",
-        vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(g.id)))
-        for g in sorted(any_site.srm.groups(), key=lambda g: g.name))
-    plans = tuple(PlanRow(
-        name=p.name, status=enum_text(p.status), protected_site=p.protected_site_name or "",
-        recovery_site=p.recovery_site_name or "",
-        groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(p.id))))
-        for p in sorted(any_site.srm.plans(), key=lambda p: p.name))
+    replications = tuple(
+        sorted(
+            (
+                ReplicationRow(
+                    vm=r.name or r.vm_id or r.id,
+                    source=r.source_site_name or "",
+                    target=r.target_site_name or "",
+                    status=r.state or "UNKNOWN",
+                    rpo_minutes=r.rpo,
+                    current_rpo_violation_minutes=r.current_rpo_violation,
+                    last_sync=datetime.fromtimestamp(r.last_sync_time / 1000, timezone.utc).isoformat(
+                        timespec="seconds"
+                    )
+                    if r.last_sync_time
+                    else None,
+                )
+                for r in any_site.vr.replications()
+            ),
+            key=lambda r: (r.vm, r.source),
+        )
+    )
+    groups = tuple(
+        GroupRow(
+            name=g.name,
+            protected_site=g.protected_site_name or "",
+            status=enum_text(g.status) if g.status else "",
+            vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(g.id)),
+        )
+        for g in sorted(any_site.srm.groups(), key=lambda g: g.name)
+    )
+    plans = tuple(
+        PlanRow(
+            name=p.name,
+            status=enum_text(p.status),
+            protected_site=p.protected_site_name or "",
+            recovery_site=p.recovery_site_name or "",
+            groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(p.id))),
+        )
+        for p in sorted(any_site.srm.plans(), key=lambda p: p.name)
+    )
     return replications, groups, plans
 
 

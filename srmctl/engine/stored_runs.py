@@ -84,8 +84,16 @@ def _load_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
 RESUME_NEEDS = ("runbook_path", "runbook_sha256", "steps")
 # Types of the meta.json keys readers use; a key may be absent (runs written by older srmctl), not wrong.
 _META_TYPES: dict[str, tuple[type, ...]] = {
-    "run_id": (str,), "runbook": (str,), "runbook_path": (str,), "runbook_sha256": (str,), "started": (str,),
-    "lab_dir": (str, type(None)), "steps": (list,), "kind": (str,), "site_run": (str,), "plans": (list,),
+    "run_id": (str,),
+    "runbook": (str,),
+    "runbook_path": (str,),
+    "runbook_sha256": (str,),
+    "started": (str,),
+    "lab_dir": (str, type(None)),
+    "steps": (list,),
+    "kind": (str,),
+    "site_run": (str,),
+    "plans": (list,),
 }
 
 
@@ -120,7 +128,7 @@ def _load_events(path: Path, problems: list[str]) -> tuple[list[dict[str, Any]],
         problem = _event_problem(event)
         if problem:
             problems.append(f"{path}: event {number} {problem}")
-            return scan.events[:number - 1], found
+            return scan.events[: number - 1], found
     return scan.events, found
 
 
@@ -158,8 +166,6 @@ class StepOutcome:
     message: str
 
 
-
-
 def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> tuple[StepOutcome, ...]:
     """Per step, from the journal: the last attempt's status, actions done over all attempts, its time."""
     from datetime import datetime
@@ -185,8 +191,9 @@ def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
             continue
         seconds = (datetime.fromisoformat(end["at"]) - datetime.fromisoformat(last_start["at"])).total_seconds()
         status = "verified" if end["kind"] == ev.STEP_VERIFIED else "failed"
-        outcomes.append(StepOutcome(name, status, done, round(seconds, 3),
-                                    str(end.get("summary") or end.get("error") or "")))
+        outcomes.append(
+            StepOutcome(name, status, done, round(seconds, 3), str(end.get("summary") or end.get("error") or ""))
+        )
     return tuple(outcomes)
 
 
@@ -235,12 +242,19 @@ def run_summary(home: Path, run_id: str) -> RunSummary:
     outcome = DAMAGED if stored.damage else str(report.get("outcome") or INCOMPLETE)
     steps = step_outcomes(stored.events, stored.meta.get("steps", []))
     site_run = stored.meta.get("site_run")
-    return RunSummary(run_id=run_id, runbook=str(stored.meta.get("runbook", "")),
-                      started=str(stored.meta.get("started", "")), outcome=outcome, steps=steps,
-                      journal=str(stored.directory), damage=stored.damage,
-                      site_run=site_run if isinstance(site_run, str) else None,
-                      position=None if outcome == SUCCEEDED else _step_position(steps),
-                      error=_error(report), journal_chain=stored.chain.describe() if stored.chain else None)
+    return RunSummary(
+        run_id=run_id,
+        runbook=str(stored.meta.get("runbook", "")),
+        started=str(stored.meta.get("started", "")),
+        outcome=outcome,
+        steps=steps,
+        journal=str(stored.directory),
+        damage=stored.damage,
+        site_run=site_run if isinstance(site_run, str) else None,
+        position=None if outcome == SUCCEEDED else _step_position(steps),
+        error=_error(report),
+        journal_chain=stored.chain.describe() if stored.chain else None,
+    )
 
 
 def _error(report: Mapping[str, Any]) -> str | None:
@@ -256,8 +270,15 @@ def _step_position(steps: Sequence[StepOutcome]) -> str | None:
 def site_plans(meta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """A site run's plan entries (meta.json ``plans``), the malformed ones left out."""
     plans = meta.get("plans")
-    return [p for p in plans if isinstance(p, Mapping) and isinstance(p.get("run_id"), str)
-            and isinstance(p.get("index"), int)] if isinstance(plans, list) else []
+    return (
+        [
+            p
+            for p in plans
+            if isinstance(p, Mapping) and isinstance(p.get("run_id"), str) and isinstance(p.get("index"), int)
+        ]
+        if isinstance(plans, list)
+        else []
+    )
 
 
 def _site_summary(home: Path, stored: StoredRun, outcome: str) -> RunSummary:
@@ -266,20 +287,33 @@ def _site_summary(home: Path, stored: StoredRun, outcome: str) -> RunSummary:
         child = None
         if (runs_dir(home) / entry["run_id"] / META).is_file():
             child = run_summary(home, entry["run_id"])
-        plans.append(PlanSummary(index=entry["index"], runbook=str(entry.get("runbook", "")),
-                                 recovery_plan=str(entry.get("recovery_plan", "")), run_id=entry["run_id"],
-                                 outcome=child.outcome if child else NOT_STARTED,
-                                 steps=child.steps if child else ()))
+        plans.append(
+            PlanSummary(
+                index=entry["index"],
+                runbook=str(entry.get("runbook", "")),
+                recovery_plan=str(entry.get("recovery_plan", "")),
+                run_id=entry["run_id"],
+                outcome=child.outcome if child else NOT_STARTED,
+                steps=child.steps if child else (),
+            )
+        )
     position = None
     if outcome != SUCCEEDED:
         here = next((p for p in plans if p.outcome != SUCCEEDED), None)
         if here is not None:
             where = _step_position(here.steps) if here.outcome != NOT_STARTED else "not started"
             position = f"plan {here.index}/{len(plans)} {here.runbook} ({here.recovery_plan}): {where}"
-    return RunSummary(run_id=stored.run_id, runbook=" → ".join(p.runbook for p in plans),
-                      started=str(stored.meta.get("started", "")), outcome=outcome, steps=(),
-                      journal=str(stored.directory), damage=stored.damage, plans=tuple(plans),
-                      position=position)
+    return RunSummary(
+        run_id=stored.run_id,
+        runbook=" → ".join(p.runbook for p in plans),
+        started=str(stored.meta.get("started", "")),
+        outcome=outcome,
+        steps=(),
+        journal=str(stored.directory),
+        damage=stored.damage,
+        plans=tuple(plans),
+        position=position,
+    )
 
 
 def list_runs(home: Path) -> tuple[RunSummary, ...]:
@@ -301,9 +335,11 @@ def reportable(home: Path, run_id: str, doing: str = "report") -> StoredRun:
 def run_report(stored: StoredRun) -> Mapping[str, Any]:
     """The run's report.json, or for a run that has none (crashed, or still running) one from its journal."""
     return stored.report or {
-        "outcome": INCOMPLETE, "journal": str(stored.directory),
+        "outcome": INCOMPLETE,
+        "journal": str(stored.directory),
         "steps": [asdict(s) for s in step_outcomes(stored.events, stored.meta.get("steps", []))],
-        "srm_history": history_links(stored.events)}
+        "srm_history": history_links(stored.events),
+    }
 
 
 def html_report(home: Path, run_id: str) -> Path:

@@ -49,8 +49,10 @@ class Chain:
         if self.bad_line is not None:
             return f"line {self.bad_line}: {self.problem}"
         if self.state == PARTLY:
-            return (f"partly chained: lines 1-{(self.first_chained or 1) - 1} were written by an older srmctl "
-                    f"without hashes; chained from line {self.first_chained}")
+            return (
+                f"partly chained: lines 1-{(self.first_chained or 1) - 1} were written by an older srmctl "
+                f"without hashes; chained from line {self.first_chained}"
+            )
         if self.state == UNCHAINED:
             return "unchained: written by an older srmctl, without hashes"
         return f"chained, {self.lines} lines, last hash {self.head}"
@@ -74,13 +76,23 @@ def check(raw: bytes, run_id: str) -> Chain:
         lines += 1
         link = event.get(PREV)
         if link is None and first_chained is not None:
-            return _broken(first_chained, lines, number, expected, "no hash, although the lines before it are "
-                           "chained (a line was edited or inserted here)")
+            return _broken(
+                first_chained,
+                lines,
+                number,
+                expected,
+                "no hash, although the lines before it are chained (a line was edited or inserted here)",
+            )
         if link is not None:
             if link != expected:
-                return _broken(first_chained or number, lines, number, expected,
-                               "does not follow the line before it (hash chain broken: the line before it was "
-                               "edited, or a line was removed or inserted here)")
+                return _broken(
+                    first_chained or number,
+                    lines,
+                    number,
+                    expected,
+                    "does not follow the line before it (hash chain broken: the line before it was "
+                    "edited, or a line was removed or inserted here)",
+                )
             first_chained = first_chained or number
         expected = line_hash(line)
     state = CHAINED if first_chained == _first_line(raw) else UNCHAINED if first_chained is None else PARTLY

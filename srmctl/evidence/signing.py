@@ -46,8 +46,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     except OSError as error:
         raise KeyUnusable(f"{path}: cannot read the key: {error.strerror or error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyUnusable(f"{path}: private key is accessible by others (mode {stat.S_IMODE(mode):04o}); "
-                          f"run 'chmod 600 {path}'")
+        raise KeyUnusable(
+            f"{path}: private key is accessible by others (mode {stat.S_IMODE(mode):04o}); run 'chmod 600 {path}'"
+        )
     raw = _read(path)
     key: object = None
     for loader in (serialization.load_pem_private_key, serialization.load_ssh_private_key):
@@ -59,8 +60,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         except (ValueError, UnsupportedAlgorithm):
             continue
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyUnusable(f"{path}: not an Ed25519 private key (PEM or OpenSSH; e.g. "
-                          "'openssl genpkey -algorithm ed25519 -out KEY')")
+        raise KeyUnusable(
+            f"{path}: not an Ed25519 private key (PEM or OpenSSH; e.g. 'openssl genpkey -algorithm ed25519 -out KEY')"
+        )
     return key
 
 

@@ -39,10 +39,16 @@ class PackCheck:
     key_checked: bool  # the signature was checked against the key the caller gave (not just the pack's own)
 
     def summary(self) -> str:
-        signed = ("unsigned" if self.signed_by is None else f"signed by {self.signed_by}"
-                  + ("" if self.key_checked else " (not checked against a trusted key: pass --key)"))
-        return (f"{self.path}: OK: run {self.run_id}, {self.files} files match the manifest, journal "
-                f"{self.journal_chain} (last hash {self.last_hash[:16]}…), {signed}")
+        signed = (
+            "unsigned"
+            if self.signed_by is None
+            else f"signed by {self.signed_by}"
+            + ("" if self.key_checked else " (not checked against a trusted key: pass --key)")
+        )
+        return (
+            f"{self.path}: OK: run {self.run_id}, {self.files} files match the manifest, journal "
+            f"{self.journal_chain} (last hash {self.last_hash[:16]}…), {signed}"
+        )
 
 
 def verify_pack(path: Path, key_file: Path | None = None) -> PackCheck:
@@ -75,7 +81,7 @@ def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
         except (zipfile.BadZipFile, OSError, EOFError) as error:  # a CRC or compression error: damaged bytes
             raise PackInvalid(f"{name}: cannot be read from the archive ({error})") from None
 
-    present = {name[len(top) + 1:] for name in names}
+    present = {name[len(top) + 1 :] for name in names}
     if MANIFEST not in present:
         raise PackInvalid(f"{MANIFEST}: missing: not an srmctl evidence pack")
     manifest_bytes = read(MANIFEST)
@@ -104,21 +110,33 @@ def _verify(path: Path, archive: zipfile.ZipFile, trusted: Any) -> PackCheck:
     if not found.intact:
         raise PackInvalid(f"{journal['path']} {found.describe()}")
     if found.head != journal["last_hash"] or found.state != journal["chain"]:
-        raise PackInvalid(f"{journal['path']}: its last line's hash {found.head[:16]}… ({found.state}) is not the "
-                          f"manifest's {str(journal['last_hash'])[:16]}… (lines edited, added or removed at its end)")
-    return PackCheck(str(path), str(manifest["run_id"]), len(listed), found.state, found.head, signed_by,
-                     trusted is not None)
+        raise PackInvalid(
+            f"{journal['path']}: its last line's hash {found.head[:16]}… ({found.state}) is not the "
+            f"manifest's {str(journal['last_hash'])[:16]}… (lines edited, added or removed at its end)"
+        )
+    return PackCheck(
+        str(path), str(manifest["run_id"]), len(listed), found.state, found.head, signed_by, trusted is not None
+    )
 
 
 def _manifest(raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw.decode("utf-8"))
         files = manifest["files"]
-        ok = (manifest.get("srmctl_evidence_pack") == PACK_FORMAT and isinstance(manifest.get("run_id"), str)
-              and isinstance(files, list) and isinstance(manifest.get("journal"), dict)
-              and all(isinstance(f, dict) and isinstance(f.get("path"), str) and isinstance(f.get("sha256"), str)
-                      and isinstance(f.get("bytes"), int) for f in files)
-              and all(isinstance(manifest["journal"].get(k), str) for k in ("path", "chain", "last_hash")))
+        ok = (
+            manifest.get("srmctl_evidence_pack") == PACK_FORMAT
+            and isinstance(manifest.get("run_id"), str)
+            and isinstance(files, list)
+            and isinstance(manifest.get("journal"), dict)
+            and all(
+                isinstance(f, dict)
+                and isinstance(f.get("path"), str)
+                and isinstance(f.get("sha256"), str)
+                and isinstance(f.get("bytes"), int)
+                for f in files
+            )
+            and all(isinstance(manifest["journal"].get(k), str) for k in ("path", "chain", "last_hash"))
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         ok = False
     if not ok:
@@ -135,8 +153,10 @@ def _check_sums(raw: bytes | None, manifest: dict[str, Any], manifest_bytes: byt
     for number, (line, expected) in enumerate(zip(lines, wanted, strict=False), 1):  # lengths: below
         if line != expected:
             name = expected.split("  ", 1)[1]
-            raise PackInvalid(f"{SUMS} line {number}: does not match {name}"
-                              + (" (one of them was changed after the pack was made)" if name == MANIFEST else ""))
+            raise PackInvalid(
+                f"{SUMS} line {number}: does not match {name}"
+                + (" (one of them was changed after the pack was made)" if name == MANIFEST else "")
+            )
     if len(lines) != len(wanted):
         raise PackInvalid(f"{SUMS}: {len(lines)} lines, the manifest lists {len(wanted)} files")
 

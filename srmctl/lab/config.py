@@ -77,9 +77,13 @@ class LabConfig(_LabModel):
 
     def vcenter_endpoint(self, site: str) -> ServiceEndpoint:
         e = self.site(site).vcenter
-        return ServiceEndpoint(host=e.host, port=e.port, user=e.user,
-                               secret=Secret.known(e.password(), f"vCenter {e.host}"),
-                               tls=TlsPolicy(thumbprint=e.thumbprint))
+        return ServiceEndpoint(
+            host=e.host,
+            port=e.port,
+            user=e.user,
+            secret=Secret.known(e.password(), f"vCenter {e.host}"),
+            tls=TlsPolicy(thumbprint=e.thumbprint),
+        )
 
     def dr_endpoint(self, site: str, service: str) -> LabEndpoint:
         """The SRM (``service="srm"``) or VR endpoint of a site."""
@@ -91,7 +95,8 @@ class LabConfig(_LabModel):
     @property
     def pids(self) -> list[int]:
         return [pid for s in self.sites.values() for pid in s.pids.values()] + (
-            [self.srmsim.pid] if self.srmsim else [])
+            [self.srmsim.pid] if self.srmsim else []
+        )
 
     @property
     def recovery_site(self) -> str:
@@ -105,8 +110,9 @@ def lab_file(directory: Path) -> Path:
 def load_lab(directory: Path) -> LabConfig:
     path = lab_file(directory)
     if not path.is_file():
-        raise LabError(f"no lab in {directory}: {LAB_FILE} not found "
-                       f"(start one with 'srmctl lab up --dir {directory}')")
+        raise LabError(
+            f"no lab in {directory}: {LAB_FILE} not found (start one with 'srmctl lab up --dir {directory}')"
+        )
     try:
         return LabConfig.model_validate(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, ValueError) as error:
@@ -122,10 +128,17 @@ def save_lab(config: LabConfig) -> Path:
 def safe_component(name: str, what: str) -> str:
     """``name`` if it can be one folder name inside the lab folder; a clear LabError otherwise (a site
     called ``../x`` must not make the lab create, or delete, a folder outside its own)."""
-    if (name in ("", ".", "..") or name.startswith(".") or any(c in name for c in "/\\\0")
-            or any(ord(c) < 32 for c in name) or len(name) > 100):
-        raise LabError(f"{what} name {name!r} cannot be a folder name in the lab folder (no '/', '\\', "
-                       "control characters or leading '.', at most 100 characters)")
+    if (
+        name in ("", ".", "..")
+        or name.startswith(".")
+        or any(c in name for c in "/\\\0")
+        or any(ord(c) < 32 for c in name)
+        or len(name) > 100
+    ):
+        raise LabError(
+            f"{what} name {name!r} cannot be a folder name in the lab folder (no '/', '\\', "
+            "control characters or leading '.', at most 100 characters)"
+        )
     return name
 
 
@@ -144,8 +157,9 @@ def write_manifest(directory: Path, entries: list[str]) -> None:
     for entry in entries:
         safe_component(entry, "lab folder entry")
     manifest = LabManifest(created=sorted({MANIFEST_FILE, *entries}))
-    write_atomically(manifest_file(directory), yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False),
-                     durable=False)
+    write_atomically(
+        manifest_file(directory), yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False), durable=False
+    )
 
 
 def read_manifest(directory: Path) -> LabManifest | None:

@@ -70,8 +70,14 @@ class ProcessStatus:
     note: str = ""  # set when 'lab down' left the process alone, saying what it found instead
 
 
-def up(directory: Path, topology: Topology, *, scenario: str = "protected", latency: str = "fast",
-       progress: Progress | None = None) -> LabConfig:
+def up(
+    directory: Path,
+    topology: Topology,
+    *,
+    scenario: str = "protected",
+    latency: str = "fast",
+    progress: Progress | None = None,
+) -> LabConfig:
     """Start both sites' vCenters, build the topology's ``protected`` world, then start srmsim (SRM and VR of
     both sites), which reaches ``scenario`` by running its own recovery and then serves with the ``latency``
     profile (srmsim/latency.py). Returns the lab config."""
@@ -97,9 +103,13 @@ def up(directory: Path, topology: Topology, *, scenario: str = "protected", late
             endpoint = config.vcenter_endpoint(name)
             session = connect(endpoint)
             try:
-                _build_site(session, directory / name, site,
-                            [vm for vm in topology.vms] if name == topology.protected_site else [],
-                            functools.partial(connect, endpoint))
+                _build_site(
+                    session,
+                    directory / name,
+                    site,
+                    [vm for vm in topology.vms] if name == topology.protected_site else [],
+                    functools.partial(connect, endpoint),
+                )
             finally:
                 session.close()
         say(f"starting SRM and vSphere Replication simulator ({scenario})")
@@ -147,18 +157,30 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency:
         "topology": topology_file.name,
         "scenario": scenario,
         "latency": latency,  # in srmsim's own config: srmsim started again from it keeps the profile
-        "sites": {name: {"user": site.vcenter.user, "password_file": site.vcenter.password_file,
-                         "cert": str(certs[name][0]), "key": str(certs[name][1]), "thumbprint": certs[name][2],
-                         "vcenter": site.vcenter.model_dump()}
-                  for name, site in config.sites.items()},
+        "sites": {
+            name: {
+                "user": site.vcenter.user,
+                "password_file": site.vcenter.password_file,
+                "cert": str(certs[name][0]),
+                "key": str(certs[name][1]),
+                "thumbprint": certs[name][2],
+                "vcenter": site.vcenter.model_dump(),
+            }
+            for name, site in config.sites.items()
+        },
         # srmsim adopts the lab's vCenters: their VMs, and these directories behind their datastores.
         "datastores": {name: dict(site.datastores) for name, site in config.sites.items()},
     }
     config_file = workdir / "srmsim.yaml"
     write_private(config_file, yaml.safe_dump(sim_config, sort_keys=False).encode())
     # Recorded before it starts, so that 'lab down' stops it even if it fails half-way.
-    save_lab(config.model_copy(update={"srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario,
-                                                            config=str(config_file), latency=latency)}))
+    save_lab(
+        config.model_copy(
+            update={
+                "srmsim": LabSrmsim(pid=0, pairing_id="", scenario=scenario, config=str(config_file), latency=latency)
+            }
+        )
+    )
     # The start limit scales with the topology: srmsim builds the scenario's world before it is ready (a
     # placeholder VM per protected VM, and for the failover scenarios a whole recovery).
     handle = start_detached(config_file, workdir, timeout=60.0 + 0.5 * len(topology.vms))
@@ -167,15 +189,29 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency:
     sites = {}
     for name, site in config.sites.items():
         info = handle.sites[name]
-        endpoint = LabEndpoint(host=info.host, port=info.port, user=info.user,
-                               password_file=site.vcenter.password_file, thumbprint=info.thumbprint,
-                               ca_file=info.cert)
+        endpoint = LabEndpoint(
+            host=info.host,
+            port=info.port,
+            user=info.user,
+            password_file=site.vcenter.password_file,
+            thumbprint=info.thumbprint,
+            ca_file=info.cert,
+        )
         sites[name] = site.model_copy(update={"srm": endpoint, "vr": endpoint})
-    return config.model_copy(update={
-        "sites": sites,
-        "srmsim": LabSrmsim(pid=handle.pid, pairing_id=handle.pairing_id, vr_pairing_id=handle.vr_pairing_id,
-                            scenario=scenario, latency=latency,
-                            config=str(config_file), identity=started)})
+    return config.model_copy(
+        update={
+            "sites": sites,
+            "srmsim": LabSrmsim(
+                pid=handle.pid,
+                pairing_id=handle.pairing_id,
+                vr_pairing_id=handle.vr_pairing_id,
+                scenario=scenario,
+                latency=latency,
+                config=str(config_file),
+                identity=started,
+            ),
+        }
+    )
 
 
 def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
@@ -185,21 +221,39 @@ def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
     write_private(password_file, secrets.token_urlsafe(18).encode())
     user = f"administrator@{name}.lab"
     hosts = max(c.hosts for c in site.clusters)
-    proc = start_vcsim(site_dir / "vcsim", user=user, password_file=password_file, cert=cert, key=key,
-                       clusters=len(site.clusters), hosts=hosts)
+    proc = start_vcsim(
+        site_dir / "vcsim",
+        user=user,
+        password_file=password_file,
+        cert=cert,
+        key=key,
+        clusters=len(site.clusters),
+        hosts=hosts,
+    )
     datastores = {ds: str(site_dir / "datastores" / ds) for ds in site.datastores}
     return LabSite(
         datacenter=site.datacenter,
-        vcenter=LabEndpoint(host="127.0.0.1", port=proc.port, user=user, password_file=str(password_file),
-                            thumbprint=thumbprint, ca_file=str(cert)),
+        vcenter=LabEndpoint(
+            host="127.0.0.1",
+            port=proc.port,
+            user=user,
+            password_file=str(password_file),
+            thumbprint=thumbprint,
+            ca_file=str(cert),
+        ),
         datastores=datastores,
         pids={"vcsim": proc.pid},
         identities={"vcsim": proc.identity},
     )
 
 
-def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms: list[TopologyVm],
-                more: Callable[[], VCenterSession] | None = None) -> None:
+def _build_site(
+    session: VCenterSession,
+    site_dir: Path,
+    site: TopologySite,
+    vms: list[TopologyVm],
+    more: Callable[[], VCenterSession] | None = None,
+) -> None:
     """The site's datacenter, clusters, datastores, folders and ``vms``; VMs are created by a few sessions
     side by side (``more`` opens one), since each CreateVM task is awaited."""
     dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
@@ -226,9 +280,14 @@ def _build_site(session: VCenterSession, site_dir: Path, site: TopologySite, vms
             powered = []
             for index, vm in chunk:
                 obj = provision.create_vm(
-                    own, name=vm.name, folder=vim.Folder(folders[vm.folder], own.stub),
-                    pool=cluster.resourcePool, host=hosts[index % len(hosts)],
-                    datastore=vm.datastore, disk_sizes=[d.size for d in vm.disks])
+                    own,
+                    name=vm.name,
+                    folder=vim.Folder(folders[vm.folder], own.stub),
+                    pool=cluster.resourcePool,
+                    host=hosts[index % len(hosts)],
+                    datastore=vm.datastore,
+                    disk_sizes=[d.size for d in vm.disks],
+                )
                 _fill_disks(obj, site_dir / "datastores")
                 if vm.power == "on":
                     powered.append(str(obj._moId))
@@ -273,8 +332,14 @@ def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...
     rows = []
     for row, recorded in _recorded(config) if config else []:
         if recorded is None:
-            note = "" if not row.running else ("'lab up' recorded no identity for this pid, so it cannot tell "
-                                               "whether it is still its process; left alone")
+            note = (
+                ""
+                if not row.running
+                else (
+                    "'lab up' recorded no identity for this pid, so it cannot tell "
+                    "whether it is still its process; left alone"
+                )
+            )
         else:
             note = stranger(recorded) or ""
             if not note and identity(recorded.pid) is not None:
@@ -333,18 +398,35 @@ def status(directory: Path) -> list[ProcessStatus]:
 
 def _recorded(config: LabConfig) -> list[tuple[ProcessStatus, ProcessIdentity | None]]:
     """Each process of the lab with what 'lab up' recorded of it; running means that very process runs."""
+
     def running(pid: int, recorded: ProcessIdentity | None) -> bool:
         return is_running(pid) if recorded is None else identity(pid) == recorded
-    rows = [(ProcessStatus(name, service, pid, running=running(pid, site.identities.get(service)),
-                           endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk"),
-             site.identities.get(service))
-            for name, site in config.sites.items() for service, pid in site.pids.items()]
+
+    rows = [
+        (
+            ProcessStatus(
+                name,
+                service,
+                pid,
+                running=running(pid, site.identities.get(service)),
+                endpoint=f"https://{site.vcenter.host}:{site.vcenter.port}/sdk",
+            ),
+            site.identities.get(service),
+        )
+        for name, site in config.sites.items()
+        for service, pid in site.pids.items()
+    ]
     if config.srmsim and config.srmsim.pid:
-        endpoints = ", ".join(f"https://{s.srm.host}:{s.srm.port}/api/rest/{{srm,vr}}/v2"
-                              for s in config.sites.values() if s.srm)
+        endpoints = ", ".join(
+            f"https://{s.srm.host}:{s.srm.port}/api/rest/{{srm,vr}}/v2" for s in config.sites.values() if s.srm
+        )
         sim = config.srmsim
-        rows.append((ProcessStatus("both", "srmsim", sim.pid, running=running(sim.pid, sim.identity),
-                                   endpoint=endpoints), sim.identity))
+        rows.append(
+            (
+                ProcessStatus("both", "srmsim", sim.pid, running=running(sim.pid, sim.identity), endpoint=endpoints),
+                sim.identity,
+            )
+        )
     return rows
 
 
@@ -369,8 +451,10 @@ def _claim(directory: Path, sites: list[str]) -> None:
         foreign = [name for name in present if manifest is None or name not in manifest.created]
         if foreign:
             listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise LabError(f"{directory} is not empty and its content was not created by 'srmctl lab up' "
-                           f"({listed}); use a new or empty folder for the lab")
+            raise LabError(
+                f"{directory} is not empty and its content was not created by 'srmctl lab up' "
+                f"({listed}); use a new or empty folder for the lab"
+            )
         down(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # Written before anything it lists exists, so that 'lab down' after a failure removes what did.

@@ -44,8 +44,10 @@ class ProcessIdentity:
 
 def require_proc() -> None:
     if not (PROC / "self" / "stat").is_file():
-        raise LabError(f"the lab needs Linux /proc to tell its own processes from others ({sys.platform} has "
-                       "none), so that 'lab down' never signals a process it did not start")
+        raise LabError(
+            f"the lab needs Linux /proc to tell its own processes from others ({sys.platform} has "
+            "none), so that 'lab down' never signals a process it did not start"
+        )
 
 
 def identity(pid: int) -> ProcessIdentity | None:
@@ -57,7 +59,7 @@ def identity(pid: int) -> ProcessIdentity | None:
         return None
     # The command name (field 2) is in parentheses and may itself hold spaces or ")": fields after it are
     # counted from the last ")". State is field 3, starttime field 22.
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     if fields[0] in ("Z", "X"):
         return None
     cmdline = tuple(arg.decode(errors="replace") for arg in raw.split(b"\0")[:-1])
@@ -85,9 +87,11 @@ def stranger(recorded: ProcessIdentity) -> str | None:
     current = identity(recorded.pid)
     if current is None or current == recorded:
         return None
-    return (f"pid {recorded.pid} is now {' '.join(current.cmdline)[:120]!r} (started at tick "
-            f"{current.start_time}), not the {Path(recorded.cmdline[0]).name if recorded.cmdline else '?'} "
-            f"'lab up' started (tick {recorded.start_time}); left alone")
+    return (
+        f"pid {recorded.pid} is now {' '.join(current.cmdline)[:120]!r} (started at tick "
+        f"{current.start_time}), not the {Path(recorded.cmdline[0]).name if recorded.cmdline else '?'} "
+        f"'lab up' started (tick {recorded.start_time}); left alone"
+    )
 
 
 def not_the_labs(recorded: ProcessIdentity, ports: set[int], lab_dir: Path) -> str | None:
@@ -102,8 +106,10 @@ def not_the_labs(recorded: ProcessIdentity, ports: set[int], lab_dir: Path) -> s
         return f"pid {recorded.pid}'s command line names no file of {lab_dir}: not the lab's process; left alone"
     listening = listening_ports(recorded.pid)
     if not listening & ports:
-        return (f"pid {recorded.pid} does not listen on the lab's port(s) {', '.join(map(str, sorted(ports)))}: "
-                "not the lab's process; left alone")
+        return (
+            f"pid {recorded.pid} does not listen on the lab's port(s) {', '.join(map(str, sorted(ports)))}: "
+            "not the lab's process; left alone"
+        )
     return None
 
 
@@ -115,8 +121,9 @@ def listening_ports(pid: int) -> set[int]:
     """The TCP ports process ``pid`` listens on (from /proc: its socket inodes, matched in /proc/net/tcp*);
     empty when its sockets cannot be read (another user's process)."""
     try:
-        inodes = {os.readlink(fd)[8:-1] for fd in (PROC / str(pid) / "fd").iterdir()
-                  if os.readlink(fd).startswith("socket:[")}
+        inodes = {
+            os.readlink(fd)[8:-1] for fd in (PROC / str(pid) / "fd").iterdir() if os.readlink(fd).startswith("socket:[")
+        }
     except OSError:
         return set()
     ports = set()
@@ -161,8 +168,9 @@ def stop_recorded(recorded: ProcessIdentity, timeout: float = 10.0) -> bool:
 
 def private_log(path: Path, mode: str = "ab") -> Any:
     """Open a log file that only the owner can read (simulator output may name users and endpoints)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if "a" in mode else os.O_TRUNC),
-                 0o600)  # O_NOFOLLOW: never through a symlink planted in a reused lab folder
+    fd = os.open(
+        path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600
+    )  # O_NOFOLLOW: never through a symlink planted in a reused lab folder
     os.fchmod(fd, 0o600)  # also when it existed with a wider mode
     return os.fdopen(fd, mode)
 
@@ -175,8 +183,17 @@ class VcsimProcess:
     identity: ProcessIdentity
 
 
-def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, key: Path,
-                clusters: int, hosts: int, timeout: float = 20.0) -> VcsimProcess:
+def start_vcsim(
+    workdir: Path,
+    *,
+    user: str,
+    password_file: Path,
+    cert: Path,
+    key: Path,
+    clusters: int,
+    hosts: int,
+    timeout: float = 20.0,
+) -> VcsimProcess:
     """Start vcsim detached (it outlives ``lab up``) on a free loopback port and wait for readiness.
 
     vcsim prints ``export GOVC_URL=...`` only once its listener serves, so reading that line is a
@@ -184,13 +201,43 @@ def start_vcsim(workdir: Path, *, user: str, password_file: Path, cert: Path, ke
     """
     workdir.mkdir(parents=True, exist_ok=True)
     out, log = workdir / "vcsim.out", workdir / "vcsim.log"
-    args = [str(find_vcsim()), "-l", "127.0.0.1:0", "-username", user, "-password", str(password_file),
-            "-tlscert", str(cert), "-tlskey", str(key), "-dc", "1", "-cluster", str(clusters),
-            "-host", str(hosts), "-standalone-host", "0", "-ds", "0", "-vm", "0", "-pg", "0"]
+    args = [
+        str(find_vcsim()),
+        "-l",
+        "127.0.0.1:0",
+        "-username",
+        user,
+        "-password",
+        str(password_file),
+        "-tlscert",
+        str(cert),
+        "-tlskey",
+        str(key),
+        "-dc",
+        "1",
+        "-cluster",
+        str(clusters),
+        "-host",
+        str(hosts),
+        "-standalone-host",
+        "0",
+        "-ds",
+        "0",
+        "-vm",
+        "0",
+        "-pg",
+        "0",
+    ]
     require_proc()
     with private_log(out, "wb") as stdout, private_log(log) as stderr:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                start_new_session=True, env={**os.environ, "TMPDIR": str(workdir)})
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": str(workdir)},
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = out.read_text().splitlines()[:1]

@@ -23,8 +23,10 @@ from srmctl.errors import LabError
 VCSIM = "vcsim"
 GO_SOURCES = ("go.mod", "go.sum", "main.go")
 GO_NEEDED = "Go >= 1.25"  # tracks the 'go' line of vcsim_go/go.mod
-INSTALL_HINT = ("run 'srmctl lab install-vcsim' (builds it with Go into the user's data folder), "
-                "or set SRMCTL_VCSIM to a vcsim binary")
+INSTALL_HINT = (
+    "run 'srmctl lab install-vcsim' (builds it with Go into the user's data folder), "
+    "or set SRMCTL_VCSIM to a vcsim binary"
+)
 
 
 def data_dir() -> Path:
@@ -55,15 +57,18 @@ def find_vcsim() -> Path:
     if explicit:
         # Asked for by name: a wrong value is an error, not a reason to quietly use another binary.
         if not _executable(Path(explicit)):
-            raise LabError(f"SRMCTL_VCSIM={explicit} is not an executable file; point it at a vcsim binary, "
-                           "or unset it and run 'srmctl lab install-vcsim'")
+            raise LabError(
+                f"SRMCTL_VCSIM={explicit} is not an executable file; point it at a vcsim binary, "
+                "or unset it and run 'srmctl lab install-vcsim'"
+            )
         return Path(explicit)
     on_path = shutil.which(VCSIM)
     for candidate in (Path(sys.prefix) / "bin" / VCSIM, installed_vcsim(), Path(on_path) if on_path else None):
         if candidate is not None and _executable(candidate):
             return candidate
-    raise LabError(f"vcsim not found (looked in {Path(sys.prefix) / 'bin'}, {installed_vcsim().parent} and "
-                   f"PATH): {INSTALL_HINT}")
+    raise LabError(
+        f"vcsim not found (looked in {Path(sys.prefix) / 'bin'}, {installed_vcsim().parent} and PATH): {INSTALL_HINT}"
+    )
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,11 @@ def install_vcsim(destination: Path | None = None, progress: Callable[[str], Non
     ``destination`` (default: :func:`installed_vcsim`). The binary is replaced only once the build succeeded."""
     go = shutil.which("go")
     if go is None:
-        raise LabError(f"Go is not installed (no 'go' on PATH): install {GO_NEEDED} (your distribution's "
-                       "golang package or Go's own release), then run 'srmctl lab install-vcsim' again; or "
-                       "set SRMCTL_VCSIM to a vcsim built elsewhere")
+        raise LabError(
+            f"Go is not installed (no 'go' on PATH): install {GO_NEEDED} (your distribution's "
+            "golang package or Go's own release), then run 'srmctl lab install-vcsim' again; or "
+            "set SRMCTL_VCSIM to a vcsim built elsewhere"
+        )
     target = destination or installed_vcsim()
     target.parent.mkdir(parents=True, exist_ok=True)
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=False).stdout.strip()
@@ -93,13 +100,19 @@ def install_vcsim(destination: Path | None = None, progress: Callable[[str], Non
             Path(work, name).write_bytes(package.joinpath(name).read_bytes())
         partial = target.with_name(f".{target.name}.partial")
         # -mod=readonly: the build uses exactly the go.sum shipped with srmctl, never updates it.
-        result = subprocess.run([go, "build", "-trimpath", "-mod=readonly", "-o", str(partial), "."], cwd=work,
-                                capture_output=True, text=True, check=False,
-                                env={**os.environ, "GOFLAGS": "-buildvcs=false"})
+        result = subprocess.run(
+            [go, "build", "-trimpath", "-mod=readonly", "-o", str(partial), "."],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "GOFLAGS": "-buildvcs=false"},
+        )
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
             output = (result.stderr or result.stdout).strip()
-            raise LabError(f"building vcsim with {version or go} failed (exit {result.returncode}); Go said:\n"
-                           f"{output[-2000:]}")
+            raise LabError(
+                f"building vcsim with {version or go} failed (exit {result.returncode}); Go said:\n{output[-2000:]}"
+            )
         partial.replace(target)
     return Installed(path=target, go=version, sources=str(package))

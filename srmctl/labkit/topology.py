@@ -109,17 +109,29 @@ class TopologyMappings(_TopologyModel):
     """SRM inventory mappings of one direction: what protecting the VMs of the site that keys it at the
     other site needs (that site's SRM holds the mappings; the placeholder datastores are the other site's)."""
 
-    folders: dict[str, str] = Field(default_factory=dict, description=(
-        "VM folder of this site -> VM folder of the other site, as paths below the datacenter's VM folder "
-        "('Web/Frontend'); '/' is the VM folder itself. SRM puts each VM's placeholder, and the recovered "
-        "VM, in the folder its own folder maps to. Mappings do not inherit: map every folder that holds a VM."))
-    resource_pools: dict[str, str] = Field(default_factory=dict, description=(
-        "Cluster of this site -> cluster of the other site: maps the clusters' root resource pools."))
-    networks: dict[str, str] = Field(default_factory=dict, description=(
-        "Network of this site -> network of the other site, by name (vcsim's is 'VM Network')."))
-    placeholder_datastores: list[str] = Field(default_factory=list, description=(
-        "Datastores of the other site that keep this direction's placeholder VMs (configured on the other "
-        "site's SRM); SRM uses the first."))
+    folders: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "VM folder of this site -> VM folder of the other site, as paths below the datacenter's VM folder "
+            "('Web/Frontend'); '/' is the VM folder itself. SRM puts each VM's placeholder, and the recovered "
+            "VM, in the folder its own folder maps to. Mappings do not inherit: map every folder that holds a VM."
+        ),
+    )
+    resource_pools: dict[str, str] = Field(
+        default_factory=dict,
+        description=("Cluster of this site -> cluster of the other site: maps the clusters' root resource pools."),
+    )
+    networks: dict[str, str] = Field(
+        default_factory=dict,
+        description=("Network of this site -> network of the other site, by name (vcsim's is 'VM Network')."),
+    )
+    placeholder_datastores: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Datastores of the other site that keep this direction's placeholder VMs (configured on the other "
+            "site's SRM); SRM uses the first."
+        ),
+    )
 
 
 class Topology(_TopologyModel):
@@ -128,14 +140,18 @@ class Topology(_TopologyModel):
     vms: list[TopologyVm]
     protection_groups: list[TopologyGroup] = []
     recovery_plans: list[TopologyPlan] = []
-    inventory_mappings: dict[str, TopologyMappings] = Field(default_factory=dict, description=(
-        "SRM inventory mappings per direction, keyed by the site whose VMs they protect. A direction not "
-        "listed gets what an administrator sets up when pairing the sites: every folder mapped to the "
-        "other site's folder of the same path (or its VM folder when it has none), the i-th cluster's "
-        "resource pool to the other site's i-th (or last) cluster's, every network to the other site's "
-        "network of the same name (or its first), and the other site's first datastore as placeholder "
-        "datastore. A direction listed gets exactly what it lists, so leaving an object out reproduces "
-        "SRM's MISSING_MAPPING."))
+    inventory_mappings: dict[str, TopologyMappings] = Field(
+        default_factory=dict,
+        description=(
+            "SRM inventory mappings per direction, keyed by the site whose VMs they protect. A direction not "
+            "listed gets what an administrator sets up when pairing the sites: every folder mapped to the "
+            "other site's folder of the same path (or its VM folder when it has none), the i-th cluster's "
+            "resource pool to the other site's i-th (or last) cluster's, every network to the other site's "
+            "network of the same name (or its first), and the other site's first datastore as placeholder "
+            "datastore. A direction listed gets exactly what it lists, so leaving an object out reproduces "
+            "SRM's MISSING_MAPPING."
+        ),
+    )
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Topology:
@@ -194,17 +210,27 @@ def scaled_topology(base: Topology, vm_count: int) -> Topology:
     target_ds = base.recovery_site_model.datastores[0]
     folders = protected.folders or [""]
     vms = [
-        TopologyVm(name=f"vm{i:04d}", folder=folders[i % len(folders)],
-           datastore=protected.datastores[i % len(protected.datastores)],
-           disks=[TopologyDisk(size=64 * 1024)], power="on",
-           replication=TopologyVmReplication(target_datastore=target_ds, rpo="15m"))
+        TopologyVm(
+            name=f"vm{i:04d}",
+            folder=folders[i % len(folders)],
+            datastore=protected.datastores[i % len(protected.datastores)],
+            disks=[TopologyDisk(size=64 * 1024)],
+            power="on",
+            replication=TopologyVmReplication(target_datastore=target_ds, rpo="15m"),
+        )
         for i in range(1, vm_count + 1)
     ]
     names = [vm.name for vm in vms]
     return Topology(
-        sites=base.sites, protected_site=base.protected_site, vms=vms,
+        sites=base.sites,
+        protected_site=base.protected_site,
+        vms=vms,
         protection_groups=[TopologyGroup(name="Scale PG", vms=names)],
-        recovery_plans=[TopologyPlan(
-            name="Scale Plan", protection_groups=["Scale PG"],
-            vms={n: {"priority": f"P{(i % 5) + 1}"} for i, n in enumerate(names)})],
+        recovery_plans=[
+            TopologyPlan(
+                name="Scale Plan",
+                protection_groups=["Scale PG"],
+                vms={n: {"priority": f"P{(i % 5) + 1}"} for i, n in enumerate(names)},
+            )
+        ],
     )

@@ -62,15 +62,20 @@ def topology_problems(topology: Topology) -> list[Problem]:
         if first[vm.name] != i:
             problems.append(Problem(("vms", i, "name"), f"{vm.name!r} is listed twice"))
         if vm.datastore not in protected.datastores:
-            problems.append(Problem(("vms", i, "datastore"),
-                                    f"{vm.datastore!r} is not a datastore of {topology.protected_site}"))
+            problems.append(
+                Problem(("vms", i, "datastore"), f"{vm.datastore!r} is not a datastore of {topology.protected_site}")
+            )
         if vm.folder and vm.folder not in protected.folders:
-            problems.append(Problem(("vms", i, "folder"),
-                                    f"{vm.folder!r} is not a folder of {topology.protected_site}"))
+            problems.append(
+                Problem(("vms", i, "folder"), f"{vm.folder!r} is not a folder of {topology.protected_site}")
+            )
         if vm.replication and vm.replication.target_datastore not in recovery.datastores:
-            problems.append(Problem(("vms", i, "replication", "target_datastore"),
-                                    f"{vm.replication.target_datastore!r} is not a datastore of "
-                                    f"{topology.recovery_site}"))
+            problems.append(
+                Problem(
+                    ("vms", i, "replication", "target_datastore"),
+                    f"{vm.replication.target_datastore!r} is not a datastore of {topology.recovery_site}",
+                )
+            )
     replicated = {vm.name for vm in topology.vms if vm.replication}
     owner: dict[str, str] = {}
     for i, pg in enumerate(topology.protection_groups):
@@ -80,17 +85,28 @@ def topology_problems(topology: Topology) -> list[Problem]:
                 problems.append(Problem(where, f"unknown VM {name!r}"))
             elif name not in replicated:
                 # A vSphere Replication protection group holds replicated VMs only (SRM: VM not replicated).
-                problems.append(Problem(where, f"VM {name!r} has no replication: a vSphere Replication "
-                                               "protection group holds replicated VMs only"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"VM {name!r} has no replication: a vSphere Replication "
+                        "protection group holds replicated VMs only",
+                    )
+                )
             elif name in owner:
-                problems.append(Problem(where, f"VM {name!r} is already in group {owner[name]!r} (a VM belongs "
-                                               "to one protection group)"))
+                problems.append(
+                    Problem(
+                        where, f"VM {name!r} is already in group {owner[name]!r} (a VM belongs to one protection group)"
+                    )
+                )
             else:
                 owner[name] = pg.name
     groups = {pg.name: pg for pg in topology.protection_groups}
     for i, plan in enumerate(topology.recovery_plans):
-        problems += [Problem(("recovery_plans", i, "protection_groups", j), f"unknown protection group {g!r}")
-                     for j, g in enumerate(plan.protection_groups) if g not in groups]
+        problems += [
+            Problem(("recovery_plans", i, "protection_groups", j), f"unknown protection group {g!r}")
+            for j, g in enumerate(plan.protection_groups)
+            if g not in groups
+        ]
         members = {v for g in plan.protection_groups if g in groups for v in groups[g].vms}
         problems += _plan_problems(("recovery_plans", i), plan, members, names)
     return problems + _mapping_problems(topology)
@@ -114,8 +130,9 @@ def _plan_problems(where: Loc, plan: TopologyPlan, members: set[str], names: set
         for dependency in validated.dependencies:
             if dependency not in members:
                 # SRM's VmSummarizedRecoverySettings.dependent_vms: dependent VMs must be in the same plan.
-                problems.append(Problem((*where, "vms", name, "dependencies"),
-                                        f"{dependency!r} is not a VM of this plan"))
+                problems.append(
+                    Problem((*where, "vms", name, "dependencies"), f"{dependency!r} is not a VM of this plan")
+                )
     if _cycle(settings):
         problems.append(Problem((*where, "vms"), "the VM dependencies form a cycle"))
     try:
@@ -164,11 +181,16 @@ def _mapping_problems(topology: Topology) -> list[Problem]:
                 problems.append(Problem((*where, "folders", source), f"{target!r} is not a folder of the other site"))
         for source, target in direction.resource_pools.items():
             if source not in {c.name for c in mine.clusters}:
-                problems.append(Problem((*where, "resource_pools", source), f"{source!r} is not a cluster of {name}",
-                                        "key"))
+                problems.append(
+                    Problem((*where, "resource_pools", source), f"{source!r} is not a cluster of {name}", "key")
+                )
             if target not in {c.name for c in theirs.clusters}:
-                problems.append(Problem((*where, "resource_pools", source),
-                                        f"{target!r} is not a cluster of the other site"))
-        problems += [Problem((*where, "placeholder_datastores", j), f"{d!r} is not a datastore of the other site")
-                     for j, d in enumerate(direction.placeholder_datastores) if d not in theirs.datastores]
+                problems.append(
+                    Problem((*where, "resource_pools", source), f"{target!r} is not a cluster of the other site")
+                )
+        problems += [
+            Problem((*where, "placeholder_datastores", j), f"{d!r} is not a datastore of the other site")
+            for j, d in enumerate(direction.placeholder_datastores)
+            if d not in theirs.datastores
+        ]
     return problems

@@ -18,12 +18,19 @@ CUSTOM_STEP_VIEWS: tuple[ViewMode, ...] = ("test", "recovery")
 
 def direction(plan: RecoveryPlan) -> tuple[str, str]:
     """(protected site, recovery site) of a plan, by SRM site name."""
-    return str(plan.protected_site_name or plan.protected_vc_guid), str(plan.recovery_site_name or
-                                                                        plan.recovery_vc_guid)
+    return str(plan.protected_site_name or plan.protected_vc_guid), str(
+        plan.recovery_site_name or plan.recovery_vc_guid
+    )
 
 
-def capture(srm: SrmClient, plan_name: str, *, site: str, instance_uuids: Mapping[str, str] | None = None,
-            vr: VrClient | None = None) -> Snapshot:
+def capture(
+    srm: SrmClient,
+    plan_name: str,
+    *,
+    site: str,
+    instance_uuids: Mapping[str, str] | None = None,
+    vr: VrClient | None = None,
+) -> Snapshot:
     """Everything an operator customised on the plan: per-VM settings and plan-level custom steps, and (with
     ``vr``) each VM's replication settings.
 
@@ -36,13 +43,19 @@ def capture(srm: SrmClient, plan_name: str, *, site: str, instance_uuids: Mappin
     plan_vms = srm.plan_vms(plan.id)
     states = srm.recovery_settings_of(plan.id, [vm.id for vm in plan_vms])
     for vm in plan_vms:
-        vms[vm.name] = metadata_from_settings(states[vm.id].recovery_settings,
-                                              instance_uuid=(instance_uuids or {}).get(vm.name))
+        vms[vm.name] = metadata_from_settings(
+            states[vm.id].recovery_settings, instance_uuid=(instance_uuids or {}).get(vm.name)
+        )
     return Snapshot(
         taken_at=now(),
         source=Source(site=site, srm=srm.endpoint, plan_id=plan.id),
-        plan=PlanInfo(name=plan.name, description=plan.description or "", protected_site=protected,
-                      recovery_site=recovery, protection_groups=tuple(groups)),
+        plan=PlanInfo(
+            name=plan.name,
+            description=plan.description or "",
+            protected_site=protected,
+            recovery_site=recovery,
+            protection_groups=tuple(groups),
+        ),
         vms=dict(sorted(vms.items())),
         steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, plan.id, view))},
         groups=groups,
@@ -57,12 +70,18 @@ def capture_groups(srm: SrmClient, plan: RecoveryPlan) -> dict[str, GroupInfo]:
     names = [g.name for g in found]
     for name in names:
         if names.count(name) > 1:
-            raise Ambiguous(f"protection group {name!r} of recovery plan {plan.name!r}",
-                            [g.id for g in found if g.name == name])
-    return {g.name: GroupInfo(type=g.replication_type or "HBR", description=g.description or "",
-                              vms=tuple(vm.name for vm in srm.group_vms(g.id)),
-                              plans=tuple(p.name for p in srm.group_plans(g.id)))
-            for g in sorted(found, key=lambda g: g.name)}
+            raise Ambiguous(
+                f"protection group {name!r} of recovery plan {plan.name!r}", [g.id for g in found if g.name == name]
+            )
+    return {
+        g.name: GroupInfo(
+            type=g.replication_type or "HBR",
+            description=g.description or "",
+            vms=tuple(vm.name for vm in srm.group_vms(g.id)),
+            plans=tuple(p.name for p in srm.group_plans(g.id)),
+        )
+        for g in sorted(found, key=lambda g: g.name)
+    }
 
 
 def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
@@ -76,28 +95,37 @@ def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
             after = step.title
             continue
         data = srm.callout_data(plan_id, view, step.id)
-        result.append(PlanStep(position=position, after=after,
-                               type=enum_text(data.callout_type),  # type: ignore[arg-type]
-                               name=data.name, content=redact(data.content),
-                               timeout=timedelta(seconds=data.timeout_seconds)))
+        result.append(
+            PlanStep(
+                position=position,
+                after=after,
+                type=enum_text(data.callout_type),  # type: ignore[arg-type]
+                name=data.name,
+                content=redact(data.content),
+                timeout=timedelta(seconds=data.timeout_seconds),
+            )
+        )
     return tuple(result)
 
 
 def built_in_titles(srm: SrmClient, plan_id: str, view: str) -> list[str]:
     """The titles of a view's built-in top-level steps, in order, as the plan lists them now."""
-    return [s.title for s in srm.recovery_steps(plan_id, view)
-            if s.depth == 0 and s.plan_callout_position_spec is None]
+    return [s.title for s in srm.recovery_steps(plan_id, view) if s.depth == 0 and s.plan_callout_position_spec is None]
 
 
 def same_placement(wanted: Sequence[PlanStep], live: Sequence[PlanStep]) -> bool:
     """Whether ``live`` holds ``wanted``: the same steps in the same order, each after the same built-in step
     (by position for a step recorded without ``after``)."""
+
     def place(w: PlanStep, step: PlanStep) -> bool:
         return w.after == step.after if w.after is not None else w.position == step.position
 
     return len(wanted) == len(live) and all(
-        place(w, step) and w.model_copy(update={"position": 0, "after": None})
-        == step.model_copy(update={"position": 0, "after": None}) for w, step in zip(wanted, live, strict=True))
+        place(w, step)
+        and w.model_copy(update={"position": 0, "after": None})
+        == step.model_copy(update={"position": 0, "after": None})
+        for w, step in zip(wanted, live, strict=True)
+    )
 
 
 def resolve_positions(wanted: Sequence[PlanStep], titles: Sequence[str]) -> tuple[PlanStep, ...]:
@@ -111,8 +139,10 @@ def resolve_positions(wanted: Sequence[PlanStep], titles: Sequence[str]) -> tupl
             index = step.position
         else:
             if step.after and step.after not in titles:
-                raise ValueError(f"custom step {step.name!r} follows {step.after!r}, which the plan no longer "
-                                 f"lists (it lists: {', '.join(titles)})")
+                raise ValueError(
+                    f"custom step {step.name!r} follows {step.after!r}, which the plan no longer "
+                    f"lists (it lists: {', '.join(titles)})"
+                )
             index = slots.index(step.after) + 1 if step.after else 0
             while index < len(slots) and slots[index] is None:
                 index += 1

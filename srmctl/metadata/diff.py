@@ -49,11 +49,15 @@ def not_compared(expected: Snapshot) -> tuple[str, ...]:
     replication settings."""
     notes = []
     if expected.groups is None:
-        notes.append("protection groups not compared: the snapshot file records no group structure (taken by an "
-                     "srmctl that did not record groups yet); export a new snapshot to compare group names and VMs")
+        notes.append(
+            "protection groups not compared: the snapshot file records no group structure (taken by an "
+            "srmctl that did not record groups yet); export a new snapshot to compare group names and VMs"
+        )
     if expected.replication is None:
-        notes.append("replication settings not compared: the snapshot file records none (taken by an srmctl that "
-                     "did not record them yet); export a new snapshot to compare each VM's RPO and options")
+        notes.append(
+            "replication settings not compared: the snapshot file records none (taken by an srmctl that "
+            "did not record them yet); export a new snapshot to compare each VM's RPO and options"
+        )
     return tuple(notes)
 
 

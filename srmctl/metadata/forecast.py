@@ -16,13 +16,14 @@ from srmctl.metadata.snapshot import IpConfig, NicIp, Shutdown, SnapshotCallout,
 #: timeout, automatic IP customisation, no callouts, prompts, dependencies or per-NIC IP settings (SRM
 #: Administration, "Recovery plan VM settings": the defaults of a newly protected VM). A rebuild throws every
 #: customisation away, so this is the state metadata.restore starts from.
-SRM_DEFAULTS = VmMetadata(priority="P3", startup=Startup(action="POWER_ON", tools_timeout=timedelta(seconds=300),
-                                                         delay=timedelta(0)),
-                          shutdown=Shutdown(skip_guest=False, timeout=timedelta(seconds=300)),
-                          ip_customization="AUTO")
+SRM_DEFAULTS = VmMetadata(
+    priority="P3",
+    startup=Startup(action="POWER_ON", tools_timeout=timedelta(seconds=300), delay=timedelta(0)),
+    shutdown=Shutdown(skip_guest=False, timeout=timedelta(seconds=300)),
+    ip_customization="AUTO",
+)
 
-_FIELDS = ("priority", "dependencies", "startup", "shutdown", "pre_power_on", "post_power_on", "ip_customization",
-           "ip")
+_FIELDS = ("priority", "dependencies", "startup", "shutdown", "pre_power_on", "post_power_on", "ip_customization", "ip")
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ def field_changes(now: VmMetadata, wanted: VmMetadata, sites: tuple[str, str]) -
     return tuple(lines)
 
 
-def forecast(wanted: dict[str, VmMetadata], vms: Sequence[str], sites: tuple[str, str],
-             after: VmMetadata = SRM_DEFAULTS) -> tuple[VmChange, ...]:
+def forecast(
+    wanted: dict[str, VmMetadata], vms: Sequence[str], sites: tuple[str, str], after: VmMetadata = SRM_DEFAULTS
+) -> tuple[VmChange, ...]:
     """Per VM of ``vms`` that ``wanted`` (a snapshot's VMs, oriented to the plan after the rebuild) records:
     what restoring it changes when SRM holds ``after`` for it."""
     out = []
@@ -63,34 +65,47 @@ def forecast(wanted: dict[str, VmMetadata], vms: Sequence[str], sites: tuple[str
 def shown(meta: VmMetadata, sites: tuple[str, str]) -> dict[str, str | tuple[str, ...]]:
     """The snapshot's values in an action's details: priority, dependencies, callouts, prompts, IP settings."""
     callouts = (*meta.pre_power_on, *meta.post_power_on)
-    return {"priority": meta.priority, "dependencies": meta.dependencies,
-            "callouts": tuple(c.name for c in callouts if c.type != "PROMPT"),
-            "prompts": tuple(c.name for c in callouts if c.type == "PROMPT"),
-            "ip": tuple(line for nic in meta.ip for line in _nic_lines(nic, sites))}
+    return {
+        "priority": meta.priority,
+        "dependencies": meta.dependencies,
+        "callouts": tuple(c.name for c in callouts if c.type != "PROMPT"),
+        "prompts": tuple(c.name for c in callouts if c.type == "PROMPT"),
+        "ip": tuple(line for nic in meta.ip for line in _nic_lines(nic, sites)),
+    }
 
 
 def _ip_changes(before: tuple[NicIp, ...], after: tuple[NicIp, ...], sites: tuple[str, str]) -> list[str]:
     old = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for nic in before for line in _nic_lines(nic, sites)}
     new = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for nic in after for line in _nic_lines(nic, sites)}
-    return [f"{key}: {old.get(key, 'none')} → {new.get(key, 'none')}" for key in sorted(set(old) | set(new))
-            if old.get(key) != new.get(key)]
+    return [
+        f"{key}: {old.get(key, 'none')} → {new.get(key, 'none')}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
 
 
 def _nic_lines(nic: NicIp, sites: tuple[str, str]) -> list[str]:
-    return [f"ip nic {nic.nic} at {site}: {_ip_text(config)}"
-            for site, config in zip(sites, (nic.protected, nic.recovery), strict=True) if config is not None]
+    return [
+        f"ip nic {nic.nic} at {site}: {_ip_text(config)}"
+        for site, config in zip(sites, (nic.protected, nic.recovery), strict=True)
+        if config is not None
+    ]
 
 
 def _ip_text(ip: IpConfig) -> str:
     parts = []
     if ip.ipv4:
         v4 = ip.ipv4
-        parts.append("DHCP" if v4.type == "DHCP" else f"{v4.address}/{v4.mask}" + (f" gw {v4.gateway}" if
-                                                                                   v4.gateway else ""))
+        parts.append(
+            "DHCP" if v4.type == "DHCP" else f"{v4.address}/{v4.mask}" + (f" gw {v4.gateway}" if v4.gateway else "")
+        )
     if ip.ipv6:
         v6 = ip.ipv6
-        parts.append("DHCPv6" if v6.type == "DHCP" else f"{v6.address}/{v6.prefix_length}" + (
-            f" gw {v6.gateway}" if v6.gateway else ""))
+        parts.append(
+            "DHCPv6"
+            if v6.type == "DHCP"
+            else f"{v6.address}/{v6.prefix_length}" + (f" gw {v6.gateway}" if v6.gateway else "")
+        )
     if ip.dns and ip.dns.servers:
         parts.append("dns " + ",".join(ip.dns.servers))
     return " ".join(parts) or "set"

@@ -24,8 +24,13 @@ class WantedGroup:
     originals: tuple[str, ...] = ()
 
 
-def group_layout(recorded: Mapping[str, GroupInfo] | None, vms: Sequence[str], *,
-                 rename: Mapping[str, str] | None = None, one_group: str | None = None) -> tuple[WantedGroup, ...]:
+def group_layout(
+    recorded: Mapping[str, GroupInfo] | None,
+    vms: Sequence[str],
+    *,
+    rename: Mapping[str, str] | None = None,
+    one_group: str | None = None,
+) -> tuple[WantedGroup, ...]:
     """The groups holding ``vms``: each recorded group that holds one of them, under its name or the one
     ``rename`` gives it (groups renamed to one name merge), with only those VMs. ``one_group`` puts every VM
     into that one group instead. Raises LayoutError naming the problem: no record, a rename of a group the
@@ -33,15 +38,19 @@ def group_layout(recorded: Mapping[str, GroupInfo] | None, vms: Sequence[str], *
     if one_group is not None:
         return (WantedGroup(one_group, tuple(sorted(set(vms))), originals=tuple(sorted(recorded or ()))),)
     if recorded is None:
-        raise LayoutError("no record of the recovery plan's protection groups (the snapshot predates srmctl "
-                          "recording them, and the live plan holds none): export a new snapshot, or put all the "
-                          "VMs into one group with protection_group.name")
+        raise LayoutError(
+            "no record of the recovery plan's protection groups (the snapshot predates srmctl "
+            "recording them, and the live plan holds none): export a new snapshot, or put all the "
+            "VMs into one group with protection_group.name"
+        )
     rename = dict(rename or {})
     # A rename whose new name is recorded already was applied before (a snapshot of a rebuilt plan).
     unknown = sorted(old for old, new in rename.items() if old not in recorded and new not in recorded)
     if unknown:
-        raise LayoutError(f"protection_groups.rename names {', '.join(map(repr, unknown))}, not a protection group "
-                          f"of the recovery plan (it has: {', '.join(map(repr, sorted(recorded))) or 'none'})")
+        raise LayoutError(
+            f"protection_groups.rename names {', '.join(map(repr, unknown))}, not a protection group "
+            f"of the recovery plan (it has: {', '.join(map(repr, sorted(recorded))) or 'none'})"
+        )
     wanted = set(vms)
     members: dict[str, set[str]] = {}
     originals: dict[str, list[str]] = {}
@@ -58,11 +67,15 @@ def group_layout(recorded: Mapping[str, GroupInfo] | None, vms: Sequence[str], *
             originals.setdefault(name, []).append(original)
     homeless = sorted(wanted - set(seen))
     if homeless:
-        raise LayoutError(f"no protection group of the recovery plan holds {', '.join(homeless)} (groups: "
-                          f"{', '.join(map(repr, sorted(recorded))) or 'none'}); add the VM(s) to a group in SRM "
-                          "and export a new snapshot, or put all the VMs into one group with protection_group.name")
-    return tuple(WantedGroup(name, tuple(sorted(held)), _description(recorded, originals[name]),
-                             tuple(originals[name])) for name, held in sorted(members.items()))
+        raise LayoutError(
+            f"no protection group of the recovery plan holds {', '.join(homeless)} (groups: "
+            f"{', '.join(map(repr, sorted(recorded))) or 'none'}); add the VM(s) to a group in SRM "
+            "and export a new snapshot, or put all the VMs into one group with protection_group.name"
+        )
+    return tuple(
+        WantedGroup(name, tuple(sorted(held)), _description(recorded, originals[name]), tuple(originals[name]))
+        for name, held in sorted(members.items())
+    )
 
 
 def _description(recorded: Mapping[str, GroupInfo], originals: Sequence[str]) -> str:

@@ -55,9 +55,14 @@ class VmReplication(_Model):
 
     def summary(self) -> str:
         """One line for plans and notes, e.g. ``rpo 5m, quiesce on, compression on, MPIT 3/day for 2 days``."""
-        parts = [f"rpo {self.rpo}m", f"quiesce {_on(self.quiesce)}", f"compression {_on(self.network_compression)}",
-                 f"encryption {_on(self.encryption)}", f"new disks {_on(self.auto_replicate_new_disks)}",
-                 "MPIT " + (f"{self.mpit.instances}/day for {self.mpit.days} days" if self.mpit else "off")]
+        parts = [
+            f"rpo {self.rpo}m",
+            f"quiesce {_on(self.quiesce)}",
+            f"compression {_on(self.network_compression)}",
+            f"encryption {_on(self.encryption)}",
+            f"new disks {_on(self.auto_replicate_new_disks)}",
+            "MPIT " + (f"{self.mpit.instances}/day for {self.mpit.days} days" if self.mpit else "off"),
+        ]
         if self.vm_data_sets is not None:
             parts.append(f"VM data sets {_on(self.vm_data_sets)}")
         return ", ".join(parts)
@@ -76,26 +81,42 @@ def from_vr(replication: Replication, disks: Iterable[ReplicatedDisk]) -> VmRepl
     mpit = None
     if replication.mpit_enabled and replication.mpit_instances and replication.mpit_days:
         mpit = Mpit(instances=replication.mpit_instances, days=replication.mpit_days)
-    targets = tuple(sorted(
-        (DiskTarget(device_key=d.vm_disk.device_key,
+    targets = tuple(
+        sorted(
+            (
+                DiskTarget(
+                    device_key=d.vm_disk.device_key,
                     datastore=d.destination_path.datastore_name or d.destination_path.datastore_id,
-                    storage_policy_id=d.destination_storage_policy_id)
-         for d in disks if d.vm_disk is not None and d.vm_disk.device_key is not None and not d.vm_disk.is_vm_home
-         and d.replicated is not False and d.destination_path is not None),
-        key=lambda t: t.device_key))
+                    storage_policy_id=d.destination_storage_policy_id,
+                )
+                for d in disks
+                if d.vm_disk is not None
+                and d.vm_disk.device_key is not None
+                and not d.vm_disk.is_vm_home
+                and d.replicated is not False
+                and d.destination_path is not None
+            ),
+            key=lambda t: t.device_key,
+        )
+    )
     return VmReplication(
-        rpo=replication.rpo or 0, quiesce=bool(replication.quiescing_enabled),
+        rpo=replication.rpo or 0,
+        quiesce=bool(replication.quiescing_enabled),
         network_compression=bool(replication.network_compression_enabled),
         encryption=bool(replication.encryption_enabled),
-        auto_replicate_new_disks=replication.auto_replicate_new_disks_enabled is not False, mpit=mpit,
+        auto_replicate_new_disks=replication.auto_replicate_new_disks_enabled is not False,
+        mpit=mpit,
         vm_data_sets=replication.vm_data_sets_replication_enabled,
         source_site=replication.source_site_name or replication.source_vc_id or "",
         target_site=replication.target_site_name or replication.target_vc_id or "",
-        target_vcenter=replication.target_vc_id or "", disks=targets)
+        target_vcenter=replication.target_vc_id or "",
+        disks=targets,
+    )
 
 
-def capture_replications(vr: VrClient, names: Iterable[str], prefer_source: str | None, *,
-                         disks: bool = True) -> dict[str, VmReplication]:
+def capture_replications(
+    vr: VrClient, names: Iterable[str], prefer_source: str | None, *, disks: bool = True
+) -> dict[str, VmReplication]:
     """The replication settings of the VMs ``names``, by VM name (VR names a replication after its VM); with
     ``disks``, each disk's target too (one GET per VM: VR lists a replication's disks only one replication at a
     time).

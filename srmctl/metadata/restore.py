@@ -60,8 +60,10 @@ def validate(snapshot: Snapshot) -> list[str]:
             if dep not in vms:
                 problems.append(f"vms.{name}.dependencies: {dep!r} is not a VM of the snapshot")
             elif vms[dep].priority != meta.priority:
-                problems.append(f"vms.{name}.dependencies: {dep!r} is in priority group {vms[dep].priority}, "
-                                f"{name} in {meta.priority}; SRM allows dependencies only within one group")
+                problems.append(
+                    f"vms.{name}.dependencies: {dep!r} is in priority group {vms[dep].priority}, "
+                    f"{name} in {meta.priority}; SRM allows dependencies only within one group"
+                )
     cycle = _cycle({n: [d for d in m.dependencies if d in vms] for n, m in vms.items()})
     if cycle:
         problems.append(f"dependencies form a cycle: {' → '.join(cycle)}")
@@ -77,7 +79,7 @@ def _cycle(graph: Mapping[str, Sequence[str]]) -> list[str]:
         path.append(node)
         for nxt in graph.get(node, ()):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         state[node] = 2
@@ -103,15 +105,22 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
     ids = _ids_by_name([(vm.name, vm.id) for vm in srm.plan_vms(plan.id)])
     placed = {name: meta for name, meta in snapshot.vms.items() if name in ids}
     unplaced = tuple(sorted(set(snapshot.vms) - set(ids)))
-    orphaned_deps = [f"{n} depends on {d}, which the plan does not hold"
-                     for n, m in placed.items() for d in m.dependencies if d not in ids]
+    orphaned_deps = [
+        f"{n} depends on {d}, which the plan does not hold"
+        for n, m in placed.items()
+        for d in m.dependencies
+        if d not in ids
+    ]
     if orphaned_deps:
         raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: {p}" for p in orphaned_deps])
 
     actions: list[RestoreAction] = []
     if (snapshot.plan.description or "") != (plan.description or ""):
-        actions.append(RestoreAction("plan_description", plan.name, "set the plan's description",
-                                     description=snapshot.plan.description))
+        actions.append(
+            RestoreAction(
+                "plan_description", plan.name, "set the plan's description", description=snapshot.plan.description
+            )
+        )
     dependency_changes = []
     states = srm.recovery_settings_of(plan.id, [ids[name] for name in placed])
     for name, meta in placed.items():
@@ -121,18 +130,26 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
         # Pass 1 keeps only dependencies that already exist: new ones may need priorities set in this pass.
         first = settings_from_metadata(
             meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
-            dependency_ids=ids)
+            dependency_ids=ids,
+        )
         if _comparable(first) != _comparable(live):
             changes = field_changes(_comparable(live), _comparable(first), snapshot.direction)
             first = _with_live_secrets(first, live, name)
-            actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first,
-                                         changes=changes))
+            actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first, changes=changes))
         if set(meta.dependencies) != live_deps:
-            dependency_changes.append(RestoreAction(
-                "vm_dependencies", name, f"dependencies {sorted(live_deps)} → {sorted(meta.dependencies)}",
-                dependency_ids=tuple(d.id for d in desired.dependent_vms),
-                changes=field_changes(VmMetadata(dependencies=tuple(live_deps)), VmMetadata(
-                    dependencies=meta.dependencies), snapshot.direction)))
+            dependency_changes.append(
+                RestoreAction(
+                    "vm_dependencies",
+                    name,
+                    f"dependencies {sorted(live_deps)} → {sorted(meta.dependencies)}",
+                    dependency_ids=tuple(d.id for d in desired.dependent_vms),
+                    changes=field_changes(
+                        VmMetadata(dependencies=tuple(live_deps)),
+                        VmMetadata(dependencies=meta.dependencies),
+                        snapshot.direction,
+                    ),
+                )
+            )
     actions += dependency_changes
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
@@ -142,10 +159,12 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
             except ValueError as error:
                 raise RunbookInvalid([f"snapshot of {snapshot.plan.name}: steps.{view}: {error}"]) from error
             wanted = _steps_with_live_secrets(srm, plan.id, view, wanted)
-            actions.append(RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)",
-                                         steps=wanted))
-    return RestorePlan(plan.id, plan.name, tuple(actions), unplaced,
-                       tuple(sorted(set(ids) - set(snapshot.vms))), snapshot.direction)
+            actions.append(
+                RestoreAction("plan_steps", view, f"rebuild {len(wanted)} custom {view} step(s)", steps=wanted)
+            )
+    return RestorePlan(
+        plan.id, plan.name, tuple(actions), unplaced, tuple(sorted(set(ids) - set(snapshot.vms))), snapshot.direction
+    )
 
 
 def require_placed(restore: RestorePlan) -> None:
@@ -154,9 +173,11 @@ def require_placed(restore: RestorePlan) -> None:
     ``snapshot diff`` says, with exit 1). Raised before anything is changed."""
     if restore.unplaced:
         listed = ", ".join(restore.unplaced)
-        raise NotFound(f"recovery plan {restore.plan_name!r} does not hold {len(restore.unplaced)} VM(s) of the "
-                       f"snapshot: {listed}; nothing was changed. Protect them in the plan (their protection "
-                       "group) or remove them from the snapshot file, then restore again")
+        raise NotFound(
+            f"recovery plan {restore.plan_name!r} does not hold {len(restore.unplaced)} VM(s) of the "
+            f"snapshot: {listed}; nothing was changed. Protect them in the plan (their protection "
+            "group) or remove them from the snapshot file, then restore again"
+        )
 
 
 def apply_restore(srm: SrmClient, restore: RestorePlan) -> None:
@@ -182,9 +203,17 @@ def _rebuild_steps(srm: SrmClient, plan_id: str, view: str, steps: Sequence[Plan
         if existing.plan_callout_position_spec is not None:
             srm.delete_recovery_step(plan_id, view, existing.id)
     for wanted in resolve_positions(steps, built_in_titles(srm, plan_id, view)):
-        srm.create_plan_callout(plan_id, view, CalloutSpec(
-            name=wanted.name, content=wanted.content, callout_type=wanted.type,  # type: ignore[arg-type]
-            timeout_seconds=int(wanted.timeout.total_seconds()), position=wanted.position))
+        srm.create_plan_callout(
+            plan_id,
+            view,
+            CalloutSpec(
+                name=wanted.name,
+                content=wanted.content,
+                callout_type=wanted.type,  # type: ignore[arg-type]
+                timeout_seconds=int(wanted.timeout.total_seconds()),
+                position=wanted.position,
+            ),
+        )
 
 
 def _with_live_secrets(wanted: VmRecoverySettings, live: VmRecoverySettings, vm: str) -> VmRecoverySettings:
@@ -198,18 +227,27 @@ def _with_live_secrets(wanted: VmRecoverySettings, live: VmRecoverySettings, vm:
         for c in callouts:
             if has_redaction(c.content):
                 if c.content not in live_texts:
-                    raise RunbookInvalid([f"vms.{vm}: callout {c.name!r} holds a secret the snapshot does not store "
-                                          "and SRM no longer has; re-enter it in SRM, then restore again"])
+                    raise RunbookInvalid(
+                        [
+                            f"vms.{vm}: callout {c.name!r} holds a secret the snapshot does not store "
+                            "and SRM no longer has; re-enter it in SRM, then restore again"
+                        ]
+                    )
                 c = c.model_copy(update={"content": live_texts[c.content]})
             out.append(c)
         return tuple(out)
 
-    return wanted.model_copy(update={"pre_power_on_steps": real(wanted.pre_power_on_steps),
-                                     "post_power_on_steps": real(wanted.post_power_on_steps)})
+    return wanted.model_copy(
+        update={
+            "pre_power_on_steps": real(wanted.pre_power_on_steps),
+            "post_power_on_steps": real(wanted.post_power_on_steps),
+        }
+    )
 
 
-def _steps_with_live_secrets(srm: SrmClient, plan_id: str, view: str,
-                             wanted: tuple[PlanStep, ...]) -> tuple[PlanStep, ...]:
+def _steps_with_live_secrets(
+    srm: SrmClient, plan_id: str, view: str, wanted: tuple[PlanStep, ...]
+) -> tuple[PlanStep, ...]:
     if not any(has_redaction(s.content) for s in wanted):
         return wanted
     live_texts = {}
@@ -219,8 +257,13 @@ def _steps_with_live_secrets(srm: SrmClient, plan_id: str, view: str,
             live_texts[redact(content)] = content
     missing = [s.name for s in wanted if has_redaction(s.content) and s.content not in live_texts]
     if missing:
-        raise RunbookInvalid([f"steps.{view}: {name!r} holds a secret the snapshot does not store and SRM no "
-                              "longer has; re-enter it in SRM, then restore again" for name in missing])
+        raise RunbookInvalid(
+            [
+                f"steps.{view}: {name!r} holds a secret the snapshot does not store and SRM no "
+                "longer has; re-enter it in SRM, then restore again"
+                for name in missing
+            ]
+        )
     return tuple(s.model_copy(update={"content": live_texts.get(s.content, s.content)}) for s in wanted)
 
 

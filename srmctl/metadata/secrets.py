@@ -20,6 +20,7 @@ def _marker(value: str) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every secret-looking value replaced by its marker (idempotent)."""
+
     def swap(match: re.Match[str]) -> str:
         value = match.group("value")
         return match.group(0) if _MARKER.fullmatch(value) else match.group("key") + _marker(value)

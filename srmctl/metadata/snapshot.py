@@ -230,9 +230,12 @@ class Snapshot(_Model):
             return self
         if direction != self.direction[::-1]:
             raise ValueError(f"snapshot direction {self.direction} does not match {direction}")
-        vms = {name: vm.model_copy(update={"ip": tuple(
-            NicIp(nic=n.nic, protected=n.recovery, recovery=n.protected) for n in vm.ip)})
-            for name, vm in self.vms.items()}
+        vms = {
+            name: vm.model_copy(
+                update={"ip": tuple(NicIp(nic=n.nic, protected=n.recovery, recovery=n.protected) for n in vm.ip)}
+            )
+            for name, vm in self.vms.items()
+        }
         plan = self.plan.model_copy(update={"protected_site": direction[0], "recovery_site": direction[1]})
         return self.model_copy(update={"vms": vms, "plan": plan})
 
@@ -262,8 +265,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    risky = any(ord(c) < 0x20 and c not in "\n" or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\ufeff"
-                for c in value)
+    risky = any(ord(c) < 0x20 and c not in "\n" or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\ufeff" for c in value)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if risky else None)
 
 

@@ -28,18 +28,30 @@ def cross_checks(data: Mapping[str, Any]) -> list[Problem]:
 
 def _one_group_setting(data: Mapping[str, Any]) -> list[Problem]:
     if data.get("protection_group") is not None and data.get("protection_groups") is not None:
-        return [Problem(("protection_groups",), "use either 'protection_group' (one group for all the VMs) or "
-                        "'protection_groups' (the plan's own groups, renamed), not both", "key")]
+        return [
+            Problem(
+                ("protection_groups",),
+                "use either 'protection_group' (one group for all the VMs) or "
+                "'protection_groups' (the plan's own groups, renamed), not both",
+                "key",
+            )
+        ]
     groups = data.get("protection_groups")
     rename = groups.get("rename") if isinstance(groups, Mapping) else None
     if not isinstance(rename, Mapping):
         return []
     # Renames are applied once, never chained: a group created under a name that another rename moves away
     # would make the two directions disagree on which group is which.
-    return [Problem(("protection_groups", "rename", old), f"{old!r} is renamed to {new!r}, which is itself "
-                    f"renamed (to {rename[new]!r}); renames are not chained: map each group to its final name", "key")
-            for old, new in rename.items() if isinstance(new, str) and new != old and new in rename
-            and rename[new] != new]
+    return [
+        Problem(
+            ("protection_groups", "rename", old),
+            f"{old!r} is renamed to {new!r}, which is itself "
+            f"renamed (to {rename[new]!r}); renames are not chained: map each group to its final name",
+            "key",
+        )
+        for old, new in rename.items()
+        if isinstance(new, str) and new != old and new in rename and rename[new] != new
+    ]
 
 
 def _vms_or_select(data: Mapping[str, Any]) -> list[Problem]:

@@ -75,7 +75,6 @@ def duration_bounds(data: Any, loc: Loc = ()) -> list[Problem]:
     return problems
 
 
-
 def _check_version(data: dict[str, Any]) -> Problem | None:
     version = data.get("version", FORMAT_VERSION)  # a missing version is reported with the other keys
     if isinstance(version, bool) or not isinstance(version, int):

@@ -43,13 +43,47 @@ from srmctl.runbook.values import (
 )
 
 __all__ = [
-    "DEFAULT_STEPS", "DURATION_PATTERN", "ENV_NAME_PATTERN", "FORMAT_VERSION", "NAME_PATTERN", "PATTERN_HINTS",
-    "REBUILD_STEPS", "REPROTECT_ORDER", "REPROTECT_STEPS", "STEP_NAMES", "THUMBPRINT_PATTERN", "UUID_PATTERN",
-    "Confirm", "Duration", "Endpoint", "Failback", "FilePath", "Model", "Names", "NonEmpty", "Prompts",
-    "GroupSettings", "GroupsSettings", "PlanSettings", "ReplicationSettings", "Runbook", "Scenario", "SeedPolicy",
-    "Select", "Site",
-    "SnapshotPolicy", "StepName", "Steps", "Strategy", "Thumbprint", "VCenterEndpoint", "Vm", "Vms",
-    "duration_between", "format_duration", "parse_duration",
+    "DEFAULT_STEPS",
+    "DURATION_PATTERN",
+    "ENV_NAME_PATTERN",
+    "FORMAT_VERSION",
+    "NAME_PATTERN",
+    "PATTERN_HINTS",
+    "REBUILD_STEPS",
+    "REPROTECT_ORDER",
+    "REPROTECT_STEPS",
+    "STEP_NAMES",
+    "THUMBPRINT_PATTERN",
+    "UUID_PATTERN",
+    "Confirm",
+    "Duration",
+    "Endpoint",
+    "Failback",
+    "FilePath",
+    "Model",
+    "Names",
+    "NonEmpty",
+    "Prompts",
+    "GroupSettings",
+    "GroupsSettings",
+    "PlanSettings",
+    "ReplicationSettings",
+    "Runbook",
+    "Scenario",
+    "SeedPolicy",
+    "Select",
+    "Site",
+    "SnapshotPolicy",
+    "StepName",
+    "Steps",
+    "Strategy",
+    "Thumbprint",
+    "VCenterEndpoint",
+    "Vm",
+    "Vms",
+    "duration_between",
+    "format_duration",
+    "parse_duration",
 ]
 
 FORMAT_VERSION = 1
@@ -78,13 +112,28 @@ STEP_NAMES: tuple[str, ...] = get_args(StepName)
 DEFAULT_STEPS: tuple[str, ...] = STEP_NAMES[:-1]
 #: srmctl's own rebuild of the protection in the failback direction: clear the orphans and the old replication
 #: and groups, then replicate and protect the VMs again pointing home.
-REBUILD_STEPS: tuple[str, ...] = ("orphans.unregister", "replication.cleanup", "plan.detach_groups",
-                                  "groups.delete", "replication.reverse", "groups.create", "plan.attach_groups")
+REBUILD_STEPS: tuple[str, ...] = (
+    "orphans.unregister",
+    "replication.cleanup",
+    "plan.detach_groups",
+    "groups.delete",
+    "replication.reverse",
+    "groups.create",
+    "plan.attach_groups",
+)
 #: Step order under ``strategy: reprotect|auto``: SRM's own reprotect takes the place of the rebuild (with
 #: ``auto`` it runs the rebuild itself when reprotect fails), then the same test, migration and restore.
-REPROTECT_ORDER: tuple[str, ...] = ("preflight.check", "metadata.snapshot", "plan.reprotect", *REBUILD_STEPS,
-                                    "metadata.restore", "plan.test", "plan.cleanup", "plan.migrate",
-                                    "protection.restore")
+REPROTECT_ORDER: tuple[str, ...] = (
+    "preflight.check",
+    "metadata.snapshot",
+    "plan.reprotect",
+    *REBUILD_STEPS,
+    "metadata.restore",
+    "plan.test",
+    "plan.cleanup",
+    "plan.migrate",
+    "protection.restore",
+)
 REPROTECT_STEPS: tuple[str, ...] = tuple(s for s in REPROTECT_ORDER if s not in REBUILD_STEPS)
 
 Scenario = Literal["planned-migration", "disaster-recovery"]
@@ -151,13 +200,15 @@ class ReplicationSettings(Model):
     to every VM."""
 
     rpo: Annotated[Duration, AfterValidator(duration_between("5m", "24h"))] | None = Field(
-        default=None, description="Recovery point objective, 5m to 24h, for VMs with no recorded settings "
-        "(every VM with override: true)."
+        default=None,
+        description="Recovery point objective, 5m to 24h, for VMs with no recorded settings "
+        "(every VM with override: true).",
     )
     quiesce: bool = Field(default=False, description="Quiesce the guest file system (VMware Tools).")
     network_compression: bool = Field(default=False, description="Compress replication traffic.")
     override: bool = Field(
-        default=False, description="Apply rpo, quiesce and network_compression to every VM instead of the "
+        default=False,
+        description="Apply rpo, quiesce and network_compression to every VM instead of the "
         "settings recorded for it (its other recorded settings are kept).",
     )
     seeds: SeedPolicy = Field(
@@ -260,18 +311,17 @@ class Runbook(Model):
     sites: dict[NonEmpty, Site] = Field(min_length=2, description="The sites, by name (e.g. new-york).")
     failback: Failback = Field(description="Direction of the failback.")
     vms: Vms | None = Field(default=None, min_length=1, description="The VMs to bring back (or use select).")
-    select: Select | None = Field(
-        default=None, description="Choose the VMs by protection group or recovery plan."
-    )
+    select: Select | None = Field(default=None, description="Choose the VMs by protection group or recovery plan.")
     replication: ReplicationSettings = Field(
         description="vSphere Replication: the seed policy, and settings for VMs with no recorded settings (with "
-        "override: for every VM).")
+        "override: for every VM)."
+    )
     protection_group: GroupSettings | None = Field(
         default=None, description="Put all the VMs into this one protection group (instead of the plan's own)."
     )
     protection_groups: GroupsSettings | None = Field(
-        default=None, description="The plan's own protection groups, rebuilt in each direction (the default), "
-        "optionally renamed."
+        default=None,
+        description="The plan's own protection groups, rebuilt in each direction (the default), optionally renamed.",
     )
     recovery_plan: PlanSettings = Field(description="Recovery plan to flip and preserve.")
     strategy: Strategy = Field(

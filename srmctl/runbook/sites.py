@@ -73,9 +73,7 @@ class Site(Model):
 
     vcenter: VCenterEndpoint = Field(description="The site's vCenter Server.")
     srm: Endpoint = Field(description="The site's SRM server. Credentials default to the vCenter's.")
-    vr: Endpoint = Field(
-        description="The site's vSphere Replication server. Credentials default to the vCenter's."
-    )
+    vr: Endpoint = Field(description="The site's vSphere Replication server. Credentials default to the vCenter's.")
 
     def credentials(self, service: Literal["vcenter", "srm", "vr"]) -> Endpoint:
         """The endpoint of ``service`` with the vCenter's user and password source filled in when it names

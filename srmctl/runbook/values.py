@@ -126,4 +126,3 @@ class Model(BaseModel):
     # strict: YAML already types scalars; coercing "8" to 8 or 1 to "1" would hide mistakes such as an
     # unquoted VM name 001 silently becoming "1".
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
-

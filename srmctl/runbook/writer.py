@@ -23,8 +23,19 @@ import yaml
 from srmctl.runbook.values import format_duration
 
 #: The sections a draft may comment, in the order they are written.
-SECTIONS = ("header", "scenario", "sites", "failback", "vms", "replication", "protection_group",
-            "recovery_plan", "strategy", "prompts", "confirm")
+SECTIONS = (
+    "header",
+    "scenario",
+    "sites",
+    "failback",
+    "vms",
+    "replication",
+    "protection_group",
+    "recovery_plan",
+    "strategy",
+    "prompts",
+    "confirm",
+)
 
 
 @dataclass(frozen=True)
@@ -104,9 +115,14 @@ def comment_lines(text: str, indent: str = "", width: int = 116) -> list[str]:
     leading indent of the text is kept and continuation lines are indented two more."""
     safe = comment_text(text)
     lead = safe[: len(safe) - len(safe.lstrip(" "))]
-    lines = textwrap.wrap(safe.strip(" "), width=width - len(indent) - 2, initial_indent=lead,
-                          subsequent_indent=lead + ("  " if lead else ""), break_long_words=False,
-                          break_on_hyphens=False)
+    lines = textwrap.wrap(
+        safe.strip(" "),
+        width=width - len(indent) - 2,
+        initial_indent=lead,
+        subsequent_indent=lead + ("  " if lead else ""),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     return [f"{indent}# {line}".rstrip() for line in lines or [""]]
 
 
@@ -147,8 +163,12 @@ def render_runbook(draft: RunbookDraft) -> str:
             out.extend(comment_lines(vm.note, "    "))
     out.append("")
     note("replication")
-    out += ["replication:", *([f"  rpo: {format_duration(draft.rpo)}"] if draft.rpo is not None else []),
-            f"  seeds: {draft.seeds}", ""]
+    out += [
+        "replication:",
+        *([f"  rpo: {format_duration(draft.rpo)}"] if draft.rpo is not None else []),
+        f"  seeds: {draft.seeds}",
+        "",
+    ]
     note("protection_group")
     if draft.protection_group is not None:
         out.append(f"protection_group: {{name: {scalar(draft.protection_group)}}}")

@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m srmctl.srmsim", description="SRM + VR REST simulator")
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--latency", choices=sorted(PROFILES), default=None,
-                        help="how long tasks take (srmsim/latency.py); default: the config's 'latency', else fast")
+    parser.add_argument(
+        "--latency",
+        choices=sorted(PROFILES),
+        default=None,
+        help="how long tasks take (srmsim/latency.py); default: the config's 'latency', else fast",
+    )
     args = parser.parse_args(argv)
     config_path: Path = args.config.resolve()
     config = yaml.safe_load(config_path.read_text()) or {}
@@ -43,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     # With vCenters, srmsim's effects are real there (power, registrations, VR's footprint: see vcenter.py);
     # without, it is the in-memory simulator.
     world = World(tick=float(config.get("tick", 0.02)), mirror=VCenterMirror(vcenters) if vcenters else None)
-    datastore_dirs = {site: {ds: Path(d) for ds, d in dirs.items()}
-                      for site, dirs in (config.get("datastores") or {}).items()}
+    datastore_dirs = {
+        site: {ds: Path(d) for ds, d in dirs.items()} for site, dirs in (config.get("datastores") or {}).items()
+    }
     # A seeding that stalls leaves evidence: every thread's stack goes to stderr (srmsim.log, which a failed
     # 'lab up' keeps in DIR/logs) each ``stall_dump_seconds`` until srmsim is ready (docs/architecture.md 7).
     with reporting_stalls(float(config.get("stall_dump_seconds", 120))):
@@ -60,12 +65,21 @@ def main(argv: list[str] | None = None) -> int:
             password = Path(conf["password_file"]).read_text().strip()
         credentials[name] = (conf.get("user", DEFAULT_USER), password or "srmsim")
     remote_ttl = config.get("remote_session_ttl")  # default: session_ttl
-    sim = Simulator(world, credentials, session_ttl=float(config.get("session_ttl", 1800)),
-                    remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
-                    page_size=int(config.get("page_size", 50)))
+    sim = Simulator(
+        world,
+        credentials,
+        session_ttl=float(config.get("session_ttl", 1800)),
+        remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
+        page_size=int(config.get("page_size", 50)),
+    )
     host = config.get("host", "127.0.0.1")
-    ready: dict[str, Any] = {"pid": os.getpid(), "pairing_id": world.pairing_id,
-                             "vr_pairing_id": world.vr_pairing_id, "latency": world.latency.name, "sites": {}}
+    ready: dict[str, Any] = {
+        "pid": os.getpid(),
+        "pairing_id": world.pairing_id,
+        "vr_pairing_id": world.vr_pairing_id,
+        "latency": world.latency.name,
+        "sites": {},
+    }
     listeners = []
     for name in world.sites:
         conf = site_config.get(name, {})
@@ -77,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
 
             cert, key, thumbprint = make_certificate(workdir / "certs" / name, f"srm-{name}")
         listeners.append(listen(sim, name, host, int(conf.get("port", 0)), str(cert), str(key)))
-        ready["sites"][name] = {"host": host, "port": sim.ports[name], "thumbprint": thumbprint,
-                                "cert": str(cert), "user": credentials[name][0],
-                                "vc_guid": world.site(name).vc_guid}
+        ready["sites"][name] = {
+            "host": host,
+            "port": sim.ports[name],
+            "thumbprint": thumbprint,
+            "cert": str(cert),
+            "user": credentials[name][0],
+            "vc_guid": world.site(name).vc_guid,
+        }
     http = serve(sim, listeners)
     print(f"{READY} {json.dumps(ready)}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

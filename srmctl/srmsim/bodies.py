@@ -35,8 +35,9 @@ Priority = Literal["P1", "P2", "P3", "P4", "P5"]
 CalloutType = Literal["PROMPT", "RUN_ON_VM", "RUN_ON_SRM_SERVER"]
 IpCustomizationType = Literal["AUTO", "NETWORK_MAPPING_LEVEL", "MANUAL", "NO_CUSTOMIZATION"]
 DhcpOrStatic = Literal["DHCP", "STATIC"]
-DiskFormat = Literal["SAME_AS_SOURCE", "SAME_AS_PRIMARY", "AS_DEFINED_IN_PROFILE", "FLAT", "THICK", "NATIVE_THICK",
-                     "THIN", "RDM"]
+DiskFormat = Literal[
+    "SAME_AS_SOURCE", "SAME_AS_PRIMARY", "AS_DEFINED_IN_PROFILE", "FLAT", "THICK", "NATIVE_THICK", "THIN", "RDM"
+]
 CalloutTimeout = Annotated[int, Field(ge=0, le=59999)]
 ActionTimeout = Annotated[int, Field(ge=0, le=3599)]
 
@@ -139,8 +140,9 @@ class RecoveryPlanCreateSpecBody(Body):
 
 
 class RecoveryPlanEditSpecBody(Body):
-    NULLABLE = frozenset({"name", "description", "protected_vc_guid", "protection_groups", "test_network_mappings",
-                          "vms_to_suspend"})
+    NULLABLE = frozenset(
+        {"name", "description", "protected_vc_guid", "protection_groups", "test_network_mappings", "vms_to_suspend"}
+    )
     name: str | None = None
     description: str | None = None
     protected_vc_guid: Uuid | None = None
@@ -389,8 +391,7 @@ def check(schema: Schema, body: Any) -> None:
         else:
             schema.model_validate(body, strict=True)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                             for e in error.errors()[:10])
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()[:10])
         raise SimError(400, "INVALID_BODY", f"request body rejected: {problems}") from error
 
 

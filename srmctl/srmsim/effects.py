@@ -47,8 +47,16 @@ def unregister(world: World, vm: SimVm) -> None:
 IP_KEY = "srmsim.ip."
 
 
-def register_copy(world: World, vm: SimVm, replication: SimReplication, target: str, role: str,
-                  folder: str | None = None, pool: str = "", ip: dict[int, str] | None = None) -> SimVm:
+def register_copy(
+    world: World,
+    vm: SimVm,
+    replication: SimReplication,
+    target: str,
+    role: str,
+    folder: str | None = None,
+    pool: str = "",
+    ip: dict[int, str] | None = None,
+) -> SimVm:
     """Register ``vm``'s replica at ``target`` (role ``replica``) or a copy of it for a test (role ``test``).
 
     It lands in ``folder`` (a path) and ``pool`` (MoRef) at ``target``: where the VM's placeholder was, from
@@ -62,9 +70,14 @@ def register_copy(world: World, vm: SimVm, replication: SimReplication, target: 
         vmx_name = vm.vmx_file.rsplit("/", 1)[-1]
         home = f"{vm.home}{TEST_SUFFIX}" if role == "test" else vm.home
         home_ds = site.datastores[replication.home_datastore_id]
-        disks = [SimDisk(device_key=d.device_key, capacity=capacity.get(d.device_key, 0),
-                         filename=f"{home}/{Path(d.filename).name}" if role == "test" else d.filename)
-                 for d in replication.disks]
+        disks = [
+            SimDisk(
+                device_key=d.device_key,
+                capacity=capacity.get(d.device_key, 0),
+                filename=f"{home}/{Path(d.filename).name}" if role == "test" else d.filename,
+            )
+            for d in replication.disks
+        ]
         sources = [site.datastores[d.datastore_id].directory / d.filename for d in replication.disks]
         vmx_path = site.ds_path(home_ds.id, f"{home}/{vmx_name}")
         config = dict(replication.vmx_config)
@@ -76,28 +89,53 @@ def register_copy(world: World, vm: SimVm, replication: SimReplication, target: 
         if existing:
             with world.lock:
                 earlier = site.vms.get(site.vm_id(existing))
-            if role == "replica" and earlier is not None and earlier.role == "replica" \
-                    and earlier.original_uuid == (vm.original_uuid or vm.instance_uuid):
+            if (
+                role == "replica"
+                and earlier is not None
+                and earlier.role == "replica"
+                and earlier.original_uuid == (vm.original_uuid or vm.instance_uuid)
+            ):
                 return earlier  # a re-run of an interrupted recovery: this VM was recovered already
-            raise Failed(f"cannot register {vm.name} at {target}: a VM ({existing}) is already registered from "
-                         f"{vmx_path}; unregister it first")
+            raise Failed(
+                f"cannot register {vm.name} at {target}: a VM ({existing}) is already registered from "
+                f"{vmx_path}; unregister it first"
+            )
         annotation = config.pop("annotation", None)
         identity = (vm.original_uuid or vm.instance_uuid, vm.moref, vm.id)
-        moref = world.mirror.register(target, Registration(
-            name=f"{vm.name}{TEST_SUFFIX}" if role == "test" else vm.name, vmx_path=vmx_path,
-            folder=vm.folder if folder is None else folder, pool=pool,
-            disks=disks_at(home_ds.name, [(d.device_key, d.capacity, d.filename) for d in disks]),
-            # Test copies keep vcsim's own UUID, so name + instance UUID never matches two running VMs.
-            instance_uuid=vm.instance_uuid if role == "replica" else None,
-            extra_config=(*config.items(), *zip(IDENTITY_KEYS, identity, strict=True),
-                          *((f"{IP_KEY}{nic}", text) for nic, text in sorted((ip or {}).items()))),
-            annotation=annotation))
+        moref = world.mirror.register(
+            target,
+            Registration(
+                name=f"{vm.name}{TEST_SUFFIX}" if role == "test" else vm.name,
+                vmx_path=vmx_path,
+                folder=vm.folder if folder is None else folder,
+                pool=pool,
+                disks=disks_at(home_ds.name, [(d.device_key, d.capacity, d.filename) for d in disks]),
+                # Test copies keep vcsim's own UUID, so name + instance UUID never matches two running VMs.
+                instance_uuid=vm.instance_uuid if role == "replica" else None,
+                extra_config=(
+                    *config.items(),
+                    *zip(IDENTITY_KEYS, identity, strict=True),
+                    *((f"{IP_KEY}{nic}", text) for nic, text in sorted((ip or {}).items())),
+                ),
+                annotation=annotation,
+            ),
+        )
     with world.lock:
-        copy = SimVm(id=site.vm_id(moref) if moref else site.next_vm_id(), name=vm.name,
-                     instance_uuid=vm.instance_uuid, site=target, datastore_id=home_ds.id,
-                     folder=vm.folder if folder is None else folder, pool=pool, disks=disks, role=role,
-                     moref=moref or "", vmx=f"{home}/{vmx_name}" if vm.vmx else "",
-                     original_uuid=vm.original_uuid or vm.instance_uuid, guest_ip=dict(ip or {}))
+        copy = SimVm(
+            id=site.vm_id(moref) if moref else site.next_vm_id(),
+            name=vm.name,
+            instance_uuid=vm.instance_uuid,
+            site=target,
+            datastore_id=home_ds.id,
+            folder=vm.folder if folder is None else folder,
+            pool=pool,
+            disks=disks,
+            role=role,
+            moref=moref or "",
+            vmx=f"{home}/{vmx_name}" if vm.vmx else "",
+            original_uuid=vm.original_uuid or vm.instance_uuid,
+            guest_ip=dict(ip or {}),
+        )
         site.vms[copy.id] = copy
         return copy
 
@@ -141,10 +179,14 @@ def footprint(world: World, replication: SimReplication, active: bool) -> None:
         if vm is None:
             return
         config = ReplicationConfig(
-            replication_id=replication.id, destination=f"vr-{replication.target_site}.lab",
-            rpo_minutes=replication.rpo, quiesce=replication.quiesce, network_compression=replication.compression,
+            replication_id=replication.id,
+            destination=f"vr-{replication.target_site}.lab",
+            rpo_minutes=replication.rpo,
+            quiesce=replication.quiesce,
+            network_compression=replication.compression,
             disks=tuple((d.device_key, f"RDID-{d.device_key}-{replication.id}") for d in replication.disks),
-            generation=replication.generation)
+            generation=replication.generation,
+        )
     world.mirror.set_replication(vm.site, vm.moref, config if active else None)
 
 

@@ -87,8 +87,11 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         else:
             body = encode(error_body("INJECTED_FAULT", f"srmsim injected HTTP {fault.status}"))
-            headers = [(b"x-srmsim-fault", b"1"), (b"content-type", b"application/json"),
-                       (b"content-length", str(len(body)).encode())]
+            headers = [
+                (b"x-srmsim-fault", b"1"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
             if fault.retry_after is not None:
                 headers.append((b"retry-after", str(fault.retry_after).encode()))
             await send({"type": "http.response.start", "status": fault.status, "headers": headers})

@@ -18,8 +18,9 @@ from srmctl.srmsim.plans import plans_of_group, sync_settings
 from srmctl.srmsim.world import TaskContext, World
 
 
-def vm_protection_status(world: World, vm_id: str, *, group_recovered: bool = False,
-                         configured: tuple[str, list[str]] | None = None) -> str:
+def vm_protection_status(
+    world: World, vm_id: str, *, group_recovered: bool = False, configured: tuple[str, list[str]] | None = None
+) -> str:
     replication = world.replication_of_vm(vm_id)
     if replication is None or group_recovered:
         # A recovered group's VMs run at the recovery site: their old replication can no longer protect
@@ -57,9 +58,14 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
             raise SimError(400, "DUPLICATE_NAME", f"a protection group named {spec['name']!r} exists")
         vm_ids = list((spec.get("hbr_spec") or {}).get("vms") or [])
         _check_group_vms(world, protected, vm_ids)
-        group = SimGroup(id=f"DrReplicationVmProtectionGroup:{uuid.uuid4()}", name=spec["name"],
-                         description=spec.get("description") or "", protected_site=protected, vm_ids=vm_ids,
-                         status="CONFIGURING_PROTECTION")
+        group = SimGroup(
+            id=f"DrReplicationVmProtectionGroup:{uuid.uuid4()}",
+            name=spec["name"],
+            description=spec.get("description") or "",
+            protected_site=protected,
+            vm_ids=vm_ids,
+            status="CONFIGURING_PROTECTION",
+        )
         world.groups[group.id] = group
 
         def work(ctx: TaskContext) -> dict[str, str]:
@@ -72,8 +78,16 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
         def failed(message: str) -> None:
             world.groups.pop(group.id, None)
 
-        return world.start_task(site, "srm", f"Create protection group {group.name}", group.id, group.name, work,
-                                failed, kind="srm.group.create")
+        return world.start_task(
+            site,
+            "srm",
+            f"Create protection group {group.name}",
+            group.id,
+            group.name,
+            work,
+            failed,
+            kind="srm.group.create",
+        )
 
 
 def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, Any]) -> SimTask:
@@ -98,8 +112,15 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
             if group.status in ("OK", "NOT_CONFIGURED"):
                 placeholders.configure_group(world, group)
 
-        return world.start_task(site, "srm", f"Reconfigure protection group {group.name}", group.id, group.name,
-                                work, kind="srm.group.reconfigure")
+        return world.start_task(
+            site,
+            "srm",
+            f"Reconfigure protection group {group.name}",
+            group.id,
+            group.name,
+            work,
+            kind="srm.group.reconfigure",
+        )
 
 
 def delete_group(world: World, site: str, group_id: str) -> SimTask:
@@ -107,8 +128,12 @@ def delete_group(world: World, site: str, group_id: str) -> SimTask:
         group = world.group(group_id)
         in_plans = plans_of_group(world, group.id)
         if in_plans:
-            raise SimError(400, "GROUP_IN_USE", f"protection group {group.name} is in recovery plan(s) "
-                           f"{', '.join(p.name for p in in_plans)}; remove it from them first")
+            raise SimError(
+                400,
+                "GROUP_IN_USE",
+                f"protection group {group.name} is in recovery plan(s) "
+                f"{', '.join(p.name for p in in_plans)}; remove it from them first",
+            )
         group.status = "REMOVING_PROTECTION"
 
         def work(ctx: TaskContext) -> None:
@@ -117,5 +142,6 @@ def delete_group(world: World, site: str, group_id: str) -> SimTask:
             with world.lock:
                 world.groups.pop(group.id, None)
 
-        return world.start_task(site, "srm", f"Delete protection group {group.name}", group.id, group.name, work,
-                                kind="srm.group.delete")
+        return world.start_task(
+            site, "srm", f"Delete protection group {group.name}", group.id, group.name, work, kind="srm.group.delete"
+        )

@@ -38,8 +38,7 @@ class SimHistory:
     warnings: list[str] = field(default_factory=list)
 
 
-def opened(history: list[SimHistory], run_key: int, site: str, plan: SimPlan, kind: str,
-           user: str) -> SimHistory:
+def opened(history: list[SimHistory], run_key: int, site: str, plan: SimPlan, kind: str, user: str) -> SimHistory:
     """The report of a run starting now. Caller holds the world lock."""
     entry = SimHistory(run_key, site, plan.id, plan.name, user, OPERATION[kind])
     history.append(entry)
@@ -54,11 +53,20 @@ def closed(entry: SimHistory, state: str, errors: list[str] | None = None) -> No
 
 def render(entry: SimHistory) -> dict[str, Any]:
     """``HistoryReport``, field for field."""
-    return {"plan_name": entry.plan_name, "username": entry.username, "operation_type": entry.operation_type,
-            "start_time_ms": entry.start_ms, "human_friendly_duration": friendly(entry.duration_ms or 0),
-            "duration_ms": entry.duration_ms or 0, "result_state": entry.result_state,
-            "error_count": len(entry.errors), "warning_count": len(entry.warnings), "run_key": entry.run_key,
-            "errors_list": list(entry.errors), "warnings_list": list(entry.warnings)}
+    return {
+        "plan_name": entry.plan_name,
+        "username": entry.username,
+        "operation_type": entry.operation_type,
+        "start_time_ms": entry.start_ms,
+        "human_friendly_duration": friendly(entry.duration_ms or 0),
+        "duration_ms": entry.duration_ms or 0,
+        "result_state": entry.result_state,
+        "error_count": len(entry.errors),
+        "warning_count": len(entry.warnings),
+        "run_key": entry.run_key,
+        "errors_list": list(entry.errors),
+        "warnings_list": list(entry.warnings),
+    }
 
 
 def friendly(ms: int) -> str:
@@ -84,18 +92,28 @@ def window(start: str | None, end: str | None) -> tuple[int, int]:
     return start_ms, end_ms
 
 
-def reports(history: list[SimHistory], site: str, start_ms: int, end_ms: int,
-            plan_id: str | None = None) -> list[dict[str, Any]]:
+def reports(
+    history: list[SimHistory], site: str, start_ms: int, end_ms: int, plan_id: str | None = None
+) -> list[dict[str, Any]]:
     """The finished runs this site's SRM ran in the timeframe (of one plan, or all), oldest first."""
-    return [render(h) for h in sorted(history, key=lambda h: (h.start_ms, h.run_key))
-            if h.site == site and h.result_state is not None and start_ms <= h.start_ms <= end_ms
-            and (plan_id is None or h.plan_id == plan_id)]
+    return [
+        render(h)
+        for h in sorted(history, key=lambda h: (h.start_ms, h.run_key))
+        if h.site == site
+        and h.result_state is not None
+        and start_ms <= h.start_ms <= end_ms
+        and (plan_id is None or h.plan_id == plan_id)
+    ]
 
 
 def report(history: list[SimHistory], site: str, plan_id: str, report_id: str) -> dict[str, Any]:
     """One finished run's report at this site; ``report_id`` is its ``run_key``."""
     for entry in history:
-        if (str(entry.run_key) == report_id and entry.site == site and entry.plan_id == plan_id
-                and entry.result_state is not None):
+        if (
+            str(entry.run_key) == report_id
+            and entry.site == site
+            and entry.plan_id == plan_id
+            and entry.result_state is not None
+        ):
             return render(entry)
     raise not_found(f"history report {report_id}")

@@ -61,15 +61,35 @@ class SrmsimHandle:
         """Every task srmsim started (both sites and APIs) with its queued, started and completed times (ms)."""
         return list(self._control("GET", "tasks"))
 
-    def fail_http(self, path: str, *, method: str = "*", status: int = 503, count: int = 1,
-                  retry_after: int | None = None, site: str | None = None, api: str | None = None) -> None:
+    def fail_http(
+        self,
+        path: str,
+        *,
+        method: str = "*",
+        status: int = 503,
+        count: int = 1,
+        retry_after: int | None = None,
+        site: str | None = None,
+        api: str | None = None,
+    ) -> None:
         """The next ``count`` calls matching method + path (fnmatch, below the API root) answer ``status``."""
-        self._control("POST", "faults", {"path": path, "method": method, "kind": "status", "status": status,
-                                         "count": count, "retry_after": retry_after, "site": site, "api": api})
+        self._control(
+            "POST",
+            "faults",
+            {
+                "path": path,
+                "method": method,
+                "kind": "status",
+                "status": status,
+                "count": count,
+                "retry_after": retry_after,
+                "site": site,
+                "api": api,
+            },
+        )
 
     def drop_connections(self, path: str, *, method: str = "*", count: int = 1, site: str | None = None) -> None:
-        self._control("POST", "faults", {"path": path, "method": method, "kind": "drop", "count": count,
-                                         "site": site})
+        self._control("POST", "faults", {"path": path, "method": method, "kind": "drop", "count": count, "site": site})
 
     def delay(self, path: str, seconds: float, *, count: int = 1) -> None:
         self._control("POST", "faults", {"path": path, "kind": "delay", "delay": seconds, "count": count})
@@ -129,16 +149,19 @@ def start_detached(config_path: Path, workdir: Path, *, timeout: float = 60.0) -
     with out.open("w") as stdout, (workdir / "srmsim.log").open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "srmctl.srmsim", "--config", str(config_path), "--workdir", str(workdir)],
-            stdin=subprocess.DEVNULL, stdout=stdout, stderr=log, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=log,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         first = out.read_text().splitlines()[:1]
         if first and first[0].startswith(READY):
-            return SrmsimHandle(None, json.loads(first[0][len(READY):]))
+            return SrmsimHandle(None, json.loads(first[0][len(READY) :]))
         if process.poll() is not None:
-            raise LabError(f"srmsim exited with status {process.returncode} during start; "
-                           f"see {workdir / 'srmsim.log'}")
+            raise LabError(f"srmsim exited with status {process.returncode} during start; see {workdir / 'srmsim.log'}")
         time.sleep(0.05)
     stop_process(process.pid)
     raise LabError(f"srmsim did not become ready within {timeout:.0f}s; see {workdir / 'srmsim.log'}")
@@ -150,15 +173,19 @@ def start_srmsim(config_path: Path, workdir: Path, *, timeout: float = 60.0) -> 
     log = (workdir / "srmsim.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "srmctl.srmsim", "--config", str(config_path), "--workdir", str(workdir)],
-        stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline() if process.stdout else ""),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: line.append(process.stdout.readline() if process.stdout else ""), daemon=True
+    )
     reader.start()
     reader.join(timeout)
     if not line or not line[0].startswith(READY):
         process.kill()
         process.wait()
         raise LabError(f"srmsim did not start (see {workdir / 'srmsim.log'}): {line[0] if line else 'timeout'}")
-    return SrmsimHandle(process, json.loads(line[0][len(READY):]))
+    return SrmsimHandle(process, json.loads(line[0][len(READY) :]))

@@ -38,8 +38,11 @@ def _parse(site: SimSite, kind: str, value: Any, field: str) -> str:
     """The MoRef behind an object id of ``site``'s vCenter, or 400 naming the field."""
     parts = value.split(":") if isinstance(value, str) else []
     if len(parts) != 3 or parts[0] != KINDS[kind] or parts[2] != site.vc_guid or parts[1] not in objects(site, kind):
-        raise SimError(400, "INVALID_MAPPING_OBJECT", f"{field}: {value!r} is not a {KINDS[kind]} of the vCenter "
-                       f"of site {site.name} ({site.vc_guid})")
+        raise SimError(
+            400,
+            "INVALID_MAPPING_OBJECT",
+            f"{field}: {value!r} is not a {KINDS[kind]} of the vCenter of site {site.name} ({site.vc_guid})",
+        )
     return parts[1]
 
 
@@ -56,8 +59,11 @@ def add(world: World, site: str, kind: str, source: str, mapped_to: str) -> SimM
     """Record a mapping (MoRefs already checked). One mapping per source object, as SRM keeps them."""
     if target(world, site, kind, source) is not None:
         name = objects(world.site(site), kind)[source]
-        raise SimError(400, "MAPPING_ALREADY_EXISTS", f"{KINDS[kind]} {name!r} of site {site} is already mapped; "
-                       "delete that mapping first")
+        raise SimError(
+            400,
+            "MAPPING_ALREADY_EXISTS",
+            f"{KINDS[kind]} {name!r} of site {site} is already mapped; delete that mapping first",
+        )
     mapping = SimMapping(id=str(uuid.uuid4()), kind=kind, site=site, source=source, target=mapped_to)
     world.mappings[mapping.id] = mapping
     return mapping
@@ -92,10 +98,12 @@ def render(world: World, mapping: SimMapping) -> dict[str, Any]:
     paired SRM maps the target back to the source, DIFFERENT when it maps it elsewhere, NO otherwise."""
     local, remote = world.site(mapping.site), world.site(world.other(mapping.site))
     body: dict[str, Any] = {
-        "id": mapping.id, "primary_object": object_id(local, mapping.kind, mapping.source),
+        "id": mapping.id,
+        "primary_object": object_id(local, mapping.kind, mapping.source),
         "secondary_object": object_id(remote, mapping.kind, mapping.target),
         "primary_object_name": objects(local, mapping.kind)[mapping.source],
-        "secondary_object_name": objects(remote, mapping.kind)[mapping.target]}
+        "secondary_object_name": objects(remote, mapping.kind)[mapping.target],
+    }
     back = target(world, remote.name, mapping.kind, mapping.target)
     body["reverse_mapping_type"] = "NO" if back is None else "YES" if back == mapping.source else "DIFFERENT"
     if back is not None and back != mapping.source:
@@ -114,9 +122,15 @@ def placeholder_datastores(world: World, srm_id: str) -> tuple[SimSite, list[str
 
 def render_datastore(site: SimSite, datastore_id: str) -> dict[str, Any]:
     """``PlaceholderDatastore``: visible to the site's clusters (srmsim mounts every datastore on every host)."""
-    return {"id": datastore_id, "name": site.datastores[datastore_id].name, "overall_status": "GREEN",
-            "visible_to": [{"id": f"ClusterComputeResource:{moref}:{site.vc_guid}", "name": name, "status": "green"}
-                           for moref, name in sorted(site.pools.items())]}
+    return {
+        "id": datastore_id,
+        "name": site.datastores[datastore_id].name,
+        "overall_status": "GREEN",
+        "visible_to": [
+            {"id": f"ClusterComputeResource:{moref}:{site.vc_guid}", "name": name, "status": "green"}
+            for moref, name in sorted(site.pools.items())
+        ],
+    }
 
 
 def add_placeholder_datastores(world: World, srm_id: str, spec: Any) -> SimTask:
@@ -130,8 +144,9 @@ def add_placeholder_datastores(world: World, srm_id: str, spec: Any) -> SimTask:
     failed = []
     for datastore_id in datastores:
         if datastore_id not in site.datastores:
-            failed.append({"datastore_id": datastore_id,
-                           "error_msg": f"not a datastore of the vCenter of site {site.name}"})
+            failed.append(
+                {"datastore_id": datastore_id, "error_msg": f"not a datastore of the vCenter of site {site.name}"}
+            )
         elif datastore_id not in configured:
             configured.append(datastore_id)
 
@@ -139,8 +154,7 @@ def add_placeholder_datastores(world: World, srm_id: str, spec: Any) -> SimTask:
         ctx.pause()
         return failed or None
 
-    return world.start_task(site.name, "srm", "Add placeholder datastores", None, None, work,
-                            kind="srm.mapping")
+    return world.start_task(site.name, "srm", "Add placeholder datastores", None, None, work, kind="srm.mapping")
 
 
 def remove_placeholder_datastore(world: World, srm_id: str, datastore_id: str) -> SimTask:
@@ -148,8 +162,15 @@ def remove_placeholder_datastore(world: World, srm_id: str, datastore_id: str) -
     if datastore_id not in configured:
         raise not_found(f"placeholder datastore {datastore_id}")
     world.placeholder_datastores[site.name].remove(datastore_id)
-    return world.start_task(site.name, "srm", "Remove placeholder datastore", datastore_id,
-                            site.datastores[datastore_id].name, lambda ctx: ctx.pause(), kind="srm.mapping")
+    return world.start_task(
+        site.name,
+        "srm",
+        "Remove placeholder datastore",
+        datastore_id,
+        site.datastores[datastore_id].name,
+        lambda ctx: ctx.pause(),
+        kind="srm.mapping",
+    )
 
 
 # --- what protecting a VM needs -------------------------------------------------------------------
@@ -170,8 +191,11 @@ def placement(world: World, vm: SimVm) -> tuple[str, str, list[str]]:
     pool_target = target(world, site.name, "resources", pool)
     if pool_target is None:
         problems.append(f"no resource mapping for resource pool of {site.pools.get(pool, pool)} of site {site.name}")
-    problems += [f"no network mapping for network {site.networks.get(n, n)} of site {site.name}"
-                 for n in vm.networks if target(world, site.name, "networks", n) is None]
+    problems += [
+        f"no network mapping for network {site.networks.get(n, n)} of site {site.name}"
+        for n in vm.networks
+        if target(world, site.name, "networks", n) is None
+    ]
     paths = {moref: path for path, moref in recovery.folders.items()}
     return paths.get(folder_target or "", ""), pool_target or "", problems
 
@@ -183,8 +207,10 @@ def in_memory_objects(site: SimSite, model: TopologySite) -> None:
     """Without a vCenter: the site's VM folders, clusters' root pools and one 'VM Network', with MoRefs in
     vCenter's shapes (``group-v``, ``resgroup-``, ``network-``)."""
     base = site.moref_base
-    site.folders = {"": f"group-v{base + 1}", **{path: f"group-v{base + 10 + i}"
-                                                   for i, path in enumerate(model.folders)}}
+    site.folders = {
+        "": f"group-v{base + 1}",
+        **{path: f"group-v{base + 10 + i}" for i, path in enumerate(model.folders)},
+    }
     site.pools = {f"resgroup-{base + 1 + i}": cluster.name for i, cluster in enumerate(model.clusters)}
     site.networks = {f"network-{base + 1}": "VM Network"}
 
@@ -203,8 +229,7 @@ def seed(world: World, topology: Topology) -> None:
             add(world, name, "resources", _by_name(site.pools, source), _by_name(remote.pools, mapped_to))
         for source, mapped_to in direction.networks.items():
             add(world, name, "networks", _by_name(site.networks, source), _by_name(remote.networks, mapped_to))
-        world.placeholder_datastores[other] = [remote.datastore_by_name(d).id
-                                               for d in direction.placeholder_datastores]
+        world.placeholder_datastores[other] = [remote.datastore_by_name(d).id for d in direction.placeholder_datastores]
 
 
 def _path(folder: str) -> str:
@@ -226,5 +251,6 @@ def _defaults(mine: TopologySite, theirs: TopologySite, site: SimSite, remote: S
     pools = {c.name: clusters[min(i, len(clusters) - 1)] for i, c in enumerate(mine.clusters)}
     names = sorted(remote.networks.values())
     networks = {n: (n if n in names else names[0]) for n in sorted(set(site.networks.values()))} if names else {}
-    return TopologyMappings(folders=folders, resource_pools=pools, networks=networks,
-                            placeholder_datastores=theirs.datastores[:1])
+    return TopologyMappings(
+        folders=folders, resource_pools=pools, networks=networks, placeholder_datastores=theirs.datastores[:1]
+    )

@@ -29,8 +29,12 @@ def placeholder_of(world: World, vm_id: str) -> SimVm | None:
 def registered_placeholders(world: World) -> dict[str, SimVm]:
     """Protected VM id -> its registered placeholder, in one pass (work over a whole group looks up each VM
     here rather than scanning every VM once per VM)."""
-    return {vm.protects: vm for site in world.sites.values() for vm in site.vms.values()
-            if vm.role == "placeholder" and vm.registered}
+    return {
+        vm.protects: vm
+        for site in world.sites.values()
+        for vm in site.vms.values()
+        if vm.role == "placeholder" and vm.registered
+    }
 
 
 def _name_taken(world: World, site: str, folder: str, name: str) -> bool:
@@ -43,14 +47,15 @@ def _name_taken(world: World, site: str, folder: str, name: str) -> bool:
         return any(v.name == name and v.folder == folder and v.registered for v in world.site(site).vms.values())
 
 
-def configure_vm(world: World, group: SimGroup, vm_id: str,
-                 known: dict[str, SimVm] | None = None) -> tuple[str, list[str]]:
+def configure_vm(
+    world: World, group: SimGroup, vm_id: str, known: dict[str, SimVm] | None = None
+) -> tuple[str, list[str]]:
     """Create ``vm_id``'s placeholder at the recovery site; record and return its protection status.
     ``known``: :func:`registered_placeholders`, read once for a whole group."""
     with world.lock:
         vm = world.find_vm(vm_id)
         recovery = world.site(world.other(group.protected_site))
-        existing = (known.get(vm_id) if known is not None else placeholder_of(world, vm_id))
+        existing = known.get(vm_id) if known is not None else placeholder_of(world, vm_id)
         if existing is not None:
             group.configured[vm_id] = OK
             return OK
@@ -67,18 +72,32 @@ def configure_vm(world: World, group: SimGroup, vm_id: str,
             return result
         datastore = recovery.datastores[datastores[0]]
     if _name_taken(world, recovery.name, folder, vm.name):
-        result = ("PLACEHOLDER_CREATION_ERROR", [
-            f"cannot create placeholder VM {vm.name} in folder {folder or 'vm'} of site {recovery.name}: a VM "
-            "with that name already exists in that folder"])
+        result = (
+            "PLACEHOLDER_CREATION_ERROR",
+            [
+                f"cannot create placeholder VM {vm.name} in folder {folder or 'vm'} of site {recovery.name}: a VM "
+                "with that name already exists in that folder"
+            ],
+        )
         with world.lock:
             group.configured[vm_id] = result
         return result
     moref, vmx = world.mirror.create_placeholder(recovery.name, vm.name, folder, pool, datastore.name)
     with world.lock:
-        placeholder = SimVm(id=recovery.vm_id(moref) if moref else recovery.next_vm_id(), name=vm.name,
-                            instance_uuid="", site=recovery.name, datastore_id=datastore.id, folder=folder,
-                            disks=[], role="placeholder", moref=moref, pool=pool, protects=vm_id,
-                            vmx=vmx.split("] ", 1)[1] if vmx else f"{vm.name}/{vm.name}.vmx")
+        placeholder = SimVm(
+            id=recovery.vm_id(moref) if moref else recovery.next_vm_id(),
+            name=vm.name,
+            instance_uuid="",
+            site=recovery.name,
+            datastore_id=datastore.id,
+            folder=folder,
+            disks=[],
+            role="placeholder",
+            moref=moref,
+            pool=pool,
+            protects=vm_id,
+            vmx=vmx.split("] ", 1)[1] if vmx else f"{vm.name}/{vm.name}.vmx",
+        )
         recovery.vms[placeholder.id] = placeholder
         group.configured[vm_id] = OK
     return OK
@@ -107,8 +126,9 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
     group = world.group(group_id)
     recovery = world.other(group.protected_site)
     if restore and site != recovery:
-        raise SimError(400, "NOT_RECOVERY_SITE", "restore-all-placeholders can be called only on the recovery "
-                       f"site ({recovery})")
+        raise SimError(
+            400, "NOT_RECOVERY_SITE", f"restore-all-placeholders can be called only on the recovery site ({recovery})"
+        )
     if group.status in ("RECOVERED", "RECOVERING", "TESTING", "TEST_COMPLETE", "REPROTECTING"):
         raise SimError(400, "INVALID_GROUP_STATE", f"protection group {group.name} is {group.status}")
     known = registered_placeholders(world)
@@ -123,14 +143,14 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
             ctx.pause()
             status, errors = configure_vm(world, group, vm_id)
             with world.lock:
-                group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) \
-                    else "NOT_CONFIGURED"
+                group.status = "OK" if all(group.configured.get(v) == OK for v in group.vm_ids) else "NOT_CONFIGURED"
             if (status, errors) != OK:
                 raise Failed(f"{status}: {'; '.join(errors)}")
 
         verb = "Restore placeholder" if restore else "Configure protection"
-        tasks.append(world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work,
-                                      kind="srm.placeholder"))
+        tasks.append(
+            world.start_task(site, "srm", f"{verb} for {vm.name}", vm.id, vm.name, work, kind="srm.placeholder")
+        )
     return tasks
 
 
@@ -149,8 +169,15 @@ def swap_out(world: World, vm_id: str) -> tuple[str, str] | None:
 def put_back(world: World, vm_id: str) -> None:
     """After a test cleanup: the placeholder is registered again where it was, managed by SRM again."""
     with world.lock:
-        kept = next((v for s in world.sites.values() for v in s.vms.values()
-                     if v.role == "placeholder" and v.protects == vm_id and not v.registered), None)
+        kept = next(
+            (
+                v
+                for s in world.sites.values()
+                for v in s.vms.values()
+                if v.role == "placeholder" and v.protects == vm_id and not v.registered
+            ),
+            None,
+        )
         if kept is None:
             return
         site = world.site(kept.site)
@@ -174,6 +201,7 @@ def forget(world: World, vm_id: str) -> None:
     """Drop srmsim's records of ``vm_id``'s placeholders (unregistered ones: swapped for the recovered VM)."""
     with world.lock:
         for site in world.sites.values():
-            for key in [k for k, v in site.vms.items() if v.role == "placeholder" and v.protects == vm_id
-                        and not v.registered]:
+            for key in [
+                k for k, v in site.vms.items() if v.role == "placeholder" and v.protects == vm_id and not v.registered
+            ]:
                 del site.vms[key]

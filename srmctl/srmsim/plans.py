@@ -17,8 +17,14 @@ from srmctl.srmsim.model import (
 from srmctl.srmsim.world import Failed, World
 
 IDLE = {"READY_STATE", "NO_PROTECTION_GROUPS", "DIRECTION_ERROR"}
-RUNNING = {"TEST_IN_PROGRESS", "CLEANUP_IN_PROGRESS", "RECOVERY_IN_PROGRESS", "REPROTECT_IN_PROGRESS",
-           "WAITING_FOR_USER_INPUT", "CANCEL_IN_PROGRESS"}
+RUNNING = {
+    "TEST_IN_PROGRESS",
+    "CLEANUP_IN_PROGRESS",
+    "RECOVERY_IN_PROGRESS",
+    "REPROTECT_IN_PROGRESS",
+    "WAITING_FOR_USER_INPUT",
+    "CANCEL_IN_PROGRESS",
+}
 
 
 def plans_of_group(world: World, group_id: str) -> list[SimPlan]:
@@ -67,13 +73,25 @@ def create_plan(world: World, site: str, spec: dict[str, Any]) -> SimTask:
         groups = list(spec.get("protection_groups") or [])
         for group_id in groups:
             world.group(group_id)
-        plan = SimPlan(id=f"DrRecoveryRecoveryPlan:{uuid.uuid4()}", name=spec["name"],
-                       description=spec.get("description") or "", protected_site=protected, group_ids=groups)
+        plan = SimPlan(
+            id=f"DrRecoveryRecoveryPlan:{uuid.uuid4()}",
+            name=spec["name"],
+            description=spec.get("description") or "",
+            protected_site=protected,
+            group_ids=groups,
+        )
         plan.status = _idle_status(world, plan)
         world.plans[plan.id] = plan
         sync_settings(world, plan)
-        return world.start_task(site, "srm", f"Create recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: {"id": plan.id}, kind="srm.plan.create")
+        return world.start_task(
+            site,
+            "srm",
+            f"Create recovery plan {plan.name}",
+            plan.id,
+            plan.name,
+            lambda ctx: {"id": plan.id},
+            kind="srm.plan.create",
+        )
 
 
 def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
@@ -89,8 +107,11 @@ def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]
             protected = world.site_of_vc(spec["protected_vc_guid"]).name
             if protected != plan.protected_site:
                 if plan.group_ids and groups != []:
-                    raise SimError(400, "PLAN_NOT_EMPTY", "the direction of a recovery plan can change only "
-                                   "while it has no protection groups")
+                    raise SimError(
+                        400,
+                        "PLAN_NOT_EMPTY",
+                        "the direction of a recovery plan can change only while it has no protection groups",
+                    )
                 plan.protected_site = protected
         if groups is not None:
             plan.group_ids = list(groups)
@@ -100,8 +121,15 @@ def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]
         if not plan.group_ids or plan.status in IDLE:
             plan.status = _idle_status(world, plan)
         sync_settings(world, plan)
-        return world.start_task(site, "srm", f"Reconfigure recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: None, kind="srm.plan.reconfigure")
+        return world.start_task(
+            site,
+            "srm",
+            f"Reconfigure recovery plan {plan.name}",
+            plan.id,
+            plan.name,
+            lambda ctx: None,
+            kind="srm.plan.reconfigure",
+        )
 
 
 def delete_plan(world: World, site: str, plan_id: str) -> SimTask:
@@ -110,8 +138,15 @@ def delete_plan(world: World, site: str, plan_id: str) -> SimTask:
         if plan.running:
             raise SimError(400, "PLAN_BUSY", f"recovery plan {plan.name} is {plan.status}")
         del world.plans[plan.id]
-        return world.start_task(site, "srm", f"Delete recovery plan {plan.name}", plan.id, plan.name,
-                                lambda ctx: None, kind="srm.plan.delete")
+        return world.start_task(
+            site,
+            "srm",
+            f"Delete recovery plan {plan.name}",
+            plan.id,
+            plan.name,
+            lambda ctx: None,
+            kind="srm.plan.delete",
+        )
 
 
 def protected_site_back(world: World, site: str) -> None:
@@ -131,5 +166,7 @@ def require_originals(world: World, plan: SimPlan, originals: list[SimVm]) -> No
     with world.lock:
         gone = sorted(vm.name for vm in originals if not vm.registered)
     if gone:
-        raise Failed(f"protected VMs {', '.join(gone)} are no longer registered at {plan.protected_site}: "
-                     "reprotect cannot unregister them")
+        raise Failed(
+            f"protected VMs {', '.join(gone)} are no longer registered at {plan.protected_site}: "
+            "reprotect cannot unregister them"
+        )

@@ -27,9 +27,16 @@ def settings_of(world: World, plan: SimPlan, vm_id: str) -> VmSettings:
 def _callouts(items: list[dict[str, Any]], step_type: str) -> list[dict[str, Any]]:
     out = []
     for item in items:
-        out.append({"id": item.get("id") or f"callout-{uuid.uuid4()}", "name": item["name"],
-                    "content": item["content"], "callout_type": item["callout_type"],
-                    "timeout_seconds": int(item["timeout_seconds"]), "step_type": step_type})
+        out.append(
+            {
+                "id": item.get("id") or f"callout-{uuid.uuid4()}",
+                "name": item["name"],
+                "content": item["content"],
+                "callout_type": item["callout_type"],
+                "timeout_seconds": int(item["timeout_seconds"]),
+                "step_type": step_type,
+            }
+        )
     return out
 
 
@@ -61,15 +68,18 @@ def update_settings(world: World, site: str, plan_id: str, vm_id: str, spec: dic
         startup = spec.get("startup_action_settings") or {}
         shutdown = spec["shutdown_action_settings"]
         plan.settings[vm_id] = VmSettings(
-            priority=spec["priority"], startup_action=spec["startup_action"],
+            priority=spec["priority"],
+            startup_action=spec["startup_action"],
             tools_timeout=int(startup.get("power_on_vmtools_timeout_seconds", current.tools_timeout)),
             delay=int(startup.get("delay_before_power_on_steps_and_dependent_vms_seconds", current.delay)),
             skip_guest=bool(shutdown.get("skip_shutdown_guest", False)),
             shutdown_timeout=int(shutdown["timeout_seconds"]),
-            ip_customization_type=spec["ip_customization_type"], nic_settings=list(spec.get("nic_settings") or []),
+            ip_customization_type=spec["ip_customization_type"],
+            nic_settings=list(spec.get("nic_settings") or []),
             pre=_callouts(spec.get("pre_power_on_steps") or [], "PRE_POWER_ON"),
             post=_callouts(spec.get("post_power_on_steps") or [], "POST_POWER_ON"),
-            dependent=dependent, change_version=current.change_version + 1,
+            dependent=dependent,
+            change_version=current.change_version + 1,
         )
         return _settings_task(world, site, plan, vm_id, "Update recovery settings")
 
@@ -91,8 +101,7 @@ def _validate_dependencies(world: World, plan: SimPlan, vm_id: str, dependent: l
 
 def _settings_task(world: World, site: str, plan: SimPlan, vm_id: str, what: str) -> SimTask:
     vm = world.find_vm(vm_id)
-    return world.start_task(site, "srm", f"{what} of {vm.name}", vm_id, vm.name, lambda ctx: None,
-                            kind="srm.settings")
+    return world.start_task(site, "srm", f"{what} of {vm.name}", vm_id, vm.name, lambda ctx: None, kind="srm.settings")
 
 
 def set_priority(world: World, site: str, plan_id: str, vm_id: str, priority: str) -> SimTask:
@@ -140,13 +149,20 @@ def recovery_ip(settings: VmSettings) -> dict[int, str]:
     """
     if settings.ip_customization_type != "MANUAL":
         return {}
-    return {int(nic.get("device_id") or 0): json.dumps(nic["secondary_ip_settings"], sort_keys=True,
-                                                        separators=(",", ":"))
-            for nic in settings.nic_settings if nic.get("secondary_ip_settings")}
+    return {
+        int(nic.get("device_id") or 0): json.dumps(nic["secondary_ip_settings"], sort_keys=True, separators=(",", ":"))
+        for nic in settings.nic_settings
+        if nic.get("secondary_ip_settings")
+    }
 
 
 def swap_sites(settings: VmSettings) -> None:
     """After reprotect: the settings of the new protected site become the primary ones (see recovery_ip)."""
-    settings.nic_settings = [{**nic, "primary_ip_settings": nic.get("secondary_ip_settings"),
-                              "secondary_ip_settings": nic.get("primary_ip_settings")}
-                             for nic in settings.nic_settings]
+    settings.nic_settings = [
+        {
+            **nic,
+            "primary_ip_settings": nic.get("secondary_ip_settings"),
+            "secondary_ip_settings": nic.get("primary_ip_settings"),
+        }
+        for nic in settings.nic_settings
+    ]

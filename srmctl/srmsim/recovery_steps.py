@@ -50,8 +50,14 @@ def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict
         rendered = render_steps(world, plan, view)
         position = int(spec["position"])
         customs = plan.custom.setdefault(view, [])
-        step = CustomStep(id=world.new_id(), anchor="AT_END", name=spec["name"], content=spec["content"],
-                          callout_type=spec["callout_type"], timeout=int(spec["timeout_seconds"]))
+        step = CustomStep(
+            id=world.new_id(),
+            anchor="AT_END",
+            name=spec["name"],
+            content=spec["content"],
+            callout_type=spec["callout_type"],
+            timeout=int(spec["timeout_seconds"]),
+        )
         if position < len(rendered):
             _, _, anchor, existing = rendered[position]
             step.anchor = anchor
@@ -59,8 +65,15 @@ def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict
             customs.insert(index, step)
         else:
             customs.append(step)
-        return world.start_task(site, "srm", f"Create recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: {"id": str(step.id)}, kind="srm.custom_step")
+        return world.start_task(
+            site,
+            "srm",
+            f"Create recovery step {step.name}",
+            plan.id,
+            plan.name,
+            lambda ctx: {"id": str(step.id)},
+            kind="srm.custom_step",
+        )
 
 
 def _after_anchor(customs: list[CustomStep], anchor: str) -> int:
@@ -80,19 +93,26 @@ def delete_custom_step(world: World, site: str, plan_id: str, view: str, step_id
         plan = world.plan(plan_id)
         step = custom_step(plan, view, step_id)
         plan.custom[view].remove(step)
-        return world.start_task(site, "srm", f"Delete recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: None, kind="srm.custom_step")
+        return world.start_task(
+            site,
+            "srm",
+            f"Delete recovery step {step.name}",
+            plan.id,
+            plan.name,
+            lambda ctx: None,
+            kind="srm.custom_step",
+        )
 
 
-def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: int,
-                     spec: dict[str, Any]) -> SimTask:
+def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: int, spec: dict[str, Any]) -> SimTask:
     with world.lock:
         plan = world.plan(plan_id)
         step = custom_step(plan, view, step_id)
         step.name, step.content = spec["name"], spec["content"]
         step.callout_type, step.timeout = spec["callout_type"], int(spec["timeout_seconds"])
-        return world.start_task(site, "srm", f"Edit recovery step {step.name}", plan.id, plan.name,
-                                lambda ctx: None, kind="srm.custom_step")
+        return world.start_task(
+            site, "srm", f"Edit recovery step {step.name}", plan.id, plan.name, lambda ctx: None, kind="srm.custom_step"
+        )
 
 
 def dismiss(world: World, plan_id: str, prompt_id: str) -> None:

@@ -102,8 +102,12 @@ def check(spec: RouteSpec, req: SimRequest) -> None:
     if not needs_remote_login(spec, req):
         return
     if not req.sim.sessions.remote_alive(req.session, req.args.get("pairing_id")):
-        raise SimError(400, "REMOTE_SITE_NOT_AUTHENTICATED", "log in to the remote site first "
-                       "(POST /pairings/{pairing_id}/remote-session): the session has no live remote login")
+        raise SimError(
+            400,
+            "REMOTE_SITE_NOT_AUTHENTICATED",
+            "log in to the remote site first "
+            "(POST /pairings/{pairing_id}/remote-session): the session has no live remote login",
+        )
 
 
 def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:

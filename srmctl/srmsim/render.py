@@ -24,8 +24,13 @@ from srmctl.srmsim.world import World
 
 
 def task(t: SimTask) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": t.id, "status": t.status, "progress": t.progress, "description": t.description,
-                            "queued_time": t.queued}
+    body: dict[str, Any] = {
+        "id": t.id,
+        "status": t.status,
+        "progress": t.progress,
+        "description": t.description,
+        "queued_time": t.queued,
+    }
     if t.entity:
         body["entity"], body["entity_name"] = t.entity, t.entity_name
     if t.started:
@@ -42,16 +47,23 @@ def task(t: SimTask) -> dict[str, Any]:
 def server(site: SimSite, kind: str, port: int) -> dict[str, Any]:
     ident = {"vc": site.vc_guid, "srm": site.srm_id, "vr": site.vrms_id}[kind]
     name = {"vc": f"vc-{site.name}", "srm": f"srm-{site.name}", "vr": f"vr-{site.name}"}[kind]
-    return {"id": ident, "name": name, "url": f"https://127.0.0.1:{port}", "server_status": "OK" if site.up else
-            "ERROR", "version": "9.0.2"}
+    return {
+        "id": ident,
+        "name": name,
+        "url": f"https://127.0.0.1:{port}",
+        "server_status": "OK" if site.up else "ERROR",
+        "version": "9.0.2",
+    }
 
 
 def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[str, Any]:
     remote = world.other(local)
     mine, theirs = world.site(local), world.site(remote)
-    body = {"pairing_id": world.vr_pairing_id if api == "vr" else world.pairing_id,  # separate objects, own ids
-            "local_vc_server": server(mine, "vc", ports[local]),
-            "remote_vc_server": server(theirs, "vc", ports[remote])}
+    body = {
+        "pairing_id": world.vr_pairing_id if api == "vr" else world.pairing_id,  # separate objects, own ids
+        "local_vc_server": server(mine, "vc", ports[local]),
+        "remote_vc_server": server(theirs, "vc", ports[remote]),
+    }
     key = "srm_server" if api == "srm" else "vrms"
     body[f"local_{key}"] = server(mine, api, ports[local])
     body[f"remote_{key}"] = server(theirs, api, ports[remote])
@@ -64,11 +76,21 @@ def group(world: World, g: SimGroup) -> dict[str, Any]:
     recovery_status = "READY"
     if plans and plans[0].status in ("RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE"):
         recovery_status = "RECOVERY_COMPLETE"
-    return {"id": g.id, "name": g.name, "description": g.description, "protected_site_name": protected.name,
-            "recovery_site_name": recovery.name, "protected_vc_guid": protected.vc_guid,
-            "recovery_vc_guid": recovery.vc_guid, "location": "DrFolder:DrReplicationRootFolder",
-            "location_name": "Protection Groups", "total_vms": len(g.vm_ids), "replication_type": "HBR",
-            "status": g.status, "recovery_status": recovery_status}
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "protected_site_name": protected.name,
+        "recovery_site_name": recovery.name,
+        "protected_vc_guid": protected.vc_guid,
+        "recovery_vc_guid": recovery.vc_guid,
+        "location": "DrFolder:DrReplicationRootFolder",
+        "location_name": "Protection Groups",
+        "total_vms": len(g.vm_ids),
+        "replication_type": "HBR",
+        "status": g.status,
+        "recovery_status": recovery_status,
+    }
 
 
 def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
@@ -79,8 +101,13 @@ def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
         errors = list(configured[1])
     else:
         errors = [] if status == "OK" else [f"vSphere Replication reports {_replication_state(world, vm_id)}"]
-    return {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
-            "protection_status_details": {"status": status, "errors": errors}}
+    return {
+        "id": vm.id,
+        "name": vm.name,
+        "template": False,
+        "inside_vapp": False,
+        "protection_status_details": {"status": status, "errors": errors},
+    }
 
 
 def _replication_state(world: World, vm_id: str) -> str:
@@ -90,11 +117,20 @@ def _replication_state(world: World, vm_id: str) -> str:
 
 def plan(world: World, p: SimPlan) -> dict[str, Any]:
     protected, recovery = world.site(p.protected_site), world.site(world.other(p.protected_site))
-    return {"id": p.id, "name": p.name, "description": p.description, "status": p.status,
-            "location": "DrFolder:DrRecoveryRootFolder", "location_name": "Recovery Plans",
-            "protected_site_name": protected.name, "recovery_site_name": recovery.name,
-            "protected_vc_guid": protected.vc_guid, "recovery_vc_guid": recovery.vc_guid, "progress": p.progress,
-            "is_running": p.running}
+    return {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "status": p.status,
+        "location": "DrFolder:DrRecoveryRootFolder",
+        "location_name": "Recovery Plans",
+        "protected_site_name": protected.name,
+        "recovery_site_name": recovery.name,
+        "protected_vc_guid": protected.vc_guid,
+        "recovery_vc_guid": recovery.vc_guid,
+        "progress": p.progress,
+        "is_running": p.running,
+    }
 
 
 def dependent_vms(world: World, p: SimPlan, vm_id: str) -> list[dict[str, Any]]:
@@ -127,35 +163,61 @@ def _steps_summary(callouts: list[dict[str, Any]]) -> str:
 
 def summary(world: World, p: SimPlan, vm_id: str) -> dict[str, Any]:
     s = p.settings[vm_id]
-    return {"priority": s.priority, "startup_action": s.startup_action,
-            "dependent_vms": dependent_vms(world, p, vm_id), "pre_power_on_steps": _steps_summary(s.pre),
-            "post_power_on_steps": _steps_summary(s.post), "allow_migration": False}
+    return {
+        "priority": s.priority,
+        "startup_action": s.startup_action,
+        "dependent_vms": dependent_vms(world, p, vm_id),
+        "pre_power_on_steps": _steps_summary(s.pre),
+        "post_power_on_steps": _steps_summary(s.post),
+        "allow_migration": False,
+    }
 
 
 def plan_vm(world: World, p: SimPlan, vm: SimVm, g: SimGroup) -> dict[str, Any]:
-    return {"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
-            "recovery_settings": summary(world, p, vm.id), "status": p.vm_status.get(vm.id, "READY_TO_RECOVER"),
-            "managing_recovery_plan": p.id, "protection_group_name": g.name, "protection_group": g.id}
+    return {
+        "id": vm.id,
+        "name": vm.name,
+        "template": False,
+        "inside_vapp": False,
+        "recovery_settings": summary(world, p, vm.id),
+        "status": p.vm_status.get(vm.id, "READY_TO_RECOVER"),
+        "managing_recovery_plan": p.id,
+        "protection_group_name": g.name,
+        "protection_group": g.id,
+    }
 
 
 def settings(world: World, p: SimPlan, vm_id: str) -> dict[str, Any]:
     s: VmSettings = p.settings[vm_id]
-    return {"priority": s.priority, "startup_action": s.startup_action,
-            "shutdown_action_settings": {"skip_shutdown_guest": s.skip_guest, "timeout_seconds": s.shutdown_timeout},
-            "startup_action_settings": {"power_on_vmtools_timeout_seconds": s.tools_timeout,
-                                        "delay_before_power_on_steps_and_dependent_vms_seconds": s.delay},
-            "ip_customization_type": s.ip_customization_type, "nic_settings": s.nic_settings,
-            "pre_power_on_steps": s.pre, "post_power_on_steps": s.post,
-            "dependent_vms": dependent_vms(world, p, vm_id), "change_version": s.change_version,
-            "vm_tools_status": "INSTALLED", "allow_vmotion_migration": False}
+    return {
+        "priority": s.priority,
+        "startup_action": s.startup_action,
+        "shutdown_action_settings": {"skip_shutdown_guest": s.skip_guest, "timeout_seconds": s.shutdown_timeout},
+        "startup_action_settings": {
+            "power_on_vmtools_timeout_seconds": s.tools_timeout,
+            "delay_before_power_on_steps_and_dependent_vms_seconds": s.delay,
+        },
+        "ip_customization_type": s.ip_customization_type,
+        "nic_settings": s.nic_settings,
+        "pre_power_on_steps": s.pre,
+        "post_power_on_steps": s.post,
+        "dependent_vms": dependent_vms(world, p, vm_id),
+        "change_version": s.change_version,
+        "vm_tools_status": "INSTALLED",
+        "allow_vmotion_migration": False,
+    }
 
 
 def ip_customization(p: SimPlan, vm_id: str, recovery_site_local: bool) -> dict[str, Any]:
     """``recovery_site_local``: VmRecoveryIpCustomizationSettings.is_recovery_site_local, "If recovery site is
     local": whether the SRM answering is the one at the plan's recovery site (it flips with the plan)."""
     s = p.settings[vm_id]
-    return {"ip_customization_type": s.ip_customization_type, "is_windows_guest": False,
-            "is_recovery_site_local": recovery_site_local, "nic_settings": s.nic_settings}
+    return {
+        "ip_customization_type": s.ip_customization_type,
+        "is_windows_guest": False,
+        "is_recovery_site_local": recovery_site_local,
+        "nic_settings": s.nic_settings,
+    }
 
 
 def steps(world: World, p: SimPlan, view: str) -> list[dict[str, Any]]:
@@ -163,10 +225,18 @@ def steps(world: World, p: SimPlan, view: str) -> list[dict[str, Any]]:
     out = []
     anchors_seen: dict[str, int] = {}
     for number, (step_id, title, anchor, custom) in enumerate(render_steps(world, p, view), start=1):
-        entry: dict[str, Any] = {"id": step_id, "title": title, "step_number": str(number), "child_count": 0,
-                                 "depth": 0, "progress": 100 if statuses.get(step_id) == "SUCCESS" else 0,
-                                 "status": statuses.get(step_id, "INACTIVE"), "expanded": False,
-                                 "warnings": [], "errors": []}
+        entry: dict[str, Any] = {
+            "id": step_id,
+            "title": title,
+            "step_number": str(number),
+            "child_count": 0,
+            "depth": 0,
+            "progress": 100 if statuses.get(step_id) == "SUCCESS" else 0,
+            "status": statuses.get(step_id, "INACTIVE"),
+            "expanded": False,
+            "warnings": [],
+            "errors": [],
+        }
         if custom is not None:
             index = anchors_seen.get(anchor, 0)
             anchors_seen[anchor] = index + 1
@@ -176,25 +246,46 @@ def steps(world: World, p: SimPlan, view: str) -> list[dict[str, Any]]:
 
 
 def callout(step: CustomStep) -> dict[str, Any]:
-    return {"id": str(step.id), "name": step.name, "content": step.content, "callout_type": step.callout_type,
-            "timeout_seconds": step.timeout, "step_type": "RECOVERY_STEP"}
+    return {
+        "id": str(step.id),
+        "name": step.name,
+        "content": step.content,
+        "callout_type": step.callout_type,
+        "timeout_seconds": step.timeout,
+        "step_type": "RECOVERY_STEP",
+    }
 
 
 def prompt(pr: Prompt) -> dict[str, Any]:
-    return {"id": pr.id, "raised_time": pr.raised, "description": pr.description, "callout_id": pr.callout_id,
-            "prompt_text": pr.text}
+    return {
+        "id": pr.id,
+        "raised_time": pr.raised,
+        "description": pr.description,
+        "callout_id": pr.callout_id,
+        "prompt_text": pr.text,
+    }
 
 
 def replication(world: World, r: SimReplication) -> dict[str, Any]:
     source, target = world.site(r.source_site), world.site(r.target_site)
     body: dict[str, Any] = {
-        "id": r.id, "name": r.name, "vm_id": r.vm_id, "source_site_name": source.name, "source_vc_id": source.vc_guid,
-        "target_site_name": target.name, "target_vc_id": target.vc_guid, "rpo": r.rpo, "type": "VC_TO_VC",
+        "id": r.id,
+        "name": r.name,
+        "vm_id": r.vm_id,
+        "source_site_name": source.name,
+        "source_vc_id": source.vc_guid,
+        "target_site_name": target.name,
+        "target_vc_id": target.vc_guid,
+        "rpo": r.rpo,
+        "type": "VC_TO_VC",
         "configuration_state": r.configuration_state,
         "recovery_state": {"RECOVERING": "IN_PROGRESS", "RECOVERED": "OK"}.get(r.status, "NOT_STARTED"),
-        "last_sync_time": r.last_sync_time, "quiescing_enabled": r.quiesce,
-        "network_compression_enabled": r.compression, "encryption_enabled": r.encryption,
-        "auto_replicate_new_disks_enabled": r.auto_replicate_new_disks, "mpit_enabled": r.mpit_enabled,
+        "last_sync_time": r.last_sync_time,
+        "quiescing_enabled": r.quiesce,
+        "network_compression_enabled": r.compression,
+        "encryption_enabled": r.encryption,
+        "auto_replicate_new_disks_enabled": r.auto_replicate_new_disks,
+        "mpit_enabled": r.mpit_enabled,
         "status": {"status": r.status, "rpo_violation": "RPO_VIOLATION" in r.status},
     }
     if r.mpit_enabled:
@@ -212,29 +303,64 @@ def replication(world: World, r: SimReplication) -> dict[str, Any]:
 def vm_disks(world: World, vm: SimVm) -> list[dict[str, Any]]:
     site = world.site(vm.site)
     ds = site.datastores[vm.datastore_id]
-    home = {"vm_id": vm.id, "is_vm_home": True, "encrypted": False, "supported_for_replication": True,
-            "source_path": {"datastore_id": ds.id, "datastore_name": ds.name, "path": vm.home,
-                            "filename": f"{vm.home}.vmx"}, "label": "VM home"}
+    home = {
+        "vm_id": vm.id,
+        "is_vm_home": True,
+        "encrypted": False,
+        "supported_for_replication": True,
+        "source_path": {
+            "datastore_id": ds.id,
+            "datastore_name": ds.name,
+            "path": vm.home,
+            "filename": f"{vm.home}.vmx",
+        },
+        "label": "VM home",
+    }
     disks = [home]
     for index, disk in enumerate(vm.disks):
         folder, filename = disk.filename.rsplit("/", 1)
-        disks.append({"vm_id": vm.id, "device_key": disk.device_key, "is_vm_home": False, "encrypted": False,
-                      "capacity": disk.capacity // 1024, "source_disk_format": "THIN",
-                      "source_path": {"datastore_id": ds.id, "datastore_name": ds.name, "path": folder,
-                                      "filename": filename},
-                      "label": f"Hard disk {index + 1}", "controller_key": 1000, "supported_for_replication": True})
+        disks.append(
+            {
+                "vm_id": vm.id,
+                "device_key": disk.device_key,
+                "is_vm_home": False,
+                "encrypted": False,
+                "capacity": disk.capacity // 1024,
+                "source_disk_format": "THIN",
+                "source_path": {"datastore_id": ds.id, "datastore_name": ds.name, "path": folder, "filename": filename},
+                "label": f"Hard disk {index + 1}",
+                "controller_key": 1000,
+                "supported_for_replication": True,
+            }
+        )
     return disks
 
 
 def vr_vm(world: World, vm: SimVm) -> dict[str, Any]:
-    return {"id": vm.id, "name": vm.name, "power_state": vm.power_state, "connection_state": "CONNECTED",
-            "template": False, "vr_privilege_granted": True, "disks": vm_disks(world, vm)}
+    return {
+        "id": vm.id,
+        "name": vm.name,
+        "power_state": vm.power_state,
+        "connection_state": "CONNECTED",
+        "template": False,
+        "vr_privilege_granted": True,
+        "disks": vm_disks(world, vm),
+    }
 
 
 def datastore(site: SimSite, ds_id: str) -> dict[str, Any]:
     ds = site.datastores[ds_id]
-    return {"id": ds.id, "name": ds.name, "capacity": 1 << 40, "free_space": 1 << 39, "file_system_type": "VMFS",
-            "overall_status": "GREEN", "accessible": True, "type": "DATASTORE", "path": f"ds:///{ds.name}/"}
+    return {
+        "id": ds.id,
+        "name": ds.name,
+        "capacity": 1 << 40,
+        "free_space": 1 << 39,
+        "file_system_type": "VMFS",
+        "overall_status": "GREEN",
+        "accessible": True,
+        "type": "DATASTORE",
+        "path": f"ds:///{ds.name}/",
+    }
 
 
 def replicated_disk(world: World, r: SimReplication, vm: SimVm) -> list[dict[str, Any]]:
@@ -244,9 +370,18 @@ def replicated_disk(world: World, r: SimReplication, vm: SimVm) -> list[dict[str
     for disk in r.disks:
         ds = target.datastores[disk.datastore_id]
         folder, filename = disk.filename.rsplit("/", 1)
-        out.append({"vm_disk": by_key[disk.device_key], "replicated": True,
-                    "destination_path": {"datastore_id": ds.id, "datastore_name": ds.name, "path": folder,
-                                         "filename": filename}})
+        out.append(
+            {
+                "vm_disk": by_key[disk.device_key],
+                "replicated": True,
+                "destination_path": {
+                    "datastore_id": ds.id,
+                    "datastore_name": ds.name,
+                    "path": folder,
+                    "filename": filename,
+                },
+            }
+        )
     return out
 
 

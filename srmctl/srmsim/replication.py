@@ -40,18 +40,28 @@ def configure(world: World, site: str, specs: list[dict[str, Any]]) -> list[SimT
                 raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
             existing = world.replication_of_vm(vm.id)
             if existing is not None or any(r.vm_id == vm.id for r in replications):
-                raise SimError(400, "ALREADY_CONFIGURED", f"VM {vm.name} is already replicated"
-                               + (f" ({existing.id})" if existing else ""))
+                raise SimError(
+                    400,
+                    "ALREADY_CONFIGURED",
+                    f"VM {vm.name} is already replicated" + (f" ({existing.id})" if existing else ""),
+                )
             world.require_up(target.name)
             replications.append(new_replication(world, vm, target.name, spec))
         tasks = []
         for replication in replications:
             world.replications[replication.id] = replication
-            tasks.append(world.start_task(site, "vr", f"Configure replication for {replication.name}",
-                                          replication.vm_id, replication.name,
-                                          functools.partial(_initial_sync, replication=replication),
-                                          on_error=functools.partial(_mark_error, replication),
-                                          kind="vr.configure"))
+            tasks.append(
+                world.start_task(
+                    site,
+                    "vr",
+                    f"Configure replication for {replication.name}",
+                    replication.vm_id,
+                    replication.name,
+                    functools.partial(_initial_sync, replication=replication),
+                    on_error=functools.partial(_mark_error, replication),
+                    kind="vr.configure",
+                )
+            )
     return tasks
 
 
@@ -83,15 +93,23 @@ def new_replication(world: World, vm: SimVm, target: str, spec: dict[str, Any]) 
             # option to use the existing disk file as a seed [...]. If you do not accept the prompt, you must
             # change the target location for your replication." Never overwrite it: answered as the VR spec's
             # 400 ("invalid request body content"), nothing configured.
-            raise SimError(400, "FILE_ALREADY_EXISTS",
-                           f"[{target_site.datastores[ds_id].name}] {filename} already exists; use it as a seed "
-                           "(use_seeds, destination_path) or choose another target location")
-        disks.append(ReplicaDisk(device_key=disk.device_key, datastore_id=ds_id, filename=filename,
-                                 use_seeds=seeds))
+            raise SimError(
+                400,
+                "FILE_ALREADY_EXISTS",
+                f"[{target_site.datastores[ds_id].name}] {filename} already exists; use it as a seed "
+                "(use_seeds, destination_path) or choose another target location",
+            )
+        disks.append(ReplicaDisk(device_key=disk.device_key, datastore_id=ds_id, filename=filename, use_seeds=seeds))
     return SimReplication(
-        id=f"GID-{uuid.uuid4()}", vm_id=vm.id, name=vm.name, source_site=vm.site, target_site=target,
-        home_datastore_id=home_ds, disks=disks,
-        status="FULL_SYNC" if any(d.use_seeds for d in disks) else "INITIAL_FULL_SYNC", **options(spec),
+        id=f"GID-{uuid.uuid4()}",
+        vm_id=vm.id,
+        name=vm.name,
+        source_site=vm.site,
+        target_site=target,
+        home_datastore_id=home_ds,
+        disks=disks,
+        status="FULL_SYNC" if any(d.use_seeds for d in disks) else "INITIAL_FULL_SYNC",
+        **options(spec),
     )
 
 
@@ -105,20 +123,31 @@ def options(spec: dict[str, Any]) -> dict[str, Any]:
         # The spec's mpit_instances ("instances per day") and mpit_days ("days to retain instances for") are
         # what point-in-time recovery keeps: enabled without them there is nothing to keep.
         raise SimError(400, "INVALID_SPEC", "mpit_enabled requires mpit_instances and mpit_days")
-    return {"rpo": int(spec["rpo"]), "quiesce": bool(spec.get("quiesce_enabled")),
-            "compression": bool(spec.get("network_compression_enabled")),
-            "encryption": bool(spec.get("lwd_encryption_enabled")),
-            "auto_replicate_new_disks": bool(spec.get("auto_replicate_new_disks", True)), "mpit_enabled": mpit,
-            "mpit_instances": spec.get("mpit_instances") if mpit else None,
-            "mpit_days": spec.get("mpit_days") if mpit else None,
-            "vm_data_sets": spec.get("vm_data_sets_replication_enabled")}
+    return {
+        "rpo": int(spec["rpo"]),
+        "quiesce": bool(spec.get("quiesce_enabled")),
+        "compression": bool(spec.get("network_compression_enabled")),
+        "encryption": bool(spec.get("lwd_encryption_enabled")),
+        "auto_replicate_new_disks": bool(spec.get("auto_replicate_new_disks", True)),
+        "mpit_enabled": mpit,
+        "mpit_instances": spec.get("mpit_instances") if mpit else None,
+        "mpit_days": spec.get("mpit_days") if mpit else None,
+        "vm_data_sets": spec.get("vm_data_sets_replication_enabled"),
+    }
 
 
 def settings_spec(r: SimReplication) -> dict[str, Any]:
     """The spec keys that configure a replication like ``r`` (the inverse of :func:`options`)."""
-    spec = {"rpo": r.rpo, "quiesce_enabled": r.quiesce, "network_compression_enabled": r.compression,
-            "lwd_encryption_enabled": r.encryption, "auto_replicate_new_disks": r.auto_replicate_new_disks,
-            "mpit_enabled": r.mpit_enabled, "mpit_instances": r.mpit_instances, "mpit_days": r.mpit_days}
+    spec = {
+        "rpo": r.rpo,
+        "quiesce_enabled": r.quiesce,
+        "network_compression_enabled": r.compression,
+        "lwd_encryption_enabled": r.encryption,
+        "auto_replicate_new_disks": r.auto_replicate_new_disks,
+        "mpit_enabled": r.mpit_enabled,
+        "mpit_instances": r.mpit_instances,
+        "mpit_days": r.mpit_days,
+    }
     if r.vm_data_sets is not None:
         spec["vm_data_sets_replication_enabled"] = r.vm_data_sets
     return spec
@@ -134,9 +163,15 @@ def _initial_sync(ctx: TaskContext, replication: SimReplication) -> dict[str, st
     with ctx.world.lock:
         replication.configuration_state = "OK"
     effects.footprint(ctx.world, replication, active=True)
-    ctx.world.start_task(ctx.task.site, "vr-sync", f"Initial sync of {replication.name}", replication.vm_id,
-                         replication.name, functools.partial(_sync_task, replication=replication),
-                         on_error=functools.partial(_mark_error, replication))
+    ctx.world.start_task(
+        ctx.task.site,
+        "vr-sync",
+        f"Initial sync of {replication.name}",
+        replication.vm_id,
+        replication.name,
+        functools.partial(_sync_task, replication=replication),
+        on_error=functools.partial(_mark_error, replication),
+    )
     return {"id": replication.id}
 
 
@@ -177,12 +212,22 @@ def sync(ctx: TaskContext, replication: SimReplication, *, paced: bool = True) -
         target = world.site(replication.target_site)
         src_ds = source.datastores[vm.datastore_id]
         home_dir = target.datastores[replication.home_datastore_id].directory / vm.home
-        pairs = [_extents(src_ds.directory / d.filename, target.datastores[r.datastore_id].directory / r.filename)
-                 + (r.use_seeds,) for d in vm.disks for r in replication.disks if r.device_key == d.device_key]
+        pairs = [
+            _extents(src_ds.directory / d.filename, target.datastores[r.datastore_id].directory / r.filename)
+            + (r.use_seeds,)
+            for d in vm.disks
+            for r in replication.disks
+            if r.device_key == d.device_key
+        ]
         total = sum(src.stat().st_size for src, _, _ in pairs)
         checksum_total = sum(src.stat().st_size for src, _, seeded in pairs if seeded)
-        replication.sync = {"progress": 0, "checksum_current": 0, "checksum_total": checksum_total,
-                            "transferred_current": 0, "transferred_total": total - checksum_total}
+        replication.sync = {
+            "progress": 0,
+            "checksum_current": 0,
+            "checksum_total": checksum_total,
+            "transferred_current": 0,
+            "transferred_total": total - checksum_total,
+        }
     if vm.moref and vm.registered:
         # What the replicated .vmx carries (vcsim's .vmx files are empty): re-applied when the replica registers.
         config = world.mirror.vm_config(vm.site, vm.moref)
@@ -222,15 +267,23 @@ def sync(ctx: TaskContext, replication: SimReplication, *, paced: bool = True) -
         replication.rpo_violation_minutes = 0
         if replication.status not in INACTIVE:
             replication.status = "OK"
-        replication.totals = {"full": total, "transferred": replication.sync["transferred_current"],
-                              "checksummed": replication.sync["checksum_current"]}
-    effects.event(world, replication, f"sync of {replication.name} to {replication.target_site} completed: "
-                  f"{replication.totals['transferred']} of {total} bytes transferred")
+        replication.totals = {
+            "full": total,
+            "transferred": replication.sync["transferred_current"],
+            "checksummed": replication.sync["checksum_current"],
+        }
+    effects.event(
+        world,
+        replication,
+        f"sync of {replication.name} to {replication.target_site} completed: "
+        f"{replication.totals['transferred']} of {total} bytes transferred",
+    )
     return seconds
 
 
-def _pace(replication: SimReplication, profile: SyncProfile, phase: str, fraction: float, started: float,
-          world: World) -> None:
+def _pace(
+    replication: SimReplication, profile: SyncProfile, phase: str, fraction: float, started: float, world: World
+) -> None:
     """Stretch a sync over its profile's real seconds, and report the RPO violation once the simulated time
     spent passes the RPO."""
     wait = started + profile.seconds * fraction - time.monotonic()
@@ -309,7 +362,7 @@ def _copy_blocks(src: Path, dst: Path, seeded: bool) -> Any:
             data = fin.read(chunk)
             written = 0
             for start in range(0, len(data), BLOCK):
-                block = data[start:start + BLOCK]
+                block = data[start : start + BLOCK]
                 fout.seek(offset + start)
                 old = fout.read(len(block)) if seeded else b""
                 if not seeded or hashlib.sha256(old).digest() != hashlib.sha256(block).digest():
@@ -333,9 +386,12 @@ def find_seeds(world: World, datastore_id: str, specs: list[dict[str, Any]]) -> 
         for spec in specs:
             path = spec.get("destination_path") or ""
             found = [path] if path and (ds.directory / path).is_file() else []
-            out.append({"vm_disk": {"vm_id": spec["vm_disk"]["vm_id"],
-                                    "device_key": spec["vm_disk"].get("device_key")},
-                        "found_seeds": found})
+            out.append(
+                {
+                    "vm_disk": {"vm_id": spec["vm_disk"]["vm_id"], "device_key": spec["vm_disk"].get("device_key")},
+                    "found_seeds": found,
+                }
+            )
         return out
 
 
@@ -355,8 +411,15 @@ def remove(world: World, site: str, replication_id: str, retain_replica_disks: b
                             part.unlink(missing_ok=True)
                 world.replications.pop(replication.id, None)
 
-        return world.start_task(site, "vr", f"{action} replication of {replication.name}", replication.vm_id,
-                                replication.name, work, kind="vr.unconfigure")
+        return world.start_task(
+            site,
+            "vr",
+            f"{action} replication of {replication.name}",
+            replication.vm_id,
+            replication.name,
+            work,
+            kind="vr.unconfigure",
+        )
 
 
 def set_paused(world: World, site: str, replication_id: str, paused: bool) -> SimTask:
@@ -372,9 +435,15 @@ def set_paused(world: World, site: str, replication_id: str, paused: bool) -> Si
                 elif replication.status == "PAUSED":
                     replication.status = "OK"
 
-        return world.start_task(site, "vr", f"{'Pause' if paused else 'Resume'} replication of "
-                                f"{replication.name}", replication.vm_id, replication.name, work,
-                                kind="vr.pause" if paused else "vr.resume")
+        return world.start_task(
+            site,
+            "vr",
+            f"{'Pause' if paused else 'Resume'} replication of {replication.name}",
+            replication.vm_id,
+            replication.name,
+            work,
+            kind="vr.pause" if paused else "vr.resume",
+        )
 
 
 def sync_now(world: World, site: str, replication_id: str) -> SimTask:
@@ -382,8 +451,14 @@ def sync_now(world: World, site: str, replication_id: str) -> SimTask:
         replication = world.replication(replication_id)
         if replication.status in INACTIVE:
             raise SimError(400, "INVALID_STATE", f"replication is {replication.status}")
-        return world.start_task(site, "vr", f"Sync replication of {replication.name}", replication.vm_id,
-                                replication.name, functools.partial(_sync_task, replication=replication))
+        return world.start_task(
+            site,
+            "vr",
+            f"Sync replication of {replication.name}",
+            replication.vm_id,
+            replication.name,
+            functools.partial(_sync_task, replication=replication),
+        )
 
 
 def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, Any]) -> SimTask:
@@ -394,6 +469,12 @@ def reconfigure(world: World, site: str, replication_id: str, spec: dict[str, An
         for key, value in options(spec).items():
             setattr(replication, key, value)
         replication.generation += 1
-        return world.start_task(site, "vr", f"Reconfigure replication of {replication.name}", replication.vm_id,
-                                replication.name, lambda ctx: effects.footprint(world, replication, active=True),
-                                kind="vr.reconfigure")
+        return world.start_task(
+            site,
+            "vr",
+            f"Reconfigure replication of {replication.name}",
+            replication.vm_id,
+            replication.name,
+            lambda ctx: effects.footprint(world, replication, active=True),
+            kind="vr.reconfigure",
+        )

@@ -18,8 +18,13 @@ from srmctl.srmsim.world import Failed, World
 def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *, user: str) -> SimTask:
     """Reverse the direction: unregister the old VMs (files kept as seeds), replicate back onto them, flip."""
     with world.lock:
-        allowed = {"RECOVERY_COMPLETE", "DISASTER_RECOVERY_COMPLETE", "INCOMPLETE_REPROTECT", "PARTIAL_REPROTECT",
-                   "REPROTECT_INTERRUPTED"}
+        allowed = {
+            "RECOVERY_COMPLETE",
+            "DISASTER_RECOVERY_COMPLETE",
+            "INCOMPLETE_REPROTECT",
+            "PARTIAL_REPROTECT",
+            "REPROTECT_INTERRUPTED",
+        }
         if spec.get("forced"):
             # ReprotectPlanSpec.forced: "ignore all errors and return the plan to the Ready state".
             allowed.add("RECOVERY_SPLIT_BRAIN")
@@ -45,8 +50,7 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
             return "READY_STATE"
 
         set_groups(world, plan, "REPROTECTING")
-        return start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT",
-                          user)
+        return start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT", user)
 
 
 def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:
@@ -64,6 +68,7 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
                 raise Failed(f"no recovered VM {vm.name} at {recovery.name}")
             mapping[vm.id] = (vm, replica.id)
     require_originals(world, plan, [vm for vm, _ in mapping.values()])
+
     def unregister(vm: SimVm) -> None:
         effects.unregister(world, vm)
         with world.lock:
@@ -76,6 +81,7 @@ def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]
 def _reverse(world: World, run: PlanRun, mapping: dict[str, tuple[SimVm, str]]) -> None:
     """Replicate each recovered VM back onto its old disks, used as seeds; the syncs run in parallel (the step
     waits for the longest, srmsim/latency.py)."""
+
     def reverse_one(item: tuple[str, tuple[SimVm, str]]) -> float:
         old_id, (old_vm, new_id) = item
         with world.lock:
@@ -84,15 +90,26 @@ def _reverse(world: World, run: PlanRun, mapping: dict[str, tuple[SimVm, str]]) 
                 del world.replications[old.id]
             replica = world.find_vm(new_id)
             old_files = {d.device_key: d.filename for d in old_vm.disks}
-            disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": new_id, "is_vm_home": True},
-                      "destination_datastore_id": old_vm.datastore_id}]
-            disks += [{"vm_disk": {"vm_id": new_id, "device_key": d.device_key},
-                       "destination_datastore_id": old_vm.datastore_id, "use_seeds": True,
-                       "destination_path": old_files[d.device_key], "enabled_for_replication": True}
-                      for d in replica.disks]
+            disks: list[dict[str, Any]] = [
+                {"vm_disk": {"vm_id": new_id, "is_vm_home": True}, "destination_datastore_id": old_vm.datastore_id}
+            ]
+            disks += [
+                {
+                    "vm_disk": {"vm_id": new_id, "device_key": d.device_key},
+                    "destination_datastore_id": old_vm.datastore_id,
+                    "use_seeds": True,
+                    "destination_path": old_files[d.device_key],
+                    "enabled_for_replication": True,
+                }
+                for d in replica.disks
+            ]
             # SRM's reprotect keeps every setting of the replication it reverses.
-            spec = {"vm_id": new_id, "target_vc_id": world.site(old_vm.site).vc_guid, "disks": disks,
-                    **(vr.settings_spec(old) if old else {"rpo": 15})}
+            spec = {
+                "vm_id": new_id,
+                "target_vc_id": world.site(old_vm.site).vc_guid,
+                "disks": disks,
+                **(vr.settings_spec(old) if old else {"rpo": 15}),
+            }
             reverse = vr.new_replication(world, replica, old_vm.site, spec)
             world.replications[reverse.id] = reverse
         effects.footprint(world, reverse, active=True)

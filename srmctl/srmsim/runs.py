@@ -56,8 +56,9 @@ class PlanRun:
             self.ctx.progress(self.plan.progress)
 
     def prompt(self, description: str, text: str, callout_id: str) -> None:
-        prompt = Prompt(id=str(uuid.uuid4()), description=description, text=text, callout_id=callout_id,
-                        raised=now_ms())
+        prompt = Prompt(
+            id=str(uuid.uuid4()), description=description, text=text, callout_id=callout_id, raised=now_ms()
+        )
         with self.world.lock:
             self.plan.prompts[prompt.id] = prompt
             previous, self.plan.status = self.plan.status, "WAITING_FOR_USER_INPUT"
@@ -77,8 +78,16 @@ class PlanRun:
         self.step("AT_END")
 
 
-def start_run(world: World, site: str, plan: SimPlan, kind: str, running_status: str,
-               work: Callable[[PlanRun], str], failed_status: str, user: str) -> SimTask:
+def start_run(
+    world: World,
+    site: str,
+    plan: SimPlan,
+    kind: str,
+    running_status: str,
+    work: Callable[[PlanRun], str],
+    failed_status: str,
+    user: str,
+) -> SimTask:
     """Start a plan run as a task of ``site``'s SRM, which keeps its history report (``user`` started it)."""
     view = {"Test": "test", "Cleanup": "cleanup", "Recovery": "recovery", "Reprotect": "reprotect"}[kind]
     plan.status, plan.running, plan.progress = running_status, True, 0
@@ -94,9 +103,12 @@ def start_run(world: World, site: str, plan: SimPlan, kind: str, running_status:
     def failed(message: str) -> None:
         history.closed(report, "CANCELLED" if plan.cancel.is_set() else "ERRORS", [message])
         plan.status = "CANCEL_IN_PROGRESS" if plan.cancel.is_set() else plan.status
-        plan.status = {"Test": "TEST_INTERRUPTED", "Cleanup": "CLEANUP_INCOMPLETE",
-                       "Recovery": "RECOVERY_INTERRUPTED" if plan.cancel.is_set() else failed_status,
-                       "Reprotect": "INCOMPLETE_REPROTECT"}[kind]
+        plan.status = {
+            "Test": "TEST_INTERRUPTED",
+            "Cleanup": "CLEANUP_INCOMPLETE",
+            "Recovery": "RECOVERY_INTERRUPTED" if plan.cancel.is_set() else failed_status,
+            "Reprotect": "INCOMPLETE_REPROTECT",
+        }[kind]
         plan.running = False
         plan.prompts.clear()
 
@@ -143,6 +155,7 @@ def _bring_up(world: World, run: PlanRun, plan: SimPlan, target: str, role: str)
 
     order = _ordered(world, plan)
     for number, priority in enumerate(PRIORITIES, start=1):
+
         def power_on(vms: list[SimVm] = order[priority]) -> None:
             # SRM starts a priority group's VMs at the same time, a VM after the VMs it depends on: wave by
             # wave (srmsim/latency.py). VMs with prompt callouts go one by one (one prompt raised at a time).
@@ -152,6 +165,7 @@ def _bring_up(world: World, run: PlanRun, plan: SimPlan, target: str, role: str)
                     recover(vm)
                 world.parallel(recover, [vm for vm in wave if not _prompts(plan, vm)])
             run.ctx.spend(world.latency.priority_step_seconds(len(vms)))
+
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
 
 
@@ -246,14 +260,19 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
         # VMs at the recovery site"; DISASTER_RECOVERY_COMPLETE: "If the sites are reconnected, you will be
         # prompted to run this recovery plan again" (srm-api-v2 RecoveryPlanInfo.status).
         rerun = plan_id in world.plans and world.plans[plan_id].status in RERUNNABLE
-        plan = runnable(world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY",
-                                          *RERUNNABLE}, "recovery")
+        plan = runnable(
+            world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY", *RERUNNABLE}, "recovery"
+        )
         protected, recovery = plan.protected_site, world.other(plan.protected_site)
         world.require_up(recovery)
         protected_up = world.site(protected).up
         if not protected_up and (planned or not spec.get("skip_protection_site_operations")):
-            raise SimError(400, "PROTECTED_SITE_DOWN", f"protected site {protected} is not reachable; run "
-                           "disaster recovery with skip_protection_site_operations")
+            raise SimError(
+                400,
+                "PROTECTED_SITE_DOWN",
+                f"protected site {protected} is not reachable; run "
+                "disaster recovery with skip_protection_site_operations",
+            )
         touch_protected = planned or (protected_up and not spec.get("skip_protection_site_operations"))
 
         def shut_down() -> None:
@@ -281,15 +300,17 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
             return _recovered_status(world, plan, planned, touch_protected)
 
         set_groups(world, plan, "RECOVERING")
-        return start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY",
-                          user)
+        return start_run(world, site, plan, "Recovery", "RECOVERY_IN_PROGRESS", work, "INCOMPLETE_RECOVERY", user)
 
 
 def _sync_all(world: World, run: PlanRun, plan: SimPlan) -> None:
     """Sync every replication of the plan; VR syncs them in parallel, so the step waits for the longest."""
     with world.lock:
-        replications = [r for vm, _ in plan_vms(world, plan)
-                        if (r := world.replication_of_vm(vm.id)) is not None and r.status not in vr.INACTIVE]
+        replications = [
+            r
+            for vm, _ in plan_vms(world, plan)
+            if (r := world.replication_of_vm(vm.id)) is not None and r.status not in vr.INACTIVE
+        ]
     seconds = world.parallel(lambda r: vr.sync(run.ctx, r, paced=False), replications)
     run.ctx.spend(max(seconds, default=0.0))
 
@@ -340,8 +361,9 @@ def _recovered_status(world: World, plan: SimPlan, planned: bool, touched_protec
     return "DISASTER_RECOVERY_COMPLETE"
 
 
-def _rerun_recovery(world: World, run: PlanRun, plan: SimPlan, touch_protected: bool,
-                    shut_down: Callable[[], None], planned: bool) -> str:
+def _rerun_recovery(
+    world: World, run: PlanRun, plan: SimPlan, touch_protected: bool, shut_down: Callable[[], None], planned: bool
+) -> str:
     """Recovery run again after a disaster recovery: the protected-site steps it skipped (shut down the
     protected VMs, stop replication), while "Running recovery again will not affect the recovered VMs at the
     recovery site" (RECOVERY_SPLIT_BRAIN). VMs not recovered yet are brought up as in a first run."""
@@ -353,8 +375,9 @@ def _rerun_recovery(world: World, run: PlanRun, plan: SimPlan, touch_protected: 
         names = {v.name for v in world.site(recovery).vms.values() if v.role == "replica"}
         missing = [vm.name for vm, _ in plan_vms(world, plan) if vm.name not in names]
     if missing:
-        raise Failed(f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery "
-                     "from its first step")
+        raise Failed(
+            f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery from its first step"
+        )
     run.finish()
     set_groups(world, plan, "RECOVERED")
     return _recovered_status(world, plan, planned, touch_protected)

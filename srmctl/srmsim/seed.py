@@ -32,8 +32,9 @@ def seconds(value: Any) -> int:
     return int(match.group(1)) * {None: 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def build(world: World, topology: Topology, datastores_root: Path,
-          datastore_dirs: dict[str, dict[str, Path]] | None = None) -> None:
+def build(
+    world: World, topology: Topology, datastores_root: Path, datastore_dirs: dict[str, dict[str, Path]] | None = None
+) -> None:
     """Sites, datastores (real directories), VMs with disk files, replications, groups, plans.
 
     A site with a vCenter (``world.mirror``) is adopted instead: its instance UUID, datastore MoRefs and
@@ -42,12 +43,16 @@ def build(world: World, topology: Topology, datastores_root: Path,
     for number, (name, site_model) in enumerate(topology.sites.items()):
         inventory = world.mirror.inventory(name) if name in adopted else None
         # Different MoRef bases per site, so a site-A id used on site B fails (vcsim gives equal shapes equal ids).
-        site = world.add_site(name, moref_base=(number + 1) * 100,
-                              vc_guid=world.mirror.vc_guid(name) if inventory else None)
+        site = world.add_site(
+            name, moref_base=(number + 1) * 100, vc_guid=world.mirror.vc_guid(name) if inventory else None
+        )
         for index, ds_name in enumerate(site_model.datastores, start=1):
             record = inventory.datastore(ds_name) if inventory else None
-            directory = ((datastore_dirs or {}).get(name, {}).get(ds_name) or (record.url if record else None)
-                         or datastores_root / name / ds_name)
+            directory = (
+                (datastore_dirs or {}).get(name, {}).get(ds_name)
+                or (record.url if record else None)
+                or datastores_root / name / ds_name
+            )
             world.add_datastore(site, ds_name, Path(directory), index, record.moref if record else None)
         if inventory:
             live = world.mirror.objects(name)
@@ -72,8 +77,14 @@ def build(world: World, topology: Topology, datastores_root: Path,
                 raise RuntimeError(f"seeding failed: {len(found)} VMs named {vm.name} in {protected.name}'s vCenter")
             ids[vm.name] = found[0].id
             continue
-        sim_vm = world.create_vm(protected, vm.name, protected.datastore_by_name(vm.datastore), vm.folder,
-                                 [d.size for d in vm.disks], vm.power == "on")
+        sim_vm = world.create_vm(
+            protected,
+            vm.name,
+            protected.datastore_by_name(vm.datastore),
+            vm.folder,
+            [d.size for d in vm.disks],
+            vm.power == "on",
+        )
         ids[vm.name] = sim_vm.id
     specs = []
     for vm in topology.vms:
@@ -81,52 +92,115 @@ def build(world: World, topology: Topology, datastores_root: Path,
             continue
         target = recovery.datastore_by_name(vm.replication.target_datastore).id
         sim_vm = protected.vms[ids[vm.name]]
-        disks: list[dict[str, Any]] = [{"vm_disk": {"vm_id": sim_vm.id, "is_vm_home": True},
-                                        "destination_datastore_id": target}]
-        disks += [{"vm_disk": {"vm_id": sim_vm.id, "device_key": d.device_key}, "destination_datastore_id": target,
-                   "enabled_for_replication": True} for d in sim_vm.disks]
-        specs.append({"vm_id": sim_vm.id, "target_vc_id": recovery.vc_guid, "rpo": seconds(vm.replication.rpo) // 60,
-                      "quiesce_enabled": vm.replication.quiesce,
-                      "network_compression_enabled": vm.replication.network_compression,
-                      "lwd_encryption_enabled": vm.replication.encryption,
-                      "auto_replicate_new_disks": vm.replication.auto_replicate_new_disks,
-                      "mpit_enabled": vm.replication.mpit is not None,
-                      **({"mpit_instances": vm.replication.mpit.instances, "mpit_days": vm.replication.mpit.days}
-                         if vm.replication.mpit else {}), "disks": disks})
+        disks: list[dict[str, Any]] = [
+            {"vm_disk": {"vm_id": sim_vm.id, "is_vm_home": True}, "destination_datastore_id": target}
+        ]
+        disks += [
+            {
+                "vm_disk": {"vm_id": sim_vm.id, "device_key": d.device_key},
+                "destination_datastore_id": target,
+                "enabled_for_replication": True,
+            }
+            for d in sim_vm.disks
+        ]
+        specs.append(
+            {
+                "vm_id": sim_vm.id,
+                "target_vc_id": recovery.vc_guid,
+                "rpo": seconds(vm.replication.rpo) // 60,
+                "quiesce_enabled": vm.replication.quiesce,
+                "network_compression_enabled": vm.replication.network_compression,
+                "lwd_encryption_enabled": vm.replication.encryption,
+                "auto_replicate_new_disks": vm.replication.auto_replicate_new_disks,
+                "mpit_enabled": vm.replication.mpit is not None,
+                **(
+                    {"mpit_instances": vm.replication.mpit.instances, "mpit_days": vm.replication.mpit.days}
+                    if vm.replication.mpit
+                    else {}
+                ),
+                "disks": disks,
+            }
+        )
     _wait(world, vr.configure(world, protected.name, specs))
     group_ids: dict[str, str] = {}
     for pg in topology.protection_groups:
-        task = groups.create_group(world, protected.name, {"name": pg.name, "description": pg.description,
-                                                        "replication_type": "HBR",
-                                                        "protected_vc_guid": protected.vc_guid,
-                                                        "hbr_spec": {"vms": [ids[v] for v in pg.vms]}})
+        task = groups.create_group(
+            world,
+            protected.name,
+            {
+                "name": pg.name,
+                "description": pg.description,
+                "replication_type": "HBR",
+                "protected_vc_guid": protected.vc_guid,
+                "hbr_spec": {"vms": [ids[v] for v in pg.vms]},
+            },
+        )
         group_ids[pg.name] = _wait(world, [task])[0]["id"]
     for plan_model in topology.recovery_plans:
-        task = plans.create_plan(world, protected.name, {
-            "name": plan_model.name, "description": plan_model.description, "protected_vc_guid": protected.vc_guid,
-            "protection_groups": [group_ids[g] for g in plan_model.protection_groups]})
+        task = plans.create_plan(
+            world,
+            protected.name,
+            {
+                "name": plan_model.name,
+                "description": plan_model.description,
+                "protected_vc_guid": protected.vc_guid,
+                "protection_groups": [group_ids[g] for g in plan_model.protection_groups],
+            },
+        )
         plan = world.plan(_wait(world, [task])[0]["id"])
         # Every VM's settings at once, then one wait (not a wait per VM).
-        _wait(world, [recovery_settings.update_settings(world, protected.name, plan.id, ids[vm_name],
-                                                        settings_spec(meta, ids))
-                      for vm_name, meta in plan_model.vms.items() if ids[vm_name] in plan.settings])
+        _wait(
+            world,
+            [
+                recovery_settings.update_settings(
+                    world, protected.name, plan.id, ids[vm_name], settings_spec(meta, ids)
+                )
+                for vm_name, meta in plan_model.vms.items()
+                if ids[vm_name] in plan.settings
+            ],
+        )
         for view, steps in plan_model.steps.items():
             for step in steps:
-                _wait(world, [recovery_steps.add_custom_step(world, protected.name, plan.id, view, {
-                    "position": int(step.get("position", 0)), "name": step["name"], "content": step["content"],
-                    "callout_type": step["type"], "timeout_seconds": seconds(step.get("timeout", 0))})])
+                _wait(
+                    world,
+                    [
+                        recovery_steps.add_custom_step(
+                            world,
+                            protected.name,
+                            plan.id,
+                            view,
+                            {
+                                "position": int(step.get("position", 0)),
+                                "name": step["name"],
+                                "content": step["content"],
+                                "callout_type": step["type"],
+                                "timeout_seconds": seconds(step.get("timeout", 0)),
+                            },
+                        )
+                    ],
+                )
 
 
 def adopt_vms(world: World, site: SimSite, inventory: Inventory) -> None:
     """The vCenter's VMs as srmsim VMs: ``VirtualMachine:<moref>:<vc guid>``, disks and .vmx where they are."""
     for record in inventory.vms:
         ds_name, vmx = split_datastore_path(record.vmx_path)
-        disks = [SimDisk(device_key=d.key, capacity=d.capacity_bytes, filename=split_datastore_path(d.file)[1])
-                 for d in record.disks]
-        vm = SimVm(id=site.vm_id(record.moref), name=record.name, instance_uuid=record.instance_uuid,
-                   site=site.name, datastore_id=site.datastore_by_name(ds_name).id, folder=record.folder,
-                   disks=disks, power_state="POWERED_ON" if record.powered_on else "POWERED_OFF",
-                   moref=record.moref, vmx=vmx)
+        disks = [
+            SimDisk(device_key=d.key, capacity=d.capacity_bytes, filename=split_datastore_path(d.file)[1])
+            for d in record.disks
+        ]
+        vm = SimVm(
+            id=site.vm_id(record.moref),
+            name=record.name,
+            instance_uuid=record.instance_uuid,
+            site=site.name,
+            datastore_id=site.datastore_by_name(ds_name).id,
+            folder=record.folder,
+            disks=disks,
+            power_state="POWERED_ON" if record.powered_on else "POWERED_OFF",
+            moref=record.moref,
+            vmx=vmx,
+        )
         site.vms[vm.id] = vm
 
 
@@ -160,12 +234,32 @@ def reach(world: World, scenario: str) -> None:
         for plan in list(world.plans.values()):
             protected = plan.protected_site
             if scenario == "planned-migration":
-                _wait(world, [runs.run_recovery(world, world.other(protected), plan.id,
-                                               {"planned_failover": True, "sync_data": True}, user=SEED_USER)])
+                _wait(
+                    world,
+                    [
+                        runs.run_recovery(
+                            world,
+                            world.other(protected),
+                            plan.id,
+                            {"planned_failover": True, "sync_data": True},
+                            user=SEED_USER,
+                        )
+                    ],
+                )
             else:
                 sites.set_site_up(world, protected, False)
-                _wait(world, [runs.run_recovery(world, world.other(protected), plan.id, {
-                    "planned_failover": False, "skip_protection_site_operations": True}, user=SEED_USER)])
+                _wait(
+                    world,
+                    [
+                        runs.run_recovery(
+                            world,
+                            world.other(protected),
+                            plan.id,
+                            {"planned_failover": False, "skip_protection_site_operations": True},
+                            user=SEED_USER,
+                        )
+                    ],
+                )
                 sites.set_site_up(world, protected, True)
     finally:
         world.auto_dismiss_prompts = False

@@ -40,8 +40,15 @@ from srmctl.srmsim.world import World
 class Simulator:
     """The world plus what HTTP needs: credentials and sessions, injected faults, each site's port."""
 
-    def __init__(self, world: World, credentials: dict[str, tuple[str, str]], *, session_ttl: float = 1800.0,
-                 remote_session_ttl: float | None = None, page_size: int = 50) -> None:
+    def __init__(
+        self,
+        world: World,
+        credentials: dict[str, tuple[str, str]],
+        *,
+        session_ttl: float = 1800.0,
+        remote_session_ttl: float | None = None,
+        page_size: int = 50,
+    ) -> None:
         self.world = world
         self.sessions = SessionStore(credentials, session_ttl, remote_session_ttl)
         self.faults = FaultStore()
@@ -65,9 +72,12 @@ def site_app(sim: Simulator, site: str) -> Starlette:
 def _api_app(sim: Simulator, site: str, api: str) -> Starlette:
     app = Starlette(
         routes=_routes(sim, site, api, TABLES[api], locked=True),
-        middleware=[Middleware(FaultMiddleware, faults=sim.faults, is_up=sim.is_up, site=site, api=api),
-                    Middleware(SessionMiddleware, store=sim.sessions, site=site, api=api)],
-        exception_handlers={SimError: _sim_error, HTTPException: _api_http_error, Exception: _internal_error})
+        middleware=[
+            Middleware(FaultMiddleware, faults=sim.faults, is_up=sim.is_up, site=site, api=api),
+            Middleware(SessionMiddleware, store=sim.sessions, site=site, api=api),
+        ],
+        exception_handlers={SimError: _sim_error, HTTPException: _api_http_error, Exception: _internal_error},
+    )
     app.router.redirect_slashes = False  # the appliance has no trailing-slash redirects: 404
     return app
 
@@ -84,18 +94,29 @@ def _routes(sim: Simulator, site: str, api: str, specs: list[RouteSpec], *, lock
     by_path: dict[str, dict[str, RouteSpec]] = {}
     for spec in specs:
         by_path.setdefault(spec.path, {})[spec.method] = spec
-    return [Route(path, _endpoint(sim, site, api, methods, locked=locked), methods=list(methods))
-            for path, methods in by_path.items()]
+    return [
+        Route(path, _endpoint(sim, site, api, methods, locked=locked), methods=list(methods))
+        for path, methods in by_path.items()
+    ]
 
 
-def _endpoint(sim: Simulator, site: str, api: str, specs: dict[str, RouteSpec], *,
-              locked: bool) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    sim: Simulator, site: str, api: str, specs: dict[str, RouteSpec], *, locked: bool
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         spec = specs["GET" if request.method == "HEAD" else request.method]
-        req = SimRequest(sim=sim, site=site, api=api, method=request.method, path=below_root(request.scope),
-                         args=dict(request.path_params), query=parse_qs(request.url.query),
-                         body=await _json_body(request), session=request.scope.get(SESSION),
-                         headers=request.headers)
+        req = SimRequest(
+            sim=sim,
+            site=site,
+            api=api,
+            method=request.method,
+            path=below_root(request.scope),
+            args=dict(request.path_params),
+            query=parse_qs(request.url.query),
+            body=await _json_body(request),
+            session=request.scope.get(SESSION),
+            headers=request.headers,
+        )
         return _respond(*await run_in_threadpool(_call, spec, req, locked))
 
     return endpoint
@@ -127,8 +148,9 @@ async def _json_body(request: Request) -> Any:
 
 
 def _respond(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode(body), status_code=status, headers=headers,
-                    media_type=None if body is None else "application/json")
+    return Response(
+        encode(body), status_code=status, headers=headers, media_type=None if body is None else "application/json"
+    )
 
 
 async def _sim_error(request: Request, error: Exception) -> Response:
@@ -187,12 +209,29 @@ def serve(sim: Simulator, listeners: list[Listener], *, timeout: float = 30.0) -
     import uvicorn
 
     protocol = droppable_protocol()
-    servers = [(uvicorn.Server(uvicorn.Config(
-        site_app(sim, listener.site), ssl_certfile=listener.cert, ssl_keyfile=listener.key, http=protocol,
-        ws="none", lifespan="off", loop="asyncio", log_config=None, log_level="warning", access_log=False,
-        server_header=False, headers=[("server", "srmsim/1")],
-        timeout_keep_alive=3600)), listener.sock)  # keep-alive as long as the clients want it, as before
-        for listener in listeners]
+    servers = [
+        (
+            uvicorn.Server(
+                uvicorn.Config(
+                    site_app(sim, listener.site),
+                    ssl_certfile=listener.cert,
+                    ssl_keyfile=listener.key,
+                    http=protocol,
+                    ws="none",
+                    lifespan="off",
+                    loop="asyncio",
+                    log_config=None,
+                    log_level="warning",
+                    access_log=False,
+                    server_header=False,
+                    headers=[("server", "srmsim/1")],
+                    timeout_keep_alive=3600,
+                )
+            ),
+            listener.sock,
+        )  # keep-alive as long as the clients want it, as before
+        for listener in listeners
+    ]
     started = threading.Event()
     failure: list[BaseException] = []
 

@@ -140,4 +140,4 @@ class SessionMiddleware:
 
 def below_root(scope: Scope) -> str:
     """The request path below the API root the app is mounted at (``/pairings/...``)."""
-    return str(scope["path"])[len(scope.get("root_path", "")):]
+    return str(scope["path"])[len(scope.get("root_path", "")) :]

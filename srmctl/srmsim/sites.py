@@ -29,14 +29,21 @@ def set_site_up(world: World, name: str, up: bool) -> None:
         return
     with world.lock:
         site.up = True
-        violated = [r for plan in world.plans.values()
-                    if plan.status == "DISASTER_RECOVERY_COMPLETE" and plan.protected_site == name
-                    for vm, _ in plan_vms(world, plan)
-                    if (r := world.replication_of_vm(vm.id)) is not None]
+        violated = [
+            r
+            for plan in world.plans.values()
+            if plan.status == "DISASTER_RECOVERY_COMPLETE" and plan.protected_site == name
+            for vm, _ in plan_vms(world, plan)
+            if (r := world.replication_of_vm(vm.id)) is not None
+        ]
         for replication in violated:
             replication.status = "RPO_VIOLATION"
         protected_site_back(world, name)
     effects.set_power(world, restarted, on=True)
     for replication in violated:
-        effects.event(world, replication, f"RPO violation: {replication.name} has not been synchronised to "
-                      f"{replication.target_site} for longer than its RPO of {replication.rpo} minutes")
+        effects.event(
+            world,
+            replication,
+            f"RPO violation: {replication.name} has not been synchronised to "
+            f"{replication.target_site} for longer than its RPO of {replication.rpo} minutes",
+        )

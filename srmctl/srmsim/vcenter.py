@@ -170,10 +170,17 @@ class VCenterMirror(NullMirror):
                 pools = sorted(inventory.resource_pools, key=lambda p: (p.cluster or "", p.moref))
                 hosts = [h for h in inventory.hosts if pools and h.cluster == pools[0].cluster]
                 self._sites[name] = _Site(
-                    session=session, lock=threading.Lock(), endpoint=endpoint, idle=queue.SimpleQueue(),
-                    opened=[session], datacenter=dc.name,
+                    session=session,
+                    lock=threading.Lock(),
+                    endpoint=endpoint,
+                    idle=queue.SimpleQueue(),
+                    opened=[session],
+                    datacenter=dc.name,
                     folders={"": dc.vmFolder._moId, **{f.path: f.moref for f in inventory.folders}},
-                    pool=pools[0].moref if pools else "", host=hosts[0].moref if hosts else "", names=NameGate())
+                    pool=pools[0].moref if pools else "",
+                    host=hosts[0].moref if hosts else "",
+                    names=NameGate(),
+                )
                 self._sites[name].idle.put(session)
         except BaseException:
             self.close()
@@ -225,8 +232,9 @@ class VCenterMirror(NullMirror):
     def vm_config(self, site: str, moref: str) -> dict[str, str]:
         with self._use(site) as s, contextlib.suppress(*_GONE):
             props = operations.vm_properties(s.session, moref, ["config.annotation", "config.extraConfig"])
-            config = {o.key: str(o.value) for o in props.get("config.extraConfig") or []
-                      if not o.key.startswith(_NOT_COPIED)}
+            config = {
+                o.key: str(o.value) for o in props.get("config.extraConfig") or [] if not o.key.startswith(_NOT_COPIED)
+            }
             if props.get("config.annotation"):
                 config["annotation"] = str(props["config.annotation"])
             return config
@@ -235,37 +243,59 @@ class VCenterMirror(NullMirror):
     def register(self, site: str, spec: Registration) -> str:
         with self._sites[site].names.creating(), self._use(site) as s:
             folder = s.folders.get(spec.folder, s.folders[""])
-            moref = operations.register(s.session, spec.vmx_path, folder=folder, resource_pool=spec.pool or s.pool,
-                                        name=spec.name, host=None if spec.pool else s.host or None)
+            moref = operations.register(
+                s.session,
+                spec.vmx_path,
+                folder=folder,
+                resource_pool=spec.pool or s.pool,
+                name=spec.name,
+                host=None if spec.pool else s.host or None,
+            )
             provision.attach_disks(s.session, moref, spec.disks)
-            provision.set_identity(s.session, moref, instance_uuid=spec.instance_uuid, annotation=spec.annotation,
-                                   extra_config=dict(spec.extra_config))
+            provision.set_identity(
+                s.session,
+                moref,
+                instance_uuid=spec.instance_uuid,
+                annotation=spec.annotation,
+                extra_config=dict(spec.extra_config),
+            )
             return moref
 
     def objects(self, site: str) -> SiteObjects:
         with self._use(site) as s:
             content = s.session.content
             view = content.viewManager.CreateContainerView(
-                content.rootFolder, [vim.ClusterComputeResource, vim.Network, vim.VirtualMachine], True)
+                content.rootFolder, [vim.ClusterComputeResource, vim.Network, vim.VirtualMachine], True
+            )
             try:
                 found = list(view.view)
             finally:
                 view.Destroy()
-            pools = {c.resourcePool._moId: c.name for c in found
-                     if isinstance(c, vim.ClusterComputeResource) and c.resourcePool is not None}
+            pools = {
+                c.resourcePool._moId: c.name
+                for c in found
+                if isinstance(c, vim.ClusterComputeResource) and c.resourcePool is not None
+            }
             networks = {n._moId: n.name for n in found if isinstance(n, vim.Network)}
-            vms = {v._moId: (v.resourcePool._moId if v.resourcePool else "", tuple(n._moId for n in v.network))
-                   for v in found if isinstance(v, vim.VirtualMachine)}
+            vms = {
+                v._moId: (v.resourcePool._moId if v.resourcePool else "", tuple(n._moId for n in v.network))
+                for v in found
+                if isinstance(v, vim.VirtualMachine)
+            }
             return SiteObjects(folders=dict(s.folders), pools=pools, networks=networks, vms=vms)
 
     def create_placeholder(self, site: str, name: str, folder: str, pool: str, datastore: str) -> tuple[str, str]:
         """CreateVM_Task with ``[datastore]`` as vmPathName: vCenter names the home folder after the VM (and
         picks another name when that folder exists, so a replica's folder is never touched)."""
         with self._sites[site].names.creating(), self._use(site) as s:
-            spec = vim.vm.ConfigSpec(name=name, guestId="otherGuest64", numCPUs=1, memoryMB=256,
-                                     files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
-                                     managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION,
-                                                                     type=PLACEHOLDER_TYPE))
+            spec = vim.vm.ConfigSpec(
+                name=name,
+                guestId="otherGuest64",
+                numCPUs=1,
+                memoryMB=256,
+                files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
+                managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE),
+            )
             parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
             task = parent.CreateVM_Task(config=spec, pool=vim.ResourcePool(pool or s.pool, s.session.stub))
             vm = wait_for_task(s.session, task, what=f"create placeholder VM {name}")
@@ -274,11 +304,19 @@ class VCenterMirror(NullMirror):
     def register_placeholder(self, site: str, name: str, vmx_path: str, folder: str, pool: str) -> str:
         """Register a placeholder again from its kept .vmx (after a test), managed by SRM again."""
         with self._sites[site].names.creating(), self._use(site) as s:
-            moref = operations.register(s.session, vmx_path, folder=s.folders.get(folder, s.folders[""]),
-                                        resource_pool=pool or s.pool, name=name)
+            moref = operations.register(
+                s.session,
+                vmx_path,
+                folder=s.folders.get(folder, s.folders[""]),
+                resource_pool=pool or s.pool,
+                name=name,
+            )
             managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
-            wait_for_task(s.session, operations.vm_object(s.session, moref).ReconfigVM_Task(
-                vim.vm.ConfigSpec(managedBy=managed)), what=f"mark {name} as SRM placeholder")
+            wait_for_task(
+                s.session,
+                operations.vm_object(s.session, moref).ReconfigVM_Task(vim.vm.ConfigSpec(managedBy=managed)),
+                what=f"mark {name} as SRM placeholder",
+            )
             return moref
 
     def unregister(self, site: str, moref: str) -> None:
@@ -320,8 +358,10 @@ def _power_states(session: VCenterSession, morefs: Collection[str] | None) -> di
     view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
     try:
         into_view = pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
-        spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])],
-                             propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])])
+        spec = pc.FilterSpec(
+            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])],
+            propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])],
+        )
         objects, _ = retrieve_all(content.propertyCollector, spec, 1000)
     finally:
         view.DestroyView()
@@ -332,9 +372,13 @@ def endpoint_of(conf: dict[str, Any]) -> ServiceEndpoint:
     """A site's ``vcenter:`` config as an endpoint: host, port, user, password_file and thumbprint (the lab
     writes its vCenter endpoint there as it holds it in ``lab.yaml``)."""
     password = Path(conf["password_file"]).read_text().strip()
-    return ServiceEndpoint(host=conf["host"], port=int(conf["port"]), user=conf["user"],
-                           secret=Secret.known(password, f"vCenter {conf['host']}"),
-                           tls=TlsPolicy(thumbprint=conf["thumbprint"]))
+    return ServiceEndpoint(
+        host=conf["host"],
+        port=int(conf["port"]),
+        user=conf["user"],
+        secret=Secret.known(password, f"vCenter {conf['host']}"),
+        tls=TlsPolicy(thumbprint=conf["thumbprint"]),
+    )
 
 
 def disks_at(datastore: str, disks: Sequence[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:

@@ -97,8 +97,9 @@ class RouteTable:
         self.prefix = prefix
         self.specs: list[RouteSpec] = []
 
-    def route(self, method: str, path: str = "", *, remote: bool = False,
-              body: Schema | None = None) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, path: str = "", *, remote: bool = False, body: Schema | None = None
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(RouteSpec(method, self.prefix + path, handler, remote, body))
             return handler
@@ -134,8 +135,10 @@ def task_reply(task: SimTask) -> Reply:
 
 
 def tasks_reply(tasks: list[SimTask]) -> Reply:
-    return 202, {"list": [render.task(t) for t in tasks], "_meta": {"errors": [], "total": len(tasks),
-                                                                    "offset": 0, "limit": len(tasks)}}
+    return 202, {
+        "list": [render.task(t) for t in tasks],
+        "_meta": {"errors": [], "total": len(tasks), "offset": 0, "limit": len(tasks)},
+    }
 
 
 def first_or_404(items: Iterable[dict[str, Any]], what: str) -> dict[str, Any]:
@@ -157,14 +160,16 @@ def listing(req: SimRequest, items: list[dict[str, Any]], page_size: int | None 
     except ValueError as error:
         raise SimError(400, "INVALID_PARAMETER", f"offset/limit: {error}") from error
     limit = max(1, min(limit, page_size))
-    page = items[offset:offset + limit]
+    page = items[offset : offset + limit]
     links: dict[str, Any] = {"self": {"href": _href(req, offset, limit)}}
     if offset + limit < len(items):
         links["next"] = {"href": _href(req, offset + limit, limit)}
     if offset > 0:
         links["previous"] = {"href": _href(req, max(0, offset - limit), limit)}
-    return 200, {"list": page, "_meta": {"errors": [], "total": len(items), "offset": offset, "limit": limit,
-                                         "links": links}}
+    return 200, {
+        "list": page,
+        "_meta": {"errors": [], "total": len(items), "offset": offset, "limit": limit, "links": links},
+    }
 
 
 def _href(req: SimRequest, offset: int, limit: int) -> str:

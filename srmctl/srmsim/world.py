@@ -85,8 +85,14 @@ class Failed(Exception):
 
 
 class World:
-    def __init__(self, *, tick: float = 0.02, pairing_id: str | None = None,
-                 mirror: NullMirror | None = None, latency: LatencyProfile = FAST) -> None:
+    def __init__(
+        self,
+        *,
+        tick: float = 0.02,
+        pairing_id: str | None = None,
+        mirror: NullMirror | None = None,
+        latency: LatencyProfile = FAST,
+    ) -> None:
         self.lock = threading.RLock()
         self.latency = latency  # how long each kind of task takes (srmsim/latency.py)
         self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
@@ -180,14 +186,18 @@ class World:
 
     def replications_from(self, source_vc_guid: str | None) -> list[SimReplication]:
         """Every replication, or those whose source is the given vCenter."""
-        return [r for r in self.replications.values()
-                if not source_vc_guid or self.site(r.source_site).vc_guid == source_vc_guid]
+        return [
+            r
+            for r in self.replications.values()
+            if not source_vc_guid or self.site(r.source_site).vc_guid == source_vc_guid
+        ]
 
     def unprotected_replicated_vms(self, vc_guid: str) -> list[SimVm]:
         """SRM's replicated-vms: VMs of a vCenter that VR replicates and no protection group holds yet."""
         grouped = {vm_id for g in self.groups.values() for vm_id in g.vm_ids}
-        return [vm for vm in self.site_of_vc(vc_guid).vms.values()
-                if self.replication_of_vm(vm.id) and vm.id not in grouped]
+        return [
+            vm for vm in self.site_of_vc(vc_guid).vms.values() if self.replication_of_vm(vm.id) and vm.id not in grouped
+        ]
 
     def tasks_of(self, site: str, api: str) -> list[SimTask]:
         return [t for t in self.tasks.values() if t.site == site and t.api == api]
@@ -233,21 +243,28 @@ class World:
     # -- inventory -------------------------------------------------------------------------------
 
     def add_site(self, name: str, moref_base: int, vc_guid: str | None = None) -> SimSite:
-        site = SimSite(name=name, vc_guid=vc_guid or str(uuid.uuid4()), srm_id=str(uuid.uuid4()),
-                       vrms_id=str(uuid.uuid4()), moref_base=moref_base)
+        site = SimSite(
+            name=name,
+            vc_guid=vc_guid or str(uuid.uuid4()),
+            srm_id=str(uuid.uuid4()),
+            vrms_id=str(uuid.uuid4()),
+            moref_base=moref_base,
+        )
         self.sites[name] = site
         return site
 
-    def add_datastore(self, site: SimSite, name: str, directory: Path, number: int,
-                      moref: str | None = None) -> SimDatastore:
+    def add_datastore(
+        self, site: SimSite, name: str, directory: Path, number: int, moref: str | None = None
+    ) -> SimDatastore:
         directory.mkdir(parents=True, exist_ok=True)
         moref = moref or f"datastore-{site.moref_base + number}"
         ds = SimDatastore(id=f"Datastore:{moref}:{site.vc_guid}", name=name, directory=directory)
         site.datastores[ds.id] = ds
         return ds
 
-    def create_vm(self, site: SimSite, name: str, datastore: SimDatastore, folder: str, sizes: list[int],
-                  power_on: bool) -> SimVm:
+    def create_vm(
+        self, site: SimSite, name: str, datastore: SimDatastore, folder: str, sizes: list[int], power_on: bool
+    ) -> SimVm:
         """A VM with real files: ``<name>/<name>.vmx`` and one flat file of random bytes per disk."""
         home = datastore.directory / name
         home.mkdir(parents=True, exist_ok=True)
@@ -257,29 +274,52 @@ class World:
             filename = f"{name}/{name}{'' if index == 0 else f'_{index}'}.vmdk"
             _write_random(datastore.directory / filename, size)
             disks.append(SimDisk(device_key=2000 + index, capacity=size, filename=filename))
-        vm = SimVm(id=site.next_vm_id(), name=name, instance_uuid=str(uuid.uuid4()), site=site.name,
-                   datastore_id=datastore.id, folder=folder, disks=disks,
-                   power_state="POWERED_ON" if power_on else "POWERED_OFF")
+        vm = SimVm(
+            id=site.next_vm_id(),
+            name=name,
+            instance_uuid=str(uuid.uuid4()),
+            site=site.name,
+            datastore_id=datastore.id,
+            folder=folder,
+            disks=disks,
+            power_state="POWERED_ON" if power_on else "POWERED_OFF",
+        )
         site.vms[vm.id] = vm
         return vm
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def start_task(self, site: str, api: str, description: str, entity: str | None, entity_name: str | None,
-                   work: Callable[[TaskContext], Any], on_error: Callable[[str], None] | None = None, *,
-                   kind: str = "") -> SimTask:
+    def start_task(
+        self,
+        site: str,
+        api: str,
+        description: str,
+        entity: str | None,
+        entity_name: str | None,
+        work: Callable[[TaskContext], Any],
+        on_error: Callable[[str], None] | None = None,
+        *,
+        kind: str = "",
+    ) -> SimTask:
         """Run ``work`` as a task in its own thread; it stays RUNNING at least as long as the latency profile
         gives ``kind`` (srmsim/latency.py), counted from its own start."""
-        task = SimTask(id=f"{api}-task-{next(self._ids)}", site=site, api=api, description=description,
-                       entity=entity, entity_name=entity_name)
+        task = SimTask(
+            id=f"{api}-task-{next(self._ids)}",
+            site=site,
+            api=api,
+            description=description,
+            entity=entity,
+            entity_name=entity_name,
+        )
         fault = self._take_task_fault(description)
         self.tasks[task.id] = task
 
         def runner() -> None:
             with self.lock:
                 task.status, task.started = "RUNNING", now_ms()
-            ctx = TaskContext(self, task, fault.factor if fault and fault.kind == "slow" else 1.0,
-                              self.latency.duration(kind))
+            ctx = TaskContext(
+                self, task, fault.factor if fault and fault.kind == "slow" else 1.0, self.latency.duration(kind)
+            )
             try:
                 ctx.pause()
                 if fault and fault.kind == "error":
@@ -358,21 +398,50 @@ class World:
         """The whole world as plain data (``GET /srmsim/state``, for tests and the lab)."""
         with self.lock:
             return {
-                "pairing_id": self.pairing_id, "vr_pairing_id": self.vr_pairing_id,
-                "sites": {name: {"up": s.up, "vc_guid": s.vc_guid,
-                                 "vms": [{"id": v.id, "name": v.name, "power_state": v.power_state, "role": v.role,
-                                          "moref": v.moref, "instance_uuid": v.instance_uuid,
-                                          "original_instance_uuid": v.original_uuid, "registered": v.registered,
-                                          "folder": v.folder,
-                                          "guest_ip": {str(k): t for k, t in v.guest_ip.items()}}
-                                         for v in s.vms.values()]} for name, s in self.sites.items()},
-                "plans": [{"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
-                          for p in self.plans.values()],
-                "groups": [{"id": g.id, "name": g.name, "status": g.status, "protected_site": g.protected_site}
-                           for g in self.groups.values()],
-                "replications": [{"id": r.id, "name": r.name, "vm_id": r.vm_id, "status": r.status,
-                                  "source": r.source_site, "target": r.target_site, "bytes": dict(r.totals)}
-                                 for r in self.replications.values()],
+                "pairing_id": self.pairing_id,
+                "vr_pairing_id": self.vr_pairing_id,
+                "sites": {
+                    name: {
+                        "up": s.up,
+                        "vc_guid": s.vc_guid,
+                        "vms": [
+                            {
+                                "id": v.id,
+                                "name": v.name,
+                                "power_state": v.power_state,
+                                "role": v.role,
+                                "moref": v.moref,
+                                "instance_uuid": v.instance_uuid,
+                                "original_instance_uuid": v.original_uuid,
+                                "registered": v.registered,
+                                "folder": v.folder,
+                                "guest_ip": {str(k): t for k, t in v.guest_ip.items()},
+                            }
+                            for v in s.vms.values()
+                        ],
+                    }
+                    for name, s in self.sites.items()
+                },
+                "plans": [
+                    {"id": p.id, "name": p.name, "status": p.status, "protected_site": p.protected_site}
+                    for p in self.plans.values()
+                ],
+                "groups": [
+                    {"id": g.id, "name": g.name, "status": g.status, "protected_site": g.protected_site}
+                    for g in self.groups.values()
+                ],
+                "replications": [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "vm_id": r.vm_id,
+                        "status": r.status,
+                        "source": r.source_site,
+                        "target": r.target_site,
+                        "bytes": dict(r.totals),
+                    }
+                    for r in self.replications.values()
+                ],
             }
 
 

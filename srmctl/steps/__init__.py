@@ -22,5 +22,16 @@ def needs_dr(names: Iterable[str]) -> bool:
     return any(name not in VCENTER_ONLY_STEPS for name in names)
 
 
-__all__ = ["Action", "DrSite", "Impact", "ReadOnlyViolation", "Step", "StepContext", "VCenterOps", "Verification",
-           "available_steps", "get_step", "needs_dr"]
+__all__ = [
+    "Action",
+    "DrSite",
+    "Impact",
+    "ReadOnlyViolation",
+    "Step",
+    "StepContext",
+    "VCenterOps",
+    "Verification",
+    "available_steps",
+    "get_step",
+    "needs_dr",
+]

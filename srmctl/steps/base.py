@@ -81,11 +81,24 @@ class Action:
             _detail(key, value)
 
     @classmethod
-    def make(cls, kind: str, site: str, targets: tuple[str, ...] | list[str], *, high_impact: bool = False,
-             forecast: bool = False, **details: Detail | list[Scalar]) -> Action:
-        return cls(kind=kind, site=site, targets=tuple(targets),
-                   details=tuple(sorted((k, _detail(k, v)) for k, v in details.items())), high_impact=high_impact,
-                   forecast=forecast)
+    def make(
+        cls,
+        kind: str,
+        site: str,
+        targets: tuple[str, ...] | list[str],
+        *,
+        high_impact: bool = False,
+        forecast: bool = False,
+        **details: Detail | list[Scalar],
+    ) -> Action:
+        return cls(
+            kind=kind,
+            site=site,
+            targets=tuple(targets),
+            details=tuple(sorted((k, _detail(k, v)) for k, v in details.items())),
+            high_impact=high_impact,
+            forecast=forecast,
+        )
 
     def with_details(self, **details: Detail) -> Action:
         """The same action with ``details`` added (or replaced)."""
@@ -112,18 +125,28 @@ class Action:
         return f"{self.kind} {', '.join(self.targets)} at {self.site}" + (f" ({extra})" if extra else "")
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "site": self.site, "targets": list(self.targets),
-                "details": {k: list(v) if isinstance(v, tuple) else v for k, v in self.details},
-                "high_impact": self.high_impact, "forecast": self.forecast}
+        return {
+            "kind": self.kind,
+            "site": self.site,
+            "targets": list(self.targets),
+            "details": {k: list(v) if isinstance(v, tuple) else v for k, v in self.details},
+            "high_impact": self.high_impact,
+            "forecast": self.forecast,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Action:
         details = data.get("details") or {}
         targets = data.get("targets") or []
         assert isinstance(details, Mapping) and isinstance(targets, (list, tuple))
-        return cls(kind=str(data["kind"]), site=str(data["site"]), targets=tuple(str(t) for t in targets),
-                   details=tuple(sorted((str(k), _detail(str(k), v)) for k, v in details.items())),
-                   high_impact=bool(data.get("high_impact", False)), forecast=bool(data.get("forecast", False)))
+        return cls(
+            kind=str(data["kind"]),
+            site=str(data["site"]),
+            targets=tuple(str(t) for t in targets),
+            details=tuple(sorted((str(k), _detail(str(k), v)) for k, v in details.items())),
+            high_impact=bool(data.get("high_impact", False)),
+            forecast=bool(data.get("forecast", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -237,9 +260,11 @@ def not_home(ctx: StepContext) -> list[str]:
                 if not recovered_home:
                     recovered_home.append(recovered_to(ctx, home=True))
                 if not recovered_home[0]:
-                    problems.append(f"{describe(vm)} is not running at {ctx.target} (powered off there and at "
-                                    f"{ctx.source}, and the recovery plan has not recovered the VMs to "
-                                    f"{ctx.target})")
+                    problems.append(
+                        f"{describe(vm)} is not running at {ctx.target} (powered off there and at "
+                        f"{ctx.source}, and the recovery plan has not recovered the VMs to "
+                        f"{ctx.target})"
+                    )
         elif len(running) > 1:
             problems.append(f"{describe(vm)} runs {len(running)} times at {ctx.target}")
         elif any(r.powered_on for r in left):
@@ -260,8 +285,13 @@ def recovered_to(ctx: StepContext, *, home: bool) -> bool:
     except NotFound:
         return False
     plan = recovery_plan(ctx)
-    recovered = {PlanStatus.RECOVERY_COMPLETE, PlanStatus.DISASTER_RECOVERY_COMPLETE,
-                 PlanStatus.RECOVERY_SPLIT_BRAIN, PlanStatus.INCOMPLETE_REPROTECT, PlanStatus.REPROTECT_INTERRUPTED}
+    recovered = {
+        PlanStatus.RECOVERY_COMPLETE,
+        PlanStatus.DISASTER_RECOVERY_COMPLETE,
+        PlanStatus.RECOVERY_SPLIT_BRAIN,
+        PlanStatus.INCOMPLETE_REPROTECT,
+        PlanStatus.REPROTECT_INTERRUPTED,
+    }
     guid = sides.home_guid if home else sides.running_guid
     return plan is not None and plan.recovery_vc_guid == guid and plan.status in recovered
 

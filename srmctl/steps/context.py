@@ -118,8 +118,11 @@ class StepContext:
 
     def read_only(self) -> StepContext:
         """The same context with read-only facades: what ``plan()`` and dry runs get."""
-        return replace(self, sites={name: ops.read_only_view() for name, ops in self.sites.items()},
-                       dr_sites={name: dr.read_only_view() for name, dr in self.dr_sites.items()})
+        return replace(
+            self,
+            sites={name: ops.read_only_view() for name, ops in self.sites.items()},
+            dr_sites={name: dr.read_only_view() for name, dr in self.dr_sites.items()},
+        )
 
     def opposite(self) -> StepContext:
         """The same run in the other direction (from the original site back to the recovery site), used to
@@ -127,10 +130,14 @@ class StepContext:
         rb = self.runbook
         failback = rb.failback.model_copy(update={"from_": rb.failback.to, "to": rb.failback.from_})
         # Per-VM datastore/folder name places at the original site: meaningless the other way round.
-        vms = None if rb.vms is None else tuple(vm.model_copy(update={"datastore": None, "folder": None})
-                                                for vm in rb.vms)
-        return replace(self, runbook=rb.model_copy(update={"failback": failback, "vms": vms}),
-                       reversed=not self.reversed)
+        vms = (
+            None
+            if rb.vms is None
+            else tuple(vm.model_copy(update={"datastore": None, "folder": None}) for vm in rb.vms)
+        )
+        return replace(
+            self, runbook=rb.model_copy(update={"failback": failback, "vms": vms}), reversed=not self.reversed
+        )
 
     # --- helpers for steps ---------------------------------------------------------------------------------
 
@@ -194,7 +201,11 @@ def _common_type(errors: Sequence[SrmctlError]) -> type[ConnectionFailed]:
     # The most specific ConnectionFailed class all errors share whose constructor takes just a message
     # (ThumbprintMismatch, say, takes three values and is skipped for its parent).
     for kind in type(errors[0]).__mro__:
-        if (isinstance(kind, type) and issubclass(kind, ConnectionFailed) and kind.__init__ is SrmctlError.__init__
-                and all(isinstance(error, kind) for error in errors)):
+        if (
+            isinstance(kind, type)
+            and issubclass(kind, ConnectionFailed)
+            and kind.__init__ is SrmctlError.__init__
+            and all(isinstance(error, kind) for error in errors)
+        ):
             return kind
     return ConnectionFailed

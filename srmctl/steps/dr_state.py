@@ -33,16 +33,26 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.history import record_history
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
-PLAN_BUSY = frozenset({PlanStatus.TEST_IN_PROGRESS, PlanStatus.CLEANUP_IN_PROGRESS, PlanStatus.RECOVERY_IN_PROGRESS,
-                       PlanStatus.RECOVERY_STARTED, PlanStatus.REPROTECT_IN_PROGRESS,
-                       PlanStatus.WAITING_FOR_USER_INPUT, PlanStatus.CANCEL_IN_PROGRESS, PlanStatus.DELETING})
+PLAN_BUSY = frozenset(
+    {
+        PlanStatus.TEST_IN_PROGRESS,
+        PlanStatus.CLEANUP_IN_PROGRESS,
+        PlanStatus.RECOVERY_IN_PROGRESS,
+        PlanStatus.RECOVERY_STARTED,
+        PlanStatus.REPROTECT_IN_PROGRESS,
+        PlanStatus.WAITING_FOR_USER_INPUT,
+        PlanStatus.CANCEL_IN_PROGRESS,
+        PlanStatus.DELETING,
+    }
+)
 
 
 def vm_names(ctx: StepContext) -> tuple[str, ...]:
     if ctx.runbook.vms is None:
         # The engine turns 'select:' into a VM list when a run starts; a context without one has no VMs.
-        raise StepFailed("the runbook's VMs are not resolved: list them under 'vms' (a 'select' is resolved "
-                         "when a run starts)")
+        raise StepFailed(
+            "the runbook's VMs are not resolved: list them under 'vms' (a 'select' is resolved when a run starts)"
+        )
     return ctx.runbook.vm_names
 
 
@@ -68,8 +78,10 @@ def plan_not_found(dr: DrSite, site: str, name: str) -> str | None:
     plans = sorted(p.name for p in dr.srm.plans())
     if name in plans:
         return None
-    return (f"recovery plan {name!r} not found at {site} (recovery_plan.name); plans there: "
-            f"{', '.join(repr(p) for p in plans) or 'none'}")
+    return (
+        f"recovery plan {name!r} not found at {site} (recovery_plan.name); plans there: "
+        f"{', '.join(repr(p) for p in plans) or 'none'}"
+    )
 
 
 def require_plan(ctx: StepContext) -> RecoveryPlan:
@@ -90,7 +102,8 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
     rb = ctx.runbook
     # Named groups are selected even when empty (e.g. left so by a run that stopped half-way).
     named = ({rb.protection_group.name} if rb.protection_group else set(rb.group_renames.values())) | (
-        {rb.select.protection_group} if rb.select and rb.select.protection_group else set())
+        {rb.select.protection_group} if rb.select and rb.select.protection_group else set()
+    )
     selected, refused = [], []
     for group in s.dr.srm.groups():
         if group.protected_vc_guid != s.home_guid:
@@ -103,9 +116,11 @@ def stale_groups(ctx: StepContext) -> list[ProtectionGroup]:
             refused.append(f"{group.name} also protects {', '.join(others)}")
         selected.append(group)
     if refused:
-        raise GuardrailViolation(f"refusing to touch protection groups at {s.home} that protect VMs the "
-                                 "runbook does not move (add those VMs to the runbook or move them out of the "
-                                 "group first): " + "; ".join(refused))
+        raise GuardrailViolation(
+            f"refusing to touch protection groups at {s.home} that protect VMs the "
+            "runbook does not move (add those VMs to the runbook or move them out of the "
+            "group first): " + "; ".join(refused)
+        )
     return selected
 
 
@@ -160,8 +175,15 @@ def status_of(plan: RecoveryPlan) -> str:
     return text(plan.status) or ""
 
 
-def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Task] | None, *, operation: str,
-             timeout: float = 6 * 3600.0) -> RecoveryPlan:
+def run_plan(
+    ctx: StepContext,
+    dr: DrSite,
+    plan_id: str,
+    start: Callable[[], Task] | None,
+    *,
+    operation: str,
+    timeout: float = 6 * 3600.0,
+) -> RecoveryPlan:
     """Start a plan run (``start``), or, on resume, follow the one SRM is already running; answer the prompts
     the runbook allows and stop at any other prompt. Returns the plan once SRM no longer runs it, after
     journaling SRM's history report of the run (``operation``: the run's action kind, steps/history.py).
@@ -195,18 +217,32 @@ def run_plan(ctx: StepContext, dr: DrSite, plan_id: str, start: Callable[[], Tas
     record_history(ctx, dr, plan, operation, task)  # a failed run's report too: it is evidence of the failure
     if task is not None and task.status != TaskStatus.SUCCESS:
         message = task.error.message if task.error and task.error.message else "no error message"
-        raise StepFailed(f"{task.description or 'plan run'} ended {text(task.status)}: {message} "
-                         f"(plan {plan.name} is {status_of(plan)})")
+        raise StepFailed(
+            f"{task.description or 'plan run'} ended {text(task.status)}: {message} "
+            f"(plan {plan.name} is {status_of(plan)})"
+        )
     return plan
 
 
 def _answer(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, prompt: UserPrompt) -> None:
     patterns = ctx.runbook.prompts.dismiss
-    if not any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns
-               for value in (prompt.description, prompt.prompt_text)):
-        raise StepFailed(f"recovery plan {plan.name} waits for an answer to the prompt "
-                         f"{prompt.description!r} ({prompt.prompt_text!r}), which prompts.dismiss does not list; "
-                         "answer it in SRM, then run 'srmctl resume' with this run's id")
+    if not any(
+        fnmatch.fnmatchcase(value, pattern)
+        for pattern in patterns
+        for value in (prompt.description, prompt.prompt_text)
+    ):
+        raise StepFailed(
+            f"recovery plan {plan.name} waits for an answer to the prompt "
+            f"{prompt.description!r} ({prompt.prompt_text!r}), which prompts.dismiss does not list; "
+            "answer it in SRM, then run 'srmctl resume' with this run's id"
+        )
     dr.srm.dismiss_prompt(plan.id, prompt.id)
-    ctx.record("prompt_answered", {"plan": plan.name, "prompt": prompt.description, "text": prompt.prompt_text,
-                                         "answer": "dismissed (prompts.dismiss)"})
+    ctx.record(
+        "prompt_answered",
+        {
+            "plan": plan.name,
+            "prompt": prompt.description,
+            "text": prompt.prompt_text,
+            "answer": "dismissed (prompts.dismiss)",
+        },
+    )

@@ -48,8 +48,13 @@ class StepPlan:
         return bool(self.actions) and (self.impact is Impact.HIGH or any(a.high_impact for a in self.actions))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step": self.name, "impact": self.impact.value, "summary": self.summary,
-                "needs_confirmation": self.needs_confirmation, "actions": [a.to_dict() for a in self.actions]}
+        return {
+            "step": self.name,
+            "impact": self.impact.value,
+            "summary": self.summary,
+            "needs_confirmation": self.needs_confirmation,
+            "actions": [a.to_dict() for a in self.actions],
+        }
 
 
 def _names(message: str, name: str) -> bool:
@@ -142,8 +147,9 @@ def run_step(ctx: StepContext, name: str, kinds: EventKinds = STEP_EVENTS) -> No
         if not verification.ok:
             # Inside a sequence the direction tells which of the two runs of the same step failed.
             where = f" ({ctx.source} -> {ctx.target})" if ctx.in_sequence else ":"
-            raise StepFailed(f"{name}{where} verification failed:\n"
-                             + "\n".join(f"- {p}" for p in verification.problems))
+            raise StepFailed(
+                f"{name}{where} verification failed:\n" + "\n".join(f"- {p}" for p in verification.problems)
+            )
     except BaseException as error:
         message = error.message if isinstance(error, SrmctlError) else f"{type(error).__name__}: {error}"
         ctx.emit(kinds.failed, name, {"error": message, "code": getattr(error, "code", "internal")})

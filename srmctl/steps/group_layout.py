@@ -39,8 +39,9 @@ def wanted_groups(ctx: StepContext) -> tuple[WantedGroup, ...]:
     rb = ctx.runbook
     one = rb.protection_group.name if rb.protection_group else None
     try:
-        return group_layout(None if one else recorded_groups(ctx), vm_names(ctx), rename=rb.group_renames,
-                            one_group=one)
+        return group_layout(
+            None if one else recorded_groups(ctx), vm_names(ctx), rename=rb.group_renames, one_group=one
+        )
     except LayoutError as error:
         raise StepFailed(str(error)) from None
 

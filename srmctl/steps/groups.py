@@ -35,8 +35,16 @@ class GroupsDelete(Step):
             others = [p.name for p in s.dr.srm.group_plans(group.id) if ours is None or p.id != ours.id]
             if others:
                 refused.append(f"{group.name} is also in recovery plan(s) {', '.join(others)}")
-            actions.append(Action.make("delete_group", s.running, [group.name], group_id=group.id,
-                                       protected_site=s.home, status=str(group.status)))
+            actions.append(
+                Action.make(
+                    "delete_group",
+                    s.running,
+                    [group.name],
+                    group_id=group.id,
+                    protected_site=s.home,
+                    status=str(group.status),
+                )
+            )
         if refused:
             raise GuardrailViolation("refusing to delete: " + "; ".join(refused))
         return tuple(actions)
@@ -97,8 +105,9 @@ class GroupsCreate(Step):
             name = action.detail("group")
             ctx.pause("before_call")
             if action.kind == "create_group":
-                task = s.dr.srm.create_group(name, s.running_guid, ids, description=action.detail("description")
-                                             or None, wait=False)
+                task = s.dr.srm.create_group(
+                    name, s.running_guid, ids, description=action.detail("description") or None, wait=False
+                )
                 task = s.dr.srm.wait_task(task)
                 group_id = task.result_id or ""
                 ctx.action_done(action, {"group_id": group_id})
@@ -128,8 +137,10 @@ class GroupsCreate(Step):
         problems = [_vm_problem(name, vm) for vm in vms if vm.status != VmProtectionStatus.OK]
         problems += failed if problems else []
         if problems:
-            raise StepFailed(f"SRM cannot protect every VM of {name} (each needs a placeholder at "
-                             f"{ctx.sides.home}):\n" + "\n".join(f"- {p}" for p in problems))
+            raise StepFailed(
+                f"SRM cannot protect every VM of {name} (each needs a placeholder at "
+                f"{ctx.sides.home}):\n" + "\n".join(f"- {p}" for p in problems)
+            )
         return tasks
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -138,26 +149,41 @@ class GroupsCreate(Step):
         problems = [p for w in layout for p in _group_problems(ctx, w, existing[w.name])]
         if problems:
             return Verification.failed(problems)
-        return Verification.passed(", ".join(f"{w.name} ({len(w.vms)} VM(s))" for w in layout)
-                                   + f" at {ctx.sides.running}, all OK")
+        return Verification.passed(
+            ", ".join(f"{w.name} ({len(w.vms)} VM(s))" for w in layout) + f" at {ctx.sides.running}, all OK"
+        )
 
 
 def _group_action(ctx: StepContext, wanted: WantedGroup, group: ProtectionGroup | None) -> Action | None:
     """What one wanted group still needs: created, its VM list corrected, its VMs configured, or nothing."""
     s = ctx.sides
     if group is None:
-        return Action.make("create_group", s.running, list(wanted.vms), group=wanted.name,
-                           protected_site=s.running, description=wanted.description,
-                           originals=tuple(wanted.originals))
+        return Action.make(
+            "create_group",
+            s.running,
+            list(wanted.vms),
+            group=wanted.name,
+            protected_site=s.running,
+            description=wanted.description,
+            originals=tuple(wanted.originals),
+        )
     vms = s.dr.srm.group_vms(group.id)
     members = {vm.name for vm in vms}
     want = set(wanted.vms)
     if members == want:
         pending = sorted(vm.name for vm in vms if vm.status == VmProtectionStatus.NOT_CONFIGURED)
-        return Action.make("configure_vms", s.running, pending, group=wanted.name, group_id=group.id) \
-            if pending else None
-    return Action.make("set_group_vms", s.running, list(wanted.vms), group=wanted.name, group_id=group.id,
-                       adds=tuple(sorted(want - members)), removes=tuple(sorted(members - want)))
+        return (
+            Action.make("configure_vms", s.running, pending, group=wanted.name, group_id=group.id) if pending else None
+        )
+    return Action.make(
+        "set_group_vms",
+        s.running,
+        list(wanted.vms),
+        group=wanted.name,
+        group_id=group.id,
+        adds=tuple(sorted(want - members)),
+        removes=tuple(sorted(members - want)),
+    )
 
 
 def _group_problems(ctx: StepContext, wanted: WantedGroup, group: ProtectionGroup | None) -> list[str]:
@@ -167,8 +193,7 @@ def _group_problems(ctx: StepContext, wanted: WantedGroup, group: ProtectionGrou
     name, want = wanted.name, set(wanted.vms)
     problems = [f"{name} lacks {n}" for n in sorted(want - set(members))]
     problems += [f"{name} also holds {n}" for n in sorted(set(members) - want)]
-    return problems + [_vm_problem(name, vm) for _, vm in sorted(members.items())
-                       if vm.status != VmProtectionStatus.OK]
+    return problems + [_vm_problem(name, vm) for _, vm in sorted(members.items()) if vm.status != VmProtectionStatus.OK]
 
 
 def group_id_of(ctx: StepContext, name: str) -> str:

@@ -17,8 +17,13 @@ from srmctl.steps.context import StepContext
 HISTORY = "srm_history"
 HISTORY_UNAVAILABLE = "srm_history_unavailable"
 #: The ``operation_type`` of SRM's history report of each kind of plan run srmctl starts (by action kind).
-OPERATION_TYPE = {"test": "TEST", "cleanup": "CLEANUP", "migrate": "FAILOVER", "complete_recovery": "FAILOVER",
-                  "reprotect": "REPROTECT"}
+OPERATION_TYPE = {
+    "test": "TEST",
+    "cleanup": "CLEANUP",
+    "migrate": "FAILOVER",
+    "complete_recovery": "FAILOVER",
+    "reprotect": "REPROTECT",
+}
 #: How far before the run's task a report may start (SRM stamps the run, the gateway the task).
 SLACK_MS = 60_000
 
@@ -30,8 +35,13 @@ def record_history(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, kind: str, 
     operation = OPERATION_TYPE[kind]
     started = (task.queued_time or task.start_time) if task is not None else None
     since = None if started is None else started - SLACK_MS
-    where = {"plan": plan.name, "plan_id": plan.id, "site": dr.site, "operation_type": operation,
-             "task": task.id if task is not None else None}
+    where = {
+        "plan": plan.name,
+        "plan_id": plan.id,
+        "site": dr.site,
+        "operation_type": operation,
+        "task": task.id if task is not None else None,
+    }
     try:
         reports = dr.srm.history_reports(plan.id, start_ms=since)
     except SrmctlError as error:
@@ -39,8 +49,10 @@ def record_history(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, kind: str, 
         return
     mine = [r for r in reports if r.operation_type == operation and (since is None or (r.start_time_ms or 0) >= since)]
     if not mine:
-        ctx.record(HISTORY_UNAVAILABLE, {**where, "reason": f"SRM at {dr.site} lists no {operation} report of "
-                                                            f"plan {plan.name} for this run"})
+        ctx.record(
+            HISTORY_UNAVAILABLE,
+            {**where, "reason": f"SRM at {dr.site} lists no {operation} report of plan {plan.name} for this run"},
+        )
         return
     report = max(mine, key=lambda r: (r.start_time_ms or 0, r.run_key or 0))
     ctx.record(HISTORY, {**where, "report_id": report.report_id, "report": report.model_dump(mode="json")})

@@ -49,11 +49,13 @@ def saved_snapshot(ctx: StepContext) -> Snapshot | None:
 def _stale_file(ctx: StepContext, path: Path, snapshot: Snapshot, problem: str) -> str:
     """Why the runbook's snapshot file cannot be applied, naming the file and what to do about it."""
     name = ctx.runbook.recovery_plan.name
-    return (f"recovery_plan.metadata {path} (a snapshot of {snapshot.plan.name!r} taken "
-            f"{snapshot.taken_at:%Y-%m-%d %H:%M %Z}) does not fit the live recovery plan {name!r}: {problem}. "
-            "The file is older than the live plan or from another plan. Check the live plan, then refresh the "
-            f"file with 'srmctl snapshot export --plan \"{name}\" -f {path}' (or remove recovery_plan.metadata "
-            "from the runbook).")
+    return (
+        f"recovery_plan.metadata {path} (a snapshot of {snapshot.plan.name!r} taken "
+        f"{snapshot.taken_at:%Y-%m-%d %H:%M %Z}) does not fit the live recovery plan {name!r}: {problem}. "
+        "The file is older than the live plan or from another plan. Check the live plan, then refresh the "
+        f"file with 'srmctl snapshot export --plan \"{name}\" -f {path}' (or remove recovery_plan.metadata "
+        "from the runbook)."
+    )
 
 
 def _live_uuids(ctx: StepContext) -> dict[str, str]:
@@ -98,18 +100,32 @@ class MetadataSnapshot(Step):
             if kept is not None and kept.plan.name == live.plan.name and kept.richness > live.richness:
                 # The live plan already lost settings (e.g. an earlier, manual rebuild). A file written before
                 # groups were recorded takes the live plan's groups: the best record there is.
-                chosen = kept.model_copy(update={"groups": kept.groups if kept.groups is not None else live.groups,
-                                                 "replication": live.replication})
+                chosen = kept.model_copy(
+                    update={
+                        "groups": kept.groups if kept.groups is not None else live.groups,
+                        "replication": live.replication,
+                    }
+                )
             elif kept_file is not None:
                 write_snapshot(live, Path(kept_file))
             if path is not None:
                 write_snapshot(chosen, path)
-            ctx.record("metadata_snapshot", {
-                "plan": chosen.plan.name, "vms": len(chosen.vms), "richness": chosen.richness,
-                "source": "live plan" if chosen is live else "runbook file (richer than the live plan)",
-                "file": str(path) if path else None})
-            ctx.record("replication_settings", {  # each VM's, before any replication is removed
-                "vms": {name: r.model_dump(mode="json") for name, r in (chosen.replication or {}).items()}})
+            ctx.record(
+                "metadata_snapshot",
+                {
+                    "plan": chosen.plan.name,
+                    "vms": len(chosen.vms),
+                    "richness": chosen.richness,
+                    "source": "live plan" if chosen is live else "runbook file (richer than the live plan)",
+                    "file": str(path) if path else None,
+                },
+            )
+            ctx.record(
+                "replication_settings",
+                {  # each VM's, before any replication is removed
+                    "vms": {name: r.model_dump(mode="json") for name, r in (chosen.replication or {}).items()}
+                },
+            )
             ctx.action_done(action, {"vms": len(chosen.vms)})
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -117,8 +133,10 @@ class MetadataSnapshot(Step):
         if path is None or not path.is_file():
             return Verification.failed([f"no metadata snapshot in the run folder ({SNAPSHOT_FILE})"])
         snapshot = read_snapshot(path)
-        return Verification.passed(f"snapshot of {snapshot.plan.name}: {len(snapshot.vms)} VMs, "
-                                   f"{sum(len(s) for s in snapshot.steps.values())} custom steps")
+        return Verification.passed(
+            f"snapshot of {snapshot.plan.name}: {len(snapshot.vms)} VMs, "
+            f"{sum(len(s) for s in snapshot.steps.values())} custom steps"
+        )
 
 
 @register
@@ -134,16 +152,20 @@ class MetadataRestore(Step):
     def _restore_plan(self, ctx: StepContext, *, strict: bool = True) -> tuple[Snapshot, RestorePlan]:
         saved = _saved(ctx)
         if saved is None:
-            raise StepFailed("no metadata snapshot to restore: run metadata.snapshot first (or set "
-                             "recovery_plan.metadata to a snapshot file)")
+            raise StepFailed(
+                "no metadata snapshot to restore: run metadata.snapshot first (or set "
+                "recovery_plan.metadata to a snapshot file)"
+            )
         snapshot, path = saved
         try:
             if path != run_snapshot_path(ctx) and snapshot.plan.name != ctx.runbook.recovery_plan.name:
                 raise StepFailed(f"it holds plan {snapshot.plan.name!r}")
             restore = plan_restore(ctx.dr(ctx.source).srm, ctx.runbook.recovery_plan.name, snapshot)
             if restore.unplaced and strict:
-                raise StepFailed(f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
-                                 "the snapshot; their settings cannot be placed")
+                raise StepFailed(
+                    f"the recovery plan does not hold {', '.join(restore.unplaced)} from "
+                    "the snapshot; their settings cannot be placed"
+                )
         except (RunbookInvalid, StepFailed) as error:
             if path == run_snapshot_path(ctx):
                 raise
@@ -182,8 +204,7 @@ class MetadataRestore(Step):
         else:
             restore = self._restore_plan(ctx)[1]
         if _exact(ctx, restore) != actions:
-            raise StepFailed("the plan's settings changed since this step was planned; run it "
-                             "again to re-plan")
+            raise StepFailed("the plan's settings changed since this step was planned; run it again to re-plan")
         ctx.pause("before_call")
         srm = ctx.dr(ctx.source).srm
         for phase in _phases(restore):
@@ -240,8 +261,9 @@ def _phases(restore: RestorePlan) -> list[RestorePlan]:
 
 def _exact(ctx: StepContext, restore: RestorePlan) -> tuple[Action, ...]:
     """The restore's actions as observed: each VM's changes against what SRM holds now."""
-    return tuple(Action.make(a.kind, ctx.source, [a.target], summary=a.summary, changes=a.changes)
-                 for a in restore.actions)
+    return tuple(
+        Action.make(a.kind, ctx.source, [a.target], summary=a.summary, changes=a.changes) for a in restore.actions
+    )
 
 
 def _rebuild_ahead(ctx: StepContext) -> bool:
@@ -250,8 +272,11 @@ def _rebuild_ahead(ctx: StepContext) -> bool:
     if not (ctx.in_sequence or "groups.delete" in ctx.runbook.effective_steps):
         return False
     plan = recovery_plan(ctx)
-    return plan is not None and plan.protected_vc_guid == ctx.sides.home_guid and bool(
-        ctx.sides.dr.srm.plan_groups(plan.id))
+    return (
+        plan is not None
+        and plan.protected_vc_guid == ctx.sides.home_guid
+        and bool(ctx.sides.dr.srm.plan_groups(plan.id))
+    )
 
 
 def _forecast(ctx: StepContext) -> tuple[Action, ...]:
@@ -268,5 +293,9 @@ def _forecast(ctx: StepContext) -> tuple[Action, ...]:
     with suppress(ValueError):  # a snapshot of another pair of sites is shown as recorded
         snapshot = snapshot.oriented(after)
     sites = snapshot.direction
-    return tuple(Action.make("vm_settings", ctx.source, [c.vm], forecast=True, changes=c.changes)
-                 .with_details(**shown(c.wanted, sites)) for c in forecast(snapshot.vms, vm_names(ctx), sites))
+    return tuple(
+        Action.make("vm_settings", ctx.source, [c.vm], forecast=True, changes=c.changes).with_details(
+            **shown(c.wanted, sites)
+        )
+        for c in forecast(snapshot.vms, vm_names(ctx), sites)
+    )

@@ -35,8 +35,9 @@ class VCenterOps:
 
     kind = "vCenter"
 
-    def __init__(self, session: VCenterSession, site: str, *, read_only: bool = False,
-                 cache: _InventoryCache | None = None) -> None:
+    def __init__(
+        self, session: VCenterSession, site: str, *, read_only: bool = False, cache: _InventoryCache | None = None
+    ) -> None:
         self.session = session
         self.site = site
         self.read_only = read_only
@@ -68,15 +69,17 @@ class VCenterOps:
                 self._cache.value = None
 
     def list_files(self, datastore: str, folder: str) -> list[DatastoreFile]:
-        return operations.list_files(self.session, datastore, folder,
-                                     datastore_moref=self.inventory().datastore(datastore).moref)
+        return operations.list_files(
+            self.session, datastore, folder, datastore_moref=self.inventory().datastore(datastore).moref
+        )
 
     def list_files_many(self, folders: Sequence[tuple[str, str]], *, limit: int) -> list[list[DatastoreFile]]:
         """:meth:`list_files` of many ``(datastore, folder)`` at once: at most ``limit`` searches in flight,
         awaited together (see docs/architecture.md, "Concurrency and batching")."""
         inventory = self.inventory()
         return operations.list_files_many(
-            self.session, [(ds, folder, inventory.datastore(ds).moref) for ds, folder in folders], limit=limit)
+            self.session, [(ds, folder, inventory.datastore(ds).moref) for ds, folder in folders], limit=limit
+        )
 
     def vm_states(self, morefs: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Name, power state, instance UUID and .vmx path of many VMs, fresh, in one retrieval (a VM that is
@@ -94,13 +97,17 @@ class VCenterOps:
     # --- changes -------------------------------------------------------------------------------------------
 
     @mutating
-    def unregister(self, moref: str, *, allow_powered_on: bool = False,
-                   files: Sequence[DatastoreFile] | None = None,
-                   state: dict[str, Any] | None = None) -> UnregisteredVm:
+    def unregister(
+        self,
+        moref: str,
+        *,
+        allow_powered_on: bool = False,
+        files: Sequence[DatastoreFile] | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> UnregisteredVm:
         """Unregister (never destroy) a VM; a powered-on VM only with ``allow_powered_on``. ``state``: the
         VM's entry of :meth:`vm_states`, read for the whole step."""
-        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on, files=files,
-                                     props=state)
+        return operations.unregister(self.session, moref, allow_powered_on=allow_powered_on, files=files, props=state)
 
     @mutating
     def power_off_many(self, morefs: Sequence[str], *, limit: int) -> None:

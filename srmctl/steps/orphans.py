@@ -43,8 +43,10 @@ class OrphansUnregister(Step):
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         if ctx.runbook.vms is None:
-            raise StepFailed("choosing VMs with 'select' needs the SRM client, which this version "
-                             "does not have yet; list the VMs under 'vms'")
+            raise StepFailed(
+                "choosing VMs with 'select' needs the SRM client, which this version "
+                "does not have yet; list the VMs under 'vms'"
+            )
         actions, refused = [], []
         for stale in stale_vms(ctx):
             record = stale.record
@@ -52,13 +54,20 @@ class OrphansUnregister(Step):
                 reason = why_not_power_off(ctx, stale)
                 if reason:
                     refused.append(f"{record.name} ({record.moref}) at {ctx.target}: {reason}")
-            actions.append(Action.make(
-                "unregister", ctx.target, [record.name], high_impact=record.powered_on,
-                moref=record.moref, instance_uuid=record.instance_uuid, power_state=record.power_state,
-                vmx=record.vmx_path))
+            actions.append(
+                Action.make(
+                    "unregister",
+                    ctx.target,
+                    [record.name],
+                    high_impact=record.powered_on,
+                    moref=record.moref,
+                    instance_uuid=record.instance_uuid,
+                    power_state=record.power_state,
+                    vmx=record.vmx_path,
+                )
+            )
         if refused:
-            raise GuardrailViolation("refusing to unregister powered-on VMs:\n"
-                                     + "\n".join(f"- {r}" for r in refused))
+            raise GuardrailViolation("refusing to unregister powered-on VMs:\n" + "\n".join(f"- {r}" for r in refused))
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -78,15 +87,28 @@ class OrphansUnregister(Step):
             if state is not None:
                 todo.append((action, state))
         homes = [split_datastore_path(str(state["config.files.vmPathName"])) for _, state in todo]
-        listings = ops.list_files_many([(ds, path.rsplit("/", 1)[0] if "/" in path else "") for ds, path in homes],
-                                       limit=ctx.runbook.concurrency) if todo else []
+        listings = (
+            ops.list_files_many(
+                [(ds, path.rsplit("/", 1)[0] if "/" in path else "") for ds, path in homes],
+                limit=ctx.runbook.concurrency,
+            )
+            if todo
+            else []
+        )
         for (action, state), files in zip(todo, listings, strict=True):
             # Written (and fsync'd) before any change: if we crash right after it, the journal still says
             # where the VM's files are, so the seeds can be found and the VM re-registered by hand.
-            ctx.record("vm_files", {
-                "vm": state["name"], "instance_uuid": state["config.instanceUuid"], "moref": action.detail("moref"),
-                "site": action.site, "vmx": state["config.files.vmPathName"],
-                "files": [{"path": f.path, "size": f.size_bytes} for f in files]})
+            ctx.record(
+                "vm_files",
+                {
+                    "vm": state["name"],
+                    "instance_uuid": state["config.instanceUuid"],
+                    "moref": action.detail("moref"),
+                    "site": action.site,
+                    "vmx": state["config.files.vmPathName"],
+                    "files": [{"path": f.path, "size": f.size_bytes} for f in files],
+                },
+            )
         running = [action.detail("moref") for action, state in todo if state["runtime.powerState"] == "poweredOn"]
         if running:
             ctx.pause("before_call")
@@ -95,8 +117,12 @@ class OrphansUnregister(Step):
             was_on = state["runtime.powerState"] == "poweredOn"
             ctx.pause("before_call")
             try:
-                ops.unregister(action.detail("moref"), allow_powered_on=action.high_impact, files=files,
-                               state={**state, "runtime.powerState": "poweredOff"} if was_on else state)
+                ops.unregister(
+                    action.detail("moref"),
+                    allow_powered_on=action.high_impact,
+                    files=files,
+                    state={**state, "runtime.powerState": "poweredOff"} if was_on else state,
+                )
             except SrmctlError as error:
                 errors.append(error)
                 continue
@@ -115,14 +141,19 @@ class OrphansUnregister(Step):
         name, now_uuid = state.get("name"), state.get("config.instanceUuid")
         if name != action.targets[0] or now_uuid != uuid:
             # MoRefs are reused after re-registration: never act on a different VM than was planned.
-            raise StepFailed(f"{moref} at {action.site} is now {name} ({now_uuid}), "
-                             f"not the planned {action.targets[0]} ({uuid}); re-run to re-plan")
+            raise StepFailed(
+                f"{moref} at {action.site} is now {name} ({now_uuid}), "
+                f"not the planned {action.targets[0]} ({uuid}); re-run to re-plan"
+            )
         if state.get("runtime.powerState") == "poweredOn" and not action.high_impact:
-            raise GuardrailViolation(f"{name} ({moref}) at {action.site} was powered on since it was planned; "
-                                     "re-run to re-plan")
+            raise GuardrailViolation(
+                f"{name} ({moref}) at {action.site} was powered on since it was planned; re-run to re-plan"
+            )
         if action.high_impact and not ctx.confirmed:
-            raise GuardrailViolation(f"{name} is powered on: unregistering it needs the operator's "
-                                     "confirmation (answer the prompt or pass --yes)")
+            raise GuardrailViolation(
+                f"{name} is powered on: unregistering it needs the operator's "
+                "confirmation (answer the prompt or pass --yes)"
+            )
         return state
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -145,13 +176,17 @@ def stale_vms(ctx: StepContext) -> Iterator[_Stale]:
 def why_not_power_off(ctx: StepContext, stale: _Stale) -> str | None:
     """Why a powered-on stale VM may not be powered off and unregistered, or None when it may."""
     if ctx.runbook.scenario != "disaster-recovery":
-        return ("it is powered on, and the scenario is planned-migration (after which stale VMs are off); "
-                "check which copy is live and power this one off yourself")
+        return (
+            "it is powered on, and the scenario is planned-migration (after which stale VMs are off); "
+            "check which copy is live and power this one off yourself"
+        )
     if not any(live.powered_on for live in stale.live) and not recovered_to(ctx, home=False):
         # A live copy recovered powered off (startup action DO_NOT_POWER_ON) is still the live one when SRM's
         # plan says its last recovery went to ctx.source; without that word, this may be the live copy.
-        return (f"it is powered on and no copy of {describe(stale.vm)} runs powered on at {ctx.source}: "
-                "this may be the live copy")
+        return (
+            f"it is powered on and no copy of {describe(stale.vm)} runs powered on at {ctx.source}: "
+            "this may be the live copy"
+        )
     if not ctx.runbook.confirm.power_off_stale_vms:
         return "it is powered on (split brain); set confirm.power_off_stale_vms: true in the runbook to allow it"
     return None

@@ -54,13 +54,20 @@ def placement_problems(ctx: StepContext, vms: Iterable[Vm]) -> list[str]:
         return []
     at = {site: ctx.dr(site).srm.inventory_mappings() for site in (running, home)}
     inventories = {running: ctx.ops(running).inventory(), home: ctx.ops(home).inventory()}
-    reverse = _Direction(running, home, at[running], len(at[home].placeholder_datastores),
-                         "groups.create" if "groups.create" in steps else "plan.reprotect")
+    reverse = _Direction(
+        running,
+        home,
+        at[running],
+        len(at[home].placeholder_datastores),
+        "groups.create" if "groups.create" in steps else "plan.reprotect",
+    )
     original = _Direction(home, running, at[home], len(at[running].placeholder_datastores), "protection.restore")
-    problems = [f"no placeholder datastore is configured at {d.recovery} (its SRM's inventory mappings) for the "
-                f"placeholders of the VMs protected at {d.protected} ({d.label()})"
-                for d, needed in ((reverse, reverse_needed), (original, original_needed))
-                if needed and d.recovery_datastores == 0]
+    problems = [
+        f"no placeholder datastore is configured at {d.recovery} (its SRM's inventory mappings) for the "
+        f"placeholders of the VMs protected at {d.protected} ({d.label()})"
+        for d, needed in ((reverse, reverse_needed), (original, original_needed))
+        if needed and d.recovery_datastores == 0
+    ]
     for vm in vms:
         live = matching(inventories[running], vm)
         if len(live) != 1:
@@ -68,15 +75,25 @@ def placement_problems(ctx: StepContext, vms: Iterable[Vm]) -> list[str]:
         record = live[0]
         stale = matching(inventories[home], vm)
         # Reverse: the VM as it runs now; its placeholder at home must not meet a VM other than its orphans.
-        folder, pool, networks, found = _mapped(reverse, vm, (record.folder_moref, record.folder or "vm"),
-                                                (record.resource_pool_moref, record.resource_pool), record.networks)
+        folder, pool, networks, found = _mapped(
+            reverse,
+            vm,
+            (record.folder_moref, record.folder or "vm"),
+            (record.resource_pool_moref, record.resource_pool),
+            record.networks,
+        )
         if reverse_needed:
             problems += found
             problems += _blockers(reverse, vm, inventories[home], folder, allowed=stale)
         if original_needed and folder and pool:
             # Original: the VM at home sits in the objects the reverse mappings gave it.
-            back_folder, _, _, found = _mapped(original, vm, (folder, _name(reverse, "folders", folder)),
-                                               (pool, _name(reverse, "resources", pool)), networks)
+            back_folder, _, _, found = _mapped(
+                original,
+                vm,
+                (folder, _name(reverse, "folders", folder)),
+                (pool, _name(reverse, "resources", pool)),
+                networks,
+            )
             problems += found
             problems += _blockers(original, vm, inventories[running], back_folder, allowed=live)
     return problems
@@ -87,8 +104,9 @@ def _name(direction: _Direction, kind: str, target_moref: str) -> str:
     return (mapping.secondary_object_name if mapping else None) or target_moref
 
 
-def _mapped(direction: _Direction, vm: Vm, folder: tuple[str, str], pool: tuple[str, str],
-            networks: tuple[tuple[str, str], ...]) -> tuple[str, str, tuple[tuple[str, str], ...], list[str]]:
+def _mapped(
+    direction: _Direction, vm: Vm, folder: tuple[str, str], pool: tuple[str, str], networks: tuple[tuple[str, str], ...]
+) -> tuple[str, str, tuple[tuple[str, str], ...], list[str]]:
     """Where ``direction``'s mappings send the VM's folder, resource pool and networks ((MoRef, name) at the
     protected site; MoRefs at the recovery site, "" when unmapped), and one problem per missing mapping."""
     problems = []
@@ -106,19 +124,26 @@ def _mapped(direction: _Direction, vm: Vm, folder: tuple[str, str], pool: tuple[
             problems.append(f"VM {describe(vm)}: no network mapping for network {name} ({moref}) {where}")
         else:
             mapped_networks.append((network_map.target_moref, network_map.secondary_object_name or ""))
-    return (folder_map.target_moref if folder_map else "", pool_map.target_moref if pool_map else "",
-            tuple(mapped_networks), problems)
+    return (
+        folder_map.target_moref if folder_map else "",
+        pool_map.target_moref if pool_map else "",
+        tuple(mapped_networks),
+        problems,
+    )
 
 
-def _blockers(direction: _Direction, vm: Vm, recovery: Inventory, folder: str,
-              allowed: tuple[VmRecord, ...]) -> list[str]:
+def _blockers(
+    direction: _Direction, vm: Vm, recovery: Inventory, folder: str, allowed: tuple[VmRecord, ...]
+) -> list[str]:
     """Same-named VMs in the placeholder's folder at the recovery site, other than SRM's own placeholders and
     the VM's copies srmctl (or SRM) moves out of the way first."""
     if not folder:
         return []
     skip = {r.moref for r in allowed}
-    return [f"VM {describe(vm)}: {r.name} ({r.moref}) in folder {r.folder or 'vm'} at {direction.recovery} would "
-            f"block its placeholder ({direction.label()}): it is not a copy of {vm.name} that srmctl removes; "
-            "rename or move it, or map the folder elsewhere"
-            for r in recovery.vms_named(vm.name)
-            if r.folder_moref == folder and not r.is_placeholder and r.moref not in skip]
+    return [
+        f"VM {describe(vm)}: {r.name} ({r.moref}) in folder {r.folder or 'vm'} at {direction.recovery} would "
+        f"block its placeholder ({direction.label()}): it is not a copy of {vm.name} that srmctl removes; "
+        "rename or move it, or map the folder elsewhere"
+        for r in recovery.vms_named(vm.name)
+        if r.folder_moref == folder and not r.is_placeholder and r.moref not in skip
+    ]

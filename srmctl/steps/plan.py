@@ -38,8 +38,16 @@ class PlanDetachGroups(Step):
         stale = [g for g in stale_groups(ctx) if g.id in in_plan]
         if not stale:
             return ()
-        return (Action.make("remove_groups_from_plan", s.running, [plan.name], plan_id=plan.id,
-                            groups=tuple(g.name for g in stale), group_ids=tuple(g.id for g in stale)),)
+        return (
+            Action.make(
+                "remove_groups_from_plan",
+                s.running,
+                [plan.name],
+                plan_id=plan.id,
+                groups=tuple(g.name for g in stale),
+                group_ids=tuple(g.id for g in stale),
+            ),
+        )
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
@@ -78,12 +86,23 @@ class PlanAttachGroups(Step):
         plan = recovery_plan(ctx)
         names = group_names(ctx)
         if plan is None:
-            return (Action.make("create_plan", s.running, [ctx.runbook.recovery_plan.name], protected_site=s.running,
-                                groups=names),)
+            return (
+                Action.make(
+                    "create_plan", s.running, [ctx.runbook.recovery_plan.name], protected_site=s.running, groups=names
+                ),
+            )
         actions = []
         if plan.protected_vc_guid != s.running_guid:
-            actions.append(Action.make("flip_plan_direction", s.running, [plan.name], plan_id=plan.id,
-                                       protected_site=s.running, was=plan.protected_site_name or "?"))
+            actions.append(
+                Action.make(
+                    "flip_plan_direction",
+                    s.running,
+                    [plan.name],
+                    plan_id=plan.id,
+                    protected_site=s.running,
+                    was=plan.protected_site_name or "?",
+                )
+            )
         in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
         for name, group in groups_here(ctx, names).items():
             if group is None or group.id not in in_plan:
@@ -97,8 +116,9 @@ class PlanAttachGroups(Step):
         groups = groups_here(ctx, tuple(sorted(wanted)))
         missing = sorted(name for name, group in groups.items() if group is None)
         if missing:
-            raise StepFailed(f"protection group(s) {', '.join(missing)} do not exist at {s.running}; "
-                             "run groups.create first")
+            raise StepFailed(
+                f"protection group(s) {', '.join(missing)} do not exist at {s.running}; run groups.create first"
+            )
         for action in actions:
             ctx.pause("before_call")
             if action.kind == "create_plan":
@@ -111,9 +131,11 @@ class PlanAttachGroups(Step):
             if action.kind == "flip_plan_direction":
                 wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
                 if wrong:
-                    raise StepFailed(f"recovery plan {action.targets[0]} still holds protection "
-                                     f"group(s) of the other direction ({', '.join(wrong)}); its direction can "
-                                     "only change while it has none (plan.detach_groups, groups.delete)")
+                    raise StepFailed(
+                        f"recovery plan {action.targets[0]} still holds protection "
+                        f"group(s) of the other direction ({', '.join(wrong)}); its direction can "
+                        "only change while it has none (plan.detach_groups, groups.delete)"
+                    )
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protected_vc_guid=s.running_guid, wait=False))
             else:
                 group_id = groups[action.detail("group")].id  # type: ignore[union-attr]  # checked above
@@ -131,14 +153,18 @@ class PlanAttachGroups(Step):
             problems.append(f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
         names = group_names(ctx)
         in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
-        problems += [f"protection group {name} is not in plan {plan.name}"
-                     for name, group in groups_here(ctx, names).items() if group is None or group.id not in in_plan]
+        problems += [
+            f"protection group {name} is not in plan {plan.name}"
+            for name, group in groups_here(ctx, names).items()
+            if group is None or group.id not in in_plan
+        ]
         if plan.status == PlanStatus.DIRECTION_ERROR:
             problems.append(f"recovery plan {plan.name} reports DIRECTION_ERROR")
         if problems:
             return Verification.failed(problems)
-        return Verification.passed(f"recovery plan {plan.name} protects {s.running} with "
-                                   f"{', '.join(names)} ({status_of(plan)})")
+        return Verification.passed(
+            f"recovery plan {plan.name} protects {s.running} with {', '.join(names)} ({status_of(plan)})"
+        )
 
 
 # --- plan runs ---------------------------------------------------------------------------------------------
@@ -164,13 +190,24 @@ class _PlanRun(Step):
         name = ctx.runbook.recovery_plan.name
         if plan is None or plan.protected_vc_guid != s.running_guid:
             # Planned ahead of the steps that attach the plan in this direction; checked again before it runs.
-            return (Action.make(self.operation, s.running, [name], protected_site=s.running, forecast=True,
-                                note="once the plan protects " + s.running),)
+            return (
+                Action.make(
+                    self.operation,
+                    s.running,
+                    [name],
+                    protected_site=s.running,
+                    forecast=True,
+                    note="once the plan protects " + s.running,
+                ),
+            )
         if plan.status in self.done:
             return ()
         if plan.status in self.own or plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
-            return (Action.make("follow_" + self.operation, s.running, [plan.name], plan_id=plan.id,
-                                status=status_of(plan)),)
+            return (
+                Action.make(
+                    "follow_" + self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)
+                ),
+            )
         return (Action.make(self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)),)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -179,8 +216,10 @@ class _PlanRun(Step):
         for action in actions:
             plan = require_plan(ctx)
             if plan.protected_vc_guid != s.running_guid:
-                raise StepFailed(f"recovery plan {plan.name} protects {plan.protected_site_name}, not "
-                                 f"{s.running}; attach the new protection group first (plan.attach_groups)")
+                raise StepFailed(
+                    f"recovery plan {plan.name} protects {plan.protected_site_name}, not "
+                    f"{s.running}; attach the new protection group first (plan.attach_groups)"
+                )
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
                 start = lambda plan_id=plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
@@ -195,8 +234,11 @@ class _PlanRun(Step):
         if plan.protected_vc_guid != s.running_guid:
             problems.insert(0, f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
         if plan.status not in self.done:
-            problems.insert(0, f"recovery plan {plan.name} is {status_of(plan)}, expected "
-                            + " or ".join(sorted(str(d.value) for d in self.done)))
+            problems.insert(
+                0,
+                f"recovery plan {plan.name} is {status_of(plan)}, expected "
+                + " or ".join(sorted(str(d.value) for d in self.done)),
+            )
         if problems:
             return Verification.failed(problems)
         return Verification.passed(f"recovery plan {plan.name} is {status_of(plan)}")
@@ -269,9 +311,15 @@ class PlanMigrate(_PlanRun):
 
 #: A disaster recovery whose protected site came back: SRM wants the recovery run again first.
 SPLIT_BRAIN = frozenset({PlanStatus.RECOVERY_SPLIT_BRAIN})
-REPROTECTABLE = frozenset({PlanStatus.RECOVERY_COMPLETE, PlanStatus.DISASTER_RECOVERY_COMPLETE,
-                           PlanStatus.INCOMPLETE_REPROTECT, PlanStatus.PARTIAL_REPROTECT,
-                           PlanStatus.REPROTECT_INTERRUPTED})
+REPROTECTABLE = frozenset(
+    {
+        PlanStatus.RECOVERY_COMPLETE,
+        PlanStatus.DISASTER_RECOVERY_COMPLETE,
+        PlanStatus.INCOMPLETE_REPROTECT,
+        PlanStatus.PARTIAL_REPROTECT,
+        PlanStatus.REPROTECT_INTERRUPTED,
+    }
+)
 
 
 @register
@@ -301,9 +349,18 @@ class PlanReprotect(Step):
         recovering = plan.status in (PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED)
         if recovering and ctx.runbook.reprotect.force:
             # A resume after the split brain's planned migration was started: follow it, then reprotect.
-            return (Action.make("follow_recovery", site, [plan.name], plan_id=plan.id),
-                    Action.make("reprotect", site, [plan.name], plan_id=plan.id, protected_site=site,
-                                status=str(PlanStatus.RECOVERY_COMPLETE.value), powers_off=()))
+            return (
+                Action.make("follow_recovery", site, [plan.name], plan_id=plan.id),
+                Action.make(
+                    "reprotect",
+                    site,
+                    [plan.name],
+                    plan_id=plan.id,
+                    protected_site=site,
+                    status=str(PlanStatus.RECOVERY_COMPLETE.value),
+                    powers_off=(),
+                ),
+            )
         split_brain = plan.status in SPLIT_BRAIN
         if plan.status in REPROTECTABLE or (split_brain and ctx.runbook.reprotect.force):
             # SRM's reprotect (and the planned migration a split brain needs first) powers off the stale copies
@@ -312,28 +369,52 @@ class PlanReprotect(Step):
             running = [s for s in stale_vms(ctx) if s.record.powered_on]
             refused = [f"{s.record.name}: {why}" for s in running if (why := why_not_power_off(ctx, s))]
             if refused:
-                raise GuardrailViolation(f"reprotect would power off stale VMs at {ctx.target} that "
-                                         "are powered on: " + "; ".join(refused))
+                raise GuardrailViolation(
+                    f"reprotect would power off stale VMs at {ctx.target} that are powered on: " + "; ".join(refused)
+                )
             powers_off = tuple(s.record.name for s in running)
-            reprotect = Action.make("reprotect", site, [plan.name], high_impact=bool(running) and not split_brain,
-                                    plan_id=plan.id, status=status_of(plan), protected_site=site,
-                                    powers_off=() if split_brain else powers_off)
+            reprotect = Action.make(
+                "reprotect",
+                site,
+                [plan.name],
+                high_impact=bool(running) and not split_brain,
+                plan_id=plan.id,
+                status=status_of(plan),
+                protected_site=site,
+                powers_off=() if split_brain else powers_off,
+            )
             if not split_brain:
                 return (reprotect,)
             # SRM reprotects a split-brain plan only after its recovery ran again as a planned migration
             # (RecoveryPlanInfo.status RECOVERY_SPLIT_BRAIN: "Run recovery again"); reprotect.force says so.
-            complete = Action.make("complete_recovery", site, [plan.name], high_impact=bool(running),
-                                   plan_id=plan.id, status=status_of(plan), powers_off=powers_off)
+            complete = Action.make(
+                "complete_recovery",
+                site,
+                [plan.name],
+                high_impact=bool(running),
+                plan_id=plan.id,
+                status=status_of(plan),
+                powers_off=powers_off,
+            )
             return (complete, reprotect.with_details(status=str(PlanStatus.RECOVERY_COMPLETE.value)))
         reason = f"plan {plan.name} is {status_of(plan)}, which SRM cannot reprotect"
         if split_brain:
-            reason = (f"plan {plan.name} is {status_of(plan)}: after the disaster recovery the site the VMs "
-                      f"left is back, and SRM reprotects the plan only once its recovery has been run again as "
-                      "a planned migration")
+            reason = (
+                f"plan {plan.name} is {status_of(plan)}: after the disaster recovery the site the VMs "
+                f"left is back, and SRM reprotects the plan only once its recovery has been run again as "
+                "a planned migration"
+            )
         if strategy == "reprotect":
-            raise StepFailed(reason + ("; set reprotect.force: true in the runbook to let srmctl run that "
-                                       "migration (it shuts down the stale VMs), or use strategy auto or "
-                                       "rebuild" if split_brain else ""))
+            raise StepFailed(
+                reason
+                + (
+                    "; set reprotect.force: true in the runbook to let srmctl run that "
+                    "migration (it shuts down the stale VMs), or use strategy auto or "
+                    "rebuild"
+                    if split_brain
+                    else ""
+                )
+            )
         direction = self._rebuild_direction(ctx, plan)
         marker = Action.make("fall_back_to_rebuild", direction.source, [plan.name], reason=reason)
         return (marker, *plan_sequence(direction, REBUILD))
@@ -366,17 +447,21 @@ class PlanReprotect(Step):
         """Run the split-brain plan's recovery again as a planned migration (no data sync: the recovered VMs
         are the live ones), so that SRM accepts the reprotect."""
         if action.high_impact and not ctx.confirmed:
-            raise GuardrailViolation("the planned migration that resolves the split brain powers off stale VMs "
-                                     f"({', '.join(action.listed('powers_off'))}): it needs the operator's "
-                                     "confirmation (answer the prompt or pass --yes)")
+            raise GuardrailViolation(
+                "the planned migration that resolves the split brain powers off stale VMs "
+                f"({', '.join(action.listed('powers_off'))}): it needs the operator's "
+                "confirmation (answer the prompt or pass --yes)"
+            )
         start: Callable[[], Task] | None = None
         if action.kind == "complete_recovery":
             start = lambda: dr.srm.recover_plan(plan.id, planned=True, sync_data=False, wait=False)  # noqa: E731
         ctx.pause("before_call")
         final = run_plan(ctx, dr, plan.id, start, operation="complete_recovery")
         if final.status != PlanStatus.RECOVERY_COMPLETE:
-            raise StepFailed(f"running the recovery of plan {plan.name} again left it {status_of(final)}, not "
-                             "RECOVERY_COMPLETE; SRM will not reprotect it")
+            raise StepFailed(
+                f"running the recovery of plan {plan.name} again left it {status_of(final)}, not "
+                "RECOVERY_COMPLETE; SRM will not reprotect it"
+            )
         ctx.action_done(action, {"plan_status": status_of(final)})
 
     @staticmethod

@@ -45,8 +45,10 @@ class PreflightCheck(Step):
     def problems(ctx: StepContext) -> list[str]:
         runbook = ctx.runbook
         if runbook.vms is None:
-            return ["choosing VMs with 'select' needs SRM, which a run of vCenter-only steps does not connect to; "
-                    "list the VMs under 'vms'"]
+            return [
+                "choosing VMs with 'select' needs SRM, which a run of vCenter-only steps does not connect to; "
+                "list the VMs under 'vms'"
+            ]
         problems: list[str] = []
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
@@ -62,22 +64,32 @@ class PreflightCheck(Step):
             if not live and len(matching(target, vm)) == 1:
                 continue  # already home (powered off too: SRM recovers DO_NOT_POWER_ON VMs powered off)
             if not live:
-                problems.append(f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)"
-                                + (f" and runs {len(home)} times at {ctx.target}" if home else ""))
+                problems.append(
+                    f"VM {describe(vm)} is not registered at {ctx.source} (where it should run now)"
+                    + (f" and runs {len(home)} times at {ctx.target}" if home else "")
+                )
             elif len(live) > 1:
-                problems.append(f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
-                                f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook")
+                problems.append(
+                    f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
+                    f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook"
+                )
             stale = matching(target, vm)
             if len(stale) > 1:
-                problems.append(f"VM {describe(vm)} has {len(stale)} copies at {ctx.target} "
-                                f"({', '.join(r.moref for r in stale)}); set its instance_uuid in the runbook")
+                problems.append(
+                    f"VM {describe(vm)} has {len(stale)} copies at {ctx.target} "
+                    f"({', '.join(r.moref for r in stale)}); set its instance_uuid in the runbook"
+                )
             for record in stale:
-                problems.extend(f"datastore {ds} of {vm.name} at {ctx.target} is not accessible"
-                                for ds in record.datastores
-                                if ds in target_datastores and not target_datastores[ds].accessible)
+                problems.extend(
+                    f"datastore {ds} of {vm.name} at {ctx.target} is not accessible"
+                    for ds in record.datastores
+                    if ds in target_datastores and not target_datastores[ds].accessible
+                )
             if vm.datastore is not None and vm.datastore not in target_datastores:
-                problems.append(f"datastore {vm.datastore} (vms.{vm.name}.datastore) does not exist at "
-                                f"{ctx.target}; it has: {', '.join(sorted(target_datastores)) or 'none'}")
+                problems.append(
+                    f"datastore {vm.datastore} (vms.{vm.name}.datastore) does not exist at "
+                    f"{ctx.target}; it has: {', '.join(sorted(target_datastores)) or 'none'}"
+                )
             if vm.folder is not None and vm.folder.strip("/") not in target_folders:
                 problems.append(f"folder {vm.folder} (vms.{vm.name}.folder) does not exist at {ctx.target}")
         # SRM's placeholders in both directions the run needs: mappings, placeholder datastores, names in the way.
@@ -99,7 +111,9 @@ def left_behind(ctx: StepContext) -> str | None:
         return None
     plan = ctx.runbook.recovery_plan.name
     groups = "; ".join(f"{name!r} ({', '.join(vms)})" for name, vms in behind.items())
-    return (f"the runbook covers only part of recovery plan {plan!r}: VMs of protection group(s) {groups} are "
-            "not in it, and SRM cannot run a plan whose groups protect opposite directions; list every VM of "
-            f"the plan under 'vms' (or use select: {{recovery_plan: {plan}}}), or move those groups to another "
-            "recovery plan in SRM first")
+    return (
+        f"the runbook covers only part of recovery plan {plan!r}: VMs of protection group(s) {groups} are "
+        "not in it, and SRM cannot run a plan whose groups protect opposite directions; list every VM of "
+        f"the plan under 'vms' (or use select: {{recovery_plan: {plan}}}), or move those groups to another "
+        "recovery plan in SRM first"
+    )

@@ -39,15 +39,22 @@ class ProtectionRestore(Step):
         if waiting:
             # Before plan.migrate the VMs still run at the recovery site: what to unregister there is decided
             # only once they run at home, so this is planned again right before it is applied.
-            return (Action.make("restore_protection", ctx.target, list(ctx.runbook.vm_names), forecast=True,
-                                direction=f"{ctx.target}->{ctx.source}", after="plan.migrate"),)
+            return (
+                Action.make(
+                    "restore_protection",
+                    ctx.target,
+                    list(ctx.runbook.vm_names),
+                    forecast=True,
+                    direction=f"{ctx.target}->{ctx.source}",
+                    after="plan.migrate",
+                ),
+            )
         return plan_sequence(ctx.opposite(), REBUILD)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         waiting = not_home(ctx)
         if waiting:
-            raise StepFailed(f"the VMs do not run at {ctx.target} yet ({'; '.join(waiting)}); "
-                             "run plan.migrate first")
+            raise StepFailed(f"the VMs do not run at {ctx.target} yet ({'; '.join(waiting)}); run plan.migrate first")
         run_sequence(ctx.opposite(), REBUILD)
 
     def verify(self, ctx: StepContext) -> Verification:

@@ -31,9 +31,17 @@ from srmctl.steps.window import await_tasks, run_tasks
 #: A (checksum) full sync of large disks routinely runs past the RPO, and VR then reports the sync's
 #: RPO-violation state (vSphere Replication admin guide, "Replication States": FullSync(RPO violation),
 #: Sync(RPO violation) are warnings, not errors): progress, shown as such, never a failure.
-SYNCING = frozenset({ReplicationStatus.FULL_SYNC, ReplicationStatus.INITIAL_FULL_SYNC, ReplicationStatus.SYNC,
-                     ReplicationStatus.CONFIGURING, ReplicationStatus.FULL_SYNC_RPO_VIOLATION,
-                     ReplicationStatus.SYNC_RPO_VIOLATION, ReplicationStatus.DISK_RESIZING})
+SYNCING = frozenset(
+    {
+        ReplicationStatus.FULL_SYNC,
+        ReplicationStatus.INITIAL_FULL_SYNC,
+        ReplicationStatus.SYNC,
+        ReplicationStatus.CONFIGURING,
+        ReplicationStatus.FULL_SYNC_RPO_VIOLATION,
+        ReplicationStatus.SYNC_RPO_VIOLATION,
+        ReplicationStatus.DISK_RESIZING,
+    }
+)
 #: Statuses that end a sync wait at once: the replication failed (the admin guide's "Error" states).
 FAILED = frozenset({ReplicationStatus.ERROR, ReplicationStatus.ERROR_RPO_VIOLATION})
 SYNC_TIMEOUT = 24 * 3600.0  # a first full sync over a WAN can take many hours
@@ -56,9 +64,17 @@ class ReplicationCleanup(Step):
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         s = ctx.sides
         return tuple(
-            Action.make("remove_replication", s.running, [r.name or r.vm_id or r.id], replication_id=r.id,
-                        direction=f"{s.home}->{s.running}", status=r.state or "?", retain_replica_disks=True)
-            for r in replications_from(ctx, s.home_guid).values())
+            Action.make(
+                "remove_replication",
+                s.running,
+                [r.name or r.vm_id or r.id],
+                replication_id=r.id,
+                direction=f"{s.home}->{s.running}",
+                status=r.state or "?",
+                retain_replica_disks=True,
+            )
+            for r in replications_from(ctx, s.home_guid).values()
+        )
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
@@ -79,15 +95,21 @@ class ReplicationCleanup(Step):
                 how[action] = f"delete (unconfigure failed: {error.message})"
             return task
 
-        run_tasks(ctx, dr.vr, actions, start,
-                  lambda action, _: ctx.action_done(action, {"method": how[action], "retain_replica_disks": True}))
+        run_tasks(
+            ctx,
+            dr.vr,
+            actions,
+            start,
+            lambda action, _: ctx.action_done(action, {"method": how[action], "retain_replica_disks": True}),
+        )
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
         left = replications_from(ctx, s.home_guid)
         if left:
-            return Verification.failed([f"replication of {name} from {s.home} still exists ({r.id})"
-                                        for name, r in sorted(left.items())])
+            return Verification.failed(
+                [f"replication of {name} from {s.home} still exists ({r.id})" for name, r in sorted(left.items())]
+            )
         return Verification.passed(f"no replication of the runbook's VMs from {s.home} left")
 
 
@@ -127,19 +149,29 @@ class ReplicationReverse(Step):
         todo = [n for n in vm_names(ctx) if n not in existing]
         for name, replication in sorted(existing.items()):
             if _syncing(replication):
-                actions.append(Action.make("wait_for_sync", s.running, [name], replication_id=replication.id,
-                                           status=replication.state or "?"))
+                actions.append(
+                    Action.make(
+                        "wait_for_sync",
+                        s.running,
+                        [name],
+                        replication_id=replication.id,
+                        status=replication.state or "?",
+                    )
+                )
             elif replication.state != ReplicationStatus.OK:
-                problems.append(f"replication of {name} to {s.home} exists but is {replication.state} "
-                                f"({replication.id}); repair or remove it in VR first")
+                problems.append(
+                    f"replication of {name} to {s.home} exists but is {replication.state} "
+                    f"({replication.id}); repair or remove it in VR first"
+                )
         vms, missing = running_vms_by_name(ctx)
         problems += [missing[n] for n in todo if n in missing]
         chosen, unset = choose(ctx, todo)
         problems += [unset[n] for n in todo if n in unset]
         targets = _targets(ctx, s, {n: vms[n] for n in todo if n in vms}, problems)
         placement = placement_of(s, {n: c for n, c in chosen.items() if n in targets})
-        for name, found in seeds_placed(s, {n: vms[n] for n in placement}, {n: targets[n].datastore.id
-                                                                           for n in placement}, placement).items():
+        for name, found in seeds_placed(
+            s, {n: vms[n] for n in placement}, {n: targets[n].datastore.id for n in placement}, placement
+        ).items():
             targets[name] = replace(targets[name], seeds=found)
         seeds = ctx.runbook.replication.seeds
         for name in todo:
@@ -149,20 +181,33 @@ class ReplicationReverse(Step):
             disks = data_disks(vm)
             unseeded = [d.label or str(d.device_key) for d in disks if d.device_key not in target.seeds]
             if seeds == "required" and unseeded:
-                problems.append(f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
-                                "(replication.seeds: required)")
+                problems.append(
+                    f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
+                    "(replication.seeds: required)"
+                )
                 continue
             if seeds == "none" and target.seeds:
                 problems.append(_occupied(name, target.datastore.name, target.seeds))
                 continue
             used = 0 if seeds == "none" else len(disks) - len(unseeded)
-            actions.append(Action.make(
-                "configure_replication", s.running, [name], vm_id=vm.id, datastore=target.datastore.name,
-                datastore_id=target.datastore.id, chosen_by=target.how, seeds=f"{used}/{len(disks)}",
-                direction=f"{s.running}->{s.home}", **chosen[name].details(s.home_guid)))
+            actions.append(
+                Action.make(
+                    "configure_replication",
+                    s.running,
+                    [name],
+                    vm_id=vm.id,
+                    datastore=target.datastore.name,
+                    datastore_id=target.datastore.id,
+                    chosen_by=target.how,
+                    seeds=f"{used}/{len(disks)}",
+                    direction=f"{s.running}->{s.home}",
+                    **chosen[name].details(s.home_guid),
+                )
+            )
         if problems:
-            raise StepFailed(f"{len(problems)} problem(s), nothing configured:\n"
-                             + "\n".join(f"- {p}" for p in problems))
+            raise StepFailed(
+                f"{len(problems)} problem(s), nothing configured:\n" + "\n".join(f"- {p}" for p in problems)
+            )
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -173,25 +218,44 @@ class ReplicationReverse(Step):
             for action in configure:
                 vm = vms.get(action.targets[0])
                 if vm is None or vm.id != action.detail("vm_id"):
-                    raise StepFailed(f"{action.targets[0]} changed since it was planned "
-                                     f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan")
+                    raise StepFailed(
+                        f"{action.targets[0]} changed since it was planned "
+                        f"({'; '.join(problems) or 'new VM id'}); re-run to re-plan"
+                    )
             chosen, unset = choose(ctx, [a.targets[0] for a in configure])
             if unset:
                 raise StepFailed("; ".join(unset.values()))
             placement = placement_of(s, chosen)
             # Seeds looked up again (the plan may be old: resume), one find-seeds call per datastore.
-            seeds = seeds_placed(s, {a.targets[0]: vms[a.targets[0]] for a in configure},
-                                  {a.targets[0]: a.detail("datastore_id") for a in configure}, placement)
-            specs = [self._spec(ctx, s, vms[a.targets[0]], a, seeds[a.targets[0]], chosen[a.targets[0]].settings,
-                                placement.get(a.targets[0], {})) for a in configure]
+            seeds = seeds_placed(
+                s,
+                {a.targets[0]: vms[a.targets[0]] for a in configure},
+                {a.targets[0]: a.detail("datastore_id") for a in configure},
+                placement,
+            )
+            specs = [
+                self._spec(
+                    ctx,
+                    s,
+                    vms[a.targets[0]],
+                    a,
+                    seeds[a.targets[0]],
+                    chosen[a.targets[0]].settings,
+                    placement.get(a.targets[0], {}),
+                )
+                for a in configure
+            ]
             ctx.pause("before_call")
             tasks = s.dr.vr.configure_replications(specs, wait=False)  # one batched request for every VM
             if len(tasks) != len(configure):
                 raise StepFailed(f"VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")
-            await_tasks(ctx, s.dr.vr, zip(configure, tasks, strict=True),
-                        lambda action, task: ctx.action_done(action, {"task": task.id,
-                                                                      "seeds": action.detail("seeds")}),
-                        timeout=SYNC_TIMEOUT)
+            await_tasks(
+                ctx,
+                s.dr.vr,
+                zip(configure, tasks, strict=True),
+                lambda action, task: ctx.action_done(action, {"task": task.id, "seeds": action.detail("seeds")}),
+                timeout=SYNC_TIMEOUT,
+            )
         waited = _wait_for_sync(ctx, s, [a.targets[0] for a in actions])
         for action in actions:
             if action.kind == "wait_for_sync":
@@ -199,8 +263,16 @@ class ReplicationReverse(Step):
         for action in configure:
             _record_bytes(ctx, waited[action.targets[0]], vms[action.targets[0]])
 
-    def _spec(self, ctx: StepContext, s: Sides, vm: VrVm, action: Action, seeds: dict[int, str],
-              settings: VmReplication, placement: Mapping[int, str]) -> ConfigureReplicationSpec:
+    def _spec(
+        self,
+        ctx: StepContext,
+        s: Sides,
+        vm: VrVm,
+        action: Action,
+        seeds: dict[int, str],
+        settings: VmReplication,
+        placement: Mapping[int, str],
+    ) -> ConfigureReplicationSpec:
         """The VR configure spec of one VM with its settings, each disk on its recorded datastore (``placement``)
         or the VM's, with the seeds found there just now (looked up whatever the policy: a disk sent without
         use_seeds must not land on an existing file)."""
@@ -212,19 +284,29 @@ class ReplicationReverse(Step):
         if ctx.runbook.replication.seeds == "required":
             missing = [d.label or str(d.device_key) for d in data_disks(vm) if d.device_key not in seeds]
             if missing:
-                raise StepFailed(f"{vm.name}: seeds for {', '.join(missing)} disappeared since the "
-                                 "plan (replication.seeds: required); nothing configured")
+                raise StepFailed(
+                    f"{vm.name}: seeds for {', '.join(missing)} disappeared since the "
+                    "plan (replication.seeds: required); nothing configured"
+                )
         policies = {d.device_key: d.storage_policy_id for d in settings.disks} if placement else {}
         disks = []
         for disk in vm.disks:
             seed = None if disk.is_vm_home or disk.device_key is None else seeds.get(disk.device_key)
             where = datastore_id if disk.device_key is None else placement.get(disk.device_key, datastore_id)
-            disks.append(ReplicationDiskSpec(
-                vm_disk=disk.model_dump(mode="json", exclude_none=True), destination_datastore_id=where,
-                use_seeds=True if seed else None, destination_path=seed,
-                destination_storage_policy_id=policies.get(disk.device_key) if disk.device_key is not None else None))
-        return ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=s.home_guid, disks=tuple(disks),
-                                        **spec_options(settings))
+            disks.append(
+                ReplicationDiskSpec(
+                    vm_disk=disk.model_dump(mode="json", exclude_none=True),
+                    destination_datastore_id=where,
+                    use_seeds=True if seed else None,
+                    destination_path=seed,
+                    destination_storage_policy_id=policies.get(disk.device_key)
+                    if disk.device_key is not None
+                    else None,
+                )
+            )
+        return ConfigureReplicationSpec(
+            vm_id=vm.id, target_vc_id=s.home_guid, disks=tuple(disks), **spec_options(settings)
+        )
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
@@ -258,8 +340,10 @@ def _occupied(name: str, datastore: str, files: Mapping[int, str]) -> str:
     the target location", admin guide "Replicating Virtual Machines Using Replication Seeds"): srmctl never
     asks it to, so the old disks stay untouched."""
     paths = ", ".join(f"[{datastore}] {path}" for path in sorted(files.values()))
-    return (f"{name}: {paths} already exist(s) and replication.seeds is none; VR does not overwrite them: use "
-            "them as seeds (seeds: preferred or required), or set vms[].datastore to another datastore")
+    return (
+        f"{name}: {paths} already exist(s) and replication.seeds is none; VR does not overwrite them: use "
+        "them as seeds (seeds: preferred or required), or set vms[].datastore to another datastore"
+    )
 
 
 def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list[str]) -> dict[str, _Target]:
@@ -305,8 +389,10 @@ def _targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems: list
             if name in best:
                 result[name] = best[name]
             else:
-                problems.append(f"{name}: no copy of its disks found on any datastore at {s.home}; set "
-                                f"vms[].datastore in the runbook")
+                problems.append(
+                    f"{name}: no copy of its disks found on any datastore at {s.home}; set "
+                    f"vms[].datastore in the runbook"
+                )
     return result
 
 
@@ -342,8 +428,9 @@ def _wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Re
                 raise StepFailed(f"replication not OK after sync: {'; '.join(errors)}")
             return current
         if time.monotonic() > deadline:
-            raise StepFailed(f"still syncing after {SYNC_TIMEOUT:.0f}s: "
-                             + ", ".join(f"{n} ({current[n].state})" for n in syncing))
+            raise StepFailed(
+                f"still syncing after {SYNC_TIMEOUT:.0f}s: " + ", ".join(f"{n} ({current[n].state})" for n in syncing)
+            )
         time.sleep(s.dr.srm.poll_interval)
 
 
@@ -351,7 +438,13 @@ def _record_bytes(ctx: StepContext, replication: Replication, vm: VrVm) -> None:
     """Journal what the seeds saved: bytes transferred and checksummed versus a full copy of the disks."""
     progress = replication.sync_progress
     full = sum((d.capacity or 0) * 1024 for d in data_disks(vm))  # VR reports capacity in KB
-    ctx.record("replication_bytes", {
-        "vm": vm.name, "replication_id": replication.id, "full_bytes": full,
-        "transferred_bytes": (progress.transferred_current or 0) if progress else 0,
-        "checksummed_bytes": (progress.checksum_current or 0) if progress else 0})
+    ctx.record(
+        "replication_bytes",
+        {
+            "vm": vm.name,
+            "replication_id": replication.id,
+            "full_bytes": full,
+            "transferred_bytes": (progress.transferred_current or 0) if progress else 0,
+            "checksummed_bytes": (progress.checksum_current or 0) if progress else 0,
+        },
+    )

@@ -34,10 +34,16 @@ class Chosen:
     def details(self, target_guid: str) -> dict[str, Any]:
         """The plan action's details: every setting, its source and changes, the per-disk targets used."""
         s = self.settings
-        out: dict[str, Any] = {"rpo": s.rpo, "quiesce": s.quiesce, "network_compression": s.network_compression,
-                               "encryption": s.encryption, "auto_replicate_new_disks": s.auto_replicate_new_disks,
-                               "mpit": f"{s.mpit.instances}/day for {s.mpit.days} days" if s.mpit else "off",
-                               "settings_from": self.source, "settings": f"{s.summary()} ({self.source})"}
+        out: dict[str, Any] = {
+            "rpo": s.rpo,
+            "quiesce": s.quiesce,
+            "network_compression": s.network_compression,
+            "encryption": s.encryption,
+            "auto_replicate_new_disks": s.auto_replicate_new_disks,
+            "mpit": f"{s.mpit.instances}/day for {s.mpit.days} days" if s.mpit else "off",
+            "settings_from": self.source,
+            "settings": f"{s.summary()} ({self.source})",
+        }
         if s.vm_data_sets is not None:
             out["vm_data_sets"] = s.vm_data_sets
         if self.changes:
@@ -75,18 +81,26 @@ def choose(ctx: StepContext, names: Iterable[str]) -> tuple[dict[str, Chosen], d
         mine = have.get(name)
         if rb.rpo_minutes is None:
             if mine is None:
-                problems[name] = (f"{name}: no replication settings recorded for it (metadata snapshot) and the "
-                                  "runbook sets no replication.rpo to use instead")
+                problems[name] = (
+                    f"{name}: no replication settings recorded for it (metadata snapshot) and the "
+                    "runbook sets no replication.rpo to use instead"
+                )
             else:
                 chosen[name] = Chosen(mine, RECORDED)
             continue
-        runbook: dict[str, Any] = {"rpo": rb.rpo_minutes, "quiesce": rb.quiesce,
-                                   "network_compression": rb.network_compression}
+        runbook: dict[str, Any] = {
+            "rpo": rb.rpo_minutes,
+            "quiesce": rb.quiesce,
+            "network_compression": rb.network_compression,
+        }
         if mine is None:
             chosen[name] = Chosen(VmReplication(**runbook), DEFAULT)
         elif rb.override:
-            changes = tuple(f"{key}: {getattr(mine, key)} → {value}" for key, value in runbook.items()
-                            if getattr(mine, key) != value)
+            changes = tuple(
+                f"{key}: {getattr(mine, key)} → {value}"
+                for key, value in runbook.items()
+                if getattr(mine, key) != value
+            )
             chosen[name] = Chosen(mine.model_copy(update=runbook), OVERRIDE, changes)
         else:
             chosen[name] = Chosen(mine, RECORDED)
@@ -103,14 +117,17 @@ def disk_targets(settings: VmReplication, target_guid: str) -> dict[int, str]:
 
 def spec_options(settings: VmReplication) -> dict[str, Any]:
     """The VR ConfigureReplicationSpec fields for ``settings`` (the spec's names)."""
-    return {"rpo": settings.rpo, "quiesce_enabled": settings.quiesce,
-            "network_compression_enabled": settings.network_compression,
-            "lwd_encryption_enabled": settings.encryption,
-            "auto_replicate_new_disks": settings.auto_replicate_new_disks,
-            "mpit_enabled": settings.mpit is not None,
-            "mpit_instances": settings.mpit.instances if settings.mpit else None,
-            "mpit_days": settings.mpit.days if settings.mpit else None,
-            "vm_data_sets_replication_enabled": settings.vm_data_sets}
+    return {
+        "rpo": settings.rpo,
+        "quiesce_enabled": settings.quiesce,
+        "network_compression_enabled": settings.network_compression,
+        "lwd_encryption_enabled": settings.encryption,
+        "auto_replicate_new_disks": settings.auto_replicate_new_disks,
+        "mpit_enabled": settings.mpit is not None,
+        "mpit_instances": settings.mpit.instances if settings.mpit else None,
+        "mpit_days": settings.mpit.days if settings.mpit else None,
+        "vm_data_sets_replication_enabled": settings.vm_data_sets,
+    }
 
 
 def differences(name: str, replication: Replication, wanted: VmReplication) -> list[str]:
@@ -119,11 +136,18 @@ def differences(name: str, replication: Replication, wanted: VmReplication) -> l
     enabled = replication.mpit_enabled
     mpit = {"instances": replication.mpit_instances, "days": replication.mpit_days} if enabled else None
     live: Mapping[str, Any] = {
-        "rpo": replication.rpo, "quiesce": replication.quiescing_enabled,
-        "network_compression": replication.network_compression_enabled, "encryption": replication.encryption_enabled,
-        "auto_replicate_new_disks": replication.auto_replicate_new_disks_enabled, "mpit": mpit,
-        "vm_data_sets": replication.vm_data_sets_replication_enabled}
+        "rpo": replication.rpo,
+        "quiesce": replication.quiescing_enabled,
+        "network_compression": replication.network_compression_enabled,
+        "encryption": replication.encryption_enabled,
+        "auto_replicate_new_disks": replication.auto_replicate_new_disks_enabled,
+        "mpit": mpit,
+        "vm_data_sets": replication.vm_data_sets_replication_enabled,
+    }
     reported = {key for key, value in live.items() if value is not None} | ({"mpit"} if enabled is not None else set())
     want = wanted.settings()
-    return [f"replication of {name} has {key}={live[key]!r}, it should have {want[key]!r}"
-            for key in sorted(reported) if live[key] != want[key] and (want[key] is not None or key == "mpit")]
+    return [
+        f"replication of {name} has {key}={live[key]!r}, it should have {want[key]!r}"
+        for key in sorted(reported)
+        if live[key] != want[key] and (want[key] is not None or key == "mpit")
+    ]

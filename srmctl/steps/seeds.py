@@ -46,8 +46,9 @@ def placement_of(s: Sides, chosen: Mapping[str, Chosen]) -> dict[str, dict[int, 
     return {name: {key: ids[ds] for key, ds in found.items() if ds in ids} for name, found in wanted.items()}
 
 
-def seeds_placed(s: Sides, vms: Mapping[str, VrVm], default: Mapping[str, str],
-                  placement: Mapping[str, Mapping[int, str]]) -> dict[str, dict[int, str]]:
+def seeds_placed(
+    s: Sides, vms: Mapping[str, VrVm], default: Mapping[str, str], placement: Mapping[str, Mapping[int, str]]
+) -> dict[str, dict[int, str]]:
     """Each VM's seeds, every disk's looked up on the datastore it goes to (its ``placement``, else the VM's
     ``default``): one find-seeds call per datastore for all the VMs."""
     by_datastore: dict[str, dict[str, VrVm]] = {}
@@ -57,6 +58,11 @@ def seeds_placed(s: Sides, vms: Mapping[str, VrVm], default: Mapping[str, str],
     seeds: dict[str, dict[int, str]] = {name: {} for name in vms}
     for datastore_id, group in by_datastore.items():
         for name, found in find_seeds(s, datastore_id, group).items():
-            seeds[name].update({key: path for key, path in found.items()
-                                if placement.get(name, {}).get(key, default[name]) == datastore_id})
+            seeds[name].update(
+                {
+                    key: path
+                    for key, path in found.items()
+                    if placement.get(name, {}).get(key, default[name]) == datastore_id
+                }
+            )
     return seeds

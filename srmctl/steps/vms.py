@@ -9,8 +9,10 @@ from srmctl.runbook import Vm
 def matching(inventory: Inventory, vm: Vm) -> tuple[VmRecord, ...]:
     """Registered VMs that are ``vm``. SRM placeholders and templates are never the VM itself."""
     return tuple(
-        record for record in inventory.vms_named(vm.name)
-        if not record.is_placeholder and not record.template
+        record
+        for record in inventory.vms_named(vm.name)
+        if not record.is_placeholder
+        and not record.template
         and (vm.instance_uuid is None or record.instance_uuid.lower() == vm.instance_uuid)
     )
 

@@ -25,8 +25,16 @@ T = TypeVar("T")
 TASK_TIMEOUT = 3600.0
 
 
-def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Callable[[T], Task | None],
-              done: Callable[[T, Task], None], *, limit: int | None = None, timeout: float = TASK_TIMEOUT) -> None:
+def run_tasks(
+    ctx: StepContext,
+    client: DrClient,
+    items: Iterable[T],
+    start: Callable[[T], Task | None],
+    done: Callable[[T, Task], None],
+    *,
+    limit: int | None = None,
+    timeout: float = TASK_TIMEOUT,
+) -> None:
     """For each item, ``start(item)`` starts its task (or returns None when there is nothing to wait for, having
     journaled the item itself); at most ``limit`` (default ``runbook.concurrency``) tasks are in flight, and
     ``done(item, task)`` runs as each ends successfully. Every item is attempted; failures (a start refused, a
@@ -42,8 +50,13 @@ def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Cal
     def settle(keep: int) -> None:
         nonlocal polled_before
         while len(pending) > keep:
-            polled = client.poll_tasks([task for _, task in pending], timeout=timeout, any_done=keep > 0,
-                                       look_at_once=not polled_before, pace=pace)
+            polled = client.poll_tasks(
+                [task for _, task in pending],
+                timeout=timeout,
+                any_done=keep > 0,
+                look_at_once=not polled_before,
+                pace=pace,
+            )
             polled_before = True
             still = []
             for (item, _), task in zip(pending, polled, strict=True):
@@ -74,10 +87,15 @@ def run_tasks(ctx: StepContext, client: DrClient, items: Iterable[T], start: Cal
         raise joined_failure(errors)
 
 
-def await_tasks(ctx: StepContext, client: DrClient, started: Iterable[tuple[T, Task]],
-                done: Callable[[T, Task], None], *, timeout: float = TASK_TIMEOUT) -> None:
+def await_tasks(
+    ctx: StepContext,
+    client: DrClient,
+    started: Iterable[tuple[T, Task]],
+    done: Callable[[T, Task], None],
+    *,
+    timeout: float = TASK_TIMEOUT,
+) -> None:
     """Tasks already started (e.g. by one batched request) awaited together, ``done`` as each ends."""
     pairs = list(started)
     tasks = dict(pairs)
-    run_tasks(ctx, client, [item for item, _ in pairs], tasks.__getitem__, done, limit=len(pairs) or 1,
-              timeout=timeout)
+    run_tasks(ctx, client, [item for item, _ in pairs], tasks.__getitem__, done, limit=len(pairs) or 1, timeout=timeout)

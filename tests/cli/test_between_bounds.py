@@ -20,8 +20,18 @@ def test_a_wait_longer_than_ten_years_is_a_usage_error(tmp_path: Path, duration:
     with pytest.raises(UsageError, match="at most 3650d"):
         Between.parse(f"wait:{duration}")
     home = tmp_path / "home"
-    result = CliRunner().invoke(cli, ["failback", str(SITE / "tier1-db.yaml"), str(SITE / "tier2-apps.yaml"),
-                                      "--between", f"wait:{duration}", "--yes"], env={"SRMCTL_HOME": str(home)})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "failback",
+            str(SITE / "tier1-db.yaml"),
+            str(SITE / "tier2-apps.yaml"),
+            "--between",
+            f"wait:{duration}",
+            "--yes",
+        ],
+        env={"SRMCTL_HOME": str(home)},
+    )
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert "at most 3650d" in result.stderr and not home.exists()
 

@@ -60,8 +60,14 @@ def test_failback_json_runs_and_journals(fresh_lab: LabConfig, tmp_path: Path, h
     report = json.loads(result.output)["result"]
     assert report["outcome"] == "succeeded"
     run_dir = Path(report["journal"])
-    assert sorted(p.name for p in run_dir.iterdir()) == ["events.jsonl", "meta.json", "plan.json", "report.html",
-                                                         "report.json", "runbook.yaml"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "events.jsonl",
+        "meta.json",
+        "plan.json",
+        "report.html",
+        "report.json",
+        "runbook.yaml",
+    ]
     assert all((p.stat().st_mode & 0o777) == 0o600 for p in run_dir.iterdir())
     assert (run_dir.stat().st_mode & 0o777) == 0o700
     secrets = [Path(s.vcenter.password_file).read_text().strip() for s in fresh_lab.sites.values()]
@@ -74,8 +80,9 @@ def test_failback_json_runs_and_journals(fresh_lab: LabConfig, tmp_path: Path, h
     done = [e for e in events if e["kind"] == "action_done"]
     # Each VM's files are journaled before the VM is unregistered.
     for record in files:
-        first_done = next(i for i, e in enumerate(events) if e["kind"] == "action_done"
-                          and e["action"]["targets"] == [record["vm"]])
+        first_done = next(
+            i for i, e in enumerate(events) if e["kind"] == "action_done" and e["action"]["targets"] == [record["vm"]]
+        )
         assert events.index(record) < first_done
         assert any(f["path"].endswith(".vmdk") for f in record["files"])
     assert len(done) == 2
@@ -104,8 +111,7 @@ def test_resume_unknown_run_is_reported(home: Path) -> None:
     assert result.exit_code == 1 and "no run 20990101T000000Z-nope-0000" in result.stderr
 
 
-def test_runs_says_why_a_run_failed_before_its_first_step(shared_lab: LabConfig, tmp_path: Path,
-                                                            home: Path) -> None:
+def test_runs_says_why_a_run_failed_before_its_first_step(shared_lab: LabConfig, tmp_path: Path, home: Path) -> None:
     rb = str(write_runbook(tmp_path / "rb.yaml", RunbookSpec(vms=("[red]ghost01",))))
     failed = CliRunner().invoke(cli, ["failback", rb, "--lab", shared_lab.directory, "--yes", "-o", "json"])
     assert failed.exit_code != 0

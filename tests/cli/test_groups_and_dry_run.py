@@ -23,8 +23,18 @@ from srmctl.labkit.topology import load_topology
 pytestmark = pytest.mark.lab
 
 PLAN = "VR Failover"
-REBUILD = ["preflight.check", "metadata.snapshot", "orphans.unregister", "replication.cleanup", "plan.detach_groups",
-           "groups.delete", "replication.reverse", "groups.create", "plan.attach_groups", "metadata.restore"]
+REBUILD = [
+    "preflight.check",
+    "metadata.snapshot",
+    "orphans.unregister",
+    "replication.cleanup",
+    "plan.detach_groups",
+    "groups.delete",
+    "replication.reverse",
+    "groups.create",
+    "plan.attach_groups",
+    "metadata.restore",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +65,10 @@ def _groups(lab_dir: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Every protection group both sites report: name → (protected site, VM names)."""
     with dr_sites(lab_dir, ["new-york"]) as dr:
         srm = dr["new-york"].srm
-        return {g.name: (g.protected_site_name or "", tuple(sorted(v.name for v in srm.group_vms(g.id))))
-                for g in srm.groups()}
+        return {
+            g.name: (g.protected_site_name or "", tuple(sorted(v.name for v in srm.group_vms(g.id))))
+            for g in srm.groups()
+        }
 
 
 def test_the_dry_run_shows_per_vm_what_metadata_restore_will_set(migrated_lab: LabConfig, tmp_path: Path) -> None:
@@ -85,14 +97,19 @@ def test_the_dry_run_shows_per_vm_what_metadata_restore_will_set(migrated_lab: L
     assert "vm_settings (forecast)" in text and "priority: P3 → P1" in text and "(forecast): what the step" in text
 
 
-def test_snapshot_diff_sees_a_renamed_group_and_says_what_an_old_snapshot_cannot(migrated_lab: LabConfig,
-                                                                               tmp_path: Path) -> None:
+def test_snapshot_diff_sees_a_renamed_group_and_says_what_an_old_snapshot_cannot(
+    migrated_lab: LabConfig, tmp_path: Path
+) -> None:
     where = ["--lab", migrated_lab.directory, "--plan", PLAN]
     file = tmp_path / "snap.yaml"
     assert _run("snapshot", "export", *where, "-f", str(file)).exit_code == 0
     doc = yaml.safe_load(file.read_text())
-    assert doc["groups"]["VR web"] == {"type": "HBR", "description": "", "vms": ["db01", "web01", "web02"],
-                                       "plans": [PLAN]}
+    assert doc["groups"]["VR web"] == {
+        "type": "HBR",
+        "description": "",
+        "vms": ["db01", "web01", "web02"],
+        "plans": [PLAN],
+    }
     assert _run("snapshot", "diff", str(file), *where).exit_code == 0
     with dr_sites(migrated_lab.directory, ["new-york", "new-jersey"]) as dr:
         srm = dr["new-york"].srm
@@ -114,16 +131,18 @@ def test_snapshot_diff_sees_a_renamed_group_and_says_what_an_old_snapshot_cannot
     assert "protection groups not compared" in " ".join(old.stderr.split())
 
 
-def test_the_rebuild_creates_the_plans_own_groups_renamed_where_the_runbook_says(migrated_lab: LabConfig,
-                                                                               tmp_path: Path) -> None:
+def test_the_rebuild_creates_the_plans_own_groups_renamed_where_the_runbook_says(
+    migrated_lab: LabConfig, tmp_path: Path
+) -> None:
     before = _groups(migrated_lab.directory)
-    assert {n: vms for n, (_, vms) in before.items()} == {"VR mail": ("mail04",),
-                                                           "VR web": ("db01", "web01", "web02")}
+    assert {n: vms for n, (_, vms) in before.items()} == {"VR mail": ("mail04",), "VR web": ("db01", "web01", "web02")}
     runbook = _runbook(tmp_path, steps=REBUILD, protection_groups={"rename": {"VR mail": "Mail tier"}})
     ran = _run("failback", str(runbook), "--lab", migrated_lab.directory, "--yes", home=tmp_path / "home")
     assert ran.exit_code == 0, ran.output + ran.stderr
-    assert _groups(migrated_lab.directory) == {"Mail tier": ("new-jersey", ("mail04",)),
-                                               "VR web": ("new-jersey", ("db01", "web01", "web02"))}
+    assert _groups(migrated_lab.directory) == {
+        "Mail tier": ("new-jersey", ("mail04",)),
+        "VR web": ("new-jersey", ("db01", "web01", "web02")),
+    }
     with dr_sites(migrated_lab.directory, ["new-jersey"]) as dr:
         srm = dr["new-jersey"].srm
         plan = srm.plan_by_name(PLAN)

@@ -64,13 +64,22 @@ def hostile_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]
 
 
 def _runbook(tmp_path: Path, snapshot: Path | None = None) -> Path:
-    site = {"vcenter": {"host": "vc.invalid", "user": "u", "password_env": "UNUSED_WITH_LAB"},
-            "srm": {"host": "srm.invalid"}, "vr": {"host": "vr.invalid"}}
-    doc = {"version": 1, "name": "hostile", "scenario": "planned-migration",
-           "sites": {"new-york": site, "new-jersey": site}, "failback": {"from": "new-jersey", "to": "new-york"},
-           "vms": [{"name": n} for n in ("mail04", "db01", BOLD_VM, RED_VM)],
-           "replication": {"rpo": "30m"}, "protection_group": {"name": "VR back"},
-           "recovery_plan": {"name": "VR Failover", **({"metadata": str(snapshot)} if snapshot else {})}}
+    site = {
+        "vcenter": {"host": "vc.invalid", "user": "u", "password_env": "UNUSED_WITH_LAB"},
+        "srm": {"host": "srm.invalid"},
+        "vr": {"host": "vr.invalid"},
+    }
+    doc = {
+        "version": 1,
+        "name": "hostile",
+        "scenario": "planned-migration",
+        "sites": {"new-york": site, "new-jersey": site},
+        "failback": {"from": "new-jersey", "to": "new-york"},
+        "vms": [{"name": n} for n in ("mail04", "db01", BOLD_VM, RED_VM)],
+        "replication": {"rpo": "30m"},
+        "protection_group": {"name": "VR back"},
+        "recovery_plan": {"name": "VR Failover", **({"metadata": str(snapshot)} if snapshot else {})},
+    }
     path = tmp_path / "hostile.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -85,7 +94,9 @@ def _literal(result: Result, *names: str) -> None:
     """Every name shows as written, nothing crashed, and no control character reached the output."""
     text = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), (
-        result.exception, text)
+        result.exception,
+        text,
+    )
     for name in names:
         assert name in text, (name, text)
     assert "\x1b" not in text
@@ -104,8 +115,9 @@ def test_status_shows_names_literally_and_wide(hostile_lab: LabConfig, monkeypat
 
 
 @pytest.mark.lab
-def test_plan_and_check_show_names_literally(hostile_lab: LabConfig, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_and_check_show_names_literally(
+    hostile_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runbook = str(_runbook(tmp_path))
     planned = _run(monkeypatch, "plan", runbook, "--lab", hostile_lab.directory)
     assert planned.exit_code == 0, planned.output
@@ -115,8 +127,9 @@ def test_plan_and_check_show_names_literally(hostile_lab: LabConfig, tmp_path: P
 
 
 @pytest.mark.lab
-def test_snapshot_diff_and_restore_show_callout_names_literally(hostile_lab: LabConfig, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshot_diff_and_restore_show_callout_names_literally(
+    hostile_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     where = ["--lab", hostile_lab.directory, "--plan", "VR Failover"]
     file = tmp_path / "snap.yaml"
     assert _run(monkeypatch, "snapshot", "export", *where, "-f", str(file)).exit_code == 0
@@ -142,8 +155,9 @@ def test_snapshot_diff_and_restore_show_callout_names_literally(hostile_lab: Lab
 
 
 @pytest.mark.lab
-def test_errors_neutralise_control_characters(hostile_lab: LabConfig, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_errors_neutralise_control_characters(
+    hostile_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runbook = _runbook(tmp_path)
     doc = yaml.safe_load(runbook.read_text())
     doc["vms"].append({"name": "ghost\x1b[31m"})  # preflight names it in its error
@@ -172,21 +186,24 @@ def test_commands_never_format_data_into_a_markup_template() -> None:
 
 
 @pytest.mark.lab
-def test_plan_and_check_tables_are_not_wrapped(hostile_lab: LabConfig, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_and_check_tables_are_not_wrapped(
+    hostile_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Issue 12, part 6: output that is not a terminal is laid out wide; a row with the hostile names is one line.
     runbook = str(_runbook(tmp_path))
     planned = _run(monkeypatch, "plan", runbook, "--lab", hostile_lab.directory)
     row = next(line for line in planned.output.splitlines() if "protection.restore" in line)
     assert all(vm in row for vm in ("mail04", "db01", BOLD_VM, RED_VM)), planned.output
     checked = _run(monkeypatch, "check", runbook, "--lab", hostile_lab.directory)
-    assert any(f"seeds:{RED_VM}" in line and f"in [NY-SAN-01] {RED_VM}" in line
-               for line in checked.output.splitlines()), checked.output
+    assert any(
+        f"seeds:{RED_VM}" in line and f"in [NY-SAN-01] {RED_VM}" in line for line in checked.output.splitlines()
+    ), checked.output
 
 
 @pytest.mark.lab
-def test_snapshot_export_keeps_names_and_escapes_control_characters(hostile_lab: LabConfig,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshot_export_keeps_names_and_escapes_control_characters(
+    hostile_lab: LabConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     where = ["--lab", hostile_lab.directory, "--plan", "VR Failover"]
     exported = _run(monkeypatch, "snapshot", "export", *where)
     assert exported.exit_code == 0, exported.output
@@ -199,15 +216,17 @@ def test_snapshot_export_keeps_names_and_escapes_control_characters(hostile_lab:
 
 
 @pytest.mark.lab
-def test_runs_show_journaled_messages_literally(hostile_lab: LabConfig, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_show_journaled_messages_literally(
+    hostile_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
     runbook = _runbook(tmp_path)
     doc = yaml.safe_load(runbook.read_text())
     doc["vms"].append({"name": "[red]ghost\x1b[31m"})  # preflight fails naming it; the journal keeps the message
     runbook.write_text(yaml.safe_dump(doc))
-    failed = _run(monkeypatch, "failback", str(runbook), "--lab", hostile_lab.directory, "--steps",
-                  "preflight.check", "--yes")
+    failed = _run(
+        monkeypatch, "failback", str(runbook), "--lab", hostile_lab.directory, "--steps", "preflight.check", "--yes"
+    )
     assert failed.exit_code == 4, failed.output
     listed = _run(monkeypatch, "runs", "-o", "json")
     [run] = json.loads(listed.stdout)["result"]["runs"]
@@ -216,8 +235,10 @@ def test_runs_show_journaled_messages_literally(hostile_lab: LabConfig, tmp_path
     events = Path(run["journal"]) / "events.jsonl"
     started, finished = events.read_text().splitlines()
     at = json.loads(started)["at"]
-    step = [{"at": at, "kind": "step_started", "step": "preflight.check"},
-            {"at": at, "kind": "step_failed", "step": "preflight.check", "error": json.loads(finished)["error"]}]
+    step = [
+        {"at": at, "kind": "step_started", "step": "preflight.check"},
+        {"at": at, "kind": "step_failed", "step": "preflight.check", "error": json.loads(finished)["error"]},
+    ]
     events.write_text("\n".join([started, *map(json.dumps, step), finished]) + "\n")
     shown = _run(monkeypatch, "runs", run["run_id"])
     assert shown.exit_code == 0, shown.output

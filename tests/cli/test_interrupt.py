@@ -36,19 +36,24 @@ main()
 """
 
 
-@pytest.mark.parametrize(("module", "args"), [
-    # main() importing the root group: click itself, then srmctl's CLI modules
-    ("click", ("schema",)),
-    ("srmctl.cli.app", ("schema",)),
-    # the root group parsing its options: --help imports every command module before any command runs
-    ("srmctl.cli.commands.validate", ("--help",)),
-    # the group resolving the command, and the command importing what it needs
-    ("srmctl.cli.commands.schema", ("schema",)),
-    ("srmctl.runbook", ("validate", str(RUNBOOK))),
-], ids=["click", "cli-app", "help-lists-commands", "command-module", "command-body"])
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        # main() importing the root group: click itself, then srmctl's CLI modules
+        ("click", ("schema",)),
+        ("srmctl.cli.app", ("schema",)),
+        # the root group parsing its options: --help imports every command module before any command runs
+        ("srmctl.cli.commands.validate", ("--help",)),
+        # the group resolving the command, and the command importing what it needs
+        ("srmctl.cli.commands.schema", ("schema",)),
+        ("srmctl.runbook", ("validate", str(RUNBOOK))),
+    ],
+    ids=["click", "cli-app", "help-lists-commands", "command-module", "command-body"],
+)
 def test_ctrl_c_during_start_up_is_aborted_130(tmp_path: Path, module: str, args: tuple[str, ...]) -> None:
-    done = subprocess.run([sys.executable, "-c", _CHILD, module, *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, module, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == ExitCode.ABORTED, done.stderr
     assert done.stderr.strip() == "srmctl: aborted"

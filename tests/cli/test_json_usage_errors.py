@@ -11,16 +11,19 @@ from click.testing import CliRunner
 from srmctl.cli.main import cli
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["snapshot", "diff", "/nonexistent/snap.yaml", "-o", "json"], "does not exist"),
-    (["plan", "-o", "json"], "Missing argument"),
-    (["nosuch", "-o", "json"], "No such command 'nosuch'"),
-    (["--bogus", "-o", "json"], "No such option '--bogus'"),
-    (["failback", "rb.yaml", "--bogus", "--output=json"], "No such option '--bogus'"),
-    (["-o", "json", "plan"], "No such option '-o'"),
-    (["plan", "-ojson", "rb.yaml", "--steps"], "requires an argument"),
-    (["runs", "-o", "json", "--report"], "--report"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["snapshot", "diff", "/nonexistent/snap.yaml", "-o", "json"], "does not exist"),
+        (["plan", "-o", "json"], "Missing argument"),
+        (["nosuch", "-o", "json"], "No such command 'nosuch'"),
+        (["--bogus", "-o", "json"], "No such option '--bogus'"),
+        (["failback", "rb.yaml", "--bogus", "--output=json"], "No such option '--bogus'"),
+        (["-o", "json", "plan"], "No such option '-o'"),
+        (["plan", "-ojson", "rb.yaml", "--steps"], "requires an argument"),
+        (["runs", "-o", "json", "--report"], "--report"),
+    ],
+)
 def test_click_usage_errors_are_one_json_document(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output

@@ -24,8 +24,13 @@ SRMCTL = f"{shlex.quote(sys.executable)} -c 'from srmctl.cli.main import main; m
 
 def _in_namespace(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Run ``script`` (sh) in a new user and mount namespace, where it may mount file systems."""
-    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", f"set -u\n{script}"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", f"set -u\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_a_full_disk_mid_run_stops_with_a_resumable_named_error(fresh_lab: LabConfig, tmp_path: Path) -> None:
@@ -87,8 +92,9 @@ def test_a_home_that_is_a_plain_file_is_one_line(shared_lab: LabConfig, tmp_path
     home = tmp_path / "home"
     home.write_text("not a folder\n")
     rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(steps=("preflight.check",)))
-    result = CliRunner().invoke(cli, ["failback", str(rb), "--lab", shared_lab.directory, "--yes", "-o", "json"],
-                                env={"SRMCTL_HOME": str(home)})
+    result = CliRunner().invoke(
+        cli, ["failback", str(rb), "--lab", shared_lab.directory, "--yes", "-o", "json"], env={"SRMCTL_HOME": str(home)}
+    )
     assert result.exit_code == 1, result.output
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "local_io" and str(home) in error["message"]

@@ -35,17 +35,27 @@ def test_every_command_has_json_output() -> None:
     with click.Context(cli) as ctx:
         leaves = _leaves(cli, ctx)
     assert {"snapshot export", "schema", "lab install-vcsim", "lab status", "runs"} <= set(leaves)
-    lacking = [name for name, command in leaves.items()
-               if not any("-o" in p.opts and isinstance(p.type, click.Choice) and "json" in p.type.choices
-                          for p in command.params)]
+    lacking = [
+        name
+        for name, command in leaves.items()
+        if not any(
+            "-o" in p.opts and isinstance(p.type, click.Choice) and "json" in p.type.choices for p in command.params
+        )
+    ]
     assert lacking == []
 
 
 def _srmctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """srmctl as a shell pipeline runs it: standard output is a pipe, and COLUMNS is not set."""
     base = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    return subprocess.run([str(Path(sys.executable).parent / "srmctl"), *args], capture_output=True, text=True,
-                          env={**base, **(env or {})}, timeout=120, check=False)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "srmctl"), *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=120,
+        check=False,
+    )
 
 
 def test_schema_in_the_envelope() -> None:
@@ -74,8 +84,9 @@ def test_snapshot_export_as_json(shared_lab: LabConfig, tmp_path: Path) -> None:
 
 def test_tables_are_not_wrapped_in_a_pipe(shared_lab: LabConfig) -> None:
     listed = _srmctl("steps")
-    assert any("preflight.check" in line and "report every problem at once." in line
-               for line in listed.stdout.splitlines()), listed.stdout
+    assert any(
+        "preflight.check" in line and "report every problem at once." in line for line in listed.stdout.splitlines()
+    ), listed.stdout
     lab_status = _srmctl("lab", "status", "--dir", shared_lab.directory)
     srmsim_row = next(line for line in lab_status.stdout.splitlines() if "srmsim" in line)
     assert srmsim_row.count("https://") == 2, lab_status.stdout  # both SRM endpoints on one line
@@ -88,13 +99,17 @@ def test_tables_are_not_wrapped_in_a_pipe(shared_lab: LabConfig) -> None:
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
 
 
-@pytest.mark.parametrize("shell,marker", [("bash", "complete -o nosort -F"), ("zsh", "#compdef srmctl"),
-                                          ("fish", "complete --no-files --command srmctl")])
+@pytest.mark.parametrize(
+    "shell,marker",
+    [("bash", "complete -o nosort -F"), ("zsh", "#compdef srmctl"), ("fish", "complete --no-files --command srmctl")],
+)
 def test_completion_script_is_produced(shell: str, marker: str) -> None:
     result = _srmctl(env={"_SRMCTL_COMPLETE": f"{shell}_source"})
     assert result.returncode == 0 and marker in result.stdout, result.stdout + result.stderr
-    assert f"eval \"$(_SRMCTL_COMPLETE={shell}_source srmctl)\"" in (ROOT / "README.md").read_text() or \
-        f"_SRMCTL_COMPLETE={shell}_source srmctl | source" in (ROOT / "README.md").read_text()
+    assert (
+        f'eval "$(_SRMCTL_COMPLETE={shell}_source srmctl)"' in (ROOT / "README.md").read_text()
+        or f"_SRMCTL_COMPLETE={shell}_source srmctl | source" in (ROOT / "README.md").read_text()
+    )
 
 
 def test_completion_completes_commands_and_subcommands() -> None:

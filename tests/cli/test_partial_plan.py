@@ -44,16 +44,24 @@ def _run(*args: str, home: Path) -> Result:
 def _groups(lab_dir: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     with dr_sites(lab_dir, ["new-york"]) as dr:
         srm = dr["new-york"].srm
-        return {g.name: (g.protected_site_name or "", tuple(sorted(v.name for v in srm.group_vms(g.id))))
-                for g in srm.groups()}
+        return {
+            g.name: (g.protected_site_name or "", tuple(sorted(v.name for v in srm.group_vms(g.id))))
+            for g in srm.groups()
+        }
 
 
-@pytest.mark.parametrize("changes", [{"vms": [{"name": "mail04"}]},
-                                     {"vms": None, "select": {"protection_group": "VR mail"}},
-                                     {"vms": [{"name": n} for n in ("mail04", "db01", "web01")]}],
-                         ids=["vms", "select-group", "part-of-a-group"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"vms": [{"name": "mail04"}]},
+        {"vms": None, "select": {"protection_group": "VR mail"}},
+        {"vms": [{"name": n} for n in ("mail04", "db01", "web01")]},
+    ],
+    ids=["vms", "select-group", "part-of-a-group"],
+)
 def test_a_runbook_covering_part_of_the_plan_is_refused_before_anything_changes(
-        migrated_lab: LabConfig, tmp_path: Path, changes: dict[str, Any]) -> None:
+    migrated_lab: LabConfig, tmp_path: Path, changes: dict[str, Any]
+) -> None:
     runbook = _runbook(tmp_path, **changes)
     before = _groups(migrated_lab.directory)
     planned = _run("plan", runbook, "--lab", migrated_lab.directory, "-o", "json", home=tmp_path / "home")
@@ -69,6 +77,5 @@ def test_a_runbook_covering_part_of_the_plan_is_refused_before_anything_changes(
 
 
 def test_a_runbook_covering_the_whole_plan_passes_preflight(migrated_lab: LabConfig, tmp_path: Path) -> None:
-    planned = _run("plan", _runbook(tmp_path), "--lab", migrated_lab.directory, "-o", "json",
-                   home=tmp_path / "home")
+    planned = _run("plan", _runbook(tmp_path), "--lab", migrated_lab.directory, "-o", "json", home=tmp_path / "home")
     assert planned.exit_code == 0, planned.output

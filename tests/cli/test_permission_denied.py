@@ -44,8 +44,7 @@ def test_no_permission_on_every_vm_exits_5_and_says_it_once(migrated_lab: LabCon
 def test_srm_403_is_permission_denied_naming_the_call(migrated_lab: LabConfig, tmp_path: Path) -> None:
     rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(steps=("preflight.check", "metadata.snapshot")))
     lab_srmsim(migrated_lab).fail_http("/pairings/*/recovery-management/plans*", api="srm", status=403, count=1000)
-    result = srmctl(["failback", str(rb), "--lab", migrated_lab.directory, "--yes", "-o", "json"],
-                    tmp_path / "home")
+    result = srmctl(["failback", str(rb), "--lab", migrated_lab.directory, "--yes", "-o", "json"], tmp_path / "home")
     assert result.code == 5, result.stdout + result.stderr
     assert '"code": "permission_denied"' in result.stdout, result.stdout
     assert "GET /pairings/{pairing_id}/recovery-management/plans: permission denied (HTTP 403)" in result.stdout

@@ -76,11 +76,12 @@ def test_stale_metadata_file_is_named_with_what_to_do(migrated_lab: LabConfig, t
     message = " ".join(planned.stderr.split())  # the error may be wrapped over lines
     assert f"recovery_plan.metadata {file}" in message, message
     assert "ghost01" in message and "older than the live plan" in message
-    assert f"srmctl snapshot export --plan \"VR Failover\" -f {file}" in message
+    assert f'srmctl snapshot export --plan "VR Failover" -f {file}' in message
 
 
-def test_restore_of_vms_the_plan_does_not_hold_fails_and_changes_nothing(migrated_lab: LabConfig,
-                                                                         tmp_path: Path) -> None:
+def test_restore_of_vms_the_plan_does_not_hold_fails_and_changes_nothing(
+    migrated_lab: LabConfig, tmp_path: Path
+) -> None:
     file, doc = _snapshot(migrated_lab.directory, tmp_path)
     vms = doc["vms"]
     assert isinstance(vms, dict)

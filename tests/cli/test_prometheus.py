@@ -21,23 +21,36 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def _metrics(path: Path) -> Samples:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(path.read_text()) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(path.read_text())
+        for s in family.samples
+    }
 
 
 def _runbook(tmp_path: Path, sites: dict[str, object], snapshot: Path | None = None) -> Path:
-    doc = {"version": 1, "name": "nightly", "scenario": "planned-migration", "sites": sites,
-           "failback": {"from": "new-jersey", "to": "new-york"}, "vms": [{"name": "mail04"}, {"name": "db01"}],
-           "replication": {"rpo": "30m"}, "protection_group": {"name": "VR mail"},
-           "recovery_plan": {"name": "VR Failover", **({"metadata": str(snapshot)} if snapshot else {})}}
+    doc = {
+        "version": 1,
+        "name": "nightly",
+        "scenario": "planned-migration",
+        "sites": sites,
+        "failback": {"from": "new-jersey", "to": "new-york"},
+        "vms": [{"name": "mail04"}, {"name": "db01"}],
+        "replication": {"rpo": "30m"},
+        "protection_group": {"name": "VR mail"},
+        "recovery_plan": {"name": "VR Failover", **({"metadata": str(snapshot)} if snapshot else {})},
+    }
     path = tmp_path / "nightly.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
 
 
 def _lab_sites() -> dict[str, object]:
-    site = {"vcenter": {"host": "vc.invalid", "user": "u", "password_env": "UNUSED_WITH_LAB"},
-            "srm": {"host": "srm.invalid"}, "vr": {"host": "vr.invalid"}}
+    site = {
+        "vcenter": {"host": "vc.invalid", "user": "u", "password_env": "UNUSED_WITH_LAB"},
+        "srm": {"host": "srm.invalid"},
+        "vr": {"host": "vr.invalid"},
+    }
     return {"new-york": site, "new-jersey": site}
 
 
@@ -49,19 +62,23 @@ def _stale_ready_file(path: Path) -> None:
 
 def _srmsim(lab: LabConfig) -> SrmsimHandle:
     first = (Path(lab.directory) / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-    return SrmsimHandle(None, json.loads(first[len(READY):]))
+    return SrmsimHandle(None, json.loads(first[len(READY) :]))
 
 
 def _error_reasons(metrics: Samples) -> set[str]:
-    return {dict(labels)["reason"] for (name, labels), value in metrics.items()
-            if name == "srmctl_check_error" and value == 1}
+    return {
+        dict(labels)["reason"]
+        for (name, labels), value in metrics.items()
+        if name == "srmctl_check_error" and value == 1
+    }
 
 
 def test_srm_refusing_plans_rewrites_the_file_as_not_ready(fresh_lab: LabConfig, tmp_path: Path) -> None:
     runner = CliRunner()
     snapshot, prom = tmp_path / "snap.yaml", tmp_path / "textfile" / "srmctl.prom"
-    exported = runner.invoke(cli, ["snapshot", "export", "--lab", fresh_lab.directory, "--plan", "VR Failover",
-                                   "-f", str(snapshot)])
+    exported = runner.invoke(
+        cli, ["snapshot", "export", "--lab", fresh_lab.directory, "--plan", "VR Failover", "-f", str(snapshot)]
+    )
     assert exported.exit_code == 0, exported.output
     runbook = str(_runbook(tmp_path, _lab_sites(), snapshot))
     ready = runner.invoke(cli, ["check", runbook, "--lab", fresh_lab.directory, "--prometheus", str(prom)])
@@ -89,16 +106,21 @@ def test_unreachable_endpoints_rewrite_the_file_as_not_ready(tmp_path: Path) -> 
     password.write_text("secret")
     password.chmod(0o600)
     port = _closed_port()
+
     def site() -> dict[str, object]:
         dr = {"host": "127.0.0.1", "port": port}
-        return {"vcenter": {"host": "127.0.0.1", "port": port, "user": "u", "password_file": str(password)},
-                "srm": dr, "vr": dr}
+        return {
+            "vcenter": {"host": "127.0.0.1", "port": port, "user": "u", "password_file": str(password)},
+            "srm": dr,
+            "vr": dr,
+        }
+
     prom = tmp_path / "srmctl.prom"
     _stale_ready_file(prom)
     env = {k: v for k, v in os.environ.items() if k != "SRMCTL_LAB"}
-    result = CliRunner(env=env).invoke(cli, ["check", str(_runbook(tmp_path, {"new-york": site(),
-                                                                            "new-jersey": site()})),
-                                             "--prometheus", str(prom)])
+    result = CliRunner(env=env).invoke(
+        cli, ["check", str(_runbook(tmp_path, {"new-york": site(), "new-jersey": site()})), "--prometheus", str(prom)]
+    )
     assert result.exit_code == 5, result.output
     metrics = _metrics(prom)
     assert metrics[("srmctl_ready", (("runbook", "nightly"),))] == 0

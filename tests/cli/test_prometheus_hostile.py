@@ -15,8 +15,9 @@ from srmctl.cli.main import cli
 
 
 def _ready(path: Path) -> float:
-    return next(s.value for f in text_string_to_metric_families(path.read_text()) for s in f.samples
-                if s.name == "srmctl_ready")
+    return next(
+        s.value for f in text_string_to_metric_families(path.read_text()) for s in f.samples if s.name == "srmctl_ready"
+    )
 
 
 def test_a_runbook_name_that_is_not_utf8_still_rewrites_the_file(tmp_path: Path) -> None:
@@ -35,8 +36,16 @@ def test_a_textfile_under_a_plain_file_is_one_clear_error(tmp_path: Path, json_o
     runbook = tmp_path / "rb.yaml"
     runbook.write_text("version: 1\n")
     (tmp_path / "plain").write_text("")
-    result = CliRunner().invoke(cli, ["check", str(runbook), "--prometheus", str(tmp_path / "plain" / "x.prom"),
-                                      *(["-o", "json"] if json_output else [])])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            str(runbook),
+            "--prometheus",
+            str(tmp_path / "plain" / "x.prom"),
+            *(["-o", "json"] if json_output else []),
+        ],
+    )
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     if json_output:
         error = json.loads(result.stdout)["error"]

@@ -125,11 +125,14 @@ def test_the_dry_run_shows_every_plan_in_order(two_plans: LabConfig, home: Path)
     first, second = table.output.index("plan 1/2"), table.output.index("plan 2/2")
     assert first < table.output.index("Tier 1 DB") < second < table.output.rindex("Tier 2 Apps")
     assert table.output.count("plan.migrate") == 2 and table.output.count("protection.restore") == 2
-    doc = json.loads(run("failback", str(TIER1), str(TIER2), "--dry-run", "--lab", two_plans.directory,
-                         "-o", "json").output)["result"]
+    doc = json.loads(
+        run("failback", str(TIER1), str(TIER2), "--dry-run", "--lab", two_plans.directory, "-o", "json").output
+    )["result"]
     assert doc["dry_run"] is True
     assert [(p["index"], p["recovery_plan"], p["runbook"]) for p in doc["plans"]] == [
-        (1, "Tier 1 DB", "tier1-db"), (2, "Tier 2 Apps", "tier2-apps")]
+        (1, "Tier 1 DB", "tier1-db"),
+        (2, "Tier 2 Apps", "tier2-apps"),
+    ]
     for plan in doc["plans"]:
         names = [s["step"] for s in plan["steps"]]
         assert names[0] == "preflight.check" and "orphans.unregister" in names and names[-1] == "protection.restore"
@@ -140,8 +143,9 @@ def test_the_dry_run_shows_every_plan_in_order(two_plans: LabConfig, home: Path)
 
 @pytest.mark.lab
 @pytest.mark.parametrize("endings", ["LF", "CRLF"])
-def test_a_plan_locked_by_another_run_refuses_the_site_run(two_plans: LabConfig, home: Path, tmp_path: Path,
-                                                           endings: str) -> None:
+def test_a_plan_locked_by_another_run_refuses_the_site_run(
+    two_plans: LabConfig, home: Path, tmp_path: Path, endings: str
+) -> None:
     """Refused for the lock, whatever the runbooks' line endings (a CRLF file is not 'changed' by being read)."""
     tiers = []
     for tier in (TIER1, TIER2):

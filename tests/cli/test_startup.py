@@ -39,8 +39,9 @@ main()
 
 def _loaded(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     record = tmp_path / "modules.json"
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(record), *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(record), *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     return done, set(json.loads(record.read_text()))
 
 
@@ -48,11 +49,14 @@ def _under(modules: set[str], package: str) -> list[str]:
     return sorted(m for m in modules if m == package or m.startswith(f"{package}."))
 
 
-@pytest.mark.parametrize("args", [
-    pytest.param(("--help",), id="help"),
-    pytest.param(("validate", str(RUNBOOK)), id="validate"),
-    pytest.param(("schema",), id="schema"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("--help",), id="help"),
+        pytest.param(("validate", str(RUNBOOK)), id="validate"),
+        pytest.param(("schema",), id="schema"),
+    ],
+)
 def test_command_loads_no_api_client(tmp_path: Path, args: tuple[str, ...]) -> None:
     done, modules = _loaded(tmp_path, *args)
     assert done.returncode == 0, done.stderr

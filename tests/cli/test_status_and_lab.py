@@ -39,7 +39,8 @@ def test_status_json_is_a_versioned_envelope(shared_lab: LabConfig) -> None:
     assert ny_vms["web01"]["datastores"] == ["NY-SAN-01"]
     # new-jersey holds nothing but SRM's placeholders of the VMs it protects.
     assert {(v["name"], v["placeholder"]) for v in sites["new-jersey"]["vms"]} == {
-        (n, True) for n in ("db01", "mail04", "web01", "web02")}
+        (n, True) for n in ("db01", "mail04", "web01", "web02")
+    }
 
 
 def test_bad_password_exits_5_with_one_line(fresh_lab: LabConfig) -> None:
@@ -99,17 +100,33 @@ def test_lab_up_status_down_cycle(tmp_path: Path) -> None:
 
 def _explicit_runbook(tmp_path: Path, lab: LabConfig) -> Path:
     """A runbook whose sites: point straight at the lab's vCenters (no --lab), as in production."""
+
     def site(name: str) -> dict[str, object]:
         vc, srm = lab.sites[name].vcenter, lab.dr_endpoint(name, "srm")
         dr = {"host": srm.host, "port": srm.port, "thumbprint": srm.thumbprint}
-        return {"vcenter": {"host": vc.host, "port": vc.port, "user": vc.user, "password_file": vc.password_file,
-                            "thumbprint": vc.thumbprint},
-                "srm": dr, "vr": dr}
-    doc = {"version": 1, "name": "explicit", "scenario": "planned-migration",
-           "sites": {"new-york": site("new-york"), "new-jersey": site("new-jersey")},
-           "failback": {"from": "new-jersey", "to": "new-york"}, "vms": [{"name": "mail04"}],
-           "replication": {"rpo": "15m"}, "protection_group": {"name": "VR mail"},
-           "recovery_plan": {"name": "VR Failover"}}
+        return {
+            "vcenter": {
+                "host": vc.host,
+                "port": vc.port,
+                "user": vc.user,
+                "password_file": vc.password_file,
+                "thumbprint": vc.thumbprint,
+            },
+            "srm": dr,
+            "vr": dr,
+        }
+
+    doc = {
+        "version": 1,
+        "name": "explicit",
+        "scenario": "planned-migration",
+        "sites": {"new-york": site("new-york"), "new-jersey": site("new-jersey")},
+        "failback": {"from": "new-jersey", "to": "new-york"},
+        "vms": [{"name": "mail04"}],
+        "replication": {"rpo": "15m"},
+        "protection_group": {"name": "VR mail"},
+        "recovery_plan": {"name": "VR Failover"},
+    }
     path = tmp_path / "explicit.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -133,14 +150,17 @@ def test_status_shows_replications_groups_and_plans(shared_lab: LabConfig) -> No
     assert sorted(doc["placeholders"]) == [f"{n} at new-jersey" for n in ("db01", "mail04", "web01", "web02")]
     new_jersey = next(s for s in doc["sites"] if s["site"] == "new-jersey")
     assert {(v["name"], v["placeholder"], v["orphan"]) for v in new_jersey["vms"]} == {
-        (n, True, False) for n in ("db01", "mail04", "web01", "web02")}
+        (n, True, False) for n in ("db01", "mail04", "web01", "web02")
+    }
     text = CliRunner().invoke(cli, ["status", "--lab", shared_lab.directory], env={"COLUMNS": "200"})
     assert text.exit_code == 0, text.output
     rows = [line for line in text.output.splitlines() if line.startswith("│ mail04 ")][:2]  # the two sites
     assert sorted("placeholder" in row for row in rows) == [False, True], text.output
     assert "orphan" not in text.output.replace("orphans", "")
     assert {(r["vm"], r["source"], r["target"], r["status"]) for r in doc["replications"]} == {
-        (vm, "new-york", "new-jersey", "OK") for vm in ("mail04", "db01", "web01", "web02")}
+        (vm, "new-york", "new-jersey", "OK") for vm in ("mail04", "db01", "web01", "web02")
+    }
     assert [(p["name"], p["status"], p["protected_site"]) for p in doc["plans"]] == [
-        ("VR Failover", "READY_STATE", "new-york")]
+        ("VR Failover", "READY_STATE", "new-york")
+    ]
     assert {g["name"]: g["status"] for g in doc["groups"]} == {"VR mail": "OK", "VR web": "OK"}

@@ -16,12 +16,16 @@ from srmctl.labkit.topology import load_topology
 pytestmark = pytest.mark.lab
 
 
-@pytest.mark.parametrize("scenario, plan_status, replication_status, stale_power", [
-    ("planned-migration", "RECOVERY_COMPLETE", "RECOVERED", "poweredOff"),
-    ("disaster-recovery", "RECOVERY_SPLIT_BRAIN", "RPO_VIOLATION", "poweredOn"),
-])
-def test_status_after_failover_shows_the_post_failover_state(tmp_path: Path, scenario: str, plan_status: str,
-                                                             replication_status: str, stale_power: str) -> None:
+@pytest.mark.parametrize(
+    "scenario, plan_status, replication_status, stale_power",
+    [
+        ("planned-migration", "RECOVERY_COMPLETE", "RECOVERED", "poweredOff"),
+        ("disaster-recovery", "RECOVERY_SPLIT_BRAIN", "RPO_VIOLATION", "poweredOn"),
+    ],
+)
+def test_status_after_failover_shows_the_post_failover_state(
+    tmp_path: Path, scenario: str, plan_status: str, replication_status: str, stale_power: str
+) -> None:
     lab.up(tmp_path / "lab", load_topology(), scenario=scenario)
     try:
         result = CliRunner().invoke(cli, ["status", "--lab", str(tmp_path / "lab"), "-o", "json"])

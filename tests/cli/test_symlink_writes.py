@@ -17,14 +17,16 @@ from srmctl.metadata.snapshot import read_snapshot
 from srmctl.runbook.files import write_atomically
 
 
-def test_snapshot_export_never_writes_through_a_planted_temporary_symlink(shared_lab: LabConfig,
-                                                                        tmp_path: Path) -> None:
+def test_snapshot_export_never_writes_through_a_planted_temporary_symlink(
+    shared_lab: LabConfig, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     target = tmp_path / "snap.yaml"
     (tmp_path / ".snap.yaml.tmp").symlink_to(victim)
-    result = CliRunner().invoke(cli, ["snapshot", "export", "--lab", shared_lab.directory, "--plan", "VR Failover",
-                                      "-f", str(target)])
+    result = CliRunner().invoke(
+        cli, ["snapshot", "export", "--lab", shared_lab.directory, "--plan", "VR Failover", "-f", str(target)]
+    )
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious\n"
     assert not target.is_symlink() and read_snapshot(target).plan.name == "VR Failover"
@@ -41,9 +43,11 @@ def test_atomic_writes_replace_symlinks_instead_of_following_them(tmp_path: Path
     assert (tmp_path / "file").stat().st_mode & 0o777 == 0o600
 
 
-
-@pytest.mark.parametrize("write", [lambda p: write_private(p, b"secret"), lambda p: private_log(p).close()],
-                         ids=["password-file", "simulator-log"])
+@pytest.mark.parametrize(
+    "write",
+    [lambda p: write_private(p, b"secret"), lambda p: private_log(p).close()],
+    ids=["password-file", "simulator-log"],
+)
 def test_lab_files_are_never_written_through_a_planted_symlink(tmp_path: Path, write: Any) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")

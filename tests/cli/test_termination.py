@@ -32,9 +32,22 @@ def test_a_terminated_failback_ends_like_ctrl_c(fresh_lab: LabConfig, tmp_path: 
     rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(vms=("mail04", "db01"), concurrency=1))
     home = tmp_path / "home"
     env = {**os.environ, "SRMCTL_HOME": str(home), "SRMCTL_TEST_PAUSE": "after_action=30"}
-    proc = subprocess.Popen([sys.executable, "-c", "from srmctl.cli.main import main; main()", "failback", str(rb),
-                             "--lab", fresh_lab.directory, "--yes"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from srmctl.cli.main import main; main()",
+            "failback",
+            str(rb),
+            "--lab",
+            fresh_lab.directory,
+            "--yes",
+        ],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(e.get("kind") == "action_done" for e in _events(home)):
@@ -50,7 +63,8 @@ def test_a_terminated_failback_ends_like_ctrl_c(fresh_lab: LabConfig, tmp_path: 
     last = _events(home)[-1]
     assert last["kind"] == "run_finished" and last["outcome"] == "aborted"  # type: ignore[comparison-overlap]
 
-    again = CliRunner().invoke(cli, ["failback", str(rb), "--lab", fresh_lab.directory, "--yes", "-o", "json"],
-                               env={"SRMCTL_HOME": str(home)})
+    again = CliRunner().invoke(
+        cli, ["failback", str(rb), "--lab", fresh_lab.directory, "--yes", "-o", "json"], env={"SRMCTL_HOME": str(home)}
+    )
     assert again.exit_code == 0, again.output  # the lock was released: no --break-lock needed
     assert json.loads(again.stdout)["result"]["outcome"] == "succeeded"

@@ -15,14 +15,26 @@ from srmctl.adapters.dr.models import CalloutSpec, ConfigureReplicationSpec, Rep
 from srmctl.errors import AuthenticationFailed
 
 # API families, by the first path fragment that names one (more specific fragments first).
-_FAMILIES = (("/session", "sessions"), ("/remote-session", "sessions"), ("/recovery-settings", "recovery settings"),
-             ("/recovery-steps", "recovery steps"), ("/protection-management/groups", "groups"),
-             ("/recovery-management/plans", "plans"), ("/replicated-vms", "replications"),
-             ("/replications", "replications"), ("/vms", "inventory"), ("/datastores", "inventory"),
-             ("/tasks/", "tasks"), ("/pairings", "pairings"), ("/server/info", "pairings"), ("/info", "pairings"))
-FAMILIES = {"srm": {"sessions", "pairings", "groups", "plans", "recovery settings", "recovery steps",
-                    "replications", "tasks"},
-            "vr": {"sessions", "pairings", "replications", "inventory", "tasks"}}
+_FAMILIES = (
+    ("/session", "sessions"),
+    ("/remote-session", "sessions"),
+    ("/recovery-settings", "recovery settings"),
+    ("/recovery-steps", "recovery steps"),
+    ("/protection-management/groups", "groups"),
+    ("/recovery-management/plans", "plans"),
+    ("/replicated-vms", "replications"),
+    ("/replications", "replications"),
+    ("/vms", "inventory"),
+    ("/datastores", "inventory"),
+    ("/tasks/", "tasks"),
+    ("/pairings", "pairings"),
+    ("/server/info", "pairings"),
+    ("/info", "pairings"),
+)
+FAMILIES = {
+    "srm": {"sessions", "pairings", "groups", "plans", "recovery settings", "recovery steps", "replications", "tasks"},
+    "vr": {"sessions", "pairings", "replications", "inventory", "tasks"},
+}
 
 
 def family(operation: Operation) -> str:
@@ -44,8 +56,13 @@ def _refused(call: Callable[[], Any], status: int, code: str | None = None) -> N
 def provoke_errors(sim: Any, hooks: dict[str, Any]) -> None:
     """One or more spec-documented error answers per family; 400s carry the ResponseError body, 404s none."""
     for kind in ("srm", "vr"):
-        wrong = make_client(sim, "new-york", kind, event_hooks=hooks,
-                            credentials=Credentials(sim.sites["new-york"].user, "not-the-password"))
+        wrong = make_client(
+            sim,
+            "new-york",
+            kind,
+            event_hooks=hooks,
+            credentials=Credentials(sim.sites["new-york"].user, "not-the-password"),
+        )
         _refused(wrong.login, 400, "UNAUTHENTICATED")
         local = make_client(sim, "new-york", kind, event_hooks=hooks)  # not logged in to new-jersey
         _refused(local.bound("no-such-pairing").pairing, 404)
@@ -76,6 +93,14 @@ def _vr_errors(sim: Any, vr: VrClient) -> None:
     ny, nj = sim.sites["new-york"].vc_guid, sim.sites["new-jersey"].vc_guid
     _refused(partial(vr.datastores, nj), 400, "REMOTE_SITE_NOT_AUTHENTICATED")
     vm = vr.vms(ny)[0]  # the remote check comes before any other
-    spec = ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=nj, rpo=15, disks=(ReplicationDiskSpec(
-        vm_disk=vm.disks[0].model_dump(mode="json", exclude_none=True), destination_datastore_id="datastore-1"),))
+    spec = ConfigureReplicationSpec(
+        vm_id=vm.id,
+        target_vc_id=nj,
+        rpo=15,
+        disks=(
+            ReplicationDiskSpec(
+                vm_disk=vm.disks[0].model_dump(mode="json", exclude_none=True), destination_datastore_id="datastore-1"
+            ),
+        ),
+    )
     _refused(partial(vr.configure_replications, [spec]), 400, "REMOTE_SITE_NOT_AUTHENTICATED")

@@ -27,15 +27,22 @@ from srmctl.adapters.dr.models import CalloutSpec, Priority, Task, TaskStatus, V
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 # Fields srmctl reads, required in the strict copy so that srmsim cannot silently omit or misspell them.
 READ = {
-    "SessionIdData": ["session_id"], "Pairing": ["pairing_id", "local_vc_server", "remote_vc_server"],
-    "ServerInfo": ["id", "name"], "ProtectionGroupInfo": ["id", "name", "status", "protected_vc_guid"],
+    "SessionIdData": ["session_id"],
+    "Pairing": ["pairing_id", "local_vc_server", "remote_vc_server"],
+    "ServerInfo": ["id", "name"],
+    "ProtectionGroupInfo": ["id", "name", "status", "protected_vc_guid"],
     "RecoveryPlanInfo": ["protected_vc_guid", "progress", "is_running"],
-    "ProtectionGroupVmInfo": ["protection_status_details"], "VmProtectionStatusDetails": ["status"],
+    "ProtectionGroupVmInfo": ["protection_status_details"],
+    "VmProtectionStatusDetails": ["status"],
     "RecoveryPlanVmInfo": ["id", "name", "status", "recovery_settings"],
     "VmRecoverySettings": ["change_version", "dependent_vms", "pre_power_on_steps", "post_power_on_steps"],
-    "ReplicationInfo": ["id", "name", "vm_id", "status", "rpo"], "CompoundReplicationStatus": ["status"],
-    "VirtualMachine": ["id", "name", "disks"], "Datastore": ["id", "name"], "VmDiskSeedInformation": ["found_seeds"],
-    "Task": ["progress", "description"], "MetadataList": ["total", "offset", "limit"],
+    "ReplicationInfo": ["id", "name", "vm_id", "status", "rpo"],
+    "CompoundReplicationStatus": ["status"],
+    "VirtualMachine": ["id", "name", "disks"],
+    "Datastore": ["id", "name"],
+    "VmDiskSeedInformation": ["found_seeds"],
+    "Task": ["progress", "description"],
+    "MetadataList": ["total", "offset", "limit"],
     "HistoryReport": ["operation_type", "result_state", "start_time_ms", "run_key", "username"],
     # DrApiError reads these from every error answer (ResponseError); op_id is optional in the spec.
     "ResponseError": ["error_code", "message"],
@@ -125,7 +132,7 @@ def _templates(kind: str) -> list[tuple[re.Pattern[str], int, str]]:
 
 def spec_operation(request: httpx.Request) -> Operation | None:
     kind = "srm" if request.url.path.startswith(ROOTS["srm"]) else "vr"
-    path = request.url.path[len(ROOTS[kind]):]
+    path = request.url.path[len(ROOTS[kind]) :]
     for pattern, _, template in _templates(kind):
         if pattern.match(path):
             return kind, request.method, normalise(template)
@@ -151,12 +158,14 @@ def validate(pairs: Iterable[tuple[httpx.Request, httpx.Response]]) -> Validatio
     class Req:
         def __init__(self, kind: str, request: httpx.Request) -> None:
             self.host_url = f"{request.url.scheme}://{request.url.netloc.decode()}"
-            self.path = request.url.path[len(ROOTS[kind]):]
+            self.path = request.url.path[len(ROOTS[kind]) :]
             self.full_url_pattern = self.host_url + self.path
             self.method = request.method.lower()
             self.parameters = RequestParameters(
                 query=ImmutableMultiDict(list(request.url.params.multi_items())),
-                header=Headers(dict(request.headers)), cookie=ImmutableMultiDict())
+                header=Headers(dict(request.headers)),
+                cookie=ImmutableMultiDict(),
+            )
             self.content_type = request.headers.get("content-type", "application/json")
             self.body = request.content or None
 
@@ -203,8 +212,19 @@ def validate(pairs: Iterable[tuple[httpx.Request, httpx.Response]]) -> Validatio
 
 # Methods that take the template from their caller (the plumbing every operation goes through); each
 # operation is reached through the public method that names its template.
-PLUMBING = {"request", "get_model", "get_list", "task", "tasks", "run", "close", "bound", "read_only_view", "read_each",
-            "invalidate"}
+PLUMBING = {
+    "request",
+    "get_model",
+    "get_list",
+    "task",
+    "tasks",
+    "run",
+    "close",
+    "bound",
+    "read_only_view",
+    "read_each",
+    "invalidate",
+}
 
 
 class _Sent(Exception):
@@ -234,8 +254,11 @@ def _sample(annotation: Any, where: str, items: int = 2) -> Any:
     if annotation is CalloutSpec:
         return CalloutSpec.model_construct(position=1)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        fields = {name: _sample(info.annotation, f"{where}.{name}") for name, info in annotation.model_fields.items()
-                  if info.is_required()}
+        fields = {
+            name: _sample(info.annotation, f"{where}.{name}")
+            for name, info in annotation.model_fields.items()
+            if info.is_required()
+        }
         return annotation.model_construct(**fields)
     samples = {str: "id", int: 1, bool: False, float: 1.0}
     if annotation in samples:
@@ -255,18 +278,23 @@ def _variants(method: Callable[..., Any], where: str) -> list[dict[str, Any]]:
     """Argument sets that reach every request shape a method can send first: its required parameters with
     sequences of one and of two items, then its optional parameters given (a flag flipped) one more at a time."""
     hints = typing.get_type_hints(method)
-    parameters = [(name, parameter) for name, parameter in list(inspect.signature(method).parameters.items())[1:]
-                  if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+    parameters = [
+        (name, parameter)
+        for name, parameter in list(inspect.signature(method).parameters.items())[1:]
+        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    ]
     # An optional srm_id defaults to a lookup of the client's own SRM (GET /pairings/{id}); given, the method's
     # first request is the inventory-mapping call itself.
-    required = [(name, parameter) for name, parameter in parameters
-                if parameter.default is parameter.empty or name == "srm_id"]
+    required = [
+        (name, parameter) for name, parameter in parameters if parameter.default is parameter.empty or name == "srm_id"
+    ]
     variants = [{name: _sample(hints[name], f"{where}({name})", items) for name, _ in required} for items in (1, 2)]
     for name, parameter in parameters:
         if (name, parameter) in required or name in NOT_SENT:
             continue
-        given = (not parameter.default if isinstance(parameter.default, bool)
-                 else _sample(hints[name], f"{where}({name})"))
+        given = (
+            not parameter.default if isinstance(parameter.default, bool) else _sample(hints[name], f"{where}({name})")
+        )
         variants.append({**variants[-1], name: given})
     return variants
 
@@ -287,8 +315,9 @@ def _first_request(client: Any, method: Callable[..., Any], args: dict[str, Any]
     return sent[0] if sent else None
 
 
-def client_operations(classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"), (VrClient, "vr"))
-                      ) -> dict[Shape, list[str]]:
+def client_operations(
+    classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"), (VrClient, "vr")),
+) -> dict[Shape, list[str]]:
     """Every request shape srmctl's SRM and VR clients can send first, with the methods that send it."""
     found: dict[Shape, list[str]] = {}
     for cls, kind in classes:
@@ -296,8 +325,9 @@ def client_operations(classes: Sequence[tuple[type, str]] = ((SrmClient, "srm"),
             if name.startswith("_") or name in PLUMBING:
                 continue
             for args in _variants(method, f"{cls.__name__}.{name}"):
-                client = cls("127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing",
-                             poll_interval=0)
+                client = cls(
+                    "127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing", poll_interval=0
+                )
                 client._conn.session = "session"  # no login first: the method's own request comes first
                 sent = _first_request(client, method, args)
                 if sent is not None:

@@ -47,16 +47,31 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
         assert srm.validate_dependent_vms(plan.id, vm.id, deps).valid
         srm.set_dependent_vms(plan.id, vm.id, deps)
         ip = srm.ip_customization(plan.id, vm.id)
-        srm.set_ip_customization(plan.id, vm.id, str(ip.ip_customization_type.value if hasattr(
-            ip.ip_customization_type, "value") else ip.ip_customization_type), ip.nic_settings)
+        srm.set_ip_customization(
+            plan.id,
+            vm.id,
+            str(
+                ip.ip_customization_type.value
+                if hasattr(ip.ip_customization_type, "value")
+                else ip.ip_customization_type
+            ),
+            ip.nic_settings,
+        )
         srm.plan_vm(plan.id, vm.id)
     steps = srm.recovery_steps(plan.id, "recovery")
     custom = [s for s in steps if s.plan_callout_position_spec]
-    srm.create_plan_callout(plan.id, "test", CalloutSpec(
-        name="Check", content="ok", callout_type="RUN_ON_SRM_SERVER", timeout_seconds=30, position=1))
+    srm.create_plan_callout(
+        plan.id,
+        "test",
+        CalloutSpec(name="Check", content="ok", callout_type="RUN_ON_SRM_SERVER", timeout_seconds=30, position=1),
+    )
     new = next(s for s in srm.recovery_steps(plan.id, "test") if s.title == "Check")
-    srm.edit_callout(plan.id, "test", new.id, CalloutSpec(name="Check", content="ok2",
-                                                               callout_type="RUN_ON_SRM_SERVER", timeout_seconds=5))
+    srm.edit_callout(
+        plan.id,
+        "test",
+        new.id,
+        CalloutSpec(name="Check", content="ok2", callout_type="RUN_ON_SRM_SERVER", timeout_seconds=5),
+    )
     assert srm.callout_data(plan.id, "test", new.id).content == "ok2"
     srm.delete_recovery_step(plan.id, "test", new.id)
     assert custom, "the default topology has a plan-level custom step"
@@ -96,15 +111,28 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
         disks = [d for d in vr_nj.vm_disks(nj, vm.id)]
         original = datastores["ESX1_LOCAL" if vm.name == "mail04" else "NY-SAN-01"]
         data_disks = [d for d in disks if not d.is_vm_home]
-        seeds = vr_nj.find_seeds(ny, original.id, [(d, f"{d.source_path.path}/{d.source_path.filename}")
-                                                         for d in data_disks])
+        seeds = vr_nj.find_seeds(
+            ny, original.id, [(d, f"{d.source_path.path}/{d.source_path.filename}") for d in data_disks]
+        )
         assert all(s.found_seeds for s in seeds)
         vr_nj.vm_by_name(nj, vm.name)
-        specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny, rpo=15, quiesce_enabled=True, disks=tuple(
-            ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True),
-                                destination_datastore_id=original.id, use_seeds=not d.is_vm_home or None,
-                                destination_path=None if d.is_vm_home else seed.found_seeds[0])
-            for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True))))
+        specs.append(
+            ConfigureReplicationSpec(
+                vm_id=vm.id,
+                target_vc_id=ny,
+                rpo=15,
+                quiesce_enabled=True,
+                disks=tuple(
+                    ReplicationDiskSpec(
+                        vm_disk=d.model_dump(mode="json", exclude_none=True),
+                        destination_datastore_id=original.id,
+                        use_seeds=not d.is_vm_home or None,
+                        destination_path=None if d.is_vm_home else seed.found_seeds[0],
+                    )
+                    for d, seed in zip([disks[0], *data_disks], [seeds[0], *seeds], strict=True)
+                ),
+            )
+        )
     vr_nj.wait_tasks(vr_nj.configure_replications(specs, wait=False))  # one filtered GET /tasks per look
     # The configure tasks end once configured; the seeded full sync (FULL_SYNC, then OK) runs after them.
     deadline = time.monotonic() + 30
@@ -135,8 +163,13 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     # SRM's history of those runs, each at the server that ran it; the cancelled test included
     reports = srm.history_reports(plan.id)
     assert [(r.operation_type, r.result_state) for r in reports] == [
-        ("TEST", "CANCELLED"), ("CLEANUP", "SUCCESS"), ("TEST", "SUCCESS"), ("CLEANUP", "SUCCESS"),
-        ("FAILOVER", "SUCCESS"), ("REPROTECT", "SUCCESS")]
+        ("TEST", "CANCELLED"),
+        ("CLEANUP", "SUCCESS"),
+        ("TEST", "SUCCESS"),
+        ("CLEANUP", "SUCCESS"),
+        ("FAILOVER", "SUCCESS"),
+        ("REPROTECT", "SUCCESS"),
+    ]
     assert srm.history_report(plan.id, reports[-1].report_id) == reports[-1]
     assert [r.operation_type for r in srm_nj.all_history_reports()] == ["FAILOVER"]
     assert srm.history_reports(plan.id, start_ms=(reports[-1].start_time_ms or 0) + 1) == []

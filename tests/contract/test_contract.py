@@ -43,18 +43,23 @@ def test_strict_copy_rejects_misspelt_field() -> None:
 
 @pytest.mark.lab
 def test_client_and_srmsim_follow_the_vendor_contract(recorded: Validation) -> None:
-    print(f"contract: {recorded.requests} requests and {recorded.responses} responses validated, "
-          f"{len(recorded.violations)} violations")
+    print(
+        f"contract: {recorded.requests} requests and {recorded.responses} responses validated, "
+        f"{len(recorded.violations)} violations"
+    )
     assert not recorded.violations, "\n".join(recorded.violations[:20])
     assert recorded.requests >= 100 and recorded.responses == recorded.requests  # nothing skipped silently
 
 
 def test_the_catalogue_finds_a_new_client_method() -> None:
     """The catalogue is derived from the clients, not listed: a method added tomorrow is in it."""
+
     class Tomorrow(SrmClient):
         def frobnicate(self, thing_id: str, *, wait: bool = True) -> Task:
-            return self.run(self.task("POST", "/pairings/{pairing_id}/things/{thing_id}/actions/frobnicate",
-                                      thing_id=thing_id), wait)
+            return self.run(
+                self.task("POST", "/pairings/{pairing_id}/things/{thing_id}/actions/frobnicate", thing_id=thing_id),
+                wait,
+            )
 
     catalogue = client_operations(((Tomorrow, "srm"),))
     assert catalogue[("srm", "POST", "/pairings/{}/things/{}/actions/frobnicate", ())] == ["frobnicate"]
@@ -69,8 +74,10 @@ def test_the_catalogue_finds_every_request_shape_of_a_method() -> None:
         assert "tasks_now" in catalogue[(api, "GET", "/tasks", ("filter", "filter_property", "limit"))]
         assert "tasks_now" in catalogue[(api, "GET", "/tasks/{}", ())]
     vms = {shape for shape, names in catalogue.items() if "vms" in names and shape[0] == "vr"}
-    assert {query for *_, query in vms} == {("suitable_for_replication",),
-                                            ("filter", "filter_property", "suitable_for_replication")}
+    assert {query for *_, query in vms} == {
+        ("suitable_for_replication",),
+        ("filter", "filter_property", "suitable_for_replication"),
+    }
 
 
 @pytest.mark.lab
@@ -78,11 +85,14 @@ def test_every_client_operation_is_validated(recorded: Validation) -> None:
     """A request shape of a client method that no contract exercise sends and validates fails here."""
     catalogue = client_operations()
     missing = {shape: names for shape, names in catalogue.items() if shape not in recorded.shapes}
-    print(f"contract: srmctl's clients send {len(catalogue)} request shapes "
-          f"({len({shape[:3] for shape in catalogue})} operations), {len(catalogue) - len(missing)} validated")
+    print(
+        f"contract: srmctl's clients send {len(catalogue)} request shapes "
+        f"({len({shape[:3] for shape in catalogue})} operations), {len(catalogue) - len(missing)} validated"
+    )
     assert not missing, "request shapes without a validated contract exercise:\n" + "\n".join(
         f"  {api} {verb} {path} ?{'&'.join(query)}  ({', '.join(names)})"
-        for (api, verb, path, query), names in sorted(missing.items()))
+        for (api, verb, path, query), names in sorted(missing.items())
+    )
     sent = {shape[:3] for shape in catalogue}
     assert recorded.operations <= sent, "the exercises sent operations no client method has"
 
@@ -95,8 +105,10 @@ def test_every_api_family_answers_a_conforming_error(recorded: Validation) -> No
     for operation, _ in recorded.errors:
         covered[operation[0]].add(family(operation))
     with_body = sum(1 for _, status in recorded.errors if status == 400)
-    print(f"contract: {len(recorded.errors)} error responses validated ({with_body} with a ResponseError body), "
-          f"families: srm {sorted(covered['srm'])}, vr {sorted(covered['vr'])}")
+    print(
+        f"contract: {len(recorded.errors)} error responses validated ({with_body} with a ResponseError body), "
+        f"families: srm {sorted(covered['srm'])}, vr {sorted(covered['vr'])}"
+    )
     for api, families in FAMILIES.items():
         assert families <= covered[api], f"{api}: no validated error answer for {sorted(families - covered[api])}"
 
@@ -116,9 +128,12 @@ def test_inventory_mappings_follow_the_vendor_contract(tmp_path):
     sim = launch(tmp_path)
     try:
         pid, site = sim.pairing_id, sim.sites["new-york"]
-        with httpx.Client(base_url=f"https://{site.host}:{site.port}{ROOTS['srm']}", timeout=10,
-                          verify=ssl.create_default_context(cafile=site.cert),
-                          event_hooks={"response": [recorder.hook]}) as client:
+        with httpx.Client(
+            base_url=f"https://{site.host}:{site.port}{ROOTS['srm']}",
+            timeout=10,
+            verify=ssl.create_default_context(cafile=site.cert),
+            event_hooks={"response": [recorder.hook]},
+        ) as client:
             client.headers["x-dr-session"] = client.post("/session", auth=(site.user, PASSWORD)).json()["session_id"]
             other = sim.sites["new-jersey"]
             assert client.post(f"/pairings/{pid}/remote-session", auth=(other.user, PASSWORD)).status_code == 204
@@ -130,11 +145,15 @@ def test_inventory_mappings_follow_the_vendor_contract(tmp_path):
                     assert listed, f"{kind}: the lab's default mappings"
                     first = listed[0]
                     assert client.get(f"{base}/{kind}/{first['id']}").status_code == 200
-                    spec = {"mapping_source_object": first["primary_object"],
-                            "mapping_target_object": first["secondary_object"]}
+                    spec = {
+                        "mapping_source_object": first["primary_object"],
+                        "mapping_target_object": first["secondary_object"],
+                    }
                     assert client.post(f"{base}/{kind}", json=spec).status_code == 400  # already mapped
-                    wrong = {"mapping_source_object": first["secondary_object"],
-                             "mapping_target_object": first["primary_object"]}
+                    wrong = {
+                        "mapping_source_object": first["secondary_object"],
+                        "mapping_target_object": first["primary_object"],
+                    }
                     assert client.post(f"{base}/{kind}", json=wrong).status_code == 400  # objects of the wrong sites
                     assert client.delete(f"{base}/{kind}/{first['id']}").status_code == 204
                     assert client.get(f"{base}/{kind}/{first['id']}").status_code == 404

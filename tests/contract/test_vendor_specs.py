@@ -22,8 +22,7 @@ def test_no_installed_specs_fails_naming_the_three_ways(tmp_path: Path) -> None:
     assert "SRMCTL_SPECS" in message and "shared" in message and vendor_specs.REPOSITORY in message
 
 
-def test_setup_installs_from_srmctl_specs_and_checks_the_sums(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_setup_installs_from_srmctl_specs_and_checks_the_sums(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "mine"
     shutil.copytree(vendor_specs.specs_dir(), source)
     monkeypatch.setenv("SRMCTL_SPECS", str(source))

@@ -56,13 +56,24 @@ def test_the_budget_check_fails_on_a_count_over_budget() -> None:
 def _runbook(topology: Topology, path: Path) -> Path:
     plan = topology.recovery_plans[0]
     groups = [g for g in topology.protection_groups if g.name in plan.protection_groups]
-    site = {"vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"}, "srm": {"host": "srm.lab"},
-            "vr": {"host": "vr.lab"}}
-    doc = {"version": 1, "name": "budget", "scenario": PLANNED, "sites": {name: site for name in topology.sites},
-           "failback": {"from": topology.recovery_site, "to": topology.protected_site},
-           "vms": [{"name": vm} for g in groups for vm in g.vms],
-           "replication": {"rpo": "20m", "seeds": "required"}, "protection_group": {"name": groups[0].name},
-           "recovery_plan": {"name": plan.name}, "concurrency": 8, "prompts": {"dismiss": ["*"]}}
+    site = {
+        "vcenter": {"host": "vc.lab", "user": "u", "password_env": "UNUSED"},
+        "srm": {"host": "srm.lab"},
+        "vr": {"host": "vr.lab"},
+    }
+    doc = {
+        "version": 1,
+        "name": "budget",
+        "scenario": PLANNED,
+        "sites": {name: site for name in topology.sites},
+        "failback": {"from": topology.recovery_site, "to": topology.protected_site},
+        "vms": [{"name": vm} for g in groups for vm in g.vms],
+        "replication": {"rpo": "20m", "seeds": "required"},
+        "protection_group": {"name": groups[0].name},
+        "recovery_plan": {"name": plan.name},
+        "concurrency": 8,
+        "prompts": {"dismiss": ["*"]},
+    }
     path.write_text(yaml.safe_dump(doc))
     return path
 

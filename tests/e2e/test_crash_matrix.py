@@ -143,8 +143,12 @@ def srmctl(args: list[str], home: Path, log: Path, env: dict[str, str] | None = 
     if KILL_ENV not in (env or {}):
         full_env.pop(KILL_ENV, None)
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "from srmctl.cli.main import main; main()", *args],
-                                env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from srmctl.cli.main import main; main()", *args],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             return proc.wait(RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -226,9 +230,12 @@ def _tail(log: Path, lines: int = 15) -> str:
 def run_cases(cases: Sequence[tuple[str, int | str]], root: Path, jobs: int = JOBS) -> Iterator[Outcome]:
     """Every (scenario, N) case, ``jobs`` at a time, in completion order."""
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="crash") as pool:
-        futures = [pool.submit(run_case, scenario, n, root / (f"{scenario}-{n:04d}" if isinstance(n, int)
-                                                             else f"{scenario}-{n}"))
-                   for scenario, n in cases]
+        futures = [
+            pool.submit(
+                run_case, scenario, n, root / (f"{scenario}-{n:04d}" if isinstance(n, int) else f"{scenario}-{n}")
+            )
+            for scenario, n in cases
+        ]
         for future in futures:
             yield future.result()
 
@@ -290,10 +297,8 @@ def _kill_params() -> list[Any]:
 
 
 @pytest.mark.parametrize(("scenario", "anchor"), _kill_params())
-def test_sigkill_after_an_event_then_resume_reaches_the_end_state(matrix: Matrix, scenario: str,
-                                                                  anchor: str) -> None:
+def test_sigkill_after_an_event_then_resume_reaches_the_end_state(matrix: Matrix, scenario: str, anchor: str) -> None:
     outcome = matrix.kills[scenario, anchor]
     assert isinstance(outcome, Outcome), outcome
     assert outcome.killed, f"the run ended before event {outcome.kill_at}"
-    assert outcome.ok, f"killed after event {outcome.kill_at} ({outcome.killed_after}):\n" + "\n".join(
-        outcome.problems)
+    assert outcome.ok, f"killed after event {outcome.kill_at} ({outcome.killed_after}):\n" + "\n".join(outcome.problems)

@@ -24,36 +24,52 @@ from test_failback_e2e import AWAY, DISASTER, HOME, PLANNED, failback_runbook, s
 
 pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
-LISTED = ["report.html", "report.json", "events.jsonl", "meta.json", "runbook.yaml", "plan.json",
-          "metadata-snapshot.yaml", "metadata-snapshot-after.yaml"]
+LISTED = [
+    "report.html",
+    "report.json",
+    "events.jsonl",
+    "meta.json",
+    "runbook.yaml",
+    "plan.json",
+    "metadata-snapshot.yaml",
+    "metadata-snapshot-after.yaml",
+]
 PLAN_RUNS = [("plan.test", "TEST"), ("plan.cleanup", "CLEANUP"), ("plan.migrate", "FAILOVER")]
 
 
 def _keys(directory: Path) -> tuple[Path, Path]:
     key = Ed25519PrivateKey.generate()
     private, public = directory / "pack-key.pem", directory / "pack-key.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     private.chmod(0o600)
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return private, public
 
 
 @pytest.mark.parametrize("scenario", [PLANNED, DISASTER])
 @pytest.mark.timeout(600)
-def test_the_pack_of_a_lab_failback_holds_the_evidence_and_verifies(tmp_path: Path, scenario: str,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pack_of_a_lab_failback_holds_the_evidence_and_verifies(
+    tmp_path: Path, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("SRMCTL_HOME", str(home))
     private, public = _keys(tmp_path)
     with scenario_lab(tmp_path / "lab", scenario) as config:
-        report = start(failback_runbook(tmp_path / "rb.yaml", scenario), config.directory, home,
-                       confirm=lambda _plan: True)
+        report = start(
+            failback_runbook(tmp_path / "rb.yaml", scenario), config.directory, home, confirm=lambda _plan: True
+        )
         assert report.outcome == "succeeded", report.error
         with dr_sites(config.directory, [HOME, AWAY]) as dr:  # what SRM itself holds, at each server
-            at_srm = {(site, str(r.run_key)): r for site, d in dr.items() for r in d.srm.all_history_reports()
-                      if r.username != SEED_USER}
+            at_srm = {
+                (site, str(r.run_key)): r
+                for site, d in dr.items()
+                for r in d.srm.all_history_reports()
+                if r.username != SEED_USER
+            }
         pack = tmp_path / f"{scenario}.zip"
         made = CliRunner().invoke(cli, ["report", report.run_id, "--pack", str(pack), "--sign", str(private)])
         assert made.exit_code == 0, made.output
@@ -62,8 +78,10 @@ def test_the_pack_of_a_lab_failback_holds_the_evidence_and_verifies(tmp_path: Pa
         # The old-journal case on the same run: hashes taken out, the run resumes (it plans nothing) and its
         # journal is chained from the first line the resume appended.
         events = home / "runs" / report.run_id / "events.jsonl"
-        old = [json.dumps({k: v for k, v in json.loads(line).items() if k != chain.PREV})
-               for line in events.read_text().splitlines()]
+        old = [
+            json.dumps({k: v for k, v in json.loads(line).items() if k != chain.PREV})
+            for line in events.read_text().splitlines()
+        ]
         events.write_text("\n".join(old) + "\n")
         resumed = CliRunner().invoke(cli, ["resume", report.run_id, "--yes"])
         assert resumed.exit_code == 0, resumed.output
@@ -79,7 +97,8 @@ def test_the_pack_of_a_lab_failback_holds_the_evidence_and_verifies(tmp_path: Pa
     # the SRM servers that ran them hold.
     links = json.loads(members["report.json"])["srm_history"]
     assert [(link["step"], link["operation_type"], link["result_state"]) for link in links] == [
-        (step, operation, "SUCCESS") for step, operation in PLAN_RUNS]
+        (step, operation, "SUCCESS") for step, operation in PLAN_RUNS
+    ]
     assert [link["file"] for link in links] == history
     for link in links:
         record = json.loads(members[link["file"]])
@@ -90,5 +109,6 @@ def test_the_pack_of_a_lab_failback_holds_the_evidence_and_verifies(tmp_path: Pa
 
     checked = CliRunner().invoke(cli, ["verify", str(pack), "--key", str(public)])
     assert checked.exit_code == 0, checked.output
-    assert f"run {report.run_id}, {len(LISTED) + len(history)} files match the manifest, journal chained" \
-        in checked.output
+    assert (
+        f"run {report.run_id}, {len(LISTED) + len(history)} files match the manifest, journal chained" in checked.output
+    )

@@ -69,8 +69,14 @@ def scenario_lab(directory: Path, scenario: str, topology: Topology | None = Non
         lab.down(directory)
 
 
-def failback_runbook(path: Path, scenario: str, strategy: str = "rebuild", *,
-                     confirm_power_off: bool | None = None, force_reprotect: bool = False) -> Path:
+def failback_runbook(
+    path: Path,
+    scenario: str,
+    strategy: str = "rebuild",
+    *,
+    confirm_power_off: bool | None = None,
+    force_reprotect: bool = False,
+) -> Path:
     """The full default sequence for all lab VMs; a DR runbook confirms powering off the stale VMs unless
     ``confirm_power_off`` says otherwise."""
     confirm = scenario == DISASTER if confirm_power_off is None else confirm_power_off
@@ -99,14 +105,16 @@ class Baseline:
 
 def take_baseline(config: LabConfig, directory: Path) -> Baseline:
     snapshot = directory / "pre-failback.snapshot.yaml"
-    exported = CliRunner().invoke(cli, ["snapshot", "export", "--plan", PLAN, "--lab", config.directory,
-                                        "-f", str(snapshot)])
+    exported = CliRunner().invoke(
+        cli, ["snapshot", "export", "--plan", PLAN, "--lab", config.directory, "-f", str(snapshot)]
+    )
     assert exported.exit_code == 0, exported.output
     with dr_sites(config.directory, [HOME]) as dr:
         plan_id = dr[HOME].srm.plan_by_name(PLAN).id
     groups = {name: list(group["vms"]) for name, group in yaml.safe_load(snapshot.read_text())["groups"].items()}
-    return Baseline(plan_id, {site: frozenset(datastore_files(config, site)) for site in config.sites}, snapshot,
-                    groups)
+    return Baseline(
+        plan_id, {site: frozenset(datastore_files(config, site)) for site in config.sites}, snapshot, groups
+    )
 
 
 def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
@@ -120,8 +128,9 @@ def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
     return {kind: list({o.id: o for o in objects}.values()) for kind, objects in result.items()}
 
 
-def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
-                     powered_off: frozenset[str] = frozenset()) -> None:
+def assert_end_state(
+    config: LabConfig, baseline: Baseline, *, full: bool, powered_off: frozenset[str] = frozenset()
+) -> None:
     """The target end state (docs/architecture.md). ``full`` adds the metadata diff and the datastore file
     inventory; the VMs in ``powered_off`` are home powered off (SRM recovers them so, e.g. startup action
     DO_NOT_POWER_ON)."""
@@ -129,8 +138,9 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
     for name in ALL_VMS:
         copies = ny.vms_named(name)
         assert len(copies) == 1 and copies[0].powered_on == (name not in powered_off), f"{name} at {HOME}: {copies}"
-    assert not [v.name for v in nj.vms if v.name in ALL_VMS and not v.is_placeholder], \
+    assert not [v.name for v in nj.vms if v.name in ALL_VMS and not v.is_placeholder], (
         "orphans left at the recovery site"
+    )
     # Protected again: SRM keeps one placeholder per VM at the recovery site, in the mapped folder.
     placeholders = {v.name: v.folder for v in nj.vms if v.is_placeholder}
     assert placeholders == {name: ny.vms_named(name)[0].folder for name in ALL_VMS}, placeholders
@@ -151,7 +161,9 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
         own = {vm.name: vm.replication for vm in load_topology().vms}
         assert {r.name: (r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
             name: ("OK", int(parse_duration(rep.rpo).total_seconds() // 60), rep.quiesce, rep.network_compression)
-            for name, rep in own.items() if rep is not None}
+            for name, rep in own.items()
+            if rep is not None
+        }
 
     assert_home_ip(config)
     objects = dr_objects(config)  # nothing duplicated, nothing of the failback direction left
@@ -160,8 +172,9 @@ def assert_end_state(config: LabConfig, baseline: Baseline, *, full: bool,
     assert sorted(r.name or "" for r in objects["replications"]) == sorted(ALL_VMS)
 
     if full:
-        diff = CliRunner().invoke(cli, ["snapshot", "diff", str(baseline.snapshot), "--plan", PLAN,
-                                        "--lab", config.directory, "-o", "json"])
+        diff = CliRunner().invoke(
+            cli, ["snapshot", "diff", str(baseline.snapshot), "--plan", PLAN, "--lab", config.directory, "-o", "json"]
+        )
         assert diff.exit_code == 0, diff.output
         assert json.loads(diff.output)["result"] == {"equal": True, "changes": []}
         for site, before in baseline.files.items():  # nothing deleted; replicas and seeds may be added
@@ -174,10 +187,15 @@ def assert_home_ip(config: LabConfig) -> None:
     from home when it was set up). A restore that swapped primary and secondary the wrong way round when the
     plan flipped would give them the recovery site's."""
     plan = next(p for p in load_topology().recovery_plans if p.name == PLAN)
-    wanted = {name: {str(nic["nic"]): nic["protected"] for nic in meta.get("ip", []) if nic.get("protected")}
-              for name, meta in plan.vms.items()}
-    home = {v["name"]: v.get("guest_ip", {}) for v in srmsim(config).state()["sites"][HOME]["vms"]
-            if v["registered"] and v["name"] in ALL_VMS}
+    wanted = {
+        name: {str(nic["nic"]): nic["protected"] for nic in meta.get("ip", []) if nic.get("protected")}
+        for name, meta in plan.vms.items()
+    }
+    home = {
+        v["name"]: v.get("guest_ip", {})
+        for v in srmsim(config).state()["sites"][HOME]["vms"]
+        if v["registered"] and v["name"] in ALL_VMS
+    }
 
     def address(text: str) -> str:
         ip = json.loads(text)
@@ -221,8 +239,10 @@ def assert_seeded(events: list[dict[str, Any]]) -> None:
 
 
 def dr_state(config: LabConfig) -> dict[str, list[dict[str, Any]]]:
-    return {kind: sorted((o.model_dump() for o in objects), key=lambda o: str(o["id"]))
-            for kind, objects in dr_objects(config).items()}
+    return {
+        kind: sorted((o.model_dump() for o in objects), key=lambda o: str(o["id"]))
+        for kind, objects in dr_objects(config).items()
+    }
 
 
 # --- metering ------------------------------------------------------------------------------------------
@@ -276,8 +296,14 @@ class Bench:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, name: str, seconds: float, report: engine.RunReport | None = None,
-            meter: CallMeter | None = None, **extra: Any) -> None:
+    def add(
+        self,
+        name: str,
+        seconds: float,
+        report: engine.RunReport | None = None,
+        meter: CallMeter | None = None,
+        **extra: Any,
+    ) -> None:
         row: dict[str, Any] = {"test": name, "seconds": round(seconds, 1), **extra}
         if report is not None:
             row["api_calls"] = dict(report.api_calls)
@@ -292,8 +318,9 @@ class Bench:
                 out.write(json.dumps(row) + "\n")
 
 
-def run_failback(runbook: Path, config: LabConfig, home: Path, bench: Bench, name: str,
-                 before: Callable[[], None] = lambda: None) -> tuple[engine.RunReport, CallMeter]:
+def run_failback(
+    runbook: Path, config: LabConfig, home: Path, bench: Bench, name: str, before: Callable[[], None] = lambda: None
+) -> tuple[engine.RunReport, CallMeter]:
     """``srmctl failback --yes`` in process (engine.start), metered and timed."""
     meter = CallMeter()
     before()
@@ -323,12 +350,12 @@ MATRIX = [  # full checks for two corners; the others check the REST/vCenter end
 
 
 @pytest.mark.parametrize(("scenario", "strategy", "full"), MATRIX)
-def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool, tmp_path: Path,
-                                        bench: Bench) -> None:
+def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool, tmp_path: Path, bench: Bench) -> None:
     # After a disaster recovery the plan is RECOVERY_SPLIT_BRAIN: strategy reprotect needs reprotect.force (srmctl
     # runs SRM's planned migration first), strategy auto falls back to the rebuild (journaled).
-    rb = failback_runbook(tmp_path / "rb.yaml", scenario, strategy,
-                          force_reprotect=scenario == DISASTER and strategy == "reprotect")
+    rb = failback_runbook(
+        tmp_path / "rb.yaml", scenario, strategy, force_reprotect=scenario == DISASTER and strategy == "reprotect"
+    )
     home = tmp_path / "home"
     with scenario_lab(tmp_path / "lab", scenario) as config, nothing_lost(config, rb, tmp_path):
         baseline = take_baseline(config, tmp_path)
@@ -346,9 +373,13 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
             states = {e.get("status") for e in events if e.get("kind") == "progress" and e.get("vm") == "mail04"}
             assert "FULL_SYNC_RPO_VIOLATION" in states, states
             srmsim(config).clear_faults()
-        powered_off = [e for e in events if e.get("kind") == ev.ACTION_DONE  # the fallback runs it as a substep
-                       and "orphans.unregister" in (e.get("step"), e.get("substep"))
-                       and e["result"].get("was_powered_on")]
+        powered_off = [
+            e
+            for e in events
+            if e.get("kind") == ev.ACTION_DONE  # the fallback runs it as a substep
+            and "orphans.unregister" in (e.get("step"), e.get("substep"))
+            and e["result"].get("was_powered_on")
+        ]
         fallbacks = [e for e in events if e.get("kind") == ev.RECORD and e.get("record") == "reprotect_fallback"]
         if strategy == "rebuild" or (scenario == DISASTER and strategy == "auto"):
             assert len(powered_off) == (len(ALL_VMS) if scenario == DISASTER else 0)  # DR: stale VMs were on
@@ -356,8 +387,9 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
             if fallbacks:
                 assert "RECOVERY_SPLIT_BRAIN" in fallbacks[0]["reason"]
         else:  # SRM's reprotect powers off and unregisters the stale copies itself, as a confirmed action
-            reprotects = [e["action"] for e in events if e.get("kind") == ev.ACTION_DONE
-                          and e.get("step") == "plan.reprotect"]
+            reprotects = [
+                e["action"] for e in events if e.get("kind") == ev.ACTION_DONE and e.get("step") == "plan.reprotect"
+            ]
             assert not powered_off and not fallbacks
             if scenario == DISASTER:  # split brain: the planned migration powers the stale VMs off first
                 assert [a["kind"] for a in reprotects] == ["complete_recovery", "reprotect"]
@@ -378,8 +410,7 @@ def test_failback_reaches_the_end_state(scenario: str, strategy: str, full: bool
 
 
 @pytest.mark.parametrize("scenario", [PLANNED, DISASTER])
-def test_a_do_not_power_on_vm_fails_back_and_is_protected_again(scenario: str, tmp_path: Path,
-                                                                bench: Bench) -> None:
+def test_a_do_not_power_on_vm_fails_back_and_is_protected_again(scenario: str, tmp_path: Path, bench: Bench) -> None:
     """web02's startup action is DO_NOT_POWER_ON: every recovery leaves it powered off, so "home" cannot mean
     powered on at home (plan.migrate's check, resume and protection.restore once demanded that)."""
     topology = load_topology()
@@ -403,8 +434,9 @@ def test_disaster_recovery_refuses_powered_on_stale_vms_unconfirmed(tmp_path: Pa
     rb = failback_runbook(tmp_path / "rb.yaml", DISASTER, confirm_power_off=False)
     with scenario_lab(tmp_path / "lab", DISASTER) as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
         before = (whole_state(config), dr_state(config))
-        result = CliRunner().invoke(cli, ["failback", str(rb), "--lab", config.directory, "--yes"],
-                                    env={"SRMCTL_HOME": str(tmp_path / "home")})
+        result = CliRunner().invoke(
+            cli, ["failback", str(rb), "--lab", config.directory, "--yes"], env={"SRMCTL_HOME": str(tmp_path / "home")}
+        )
         assert result.exit_code != 0
         message = result.stderr
         assert "refusing to unregister powered-on VMs" in message and "confirm.power_off_stale_vms" in message
@@ -430,20 +462,33 @@ class KillPoint:
     while_plan_runs: bool = False
 
     def reached(self, events: list[dict[str, Any]]) -> bool:
-        return any(e.get("kind") == self.kind and e.get("step") == self.step
-                   and (self.substep is None or e.get("substep") == self.substep) for e in events)
+        return any(
+            e.get("kind") == self.kind
+            and e.get("step") == self.step
+            and (self.substep is None or e.get("substep") == self.substep)
+            for e in events
+        )
 
 
 KILL_POINTS = (  # in the order the run reaches them; each kill is followed by a resume that is killed next
-    KillPoint("orphans.unregister after an action's journal line", "orphans.unregister", ev.ACTION_DONE,
-              pause="after_action=3"),
+    KillPoint(
+        "orphans.unregister after an action's journal line",
+        "orphans.unregister",
+        ev.ACTION_DONE,
+        pause="after_action=3",
+    ),
     KillPoint("replication.reverse inside its sync wait", "replication.reverse", "progress"),
-    KillPoint("plan.attach_groups between two actions", "plan.attach_groups", ev.ACTION_DONE,
-              pause="after_action=3"),
+    KillPoint("plan.attach_groups between two actions", "plan.attach_groups", ev.ACTION_DONE, pause="after_action=3"),
     KillPoint("plan.test while SRM runs the test", "plan.test", ev.STEP_STARTED, while_plan_runs=True),
     KillPoint("plan.migrate right after its task started", "plan.migrate", ev.STEP_STARTED, while_plan_runs=True),
-    KillPoint("protection.restore between UnregisterVM and its journal line", "protection.restore", ev.RECORD,
-              substep="orphans.unregister", pause="after_call=4", delay=1.0),
+    KillPoint(
+        "protection.restore between UnregisterVM and its journal line",
+        "protection.restore",
+        ev.RECORD,
+        substep="orphans.unregister",
+        pause="after_call=4",
+        delay=1.0,
+    ),
 )
 
 
@@ -456,12 +501,23 @@ def _plan_running(config: LabConfig) -> bool:
 def _srmctl(args: list[str], home: Path, log: Path, pause: str = "") -> subprocess.Popen[bytes]:
     env = {**os.environ, "SRMCTL_HOME": str(home), "SRMCTL_TEST_PAUSE": pause}
     with log.open("wb") as out:  # a file, not a pipe: a chatty run must never block on a full pipe
-        return subprocess.Popen([sys.executable, "-c", "from srmctl.cli.main import main; main()", *args],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", "from srmctl.cli.main import main; main()", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def _kill_at(point: KillPoint, proc: subprocess.Popen[bytes], config: LabConfig, home: Path, seen: int,
-             log: Path, timeout: float = 90) -> list[dict[str, Any]]:
+def _kill_at(
+    point: KillPoint,
+    proc: subprocess.Popen[bytes],
+    config: LabConfig,
+    home: Path,
+    seen: int,
+    log: Path,
+    timeout: float = 90,
+) -> list[dict[str, Any]]:
     """Wait until ``proc`` reaches ``point`` (judged on the events it journaled), SIGKILL it; its events."""
     deadline = time.monotonic() + timeout
     try:
@@ -514,14 +570,19 @@ def test_sigkill_at_many_points_then_resume_reaches_the_end_state(tmp_path: Path
 def srmsim(config: LabConfig) -> SrmsimHandle:
     """The lab's srmsim (started detached by 'lab up'), for fault injection."""
     first = (Path(config.directory) / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-    return SrmsimHandle(None, json.loads(first[len(READY):]))
+    return SrmsimHandle(None, json.loads(first[len(READY) :]))
 
 
 def vcenter_faults(config: LabConfig, site: str, http_method: str = "GET", **rule: Any) -> Any:
     """The lab vcsim's fault control endpoint (loopback only): POST a rule, GET the rules' hit counts."""
     endpoint = config.sites[site].vcenter
-    response = httpx.request(http_method, f"https://{endpoint.host}:{endpoint.port}/srmctl/faults",
-                             json=rule or None, verify=False, timeout=10)  # noqa: S501 - vcsim's own cert
+    response = httpx.request(
+        http_method,
+        f"https://{endpoint.host}:{endpoint.port}/srmctl/faults",
+        json=rule or None,
+        verify=False,
+        timeout=10,
+    )  # noqa: S501 - vcsim's own cert
     response.raise_for_status()
     return response.json() if response.content else None
 
@@ -531,16 +592,21 @@ FaultInjector = Callable[[LabConfig], None]
 #: per matching call, then the call works again).
 FAULTS: dict[str, list[FaultInjector]] = {
     "replication.reverse": [
-        lambda lab: srmsim(lab).fail_http("/pairings/*/replications*", status=503, count=2, api="vr")],
+        lambda lab: srmsim(lab).fail_http("/pairings/*/replications*", status=503, count=2, api="vr")
+    ],
     "groups.create": [
-        lambda lab: srmsim(lab).fail_http("/pairings/*/protection-management/groups*", status=429, count=2,
-                                          retry_after=1, api="srm")],
+        lambda lab: srmsim(lab).fail_http(
+            "/pairings/*/protection-management/groups*", status=429, count=2, retry_after=1, api="srm"
+        )
+    ],
     "plan.migrate": [
-        lambda lab: srmsim(lab).drop_connections("/pairings/*/recovery-management/plans/*", method="GET",
-                                                 count=1)],
+        lambda lab: srmsim(lab).drop_connections("/pairings/*/recovery-management/plans/*", method="GET", count=1)
+    ],
     "protection.restore": [
-        lambda lab: srmsim(lab).fail_http("/pairings/*/replications*", method="GET", status=503, count=1,
-                                          retry_after=1, api="vr")],
+        lambda lab: srmsim(lab).fail_http(
+            "/pairings/*/replications*", method="GET", status=503, count=1, retry_after=1, api="vr"
+        )
+    ],
 }
 
 
@@ -565,12 +631,19 @@ def test_transient_faults_are_retried_and_the_run_succeeds(tmp_path: Path, bench
         faults = FaultsAtSteps(config)
         meter = CallMeter()
         started = time.monotonic()
-        report = edge.start(rb, config.directory, tmp_path / "home", confirm=lambda _plan: True,
-                              subscribers=[faults, meter])
+        report = edge.start(
+            rb, config.directory, tmp_path / "home", confirm=lambda _plan: True, subscribers=[faults, meter]
+        )
         assert report.outcome == "succeeded", report.error
         fired = {site: vcenter_faults(config, site) for site in (HOME, AWAY)}
-        bench.add("failback with injected faults", time.monotonic() - started, report, meter,
-                  logins=meter.logins(), vcenter_faults=fired)
+        bench.add(
+            "failback with injected faults",
+            time.monotonic() - started,
+            report,
+            meter,
+            logins=meter.logins(),
+            vcenter_faults=fired,
+        )
         assert faults.injected == list(FAULTS)
         retries = meter.retries()
         assert retries.get("http_503", 0) >= 3 and retries.get("http_429", 0) >= 2, retries

@@ -27,11 +27,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.lab]
 
 HOME, AWAY = "new-york", "new-jersey"
 FAMILIES = ("vCenter SOAP", "SRM", "VR")
-FAULTS = ("5xx", "429", "connection reset", "timeout", "session expiry", "task ERROR", "site down",
-          "permission denied")
-STEPS = {"vCenter SOAP": ("preflight.check", "orphans.unregister"),
-         "SRM": ("preflight.check", "metadata.snapshot", "plan.detach_groups"),
-         "VR": ("preflight.check", "replication.cleanup")}
+FAULTS = ("5xx", "429", "connection reset", "timeout", "session expiry", "task ERROR", "site down", "permission denied")
+STEPS = {
+    "vCenter SOAP": ("preflight.check", "orphans.unregister"),
+    "SRM": ("preflight.check", "metadata.snapshot", "plan.detach_groups"),
+    "VR": ("preflight.check", "replication.cleanup"),
+}
 SRM_PATH, VR_PATH = "/pairings/*/recovery-management/plans*", "/pairings/*/replications*"
 
 Inject = Callable[[LabConfig], None]
@@ -74,50 +75,137 @@ def _restore_vcenter_port(config: LabConfig) -> None:
 
 def _dr_cells(family: str, path: str, api: str) -> list[Cell]:
     return [
-        Cell(family, "5xx", f"HTTP 503 ×2 on {path}", _http(path, api, status=503, count=2), retried=True,
-             evidence="HTTP 503"),
-        Cell(family, "429", f"HTTP 429 Retry-After 3 on {path}", _http(path, api, status=429, count=1, retry_after=3),
-             retried=True, evidence="HTTP 429; waiting 3s (Retry-After 3s)"),
-        Cell(family, "connection reset", f"connection dropped ×2 on {path}",
-             lambda config: lab_srmsim(config).drop_connections(path, count=2), retried=True, evidence="retry 2"),
-        Cell(family, "timeout", f"31 s delay (client timeout 30 s) on {path}",
-             lambda config: lab_srmsim(config).delay(path, 31, count=1), retried=True, evidence="timed out"),
-        Cell(family, "session expiry", f"HTTP 401 once on {path}", _http(path, api, status=401, count=1),
-             retried=True, evidence="session rejected, logging in again"),
-        Cell(family, "task ERROR", "next task ends in ERROR",
-             lambda config: lab_srmsim(config).fail_task("*", count=1), codes=(4,), evidence="ended ERROR"),
-        Cell(family, "site down", f"srmsim site {AWAY} down", lambda config: lab_srmsim(config).site_down(AWAY),
-             codes=(5,), restore=lambda config: lab_srmsim(config).site_up(AWAY)),
-        Cell(family, "permission denied", f"HTTP 403 on {path}", _http(path, api, status=403, count=1000),
-             codes=(5,), evidence="HTTP 403"),  # PermissionDenied: an operator must grant it
+        Cell(
+            family,
+            "5xx",
+            f"HTTP 503 ×2 on {path}",
+            _http(path, api, status=503, count=2),
+            retried=True,
+            evidence="HTTP 503",
+        ),
+        Cell(
+            family,
+            "429",
+            f"HTTP 429 Retry-After 3 on {path}",
+            _http(path, api, status=429, count=1, retry_after=3),
+            retried=True,
+            evidence="HTTP 429; waiting 3s (Retry-After 3s)",
+        ),
+        Cell(
+            family,
+            "connection reset",
+            f"connection dropped ×2 on {path}",
+            lambda config: lab_srmsim(config).drop_connections(path, count=2),
+            retried=True,
+            evidence="retry 2",
+        ),
+        Cell(
+            family,
+            "timeout",
+            f"31 s delay (client timeout 30 s) on {path}",
+            lambda config: lab_srmsim(config).delay(path, 31, count=1),
+            retried=True,
+            evidence="timed out",
+        ),
+        Cell(
+            family,
+            "session expiry",
+            f"HTTP 401 once on {path}",
+            _http(path, api, status=401, count=1),
+            retried=True,
+            evidence="session rejected, logging in again",
+        ),
+        Cell(
+            family,
+            "task ERROR",
+            "next task ends in ERROR",
+            lambda config: lab_srmsim(config).fail_task("*", count=1),
+            codes=(4,),
+            evidence="ended ERROR",
+        ),
+        Cell(
+            family,
+            "site down",
+            f"srmsim site {AWAY} down",
+            lambda config: lab_srmsim(config).site_down(AWAY),
+            codes=(5,),
+            restore=lambda config: lab_srmsim(config).site_up(AWAY),
+        ),
+        Cell(
+            family,
+            "permission denied",
+            f"HTTP 403 on {path}",
+            _http(path, api, status=403, count=1000),
+            codes=(5,),
+            evidence="HTTP 403",
+        ),  # PermissionDenied: an operator must grant it
     ]
 
 
 CELLS = [
-    Cell("vCenter SOAP", "5xx", "SystemError (HTTP 500 SOAP fault) on UnregisterVM",
-         _vc(method="UnregisterVM", fault="system_error", count=1000), codes=(4,),
-         evidence="UnregisterVM failed: SystemError"),
-    Cell("vCenter SOAP", "429", "N/A: the vCenter SOAP API does not rate-limit with 429 (and the vcsim wrapper "
-         "injects SOAP faults only)"),
-    Cell("vCenter SOAP", "connection reset", "N/A: the vcsim wrapper cannot reset a connection; pyVmomi's session "
-         "stub re-sends on socket errors, a lost connection ends as exit 5 (see site down)"),
-    Cell("vCenter SOAP", "timeout", "61 s delay (client timeout 60 s) on RetrievePropertiesEx",
-         _vc(method="RetrievePropertiesEx", fault="host_communication", count=1, delay_ms=61_000), retried=True),
-    Cell("vCenter SOAP", "session expiry", "NotAuthenticated once on RetrievePropertiesEx",
-         _vc(method="RetrievePropertiesEx", fault="not_authenticated", count=1), retried=True,
-         evidence="logging in again"),
-    Cell("vCenter SOAP", "task ERROR", "InvalidState on SearchDatastore_Task (the wrapper fails the task call)",
-         _vc(method="SearchDatastore_Task", fault="invalid_state", count=1000), codes=(4,),
-         evidence="SearchDatastore_Task failed: InvalidState"),
-    Cell("vCenter SOAP", "site down", f"{HOME} vCenter unreachable (connection refused)", _swap_vcenter_port,
-         codes=(5,), evidence="cannot connect", restore=_restore_vcenter_port),
-    Cell("vCenter SOAP", "permission denied", "NoPermission on UnregisterVM",
-         _vc(method="UnregisterVM", fault="no_permission", count=1000), codes=(5,), evidence="permission denied"),
+    Cell(
+        "vCenter SOAP",
+        "5xx",
+        "SystemError (HTTP 500 SOAP fault) on UnregisterVM",
+        _vc(method="UnregisterVM", fault="system_error", count=1000),
+        codes=(4,),
+        evidence="UnregisterVM failed: SystemError",
+    ),
+    Cell(
+        "vCenter SOAP",
+        "429",
+        "N/A: the vCenter SOAP API does not rate-limit with 429 (and the vcsim wrapper injects SOAP faults only)",
+    ),
+    Cell(
+        "vCenter SOAP",
+        "connection reset",
+        "N/A: the vcsim wrapper cannot reset a connection; pyVmomi's session "
+        "stub re-sends on socket errors, a lost connection ends as exit 5 (see site down)",
+    ),
+    Cell(
+        "vCenter SOAP",
+        "timeout",
+        "61 s delay (client timeout 60 s) on RetrievePropertiesEx",
+        _vc(method="RetrievePropertiesEx", fault="host_communication", count=1, delay_ms=61_000),
+        retried=True,
+    ),
+    Cell(
+        "vCenter SOAP",
+        "session expiry",
+        "NotAuthenticated once on RetrievePropertiesEx",
+        _vc(method="RetrievePropertiesEx", fault="not_authenticated", count=1),
+        retried=True,
+        evidence="logging in again",
+    ),
+    Cell(
+        "vCenter SOAP",
+        "task ERROR",
+        "InvalidState on SearchDatastore_Task (the wrapper fails the task call)",
+        _vc(method="SearchDatastore_Task", fault="invalid_state", count=1000),
+        codes=(4,),
+        evidence="SearchDatastore_Task failed: InvalidState",
+    ),
+    Cell(
+        "vCenter SOAP",
+        "site down",
+        f"{HOME} vCenter unreachable (connection refused)",
+        _swap_vcenter_port,
+        codes=(5,),
+        evidence="cannot connect",
+        restore=_restore_vcenter_port,
+    ),
+    Cell(
+        "vCenter SOAP",
+        "permission denied",
+        "NoPermission on UnregisterVM",
+        _vc(method="UnregisterVM", fault="no_permission", count=1000),
+        codes=(5,),
+        evidence="permission denied",
+    ),
     *_dr_cells("SRM", SRM_PATH, "srm"),
     *_dr_cells("VR", VR_PATH, "vr"),
 ]
 assert {(c.family, c.fault) for c in CELLS} == {(f, x) for f in FAMILIES for x in FAULTS}
-
 
 
 def record(cell: Cell, outcome: str) -> None:
@@ -133,8 +221,9 @@ def _clear(result: CliResult) -> None:
     assert len(result.errors) == 1, result.stderr
 
 
-@pytest.mark.parametrize("cell", [pytest.param(c, id=f"{c.family}-{c.fault}".replace(" ", "_"))
-                                  for c in CELLS if c.inject is not None])
+@pytest.mark.parametrize(
+    "cell", [pytest.param(c, id=f"{c.family}-{c.fault}".replace(" ", "_")) for c in CELLS if c.inject is not None]
+)
 def test_fault_is_retried_or_fails_clearly_then_resumes(cell: Cell, tmp_path: Path) -> None:
     assert cell.inject is not None
     home = tmp_path / "home"

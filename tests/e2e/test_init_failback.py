@@ -38,8 +38,9 @@ def test_init_then_failback_reaches_the_end_state(tmp_path: Path) -> None:
             plan_id = dr[HOME].srm.plan_by_name(PLAN).id
 
         with nothing_lost(config, runbook, tmp_path):
-            ran = CliRunner().invoke(cli, ["failback", str(runbook), "--yes"],
-                                     env={"SRMCTL_HOME": str(tmp_path / "home")})
+            ran = CliRunner().invoke(
+                cli, ["failback", str(runbook), "--yes"], env={"SRMCTL_HOME": str(tmp_path / "home")}
+            )
             assert ran.exit_code == 0, ran.output
         assert runbook.read_text() == text  # no hand edits, and failback does not edit it either
 
@@ -60,10 +61,12 @@ def test_init_then_failback_reaches_the_end_state(tmp_path: Path) -> None:
             # Each VM's own settings, as init's snapshot recorded them from VR (the runbook has no flattened set).
             recorded = read_snapshot(snapshot).replication or {}
             assert {r.name: (r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
-                name: ("OK", s.rpo, s.quiesce, s.network_compression) for name, s in recorded.items()}
+                name: ("OK", s.rpo, s.quiesce, s.network_compression) for name, s in recorded.items()
+            }
             assert len({s.rpo for s in recorded.values()}) > 1
-        diff = CliRunner().invoke(cli, ["snapshot", "diff", str(snapshot), "--plan", PLAN, "--lab", config.directory,
-                                        "-o", "json"])
+        diff = CliRunner().invoke(
+            cli, ["snapshot", "diff", str(snapshot), "--plan", PLAN, "--lab", config.directory, "-o", "json"]
+        )
         assert diff.exit_code == 0, diff.output
         assert json.loads(diff.output)["result"] == {"equal": True, "changes": []}
     finally:

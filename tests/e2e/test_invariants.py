@@ -29,13 +29,17 @@ def test_the_checker_is_silent_on_an_untouched_lab_and_reports_seeded_losses(tmp
         assert any(p.startswith("web01's replication is {'status': 'RECOVERED'") for p in not_yet), not_yet
         # Each VM's settings are compared with its replication before the failover, not with the runbook ...
         assert not any("rpo=" in p for p in not_yet), not_yet
-        earlier = {**before.dr, "replications": [{**r, "rpo": 10} if r.get("name") == "web01" else r
-                                                 for r in before.dr["replications"]]}
+        earlier = {
+            **before.dr,
+            "replications": [{**r, "rpo": 10} if r.get("name") == "web01" else r for r in before.dr["replications"]],
+        }
         assert "web01's replication has rpo=30, before the failover 10" in violations(
-            config, facts, replace(before, dr=earlier), FAILED_BACK)
+            config, facts, replace(before, dr=earlier), FAILED_BACK
+        )
         # ... unless the runbook overrides them.
         assert "web01's replication has rpo=30, the runbook says 15" in violations(
-            config, replace(facts, override=True), before, FAILED_BACK)
+            config, replace(facts, override=True), before, FAILED_BACK
+        )
 
         home = Path(config.sites["new-york"].datastores["NY-SAN-01"]) / "db01"
         (home / "db01.nvram").unlink()
@@ -43,10 +47,14 @@ def test_the_checker_is_silent_on_an_untouched_lab_and_reports_seeded_losses(tmp
         with (home / "db01-flat.vmdk").open("r+b") as disk:
             disk.write(b"lost")
         found = violations(config, facts, before, UNCHANGED)
-        assert found == ["new-york: NY-SAN-01/db01/db01.nvram was deleted",
-                         "new-york: NY-SAN-01/db01/stray.txt is new",
-                         "new-york: the bytes of NY-SAN-01/db01/db01-flat.vmdk changed"], found
+        assert found == [
+            "new-york: NY-SAN-01/db01/db01.nvram was deleted",
+            "new-york: NY-SAN-01/db01/stray.txt is new",
+            "new-york: the bytes of NY-SAN-01/db01/db01-flat.vmdk changed",
+        ], found
         assert violations(config, facts, before, UNCHANGED, allow_new=lambda _s, p: p.endswith("stray.txt")) == [
-            found[0], found[2]]
+            found[0],
+            found[2],
+        ]
     finally:
         lab.down(tmp_path / "lab")

@@ -40,8 +40,9 @@ def _lab(directory: Path, topology: Topology) -> Iterator[LabConfig]:
 
 
 def _failback(config: LabConfig, runbook: Path, tmp_path: Path) -> str:
-    result = CliRunner().invoke(cli, ["failback", str(runbook), "--lab", config.directory, "--yes"],
-                                env={"SRMCTL_HOME": str(tmp_path / "home")})
+    result = CliRunner().invoke(
+        cli, ["failback", str(runbook), "--lab", config.directory, "--yes"], env={"SRMCTL_HOME": str(tmp_path / "home")}
+    )
     assert result.exit_code != 0, result.output
     assert "preflight.check" in result.output + result.stderr
     return result.stderr
@@ -50,13 +51,16 @@ def _failback(config: LabConfig, runbook: Path, tmp_path: Path) -> str:
 def test_a_missing_reverse_folder_mapping_stops_preflight(tmp_path: Path) -> None:
     # new-jersey's SRM (the direction back home) maps every folder but DB, where db01 runs now.
     data = load_topology().model_dump(mode="json")
-    data["inventory_mappings"] = {AWAY: {
-        "folders": {"/": "/", "Mail": "Mail", "Web": "Web", "Web/Frontend": "Web/Frontend"},
-        "resource_pools": {"NJ-Cluster": "NY-Cluster"}, "networks": {"VM Network": "VM Network"},
-        "placeholder_datastores": ["NY-SAN-01"]}}
+    data["inventory_mappings"] = {
+        AWAY: {
+            "folders": {"/": "/", "Mail": "Mail", "Web": "Web", "Web/Frontend": "Web/Frontend"},
+            "resource_pools": {"NJ-Cluster": "NY-Cluster"},
+            "networks": {"VM Network": "VM Network"},
+            "placeholder_datastores": ["NY-SAN-01"],
+        }
+    }
     rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
-    with _lab(tmp_path / "lab", Topology.model_validate(data)) as config, \
-            nothing_lost(config, rb, tmp_path, UNCHANGED):
+    with _lab(tmp_path / "lab", Topology.model_validate(data)) as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
         message = _failback(config, rb, tmp_path)
         assert "VM db01: no folder mapping for folder DB" in message, message
         assert f"at {AWAY}'s SRM ({AWAY} -> {HOME}, needed by groups.create)" in message, message
@@ -78,6 +82,8 @@ def test_a_same_named_vm_in_the_mapped_folder_stops_preflight(tmp_path: Path) ->
         with nothing_lost(config, rb, tmp_path, UNCHANGED):
             message = _failback(config, rb, tmp_path)
             for name in ("web01", "web02"):  # both listed at once
-                assert f"VM {name}: {name} (" in message and "in folder Web/Frontend at new-york would block its " \
-                    "placeholder" in message, message
+                assert (
+                    f"VM {name}: {name} (" in message
+                    and "in folder Web/Frontend at new-york would block its placeholder" in message
+                ), message
             assert "db01" not in message and "mail04" not in message, message

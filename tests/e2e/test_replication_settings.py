@@ -37,11 +37,15 @@ def topology_settings() -> dict[str, dict[str, Any]]:
     for vm in load_topology().vms:
         r = vm.replication
         assert r is not None
-        out[vm.name] = {"rpo": int(parse_duration(r.rpo).total_seconds() // 60), "quiesce": r.quiesce,
-                        "compression": r.network_compression, "encryption": r.encryption,
-                        "new_disks": r.auto_replicate_new_disks,
-                        "mpit": (r.mpit.instances, r.mpit.days) if r.mpit else None,
-                        "datastores": {r.target_datastore}}
+        out[vm.name] = {
+            "rpo": int(parse_duration(r.rpo).total_seconds() // 60),
+            "quiesce": r.quiesce,
+            "compression": r.network_compression,
+            "encryption": r.encryption,
+            "new_disks": r.auto_replicate_new_disks,
+            "mpit": (r.mpit.instances, r.mpit.days) if r.mpit else None,
+            "datastores": {r.target_datastore},
+        }
     return out
 
 
@@ -56,10 +60,14 @@ def live_settings(lab_dir: Path) -> dict[str, dict[str, Any]]:
             assert r.state == "OK" and r.target_site_name == AWAY, (r.name, r.state, r.target_site_name)
             disks = vr.replication_disks(r.id)
             out[r.name or ""] = {
-                "rpo": r.rpo, "quiesce": r.quiescing_enabled, "compression": r.network_compression_enabled,
-                "encryption": r.encryption_enabled, "new_disks": r.auto_replicate_new_disks_enabled,
+                "rpo": r.rpo,
+                "quiesce": r.quiescing_enabled,
+                "compression": r.network_compression_enabled,
+                "encryption": r.encryption_enabled,
+                "new_disks": r.auto_replicate_new_disks_enabled,
                 "mpit": (r.mpit_instances, r.mpit_days) if r.mpit_enabled else None,
-                "datastores": {d.destination_path.datastore_name for d in disks if d.destination_path}}
+                "datastores": {d.destination_path.datastore_name for d in disks if d.destination_path},
+            }
     return out
 
 
@@ -78,16 +86,21 @@ def test_lab_failback_keeps_each_vms_replication_settings(tmp_path: Path, scenar
     lab_dir = tmp_path / "lab"
     lab.up(lab_dir, load_topology(), scenario=scenario)
     try:
-        ran = CliRunner().invoke(cli, ["failback", str(runbook), "--lab", str(lab_dir), "--yes"],
-                                 env={"SRMCTL_HOME": str(tmp_path / "home")})
+        ran = CliRunner().invoke(
+            cli, ["failback", str(runbook), "--lab", str(lab_dir), "--yes"], env={"SRMCTL_HOME": str(tmp_path / "home")}
+        )
         assert ran.exit_code == 0, ran.output
         assert live_settings(lab_dir) == wanted
         # Recorded in the run's journal before anything was removed (and in its snapshot).
         (events,) = (tmp_path / "home" / "runs").glob("*/events.jsonl")
-        (recorded,) = [e["vms"] for e in map(json.loads, events.read_text().splitlines())
-                       if e.get("record") == "replication_settings"]
+        (recorded,) = [
+            e["vms"]
+            for e in map(json.loads, events.read_text().splitlines())
+            if e.get("record") == "replication_settings"
+        ]
         assert {name: (r["rpo"], r["quiesce"], r["network_compression"]) for name, r in recorded.items()} == {
-            name: (w["rpo"], w["quiesce"], w["compression"]) for name, w in wanted.items()}
+            name: (w["rpo"], w["quiesce"], w["compression"]) for name, w in wanted.items()
+        }
     finally:
         lab.down(lab_dir)
 
@@ -96,8 +109,11 @@ def _configure_actions(runbook: Path, lab_dir: Path) -> dict[str, dict[str, Any]
     planned = CliRunner().invoke(cli, ["plan", str(runbook), "--lab", str(lab_dir), "-o", "json"])
     assert planned.exit_code == 0, planned.output
     steps = {s["step"]: s for s in json.loads(planned.output)["result"]["steps"]}
-    return {a["targets"][0]: a["details"] for a in steps["replication.reverse"]["actions"]
-            if a["kind"] == "configure_replication"}
+    return {
+        a["targets"][0]: a["details"]
+        for a in steps["replication.reverse"]["actions"]
+        if a["kind"] == "configure_replication"
+    }
 
 
 def test_plan_shows_each_vms_settings_and_what_an_override_changes(tmp_path: Path) -> None:
@@ -109,15 +125,22 @@ def test_plan_shows_each_vms_settings_and_what_an_override_changes(tmp_path: Pat
     try:
         runbook.write_text(yaml.safe_dump(doc, sort_keys=False))
         own = _configure_actions(runbook, lab_dir)
-        assert {name: (d["rpo"], d["quiesce"], d["network_compression"], d["mpit"], d["settings_from"])
-                for name, d in own.items()} == {
-            "db01": (5, True, True, "3/day for 2 days", "recorded"), "mail04": (15, True, False, "off", "recorded"),
-            "web01": (30, False, True, "off", "recorded"), "web02": (30, False, True, "off", "recorded")}
+        assert {
+            name: (d["rpo"], d["quiesce"], d["network_compression"], d["mpit"], d["settings_from"])
+            for name, d in own.items()
+        } == {
+            "db01": (5, True, True, "3/day for 2 days", "recorded"),
+            "mail04": (15, True, False, "off", "recorded"),
+            "web01": (30, False, True, "off", "recorded"),
+            "web02": (30, False, True, "off", "recorded"),
+        }
         assert not any("changes" in d for d in own.values())
         table = CliRunner().invoke(cli, ["plan", str(runbook), "--lab", str(lab_dir)], terminal_width=400)
         assert table.exit_code == 0, table.output
-        assert "rpo 5m, quiesce on, compression on, encryption off, new disks on, MPIT 3/day for 2 days (recorded)" \
+        assert (
+            "rpo 5m, quiesce on, compression on, encryption off, new disks on, MPIT 3/day for 2 days (recorded)"
             in table.output
+        )
         doc["replication"] = {**doc["replication"], "rpo": "20m", "override": True}
         runbook.write_text(yaml.safe_dump(doc, sort_keys=False))
         forced = _configure_actions(runbook, lab_dir)

@@ -52,7 +52,8 @@ def _resume(home: Path, run_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[st
 
 
 def test_resume_after_the_world_was_reset_runs_again_from_the_first_step_that_no_longer_holds(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Defect 13: the run verified steps up to groups.delete, then the lab was torn down and brought up again
     with the same scenario (orphans, old replications and groups back). Resume used to skip those steps,
     configure the reverse replication next to the old one and fail at plan.attach_groups with groups and
@@ -62,9 +63,21 @@ def test_resume_after_the_world_was_reset_runs_again_from_the_first_step_that_no
     with scenario_lab(directory, PLANNED) as config:
         env = {**os.environ, "SRMCTL_HOME": str(home)}
         env.pop("SRMCTL_TEST_PAUSE", None)
-        proc = subprocess.Popen([sys.executable, "-c", "from srmctl.cli.main import main; main()", "failback",
-                                 str(rb), "--lab", config.directory, "--yes"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from srmctl.cli.main import main; main()",
+                "failback",
+                str(rb),
+                "--lab",
+                config.directory,
+                "--yes",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 240
             while "groups.delete" not in _kinds(journal(home), "step_verified"):
@@ -94,8 +107,7 @@ def test_resume_after_the_world_was_reset_runs_again_from_the_first_step_that_no
         assert stale["replanned"][-1] == "protection.restore"
         assert _kinds(events, "step_verified") == stale["replanned"]  # every re-planned step ran again
         plan = json.loads((home / "runs" / run_id / "plan-resume-1.json").read_text())
-        assert [r["step"] for r in plan["rechecked"]] == ["preflight.check", "metadata.snapshot",
-                                                          "orphans.unregister"]
+        assert [r["step"] for r in plan["rechecked"]] == ["preflight.check", "metadata.snapshot", "orphans.unregister"]
         assert [s["step"] for s in plan["steps"]] == stale["replanned"]
         assert {s["status"] for s in report["steps"]} == {"verified"}
         assert_end_state(config, baseline, full=True)  # one group, one plan, replications one way only
@@ -105,8 +117,9 @@ def test_resume_after_the_world_was_reset_runs_again_from_the_first_step_that_no
 
 
 @pytest.mark.parametrize("scenario", [PLANNED, DISASTER])
-def test_a_finished_run_resumed_plans_nothing_and_changes_nothing(scenario: str, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_finished_run_resumed_plans_nothing_and_changes_nothing(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rb = failback_runbook(tmp_path / "rb.yaml", scenario)
     home = tmp_path / "home"
     monkeypatch.setenv("SRMCTL_HOME", str(home))

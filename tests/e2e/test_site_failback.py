@@ -66,9 +66,25 @@ def site_run_id(home: Path) -> str:
 def spawn_killed(config: LabConfig, home: Path, kill_at: str, *extra: str) -> str:
     """``srmctl failback TIER1 TIER2`` in a process of its own, SIGKILLed by the journal's test hook."""
     env = {**os.environ, "SRMCTL_HOME": str(home), "SRMCTL_TEST_KILL_AT_EVENT": kill_at}
-    proc = subprocess.run([sys.executable, "-c", "from srmctl.cli.main import main; main()", "failback",
-                           str(TIER1), str(TIER2), "--lab", config.directory, "--yes", *extra],
-                          env=env, text=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=280)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from srmctl.cli.main import main; main()",
+            "failback",
+            str(TIER1),
+            str(TIER2),
+            "--lab",
+            config.directory,
+            "--yes",
+            *extra,
+        ],
+        env=env,
+        text=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=280,
+    )
     assert proc.returncode == -9, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     return site_run_id(home)
 
@@ -97,13 +113,17 @@ def assert_both_plans_home(config: LabConfig) -> None:
 def assert_each_plan_ran_once(home: Path, run_id: str) -> None:
     """Each plan's run did its work once: no action applied twice to the same target, across resumes."""
     for index in (1, 2):
-        done = Counter((e["action"]["kind"], tuple(e["action"]["targets"]), e["step"])
-                       for e in events(home, f"{run_id}.p{index}") if e["kind"] == "action_done")
+        done = Counter(
+            (e["action"]["kind"], tuple(e["action"]["targets"]), e["step"])
+            for e in events(home, f"{run_id}.p{index}")
+            if e["kind"] == "action_done"
+        )
         assert done and max(done.values()) == 1, done
 
 
-def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(world: tuple[LabConfig, Path],
-                                                                         tmp_path: Path) -> None:
+def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(
+    world: tuple[LabConfig, Path], tmp_path: Path
+) -> None:
     config, home = world
     snapshots = {}
     for name in PLANS:
@@ -116,9 +136,15 @@ def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(world: 
     site = site_run.load_site([TIER1, TIER2])
     asked: list[site_run.NextPlan] = []
     with pytest.raises(Aborted, match="stopped before plan 2/2"):
-        site_run.start_site(site, [lab_endpoints(config.directory, p.runbook) for p in site], home,
-                            between=site_run.Between("prompt"), confirm_site=lambda plans: True,
-                            confirm=lambda plan: True, ask_next=lambda nxt: asked.append(nxt) or None)
+        site_run.start_site(
+            site,
+            [lab_endpoints(config.directory, p.runbook) for p in site],
+            home,
+            between=site_run.Between("prompt"),
+            confirm_site=lambda plans: True,
+            confirm=lambda plan: True,
+            ask_next=lambda nxt: asked.append(nxt) or None,
+        )
     run_id = site_run_id(home)
     assert [(a.done.index, a.next.index, a.next.runbook.recovery_plan.name) for a in asked] == [(1, 2, "Tier 2 Apps")]
     assert not (home / "runs" / f"{run_id}.p2").exists()  # the second plan never started
@@ -135,7 +161,9 @@ def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(world: 
     report = json.loads(resumed.output)["result"]
     assert report["outcome"] == "succeeded"
     assert [(p["index"], p["recovery_plan"], p["outcome"]) for p in report["plans"]] == [
-        (1, "Tier 1 DB", "succeeded"), (2, "Tier 2 Apps", "succeeded")]
+        (1, "Tier 1 DB", "succeeded"),
+        (2, "Tier 2 Apps", "succeeded"),
+    ]
     assert all(s["status"] == "verified" for p in report["plans"] for s in p["steps"])
     passed = [e for e in events(home, run_id) if e["kind"] == site_run.BETWEEN_PASSED]
     assert [(e["after"], e["how"]) for e in passed] == [(1, "no terminal: continued (--yes)")]

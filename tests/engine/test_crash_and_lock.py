@@ -28,9 +28,22 @@ pytestmark = pytest.mark.slow
 
 def _spawn(rb: Path, lab: LabConfig, home: Path, pause: str) -> subprocess.Popen[str]:
     env = {**os.environ, "SRMCTL_HOME": str(home), "SRMCTL_TEST_PAUSE": pause}
-    return subprocess.Popen([sys.executable, "-c", "from srmctl.cli.main import main; main()", "failback", str(rb),
-                             "--lab", lab.directory, "--yes"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from srmctl.cli.main import main; main()",
+            "failback",
+            str(rb),
+            "--lab",
+            lab.directory,
+            "--yes",
+        ],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _events(home: Path) -> list[dict[str, object]]:
@@ -78,8 +91,9 @@ KILL_POINTS = {
 
 
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))
-def test_sigkill_then_resume_converges_without_duplicates(point: str, fresh_lab: LabConfig,
-                                                           world: tuple[Path, Path]) -> None:
+def test_sigkill_then_resume_converges_without_duplicates(
+    point: str, fresh_lab: LabConfig, world: tuple[Path, Path]
+) -> None:
     rb, home = world
     files_before = datastore_files(fresh_lab, "new-york")
     proc = _spawn(rb, fresh_lab, home, f"{point}=30")

@@ -15,8 +15,11 @@ from srmctl.cli.main import cli
 RUN_ID = "20261125T100000Z-empty-0001"
 
 
-@pytest.mark.parametrize("meta", [{}, {"run_id": RUN_ID, "runbook": "rb", "started": "2026-11-25T10:00:00+00:00"}],
-                         ids=["empty", "no-runbook-path"])
+@pytest.mark.parametrize(
+    "meta",
+    [{}, {"run_id": RUN_ID, "runbook": "rb", "started": "2026-11-25T10:00:00+00:00"}],
+    ids=["empty", "no-runbook-path"],
+)
 def test_a_meta_without_the_keys_every_run_has_is_damaged(tmp_path: Path, meta: dict[str, str]) -> None:
     run = tmp_path / "runs" / RUN_ID
     run.mkdir(parents=True)

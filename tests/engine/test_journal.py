@@ -13,17 +13,27 @@ from srmctl.errors import NotFound, UsageError
 
 
 def test_redacts_secret_keys_and_known_secret_values() -> None:
-    data = {"password": "hunter2!", "user": "admin", "nested": [{"api_token": "t0k3n"}],
-            "message": "login with hunter2! failed", "password_env": None}
+    data = {
+        "password": "hunter2!",
+        "user": "admin",
+        "nested": [{"api_token": "t0k3n"}],
+        "message": "login with hunter2! failed",
+        "password_env": None,
+    }
     assert redact(data, frozenset({"hunter2!"})) == {
-        "password": "<redacted>", "user": "admin", "nested": [{"api_token": "<redacted>"}],
-        "message": "login with <redacted> failed", "password_env": None}
+        "password": "<redacted>",
+        "user": "admin",
+        "nested": [{"api_token": "<redacted>"}],
+        "message": "login with <redacted> failed",
+        "password_env": None,
+    }
 
 
 def test_events_are_private_appended_and_survive_a_torn_line(tmp_path: Path) -> None:
     run_id = new_run_id("mail-back")
-    journal = Journal.create(tmp_path, run_id, runbook_bytes=b"version: 1\n", meta={"run_id": run_id},
-                             secrets=["s3cret-pw"])
+    journal = Journal.create(
+        tmp_path, run_id, runbook_bytes=b"version: 1\n", meta={"run_id": run_id}, secrets=["s3cret-pw"]
+    )
     journal.append(Event("record", "orphans.unregister", {"note": "pw is s3cret-pw"}))
     journal.append(Event("action_done", "orphans.unregister", {}))
     with (journal.directory / "events.jsonl").open("a") as handle:

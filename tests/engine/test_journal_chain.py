@@ -28,12 +28,27 @@ T = "2026-11-25T10:00:{:02d}.000+00:00"
 
 def _run(home: Path) -> Path:
     raw = RUNBOOK.read_bytes()
-    journal = Journal.create(home, RUN_ID, runbook_bytes=raw, meta={
-        "run_id": RUN_ID, "runbook": "lab-failback", "runbook_path": str(home / "gone.yaml"),
-        "runbook_sha256": hashlib.sha256(raw).hexdigest(), "steps": ["orphans.unregister", "groups.delete"],
-        "started": T.format(0)})
-    for n, (kind, step) in enumerate([("run_started", None), ("step_started", "orphans.unregister"),
-                                      ("step_verified", "orphans.unregister"), ("step_started", "groups.delete")]):
+    journal = Journal.create(
+        home,
+        RUN_ID,
+        runbook_bytes=raw,
+        meta={
+            "run_id": RUN_ID,
+            "runbook": "lab-failback",
+            "runbook_path": str(home / "gone.yaml"),
+            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
+            "steps": ["orphans.unregister", "groups.delete"],
+            "started": T.format(0),
+        },
+    )
+    for n, (kind, step) in enumerate(
+        [
+            ("run_started", None),
+            ("step_started", "orphans.unregister"),
+            ("step_verified", "orphans.unregister"),
+            ("step_started", "groups.delete"),
+        ]
+    ):
         journal.append(Event(kind, step, {"n": n}, at=T.format(n)))
     return journal.directory / EVENTS
 
@@ -50,15 +65,26 @@ def test_each_line_links_to_the_one_before_and_a_reopened_journal_continues_the_
     assert stored.chain.head == hashlib.sha256(lines[-1]).hexdigest()
 
 
-@pytest.mark.parametrize(("edit", "line"), [
-    (lambda lines: [lines[0], lines[1].replace(b'"n":1', b'"n":7'), *lines[2:]], 3),  # a value changed
-    (lambda lines: [lines[0], *lines[2:]], 2),  # a line removed
-    (lambda lines: [*lines[:2], lines[1], *lines[2:]], 3),  # a line repeated
-    (lambda lines: [*lines[:3], json.dumps({k: v for k, v in json.loads(lines[3]).items() if k != "prev"},
-                                           separators=(",", ":")).encode()], 4),  # its hash taken out
-])
-def test_resume_and_report_refuse_an_edited_journal_naming_the_line(tmp_path: Path, edit, line: int,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        (lambda lines: [lines[0], lines[1].replace(b'"n":1', b'"n":7'), *lines[2:]], 3),  # a value changed
+        (lambda lines: [lines[0], *lines[2:]], 2),  # a line removed
+        (lambda lines: [*lines[:2], lines[1], *lines[2:]], 3),  # a line repeated
+        (
+            lambda lines: [
+                *lines[:3],
+                json.dumps(
+                    {k: v for k, v in json.loads(lines[3]).items() if k != "prev"}, separators=(",", ":")
+                ).encode(),
+            ],
+            4,
+        ),  # its hash taken out
+    ],
+)
+def test_resume_and_report_refuse_an_edited_journal_naming_the_line(
+    tmp_path: Path, edit, line: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events = _run(tmp_path)
     events.write_bytes(b"\n".join(edit(events.read_bytes().splitlines())) + b"\n")
     with pytest.raises(RunDamaged, match=f"line {line}: "):
@@ -75,8 +101,10 @@ def test_resume_and_report_refuse_an_edited_journal_naming_the_line(tmp_path: Pa
 
 def test_an_old_unchained_journal_loads_resumes_and_is_chained_from_its_first_new_line(tmp_path: Path) -> None:
     events = _run(tmp_path)
-    old = [json.dumps({k: v for k, v in json.loads(line).items() if k != chain.PREV}, separators=(",", ":"))
-           for line in events.read_text().splitlines()]
+    old = [
+        json.dumps({k: v for k, v in json.loads(line).items() if k != chain.PREV}, separators=(",", ":"))
+        for line in events.read_text().splitlines()
+    ]
     events.write_text("\n".join(old) + "\n")
     stored = load_run(tmp_path, RUN_ID)
     assert stored.damage is None and stored.chain is not None and stored.chain.state == chain.UNCHAINED

@@ -29,10 +29,20 @@ GOOD_ID, BAD_ID = "20261125T100000Z-good-0001", "20261125T100100Z-bad-0002"
 
 def _make_run(home: Path, run_id: str, *, finished: bool = True, runbook_path: Path | None = None) -> Journal:
     raw = RUNBOOK.read_bytes()
-    journal = Journal.create(home, run_id, runbook_bytes=raw, meta={
-        "run_id": run_id, "runbook": "lab-failback", "runbook_path": str(runbook_path or home / "gone.yaml"),
-        "runbook_sha256": hashlib.sha256(raw).hexdigest(), "lab_dir": None,
-        "steps": ["orphans.unregister"], "started": T.format(0)})
+    journal = Journal.create(
+        home,
+        run_id,
+        runbook_bytes=raw,
+        meta={
+            "run_id": run_id,
+            "runbook": "lab-failback",
+            "runbook_path": str(runbook_path or home / "gone.yaml"),
+            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
+            "lab_dir": None,
+            "steps": ["orphans.unregister"],
+            "started": T.format(0),
+        },
+    )
     journal.append(Event("run_started", None, at=T.format(0)))
     journal.append(Event("step_started", "orphans.unregister", at=T.format(1)))
     if finished:
@@ -47,12 +57,16 @@ def _kinds(directory: Path) -> list[str]:
 
 # --- defect 4: a torn last line is cut off before anything is appended ------------------------------------
 
-@pytest.mark.parametrize("tail", [
-    b'{"at":"2026-11-25T10:00:03.000+00:00","kind":"action_do',  # the write a crash interrupted
-    b'{"at":"2026-11-25T10:00:03.000+00:00","kind":"action_done","step":"x"}',  # whole, but no newline
-    b"\x00" * 40,  # a file system that extended the file but never wrote the data
-    b"5\n",  # a last line that is JSON but not an event
-])
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'{"at":"2026-11-25T10:00:03.000+00:00","kind":"action_do',  # the write a crash interrupted
+        b'{"at":"2026-11-25T10:00:03.000+00:00","kind":"action_done","step":"x"}',  # whole, but no newline
+        b"\x00" * 40,  # a file system that extended the file but never wrote the data
+        b"5\n",  # a last line that is JSON but not an event
+    ],
+)
 def test_torn_tail_is_cut_and_kept_before_the_next_append(tmp_path: Path, tail: bytes) -> None:
     _make_run(tmp_path, GOOD_ID, finished=False)
     events = tmp_path / "runs" / GOOD_ID / EVENTS
@@ -124,11 +138,15 @@ DAMAGES: dict[str, tuple[Damage, str]] = {
     "report not json": (lambda d: (d / REPORT).write_text("{"), REPORT),
     "report a string": (lambda d: (d / REPORT).write_text('"succeeded"'), REPORT),
     "report a folder": (lambda d: ((d / REPORT).unlink(), (d / REPORT).mkdir()), REPORT),
-    "events garbage mid-file": (lambda d: (d / EVENTS).write_bytes(
-        b"\x00garbage\n" + (d / EVENTS).read_bytes()), EVENTS),
+    "events garbage mid-file": (
+        lambda d: (d / EVENTS).write_bytes(b"\x00garbage\n" + (d / EVENTS).read_bytes()),
+        EVENTS,
+    ),
     "events without time": (lambda d: (d / EVENTS).write_text('{"kind": "step_started", "step": "x"}\n'), EVENTS),
-    "events with a bad step": (lambda d: (d / EVENTS).write_text(
-        json.dumps({"at": T.format(1), "kind": "step_started", "step": [1]}) + "\n"), EVENTS),
+    "events with a bad step": (
+        lambda d: (d / EVENTS).write_text(json.dumps({"at": T.format(1), "kind": "step_started", "step": [1]}) + "\n"),
+        EVENTS,
+    ),
     "events a folder": (lambda d: ((d / EVENTS).unlink(), (d / EVENTS).mkdir()), EVENTS),
 }
 
@@ -161,10 +179,10 @@ def test_resume_and_report_of_a_damaged_run_refuse_naming_the_file(damaged_home:
     assert html_report(home, GOOD_ID).is_file()
 
 
-@pytest.mark.parametrize("damaged_home", ["meta not json", "events garbage mid-file", "report a folder"],
-                         indirect=True)
-def test_cli_lists_damaged_runs_and_refuses_them_with_exit_2(damaged_home: tuple[Path, str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("damaged_home", ["meta not json", "events garbage mid-file", "report a folder"], indirect=True)
+def test_cli_lists_damaged_runs_and_refuses_them_with_exit_2(
+    damaged_home: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home, file = damaged_home
     monkeypatch.setenv("SRMCTL_HOME", str(home))
     listing = CliRunner().invoke(cli, ["runs"], terminal_width=250)
@@ -199,6 +217,7 @@ def test_resume_refuses_a_meta_without_what_it_needs(tmp_path: Path) -> None:
 
 
 # --- the runbook copy kept with a run is checked against its stored hash ----------------------------------
+
 
 def test_resume_uses_the_copy_only_when_its_hash_matches(tmp_path: Path) -> None:
     journal = _make_run(tmp_path, GOOD_ID, finished=False)

@@ -13,15 +13,18 @@ from srmctl.engine.journal import EVENTS, Journal, read_events
 GOOD = b'{"kind":"record","step":"a"}\n{"kind":"action_done","step":"a"}\n'
 
 
-@pytest.mark.parametrize("tail", [
-    b'{"kind": "action_do',  # torn write
-    b"\xff\xfe\x00garbage\n",  # not UTF-8
-    b"[" * 100_000 + b"\n",  # nested beyond the JSON parser's recursion limit
-    b"5\n",  # JSON, but not an event
-    b"null\n",
-    b'["kind"]\n',
-    b"\x00" * 64,
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'{"kind": "action_do',  # torn write
+        b"\xff\xfe\x00garbage\n",  # not UTF-8
+        b"[" * 100_000 + b"\n",  # nested beyond the JSON parser's recursion limit
+        b"5\n",  # JSON, but not an event
+        b"null\n",
+        b'["kind"]\n',
+        b"\x00" * 64,
+    ],
+)
 def test_damaged_line_ends_the_readable_events(tmp_path: Path, tail: bytes) -> None:
     (tmp_path / EVENTS).write_bytes(GOOD + tail + b'{"kind":"after"}\n')
     assert [e["kind"] for e in read_events(tmp_path)] == ["record", "action_done"]

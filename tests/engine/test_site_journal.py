@@ -28,21 +28,48 @@ SITE = "20240611T101500Z-site-3f9a"
 
 
 def _plan_entry(index: int, path: Path) -> dict[str, object]:
-    return {"index": index, "runbook": path.stem, "recovery_plan": f"Plan {index}", "run_id": f"{SITE}.p{index}",
-            "runbook_path": str(path), "runbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "endpoints": {"from": "runbook", "folder": None}}
+    return {
+        "index": index,
+        "runbook": path.stem,
+        "recovery_plan": f"Plan {index}",
+        "run_id": f"{SITE}.p{index}",
+        "runbook_path": str(path),
+        "runbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "endpoints": {"from": "runbook", "folder": None},
+    }
 
 
 def _write_site(home: Path) -> None:
     """A site run of two plans whose first plan succeeded and whose second crashed after one step."""
-    site = Journal.create(home, SITE, runbook_bytes=None, meta={
-        "run_id": SITE, "kind": "site", "runbook": "tier1-db → tier2-apps", "between": "continue",
-        "started": ev.now(), "plans": [_plan_entry(1, TIER1), _plan_entry(2, TIER2)]})
+    site = Journal.create(
+        home,
+        SITE,
+        runbook_bytes=None,
+        meta={
+            "run_id": SITE,
+            "kind": "site",
+            "runbook": "tier1-db → tier2-apps",
+            "between": "continue",
+            "started": ev.now(),
+            "plans": [_plan_entry(1, TIER1), _plan_entry(2, TIER2)],
+        },
+    )
     for index, path in ((1, TIER1), (2, TIER2)):
-        child = Journal.create(home, f"{SITE}.p{index}", runbook_bytes=path.read_bytes(), meta={
-            "run_id": f"{SITE}.p{index}", "runbook": path.stem, "runbook_path": str(path),
-            "runbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "steps": ["preflight.check", "plan.migrate"], "started": ev.now(), "site_run": SITE, "site_plan": index})
+        child = Journal.create(
+            home,
+            f"{SITE}.p{index}",
+            runbook_bytes=path.read_bytes(),
+            meta={
+                "run_id": f"{SITE}.p{index}",
+                "runbook": path.stem,
+                "runbook_path": str(path),
+                "runbook_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "steps": ["preflight.check", "plan.migrate"],
+                "started": ev.now(),
+                "site_run": SITE,
+                "site_plan": index,
+            },
+        )
         site.append(Event("site_plan_started", None, {"plan": index}))
         child.append(Event(ev.STEP_STARTED, "preflight.check"))
         child.append(Event(ev.STEP_VERIFIED, "preflight.check", {"summary": "ready"}))
@@ -61,7 +88,9 @@ def test_a_site_run_lists_its_plans_and_where_it_stopped(tmp_path: Path) -> None
     summary = run_summary(tmp_path, SITE)
     assert summary.outcome == "incomplete" and summary.runbook == "tier1-db → tier2-apps"
     assert [(p.index, p.run_id, p.outcome) for p in summary.plans] == [
-        (1, f"{SITE}.p1", "succeeded"), (2, f"{SITE}.p2", "incomplete")]
+        (1, f"{SITE}.p1", "succeeded"),
+        (2, f"{SITE}.p2", "incomplete"),
+    ]
     assert summary.position == "plan 2/2 tier2-apps (Plan 2): step plan.migrate (interrupted)"
     child = run_summary(tmp_path, f"{SITE}.p2")
     assert child.site_run == SITE and child.position == "step plan.migrate (interrupted)"

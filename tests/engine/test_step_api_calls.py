@@ -14,8 +14,9 @@ from srmctl.cli.main import cli
 from srmctl.lab.config import LabConfig
 
 
-def test_step_end_events_carry_the_steps_api_calls(fresh_lab: LabConfig, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_step_end_events_carry_the_steps_api_calls(
+    fresh_lab: LabConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SRMCTL_HOME", str(tmp_path / "home"))
     make_failover(fresh_lab, ["mail04"])
     rb = str(write_runbook(tmp_path / "rb.yaml", RunbookSpec(vms=("mail04",))))

@@ -32,26 +32,70 @@ from srmctl.evidence.verify import PackInvalid, verify_pack
 RUNBOOK = Path(srmctl.__file__).parent.parent / "playbooks" / "lab.yaml"
 RUN_ID = "20261125T100000Z-pack-0001"
 T = "2026-11-25T10:00:{:02d}.000+00:00"
-HISTORY = {"plan_name": "VR Failover", "username": "admin@corp", "operation_type": "TEST", "start_time_ms": 1,
-           "human_friendly_duration": "2s", "duration_ms": 2000, "result_state": "SUCCESS", "error_count": 0,
-           "warning_count": 0, "run_key": 42, "errors_list": [], "warnings_list": []}
-FILES = ["report.html", "report.json", "events.jsonl", "meta.json", "runbook.yaml", "plan.json",
-         "metadata-snapshot.yaml", "metadata-snapshot-after.yaml", "srm-history/01-plan.test-TEST.json"]
+HISTORY = {
+    "plan_name": "VR Failover",
+    "username": "admin@corp",
+    "operation_type": "TEST",
+    "start_time_ms": 1,
+    "human_friendly_duration": "2s",
+    "duration_ms": 2000,
+    "result_state": "SUCCESS",
+    "error_count": 0,
+    "warning_count": 0,
+    "run_key": 42,
+    "errors_list": [],
+    "warnings_list": [],
+}
+FILES = [
+    "report.html",
+    "report.json",
+    "events.jsonl",
+    "meta.json",
+    "runbook.yaml",
+    "plan.json",
+    "metadata-snapshot.yaml",
+    "metadata-snapshot-after.yaml",
+    "srm-history/01-plan.test-TEST.json",
+]
 
 
 def _run(home: Path) -> Path:
     raw = RUNBOOK.read_bytes()
-    journal = Journal.create(home, RUN_ID, runbook_bytes=raw, meta={
-        "run_id": RUN_ID, "runbook": "lab-failback", "runbook_path": str(RUNBOOK),
-        "runbook_sha256": hashlib.sha256(raw).hexdigest(), "steps": ["plan.test"], "started": T.format(0)})
+    journal = Journal.create(
+        home,
+        RUN_ID,
+        runbook_bytes=raw,
+        meta={
+            "run_id": RUN_ID,
+            "runbook": "lab-failback",
+            "runbook_path": str(RUNBOOK),
+            "runbook_sha256": hashlib.sha256(raw).hexdigest(),
+            "steps": ["plan.test"],
+            "started": T.format(0),
+        },
+    )
     journal.write_json("plan.json", {"steps": []})
     for name in ("metadata-snapshot.yaml", "metadata-snapshot-after.yaml"):
         journal.write_text(name, "plan: {name: VR Failover}\n")
     journal.append(Event("run_started", None, at=T.format(0)))
     journal.append(Event("step_started", "plan.test", at=T.format(1)))
-    journal.append(Event("record", "plan.test", {
-        "record": "srm_history", "plan": "VR Failover", "plan_id": "p-1", "site": "new-jersey",
-        "operation_type": "TEST", "task": "t-1", "report_id": "42", "report": HISTORY}, at=T.format(3)))
+    journal.append(
+        Event(
+            "record",
+            "plan.test",
+            {
+                "record": "srm_history",
+                "plan": "VR Failover",
+                "plan_id": "p-1",
+                "site": "new-jersey",
+                "operation_type": "TEST",
+                "task": "t-1",
+                "report_id": "42",
+                "report": HISTORY,
+            },
+            at=T.format(3),
+        )
+    )
     journal.append(Event("step_verified", "plan.test", {"summary": "TEST_COMPLETE"}, at=T.format(4)))
     journal.write_json(REPORT, {"outcome": "succeeded", "steps": []})
     journal.append(Event("run_finished", None, {"outcome": "succeeded"}, at=T.format(5)))
@@ -64,12 +108,16 @@ def keys(tmp_path: Path) -> dict[str, Path]:
     for name in ("ours", "theirs"):
         key = Ed25519PrivateKey.generate()
         private = tmp_path / f"{name}.pem"
-        private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+        private.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         private.chmod(0o600)
         public = tmp_path / f"{name}.pub"
-        public.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                         serialization.PublicFormat.OpenSSH))
+        public.write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        )
         found[name], found[f"{name}.pub"] = private, public
     return found
 
@@ -153,7 +201,8 @@ def _reseal(members: dict[str, bytes], key: Path | None = None) -> None:
     raw = (json.dumps(manifest, indent=2) + "\n").encode()
     members[MANIFEST] = raw
     members[SUMS] = "".join(f"{f['sha256']}  {f['path']}\n" for f in manifest["files"]).encode() + (
-        f"{sha256(raw)}  {MANIFEST}\n".encode())
+        f"{sha256(raw)}  {MANIFEST}\n".encode()
+    )
     if key is not None:
         private = signing.load_private_key(key)
         sig = json.loads(members[SIGNATURE])
@@ -163,7 +212,8 @@ def _reseal(members: dict[str, bytes], key: Path | None = None) -> None:
 
 
 def test_an_edited_journal_line_fails_naming_the_line_even_with_the_manifest_recomputed(
-        pack: Path, keys: dict[str, Path]) -> None:
+    pack: Path, keys: dict[str, Path]
+) -> None:
     def edit(members: dict[str, bytes]) -> None:  # even by someone holding the signing key
         lines = members["events.jsonl"].splitlines()
         lines[1] = lines[1].replace(b"plan.test", b"plan.tset")
@@ -174,19 +224,22 @@ def test_an_edited_journal_line_fails_naming_the_line_even_with_the_manifest_rec
     _fails(pack, "events.jsonl line 3: does not follow the line before it")
 
 
-def test_a_last_line_edited_with_the_manifest_recomputed_fails_on_the_signature(pack: Path,
-                                                                               keys: dict[str, Path]) -> None:
+def test_a_last_line_edited_with_the_manifest_recomputed_fails_on_the_signature(
+    pack: Path, keys: dict[str, Path]
+) -> None:
     def edit(members: dict[str, bytes]) -> None:
         members["events.jsonl"] = members["events.jsonl"].replace(b'"outcome":"succeeded"', b'"outcome":"failed!"')
         _reseal(members, keys["ours"])
 
     _rewrite(pack, edit)
     _fails(pack, "events.jsonl: its last line's hash")  # the manifest's last hash no longer matches
+
     # ... and a manifest that records the new last hash is no longer the one that was signed
     def record_new_head(members: dict[str, bytes]) -> None:
         old = json.loads(members[MANIFEST])["journal"]["last_hash"]
-        members[MANIFEST] = members[MANIFEST].replace(old.encode(), chain.check(members["events.jsonl"], RUN_ID)
-                                                      .head.encode())
+        members[MANIFEST] = members[MANIFEST].replace(
+            old.encode(), chain.check(members["events.jsonl"], RUN_ID).head.encode()
+        )
         _reseal(members)  # without the key
 
     _rewrite(pack, record_new_head)
@@ -211,8 +264,9 @@ def test_an_unsigned_pack_verifies_but_not_against_a_key(tmp_path: Path, keys: d
     _fails(target, "manifest.sig: missing: the pack is not signed, but --key was given", keys["ours.pub"])
 
 
-def test_the_commands_exit_codes_and_messages(tmp_path: Path, keys: dict[str, Path],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_commands_exit_codes_and_messages(
+    tmp_path: Path, keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = _run(tmp_path / "home")
     monkeypatch.setenv("SRMCTL_HOME", str(home))
     target = tmp_path / "cli.zip"
@@ -223,8 +277,9 @@ def test_the_commands_exit_codes_and_messages(tmp_path: Path, keys: dict[str, Pa
     again = CliRunner().invoke(cli, ["report", RUN_ID, "--pack", str(target)])
     assert again.exit_code == 2 and "exists" in again.output  # never replaced without --force
     os.chmod(keys["theirs"], 0o644)
-    loose = CliRunner().invoke(cli, ["report", RUN_ID, "--pack", str(tmp_path / "x.zip"),
-                                     "--sign", str(keys["theirs"])])
+    loose = CliRunner().invoke(
+        cli, ["report", RUN_ID, "--pack", str(tmp_path / "x.zip"), "--sign", str(keys["theirs"])]
+    )
     assert loose.exit_code == 2 and "accessible by others" in loose.output and not (tmp_path / "x.zip").exists()
 
     # verify needs no network: every socket refuses to connect
@@ -248,10 +303,12 @@ def test_the_commands_exit_codes_and_messages(tmp_path: Path, keys: dict[str, Pa
 def test_verify_loads_no_api_client(pack: Path, tmp_path: Path) -> None:
     """Run as its own process: nothing that talks to vCenter, SRM or VR is even imported."""
     record = tmp_path / "modules.json"
-    child = ("import atexit, json, sys\n"
-             f"atexit.register(lambda: json.dump(sorted(sys.modules), open({str(record)!r}, 'w')))\n"
-             f"sys.argv = ['srmctl', 'verify', {str(pack)!r}]\n"
-             "from srmctl.cli.main import main\nmain()\n")
+    child = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: json.dump(sorted(sys.modules), open({str(record)!r}, 'w')))\n"
+        f"sys.argv = ['srmctl', 'verify', {str(pack)!r}]\n"
+        "from srmctl.cli.main import main\nmain()\n"
+    )
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = json.loads(record.read_text())
@@ -262,7 +319,8 @@ def test_verify_loads_no_api_client(pack: Path, tmp_path: Path) -> None:
 def test_the_fingerprint_is_the_one_ssh_keygen_prints(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     public = tmp_path / "fixed.pub"
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                     serialization.PublicFormat.OpenSSH))
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    )
     # `ssh-keygen -lf fixed.pub` prints: 256 SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg no comment (ED25519)
     assert signing.fingerprint(signing.load_public_key(public)) == "SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg"

@@ -46,8 +46,12 @@ def test_an_srmsim_that_fails_to_start_leaves_every_log(tmp_path: Path) -> None:
         # Just before srmsim starts, make every vCenter call fail: srmsim cannot adopt the sites and exits.
         if message.startswith("starting SRM"):
             for site in load_lab(directory).sites.values():
-                httpx.post(f"https://{site.vcenter.host}:{site.vcenter.port}/srmctl/faults", verify=False,
-                           json={"method": "*", "fault": "not_authenticated"}, timeout=10).raise_for_status()
+                httpx.post(
+                    f"https://{site.vcenter.host}:{site.vcenter.port}/srmctl/faults",
+                    verify=False,
+                    json={"method": "*", "fault": "not_authenticated"},
+                    timeout=10,
+                ).raise_for_status()
 
     with pytest.raises(LabError) as caught:
         lab.up(directory, load_topology(), progress=refuse_srmsim)

@@ -33,18 +33,36 @@ def stranger() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
-def _lab_yaml(directory: Path, pid: int, recorded: ProcessIdentity | None, site: str = "new-york",
-              port: int = 1) -> None:
-    endpoint = LabEndpoint(host="127.0.0.1", port=port, user="u", password_file=str(directory / "pw"),
-                           thumbprint="00", ca_file=str(directory / "ca.pem"))
+def _lab_yaml(
+    directory: Path, pid: int, recorded: ProcessIdentity | None, site: str = "new-york", port: int = 1
+) -> None:
+    endpoint = LabEndpoint(
+        host="127.0.0.1",
+        port=port,
+        user="u",
+        password_file=str(directory / "pw"),
+        thumbprint="00",
+        ca_file=str(directory / "ca.pem"),
+    )
     directory.mkdir(parents=True, exist_ok=True)
-    save_lab(LabConfig(directory=str(directory), protected_site=site, sites={site: LabSite(
-        datacenter="dc", vcenter=endpoint, datastores={}, pids={"vcsim": pid},
-        identities={"vcsim": recorded} if recorded else {})}))
+    save_lab(
+        LabConfig(
+            directory=str(directory),
+            protected_site=site,
+            sites={
+                site: LabSite(
+                    datacenter="dc",
+                    vcenter=endpoint,
+                    datastores={},
+                    pids={"vcsim": pid},
+                    identities={"vcsim": recorded} if recorded else {},
+                )
+            },
+        )
+    )
 
 
-def test_down_leaves_a_pid_without_a_recorded_identity_alone(tmp_path: Path,
-                                                             stranger: subprocess.Popen[bytes]) -> None:
+def test_down_leaves_a_pid_without_a_recorded_identity_alone(tmp_path: Path, stranger: subprocess.Popen[bytes]) -> None:
     _lab_yaml(tmp_path / "lab", stranger.pid, None)
     result = CliRunner().invoke(cli, ["lab", "down", "--dir", str(tmp_path / "lab")])
     assert result.exit_code == 0, result.output
@@ -67,16 +85,19 @@ def test_down_leaves_a_reused_pid_alone(tmp_path: Path, stranger: subprocess.Pop
     assert lab.down(tmp_path / "lab2")[0].note and stranger.poll() is None
 
 
-_LISTENER = ("import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
-             "print(s.getsockname()[1], flush=True); time.sleep(120)")
+_LISTENER = (
+    "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+    "print(s.getsockname()[1], flush=True); time.sleep(120)"
+)
 
 
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A process like the lab's simulators: started with a file of the lab folder, listening on a port."""
     (tmp_path / "lab").mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", _LISTENER, str(tmp_path / "lab" / "cert.pem")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LISTENER, str(tmp_path / "lab" / "cert.pem")], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     yield proc, port
@@ -84,8 +105,7 @@ def simulator(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     proc.wait()
 
 
-def test_down_stops_the_very_process_it_recorded(tmp_path: Path,
-                                                 simulator: tuple[subprocess.Popen[str], int]) -> None:
+def test_down_stops_the_very_process_it_recorded(tmp_path: Path, simulator: tuple[subprocess.Popen[str], int]) -> None:
     proc, port = simulator
     _lab_yaml(tmp_path / "lab", proc.pid, identity(proc.pid), port=port)
     rows = lab.down(tmp_path / "lab")
@@ -94,7 +114,8 @@ def test_down_stops_the_very_process_it_recorded(tmp_path: Path,
 
 
 def test_down_leaves_a_process_whose_identity_was_copied_into_lab_yaml_alone(
-        tmp_path: Path, stranger: subprocess.Popen[bytes], simulator: tuple[subprocess.Popen[str], int]) -> None:
+    tmp_path: Path, stranger: subprocess.Popen[bytes], simulator: tuple[subprocess.Popen[str], int]
+) -> None:
     # Pid, start time and command line copied from another process: it names no file of the lab folder.
     _lab_yaml(tmp_path / "lab", stranger.pid, identity(stranger.pid))
     rows = lab.down(tmp_path / "lab")
@@ -128,8 +149,9 @@ def test_down_removes_only_entries_lab_up_creates(tmp_path: Path) -> None:
     (folder / "new-york" / "datastores").mkdir(parents=True)
     (folder / "mine").mkdir()
     (folder / "mine" / "keep.txt").write_text("mine")
-    (folder / "lab-manifest.yaml").write_text(yaml.safe_dump(
-        {"version": 1, "created": ["lab-manifest.yaml", "lab.yaml", "mine", "new-york", "notes.txt"]}))
+    (folder / "lab-manifest.yaml").write_text(
+        yaml.safe_dump({"version": 1, "created": ["lab-manifest.yaml", "lab.yaml", "mine", "new-york", "notes.txt"]})
+    )
     result = CliRunner().invoke(cli, ["lab", "down", "--dir", str(folder)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in folder.iterdir()) == ["mine", "notes.txt"]
@@ -154,8 +176,14 @@ def test_up_refuses_a_site_name_that_is_not_a_plain_folder_name(tmp_path: Path, 
 def test_up_refuses_a_datastore_name_that_is_not_a_plain_folder_name(tmp_path: Path) -> None:
     topology = load_topology()
     site = topology.sites["new-jersey"]
-    bad = topology.model_copy(update={"sites": {**topology.sites, "new-jersey": site.model_copy(
-        update={"datastores": [*site.datastores, "../../escape"]})}})
+    bad = topology.model_copy(
+        update={
+            "sites": {
+                **topology.sites,
+                "new-jersey": site.model_copy(update={"datastores": [*site.datastores, "../../escape"]}),
+            }
+        }
+    )
     with pytest.raises(LabError, match="datastore name"):
         lab.up(tmp_path / "lab", bad)
 
@@ -196,7 +224,7 @@ def _contains(path: Path, needle: bytes) -> bool:
         while chunk := handle.read(1 << 20):
             if needle in tail + chunk:
                 return True
-            tail = chunk[-len(needle):]
+            tail = chunk[-len(needle) :]
     return False
 
 
@@ -207,20 +235,27 @@ def test_a_lab_cycle_keeps_secrets_and_the_users_files(tmp_path: Path) -> None:
     try:
         # Some traffic first (logins to every endpoint), so that every log has had a chance to speak.
         assert CliRunner().invoke(cli, ["status", "--lab", str(directory)]).exit_code == 0
-        passwords = {name: Path(site.vcenter.password_file).read_text().strip().encode()
-                     for name, site in config.sites.items()}
+        passwords = {
+            name: Path(site.vcenter.password_file).read_text().strip().encode() for name, site in config.sites.items()
+        }
         password_files = {Path(site.vcenter.password_file) for site in config.sites.values()}
         files = [p for p in directory.rglob("*") if p.is_file()]
         assert len(files) > 10
-        leaks = [(str(p.relative_to(directory)), site) for p in files if p not in password_files
-                 for site, password in passwords.items() if _contains(p, password)]
+        leaks = [
+            (str(p.relative_to(directory)), site)
+            for p in files
+            if p not in password_files
+            for site, password in passwords.items()
+            if _contains(p, password)
+        ]
         assert leaks == []
         for path in password_files:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
         logs = [p for p in files if p.name in ("vcsim.out", "vcsim.log", "srmsim.out", "srmsim.log")]
         assert len(logs) == 6
         assert {str(p.relative_to(directory)): oct(stat.S_IMODE(p.stat().st_mode)) for p in logs} == {
-            str(p.relative_to(directory)): "0o600" for p in logs}
+            str(p.relative_to(directory)): "0o600" for p in logs
+        }
         (directory / "notes.txt").write_text("the user's, written while the lab runs")
         pids = config.pids
     finally:
@@ -250,6 +285,6 @@ def test_lab_up_latency_is_kept_in_the_lab_and_in_srmsims_config(tmp_path: Path)
         assert config.srmsim is not None and config.srmsim.latency == "realistic"
         assert yaml.safe_load(Path(config.srmsim.config).read_text())["latency"] == "realistic"
         ready = (directory / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-        assert json.loads(ready[len(READY):])["latency"] == "realistic"
+        assert json.loads(ready[len(READY) :])["latency"] == "realistic"
     finally:
         lab.down(directory)

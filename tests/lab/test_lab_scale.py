@@ -27,7 +27,7 @@ def test_a_planned_migration_of_1000_vms_reaches_its_end_state(tmp_path: Path) -
     config = lab.up(directory, topology, scenario="planned-migration")
     try:
         first = (directory / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-        state = SrmsimHandle(None, json.loads(first[len(READY):])).state()
+        state = SrmsimHandle(None, json.loads(first[len(READY) :])).state()
         recovery = state["sites"][topology.recovery_site]["vms"]
         replicas = [v for v in recovery if v["role"] == "replica" and v["registered"]]
         assert len(replicas) == VMS

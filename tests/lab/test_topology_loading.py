@@ -41,7 +41,8 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
 
 def test_oversized_file_is_not_read(tmp_path: Path) -> None:
     assert refused(DEFAULT + "#" * (1024 * 1024), tmp_path) == [
-        "1:1: (root): topology is larger than 1024 KiB: not read"]
+        "1:1: (root): topology is larger than 1024 KiB: not read"
+    ]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/urandom"), reason="no /dev/urandom")
@@ -57,14 +58,20 @@ def test_binary_is_refused(tmp_path: Path) -> None:
         load_topology(path)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("", "1:1: (root): topology is empty"),
-    ("sites: {\n", "2:1: (root): invalid YAML: expected the node content, but found '<stream end>' "
-                   "(while parsing a flow node)"),
-    ("sites: \x07\n", "1:8: (root): character U+0007 is not allowed in YAML text"),
-    ("sites: 5\nprotected_site: a\nvms: []\n", "1:8: sites: Input should be a valid dictionary"),
-    ("sites: {}\nsites: {}\n", "2:1: sites: duplicate key 'sites' (first at line 1:1)"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "1:1: (root): topology is empty"),
+        (
+            "sites: {\n",
+            "2:1: (root): invalid YAML: expected the node content, but found '<stream end>' "
+            "(while parsing a flow node)",
+        ),
+        ("sites: \x07\n", "1:8: (root): character U+0007 is not allowed in YAML text"),
+        ("sites: 5\nprotected_site: a\nvms: []\n", "1:8: sites: Input should be a valid dictionary"),
+        ("sites: {}\nsites: {}\n", "2:1: sites: duplicate key 'sites' (first at line 1:1)"),
+    ],
+)
 def test_broken_files_are_located(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in refused(text, tmp_path)
 
@@ -95,27 +102,54 @@ def test_a_disk_size_of_another_type_is_a_finding(tmp_path: Path, size: str) -> 
 
 # Issue 12, part 7: what srmsim would refuse while seeding is found by the loader, located, before 'lab up'
 # starts anything (before, a bad priority failed inside srmsim and the error pointed at a deleted log).
-@pytest.mark.parametrize("old,new,expected", [
-    ("priority: P1", "priority: P9", "49:19: recovery_plans[0].vms.db01.priority: Input should be 'P1', "),
-    ("tools_timeout: 300s, delay: 0s}\n        shutdown: {skip_guest: false, timeout: 300s}\n        ip:",
-     "tools_timeout: soon, delay: 0s}\n        shutdown: {skip_guest: false, timeout: 300s}\n        ip:",
-     "51:52: recovery_plans[0].vms.db01.startup.tools_timeout: expected a duration"),
-    ("address: 10.20.0.21", "address: 10.20.0.999",
-     "55:55: recovery_plans[0].vms.db01.ip[0].recovery.ipv4.address: '10.20.0.999' is not an IPv4"),
-    ("dependencies: [web02]", "dependencies: [ghost]", "72:23: recovery_plans[0].vms.web01.dependencies: 'ghost' is "
-                                                       "not a VM of this plan"),
-    ("type: PROMPT, name: Call", "typo: PROMPT, name: Call", "85:32: recovery_plans[0].steps.recovery[0].typo: Extra"),
-    ("recovery: [{position: 2", "rescue: [{position: 2", "85:7: recovery_plans[0].steps.rescue: Input should be "),
-    ("content: \"Tell them we are moving\", timeout: 0s", "content: \"x\", timeout: 1 day",
-     "85:95: recovery_plans[0].steps.recovery[0].timeout: timeout '1 day': use seconds"),
-    ("datastore: ESX1_LOCAL", "datastore: NOPE", "18:16: vms[0].datastore: 'NOPE' is not a datastore of new-york"),
-    ("{name: VR mail, vms: [mail04]}", "{name: VR mail, vms: [mail04, db01]}",
-     "42:26: protection_groups[1].vms[0]: VM 'db01' is already in group 'VR mail'"),
-    ("protection_groups: [VR mail, VR web]", "protection_groups: [VR mail, VR webb]",
-     "46:34: recovery_plans[0].protection_groups[1]: unknown protection group 'VR webb'"),
-    ("protection_groups: [VR mail, VR web]", "protection_groups: [VR mail]",
-     "48:7: recovery_plans[0].vms.db01: VM 'db01' is in none of the plan's protection groups"),
-])
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ("priority: P1", "priority: P9", "49:19: recovery_plans[0].vms.db01.priority: Input should be 'P1', "),
+        (
+            "tools_timeout: 300s, delay: 0s}\n        shutdown: {skip_guest: false, timeout: 300s}\n        ip:",
+            "tools_timeout: soon, delay: 0s}\n        shutdown: {skip_guest: false, timeout: 300s}\n        ip:",
+            "51:52: recovery_plans[0].vms.db01.startup.tools_timeout: expected a duration",
+        ),
+        (
+            "address: 10.20.0.21",
+            "address: 10.20.0.999",
+            "55:55: recovery_plans[0].vms.db01.ip[0].recovery.ipv4.address: '10.20.0.999' is not an IPv4",
+        ),
+        (
+            "dependencies: [web02]",
+            "dependencies: [ghost]",
+            "72:23: recovery_plans[0].vms.web01.dependencies: 'ghost' is not a VM of this plan",
+        ),
+        (
+            "type: PROMPT, name: Call",
+            "typo: PROMPT, name: Call",
+            "85:32: recovery_plans[0].steps.recovery[0].typo: Extra",
+        ),
+        ("recovery: [{position: 2", "rescue: [{position: 2", "85:7: recovery_plans[0].steps.rescue: Input should be "),
+        (
+            'content: "Tell them we are moving", timeout: 0s',
+            'content: "x", timeout: 1 day',
+            "85:95: recovery_plans[0].steps.recovery[0].timeout: timeout '1 day': use seconds",
+        ),
+        ("datastore: ESX1_LOCAL", "datastore: NOPE", "18:16: vms[0].datastore: 'NOPE' is not a datastore of new-york"),
+        (
+            "{name: VR mail, vms: [mail04]}",
+            "{name: VR mail, vms: [mail04, db01]}",
+            "42:26: protection_groups[1].vms[0]: VM 'db01' is already in group 'VR mail'",
+        ),
+        (
+            "protection_groups: [VR mail, VR web]",
+            "protection_groups: [VR mail, VR webb]",
+            "46:34: recovery_plans[0].protection_groups[1]: unknown protection group 'VR webb'",
+        ),
+        (
+            "protection_groups: [VR mail, VR web]",
+            "protection_groups: [VR mail]",
+            "48:7: recovery_plans[0].vms.db01: VM 'db01' is in none of the plan's protection groups",
+        ),
+    ],
+)
 def test_plan_metadata_and_references_are_located(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert old in DEFAULT
     problems = refused(DEFAULT.replace(old, new, 1), tmp_path)
@@ -123,14 +157,17 @@ def test_plan_metadata_and_references_are_located(tmp_path: Path, old: str, new:
 
 
 def test_a_group_vm_without_replication_is_a_finding(tmp_path: Path) -> None:
-    text = DEFAULT.replace("    replication: {target_datastore: ESX3_LOCAL, rpo: 15m, quiesce: true, "
-                           "network_compression: false}\n", "", 1)
+    text = DEFAULT.replace(
+        "    replication: {target_datastore: ESX3_LOCAL, rpo: 15m, quiesce: true, network_compression: false}\n", "", 1
+    )
     assert "40:27: protection_groups[0].vms[0]: VM 'mail04' has no replication" in "\n".join(refused(text, tmp_path))
 
 
 def test_dependency_cycles_are_a_finding(tmp_path: Path) -> None:
-    text = DEFAULT.replace("dependencies: []\n        startup: {action: POWER_ON, tools_timeout: 120s, delay: 0s}",
-                           "dependencies: [web01]\n        startup: {action: POWER_ON, tools_timeout: 120s, delay: 0s}")
+    text = DEFAULT.replace(
+        "dependencies: []\n        startup: {action: POWER_ON, tools_timeout: 120s, delay: 0s}",
+        "dependencies: [web01]\n        startup: {action: POWER_ON, tools_timeout: 120s, delay: 0s}",
+    )
     assert text != DEFAULT
     assert "48:7: recovery_plans[0].vms: the VM dependencies form a cycle" in refused(text, tmp_path)
 
@@ -156,8 +193,9 @@ def test_lab_up_with_a_bad_topology_starts_nothing(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"srmctl: error: {bad}:49:19: recovery_plans[0].vms.db01.priority: ")
     assert "Traceback" not in result.output and result.stdout == ""
     assert not (tmp_path / "lab").exists()  # nothing started, nothing written
-    as_json = CliRunner().invoke(cli, ["lab", "up", "--dir", str(tmp_path / "lab"), "--topology", str(bad),
-                                       "-o", "json"])
+    as_json = CliRunner().invoke(
+        cli, ["lab", "up", "--dir", str(tmp_path / "lab"), "--topology", str(bad), "-o", "json"]
+    )
     doc = json.loads(as_json.stdout)
     assert as_json.exit_code == 3 and doc["error"]["code"] == "runbook_invalid"
     assert doc["error"]["problems"][0].startswith(f"{bad}:49:19: ")

@@ -95,8 +95,11 @@ def test_install_without_go_says_what_to_install(bare: Path) -> None:
 
 def test_a_failed_build_keeps_the_installed_binary(bare: Path) -> None:
     # A 'go' that fails the build, as a real one does on a broken module download.
-    _executable(bare / "path" / "go", "#!/bin/sh\n[ \"$1\" = version ] && echo 'go version go0' && exit 0\n"
-                                      "echo 'cannot reach the module proxy' >&2\nexit 1\n")
+    _executable(
+        bare / "path" / "go",
+        "#!/bin/sh\n[ \"$1\" = version ] && echo 'go version go0' && exit 0\n"
+        "echo 'cannot reach the module proxy' >&2\nexit 1\n",
+    )
     before = _executable(bare / "data" / "bin" / "vcsim", "#!/bin/sh\necho old\n")
     with pytest.raises(LabError, match="cannot reach the module proxy"):
         install_vcsim()

@@ -8,15 +8,21 @@ from srmctl.metadata.diff import diff_snapshots, not_compared
 from srmctl.metadata.groups import LayoutError, WantedGroup, group_layout
 from srmctl.metadata.snapshot import GroupInfo, PlanInfo, Snapshot, Source, dump_snapshot, now, parse_snapshot
 
-RECORDED = {"VR mail": GroupInfo(description="mail tier", vms=("mail04",), plans=("VR Failover",)),
-            "VR web": GroupInfo(vms=("web02", "db01", "web01"), plans=("VR Failover",))}
+RECORDED = {
+    "VR mail": GroupInfo(description="mail tier", vms=("mail04",), plans=("VR Failover",)),
+    "VR web": GroupInfo(vms=("web02", "db01", "web01"), plans=("VR Failover",)),
+}
 ALL = ("mail04", "db01", "web01", "web02")
 
 
 def _snapshot(groups: dict[str, GroupInfo] | None) -> Snapshot:
-    return Snapshot(taken_at=now(), source=Source(site="new-york", srm="127.0.0.1:1"),
-                    plan=PlanInfo(name="VR Failover", protected_site="new-york", recovery_site="new-jersey"),
-                    groups=groups, replication={})
+    return Snapshot(
+        taken_at=now(),
+        source=Source(site="new-york", srm="127.0.0.1:1"),
+        plan=PlanInfo(name="VR Failover", protected_site="new-york", recovery_site="new-jersey"),
+        groups=groups,
+        replication={},
+    )
 
 
 def test_groups_round_trip_and_an_old_snapshot_still_loads() -> None:
@@ -30,10 +36,16 @@ def test_groups_round_trip_and_an_old_snapshot_still_loads() -> None:
 def test_diff_sees_a_renamed_group_and_a_moved_vm() -> None:
     before = _snapshot(RECORDED)
     renamed = _snapshot({"VR apps" if k == "VR mail" else k: v for k, v in RECORDED.items()})
-    assert {(c.path, c.kind) for c in diff_snapshots(before, renamed)} == {("groups.VR mail", "removed"),
-                                                                           ("groups.VR apps", "added")}
-    moved = _snapshot({"VR mail": RECORDED["VR mail"].model_copy(update={"vms": ("mail04", "web01")}),
-                       "VR web": RECORDED["VR web"].model_copy(update={"vms": ("db01", "web02")})})
+    assert {(c.path, c.kind) for c in diff_snapshots(before, renamed)} == {
+        ("groups.VR mail", "removed"),
+        ("groups.VR apps", "added"),
+    }
+    moved = _snapshot(
+        {
+            "VR mail": RECORDED["VR mail"].model_copy(update={"vms": ("mail04", "web01")}),
+            "VR web": RECORDED["VR web"].model_copy(update={"vms": ("db01", "web02")}),
+        }
+    )
     paths = {c.path for c in diff_snapshots(before, moved)}
     assert paths == {"groups.VR mail.vms[1]", "groups.VR web.vms[1]", "groups.VR web.vms[2]"}
     assert diff_snapshots(before, moved, groups=False) == ()  # metadata.restore leaves groups to groups.create
@@ -50,31 +62,44 @@ def test_an_old_snapshot_is_compared_without_groups_and_says_so() -> None:
 def test_the_default_layout_is_the_plans_own_groups() -> None:
     assert group_layout(RECORDED, ALL) == (
         WantedGroup("VR mail", ("mail04",), "mail tier", ("VR mail",)),
-        WantedGroup("VR web", ("db01", "web01", "web02"), "", ("VR web",)))
+        WantedGroup("VR web", ("db01", "web01", "web02"), "", ("VR web",)),
+    )
     # A runbook moving part of the plan rebuilds only the groups holding its VMs.
     assert [w.name for w in group_layout(RECORDED, ("mail04",))] == ["VR mail"]
 
 
 def test_renames_and_merges() -> None:
     assert [(w.name, w.vms) for w in group_layout(RECORDED, ALL, rename={"VR mail": "Mail"})] == [
-        ("Mail", ("mail04",)), ("VR web", ("db01", "web01", "web02"))]
+        ("Mail", ("mail04",)),
+        ("VR web", ("db01", "web01", "web02")),
+    ]
     (merged,) = group_layout(RECORDED, ALL, rename={"VR mail": "VR apps", "VR web": "VR apps"})
     assert merged == WantedGroup("VR apps", tuple(sorted(ALL)), "", ("VR mail", "VR web"))
     (one,) = group_layout(None, ALL, one_group="VR apps")
     assert one.vms == tuple(sorted(ALL))
     # A rename already applied (a snapshot of a plan rebuilt under the new name) is not an unknown group.
-    assert [w.name for w in group_layout({"Mail": RECORDED["VR mail"]}, ("mail04",), rename={"VR mail": "Mail"})] \
-        == ["Mail"]
+    assert [w.name for w in group_layout({"Mail": RECORDED["VR mail"]}, ("mail04",), rename={"VR mail": "Mail"})] == [
+        "Mail"
+    ]
 
 
-@pytest.mark.parametrize(("recorded", "vms", "rename", "message"), [
-    (None, ALL, {}, "no record of the recovery plan's protection groups"),
-    (RECORDED, ALL, {"VR mial": "Mail"}, "protection_groups.rename names 'VR mial', not a protection group of the "
-                                         "recovery plan (it has: 'VR mail', 'VR web')"),
-    (RECORDED, (*ALL, "app05"), {}, "no protection group of the recovery plan holds app05"),
-    ({**RECORDED, "VR extra": GroupInfo(vms=("web01",))}, ALL, {}, "VM web01 is in two protection groups"),
-])
-def test_layout_problems_are_named(recorded: dict[str, GroupInfo] | None, vms: tuple[str, ...],
-                                   rename: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("recorded", "vms", "rename", "message"),
+    [
+        (None, ALL, {}, "no record of the recovery plan's protection groups"),
+        (
+            RECORDED,
+            ALL,
+            {"VR mial": "Mail"},
+            "protection_groups.rename names 'VR mial', not a protection group of the "
+            "recovery plan (it has: 'VR mail', 'VR web')",
+        ),
+        (RECORDED, (*ALL, "app05"), {}, "no protection group of the recovery plan holds app05"),
+        ({**RECORDED, "VR extra": GroupInfo(vms=("web01",))}, ALL, {}, "VM web01 is in two protection groups"),
+    ],
+)
+def test_layout_problems_are_named(
+    recorded: dict[str, GroupInfo] | None, vms: tuple[str, ...], rename: dict[str, str], message: str
+) -> None:
     with pytest.raises(LayoutError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         group_layout(recorded, vms, rename=rename)

@@ -43,9 +43,16 @@ def destroy(srm: SrmClient) -> None:
     """What rebuilding the protection groups does to a plan: every customisation back to defaults."""
     plan = srm.plan_by_name(PLAN)
     for vm in srm.plan_vms(plan.id):
-        srm.update_recovery_settings(plan.id, vm.id, VmRecoverySettings(
-            priority="P3", startup_action="POWER_ON", ip_customization_type="AUTO",  # type: ignore[arg-type]
-            shutdown_action_settings=ShutdownActionSettings(skip_shutdown_guest=False, timeout_seconds=300)))
+        srm.update_recovery_settings(
+            plan.id,
+            vm.id,
+            VmRecoverySettings(
+                priority="P3",
+                startup_action="POWER_ON",
+                ip_customization_type="AUTO",  # type: ignore[arg-type]
+                shutdown_action_settings=ShutdownActionSettings(skip_shutdown_guest=False, timeout_seconds=300),
+            ),
+        )
     for view in ("test", "recovery"):
         for step in srm.recovery_steps(plan.id, view):
             if step.plan_callout_position_spec is not None:
@@ -74,8 +81,9 @@ def test_export_destroy_restore_gives_an_empty_diff(sim: SrmsimHandle, srm: SrmC
 def test_invalid_dependencies_are_refused_before_any_change(sim: SrmsimHandle, srm: SrmClient) -> None:
     snapshot = capture(srm, PLAN, site="new-york")
     web01, web02 = snapshot.vms["web01"], snapshot.vms["web02"]
-    cyclic = snapshot.model_copy(update={"vms": {**snapshot.vms,
-                                                 "web02": web02.model_copy(update={"dependencies": ("web01",)})}})
+    cyclic = snapshot.model_copy(
+        update={"vms": {**snapshot.vms, "web02": web02.model_copy(update={"dependencies": ("web01",)})}}
+    )
     with pytest.raises(RunbookInvalid, match="cycle: web01 → web02 → web01"):
         plan_restore(srm, PLAN, cyclic)
     cross = snapshot.model_copy(update={"vms": {**snapshot.vms, "web01": web01.model_copy(update={"priority": "P1"})}})
@@ -92,8 +100,13 @@ def test_unknown_vms_are_reported_not_guessed(sim: SrmsimHandle, srm: SrmClient)
 
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
-callouts = st.builds(SnapshotCallout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
-                     content=text, timeout=st.integers(0, 3600).map(lambda s: timedelta(seconds=s)))
+callouts = st.builds(
+    SnapshotCallout,
+    type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]),
+    name=text,
+    content=text,
+    timeout=st.integers(0, 3600).map(lambda s: timedelta(seconds=s)),
+)
 
 
 @st.composite
@@ -111,12 +124,20 @@ def plan_metadata(draw: st.DrawFn, base: Snapshot) -> Snapshot:
             shutdown=base.vms[name].shutdown,
             pre_power_on=tuple(draw(st.lists(callouts, max_size=2))),
             post_power_on=tuple(draw(st.lists(callouts, max_size=2))),
-            ip=tuple(nics), ip_customization="MANUAL" if nics else "AUTO",
+            ip=tuple(nics),
+            ip_customization="MANUAL" if nics else "AUTO",
         )
-    steps = tuple(PlanStep(position=i, type="PROMPT", name=draw(text), content=draw(text))
-                  for i in sorted(draw(st.sets(st.integers(0, 3), max_size=2))))
-    return base.model_copy(update={"vms": vms, "steps": {"recovery": steps} if steps else {},
-                                   "plan": base.plan.model_copy(update={"description": draw(text)})})
+    steps = tuple(
+        PlanStep(position=i, type="PROMPT", name=draw(text), content=draw(text))
+        for i in sorted(draw(st.sets(st.integers(0, 3), max_size=2)))
+    )
+    return base.model_copy(
+        update={
+            "vms": vms,
+            "steps": {"recovery": steps} if steps else {},
+            "plan": base.plan.model_copy(update={"description": draw(text)}),
+        }
+    )
 
 
 def test_random_metadata_round_trips_exactly(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
@@ -148,17 +169,20 @@ def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: S
     # The topology gives positions only; a capture also records the built-in step each custom step follows.
     assert all(s.after is not None for steps in live.steps.values() for s in steps)
     assert {v: tuple(PlanStep.model_validate(s) for s in steps) for v, steps in plan.steps.items()} == {
-        v: tuple(s.model_copy(update={"after": None}) for s in steps) for v, steps in live.steps.items()}
+        v: tuple(s.model_copy(update={"after": None}) for s in steps) for v, steps in live.steps.items()
+    }
 
 
 def test_secrets_in_callouts_are_never_written_in_clear(sim: SrmsimHandle, srm: SrmClient, tmp_path: Path) -> None:
     from srmctl.metadata.snapshot import write_snapshot
 
     base = capture(srm, PLAN, site="new-york")
-    secret = SnapshotCallout(type="RUN_ON_SRM_SERVER", name="Mount share",
-                             content="net use s: /user:svc password=hunter2")
-    with_secret = base.model_copy(update={"vms": {**base.vms, "db01": base.vms["db01"].model_copy(
-        update={"pre_power_on": (secret,)})}})
+    secret = SnapshotCallout(
+        type="RUN_ON_SRM_SERVER", name="Mount share", content="net use s: /user:svc password=hunter2"
+    )
+    with_secret = base.model_copy(
+        update={"vms": {**base.vms, "db01": base.vms["db01"].model_copy(update={"pre_power_on": (secret,)})}}
+    )
     apply_restore(srm, plan_restore(srm, PLAN, with_secret))
 
     snapshot = capture(srm, PLAN, site="new-york")
@@ -190,9 +214,17 @@ def test_custom_steps_follow_their_built_in_step_when_the_list_differs(sim: Srms
     titles = built_in_titles(srm, plan_id, "recovery")
     top = [s for s in srm.recovery_steps(plan_id, "recovery") if s.depth == 0]
     position = next(i for i, s in enumerate(top) if s.title == "Prepare storage") + 1
-    srm.create_plan_callout(plan_id, "recovery", CalloutSpec(name="Check the array", content="ok?",
-                                                             callout_type="PROMPT", timeout_seconds=0,  # type: ignore[arg-type]
-                                                             position=position))
+    srm.create_plan_callout(
+        plan_id,
+        "recovery",
+        CalloutSpec(
+            name="Check the array",
+            content="ok?",
+            callout_type="PROMPT",
+            timeout_seconds=0,  # type: ignore[arg-type]
+            position=position,
+        ),
+    )
     before = capture(srm, PLAN, site="new-york")
     step = next(s for s in before.steps["recovery"] if s.name == "Check the array")
     assert step.after == "Prepare storage"
@@ -201,8 +233,11 @@ def test_custom_steps_follow_their_built_in_step_when_the_list_differs(sim: Srms
         after_titles = built_in_titles(srm, plan_id, "recovery")
         assert after_titles != titles and "Restore recovery site hosts from standby" in after_titles
         # A snapshot without anchors (positions only) would put the step after the new built-in step.
-        old_style = before.model_copy(update={"steps": {v: tuple(s.model_copy(update={"after": None}) for s in st)
-                                                        for v, st in before.steps.items()}})
+        old_style = before.model_copy(
+            update={
+                "steps": {v: tuple(s.model_copy(update={"after": None}) for s in st) for v, st in before.steps.items()}
+            }
+        )
         destroy(srm)
         apply_restore(srm, plan_restore(srm, PLAN, old_style))
         misplaced = next(s for s in plan_steps(srm, plan_id, "recovery") if s.name == "Check the array")

@@ -35,15 +35,38 @@ from srmctl.metadata.snapshot import (
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 names = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
 seconds = st.integers(0, 86400).map(lambda s: timedelta(seconds=s))
-callouts = st.builds(SnapshotCallout, type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]), name=text,
-                     content=text, timeout=seconds)
-ipv4 = st.builds(Ipv4, type=st.just("STATIC"), address=st.ip_addresses(v=4).map(str),
-                 mask=st.just("255.255.255.0"), gateway=st.ip_addresses(v=4).map(str))
-ipv6 = st.builds(Ipv6, type=st.just("STATIC"), address=st.ip_addresses(v=6).map(str),
-                 prefix_length=st.integers(0, 128), gateway=st.none() | st.ip_addresses(v=6).map(str))
-settings_ = st.builds(IpConfig, ipv4=st.none() | ipv4, ipv6=st.none() | ipv6,
-                      dns=st.none() | st.builds(Dns, servers=st.lists(st.ip_addresses().map(str), max_size=2)
-                                                .map(tuple), suffixes=st.lists(names, max_size=2).map(tuple)))
+callouts = st.builds(
+    SnapshotCallout,
+    type=st.sampled_from(["RUN_ON_SRM_SERVER", "RUN_ON_VM", "PROMPT"]),
+    name=text,
+    content=text,
+    timeout=seconds,
+)
+ipv4 = st.builds(
+    Ipv4,
+    type=st.just("STATIC"),
+    address=st.ip_addresses(v=4).map(str),
+    mask=st.just("255.255.255.0"),
+    gateway=st.ip_addresses(v=4).map(str),
+)
+ipv6 = st.builds(
+    Ipv6,
+    type=st.just("STATIC"),
+    address=st.ip_addresses(v=6).map(str),
+    prefix_length=st.integers(0, 128),
+    gateway=st.none() | st.ip_addresses(v=6).map(str),
+)
+settings_ = st.builds(
+    IpConfig,
+    ipv4=st.none() | ipv4,
+    ipv6=st.none() | ipv6,
+    dns=st.none()
+    | st.builds(
+        Dns,
+        servers=st.lists(st.ip_addresses().map(str), max_size=2).map(tuple),
+        suffixes=st.lists(names, max_size=2).map(tuple),
+    ),
+)
 
 
 @st.composite
@@ -57,25 +80,73 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
             instance_uuid=draw(st.none() | st.uuids().map(str)),
             priority=draw(st.sampled_from(["P1", "P2", "P3", "P4", "P5"])),
             dependencies=tuple(deps),
-            startup=Startup(action=draw(st.sampled_from(["POWER_ON", "DO_NOT_POWER_ON"])),
-                            tools_timeout=draw(st.none() | seconds), delay=draw(st.none() | seconds)),
+            startup=Startup(
+                action=draw(st.sampled_from(["POWER_ON", "DO_NOT_POWER_ON"])),
+                tools_timeout=draw(st.none() | seconds),
+                delay=draw(st.none() | seconds),
+            ),
             shutdown=draw(st.none() | st.builds(Shutdown, skip_guest=st.booleans(), timeout=seconds)),
             pre_power_on=tuple(draw(st.lists(callouts, max_size=3))),
             post_power_on=tuple(draw(st.lists(callouts, max_size=3))),
-            ip=tuple(draw(st.lists(st.builds(NicIp, nic=st.integers(0, 3), recovery=st.none() | settings_,
-                                             protected=st.none() | settings_), max_size=2))),
+            ip=tuple(
+                draw(
+                    st.lists(
+                        st.builds(
+                            NicIp,
+                            nic=st.integers(0, 3),
+                            recovery=st.none() | settings_,
+                            protected=st.none() | settings_,
+                        ),
+                        max_size=2,
+                    )
+                )
+            ),
         )
-    steps = draw(st.dictionaries(st.sampled_from(["recovery", "test"]), st.lists(
-        st.builds(PlanStep, type=st.sampled_from(["PROMPT", "RUN_ON_SRM_SERVER"]), name=text, content=text,
-                  timeout=seconds, position=st.integers(0, 20)), max_size=3).map(tuple), max_size=2))
-    groups = draw(st.none() | st.dictionaries(text, st.builds(
-        GroupInfo, type=st.sampled_from(["HBR", "ABR"]), description=text,
-        vms=st.lists(st.sampled_from(vm_names), unique=True).map(tuple), plans=st.lists(text).map(tuple)),
-        max_size=3))
-    return Snapshot(taken_at=now(), source=Source(site="new-york", srm="127.0.0.1:1"),
-                    plan=PlanInfo(name=draw(text), description=draw(text), protected_site="new-york",
-                                  recovery_site="new-jersey", protection_groups=tuple(draw(st.lists(text)))),
-                    vms=vms, steps=steps, groups=groups)
+    steps = draw(
+        st.dictionaries(
+            st.sampled_from(["recovery", "test"]),
+            st.lists(
+                st.builds(
+                    PlanStep,
+                    type=st.sampled_from(["PROMPT", "RUN_ON_SRM_SERVER"]),
+                    name=text,
+                    content=text,
+                    timeout=seconds,
+                    position=st.integers(0, 20),
+                ),
+                max_size=3,
+            ).map(tuple),
+            max_size=2,
+        )
+    )
+    groups = draw(
+        st.none()
+        | st.dictionaries(
+            text,
+            st.builds(
+                GroupInfo,
+                type=st.sampled_from(["HBR", "ABR"]),
+                description=text,
+                vms=st.lists(st.sampled_from(vm_names), unique=True).map(tuple),
+                plans=st.lists(text).map(tuple),
+            ),
+            max_size=3,
+        )
+    )
+    return Snapshot(
+        taken_at=now(),
+        source=Source(site="new-york", srm="127.0.0.1:1"),
+        plan=PlanInfo(
+            name=draw(text),
+            description=draw(text),
+            protected_site="new-york",
+            recovery_site="new-jersey",
+            protection_groups=tuple(draw(st.lists(text))),
+        ),
+        vms=vms,
+        steps=steps,
+        groups=groups,
+    )
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -101,9 +172,15 @@ def _base() -> Snapshot:
     topology = load_topology()
     plan = topology.recovery_plans[0]
     return Snapshot(
-        taken_at=now(), source=Source(site="new-york", srm="x"),
-        plan=PlanInfo(name=plan.name, description=plan.description, protected_site="new-york",
-                      recovery_site="new-jersey", protection_groups=tuple(plan.protection_groups)),
+        taken_at=now(),
+        source=Source(site="new-york", srm="x"),
+        plan=PlanInfo(
+            name=plan.name,
+            description=plan.description,
+            protected_site="new-york",
+            recovery_site="new-jersey",
+            protection_groups=tuple(plan.protection_groups),
+        ),
         vms={n: VmMetadata.model_validate(m) for n, m in plan.vms.items()},
         steps={k: tuple(PlanStep.model_validate(s) for s in v) for k, v in plan.steps.items()},  # type: ignore[misc]
     )
@@ -118,11 +195,14 @@ def test_lab_topology_metadata_is_the_snapshot_vocabulary() -> None:
     assert snapshot.richness > len(snapshot.vms)
 
 
-@pytest.mark.parametrize("change, path", [
-    (lambda s: {"vms": {k: v for k, v in s.vms.items() if k != "web02"}}, "vms.web02"),
-    (lambda s: {"steps": {}}, "steps.recovery"),
-    (lambda s: {"plan": s.plan.model_copy(update={"description": "x"})}, "plan.description"),
-])
+@pytest.mark.parametrize(
+    "change, path",
+    [
+        (lambda s: {"vms": {k: v for k, v in s.vms.items() if k != "web02"}}, "vms.web02"),
+        (lambda s: {"steps": {}}, "steps.recovery"),
+        (lambda s: {"plan": s.plan.model_copy(update={"description": "x"})}, "plan.description"),
+    ],
+)
 def test_drift_kinds_are_reported(change, path: str) -> None:  # type: ignore[no-untyped-def]
     base = _base()
     changes = diff_snapshots(base, base.model_copy(update=change(base)))

@@ -46,24 +46,51 @@ def test_the_good_snapshot_reads() -> None:
     assert nic is not None and nic.ipv4 is not None and nic.ipv4.address == "10.20.0.21"
 
 
-@pytest.mark.parametrize("old,new,expected", [
-    ("address: 10.20.0.21", "address: 999.1.1.1",
-     "12:27: vms.mail01.ip[0].recovery.ipv4.address: '999.1.1.1' is not an IPv4 address"),
-    ("mask: 255.255.255.0", "mask: 255.0.255.0",
-     "12:45: vms.mail01.ip[0].recovery.ipv4.mask: '255.0.255.0' is not an IPv4 netmask such as 255.255.255.0"),
-    ("mask: 255.255.255.0", "mask: mask",
-     "12:45: vms.mail01.ip[0].recovery.ipv4.mask: 'mask' is not an IPv4 netmask such as 255.255.255.0"),
-    ("gateway: 10.20.0.1", "gateway: 10.20.0",
-     "12:69: vms.mail01.ip[0].recovery.ipv4.gateway: '10.20.0' is not an IPv4 address"),
-    ('address: "fd00:20::31"', 'address: "fd00:20::31::1"',
-     "13:27: vms.mail01.ip[0].recovery.ipv6.address: 'fd00:20::31::1' is not an IPv6 address"),
-    ('gateway: "fd00:20::1"', "gateway: 10.20.0.1",
-     "13:70: vms.mail01.ip[0].recovery.ipv6.gateway: '10.20.0.1' is not an IPv6 address"),
-    ("servers: [10.20.0.2,", "servers: [10.20.0.256,",
-     "14:27: vms.mail01.ip[0].recovery.dns.servers[0]: '10.20.0.256' is not an IP address"),
-    ("primary: 10.20.0.3", "primary: wins.corp",
-     "15:27: vms.mail01.ip[0].recovery.wins.primary: 'wins.corp' is not an IPv4 address"),
-])
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        (
+            "address: 10.20.0.21",
+            "address: 999.1.1.1",
+            "12:27: vms.mail01.ip[0].recovery.ipv4.address: '999.1.1.1' is not an IPv4 address",
+        ),
+        (
+            "mask: 255.255.255.0",
+            "mask: 255.0.255.0",
+            "12:45: vms.mail01.ip[0].recovery.ipv4.mask: '255.0.255.0' is not an IPv4 netmask such as 255.255.255.0",
+        ),
+        (
+            "mask: 255.255.255.0",
+            "mask: mask",
+            "12:45: vms.mail01.ip[0].recovery.ipv4.mask: 'mask' is not an IPv4 netmask such as 255.255.255.0",
+        ),
+        (
+            "gateway: 10.20.0.1",
+            "gateway: 10.20.0",
+            "12:69: vms.mail01.ip[0].recovery.ipv4.gateway: '10.20.0' is not an IPv4 address",
+        ),
+        (
+            'address: "fd00:20::31"',
+            'address: "fd00:20::31::1"',
+            "13:27: vms.mail01.ip[0].recovery.ipv6.address: 'fd00:20::31::1' is not an IPv6 address",
+        ),
+        (
+            'gateway: "fd00:20::1"',
+            "gateway: 10.20.0.1",
+            "13:70: vms.mail01.ip[0].recovery.ipv6.gateway: '10.20.0.1' is not an IPv6 address",
+        ),
+        (
+            "servers: [10.20.0.2,",
+            "servers: [10.20.0.256,",
+            "14:27: vms.mail01.ip[0].recovery.dns.servers[0]: '10.20.0.256' is not an IP address",
+        ),
+        (
+            "primary: 10.20.0.3",
+            "primary: wins.corp",
+            "15:27: vms.mail01.ip[0].recovery.wins.primary: 'wins.corp' is not an IPv4 address",
+        ),
+    ],
+)
 def test_invalid_addresses_are_refused_on_load(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert old in GOOD
     assert refused(GOOD.replace(old, new), tmp_path) == [expected]
@@ -88,7 +115,8 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
 
 def test_oversized_file_is_not_read(tmp_path: Path) -> None:
     assert refused(GOOD + "#" * (1024 * 1024) + "\n", tmp_path) == [
-        "1:1: (root): snapshot is larger than 1024 KiB: not read"]
+        "1:1: (root): snapshot is larger than 1024 KiB: not read"
+    ]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
@@ -97,17 +125,24 @@ def test_device_is_refused() -> None:
         read_snapshot(Path("/dev/zero"))
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("", "1:1: (root): snapshot is empty"),
-    ("format: [\n", "2:1: (root): invalid YAML: expected the node content, but found '<stream end>' "
-                    "(while parsing a flow node)"),
-    ("a: \x00\n", "1:4: (root): character U+0000 is not allowed in YAML text"),
-    ("- 1\n", "1:1: (root): Input should be a valid dictionary or instance of Snapshot"),
-    (GOOD.replace("taken_at: 2024-06-11T10:15:00Z", "taken_at: 2024-13-11"),
-     "2:11: taken_at: invalid YAML: cannot read '2024-13-11' as a date: month must be in 1..12"),
-    (GOOD + "format: srmctl/plan-metadata/v1\n",
-     "16:1: format: duplicate key 'format' (first at line 1:1)"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "1:1: (root): snapshot is empty"),
+        (
+            "format: [\n",
+            "2:1: (root): invalid YAML: expected the node content, but found '<stream end>' "
+            "(while parsing a flow node)",
+        ),
+        ("a: \x00\n", "1:4: (root): character U+0000 is not allowed in YAML text"),
+        ("- 1\n", "1:1: (root): Input should be a valid dictionary or instance of Snapshot"),
+        (
+            GOOD.replace("taken_at: 2024-06-11T10:15:00Z", "taken_at: 2024-13-11"),
+            "2:11: taken_at: invalid YAML: cannot read '2024-13-11' as a date: month must be in 1..12",
+        ),
+        (GOOD + "format: srmctl/plan-metadata/v1\n", "16:1: format: duplicate key 'format' (first at line 1:1)"),
+    ],
+)
 def test_broken_yaml_is_located(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in refused(text, tmp_path)
 

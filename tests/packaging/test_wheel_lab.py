@@ -22,15 +22,25 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the lab needs beyond the Python modules: the default topology, vcsim's Go sources, srmsim's entry point.
-LAB_FILES = ("srmctl/labkit/default-topology.yaml", "srmctl/lab/vcsim_go/go.mod", "srmctl/lab/vcsim_go/go.sum",
-             "srmctl/lab/vcsim_go/main.go", "srmctl/srmsim/__main__.py", "srmctl/labkit/certs.py", "srmctl/py.typed")
+LAB_FILES = (
+    "srmctl/labkit/default-topology.yaml",
+    "srmctl/lab/vcsim_go/go.mod",
+    "srmctl/lab/vcsim_go/go.sum",
+    "srmctl/lab/vcsim_go/main.go",
+    "srmctl/srmsim/__main__.py",
+    "srmctl/labkit/certs.py",
+    "srmctl/py.typed",
+)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-                   check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=600,
+    )
     [built] = out.glob("srmctl-*.whl")
     return built
 
@@ -40,8 +50,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """A fresh virtualenv (no system packages) holding the wheel and its dependencies; yields its bin folder."""
     env_dir = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-    subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
-                   check=True, timeout=900)
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=900
+    )
     yield env_dir / "bin"
 
 
@@ -49,10 +60,16 @@ def _env(bin_dir: Path, tmp: Path, **extra: str) -> dict[str, str]:
     # Nothing of the repository's environment: PATH has the new virtualenv, Go (if any) and the system.
     go = shutil.which("go")
     path = [str(bin_dir), *([str(Path(go).parent)] if go else []), "/usr/bin", "/bin"]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SRMCTL_", "VIRTUAL_ENV", "PYTHON", "COLUMNS"))}
-    return {**env, **_go_caches(go), "PATH": os.pathsep.join(path), "HOME": str(tmp / "home"),
-            "SRMCTL_HOME": str(tmp / "state"), "SRMCTL_DATA_DIR": str(tmp / "data"), **extra}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SRMCTL_", "VIRTUAL_ENV", "PYTHON", "COLUMNS"))}
+    return {
+        **env,
+        **_go_caches(go),
+        "PATH": os.pathsep.join(path),
+        "HOME": str(tmp / "home"),
+        "SRMCTL_HOME": str(tmp / "state"),
+        "SRMCTL_DATA_DIR": str(tmp / "data"),
+        **extra,
+    }
 
 
 def _go_caches(go: str | None) -> dict[str, str]:
@@ -67,8 +84,9 @@ def _go_caches(go: str | None) -> dict[str, str]:
 
 
 def _srmctl(bin_dir: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bin_dir / "srmctl"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run(
+        [str(bin_dir / "srmctl"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_wheel_holds_what_the_lab_needs(wheel: Path) -> None:

@@ -34,39 +34,105 @@ HERE = Path(__file__).parent
 RUNBOOK = yaml.safe_load((HERE / "good" / "full.yaml").read_text())
 TOPOLOGY = yaml.safe_load(resources.files("srmctl.labkit").joinpath("default-topology.yaml").read_text())
 SNAPSHOT = {
-    "format": "srmctl/plan-metadata/v1", "taken_at": "2024-06-11T10:15:00Z",
+    "format": "srmctl/plan-metadata/v1",
+    "taken_at": "2024-06-11T10:15:00Z",
     "source": {"site": "new-york", "srm": "srm-ny.lab"},
     "plan": {"name": "Mail", "protected_site": "new-york", "recovery_site": "new-jersey"},
-    "vms": {"mail01": {"priority": "P1", "shutdown": {"timeout": "300s"}, "ip": [{"nic": 0, "recovery": {
-        "ipv4": {"address": "10.0.0.1", "mask": "255.255.255.0", "gateway": "10.0.0.254"},
-        "dns": {"servers": ["10.0.0.2"]}}}]}},
+    "vms": {
+        "mail01": {
+            "priority": "P1",
+            "shutdown": {"timeout": "300s"},
+            "ip": [
+                {
+                    "nic": 0,
+                    "recovery": {
+                        "ipv4": {"address": "10.0.0.1", "mask": "255.255.255.0", "gateway": "10.0.0.254"},
+                        "dns": {"servers": ["10.0.0.2"]},
+                    },
+                }
+            ],
+        }
+    },
 }
 LOADERS: dict[str, Callable[[Path], Any]] = {
-    "runbook": load_runbook, "topology": load_topology, "snapshot": read_snapshot}
+    "runbook": load_runbook,
+    "topology": load_topology,
+    "snapshot": read_snapshot,
+}
 FINDING = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): \S.*", re.S)
 
 # Examples per test, reported in the closing note.
-EXAMPLES = {"text": 300, "bytes": 150, "structured": 300, "mutated": 400, "deep": 40, "huge": 100,
-            "journal": 300, "cli": 40}
+EXAMPLES = {
+    "text": 300,
+    "bytes": 150,
+    "structured": 300,
+    "mutated": 400,
+    "deep": 40,
+    "huge": 100,
+    "journal": 300,
+    "cli": 40,
+}
 
 
 def fuzz(kind: str) -> settings:
-    return settings(max_examples=EXAMPLES[kind], deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=EXAMPLES[kind],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 # --- strategies ---------------------------------------------------------------------------------------------
 
 unicode_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
 durations = st.builds(lambda n, u: f"{n}{u}", st.integers(0, 10**30), st.sampled_from("dhms"))
-huge_numbers = st.one_of(st.integers(-(10**40), 10**40), st.floats(allow_nan=True, allow_infinity=True),
-                         st.just("9" * 5000), st.just(10**4000))
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), huge_numbers, unicode_text, durations,
-                    st.sampled_from(["on", "off", "yes", "2024-13-45", "0042", "1.10", "~", "", "15m", "P1",
-                                     "999.1.1.1", "fd00::1", "255.255.255.0", "!!binary x"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(unicode_text, st.sampled_from(
-        ["name", "vms", "sites", "steps", "rpo", "timeout", "ip", "<<", "password"])), inner, max_size=4)),
-    max_leaves=30)
+huge_numbers = st.one_of(
+    st.integers(-(10**40), 10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.just("9" * 5000),
+    st.just(10**4000),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    huge_numbers,
+    unicode_text,
+    durations,
+    st.sampled_from(
+        [
+            "on",
+            "off",
+            "yes",
+            "2024-13-45",
+            "0042",
+            "1.10",
+            "~",
+            "",
+            "15m",
+            "P1",
+            "999.1.1.1",
+            "fd00::1",
+            "255.255.255.0",
+            "!!binary x",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(
+                unicode_text,
+                st.sampled_from(["name", "vms", "sites", "steps", "rpo", "timeout", "ip", "<<", "password"]),
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=30,
+)
 
 
 def dumped(data: Any) -> str:
@@ -193,11 +259,23 @@ def test_huge_durations_and_numbers_in_valid_files(data: st.DataObject) -> None:
 
 
 @fuzz("journal")
-@given(st.lists(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda t: t.encode("utf-8", "replace")),
-                          st.builds(lambda v: json.dumps(v).encode(), st.recursive(
-                              st.none() | st.integers() | st.text(max_size=10),
-                              lambda i: st.lists(i, max_size=3) | st.dictionaries(st.text(max_size=5), i, max_size=3),
-                              max_leaves=10))), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=80),
+            st.text(max_size=80).map(lambda t: t.encode("utf-8", "replace")),
+            st.builds(
+                lambda v: json.dumps(v).encode(),
+                st.recursive(
+                    st.none() | st.integers() | st.text(max_size=10),
+                    lambda i: st.lists(i, max_size=3) | st.dictionaries(st.text(max_size=5), i, max_size=3),
+                    max_leaves=10,
+                ),
+            ),
+        ),
+        max_size=8,
+    )
+)
 def test_journal_reader_never_raises(lines: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / EVENTS).write_bytes(b"\n".join(lines))
@@ -206,8 +284,10 @@ def test_journal_reader_never_raises(lines: list[bytes]) -> None:
 
 
 @fuzz("cli")
-@given(st.one_of(deep_documents(), st.binary(max_size=200), values.map(dumped), mutated(RUNBOOK).map(dumped)),
-       st.booleans())
+@given(
+    st.one_of(deep_documents(), st.binary(max_size=200), values.map(dumped), mutated(RUNBOOK).map(dumped)),
+    st.booleans(),
+)
 def test_validate_command_exits_0_or_3_without_a_traceback(content: str | bytes, as_json: bool) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "rb.yaml"
@@ -221,4 +301,3 @@ def test_validate_command_exits_0_or_3_without_a_traceback(content: str | bytes,
         assert doc["ok"] is (result.exit_code == 0)
         if not doc["ok"]:
             assert doc["error"]["code"] == "runbook_invalid" and doc["error"]["exit_code"] == 3
-

@@ -60,12 +60,15 @@ def test_nesting_just_under_the_limit_is_only_a_type_finding(tmp_path: Path) -> 
     assert [p.split(": ", 1)[1] for p in problems_of(path)] == ["description: expected a string, got a list"]
 
 
-@pytest.mark.parametrize("key,value,text", [
-    ("replication.rpo", "1000000000d", "replication: {rpo: 1000000000d}"),
-    ("snapshot.max_age", "9999999999d", "snapshot: {max_age: 9999999999d}"),
-    ("snapshot.max_age", "3651d", "snapshot: {max_age: 3651d}"),
-    ("snapshot.max_age", "9" * 5000 + "s", "snapshot: {max_age: " + "9" * 5000 + "s}"),
-])
+@pytest.mark.parametrize(
+    "key,value,text",
+    [
+        ("replication.rpo", "1000000000d", "replication: {rpo: 1000000000d}"),
+        ("snapshot.max_age", "9999999999d", "snapshot: {max_age: 9999999999d}"),
+        ("snapshot.max_age", "3651d", "snapshot: {max_age: 3651d}"),
+        ("snapshot.max_age", "9" * 5000 + "s", "snapshot: {max_age: " + "9" * 5000 + "s}"),
+    ],
+)
 def test_huge_durations_are_refused(tmp_path: Path, key: str, value: str, text: str) -> None:
     base = MINIMAL.replace("replication: {rpo: 15m}\n", "") if key == "replication.rpo" else MINIMAL
     path = write(tmp_path, base + text + "\n")
@@ -107,7 +110,8 @@ def test_devices_are_refused_without_reading(device: str) -> None:
     result = run("validate", device, "-o", "json")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["error"]["problems"] == [
-        f"{device}:1:1: (root): cannot read runbook: not a regular file"]
+        f"{device}:1:1: (root): cannot read runbook: not a regular file"
+    ]
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
@@ -127,13 +131,23 @@ def test_control_character_is_located(tmp_path: Path) -> None:
     assert problems_of(path) == [f"{path}:2:8: (root): character U+0000 is not allowed in YAML text"]
 
 
-@pytest.mark.parametrize("line,message", [
-    ("description: 2024-13-45",
-     "description: invalid YAML: cannot read '2024-13-45' as a date: month must be in 1..12"),
-    ("concurrency: " + "9" * 5000,
-     "concurrency: invalid YAML: cannot read '" + "9" * 20 + "..." + "9" * 10
-     + "' as an integer: Exceeds the limit (4300 digits)"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        (
+            "description: 2024-13-45",
+            "description: invalid YAML: cannot read '2024-13-45' as a date: month must be in 1..12",
+        ),
+        (
+            "concurrency: " + "9" * 5000,
+            "concurrency: invalid YAML: cannot read '"
+            + "9" * 20
+            + "..."
+            + "9" * 10
+            + "' as an integer: Exceeds the limit (4300 digits)",
+        ),
+    ],
+)
 def test_values_yaml_cannot_construct_are_findings(tmp_path: Path, line: str, message: str) -> None:
     base = MINIMAL if not line.startswith("concurrency") else MINIMAL
     path = write(tmp_path, base + line + "\n")

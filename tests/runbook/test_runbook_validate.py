@@ -164,4 +164,4 @@ def test_ambiguous_site_names_are_quoted_in_key_paths(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     runbook.write_text(text.replace("vcenter: {host: vc-ny.lab, user: admin}", "vcenter: {host: vc-ny.lab}"))
     result = run("validate", str(runbook))
-    assert f"{runbook}:6:14: sites[\"new york\"].vcenter.user: required key is missing" in result.stderr
+    assert f'{runbook}:6:14: sites["new york"].vcenter.user: required key is missing' in result.stderr

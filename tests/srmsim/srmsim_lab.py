@@ -77,7 +77,7 @@ class Lab:
 
     def srmsim(self) -> SrmsimHandle:
         first = (self.directory / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-        return SrmsimHandle(None, json.loads(first[len(READY):]))
+        return SrmsimHandle(None, json.loads(first[len(READY) :]))
 
     def state(self) -> dict[str, Any]:
         return self.srmsim().state()

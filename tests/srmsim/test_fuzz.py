@@ -56,30 +56,69 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
         login()
         schema = schemathesis.openapi.from_dict(json.loads((specs_dir() / FILES[api]).read_text()))
         served = _served(api)
-        full = [st.not_a_server_error, st.status_code_conformance, st.content_type_conformance,
-                st.response_schema_conformance, st.response_headers_conformance]
+        full = [
+            st.not_a_server_error,
+            st.status_code_conformance,
+            st.content_type_conformance,
+            st.response_schema_conformance,
+            st.response_headers_conformance,
+        ]
         for result in schema.get_all_operations():
             operation = result.ok()
             checks = full if (operation.method.upper(), operation.path) in served else [st.not_a_server_error]
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                _fuzz(operation, mode, checks, base, http, login, sim.pairing_id, sent, failures,
-                      given=given, settings=settings, phases=[Phase.generate], health=list(HealthCheck))
+                _fuzz(
+                    operation,
+                    mode,
+                    checks,
+                    base,
+                    http,
+                    login,
+                    sim.pairing_id,
+                    sent,
+                    failures,
+                    given=given,
+                    settings=settings,
+                    phases=[Phase.generate],
+                    health=list(HealthCheck),
+                )
     finally:
         sim.stop()
-    print(f"fuzz {api}: {sent['all']} requests ({sent['served']} to operations srmsim serves), "
-          f"{len(failures)} failures")
+    print(
+        f"fuzz {api}: {sent['all']} requests ({sent['served']} to operations srmsim serves), {len(failures)} failures"
+    )
     assert not failures, "\n\n".join(failures[:10])
 
 
-def _fuzz(operation: Any, mode: Any, checks: list[Any], base: str, http: Any, login: Any, pairing_id: str,
-          sent: Counter[str], failures: list[str], *, given: Any, settings: Any, phases: Any, health: Any) -> None:
+def _fuzz(
+    operation: Any,
+    mode: Any,
+    checks: list[Any],
+    base: str,
+    http: Any,
+    login: Any,
+    pairing_id: str,
+    sent: Counter[str],
+    failures: list[str],
+    *,
+    given: Any,
+    settings: Any,
+    phases: Any,
+    health: Any,
+) -> None:
     import requests
 
     seen: set[str] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=phases, suppress_health_check=health,
-              derandomize=True)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=phases,
+        suppress_health_check=health,
+        derandomize=True,
+    )
     def run(case: Any) -> None:
         params = case.path_parameters or {}
         if "pairing_id" in params and sent["all"] % 2 == 0:

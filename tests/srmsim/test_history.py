@@ -52,8 +52,7 @@ def test_each_server_lists_the_runs_it_ran_with_the_user_and_a_cancelled_run_is_
     try:
         nj, ny = logged_in(sim, "new-jersey"), logged_in(sim, "new-york")
         seeded = nj.all_history_reports()
-        assert [(r.operation_type, r.result_state, r.username) for r in seeded] == [
-            ("FAILOVER", "SUCCESS", SEED_USER)]
+        assert [(r.operation_type, r.result_state, r.username) for r in seeded] == [("FAILOVER", "SUCCESS", SEED_USER)]
         assert ny.all_history_reports() == []
         plan = nj.plan_by_name("VR Failover")
         task = nj.reprotect_plan(plan.id, wait=False)
@@ -61,19 +60,28 @@ def test_each_server_lists_the_runs_it_ran_with_the_user_and_a_cancelled_run_is_
         with pytest.raises(OperationFailed):
             nj.wait_task(task)
         reports = nj.history_reports(plan.id)
-        assert [(r.operation_type, r.result_state) for r in reports] == [("FAILOVER", "SUCCESS"),
-                                                                         ("REPROTECT", "CANCELLED")]
+        assert [(r.operation_type, r.result_state) for r in reports] == [
+            ("FAILOVER", "SUCCESS"),
+            ("REPROTECT", "CANCELLED"),
+        ]
         last = reports[-1]
         assert last.username == sim.sites["new-jersey"].user and last.errors_list and last.error_count == 1
         assert nj.history_report(plan.id, last.report_id) == last
         # The list answers 202 with a task, whatever its content.
         site = sim.sites["new-york"]
-        with httpx.Client(base_url=f"https://{site.host}:{site.port}{ROOTS['srm']}", timeout=10,
-                          verify=ssl.create_default_context(cafile=site.cert)) as raw:
+        with httpx.Client(
+            base_url=f"https://{site.host}:{site.port}{ROOTS['srm']}",
+            timeout=10,
+            verify=ssl.create_default_context(cafile=site.cert),
+        ) as raw:
             raw.headers["x-dr-session"] = raw.post("/session", auth=(site.user, PASSWORD)).json()["session_id"]
             answer = raw.get(f"/pairings/{sim.pairing_id}/recovery-management/history-reports")
             assert answer.status_code == 202 and answer.json()["status"] in ("QUEUED", "RUNNING", "SUCCESS")
-            assert raw.get(f"/pairings/{sim.pairing_id}/recovery-management/plans/{plan.id}/history-reports/"
-                           f"{last.report_id}").status_code == 404  # new-jersey ran it, not new-york
+            assert (
+                raw.get(
+                    f"/pairings/{sim.pairing_id}/recovery-management/plans/{plan.id}/history-reports/{last.report_id}"
+                ).status_code
+                == 404
+            )  # new-jersey ran it, not new-york
     finally:
         sim.stop()

@@ -16,8 +16,11 @@ ROOT = "/api/rest/srm/v2"
 
 def _client(handle: SrmsimHandle, site: str = "new-york") -> httpx.Client:
     endpoint = handle.sites[site]
-    return httpx.Client(base_url=f"https://{endpoint.host}:{endpoint.port}",
-                        verify=ssl.create_default_context(cafile=endpoint.cert), timeout=10)
+    return httpx.Client(
+        base_url=f"https://{endpoint.host}:{endpoint.port}",
+        verify=ssl.create_default_context(cafile=endpoint.cert),
+        timeout=10,
+    )
 
 
 def _session(client: httpx.Client, handle: SrmsimHandle, api: str = "srm") -> dict[str, str]:
@@ -30,8 +33,12 @@ def _session(client: httpx.Client, handle: SrmsimHandle, api: str = "srm") -> di
 def test_unknown_paths_answer_404_without_a_body(srmsim: SrmsimHandle) -> None:  # noqa: F811
     with _client(srmsim) as client:
         headers = _session(client, srmsim)
-        for path in ("/nowhere", f"{ROOT}/nowhere", f"{ROOT}/pairings/{srmsim.pairing_id}/nothing-here",
-                     f"{ROOT}/pairings/not-the-pairing/recovery-management/plans"):
+        for path in (
+            "/nowhere",
+            f"{ROOT}/nowhere",
+            f"{ROOT}/pairings/{srmsim.pairing_id}/nothing-here",
+            f"{ROOT}/pairings/not-the-pairing/recovery-management/plans",
+        ):
             response = client.get(path, headers=headers)
             assert (response.status_code, response.content) == (404, b""), path
 
@@ -57,12 +64,14 @@ def test_calls_without_a_session_answer_401_before_routing(srmsim: SrmsimHandle)
 def test_errors_of_handlers_carry_the_response_error_shape(srmsim: SrmsimHandle) -> None:  # noqa: F811
     with _client(srmsim) as client:
         headers = _session(client, srmsim)
-        response = client.post(f"{ROOT}/pairings/{srmsim.pairing_id}/recovery-management/plans",
-                               headers=headers, json={"name": "x"})
+        response = client.post(
+            f"{ROOT}/pairings/{srmsim.pairing_id}/recovery-management/plans", headers=headers, json={"name": "x"}
+        )
         assert response.status_code == 400
         assert response.json()["error_code"] == "REMOTE_SITE_NOT_AUTHENTICATED"
-        response = client.post(f"{ROOT}/pairings/{srmsim.pairing_id}/recovery-management/plans",
-                               content=b"{not json", headers=headers)
+        response = client.post(
+            f"{ROOT}/pairings/{srmsim.pairing_id}/recovery-management/plans", content=b"{not json", headers=headers
+        )
         assert response.status_code == 400 and response.json()["error_code"] == "INVALID_JSON"
 
 

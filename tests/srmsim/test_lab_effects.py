@@ -21,8 +21,11 @@ from srmctl.srmsim.model import BLOCK
 VMS = ("db01", "mail04", "web01", "web02")
 FOLDERS = {"db01": "DB", "mail04": "Mail", "web01": "Web/Frontend", "web02": "Web/Frontend"}
 # The default topology's NIC 0 addresses (protected = new-york, recovery = new-jersey); web02 has none.
-IP = {"db01": ("10.10.0.21", "10.20.0.21"), "mail04": ("10.10.0.14", "10.20.0.14"),
-      "web01": ("fd00:10::31", "fd00:20::31")}
+IP = {
+    "db01": ("10.10.0.21", "10.20.0.21"),
+    "mail04": ("10.10.0.14", "10.20.0.14"),
+    "web01": ("fd00:10::31", "fd00:20::31"),
+}
 
 
 def applied_ip(lab: Lab, site: str, name: str) -> str | None:
@@ -67,7 +70,8 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
             session.close()
         vr_vms = {v.name: v for v in site.vr.vms(site.local_vc_guid)}
         assert {n: v.id for n, v in vr_vms.items()} == {
-            v.name: f"VirtualMachine:{v.moref}:{site.local_vc_guid}" for v in ny.vms}
+            v.name: f"VirtualMachine:{v.moref}:{site.local_vc_guid}" for v in ny.vms
+        }
         datastores = {d.name: d.id for d in site.vr.datastores(site.local_vc_guid)}
         assert datastores == {d.name: f"Datastore:{d.moref}:{site.local_vc_guid}" for d in ny.datastores}
         replications = {r.name: r for r in site.vr.replications(source_vc_guid=site.local_vc_guid)}
@@ -84,8 +88,14 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
     # The replica is the VM folder's files, byte for byte; srmsim kept no datastore of its own.
     source, replica = lab.datastore_dir(NY, "ESX1_LOCAL") / "mail04", lab.datastore_dir(NJ, "ESX3_LOCAL") / "mail04"
     assert tree(replica) == tree(source)
-    assert {p.name for p in replica.iterdir()} >= {"mail04.vmx", "mail04.nvram", "vmware.log", "mail04.vmdk",
-                                                   "mail04-flat.vmdk", "mail04_1-flat.vmdk"}
+    assert {p.name for p in replica.iterdir()} >= {
+        "mail04.vmx",
+        "mail04.nvram",
+        "vmware.log",
+        "mail04.vmdk",
+        "mail04-flat.vmdk",
+        "mail04_1-flat.vmdk",
+    }
     assert not (lab.directory / "srmsim" / "datastores").exists()
     # SRM's placeholders at new-jersey: one per protected VM, named as it, in the mapped folder, managed by
     # SRM's extension, on the placeholder datastore (ESX3_LOCAL, the first), in a folder of their own.
@@ -131,13 +141,15 @@ def test_planned_migration_state(make_lab: LabFactory) -> None:
     assert nj.vm("mail04").vmx_path == "[ESX3_LOCAL] mail04/mail04.vmx"
     # NicSettings: a recovery to the recovery site (a new vCenter Server) applies the secondary settings.
     assert {name: applied_ip(lab, NJ, name) for name in VMS} == {
-        name: IP[name][1] if name in IP else None for name in VMS}
+        name: IP[name][1] if name in IP else None for name in VMS
+    }
     # Priority order: P1 db01, P2 mail04, P3 web02 before web01 (web01 depends on it). MoRefs are sequential.
     order = sorted(nj.vms, key=lambda v: _moref_number(v.moref))
     assert [v.name for v in order] == ["db01", "mail04", "web02", "web01"]
     state = lab.state()
     assert {v["name"]: v["original_instance_uuid"] for v in state["sites"][NJ]["vms"]} == {
-        v.name: v.instance_uuid for v in ny.vms}
+        v.name: v.instance_uuid for v in ny.vms
+    }
 
 
 @pytest.mark.timeout(90)
@@ -180,12 +192,14 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
     homes = tuple(v.vmx_path.split("] ", 1)[1].rsplit("/", 1)[0] + "/" for v in after)
     for ds, files in replicas.items():
         kept = {p: h for p, h in tree(lab.datastore_dir(NJ, ds)).items() if not p.startswith(homes)}
-        assert kept == {p: h for p, h in files.items() if not p.startswith(homes)}, \
+        assert kept == {p: h for p, h in files.items() if not p.startswith(homes)}, (
             f"{ds}: cleanup changed replica files"
+        )
 
 
-def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
-                          keep_orphan: str | None = None) -> dict[str, dict[str, int]]:
+def _failback_to_new_york(
+    lab: Lab, dr: dict[str, DrSite], *, keep_orphan: str | None = None
+) -> dict[str, dict[str, int]]:
     """What srmctl's failback does, by hand: unregister the orphans, drop the old direction, replicate back
     (mail04 with seeds, db01 without, to compare), regroup and flip the plan. Returns bytes per VM."""
     ny, nj = dr[NY], dr[NJ]
@@ -217,13 +231,22 @@ def _failback_to_new_york(lab: Lab, dr: dict[str, DrSite], *,
     specs, targets = [], {"mail04": "ESX1_LOCAL", "db01": "NY-SAN-01", "web01": "NY-SAN-01", "web02": "NY-SAN-01"}
     for vm in nj.vr.vms(nj.local_vc_guid):
         seeded = vm.name != "db01"
-        disks = [ReplicationDiskSpec(
-            vm_disk=d.model_dump(mode="json", exclude_none=True), destination_datastore_id=ny_ds[targets[vm.name]],
-            use_seeds=True if seeded and not d.is_vm_home else None,
-            destination_path=f"{d.source_path.path}/{d.source_path.filename}"
-            if seeded and not d.is_vm_home and d.source_path else None) for d in vm.disks]
-        specs.append(ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=ny.local_vc_guid, rpo=15, disks=tuple(disks),
-                                              quiesce_enabled=True))
+        disks = [
+            ReplicationDiskSpec(
+                vm_disk=d.model_dump(mode="json", exclude_none=True),
+                destination_datastore_id=ny_ds[targets[vm.name]],
+                use_seeds=True if seeded and not d.is_vm_home else None,
+                destination_path=f"{d.source_path.path}/{d.source_path.filename}"
+                if seeded and not d.is_vm_home and d.source_path
+                else None,
+            )
+            for d in vm.disks
+        ]
+        specs.append(
+            ConfigureReplicationSpec(
+                vm_id=vm.id, target_vc_id=ny.local_vc_guid, rpo=15, disks=tuple(disks), quiesce_enabled=True
+            )
+        )
     # VR never overwrites an existing disk without use_seeds ("you must change the target location"): db01's
     # old disks are still in its folder, so the whole batch is refused and nothing changes.
     db01_dir = lab.datastore_dir(NY, "NY-SAN-01") / "db01"
@@ -310,7 +333,9 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
         assert nic.primary_ip_settings is not None and nic.secondary_ip_settings is not None
         assert nic.primary_ip_settings.ip_v4 is not None and nic.secondary_ip_settings.ip_v4 is not None
         assert (nic.primary_ip_settings.ip_v4.ip_address, nic.secondary_ip_settings.ip_v4.ip_address) == (
-            IP["db01"][1], IP["db01"][0])
+            IP["db01"][1],
+            IP["db01"][0],
+        )
         assert (at_nj.is_recovery_site_local, at_ny.is_recovery_site_local) == (False, True)
         replications = nj.vr.replications(source_vc_guid=nj.local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(VMS)

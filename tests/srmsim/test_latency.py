@@ -31,8 +31,10 @@ def test_a_task_is_running_until_its_duration_has_passed_then_succeeds() -> None
 def test_tasks_started_together_end_together_not_one_after_another() -> None:
     world = World(tick=0.001, latency=SHORT)
     started = time.monotonic()
-    tasks = [world.start_task("a", "vr", f"Pause replication of vm{i}", None, None, lambda ctx: None,
-                              kind="vr.pause") for i in range(20)]
+    tasks = [
+        world.start_task("a", "vr", f"Pause replication of vm{i}", None, None, lambda ctx: None, kind="vr.pause")
+        for i in range(20)
+    ]
     world.wait_idle(timeout=10)
     elapsed = time.monotonic() - started
     assert all(t.status == "SUCCESS" for t in tasks)

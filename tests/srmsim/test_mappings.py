@@ -40,16 +40,27 @@ def test_default_mappings_give_every_vm_a_placeholder(tmp_path: Path) -> None:
         assert _groups(sim) == {"VR mail": {"mail04": "OK"}, "VR web": dict.fromkeys(("db01", "web01", "web02"), "OK")}
         placeholders = [v for v in sim.state()["sites"][NJ]["vms"] if v["role"] == "placeholder"]
         assert {v["name"]: v["folder"] for v in placeholders} == {
-            "mail04": "Mail", "db01": "DB", "web01": "Web/Frontend", "web02": "Web/Frontend"}
+            "mail04": "Mail",
+            "db01": "DB",
+            "web01": "Web/Frontend",
+            "web02": "Web/Frontend",
+        }
     finally:
         sim.stop()
 
 
 def test_a_missing_folder_mapping_is_missing_mapping(tmp_path: Path) -> None:
     # new-york's direction lists every folder but DB: db01 cannot be placed.
-    name = _topology(tmp_path, {NY: {"folders": {"/": "/", "Mail": "Mail", "Web": "Web", "Web/Frontend": "Web"},
-                                     "resource_pools": {"NY-Cluster": "NJ-Cluster"},
-                                     "placeholder_datastores": ["NJ-SAN-01"]}})
+    name = _topology(
+        tmp_path,
+        {
+            NY: {
+                "folders": {"/": "/", "Mail": "Mail", "Web": "Web", "Web/Frontend": "Web"},
+                "resource_pools": {"NY-Cluster": "NJ-Cluster"},
+                "placeholder_datastores": ["NJ-SAN-01"],
+            }
+        },
+    )
     sim = launch(tmp_path, page_size=50, topology=name)
     try:
         statuses = _groups(sim)
@@ -82,8 +93,12 @@ def test_a_missing_folder_mapping_is_missing_mapping(tmp_path: Path) -> None:
             task = nj_srm.get_task(task.id)
             time.sleep(0.02)
         recovered = {v["name"]: (v["folder"], v["role"]) for v in sim.state()["sites"][NJ]["vms"] if v["registered"]}
-        assert recovered == {"mail04": ("Mail", "replica"), "db01": ("DB", "replica"), "web01": ("Web", "replica"),
-                             "web02": ("Web", "replica")}
+        assert recovered == {
+            "mail04": ("Mail", "replica"),
+            "db01": ("DB", "replica"),
+            "web01": ("Web", "replica"),
+            "web02": ("Web", "replica"),
+        }
     finally:
         sim.stop()
 
@@ -107,10 +122,22 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
         # use_seeds, and seeding is not what this test is about.
         datastores = {d.name: d for d in vr.datastores(sim.sites[NY].vc_guid)}
         elsewhere = {"mail04": "NY-SAN-01", "db01": "ESX1_LOCAL"}
-        specs = [ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=sim.sites[NY].vc_guid, rpo=15, disks=tuple(
-            ReplicationDiskSpec(vm_disk=d.model_dump(mode="json", exclude_none=True),
-                                destination_datastore_id=datastores[elsewhere[vm.name]].id) for d in vm.disks))
-            for vm in vr.vms(sim.sites[NJ].vc_guid) if vm.name in elsewhere]
+        specs = [
+            ConfigureReplicationSpec(
+                vm_id=vm.id,
+                target_vc_id=sim.sites[NY].vc_guid,
+                rpo=15,
+                disks=tuple(
+                    ReplicationDiskSpec(
+                        vm_disk=d.model_dump(mode="json", exclude_none=True),
+                        destination_datastore_id=datastores[elsewhere[vm.name]].id,
+                    )
+                    for d in vm.disks
+                ),
+            )
+            for vm in vr.vms(sim.sites[NJ].vc_guid)
+            if vm.name in elsewhere
+        ]
         vr.configure_replications(specs)
         ids = [v.id for v in srm.replicated_vms(sim.sites[NJ].vc_guid)]
         group = srm.create_group("back", sim.sites[NJ].vc_guid, ids).result_id
@@ -120,12 +147,14 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
         assert "already exists in that folder" in members["db01"].protection_status_details.errors[0]
         # restore-all-placeholders: only on the recovery site, one task for db01, which fails again.
         with _http(sim, NJ) as client:
-            response = client.post(f"/pairings/{pid}/protection-management/groups/{group}/actions/"
-                                   "restore-all-placeholders")
+            response = client.post(
+                f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
+            )
             assert response.status_code == 400
         with _http(sim, NY) as client:
-            response = client.post(f"/pairings/{pid}/protection-management/groups/{group}/actions/"
-                                   "restore-all-placeholders")
+            response = client.post(
+                f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
+            )
             assert response.status_code == 202
             assert [t["entity_name"] for t in response.json()["tasks"]] == ["db01"]
         sim.unregister_vm(NY, "db01")
@@ -150,11 +179,18 @@ def _http(sim: SrmsimHandle, site: str) -> Iterator[httpx.Client]:
 
     endpoint = sim.sites[site]
     other = next(s for s in sim.sites if s != site)
-    with httpx.Client(base_url=f"https://{endpoint.host}:{endpoint.port}/api/rest/srm/v2",
-                      verify=ssl.create_default_context(cafile=endpoint.cert), timeout=10) as client:
+    with httpx.Client(
+        base_url=f"https://{endpoint.host}:{endpoint.port}/api/rest/srm/v2",
+        verify=ssl.create_default_context(cafile=endpoint.cert),
+        timeout=10,
+    ) as client:
         client.headers["x-dr-session"] = client.post("/session", auth=(endpoint.user, PASSWORD)).json()["session_id"]
-        assert client.post(f"/pairings/{sim.pairing_id}/remote-session",
-                           auth=(sim.sites[other].user, PASSWORD)).status_code == 204
+        assert (
+            client.post(
+                f"/pairings/{sim.pairing_id}/remote-session", auth=(sim.sites[other].user, PASSWORD)
+            ).status_code
+            == 204
+        )
         yield client
 
 
@@ -166,8 +202,9 @@ def _reverse_db(sim: SrmsimHandle) -> tuple[str, str]:
     """(new-jersey's DB folder id, new-york's), from new-jersey's default mapping DB -> DB."""
     with _http(sim, NJ) as client:
         pid = sim.pairing_id
-        body = client.get(f"/pairings/{pid}/srms/{sim_srm_id(client, pid)}/inventory-mappings/folders",
-                          params={"limit": 100}).json()
+        body = client.get(
+            f"/pairings/{pid}/srms/{sim_srm_id(client, pid)}/inventory-mappings/folders", params={"limit": 100}
+        ).json()
     found = next(m for m in body["list"] if m["primary_object_name"] == "DB")
     return found["primary_object"], found["secondary_object"]
 

@@ -32,8 +32,11 @@ def _spec(api: str) -> dict[str, Any]:
 
 def _client(handle: SrmsimHandle, site: str = "new-york") -> httpx.Client:
     endpoint = handle.sites[site]
-    return httpx.Client(base_url=f"https://{endpoint.host}:{endpoint.port}",
-                        verify=ssl.create_default_context(cafile=endpoint.cert), timeout=10)
+    return httpx.Client(
+        base_url=f"https://{endpoint.host}:{endpoint.port}",
+        verify=ssl.create_default_context(cafile=endpoint.cert),
+        timeout=10,
+    )
 
 
 def _login(client: httpx.Client, handle: SrmsimHandle, api: str, *, remote_too: bool = True) -> dict[str, str]:
@@ -41,8 +44,11 @@ def _login(client: httpx.Client, handle: SrmsimHandle, api: str, *, remote_too: 
     assert response.status_code == 200, response.text
     headers = {"x-dr-session": response.json()["session_id"]}
     if remote_too:
-        answer = client.post(f"{ROOTS[api]}/pairings/{_pairing(handle, api)}/remote-session", headers=headers,
-                             auth=(handle.sites["new-jersey"].user, PASSWORD))
+        answer = client.post(
+            f"{ROOTS[api]}/pairings/{_pairing(handle, api)}/remote-session",
+            headers=headers,
+            auth=(handle.sites["new-jersey"].user, PASSWORD),
+        )
         assert answer.status_code == 204
     return headers
 
@@ -53,8 +59,7 @@ def _pairing(handle: SrmsimHandle, api: str) -> str:
 
 
 def _url(handle: SrmsimHandle, api: str, path: str) -> str:
-    filled = re.sub(r"\{(\w+)\}", lambda m: _pairing(handle, api) if m[1] == "pairing_id" else f"no-such-{m[1]}",
-                    path)
+    filled = re.sub(r"\{(\w+)\}", lambda m: _pairing(handle, api) if m[1] == "pairing_id" else f"no-such-{m[1]}", path)
     return ROOTS[api] + filled
 
 
@@ -80,8 +85,11 @@ def test_every_served_request_body_has_a_model_of_its_spec_schema() -> None:
             if schema is None:
                 assert spec.body is None, f"{api} {spec.method} {spec.path}: the spec has no request body"
                 continue
-            expected = (f"[{schema['items']['$ref'].split('/')[-1]}]" if schema.get("type") == "array"
-                        else schema["$ref"].split("/")[-1])
+            expected = (
+                f"[{schema['items']['$ref'].split('/')[-1]}]"
+                if schema.get("type") == "array"
+                else schema["$ref"].split("/")[-1]
+            )
             assert spec.body is not None and bodies.name(spec.body) == expected, f"{api} {spec.method} {spec.path}"
 
 
@@ -90,8 +98,9 @@ def test_body_models_mirror_required_fields_and_enums_of_the_specs() -> None:
     from typing import Literal, get_args, get_origin
 
     schemas = {**_spec("srm")["components"]["schemas"], **_spec("vr")["components"]["schemas"]}
-    models = [m for m in vars(bodies).values() if isinstance(m, type) and issubclass(m, bodies.Body)
-              and m is not bodies.Body]
+    models = [
+        m for m in vars(bodies).values() if isinstance(m, type) and issubclass(m, bodies.Body) and m is not bodies.Body
+    ]
     assert len(models) > 25
     for model in models:
         schema = schemas[model.spec_name()]
@@ -103,19 +112,31 @@ def test_body_models_mirror_required_fields_and_enums_of_the_specs() -> None:
         for name, prop in schema["properties"].items():
             if "enum" not in prop:
                 continue
-            literal = next(a for a in (model.model_fields[name].annotation, *get_args(
-                model.model_fields[name].annotation)) if get_origin(a) is Literal)
+            literal = next(
+                a
+                for a in (model.model_fields[name].annotation, *get_args(model.model_fields[name].annotation))
+                if get_origin(a) is Literal
+            )
             assert set(get_args(literal)) == set(prop["enum"]), f"{model.__name__}.{name}"
 
 
-MALFORMED = {"missing": None, "not JSON": b"{not json", "wrong type": b"42", "unknown field": b'{"no_such": 1}',
-             "truncated": b'{"name": '}
+MALFORMED = {
+    "missing": None,
+    "not JSON": b"{not json",
+    "wrong type": b"42",
+    "unknown field": b'{"no_such": 1}',
+    "truncated": b'{"name": ',
+}
 
 
 @pytest.mark.parametrize("kind", list(MALFORMED))
 @pytest.mark.parametrize(("api", "route"), BODY_ROUTES, ids=[f"{a} {r.method} {r.path}" for a, r in BODY_ROUTES])
-def test_malformed_bodies_answer_400_with_the_error_shape(srmsim: SrmsimHandle, api: str, route: Any,  # noqa: F811
-                                                          kind: str) -> None:
+def test_malformed_bodies_answer_400_with_the_error_shape(
+    srmsim: SrmsimHandle,  # noqa: F811
+    api: str,
+    route: Any,
+    kind: str,
+) -> None:
     with _client(srmsim) as client:
         headers = {**_login(client, srmsim, api), "content-type": "application/json"}
         content = MALFORMED[kind]
@@ -130,8 +151,11 @@ def test_an_unknown_enum_or_wrong_field_type_is_named(srmsim: SrmsimHandle) -> N
         headers = _login(client, srmsim, "srm")
         plans = f"{ROOTS['srm']}/pairings/{srmsim.pairing_id}/recovery-management/plans/p/vms/v/recovery-settings"
         enum = client.put(f"{plans}/priority", headers=headers, json={"priority": "P9"})
-        typed = client.post(f"{ROOTS['srm']}/pairings/{srmsim.pairing_id}/recovery-management/plans/p/actions/test",
-                            headers=headers, json={"sync_data": "yes"})
+        typed = client.post(
+            f"{ROOTS['srm']}/pairings/{srmsim.pairing_id}/recovery-management/plans/p/actions/test",
+            headers=headers,
+            json={"sync_data": "yes"},
+        )
     assert enum.status_code == 400 and "priority" in enum.json()["message"]
     assert typed.status_code == 400 and "sync_data" in typed.json()["message"]
 
@@ -158,8 +182,9 @@ def test_a_non_ascii_password_logs_in(tmp_path: Path) -> None:
         with _client(sim) as client:
             header = "Basic " + base64.b64encode(f"{sim.sites['new-york'].user}:{password}".encode()).decode()
             ok = client.post(f"{ROOTS['srm']}/session", headers={"authorization": header})
-            latin1 = "Basic " + base64.b64encode(f"{sim.sites['new-york'].user}:{password[:7]}".encode("latin-1"))\
-                .decode()
+            latin1 = (
+                "Basic " + base64.b64encode(f"{sim.sites['new-york'].user}:{password[:7]}".encode("latin-1")).decode()
+            )
             refused = client.post(f"{ROOTS['srm']}/session", headers={"authorization": latin1})
     finally:
         sim.stop()
@@ -181,8 +206,12 @@ def test_remote_login_table_is_the_specs_connectivity_contract(api: str) -> None
     assert remote.NOT_AUTHENTICATED[api] == expected
 
 
-ERROR_ROUTES = [(api, spec) for api, specs in TABLES.items() for spec in specs
-                if remote.NOT_AUTHENTICATED[api].get((spec.method, spec.path)) == remote.ERROR]
+ERROR_ROUTES = [
+    (api, spec)
+    for api, specs in TABLES.items()
+    for spec in specs
+    if remote.NOT_AUTHENTICATED[api].get((spec.method, spec.path)) == remote.ERROR
+]
 
 
 @pytest.mark.parametrize(("api", "route"), ERROR_ROUTES, ids=[f"{a} {r.method} {r.path}" for a, r in ERROR_ROUTES])

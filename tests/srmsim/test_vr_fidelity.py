@@ -42,8 +42,11 @@ def recovered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SrmsimHandle
 
 def _raw(handle: SrmsimHandle, api: str, path: str) -> httpx.Response:
     endpoint = handle.sites[NY]
-    with httpx.Client(base_url=f"https://{endpoint.host}:{endpoint.port}/api/rest/{api}/v2",
-                      verify=ssl.create_default_context(cafile=endpoint.cert), timeout=10) as client:
+    with httpx.Client(
+        base_url=f"https://{endpoint.host}:{endpoint.port}/api/rest/{api}/v2",
+        verify=ssl.create_default_context(cafile=endpoint.cert),
+        timeout=10,
+    ) as client:
         token = client.post("/session", auth=(endpoint.user, PASSWORD)).json()["session_id"]
         return client.get(path, headers={"x-dr-session": token})
 
@@ -102,11 +105,17 @@ def _digests(root: Path, vm: str) -> dict[str, str]:
 
 
 def _spec(vm: VrVm, target_vc: str, datastore_id: str, *, seeds: bool) -> ConfigureReplicationSpec:
-    disks = tuple(ReplicationDiskSpec(
-        vm_disk=d.model_dump(mode="json", exclude_none=True), destination_datastore_id=datastore_id,
-        use_seeds=True if seeds and not d.is_vm_home else None,
-        destination_path=f"{d.source_path.path}/{d.source_path.filename}"
-        if seeds and not d.is_vm_home and d.source_path else None) for d in vm.disks)
+    disks = tuple(
+        ReplicationDiskSpec(
+            vm_disk=d.model_dump(mode="json", exclude_none=True),
+            destination_datastore_id=datastore_id,
+            use_seeds=True if seeds and not d.is_vm_home else None,
+            destination_path=f"{d.source_path.path}/{d.source_path.filename}"
+            if seeds and not d.is_vm_home and d.source_path
+            else None,
+        )
+        for d in vm.disks
+    )
     return ConfigureReplicationSpec(vm_id=vm.id, target_vc_id=target_vc, rpo=15, disks=disks)
 
 
@@ -128,8 +137,10 @@ def test_configuring_without_seeds_onto_an_existing_disk_is_refused(sim: SrmsimH
         assert before, f"no replica disks of mail04 under {root}"
         # web02 with its seeds is fine; mail04 without them would overwrite its old replica: the whole
         # request is refused, nothing configured, nothing written.
-        specs = [_spec(vms["web02"], remote, target["web02"], seeds=True),
-                 _spec(vms["mail04"], remote, target["mail04"], seeds=False)]
+        specs = [
+            _spec(vms["web02"], remote, target["web02"], seeds=True),
+            _spec(vms["mail04"], remote, target["mail04"], seeds=False),
+        ]
         with pytest.raises(DrApiError, match=r"HTTP 400 FILE_ALREADY_EXISTS: .*mail04/mail04\.vmdk already exists"):
             vr.configure_replications(specs)
         assert {r.name for r in vr.replications()} & set(old) == set()
@@ -169,15 +180,32 @@ def test_every_setting_of_a_reconfigure_is_kept_and_reported(sim: SrmsimHandle) 
         vm = next(v for v in vr.vms(sim.sites[NY].vc_guid) if v.name == "web01")
         path = vr.replication_disks(replication.id)[0].destination_path
         assert path is not None
-        spec = _spec(vm, sim.sites[NJ].vc_guid, path.datastore_id, seeds=False).model_copy(update={
-            "rpo": 45, "quiesce_enabled": True, "network_compression_enabled": False, "lwd_encryption_enabled": True,
-            "mpit_enabled": True, "mpit_instances": 4, "mpit_days": 3, "auto_replicate_new_disks": False,
-            "vm_data_sets_replication_enabled": True})
+        spec = _spec(vm, sim.sites[NJ].vc_guid, path.datastore_id, seeds=False).model_copy(
+            update={
+                "rpo": 45,
+                "quiesce_enabled": True,
+                "network_compression_enabled": False,
+                "lwd_encryption_enabled": True,
+                "mpit_enabled": True,
+                "mpit_instances": 4,
+                "mpit_days": 3,
+                "auto_replicate_new_disks": False,
+                "vm_data_sets_replication_enabled": True,
+            }
+        )
         vr.reconfigure_replication(replication.id, spec)
         after = vr.replication(replication.id)
-        assert (after.rpo, after.quiescing_enabled, after.network_compression_enabled, after.encryption_enabled,
-                after.mpit_enabled, after.mpit_instances, after.mpit_days, after.auto_replicate_new_disks_enabled,
-                after.vm_data_sets_replication_enabled) == (45, True, False, True, True, 4, 3, False, True)
+        assert (
+            after.rpo,
+            after.quiescing_enabled,
+            after.network_compression_enabled,
+            after.encryption_enabled,
+            after.mpit_enabled,
+            after.mpit_instances,
+            after.mpit_days,
+            after.auto_replicate_new_disks_enabled,
+            after.vm_data_sets_replication_enabled,
+        ) == (45, True, False, True, True, 4, 3, False, True)
         with pytest.raises(DrApiError, match="HTTP 400"):  # point-in-time instances without how many to keep
             vr.reconfigure_replication(replication.id, spec.model_copy(update={"mpit_instances": None}))
     finally:

@@ -34,8 +34,12 @@ def pm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
 
 
 def _files(config: LabConfig, site: str) -> dict[str, int]:
-    return {str(p.relative_to(d)): p.stat().st_size for d in map(Path, config.sites[site].datastores.values())
-            for p in d.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(d)): p.stat().st_size
+        for d in map(Path, config.sites[site].datastores.values())
+        for p in d.rglob("*")
+        if p.is_file()
+    }
 
 
 def _run(ctx: StepContext, name: str) -> tuple[str, ...]:
@@ -58,16 +62,26 @@ def test_dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr(pm: LabConfig
     rb = runbook(tmp_path)
     with step_context(pm, rb, Recorder()) as ctx:
         before = rest_state(ctx)
-        names = ("replication.cleanup", "plan.detach_groups", "groups.delete", "replication.reverse",
-                 "groups.create", "plan.attach_groups", "plan.test", "plan.cleanup", "plan.migrate")
+        names = (
+            "replication.cleanup",
+            "plan.detach_groups",
+            "groups.delete",
+            "replication.reverse",
+            "groups.create",
+            "plan.attach_groups",
+            "plan.test",
+            "plan.cleanup",
+            "plan.migrate",
+        )
         plan = dry_run(rb, pm.directory, engine.Selection(steps=names))
         kinds = {s.name: [a.kind for a in s.actions] for s in plan.steps}
         assert kinds["replication.cleanup"] == ["remove_replication"] * 4
         assert kinds["plan.detach_groups"] == ["remove_groups_from_plan"]
         assert sorted(a.targets[0] for a in plan.steps[2].actions) == ["VR mail", "VR web"]
         assert kinds["replication.reverse"] == ["configure_replication"] * 4
-        assert all(a.detail("seeds") == f"{n}/{n}" for a in plan.steps[3].actions
-                   for n in [a.detail("seeds").split("/")[1]])
+        assert all(
+            a.detail("seeds") == f"{n}/{n}" for a in plan.steps[3].actions for n in [a.detail("seeds").split("/")[1]]
+        )
         assert kinds["plan.attach_groups"] == ["flip_plan_direction", "add_group_to_plan"]
         assert plan.steps[-1].needs_confirmation  # plan.migrate is high impact
         assert rest_state(ctx) == before
@@ -90,8 +104,11 @@ def test_seeds_none_onto_the_old_disks_stops_before_configuring(pm: LabConfig, t
     rb = _with(runbook(tmp_path, vms=("mail04",)), seeds="none")
     with step_context(pm, rb, Recorder()) as ctx:
         before = rest_state(ctx)
-        with pytest.raises(StepFailed, match=r"mail04: \[ESX1_LOCAL\] mail04/mail04\.vmdk, .* already exist.*"
-                                             r"seeds is none; VR does not overwrite them"):
+        with pytest.raises(
+            StepFailed,
+            match=r"mail04: \[ESX1_LOCAL\] mail04/mail04\.vmdk, .* already exist.*"
+            r"seeds is none; VR does not overwrite them",
+        ):
             get_step("replication.reverse")().plan(ctx.read_only())
         assert rest_state(ctx) == before
 
@@ -111,8 +128,11 @@ def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
         # VR unconfigured the RECOVERED replications itself once their source VMs left the inventory: the
         # plan made before counts them as removed, and a new plan has nothing left to do.
         cleanup.apply(ctx, stale)
-        done = [d["result"] for k, _, d in events.events
-                if k == "action_done" and d["action"]["kind"] == "remove_replication"]
+        done = [
+            d["result"]
+            for k, _, d in events.events
+            if k == "action_done" and d["action"]["kind"] == "remove_replication"
+        ]
         assert done == [{"already_removed": True}] * 4
         assert cleanup.plan(ctx.read_only()) == () and cleanup.verify(ctx.read_only()).ok
         assert _files(pm, "new-jersey") == replica_files  # retain_replica_disks: nothing deleted
@@ -146,9 +166,17 @@ def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, t
     with step_context(pm, rb, events) as ctx:
         dr = ctx.dr("new-jersey")
         plan = next(p for p in dr.srm.plans() if p.name == "VR Failover")
-        dr.srm.create_plan_callout(plan.id, "test", CalloutSpec(
-            name="Check DNS", content="Is DNS answering?", callout_type=CalloutType.PROMPT, timeout_seconds=0,
-            position=0))
+        dr.srm.create_plan_callout(
+            plan.id,
+            "test",
+            CalloutSpec(
+                name="Check DNS",
+                content="Is DNS answering?",
+                callout_type=CalloutType.PROMPT,
+                timeout_seconds=0,
+                position=0,
+            ),
+        )
         step = get_step("plan.test")()
         with pytest.raises(StepFailed, match="waits for an answer to the prompt 'Check DNS'"):
             step.apply(ctx, step.plan(ctx.read_only()))

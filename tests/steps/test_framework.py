@@ -21,11 +21,18 @@ from srmctl.steps.executor import STEP_EVENTS, SUBSTEP_EVENTS, EventKinds, failu
 from srmctl.steps.ops import is_mutating
 
 RUNBOOK = {
-    "version": 1, "name": "t", "scenario": "planned-migration",
-    "sites": {s: {"vcenter": {"host": f"vc-{s}", "user": "u", "password_env": "P"}, "srm": {"host": "s"},
-                  "vr": {"host": "v"}} for s in ("ny", "nj")},
-    "failback": {"from": "nj", "to": "ny"}, "vms": [{"name": "mail04"}], "replication": {"rpo": "15m"},
-    "protection_group": {"name": "pg"}, "recovery_plan": {"name": "rp"},
+    "version": 1,
+    "name": "t",
+    "scenario": "planned-migration",
+    "sites": {
+        s: {"vcenter": {"host": f"vc-{s}", "user": "u", "password_env": "P"}, "srm": {"host": "s"}, "vr": {"host": "v"}}
+        for s in ("ny", "nj")
+    },
+    "failback": {"from": "nj", "to": "ny"},
+    "vms": [{"name": "mail04"}],
+    "replication": {"rpo": "15m"},
+    "protection_group": {"name": "pg"},
+    "recovery_plan": {"name": "rp"},
 }
 
 
@@ -41,9 +48,21 @@ def test_actions_are_frozen_values_that_survive_the_journal() -> None:
 def test_registry_lists_only_implemented_steps_in_default_order() -> None:
     names = [s.name for s in available_steps()]
     assert names == [n for n in STEP_NAMES if n in names]  # the default order
-    assert {"preflight.check", "orphans.unregister", "replication.cleanup", "plan.detach_groups", "groups.delete",
-            "replication.reverse", "groups.create", "plan.attach_groups", "plan.test", "plan.cleanup",
-            "plan.migrate", "protection.restore", "plan.reprotect"} <= set(names)
+    assert {
+        "preflight.check",
+        "orphans.unregister",
+        "replication.cleanup",
+        "plan.detach_groups",
+        "groups.delete",
+        "replication.reverse",
+        "groups.create",
+        "plan.attach_groups",
+        "plan.test",
+        "plan.cleanup",
+        "plan.migrate",
+        "protection.restore",
+        "plan.reprotect",
+    } <= set(names)
     assert all(s.summary() and s.impact in Impact for s in available_steps())
     assert get_step("orphans.unregister").impact is Impact.HIGH
 
@@ -59,14 +78,39 @@ def test_every_changing_facade_method_is_marked_mutating() -> None:
     methods = {n for n, m in inspect.getmembers(VCenterOps, inspect.isfunction) if is_mutating(m)}
     assert methods == {"unregister", "set_marker", "power_off_many"}
     srm_methods = {n for n, m in inspect.getmembers(SrmClient, inspect.isfunction) if is_mutating(m)}
-    assert srm_methods == {"create_group", "reconfigure_group", "delete_group", "configure_all_vms",
-                           "remove_vm_from_group", "create_plan", "delete_plan", "reconfigure_plan", "test_plan",
-                           "cleanup_plan", "recover_plan", "reprotect_plan", "cancel_plan", "dismiss_prompt",
-                           "update_recovery_settings", "set_priority", "set_dependent_vms", "set_ip_customization",
-                           "create_plan_callout", "delete_recovery_step", "edit_callout"}
+    assert srm_methods == {
+        "create_group",
+        "reconfigure_group",
+        "delete_group",
+        "configure_all_vms",
+        "remove_vm_from_group",
+        "create_plan",
+        "delete_plan",
+        "reconfigure_plan",
+        "test_plan",
+        "cleanup_plan",
+        "recover_plan",
+        "reprotect_plan",
+        "cancel_plan",
+        "dismiss_prompt",
+        "update_recovery_settings",
+        "set_priority",
+        "set_dependent_vms",
+        "set_ip_customization",
+        "create_plan_callout",
+        "delete_recovery_step",
+        "edit_callout",
+    }
     vr_methods = {n for n, m in inspect.getmembers(VrClient, inspect.isfunction) if is_mutating(m)}
-    assert vr_methods == {"configure_replications", "reconfigure_replication", "unconfigure_replication",
-                          "delete_replication", "pause_replication", "resume_replication", "sync_replication"}
+    assert vr_methods == {
+        "configure_replications",
+        "reconfigure_replication",
+        "unconfigure_replication",
+        "delete_replication",
+        "pause_replication",
+        "resume_replication",
+        "sync_replication",
+    }
     # DrSite only holds the bound clients: it has no methods of its own that could change anything.
     assert not {n for n, m in inspect.getmembers(DrSite, inspect.isfunction) if is_mutating(m)}
 
@@ -84,10 +128,11 @@ def test_read_only_view_refuses_mutations_before_any_call() -> None:
 def test_step_selection() -> None:
     rb = Runbook.model_validate(RUNBOOK)
     assert select_steps(rb)[0] == "preflight.check" and len(select_steps(rb)) == len(STEP_NAMES) - 1
-    assert select_steps(rb, only=["orphans.unregister", "preflight.check"]) == ("preflight.check",
-                                                                               "orphans.unregister")
+    assert select_steps(rb, only=["orphans.unregister", "preflight.check"]) == ("preflight.check", "orphans.unregister")
     assert select_steps(rb, from_step="orphans.unregister", until_step="replication.cleanup") == (
-        "orphans.unregister", "replication.cleanup")
+        "orphans.unregister",
+        "replication.cleanup",
+    )
     with pytest.raises(UsageError, match="unknown step"):
         select_steps(rb, only=["orphans.delete"])
     with pytest.raises(UsageError, match="no steps selected"):
@@ -112,36 +157,51 @@ def test_read_only_dr_view_refuses_mutations_before_any_call() -> None:
 
 # --- typed action details ------------------------------------------------------------------------------------
 
-scalars = st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none(),
-                    st.floats(allow_nan=False, allow_infinity=False))
-details = st.dictionaries(st.from_regex(r"[a-z_]{1,10}", fullmatch=True),
-                          st.one_of(scalars, st.tuples(scalars, scalars), st.lists(scalars, max_size=4).map(tuple)),
-                          max_size=5)
+scalars = st.one_of(
+    st.text(max_size=12), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)
+)
+details = st.dictionaries(
+    st.from_regex(r"[a-z_]{1,10}", fullmatch=True),
+    st.one_of(scalars, st.tuples(scalars, scalars), st.lists(scalars, max_size=4).map(tuple)),
+    max_size=5,
+)
 
 
 def _typed(action: Action) -> list[object]:
     """The details with every value's type (True == 1 == 1.0 in Python: equality alone would miss a change)."""
+
     def typed(v: object) -> object:
         return tuple((type(x), x) for x in v) if isinstance(v, tuple) else (type(v), v)
+
     return [(k, typed(v)) for k, v in action.details]
 
 
 @given(details=details, high_impact=st.booleans())
 def test_action_details_keep_their_types_through_the_journal(details: dict[str, object], high_impact: bool) -> None:
-    action = Action.make("configure_replication", "new-jersey", ["mail04"], high_impact=high_impact,
-                         **details)  # type: ignore[arg-type]
+    action = Action.make("configure_replication", "new-jersey", ["mail04"], high_impact=high_impact, **details)  # type: ignore[arg-type]
     back = Action.from_dict(json.loads(json.dumps(action.to_dict(), allow_nan=False)))
     assert back == action and hash(back) == hash(action)
     assert _typed(back) == _typed(action)
 
 
 def test_listed_details_are_tuples_not_joined_text() -> None:
-    action = Action.make("remove_groups_from_plan", "new-jersey", ["VR Failover"], plan_id="p-1",
-                         group_ids=["g-1", "g-2"], rpo=15, retain_replica_disks=True)
+    action = Action.make(
+        "remove_groups_from_plan",
+        "new-jersey",
+        ["VR Failover"],
+        plan_id="p-1",
+        group_ids=["g-1", "g-2"],
+        rpo=15,
+        retain_replica_disks=True,
+    )
     assert action.listed("group_ids") == ("g-1", "g-2") and action.listed("absent") == ()
     assert action.detail("plan_id") == "p-1"
-    assert action.to_dict()["details"] == {"group_ids": ["g-1", "g-2"], "plan_id": "p-1", "rpo": 15,
-                                           "retain_replica_disks": True}
+    assert action.to_dict()["details"] == {
+        "group_ids": ["g-1", "g-2"],
+        "plan_id": "p-1",
+        "rpo": 15,
+        "retain_replica_disks": True,
+    }
     assert action.describe().endswith("(group_ids=[g-1, g-2], plan_id=p-1, retain_replica_disks=True, rpo=15)")
     assert action.with_details(substep="groups.delete").detail("substep") == "groups.delete"
     with pytest.raises(TypeError, match="not text"):
@@ -170,8 +230,10 @@ def test_errors_inside_a_step_become_step_failures_naming_it() -> None:
     guard = raised(GuardrailViolation("refusing to delete: g"))
     assert isinstance(guard, StepFailed) and str(guard) == "groups.delete: refusing to delete: g"
     # A sub-step's failure, raised through the step running the sequence, names both.
-    with pytest.raises(StepFailed, match=r"^protection.restore: groups.delete: refusing$"), \
-            failures_named("protection.restore"):
+    with (
+        pytest.raises(StepFailed, match=r"^protection.restore: groups.delete: refusing$"),
+        failures_named("protection.restore"),
+    ):
         raise named
     for kept in (ConnectionFailed("down"), Aborted("no"), UsageError("bad")):
         assert raised(kept) is kept

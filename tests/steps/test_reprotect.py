@@ -23,7 +23,7 @@ pytestmark = pytest.mark.lab
 def _srmsim(config: LabConfig) -> SrmsimHandle:
     """The lab's srmsim (started detached by 'lab up'), for fault injection."""
     first = (Path(config.directory) / "srmsim" / "srmsim.out").read_text().splitlines()[0]
-    return SrmsimHandle(None, json.loads(first[len(READY):]))
+    return SrmsimHandle(None, json.loads(first[len(READY) :]))
 
 
 def test_rebuild_strategy_plans_nothing(tmp_path: Path, shared_lab: LabConfig) -> None:
@@ -50,8 +50,13 @@ def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None
         substeps = {d.get("substep") for k, s, d in events.events if k == "action_done"}
         # replication.cleanup has nothing left to remove: VR unconfigured the RECOVERED replications itself once
         # orphans.unregister took their source VMs out of the inventory (it is verified below all the same).
-        assert {"orphans.unregister", "groups.delete", "replication.reverse", "groups.create",
-                "plan.attach_groups"} <= substeps
+        assert {
+            "orphans.unregister",
+            "groups.delete",
+            "replication.reverse",
+            "groups.create",
+            "plan.attach_groups",
+        } <= substeps
         # The sequence ran through the executor: each sub-step verified, journaled under the step that ran it.
         verified = [(s, d["substep"]) for k, s, d in events.events if k == "substep_verified"]
         assert verified == [("plan.reprotect", name) for name in REBUILD]
@@ -62,8 +67,9 @@ def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("strategy", ["reprotect"])
-def test_reprotect_strategy_refuses_a_plan_it_cannot_reprotect(tmp_path: Path, shared_lab: LabConfig,
-                                                               strategy: str) -> None:
+def test_reprotect_strategy_refuses_a_plan_it_cannot_reprotect(
+    tmp_path: Path, shared_lab: LabConfig, strategy: str
+) -> None:
     from srmctl.errors import StepFailed
 
     # The shared lab is 'protected': its plan is READY_STATE, so reprotect is already done there...
@@ -83,7 +89,8 @@ def test_split_brain_reprotect_needs_force_and_then_runs_the_planned_migration_f
     from srmctl.errors import StepFailed
 
     rb = runbook(tmp_path, scenario="disaster-recovery", confirm_power_off=True).model_copy(
-        update={"strategy": "reprotect"})
+        update={"strategy": "reprotect"}
+    )
     directory = tmp_path / "lab"
     config = lab.up(directory, load_topology(), scenario="disaster-recovery")
     try:

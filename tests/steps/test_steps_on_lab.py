@@ -21,8 +21,9 @@ def _yes(_plan: engine.RunPlan) -> bool:
 def test_preflight_reports_every_problem_at_once(shared_lab: LabConfig, tmp_path: Path) -> None:
     # Nothing has failed over in the shared lab: mail04 runs at home (new-york) only, which is fine (a
     # finished failback looks like that); VMs that run nowhere are problems, all reported together.
-    rb = write_runbook(tmp_path / "rb.yaml", RunbookSpec(vms=("mail04", "ghost", "phantom"),
-                                                         steps=("preflight.check",)))
+    rb = write_runbook(
+        tmp_path / "rb.yaml", RunbookSpec(vms=("mail04", "ghost", "phantom"), steps=("preflight.check",))
+    )
     with pytest.raises(StepFailed) as caught:
         edge.dry_run(load_runbook(rb), Path(shared_lab.directory))
     message = caught.value.message
@@ -37,14 +38,18 @@ def test_plan_lists_orphans_and_failback_unregisters_them_keeping_files(fresh_la
     plan = edge.dry_run(load_runbook(rb), lab)
     orphans = plan.steps[1]
     assert [(a.kind, a.site, a.targets) for a in orphans.actions] == [
-        ("unregister", "new-york", ("mail04",)), ("unregister", "new-york", ("db01",))]
+        ("unregister", "new-york", ("mail04",)),
+        ("unregister", "new-york", ("db01",)),
+    ]
     assert plan.needs_confirmation and not any(a.high_impact for a in orphans.actions)
 
     files_before = datastore_files(fresh_lab, "new-york")
     report = edge.start(rb, lab, tmp_path / "home", confirm=_yes)
     assert report.outcome == "succeeded"
     assert [(s.step, s.status, s.actions_done) for s in report.steps] == [
-        ("preflight.check", "verified", 0), ("orphans.unregister", "verified", 2)]
+        ("preflight.check", "verified", 0),
+        ("orphans.unregister", "verified", 2),
+    ]
     assert {v.name for v in inventory(fresh_lab, "new-york").vms} == {"web01", "web02"}
     nj = inventory(fresh_lab, "new-jersey").vms
     assert {v.name for v in nj if not v.is_placeholder} == {"mail04", "db01"}
@@ -66,16 +71,18 @@ def test_powered_on_stale_vm_is_refused_after_planned_migration(fresh_lab: LabCo
     assert "mail04" in {v.name for v in inventory(fresh_lab, "new-york").vms}
 
 
-def test_powered_on_stale_vm_needs_runbook_confirmation_in_disaster_recovery(fresh_lab: LabConfig,
-                                                                             tmp_path: Path) -> None:
+def test_powered_on_stale_vm_needs_runbook_confirmation_in_disaster_recovery(
+    fresh_lab: LabConfig, tmp_path: Path
+) -> None:
     make_failover(fresh_lab, ["mail04"], stale_powered_on=True)
     lab = Path(fresh_lab.directory)
     unconfirmed = write_runbook(tmp_path / "a.yaml", RunbookSpec(vms=("mail04",), scenario="disaster-recovery"))
     with pytest.raises(StepFailed, match="confirm.power_off_stale_vms"):
         edge.dry_run(load_runbook(unconfirmed), lab)
 
-    confirmed = write_runbook(tmp_path / "b.yaml", RunbookSpec(vms=("mail04",), scenario="disaster-recovery",
-                                                               confirm_power_off=True))
+    confirmed = write_runbook(
+        tmp_path / "b.yaml", RunbookSpec(vms=("mail04",), scenario="disaster-recovery", confirm_power_off=True)
+    )
     plan = edge.dry_run(load_runbook(confirmed), lab)
     assert [a.high_impact for a in plan.steps[1].actions] == [True]
     report = edge.start(confirmed, lab, tmp_path / "home", confirm=_yes)

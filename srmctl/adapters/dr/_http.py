@@ -75,6 +75,4 @@ class DrClient(TaskCalls):
             if not pairings:
                 raise NotFound(f"{self.endpoint}: no pairing")
             raise Ambiguous(f"{self.endpoint}: pairing", [p.pairing_id for p in pairings])
-        return pick_one(
-            pairings, "pairing with remote vCenter", lambda p: p.remote_vc_server.name, remote_vc_name
-        )
+        return pick_one(pairings, "pairing with remote vCenter", lambda p: p.remote_vc_server.name, remote_vc_name)

@@ -31,9 +31,7 @@ class TaskCalls(Transport):
 
     _window: _Window | None = None  # set inside tasks_together, on this client object only
 
-    def task(
-        self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str
-    ) -> Task:
+    def task(self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str) -> Task:
         """A call answering with a Task (202)."""
         response = self.request(
             method, template, body=body, params=params, expect=(200, 202), **cast(dict[str, Any], path)
@@ -56,7 +54,7 @@ class TaskCalls(Transport):
             return {task_ids[0]: self.get_task(task_ids[0])}
         found: dict[str, Task] = {}
         for start in range(0, len(task_ids), TASK_PAGE):
-            page = list(task_ids[start:start + TASK_PAGE])
+            page = list(task_ids[start : start + TASK_PAGE])
             params: Params = {"filter_property": "id", "filter": page, "limit": TASK_PAGE}
             found.update((t.id, t) for t in self.get_list(Task, "/tasks", params=params) if t.id in page)
         for task_id in task_ids:
@@ -69,12 +67,20 @@ class TaskCalls(Transport):
         if not task.done or task.status == TaskStatus.SUCCESS:
             return None
         message = task.error.message if task.error and task.error.message else "no error message"
-        return OperationFailed(f"{self.endpoint}: task {task.id} ({task.description or '?'}) ended "
-                               f"{text(task.status)}: {message}")
+        return OperationFailed(
+            f"{self.endpoint}: task {task.id} ({task.description or '?'}) ended {text(task.status)}: {message}"
+        )
 
-    def poll_tasks(self, tasks: Sequence[Task], *, timeout: float = 3600.0, any_done: bool = False,
-                   on_progress: ProgressCallback | None = None, look_at_once: bool = True,
-                   pace: Pace | None = None) -> list[Task]:
+    def poll_tasks(
+        self,
+        tasks: Sequence[Task],
+        *,
+        timeout: float = 3600.0,
+        any_done: bool = False,
+        on_progress: ProgressCallback | None = None,
+        look_at_once: bool = True,
+        pace: Pace | None = None,
+    ) -> list[Task]:
         """The tasks (same order) once all have ended, or with ``any_done`` once at least one has; failed
         tasks are returned, not raised (see :meth:`failure`). Raises :class:`TaskTimeout` after ``timeout``.
 
@@ -95,8 +101,10 @@ class TaskCalls(Transport):
                 return [current[t.id] for t in tasks]
             if time.monotonic() > deadline:
                 first = current[pending[0]]
-                raise TaskTimeout(f"{self.endpoint}: {len(pending)} task(s) still running after {timeout:.0f}s, "
-                                  f"e.g. {first.id} ({first.description or '?'}) {first.status}")
+                raise TaskTimeout(
+                    f"{self.endpoint}: {len(pending)} task(s) still running after {timeout:.0f}s, "
+                    f"e.g. {first.id} ({first.description or '?'}) {first.status}"
+                )
             if looked:
                 time.sleep(pause)
                 pause = min(pause * 2, longest)
@@ -115,16 +123,16 @@ class TaskCalls(Transport):
         is for steps, which start a change and wait for it separately (a plan run can take an hour)."""
         return self.wait_tasks([task], timeout=timeout, on_progress=on_progress)[0]
 
-    def wait_tasks(self, tasks: Sequence[Task], *, timeout: float = 3600.0,
-                   on_progress: ProgressCallback | None = None) -> list[Task]:
+    def wait_tasks(
+        self, tasks: Sequence[Task], *, timeout: float = 3600.0, on_progress: ProgressCallback | None = None
+    ) -> list[Task]:
         """Await many tasks together (one poll loop); every failure is raised once all have ended, as one
         :class:`OperationFailed` (the task's own error when only one failed)."""
         ended = self.poll_tasks(tasks, timeout=timeout, on_progress=on_progress)
         raise_together([error for task in ended if (error := self.failure(task)) is not None])
         return ended
 
-    def run(self, task: Task, wait: bool, on_progress: ProgressCallback | None = None,
-            timeout: float = 900.0) -> Task:
+    def run(self, task: Task, wait: bool, on_progress: ProgressCallback | None = None, timeout: float = 900.0) -> Task:
         """A started task awaited (``wait``) or returned as it is; inside :meth:`tasks_together`, handed to
         the window instead of awaited alone."""
         window = self._window
@@ -181,7 +189,7 @@ class Pace:
         for task in tasks:
             began = self._started.pop(task.id, None) if task.done else None
             if began is not None:
-                self._took = [*self._took, now - began][-self.SAMPLES:]
+                self._took = [*self._took, now - began][-self.SAMPLES :]
 
     def longest_pause(self, usual: float) -> float:
         if not self._took:
@@ -207,8 +215,9 @@ class _Window:
     def drain(self, keep: int) -> None:
         """Await until at most ``keep`` tasks are still running."""
         while len(self.pending) > keep:
-            polled = self.client.poll_tasks(self.pending, timeout=self.timeout, any_done=keep > 0,
-                                            look_at_once=not self.polled, pace=self.pace)
+            polled = self.client.poll_tasks(
+                self.pending, timeout=self.timeout, any_done=keep > 0, look_at_once=not self.polled, pace=self.pace
+            )
             self.polled = True
             self.failures += [e for t in polled if (e := self.client.failure(t)) is not None]
             self.pending = [t for t in polled if not t.done]

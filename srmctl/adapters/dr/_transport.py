@@ -172,14 +172,21 @@ class Transport:
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, *, params: Params | None, body: Any, auth: Credentials | None,
-              session: str | None) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, params: Params | None, body: Any, auth: Credentials | None, session: str | None
+    ) -> httpx.Response:
         headers = {}
         if session:
             headers["x-dr-session"] = session
         try:
-            response = self._client().request(method, url, params=clean_params(params), json=body, headers=headers,
-                                              auth=(auth.user, auth.password) if auth else None)
+            response = self._client().request(
+                method,
+                url,
+                params=clean_params(params),
+                json=body,
+                headers=headers,
+                auth=(auth.user, auth.password) if auth else None,
+            )
         except httpx.ConnectError as error:
             if is_tls_failure(error):
                 raise TlsVerificationFailed(
@@ -215,9 +222,7 @@ class Transport:
             return self.retry.call(attempt, on_retry, what=f"{self.endpoint}: {key}", retry_on=retry_on)
         except TransientHTTPError as error:
             if error.status in (502, 503, 504):
-                raise ConnectionFailed(
-                    f"{self.endpoint}: {key}: HTTP {error.status} (service unavailable)"
-                ) from error
+                raise ConnectionFailed(f"{self.endpoint}: {key}: HTTP {error.status} (service unavailable)") from error
             raise DrApiError(method, url, error.status, json_or_text(error.body)) from error
         except httpx.TransportError as error:
             raise ConnectionFailed(f"{self.endpoint}: {key}: {type(error).__name__}: {error}") from error
@@ -237,11 +242,21 @@ class Transport:
         substituted URL-encoded; ``url`` (a next-page link) overrides the built path but is still counted
         under ``template``. 401 triggers one transparent re-login; a lapsed remote login (400
         ``REMOTE_SITE_NOT_AUTHENTICATED``) one remote re-login, when the client logged in there before."""
-        return self._request(method, template, params=params, body=body, url=url, expect=expect,
-                             **self._bound_path(template, path))
+        return self._request(
+            method, template, params=params, body=body, url=url, expect=expect, **self._bound_path(template, path)
+        )
 
-    def _request(self, method: str, template: str, *, params: Params | None, body: Any, url: str | None,
-                 expect: Sequence[int], **path: str) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        template: str,
+        *,
+        params: Params | None,
+        body: Any,
+        url: str | None,
+        expect: Sequence[int],
+        **path: str,
+    ) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
         session = self._current_session()
@@ -249,9 +264,7 @@ class Transport:
         if response.status_code == 401:
             log.info("%s: session rejected, logging in again", self.endpoint)
             session = self._renew(session)
-            response = self._retrying_send(
-                key, method, target, params=params, body=body, auth=None, session=session
-            )
+            response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
         lapse = remote_login_lapsed(method, target, response)
         pairing_id = path.get("pairing_id")
         if lapse is not None and pairing_id in self._remote:
@@ -262,8 +275,9 @@ class Transport:
                 self.retry_stats.record(lapse)
             with self._conn.lock:
                 self._remote_login(pairing_id, self._remote[pairing_id])
-            response = self._retrying_send(key, method, target, params=params, body=body, auth=None,
-                                           session=self._current_session())
+            response = self._retrying_send(
+                key, method, target, params=params, body=body, auth=None, session=self._current_session()
+            )
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
@@ -279,13 +293,9 @@ class Transport:
         try:
             return model.model_validate(data)
         except ValidationError as error:
-            raise OperationFailed(
-                f"{self.endpoint}: unexpected {model.__name__} from {where}: {error}"
-            ) from error
+            raise OperationFailed(f"{self.endpoint}: unexpected {model.__name__} from {where}: {error}") from error
 
-    def get_list(
-        self, model: type[M], template: str, *, params: Params | None = None, **path: str
-    ) -> list[M]:
+    def get_list(self, model: type[M], template: str, *, params: Params | None = None, **path: str) -> list[M]:
         """All items of a paged list, following ``_meta.links.next.href`` (or offset/limit)."""
         items: list[M] = []
         query: dict[str, Any] = dict(params or {})
@@ -342,8 +352,9 @@ class Transport:
 
     def _login(self) -> None:
         key = "POST /session"
-        response = self._retrying_send(key, "POST", "/session", params=None, body=None, auth=self.credentials,
-                                       session=None)
+        response = self._retrying_send(
+            key, "POST", "/session", params=None, body=None, auth=self.credentials, session=None
+        )
         # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
         if response.status_code in (400, 401, 403):
             raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}")

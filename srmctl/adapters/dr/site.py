@@ -43,8 +43,10 @@ def find_vr_pairing(vr: VrClient, remote_vc_guid: str) -> Pairing:
     if not matches:
         raise NotFound(f"{vr.endpoint}: no vSphere Replication pairing with remote vCenter {remote_vc_guid}")
     if len(matches) > 1:
-        raise Ambiguous(f"{vr.endpoint}: vSphere Replication pairing with remote vCenter {remote_vc_guid}",
-                        [p.pairing_id for p in matches])
+        raise Ambiguous(
+            f"{vr.endpoint}: vSphere Replication pairing with remote vCenter {remote_vc_guid}",
+            [p.pairing_id for p in matches],
+        )
     return matches[0]
 
 
@@ -73,8 +75,7 @@ class DrSite:
             found = srm.find_pairing()
             remote_vc = str(found.remote_vc_server.id or "")
             vr_pairing = find_vr_pairing(vr, remote_vc)
-            pairing = DrPairing(found.pairing_id, vr_pairing.pairing_id, str(found.local_vc_server.id or ""),
-                                remote_vc)
+            pairing = DrPairing(found.pairing_id, vr_pairing.pairing_id, str(found.local_vc_server.id or ""), remote_vc)
             site = cls(local.site, srm, vr, pairing)
             if remote is not None:
                 site.srm.login_remote(_credentials(remote.dr("srm")))

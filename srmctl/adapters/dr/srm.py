@@ -71,14 +71,10 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         return pick_one(self.groups(), "protection group", lambda g: g.name, name)
 
     def group_vms(self, group_id: str) -> list[ProtectionGroupVm]:
-        return self.get_list(
-            ProtectionGroupVm, _PG + "/{group_id}/vms", group_id=group_id
-        )
+        return self.get_list(ProtectionGroupVm, _PG + "/{group_id}/vms", group_id=group_id)
 
     def group_plans(self, group_id: str) -> list[RecoveryPlan]:
-        return self.get_list(
-            RecoveryPlan, _PG + "/{group_id}/recovery-plans", group_id=group_id
-        )
+        return self.get_list(RecoveryPlan, _PG + "/{group_id}/recovery-plans", group_id=group_id)
 
     @mutating
     def create_group(
@@ -131,15 +127,11 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
 
     @mutating
     def delete_group(self, group_id: str, *, wait: bool = True) -> Task:
-        return self.run(
-            self.task("DELETE", _PG + "/{group_id}", group_id=group_id), wait
-        )
+        return self.run(self.task("DELETE", _PG + "/{group_id}", group_id=group_id), wait)
 
     @mutating
     def configure_all_vms(self, group_id: str, *, wait: bool = True) -> list[Task]:
-        tasks = self.tasks(
-            "POST", _PG + "/{group_id}/actions/configure-all-vms", group_id=group_id
-        )
+        tasks = self.tasks("POST", _PG + "/{group_id}/actions/configure-all-vms", group_id=group_id)
         return [self.run(task, wait) for task in tasks]
 
     @mutating
@@ -166,9 +158,7 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         return pick_one(self.plans(), "recovery plan", lambda p: p.name, name)
 
     def plan_groups(self, plan_id: str) -> list[ProtectionGroup]:
-        return self.get_list(
-            ProtectionGroup, _PLAN + "/{plan_id}/protection-groups", plan_id=plan_id
-        )
+        return self.get_list(ProtectionGroup, _PLAN + "/{plan_id}/protection-groups", plan_id=plan_id)
 
     def plan_vms(self, plan_id: str) -> list[RecoveryPlanVm]:
         return self.get_list(RecoveryPlanVm, _PLAN + "/{plan_id}/vms", plan_id=plan_id)
@@ -205,9 +195,7 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
 
     @mutating
     def delete_plan(self, plan_id: str, *, wait: bool = True) -> Task:
-        return self.run(
-            self.task("DELETE", _PLAN + "/{plan_id}", plan_id=plan_id), wait
-        )
+        return self.run(self.task("DELETE", _PLAN + "/{plan_id}", plan_id=plan_id), wait)
 
     @mutating
     def reconfigure_plan(
@@ -251,9 +239,7 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         on_progress: ProgressCallback | None,
         timeout: float,
     ) -> Task:
-        task = self.task(
-            "POST", _PLAN + "/{plan_id}/actions/" + action, body=body, plan_id=plan_id
-        )
+        task = self.task("POST", _PLAN + "/{plan_id}/actions/" + action, body=body, plan_id=plan_id)
         return self.run(task, wait, on_progress, timeout)
 
     @mutating
@@ -266,9 +252,7 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         on_progress: ProgressCallback | None = None,
         timeout: float = 3600.0,
     ) -> Task:
-        return self._plan_action(
-            plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout
-        )
+        return self._plan_action(plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout)
 
     @mutating
     def cleanup_plan(
@@ -280,9 +264,7 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         on_progress: ProgressCallback | None = None,
         timeout: float = 3600.0,
     ) -> Task:
-        return self._plan_action(
-            plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout
-        )
+        return self._plan_action(plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout)
 
     @mutating
     def recover_plan(
@@ -312,13 +294,8 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         on_progress: ProgressCallback | None = None,
         timeout: float = 3600.0,
     ) -> Task:
-        return self._plan_action(
-            plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout
-        )
+        return self._plan_action(plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout)
 
     @mutating
     def cancel_plan(self, plan_id: str) -> None:
-        self.request(
-            "POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), plan_id=plan_id
-        )
-
+        self.request("POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), plan_id=plan_id)

@@ -44,8 +44,9 @@ class HistoryReport(Record):
 class HistoryCalls(DrClient):
     """The recovery-history calls of the SRM client."""
 
-    def history_reports(self, plan_id: str, *, start_ms: int | None = None,
-                        end_ms: int | None = None) -> list[HistoryReport]:
+    def history_reports(
+        self, plan_id: str, *, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[HistoryReport]:
         """One plan's reports at this SRM server in the timeframe (default: the last seven days)."""
         return self._history(_RECOVERY + "/plans/{plan_id}/history-reports", start_ms, end_ms, plan_id=plan_id)
 
@@ -54,8 +55,12 @@ class HistoryCalls(DrClient):
         return self._history(_RECOVERY + "/history-reports", start_ms, end_ms)
 
     def history_report(self, plan_id: str, report_id: str) -> HistoryReport:
-        return self.get_model(HistoryReport, _RECOVERY + "/plans/{plan_id}/history-reports/{report_id}",
-                              plan_id=plan_id, report_id=report_id)
+        return self.get_model(
+            HistoryReport,
+            _RECOVERY + "/plans/{plan_id}/history-reports/{report_id}",
+            plan_id=plan_id,
+            report_id=report_id,
+        )
 
     def _history(self, template: str, start_ms: int | None, end_ms: int | None, **path: str) -> list[HistoryReport]:
         query: Params = {k: str(v) for k, v in (("start_date", start_ms), ("end_date", end_ms)) if v is not None}

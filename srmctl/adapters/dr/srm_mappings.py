@@ -53,15 +53,20 @@ class MappingCalls(DrClient):
         return self._mappings("networks", srm_id)
 
     def placeholder_datastores(self, srm_id: str | None = None) -> list[PlaceholderDatastore]:
-        return self.get_list(PlaceholderDatastore, _MAPPINGS + "/placeholder-datastores",
-                             srm_id=srm_id or self.local_srm_id())
+        return self.get_list(
+            PlaceholderDatastore, _MAPPINGS + "/placeholder-datastores", srm_id=srm_id or self.local_srm_id()
+        )
 
     def inventory_mappings(self, srm_id: str | None = None) -> InventoryMappings:
         """All of one SRM's mappings and placeholder datastores (this client's own SRM by default)."""
         srm_id = srm_id or self.local_srm_id()
         return InventoryMappings(
-            srm_id, tuple(self.folder_mappings(srm_id)), tuple(self.resource_mappings(srm_id)),
-            tuple(self.network_mappings(srm_id)), tuple(self.placeholder_datastores(srm_id)))
+            srm_id,
+            tuple(self.folder_mappings(srm_id)),
+            tuple(self.resource_mappings(srm_id)),
+            tuple(self.network_mappings(srm_id)),
+            tuple(self.placeholder_datastores(srm_id)),
+        )
 
     def _mappings(self, kind: str, srm_id: str | None) -> list[InventoryMapping]:
         return self.get_list(InventoryMapping, _MAPPINGS + "/" + kind, srm_id=srm_id or self.local_srm_id())

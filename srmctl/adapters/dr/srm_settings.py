@@ -31,6 +31,7 @@ _VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
 _STEPS = _PLAN + "/{plan_id}/recovery-steps/{view_mode}"
 _PROMPTS = _PLAN + "/{plan_id}/recovery-steps/user-prompts"
 
+
 class PlanSettingsCalls(DrClient):
     """The per-plan settings calls of the SRM client."""
 
@@ -85,15 +86,11 @@ class PlanSettingsCalls(DrClient):
         )
 
     def priority(self, plan_id: str, vm_id: str) -> str:
-        data = self.request(
-            "GET", _VM_SETTINGS + "/priority", plan_id=plan_id, vm_id=vm_id
-        ).json()
+        data = self.request("GET", _VM_SETTINGS + "/priority", plan_id=plan_id, vm_id=vm_id).json()
         return str(data["priority"])
 
     @mutating
-    def set_priority(
-        self, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True
-    ) -> Task:
+    def set_priority(self, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True) -> Task:
         value = priority.value if isinstance(priority, Priority) else Priority(priority).value
         return self.run(
             self.task(
@@ -107,13 +104,9 @@ class PlanSettingsCalls(DrClient):
         )
 
     def dependent_vms(self, plan_id: str, vm_id: str) -> list[DependentVm]:
-        return self.get_list(
-            DependentVm, _VM_SETTINGS + "/dependent-vms", plan_id=plan_id, vm_id=vm_id
-        )
+        return self.get_list(DependentVm, _VM_SETTINGS + "/dependent-vms", plan_id=plan_id, vm_id=vm_id)
 
-    def validate_dependent_vms(
-        self, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]
-    ) -> DependencyValidation:
+    def validate_dependent_vms(self, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str]) -> DependencyValidation:
         response = self.request(
             "POST",
             _VM_SETTINGS + "/dependent-vms/actions/validate",
@@ -174,9 +167,7 @@ class PlanSettingsCalls(DrClient):
     # -- plan-level recovery steps and prompts ---------------------------------------------------
 
     def recovery_steps(self, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
-        return self.get_list(
-            RecoveryStep, _STEPS, plan_id=plan_id, view_mode=ViewMode(view_mode).value
-        )
+        return self.get_list(RecoveryStep, _STEPS, plan_id=plan_id, view_mode=ViewMode(view_mode).value)
 
     @mutating
     def create_plan_callout(
@@ -201,9 +192,7 @@ class PlanSettingsCalls(DrClient):
         )
 
     @mutating
-    def delete_recovery_step(
-        self, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True
-    ) -> Task:
+    def delete_recovery_step(self, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True) -> Task:
         return self.run(
             self.task(
                 "DELETE",
@@ -259,4 +248,3 @@ class PlanSettingsCalls(DrClient):
             plan_id=plan_id,
             prompt_id=prompt_id,
         )
-

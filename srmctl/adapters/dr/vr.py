@@ -35,9 +35,7 @@ class VrClient(DrClient):
 
     # -- replications ----------------------------------------------------------------------------
 
-    def replications(
-        self, *, source_vc_guid: str | None = None, extended_info: bool = False
-    ) -> list[Replication]:
+    def replications(self, *, source_vc_guid: str | None = None, extended_info: bool = False) -> list[Replication]:
         """Replications of the pairing; ``source_vc_guid`` selects one direction (outgoing from it)."""
         params: dict[str, Any] = {"extended_info": extended_info}
         if source_vc_guid:
@@ -45,13 +43,9 @@ class VrClient(DrClient):
         return self.get_list(Replication, _REPL, params=params)
 
     def replication(self, replication_id: str) -> Replication:
-        return self.get_model(
-            Replication, _REPL + "/{replication_id}", replication_id=replication_id
-        )
+        return self.get_model(Replication, _REPL + "/{replication_id}", replication_id=replication_id)
 
-    def replication_by_name(
-        self, name: str, *, source_vc_guid: str | None = None
-    ) -> Replication:
+    def replication_by_name(self, name: str, *, source_vc_guid: str | None = None) -> Replication:
         return pick_one(
             self.replications(source_vc_guid=source_vc_guid),
             "replication",
@@ -117,9 +111,7 @@ class VrClient(DrClient):
         )
 
     @mutating
-    def delete_replication(
-        self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
-    ) -> Task:
+    def delete_replication(self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True) -> Task:
         """Local-site-only removal (when the peer site is gone)."""
         return self.run(
             self.task(
@@ -173,9 +165,7 @@ class VrClient(DrClient):
         return pick_one(self.vms(vcenter_id, name=name), "VM", lambda v: v.name, name)
 
     def vm_disks(self, vcenter_id: str, vm_id: str) -> list[VmDisk]:
-        return self.get_list(
-            VmDisk, _VC + "/vms/{vm_id}/disks", vcenter_id=vcenter_id, vm_id=vm_id
-        )
+        return self.get_list(VmDisk, _VC + "/vms/{vm_id}/disks", vcenter_id=vcenter_id, vm_id=vm_id)
 
     def datastores(self, vcenter_id: str) -> list[Datastore]:
         return self.get_list(Datastore, _VC + "/datastores", vcenter_id=vcenter_id)
@@ -183,9 +173,7 @@ class VrClient(DrClient):
     def datastore_by_name(self, vcenter_id: str, name: str) -> Datastore:
         return pick_one(self.datastores(vcenter_id), "datastore", lambda d: d.name, name)
 
-    def find_seeds(
-        self, vcenter_id: str, datastore_id: str, disks: Sequence[tuple[VmDisk, str]]
-    ) -> list[SeedInfo]:
+    def find_seeds(self, vcenter_id: str, datastore_id: str, disks: Sequence[tuple[VmDisk, str]]) -> list[SeedInfo]:
         """For each (disk, destination path such as ``mail04/mail04.vmdk``), the seed files found."""
         body = [
             {"vm_disk": {"vm_id": disk.vm_id, "device_key": disk.device_key}, "destination_path": path}

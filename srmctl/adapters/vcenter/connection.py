@@ -47,8 +47,11 @@ class _CountingStub(VimSessionOrientedStub):
         # pyvmomi's session stub already re-logs in and retries socket errors; transient vCenter faults
         # (HostCommunication) get srmctl's one retry policy. Whatever is left becomes a typed error here, once.
         try:
-            return DEFAULT_POLICY.call(attempt, on_retry=lambda error, n, sleep: self._on_retry(
-                info.wsdlName, error, n, sleep), what=f"{self.label}: {info.wsdlName}")
+            return DEFAULT_POLICY.call(
+                attempt,
+                on_retry=lambda error, n, sleep: self._on_retry(info.wsdlName, error, n, sleep),
+                what=f"{self.label}: {info.wsdlName}",
+            )
         except Exception as error:  # noqa: BLE001 - mapped, not swallowed: to_srmctl_error returns the rest as is
             mapped = to_srmctl_error(error, label=self.label, method=info.wsdlName, user=self.user)
             if mapped is error:
@@ -146,8 +149,9 @@ def connect(endpoint: ServiceEndpoint) -> VCenterSession:
     except Exception as error:  # pyvmomi raises a bare Exception when no VIM service answers
         raise ConnectionFailed(f"{endpoint.label}: not a vCenter endpoint: {error}") from error
 
-    stub = _CountingStub(soap, _login_method(endpoint.user, endpoint.password), label=endpoint.label,
-                         user=endpoint.user)
+    stub = _CountingStub(
+        soap, _login_method(endpoint.user, endpoint.password), label=endpoint.label, user=endpoint.user
+    )
     si: Any = vim.ServiceInstance("ServiceInstance", stub)
     try:
         # Touching the session forces the first login now, so bad credentials fail here, not later.

@@ -88,14 +88,17 @@ def to_srmctl_error(error: BaseException, *, label: str, method: str, user: str)
     if isinstance(error, vim.fault.NotAuthenticated):
         return AuthenticationFailed(f"{label}: {method}: not authenticated after a fresh login as {user!r}")
     if isinstance(error, vim.fault.NoPermission):
-        return PermissionDenied(f"{label}: {method}: permission denied for user {user!r}{_privilege(error)}: "
-                                f"{fault_message(error)}")
+        return PermissionDenied(
+            f"{label}: {method}: permission denied for user {user!r}{_privilege(error)}: {fault_message(error)}"
+        )
     if isinstance(error, vmodl.fault.ManagedObjectNotFound):
-        return VCenterObjectGone(f"{label}: {method}: object no longer exists: {fault_message(error)}",
-                                 method=method, fault=error)
+        return VCenterObjectGone(
+            f"{label}: {method}: object no longer exists: {fault_message(error)}", method=method, fault=error
+        )
     if isinstance(error, vmodl.MethodFault):
-        return VCenterFault(f"{label}: {method} failed: {fault_name(error)}: {fault_message(error)}",
-                            method=method, fault=error)
+        return VCenterFault(
+            f"{label}: {method} failed: {fault_name(error)}: {fault_message(error)}", method=method, fault=error
+        )
     if isinstance(error, (OSError, http.client.HTTPException)):
         return ConnectionFailed(f"{label}: {method}: connection lost: {type(error).__name__}: {error}")
     return error

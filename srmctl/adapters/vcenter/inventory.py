@@ -137,12 +137,21 @@ class Inventory:
     datacenters: tuple[str, ...]
     round_trips: int  # PropertyCollector retrievals it took (1 + paging continuations)
 
-    def vm(self, name: str | None = None, *, path: str | None = None, moref: str | None = None,
-           instance_uuid: str | None = None) -> VmRecord:
+    def vm(
+        self,
+        name: str | None = None,
+        *,
+        path: str | None = None,
+        moref: str | None = None,
+        instance_uuid: str | None = None,
+    ) -> VmRecord:
         """Exactly one VM by name, inventory path, MoRef or instance UUID; NotFound / Ambiguous otherwise."""
         key, value, attr = _criterion(name=name, path=path, moref=moref, instance_uuid=instance_uuid)
-        return exactly_one(f"VM with {key} {value!r}", [v for v in self.vms if attr(v) == value],
-                            lambda v: f"{v.inventory_path} ({v.moref})")
+        return exactly_one(
+            f"VM with {key} {value!r}",
+            [v for v in self.vms if attr(v) == value],
+            lambda v: f"{v.inventory_path} ({v.moref})",
+        )
 
     def vms_named(self, name: str) -> tuple[VmRecord, ...]:
         return self._by_name.get(name, ())
@@ -157,18 +166,23 @@ class Inventory:
         return {name: tuple(found) for name, found in index.items()}
 
     def datastore(self, name: str) -> DatastoreRecord:
-        return exactly_one(f"datastore {name!r}", [d for d in self.datastores if d.name == name],
-                            lambda d: f"{d.datacenter}/{d.name} ({d.moref})")
+        return exactly_one(
+            f"datastore {name!r}",
+            [d for d in self.datastores if d.name == name],
+            lambda d: f"{d.datacenter}/{d.name} ({d.moref})",
+        )
 
     def folder(self, path: str, datacenter: str | None = None) -> FolderRecord:
         wanted = path.strip("/")
-        matches = [f for f in self.folders
-                   if f.path == wanted and (datacenter is None or f.datacenter == datacenter)]
+        matches = [f for f in self.folders if f.path == wanted and (datacenter is None or f.datacenter == datacenter)]
         return exactly_one(f"VM folder {path!r}", matches, lambda f: f"{f.datacenter}/vm/{f.path}")
 
     def resource_pool(self, name: str) -> ComputeRecord:
-        return exactly_one(f"resource pool {name!r}", [p for p in self.resource_pools if p.name == name],
-                            lambda p: f"{p.datacenter}/{p.cluster}/{p.name} ({p.moref})")
+        return exactly_one(
+            f"resource pool {name!r}",
+            [p for p in self.resource_pools if p.name == name],
+            lambda p: f"{p.datacenter}/{p.cluster}/{p.name} ({p.moref})",
+        )
 
 
 T = TypeVar("T")
@@ -201,13 +215,24 @@ def exactly_one(what: str, matches: Sequence[T], describe: Callable[[T], str]) -
 
 _PROPERTIES: dict[type, list[str]] = {
     vim.VirtualMachine: [
-        "name", "parent", "config.instanceUuid", "config.uuid", "config.template", "config.files.vmPathName",
-        "config.hardware.device", "config.managedBy", "config.repConfig", "runtime.powerState",
-        "runtime.connectionState", "runtime.host", "resourcePool", "datastore", "network",
+        "name",
+        "parent",
+        "config.instanceUuid",
+        "config.uuid",
+        "config.template",
+        "config.files.vmPathName",
+        "config.hardware.device",
+        "config.managedBy",
+        "config.repConfig",
+        "runtime.powerState",
+        "runtime.connectionState",
+        "runtime.host",
+        "resourcePool",
+        "datastore",
+        "network",
     ],
     vim.Network: ["name"],
-    vim.Datastore: ["name", "parent", "summary.url", "summary.capacity", "summary.freeSpace",
-                    "summary.accessible"],
+    vim.Datastore: ["name", "parent", "summary.url", "summary.capacity", "summary.freeSpace", "summary.accessible"],
     vim.Folder: ["name", "parent"],
     vim.Datacenter: ["name", "parent", "vmFolder"],
     vim.HostSystem: ["name", "parent"],
@@ -224,13 +249,21 @@ def read_inventory(session: VCenterSession, page_size: int = 1000) -> Inventory:
         view = content.viewManager.CreateContainerView(content.rootFolder, list(_PROPERTIES), True)
         try:
             spec = vmodl.query.PropertyCollector.FilterSpec(
-                objectSet=[vmodl.query.PropertyCollector.ObjectSpec(
-                    obj=view, skip=True,
-                    selectSet=[vmodl.query.PropertyCollector.TraversalSpec(
-                        name="view", type=vim.view.ContainerView, path="view", skip=False)],
-                )],
-                propSet=[vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=paths)
-                         for t, paths in _PROPERTIES.items()],
+                objectSet=[
+                    vmodl.query.PropertyCollector.ObjectSpec(
+                        obj=view,
+                        skip=True,
+                        selectSet=[
+                            vmodl.query.PropertyCollector.TraversalSpec(
+                                name="view", type=vim.view.ContainerView, path="view", skip=False
+                            )
+                        ],
+                    )
+                ],
+                propSet=[
+                    vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=paths)
+                    for t, paths in _PROPERTIES.items()
+                ],
             )
             objects, round_trips = retrieve_all(content.propertyCollector, spec, page_size)
             return _build(objects, round_trips)
@@ -285,34 +318,48 @@ def _build(objects: dict[str, tuple[Any, dict[str, Any]]], round_trips: int) -> 
             if type(obj) is t:
                 by_type.setdefault(t, []).append((obj, p))
 
-    datastores = tuple(sorted(
-        (DatastoreRecord(
-            name=p["name"], moref=obj._moId, datacenter=datacenter_of(p.get("parent"))[0],
-            url=p.get("summary.url", ""), capacity_bytes=int(p.get("summary.capacity", 0)),
-            free_bytes=int(p.get("summary.freeSpace", 0)), accessible=bool(p.get("summary.accessible", True)))
-         for obj, p in by_type.get(vim.Datastore, [])), key=lambda d: (d.datacenter, d.name)))
+    datastores = tuple(
+        sorted(
+            (
+                DatastoreRecord(
+                    name=p["name"],
+                    moref=obj._moId,
+                    datacenter=datacenter_of(p.get("parent"))[0],
+                    url=p.get("summary.url", ""),
+                    capacity_bytes=int(p.get("summary.capacity", 0)),
+                    free_bytes=int(p.get("summary.freeSpace", 0)),
+                    accessible=bool(p.get("summary.accessible", True)),
+                )
+                for obj, p in by_type.get(vim.Datastore, [])
+            ),
+            key=lambda d: (d.datacenter, d.name),
+        )
+    )
 
     vm_folders = []
     for obj, p in by_type.get(vim.Folder, []):
         dc, names = datacenter_of(obj)
         # VM folders are those below a datacenter's "vm" folder (not host/, datastore/, network/).
         if dc and len(names) > 1 and names[0] == "vm":
-            vm_folders.append(FolderRecord(name=p["name"], moref=obj._moId, datacenter=dc,
-                                           path="/".join(names[1:])))
+            vm_folders.append(FolderRecord(name=p["name"], moref=obj._moId, datacenter=dc, path="/".join(names[1:])))
 
     def compute(t: type) -> list[ComputeRecord]:
         records = []
         for obj, p in by_type.get(t, []):
             cluster = _cluster_of(obj, props)
-            records.append(ComputeRecord(name=p["name"], moref=obj._moId,
-                                         datacenter=datacenter_of(obj)[0], cluster=cluster))
+            records.append(
+                ComputeRecord(name=p["name"], moref=obj._moId, datacenter=datacenter_of(obj)[0], cluster=cluster)
+            )
         return records
 
     # Names of referenced objects come from the same retrieval: reading ``ref.name`` would cost a call each.
     object_names = {moid: str(p.get("name", "")) for moid, (_, p) in objects.items()}
-    vms = tuple(sorted((_vm_record(obj, p, datacenter_of, object_names)
-                        for obj, p in by_type.get(vim.VirtualMachine, [])),
-                       key=lambda v: (v.datacenter, v.folder, v.name, v.moref)))
+    vms = tuple(
+        sorted(
+            (_vm_record(obj, p, datacenter_of, object_names) for obj, p in by_type.get(vim.VirtualMachine, [])),
+            key=lambda v: (v.datacenter, v.folder, v.name, v.moref),
+        )
+    )
     return Inventory(
         vms=vms,
         datastores=datastores,
@@ -335,8 +382,9 @@ def _cluster_of(obj: Any, props: Callable[[Any], dict[str, Any]]) -> str | None:
     return None
 
 
-def _vm_record(obj: Any, p: dict[str, Any], datacenter_of: Callable[[Any], tuple[str, list[str]]],
-               names: dict[str, str]) -> VmRecord:
+def _vm_record(
+    obj: Any, p: dict[str, Any], datacenter_of: Callable[[Any], tuple[str, list[str]]], names: dict[str, str]
+) -> VmRecord:
     dc, folders = datacenter_of(p.get("parent"))
     managed = p.get("config.managedBy")
     host = p.get("runtime.host")
@@ -373,9 +421,14 @@ def disk_file(device: Any) -> str:
 
 def _disks(devices: Iterable[Any]) -> list[DiskRecord]:
     return [
-        DiskRecord(key=d.key, label=d.deviceInfo.label if d.deviceInfo else f"disk {d.key}",
-                   file=disk_file(d), capacity_bytes=int(d.capacityInBytes or d.capacityInKB * 1024))
-        for d in devices if isinstance(d, vim.vm.device.VirtualDisk)
+        DiskRecord(
+            key=d.key,
+            label=d.deviceInfo.label if d.deviceInfo else f"disk {d.key}",
+            file=disk_file(d),
+            capacity_bytes=int(d.capacityInBytes or d.capacityInKB * 1024),
+        )
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualDisk)
     ]
 
 
@@ -383,6 +436,9 @@ def _footprint(rep: Any) -> ReplicationFootprint | None:
     if rep is None or not rep.vmReplicationId:
         return None
     return ReplicationFootprint(
-        rpo_minutes=int(rep.rpo or 0), quiesce=bool(rep.quiesceGuestEnabled),
-        network_compression=bool(rep.netCompressionEnabled), destination=rep.destination or "",
-        replication_id=rep.vmReplicationId)
+        rpo_minutes=int(rep.rpo or 0),
+        quiesce=bool(rep.quiesceGuestEnabled),
+        network_compression=bool(rep.netCompressionEnabled),
+        destination=rep.destination or "",
+        replication_id=rep.vmReplicationId,
+    )

@@ -48,8 +48,10 @@ def _mo(session: VCenterSession, kind: type, moref: str) -> Any:
 def vm_properties(session: VCenterSession, moref: str, paths: list[str]) -> dict[str, Any]:
     """Several properties of one VM in one call (reading ``vm.runtime`` whole also trips on vcsim)."""
     pc = vmodl.query.PropertyCollector
-    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm_object(session, moref))],
-                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)])
+    spec = pc.FilterSpec(
+        objectSet=[pc.ObjectSpec(obj=vm_object(session, moref))],
+        propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+    )
     try:
         result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
     except VCenterObjectGone as error:
@@ -62,8 +64,9 @@ def vm_properties(session: VCenterSession, moref: str, paths: list[str]) -> dict
 _UNREGISTER_PROPS = ["name", "runtime.powerState", "config.instanceUuid", "config.files.vmPathName"]
 
 
-def vms_properties(session: VCenterSession, morefs: Sequence[str],
-                   paths: list[str] | None = None) -> dict[str, dict[str, Any]]:
+def vms_properties(
+    session: VCenterSession, morefs: Sequence[str], paths: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """The same properties of many VMs in one retrieval (by MoRef); a VM that is gone is left out. Defaults
     to what :func:`unregister` checks."""
     paths = paths or _UNREGISTER_PROPS
@@ -71,9 +74,11 @@ def vms_properties(session: VCenterSession, morefs: Sequence[str],
         return {}
     pc = vmodl.query.PropertyCollector
     # reportMissingObjectsInResults: a VM that is gone comes back without properties instead of failing all.
-    spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm_object(session, m)) for m in morefs],
-                         propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
-                         reportMissingObjectsInResults=True)
+    spec = pc.FilterSpec(
+        objectSet=[pc.ObjectSpec(obj=vm_object(session, m)) for m in morefs],
+        propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+        reportMissingObjectsInResults=True,
+    )
     try:
         objects, _ = retrieve_all(session.content.propertyCollector, spec, len(morefs))
     except VCenterObjectGone:
@@ -96,22 +101,25 @@ def power_on(session: VCenterSession, moref: str, *, progress: ProgressCallback 
     """Power on; False when it already was (idempotent, so re-runs and resumes are safe)."""
     if power_state(session, moref) == "poweredOn":
         return False
-    wait_for_task(session, vm_object(session, moref).PowerOnVM_Task(), what=f"power on {moref}",
-                  progress=progress)
+    wait_for_task(session, vm_object(session, moref).PowerOnVM_Task(), what=f"power on {moref}", progress=progress)
     return True
 
 
 def power_off(session: VCenterSession, moref: str, *, progress: ProgressCallback | None = None) -> bool:
     if power_state(session, moref) == "poweredOff":
         return False
-    wait_for_task(session, vm_object(session, moref).PowerOffVM_Task(), what=f"power off {moref}",
-                  progress=progress)
+    wait_for_task(session, vm_object(session, moref).PowerOffVM_Task(), what=f"power off {moref}", progress=progress)
     return True
 
 
-def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = False,
-               files: Sequence[DatastoreFile] | None = None,
-               props: dict[str, Any] | None = None) -> UnregisteredVm:
+def unregister(
+    session: VCenterSession,
+    moref: str,
+    *,
+    allow_powered_on: bool = False,
+    files: Sequence[DatastoreFile] | None = None,
+    props: dict[str, Any] | None = None,
+) -> UnregisteredVm:
     """Remove a VM from inventory, keeping every file. Never Destroy_Task.
 
     A powered-on VM is refused unless ``allow_powered_on`` (the caller has established that the live
@@ -133,15 +141,30 @@ def unregister(session: VCenterSession, moref: str, *, allow_powered_on: bool = 
     if state == "poweredOn":
         power_off(session, moref)
     vm_object(session, moref).UnregisterVM()
-    return UnregisteredVm(name=name, moref=moref, instance_uuid=uuid, vmx_path=vmx, files=tuple(files),
-                          was_powered_on=state == "poweredOn")
+    return UnregisteredVm(
+        name=name,
+        moref=moref,
+        instance_uuid=uuid,
+        vmx_path=vmx,
+        files=tuple(files),
+        was_powered_on=state == "poweredOn",
+    )
 
 
-def register(session: VCenterSession, vmx_path: str, *, folder: str, resource_pool: str,
-             name: str | None = None, host: str | None = None) -> str:
+def register(
+    session: VCenterSession,
+    vmx_path: str,
+    *,
+    folder: str,
+    resource_pool: str,
+    name: str | None = None,
+    host: str | None = None,
+) -> str:
     """Register a VM from its .vmx (MoRefs of folder, pool, optional host); returns the new VM's MoRef."""
     task = _mo(session, vim.Folder, folder).RegisterVM_Task(
-        path=vmx_path, name=name, asTemplate=False,
+        path=vmx_path,
+        name=name,
+        asTemplate=False,
         pool=_mo(session, vim.ResourcePool, resource_pool),
         host=_mo(session, vim.HostSystem, host) if host else None,
     )
@@ -175,13 +198,15 @@ def _find_datacenter(session: VCenterSession, name: str) -> Any:
     raise NotFound(f"datacenter {name!r} not found in {session.endpoint.label}")
 
 
-def list_files(session: VCenterSession, datastore: str, folder: str, *,
-               datastore_moref: str | None = None) -> list[DatastoreFile]:
+def list_files(
+    session: VCenterSession, datastore: str, folder: str, *, datastore_moref: str | None = None
+) -> list[DatastoreFile]:
     """Files in a datastore folder (seed discovery, file inventories). vcsim needs matchPattern ["*"].
     ``datastore_moref`` (from an inventory already read) saves looking the datastore up by name."""
     browser = _datastore_browser(session, datastore, datastore_moref)
     spec = vim.host.DatastoreBrowser.SearchSpec(
-        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
+        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True)
+    )
     root = f"[{datastore}] {folder}".rstrip()
     try:
         result = wait_for_task(session, browser.SearchDatastore_Task(root, spec), what=f"browse {root}")
@@ -192,8 +217,9 @@ def list_files(session: VCenterSession, datastore: str, folder: str, *,
     return _files(result)
 
 
-def list_files_many(session: VCenterSession, folders: Sequence[tuple[str, str, str | None]], *,
-                    limit: int = 8) -> list[list[DatastoreFile]]:
+def list_files_many(
+    session: VCenterSession, folders: Sequence[tuple[str, str, str | None]], *, limit: int = 8
+) -> list[list[DatastoreFile]]:
     """The files of many datastore folders, ``(datastore, folder, datastore MoRef or None)`` each, in order. A
     datastore holding one of the folders is searched in that folder (SearchDatastore_Task); one holding several
     is searched once from its root, sub-folders included (SearchDatastoreSubFolders_Task), rather than a task
@@ -201,7 +227,8 @@ def list_files_many(session: VCenterSession, folders: Sequence[tuple[str, str, s
     (:class:`TaskWatcher`); a datastore's browser is looked up once. A missing folder lists nothing. Either way
     a file's path reads ``[datastore] folder/file``."""
     spec = vim.host.DatastoreBrowser.SearchSpec(
-        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True))
+        matchPattern=["*"], details=vim.host.DatastoreBrowser.FileInfo.Details(fileSize=True, fileType=True)
+    )
     browsers: dict[str, Any] = {}
     per_datastore: dict[str, list[int]] = {}
     for index, (datastore, _, _) in enumerate(folders):
@@ -219,10 +246,15 @@ def list_files_many(session: VCenterSession, folders: Sequence[tuple[str, str, s
             if len(indexes) == 1:
                 return browsers[datastore].SearchDatastore_Task(roots[n], spec)
             return browsers[datastore].SearchDatastoreSubFolders_Task(roots[n], spec)
+
         return search
 
-    found = run_windowed(session, [start(n) for n in range(len(searches))], limit=limit,
-                         what=lambda n: f"browse {roots[n]}" if n >= 0 else "browse datastores")
+    found = run_windowed(
+        session,
+        [start(n) for n in range(len(searches))],
+        limit=limit,
+        what=lambda n: f"browse {roots[n]}" if n >= 0 else "browse datastores",
+    )
     results: list[list[DatastoreFile]] = [[] for _ in folders]
     for (datastore, indexes), result in zip(searches, found, strict=True):
         if isinstance(result, OperationFailed):
@@ -252,8 +284,9 @@ def power_off_many(session: VCenterSession, morefs: Sequence[str], *, limit: int
     """Power off many VMs: a PowerOffVM_Task each, at most ``limit`` in flight, awaited together. Raises the
     failures together once every task has ended."""
     starts = [lambda m=m: vm_object(session, m).PowerOffVM_Task() for m in morefs]
-    found = run_windowed(session, starts, limit=limit,
-                         what=lambda i: f"power off {morefs[i]}" if i >= 0 else "power off VMs")
+    found = run_windowed(
+        session, starts, limit=limit, what=lambda i: f"power off {morefs[i]}" if i >= 0 else "power off VMs"
+    )
     failures = [r.message for r in found if isinstance(r, OperationFailed)]
     if failures:
         raise OperationFailed("; ".join(failures))
@@ -261,8 +294,10 @@ def power_off_many(session: VCenterSession, morefs: Sequence[str], *, limit: int
 
 def _files(result: Any, *, folder_path: str | None = None) -> list[DatastoreFile]:
     folder_path = (folder_path or result.folderPath).rstrip("/")
-    return sorted((DatastoreFile(path=f"{folder_path}/{f.path}", size_bytes=int(f.fileSize or 0))
-                   for f in result.file or []), key=lambda f: f.path)
+    return sorted(
+        (DatastoreFile(path=f"{folder_path}/{f.path}", size_bytes=int(f.fileSize or 0)) for f in result.file or []),
+        key=lambda f: f.path,
+    )
 
 
 def _datastore_browser(session: VCenterSession, name: str, moref: str | None) -> Any:
@@ -273,9 +308,15 @@ def _datastore_browser(session: VCenterSession, name: str, moref: str | None) ->
     view = session.content.viewManager.CreateContainerView(session.content.rootFolder, [vim.Datastore], True)
     try:
         spec = pc.FilterSpec(
-            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[pc.TraversalSpec(
-                name="view", type=vim.view.ContainerView, path="view", skip=False)])],
-            propSet=[pc.PropertySpec(type=vim.Datastore, pathSet=["name", "browser"])])
+            objectSet=[
+                pc.ObjectSpec(
+                    obj=view,
+                    skip=True,
+                    selectSet=[pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)],
+                )
+            ],
+            propSet=[pc.PropertySpec(type=vim.Datastore, pathSet=["name", "browser"])],
+        )
         result = session.content.propertyCollector.RetrievePropertiesEx([spec], pc.RetrieveOptions())
     finally:
         view.Destroy()
@@ -285,8 +326,9 @@ def _datastore_browser(session: VCenterSession, name: str, moref: str | None) ->
 
 
 def _first_datacenter(session: VCenterSession) -> Any:
-    datacenters = sorted((e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter)),
-                         key=lambda d: d._moId)
+    datacenters = sorted(
+        (e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter)), key=lambda d: d._moId
+    )
     if not datacenters:
         raise NotFound(f"no datacenter in {session.endpoint.label}")
     return datacenters[0]

@@ -36,13 +36,29 @@ def mount_local_datastore(session: VCenterSession, hosts: Sequence[Any], name: s
     return str(datastore._moId)
 
 
-def create_vm(session: VCenterSession, *, name: str, folder: Any, pool: Any, host: Any, datastore: str,
-              disk_sizes: Sequence[int], power_on: bool = False) -> Any:
+def create_vm(
+    session: VCenterSession,
+    *,
+    name: str,
+    folder: Any,
+    pool: Any,
+    host: Any,
+    datastore: str,
+    disk_sizes: Sequence[int],
+    power_on: bool = False,
+) -> Any:
     """Create a VM with one SCSI controller and thin disks of the given sizes (bytes)."""
-    changes = _disk_changes([(2000 + unit, size, f"[{datastore}]") for unit, size in enumerate(disk_sizes)],
-                            create=True)
-    spec = vim.vm.ConfigSpec(name=name, guestId="otherGuest64", numCPUs=1, memoryMB=256,
-                             files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"), deviceChange=changes)
+    changes = _disk_changes(
+        [(2000 + unit, size, f"[{datastore}]") for unit, size in enumerate(disk_sizes)], create=True
+    )
+    spec = vim.vm.ConfigSpec(
+        name=name,
+        guestId="otherGuest64",
+        numCPUs=1,
+        memoryMB=256,
+        files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
+        deviceChange=changes,
+    )
     vm = wait_for_task(session, folder.CreateVM_Task(config=spec, pool=pool, host=host), what=f"create VM {name}")
     if power_on:
         wait_for_task(session, vm.PowerOnVM_Task(), what=f"power on {name}")
@@ -59,20 +75,29 @@ _SCSI_KEY = 1000
 def _disk_changes(disks: Sequence[tuple[int, int, str]], *, create: bool) -> list[Any]:
     """Device changes for one SCSI controller and thin disks ``(device key, bytes, file)``; ``create`` makes
     new files, otherwise the disks are attached from existing files."""
-    changes: list[Any] = [vim.vm.device.VirtualDeviceSpec(
-        operation="add",
-        device=vim.vm.device.ParaVirtualSCSIController(key=_SCSI_KEY, busNumber=0, sharedBus="noSharing"),
-    )]
+    changes: list[Any] = [
+        vim.vm.device.VirtualDeviceSpec(
+            operation="add",
+            device=vim.vm.device.ParaVirtualSCSIController(key=_SCSI_KEY, busNumber=0, sharedBus="noSharing"),
+        )
+    ]
     for unit, (key, size, file_name) in enumerate(disks):
-        changes.append(vim.vm.device.VirtualDeviceSpec(
-            operation="add", fileOperation="create" if create else None,
-            device=vim.vm.device.VirtualDisk(
-                key=key, controllerKey=_SCSI_KEY, unitNumber=unit,
-                capacityInKB=max(1, size // 1024), capacityInBytes=size,
-                backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-                    diskMode="persistent", thinProvisioned=True, fileName=file_name),
-            ),
-        ))
+        changes.append(
+            vim.vm.device.VirtualDeviceSpec(
+                operation="add",
+                fileOperation="create" if create else None,
+                device=vim.vm.device.VirtualDisk(
+                    key=key,
+                    controllerKey=_SCSI_KEY,
+                    unitNumber=unit,
+                    capacityInKB=max(1, size // 1024),
+                    capacityInBytes=size,
+                    backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+                        diskMode="persistent", thinProvisioned=True, fileName=file_name
+                    ),
+                ),
+            )
+        )
     return changes
 
 
@@ -84,16 +109,23 @@ def attach_disks(session: VCenterSession, moref: str, disks: Sequence[tuple[int,
     """Attach existing disk files ``(device key, bytes, "[ds] folder/disk.vmdk")`` to a VM. A VM registered
     on vcsim has no disks (vcsim does not read the .vmx), so whoever registers one re-attaches them."""
     if disks:
-        _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=_disk_changes(disks, create=False)),
-                     "attach disks")
+        _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=_disk_changes(disks, create=False)), "attach disks")
 
 
-def set_identity(session: VCenterSession, moref: str, *, instance_uuid: str | None = None,
-                 annotation: str | None = None, extra_config: Mapping[str, str] | None = None) -> None:
+def set_identity(
+    session: VCenterSession,
+    moref: str,
+    *,
+    instance_uuid: str | None = None,
+    annotation: str | None = None,
+    extra_config: Mapping[str, str] | None = None,
+) -> None:
     """Re-apply identity a registration lost (vcsim derives the instance UUID from the .vmx path)."""
     spec = vim.vm.ConfigSpec(
-        instanceUuid=instance_uuid or None, annotation=annotation,
-        extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in (extra_config or {}).items()] or None)
+        instanceUuid=instance_uuid or None,
+        annotation=annotation,
+        extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in (extra_config or {}).items()] or None,
+    )
     _reconfigure(session, moref, spec, "set identity")
 
 
@@ -118,21 +150,47 @@ def set_replication_config(session: VCenterSession, moref: str, config: Replicat
     way to unset it, so clearing writes an empty replication id (what readers treat as "not replicated") and
     removes the hbr_filter keys (an empty value deletes an extraConfig key)."""
     if config is None:
-        rep = vim.vm.ReplicationConfigSpec(generation=0, vmReplicationId="", destination="", port=0, rpo=0,
-                                           quiesceGuestEnabled=False, paused=False, oppUpdatesEnabled=False,
-                                           netCompressionEnabled=False, netEncryptionEnabled=False, disk=[])
+        rep = vim.vm.ReplicationConfigSpec(
+            generation=0,
+            vmReplicationId="",
+            destination="",
+            port=0,
+            rpo=0,
+            quiesceGuestEnabled=False,
+            paused=False,
+            oppUpdatesEnabled=False,
+            netCompressionEnabled=False,
+            netEncryptionEnabled=False,
+            disk=[],
+        )
         extra = dict.fromkeys(HBR_FILTER_KEYS, "")
     else:
         rep = vim.vm.ReplicationConfigSpec(
-            generation=config.generation, vmReplicationId=config.replication_id, destination=config.destination,
-            port=31031, rpo=config.rpo_minutes, quiesceGuestEnabled=config.quiesce, paused=False,
-            oppUpdatesEnabled=False, netCompressionEnabled=config.network_compression, netEncryptionEnabled=False,
-            disk=[vim.vm.ReplicationConfigSpec.DiskSettings(key=key, diskReplicationId=disk_id)
-                  for key, disk_id in config.disks])
-        extra = dict(zip(HBR_FILTER_KEYS, (config.destination, str(config.rpo_minutes),
-                                           str(config.quiesce).lower(), config.replication_id), strict=True))
-    spec = vim.vm.ConfigSpec(repConfig=rep,
-                             extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in extra.items()])
+            generation=config.generation,
+            vmReplicationId=config.replication_id,
+            destination=config.destination,
+            port=31031,
+            rpo=config.rpo_minutes,
+            quiesceGuestEnabled=config.quiesce,
+            paused=False,
+            oppUpdatesEnabled=False,
+            netCompressionEnabled=config.network_compression,
+            netEncryptionEnabled=False,
+            disk=[
+                vim.vm.ReplicationConfigSpec.DiskSettings(key=key, diskReplicationId=disk_id)
+                for key, disk_id in config.disks
+            ],
+        )
+        extra = dict(
+            zip(
+                HBR_FILTER_KEYS,
+                (config.destination, str(config.rpo_minutes), str(config.quiesce).lower(), config.replication_id),
+                strict=True,
+            )
+        )
+    spec = vim.vm.ConfigSpec(
+        repConfig=rep, extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in extra.items()]
+    )
     _reconfigure(session, moref, spec, "set replication config")
 
 
@@ -140,6 +198,12 @@ def post_vm_event(session: VCenterSession, moref: str, name: str, message: str) 
     """Post an event about a VM to the vCenter event log. A GeneralUserEvent: vcsim's alarm manager panics on
     an EventEx (as posted by real VR), and the message is what readers look at."""
     event = vim.event.GeneralUserEvent(
-        key=0, chainId=0, userName="", createdTime=datetime.now(timezone.utc), message=message,
-        fullFormattedMessage=message, vm=vim.event.VmEventArgument(vm=vm_object(session, moref), name=name))
+        key=0,
+        chainId=0,
+        userName="",
+        createdTime=datetime.now(timezone.utc),
+        message=message,
+        fullFormattedMessage=message,
+        vm=vim.event.VmEventArgument(vm=vm_object(session, moref), name=name),
+    )
     session.content.eventManager.PostEvent(event)

@@ -45,17 +45,21 @@ class TaskWatcher:
         pc = vmodl.query.PropertyCollector
         if self._collector is None:
             self._collector = self.session.content.propertyCollector.CreatePropertyCollector()
-        self._collector.CreateFilter(pc.FilterSpec(
-            objectSet=[pc.ObjectSpec(obj=t) for t in new],
-            propSet=[pc.PropertySpec(type=vim.Task, pathSet=_PATHS)]), partialUpdates=False)
+        self._collector.CreateFilter(
+            pc.FilterSpec(
+                objectSet=[pc.ObjectSpec(obj=t) for t in new], propSet=[pc.PropertySpec(type=vim.Task, pathSet=_PATHS)]
+            ),
+            partialUpdates=False,
+        )
         for task in new:
             self.states[task._moId] = {}
 
     def ended(self, task: Any) -> bool:
         return self.states.get(task._moId, {}).get("info.state") in _ENDED
 
-    def wait(self, tasks: Sequence[Any], *, any_done: bool = False, what: str = "task",
-             timeout: float = 600.0) -> list[Any]:
+    def wait(
+        self, tasks: Sequence[Any], *, any_done: bool = False, what: str = "task", timeout: float = 600.0
+    ) -> list[Any]:
         """Block until every one of ``tasks`` has ended (or, with ``any_done``, at least one); returns those
         that have ended. They are watched first if they are not yet."""
         self.watch(tasks)
@@ -69,7 +73,8 @@ class TaskWatcher:
             if remaining <= 0:
                 raise OperationFailed(f"{what}: timed out after {timeout:.0f}s waiting for vCenter")
             update = self._collector.WaitForUpdatesEx(
-                self._version, pc.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 30)))))
+                self._version, pc.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 30))))
+            )
             if update is None:
                 continue
             self._version = update.version
@@ -95,8 +100,9 @@ class TaskWatcher:
             collector.Destroy()
 
 
-def run_windowed(session: VCenterSession, starts: Sequence[Callable[[], Any]], *, limit: int,
-                 what: Callable[[int], str]) -> list[Any]:
+def run_windowed(
+    session: VCenterSession, starts: Sequence[Callable[[], Any]], *, limit: int, what: Callable[[int], str]
+) -> list[Any]:
     """Call each of ``starts`` (each starts one task), keeping at most ``limit`` tasks in flight and awaiting
     them together (one :class:`TaskWatcher`: one CreateFilter per batch started, one WaitForUpdatesEx per
     round); a new task starts as soon as another ends. Returns, in order, each task's result, or the
@@ -122,8 +128,14 @@ def run_windowed(session: VCenterSession, starts: Sequence[Callable[[], Any]], *
     return results
 
 
-def wait_for_tasks(session: VCenterSession, tasks: Sequence[Any], *, what: str = "task",
-                   progress: ProgressCallback | None = None, timeout: float = 600.0) -> list[Any]:
+def wait_for_tasks(
+    session: VCenterSession,
+    tasks: Sequence[Any],
+    *,
+    what: str = "task",
+    progress: ProgressCallback | None = None,
+    timeout: float = 600.0,
+) -> list[Any]:
     """Wait until every task has finished; return their results in order.
 
     Raises OperationFailed naming ``what`` and the vCenter fault if any task fails."""
@@ -134,6 +146,12 @@ def wait_for_tasks(session: VCenterSession, tasks: Sequence[Any], *, what: str =
         return [watcher.result(t, what) for t in tasks]
 
 
-def wait_for_task(session: VCenterSession, task: Any, *, what: str = "task",
-                  progress: ProgressCallback | None = None, timeout: float = 600.0) -> Any:
+def wait_for_task(
+    session: VCenterSession,
+    task: Any,
+    *,
+    what: str = "task",
+    progress: ProgressCallback | None = None,
+    timeout: float = 600.0,
+) -> Any:
     return wait_for_tasks(session, [task], what=what, progress=progress, timeout=timeout)[0]

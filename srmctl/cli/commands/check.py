@@ -17,9 +17,13 @@ from srmctl.errors import ExitCode
 @click.command("check")
 @click.argument("runbook", type=click.Path(dir_okay=False, path_type=Path))
 @lab_option
-@click.option("--prometheus", "prometheus", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the result in node_exporter textfile format, atomically, on every run: a check "
-                   "that fails or cannot run writes srmctl_ready 0 and srmctl_check_error{reason=...} 1.")
+@click.option(
+    "--prometheus",
+    "prometheus",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the result in node_exporter textfile format, atomically, on every run: a check "
+    "that fails or cannot run writes srmctl_ready 0 and srmctl_check_error{reason=...} 1.",
+)
 @output_option()
 @click.pass_obj
 def check(app: App, runbook: Path, lab_dir: Path | None, prometheus: Path | None) -> None:
@@ -33,8 +37,11 @@ def check(app: App, runbook: Path, lab_dir: Path | None, prometheus: Path | None
     if app.json_output:
         click.echo(envelope("check", report))
     else:
-        title = styled("{}: [green]ready[/] ({:.1f}s)" if report.ready else "{}: [red]not ready[/] ({:.1f}s)",
-                       report.runbook, report.seconds)
+        title = styled(
+            "{}: [green]ready[/] ({:.1f}s)" if report.ready else "{}: [red]not ready[/] ({:.1f}s)",
+            report.runbook,
+            report.seconds,
+        )
         table = new_table("", "check", "detail", title=title, title_justify="left")
         for item in report.items:
             table.add_row(styled("[green]✓[/]" if item.ok else "[red]✗[/]"), item.check, item.detail)

@@ -19,23 +19,37 @@ if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl
 
 
 @click.command("failback")
-@click.argument("runbooks", metavar="RUNBOOK...", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "runbooks", metavar="RUNBOOK...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @lab_option
 @click.option("--dry-run", is_flag=True, help="Only show the plan (read-only); same as 'srmctl plan'.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before high-impact actions (needed without a terminal).")
 @click.option("--steps", "steps", metavar="A,B", help="Run only these steps (comma-separated), in the default order.")
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step.")
 @click.option("--until", "until_step", metavar="STEP", help="Stop after this step.")
-@click.option("--between", "between", metavar="prompt|continue|wait:DURATION",
-              help="With several runbooks: what happens between two plans (default prompt; without a terminal "
-                   "--yes makes a prompt continue).")
+@click.option(
+    "--between",
+    "between",
+    metavar="prompt|continue|wait:DURATION",
+    help="With several runbooks: what happens between two plans (default prompt; without a terminal "
+    "--yes makes a prompt continue).",
+)
 @click.option("--break-lock", is_flag=True, help="Take over a lock left by a run that is no longer active.")
 @output_option()
 @click.pass_obj
-def failback(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, dry_run: bool, yes: bool,
-             steps: str | None, from_step: str | None, until_step: str | None, between: str | None,
-             break_lock: bool) -> None:
+def failback(
+    app: App,
+    runbooks: tuple[Path, ...],
+    lab_dir: Path | None,
+    dry_run: bool,
+    yes: bool,
+    steps: str | None,
+    from_step: str | None,
+    until_step: str | None,
+    between: str | None,
+    break_lock: bool,
+) -> None:
     """Bring the runbook's VMs home: plan, confirm, then apply and verify each step.
 
     Several runbooks (one per recovery plan) make a site run: the plans fail back in that order, in one
@@ -52,8 +66,9 @@ def failback(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, dry_run
 
         pause = _between(between or "prompt")
         if dry_run:
-            site_output.plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step), "failback",
-                                  {"dry_run": True})
+            site_output.plan_site(
+                app, runbooks, lab_dir, bool(steps or from_step or until_step), "failback", {"dry_run": True}
+            )
         elif steps or from_step or until_step:
             site_output.plan_site(app, runbooks, lab_dir, True)  # refuses
         else:
@@ -74,8 +89,16 @@ def failback(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, dry_run
         else:
             render_plan(app, plan)
         return
-    report = engine.start(book, endpoints, app.home, runbook_path=runbook, selection=selection,
-                          confirm=confirmer(app, yes), subscribers=[live_printer(app)], break_lock=break_lock)
+    report = engine.start(
+        book,
+        endpoints,
+        app.home,
+        runbook_path=runbook,
+        selection=selection,
+        confirm=confirmer(app, yes),
+        subscribers=[live_printer(app)],
+        break_lock=break_lock,
+    )
     finish(app, "failback", report)
     if report.outcome == "failed":  # errors are raised, so this only guards an unexpected report
         raise StepFailed(report.error or "run failed")
@@ -87,18 +110,26 @@ def _between(text: str) -> Between:
     return Between.parse(text)
 
 
-def _site(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, yes: bool, pause: Between,
-          break_lock: bool) -> None:
+def _site(
+    app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, yes: bool, pause: Between, break_lock: bool
+) -> None:
     """Several runbooks: a site run (docs/architecture.md, "Site runs")."""
     from srmctl.cli import site_output
     from srmctl.engine import site_run
 
     site, endpoints = site_output.load(runbooks, lab_dir)  # every runbook validated before anything starts
     site_output.need_yes(app, yes)
-    report = site_run.start_site(site, endpoints, app.home, between=pause,
-                                 confirm_site=site_output.confirm_site(app, yes, site), confirm=confirmer(app, yes),
-                                 ask_next=site_output.ask_next(app, yes), subscribers=site_output.subscribers(app),
-                                 break_lock=break_lock)
+    report = site_run.start_site(
+        site,
+        endpoints,
+        app.home,
+        between=pause,
+        confirm_site=site_output.confirm_site(app, yes, site),
+        confirm=confirmer(app, yes),
+        ask_next=site_output.ask_next(app, yes),
+        subscribers=site_output.subscribers(app),
+        break_lock=break_lock,
+    )
     site_output.finish(app, "failback", report)
 
 

@@ -29,8 +29,7 @@ _THUMBPRINT = re.compile(r"^sha256:([0-9a-fA-F]{64}|([0-9a-fA-F]{2}:){31}[0-9a-f
 
 def _keyed(name: str, metavar: str, help_text: str) -> click.Option:
     env = "SRMCTL_" + name.upper().replace("-", "_")
-    return click.Option([f"--{name}"], multiple=True, metavar=metavar, envvar=env, show_envvar=True,
-                        help=help_text)
+    return click.Option([f"--{name}"], multiple=True, metavar=metavar, envvar=env, show_envvar=True, help=help_text)
 
 
 _SITE_OPTIONS = [
@@ -47,22 +46,46 @@ _SITE_OPTIONS = [
 
 @click.command("init")
 @click.option("--plan", "plan", required=True, help="The recovery plan to write a runbook for.")
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the runbook here (default: NAME.yaml in the current folder).")
-@click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the metadata snapshot here (default: beside the runbook, RUNBOOK.snapshot.yaml).")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the runbook here (default: NAME.yaml in the current folder).",
+)
+@click.option(
+    "--snapshot",
+    "snapshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the metadata snapshot here (default: beside the runbook, RUNBOOK.snapshot.yaml).",
+)
 @click.option("--name", "name", help="The runbook's name (default: from the plan's name).")
-@click.option("--scenario", type=click.Choice(["planned-migration", "disaster-recovery"]),
-              help="How the VMs reached the recovery site (default: from the plan's state).")
+@click.option(
+    "--scenario",
+    type=click.Choice(["planned-migration", "disaster-recovery"]),
+    help="How the VMs reached the recovery site (default: from the plan's state).",
+)
 @click.option("--rpo", help="RPO for the runbook (default: the shortest of the plan's replications), e.g. 15m.")
-@click.option("--site", "ask", help="Ask this site's SRM (default: the lab's protected site, else the first "
-              "--vcenter site).")
+@click.option(
+    "--site", "ask", help="Ask this site's SRM (default: the lab's protected site, else the first --vcenter site)."
+)
 @click.option("--force", is_flag=True, help="Replace the runbook and snapshot files if they exist.")
 @lab_option
 @output_option()
 @click.pass_obj
-def init(app: App, plan: str, file: Path | None, snapshot: Path | None, name: str | None, scenario: str | None,
-         rpo: str | None, ask: str | None, force: bool, lab_dir: Path | None, **flags: tuple[str, ...]) -> None:
+def init(
+    app: App,
+    plan: str,
+    file: Path | None,
+    snapshot: Path | None,
+    name: str | None,
+    scenario: str | None,
+    rpo: str | None,
+    ask: str | None,
+    force: bool,
+    lab_dir: Path | None,
+    **flags: tuple[str, ...],
+) -> None:
     """Write a runbook and a metadata snapshot for the recovery plan --plan NAME, read from the live sites.
 
     Endpoints come from --lab DIR, or from the site flags (each also read from its SRMCTL_* variable,
@@ -81,12 +104,15 @@ def init(app: App, plan: str, file: Path | None, snapshot: Path | None, name: st
 
     given = {key: value for key, value in flags.items() if value}
     if lab_dir is not None and given:
-        raise UsageError(f"give either --lab or site flags, not both (got --lab and "
-                         f"{', '.join('--' + k.replace('_', '-') for k in sorted(given))})")
+        raise UsageError(
+            f"give either --lab or site flags, not both (got --lab and "
+            f"{', '.join('--' + k.replace('_', '-') for k in sorted(given))})"
+        )
     runbook_name = name or _slug(plan)
     if not re.fullmatch(NAME_PATTERN, runbook_name):
-        raise UsageError(f"--name {runbook_name!r}: must be 1-64 letters, digits, '.', '_' or '-', starting with "
-                         "a letter or digit")
+        raise UsageError(
+            f"--name {runbook_name!r}: must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     runbook = file or Path(f"{runbook_name}.yaml")
     target = snapshot or runbook.with_name(f"{runbook.stem}.snapshot.yaml")
     lab = read_lab(lab_dir)
@@ -103,8 +129,17 @@ def init(app: App, plan: str, file: Path | None, snapshot: Path | None, name: st
         if ask not in sites:
             raise UsageError(f"--site {ask}: not one of {', '.join(sites)}")
         sites = (ask, next(s for s in sites if s != ask))
-    request = InitRequest(plan=plan, sites=(sites[0], sites[1]), runbook=runbook, snapshot=target,
-                          name=runbook_name, origin=origin, force=force, scenario=scenario, rpo=rpo)
+    request = InitRequest(
+        plan=plan,
+        sites=(sites[0], sites[1]),
+        runbook=runbook,
+        snapshot=target,
+        name=runbook_name,
+        origin=origin,
+        force=force,
+        scenario=scenario,
+        rpo=rpo,
+    )
     refuse_overwrite(request)  # before any connection: a refusal costs nothing
     result = init_plan(endpoints, request)
     if app.json_output:
@@ -117,11 +152,17 @@ def _show(app: App, result: InitResult) -> None:
     for warning in result.warnings:
         click.echo(neutralise(f"warning: {warning}"), err=True)
     groups = ", ".join(result.groups) or "none"
-    click.echo(neutralise(
-        f"wrote {result.runbook}: {result.plan} ({result.plan_status}), {result.scenario}, "
-        f"{result.failback_from} → {result.failback_to}, {result.vms} VMs, groups: {groups}"))
-    click.echo(neutralise(f"wrote {result.snapshot}: {result.vms} VMs, {result.custom_steps} custom steps, "
-                          f"{result.prompts} prompts"))
+    click.echo(
+        neutralise(
+            f"wrote {result.runbook}: {result.plan} ({result.plan_status}), {result.scenario}, "
+            f"{result.failback_from} → {result.failback_to}, {result.vms} VMs, groups: {groups}"
+        )
+    )
+    click.echo(
+        neutralise(
+            f"wrote {result.snapshot}: {result.vms} VMs, {result.custom_steps} custom steps, {result.prompts} prompts"
+        )
+    )
     click.echo(neutralise(f"next: srmctl plan {result.runbook}, then srmctl failback {result.runbook}"))
 
 
@@ -141,10 +182,14 @@ def site_endpoints(flags: dict[str, tuple[str, ...]]) -> Endpoints:
     hosts = {service: _pairs(service, flags.get(service, ()), per_service=False) for service in SERVICES}
     sites = list(dict.fromkeys(site for site, _ in hosts["vcenter"]))
     if len(sites) != 2:
-        raise UsageError(f"give --vcenter SITE=HOST for exactly two sites (got {len(sites)}: "
-                         f"{', '.join(sites) or 'none'}), or --lab DIR")
-    settings = {key: _pairs(key, flags.get(key, ()), per_service=True)
-                for key in ("user", "password_env", "password_file", "thumbprint", "ca_file")}
+        raise UsageError(
+            f"give --vcenter SITE=HOST for exactly two sites (got {len(sites)}: "
+            f"{', '.join(sites) or 'none'}), or --lab DIR"
+        )
+    settings = {
+        key: _pairs(key, flags.get(key, ()), per_service=True)
+        for key in ("user", "password_env", "password_file", "thumbprint", "ca_file")
+    }
     for service, pairs in hosts.items():
         _known(service, [site for site, _ in pairs], sites)
         missing = [s for s in sites if s not in dict(pairs)]
@@ -156,6 +201,7 @@ def site_endpoints(flags: dict[str, tuple[str, ...]]) -> Endpoints:
     for site in sites:
         services = {}
         for service in SERVICES:
+
             def get(key: str, service: str = service, site: str = site) -> str | None:
                 values = dict(settings[key])
                 if f"{site}.{service}" in values:
@@ -163,6 +209,7 @@ def site_endpoints(flags: dict[str, tuple[str, ...]]) -> Endpoints:
                 if key in ("thumbprint",) and service != "vcenter":
                     return None  # a site-wide pin would be wrong for the other appliances
                 return values.get(site)
+
             user = get("user")
             env, file = get("password_env"), get("password_file")
             if env is None and file is None and service != "vcenter":
@@ -173,8 +220,10 @@ def site_endpoints(flags: dict[str, tuple[str, ...]]) -> Endpoints:
             if env is not None and file is not None:
                 raise UsageError(f"{where}: give only one of --password-env and --password-file")
             if env is None and file is None:
-                raise UsageError(f"{where}: no password source; give --password-env {site}=VAR or --password-file "
-                                 f"{site}=PATH (passwords are never taken on the command line)")
+                raise UsageError(
+                    f"{where}: no password source; give --password-env {site}=VAR or --password-file "
+                    f"{site}=PATH (passwords are never taken on the command line)"
+                )
             if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
                 raise UsageError(f"--password-env {where}={env}: not an environment variable name")
             pin = get("thumbprint")
@@ -183,12 +232,20 @@ def site_endpoints(flags: dict[str, tuple[str, ...]]) -> Endpoints:
             ca = get("ca_file")
             host, port = _address(service, site, dict(hosts[service])[site])
             services[service] = ServiceEndpoint(
-                host=host, port=port, user=user, kind=_KIND[service],
+                host=host,
+                port=port,
+                user=user,
+                kind=_KIND[service],
                 secret=Secret(where=where, env=env, file=str(Path(file).resolve()) if file else None),
-                tls=TlsPolicy(thumbprint=_normal_pin(pin), ca_file=str(Path(ca).resolve()) if ca else None,
-                              where=f"sites.{site}.{service}"))
-        built[site] = SiteEndpoints(site, services["vcenter"], srm=services["srm"], vr=services["vr"],
-                                    no_dr_error=UsageError)
+                tls=TlsPolicy(
+                    thumbprint=_normal_pin(pin),
+                    ca_file=str(Path(ca).resolve()) if ca else None,
+                    where=f"sites.{site}.{service}",
+                ),
+            )
+        built[site] = SiteEndpoints(
+            site, services["vcenter"], srm=services["srm"], vr=services["vr"], no_dr_error=UsageError
+        )
     return Endpoints(built)
 
 
@@ -211,8 +268,9 @@ def _pairs(key: str, values: tuple[str, ...], *, per_service: bool) -> list[tupl
 def _known(key: str, named: list[str], sites: list[str]) -> None:
     unknown = sorted(set(named) - set(sites))
     if unknown:
-        raise UsageError(f"--{key.replace('_', '-')}: site {', '.join(unknown)} has no --vcenter "
-                         f"(sites: {', '.join(sites)})")
+        raise UsageError(
+            f"--{key.replace('_', '-')}: site {', '.join(unknown)} has no --vcenter (sites: {', '.join(sites)})"
+        )
 
 
 def _address(service: str, site: str, text: str) -> tuple[str, int]:
@@ -234,7 +292,7 @@ def _address(service: str, site: str, text: str) -> tuple[str, int]:
 
 
 def _normal_pin(pin: str | None) -> str | None:
-    return None if pin is None else "sha256:" + pin[len("sha256:"):].replace(":", "").lower()
+    return None if pin is None else "sha256:" + pin[len("sha256:") :].replace(":", "").lower()
 
 
 command = init

@@ -30,9 +30,16 @@ class _Scenarios(click.Choice):
     def choices(self, _value: object) -> None:
         """click.Choice assigns its choices in __init__; they are always read from the simulator."""
 
+
 _dir_option = click.option(
-    "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), envvar="SRMCTL_LAB",
-    default="lab", show_default=True, help="Lab folder (lab.yaml, certificates, datastores). Env: SRMCTL_LAB.")
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SRMCTL_LAB",
+    default="lab",
+    show_default=True,
+    help="Lab folder (lab.yaml, certificates, datastores). Env: SRMCTL_LAB.",
+)
 
 
 @click.group("lab")
@@ -46,15 +53,28 @@ def lab() -> None:
 
 @lab.command("up")
 @_dir_option
-@click.option("--topology", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.")
+@click.option(
+    "--topology",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Topology YAML (sites, datastores, folders, VMs, groups, plans). Default: the built-in one.",
+)
 @click.option("--vms", type=click.IntRange(1, 5000), help="Generate this many VMs instead of the topology's.")
-@click.option("--scenario", type=_Scenarios(), default="protected", show_default=True,
-              help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
-                   "by running the simulated SRM's own recovery.")
-@click.option("--latency", type=click.Choice(("fast", "realistic")), default="fast", show_default=True,
-              help="How long the simulated SRM and VR tasks take: fast (at once) or realistic (seconds per "
-                   "operation, syncs by their bytes), for benchmarks. Kept in the lab's srmsim config.")
+@click.option(
+    "--scenario",
+    type=_Scenarios(),
+    default="protected",
+    show_default=True,
+    help="protected: before any failover; planned-migration / disaster-recovery: after one, reached "
+    "by running the simulated SRM's own recovery.",
+)
+@click.option(
+    "--latency",
+    type=click.Choice(("fast", "realistic")),
+    default="fast",
+    show_default=True,
+    help="How long the simulated SRM and VR tasks take: fast (at once) or realistic (seconds per "
+    "operation, syncs by their bytes), for benchmarks. Kept in the lab's srmsim config.",
+)
 @output_option()
 @click.pass_obj
 def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenario: str, latency: str) -> None:
@@ -81,11 +101,15 @@ def up(app: App, directory: Path, topology: Path | None, vms: int | None, scenar
         return
     app.console.print(f"lab up in {elapsed:.1f}s: {Path(config.directory) / 'lab.yaml'}")
     for name, site in config.sites.items():
-        app.console.print(f"  {name}: vCenter https://{site.vcenter.host}:{site.vcenter.port}/sdk  user "
-                          f"{site.vcenter.user}  {site.vcenter.thumbprint}")
+        app.console.print(
+            f"  {name}: vCenter https://{site.vcenter.host}:{site.vcenter.port}/sdk  user "
+            f"{site.vcenter.user}  {site.vcenter.thumbprint}"
+        )
         if site.srm:
-            app.console.print(f"  {' ' * len(name)}  SRM/VR  https://{site.srm.host}:{site.srm.port}/api/rest/"
-                              f"{{srm,vr}}/v2  {site.srm.thumbprint}")
+            app.console.print(
+                f"  {' ' * len(name)}  SRM/VR  https://{site.srm.host}:{site.srm.port}/api/rest/"
+                f"{{srm,vr}}/v2  {site.srm.thumbprint}"
+            )
 
 
 @lab.command("down")
@@ -120,8 +144,13 @@ def status(app: App, directory: Path) -> None:
         return
     table = new_table("site", "service", "pid", "state", "endpoint")
     for row in rows:
-        table.add_row(row.site, row.service, str(row.pid),
-                      styled("[green]running[/]" if row.running else "[red]stopped[/]"), row.endpoint)
+        table.add_row(
+            row.site,
+            row.service,
+            str(row.pid),
+            styled("[green]running[/]" if row.running else "[red]stopped[/]"),
+            row.endpoint,
+        )
     app.console.print(table)
 
 

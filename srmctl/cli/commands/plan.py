@@ -13,16 +13,23 @@ from srmctl.cli.render import envelope
 
 
 @click.command("plan")
-@click.argument("runbooks", metavar="RUNBOOK...", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "runbooks", metavar="RUNBOOK...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @lab_option
 @click.option("--steps", "steps", metavar="A,B", help="Plan only these steps (comma-separated).")
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step.")
 @click.option("--until", "until_step", metavar="STEP", help="Stop after this step.")
 @output_option()
 @click.pass_obj
-def plan(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, steps: str | None, from_step: str | None,
-         until_step: str | None) -> None:
+def plan(
+    app: App,
+    runbooks: tuple[Path, ...],
+    lab_dir: Path | None,
+    steps: str | None,
+    from_step: str | None,
+    until_step: str | None,
+) -> None:
     """Show what 'srmctl failback RUNBOOK...' would do now, step by step (read-only); several runbooks (a
     site run) are shown plan by plan, in order."""
     from srmctl import engine
@@ -36,8 +43,9 @@ def plan(app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, steps: str 
         return
     runbook = runbooks[0]
     book = load_runbook(runbook)
-    result = engine.dry_run(book, endpoints_for(book, read_lab(lab_dir)),
-                            engine.Selection(steps_option(steps), from_step, until_step))
+    result = engine.dry_run(
+        book, endpoints_for(book, read_lab(lab_dir)), engine.Selection(steps_option(steps), from_step, until_step)
+    )
     if app.json_output:
         click.echo(envelope("plan", result.to_dict()))
     else:

@@ -15,12 +15,22 @@ from srmctl.errors import UsageError
 
 @click.command("report")
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--pack", "pack", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Also write the run's evidence pack (a zip: report, journal, runbook, plan, metadata before and "
-                   "after, SRM's history reports, and a manifest of SHA-256 hashes) to FILE.")
-@click.option("--sign", "key_file", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE",
-              help="With --pack: sign the manifest with this Ed25519 private key (PEM or OpenSSH, unencrypted, "
-                   "mode 0600); its public key's fingerprint is printed.")
+@click.option(
+    "--pack",
+    "pack",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the run's evidence pack (a zip: report, journal, runbook, plan, metadata before and "
+    "after, SRM's history reports, and a manifest of SHA-256 hashes) to FILE.",
+)
+@click.option(
+    "--sign",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="KEYFILE",
+    help="With --pack: sign the manifest with this Ed25519 private key (PEM or OpenSSH, unencrypted, "
+    "mode 0600); its public key's fingerprint is printed.",
+)
 @click.option("--force", is_flag=True, help="With --pack: replace FILE if it exists.")
 @click.option("--open", "open_report", is_flag=True, help="Open report.html in the default browser.")
 @output_option()
@@ -44,8 +54,16 @@ def report(app: App, run_id: str, pack: Path | None, key_file: Path | None, forc
     else:
         click.echo(str(html))
         if written is not None:
-            app.console.print(styled("pack {}: {} files, {} bytes, journal {} (last hash {})", written.path,
-                                     written.files, written.bytes, written.journal_chain, written.last_hash))
+            app.console.print(
+                styled(
+                    "pack {}: {} files, {} bytes, journal {} (last hash {})",
+                    written.path,
+                    written.files,
+                    written.bytes,
+                    written.journal_chain,
+                    written.last_hash,
+                )
+            )
             for name in written.missing:
                 app.console.print(styled("  not in the run folder: {}", name))
             if written.signed_by:

@@ -31,16 +31,28 @@ def resume(app: App, run_id: str, yes: bool, break_lock: bool) -> None:
 
         site = site_run.pending_site(app.home, run_id)
         site_output.need_yes(app, yes)
-        result = site_run.resume_site(app.home, site, site_output.endpoints_of(site), confirm=confirmer(app, yes),
-                                      ask_next=site_output.ask_next(app, yes),
-                                      subscribers=site_output.subscribers(app), break_lock=break_lock)
+        result = site_run.resume_site(
+            app.home,
+            site,
+            site_output.endpoints_of(site),
+            confirm=confirmer(app, yes),
+            ask_next=site_output.ask_next(app, yes),
+            subscribers=site_output.subscribers(app),
+            break_lock=break_lock,
+        )
         site_output.finish(app, "resume", result)
         return
     pending = engine.pending_run(app.home, run_id)
     # The endpoints are built again the way the run obtained them (its lab, else its runbook's sites:).
     lab = read_lab(Path(pending.origin.folder)) if pending.origin.kind == "lab" and pending.origin.folder else None
-    report = engine.resume(app.home, pending, endpoints_for(pending.runbook, lab), confirm=confirmer(app, yes),
-                           subscribers=[live_printer(app)], break_lock=break_lock)
+    report = engine.resume(
+        app.home,
+        pending,
+        endpoints_for(pending.runbook, lab),
+        confirm=confirmer(app, yes),
+        subscribers=[live_printer(app)],
+        break_lock=break_lock,
+    )
     finish(app, "resume", report)
 
 

@@ -19,14 +19,24 @@ if TYPE_CHECKING:
 
     from srmctl.engine import StepOutcome
 
-_OUTCOME = {"succeeded": "[green]succeeded[/]", "failed": "[red]failed[/]", "aborted": "[yellow]aborted[/]",
-            "incomplete": "[yellow]incomplete[/]", "damaged": "[red]damaged[/]", "not_started": "[dim]not started[/]"}
+_OUTCOME = {
+    "succeeded": "[green]succeeded[/]",
+    "failed": "[red]failed[/]",
+    "aborted": "[yellow]aborted[/]",
+    "incomplete": "[yellow]incomplete[/]",
+    "damaged": "[red]damaged[/]",
+    "not_started": "[dim]not started[/]",
+}
 
 
 @click.command("runs")
 @click.argument("run_id", metavar="[RUN_ID]", required=False)
-@click.option("--report", is_flag=True, help="Write the run's report.html (from its journal) and print its path "
-              "(as 'srmctl report RUN_ID', which also writes evidence packs).")
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Write the run's report.html (from its journal) and print its path "
+    "(as 'srmctl report RUN_ID', which also writes evidence packs).",
+)
 @click.option("--open", "open_report", is_flag=True, help="With --report: open it in the default browser.")
 @output_option()
 @click.pass_obj
@@ -51,8 +61,10 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         if app.json_output:
             click.echo(envelope("runs", summary))
             return
-        app.console.print(styled("run {} ({}), started {}: ", summary.run_id, summary.runbook, summary.started)
-                          + _outcome(summary.outcome))
+        app.console.print(
+            styled("run {} ({}), started {}: ", summary.run_id, summary.runbook, summary.started)
+            + _outcome(summary.outcome)
+        )
         if summary.damage:
             app.console.print(styled("  {}", summary.damage))
         elif summary.journal_chain:
@@ -64,8 +76,16 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         if summary.position:
             app.console.print(f"  stopped at {summary.position}")
         for plan in summary.plans:  # a site run: each plan, in order, with its run's steps
-            app.console.print(styled("plan {}: {} (recovery plan {}), run {}: ", plan.index, plan.runbook,
-                                     plan.recovery_plan, plan.run_id) + _outcome(plan.outcome))
+            app.console.print(
+                styled(
+                    "plan {}: {} (recovery plan {}), run {}: ",
+                    plan.index,
+                    plan.runbook,
+                    plan.recovery_plan,
+                    plan.run_id,
+                )
+                + _outcome(plan.outcome)
+            )
             _steps_table(app, plan.steps)
         if not summary.plans:
             _steps_table(app, summary.steps)
@@ -93,8 +113,13 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
 def _steps_table(app: App, steps: Sequence[StepOutcome]) -> None:
     table = new_table("", "step", "actions done", "seconds", "message")
     for step in steps:
-        table.add_row(status_mark(step.status), step.step, str(step.actions_done),
-                      "" if step.seconds is None else f"{step.seconds:.2f}", step.message)
+        table.add_row(
+            status_mark(step.status),
+            step.step,
+            str(step.actions_done),
+            "" if step.seconds is None else f"{step.seconds:.2f}",
+            step.message,
+        )
     app.console.print(table)
 
 

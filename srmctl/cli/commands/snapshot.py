@@ -23,8 +23,12 @@ def _where(f: Callable[..., Any]) -> Callable[..., Any]:
     """Shared options: which plan, and which sites (a runbook's or a lab's) to find it at."""
 
     @click.option("--plan", "plan", required=True, help="Recovery plan name.")
-    @click.option("--runbook", "runbook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                  help="Take the sites' endpoints from this runbook.")
+    @click.option(
+        "--runbook",
+        "runbook",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="Take the sites' endpoints from this runbook.",
+    )
     @lab_option
     @click.option("--site", help="Ask this site's SRM (default: the runbook's 'to' site or the lab's protected site).")
     @wraps(f)
@@ -59,8 +63,13 @@ def snapshot() -> None:
 
 @snapshot.command("export")
 @_where
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the snapshot here (mode 0600) instead of standard output.")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the snapshot here (mode 0600) instead of standard output.",
+)
 @output_option("yaml", "json")
 @click.pass_obj
 def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> None:
@@ -76,8 +85,11 @@ def export(app: App, where: snapshots.Target, plan: str, file: Path | None) -> N
     if file is not None:
         write_snapshot(taken, file)
     if app.json_output:
-        result = ({"plan": plan, "file": str(file), "vms": len(taken.vms), "steps": steps} if file is not None
-                  else {"plan": plan, "snapshot": taken.model_dump(mode="json", exclude_none=True)})
+        result = (
+            {"plan": plan, "file": str(file), "vms": len(taken.vms), "steps": steps}
+            if file is not None
+            else {"plan": plan, "snapshot": taken.model_dump(mode="json", exclude_none=True)}
+        )
         click.echo(envelope("snapshot export", result))
     elif file is None:
         click.echo(dump_snapshot(taken), nl=False)
@@ -100,8 +112,12 @@ def diff(app: App, file: Path, where: snapshots.Target, plan: str) -> None:
     changes = snapshots.diff(where, plan, expected)
     notes = not_compared(expected)
     if app.json_output:
-        click.echo(envelope("snapshot diff", {"equal": not changes, "changes": changes,
-                                              **({"not_compared": notes} if notes else {})}))
+        click.echo(
+            envelope(
+                "snapshot diff",
+                {"equal": not changes, "changes": changes, **({"not_compared": notes} if notes else {})},
+            )
+        )
         return _exit_if(changes)
     for note in notes:  # before the verdict: "equal" must not be read as "the groups are equal too"
         app.err_console.print(f"note: {note}")
@@ -141,13 +157,18 @@ def restore(app: App, file: Path, where: snapshots.Target, plan: str, dry_run: b
     if not result.actions:
         app.console.print(f"{plan}: already equal to {file}; nothing to do")
     for action in result.actions:
-        app.console.print(styled("{}: {} [bold]{}[/]: {}", verb, action.kind.replace("_", " "), action.target,
-                                 action.summary))
+        app.console.print(
+            styled("{}: {} [bold]{}[/]: {}", verb, action.kind.replace("_", " "), action.target, action.summary)
+        )
 
 
 def _jsonable(result: Any) -> dict[str, Any]:
-    return {"plan": result.plan_name, "unplaced": list(result.unplaced), "unmanaged": list(result.unmanaged),
-            "actions": [{"kind": a.kind, "target": a.target, "summary": a.summary} for a in result.actions]}
+    return {
+        "plan": result.plan_name,
+        "unplaced": list(result.unplaced),
+        "unmanaged": list(result.unmanaged),
+        "actions": [{"kind": a.kind, "target": a.target, "summary": a.summary} for a in result.actions],
+    }
 
 
 def _show(value: object) -> str:

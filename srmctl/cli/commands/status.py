@@ -47,14 +47,30 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     report = collect_status(endpoints, with_dr=lab is None or all(s.srm for s in lab.sites.values()))
     unfinished = _unfinished_runs(app)
     if app.json_output:
-        click.echo(envelope("status", {**to_jsonable(report), "orphans": list(report.orphans),
-                                         "placeholders": list(report.placeholders),
-                                         "unfinished_runs": to_jsonable(unfinished)}))
+        click.echo(
+            envelope(
+                "status",
+                {
+                    **to_jsonable(report),
+                    "orphans": list(report.orphans),
+                    "placeholders": list(report.placeholders),
+                    "unfinished_runs": to_jsonable(unfinished),
+                },
+            )
+        )
         return
     render(app, report)
     for run in unfinished:  # where each stopped: a site run names its plan and step
-        app.console.print(styled("[yellow]unfinished run[/] {} ({}, {}): {}; continue with 'srmctl resume {}'",
-                                 run.run_id, run.runbook, run.outcome, run.position or "", run.run_id))
+        app.console.print(
+            styled(
+                "[yellow]unfinished run[/] {} ({}, {}): {}; continue with 'srmctl resume {}'",
+                run.run_id,
+                run.runbook,
+                run.outcome,
+                run.position or "",
+                run.run_id,
+            )
+        )
 
 
 def _unfinished_runs(app: App) -> list[RunSummary]:
@@ -63,8 +79,11 @@ def _unfinished_runs(app: App) -> list[RunSummary]:
     from srmctl.errors import SrmctlError
 
     try:
-        return [run for run in list_runs(app.home)
-                if run.outcome == "incomplete" or (run.plans and run.outcome == "aborted")]
+        return [
+            run
+            for run in list_runs(app.home)
+            if run.outcome == "incomplete" or (run.plans and run.outcome == "aborted")
+        ]
     except SrmctlError:  # an unreadable runs folder is 'srmctl runs'' to report; status shows the sites
         return []
 
@@ -72,8 +91,9 @@ def _unfinished_runs(app: App) -> list[RunSummary]:
 def render(app: App, report: StatusReport) -> None:
     # Plain strings print literally (safe_console); only styled() templates carry markup.
     for site in report.sites:
-        table = new_table(title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})",
-                      title_justify="left")
+        table = new_table(
+            title=f"{site.site} — vCenter {site.endpoint} ({', '.join(site.datacenters)})", title_justify="left"
+        )
         for column in ("VM", "kind", "power", "folder", "datastore", "host", "MoRef"):
             table.add_column(column)
         for vm in site.vms:
@@ -86,28 +106,41 @@ def render(app: App, report: StatusReport) -> None:
     if report.dr_available:
         _render_dr(app, report)
     if report.placeholders:
-        app.console.print(styled("[dim]placeholders[/] (SRM's, for VMs protected at the other site): {}",
-                                 ", ".join(report.placeholders)))
+        app.console.print(
+            styled(
+                "[dim]placeholders[/] (SRM's, for VMs protected at the other site): {}", ", ".join(report.placeholders)
+            )
+        )
     if report.orphans:
-        app.console.print(styled("[yellow]orphans[/] (powered off here, running at the other site): {}",
-                                 ", ".join(report.orphans)))
+        app.console.print(
+            styled("[yellow]orphans[/] (powered off here, running at the other site): {}", ", ".join(report.orphans))
+        )
 
 
 def _render_dr(app: App, report: StatusReport) -> None:
-    table = new_table("VM", "direction", "status", "RPO", "violation", "last sync", title="replications",
-                  title_justify="left")
+    table = new_table(
+        "VM", "direction", "status", "RPO", "violation", "last sync", title="replications", title_justify="left"
+    )
     for r in report.replications:
         status = styled("[green]{}[/]" if r.status == "OK" else "[yellow]{}[/]", r.status)
-        table.add_row(r.vm, f"{r.source} → {r.target}", status, f"{r.rpo_minutes} min",
-                      f"{r.current_rpo_violation_minutes or 0} min", r.last_sync or "—")
+        table.add_row(
+            r.vm,
+            f"{r.source} → {r.target}",
+            status,
+            f"{r.rpo_minutes} min",
+            f"{r.current_rpo_violation_minutes or 0} min",
+            r.last_sync or "—",
+        )
     app.console.print(table)
-    table = new_table("protection group", "protected at", "status", "VMs", title="protection groups",
-                  title_justify="left")
+    table = new_table(
+        "protection group", "protected at", "status", "VMs", title="protection groups", title_justify="left"
+    )
     for g in report.groups:
         table.add_row(g.name, g.protected_site, g.status, ", ".join(f"{n} ({s})" for n, s in g.vms))
     app.console.print(table)
-    table = new_table("recovery plan", "status", "direction", "protection groups", title="recovery plans",
-                  title_justify="left")
+    table = new_table(
+        "recovery plan", "status", "direction", "protection groups", title="recovery plans", title_justify="left"
+    )
     for p in report.plans:
         table.add_row(p.name, p.status, f"{p.protected_site} → {p.recovery_site}", ", ".join(p.groups))
     app.console.print(table)

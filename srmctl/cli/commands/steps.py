@@ -20,9 +20,22 @@ def steps(app: App) -> None:
 
     found = available_steps()
     if app.json_output:
-        click.echo(envelope("steps", {"steps": [{"name": s.name, "impact": s.impact.value,
-                                                  "summary": s.summary(), "description": s.description()}
-                                                 for s in found]}))
+        click.echo(
+            envelope(
+                "steps",
+                {
+                    "steps": [
+                        {
+                            "name": s.name,
+                            "impact": s.impact.value,
+                            "summary": s.summary(),
+                            "description": s.description(),
+                        }
+                        for s in found
+                    ]
+                },
+            )
+        )
         return
     table = new_table("step", "impact", "what it does")
     for step in found:

@@ -13,8 +13,13 @@ from srmctl.cli.render import envelope, neutralise
 
 @click.command("verify")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="PACK")
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="PUBKEY",
-              help="The Ed25519 public key the pack must be signed with (PEM, or an OpenSSH 'ssh-ed25519' line).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PUBKEY",
+    help="The Ed25519 public key the pack must be signed with (PEM, or an OpenSSH 'ssh-ed25519' line).",
+)
 @output_option()
 @click.pass_obj
 def verify(app: App, pack: Path, key_file: Path | None) -> None:

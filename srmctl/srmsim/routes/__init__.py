@@ -33,8 +33,17 @@ from srmctl.srmsim.routes import (
 from srmctl.srmsim.web import RouteSpec
 
 TABLES: dict[str, list[RouteSpec]] = {
-    "srm": [*sessions.COMMON.specs, *sessions.SRM.specs, *groups.CANDIDATES.specs, *groups.ROUTES.specs,
-            *mappings.ROUTES.specs, *plans.ROUTES.specs, *history.ROUTES.specs,
-            *recovery_settings.ROUTES.specs, *recovery_steps.ROUTES.specs, *tasks.SRM.specs],
+    "srm": [
+        *sessions.COMMON.specs,
+        *sessions.SRM.specs,
+        *groups.CANDIDATES.specs,
+        *groups.ROUTES.specs,
+        *mappings.ROUTES.specs,
+        *plans.ROUTES.specs,
+        *history.ROUTES.specs,
+        *recovery_settings.ROUTES.specs,
+        *recovery_steps.ROUTES.specs,
+        *tasks.SRM.specs,
+    ],
     "vr": [*sessions.COMMON.specs, *sessions.VR.specs, *replications.ROUTES.specs, *tasks.VR.specs],
 }

@@ -26,18 +26,37 @@ def task_records(req: SimRequest) -> Reply:
     """Every task either API started, with its times (ms since the epoch): what the work itself took, for the
     benchmark's lower bound on a failback (bench/failback_scale.py)."""
     with req.world.lock:
-        return 200, [{"id": t.id, "site": t.site, "api": t.api, "description": t.description, "status": t.status,
-                      "queued": t.queued, "started": t.started, "completed": t.completed}
-                     for t in req.world.tasks.values()]
+        return 200, [
+            {
+                "id": t.id,
+                "site": t.site,
+                "api": t.api,
+                "description": t.description,
+                "status": t.status,
+                "queued": t.queued,
+                "started": t.started,
+                "completed": t.completed,
+            }
+            for t in req.world.tasks.values()
+        ]
 
 
 @ROUTES.post("/faults")
 def add_fault(req: SimRequest) -> Reply:
     body = req.body or {}
-    req.sim.faults.add(HttpFault(
-        method=body.get("method", "*"), path=body["path"], kind=body.get("kind", "status"),
-        count=int(body.get("count", 1)), status=int(body.get("status", 503)), retry_after=body.get("retry_after"),
-        delay=float(body.get("delay", 0)), site=body.get("site"), api=body.get("api")))
+    req.sim.faults.add(
+        HttpFault(
+            method=body.get("method", "*"),
+            path=body["path"],
+            kind=body.get("kind", "status"),
+            count=int(body.get("count", 1)),
+            status=int(body.get("status", 503)),
+            retry_after=body.get("retry_after"),
+            delay=float(body.get("delay", 0)),
+            site=body.get("site"),
+            api=body.get("api"),
+        )
+    )
     return 200, {"added": 1}
 
 
@@ -53,10 +72,15 @@ def clear_faults(req: SimRequest) -> Reply:
 @ROUTES.post("/task-faults")
 def add_task_fault(req: SimRequest) -> Reply:
     body = req.body or {}
-    req.world.add_task_fault(TaskFault(pattern=body.get("task", "*"), kind=body.get("kind", "error"),
-                                       count=int(body.get("count", 1)),
-                                       message=body.get("message", "Injected failure"),
-                                       factor=float(body.get("factor", 10.0))))
+    req.world.add_task_fault(
+        TaskFault(
+            pattern=body.get("task", "*"),
+            kind=body.get("kind", "error"),
+            count=int(body.get("count", 1)),
+            message=body.get("message", "Injected failure"),
+            factor=float(body.get("factor", 10.0)),
+        )
+    )
     return 200, {"added": 1}
 
 
@@ -68,8 +92,9 @@ def set_sync_profile(req: SimRequest) -> Reply:
     if not isinstance(body.get("vm"), str):
         return 400, {"error": "sync-profiles needs {vm, minutes[, seconds]}"}
     with req.world.lock:
-        req.world.sync_profiles[body["vm"]] = SyncProfile(minutes=float(body.get("minutes", 0)),
-                                                          seconds=float(body.get("seconds", 0)))
+        req.world.sync_profiles[body["vm"]] = SyncProfile(
+            minutes=float(body.get("minutes", 0)), seconds=float(body.get("seconds", 0))
+        )
     return 200, {"vm": body["vm"]}
 
 
@@ -107,8 +132,11 @@ def unregister_vm(req: SimRequest) -> Reply:
     real site): the registered VMs of that name leave the inventory, their files stay."""
     if req.args["name"] not in req.world.sites:
         return 404, {"error": f"no site {req.args['name']}"}
-    found = [vm for vm in req.world.site(req.args["name"]).vms.values()
-             if vm.name == req.args["vm_name"] and vm.registered and vm.role != "placeholder"]
+    found = [
+        vm
+        for vm in req.world.site(req.args["name"]).vms.values()
+        if vm.name == req.args["vm_name"] and vm.registered and vm.role != "placeholder"
+    ]
     for vm in found:
         vm.registered, vm.power_state = False, "POWERED_OFF"
     return 200, {"unregistered": [vm.id for vm in found]}

@@ -37,14 +37,14 @@ def reconfigure_group(req: SimRequest) -> Reply:
 
 @ROUTES.post("/{group_id}/actions/configure-all-vms", remote=True)
 def configure_all_vms(req: SimRequest) -> Reply:
-    """"Configure protection for all virtual machines ... Empty list of tasks is returned when all virtual
+    """ "Configure protection for all virtual machines ... Empty list of tasks is returned when all virtual
     machines in the protection group are already protected": one task per VM whose placeholder is missing."""
     return tasks_reply(placeholders.configure_all(req.world, req.site, req.args["group_id"]))
 
 
 @ROUTES.post("/{group_id}/actions/restore-all-placeholders", remote=True)
 def restore_all_placeholders(req: SimRequest) -> Reply:
-    """"Repair placeholder VMs ... This method can be called only on the recovery site": a
+    """ "Repair placeholder VMs ... This method can be called only on the recovery site": a
     RecreateAllPlaceholderVmsResponse with one task per VM whose placeholder failed or was deleted."""
     tasks = placeholders.configure_all(req.world, req.site, req.args["group_id"], restore=True)
     return 202, {"tasks": [render.task(t) for t in tasks], "errors": [], "_meta": {"errors": []}}
@@ -82,9 +82,19 @@ CANDIDATES = RouteTable("/pairings/{pairing_id}/vcenters/{vcenter_id}")
 
 @CANDIDATES.get("/replicated-vms")
 def replicated_vms(req: SimRequest) -> Reply:
-    return listing(req, [{"id": vm.id, "name": vm.name, "template": False, "inside_vapp": False,
-                          "replication_status": _srm_replication_status(req, vm.id)}
-                         for vm in req.world.unprotected_replicated_vms(req.args["vcenter_id"])])
+    return listing(
+        req,
+        [
+            {
+                "id": vm.id,
+                "name": vm.name,
+                "template": False,
+                "inside_vapp": False,
+                "replication_status": _srm_replication_status(req, vm.id),
+            }
+            for vm in req.world.unprotected_replicated_vms(req.args["vcenter_id"])
+        ],
+    )
 
 
 def _srm_replication_status(req: SimRequest, vm_id: str) -> str:

@@ -21,8 +21,7 @@ def _listed(req: SimRequest, plan_id: str | None) -> Reply:
     def work(_ctx: Any) -> dict[str, Any]:
         return dict(page)
 
-    return task_reply(req.world.start_task(req.site, "srm", description, plan_id, None, work,
-                                           kind="srm.history"))
+    return task_reply(req.world.start_task(req.site, "srm", description, plan_id, None, work, kind="srm.history"))
 
 
 @ROUTES.get("/history-reports")

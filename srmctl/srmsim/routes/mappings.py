@@ -23,9 +23,11 @@ def _remote_srm(req: SimRequest) -> None:
         _both_up(req)
 
 
-_BODIES: dict[str, bodies.Schema] = {"folders": bodies.FolderMappingsSpecBody,
-                                     "resources": bodies.ResourceMappingsSpecBody,
-                                     "networks": bodies.NetworkMappingsSpecBody}
+_BODIES: dict[str, bodies.Schema] = {
+    "folders": bodies.FolderMappingsSpecBody,
+    "resources": bodies.ResourceMappingsSpecBody,
+    "networks": bodies.NetworkMappingsSpecBody,
+}
 
 
 def _family(kind: str) -> None:
@@ -46,8 +48,9 @@ def _family(kind: str) -> None:
     @ROUTES.get(f"/{kind}/{{mapping_id}}", remote=True)
     def get_mapping(req: SimRequest) -> Reply:
         _both_up(req)
-        return entity(mappings.render(req.world, mappings.get(req.world, req.args["srm_id"], kind,
-                                                              req.args["mapping_id"])))
+        return entity(
+            mappings.render(req.world, mappings.get(req.world, req.args["srm_id"], kind, req.args["mapping_id"]))
+        )
 
     @ROUTES.delete(f"/{kind}/{{mapping_id}}", remote=True)
     def delete_mapping(req: SimRequest) -> Reply:
@@ -85,5 +88,4 @@ def get_placeholder_datastore(req: SimRequest) -> Reply:
 @ROUTES.delete("/placeholder-datastores/{datastore_id}", remote=True)
 def delete_placeholder_datastore(req: SimRequest) -> Reply:
     _both_up(req)
-    return task_reply(mappings.remove_placeholder_datastore(req.world, req.args["srm_id"],
-                                                            req.args["datastore_id"]))
+    return task_reply(mappings.remove_placeholder_datastore(req.world, req.args["srm_id"], req.args["datastore_id"]))

@@ -75,5 +75,9 @@ def plan_vms(req: SimRequest) -> Reply:
 @ROUTES.get("/{plan_id}/vms/{vm_id}")
 def plan_vm(req: SimRequest) -> Reply:
     plan, vm_id = req.world.plan(req.args["plan_id"]), req.args["vm_id"]
-    return entity(first_or_404((render.plan_vm(req.world, plan, vm, g) for vm, g in plans.plan_vms(req.world, plan)
-                                if vm.id == vm_id), f"VM {vm_id} in plan"))
+    return entity(
+        first_or_404(
+            (render.plan_vm(req.world, plan, vm, g) for vm, g in plans.plan_vms(req.world, plan) if vm.id == vm_id),
+            f"VM {vm_id} in plan",
+        )
+    )

@@ -20,14 +20,19 @@ def _target(req: SimRequest) -> tuple[SimPlan, str]:
 
 @ROUTES.get()
 def get_settings(req: SimRequest) -> Reply:
-    return entity({"recovery_settings": render.settings(req.world, *_target(req)), "status": "OK",
-                   "protection_group_support_vmotion": False, "vmotion_migration_supported": False})
+    return entity(
+        {
+            "recovery_settings": render.settings(req.world, *_target(req)),
+            "status": "OK",
+            "protection_group_support_vmotion": False,
+            "vmotion_migration_supported": False,
+        }
+    )
 
 
 @ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpecBody)
 def update_settings(req: SimRequest) -> Reply:
-    return task_reply(settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
-                                               req.body))
+    return task_reply(settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 
 
 @ROUTES.get("/priority")
@@ -38,8 +43,9 @@ def get_priority(req: SimRequest) -> Reply:
 
 @ROUTES.put("/priority", body=bodies.PriorityGroupDataBody)
 def set_priority(req: SimRequest) -> Reply:
-    return task_reply(settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
-                                            req.body["priority"]))
+    return task_reply(
+        settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body["priority"])
+    )
 
 
 @ROUTES.get("/dependent-vms")
@@ -49,8 +55,11 @@ def dependent_vms(req: SimRequest) -> Reply:
 
 @ROUTES.post("/dependent-vms/actions/update", body=bodies.DependentVmSpecBody)
 def set_dependent_vms(req: SimRequest) -> Reply:
-    return task_reply(settings.set_dependencies(req.world, req.site, req.args["plan_id"], req.args["vm_id"],
-                                                req.body.get("dependent_vms") or []))
+    return task_reply(
+        settings.set_dependencies(
+            req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body.get("dependent_vms") or []
+        )
+    )
 
 
 @ROUTES.post("/dependent-vms/actions/validate", body=bodies.DependentVmSpecBody)

@@ -39,21 +39,20 @@ def list_steps(req: SimRequest) -> Reply:
 
 @ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpecBody)
 def add_step(req: SimRequest) -> Reply:
-    return task_reply(steps.add_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
-                                            req.body))
+    return task_reply(steps.add_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"], req.body))
 
 
 @ROUTES.get("/{view_mode}/{recovery_step_id}")
 def get_step(req: SimRequest) -> Reply:
     rendered = render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"])
-    return entity(first_or_404((s for s in rendered if str(s["id"]) == req.args["recovery_step_id"]),
-                               "recovery step"))
+    return entity(first_or_404((s for s in rendered if str(s["id"]) == req.args["recovery_step_id"]), "recovery step"))
 
 
 @ROUTES.delete("/{view_mode}/{recovery_step_id}")
 def delete_step(req: SimRequest) -> Reply:
-    return task_reply(steps.delete_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
-                                               req.step_id()))
+    return task_reply(
+        steps.delete_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"], req.step_id())
+    )
 
 
 @ROUTES.get("/{view_mode}/{recovery_step_id}/callout-data")
@@ -64,5 +63,6 @@ def callout(req: SimRequest) -> Reply:
 
 @ROUTES.post("/{view_mode}/{recovery_step_id}/callout-data/actions/edit", body=bodies.CalloutModifySpecBody)
 def edit_callout(req: SimRequest) -> Reply:
-    return task_reply(steps.edit_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"],
-                                             req.step_id(), req.body))
+    return task_reply(
+        steps.edit_custom_step(req.world, req.site, req.args["plan_id"], req.args["view_mode"], req.step_id(), req.body)
+    )

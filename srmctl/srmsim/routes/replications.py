@@ -37,15 +37,17 @@ def get_replication(req: SimRequest) -> Reply:
 @ROUTES.delete("/replications/{replication_id}")
 def delete(req: SimRequest) -> Reply:
     vr.refresh_recovered(req.world, req.args["replication_id"])
-    return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
-                                "Delete"))
+    return task_reply(
+        vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"), "Delete")
+    )
 
 
 @ROUTES.post("/replications/{replication_id}/actions/unconfigure")
 def unconfigure(req: SimRequest) -> Reply:
     vr.refresh_recovered(req.world, req.args["replication_id"])
-    return task_reply(vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"),
-                                "Unconfigure"))
+    return task_reply(
+        vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"), "Unconfigure")
+    )
 
 
 @ROUTES.post("/replications/{replication_id}/actions/pause")
@@ -84,8 +86,14 @@ def vcenter_vms(req: SimRequest) -> Reply:
     site = req.world.site_of_vc(req.args["vcenter_id"])
     req.world.refresh(site.name)
     suitable = req.flag("suitable_for_replication")
-    return listing(req, [render.vr_vm(req.world, vm) for vm in sorted(site.vms.values(), key=lambda v: v.name)
-                         if vm.registered and not (suitable and req.world.replication_of_vm(vm.id))])
+    return listing(
+        req,
+        [
+            render.vr_vm(req.world, vm)
+            for vm in sorted(site.vms.values(), key=lambda v: v.name)
+            if vm.registered and not (suitable and req.world.replication_of_vm(vm.id))
+        ],
+    )
 
 
 @ROUTES.get("/vcenters/{vcenter_id}/vms/{vm_id}/disks")

@@ -58,8 +58,14 @@ def remote_user(req: SimRequest) -> Reply:
 
 def _server_info(req: SimRequest, extension_key: str) -> Reply:
     site = req.world.site(req.site)
-    return entity({**render.server(site, req.api, req.sim.ports[req.site]), "vc_guid": site.vc_guid,
-                   "vc_name": f"vc-{req.site}", "extension_key": extension_key})
+    return entity(
+        {
+            **render.server(site, req.api, req.sim.ports[req.site]),
+            "vc_guid": site.vc_guid,
+            "vc_name": f"vc-{req.site}",
+            "extension_key": extension_key,
+        }
+    )
 
 
 @SRM.get("/server/info")

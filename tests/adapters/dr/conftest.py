@@ -1,3 +1,1 @@
-
-
 from srmsim_fixtures import _no_leftover_faults, srmsim  # noqa: F401

@@ -60,8 +60,9 @@ def test_ambiguous_lookup_lists_candidates():
 def test_transient_http_errors_are_retried(srmsim, status, retry_after):
     srm = make_client(srmsim, "new-york")
     srm.login()
-    srmsim.fail_http("/pairings/*/recovery-management/plans", method="GET", status=status, count=2,
-                     retry_after=retry_after)
+    srmsim.fail_http(
+        "/pairings/*/recovery-management/plans", method="GET", status=status, count=2, retry_after=retry_after
+    )
     started = time.monotonic()
     plans = srm.plans()
     assert [p.name for p in plans] == ["VR Failover"]

@@ -73,8 +73,9 @@ def test_tasks_together_keeps_a_window_and_raises_failures_at_the_end(srmsim):
     # every task ended by the end of the block, the failing one included
     ended = srm.poll_tasks(started, timeout=1)
     assert all(t.done for t in ended)
-    assert [srm.recovery_settings(plan_id, vm).recovery_settings.priority for vm in vms[1:]] == \
-        [Priority.P5] * (len(vms) - 1)
+    assert [srm.recovery_settings(plan_id, vm).recovery_settings.priority for vm in vms[1:]] == [Priority.P5] * (
+        len(vms) - 1
+    )
 
 
 def test_a_windows_pause_follows_how_long_its_tasks_take():

@@ -81,14 +81,17 @@ def test_nothing_listening_is_a_connection_error() -> None:
     from srmctl.adapters.endpoints import Secret, ServiceEndpoint
 
     with pytest.raises(ConnectionFailed, match="cannot connect"):
-        connect(ServiceEndpoint(host="127.0.0.1", port=port, user="u", secret=Secret.known("p"),
-                                tls=TlsPolicy(insecure=True), timeout=2))
+        connect(
+            ServiceEndpoint(
+                host="127.0.0.1", port=port, user="u", secret=Secret.known("p"), tls=TlsPolicy(insecure=True), timeout=2
+            )
+        )
 
 
 def test_thumbprint_formats_are_normalised_and_garbage_refused(shared_lab: LabConfig) -> None:
     e = shared_lab.sites["new-york"].vcenter
     digits = e.thumbprint.split(":", 1)[1]
-    colons = ":".join(digits[i:i + 2] for i in range(0, 64, 2)).upper()
+    colons = ":".join(digits[i : i + 2] for i in range(0, 64, 2)).upper()
     assert normalize_thumbprint(colons) == e.thumbprint
     assert fetch_thumbprint(e.host, e.port) == e.thumbprint
     with pytest.raises(UsageError):
@@ -99,8 +102,9 @@ def test_expired_session_logs_in_again_transparently(fresh_lab: LabConfig) -> No
     endpoint = fresh_lab.vcenter_endpoint("new-york")
     admin = connect(endpoint)
     # vcsim reads this Go duration at login time: only sessions created afterwards expire.
-    admin.content.setting.UpdateOptions(changedValue=[
-        vim.option.OptionValue(key="config.vmacore.soap.sessionTimeout", value="1s")])
+    admin.content.setting.UpdateOptions(
+        changedValue=[vim.option.OptionValue(key="config.vmacore.soap.sessionTimeout", value="1s")]
+    )
     admin.close()
     session = connect(endpoint)
     assert session.stub.logins == 1

@@ -50,30 +50,44 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize(("command", "code"), COMMANDS)
-def test_any_fault_on_retrieve_properties_is_one_clear_line(command: list[str], code: int, clean: LabConfig,
-                                                             tmp_path: Path) -> None:
+def test_any_fault_on_retrieve_properties_is_one_clear_line(
+    command: list[str], code: int, clean: LabConfig, tmp_path: Path
+) -> None:
     rb = _runbook(tmp_path)
     before = snapshot(clean)
-    vcenter_faults(clean, HOME, "POST", method="RetrievePropertiesEx", fault="system_error", count=1000,
-                   message="disk array\nunavailable")
+    vcenter_faults(
+        clean,
+        HOME,
+        "POST",
+        method="RetrievePropertiesEx",
+        fault="system_error",
+        count=1000,
+        message="disk array\nunavailable",
+    )
     result = srmctl([command[0], str(rb), "--lab", clean.directory, *command[1:]], tmp_path / "home")
     assert vcenter_fault_hits(clean, HOME) > 0
     vcenter_faults(clean, HOME, "DELETE")
     assert not result.traceback, result.stderr
     assert result.code == code, result.stderr
-    assert any("RetrievePropertiesEx failed: SystemError: disk array unavailable" in line
-               for line in [*result.errors, *result.stdout.splitlines()]), result.stdout + result.stderr
+    assert any(
+        "RetrievePropertiesEx failed: SystemError: disk array unavailable" in line
+        for line in [*result.errors, *result.stdout.splitlines()]
+    ), result.stdout + result.stderr
     assert snapshot(clean) == before
 
 
-@pytest.mark.parametrize(("fault", "code", "text"), [
-    pytest.param("system_error", 4, "UnregisterVM failed: SystemError: injected", id="system-error"),
-    # PermissionDenied on every VM: orphans.unregister works on VMs concurrently; the joined failure keeps the
-    # access type (exit 5: an operator must grant the privilege) and says the message once, "(4 VMs)".
-    pytest.param("no_permission", 5, "UnregisterVM: permission denied for user", id="no-permission"),
-])
-def test_fault_on_unregister_fails_the_step_clearly_and_changes_nothing(fault: str, code: int, text: str,
-                                                                       clean: LabConfig, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("fault", "code", "text"),
+    [
+        pytest.param("system_error", 4, "UnregisterVM failed: SystemError: injected", id="system-error"),
+        # PermissionDenied on every VM: orphans.unregister works on VMs concurrently; the joined failure keeps the
+        # access type (exit 5: an operator must grant the privilege) and says the message once, "(4 VMs)".
+        pytest.param("no_permission", 5, "UnregisterVM: permission denied for user", id="no-permission"),
+    ],
+)
+def test_fault_on_unregister_fails_the_step_clearly_and_changes_nothing(
+    fault: str, code: int, text: str, clean: LabConfig, tmp_path: Path
+) -> None:
     rb = _runbook(tmp_path)
     before, files = snapshot(clean), {site: datastore_files(clean, site) for site in clean.sites}
     vcenter_faults(clean, HOME, "POST", method="UnregisterVM", fault=fault, count=1000, message="injected")

@@ -37,8 +37,11 @@ def test_inventory_records_carry_identity_placement_and_disks(shared_lab: LabCon
     assert mail.host.startswith("DC0_C0_H") and mail.resource_pool == "Resources"
     assert not mail.is_placeholder
     # vSphere Replication's footprint on the source VM (srmsim sets it as VR does), per the topology.
-    assert mail.replication is not None and (mail.replication.rpo_minutes, mail.replication.quiesce,
-                                             mail.replication.network_compression) == (15, True, False)
+    assert mail.replication is not None and (
+        mail.replication.rpo_minutes,
+        mail.replication.quiesce,
+        mail.replication.network_compression,
+    ) == (15, True, False)
     assert inv.vm("web01").folder == "Web/Frontend"
     assert [f.path for f in inv.folders] == ["DB", "Mail", "Web", "Web/Frontend"]
     ds = inv.datastore("ESX1_LOCAL")
@@ -74,8 +77,15 @@ def test_same_name_in_two_folders_is_ambiguous_listing_both(ny: VCenterSession) 
     inv = read_inventory(ny)
     dc = ny.content.rootFolder.childEntity[0]
     cluster = dc.hostFolder.childEntity[0]
-    provision.create_vm(ny, name="mail04", folder=vim.Folder(inv.folder("DB").moref, ny.stub),
-                        pool=cluster.resourcePool, host=cluster.host[0], datastore="NY-SAN-01", disk_sizes=[1024])
+    provision.create_vm(
+        ny,
+        name="mail04",
+        folder=vim.Folder(inv.folder("DB").moref, ny.stub),
+        pool=cluster.resourcePool,
+        host=cluster.host[0],
+        datastore="NY-SAN-01",
+        disk_sizes=[1024],
+    )
     inv = read_inventory(ny)
     with pytest.raises(Ambiguous) as caught:
         inv.vm("mail04")

@@ -12,8 +12,12 @@ from srmctl.adapters.vcenter.tasks import TaskWatcher
 def test_many_folders_are_listed_by_a_window_of_searches_on_one_collector(ny: VCenterSession) -> None:
     # Three folders of one datastore: one search from its root, sub-folders included; the other datastore's
     # one folder (missing): a search of that folder. Both tasks in a window of one, on one collector.
-    folders = [("ESX1_LOCAL", "mail04"), ("ESX1_LOCAL", "no-such-vm"), ("ESX1_LOCAL", "mail04"),
-               ("NY-SAN-01", "no-such-vm")]
+    folders = [
+        ("ESX1_LOCAL", "mail04"),
+        ("ESX1_LOCAL", "no-such-vm"),
+        ("ESX1_LOCAL", "mail04"),
+        ("NY-SAN-01", "no-such-vm"),
+    ]
     before = dict(ny.calls)
     listed = operations.list_files_many(ny, [(ds, folder, None) for ds, folder in folders], limit=1)
     calls = {k: v - before.get(k, 0) for k, v in ny.calls.items()}

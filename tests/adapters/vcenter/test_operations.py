@@ -23,8 +23,7 @@ def _files_on_disk(directory: Path) -> dict[str, int]:
     return {str(p.relative_to(directory)): p.stat().st_size for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def test_unregister_keeps_every_file_and_register_brings_the_vm_back(fresh_lab: LabConfig,
-                                                                    ny: VCenterSession) -> None:
+def test_unregister_keeps_every_file_and_register_brings_the_vm_back(fresh_lab: LabConfig, ny: VCenterSession) -> None:
     ds_dir = Path(fresh_lab.sites["new-york"].datastores["ESX1_LOCAL"])
     inv = read_inventory(ny)
     mail = inv.vm("mail04")
@@ -49,7 +48,8 @@ def test_unregister_keeps_every_file_and_register_brings_the_vm_back(fresh_lab: 
     after = _files_on_disk(ds_dir)
     assert after.keys() == before.keys()  # registering appends to vmware.log, nothing else changes
     assert {k: v for k, v in after.items() if not k.endswith(".log")} == {
-        k: v for k, v in before.items() if not k.endswith(".log")}
+        k: v for k, v in before.items() if not k.endswith(".log")
+    }
 
 
 def test_powered_on_vm_is_refused_unless_explicitly_allowed(fresh_lab: LabConfig, ny: VCenterSession) -> None:
@@ -113,8 +113,9 @@ def test_transient_host_communication_fault_is_retried(fresh_lab: LabConfig, ny:
     assert ny.calls["PowerOnVM_Task"] == 3
 
 
-def test_expired_session_mid_inventory_read_starts_over_with_a_new_view(fresh_lab: LabConfig,
-                                                                        ny: VCenterSession) -> None:
+def test_expired_session_mid_inventory_read_starts_over_with_a_new_view(
+    fresh_lab: LabConfig, ny: VCenterSession
+) -> None:
     _inject(fresh_lab, method="RetrievePropertiesEx", fault="not_authenticated", count=1)
     logins = ny.stub.logins
     assert {vm.name for vm in read_inventory(ny).vms} == {"mail04", "db01", "web01", "web02"}

@@ -40,7 +40,6 @@ class TaskStatus(str, Enum):
     CANCELLED = "CANCELLED"
 
 
-
 class TaskError(Record):
     message: str | None = None
     details: str | None = None

@@ -81,7 +81,6 @@ class VmProtectionStatus(str, Enum):
     VVOL_CONFIGURATION_WARNING = "VVOL_CONFIGURATION_WARNING"
 
 
-
 class Priority(str, Enum):
     P1 = "P1"
     P2 = "P2"
@@ -133,7 +132,6 @@ class StepStatus(str, Enum):
 
 
 # --- common ---------------------------------------------------------------------------------------
-
 
 
 class ProtectionGroup(Record):
@@ -344,7 +342,6 @@ class UserPrompt(Record):
 
 
 # --- vSphere Replication --------------------------------------------------------------------------
-
 
 
 class CalloutSpec(Spec):

@@ -31,7 +31,6 @@ class ReplicationStatus(str, Enum):
     DISK_RESIZING = "DISK_RESIZING"
 
 
-
 class DatastorePath(Record):
     datastore_id: str
     datastore_name: str | None = None
