@@ -164,6 +164,7 @@ class SimReplication:
     totals: dict[str, int] = field(default_factory=dict)  # bytes of the last sync: full copy vs transferred
     recovered: bool = False  # SRM recovered the VM from this replication (it reports RECOVERED until then)
     rpo_violation_minutes: int = 0  # how far a running sync is past the RPO (current_rpo_violation)
+    awaiting_power_on: bool = False  # configured with its source VM powered off: no sync until it runs
 
 
 class Replications(dict[str, SimReplication]):

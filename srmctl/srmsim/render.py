@@ -20,6 +20,7 @@ from srmctl.srmsim.model import (
 )
 from srmctl.srmsim.plans import plan_vms, plans_of_group
 from srmctl.srmsim.recovery_steps import render_steps
+from srmctl.srmsim.replication_sync import reported_status
 from srmctl.srmsim.world import World
 
 
@@ -286,7 +287,7 @@ def replication(world: World, r: SimReplication) -> dict[str, Any]:
         "encryption_enabled": r.encryption,
         "auto_replicate_new_disks_enabled": r.auto_replicate_new_disks,
         "mpit_enabled": r.mpit_enabled,
-        "status": {"status": r.status, "rpo_violation": "RPO_VIOLATION" in r.status},
+        "status": {"status": (status := reported_status(world, r)), "rpo_violation": "RPO_VIOLATION" in status},
     }
     if r.mpit_enabled:
         body.update(mpit_instances=r.mpit_instances, mpit_days=r.mpit_days)

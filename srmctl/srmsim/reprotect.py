@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from srmctl.srmsim import effects, placeholders
+from srmctl.srmsim import effects, placeholders, replication_sync
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimPlan, SimTask, SimVm
 from srmctl.srmsim.plans import plan_vms, require_originals
@@ -113,7 +113,7 @@ def _reverse(world: World, run: PlanRun, mapping: dict[str, tuple[SimVm, str]]) 
             reverse = vr.new_replication(world, replica, old_vm.site, spec)
             world.replications[reverse.id] = reverse
         effects.footprint(world, reverse, active=True)
-        return vr.sync(run.ctx, reverse, paced=False)
+        return replication_sync.sync(run.ctx, reverse, paced=False)
 
     seconds = world.parallel(reverse_one, list(mapping.items()))
     run.ctx.spend(world.latency.duration("vr.configure") + max(seconds) if seconds else 0.0)

@@ -7,8 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import effects, history, mappings, placeholders
-from srmctl.srmsim import replication as vr
+from srmctl.srmsim import effects, history, mappings, placeholders, replication_sync
 from srmctl.srmsim.model import (
     PRIORITIES,
     Prompt,
@@ -295,7 +294,7 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
             _bring_up(world, run, plan, recovery, "replica")
             run.finish()
             with world.lock:
-                vr.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
+                replication_sync.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
             set_groups(world, plan, "RECOVERED")
             return _recovered_status(world, plan, planned, touch_protected)
 
@@ -304,21 +303,21 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
 
 
 def _sync_all(world: World, run: PlanRun, plan: SimPlan) -> None:
-    """Sync every replication of the plan; VR syncs them in parallel, so the step waits for the longest."""
+    """Sync every replication of the plan that a recovery has not taken over: one that cannot be synced fails
+    the step (:func:`srmctl.srmsim.replication_sync.sync_for_plan`)."""
     with world.lock:
         replications = [
             r
             for vm, _ in plan_vms(world, plan)
-            if (r := world.replication_of_vm(vm.id)) is not None and r.status not in vr.INACTIVE
+            if (r := world.replication_of_vm(vm.id)) is not None and r.status not in ("RECOVERING", "RECOVERED")
         ]
-    seconds = world.parallel(lambda r: vr.sync(run.ctx, r, paced=False), replications)
-    run.ctx.spend(max(seconds, default=0.0))
+    replication_sync.sync_for_plan(world, run.ctx, replications)
 
 
 def _stop_replications(world: World, plan: SimPlan) -> None:
     with world.lock:
         vm_ids = [vm.id for vm, _ in plan_vms(world, plan)]
-    vr.mark_recovery(world, vm_ids, "RECOVERING")
+    replication_sync.mark_recovery(world, vm_ids, "RECOVERING")
 
 
 def set_groups(world: World, plan: SimPlan, status: str) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import pytest
 from srmsim_lab import NJ, NY, Lab, LabFactory, digest, tree
 
-from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, Task
 from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.vcenter import operations
@@ -248,14 +248,17 @@ def _failback_to_new_york(
             )
         )
     # VR never overwrites an existing disk without use_seeds ("you must change the target location"): db01's
-    # old disks are still in its folder, so the whole batch is refused and nothing changes.
+    # old disks are still in its folder, so db01's task fails (VR answers a batch per VM) and nothing of it
+    # changes; the other VMs are configured.
     db01_dir = lab.datastore_dir(NY, "NY-SAN-01") / "db01"
     before = tree(db01_dir)
-    with pytest.raises(DrApiError, match=r"HTTP 400 FILE_ALREADY_EXISTS.*db01/db01\.vmdk already exists") as refused:
-        nj.vr.configure_replications(specs)
-    assert refused.value.status == 400
-    assert nj.vr.replications(source_vc_guid=nj.local_vc_guid) == []
+    ended = {t.entity_name: t for t in nj.vr.poll_tasks(nj.vr.configure_replications(specs, wait=False), timeout=30)}
+    assert ended["db01"].status == "ERROR" and ended["db01"].error is not None
+    assert re.search(r"FILE_ALREADY_EXISTS.*db01/db01\.vmdk already exists", ended["db01"].error.message or "")
+    assert {t.status for n, t in ended.items() if n != "db01"} == {"SUCCESS"}
+    assert "db01" not in {r.name for r in nj.vr.replications(source_vc_guid=nj.local_vc_guid)}
     assert tree(db01_dir) == before
+    specs = [s for s in specs if s.vm_id == next(v.id for v in nj.vr.vms(nj.local_vc_guid) if v.name == "db01")]
     # The operator moves the old disks aside (the orphan stays registered from its .vmx) and configures again.
     aside = db01_dir.parent / "db01-old-disks"
     aside.mkdir()

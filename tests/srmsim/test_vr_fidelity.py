@@ -6,6 +6,7 @@ loopback, no mocks."""
 from __future__ import annotations
 
 import hashlib
+import re
 import ssl
 import time
 from collections.abc import Iterator
@@ -135,18 +136,24 @@ def test_configuring_without_seeds_onto_an_existing_disk_is_refused(sim: SrmsimH
         root = Path(sim.ready["sites"][NJ]["cert"]).parents[2] / "datastores" / NJ
         before = _digests(root, "mail04")
         assert before, f"no replica disks of mail04 under {root}"
-        # web02 with its seeds is fine; mail04 without them would overwrite its old replica: the whole
-        # request is refused, nothing configured, nothing written.
+        # web02 with its seeds is fine; mail04 without them would overwrite its old replica. VR answers a batch
+        # per VM (one task each): mail04's task fails naming the file, nothing of it is configured or written,
+        # and web02 is configured.
         specs = [
             _spec(vms["web02"], remote, target["web02"], seeds=True),
             _spec(vms["mail04"], remote, target["mail04"], seeds=False),
         ]
-        with pytest.raises(DrApiError, match=r"HTTP 400 FILE_ALREADY_EXISTS: .*mail04/mail04\.vmdk already exists"):
-            vr.configure_replications(specs)
-        assert {r.name for r in vr.replications()} & set(old) == set()
+        ended = {t.entity_name: t for t in vr.poll_tasks(vr.configure_replications(specs, wait=False), timeout=30)}
+        assert ended["web02"].status == "SUCCESS"
+        assert ended["mail04"].status == "ERROR" and ended["mail04"].error is not None
+        assert re.search(
+            r"FILE_ALREADY_EXISTS: .*mail04/mail04\.vmdk already exists", ended["mail04"].error.message or ""
+        )
+        assert {r.name for r in vr.replications()} & set(old) == {"web02"}
         assert _digests(root, "mail04") == before
+        specs = specs[1:]
         # With the old disks as seeds, as VR offers: configured, in sync, the disks compared in place.
-        specs[1] = _spec(vms["mail04"], remote, target["mail04"], seeds=True)
+        specs[0] = _spec(vms["mail04"], remote, target["mail04"], seeds=True)
         vr.configure_replications(specs)
         deadline = time.monotonic() + 30
         while {_replication(vr, n).state for n in old} != {"OK"} and time.monotonic() < deadline:

@@ -4,12 +4,12 @@ delete, unconfigure, pause, resume, sync, reconfigure, disks) and the pairing's 
 
 Calls that name replications first re-read the inventory behind recovered replications (a call naming one,
 behind that one only): VR unconfigures a RECOVERED replication once its source VM leaves vCenter
-(:func:`srmctl.srmsim.replication.refresh_recovered`), and srmctl unregisters VMs in vCenter, not through
+(:func:`srmctl.srmsim.replication_sync.refresh_recovered`), and srmctl unregisters VMs in vCenter, not through
 srmsim."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, render
+from srmctl.srmsim import bodies, render, replication_seeds, replication_sync
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -18,25 +18,26 @@ ROUTES = RouteTable("/pairings/{pairing_id}")
 
 @ROUTES.get("/replications")
 def list_replications(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world)
+    replication_sync.refresh_recovered(req.world, all_sources=req.value("offset") in (None, "0"))
     items = req.world.replications_from(req.value("source_vc_guid"))
     return listing(req, [render.replication(req.world, r) for r in items])
 
 
 @ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs)
 def configure(req: SimRequest) -> Reply:
+    replication_seeds.refresh_owners(req.world, req.array())
     return tasks_reply(vr.configure(req.world, req.site, req.array()))
 
 
 @ROUTES.get("/replications/{replication_id}")
 def get_replication(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return entity(render.replication(req.world, req.world.replication(req.args["replication_id"])))
 
 
 @ROUTES.delete("/replications/{replication_id}")
 def delete(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(
         vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"), "Delete")
     )
@@ -44,7 +45,7 @@ def delete(req: SimRequest) -> Reply:
 
 @ROUTES.post("/replications/{replication_id}/actions/unconfigure")
 def unconfigure(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(
         vr.remove(req.world, req.site, req.args["replication_id"], req.flag("retain_replica_disks"), "Unconfigure")
     )
@@ -52,31 +53,31 @@ def unconfigure(req: SimRequest) -> Reply:
 
 @ROUTES.post("/replications/{replication_id}/actions/pause")
 def pause(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
-    return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], True))
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
+    return task_reply(replication_sync.set_paused(req.world, req.site, req.args["replication_id"], True))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/resume")
 def resume(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
-    return task_reply(vr.set_paused(req.world, req.site, req.args["replication_id"], False))
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
+    return task_reply(replication_sync.set_paused(req.world, req.site, req.args["replication_id"], False))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/sync")
 def sync(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
-    return task_reply(vr.sync_now(req.world, req.site, req.args["replication_id"]))
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
+    return task_reply(replication_sync.sync_now(req.world, req.site, req.args["replication_id"]))
 
 
 @ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpecBody)
 def reconfigure(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
 
 
 @ROUTES.get("/replications/{replication_id}/disks")
 def replicated_disks(req: SimRequest) -> Reply:
-    vr.refresh_recovered(req.world, req.args["replication_id"])
+    replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     replication = req.world.replication(req.args["replication_id"])
     return listing(req, render.replicated_disk(req.world, replication, req.world.find_vm(replication.vm_id)))
 
@@ -109,4 +110,4 @@ def datastores(req: SimRequest) -> Reply:
 
 @ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds", body=bodies.VmDiskFindSeedSpecs)
 def find_seeds(req: SimRequest) -> Reply:
-    return listing(req, vr.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)
+    return listing(req, replication_seeds.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)

@@ -1,0 +1,118 @@
+"""What vSphere Replication accepts as a seed, and its find-seeds call.
+
+A seed is an existing disk file at the target that VR compares with the source disk block by block instead of
+copying it whole (VR admin guide, "Replicating Virtual Machines Using Replication Seeds"). srmsim checks it as
+VR does before anything is configured (issue #21, point 4):
+
+- it exists: a seed that is not there is refused;
+- it matches the source disk: VR admin guide, "Replicating Virtual Machines Using Replication Seeds": the seed
+  must be a copy of the source disk, and Cloud Director Availability, "Using replication seeds": the seed's
+  disks must match the source's in number and size. A seed of another size is refused, never resized: a
+  disk extended at one site after a failover no longer has a seed at the other. Each seed serves one disk
+  of the source VM (two disks never share one, and no seed is given for a disk the VM does not have);
+- no registered VM owns it: VR writes into a seed, so a disk still attached to a VM registered in the target
+  vCenter is not one (the admin guide's procedure unregisters, or copies, the seed VM first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from srmctl.srmsim import effects
+from srmctl.srmsim.model import SimDatastore, SimDisk, SimError, SimSite, SimVm
+from srmctl.srmsim.world import World
+
+
+def data_file(path: Path) -> Path:
+    """The file that holds a disk's bytes: the ``-flat.vmdk`` beside a descriptor (the lab's vcsim disks), or
+    the ``.vmdk`` itself (the in-memory simulator writes plain files)."""
+    flat = effects.flat_file(path)
+    return flat if flat.is_file() else path
+
+
+def owners(site: SimSite) -> dict[tuple[str, str], SimVm]:
+    """Registered VMs of ``site`` by the (datastore id, path) of each of their disks: one pass over the site."""
+    return {
+        (vm.datastore_id, disk.filename): vm
+        for vm in site.vms.values()
+        if vm.registered and vm.role != "placeholder"
+        for disk in vm.disks
+    }
+
+
+def refresh_owners(world: World, specs: list[Any]) -> None:
+    """Re-read from vCenter whether the VMs srmsim knows to own the seeds of ``specs`` are still registered
+    (srmctl unregisters them in vCenter, not through srmsim): only those VMs, one retrieval per site."""
+    watched: dict[str, set[str]] = {}
+    with world.lock:
+        for site in world.sites.values():
+            index = owners(site)
+            for spec in specs:
+                for disk in spec.get("disks", []) if isinstance(spec, dict) else []:
+                    if disk.get("use_seeds") and disk.get("destination_path"):
+                        owner = index.get((disk.get("destination_datastore_id"), disk["destination_path"]))
+                        if owner is not None and owner.moref:
+                            watched.setdefault(site.name, set()).add(owner.moref)
+    for site_name, morefs in sorted(watched.items()):
+        world.refresh(site_name, morefs)
+
+
+def check_seed(
+    vm: SimVm,
+    disk: SimDisk,
+    source: Path,
+    site: SimSite,
+    ds: SimDatastore,
+    path: str,
+    index: dict[tuple[str, str], SimVm],
+    used: set[tuple[str, str]],
+) -> None:
+    """Refuse ``[ds] path`` at ``site`` as the seed of ``vm``'s ``disk`` (its file: ``source``) unless it is one
+    (the module's rules)."""
+    where = f"[{ds.name}] {path}"
+    seed = ds.directory / path
+    if not seed.is_file():
+        raise SimError(400, "SEED_NOT_FOUND", f"no seed at {where}")
+    if (ds.id, path) in used:
+        raise SimError(400, "INVALID_SEED", f"seed {where} is given for two disks of {vm.name}")
+    used.add((ds.id, path))
+    owner = index.get((ds.id, path))
+    if owner is not None and owner.id != vm.id:
+        raise SimError(
+            400,
+            "SEED_IN_USE",
+            f"seed {where} is a disk of VM {owner.name}, registered at {site.name}: unregister it first",
+        )
+    data = data_file(source)
+    want = data.stat().st_size if data.is_file() else disk.capacity
+    have = data_file(seed).stat().st_size
+    if have != want:
+        raise SimError(
+            400,
+            "SEED_SIZE_MISMATCH",
+            f"seed {where} is {have} bytes but disk {disk.device_key} of {vm.name} is {want} bytes: "
+            "a seed must match the source disk in size",
+        )
+
+
+def find_seeds(world: World, datastore_id: str, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``POST .../datastores/{ds}/actions/find-seeds``: which of the given paths hold a disk file there."""
+    with world.lock:
+        for site in world.sites.values():
+            if datastore_id in site.datastores:
+                ds = site.datastores[datastore_id]
+                break
+        else:
+            raise SimError(404, "NOT_FOUND", f"datastore {datastore_id}")
+        out = []
+        for spec in specs:
+            path = spec.get("destination_path") or ""
+            found = [path] if path and (ds.directory / path).is_file() else []
+            out.append(
+                {
+                    "vm_disk": {"vm_id": spec["vm_disk"]["vm_id"], "device_key": spec["vm_disk"].get("device_key")},
+                    "found_seeds": found,
+                }
+            )
+        return out
