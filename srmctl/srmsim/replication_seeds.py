@@ -41,16 +41,22 @@ def owners(site: SimSite) -> dict[tuple[str, str], SimVm]:
     }
 
 
-def refresh_owners(world: World, specs: list[Any]) -> None:
-    """Re-read from vCenter whether the VMs srmsim knows to own the seeds of ``specs`` are still registered
-    (srmctl unregisters them in vCenter, not through srmsim): only those VMs, one retrieval per site."""
+def refresh_for_configure(world: World, specs: list[Any]) -> None:
+    """Re-read from vCenter what a configure depends on and srmsim cannot see happen (srmctl powers and
+    unregisters VMs in vCenter, not through srmsim): the power state of each spec's source VM (a powered-off
+    one's sync waits) and whether the VMs srmsim knows to own the seeds are still registered. Only those
+    VMs, one retrieval per site."""
     watched: dict[str, set[str]] = {}
     with world.lock:
+        wanted = [spec for spec in specs if isinstance(spec, dict)]
         for site in world.sites.values():
             index = owners(site)
-            for spec in specs:
-                for disk in spec.get("disks", []) if isinstance(spec, dict) else []:
-                    if disk.get("use_seeds") and disk.get("destination_path"):
+            for spec in wanted:
+                source = site.vms.get(str(spec.get("vm_id")))
+                if source is not None and source.moref:
+                    watched.setdefault(site.name, set()).add(source.moref)
+                for disk in spec.get("disks") or []:
+                    if isinstance(disk, dict) and disk.get("use_seeds") and disk.get("destination_path"):
                         owner = index.get((disk.get("destination_datastore_id"), disk["destination_path"]))
                         if owner is not None and owner.moref:
                             watched.setdefault(site.name, set()).add(owner.moref)

@@ -25,7 +25,7 @@ def list_replications(req: SimRequest) -> Reply:
 
 @ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs)
 def configure(req: SimRequest) -> Reply:
-    replication_seeds.refresh_owners(req.world, req.array())
+    replication_seeds.refresh_for_configure(req.world, req.array())
     return tasks_reply(vr.configure(req.world, req.site, req.array()))
 
 
