@@ -57,7 +57,7 @@ def refresh_for_configure(world: World, specs: list[Any]) -> None:
                     watched.setdefault(site.name, set()).add(source.moref)
                 for disk in spec.get("disks") or []:
                     if isinstance(disk, dict) and disk.get("use_seeds") and disk.get("destination_path"):
-                        owner = index.get((disk.get("destination_datastore_id"), disk["destination_path"]))
+                        owner = index.get((str(disk.get("destination_datastore_id")), str(disk["destination_path"])))
                         if owner is not None and owner.moref:
                             watched.setdefault(site.name, set()).add(owner.moref)
     for site_name, morefs in sorted(watched.items()):
