@@ -135,24 +135,28 @@ def render_datastore(site: SimSite, datastore_id: str) -> dict[str, Any]:
 
 def add_placeholder_datastores(world: World, srm_id: str, spec: Any) -> SimTask:
     """``AddPlaceholderDatastoreSpec``: "Optionally a list of AddDatastoreResult will be returned in the result
-    field of the task, once completed and there are datastores which failed to be added"."""
+    field of the task, once completed and there are datastores which failed to be added". The same spec's
+    Task.result is an object or null, so a list is an answer no client generated from it can read: a datastore
+    that cannot be added refuses the request instead (the stricter reading)."""
     datastores = spec.get("datastores") if isinstance(spec, dict) else None
     if not isinstance(datastores, list) or not all(isinstance(d, str) for d in datastores):
         raise SimError(400, "INVALID_BODY", "datastores: a list of datastore ids is expected")
     site = world.site_of_srm(srm_id)
     configured = world.placeholder_datastores.setdefault(site.name, [])
-    failed = []
-    for datastore_id in datastores:
-        if datastore_id not in site.datastores:
-            failed.append(
-                {"datastore_id": datastore_id, "error_msg": f"not a datastore of the vCenter of site {site.name}"}
-            )
-        elif datastore_id not in configured:
-            configured.append(datastore_id)
+    unknown = [d for d in datastores if d not in site.datastores]
+    if unknown:
+        # An id in the body that names no datastore of this SRM's vCenter: the specs' 400, nothing added
+        # (issue #21, point 7). The task's result could not carry them: the SRM spec's Task.result is an
+        # object or null, never a list.
+        raise SimError(
+            400,
+            "INVALID_REFERENCE",
+            f"datastores: {', '.join(unknown)}: not a datastore of the vCenter of site {site.name}",
+        )
+    configured.extend(d for d in dict.fromkeys(datastores) if d not in configured)
 
-    def work(ctx: TaskContext) -> list[dict[str, str]] | None:
+    def work(ctx: TaskContext) -> None:
         ctx.pause()
-        return failed or None
 
     return world.start_task(site.name, "srm", "Add placeholder datastores", None, None, work, kind="srm.mapping")
 

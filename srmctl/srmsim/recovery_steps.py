@@ -25,6 +25,43 @@ def visible(world: World, plan: SimPlan, anchor: str) -> bool:
     return world.site(world.other(plan.protected_site)).standby_hosts
 
 
+#: SRM API, every recovery-steps read and add: "Will fail if unable to retrieve recovery steps in the desired mode
+#: in the current recovery plan state". A plan has cleanup steps once a test ran (until its cleanup finished),
+#: and reprotect steps once a recovery completed (through the reprotect); test and recovery steps always.
+_READABLE = {
+    "cleanup": frozenset(
+        {"TEST_COMPLETE", "TEST_INTERRUPTED", "CLEANUP_IN_PROGRESS", "CLEANUP_INCOMPLETE", "CLEANUP_INTERRUPTED"}
+    ),
+    "reprotect": frozenset(
+        {
+            "RECOVERY_COMPLETE",
+            "REPROTECT_IN_PROGRESS",
+            "INCOMPLETE_REPROTECT",
+            "PARTIAL_REPROTECT",
+            "REPROTECT_INTERRUPTED",
+        }
+    ),
+}
+#: A custom step is an edit of the plan: SRM Administration, "Customizing a Recovery Plan" edits a plan that
+#: is ready; a plan that runs, or holds a test or a recovery, is not edited (the stricter reading).
+_EDITABLE = frozenset({"READY_STATE"})
+
+
+def require_readable(plan: SimPlan, view: str) -> None:
+    if view in _READABLE and plan.status not in _READABLE[view]:
+        raise SimError(
+            400, "INVALID_PLAN_STATE", f"recovery plan {plan.name} has no {view} steps in state {plan.status}"
+        )
+
+
+def require_editable(plan: SimPlan, view: str) -> None:
+    require_readable(plan, view)
+    if plan.running or plan.status not in _EDITABLE:
+        raise SimError(
+            400, "INVALID_PLAN_STATE", f"cannot change the recovery steps of plan {plan.name} in state {plan.status}"
+        )
+
+
 def render_steps(world: World, plan: SimPlan, view: str) -> list[tuple[int, str, str, CustomStep | None]]:
     """Top-level steps of a view: (id, title, anchor, custom step or None), customs before their anchor.
 
@@ -47,8 +84,17 @@ def add_custom_step(world: World, site: str, plan_id: str, view: str, spec: dict
         plan = world.plan(plan_id)
         if view not in CUSTOM_VIEWS:
             raise SimError(400, "INVALID_VIEW_MODE", f"custom steps are not allowed in view mode {view!r}")
+        require_editable(plan, view)
         rendered = render_steps(world, plan, view)
         position = int(spec["position"])
+        if position > len(rendered):
+            # CalloutCreateSpec.position: "A position in the current recovery steps list. Zero-based." The list
+            # has len(rendered) steps, so len(rendered) (after the last) is the largest position there is.
+            raise SimError(
+                400,
+                "INVALID_POSITION",
+                f"position {position} is past the end of the {view} steps (0 to {len(rendered)})",
+            )
         customs = plan.custom.setdefault(view, [])
         step = CustomStep(
             id=world.new_id(),
@@ -92,6 +138,7 @@ def delete_custom_step(world: World, site: str, plan_id: str, view: str, step_id
     with world.lock:
         plan = world.plan(plan_id)
         step = custom_step(plan, view, step_id)
+        require_editable(plan, view)
         plan.custom[view].remove(step)
         return world.start_task(
             site,
@@ -108,6 +155,7 @@ def edit_custom_step(world: World, site: str, plan_id: str, view: str, step_id: 
     with world.lock:
         plan = world.plan(plan_id)
         step = custom_step(plan, view, step_id)
+        require_editable(plan, view)
         step.name, step.content = spec["name"], spec["content"]
         step.callout_type, step.timeout = spec["callout_type"], int(spec["timeout_seconds"])
         return world.start_task(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from srmctl.srmsim import render
+from srmctl.srmsim import list_query, render
 from srmctl.srmsim.model import SimError, SimTask, not_found
 
 if TYPE_CHECKING:
@@ -148,12 +148,10 @@ def first_or_404(items: Iterable[dict[str, Any]], what: str) -> dict[str, Any]:
 
 
 def listing(req: SimRequest, items: list[dict[str, Any]], page_size: int | None = None) -> Reply:
-    """A ``{list, _meta}`` page: filter_property/filter, offset/limit, links.next."""
+    """A ``{list, _meta}`` page: filter_property/filter and sort_by/order_by (srmsim/list_query.py),
+    offset/limit, links.next."""
     page_size = page_size or req.sim.page_size
-    prop = req.value("filter_property")
-    wanted = req.query.get("filter") or []
-    if prop and wanted:
-        items = [i for i in items if str(i.get(prop)) in wanted]
+    items = list_query.apply(req.query, items)
     try:
         offset = int(req.value("offset") or "0")
         limit = int(req.value("limit") or str(page_size))

@@ -3,7 +3,7 @@ reconfigure, configure-all-vms, and the group's VMs and recovery plans."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, groups, placeholders, render
+from srmctl.srmsim import bodies, body_refs, groups, placeholders, render
 from srmctl.srmsim.plans import plans_of_group
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -17,7 +17,9 @@ def list_groups(req: SimRequest) -> Reply:
 
 @ROUTES.post(body=bodies.ProtectionGroupCreateSpecBody)
 def create_group(req: SimRequest) -> Reply:
-    return task_reply(groups.create_group(req.world, req.site, req.body))
+    body_refs.check_location(req.world, req.site, "group", req.body)
+    with body_refs.in_body("hbr_spec.vms"):
+        return task_reply(groups.create_group(req.world, req.site, req.body))
 
 
 @ROUTES.get("/{group_id}")
@@ -32,7 +34,9 @@ def delete_group(req: SimRequest) -> Reply:
 
 @ROUTES.post("/{group_id}/actions/reconfigure", body=bodies.ProtectionGroupEditSpecBody)
 def reconfigure_group(req: SimRequest) -> Reply:
-    return task_reply(groups.reconfigure_group(req.world, req.site, req.args["group_id"], req.body))
+    group = req.world.group(req.args["group_id"])  # an unknown group in the URL stays 404
+    with body_refs.in_body("hbr_spec.vms"):
+        return task_reply(groups.reconfigure_group(req.world, req.site, group.id, req.body))
 
 
 @ROUTES.post("/{group_id}/actions/configure-all-vms", remote=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from srmctl.srmsim import bodies, plans, render, reprotect, runs
+from srmctl.srmsim import bodies, body_refs, plans, render, reprotect, runs
 from srmctl.srmsim.model import SimTask
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 
@@ -20,7 +20,11 @@ def list_plans(req: SimRequest) -> Reply:
 
 @ROUTES.post(remote=True, body=bodies.RecoveryPlanCreateSpecBody)
 def create_plan(req: SimRequest) -> Reply:
-    return task_reply(plans.create_plan(req.world, req.site, req.body))
+    body_refs.check_location(req.world, req.site, "plan", req.body)
+    protected = req.world.site_of_vc(req.body["protected_vc_guid"]).name
+    body_refs.check_test_networks(req.world, req.world.other(protected), req.body)
+    with body_refs.in_body("protection_groups"):
+        return task_reply(plans.create_plan(req.world, req.site, req.body))
 
 
 @ROUTES.get("/{plan_id}")
@@ -35,7 +39,12 @@ def delete_plan(req: SimRequest) -> Reply:
 
 @ROUTES.post("/{plan_id}/actions/reconfigure", body=bodies.RecoveryPlanEditSpecBody)
 def reconfigure_plan(req: SimRequest) -> Reply:
-    return task_reply(plans.reconfigure_plan(req.world, req.site, req.args["plan_id"], req.body))
+    plan = req.world.plan(req.args["plan_id"])  # an unknown plan in the URL stays 404
+    guid = req.body.get("protected_vc_guid")
+    protected = req.world.site_of_vc(guid).name if guid else plan.protected_site
+    body_refs.check_test_networks(req.world, req.world.other(protected), req.body)
+    with body_refs.in_body("request body"):
+        return task_reply(plans.reconfigure_plan(req.world, req.site, plan.id, req.body))
 
 
 def _run(start: Callable[..., SimTask]) -> Callable[[SimRequest], Reply]:

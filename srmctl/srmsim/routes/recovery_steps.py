@@ -34,7 +34,9 @@ def dismiss(req: SimRequest) -> Reply:
 
 @ROUTES.get("/{view_mode}")
 def list_steps(req: SimRequest) -> Reply:
-    return listing(req, render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"]))
+    plan = req.world.plan(req.args["plan_id"])
+    steps.require_readable(plan, req.args["view_mode"])
+    return listing(req, render.steps(req.world, plan, req.args["view_mode"]))
 
 
 @ROUTES.post("/{view_mode}", body=bodies.CalloutCreateSpecBody)
@@ -44,7 +46,9 @@ def add_step(req: SimRequest) -> Reply:
 
 @ROUTES.get("/{view_mode}/{recovery_step_id}")
 def get_step(req: SimRequest) -> Reply:
-    rendered = render.steps(req.world, req.world.plan(req.args["plan_id"]), req.args["view_mode"])
+    plan = req.world.plan(req.args["plan_id"])
+    steps.require_readable(plan, req.args["view_mode"])
+    rendered = render.steps(req.world, plan, req.args["view_mode"])
     return entity(first_or_404((s for s in rendered if str(s["id"]) == req.args["recovery_step_id"]), "recovery step"))
 
 
@@ -58,6 +62,7 @@ def delete_step(req: SimRequest) -> Reply:
 @ROUTES.get("/{view_mode}/{recovery_step_id}/callout-data")
 def callout(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])
+    steps.require_readable(plan, req.args["view_mode"])
     return entity(render.callout(steps.custom_step(plan, req.args["view_mode"], req.step_id())))
 
 
