@@ -79,6 +79,10 @@ GET    ~/vcenters/{vcenter_id}/vms                                              
 GET    ~/vcenters/{vcenter_id}/vms/{vm_id}/disks                                        DEPENDS
 GET    ~/vcenters/{vcenter_id}/datastores                                               DEPENDS
 POST   ~/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds             DEPENDS
+GET    ~/vcenters/{vcenter_id}/storage-policies                                         DEPENDS
+GET    ~/vcenters/{vcenter_id}/vms/{vm_id}/capability                                   DEPENDS
+GET    ~/vrs/{vr_id}/replication-servers                                                DEPENDS
+GET    ~/vrs/{vr_id}/replication-servers/{replication_server_id}                        DEPENDS
 """,
 }
 
@@ -119,6 +123,8 @@ def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:
         return True
     if value == DEPENDS and "vcenter_id" in req.args:
         return req.args["vcenter_id"] == req.world.sites[remote].vc_guid
+    if value == DEPENDS and "vr_id" in req.args:  # the paired VR server's replication servers
+        return req.args["vr_id"] == req.world.sites[remote].vrms_id
     if value == DEPENDS and "srm_id" in req.args:  # the placeholder-datastore reads: the paired SRM's need it
         return req.world.site_of_srm(req.args["srm_id"]).name == remote
     return spec.remote

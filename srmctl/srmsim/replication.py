@@ -9,7 +9,7 @@ import functools
 import uuid
 from typing import Any
 
-from srmctl.srmsim import body_refs, effects, replication_seeds, replication_sync
+from srmctl.srmsim import body_refs, effects, replication_seeds, replication_sync, vr_servers
 from srmctl.srmsim.model import ReplicaDisk, SimError, SimReplication, SimTask, SimVm
 from srmctl.srmsim.world import Failed, TaskContext, World
 
@@ -63,6 +63,15 @@ def _checked(
         raise SimError(400, "INVALID_TARGET", "target vCenter is the VM's own vCenter")
     if not 5 <= int(spec["rpo"]) <= 1440:
         raise SimError(400, "INVALID_RPO", "rpo must be between 5 and 1440 minutes")
+    server = spec.get("target_replication_server_id")
+    if server is not None and server != vr_servers.replication_server_id(world.site(target)):
+        # "target_replication_server_id": a replication server of the target site (``/pairings/{pid}/vrs/
+        # {vr_id}/replication-servers``); null lets VR choose.
+        raise SimError(400, "INVALID_REFERENCE", f"{server} is not a replication server of site {target}")
+    for given in spec["disks"]:
+        policy = given.get("destination_storage_policy_id")
+        if policy is not None and policy not in vr_servers.POLICIES:
+            raise SimError(400, "INVALID_REFERENCE", f"destination_storage_policy_id: no storage policy {policy}")
     existing = world.replication_of_vm(vm.id)
     if existing is not None or vm.id in batch:
         raise SimError(

@@ -10,7 +10,9 @@ paths (below the API root) next to the handlers that serve them:
 - :mod:`.recovery_settings`: SRM per-VM recovery settings in a plan
 - :mod:`.recovery_steps`: SRM plan-level recovery steps, custom steps and prompts
 - :mod:`.replications`: vSphere Replication replications, the vCenters' VMs, disks, datastores and seeds
+- :mod:`.vr_servers`: vSphere Replication servers, replication servers, storage policies, VM capability
 - :mod:`.tasks`: the task lists of both APIs
+- :mod:`.unsimulated`: every other documented operation, answered "not simulated"
 - :mod:`.control`: srmsim's own ``/srmsim/*`` endpoints (fault injection, state, site up/down)
 
 Order matters only where paths overlap: ``recovery-steps/user-prompts`` is declared before
@@ -29,6 +31,8 @@ from srmctl.srmsim.routes import (
     replications,
     sessions,
     tasks,
+    unsimulated,
+    vr_servers,
 )
 from srmctl.srmsim.web import RouteSpec
 
@@ -44,6 +48,14 @@ TABLES: dict[str, list[RouteSpec]] = {
         *recovery_settings.ROUTES.specs,
         *recovery_steps.ROUTES.specs,
         *tasks.SRM.specs,
+        *unsimulated.ROUTES["srm"].specs,
     ],
-    "vr": [*sessions.COMMON.specs, *sessions.VR.specs, *replications.ROUTES.specs, *tasks.VR.specs],
+    "vr": [
+        *sessions.COMMON.specs,
+        *sessions.VR.specs,
+        *replications.ROUTES.specs,
+        *vr_servers.ROUTES.specs,
+        *tasks.VR.specs,
+        *unsimulated.ROUTES["vr"].specs,
+    ],
 }
