@@ -50,8 +50,17 @@ class TopologySite(_TopologyModel):
 
 class TopologyDisk(_TopologyModel):
     size: int
+    grow_after_failover: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Grow this disk of the recovered VM at the recovery site by this much once the scenario's failover "
+            "has run (e.g. 1MiB): an operator extended it during the outage, so the old disk at home is no "
+            "longer a seed of its size."
+        ),
+    )
 
-    @field_validator("size", mode="before")
+    @field_validator("size", "grow_after_failover", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         return parse_size(value)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # 'lab up' keeps in DIR/logs) each ``stall_dump_seconds`` until srmsim is ready (docs/architecture.md 7).
     with reporting_stalls(float(config.get("stall_dump_seconds", 120))):
         seed.build(world, topology, workdir / "datastores", datastore_dirs)
-        seed.reach(world, config.get("scenario", "protected"))
+        seed.reach(world, config.get("scenario", "protected"), topology)
     # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
     world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}

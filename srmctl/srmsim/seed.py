@@ -12,7 +12,7 @@ from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
 from srmctl.labkit.topology import Topology
 from srmctl.metadata.mapping import settings_from_metadata
 from srmctl.metadata.snapshot import VmMetadata
-from srmctl.srmsim import groups, mappings, plans, recovery_settings, recovery_steps, runs, sites
+from srmctl.srmsim import disk_growth, groups, mappings, plans, recovery_settings, recovery_steps, runs, sites
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm
 from srmctl.srmsim.world import World
@@ -223,8 +223,9 @@ def _wait(world: World, tasks: list[SimTask]) -> list[Any]:
     return [t.result for t in tasks]
 
 
-def reach(world: World, scenario: str) -> None:
-    """Run srmsim's own recovery on the protected world to reach a scenario (see docs/architecture.md)."""
+def reach(world: World, scenario: str, topology: Topology | None = None) -> None:
+    """Run srmsim's own recovery on the protected world to reach a scenario (see docs/architecture.md); then
+    grow the recovered disks the topology says were extended during the outage (``grow_after_failover``)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if scenario == "protected":
@@ -263,3 +264,5 @@ def reach(world: World, scenario: str) -> None:
                 sites.set_site_up(world, protected, True)
     finally:
         world.auto_dismiss_prompts = False
+    if topology is not None:
+        disk_growth.grow_recovered_disks(world, topology)

@@ -122,6 +122,9 @@ class NullMirror:
     def set_replication(self, site: str, moref: str, config: provision.ReplicationConfig | None) -> None:
         return None
 
+    def grow_disk(self, site: str, moref: str, device_key: int, capacity: int) -> None:
+        return None
+
     def event(self, site: str, moref: str, name: str, message: str) -> None:
         return None
 
@@ -327,6 +330,10 @@ class VCenterMirror(NullMirror):
     def set_replication(self, site: str, moref: str, config: provision.ReplicationConfig | None) -> None:
         with self._use(site) as s, contextlib.suppress(*_GONE):
             provision.set_replication_config(s.session, moref, config)
+
+    def grow_disk(self, site: str, moref: str, device_key: int, capacity: int) -> None:
+        with self._use(site) as s:
+            provision.grow_disk(s.session, moref, device_key, capacity)
 
     def event(self, site: str, moref: str, name: str, message: str) -> None:
         with self._use(site) as s, contextlib.suppress(*_GONE):

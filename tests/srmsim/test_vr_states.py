@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from srmsim_fixtures import launch, logged_in
-from srmsim_lab import NJ, NY, LabFactory
+from srmsim_lab import NJ, NY, Lab, LabFactory
 
 from srmctl.adapters.dr import VrClient
 from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, VrVm
 from srmctl.adapters.vcenter import operations
 from srmctl.errors import OperationFailed
+from srmctl.lab import lab
+from srmctl.labkit.topology import load_topology
 from srmctl.srmsim.launcher import SrmsimHandle
 
 pytestmark = pytest.mark.lab
@@ -109,6 +111,31 @@ def test_reverse_replications_after_a_migration_follow_power_and_seed_rules(make
     finally:
         nj_session.close()
         ny_session.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_disk_grown_at_the_recovery_site_after_the_failover(tmp_path: Path) -> None:
+    """The topology's grow_after_failover: once the failover ran, mail04's first disk at new-jersey is 1 MiB
+    larger in vCenter and in its file, so its old disk at new-york is no seed for it."""
+    topology = load_topology()
+    vms = [
+        vm.model_copy(update={"disks": [vm.disks[0].model_copy(update={"grow_after_failover": MIB}), *vm.disks[1:]]})
+        if vm.name == "mail04"
+        else vm
+        for vm in topology.vms
+    ]
+    before = {vm.name: [d.size for d in vm.disks] for vm in topology.vms}
+    config = lab.up(tmp_path / "lab", topology.model_copy(update={"vms": vms}), scenario="planned-migration")
+    try:
+        handle = Lab(config, tmp_path / "lab")
+        grown = handle.inventory(NJ).vm("mail04")
+        sizes = [d.capacity_bytes for d in sorted(grown.disks, key=lambda d: d.key)]
+        assert sizes == [before["mail04"][0] + MIB, *before["mail04"][1:]]
+        flat = handle.datastore_dir(NJ, "ESX3_LOCAL") / "mail04" / "mail04-flat.vmdk"
+        assert flat.stat().st_size == before["mail04"][0] + MIB
+        assert [d.capacity_bytes for d in handle.inventory(NJ).vm("web01").disks] == before["web01"]
+    finally:
+        lab.down(tmp_path / "lab")
 
 
 @pytest.fixture

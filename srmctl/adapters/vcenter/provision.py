@@ -112,6 +112,21 @@ def attach_disks(session: VCenterSession, moref: str, disks: Sequence[tuple[int,
         _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=_disk_changes(disks, create=False)), "attach disks")
 
 
+def grow_disk(session: VCenterSession, moref: str, device_key: int, capacity: int) -> None:
+    """Extend a VM's disk to ``capacity`` bytes (an edit of the device, as the vSphere Client's "Edit Settings"
+    does); the flat file is the caller's (vcsim does not write disk files)."""
+    vm = vm_object(session, moref)
+    disk: Any = next(
+        (d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk) and d.key == device_key),
+        None,
+    )
+    if disk is None:
+        raise OperationFailed(f"{moref} has no disk {device_key}")
+    disk.capacityInKB, disk.capacityInBytes = capacity // 1024, capacity
+    change = vim.vm.device.VirtualDeviceSpec(operation="edit", device=disk)
+    _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=[change]), "grow disk")
+
+
 def set_identity(
     session: VCenterSession,
     moref: str,
