@@ -16,6 +16,7 @@ import json
 import socket
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,10 +29,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from srmctl.srmsim import bodies, remote
+from srmctl.srmsim import bodies, body_refs, remote
 from srmctl.srmsim.faults import FaultMiddleware, FaultStore, droppable_protocol
 from srmctl.srmsim.model import SimError
 from srmctl.srmsim.routes import TABLES, control
+from srmctl.srmsim.routes.vr_servers import NO_404
 from srmctl.srmsim.sessions import SESSION, SessionMiddleware, SessionStore, below_root
 from srmctl.srmsim.web import ROOTS, Reply, RouteSpec, SimRequest, encode, error_body, error_reply
 from srmctl.srmsim.world import World
@@ -130,7 +132,8 @@ def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
         return spec.handler(req)
     with req.world.lock:
         if "pairing_id" in req.args:
-            req.world.check_pairing(req.args["pairing_id"], req.api)
+            with body_refs.in_body("pairing_id") if (spec.method, spec.path) in NO_404 else nullcontext():
+                req.world.check_pairing(req.args["pairing_id"], req.api)
         remote.check(spec, req)
         if spec.body is not None:
             bodies.check(spec.body, req.body)

@@ -17,6 +17,9 @@ from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing
 from srmctl.srmsim.world import World
 
 ROUTES = RouteTable()
+#: Pairing-scoped operations whose spec documents no 404 (VR: "Get information about vSphere Replication servers
+#: that are paired" lists 200, 400, 401, 403, 500): an unknown pairing there is the documented 400.
+NO_404 = frozenset({("GET", "/pairings/{pairing_id}/vrs")})
 
 
 def _vrms(req: SimRequest, site: SimSite) -> dict[str, Any]:
