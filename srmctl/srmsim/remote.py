@@ -79,6 +79,7 @@ GET    ~/vcenters/{vcenter_id}/vms                                              
 GET    ~/vcenters/{vcenter_id}/vms/{vm_id}/disks                                        DEPENDS
 GET    ~/vcenters/{vcenter_id}/datastores                                               DEPENDS
 POST   ~/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds             DEPENDS
+POST   ~/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse                 DEPENDS
 GET    ~/vcenters/{vcenter_id}/storage-policies                                         DEPENDS
 GET    ~/vcenters/{vcenter_id}/vms/{vm_id}/capability                                   DEPENDS
 GET    ~/vrs/{vr_id}/replication-servers                                                DEPENDS

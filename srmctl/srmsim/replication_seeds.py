@@ -122,3 +122,48 @@ def find_seeds(world: World, datastore_id: str, specs: list[dict[str, Any]]) -> 
                 }
             )
         return out
+
+
+#: DatastoreBrowserRequest.query_type -> which files answer it (VR spec enum; FLOPPY_IMAGE and ISO_IMAGE
+#: find nothing in the lab, whose datastores hold none).
+_QUERIES = {
+    "VM_DISK": ("VM_DISK",),
+    "VM_CONFIG_FILES": ("VM_CONFIG",),
+    "FOLDERS": ("FOLDER",),
+    "ALL_FILES": ("FOLDER", "VM_DISK", "VM_CONFIG", "VM_NVRAM", "VM_LOG", "FILE"),
+    "FLOPPY_IMAGE": (),
+    "ISO_IMAGE": (),
+}
+
+
+def _file_type(path: Path) -> str:
+    if path.is_dir():
+        return "FOLDER"
+    if path.suffix == ".vmdk":
+        return "FILE" if path.name.endswith("-flat.vmdk") else "VM_DISK"
+    return {".vmx": "VM_CONFIG", ".nvram": "VM_NVRAM", ".log": "VM_LOG"}.get(path.suffix, "FILE")
+
+
+def browse(world: World, datastore_id: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """``POST .../datastores/{ds}/actions/browse``: the files of one type below ``browse_path`` (its
+    subfolders too with ``sub_folders``). A disk is its descriptor, sized as its data (vSphere's datastore
+    browser shows a disk, not its ``-flat`` extent): what an operator compares with a source disk before
+    choosing it as a seed."""
+    with world.lock:
+        ds = next((s.datastores[datastore_id] for s in world.sites.values() if datastore_id in s.datastores), None)
+        if ds is None:
+            raise SimError(404, "NOT_FOUND", f"datastore {datastore_id} not found")
+        folder = ds.directory / (spec.get("browse_path") or "")
+        if not folder.is_dir() or not folder.resolve().is_relative_to(ds.directory.resolve()):
+            raise SimError(400, "INVALID_PATH", f"[{ds.name}] {spec.get('browse_path')}: no such folder")
+        wanted = _QUERIES.get(spec.get("query_type") or "ALL_FILES", ())
+        found = folder.rglob("*") if spec.get("sub_folders") else folder.iterdir()
+        out = []
+        for path in sorted(found):
+            kind = _file_type(path)
+            if kind not in wanted:
+                continue
+            relative = path.relative_to(ds.directory).as_posix()
+            size = 0 if kind == "FOLDER" else data_file(path).stat().st_size
+            out.append({"name": path.name, "path": f"[{ds.name}] {relative}", "size": size, "file_type": kind})
+        return out

@@ -103,6 +103,20 @@ def test_the_configure_workflow_reads_vr_servers_policies_and_capability(sim: Sr
         vms = {v["name"]: v for v in get(f"/pairings/{pid}/vcenters/{sim.sites[NY].vc_guid}/vms")["list"]}
         capability = get(f"/pairings/{pid}/vcenters/{sim.sites[NY].vc_guid}/vms/{vms['web02']['id']}/capability")
         assert capability["vm_validation_status"] == "ALREADY_CONFIGURED" and capability["min_rpo_mins"] == 5
+        # Datastore browsing (what a seed is checked against): a disk is its descriptor, sized as its data.
+        disks = {d["device_key"]: d for d in vms["mail04"]["disks"] if not d.get("is_vm_home")}
+        ds_id = next(iter(disks.values()))["source_path"]["datastore_id"]
+        answer = client.post(
+            f"/pairings/{pid}/vcenters/{sim.sites[NY].vc_guid}/datastores/{ds_id}/actions/browse",
+            json={"query_type": "VM_DISK", "browse_path": "", "sub_folders": True},
+        )
+        assert answer.status_code == 200, answer.text
+        found = {f["path"]: f["size"] for f in answer.json()["list"]}
+        for disk in disks.values():
+            source = disk["source_path"]
+            where = f"[{source['datastore_name']}] {source['path']}/{source['filename']}"
+            assert found[where] == disk["capacity"] * 1024, (where, found)
+        assert all(f["file_type"] == "VM_DISK" for f in answer.json()["list"])
     finally:
         client.close()
     # A configure naming new-york's replication server for a replication to new-jersey is refused for that VM.

@@ -9,7 +9,7 @@ srmsim."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, render, replication_seeds, replication_sync
+from srmctl.srmsim import bodies, render, replication_seeds, replication_sync, vr_bodies
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
@@ -111,3 +111,11 @@ def datastores(req: SimRequest) -> Reply:
 @ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds", body=bodies.VmDiskFindSeedSpecs)
 def find_seeds(req: SimRequest) -> Reply:
     return listing(req, replication_seeds.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)
+
+
+@ROUTES.post(
+    "/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse", body=vr_bodies.DatastoreBrowserRequestBody
+)
+def browse(req: SimRequest) -> Reply:
+    req.world.site_of_vc(req.args["vcenter_id"])
+    return listing(req, replication_seeds.browse(req.world, req.args["datastore_id"], req.body), 10_000)

@@ -101,7 +101,6 @@ POST   ~/actions/reconnect
 GET    ~/issues
 GET    ~/replications/count
 GET    ~/replications/issues
-POST   ~/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse
 POST   ~/vcenters/{vcenter_id}/storage-policies/{storage_policy_id}/actions/check-compliance
 POST   ~/vrs/{vr_id}/replication-servers
 DELETE ~/vrs/{vr_id}/replication-servers/{replication_server_id}
