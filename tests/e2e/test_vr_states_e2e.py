@@ -8,7 +8,6 @@ NOT_ACTIVE: test_failback_e2e.py.)"""
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,13 @@ from invariants import UNCHANGED, nothing_lost
 
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev
+from srmctl.errors import StepFailed
 from srmctl.labkit.topology import Topology, load_topology
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_failback_e2e import (  # noqa: E402
     AWAY,
+    HOME,
     PLANNED,
     Bench,
     assert_end_state,
@@ -64,23 +65,22 @@ def test_a_reverse_replication_paused_before_the_migration_stops_it_and_resume_c
 
         def pause_before_migration(event: ev.Event) -> None:
             if event.kind == ev.STEP_STARTED and event.step == "plan.migrate" and not paused:
-                with dr_sites(config.directory, [AWAY]) as dr:
+                with dr_sites(config.directory, [HOME, AWAY]) as dr:
                     replication = dr[AWAY].vr.replication_by_name("web01", source_vc_guid=dr[AWAY].local_vc_guid)
                     dr[AWAY].vr.pause_replication(replication.id)
                     paused.append(replication.id)
 
-        report = edge.start(
-            rb, config.directory, home, confirm=lambda _plan: True, subscribers=[pause_before_migration]
-        )
-        assert paused and report.outcome == "failed", report
-        assert re.search(r"plan\.migrate.*the replication of web01 is PAUSED", report.error or ""), report.error
+        with pytest.raises(StepFailed, match=r"^plan\.migrate: .*the replication of web01 is PAUSED"):
+            edge.start(rb, config.directory, home, confirm=lambda _plan: True, subscribers=[pause_before_migration])
+        assert paused
         events = journal(home)
         failed = [e for e in events if e.get("kind") == ev.STEP_FAILED]
         assert [e.get("step") for e in failed] == ["plan.migrate"], failed
-        with dr_sites(config.directory, [AWAY]) as dr:
+        with dr_sites(config.directory, [HOME, AWAY]) as dr:
             assert dr[AWAY].vr.replication(paused[0]).state == "PAUSED"  # srmctl healed nothing itself
             dr[AWAY].vr.resume_replication(paused[0])
-        assert _resume(home, report.run_id, monkeypatch)["outcome"] == "succeeded"
+        run_id = next(p.name for p in (home / "runs").iterdir())
+        assert _resume(home, run_id, monkeypatch)["outcome"] == "succeeded"
         assert_end_state(config, baseline, full=True)
 
 
