@@ -17,6 +17,7 @@ from typing import Any
 
 from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import Recheck, RunPlan, execute_steps, plan_steps, recheck_verified, select_steps
@@ -50,7 +51,6 @@ from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm
 from srmctl.steps import needs_dr
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import VCenterOps
 
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from srmctl.adapters.endpoints import EndpointOrigin, Endpoints
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.executor import RunPlan
@@ -48,7 +49,6 @@ from srmctl.errors import Aborted, RunbookInvalid, SrmctlError, UsageError
 from srmctl.runbook import Runbook, load_runbook, parse_duration
 from srmctl.runbook.checks import duration_too_long
 from srmctl.runbook.source import load_file
-from srmctl.steps.ops import VCenterOps
 
 SITE_STARTED = "site_started"
 SITE_RESUMED = "site_resumed"

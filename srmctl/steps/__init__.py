@@ -9,9 +9,9 @@ Public API: :class:`Step`, :class:`Action`, :class:`Verification`, :class:`Impac
 from collections.abc import Iterable
 
 from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.vcenter.facade import ReadOnlyViolation, VCenterOps
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import ReadOnlyViolation, VCenterOps
 
 #: Steps that talk to vCenter only; every other step needs the sites' SRM and VR as well.
 VCENTER_ONLY_STEPS = frozenset({"preflight.check", "orphans.unregister"})

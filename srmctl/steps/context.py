@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.errors import ConnectionFailed, NotFound, SrmctlError, StepFailed
 from srmctl.runbook import Runbook
 from srmctl.steps.base import Action
-from srmctl.steps.ops import VCenterOps
 
 T = TypeVar("T")
 R = TypeVar("R")

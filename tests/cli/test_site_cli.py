@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from srmctl.adapters.vcenter.connection import connect
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.cli.main import cli
 from srmctl.engine.lock import LockHolder
 from srmctl.engine.site_run import Between
@@ -22,7 +23,6 @@ from srmctl.errors import UsageError
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
-from srmctl.steps.ops import VCenterOps
 
 SITE = Path(__file__).parents[2] / "playbooks" / "site"
 TIER1, TIER2, TOPOLOGY = SITE / "tier1-db.yaml", SITE / "tier2-apps.yaml", SITE / "lab-topology.yaml"

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, make_failover, write_runbook
 
 from srmctl.adapters.vcenter.connection import connect
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.cli.main import cli
 from srmctl.engine.lock import LockHolder
 from srmctl.lab.config import LabConfig
-from srmctl.steps.ops import VCenterOps
 
 pytestmark = pytest.mark.slow
 

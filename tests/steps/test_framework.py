@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from srmctl.adapters.dr import Credentials, SrmClient, VrClient
 from srmctl.adapters.dr.site import DrPairing
+from srmctl.adapters.vcenter.facade import is_mutating
 from srmctl.engine import events as ev
 from srmctl.engine.executor import select_steps
 from srmctl.errors import Aborted, ConnectionFailed, GuardrailViolation, StepFailed, UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
 from srmctl.steps import Action, DrSite, Impact, VCenterOps, available_steps, get_step
 from srmctl.steps.executor import STEP_EVENTS, SUBSTEP_EVENTS, EventKinds, failures_named
-from srmctl.steps.ops import is_mutating
 
 RUNBOOK = {
     "version": 1,
