@@ -9,13 +9,14 @@ from typing import ClassVar
 from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
 from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
-from srmctl.steps.base import Action, Impact, Step, Verification, not_home, register
+from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, stale_groups, status_of
 from srmctl.steps.executor import plan_sequence, run_sequence
 from srmctl.steps.group_layout import group_names, groups_here
 from srmctl.steps.orphans import stale_vms, why_not_power_off
 from srmctl.steps.protection import REBUILD
+from srmctl.steps.whereabouts import not_home
 
 
 @register
