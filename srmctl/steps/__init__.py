@@ -15,7 +15,7 @@ from srmctl.steps.context import StepContext
 
 # The step modules register their steps on import: importing them here fills the registry before
 # anything can ask it (Python runs a package's __init__ before any of its modules).
-from srmctl.steps import groups, metadata, orphans, plan, preflight, protection, replication  # noqa: F401, I001  # isort: skip
+from srmctl.steps import groups, metadata, orphans, preflight, protection, recovery_plan, replication, reprotect  # noqa: F401, I001  # isort: skip
 
 #: Steps that talk to vCenter only; every other step needs the sites' SRM and VR as well.
 VCENTER_ONLY_STEPS = frozenset({"preflight.check", "orphans.unregister"})
