@@ -29,11 +29,11 @@ class PlanDetachGroups(Step):
     impact = Impact.LOW
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
-        plan = recovery_plan(ctx)
-        if plan is None:
+        srm_plan = recovery_plan(ctx)
+        if srm_plan is None:
             return ()
         s = ctx.sides
-        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
+        in_plan = {g.id for g in s.dr.srm.plan_groups(srm_plan.id)}
         stale = [g for g in stale_groups(ctx) if g.id in in_plan]
         if not stale:
             return ()
@@ -41,8 +41,8 @@ class PlanDetachGroups(Step):
             Action.make(
                 "remove_groups_from_plan",
                 s.running,
-                [plan.name],
-                plan_id=plan.id,
+                [srm_plan.name],
+                plan_id=srm_plan.id,
                 groups=tuple(g.name for g in stale),
                 group_ids=tuple(g.id for g in stale),
             ),
@@ -59,14 +59,14 @@ class PlanDetachGroups(Step):
             ctx.action_done(action, {"groups_left": len(keep)})
 
     def verify(self, ctx: StepContext) -> Verification:
-        plan = recovery_plan(ctx)
-        if plan is None:
+        srm_plan = recovery_plan(ctx)
+        if srm_plan is None:
             return Verification.passed("the recovery plan does not exist: nothing to detach")
-        in_plan = {g.id for g in ctx.sides.dr.srm.plan_groups(plan.id)}
+        in_plan = {g.id for g in ctx.sides.dr.srm.plan_groups(srm_plan.id)}
         left = [g.name for g in stale_groups(ctx) if g.id in in_plan]
         if left:
-            return Verification.failed([f"{name} is still in recovery plan {plan.name}" for name in left])
-        return Verification.passed(f"no stale protection group in recovery plan {plan.name}")
+            return Verification.failed([f"{name} is still in recovery plan {srm_plan.name}" for name in left])
+        return Verification.passed(f"no stale protection group in recovery plan {srm_plan.name}")
 
 
 @register
@@ -82,30 +82,32 @@ class PlanAttachGroups(Step):
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         s = ctx.sides
-        plan = recovery_plan(ctx)
+        srm_plan = recovery_plan(ctx)
         names = group_names(ctx)
-        if plan is None:
+        if srm_plan is None:
             return (
                 Action.make(
                     "create_plan", s.running, [ctx.runbook.recovery_plan.name], protected_site=s.running, groups=names
                 ),
             )
         actions = []
-        if plan.protected_vc_guid != s.running_guid:
+        if srm_plan.protected_vc_guid != s.running_guid:
             actions.append(
                 Action.make(
                     "flip_plan_direction",
                     s.running,
-                    [plan.name],
-                    plan_id=plan.id,
+                    [srm_plan.name],
+                    plan_id=srm_plan.id,
                     protected_site=s.running,
-                    was=plan.protected_site_name or "?",
+                    was=srm_plan.protected_site_name or "?",
                 )
             )
-        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
+        in_plan = {g.id for g in s.dr.srm.plan_groups(srm_plan.id)}
         for name, group in groups_here(ctx, names).items():
             if group is None or group.id not in in_plan:
-                actions.append(Action.make("add_group_to_plan", s.running, [plan.name], plan_id=plan.id, group=name))
+                actions.append(
+                    Action.make("add_group_to_plan", s.running, [srm_plan.name], plan_id=srm_plan.id, group=name)
+                )
         return tuple(actions)
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -144,25 +146,25 @@ class PlanAttachGroups(Step):
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
-        plan = recovery_plan(ctx)
-        if plan is None:
+        srm_plan = recovery_plan(ctx)
+        if srm_plan is None:
             return Verification.failed([f"recovery plan {ctx.runbook.recovery_plan.name} does not exist"])
         problems = []
-        if plan.protected_vc_guid != s.running_guid:
-            problems.append(f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
+        if srm_plan.protected_vc_guid != s.running_guid:
+            problems.append(f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name}, not {s.running}")
         names = group_names(ctx)
-        in_plan = {g.id for g in s.dr.srm.plan_groups(plan.id)}
+        in_plan = {g.id for g in s.dr.srm.plan_groups(srm_plan.id)}
         problems += [
-            f"protection group {name} is not in plan {plan.name}"
+            f"protection group {name} is not in plan {srm_plan.name}"
             for name, group in groups_here(ctx, names).items()
             if group is None or group.id not in in_plan
         ]
-        if plan.status == PlanStatus.DIRECTION_ERROR:
-            problems.append(f"recovery plan {plan.name} reports DIRECTION_ERROR")
+        if srm_plan.status == PlanStatus.DIRECTION_ERROR:
+            problems.append(f"recovery plan {srm_plan.name} reports DIRECTION_ERROR")
         if problems:
             return Verification.failed(problems)
         return Verification.passed(
-            f"recovery plan {plan.name} protects {s.running} with {', '.join(names)} ({status_of(plan)})"
+            f"recovery plan {srm_plan.name} protects {s.running} with {', '.join(names)} ({status_of(srm_plan)})"
         )
 
 
@@ -185,9 +187,9 @@ class _PlanRun(Step):
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         s = ctx.sides
-        plan = recovery_plan(ctx)
+        srm_plan = recovery_plan(ctx)
         name = ctx.runbook.recovery_plan.name
-        if plan is None or plan.protected_vc_guid != s.running_guid:
+        if srm_plan is None or srm_plan.protected_vc_guid != s.running_guid:
             # Planned ahead of the steps that attach the plan in this direction; checked again before it runs.
             return (
                 Action.make(
@@ -199,50 +201,58 @@ class _PlanRun(Step):
                     note="once the plan protects " + s.running,
                 ),
             )
-        if plan.status in self.done:
+        if srm_plan.status in self.done:
             return ()
-        if plan.status in self.own or plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
+        if srm_plan.status in self.own or srm_plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
             return (
                 Action.make(
-                    "follow_" + self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)
+                    "follow_" + self.operation,
+                    s.running,
+                    [srm_plan.name],
+                    plan_id=srm_plan.id,
+                    status=status_of(srm_plan),
                 ),
             )
-        return (Action.make(self.operation, s.running, [plan.name], plan_id=plan.id, status=status_of(plan)),)
+        return (
+            Action.make(self.operation, s.running, [srm_plan.name], plan_id=srm_plan.id, status=status_of(srm_plan)),
+        )
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         s = ctx.sides
         dr = self._dr(ctx)
         for action in actions:
-            plan = require_plan(ctx)
-            if plan.protected_vc_guid != s.running_guid:
+            srm_plan = require_plan(ctx)
+            if srm_plan.protected_vc_guid != s.running_guid:
                 raise StepFailed(
-                    f"recovery plan {plan.name} protects {plan.protected_site_name}, not "
+                    f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name}, not "
                     f"{s.running}; attach the new protection group first (plan.attach_groups)"
                 )
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
-                start = lambda plan_id=plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
+                start = lambda plan_id=srm_plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
             ctx.pause("before_call")
-            final = run_plan(ctx, dr, plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
+            final = run_plan(ctx, dr, srm_plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
             ctx.action_done(action, {"plan_status": status_of(final)})
 
     def verify(self, ctx: StepContext) -> Verification:
         s = ctx.sides
-        plan = require_plan(ctx)
-        problems = self.problems(ctx, plan)
-        if plan.protected_vc_guid != s.running_guid:
-            problems.insert(0, f"recovery plan {plan.name} protects {plan.protected_site_name}, not {s.running}")
-        if plan.status not in self.done:
+        srm_plan = require_plan(ctx)
+        problems = self.problems(ctx, srm_plan)
+        if srm_plan.protected_vc_guid != s.running_guid:
+            problems.insert(
+                0, f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name}, not {s.running}"
+            )
+        if srm_plan.status not in self.done:
             problems.insert(
                 0,
-                f"recovery plan {plan.name} is {status_of(plan)}, expected "
+                f"recovery plan {srm_plan.name} is {status_of(srm_plan)}, expected "
                 + " or ".join(sorted(str(d.value) for d in self.done)),
             )
         if problems:
             return Verification.failed(problems)
-        return Verification.passed(f"recovery plan {plan.name} is {status_of(plan)}")
+        return Verification.passed(f"recovery plan {srm_plan.name} is {status_of(srm_plan)}")
 
-    def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
+    def problems(self, ctx: StepContext, srm_plan: RecoveryPlan) -> list[str]:
         return []
 
 
@@ -302,5 +312,5 @@ class PlanMigrate(_PlanRun):
     def _start(self, dr: DrSite, plan_id: str) -> Task:
         return dr.srm.recover_plan(plan_id, planned=True, sync_data=True, wait=False)
 
-    def problems(self, ctx: StepContext, plan: RecoveryPlan) -> list[str]:
+    def problems(self, ctx: StepContext, srm_plan: RecoveryPlan) -> list[str]:
         return not_home(ctx)

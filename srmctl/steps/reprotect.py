@@ -46,29 +46,29 @@ class PlanReprotect(Step):
         strategy = ctx.runbook.strategy
         if strategy == "rebuild":
             return ()
-        plan = require_plan(ctx)
-        if plan.status == PlanStatus.READY_STATE:
+        srm_plan = require_plan(ctx)
+        if srm_plan.status == PlanStatus.READY_STATE:
             return ()
-        site = plan.recovery_site_name or ctx.source
-        if plan.status == PlanStatus.REPROTECT_IN_PROGRESS:
-            return (Action.make("follow_reprotect", site, [plan.name], plan_id=plan.id),)
-        recovering = plan.status in (PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED)
+        site = srm_plan.recovery_site_name or ctx.source
+        if srm_plan.status == PlanStatus.REPROTECT_IN_PROGRESS:
+            return (Action.make("follow_reprotect", site, [srm_plan.name], plan_id=srm_plan.id),)
+        recovering = srm_plan.status in (PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED)
         if recovering and ctx.runbook.reprotect.force:
             # A resume after the split brain's planned migration was started: follow it, then reprotect.
             return (
-                Action.make("follow_recovery", site, [plan.name], plan_id=plan.id),
+                Action.make("follow_recovery", site, [srm_plan.name], plan_id=srm_plan.id),
                 Action.make(
                     "reprotect",
                     site,
-                    [plan.name],
-                    plan_id=plan.id,
+                    [srm_plan.name],
+                    plan_id=srm_plan.id,
                     protected_site=site,
                     status=str(PlanStatus.RECOVERY_COMPLETE.value),
                     powers_off=(),
                 ),
             )
-        split_brain = plan.status in SPLIT_BRAIN
-        if plan.status in REPROTECTABLE or (split_brain and ctx.runbook.reprotect.force):
+        split_brain = srm_plan.status in SPLIT_BRAIN
+        if srm_plan.status in REPROTECTABLE or (split_brain and ctx.runbook.reprotect.force):
             # SRM's reprotect (and the planned migration a split brain needs first) powers off the stale copies
             # at the old protected site itself: the same guardrail as orphans.unregister applies to
             # powered-on ones (split brain after DR).
@@ -82,10 +82,10 @@ class PlanReprotect(Step):
             reprotect = Action.make(
                 "reprotect",
                 site,
-                [plan.name],
+                [srm_plan.name],
                 high_impact=bool(running) and not split_brain,
-                plan_id=plan.id,
-                status=status_of(plan),
+                plan_id=srm_plan.id,
+                status=status_of(srm_plan),
                 protected_site=site,
                 powers_off=() if split_brain else powers_off,
             )
@@ -96,17 +96,17 @@ class PlanReprotect(Step):
             complete = Action.make(
                 "complete_recovery",
                 site,
-                [plan.name],
+                [srm_plan.name],
                 high_impact=bool(running),
-                plan_id=plan.id,
-                status=status_of(plan),
+                plan_id=srm_plan.id,
+                status=status_of(srm_plan),
                 powers_off=powers_off,
             )
             return (complete, reprotect.with_details(status=str(PlanStatus.RECOVERY_COMPLETE.value)))
-        reason = f"plan {plan.name} is {status_of(plan)}, which SRM cannot reprotect"
+        reason = f"plan {srm_plan.name} is {status_of(srm_plan)}, which SRM cannot reprotect"
         if split_brain:
             reason = (
-                f"plan {plan.name} is {status_of(plan)}: after the disaster recovery the site the VMs "
+                f"plan {srm_plan.name} is {status_of(srm_plan)}: after the disaster recovery the site the VMs "
                 f"left is back, and SRM reprotects the plan only once its recovery has been run again as "
                 "a planned migration"
             )
@@ -121,27 +121,27 @@ class PlanReprotect(Step):
                     else ""
                 )
             )
-        direction = self._rebuild_direction(ctx, plan)
-        marker = Action.make("fall_back_to_rebuild", direction.source, [plan.name], reason=reason)
+        direction = self._rebuild_direction(ctx, srm_plan)
+        marker = Action.make("fall_back_to_rebuild", direction.source, [srm_plan.name], reason=reason)
         return (marker, *plan_sequence(direction, REBUILD))
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         first = actions[0]
-        plan = require_plan(ctx)
+        srm_plan = require_plan(ctx)
         if first.kind == "fall_back_to_rebuild":
-            self._fall_back(ctx, plan, first, first.detail("reason"))
+            self._fall_back(ctx, srm_plan, first, first.detail("reason"))
             return
         dr = ctx.dr(first.site)
         if first.kind in ("complete_recovery", "follow_recovery"):
-            self._complete_recovery(ctx, dr, plan, first)
+            self._complete_recovery(ctx, dr, srm_plan, first)
             actions, first = actions[1:], actions[1]
         start: Callable[[], Task] | None = None
         if first.kind == "reprotect":
-            start = lambda: dr.srm.reprotect_plan(plan.id, wait=False)  # noqa: E731 - called once, inside run_plan
+            start = lambda: dr.srm.reprotect_plan(srm_plan.id, wait=False)  # noqa: E731 - called once, inside run_plan
         try:
-            final = run_plan(ctx, dr, plan.id, start, operation="reprotect")
+            final = run_plan(ctx, dr, srm_plan.id, start, operation="reprotect")
             if final.status != PlanStatus.READY_STATE:
-                raise StepFailed(f"reprotect left plan {plan.name} {status_of(final)}")
+                raise StepFailed(f"reprotect left plan {srm_plan.name} {status_of(final)}")
         except (StepFailed, OperationFailed) as error:
             if ctx.runbook.strategy != "auto":
                 raise
@@ -149,7 +149,7 @@ class PlanReprotect(Step):
             return
         ctx.action_done(first, {"plan_status": status_of(final)})
 
-    def _complete_recovery(self, ctx: StepContext, dr: DrSite, plan: RecoveryPlan, action: Action) -> None:
+    def _complete_recovery(self, ctx: StepContext, dr: DrSite, srm_plan: RecoveryPlan, action: Action) -> None:
         """Run the split-brain plan's recovery again as a planned migration (no data sync: the recovered VMs
         are the live ones), so that SRM accepts the reprotect."""
         if action.high_impact and not ctx.confirmed:
@@ -160,31 +160,33 @@ class PlanReprotect(Step):
             )
         start: Callable[[], Task] | None = None
         if action.kind == "complete_recovery":
-            start = lambda: dr.srm.recover_plan(plan.id, planned=True, sync_data=False, wait=False)  # noqa: E731
+            start = lambda: dr.srm.recover_plan(srm_plan.id, planned=True, sync_data=False, wait=False)  # noqa: E731
         ctx.pause("before_call")
-        final = run_plan(ctx, dr, plan.id, start, operation="complete_recovery")
+        final = run_plan(ctx, dr, srm_plan.id, start, operation="complete_recovery")
         if final.status != PlanStatus.RECOVERY_COMPLETE:
             raise StepFailed(
-                f"running the recovery of plan {plan.name} again left it {status_of(final)}, not "
+                f"running the recovery of plan {srm_plan.name} again left it {status_of(final)}, not "
                 "RECOVERY_COMPLETE; SRM will not reprotect it"
             )
         ctx.action_done(action, {"plan_status": status_of(final)})
 
     @staticmethod
-    def _rebuild_direction(ctx: StepContext, plan: RecoveryPlan) -> StepContext:
+    def _rebuild_direction(ctx: StepContext, srm_plan: RecoveryPlan) -> StepContext:
         """The direction of the rebuild sequence: towards the plan's current recovery site, where the VMs run."""
         guid_of_target = ctx.dr(ctx.source).remote_vc_guid
-        return ctx if plan.protected_vc_guid == guid_of_target else ctx.opposite()
+        return ctx if srm_plan.protected_vc_guid == guid_of_target else ctx.opposite()
 
-    def _fall_back(self, ctx: StepContext, plan: RecoveryPlan, action: Action, reason: str) -> None:
-        ctx.record("reprotect_fallback", {"plan": plan.name, "reason": reason, "strategy": "auto"})
-        run_sequence(self._rebuild_direction(ctx, plan), REBUILD)
+    def _fall_back(self, ctx: StepContext, srm_plan: RecoveryPlan, action: Action, reason: str) -> None:
+        ctx.record("reprotect_fallback", {"plan": srm_plan.name, "reason": reason, "strategy": "auto"})
+        run_sequence(self._rebuild_direction(ctx, srm_plan), REBUILD)
         ctx.action_done(action, {"fallback": "rebuild", "reason": reason})
 
     def verify(self, ctx: StepContext) -> Verification:
         if ctx.runbook.strategy == "rebuild":
             return Verification.passed("not used (strategy: rebuild)")
-        plan = require_plan(ctx)
-        if plan.status != PlanStatus.READY_STATE:
-            return Verification.failed([f"recovery plan {plan.name} is {status_of(plan)}, not READY_STATE"])
-        return Verification.passed(f"recovery plan {plan.name} protects {plan.protected_site_name} (READY_STATE)")
+        srm_plan = require_plan(ctx)
+        if srm_plan.status != PlanStatus.READY_STATE:
+            return Verification.failed([f"recovery plan {srm_plan.name} is {status_of(srm_plan)}, not READY_STATE"])
+        return Verification.passed(
+            f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name} (READY_STATE)"
+        )
