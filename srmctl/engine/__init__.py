@@ -1,4 +1,5 @@
-"""The engine: planner (observe → actions), executor (apply → verify), journal, resume, lock and events.
+"""The engine: runs (the whole run's plan up front, then its steps through the step library's executor,
+:mod:`srmctl.steps.executor`, which plans, applies and verifies each), journal, resume, lock and events.
 
 Public API for the CLI: :func:`dry_run`, :func:`start`, :func:`resume`, :func:`list_runs`,
 :func:`run_summary`, :func:`pending_run`, :class:`RunPlan`, :class:`RunReport`, :class:`Selection`, :class:`Event`;
@@ -7,7 +8,6 @@ Nothing here prints or asks; results are values, progress is events.
 """
 
 from srmctl.engine.events import Event
-from srmctl.engine.executor import RunPlan, StepPlan, select_steps
 from srmctl.engine.lock import LockHeld
 from srmctl.engine.run import (
     ConfirmPlan,
@@ -19,6 +19,7 @@ from srmctl.engine.run import (
     resume,
     start,
 )
+from srmctl.engine.run_plan import RunPlan, StepPlan, select_steps
 from srmctl.engine.stored_runs import PlanSummary, RunSummary, StepOutcome, html_report, list_runs, run_summary
 
 __all__ = [

@@ -20,7 +20,6 @@ from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
 from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
-from srmctl.engine.executor import Recheck, RunPlan, execute_steps, plan_steps, recheck_verified, select_steps
 from srmctl.engine.journal import (
     META,
     PLAN,
@@ -34,6 +33,7 @@ from srmctl.engine.journal import (
 )
 from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
+from srmctl.engine.run_plan import Recheck, RunPlan, execute_steps, plan_run, recheck_verified, select_steps
 from srmctl.engine.selection import selected_vm_names
 from srmctl.engine.sites import connected
 from srmctl.engine.srm_history import history_links
@@ -92,7 +92,7 @@ def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selec
             dry_run=True,
             dr_sites={name: ops.read_only_view() for name, ops in dr.items()},
         )
-        return plan_steps(ctx, names)
+        return plan_run(ctx, names)
 
 
 SELECTED_VMS = "selected_vms"  # journal record: the VMs a ``select:`` runbook resolved to at the run's start
@@ -384,7 +384,7 @@ def _journaled(
                 rechecked: tuple[Recheck, ...] = ()
                 if recheck is not None:
                     rechecked, names = _rechecked(ctx, bus, *recheck, names, all_steps or names)
-                plan = replace(plan_steps(ctx, names), rechecked=rechecked)
+                plan = replace(plan_run(ctx, names), rechecked=rechecked)
                 journal.write_json(plan_file, plan.to_dict())
                 bus.emit(ev.PLANNED, None, plan.to_dict())
                 if plan.needs_confirmation and not confirm(plan):

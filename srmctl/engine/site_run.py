@@ -30,10 +30,10 @@ from srmctl.adapters.endpoints import EndpointOrigin, Endpoints
 from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
-from srmctl.engine.executor import RunPlan
 from srmctl.engine.journal import META, REPORT, Journal, new_run_id, runs_dir, write_private
 from srmctl.engine.lock import RunLock
 from srmctl.engine.run import ConfirmPlan, SitePart, dry_run, outcome_of, pending_run, resume, runbook_of, start
+from srmctl.engine.run_plan import RunPlan
 from srmctl.engine.sites import connected
 from srmctl.engine.stored_runs import (
     INCOMPLETE,

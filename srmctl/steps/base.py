@@ -179,7 +179,7 @@ class Step(ABC):
     #: Later steps whose work legitimately makes this step's verification stop holding while the VMs are
     #: not home yet (plan.cleanup ends plan.test's TEST_COMPLETE; a migration under way registers the VMs at
     #: home). On resume a failed re-verification is excused by one of them having started, but only while
-    #: every other verified step still holds (see :func:`srmctl.engine.executor.recheck_verified`).
+    #: every other verified step still holds (see :func:`srmctl.engine.run_plan.recheck_verified`).
     undone_by: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod

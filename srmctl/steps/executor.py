@@ -94,7 +94,7 @@ def fresh(ctx: StepContext, *, unless_unchanged: bool = False) -> StepContext:
     return ctx.read_only()
 
 
-def plan_steps(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
+def plan_each_step(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
     """Every step's plan against current state, with read-only facades; nothing is changed. Later steps are
     planned before earlier ones changed anything; each is planned again right before it is applied."""
     classes = [get_step(name) for name in names]  # an unknown name fails before anything is observed
@@ -173,16 +173,16 @@ def _in_sequence(ctx: StepContext) -> StepContext:
 
 
 def plan_sequence(ctx: StepContext, names: Sequence[str]) -> tuple[Action, ...]:
-    """Every sub-step's plan against current state (as :func:`plan_steps`), each action tagged with its
+    """Every sub-step's plan against current state (as :func:`plan_each_step`), each action tagged with its
     sub-step. When the step running the sequence would not ask for confirmation by itself, a sub-step's
     actions that would need it as a step of its own are marked high impact: the run asks for the same
     confirmation either way, and the sub-step's confirmation check passes."""
     parent_asks = ctx.step is not None and get_step(ctx.step).impact is Impact.HIGH
     actions = []
-    for plan in plan_steps(_in_sequence(ctx), names):
-        mark = plan.needs_confirmation and not parent_asks
-        for action in plan.actions:
-            tagged = action.with_details(substep=plan.name)
+    for step_plan in plan_each_step(_in_sequence(ctx), names):
+        mark = step_plan.needs_confirmation and not parent_asks
+        for action in step_plan.actions:
+            tagged = action.with_details(substep=step_plan.name)
             actions.append(replace(tagged, high_impact=True) if mark else tagged)
     return tuple(actions)
 

@@ -14,7 +14,7 @@ from srmctl.adapters.dr import Credentials, SrmClient, VrClient
 from srmctl.adapters.dr.site import DrPairing
 from srmctl.adapters.vcenter.facade import is_mutating
 from srmctl.engine import events as ev
-from srmctl.engine.executor import select_steps
+from srmctl.engine.run_plan import select_steps
 from srmctl.errors import Aborted, ConnectionFailed, GuardrailViolation, StepFailed, UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
 from srmctl.steps import Action, DrSite, Impact, VCenterOps, available_steps, get_step
