@@ -35,7 +35,6 @@ from srmctl.engine.lock import RunLock
 from srmctl.engine.report_html import render_html
 from srmctl.engine.run_plan import Recheck, RunPlan, execute_steps, plan_run, recheck_verified, select_steps
 from srmctl.engine.selection import selected_vm_names
-from srmctl.engine.sites import connected
 from srmctl.engine.srm_history import history_links
 from srmctl.engine.stored_runs import (
     ABORTED,
@@ -46,6 +45,7 @@ from srmctl.engine.stored_runs import (
     load_run,
     step_outcomes,
 )
+from srmctl.engine.vcenter_sessions import connected
 from srmctl.errors import Aborted, LocalIoFailed, SrmctlError, StepFailed, UsageError
 from srmctl.runbook import Runbook, load_runbook
 from srmctl.runbook import Vm as RunbookVm

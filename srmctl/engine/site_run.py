@@ -34,7 +34,6 @@ from srmctl.engine.journal import META, REPORT, Journal, new_run_id, runs_dir, w
 from srmctl.engine.lock import RunLock
 from srmctl.engine.run import ConfirmPlan, SitePart, dry_run, outcome_of, pending_run, resume, runbook_of, start
 from srmctl.engine.run_plan import RunPlan
-from srmctl.engine.sites import connected
 from srmctl.engine.stored_runs import (
     INCOMPLETE,
     NOT_STARTED,
@@ -45,6 +44,7 @@ from srmctl.engine.stored_runs import (
     run_summary,
     site_plans,
 )
+from srmctl.engine.vcenter_sessions import connected
 from srmctl.errors import Aborted, RunbookInvalid, SrmctlError, UsageError
 from srmctl.runbook import Runbook, load_runbook, parse_duration
 from srmctl.runbook.checks import duration_too_long
