@@ -6,7 +6,7 @@ from __future__ import annotations
 from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import ProtectionGroup, ProtectionGroupVm, Task, VmProtectionStatus
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
-from srmctl.metadata.groups import WantedGroup
+from srmctl.metadata.wanted_groups import WantedGroup
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import is_missing, recovery_plan, running_vms, stale_groups
