@@ -221,8 +221,8 @@ def register(cls: S) -> S:
     return cls
 
 
-# The package (srmctl/steps/__init__.py) imports every step module, and Python runs it before any of its
-# modules, so the registry is full before anything can ask it.
+# The package (STEP_MODULES in srmctl/steps/__init__.py) imports every step module, and Python runs it
+# before any of its modules, so the registry is full before anything can ask it.
 
 
 def available_steps() -> tuple[type[Step], ...]:
