@@ -10,8 +10,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import plain, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a command runs, not for 'srmctl --help'

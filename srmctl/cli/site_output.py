@@ -12,8 +12,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import live_printer
 from srmctl.errors import UsageError
 

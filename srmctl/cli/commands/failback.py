@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option, steps_option
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import confirmer, finish, live_printer
 from srmctl.errors import StepFailed, UsageError
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option, steps_option
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 
 
 @click.command("plan")

@@ -9,8 +9,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import column, new_table, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import status_mark
 from srmctl.errors import UsageError
 

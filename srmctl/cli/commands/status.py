@@ -9,8 +9,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, styled
+from srmctl.cli.envelope import envelope, to_jsonable
 from srmctl.cli.options import lab_option, output_option
-from srmctl.cli.render import envelope, to_jsonable
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'
