@@ -1,6 +1,6 @@
 """The CLI side of one run (``failback``, ``resume``): the confirmation before high-impact actions, the lines
 printed as steps finish (with per-VM progress bars while a step waits), the closing line, and a step's status
-mark (``runs``). Site runs add their own prompts and lines on top (srmctl.cli.site_output)."""
+mark (``runs``). Site failbacks add their own prompts and lines on top (srmctl.cli.site_failback_output)."""
 
 from __future__ import annotations
 

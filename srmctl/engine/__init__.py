@@ -3,7 +3,7 @@
 
 Public API for the CLI: :func:`dry_run`, :func:`start`, :func:`resume`, :func:`list_runs`,
 :func:`run_summary`, :func:`pending_run`, :class:`RunPlan`, :class:`RunReport`, :class:`Selection`, :class:`Event`;
-site runs (several recovery plans in order, engine/site_run.py) are reached through :mod:`srmctl.engine.site_run`.
+site failbacks (several recovery plans in order) are reached through :mod:`srmctl.engine.site_failback`.
 Nothing here prints or asks; results are values, progress is events.
 """
 

@@ -59,7 +59,7 @@ class RunDamaged(UsageError):
 
 #: Test hook for the crash matrix: SIGKILL this process right after its Nth appended event is durable (read
 #: once, at import; see PAUSE_ENV in srmctl/steps/context.py). Unset or not a positive number: no kill.
-#: ``KIND`` kills after the first event of that kind, ``KIND#N`` after the Nth (a site run's journals, one
+#: ``KIND`` kills after the first event of that kind, ``KIND#N`` after the Nth (a site failback's journals, one
 #: per plan, repeat the same kinds: ``step_verified#12`` lands in its second plan).
 KILL_AT_EVENT_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
 _KILL_AT_RAW = os.environ.get(KILL_AT_EVENT_ENV, "").strip()
@@ -124,7 +124,7 @@ class Journal:
         secrets: Iterable[str] = (),
     ) -> Journal:
         """A new run folder. ``runbook_bytes`` (the file byte for byte, so that its sha256 in ``meta`` matches
-        the copy whatever its line endings); None: a site run, whose plans' runs keep their runbooks."""
+        the copy whatever its line endings); None: a site failback, whose plans' runs keep their runbooks."""
         root = runs_dir(home)
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory = root / run_id

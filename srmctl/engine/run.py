@@ -132,8 +132,8 @@ def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Ite
 
 @dataclass(frozen=True)
 class SitePart:
-    """A run that is one plan of a site run (engine/site_run.py): its id is given, its meta names the site run,
-    and the site run holds the plan's lock for it."""
+    """A run that is one plan of a site failback (engine/site_failback.py): its id is given, its meta names the
+    site failback, and the site failback holds the plan's lock for it."""
 
     site_run: str
     index: int
@@ -205,7 +205,7 @@ class PendingRun:
     resumes: int
     verified: tuple[str, ...] = ()  # recorded as verified (their last outcome), in run order: checked again
     started: frozenset[str] = frozenset()  # every step the journal saw start
-    site_run: str | None = None  # the site run this run is one plan of: resumed through it, which holds the lock
+    site_run: str | None = None  # the site failback this run is one plan of: resumed through it, which holds the lock
 
 
 def pending_run(home: Path, run_id: str) -> PendingRun:
@@ -252,7 +252,7 @@ def resume(
     planned and run again (:func:`recheck_verified`)."""
     if pending.site_run is not None and not site_held:
         raise UsageError(
-            f"run {pending.run_id} is one plan of site run {pending.site_run}: resume the site run "
+            f"run {pending.run_id} is one plan of site failback {pending.site_run}: resume the site failback "
             f"with 'srmctl resume {pending.site_run}'"
         )
 
@@ -361,7 +361,8 @@ def _journaled(
     # On resume the steps checked again may need SRM/VR even when those left to run do not.
     with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, all_steps or names) as dr:
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
-        # A plan of a site run runs under the site run's lock of that plan (taken for every plan at its start).
+        # A plan of a site failback runs under the site failback's lock of that plan (taken for every plan at
+        # its start).
         lock = None if site_held else RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         if lock is not None:
             lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
