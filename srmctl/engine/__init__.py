@@ -9,16 +9,8 @@ Nothing here prints or asks; results are values, progress is events.
 
 from srmctl.engine.events import Event
 from srmctl.engine.lock import LockHeld
-from srmctl.engine.run import (
-    ConfirmPlan,
-    PendingRun,
-    RunReport,
-    Selection,
-    dry_run,
-    pending_run,
-    resume,
-    start,
-)
+from srmctl.engine.pending_run import PendingRun, pending_run
+from srmctl.engine.run import ConfirmPlan, RunReport, Selection, dry_run, resume, start
 from srmctl.engine.run_plan import RunPlan, StepPlan, select_steps
 from srmctl.engine.stored_runs import PlanSummary, RunSummary, StepOutcome, html_report, list_runs, run_summary
 

@@ -32,7 +32,8 @@ from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
 from srmctl.engine.journal import REPORT, Journal, new_run_id, write_private
 from srmctl.engine.lock import RunLock
-from srmctl.engine.run import ConfirmPlan, SitePart, outcome_of, pending_run, resume, runbook_of, start
+from srmctl.engine.pending_run import pending_run, runbook_of
+from srmctl.engine.run import ConfirmPlan, SitePart, outcome_of, resume, start
 from srmctl.engine.site_failback_plans import (
     CONTINUE,
     PROMPT,
