@@ -63,7 +63,7 @@ def recovered_to(ctx: StepContext, *, home: bool) -> bool:
         sides = ctx.sides
     except NotFound:
         return False
-    plan = recovery_plan(ctx)
+    srm_plan = recovery_plan(ctx)
     recovered = {
         PlanStatus.RECOVERY_COMPLETE,
         PlanStatus.DISASTER_RECOVERY_COMPLETE,
@@ -72,7 +72,7 @@ def recovered_to(ctx: StepContext, *, home: bool) -> bool:
         PlanStatus.REPROTECT_INTERRUPTED,
     }
     guid = sides.home_guid if home else sides.running_guid
-    return plan is not None and plan.recovery_vc_guid == guid and plan.status in recovered
+    return srm_plan is not None and srm_plan.recovery_vc_guid == guid and srm_plan.status in recovered
 
 
 def planned(step: Step, ctx: StepContext) -> tuple[Action, ...]:
