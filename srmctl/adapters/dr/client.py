@@ -121,6 +121,10 @@ class DrClient:
     def poll_interval(self) -> float:
         return self.http.poll_interval
 
+    @poll_interval.setter
+    def poll_interval(self, seconds: float) -> None:
+        self.http.poll_interval = seconds  # shared with task_api, which reads it from the transport
+
     @property
     def pairing_id(self) -> str | None:
         return self.http.pairing_id
