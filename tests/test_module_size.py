@@ -14,7 +14,6 @@ LIMIT = 400  # lines: a module of LIMIT lines or more is too long
 #: the DR clients' rebuild by composition); each leaves this list when it is split.
 PENDING = frozenset(
     {
-        "adapters/dr/_transport.py",
         "srmsim/bodies.py",
         "srmsim/replication.py",
         "srmsim/world.py",

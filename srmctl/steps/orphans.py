@@ -112,11 +112,9 @@ class OrphansUnregister(Step):
             )
         running = [action.detail("moref") for action, state in todo if state["runtime.powerState"] == "poweredOn"]
         if running:
-            ctx.pause("before_call")
             ops.power_off_many(running, limit=ctx.runbook.concurrency)
         for (action, state), files in zip(todo, listings, strict=True):
             was_on = state["runtime.powerState"] == "poweredOn"
-            ctx.pause("before_call")
             try:
                 ops.unregister(
                     action.detail("moref"),

@@ -54,7 +54,6 @@ class PlanDetachGroups(Step):
             plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
             # The list is read again right before the call: groups added meanwhile by someone else are kept.
             keep = [g.id for g in dr.srm.plan_groups(plan_id) if g.id not in remove]
-            ctx.pause("before_call")
             dr.srm.wait_task(dr.srm.reconfigure_plan(plan_id, protection_groups=keep, wait=False))
             ctx.action_done(action, {"groups_left": len(keep)})
 
@@ -121,7 +120,6 @@ class PlanAttachGroups(Step):
                 f"protection group(s) {', '.join(missing)} do not exist at {s.running}; run groups.create first"
             )
         for action in actions:
-            ctx.pause("before_call")
             if action.kind == "create_plan":
                 ids = [groups[n].id for n in action.listed("groups")]  # type: ignore[union-attr]
                 task = s.dr.srm.wait_task(s.dr.srm.create_plan(action.targets[0], s.running_guid, ids, wait=False))
@@ -230,7 +228,6 @@ class _PlanRun(Step):
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
                 start = lambda plan_id=srm_plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
-            ctx.pause("before_call")
             final = run_plan(ctx, dr, srm_plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
             ctx.action_done(action, {"plan_status": status_of(final)})
 

@@ -61,7 +61,6 @@ class ReplicationCleanup(Step):
 
         def start(action: Action) -> Task | None:
             rid = action.detail("replication_id")
-            ctx.pause("before_call")
             try:
                 task = dr.vr.unconfigure_replication(rid, retain_replica_disks=True, wait=False)
                 how[action] = "unconfigure"
@@ -217,7 +216,6 @@ class ReplicationReverse(Step):
                 )
                 for a in configure
             ]
-            ctx.pause("before_call")
             tasks = s.dr.vr.configure_replications(specs, wait=False)  # one batched request for every VM
             if len(tasks) != len(configure):
                 raise StepFailed(f"VR answered {len(tasks)} task(s) for {len(configure)} VM(s)")

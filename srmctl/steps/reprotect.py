@@ -161,7 +161,6 @@ class PlanReprotect(Step):
         start: Callable[[], Task] | None = None
         if action.kind == "complete_recovery":
             start = lambda: dr.srm.recover_plan(srm_plan.id, planned=True, sync_data=False, wait=False)  # noqa: E731
-        ctx.pause("before_call")
         final = run_plan(ctx, dr, srm_plan.id, start, operation="complete_recovery")
         if final.status != PlanStatus.RECOVERY_COMPLETE:
             raise StepFailed(

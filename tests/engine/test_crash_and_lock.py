@@ -102,6 +102,8 @@ def test_sigkill_then_resume_converges_without_duplicates(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    if point == "before_call":
+        assert not _first_vm_gone(fresh_lab)  # the pause held the run before its first change
     run_id = _run_id(home)
     assert not (home / "runs" / run_id / "report.json").exists()
     listed = CliRunner().invoke(cli, ["runs", run_id, "-o", "json"])
