@@ -20,9 +20,18 @@ from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import Sides, StepContext
 from srmctl.steps.dr_state import is_missing, replications_from, running_vms, running_vms_by_name, vm_names
 from srmctl.steps.replication_settings import choose, differences, spec_options
-from srmctl.steps.replication_sync import SYNC_TIMEOUT, is_syncing, record_bytes, wait_for_sync
-from srmctl.steps.replication_targets import choose_targets, occupied
-from srmctl.steps.seeds import data_disks, placement_of, seeds_placed
+from srmctl.steps.replication_sync import (
+    NOT_ACTIVE_NOTE,
+    SYNC_TIMEOUT,
+    is_syncing,
+    not_active,
+    powered_off,
+    record_bytes,
+    resting,
+    wait_for_sync,
+)
+from srmctl.steps.replication_targets import check_seed_sizes, choose_targets, occupied
+from srmctl.steps.seeds import data_disks, free_datastores, placement_of, seeds_placed, size_mismatches
 from srmctl.steps.window import await_tasks, run_tasks
 
 
@@ -118,7 +127,10 @@ class ReplicationReverse(Step):
         existing = replications_from(ctx, s.running_guid)
         actions, problems = [], []
         todo = [n for n in vm_names(ctx) if n not in existing]
+        off = powered_off(ctx, sorted(existing)) if any(not_active(r) for r in existing.values()) else frozenset()
         for name, replication in sorted(existing.items()):
+            if resting(replication, name, off):
+                continue  # configured, and as in sync as a powered-off VM's replication gets (NOT_ACTIVE_NOTE)
             if is_syncing(replication):
                 actions.append(
                     Action.make(
@@ -130,8 +142,9 @@ class ReplicationReverse(Step):
                     )
                 )
             elif replication.state != ReplicationStatus.OK:
+                running = " although the VM is powered on" if not_active(replication) else ""
                 problems.append(
-                    f"replication of {name} to {s.home} exists but is {replication.state} "
+                    f"replication of {name} to {s.home} exists but is {replication.state}{running} "
                     f"({replication.id}); repair or remove it in VR first"
                 )
         vms, missing = running_vms_by_name(ctx)
@@ -145,8 +158,9 @@ class ReplicationReverse(Step):
         ).items():
             targets[name] = replace(targets[name], seeds=found)
         seeds = ctx.runbook.replication.seeds
+        refused, full_sync = check_seed_sizes(s, seeds, vms, targets, placement, problems)
         for name in todo:
-            if name not in vms or name not in targets or name not in chosen:
+            if name not in vms or name not in targets or name not in chosen or name in refused:
                 continue
             vm, target = vms[name], targets[name]
             disks = data_disks(vm)
@@ -170,7 +184,7 @@ class ReplicationReverse(Step):
                     datastore=target.datastore.name,
                     datastore_id=target.datastore.id,
                     chosen_by=target.how,
-                    seeds=f"{used}/{len(disks)}",
+                    seeds=f"{used}/{len(disks)}" + (f" ({full_sync[name]})" if name in full_sync else ""),
                     direction=f"{s.running}->{s.home}",
                     **chosen[name].details(s.home_guid),
                 )
@@ -204,6 +218,21 @@ class ReplicationReverse(Step):
                 {a.targets[0]: a.detail("datastore_id") for a in configure},
                 placement,
             )
+            # A seed that is not of its disk's size (the disk changed since the plan, or a resume): required
+            # fails, preferred syncs that disk in full on a datastore where its file name is free.
+            found = size_mismatches(
+                s,
+                {a.targets[0]: vms[a.targets[0]] for a in configure},
+                seeds,
+                lambda name, key: placement.get(name, {}).get(
+                    key, next(a.detail("datastore_id") for a in configure if a.targets[0] == name)
+                ),
+            )
+            if found and ctx.runbook.replication.seeds == "required":
+                raise StepFailed("; ".join(m.problem() for m in found) + "; nothing configured")
+            for (name, key), datastore_id in free_datastores(s, found).items():
+                seeds[name] = {k: v for k, v in seeds[name].items() if k != key}
+                placement = {**placement, name: {**placement.get(name, {}), key: datastore_id}}
             specs = [
                 self._spec(
                     ctx,
@@ -227,9 +256,13 @@ class ReplicationReverse(Step):
                 timeout=SYNC_TIMEOUT,
             )
         waited = wait_for_sync(ctx, s, [a.targets[0] for a in actions])
+        off = powered_off(ctx, [a.targets[0] for a in actions]) if actions else frozenset()
         for action in actions:
+            name = action.targets[0]
+            if resting(waited[name], name, off):
+                ctx.record("replication_not_active", {"vm": name, "note": NOT_ACTIVE_NOTE})
             if action.kind == "wait_for_sync":
-                ctx.action_done(action, {"status": waited[action.targets[0]].state or "?"})
+                ctx.action_done(action, {"status": waited[name].state or "?"})
         for action in configure:
             record_bytes(ctx, waited[action.targets[0]], vms[action.targets[0]])
 
@@ -283,15 +316,21 @@ class ReplicationReverse(Step):
         existing = replications_from(ctx, s.running_guid)
         chosen, unset = choose(ctx, vm_names(ctx))
         problems = list(unset.values())
+        off = powered_off(ctx, vm_names(ctx)) if any(not_active(r) for r in existing.values()) else frozenset()
+        resting_vms = []
         for name in vm_names(ctx):
             r = existing.get(name)
             if r is None:
                 problems.append(f"{name} is not replicated from {s.running} to {s.home}")
                 continue
-            if r.state != ReplicationStatus.OK:
-                problems.append(f"replication of {name} is {r.state}, not OK")
+            if resting(r, name, off):
+                resting_vms.append(name)
+            elif r.state != ReplicationStatus.OK:
+                running = " although the VM is powered on" if not_active(r) else ""
+                problems.append(f"replication of {name} is {r.state}{running}, not OK")
             if name in chosen:
                 problems += differences(name, r, chosen[name].settings)
         if problems:
             return Verification.failed(problems)
-        return Verification.passed(f"{len(existing)} VM(s) replicate from {s.running} to {s.home}, in sync")
+        rest = f"; {', '.join(resting_vms)}: {NOT_ACTIVE_NOTE}" if resting_vms else ""
+        return Verification.passed(f"{len(existing)} VM(s) replicate from {s.running} to {s.home}, in sync{rest}")

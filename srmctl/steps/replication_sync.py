@@ -4,11 +4,12 @@ failed, progress events while it copies, and what the seeds saved, for replicati
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from srmctl.adapters.dr.models import Replication, ReplicationStatus, VrVm
 from srmctl.errors import StepFailed
 from srmctl.steps.context import Sides, StepContext
-from srmctl.steps.dr_state import replications_from
+from srmctl.steps.dr_state import replications_from, running_vms_by_name
 from srmctl.steps.seeds import data_disks
 
 #: Statuses of a replication that is still copying or comparing: wait for it, do not configure again.
@@ -31,8 +32,31 @@ FAILED = frozenset({ReplicationStatus.ERROR, ReplicationStatus.ERROR_RPO_VIOLATI
 SYNC_TIMEOUT = 24 * 3600.0  # a first full sync over a WAN can take many hours
 
 
+#: vSphere Replication admin guide, "Replicating Virtual Machines": "You can configure replications for powered-off
+#: virtual machines, but the data synchronization begins when the virtual machine is powered on. While the source
+#: virtual machine is powered off, the replication appears in the Not active status." So NOT_ACTIVE is where a
+#: powered-off VM's replication rests (a VM SRM recovered with DO_NOT_POWER_ON): accepted, and said so; for a VM
+#: that runs it means VR cannot replicate it, a failure.
+NOT_ACTIVE_NOTE = "not active: the VM is powered off, VR syncs it once it is powered on"
+
+
+def powered_off(ctx: StepContext, names: Sequence[str]) -> frozenset[str]:
+    """Those of ``names`` that VR lists powered off where they run (one VM listing)."""
+    found, _ = running_vms_by_name(ctx)
+    return frozenset(n for n in names if n in found and found[n].power_state != "POWERED_ON")
+
+
+def resting(replication: Replication, name: str, off: frozenset[str]) -> bool:
+    """Whether the replication of ``name`` is NOT_ACTIVE because its VM is powered off (:data:`NOT_ACTIVE_NOTE`)."""
+    return state_of(replication) == ReplicationStatus.NOT_ACTIVE and name in off
+
+
 def state_of(replication: Replication) -> object:
     return replication.status.status if replication.status is not None else None
+
+
+def not_active(replication: Replication) -> bool:
+    return state_of(replication) == ReplicationStatus.NOT_ACTIVE
 
 
 def is_syncing(replication: Replication) -> bool:
@@ -42,8 +66,10 @@ def is_syncing(replication: Replication) -> bool:
 def wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Replication]:
     """Poll the replications (one listing per round) until none of ``names`` is still syncing; emit progress
     at every 10 % and at every change of state (an RPO violation while a full sync runs is shown, and waited
-    out). Fails at once when one is in an error state, or after :data:`SYNC_TIMEOUT`."""
+    out). Fails at once when one is in an error state, or after :data:`SYNC_TIMEOUT`. A powered-off VM's
+    replication ends the wait NOT_ACTIVE (its progress event says why); a running VM's NOT_ACTIVE fails it."""
     deadline = time.monotonic() + SYNC_TIMEOUT
+    off = powered_off(ctx, names)
     reported: dict[str, tuple[int, str | None]] = {}
     while True:
         current = replications_from(ctx, s.running_guid)
@@ -58,6 +84,8 @@ def wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Rep
             if last is None or percent // 10 != last[0] // 10 or replication.state != last[1]:
                 reported[name] = (percent, replication.state)
                 event: dict[str, object] = {"vm": name, "status": replication.state, "percent": percent}
+                if resting(replication, name, off):
+                    event["note"] = NOT_ACTIVE_NOTE
                 if replication.status is not None and replication.status.rpo_violation:
                     event["rpo_violation_minutes"] = replication.current_rpo_violation or 0
                 ctx.progress(event)
@@ -66,7 +94,11 @@ def wait_for_sync(ctx: StepContext, s: Sides, names: list[str]) -> dict[str, Rep
             raise StepFailed(f"replication failed while syncing: {'; '.join(failed)}")
         syncing = [n for n in names if is_syncing(current[n])]
         if not syncing:
-            errors = [f"{n}: {current[n].state}" for n in names if current[n].state != ReplicationStatus.OK]
+            errors = [
+                f"{n}: {current[n].state}" + (" although the VM is powered on" if not_active(current[n]) else "")
+                for n in names
+                if current[n].state != ReplicationStatus.OK and not resting(current[n], n, off)
+            ]
             if errors:
                 raise StepFailed(f"replication not OK after sync: {'; '.join(errors)}")
             return current

@@ -1,14 +1,15 @@
 """Where replication.reverse replicates each running VM to: the destination datastore at home and the seeds
-found there (the runbook's datastore, else the orphan's, else the datastore holding most of its disks)."""
+found there (the runbook's datastore, else the orphan's, else the datastore holding most of its disks), and
+whether each seed fits its disk."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from srmctl.adapters.dr.models import Datastore, VrVm
 from srmctl.steps.context import Sides, StepContext
-from srmctl.steps.seeds import find_seeds
+from srmctl.steps.seeds import find_seeds, free_datastores, size_mismatches
 from srmctl.steps.vms import matching
 
 
@@ -78,3 +79,39 @@ def choose_targets(ctx: StepContext, s: Sides, vms: Mapping[str, VrVm], problems
                     f"vms[].datastore in the runbook"
                 )
     return result
+
+
+def check_seed_sizes(
+    s: Sides,
+    seeds: str,
+    vms: Mapping[str, VrVm],
+    targets: dict[str, Target],
+    placement: Mapping[str, Mapping[int, str]],
+    problems: list[str],
+) -> tuple[set[str], dict[str, str]]:
+    """Seeds not of their disk's size (:class:`~srmctl.steps.seeds.SizeMismatch`): with seeds: required each
+    is a problem (the VMs named are returned, refused); with preferred the disk loses its seed and is synced
+    in full, on a datastore where its file name is free (returned per VM for the plan)."""
+    if seeds == "none":
+        return set(), {}
+    found = size_mismatches(
+        s,
+        vms,
+        {n: t.seeds for n, t in targets.items() if n in vms},
+        lambda name, key: placement.get(name, {}).get(key, targets[name].datastore.id),
+    )
+    if seeds == "required":
+        problems += [m.problem() for m in found]
+        return {m.vm for m in found}, {}
+    free = free_datastores(s, found)
+    full_sync: dict[str, str] = {}
+    for m in found:
+        if (m.vm, m.device_key) not in free:
+            problems.append(f"{m.problem()}; but no datastore at {s.home} has room for its file name")
+            continue
+        targets[m.vm] = replace(
+            targets[m.vm], seeds={k: v for k, v in targets[m.vm].seeds.items() if k != m.device_key}
+        )
+        note = f"disk {m.disk}: {m.disk_bytes} bytes, seed {m.seed_bytes} bytes: full sync"
+        full_sync[m.vm] = f"{full_sync[m.vm]}; {note}" if m.vm in full_sync else note
+    return set(), full_sync

@@ -3,7 +3,8 @@ disk files VR finds there to seed it (one find-seeds call per datastore for all 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from srmctl.adapters.dr.models import VmDisk, VrVm
 from srmctl.steps.context import Sides
@@ -66,3 +67,72 @@ def seeds_placed(
                 }
             )
     return seeds
+
+
+@dataclass(frozen=True)
+class SizeMismatch:
+    """A disk whose seed is not of its size: VR takes a seed only of the source disk's size (VR admin guide,
+    "Replicating Virtual Machines Using Replication Seeds"), e.g. after the disk was extended at the site where
+    the VM ran during the outage."""
+
+    vm: str
+    disk: str  # label, else device key
+    device_key: int
+    disk_bytes: int
+    seed: str  # "[datastore] folder/disk.vmdk"
+    seed_bytes: int
+
+    def problem(self) -> str:
+        return (
+            f"{self.vm}: disk {self.disk} is {self.disk_bytes} bytes but its seed {self.seed} is {self.seed_bytes} "
+            "bytes (a seed must match its disk's size); replication.seeds: preferred runs a full sync of this "
+            "disk only, seeds: none of every disk"
+        )
+
+
+def size_mismatches(
+    s: Sides,
+    vms: Mapping[str, VrVm],
+    seeds: Mapping[str, Mapping[int, str]],
+    datastore_of: Callable[[str, int], str],
+) -> list[SizeMismatch]:
+    """The seeds found (``seeds``: VM → device key → path on the datastore ``datastore_of(vm, key)``) whose size
+    differs from their disk's: one datastore listing (VR's datastore browser) per datastore holding seeds."""
+    wanted = {datastore_of(name, key) for name, found in seeds.items() for key in found}
+    listed: dict[str, dict[str, tuple[str, int]]] = {}
+    for datastore_id in sorted(wanted):
+        listed[datastore_id] = {
+            f.path.split("] ", 1)[-1]: (f.path, f.size or 0) for f in s.dr.vr.disk_files(s.home_guid, datastore_id)
+        }
+    found_mismatches = []
+    for name, found in sorted(seeds.items()):
+        disks = {d.device_key: d for d in data_disks(vms[name])}
+        for key, path in sorted(found.items()):
+            disk = disks.get(key)
+            seen = listed[datastore_of(name, key)].get(path)
+            if disk is None or seen is None or disk.capacity is None:
+                continue
+            size = disk.capacity * 1024  # VR reports a disk's capacity in KB
+            if seen[1] != size:
+                label = disk.label or str(key)
+                found_mismatches.append(SizeMismatch(name, label, key, size, seen[0], seen[1]))
+    return found_mismatches
+
+
+def free_datastores(s: Sides, mismatches: Sequence[SizeMismatch]) -> dict[tuple[str, int], str]:
+    """For each mismatched disk, a VR target datastore at the home site where its file name is free, so a full
+    sync of it writes a new file and the old disk (the seed that did not fit) stays as it is: VR never
+    overwrites a file it was not given as a seed. One datastore listing per datastore."""
+    if not mismatches:
+        return {}
+    taken = {
+        d.id: {f.path.split("] ", 1)[-1] for f in s.dr.vr.disk_files(s.home_guid, d.id)}
+        for d in s.dr.vr.datastores(s.home_guid)
+    }
+    chosen = {}
+    for m in mismatches:
+        path = m.seed.split("] ", 1)[-1]  # a disk synced in full lands at its own path, as its seed would be
+        free = [ds for ds, files in sorted(taken.items()) if path not in files]
+        if free:
+            chosen[m.vm, m.device_key] = free[0]
+    return chosen

@@ -159,8 +159,15 @@ def assert_end_state(
         out = site.vr.replications(source_vc_guid=site.local_vc_guid)
         assert sorted(r.name or "" for r in out) == sorted(ALL_VMS)
         own = {vm.name: vm.replication for vm in load_topology().vms}
+        # A VM home powered off replicates NOT_ACTIVE (VR: "While the source virtual machine is powered off, the
+        # replication appears in the Not active status").
         assert {r.name: (r.state, r.rpo, r.quiescing_enabled, r.network_compression_enabled) for r in out} == {
-            name: ("OK", int(parse_duration(rep.rpo).total_seconds() // 60), rep.quiesce, rep.network_compression)
+            name: (
+                "NOT_ACTIVE" if name in powered_off else "OK",
+                int(parse_duration(rep.rpo).total_seconds() // 60),
+                rep.quiesce,
+                rep.network_compression,
+            )
             for name, rep in own.items()
             if rep is not None
         }
@@ -424,6 +431,15 @@ def test_a_do_not_power_on_vm_fails_back_and_is_protected_again(scenario: str, t
         baseline = take_baseline(config, tmp_path)
         run_failback(rb, config, tmp_path / "home", bench, f"failback {scenario} DO_NOT_POWER_ON")
         assert_end_state(config, baseline, full=False, powered_off=frozenset({"web02"}))
+        # Both reverse replications of web02 (home, then protection.restore's) rested NOT_ACTIVE, as VR reports a
+        # powered-off source ("the data synchronization begins when the virtual machine is powered on"), and
+        # srmctl said so instead of failing.
+        resting = [
+            e["vm"]
+            for e in journal(tmp_path / "home")
+            if e.get("kind") == ev.RECORD and e.get("record") == "replication_not_active"
+        ]
+        assert resting == ["web02", "web02"], resting
         assert edge.dry_run(load_runbook(rb), config.directory).action_count == 0
 
 

@@ -12,7 +12,8 @@ CHANGING_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: The calls whose verb says "change" but which change nothing at the site, each for a reason: the sessions
 #: (a login and a logout only open and close srmctl's own session, and a dry run must log in), and the
-#: APIs' reads sent as POST because they take a body (checking a dependency list, looking for seed disks).
+#: APIs' reads sent as POST because they take a body (checking a dependency list, looking for seed disks,
+#: listing a datastore's disks).
 READS_DESPITE_VERB = frozenset(
     {
         "POST /session",
@@ -21,6 +22,7 @@ READS_DESPITE_VERB = frozenset(
         "POST /pairings/{pairing_id}/recovery-management/plans/{plan_id}/vms/{vm_id}/recovery-settings"
         "/dependent-vms/actions/validate",
         "POST /pairings/{pairing_id}/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds",
+        "POST /pairings/{pairing_id}/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse",
     }
 )
 

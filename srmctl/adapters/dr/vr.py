@@ -12,6 +12,7 @@ from srmctl.adapters.dr.connection import Api
 from srmctl.adapters.dr.models import (
     ConfigureReplicationSpec,
     Datastore,
+    DatastoreFile,
     ReplicatedDisk,
     Replication,
     SeedInfo,
@@ -155,6 +156,18 @@ class VrClient(DrClient):
 
     def datastore_by_name(self, vcenter_id: str, name: str) -> Datastore:
         return pick_one(self.datastores(vcenter_id), "datastore", lambda d: d.name, name)
+
+    def disk_files(self, vcenter_id: str, datastore_id: str) -> list[DatastoreFile]:
+        """Every virtual disk file on a datastore, with its size (VR's datastore browser, ``VM_DISK`` below the
+        root and its subfolders): what a seed's size is compared with."""
+        response = self.request(
+            "POST",
+            _VC + "/datastores/{datastore_id}/actions/browse",
+            body={"query_type": "VM_DISK", "browse_path": "", "sub_folders": True},
+            vcenter_id=vcenter_id,
+            datastore_id=datastore_id,
+        )
+        return [self.http.parse(DatastoreFile, item, "browse") for item in (response.json().get("list") or [])]
 
     def find_seeds(self, vcenter_id: str, datastore_id: str, disks: Sequence[tuple[VmDisk, str]]) -> list[SeedInfo]:
         """For each (disk, destination path such as ``mail04/mail04.vmdk``), the seed files found."""

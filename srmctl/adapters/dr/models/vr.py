@@ -78,6 +78,15 @@ class VmDiskId(Record):
     device_key: int | None = None
 
 
+class DatastoreFile(Record):
+    """VR's DatastoreBrowserResult: one file (a disk: its descriptor, sized as its data) of a datastore."""
+
+    path: str
+    name: str | None = None
+    size: int | None = None
+    file_type: str | None = None
+
+
 class SeedInfo(Record):
     vm_disk: VmDiskId
     found_seeds: tuple[str, ...] = ()
