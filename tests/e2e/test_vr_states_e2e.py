@@ -19,6 +19,8 @@ from click.testing import CliRunner
 from edge import dr_sites
 from invariants import UNCHANGED, nothing_lost
 
+from srmctl.adapters.dr import VrClient
+from srmctl.adapters.dr.models import Replication
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev
 from srmctl.errors import StepFailed
@@ -44,6 +46,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.lab]
 MIB = 1024 * 1024
 
 
+def _named(vr: VrClient, name: str, source_vc_guid: str | None = None) -> Replication:
+    """The replication of the VM ``name`` (one listing)."""
+    return next(r for r in vr.replications(source_vc_guid=source_vc_guid) if r.name == name)
+
+
 def _resume(home: Path, run_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("SRMCTL_HOME", str(home))
     result = CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"])
@@ -66,7 +73,7 @@ def test_a_reverse_replication_paused_before_the_migration_stops_it_and_resume_c
         def pause_before_migration(event: ev.Event) -> None:
             if event.kind == ev.STEP_STARTED and event.step == "plan.migrate" and not paused:
                 with dr_sites(config.directory, [HOME, AWAY]) as dr:
-                    replication = dr[AWAY].vr.replication_by_name("web01", source_vc_guid=dr[AWAY].local_vc_guid)
+                    replication = _named(dr[AWAY].vr, "web01", source_vc_guid=dr[AWAY].local_vc_guid)
                     dr[AWAY].vr.pause_replication(replication.id)
                     paused.append(replication.id)
 

@@ -16,13 +16,19 @@ import pytest
 from srmsim_fixtures import PASSWORD, launch, logged_in
 from vendor_specs import FILES, specs_dir
 
-from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec
+from srmctl.adapters.dr import VrClient
+from srmctl.adapters.dr.models import ConfigureReplicationSpec, Replication, ReplicationDiskSpec
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.srmsim.routes import TABLES, unsimulated
 
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 NY, NJ = "new-york", "new-jersey"
 METHODS = ("get", "post", "put", "delete", "patch")
+
+
+def _named(vr: VrClient, name: str, source_vc_guid: str | None = None) -> Replication:
+    """The replication of the VM ``name`` (one listing)."""
+    return next(r for r in vr.replications(source_vc_guid=source_vc_guid) if r.name == name)
 
 
 def _documented(api: str) -> set[tuple[str, str]]:
@@ -122,7 +128,7 @@ def test_the_configure_workflow_reads_vr_servers_policies_and_capability(sim: Sr
     # A configure naming new-york's replication server for a replication to new-jersey is refused for that VM.
     vr = logged_in(sim, NY, "vr")
     try:
-        old = vr.replication_by_name("web02")
+        old = _named(vr, "web02")
         target = vr.replication_disks(old.id)[0].destination_path
         assert target is not None
         vr.unconfigure_replication(old.id, retain_replica_disks=True)

@@ -16,7 +16,7 @@ from srmsim_fixtures import launch, logged_in
 from srmsim_lab import NJ, NY, Lab, LabFactory
 
 from srmctl.adapters.dr import VrClient
-from srmctl.adapters.dr.models import ConfigureReplicationSpec, ReplicationDiskSpec, VrVm
+from srmctl.adapters.dr.models import ConfigureReplicationSpec, Replication, ReplicationDiskSpec, VrVm
 from srmctl.adapters.vcenter import operations
 from srmctl.errors import OperationFailed
 from srmctl.lab import lab
@@ -26,6 +26,11 @@ from srmctl.srmsim.launcher import SrmsimHandle
 pytestmark = pytest.mark.lab
 
 MIB = 1024 * 1024
+
+
+def _named(vr: VrClient, name: str, source_vc_guid: str | None = None) -> Replication:
+    """The replication of the VM ``name`` (one listing)."""
+    return next(r for r in vr.replications(source_vc_guid=source_vc_guid) if r.name == name)
 
 
 def _seeded_spec(vm: VrVm, target_vc: str, datastore_id: str) -> ConfigureReplicationSpec:
@@ -98,7 +103,7 @@ def test_reverse_replications_after_a_migration_follow_power_and_seed_rules(make
             _until(nj.vr, "web01", source, "OK")
             # web02 runs nowhere: VR reports NOT_ACTIVE and syncs nothing until it is powered on.
             time.sleep(0.5)
-            web02 = nj.vr.replication_by_name("web02", source_vc_guid=source)
+            web02 = _named(nj.vr, "web02", source_vc_guid=source)
             assert web02.state == "NOT_ACTIVE" and not web02.last_sync_time
             with pytest.raises(OperationFailed, match="INVALID_STATE: replication is NOT_ACTIVE"):
                 nj.vr.sync_replication(web02.id)
@@ -150,7 +155,7 @@ def test_a_plan_sync_fails_on_a_paused_replication_and_leaves_it_paused(sim: Srm
     ... occurs before the storage steps"; a paused replica is stale, so the sync fails and nothing moves."""
     ny_vr, nj_srm = logged_in(sim, NY, "vr"), logged_in(sim, NJ, "srm")
     try:
-        web01 = ny_vr.replication_by_name("web01")
+        web01 = _named(ny_vr, "web01")
         ny_vr.pause_replication(web01.id)
         plan = nj_srm.plan_by_name("VR Failover")
         with pytest.raises(OperationFailed, match="cannot synchronize storage: the replication of web01 is PAUSED"):
@@ -171,7 +176,7 @@ def test_a_plan_sync_fails_on_a_paused_replication_and_leaves_it_paused(sim: Srm
 def test_a_plan_sync_fails_on_a_replication_in_error(sim: SrmsimHandle) -> None:
     ny_vr, nj_srm = logged_in(sim, NY, "vr"), logged_in(sim, NJ, "srm")
     try:
-        old = ny_vr.replication_by_name("web02")
+        old = _named(ny_vr, "web02")
         target = ny_vr.replication_disks(old.id)[0].destination_path
         assert target is not None
         ny_vr.unconfigure_replication(old.id, retain_replica_disks=True)
@@ -179,11 +184,11 @@ def test_a_plan_sync_fails_on_a_replication_in_error(sim: SrmsimHandle) -> None:
         sim.fail_task("Configure replication for web02", message="host unreachable")
         with pytest.raises(OperationFailed, match="host unreachable"):
             ny_vr.configure_replications([_seeded_spec(vm, sim.sites[NJ].vc_guid, target.datastore_id)])
-        assert ny_vr.replication_by_name("web02").state == "ERROR"
+        assert _named(ny_vr, "web02").state == "ERROR"
         plan = nj_srm.plan_by_name("VR Failover")
         with pytest.raises(OperationFailed, match="the replication of web02 is ERROR"):
             nj_srm.test_plan(plan.id)
-        assert ny_vr.replication_by_name("web02").state == "ERROR"  # a sync never turns ERROR into OK
+        assert _named(ny_vr, "web02").state == "ERROR"  # a sync never turns ERROR into OK
     finally:
         ny_vr.close()
         nj_srm.close()
