@@ -115,6 +115,8 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
             ny, original.id, [(d, f"{d.source_path.path}/{d.source_path.filename}") for d in data_disks]
         )
         assert all(s.found_seeds for s in seeds)
+        sizes = {f.path.split("] ", 1)[-1]: f.size for f in vr_nj.disk_files(ny, original.id)}
+        assert all(sizes[s.found_seeds[0]] for s in seeds)  # each seed is a disk the browser sizes
         vr_nj.vm_by_name(nj, vm.name)
         specs.append(
             ConfigureReplicationSpec(
