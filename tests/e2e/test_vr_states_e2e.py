@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import edge
 import pytest
@@ -18,13 +17,14 @@ import yaml
 from click.testing import CliRunner
 from edge import dr_sites
 from invariants import UNCHANGED, nothing_lost
+from labstate import grown_topology
 
 from srmctl.adapters.dr import VrClient
 from srmctl.adapters.dr.models import Replication
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev
 from srmctl.errors import StepFailed
-from srmctl.labkit.topology import Topology, load_topology
+from srmctl.runbook.step_names import STEP_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_failback_e2e import (  # noqa: E402
@@ -49,13 +49,6 @@ MIB = 1024 * 1024
 def _named(vr: VrClient, name: str, source_vc_guid: str | None = None) -> Replication:
     """The replication of the VM ``name`` (one listing)."""
     return next(r for r in vr.replications(source_vc_guid=source_vc_guid) if r.name == name)
-
-
-def _resume(home: Path, run_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("SRMCTL_HOME", str(home))
-    result = CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"])
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.output)["result"])
 
 
 def test_a_reverse_replication_paused_before_the_migration_stops_it_and_resume_completes(
@@ -87,20 +80,11 @@ def test_a_reverse_replication_paused_before_the_migration_stops_it_and_resume_c
             assert dr[AWAY].vr.replication(paused[0]).state == "PAUSED"  # srmctl healed nothing itself
             dr[AWAY].vr.resume_replication(paused[0])
         run_id = next(p.name for p in (home / "runs").iterdir())
-        assert _resume(home, run_id, monkeypatch)["outcome"] == "succeeded"
+        monkeypatch.setenv("SRMCTL_HOME", str(home))
+        resumed = CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"])
+        assert resumed.exit_code == 0, resumed.output
+        assert json.loads(resumed.output)["result"]["outcome"] == "succeeded"
         assert_end_state(config, baseline, full=True)
-
-
-def _grown_topology() -> Topology:
-    """mail04's first disk grew by 1 MiB at the recovery site during the outage."""
-    topology = load_topology()
-    vms = [
-        vm.model_copy(update={"disks": [vm.disks[0].model_copy(update={"grow_after_failover": MIB}), *vm.disks[1:]]})
-        if vm.name == "mail04"
-        else vm
-        for vm in topology.vms
-    ]
-    return topology.model_copy(update={"vms": vms})
 
 
 def _with_seeds(rb: Path, seeds: str) -> Path:
@@ -112,7 +96,7 @@ def _with_seeds(rb: Path, seeds: str) -> Path:
 
 def test_a_disk_grown_during_the_outage_refuses_required_seeds_in_plan(tmp_path: Path) -> None:
     rb = _with_seeds(failback_runbook(tmp_path / "rb.yaml", PLANNED), "required")
-    topology = _grown_topology()
+    topology = grown_topology("mail04", MIB)
     mail04 = next(vm for vm in topology.vms if vm.name == "mail04")
     old, new = mail04.disks[0].size, mail04.disks[0].size + MIB
     with scenario_lab(tmp_path / "lab", PLANNED, topology) as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
@@ -131,17 +115,9 @@ def test_a_disk_grown_during_the_outage_gets_a_full_sync_of_that_disk_only_with_
 ) -> None:
     rb = _with_seeds(failback_runbook(tmp_path / "rb.yaml", PLANNED), "preferred")
     doc = yaml.safe_load(rb.read_text())
-    doc["steps"] = [
-        "preflight.check",
-        "metadata.snapshot",
-        "orphans.unregister",
-        "replication.cleanup",
-        "plan.detach_groups",
-        "groups.delete",
-        "replication.reverse",
-    ]
+    doc["steps"] = list(STEP_NAMES[: STEP_NAMES.index("replication.reverse") + 1])  # up to the reverse sync
     rb.write_text(yaml.safe_dump(doc, sort_keys=False))
-    topology = _grown_topology()
+    topology = grown_topology("mail04", MIB)
     mail04 = next(vm for vm in topology.vms if vm.name == "mail04")
     with scenario_lab(tmp_path / "lab", PLANNED, topology) as config:
         run_failback(rb, config, tmp_path / "home", bench, "failback with a grown disk, seeds: preferred")

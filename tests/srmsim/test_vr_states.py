@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labstate import grown_topology
 from srmsim_fixtures import launch, logged_in
 from srmsim_lab import NJ, NY, Lab, LabFactory
 
@@ -122,15 +123,8 @@ def test_reverse_replications_after_a_migration_follow_power_and_seed_rules(make
 def test_a_disk_grown_at_the_recovery_site_after_the_failover(tmp_path: Path) -> None:
     """The topology's grow_after_failover: once the failover ran, mail04's first disk at new-jersey is 1 MiB
     larger in vCenter and in its file, so its old disk at new-york is no seed for it."""
-    topology = load_topology()
-    vms = [
-        vm.model_copy(update={"disks": [vm.disks[0].model_copy(update={"grow_after_failover": MIB}), *vm.disks[1:]]})
-        if vm.name == "mail04"
-        else vm
-        for vm in topology.vms
-    ]
-    before = {vm.name: [d.size for d in vm.disks] for vm in topology.vms}
-    config = lab.up(tmp_path / "lab", topology.model_copy(update={"vms": vms}), scenario="planned-migration")
+    before = {vm.name: [d.size for d in vm.disks] for vm in load_topology().vms}
+    config = lab.up(tmp_path / "lab", grown_topology("mail04", MIB), scenario="planned-migration")
     try:
         handle = Lab(config, tmp_path / "lab")
         grown = handle.inventory(NJ).vm("mail04")
