@@ -113,7 +113,7 @@ def group_vm(world: World, g: SimGroup, vm_id: str) -> dict[str, Any]:
 
 def _replication_state(world: World, vm_id: str) -> str:
     replication = world.replication_of_vm(vm_id)
-    return replication.status if replication else "no replication"
+    return reported_status(world, replication) if replication else "no replication"
 
 
 def plan(world: World, p: SimPlan) -> dict[str, Any]:

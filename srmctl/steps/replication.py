@@ -168,7 +168,7 @@ class ReplicationReverse(Step):
             if seeds == "required" and unseeded:
                 problems.append(
                     f"{name}: no seed at [{target.datastore.name}] for {', '.join(unseeded)} "
-                    "(replication.seeds: required)"
+                    "(replication.seeds: required; seeds: preferred runs a full sync of those disks only)"
                 )
                 continue
             if seeds == "none" and target.seeds:
