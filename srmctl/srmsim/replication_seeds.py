@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from srmctl.srmsim import effects
+from srmctl.srmsim import body_refs, effects
 from srmctl.srmsim.model import SimDatastore, SimDisk, SimError, SimSite, SimVm
 from srmctl.srmsim.world import World
 
@@ -111,6 +111,9 @@ def find_seeds(world: World, datastore_id: str, specs: list[dict[str, Any]]) -> 
                 break
         else:
             raise SimError(404, "NOT_FOUND", f"datastore {datastore_id}")
+        with body_refs.in_body("vm_disk.vm_id"):  # a VM that does not exist: the request's 400
+            for spec in specs:
+                world.find_vm(spec["vm_disk"]["vm_id"])
         out = []
         for spec in specs:
             path = spec.get("destination_path") or ""

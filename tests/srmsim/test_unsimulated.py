@@ -155,3 +155,21 @@ def test_the_configure_workflow_reads_vr_servers_policies_and_capability(sim: Sr
         vr.configure_replications([right])
     finally:
         vr.close()
+
+
+@pytest.mark.lab
+def test_find_seeds_for_a_vm_that_does_not_exist_is_a_400(sim: SrmsimHandle) -> None:
+    """An unknown id inside a request body: the specs' 400 with the error body, not a 404 (issue #21, point 7)."""
+    client = _session(sim, "vr")
+    try:
+        ny, nj = sim.sites[NY].vc_guid, sim.sites[NJ].vc_guid
+        ds = client.get(f"/pairings/{sim.vr_pairing_id}/vcenters/{nj}/datastores").json()["list"][0]["id"]
+        ghost = f"VirtualMachine:vm-99999:{ny}"
+        answer = client.post(
+            f"/pairings/{sim.vr_pairing_id}/vcenters/{nj}/datastores/{ds}/actions/find-seeds",
+            json=[{"vm_disk": {"vm_id": ghost, "device_key": 2000}, "destination_path": "x/x.vmdk"}],
+        )
+    finally:
+        client.close()
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_REFERENCE" and ghost in answer.json()["message"]
