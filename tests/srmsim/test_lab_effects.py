@@ -178,9 +178,11 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
         _answering_prompts(site, plan_id, site.srm.test_plan(plan_id, wait=False))
         assert site.srm.plan(plan_id).status == "TEST_COMPLETE"
         nj = lab.inventory(NJ)
-        assert {v.name: v.power_state for v in nj.vms} == {f"{n}-test": "poweredOn" for n in VMS}
-        assert nj.vm("mail04-test").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
-        assert nj.vm("mail04-test").folder == "Mail"
+        # SRM's test VMs take their placeholders' place under the VMs' own names (not placeholders any more).
+        assert {v.name: v.power_state for v in nj.vms} == dict.fromkeys(VMS, "poweredOn")
+        assert not any(v.is_placeholder for v in nj.vms)
+        assert nj.vm("mail04").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
+        assert nj.vm("mail04").folder == "Mail"
         assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
         site.srm.cleanup_plan(plan_id)
         assert site.srm.plan(plan_id).status == "READY_STATE"
