@@ -70,12 +70,20 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
 
 
 def reprotected(world: World, plan: SimPlan) -> bool:
-    """Whether an earlier reprotect of ``plan`` already reversed it: every VM of its groups is replicated
-    from the plan's protected site by a replication that is not a recovered one."""
+    """Whether an earlier reprotect of ``plan`` already reversed it and failed after (at the placeholders):
+    the plan is INCOMPLETE_REPROTECT and every VM of its groups is replicated from the plan's protected site
+    by a live replication (not one a recovery stopped)."""
     vms = plan_vms(world, plan)
-    return bool(vms) and all(
-        (r := world.replication_of_vm(vm.id)) is not None and r.source_site == plan.protected_site and not r.recovered
-        for vm, _ in vms
+    return (
+        plan.status == "INCOMPLETE_REPROTECT"
+        and bool(vms)
+        and all(
+            (r := world.replication_of_vm(vm.id)) is not None
+            and r.source_site == plan.protected_site
+            and not r.recovered
+            and r.status not in vr.INACTIVE
+            for vm, _ in vms
+        )
     )
 
 

@@ -371,5 +371,7 @@ def _rerun_recovery(
             f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery from its first step"
         )
     run.finish()
+    with world.lock:  # as a first run ends: the replications stopped again are RECOVERED
+        vr.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
     set_groups(world, plan, "RECOVERED")
     return _recovered_status(world, plan, planned, touch_protected)
