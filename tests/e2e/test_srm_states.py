@@ -1,0 +1,131 @@
+"""SRM's group and plan states on the lab (issue 21, points 1, 5 and 6): srmctl's preflight stops, before
+anything is destroyed, where SRM would refuse a later step, and a recovery that fails half-way is resumed by
+running the plan again. Each test runs inside ``nothing_lost`` (tests/fixtures/invariants.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from edge import dr_sites
+from invariants import UNCHANGED, nothing_lost
+from labstate import ALL_VMS, inventory
+from labstate import snapshot as whole_state
+
+from srmctl.cli.main import cli
+from srmctl.labkit.topology import Topology, load_topology
+
+sys.path.insert(0, str(Path(__file__).parent))  # the end-state checks of the sibling e2e module
+from test_failback_e2e import (  # noqa: E402
+    AWAY,
+    HOME,
+    PLAN,
+    PLANNED,
+    assert_end_state,
+    dr_state,
+    failback_runbook,
+    scenario_lab,
+    srmsim,
+    take_baseline,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
+
+SHARING = "Web only"
+
+
+def shared_topology() -> Topology:
+    """The default lab plus a second plan, "Web only", holding "VR web" with metadata of its own."""
+    data: dict[str, Any] = load_topology().model_dump()
+    data["recovery_plans"].append(
+        {"name": SHARING, "protection_groups": ["VR web"], "vms": {"web01": {"priority": "P1"}}}
+    )
+    return Topology.model_validate(data)
+
+
+def failback(runbook: Path, lab_dir: str, home: Path, *extra: str) -> Any:
+    return CliRunner().invoke(
+        cli, ["failback", str(runbook), "--lab", lab_dir, "--yes", "-o", "json", *extra], env={"SRMCTL_HOME": str(home)}
+    )
+
+
+def resume(run_id: str, home: Path) -> Any:
+    return CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"], env={"SRMCTL_HOME": str(home)})
+
+
+def only_run(home: Path) -> str:
+    (run,) = [d.name for d in (home / "runs").iterdir() if d.is_dir()]
+    return run
+
+
+def plan_and_groups(lab_dir: str) -> tuple[str, dict[str, str]]:
+    with dr_sites(lab_dir, [AWAY]) as dr:
+        srm = dr[AWAY].srm
+        return str(srm.plan_by_name(PLAN).status), {g.name: str(g.status) for g in srm.groups()}
+
+
+def test_a_group_shared_with_another_plan_is_refused_naming_that_plan(tmp_path: Path) -> None:
+    """Rebuilding "VR web" would take it out of "Web only" (SRM refuses to delete a group another plan holds,
+    after the detach and the orphans' unregistration): preflight names the plan and nothing changes."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    lab = scenario_lab(tmp_path / "lab", PLANNED, shared_topology())
+    with lab as config, nothing_lost(config, rb, tmp_path, UNCHANGED):
+        before = (whole_state(config), dr_state(config))
+        result = failback(rb, config.directory, tmp_path / "home")
+        assert result.exit_code == 4, result.output
+        message = json.loads(result.output)["error"]["message"]
+        assert "preflight.check" in message and "VR web" in message and repr(SHARING) in message, message
+        assert (whole_state(config), dr_state(config)) == before
+
+
+def test_a_failed_cleanup_leaves_the_groups_testing_preflight_refuses_then_the_failback_completes(
+    tmp_path: Path,
+) -> None:
+    """SRM: "If cleanup fails, the group goes to the Testing state" and the plan is CLEANUP_INCOMPLETE ("After
+    fixing the issues, press Cleanup"). srmctl stops, refuses to go on while SRM is in that state, and once the
+    operator's cleanup succeeded the resumed failback completes."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        srmsim(config).fail_task("Cleanup recovery plan*", message="storage exploded")
+        first = failback(rb, config.directory, home)
+        assert first.exit_code == 4 and "plan.cleanup" in first.output, first.output
+        run_id = only_run(home)
+        assert plan_and_groups(config.directory) == ("CLEANUP_INCOMPLETE", {"VR mail": "TESTING", "VR web": "TESTING"})
+        before = (whole_state(config), dr_state(config))
+        refused = resume(run_id, home)
+        assert refused.exit_code == 4, refused.output
+        message = json.loads(refused.output)["error"]["message"]
+        assert "preflight.check" in message and "CLEANUP_INCOMPLETE" in message, message
+        assert "VR mail" in message and "VR web" in message and "TESTING" in message, message
+        assert (whole_state(config), dr_state(config)) == before
+        with dr_sites(config.directory, [AWAY]) as dr:  # the operator cleans up in SRM
+            dr[AWAY].srm.cleanup_plan(dr[AWAY].srm.plan_by_name(PLAN).id)
+        done = resume(run_id, home)
+        assert done.exit_code == 0, done.output
+        assert_end_state(config, baseline, full=False)
+
+
+def test_a_recovery_failing_half_way_is_resumed_by_running_the_plan_again(tmp_path: Path) -> None:
+    """web02 fails in the migration home; SRM recovers the others (INCOMPLETE_RECOVERY: "Virtual machines that
+    have already been successfully recovered will not be affected by running the recovery again"). Resume runs
+    the plan again: one VM per name at home, and the end state."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        srmsim(config).fail_task("Recover VM web02", message="no host can run it")
+        first = failback(rb, config.directory, home)
+        assert first.exit_code == 4 and "plan.migrate" in first.output and "web02" in first.output, first.output
+        at_home = Counter(v.name for v in inventory(config, HOME).vms if not v.is_placeholder)
+        assert at_home == Counter(n for n in ALL_VMS if n != "web02"), at_home
+        done = resume(only_run(home), home)
+        assert done.exit_code == 0, done.output
+        assert_end_state(config, baseline, full=False)
+        assert Counter(v.name for v in inventory(config, HOME).vms) == Counter(ALL_VMS)
