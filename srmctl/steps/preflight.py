@@ -8,6 +8,7 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import plan_not_found
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
+from srmctl.steps.srm_states import state_problems
 from srmctl.steps.vms import describe, matching
 
 
@@ -55,6 +56,7 @@ class PreflightCheck(Step):
             # words (groups.delete, say, would refuse groups "used by another plan").
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
             problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
+            problems += [] if missing else state_problems(ctx)  # SRM states a later step would be refused in
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}

@@ -1,0 +1,97 @@
+"""SRM states in which a later step of the failback would be refused (issue 21): ``preflight.check`` lists
+every one of them before anything is destroyed (docs/architecture.md, "SRM's states").
+
+- A protection group in Testing, Test Complete or Cleaning Up: "You cannot edit the group" (VLSR 9.0,
+  "Protection Group States"), so it can be neither detached nor deleted; "If cleanup fails, the group goes
+  to the Testing state".
+- The plan PROTECTION_GROUPS_IN_USE ("in use by another recovery plan that is either currently running or
+  in the Test Complete state"), PARTIAL_RECOVERY ("Some of the protection groups in this plan have been
+  recovered by another recovery plan") or CLEANUP_INCOMPLETE ("After fixing the issues, press Cleanup to
+  run the cleanup operation again"): SRM runs none of the plan's later steps, and the remedy is the
+  operator's.
+- A group the failback rebuilds that another recovery plan holds too: deleting it would take it out of that
+  plan (SRM refuses to delete a group a plan holds, after the steps before have run).
+
+The run's own test is not a problem: while the plan, already attached in the failback direction, is being
+tested or waits for its cleanup, ``plan.test`` and ``plan.cleanup`` carry it on.
+"""
+
+from __future__ import annotations
+
+from srmctl.adapters.dr.models import GroupStatus, PlanStatus, ProtectionGroup, RecoveryPlan, text
+from srmctl.steps.context import StepContext
+from srmctl.steps.dr_state import recovery_plan, status_of, vm_names
+
+#: Group states in which SRM does not edit or delete a group ("Protection Group States").
+GROUPS_HELD = frozenset({GroupStatus.TESTING, GroupStatus.TEST_COMPLETE, GroupStatus.CLEANING_UP})
+#: Plan states in which SRM runs none of the failback's plan steps, with what the operator does about them.
+PLANS_REFUSED: dict[str, str] = {
+    PlanStatus.PROTECTION_GROUPS_IN_USE.value: "another recovery plan's test or run holds its protection groups; "
+    "let that run finish (or clean its test up) in SRM first",
+    PlanStatus.PARTIAL_RECOVERY.value: "another recovery plan recovered some of its protection groups; run the "
+    "recovery of this plan in SRM (or take those groups out of it) first",
+    PlanStatus.CLEANUP_INCOMPLETE.value: "its test cleanup failed; fix the cause and run the cleanup again in SRM",
+}
+#: A stale group: its VMs were recovered to the other site (the failback deletes and rebuilds it).
+RECOVERED = frozenset({GroupStatus.RECOVERED, GroupStatus.PARTIALLY_RECOVERED})
+#: The plan's own test (in the failback direction), which plan.test and plan.cleanup carry on.
+OWN_TEST = frozenset(
+    {
+        PlanStatus.TEST_IN_PROGRESS,
+        PlanStatus.TEST_COMPLETE,
+        PlanStatus.TEST_INTERRUPTED,
+        PlanStatus.CLEANUP_IN_PROGRESS,
+        PlanStatus.WAITING_FOR_USER_INPUT,
+        PlanStatus.CANCEL_IN_PROGRESS,
+    }
+)
+
+
+def state_problems(ctx: StepContext, others_named: frozenset[str] = frozenset()) -> list[str]:
+    """Every SRM state that would stop a later step, one line each (empty: none). ``others_named``: other
+    recovery plans the runbook names, whose shared groups the failback may rebuild."""
+    plan = recovery_plan(ctx)
+    if plan is None:
+        return []  # preflight says so in its own words
+    problems = []
+    if status_of(plan) in PLANS_REFUSED:
+        problems.append(f"recovery plan {plan.name!r} is {status_of(plan)}: {PLANS_REFUSED[status_of(plan)]}")
+    own_test = plan.protected_vc_guid == ctx.sides.running_guid and plan.status in OWN_TEST
+    for group in touched_groups(ctx, plan):
+        if group.status in GROUPS_HELD and not own_test:
+            problems.append(
+                f"protection group {group.name!r} is {text(group.status)}: SRM neither edits nor deletes a group "
+                "while a test holds it; clean that test up in SRM first"
+            )
+    problems += shared_problems(ctx, plan, others_named)
+    return problems
+
+
+def touched_groups(ctx: StepContext, plan: RecoveryPlan) -> list[ProtectionGroup]:
+    """The plan's groups, and the groups protected at the site the VMs left that hold a runbook VM (stale
+    groups already out of the plan): what the failback detaches, deletes or runs."""
+    srm = ctx.sides.dr.srm
+    names = set(vm_names(ctx))
+    found = {g.id: g for g in srm.plan_groups(plan.id)}
+    for group in srm.groups():
+        stale = group.id not in found and group.protected_vc_guid == ctx.sides.home_guid
+        if stale and {vm.name for vm in srm.group_vms(group.id)} & names:
+            found[group.id] = group
+    return sorted(found.values(), key=lambda g: g.name)
+
+
+def shared_problems(ctx: StepContext, plan: RecoveryPlan, others_named: frozenset[str]) -> list[str]:
+    """Groups of the old direction (the ones the failback deletes) that another plan holds too."""
+    srm = ctx.sides.dr.srm
+    problems = []
+    for group in touched_groups(ctx, plan):
+        if group.protected_vc_guid != ctx.sides.home_guid or group.status not in RECOVERED:
+            continue  # not a stale group of the failover (rebuilt already, or protecting home again)
+        others = sorted({p.name for p in srm.group_plans(group.id)} - {plan.name} - others_named)
+        if others:
+            problems.append(
+                f"protection group {group.name!r} is also in recovery plan(s) {', '.join(map(repr, others))}: "
+                "rebuilding it would take it out of them; fail those plans back in the same run or move the "
+                "group out of them in SRM first"
+            )
+    return problems
