@@ -17,6 +17,7 @@ from invariants import UNCHANGED, nothing_lost
 from labstate import ALL_VMS, inventory
 from labstate import snapshot as whole_state
 
+from srmctl.adapters.dr.models import text
 from srmctl.cli.main import cli
 from srmctl.labkit.topology import Topology, load_topology
 
@@ -66,7 +67,7 @@ def only_run(home: Path) -> str:
 def plan_and_groups(lab_dir: str) -> tuple[str, dict[str, str]]:
     with dr_sites(lab_dir, [AWAY]) as dr:
         srm = dr[AWAY].srm
-        return str(srm.plan_by_name(PLAN).status), {g.name: str(g.status) for g in srm.groups()}
+        return text(srm.plan_by_name(PLAN).status) or "", {g.name: text(g.status) or "" for g in srm.groups()}
 
 
 def test_a_group_shared_with_another_plan_is_refused_naming_that_plan(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_a_failed_cleanup_leaves_the_groups_testing_preflight_refuses_then_the_f
         assert "preflight.check" in message and "CLEANUP_INCOMPLETE" in message, message
         assert "VR mail" in message and "VR web" in message and "TESTING" in message, message
         assert (whole_state(config), dr_state(config)) == before
-        with dr_sites(config.directory, [AWAY]) as dr:  # the operator cleans up in SRM
+        with dr_sites(config.directory, [AWAY, HOME]) as dr:  # the operator cleans up in SRM
             dr[AWAY].srm.cleanup_plan(dr[AWAY].srm.plan_by_name(PLAN).id)
         done = resume(run_id, home)
         assert done.exit_code == 0, done.output
