@@ -8,7 +8,7 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import plan_not_found
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
-from srmctl.steps.srm_states import state_problems
+from srmctl.steps.srm_states import state_problems, testing_at_home
 from srmctl.steps.vms import describe, matching
 
 
@@ -60,10 +60,12 @@ class PreflightCheck(Step):
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
+        test_vms = testing_at_home(ctx)  # the VMs' namesakes at the target are SRM's test VMs
         for vm in runbook.vms:
             live = matching(source, vm)
-            home = [r for r in matching(target, vm) if r.powered_on]
-            if not live and len(matching(target, vm)) == 1:
+            at_home = () if test_vms else matching(target, vm)
+            home = [r for r in at_home if r.powered_on]
+            if not live and len(at_home) == 1:
                 continue  # already home (powered off too: SRM recovers DO_NOT_POWER_ON VMs powered off)
             if not live:
                 problems.append(
@@ -75,7 +77,7 @@ class PreflightCheck(Step):
                     f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
                     f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook"
                 )
-            stale = matching(target, vm)
+            stale = at_home
             if len(stale) > 1:
                 problems.append(
                     f"VM {describe(vm)} has {len(stale)} copies at {ctx.target} "

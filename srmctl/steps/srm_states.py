@@ -32,6 +32,17 @@ PLANS_REFUSED: dict[str, str] = {
     "recovery of this plan in SRM (or take those groups out of it) first",
     PlanStatus.CLEANUP_INCOMPLETE.value: "its test cleanup failed; fix the cause and run the cleanup again in SRM",
 }
+#: Plan states of a test (or its cleanup) under way or left to clean up.
+TESTING = frozenset(
+    {
+        PlanStatus.TEST_IN_PROGRESS,
+        PlanStatus.TEST_COMPLETE,
+        PlanStatus.TEST_INTERRUPTED,
+        PlanStatus.CLEANUP_IN_PROGRESS,
+        PlanStatus.CLEANUP_INCOMPLETE,
+        PlanStatus.CLEANUP_INTERRUPTED,
+    }
+)
 #: A stale group: its VMs were recovered to the other site (the failback deletes and rebuilds it).
 RECOVERED = frozenset({GroupStatus.RECOVERED, GroupStatus.PARTIALLY_RECOVERED})
 #: The plan's own test (in the failback direction), which plan.test and plan.cleanup carry on.
@@ -95,3 +106,22 @@ def shared_problems(ctx: StepContext, plan: RecoveryPlan, others_named: frozense
                 "group out of them in SRM first"
             )
     return problems
+
+
+def testing_at_home(ctx: StepContext) -> bool:
+    """Whether the runbook's plan is being tested (or waits for its cleanup) with ``ctx.target``, where the
+    VMs go home, as its recovery site: SRM's test VMs are registered there under the VMs' own names, in
+    their placeholders' place ("Site Recovery Manager replaces the placeholder with the recovered virtual
+    machine", SRM administration, "About Placeholder Virtual Machines"). Such a VM is neither an orphan nor
+    the VM at home, and only the plan's state tells them apart. False when SRM is not part of the run."""
+    if ctx.source not in ctx.dr_sites:
+        return False
+    plan = recovery_plan(ctx)
+    if plan is None or plan.recovery_vc_guid != ctx.sides.home_guid:
+        return False
+    if plan.status in TESTING:
+        return True
+    # Waiting at a prompt, or being cancelled: a test when its VMs say so (a recovery's say RECOVERY_*).
+    return plan.status in OWN_TEST and any(
+        (text(vm.status) or "").startswith(("TEST_", "CLEANUP_")) for vm in ctx.sides.dr.srm.plan_vms(plan.id)
+    )

@@ -130,3 +130,26 @@ def test_a_recovery_failing_half_way_is_resumed_by_running_the_plan_again(tmp_pa
         assert done.exit_code == 0, done.output
         assert_end_state(config, baseline, full=False)
         assert Counter(v.name for v in inventory(config, HOME).vms) == Counter(ALL_VMS)
+
+
+def test_srms_test_vms_at_home_are_neither_orphans_nor_the_vms_at_home(tmp_path: Path) -> None:
+    """SRM tests the plan home by registering each VM's test VM under the VM's name in its placeholder's place.
+    Stopped there (TEST_COMPLETE), a new run must not take those VMs for orphans to unregister, nor for VMs
+    that are home; it cleans the test up and completes."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        first = failback(rb, config.directory, home, "--until", "plan.test")
+        assert first.exit_code == 0, first.output
+        at_home = inventory(config, HOME)
+        assert {v.name for v in at_home.vms if not v.is_placeholder and v.powered_on} == set(ALL_VMS)
+        dry = CliRunner().invoke(
+            cli, ["plan", str(rb), "--lab", config.directory, "-o", "json"], env={"SRMCTL_HOME": str(home)}
+        )
+        assert dry.exit_code == 0, dry.output
+        steps = {s["step"]: s["actions"] for s in json.loads(dry.output)["result"]["steps"]}
+        assert steps["orphans.unregister"] == [] and steps["plan.test"] == [], steps
+        again = failback(rb, config.directory, home)
+        assert again.exit_code == 0, again.output
+        assert_end_state(config, baseline, full=False)
