@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from labstate import snapshot as whole_state
 
 from srmctl.adapters.dr.models import text
 from srmctl.cli.main import cli
+from srmctl.errors import Aborted
 from srmctl.labkit.topology import Topology, load_topology
 
 sys.path.insert(0, str(Path(__file__).parent))  # the end-state checks of the sibling e2e module
+import edge  # noqa: E402
 from test_failback_e2e import (  # noqa: E402
     AWAY,
     HOME,
@@ -152,4 +156,47 @@ def test_srms_test_vms_at_home_are_neither_orphans_nor_the_vms_at_home(tmp_path:
         assert steps["orphans.unregister"] == [] and steps["plan.test"] == [], steps
         again = failback(rb, config.directory, home)
         assert again.exit_code == 0, again.output
+        assert_end_state(config, baseline, full=False)
+
+
+def test_a_test_the_operator_cancels_in_srm_stops_srmctl_as_their_decision(tmp_path: Path) -> None:
+    """The operator cancels srmctl's test recovery in SRM: the task ends CANCELLED (the spec's Task.status), and
+    srmctl stops as aborted (exit 130's outcome), naming the cancel, not as a failed step. Once the operator
+    cleaned the test up, the resumed failback completes."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        srmsim(config).slow_tasks("Test recovery plan*", factor=100)  # about 2 s per plan step
+        ended: list[BaseException] = []
+
+        def failback_in_process() -> None:
+            try:
+                edge.start(rb, config.directory, home, confirm=lambda _plan: True)
+            except BaseException as error:  # noqa: BLE001 - the run's end, checked below
+                ended.append(error)
+
+        run = threading.Thread(target=failback_in_process)
+        run.start()
+        try:
+            with dr_sites(config.directory, [AWAY, HOME]) as dr:
+                srm = dr[AWAY].srm
+                deadline = time.monotonic() + 60
+                while text(srm.plan_by_name(PLAN).status) != "TEST_IN_PROGRESS":
+                    assert time.monotonic() < deadline and run.is_alive(), "the test never started"
+                    time.sleep(0.1)
+                srm.cancel_plan(srm.plan_by_name(PLAN).id)
+        finally:
+            run.join(120)
+        (error,) = ended
+        assert isinstance(error, Aborted), repr(error)
+        assert "test of recovery plan VR Failover was cancelled in SRM" in error.message
+        events = [json.loads(line) for line in (home / "runs" / only_run(home) / "events.jsonl").open()]
+        assert events[-1]["kind"] == "run_finished" and events[-1]["outcome"] == "aborted", events[-1]
+        plan_status, groups = plan_and_groups(config.directory)
+        assert set(groups.values()) == {"TESTING"}, (plan_status, groups)
+        with dr_sites(config.directory, [AWAY, HOME]) as dr:  # the operator cleans the partial test up
+            dr[AWAY].srm.cleanup_plan(dr[AWAY].srm.plan_by_name(PLAN).id)
+        done = resume(only_run(home), home)
+        assert done.exit_code == 0, done.output
         assert_end_state(config, baseline, full=False)
