@@ -60,7 +60,10 @@ class PreflightCheck(Step):
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
-        test_vms = testing_at_home(ctx)  # the VMs' namesakes at the target are SRM's test VMs
+        # Powered-on namesakes at the target of VMs that run at the source may be SRM's test VMs (asked only then).
+        test_vms = any(
+            matching(source, vm) and any(r.powered_on for r in matching(target, vm)) for vm in runbook.vms
+        ) and testing_at_home(ctx)
         for vm in runbook.vms:
             live = matching(source, vm)
             at_home = () if test_vms else matching(target, vm)

@@ -68,13 +68,21 @@ def state_problems(ctx: StepContext, others_named: frozenset[str] = frozenset())
     if status_of(plan) in PLANS_REFUSED:
         problems.append(f"recovery plan {plan.name!r} is {status_of(plan)}: {PLANS_REFUSED[status_of(plan)]}")
     own_test = plan.protected_vc_guid == ctx.sides.running_guid and plan.status in OWN_TEST
+    srm = ctx.sides.dr.srm
     for group in touched_groups(ctx, plan):
         if group.status in GROUPS_HELD and not own_test:
             problems.append(
                 f"protection group {group.name!r} is {text(group.status)}: SRM neither edits nor deletes a group "
                 "while a test holds it; clean that test up in SRM first"
             )
-    problems += shared_problems(ctx, plan, others_named)
+        # A stale group of the failover (the failback deletes it) that another plan holds too.
+        if group.protected_vc_guid == ctx.sides.home_guid and group.status in RECOVERED:
+            others = sorted({p.name for p in srm.group_plans(group.id)} - {plan.name} - others_named)
+            if others:
+                problems.append(
+                    f"protection group {group.name!r} is also in recovery plan(s) {', '.join(map(repr, others))}: "
+                    "rebuilding it would take it out of them; move the group out of them in SRM first"
+                )
     return problems
 
 
@@ -89,23 +97,6 @@ def touched_groups(ctx: StepContext, plan: RecoveryPlan) -> list[ProtectionGroup
         if stale and {vm.name for vm in srm.group_vms(group.id)} & names:
             found[group.id] = group
     return sorted(found.values(), key=lambda g: g.name)
-
-
-def shared_problems(ctx: StepContext, plan: RecoveryPlan, others_named: frozenset[str]) -> list[str]:
-    """Groups of the old direction (the ones the failback deletes) that another plan holds too."""
-    srm = ctx.sides.dr.srm
-    problems = []
-    for group in touched_groups(ctx, plan):
-        if group.protected_vc_guid != ctx.sides.home_guid or group.status not in RECOVERED:
-            continue  # not a stale group of the failover (rebuilt already, or protecting home again)
-        others = sorted({p.name for p in srm.group_plans(group.id)} - {plan.name} - others_named)
-        if others:
-            problems.append(
-                f"protection group {group.name!r} is also in recovery plan(s) {', '.join(map(repr, others))}: "
-                "rebuilding it would take it out of them; fail those plans back in the same run or move the "
-                "group out of them in SRM first"
-            )
-    return problems
 
 
 def testing_at_home(ctx: StepContext) -> bool:
