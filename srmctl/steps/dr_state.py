@@ -65,23 +65,25 @@ def is_missing(error: DrApiError) -> bool:
 # --- recovery plan and protection groups -----------------------------------------------------------------
 
 
-def recovery_plan(ctx: StepContext) -> RecoveryPlan | None:
+def recovery_plan(ctx: StepContext, plans: list[RecoveryPlan] | None = None) -> RecoveryPlan | None:
+    """The runbook's recovery plan (None when there is none), from ``plans`` when the caller listed them."""
     name = ctx.runbook.recovery_plan.name
-    found = [p for p in ctx.sides.dr.srm.plans() if p.name == name]
+    found = [p for p in (ctx.sides.dr.srm.plans() if plans is None else plans) if p.name == name]
     if len(found) > 1:
         raise Ambiguous(f"recovery plan {name!r}", [p.id for p in found])
     return found[0] if found else None
 
 
-def plan_not_found(dr: DrSite, site: str, name: str) -> str | None:
+def plan_not_found(dr: DrSite, site: str, name: str, plans: list[RecoveryPlan] | None = None) -> str | None:
     """Why the runbook's recovery plan cannot be used, when SRM at ``site`` has no plan called ``name``
-    (listing those it has, as a typo is the usual cause); None when it exists."""
-    plans = sorted(p.name for p in dr.srm.plans())
-    if name in plans:
+    (listing those it has, as a typo is the usual cause); None when it exists. ``plans``: SRM's listing,
+    when the caller has it."""
+    names = sorted(p.name for p in (dr.srm.plans() if plans is None else plans))
+    if name in names:
         return None
     return (
         f"recovery plan {name!r} not found at {site} (recovery_plan.name); plans there: "
-        f"{', '.join(repr(p) for p in plans) or 'none'}"
+        f"{', '.join(repr(p) for p in names) or 'none'}"
     )
 
 

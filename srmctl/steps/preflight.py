@@ -54,9 +54,10 @@ class PreflightCheck(Step):
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
-            missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
+            plans = ctx.sides.dr.srm.plans()  # one listing for both checks
+            missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name, plans)
             problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
-            problems += [] if missing else state_problems(ctx)  # SRM states a later step would be refused in
+            problems += [] if missing else state_problems(ctx, plans)  # SRM states a later step would refuse
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}

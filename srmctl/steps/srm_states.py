@@ -18,9 +18,9 @@ tested or waits for its cleanup, ``plan.test`` and ``plan.cleanup`` carry it on.
 
 from __future__ import annotations
 
-from srmctl.adapters.dr.models import GroupStatus, PlanStatus, ProtectionGroup, RecoveryPlan, text
+from srmctl.adapters.dr.models import GroupStatus, PlanStatus, RecoveryPlan, text
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import recovery_plan, status_of, vm_names
+from srmctl.steps.dr_state import recovery_plan, status_of
 
 #: Group states in which SRM does not edit or delete a group ("Protection Group States").
 GROUPS_HELD = frozenset({GroupStatus.TESTING, GroupStatus.TEST_COMPLETE, GroupStatus.CLEANING_UP})
@@ -58,10 +58,10 @@ OWN_TEST = frozenset(
 )
 
 
-def state_problems(ctx: StepContext, others_named: frozenset[str] = frozenset()) -> list[str]:
-    """Every SRM state that would stop a later step, one line each (empty: none). ``others_named``: other
-    recovery plans the runbook names, whose shared groups the failback may rebuild."""
-    plan = recovery_plan(ctx)
+def state_problems(ctx: StepContext, plans: list[RecoveryPlan]) -> list[str]:
+    """Every SRM state that would stop a later step, one line each (empty: none). ``plans``: SRM's listing of
+    the plans."""
+    plan = recovery_plan(ctx, plans)
     if plan is None:
         return []  # preflight says so in its own words
     problems = []
@@ -69,34 +69,29 @@ def state_problems(ctx: StepContext, others_named: frozenset[str] = frozenset())
         problems.append(f"recovery plan {plan.name!r} is {status_of(plan)}: {PLANS_REFUSED[status_of(plan)]}")
     own_test = plan.protected_vc_guid == ctx.sides.running_guid and plan.status in OWN_TEST
     srm = ctx.sides.dr.srm
-    for group in touched_groups(ctx, plan):
+    groups = srm.plan_groups(plan.id)
+    for group in groups:
         if group.status in GROUPS_HELD and not own_test:
             problems.append(
                 f"protection group {group.name!r} is {text(group.status)}: SRM neither edits nor deletes a group "
                 "while a test holds it; clean that test up in SRM first"
             )
-        # A stale group of the failover (the failback deletes it) that another plan holds too.
-        if group.protected_vc_guid == ctx.sides.home_guid and group.status in RECOVERED:
-            others = sorted({p.name for p in srm.group_plans(group.id)} - {plan.name} - others_named)
-            if others:
-                problems.append(
-                    f"protection group {group.name!r} is also in recovery plan(s) {', '.join(map(repr, others))}: "
-                    "rebuilding it would take it out of them; move the group out of them in SRM first"
-                )
+    # The failover's stale groups (the failback deletes them) that another plan holds too. (A stale group
+    # already out of this plan is refused by groups.delete, naming the plans that hold it.)
+    stale = {g.id: g for g in groups if g.protected_vc_guid == ctx.sides.home_guid and g.status in RECOVERED}
+    holders: dict[str, list[str]] = {}
+    for other in plans:  # one call per other plan (none for the usual plan of its own)
+        if stale and other.id != plan.id:
+            for group in srm.plan_groups(other.id):
+                if group.id in stale:
+                    holders.setdefault(group.id, []).append(other.name)
+    for group_id, names in sorted(holders.items(), key=lambda item: stale[item[0]].name):
+        problems.append(
+            f"protection group {stale[group_id].name!r} is also in recovery plan(s) "
+            f"{', '.join(map(repr, sorted(names)))}: rebuilding it would take it out of them; move the group "
+            "out of them in SRM first"
+        )
     return problems
-
-
-def touched_groups(ctx: StepContext, plan: RecoveryPlan) -> list[ProtectionGroup]:
-    """The plan's groups, and the groups protected at the site the VMs left that hold a runbook VM (stale
-    groups already out of the plan): what the failback detaches, deletes or runs."""
-    srm = ctx.sides.dr.srm
-    names = set(vm_names(ctx))
-    found = {g.id: g for g in srm.plan_groups(plan.id)}
-    for group in srm.groups():
-        stale = group.id not in found and group.protected_vc_guid == ctx.sides.home_guid
-        if stale and {vm.name for vm in srm.group_vms(group.id)} & names:
-            found[group.id] = group
-    return sorted(found.values(), key=lambda g: g.name)
 
 
 def testing_at_home(ctx: StepContext) -> bool:
