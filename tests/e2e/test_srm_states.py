@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from labstate import snapshot as whole_state
 from srmctl.adapters.dr.models import text
 from srmctl.cli.main import cli
 from srmctl.errors import Aborted
+from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import Topology, load_topology
 
 sys.path.insert(0, str(Path(__file__).parent))  # the end-state checks of the sibling e2e module
@@ -31,6 +34,7 @@ from test_failback_e2e import (  # noqa: E402
     HOME,
     PLAN,
     PLANNED,
+    Baseline,
     assert_end_state,
     dr_state,
     failback_runbook,
@@ -74,6 +78,20 @@ def plan_and_groups(lab_dir: str) -> tuple[str, dict[str, str]]:
         return text(srm.plan_by_name(PLAN).status) or "", {g.name: text(g.status) or "" for g in srm.groups()}
 
 
+@contextmanager
+def failback_stopped(tmp_path: Path, step: str, task_fault: str) -> Iterator[tuple[LabConfig, Path, Baseline, Any]]:
+    """A planned-migration lab inside ``nothing_lost``, and a failback that ``step`` stopped (exit 4) because
+    srmsim failed the task matching ``task_fault``: the lab, the srmctl home, the baseline, the CLI result."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        srmsim(config).fail_task(task_fault, message="injected")
+        first = failback(rb, config.directory, home)
+        assert first.exit_code == 4 and step in first.output, first.output
+        yield config, home, baseline, first
+
+
 def test_a_group_shared_with_another_plan_is_refused_naming_that_plan(tmp_path: Path) -> None:
     """Rebuilding "VR web" would take it out of "Web only" (SRM refuses to delete a group another plan holds,
     after the detach and the orphans' unregistration): preflight names the plan and nothing changes."""
@@ -94,13 +112,7 @@ def test_a_failed_cleanup_leaves_the_groups_testing_preflight_refuses_then_the_f
     """SRM: "If cleanup fails, the group goes to the Testing state" and the plan is CLEANUP_INCOMPLETE ("After
     fixing the issues, press Cleanup"). srmctl stops, refuses to go on while SRM is in that state, and once the
     operator's cleanup succeeded the resumed failback completes."""
-    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
-    home = tmp_path / "home"
-    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
-        baseline = take_baseline(config, tmp_path)
-        srmsim(config).fail_task("Cleanup recovery plan*", message="storage exploded")
-        first = failback(rb, config.directory, home)
-        assert first.exit_code == 4 and "plan.cleanup" in first.output, first.output
+    with failback_stopped(tmp_path, "plan.cleanup", "Cleanup recovery plan*") as (config, home, baseline, _):
         run_id = only_run(home)
         assert plan_and_groups(config.directory) == ("CLEANUP_INCOMPLETE", {"VR mail": "TESTING", "VR web": "TESTING"})
         before = (whole_state(config), dr_state(config))
@@ -121,13 +133,8 @@ def test_a_recovery_failing_half_way_is_resumed_by_running_the_plan_again(tmp_pa
     """web02 fails in the migration home; SRM recovers the others (INCOMPLETE_RECOVERY: "Virtual machines that
     have already been successfully recovered will not be affected by running the recovery again"). Resume runs
     the plan again: one VM per name at home, and the end state."""
-    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
-    home = tmp_path / "home"
-    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
-        baseline = take_baseline(config, tmp_path)
-        srmsim(config).fail_task("Recover VM web02", message="no host can run it")
-        first = failback(rb, config.directory, home)
-        assert first.exit_code == 4 and "plan.migrate" in first.output and "web02" in first.output, first.output
+    with failback_stopped(tmp_path, "plan.migrate", "Recover VM web02") as (config, home, baseline, first):
+        assert "web02: VM web02: injected" in first.output, first.output
         at_home = Counter(v.name for v in inventory(config, HOME).vms if not v.is_placeholder)
         assert at_home == Counter(n for n in ALL_VMS if n != "web02"), at_home
         done = resume(only_run(home), home)
