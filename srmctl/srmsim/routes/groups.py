@@ -61,7 +61,7 @@ def group_vms(req: SimRequest) -> Reply:
 @ROUTES.get("/{group_id}/vms/{vm_id}")
 def group_vm(req: SimRequest) -> Reply:
     group = req.world.group(req.args["group_id"])
-    placeholders.check_deleted(req.world, [group.id])
+    placeholders.check_deleted(req.world, [group.id], only=req.args["vm_id"])
     return entity(render.group_vm(req.world, group, req.world.group_member(group.id, req.args["vm_id"])))
 
 
