@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from srmctl.adapters.dr.models import ProtectionGroup, RecoveryPlan
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import plan_not_found
+from srmctl.steps.dr_state import plan_not_found, recovery_plan
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
 from srmctl.steps.srm_states import state_problems, testing_at_home
@@ -54,10 +55,16 @@ class PreflightCheck(Step):
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
-            plans = ctx.sides.dr.srm.plans()  # one listing for both checks
+            # One listing of the plans and one of the plan's groups serve every check below.
+            plans = ctx.sides.dr.srm.plans()
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name, plans)
-            problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
-            problems += [] if missing else state_problems(ctx, plans)  # SRM states a later step would refuse
+            if missing:
+                problems.append(missing)
+            else:
+                plan = recovery_plan(ctx, plans)
+                in_plan = ctx.sides.dr.srm.plan_groups(plan.id) if plan is not None else []
+                problems += [left] if (left := left_behind(ctx, (plan, in_plan))) else []
+                problems += state_problems(ctx, plans, in_plan)  # SRM states a later step would be refused in
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
@@ -104,14 +111,16 @@ class PreflightCheck(Step):
         return problems + placement_problems(ctx, runbook.vms)
 
 
-def left_behind(ctx: StepContext) -> str | None:
+def left_behind(
+    ctx: StepContext, live_plan: tuple[RecoveryPlan | None, list[ProtectionGroup]] | None = None
+) -> str | None:
     """Why a runbook covering only part of its recovery plan is refused (None when it covers all of it).
 
     SRM runs a plan only while all its protection groups protect the same direction, so a failback of some of
     its groups would flip them and then fail to put them back into the plan beside the groups left behind
     (docs/runbook.md, "A plan is failed back whole"). Refusing here, before anything changes, keeps the plan
     whole."""
-    recorded = recorded_groups(ctx)
+    recorded = recorded_groups(ctx, live_plan)
     listed = set(ctx.runbook.vm_names)
     behind = {name: sorted(set(info.vms) - listed) for name, info in sorted((recorded or {}).items())}
     behind = {name: vms for name, vms in behind.items() if vms}

@@ -18,7 +18,7 @@ tested or waits for its cleanup, ``plan.test`` and ``plan.cleanup`` carry it on.
 
 from __future__ import annotations
 
-from srmctl.adapters.dr.models import GroupStatus, PlanStatus, RecoveryPlan, text
+from srmctl.adapters.dr.models import GroupStatus, PlanStatus, ProtectionGroup, RecoveryPlan, text
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, status_of
 
@@ -58,9 +58,9 @@ OWN_TEST = frozenset(
 )
 
 
-def state_problems(ctx: StepContext, plans: list[RecoveryPlan]) -> list[str]:
+def state_problems(ctx: StepContext, plans: list[RecoveryPlan], groups: list[ProtectionGroup]) -> list[str]:
     """Every SRM state that would stop a later step, one line each (empty: none). ``plans``: SRM's listing of
-    the plans."""
+    the plans; ``groups``: the runbook's plan's groups."""
     plan = recovery_plan(ctx, plans)
     if plan is None:
         return []  # preflight says so in its own words
@@ -69,7 +69,6 @@ def state_problems(ctx: StepContext, plans: list[RecoveryPlan]) -> list[str]:
         problems.append(f"recovery plan {plan.name!r} is {status_of(plan)}: {PLANS_REFUSED[status_of(plan)]}")
     own_test = plan.protected_vc_guid == ctx.sides.running_guid and plan.status in OWN_TEST
     srm = ctx.sides.dr.srm
-    groups = srm.plan_groups(plan.id)
     for group in groups:
         if group.status in GROUPS_HELD and not own_test:
             problems.append(
