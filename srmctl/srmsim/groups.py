@@ -96,9 +96,7 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
         new_vms = list((spec.get("hbr_spec") or {}).get("vms") or group.vm_ids)
         current, wanted = set(group.vm_ids), set(new_vms)
         # "Protection Group States": a group in use cannot be edited; a recovered one only loses VMs.
-        renamed = spec.get("name") not in (None, group.name)
-        described = spec.get("description") not in (None, group.description)
-        states.require_group_editable(group, adding=bool(wanted - current) or renamed or described)
+        states.require_group_editable(group, adding=bool(wanted - current))
         _check_group_vms(world, group.protected_site, [v for v in new_vms if v not in current])
         group.name = spec.get("name") or group.name
         if spec.get("description") is not None:

@@ -64,7 +64,9 @@ class Cancelled(Failed):
 
 
 def require_group_editable(group: SimGroup, *, adding: bool) -> None:
-    """Refuse an edit of ``group`` (``adding``: the edit adds VMs or changes more than removing VMs)."""
+    """Refuse an edit of ``group`` (``adding``: the edit adds VMs). A Recovered group's name and description
+    may change: the table limits only what happens to its VMs there, where for Testing and the like it says
+    "You cannot edit the group"."""
     if group.status in GROUP_NO_EDIT:
         raise SimError(
             400, "INVALID_GROUP_STATE", f"protection group {group.name} is {group.status}: it cannot be edited"

@@ -117,8 +117,9 @@ def test_recovered_groups_only_lose_vms_and_a_plan_sharing_them_is_partially_rec
     assert done(world, task).status == "SUCCESS"
     assert status(world, "Web only") == "PARTIAL_RECOVERY"
     web = world.group(group_id(world, "VR web"))
+    mail04 = next(v.id for v in world.site(NY).vms.values() if v.name == "mail04")
     with pytest.raises(SimError, match="can only be removed"):
-        groups.reconfigure_group(world, NY, web.id, {"name": "VR web renamed"})
+        groups.reconfigure_group(world, NY, web.id, {"name": "VR web", "hbr_spec": {"vms": [*web.vm_ids, mail04]}})
     with pytest.raises(SimError, match="cannot be configured"):
         placeholders.configure_all(world, NY, web.id)
     done(world, groups.reconfigure_group(world, NY, web.id, {"name": "VR web", "hbr_spec": {"vms": web.vm_ids[:2]}}))
