@@ -78,18 +78,48 @@ def state_problems(ctx: StepContext, plans: list[RecoveryPlan], groups: list[Pro
     # The failover's stale groups (the failback deletes them) that another plan holds too. (A stale group
     # already out of this plan is refused by groups.delete, naming the plans that hold it.)
     stale = {g.id: g for g in groups if g.protected_vc_guid == ctx.sides.home_guid and g.status in RECOVERED}
+    named = set(ctx.runbook.recovery_plan.shared_with)
+    problems += sharing_problems(ctx, plans, groups, named)
     holders: dict[str, list[str]] = {}
     for other in plans:  # one call per other plan (none for the usual plan of its own)
-        if stale and other.id != plan.id:
+        if stale and other.id != plan.id and other.name not in named:
             for group in srm.plan_groups(other.id):
                 if group.id in stale:
                     holders.setdefault(group.id, []).append(other.name)
     for group_id, names in sorted(holders.items(), key=lambda item: stale[item[0]].name):
         problems.append(
             f"protection group {stale[group_id].name!r} is also in recovery plan(s) "
-            f"{', '.join(map(repr, sorted(names)))}: rebuilding it would take it out of them; move the group "
-            "out of them in SRM first"
+            f"{', '.join(map(repr, sorted(names)))}: rebuilding it would take it out of them; name them in "
+            "recovery_plan.shared_with (the group then goes back into them) or move the group out of them in SRM "
+            "first"
         )
+    return problems
+
+
+def sharing_problems(
+    ctx: StepContext, plans: list[RecoveryPlan], groups: list[ProtectionGroup], named: set[str]
+) -> list[str]:
+    """Why a plan of ``recovery_plan.shared_with`` cannot follow the runbook's plan: it does not exist, or it
+    holds a group this failback does not rebuild (its direction could not change beside that group: SRM
+    changes a plan's direction only while it holds no group)."""
+    if not named:
+        return []
+    if ctx.runbook.protection_group is not None:
+        return ["recovery_plan.shared_with needs the plan's own groups rebuilt: drop protection_group"]
+    problems = []
+    rebuilt = {g.id for g in groups}
+    for name in sorted(named):
+        other = next((p for p in plans if p.name == name), None)
+        if other is None:
+            problems.append(f"recovery plan {name!r} (recovery_plan.shared_with) not found at {ctx.source}")
+            continue
+        foreign = sorted(g.name for g in ctx.sides.dr.srm.plan_groups(other.id) if g.id not in rebuilt)
+        if foreign:
+            problems.append(
+                f"recovery plan {name!r} (recovery_plan.shared_with) also holds protection group(s) "
+                f"{', '.join(map(repr, foreign))} that this failback does not rebuild; SRM changes a plan's "
+                "direction only while it holds no group"
+            )
     return problems
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from edge import dr_sites
 from invariants import UNCHANGED, nothing_lost
@@ -207,3 +208,36 @@ def test_a_test_the_operator_cancels_in_srm_stops_srmctl_as_their_decision(tmp_p
         done = resume(only_run(home), home)
         assert done.exit_code == 0, done.output
         assert_end_state(config, baseline, full=False)
+
+
+def test_a_group_shared_with_a_plan_the_runbook_names_goes_back_into_both_plans(tmp_path: Path) -> None:
+    """With "Web only" in recovery_plan.shared_with, the rebuilt "VR web" goes back into both plans in each
+    direction, and each plan ends with its own metadata (web01 is P1 in "Web only", P3 in "VR Failover")."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    doc = yaml.safe_load(rb.read_text())
+    doc["recovery_plan"]["shared_with"] = [SHARING]
+    rb.write_text(yaml.safe_dump(doc, sort_keys=False))
+    lab = scenario_lab(tmp_path / "lab", PLANNED, shared_topology())
+    with lab as config, nothing_lost(config, rb, tmp_path):
+        before = {}
+        for plan in (PLAN, SHARING):
+            before[plan] = tmp_path / f"{plan}.snapshot.yaml"
+            exported = CliRunner().invoke(
+                cli, ["snapshot", "export", "--plan", plan, "--lab", config.directory, "-f", str(before[plan])]
+            )
+            assert exported.exit_code == 0, exported.output
+        result = failback(rb, config.directory, tmp_path / "home")
+        assert result.exit_code == 0, result.output
+        at_home = inventory(config, HOME)
+        assert Counter(v.name for v in at_home.vms if v.powered_on) == Counter(ALL_VMS)
+        with dr_sites(config.directory, [HOME, AWAY]) as dr:
+            srm = dr[HOME].srm
+            for name, groups in ((PLAN, ["VR mail", "VR web"]), (SHARING, ["VR web"])):
+                plan = srm.plan_by_name(name)
+                assert (text(plan.status), plan.protected_vc_guid) == ("READY_STATE", dr[HOME].local_vc_guid)
+                assert sorted(g.name for g in srm.plan_groups(plan.id)) == groups
+        for plan, snapshot in before.items():
+            diff = CliRunner().invoke(
+                cli, ["snapshot", "diff", str(snapshot), "--plan", plan, "--lab", config.directory, "-o", "json"]
+            )
+            assert diff.exit_code == 0, (plan, diff.output)
