@@ -10,7 +10,9 @@ every one of them before anything is destroyed (docs/architecture.md, "SRM's sta
   run the cleanup operation again"): SRM runs none of the plan's later steps, and the remedy is the
   operator's.
 - A group the failback rebuilds that another recovery plan holds too: deleting it would take it out of that
-  plan (SRM refuses to delete a group a plan holds, after the steps before have run).
+  plan (SRM refuses to delete a group a plan holds, after the steps before have run), unless the runbook
+  names that plan in ``recovery_plan.shared_with`` (steps/sharing_plans.py), which must then hold only groups
+  the failback rebuilds.
 
 The run's own test is not a problem: while the plan, already attached in the failback direction, is being
 tested or waits for its cleanup, ``plan.test`` and ``plan.cleanup`` carry it on.
