@@ -107,6 +107,13 @@ def topology_problems(topology: Topology) -> list[Problem]:
             for j, g in enumerate(plan.protection_groups)
             if g not in groups
         ]
+        # Plans may share groups ("You can include a protection group in more than one recovery plan", SRM
+        # administration, "Creating, Testing, and Running Recovery Plans"); one plan holds a group once.
+        problems += [
+            Problem(("recovery_plans", i, "protection_groups", j), f"protection group {g!r} is listed twice")
+            for j, g in enumerate(plan.protection_groups)
+            if g in plan.protection_groups[:j]
+        ]
         members = {v for g in plan.protection_groups if g in groups for v in groups[g].vms}
         problems += _plan_problems(("recovery_plans", i), plan, members, names)
     return problems + _mapping_problems(topology)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from srmctl.adapters.dr import SrmClient, VrClient
-from srmctl.adapters.dr.models import RecoveryPlan
+from srmctl.adapters.dr.models import ProtectionGroup, RecoveryPlan
 from srmctl.errors import Ambiguous
 from srmctl.metadata.mapping import enum_text, metadata_from_settings
 from srmctl.metadata.replication import capture_replications
@@ -63,10 +63,13 @@ def capture(
     )
 
 
-def capture_groups(srm: SrmClient, plan: RecoveryPlan) -> dict[str, GroupInfo]:
+def capture_groups(
+    srm: SrmClient, plan: RecoveryPlan, in_plan: list[ProtectionGroup] | None = None
+) -> dict[str, GroupInfo]:
     """The plan's protection groups by name, each with its type, description, VMs and the plans holding it
-    (read-only; two calls per group). Two groups of one name cannot be told apart by name: Ambiguous."""
-    found = srm.plan_groups(plan.id)
+    (read-only; two calls per group; ``in_plan``: the plan's groups, when the caller read them). Two groups of
+    one name cannot be told apart by name: Ambiguous."""
+    found = srm.plan_groups(plan.id) if in_plan is None else in_plan
     names = [g.name for g in found]
     for name in names:
         if names.count(name) > 1:

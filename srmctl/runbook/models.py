@@ -214,6 +214,11 @@ class PlanSettings(Model):
         default=None,
         description="Also write the plan-metadata snapshot to this YAML file (relative to the runbook).",
     )
+    shared_with: Names = Field(
+        default=(),
+        description="Other recovery plans that hold some of this plan's protection groups: the rebuilt groups go "
+        "back into them too, and their metadata is kept as this plan's is.",
+    )
 
     @field_validator("metadata")
     @classmethod

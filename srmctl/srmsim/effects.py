@@ -23,7 +23,11 @@ from srmctl.srmsim.model import SimDisk, SimReplication, SimVm
 from srmctl.srmsim.vcenter import Registration, disks_at
 from srmctl.srmsim.world import Failed, World
 
-TEST_SUFFIX = "-test"  # test copies: files in "<home>-test/", registered as "<vm>-test"
+# Test copies: files in "<home>-test/" (SRM tests on a writable snapshot), registered under the VM's own name in
+# the placeholder's place: "When you recover a protected virtual machine by testing or running a recovery plan,
+# Site Recovery Manager replaces the placeholder with the recovered virtual machine" (SRM administration, "About
+# Placeholder Virtual Machines"). A test VM is told apart only by being the plan's while it is tested.
+TEST_SUFFIX = "-test"
 IDENTITY_KEYS = ("srmsim.original_instance_uuid", "srmsim.original_moref", "srmsim.protected_vm_id")
 
 
@@ -84,7 +88,7 @@ def register_copy(
     moref = None
     if world.mirror.enabled:
         if role == "test":
-            _copy_for_test(home_ds.directory / vm.home, home_ds.directory / home, sources, f"{vm.name}{TEST_SUFFIX}")
+            _copy_for_test(home_ds.directory / vm.home, home_ds.directory / home, sources, vm.name)
         existing = world.mirror.registered(target, vmx_path)
         if existing:
             with world.lock:
@@ -105,7 +109,7 @@ def register_copy(
         moref = world.mirror.register(
             target,
             Registration(
-                name=f"{vm.name}{TEST_SUFFIX}" if role == "test" else vm.name,
+                name=vm.name,
                 vmx_path=vmx_path,
                 folder=vm.folder if folder is None else folder,
                 pool=pool,

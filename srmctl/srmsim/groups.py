@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from srmctl.srmsim import placeholders
+from srmctl.srmsim import placeholders, states
 from srmctl.srmsim.model import (
     HEALTHY_REPLICATION,
     WARNING_REPLICATION,
@@ -95,6 +95,8 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
         group = world.group(group_id)
         new_vms = list((spec.get("hbr_spec") or {}).get("vms") or group.vm_ids)
         current, wanted = set(group.vm_ids), set(new_vms)
+        # "Protection Group States": a group in use cannot be edited; a recovered one only loses VMs.
+        states.require_group_editable(group, adding=bool(wanted - current))
         _check_group_vms(world, group.protected_site, [v for v in new_vms if v not in current])
         group.name = spec.get("name") or group.name
         if spec.get("description") is not None:
@@ -126,6 +128,7 @@ def reconfigure_group(world: World, site: str, group_id: str, spec: dict[str, An
 def delete_group(world: World, site: str, group_id: str) -> SimTask:
     with world.lock:
         group = world.group(group_id)
+        states.require_group_deletable(group)
         in_plans = plans_of_group(world, group.id)
         if in_plans:
             raise SimError(

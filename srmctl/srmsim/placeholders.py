@@ -14,7 +14,7 @@ one task per VM that needs it.
 
 from __future__ import annotations
 
-from srmctl.srmsim import effects, mappings
+from srmctl.srmsim import effects, mappings, states
 from srmctl.srmsim.model import SimError, SimGroup, SimTask, SimVm
 from srmctl.srmsim.world import Failed, TaskContext, World
 
@@ -129,12 +129,8 @@ def configure_all(world: World, site: str, group_id: str, *, restore: bool = Fal
         raise SimError(
             400, "NOT_RECOVERY_SITE", f"restore-all-placeholders can be called only on the recovery site ({recovery})"
         )
-    if group.status in ("RECOVERED", "RECOVERING", "TESTING", "TEST_COMPLETE", "REPROTECTING"):
-        raise SimError(400, "INVALID_GROUP_STATE", f"protection group {group.name} is {group.status}")
-    known = registered_placeholders(world)
-    for vm_id in group.vm_ids:
-        if group.configured.get(vm_id) == OK and vm_id not in known:
-            group.configured[vm_id] = ("PLACEHOLDER_VM_DELETED", ["the placeholder VM was deleted"])
+    states.require_group_configurable(group)
+    check_deleted(world, [group.id])
     tasks = []
     for vm_id in [v for v in group.vm_ids if group.configured.get(v) != OK]:
         vm = world.find_vm(vm_id)
@@ -205,3 +201,31 @@ def forget(world: World, vm_id: str) -> None:
                 k for k, v in site.vms.items() if v.role == "placeholder" and v.protects == vm_id and not v.registered
             ]:
                 del site.vms[key]
+
+
+def check_deleted(world: World, group_ids: list[str], only: str | None = None) -> None:
+    """Re-read from the recovery site's vCenter whether the placeholders of these groups' VMs are still
+    registered (someone may delete one behind SRM's back): an idle group's VM whose placeholder is gone is
+    PLACEHOLDER_VM_DELETED ("Someone has deleted the placeholder VM") at once, not only at the next
+    configure-all-vms, and a plan run does not recover it (srmsim/vm_recovery.py). ``only``: one VM's
+    placeholder (a read of one group VM re-reads one placeholder, never the group's: linear at 1,000 VMs)."""
+    with world.lock:
+        groups = [world.groups[g] for g in group_ids if g in world.groups]
+        wanted = {vm_id for g in groups for vm_id in g.vm_ids if only is None or vm_id == only}
+        by_site: dict[str, list[str]] = {}
+        for site in world.sites.values():
+            for vm in site.vms.values():
+                if vm.role == "placeholder" and vm.registered and vm.moref and vm.protects in wanted:
+                    by_site.setdefault(site.name, []).append(vm.moref)
+    for site_name, morefs in by_site.items():
+        world.refresh(site_name, morefs)
+    with world.lock:
+        known = registered_placeholders(world)
+        for group in groups:
+            if group.status not in ("OK", "NOT_CONFIGURED"):
+                continue  # a test or recovery took the placeholders out itself
+            for vm_id in group.vm_ids:
+                if vm_id in wanted and group.configured.get(vm_id) == OK and vm_id not in known:
+                    group.configured[vm_id] = ("PLACEHOLDER_VM_DELETED", ["the placeholder VM was deleted"])
+            if any(group.configured.get(v) != OK for v in group.vm_ids):
+                group.status = "NOT_CONFIGURED"

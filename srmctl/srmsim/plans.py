@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from srmctl.srmsim import states
 from srmctl.srmsim.model import (
     SimError,
     SimGroup,
@@ -16,7 +17,7 @@ from srmctl.srmsim.model import (
 )
 from srmctl.srmsim.world import Failed, World
 
-IDLE = {"READY_STATE", "NO_PROTECTION_GROUPS", "DIRECTION_ERROR"}
+IDLE = states.PLAN_IDLE
 RUNNING = {
     "TEST_IN_PROGRESS",
     "CLEANUP_IN_PROGRESS",
@@ -97,12 +98,21 @@ def create_plan(world: World, site: str, spec: dict[str, Any]) -> SimTask:
 def reconfigure_plan(world: World, site: str, plan_id: str, spec: dict[str, Any]) -> SimTask:
     with world.lock:
         plan = world.plan(plan_id)
-        if plan.running:
-            raise SimError(400, "PLAN_BUSY", f"recovery plan {plan.name} is {plan.status}")
+        states.require_plan_editable(world, plan)
         groups = spec.get("protection_groups")
         if groups is not None:
             for group_id in groups:
                 world.group(group_id)
+            # A group another plan's run holds "cannot [be] edit[ed]" ("Protection Group States"), nor taken
+            # into a plan (which would make that plan PROTECTION_GROUPS_IN_USE): refused, the stricter choice.
+            busy = states.groups_in_use(world, [g for g in groups if g not in plan.group_ids])
+            if busy:
+                raise SimError(
+                    400,
+                    "GROUP_IN_USE",
+                    f"protection group(s) {', '.join(f'{g.name} ({g.status})' for g in busy)} are in use by "
+                    "another recovery plan",
+                )
         if spec.get("protected_vc_guid"):
             protected = world.site_of_vc(spec["protected_vc_guid"]).name
             if protected != plan.protected_site:

@@ -21,6 +21,7 @@ from srmctl.srmsim.model import (
 from srmctl.srmsim.plans import plan_vms, plans_of_group
 from srmctl.srmsim.recovery_steps import render_steps
 from srmctl.srmsim.replication_sync import reported_status
+from srmctl.srmsim.states import plan_status
 from srmctl.srmsim.world import World
 
 
@@ -122,7 +123,7 @@ def plan(world: World, p: SimPlan) -> dict[str, Any]:
         "id": p.id,
         "name": p.name,
         "description": p.description,
-        "status": p.status,
+        "status": plan_status(world, p),  # with the states shared groups give it (srmsim/states.py)
         "location": "DrFolder:DrRecoveryRootFolder",
         "location_name": "Recovery Plans",
         "protected_site_name": protected.name,

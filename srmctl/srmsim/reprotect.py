@@ -33,6 +33,11 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
         for name in (old_site, new_site):
             world.require_up(name)
 
+        # INCOMPLETE_REPROTECT: "Items that have already been successfully reprotected will not be affected by
+        # running reprotect again": a run that reversed the replications and failed at the placeholders
+        # only creates the placeholders.
+        reversed_already = reprotected(world, plan)
+
         def work(run: PlanRun) -> str:
             mapping: dict[str, tuple[SimVm, str]] = {}
 
@@ -40,17 +45,47 @@ def run_reprotect(world: World, site: str, plan_id: str, spec: dict[str, Any], *
                 mapping.update(_unregister_old(world, plan))
                 _reverse(world, run, mapping)
 
-            run.step("BEFORE_REVERSE_REPLICATION", reverse)
-            run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
+            if not reversed_already:
+                run.step("BEFORE_REVERSE_REPLICATION", reverse)
+                run.step("BEFORE_CREATE_PLACEHOLDER_VMS", lambda: _flip(world, plan, mapping, new_site))
             # Reprotect "involves unregistering the VMs on the peer site, configuring storage, and
-            # registering placeholders" (ReprotectPlanSpec): placeholders at the new recovery site.
+            # registering placeholders" (ReprotectPlanSpec): placeholders at the new recovery site. A VM whose
+            # placeholder cannot be created fails the reprotect (the groups end Partially Reprotected).
+            unplaced = []
             for group_id in plan.group_ids:
-                placeholders.configure_group(world, world.group(group_id))
+                group = world.group(group_id)
+                placeholders.configure_group(world, group)
+                unplaced += [
+                    f"{world.find_vm(v).name}: {group.configured[v][0]} {'; '.join(group.configured[v][1])}".rstrip()
+                    for v in group.vm_ids
+                    if group.configured.get(v, ("NOT_CONFIGURED", []))[0] != "OK"
+                ]
+            if unplaced:
+                raise Failed(f"placeholder VMs could not be created: {', '.join(unplaced)}")
             run.step("BEFORE_FINALIZE_STORAGE")  # the reverse syncs ran in BEFORE_REVERSE_REPLICATION
             return "READY_STATE"
 
         set_groups(world, plan, "REPROTECTING")
         return start_run(world, site, plan, "Reprotect", "REPROTECT_IN_PROGRESS", work, "INCOMPLETE_REPROTECT", user)
+
+
+def reprotected(world: World, plan: SimPlan) -> bool:
+    """Whether an earlier reprotect of ``plan`` already reversed it and failed after (at the placeholders):
+    the plan is INCOMPLETE_REPROTECT and every VM of its groups is replicated from the plan's protected site
+    by a live replication (not one a recovery stopped)."""
+    vms = plan_vms(world, plan)
+    return (
+        plan.status == "INCOMPLETE_REPROTECT"
+        and bool(vms)
+        and all(
+            (r := world.replication_of_vm(vm.id)) is not None
+            and r.source_site == plan.protected_site
+            and not r.recovered
+            # A powered-off source's replication is NOT_ACTIVE (VR) yet reprotected all the same.
+            and r.status not in replication_sync.INACTIVE - {"NOT_ACTIVE"}
+            for vm, _ in vms
+        )
+    )
 
 
 def _unregister_old(world: World, plan: SimPlan) -> dict[str, tuple[SimVm, str]]:

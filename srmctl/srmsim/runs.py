@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import effects, history, mappings, placeholders, replication_sync
+from srmctl.srmsim import effects, history, placeholders, replication_sync, run_order, states, vm_recovery
 from srmctl.srmsim.model import (
     PRIORITIES,
     Prompt,
@@ -71,7 +71,7 @@ class PlanRun:
 
     def _check_cancel(self) -> None:
         if self.plan.cancel.is_set():
-            raise Failed("cancelled by user")
+            raise states.Cancelled("cancelled by user")
 
     def finish(self) -> None:
         self.step("AT_END")
@@ -101,7 +101,11 @@ def start_run(
 
     def failed(message: str) -> None:
         history.closed(report, "CANCELLED" if plan.cancel.is_set() else "ERRORS", [message])
-        plan.status = "CANCEL_IN_PROGRESS" if plan.cancel.is_set() else plan.status
+        # The step that was running when the run stopped: CANCELLED or ERROR (RecoveryStep.status).
+        steps = plan.step_status.get(view, {})
+        for step_id in [k for k, v in steps.items() if v == "RUNNING"]:
+            steps[step_id] = "CANCELLED" if plan.cancel.is_set() else "ERROR"
+        set_groups(world, plan, states.GROUPS_AFTER_FAILURE[kind])
         plan.status = {
             "Test": "TEST_INTERRUPTED",
             "Cleanup": "CLEANUP_INCOMPLETE",
@@ -114,92 +118,78 @@ def start_run(
     return world.start_task(site, "srm", f"{kind} recovery plan {plan.name}", plan.id, plan.name, run, failed)
 
 
-def _ordered(world: World, plan: SimPlan) -> dict[str, list[SimVm]]:
-    """Plan VMs by priority group; within a group, dependencies first (a topological order)."""
-    by_priority: dict[str, list[SimVm]] = {p: [] for p in PRIORITIES}
-    vms = {vm.id: vm for vm, _ in plan_vms(world, plan)}
-    done: set[str] = set()
-
-    def visit(vm_id: str) -> None:
-        if vm_id in done or vm_id not in vms:
-            return
-        done.add(vm_id)
-        for dep in plan.settings[vm_id].dependent:
-            # Dependencies outside the plan or the priority group are ignored (VmSummarizedRecoverySettings).
-            if dep in plan.settings and plan.settings[dep].priority == plan.settings[vm_id].priority:
-                visit(dep)
-        by_priority[plan.settings[vm_id].priority].append(vms[vm_id])
-
-    for vm_id in sorted(vms, key=lambda v: vms[v].name):
-        visit(vm_id)
-    return by_priority
-
-
 def _bring_up(world: World, run: PlanRun, plan: SimPlan, target: str, role: str) -> None:
     """Register each VM's replica at ``target`` and power it on, priority group by priority group."""
 
+    failures: dict[str, str] = {}  # VM name -> why it failed; the others go on (srmsim/vm_recovery.py)
+
     def recover(vm: SimVm) -> None:
         settings = plan.settings[vm.id]
-        for callout in settings.pre:
-            if callout["callout_type"] == "PROMPT":
-                run.prompt(callout["name"], callout["content"], callout["id"])
-        replica = _register_replica(world, vm, target, role, recovery_ip(settings))
-        if settings.startup_action == "POWER_ON":
-            effects.set_power(world, [replica], on=True)
-        for callout in settings.post:
-            if callout["callout_type"] == "PROMPT":
-                run.prompt(callout["name"], callout["content"], callout["id"])
+        with world.lock:
+            done = role == "replica" and vm_recovery.recovered_copy(world, vm, target) is not None
+        if not done:  # a VM recovered by an earlier run "will not be affected by running the recovery again"
+            try:
+                vm_recovery.injected(world, role, vm)
+                for callout in settings.pre:
+                    if callout["callout_type"] == "PROMPT":
+                        run.prompt(callout["name"], callout["content"], callout["id"])
+                replica = _register_replica(world, vm, target, role, recovery_ip(settings))
+                if settings.startup_action == "POWER_ON":
+                    effects.set_power(world, [replica], on=True)
+                for callout in settings.post:
+                    if callout["callout_type"] == "PROMPT":
+                        run.prompt(callout["name"], callout["content"], callout["id"])
+            except states.Cancelled:
+                raise
+            except Failed as error:
+                with world.lock:
+                    failures[vm.name] = str(error)
+                    plan.vm_status[vm.id] = "TEST_ERROR" if role == "test" else "RECOVERY_ERROR"
+                return
         with world.lock:
             plan.vm_status[vm.id] = "TEST_SUCCEEDED" if role == "test" else "RECOVERY_SUCCEEDED"
+            if role == "replica":
+                replication_sync.mark_recovery(world, [vm.id], "RECOVERED")
 
-    order = _ordered(world, plan)
+    placeholders.check_deleted(world, list(plan.group_ids))  # a VM whose placeholder is gone fails
+    order = run_order.ordered(world, plan)
     for number, priority in enumerate(PRIORITIES, start=1):
 
         def power_on(vms: list[SimVm] = order[priority]) -> None:
             # SRM starts a priority group's VMs at the same time, a VM after the VMs it depends on: wave by
             # wave (srmsim/latency.py). VMs with prompt callouts go one by one (one prompt raised at a time).
-            for wave in _waves(plan, vms):
-                prompting = [vm for vm in wave if _prompts(plan, vm)]
+            for wave in run_order.waves(plan, vms):
+                prompting = [vm for vm in wave if run_order.prompts(plan, vm)]
                 for vm in prompting:
                     recover(vm)
-                world.parallel(recover, [vm for vm in wave if not _prompts(plan, vm)])
+                world.parallel(recover, [vm for vm in wave if not run_order.prompts(plan, vm)])
             run.ctx.spend(world.latency.priority_step_seconds(len(vms)))
 
         run.step(f"BEFORE_RECOVER_PRIORITY_{number}_VMS", power_on)
-
-
-def _waves(plan: SimPlan, vms: list[SimVm]) -> list[list[SimVm]]:
-    """The VMs of one priority group (in dependency order, see :func:`_ordered`) as waves: each VM in the
-    wave after the last of its dependencies."""
-    level: dict[str, int] = {}
-    for vm in vms:
-        level[vm.id] = 1 + max((level[d] for d in plan.settings[vm.id].dependent if d in level), default=-1)
-    waves: list[list[SimVm]] = [[] for _ in range(1 + max(level.values(), default=-1))]
-    for vm in vms:
-        waves[level[vm.id]].append(vm)
-    return waves
-
-
-def _prompts(plan: SimPlan, vm: SimVm) -> bool:
-    settings = plan.settings[vm.id]
-    return any(c["callout_type"] == "PROMPT" for c in (*settings.pre, *settings.post))
+    if failures:
+        raise vm_recovery.failed_vms(failures)
 
 
 def _register_replica(world: World, vm: SimVm, target: str, role: str, ip: dict[int, str]) -> SimVm:
     """Recovery (and test recovery) puts the VM in its placeholder's place: the placeholder leaves the
     inventory and the recovered (or test) VM is registered in the placeholder's folder and resource pool,
     which the inventory mappings gave (SRM docs, "Site Recovery Manager and placeholder virtual machines":
-    at recovery SRM replaces the placeholder with the recovered VM). Without a placeholder (never
-    configured, or deleted), the mappings still say where; cleanup registers the placeholder again."""
+    at recovery SRM replaces the placeholder with the recovered VM). A VM without a placeholder (never
+    configured, or deleted) fails (srmsim/vm_recovery.py); cleanup registers the placeholder again."""
     with world.lock:
         if (replication := world.replication_of_vm(vm.id)) is None:
             raise Failed(f"VM {vm.name} has no replication")
-        folder, pool, problems = mappings.placement(world, vm)
     where = placeholders.swap_out(world, vm.id)
-    if where is None and problems:
-        raise Failed(f"cannot recover VM {vm.name}: {'; '.join(problems)}")
-    folder, pool = where or (folder, pool)
-    copy = effects.register_copy(world, vm, replication, target, role, folder=folder, pool=pool, ip=ip)
+    if where is None:
+        with world.lock:
+            group = next((g for g in world.groups.values() if vm.id in g.vm_ids), None)
+            raise Failed(vm_recovery.missing_placeholder(world, group, vm, target))
+    folder, pool = where
+    try:
+        copy = effects.register_copy(world, vm, replication, target, role, folder=folder, pool=pool, ip=ip)
+    except Failed:
+        placeholders.put_back(world, vm.id)  # the VM stays protected: its placeholder is where it was
+        raise
     if role == "replica":
         placeholders.forget(world, vm.id)
     return copy
@@ -259,9 +249,10 @@ def run_recovery(world: World, site: str, plan_id: str, spec: dict[str, Any], *,
         # VMs at the recovery site"; DISASTER_RECOVERY_COMPLETE: "If the sites are reconnected, you will be
         # prompted to run this recovery plan again" (srm-api-v2 RecoveryPlanInfo.status).
         rerun = plan_id in world.plans and world.plans[plan_id].status in RERUNNABLE
-        plan = runnable(
-            world, plan_id, {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY", *RERUNNABLE}, "recovery"
-        )
+        # PARTIAL_RECOVERY: another plan recovered some of this plan's groups; running this one recovers the
+        # rest, leaving the recovered VMs alone (srmsim/vm_recovery.py).
+        allowed = {"READY_STATE", "RECOVERY_INTERRUPTED", "INCOMPLETE_RECOVERY", "PARTIAL_RECOVERY", *RERUNNABLE}
+        plan = runnable(world, plan_id, allowed, "recovery")
         protected, recovery = plan.protected_site, world.other(plan.protected_site)
         world.require_up(recovery)
         protected_up = world.site(protected).up
@@ -329,8 +320,9 @@ def set_groups(world: World, plan: SimPlan, status: str) -> None:
 
 def runnable(world: World, plan_id: str, allowed: set[str], action: str) -> SimPlan:
     plan = world.plan(plan_id)
-    if plan.running or plan.status not in allowed:
-        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on plan {plan.name} in state {plan.status}")
+    status = states.plan_status(world, plan)  # PROTECTION_GROUPS_IN_USE: "you cannot run them"
+    if plan.running or status not in allowed:
+        raise SimError(400, "INVALID_PLAN_STATE", f"cannot run {action} on plan {plan.name} in state {status}")
     if not plan.group_ids:
         raise SimError(400, "NO_PROTECTION_GROUPS", f"recovery plan {plan.name} has no protection groups")
     return plan
@@ -378,5 +370,7 @@ def _rerun_recovery(
             f"VMs {', '.join(sorted(missing))} were not recovered at {recovery}; run the recovery from its first step"
         )
     run.finish()
+    with world.lock:  # as a first run ends: the replications stopped again are RECOVERED
+        replication_sync.mark_recovery(world, [vm.id for vm, _ in plan_vms(world, plan)], "RECOVERED")
     set_groups(world, plan, "RECOVERED")
     return _recovered_status(world, plan, planned, touch_protected)

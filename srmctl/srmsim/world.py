@@ -311,7 +311,7 @@ class World:
             entity=entity,
             entity_name=entity_name,
         )
-        fault = self._take_task_fault(description)
+        fault = self.take_task_fault(description)
         self.tasks[task.id] = task
 
         def runner() -> None:
@@ -330,8 +330,8 @@ class World:
                 result = work(ctx)
                 ctx.hold()
             except (Failed, SimError) as error:
-                with self.lock:
-                    task.status, task.error = "ERROR", str(error)
+                with self.lock:  # a cancelled run ends CANCELLED (srmsim/states.py, Cancelled)
+                    task.status, task.error = getattr(error, "task_status", "ERROR"), str(error)
                     if on_error:
                         on_error(str(error))
             except Exception as error:  # noqa: BLE001 - a simulator bug must surface as a task error
@@ -363,7 +363,7 @@ class World:
         with self.lock:
             self.task_faults.clear()
 
-    def _take_task_fault(self, description: str) -> TaskFault | None:
+    def take_task_fault(self, description: str) -> TaskFault | None:
         for fault in self.task_faults:
             if fault.count > 0 and fnmatch.fnmatch(description, fault.pattern):
                 fault.count -= 1

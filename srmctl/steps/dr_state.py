@@ -28,7 +28,8 @@ from srmctl.adapters.dr.models import (
     text,
 )
 from srmctl.adapters.dr.site import DrSite
-from srmctl.errors import Ambiguous, GuardrailViolation, StepFailed
+from srmctl.adapters.dr.srm_history import HistoryReport
+from srmctl.errors import Aborted, Ambiguous, GuardrailViolation, StepFailed
 from srmctl.steps.context import StepContext
 from srmctl.steps.history import record_history
 
@@ -64,23 +65,25 @@ def is_missing(error: DrApiError) -> bool:
 # --- recovery plan and protection groups -----------------------------------------------------------------
 
 
-def recovery_plan(ctx: StepContext) -> RecoveryPlan | None:
+def recovery_plan(ctx: StepContext, plans: list[RecoveryPlan] | None = None) -> RecoveryPlan | None:
+    """The runbook's recovery plan (None when there is none), from ``plans`` when the caller listed them."""
     name = ctx.runbook.recovery_plan.name
-    found = [p for p in ctx.sides.dr.srm.plans() if p.name == name]
+    found = [p for p in (ctx.sides.dr.srm.plans() if plans is None else plans) if p.name == name]
     if len(found) > 1:
         raise Ambiguous(f"recovery plan {name!r}", [p.id for p in found])
     return found[0] if found else None
 
 
-def plan_not_found(dr: DrSite, site: str, name: str) -> str | None:
+def plan_not_found(dr: DrSite, site: str, name: str, plans: list[RecoveryPlan] | None = None) -> str | None:
     """Why the runbook's recovery plan cannot be used, when SRM at ``site`` has no plan called ``name``
-    (listing those it has, as a typo is the usual cause); None when it exists."""
-    plans = sorted(p.name for p in dr.srm.plans())
-    if name in plans:
+    (listing those it has, as a typo is the usual cause); None when it exists. ``plans``: SRM's listing,
+    when the caller has it."""
+    names = sorted(p.name for p in (dr.srm.plans() if plans is None else plans))
+    if name in names:
         return None
     return (
         f"recovery plan {name!r} not found at {site} (recovery_plan.name); plans there: "
-        f"{', '.join(repr(p) for p in plans) or 'none'}"
+        f"{', '.join(repr(p) for p in names) or 'none'}"
     )
 
 
@@ -214,7 +217,14 @@ def run_plan(
         if time.monotonic() > deadline:
             raise StepFailed(f"recovery plan {plan.name} still {status_of(plan)} after {timeout:.0f}s")
         time.sleep(dr.srm.poll_interval)
-    record_history(ctx, dr, plan, operation, task)  # a failed run's report too: it is evidence of the failure
+    report = record_history(ctx, dr, plan, operation, task)  # a failed run's report too: evidence of the failure
+    if cancelled(task, report):
+        # The operator cancelled the run in SRM (Task.status CANCELLED; history result_state CANCELLED): their
+        # decision, not a crash. srmctl stops there (exit 130) and a resume continues from this step.
+        raise Aborted(
+            f"the {operation} of recovery plan {plan.name} was cancelled in SRM (the plan is {status_of(plan)}): "
+            "srmctl stops here; once the plan is ready for it again, 'srmctl resume' continues from this step"
+        )
     if task is not None and task.status != TaskStatus.SUCCESS:
         message = task.error.message if task.error and task.error.message else "no error message"
         raise StepFailed(
@@ -222,6 +232,14 @@ def run_plan(
             f"(plan {plan.name} is {status_of(plan)})"
         )
     return plan
+
+
+def cancelled(task: Task | None, report: HistoryReport | None) -> bool:
+    """The plan run ended cancelled: its task says so, or (a run followed after a resume, without its task)
+    SRM's report of it does."""
+    if task is not None:
+        return task.status == TaskStatus.CANCELLED
+    return report is not None and text(report.result_state) == "CANCELLED"
 
 
 def _answer(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, prompt: UserPrompt) -> None:

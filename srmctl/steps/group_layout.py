@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from srmctl.adapters.dr.models import ProtectionGroup
+from srmctl.adapters.dr.models import ProtectionGroup, RecoveryPlan
 from srmctl.errors import Ambiguous, StepFailed
 from srmctl.metadata.capture import capture_groups
 from srmctl.metadata.snapshot import GroupInfo, read_snapshot
@@ -17,17 +17,19 @@ from srmctl.steps.dr_state import recovery_plan, vm_names
 RUN_SNAPSHOT_FILE = "metadata-snapshot.yaml"  # the same file steps/metadata.py writes
 
 
-def recorded_groups(ctx: StepContext) -> Mapping[str, GroupInfo] | None:
+def recorded_groups(
+    ctx: StepContext, live_plan: tuple[RecoveryPlan | None, list[ProtectionGroup]] | None = None
+) -> Mapping[str, GroupInfo] | None:
     """The plan's original groups: from the run's snapshot, else the live plan while it still holds groups
     (planning before anything changed: read-only, kept in memory), else the runbook's snapshot file. None
-    when none of them records groups."""
+    when none of them records groups. ``live_plan``: the plan and its groups, when the caller read them."""
     run_file = None if ctx.run_dir is None else ctx.run_dir / RUN_SNAPSHOT_FILE
     if run_file is not None and run_file.is_file():
         groups = read_snapshot(run_file).groups
         if groups is not None:
             return groups
-    plan = recovery_plan(ctx)
-    live = capture_groups(ctx.sides.dr.srm, plan) if plan is not None else {}
+    plan, in_plan = live_plan if live_plan is not None else (recovery_plan(ctx), None)
+    live = capture_groups(ctx.sides.dr.srm, plan, in_plan) if plan is not None else {}
     if live:
         return live
     kept = ctx.runbook.recovery_plan.metadata

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from srmctl.adapters.dr.models import RecoveryPlan, Task
 from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.dr.srm_history import HistoryReport
 from srmctl.errors import SrmctlError
 from srmctl.steps.context import StepContext
 
@@ -28,10 +29,13 @@ OPERATION_TYPE = {
 SLACK_MS = 60_000
 
 
-def record_history(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, kind: str, task: Task | None) -> None:
+def record_history(
+    ctx: StepContext, dr: DrSite, plan: RecoveryPlan, kind: str, task: Task | None
+) -> HistoryReport | None:
     """Journal the report of the plan run (``kind``: a key of :data:`OPERATION_TYPE`) just ended on ``plan``
-    at ``dr``'s SRM. A plan runs one operation at a time, so the latest report of that operation is this run's;
-    with the run's task at hand, only reports from its start on count. Times are the server's own."""
+    at ``dr``'s SRM, and return it (None when SRM gives none). A plan runs one operation at a time, so the
+    latest report of that operation is this run's; with the run's task at hand, only reports from its start
+    on count. Times are the server's own."""
     operation = OPERATION_TYPE[kind]
     started = (task.queued_time or task.start_time) if task is not None else None
     since = None if started is None else started - SLACK_MS
@@ -46,13 +50,14 @@ def record_history(ctx: StepContext, dr: DrSite, plan: RecoveryPlan, kind: str, 
         reports = dr.srm.history_reports(plan.id, start_ms=since)
     except SrmctlError as error:
         ctx.record(HISTORY_UNAVAILABLE, {**where, "reason": error.message})
-        return
+        return None
     mine = [r for r in reports if r.operation_type == operation and (since is None or (r.start_time_ms or 0) >= since)]
     if not mine:
         ctx.record(
             HISTORY_UNAVAILABLE,
             {**where, "reason": f"SRM at {dr.site} lists no {operation} report of plan {plan.name} for this run"},
         )
-        return
+        return None
     report = max(mine, key=lambda r: (r.start_time_ms or 0, r.run_key or 0))
     ctx.record(HISTORY, {**where, "report_id": report.report_id, "report": report.model_dump(mode="json")})
+    return report

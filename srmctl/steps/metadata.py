@@ -18,9 +18,10 @@ from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.forecast import forecast, shown
 from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore
 from srmctl.metadata.snapshot import Snapshot, read_snapshot, write_snapshot
-from srmctl.steps.base import Action, Impact, Step, Verification, register
+from srmctl.steps.base import Action, Impact, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, vm_names
+from srmctl.steps.sharing_plans import ForEachPlan
 
 SNAPSHOT_FILE = "metadata-snapshot.yaml"
 #: The plan's metadata as metadata.restore last verified it: the "after" beside the snapshot's "before" in the
@@ -69,7 +70,7 @@ def _live_uuids(ctx: StepContext) -> dict[str, str]:
 
 
 @register
-class MetadataSnapshot(Step):
+class MetadataSnapshot(ForEachPlan):
     """Capture the recovery plan's metadata (per-VM priority, dependencies, callouts, prompts, IP settings,
     startup/shutdown; plan-level custom steps) into the run's journal folder, and to
     ``recovery_plan.metadata`` when the runbook names a file. A richer snapshot already in that file is
@@ -79,13 +80,13 @@ class MetadataSnapshot(Step):
     done_once_home = True  # the VMs are home: the customisation to protect is already back in place
     impact = Impact.READ_ONLY
 
-    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+    def plan_one(self, ctx: StepContext) -> tuple[Action, ...]:
         path = run_snapshot_path(ctx)
         if path is not None and path.is_file():
             return ()
         return (Action.make("capture_metadata", ctx.source, [ctx.runbook.recovery_plan.name]),)
 
-    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+    def apply_one(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         path = run_snapshot_path(ctx)
         for action in actions:
             dr = ctx.dr(ctx.source)
@@ -128,7 +129,7 @@ class MetadataSnapshot(Step):
             )
             ctx.action_done(action, {"vms": len(chosen.vms)})
 
-    def verify(self, ctx: StepContext) -> Verification:
+    def verify_one(self, ctx: StepContext) -> Verification:
         path = run_snapshot_path(ctx)
         if path is None or not path.is_file():
             return Verification.failed([f"no metadata snapshot in the run folder ({SNAPSHOT_FILE})"])
@@ -140,7 +141,7 @@ class MetadataSnapshot(Step):
 
 
 @register
-class MetadataRestore(Step):
+class MetadataRestore(ForEachPlan):
     """Re-apply the snapshot to the recovery plan: only what differs, dependencies validated first, VMs
     matched by name. IP settings stay with their site when the plan's direction has flipped. Done when the
     live plan's metadata equals the snapshot."""
@@ -173,7 +174,7 @@ class MetadataRestore(Step):
             raise StepFailed(_stale_file(ctx, path, snapshot, "; ".join(error.message.splitlines()))) from error
         return snapshot, restore
 
-    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+    def plan_one(self, ctx: StepContext) -> tuple[Action, ...]:
         if self._nothing_to_restore(ctx):
             return ()
         saved = _saved(ctx)
@@ -196,7 +197,7 @@ class MetadataRestore(Step):
 
     _planned: tuple[tuple[Action, ...], RestorePlan] | None = None  # the last plan() of this step object
 
-    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+    def apply_one(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         # The executor plans right before it applies, on this step object: what plan() read (every VM's
         # settings) is reused rather than read again; any other actions are planned again here.
         if self._planned is not None and self._planned[0] == actions:
@@ -224,7 +225,7 @@ class MetadataRestore(Step):
         # the step insists on a snapshot.
         return ctx.in_sequence and saved_snapshot(ctx) is None
 
-    def verify(self, ctx: StepContext) -> Verification:
+    def verify_one(self, ctx: StepContext) -> Verification:
         if self._nothing_to_restore(ctx):
             return Verification.passed("no metadata snapshot in this run: the plan's metadata is left as is")
         srm = ctx.dr(ctx.source).srm

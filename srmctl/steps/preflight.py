@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from srmctl.adapters.dr.models import ProtectionGroup, RecoveryPlan
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import plan_not_found
+from srmctl.steps.dr_state import plan_not_found, recovery_plan
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
+from srmctl.steps.srm_states import state_problems, testing_at_home
 from srmctl.steps.vms import describe, matching
 
 
@@ -53,15 +55,28 @@ class PreflightCheck(Step):
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
-            missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
-            problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
+            # One listing of the plans and one of the plan's groups serve every check below.
+            plans = ctx.sides.dr.srm.plans()
+            missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name, plans)
+            if missing:
+                problems.append(missing)
+            else:
+                plan = recovery_plan(ctx, plans)
+                in_plan = ctx.sides.dr.srm.plan_groups(plan.id) if plan is not None else []
+                problems += [left] if (left := left_behind(ctx, (plan, in_plan))) else []
+                problems += state_problems(ctx, plans, in_plan)  # SRM states a later step would be refused in
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}
+        # Powered-on namesakes at the target of VMs that run at the source may be SRM's test VMs (asked only then).
+        test_vms = any(
+            matching(source, vm) and any(r.powered_on for r in matching(target, vm)) for vm in runbook.vms
+        ) and testing_at_home(ctx)
         for vm in runbook.vms:
             live = matching(source, vm)
-            home = [r for r in matching(target, vm) if r.powered_on]
-            if not live and len(matching(target, vm)) == 1:
+            at_home = () if test_vms else matching(target, vm)
+            home = [r for r in at_home if r.powered_on]
+            if not live and len(at_home) == 1:
                 continue  # already home (powered off too: SRM recovers DO_NOT_POWER_ON VMs powered off)
             if not live:
                 problems.append(
@@ -73,7 +88,7 @@ class PreflightCheck(Step):
                     f"VM {describe(vm)} is ambiguous at {ctx.source}: {len(live)} VMs "
                     f"({', '.join(r.moref for r in live)}); set its instance_uuid in the runbook"
                 )
-            stale = matching(target, vm)
+            stale = at_home
             if len(stale) > 1:
                 problems.append(
                     f"VM {describe(vm)} has {len(stale)} copies at {ctx.target} "
@@ -96,14 +111,16 @@ class PreflightCheck(Step):
         return problems + placement_problems(ctx, runbook.vms)
 
 
-def left_behind(ctx: StepContext) -> str | None:
+def left_behind(
+    ctx: StepContext, live_plan: tuple[RecoveryPlan | None, list[ProtectionGroup]] | None = None
+) -> str | None:
     """Why a runbook covering only part of its recovery plan is refused (None when it covers all of it).
 
     SRM runs a plan only while all its protection groups protect the same direction, so a failback of some of
     its groups would flip them and then fail to put them back into the plan beside the groups left behind
     (docs/runbook.md, "A plan is failed back whole"). Refusing here, before anything changes, keeps the plan
     whole."""
-    recorded = recorded_groups(ctx)
+    recorded = recorded_groups(ctx, live_plan)
     listed = set(ctx.runbook.vm_names)
     behind = {name: sorted(set(info.vms) - listed) for name, info in sorted((recorded or {}).items())}
     behind = {name: vms for name, vms in behind.items() if vms}

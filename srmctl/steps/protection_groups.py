@@ -20,7 +20,8 @@ class GroupsDelete(Step):
 
     Only groups protected at the original site (failback.to) that the runbook selects are touched; a group
     that also protects other VMs is refused. A group still used by another recovery plan than the runbook's
-    is refused too (remove it there first); the runbook's plan gives it up in plan.detach_groups.
+    is refused too (remove it there first); the runbook's plan, and the plans of recovery_plan.shared_with,
+    give it up in plan.detach_groups.
     """
 
     name = "groups.delete"
@@ -32,7 +33,13 @@ class GroupsDelete(Step):
         ours = recovery_plan(ctx)
         actions, refused = [], []
         for group in stale_groups(ctx):
-            others = [p.name for p in s.dr.srm.group_plans(group.id) if ours is None or p.id != ours.id]
+            # The runbook's plan and those it shares its groups with give the group up in plan.detach_groups.
+            giving_up = set(ctx.runbook.recovery_plan.shared_with)
+            others = [
+                p.name
+                for p in s.dr.srm.group_plans(group.id)
+                if (ours is None or p.id != ours.id) and p.name not in giving_up
+            ]
             if others:
                 refused.append(f"{group.name} is also in recovery plan(s) {', '.join(others)}")
             actions.append(

@@ -14,11 +14,12 @@ from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, stale_groups, status_of
 from srmctl.steps.group_layout import group_names, groups_here
+from srmctl.steps.sharing_plans import ForEachPlan
 from srmctl.steps.whereabouts import not_home
 
 
 @register
-class PlanDetachGroups(Step):
+class PlanDetachGroups(ForEachPlan):
     """Remove the stale protection groups (those groups.delete will delete) from the recovery plan.
 
     One reconfigure call sends the plan's full group list minus the stale groups; other groups stay.
@@ -28,7 +29,7 @@ class PlanDetachGroups(Step):
     done_once_home = True
     impact = Impact.LOW
 
-    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+    def plan_one(self, ctx: StepContext) -> tuple[Action, ...]:
         srm_plan = recovery_plan(ctx)
         if srm_plan is None:
             return ()
@@ -48,7 +49,7 @@ class PlanDetachGroups(Step):
             ),
         )
 
-    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+    def apply_one(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
         for action in actions:
             plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
@@ -57,7 +58,7 @@ class PlanDetachGroups(Step):
             dr.srm.wait_task(dr.srm.reconfigure_plan(plan_id, protection_groups=keep, wait=False))
             ctx.action_done(action, {"groups_left": len(keep)})
 
-    def verify(self, ctx: StepContext) -> Verification:
+    def verify_one(self, ctx: StepContext) -> Verification:
         srm_plan = recovery_plan(ctx)
         if srm_plan is None:
             return Verification.passed("the recovery plan does not exist: nothing to detach")
@@ -69,7 +70,7 @@ class PlanDetachGroups(Step):
 
 
 @register
-class PlanAttachGroups(Step):
+class PlanAttachGroups(ForEachPlan):
     """Point the recovery plan at the new protection groups: flip its direction if needed, then add the groups.
     The direction can only change while the plan has no protection groups, so the same plan object is kept
     (its id, history and anything outside the groups survive); a missing plan is created."""
@@ -79,7 +80,7 @@ class PlanAttachGroups(Step):
     done_once_home = True
     impact = Impact.LOW
 
-    def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+    def plan_one(self, ctx: StepContext) -> tuple[Action, ...]:
         s = ctx.sides
         srm_plan = recovery_plan(ctx)
         names = group_names(ctx)
@@ -109,7 +110,7 @@ class PlanAttachGroups(Step):
                 )
         return tuple(actions)
 
-    def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
+    def apply_one(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         s = ctx.sides
         wanted = {a.detail("group") for a in actions if a.kind == "add_group_to_plan"}
         wanted.update(n for a in actions if a.kind == "create_plan" for n in a.listed("groups"))
@@ -142,7 +143,7 @@ class PlanAttachGroups(Step):
                 s.dr.srm.wait_task(s.dr.srm.reconfigure_plan(plan_id, protection_groups=ids, wait=False))
             ctx.action_done(action)
 
-    def verify(self, ctx: StepContext) -> Verification:
+    def verify_one(self, ctx: StepContext) -> Verification:
         s = ctx.sides
         srm_plan = recovery_plan(ctx)
         if srm_plan is None:

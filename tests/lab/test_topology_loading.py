@@ -145,6 +145,11 @@ def test_a_disk_size_of_another_type_is_a_finding(tmp_path: Path, size: str) -> 
         ),
         (
             "protection_groups: [VR mail, VR web]",
+            "protection_groups: [VR mail, VR web, VR web]",
+            "46:42: recovery_plans[0].protection_groups[2]: protection group 'VR web' is listed twice",
+        ),
+        (
+            "protection_groups: [VR mail, VR web]",
             "protection_groups: [VR mail]",
             "48:7: recovery_plans[0].vms.db01: VM 'db01' is in none of the plan's protection groups",
         ),
@@ -154,6 +159,17 @@ def test_plan_metadata_and_references_are_located(tmp_path: Path, old: str, new:
     assert old in DEFAULT
     problems = refused(DEFAULT.replace(old, new, 1), tmp_path)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_plans_may_share_a_group_each_with_its_own_metadata(tmp_path: Path) -> None:
+    """SRM: "You can include a protection group in more than one recovery plan"; each plan keeps its own
+    per-VM settings for the group's VMs."""
+    text = DEFAULT + ("  - name: Web only\n    protection_groups: [VR web]\n    vms:\n      web01: {priority: P1}\n")
+    path = tmp_path / "shared.yaml"
+    path.write_text(text)
+    topology = load_topology(path)
+    assert [p.protection_groups for p in topology.recovery_plans] == [["VR mail", "VR web"], ["VR web"]]
+    assert topology.recovery_plans[1].vms == {"web01": {"priority": "P1"}}
 
 
 def test_a_group_vm_without_replication_is_a_finding(tmp_path: Path) -> None:

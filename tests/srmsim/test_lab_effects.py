@@ -178,9 +178,11 @@ def test_test_recovery_and_cleanup_touch_only_test_copies(make_lab: LabFactory) 
         _answering_prompts(site, plan_id, site.srm.test_plan(plan_id, wait=False))
         assert site.srm.plan(plan_id).status == "TEST_COMPLETE"
         nj = lab.inventory(NJ)
-        assert {v.name: v.power_state for v in nj.vms} == {f"{n}-test": "poweredOn" for n in VMS}
-        assert nj.vm("mail04-test").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
-        assert nj.vm("mail04-test").folder == "Mail"
+        # SRM's test VMs take their placeholders' place under the VMs' own names (not placeholders any more).
+        assert {v.name: v.power_state for v in nj.vms} == dict.fromkeys(VMS, "poweredOn")
+        assert not any(v.is_placeholder for v in nj.vms)
+        assert nj.vm("mail04").vmx_path == "[ESX3_LOCAL] mail04-test/mail04.vmx"
+        assert nj.vm("mail04").folder == "Mail"
         assert {v.power_state for v in lab.inventory(NY).vms} == {"poweredOn"}  # production untouched
         site.srm.cleanup_plan(plan_id)
         assert site.srm.plan(plan_id).status == "READY_STATE"
@@ -293,16 +295,16 @@ def test_failback_seeds_and_reverse_migration(make_lab: LabFactory) -> None:
         nj_inventory = lab.inventory(NJ)
         assert all(v.replication is not None and v.replication.rpo_minutes == 15 for v in nj_inventory.vms)
         plan_id, nj = _plan(dr), dr[NJ]
-        # db01's orphan is still registered at new-york from the .vmx the recovery needs: SRM refuses.
-        with pytest.raises(OperationFailed, match=r"db01.*already registered"):
-            task = nj.srm.recover_plan(plan_id, planned=True, wait=False)
-            _answering_prompts(nj, plan_id, task)
-        assert nj.srm.plan(plan_id).status == "INCOMPLETE_RECOVERY"
+        # db01's orphan is still registered at new-york in the folder its placeholder needs: SRM cannot create
+        # db01's placeholder, so db01 is not protected (a recovery would not recover it).
+        group = nj.srm.groups()[0]
+        assert {v.name: v.status for v in nj.srm.group_vms(group.id)}["db01"] == "PLACEHOLDER_CREATION_ERROR"
         session = lab.session(NY)
         try:
             operations.unregister(session, lab.inventory(NY).vm("db01").moref)
         finally:
             session.close()
+        nj.srm.configure_all_vms(group.id)  # db01's placeholder can be created now
         task = nj.srm.recover_plan(plan_id, planned=True, wait=False)
         _answering_prompts(nj, plan_id, task)
         assert nj.srm.plan(plan_id).status == "RECOVERY_COMPLETE"

@@ -24,6 +24,7 @@ def create_group(req: SimRequest) -> Reply:
 
 @ROUTES.get("/{group_id}")
 def get_group(req: SimRequest) -> Reply:
+    placeholders.check_deleted(req.world, [req.args["group_id"]])
     return entity(render.group(req.world, req.world.group(req.args["group_id"])))
 
 
@@ -57,12 +58,14 @@ def restore_all_placeholders(req: SimRequest) -> Reply:
 @ROUTES.get("/{group_id}/vms")
 def group_vms(req: SimRequest) -> Reply:
     group = req.world.group(req.args["group_id"])
+    placeholders.check_deleted(req.world, [group.id])
     return listing(req, [render.group_vm(req.world, group, v) for v in group.vm_ids])
 
 
 @ROUTES.get("/{group_id}/vms/{vm_id}")
 def group_vm(req: SimRequest) -> Reply:
     group = req.world.group(req.args["group_id"])
+    placeholders.check_deleted(req.world, [group.id], only=req.args["vm_id"])
     return entity(render.group_vm(req.world, group, req.world.group_member(group.id, req.args["vm_id"])))
 
 
