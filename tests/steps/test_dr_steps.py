@@ -1,11 +1,12 @@
 """The SRM/VR steps, one after the other, on one planned-migration lab (real vcsim + srmsim, no mocks).
 
-The tests of this module share the lab and run in order: each leaves the world where the failback sequence
-would, and checks its step's plan, apply, verify and idempotence (a second plan is empty)."""
+The phases share the lab and run in order: each leaves the world where the failback sequence would, and checks its
+step's plan, apply, verify and idempotence (a second plan is empty). They are one test, each phase a function named
+in a failure's traceback: as separate tests, pytest-xdist's worksteal could run some of them on another worker (a
+fresh lab, where the later phases find the world unprepared) or after the phases that follow them on the same lab."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.lab
 ALL = ("mail04", "db01", "web01", "web02")
 #: Plan runs (test, migration) depend on srmsim registering VMs in vcsim, which is being built right now;
 #: until it lands a run may end in ERROR there. Not strict, so these start passing by themselves.
-
-
-@pytest.fixture(scope="module")
-def pm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
-    with planned_migration_lab(tmp_path_factory.mktemp("pm") / "lab") as config:
-        yield config
 
 
 def _files(config: LabConfig, site: str) -> dict[str, int]:
@@ -58,7 +53,7 @@ def _with(rb: Runbook, **replication: object) -> Runbook:
     return rb.model_copy(update={"replication": rb.replication.model_copy(update=replication)})
 
 
-def test_dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr(pm: LabConfig, tmp_path: Path) -> None:
+def _dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr(pm: LabConfig, tmp_path: Path) -> None:
     rb = runbook(tmp_path)
     with step_context(pm, rb, Recorder()) as ctx:
         before = rest_state(ctx)
@@ -87,7 +82,7 @@ def test_dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr(pm: LabConfig
         assert rest_state(ctx) == before
 
 
-def test_seeds_required_stops_before_configuring(pm: LabConfig, tmp_path: Path) -> None:
+def _seeds_required_stops_before_configuring(pm: LabConfig, tmp_path: Path) -> None:
     rb = _with(runbook(tmp_path, vms=("mail04",)), seeds="required")
     # NY-SAN-01 holds no copy of mail04's disks (they are on ESX1_LOCAL): no seed there.
     rb = rb.model_copy(update={"vms": (rb.vms[0].model_copy(update={"datastore": "NY-SAN-01"}),)})  # type: ignore[index]
@@ -98,7 +93,7 @@ def test_seeds_required_stops_before_configuring(pm: LabConfig, tmp_path: Path) 
         assert rest_state(ctx) == before
 
 
-def test_seeds_none_onto_the_old_disks_stops_before_configuring(pm: LabConfig, tmp_path: Path) -> None:
+def _seeds_none_onto_the_old_disks_stops_before_configuring(pm: LabConfig, tmp_path: Path) -> None:
     # VR never configures a disk without use_seeds onto an existing file; mail04's old disks are on
     # ESX1_LOCAL, so seeds: none there must fail in plan(), before any change.
     rb = _with(runbook(tmp_path, vms=("mail04",)), seeds="none")
@@ -113,7 +108,7 @@ def test_seeds_none_onto_the_old_disks_stops_before_configuring(pm: LabConfig, t
         assert rest_state(ctx) == before
 
 
-def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
+def _failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
     events = Recorder()
     replica_files = _files(pm, "new-jersey")
     with step_context(pm, runbook(tmp_path), events) as ctx:
@@ -160,7 +155,7 @@ def test_failback_sequence_step_by_step(pm: LabConfig, tmp_path: Path) -> None:
         assert plan.protected_site_name == "new-jersey" and plan.status == "READY_STATE"
 
 
-def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, tmp_path: Path) -> None:
+def _unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, tmp_path: Path) -> None:
     events = Recorder()
     rb = runbook(tmp_path)
     with step_context(pm, rb, events) as ctx:
@@ -191,7 +186,7 @@ def test_unlisted_prompt_stops_the_test_and_a_resume_follows_it(pm: LabConfig, t
         assert _run(ctx, "plan.cleanup") == ("cleanup",)
 
 
-def test_planned_migration_then_protection_restore(pm: LabConfig, tmp_path: Path) -> None:
+def _planned_migration_then_protection_restore(pm: LabConfig, tmp_path: Path) -> None:
     rb = runbook(tmp_path)
     rb = rb.model_copy(update={"prompts": rb.prompts.model_copy(update={"dismiss": ("Call the mail team",)})})
     with step_context(pm, rb, Recorder()) as ctx:
@@ -203,3 +198,20 @@ def test_planned_migration_then_protection_restore(pm: LabConfig, tmp_path: Path
         assert plan.protected_site_name == "new-york" and plan.status == "READY_STATE"
         outgoing = dr.vr.replications(source_vc_guid=dr.local_vc_guid)
         assert sorted(r.name for r in outgoing) == sorted(ALL) and {r.state for r in outgoing} == {"OK"}
+
+
+def test_the_failback_steps_in_order_on_one_lab(tmp_path: Path) -> None:
+    with planned_migration_lab(tmp_path / "lab") as pm:
+        for number, phase in enumerate(
+            (
+                _dry_run_plans_every_step_and_changes_nothing_in_srm_or_vr,
+                _seeds_required_stops_before_configuring,
+                _seeds_none_onto_the_old_disks_stops_before_configuring,
+                _failback_sequence_step_by_step,
+                _unlisted_prompt_stops_the_test_and_a_resume_follows_it,
+                _planned_migration_then_protection_restore,
+            )
+        ):
+            directory = tmp_path / f"{number}-{phase.__name__.strip('_')}"  # each phase's runbook apart
+            directory.mkdir()
+            phase(pm, directory)
