@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     with reporting_stalls(float(config.get("stall_dump_seconds", 120))):
         seed.build(world, topology, workdir / "datastores", datastore_dirs)
         seed.reach(world, config.get("scenario", "protected"))
+    for name, site_model in topology.sites.items():
+        if site_model.srm_site_name:
+            world.site(name).srm_name = site_model.srm_site_name
     # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
     world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         session_ttl=float(config.get("session_ttl", 1800)),
         remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
         page_size=int(config.get("page_size", 50)),
+        remote_lapse_status=int(config.get("remote_lapse_status", 401)),
     )
     host = config.get("host", "127.0.0.1")
     ready: dict[str, Any] = {

@@ -122,6 +122,13 @@ class SrmsimHandle:
         """``site`` has hosts in standby: recoveries to it list "Restore recovery site hosts from standby"."""
         self._control("POST", f"standby-hosts/{site}/{'on' if on else 'off'}")
 
+    def lapse_remote_sessions(self, site: str | None = None, *, status: int | None = None) -> int:
+        """End the sessions' remote logins; later calls that need one answer ``status`` (401, 400, 500)."""
+        body: dict[str, Any] = {"site": site} if site else {}
+        if status is not None:
+            body["status"] = status
+        return int(self._control("POST", "sessions/lapse-remote", body)["lapsed"])
+
     def expire_sessions(self, site: str | None = None) -> int:
         return int(self._control("POST", "sessions/expire", {"site": site})["expired"])
 

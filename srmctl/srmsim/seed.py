@@ -135,7 +135,7 @@ def build(
                 "hbr_spec": {"vms": [ids[v] for v in pg.vms]},
             },
         )
-        group_ids[pg.name] = _wait(world, [task])[0]["id"]
+        group_ids[pg.name] = _wait(world, [task])[0]
     for plan_model in topology.recovery_plans:
         task = plans.create_plan(
             world,
@@ -147,7 +147,7 @@ def build(
                 "protection_groups": [group_ids[g] for g in plan_model.protection_groups],
             },
         )
-        plan = world.plan(_wait(world, [task])[0]["id"])
+        plan = world.plan(_wait(world, [task])[0])
         # Every VM's settings at once, then one wait (not a wait per VM).
         _wait(
             world,

@@ -112,6 +112,7 @@ class World:
         self.task_faults: list[TaskFault] = []
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self.history: list[SimHistory] = []  # every plan run's report (srmsim/history.py)
+        self.peer_ids: dict[tuple[str, str], dict[str, str]] = {}  # (site, api) -> its ids -> internal (ids.py)
         self._ids = itertools.count(1000)
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
@@ -243,12 +244,14 @@ class World:
     # -- inventory -------------------------------------------------------------------------------
 
     def add_site(self, name: str, moref_base: int, vc_guid: str | None = None) -> SimSite:
+        vc_guid = vc_guid or str(uuid.uuid4())
         site = SimSite(
             name=name,
-            vc_guid=vc_guid or str(uuid.uuid4()),
+            vc_guid=vc_guid,
             srm_id=str(uuid.uuid4()),
             vrms_id=str(uuid.uuid4()),
             moref_base=moref_base,
+            srm_name=f"vcsa-{vc_guid[:8]}.lab.local",  # like a vCenter host name, unlike the topology's key
         )
         self.sites[name] = site
         return site

@@ -77,12 +77,17 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
         replications = {r.name: r for r in site.vr.replications(source_vc_guid=site.local_vc_guid)}
         assert sorted(replications) == sorted(VMS)
         assert all(r.status is not None and r.status.status == "OK" for r in replications.values())
+        local_vrms = site.vr.pairings()[0].local_vrms
+        vr_guid = str(local_vrms.id if local_vrms else "")
     # VR's footprint on each source VM, as a real vCenter shows it.
     for vm in ny.vms:
-        assert vm.replication is not None and vm.replication.replication_id == replications[vm.name].id
+        # VR's id is the group's GID between the VR form's type and the serving VR server's GUID (ids.py).
+        kind, gid, server = replications[vm.name].id.split(":")
+        assert (kind, server) == ("HmsGroup", vr_guid)
+        assert vm.replication is not None and vm.replication.replication_id == gid
         assert vm.replication.rpo_minutes == replications[vm.name].rpo
         extra = lab.extra_config(NY, vm.name)
-        assert extra["hbr_filter.gid"] == replications[vm.name].id
+        assert extra["hbr_filter.gid"] == gid
         assert extra["hbr_filter.rpo"] == str(vm.replication.rpo_minutes)
     assert any("sync of mail04" in message for message in lab.events(NY, "mail04"))
     # The replica is the VM folder's files, byte for byte; srmsim kept no datastore of its own.
@@ -328,7 +333,8 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
         # IP settings follow their site: new-jersey (now protected) holds the primary ones, and only the SRM
         # at the recovery site (new-york now) says the recovery site is local.
         db01 = next(v for v in nj.srm.plan_vms(plan_id) if v.name == "db01")
-        at_nj, at_ny = nj.srm.ip_customization(plan_id, db01.id), dr[NY].srm.ip_customization(plan_id, db01.id)
+        ny_plan_id = dr[NY].srm.plan_by_name("VR Failover").id  # each SRM server knows the plan by its own id
+        at_nj, at_ny = nj.srm.ip_customization(plan_id, db01.id), dr[NY].srm.ip_customization(ny_plan_id, db01.id)
         nic = at_nj.nic_settings[0]
         assert nic.primary_ip_settings is not None and nic.secondary_ip_settings is not None
         assert nic.primary_ip_settings.ip_v4 is not None and nic.secondary_ip_settings.ip_v4 is not None

@@ -151,9 +151,16 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
                 f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
             )
             assert response.status_code == 400
+        # new-york's SRM server knows the group by its own id (srmsim/ids.py): resolved there by name.
+        at_ny = next(g.id for g in logged_in(sim, NY).groups() if g.name == "back")
+        assert at_ny != group
         with _http(sim, NY) as client:
-            response = client.post(
+            refused = client.post(
                 f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
+            )
+            assert refused.status_code == 404
+            response = client.post(
+                f"/pairings/{pid}/protection-management/groups/{at_ny}/actions/restore-all-placeholders"
             )
             assert response.status_code == 202
             assert [t["entity_name"] for t in response.json()["tasks"]] == ["db01"]
