@@ -52,9 +52,9 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
     return site.srm.wait_task(task, timeout=1)
 
 
-def _plan(dr: dict[str, DrSite]) -> str:
-    site = dr[NJ]
-    return site.srm.plan_by_name("VR Failover").id
+def _plan(dr: dict[str, DrSite], site: str = NJ) -> str:
+    """The plan's id at one SRM server: each server knows it by its own id (srmsim/ids.py)."""
+    return dr[site].srm.plan_by_name("VR Failover").id
 
 
 @pytest.mark.timeout(90)
@@ -222,9 +222,8 @@ def _failback_to_new_york(
     assert {(r.name, r.state) for r in left} == ({(keep_orphan, "RECOVERED")} if keep_orphan else set())
     for replication in ny.vr.replications(source_vc_guid=ny.local_vc_guid):
         ny.vr.unconfigure_replication(replication.id, retain_replica_disks=True)
-    plan_id = _plan(dr)
     old_groups = [g.id for g in ny.srm.groups()]
-    ny.srm.reconfigure_plan(plan_id, protection_groups=[])
+    ny.srm.reconfigure_plan(_plan(dr, NY), protection_groups=[])
     for group in old_groups:
         ny.srm.delete_group(group)
     # Guest writes at new-jersey since the failover: one block per disk differs from the old disks.
@@ -275,8 +274,8 @@ def _failback_to_new_york(
     vm_ids = [v.id for v in nj.vr.vms(nj.local_vc_guid)]
     group = nj.srm.create_group("VR back", nj.local_vc_guid, vm_ids).result_id
     assert group is not None
-    nj.srm.reconfigure_plan(plan_id, protected_vc_guid=nj.local_vc_guid)
-    nj.srm.reconfigure_plan(plan_id, protection_groups=[group])
+    nj.srm.reconfigure_plan(_plan(dr, NJ), protected_vc_guid=nj.local_vc_guid)
+    nj.srm.reconfigure_plan(_plan(dr, NJ), protection_groups=[group])
     return {r["name"]: r["bytes"] for r in lab.state()["replications"] if r["source"] == NJ}
 
 
