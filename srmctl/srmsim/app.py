@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     host = config.get("host", "127.0.0.1")
     ready: dict[str, Any] = {
         "pid": os.getpid(),
-        "pairing_id": world.pairing_id,
-        "vr_pairing_id": world.vr_pairing_id,
+        # Each server's own pairing id (World.pairing_at); pairing_id and vr_pairing_id: the first site's.
+        "pairings": {name: {api: world.pairing_at(name, api) for api in ("srm", "vr")} for name in world.sites},
+        "pairing_id": world.pairing_at(next(iter(world.sites)), "srm"),
+        "vr_pairing_id": world.pairing_at(next(iter(world.sites)), "vr"),
         "latency": world.latency.name,
         "sites": {},
     }

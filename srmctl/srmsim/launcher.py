@@ -38,9 +38,15 @@ class SrmsimHandle:
         self.process = process  # None when attached to a srmsim started by another process (the lab)
         self.ready = ready
         self.pid: int = ready["pid"]
-        self.pairing_id: str = ready["pairing_id"]  # the SRM pairing
-        self.vr_pairing_id: str = ready.get("vr_pairing_id", "")  # the VR pairing: its own object and id
+        # Each server's own pairing id, per site and API; pairing_id and vr_pairing_id are the first site's.
+        self.pairings: dict[str, dict[str, str]] = ready.get("pairings", {})
+        self.pairing_id: str = ready["pairing_id"]  # the first site's SRM pairing
+        self.vr_pairing_id: str = ready.get("vr_pairing_id", "")  # the first site's VR pairing: its own object
         self.sites = {name: SiteEndpoint(**info) for name, info in ready["sites"].items()}
+
+    def pairing(self, site: str, api: str = "srm") -> str:
+        """The pairing's id at one site's SRM or VR server."""
+        return self.pairings[site][api]
 
     @property
     def ports(self) -> dict[str, int]:

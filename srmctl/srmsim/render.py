@@ -60,7 +60,7 @@ def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[s
     remote = world.other(local)
     mine, theirs = world.site(local), world.site(remote)
     body = {
-        "pairing_id": world.vr_pairing_id if api == "vr" else world.pairing_id,  # separate objects, own ids
+        "pairing_id": world.pairing_at(local, api),  # separate objects, own ids, per server
         "local_vc_server": server(mine, "vc", ports[local]),
         "remote_vc_server": server(theirs, "vc", ports[remote]),
     }

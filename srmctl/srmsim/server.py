@@ -136,7 +136,7 @@ def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
     with world.lock:
         try:
             if "pairing_id" in req.args:
-                world.check_pairing(req.args["pairing_id"], req.api)
+                world.check_pairing(req.args["pairing_id"], req.api, req.site)
             remote.check(spec, req)
             if spec.body is not None:
                 bodies.check(spec.body, req.body)

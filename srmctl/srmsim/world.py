@@ -163,9 +163,18 @@ class World:
     def replication_of_vm(self, vm_id: str) -> SimReplication | None:
         return self.replications.of_vm(vm_id)
 
-    def check_pairing(self, pairing_id: str, api: str = "srm") -> None:
-        """404 unless ``pairing_id`` is this API's pairing (an SRM pairing id is no VR pairing id)."""
-        if pairing_id != (self.vr_pairing_id if api == "vr" else self.pairing_id):
+    def pairing_at(self, site: str, api: str) -> str:
+        """The pairing's id at one server. Each SRM and VR server keeps its own database, so its own record of
+        the pairing: srmsim takes the stricter reading that the ids differ per server (no public document
+        says they are equal), so a client that carries a pairing id from one server to another fails."""
+        record = self.site(site)
+        guid = record.vrms_id if api == "vr" else record.srm_id
+        return str(uuid.uuid5(uuid.UUID(guid), self.vr_pairing_id if api == "vr" else self.pairing_id))
+
+    def check_pairing(self, pairing_id: str, api: str, site: str) -> None:
+        """404 unless ``pairing_id`` is this server's pairing (an SRM pairing id is no VR pairing id, and no
+        other site's)."""
+        if pairing_id != self.pairing_at(site, api):
             raise not_found(f"pairing {pairing_id}")
 
     def vm_at(self, vc_guid: str, vm_id: str) -> SimVm:
@@ -401,8 +410,7 @@ class World:
         """The whole world as plain data (``GET /srmsim/state``, for tests and the lab)."""
         with self.lock:
             return {
-                "pairing_id": self.pairing_id,
-                "vr_pairing_id": self.vr_pairing_id,
+                "pairings": {name: {api: self.pairing_at(name, api) for api in ("srm", "vr")} for name in self.sites},
                 "sites": {
                     name: {
                         "up": s.up,

@@ -51,7 +51,11 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
         def login() -> None:
             answer = http.post(f"{base}/session", auth=(here.user, PASSWORD), timeout=10)
             http.headers["x-dr-session"] = answer.json()["session_id"]
-            http.post(f"{base}/pairings/{sim.pairing_id}/remote-session", auth=(there.user, PASSWORD), timeout=10)
+            http.post(
+                f"{base}/pairings/{sim.pairing('new-york', api)}/remote-session",
+                auth=(there.user, PASSWORD),
+                timeout=10,
+            )
 
         login()
         schema = schemathesis.openapi.from_dict(
@@ -76,7 +80,7 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
                     base,
                     http,
                     login,
-                    sim.pairing_id,
+                    sim.pairing("new-york", api),
                     sent,
                     failures,
                     given=given,

@@ -32,7 +32,7 @@ class Server:
             verify=ssl.create_default_context(cafile=endpoint.cert),
             timeout=10,
         )
-        self.pid = sim.vr_pairing_id if api == "vr" else sim.pairing_id
+        self.pid = sim.pairing(site, api)  # each server has its own pairing id
         login = self.http.post("/session", auth=(endpoint.user, PASSWORD))
         self.http.headers["x-dr-session"] = login.json()["session_id"]
         remote = self.http.post(f"/pairings/{self.pid}/remote-session", auth=(sim.sites[other].user, PASSWORD))
@@ -84,6 +84,8 @@ def test_the_same_plan_has_another_id_at_each_srm_server_and_each_refuses_the_ot
     name and different ids, each ending in its server's GUID, and either id sent to the other is refused."""
     ny, nj = Server(srmsim, NY, "srm"), Server(srmsim, NJ, "srm")
     assert ny.guid != nj.guid
+    # Pairing ids are per server too.
+    assert ny.pid != nj.pid and ny.http.get(f"/pairings/{nj.pid}").status_code == 404
     at_ny, at_nj = ny.named(PLANS, "VR Failover"), nj.named(PLANS, "VR Failover")
     assert at_ny["id"] != at_nj["id"]
     for server, plan in ((ny, at_ny), (nj, at_nj)):
