@@ -128,6 +128,10 @@ class SrmsimHandle:
         """``site`` has hosts in standby: recoveries to it list "Restore recovery site hosts from standby"."""
         self._control("POST", f"standby-hosts/{site}/{'on' if on else 'off'}")
 
+    def link(self, up: bool, *, during: str | None = None) -> None:
+        """Cut the link between the sites (now, or at step ``during`` of the next recovery) or restore it."""
+        self._control("POST", "link", {"up": up, **({"during": during} if during else {})})
+
     def lapse_remote_sessions(self, site: str | None = None, *, status: int | None = None) -> int:
         """End the sessions' remote logins; later calls that need one answer ``status`` (401, 400, 500)."""
         body: dict[str, Any] = {"site": site} if site else {}

@@ -152,7 +152,7 @@ def check(spec: RouteSpec, req: SimRequest) -> None:
     """Refuse the call (400, ``ResponseError``) when it needs the session's remote login and that login is
     missing or has lapsed; a call that uses the remote login keeps it alive."""
     remote = req.world.other(req.site)
-    if not req.world.sites[remote].up and (spec.method, spec.path) in SERVER_DOWN.get(req.api, ()):
+    if not req.world.peer_reachable(req.site) and (spec.method, spec.path) in SERVER_DOWN.get(req.api, ()):
         # "server-down": ERROR (x-dr-remote-site-connectivity-contract): refused before anything changes.
         raise SimError(500, "SERVER_DOWN", f"the paired site's server ({req.world.site(remote).srm_name}) is down")
     if not needs_remote_login(spec, req):
@@ -165,8 +165,8 @@ def check(spec: RouteSpec, req: SimRequest) -> None:
 
 def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:
     remote = req.world.other(req.site)
-    if not req.world.sites[remote].up:
-        return False  # the "server-down" column applies: the handlers model it
+    if not req.world.peer_reachable(req.site):
+        return False  # the "server-down" column applies (see check)
     value = NOT_AUTHENTICATED.get(req.api, {}).get((spec.method, spec.path))
     if value == ERROR:
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from srmctl.srmsim import peers
 from srmctl.srmsim.groups import vm_protection_status
 from srmctl.srmsim.model import (
     STANDARD_STEPS,
@@ -121,7 +122,7 @@ def plan(world: World, p: SimPlan) -> dict[str, Any]:
         "id": p.id,
         "name": p.name,
         "description": p.description,
-        "status": p.status,
+        "status": peers.status(world, p),  # states of a site pair's two servers (srmsim/peers.py)
         "location": "DrFolder:DrRecoveryRootFolder",
         "location_name": "Recovery Plans",
         "protected_site_name": protected.srm_name,

@@ -113,6 +113,12 @@ class World:
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self.history: list[SimHistory] = []  # every plan run's report (srmsim/history.py)
         self.peer_ids: dict[tuple[str, str], dict[str, str]] = {}  # (site, api) -> its ids -> internal (ids.py)
+        # The link between the sites and the plan states it makes (srmsim/peers.py).
+        self.link_up = True
+        self.link_cut_at: str | None = None  # the recovery step at which the link breaks
+        self.recovery_started: set[str] = set()  # plans whose recovery the broken link stopped
+        self.disconnected_edits: dict[str, set[str]] = {}  # plan id -> sites whose servers edited it, link down
+        self.sync_conflicts: set[str] = set()  # plans edited at both sites while the link was down
         self._ids = itertools.count(1000)
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
@@ -245,6 +251,10 @@ class World:
             vm = next((s.vms[replication.vm_id] for s in self.sites.values() if replication.vm_id in s.vms), None)
             if vm is None or not vm.registered:
                 del self.replications[replication.id]
+
+    def peer_reachable(self, site: str) -> bool:
+        """Whether ``site``'s servers reach the paired site's: it is up and the link between them too."""
+        return self.sites[self.other(site)].up and self.link_up
 
     def require_up(self, site: str) -> None:
         if not self.sites[site].up:

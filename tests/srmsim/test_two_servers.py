@@ -5,78 +5,14 @@ what the connectivity contract's server-down column marks ERROR while the peer i
 from __future__ import annotations
 
 import re
-import ssl
-import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from srmsim_fixtures import PASSWORD, _no_leftover_faults, launch, srmsim  # noqa: F401 - the fixtures
+from server_http import GROUPS, NJ, NY, PLANS, REPLICATIONS, UUID, Server, is_response_error
+from srmsim_fixtures import _no_leftover_faults, launch, srmsim  # noqa: F401 - the fixtures
 
 from srmctl.srmsim.launcher import SrmsimHandle
-
-NY, NJ = "new-york", "new-jersey"
-ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-class Server:
-    """One site's SRM or VR server, logged in there and to the paired site, spoken to over plain HTTP."""
-
-    def __init__(self, sim: SrmsimHandle, site: str, api: str) -> None:
-        endpoint, other = sim.sites[site], NJ if site == NY else NY
-        self.http = httpx.Client(
-            base_url=f"https://{endpoint.host}:{endpoint.port}{ROOTS[api]}",
-            verify=ssl.create_default_context(cafile=endpoint.cert),
-            timeout=10,
-        )
-        self.pid = sim.pairing(site, api)  # each server has its own pairing id
-        login = self.http.post("/session", auth=(endpoint.user, PASSWORD))
-        self.http.headers["x-dr-session"] = login.json()["session_id"]
-        remote = self.http.post(f"/pairings/{self.pid}/remote-session", auth=(sim.sites[other].user, PASSWORD))
-        assert remote.status_code == 204, remote.text
-        pairing = self.http.get(f"/pairings/{self.pid}").json()
-        self.guid = pairing["local_vrms" if api == "vr" else "local_srm_server"]["id"]
-
-    def get(self, path: str) -> httpx.Response:
-        return self.http.get(f"/pairings/{self.pid}{path}")
-
-    def post(self, path: str, body: Any = None) -> httpx.Response:
-        return self.http.post(f"/pairings/{self.pid}{path}", json=body)
-
-    def delete(self, path: str) -> httpx.Response:
-        return self.http.delete(f"/pairings/{self.pid}{path}")
-
-    def listed(self, path: str) -> list[dict[str, Any]]:
-        """Every page of a listing (following ``_meta.links.next``)."""
-        items: list[dict[str, Any]] = []
-        url: str | None = f"{self.http.base_url}/pairings/{self.pid}{path}".replace("//pairings", "/pairings")
-        while url:
-            answer = self.http.get(url)
-            assert answer.status_code == 200, answer.text
-            items += answer.json()["list"]
-            url = answer.json()["_meta"]["links"].get("next", {}).get("href")
-        return items
-
-    def named(self, path: str, name: str) -> dict[str, Any]:
-        return next(item for item in self.listed(path) if item["name"] == name)
-
-    def finished(self, task: dict[str, Any]) -> dict[str, Any]:
-        deadline = time.monotonic() + 20
-        while task["status"] in ("QUEUED", "RUNNING"):
-            assert time.monotonic() < deadline, task
-            time.sleep(0.02)
-            task = self.http.get(f"/tasks/{task['id']}").json()
-        return task
-
-
-def _is_response_error(response: httpx.Response) -> bool:
-    return set(response.json()) == {"error_code", "message", "op_id"}
-
-
-PLANS, GROUPS, REPLICATIONS = "/recovery-management/plans", "/protection-management/groups", "/replications"
 
 
 def test_the_same_plan_has_another_id_at_each_srm_server_and_each_refuses_the_other(srmsim: SrmsimHandle) -> None:  # noqa: F811
@@ -106,7 +42,7 @@ def test_the_same_plan_has_another_id_at_each_srm_server_and_each_refuses_the_ot
     assert not {g["id"] for g in groups_ny} & {g["id"] for g in groups_nj}
     assert all(g["id"].endswith(f":{nj.guid}") and g["id"].count(":") == 2 for g in groups_nj)
     refused = ny.post(f"{PLANS}/{at_ny['id']}/actions/reconfigure", {"protection_groups": [groups_nj[0]["id"]]})
-    assert refused.status_code == 400 and _is_response_error(refused)
+    assert refused.status_code == 400 and is_response_error(refused)
     assert {g["id"] for g in ny.listed(f"{PLANS}/{at_ny['id']}/protection-groups")} == {g["id"] for g in groups_ny}
     filtered = ny.http.get(
         f"/pairings/{ny.pid}{GROUPS}", params={"filter_property": "id", "filter": groups_nj[0]["id"]}
@@ -184,6 +120,6 @@ def test_operations_the_contract_marks_server_down_error_fail_while_the_peer_is_
     finally:
         sim.stop()
     assert [a.status_code for a in answers] == [500] * len(answers)
-    assert all(_is_response_error(a) and a.json()["error_code"] == "SERVER_DOWN" for a in answers)
+    assert all(is_response_error(a) and a.json()["error_code"] == "SERVER_DOWN" for a in answers)
     assert unchanged["status"] == replication["status"] and group["id"] in {g["id"] for g in still}
     assert paused["status"] == "SUCCESS"  # the peer is back
