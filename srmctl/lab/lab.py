@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pyVmomi import vim
 
-from srmctl.adapters.vcenter import operations, provision
+from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.errors import LabError, SrmctlError
@@ -54,6 +54,7 @@ from srmctl.lab.processes import (
 from srmctl.labkit.certs import make_certificate, write_private
 from srmctl.labkit.processes import is_running
 from srmctl.labkit.topology import Topology, TopologySite, TopologyVm
+from srmctl.srmsim import provision
 from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
