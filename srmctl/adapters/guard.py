@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar, cast
 
+from srmctl.adapters import testhooks
 from srmctl.errors import GuardrailViolation
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,29 +46,38 @@ def generation() -> int:
     return _generation
 
 
-def _changed() -> None:
+def changed() -> None:
+    """Move the change :func:`generation` on (also when a change started earlier is seen to end: an SRM/VR
+    task)."""
     global _generation
     with _generation_lock:
         _generation += 1
 
 
+@contextmanager
+def changing(target: Guarded, what: str) -> Iterator[None]:
+    """The one door of every state-changing call (a :func:`mutating` facade method, an SRM/VR request whose
+    verb changes state): refused on a read-only view; afterwards the target drops anything it cached and the
+    process's change :func:`generation` moves on, so the next observation is fresh. The crash tests'
+    ``before_call`` pause sits here too (:mod:`srmctl.adapters.testhooks`), so no step holds a test hook."""
+    if target.read_only:
+        raise ReadOnlyViolation(f"{what} refused on {target.site}: this is a read-only (dry-run) view of {target.kind}")
+    testhooks.pause("before_call")
+    changed()  # before the call too: a read racing the change must not count as after it
+    try:
+        yield
+    finally:
+        changed()
+        target.invalidate()
+
+
 def mutating(method: F) -> F:
-    """Mark a facade method as changing state: refused on a read-only view; afterwards the facade drops
-    anything it cached and the process's change :func:`generation` moves on, so the next observation is
-    fresh."""
+    """Mark a facade method as changing state: it runs inside :func:`changing`."""
 
     @functools.wraps(method)
     def wrapper(self: Guarded, *args: Any, **kwargs: Any) -> Any:
-        if self.read_only:
-            raise ReadOnlyViolation(
-                f"{method.__name__} refused on {self.site}: this is a read-only (dry-run) view of {self.kind}"
-            )
-        _changed()  # before the call too: a read racing the change must not count as after it
-        try:
+        with changing(self, method.__name__):
             return method(self, *args, **kwargs)
-        finally:
-            _changed()
-            self.invalidate()
 
     wrapper.mutating = True  # type: ignore[attr-defined]
     return cast(F, wrapper)

@@ -21,7 +21,7 @@ import os
 import string
 from typing import TYPE_CHECKING, Any
 
-from srmctl.cli.render import neutralise
+from srmctl.cli.envelope import neutralise
 
 if TYPE_CHECKING:
     from rich.console import Console

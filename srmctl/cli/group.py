@@ -18,7 +18,7 @@ import click
 
 from srmctl.cli import commands
 from srmctl.cli.app import App
-from srmctl.cli.render import error_envelope, neutralise
+from srmctl.cli.envelope import error_envelope, neutralise
 from srmctl.errors import ExitCode, LocalIoFailed, SrmctlError, UsageError, exit_code_for
 
 

@@ -1,6 +1,6 @@
 """The CLI side of one run (``failback``, ``resume``): the confirmation before high-impact actions, the lines
 printed as steps finish (with per-VM progress bars while a step waits), the closing line, and a step's status
-mark (``runs``). Site runs add their own prompts and lines on top (srmctl.cli.site_output)."""
+mark (``runs``). Site failbacks add their own prompts and lines on top (srmctl.cli.site_failback_output)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import plain, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine and rich's progress bars are imported when a command runs, not for 'srmctl --help'

@@ -1,24 +1,17 @@
-"""The engine: planner (observe → actions), executor (apply → verify), journal, resume, lock and events.
+"""The engine: runs (the whole run's plan up front, then its steps through the step library's executor,
+:mod:`srmctl.steps.executor`, which plans, applies and verifies each), journal, resume, lock and events.
 
 Public API for the CLI: :func:`dry_run`, :func:`start`, :func:`resume`, :func:`list_runs`,
 :func:`run_summary`, :func:`pending_run`, :class:`RunPlan`, :class:`RunReport`, :class:`Selection`, :class:`Event`;
-site runs (several recovery plans in order, engine/site_run.py) are reached through :mod:`srmctl.engine.site_run`.
+site failbacks (several recovery plans in order) are reached through :mod:`srmctl.engine.site_failback`.
 Nothing here prints or asks; results are values, progress is events.
 """
 
 from srmctl.engine.events import Event
-from srmctl.engine.executor import RunPlan, StepPlan, select_steps
 from srmctl.engine.lock import LockHeld
-from srmctl.engine.run import (
-    ConfirmPlan,
-    PendingRun,
-    RunReport,
-    Selection,
-    dry_run,
-    pending_run,
-    resume,
-    start,
-)
+from srmctl.engine.pending_run import PendingRun, pending_run
+from srmctl.engine.run import ConfirmPlan, RunReport, Selection, dry_run, resume, start
+from srmctl.engine.run_plan import RunPlan, StepPlan, select_steps
 from srmctl.engine.stored_runs import PlanSummary, RunSummary, StepOutcome, html_report, list_runs, run_summary
 
 __all__ = [

@@ -16,7 +16,7 @@ from srmctl.adapters.dr.models import RecoveryPlan, Replication
 from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import Endpoints
 from srmctl.adapters.vcenter.inventory import Inventory, read_inventory
-from srmctl.engine.sites import connected
+from srmctl.engine.vcenter_sessions import connected
 from srmctl.errors import Ambiguous, NotFound, UsageError
 from srmctl.metadata.capture import capture
 from srmctl.metadata.mapping import enum_text

@@ -51,9 +51,6 @@ class EventBus:
         self._subscribers = list(subscribers or [])
         self._lock = threading.Lock()
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
-
     def emit(self, kind: str, step: str | None = None, data: Mapping[str, Any] | None = None) -> Event:
         event = Event(kind, step, dict(data or {}))
         with self._lock:

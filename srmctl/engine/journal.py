@@ -21,13 +21,13 @@ import json
 import os
 import re
 import secrets as _secrets
-import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from srmctl.adapters import testhooks
 from srmctl.engine.events import RECORD, Event
 from srmctl.errors import NotFound, UsageError
 from srmctl.evidence import chain
@@ -55,20 +55,6 @@ class RunDamaged(UsageError):
     resumed or reported. Exit 2, like any other run that cannot be resumed as asked."""
 
     code = "run_damaged"
-
-
-#: Test hook for the crash matrix: SIGKILL this process right after its Nth appended event is durable (read
-#: once, at import; see PAUSE_ENV in srmctl/steps/context.py). Unset or not a positive number: no kill.
-#: ``KIND`` kills after the first event of that kind, ``KIND#N`` after the Nth (a site run's journals, one
-#: per plan, repeat the same kinds: ``step_verified#12`` lands in its second plan).
-KILL_AT_EVENT_ENV = "SRMCTL_TEST_KILL_AT_EVENT"
-_KILL_AT_RAW = os.environ.get(KILL_AT_EVENT_ENV, "").strip()
-_KILL_AT = int(_KILL_AT_RAW) if _KILL_AT_RAW.isdigit() else 0
-_KILL_KIND_RAW, _, _KILL_KIND_NTH = ("" if _KILL_AT_RAW.isdigit() else _KILL_AT_RAW).partition("#")
-_KILL_AFTER_KIND = _KILL_KIND_RAW  # or the Nth (default first) event of this kind
-_KILL_KIND_AT = int(_KILL_KIND_NTH) if _KILL_KIND_NTH.isdigit() and int(_KILL_KIND_NTH) > 0 else 1
-_appended = 0  # events this process appended (the event bus delivers one at a time: no lock needed)
-_appended_of_kind = 0  # of them, events of _KILL_AFTER_KIND
 
 
 def new_run_id(runbook_name: str) -> str:
@@ -124,7 +110,7 @@ class Journal:
         secrets: Iterable[str] = (),
     ) -> Journal:
         """A new run folder. ``runbook_bytes`` (the file byte for byte, so that its sha256 in ``meta`` matches
-        the copy whatever its line endings); None: a site run, whose plans' runs keep their runbooks."""
+        the copy whatever its line endings); None: a site failback, whose plans' runs keep their runbooks."""
         root = runs_dir(home)
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory = root / run_id
@@ -191,8 +177,7 @@ class Journal:
         finally:
             os.close(fd)
         self._prev = chain.line_hash(line)
-        if _KILL_AT or _KILL_AFTER_KIND:
-            _kill_after_append(event.kind)
+        testhooks.event_appended(event.kind)  # the crash matrix's SIGKILL point (SRMCTL_TEST_KILL_AT_EVENT)
 
     def events(self) -> list[dict[str, Any]]:
         return read_events(self.directory)
@@ -226,14 +211,6 @@ def read_json(path: Path) -> Any:
 def _short(error: BaseException) -> str:
     text = str(error)
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _kill_after_append(kind: str) -> None:
-    global _appended, _appended_of_kind
-    _appended += 1
-    _appended_of_kind += kind == _KILL_AFTER_KIND
-    if _appended == _KILL_AT or (kind == _KILL_AFTER_KIND and _appended_of_kind == _KILL_KIND_AT):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def run_directory(home: Path, run_id: str) -> Path:

@@ -17,9 +17,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine.events import now
 from srmctl.errors import SrmctlError
-from srmctl.steps.ops import VCenterOps
 
 MARKER_PREFIX = "srmctl.lock"
 

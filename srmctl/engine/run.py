@@ -1,4 +1,5 @@
-"""Runs: dry run, failback (start) and resume, each tying together endpoints, lock, journal and executor.
+"""Runs: dry run, failback (start) and resume, each tying together the sites' sessions (run_sessions.py),
+lock, journal and the run's steps (run_plan.py); a run to resume is read back by pending_run.py.
 
 This is the engine's public face for the CLI: it never prints and never asks; confirmation is a callback
 (:data:`ConfirmPlan`) the CLI provides, and progress reaches the CLI as events.
@@ -9,48 +10,41 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from srmctl.adapters.dr.site import DrSite
-from srmctl.adapters.endpoints import EndpointOrigin, Endpoints, ServiceEndpoint
+from srmctl.adapters.endpoints import Endpoints
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
-from srmctl.engine.executor import Recheck, RunPlan, execute_steps, plan_steps, recheck_verified, select_steps
 from srmctl.engine.journal import (
     META,
     PLAN,
     REPORT,
     REPORT_HTML,
-    RUNBOOK_COPY,
     Journal,
-    RunDamaged,
     new_run_id,
     runs_dir,
 )
 from srmctl.engine.lock import RunLock
+from srmctl.engine.pending_run import PendingRun
 from srmctl.engine.report_html import render_html
-from srmctl.engine.selection import selected_vm_names
-from srmctl.engine.sites import connected
+from srmctl.engine.run_plan import Recheck, RunPlan, execute_steps, plan_run, recheck_verified, select_steps
+from srmctl.engine.run_sessions import SELECTED_VMS, dr_sites_of, vcenters_of, with_selected_vms
 from srmctl.engine.srm_history import history_links
 from srmctl.engine.stored_runs import (
     ABORTED,
     FAILED,
-    RESUME_NEEDS,
     SUCCEEDED,
     StepOutcome,
-    load_run,
     step_outcomes,
 )
-from srmctl.errors import Aborted, LocalIoFailed, SrmctlError, StepFailed, UsageError
-from srmctl.runbook import Runbook, load_runbook
-from srmctl.runbook import Vm as RunbookVm
-from srmctl.steps import needs_dr
+from srmctl.engine.vcenter_sessions import connected
+from srmctl.errors import Aborted, LocalIoFailed, SrmctlError, UsageError
+from srmctl.runbook import Runbook
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import VCenterOps
 
 #: Asked once, with the whole plan, when a high-impact action is planned. Returns True to go ahead; may
 #: raise (e.g. UsageError when nobody can answer and --yes was not given).
@@ -82,7 +76,7 @@ class Selection:
 def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selection()) -> RunPlan:
     """The ordered plan against live state, through read-only facades only: nothing can change."""
     names = select_steps(runbook, only=selection.steps, from_step=selection.from_step, until_step=selection.until_step)
-    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, names) as dr:
+    with connected(vcenters_of(runbook, endpoints)) as sessions, dr_sites_of(runbook, endpoints, names) as dr:
         sites = {name: VCenterOps(s, name, read_only=True) for name, s in sessions.items()}
         runbook = with_selected_vms(runbook, dr)
         ctx = StepContext(
@@ -92,48 +86,13 @@ def dry_run(runbook: Runbook, endpoints: Endpoints, selection: Selection = Selec
             dry_run=True,
             dr_sites={name: ops.read_only_view() for name, ops in dr.items()},
         )
-        return plan_steps(ctx, names)
-
-
-SELECTED_VMS = "selected_vms"  # journal record: the VMs a ``select:`` runbook resolved to at the run's start
-
-
-def with_selected_vms(runbook: Runbook, dr: Mapping[str, DrSite]) -> Runbook:
-    """A runbook that selects its VMs (``select:`` a recovery plan or protection group) as one that lists
-    them: the steps work on named VMs. Resolved once per run and journaled, because the plan and group lose
-    their VMs on the way (groups are detached and deleted)."""
-    if runbook.select is None or not dr:
-        return runbook
-    names = selected_vm_names(runbook, dr[runbook.target_site_name])
-    if not names:
-        raise StepFailed(f"select: {runbook.selection_summary} holds no VMs; list the VMs under 'vms' instead")
-    return _listing(runbook, names)
-
-
-def _listing(runbook: Runbook, names: Sequence[str]) -> Runbook:
-    return runbook.model_copy(update={"vms": tuple(RunbookVm(name=n) for n in sorted(set(names))), "select": None})
-
-
-def _vcenters(runbook: Runbook, endpoints: Endpoints) -> dict[str, ServiceEndpoint]:
-    """The vCenters of the two sites the failback involves (where the VMs run now, then where they go)."""
-    return endpoints.vcenters((runbook.source_site_name, runbook.target_site_name))
-
-
-@contextmanager
-def _dr_ops(runbook: Runbook, endpoints: Endpoints, names: Sequence[str]) -> Iterator[dict[str, DrSite]]:
-    """SRM/VR facades for both sites of the failback, when a step of the run needs them (none otherwise, so
-    vCenter-only runs do not depend on SRM/VR being reachable)."""
-    if not needs_dr(names):
-        yield {}
-        return
-    with DrSite.opened(endpoints, [runbook.source_site_name, runbook.target_site_name]) as opened:
-        yield opened
+        return plan_run(ctx, names)
 
 
 @dataclass(frozen=True)
 class SitePart:
-    """A run that is one plan of a site run (engine/site_run.py): its id is given, its meta names the site run,
-    and the site run holds the plan's lock for it."""
+    """A run that is one plan of a site failback (engine/site_failback.py): its id is given, its meta names the
+    site failback, and the site failback holds the plan's lock for it."""
 
     site_run: str
     index: int
@@ -192,50 +151,6 @@ def start(
     )
 
 
-@dataclass(frozen=True)
-class PendingRun:
-    """A journaled run about to be resumed: its runbook as it started (with ``select:`` replaced by the VMs
-    it resolved to), the steps left, and how its endpoints were obtained."""
-
-    run_id: str
-    runbook: Runbook
-    steps: tuple[str, ...]
-    all_steps: tuple[str, ...]
-    origin: EndpointOrigin
-    resumes: int
-    verified: tuple[str, ...] = ()  # recorded as verified (their last outcome), in run order: checked again
-    started: frozenset[str] = frozenset()  # every step the journal saw start
-    site_run: str | None = None  # the site run this run is one plan of: resumed through it, which holds the lock
-
-
-def pending_run(home: Path, run_id: str) -> PendingRun:
-    """Read a run's journal to resume it; the CLI then builds the endpoints the way the run did."""
-    stored = load_run(home, run_id).intact("resume", needs=RESUME_NEEDS)
-    meta = stored.meta
-    runbook = runbook_of(stored.directory, meta)
-    selected = [e["vms"] for e in stored.events if e.get("record") == SELECTED_VMS]
-    if runbook.select is not None and selected:
-        runbook = _listing(runbook, selected[0])
-    last = {e["step"]: e["kind"] for e in stored.events if e.get("kind") in _STEP_PHASES and e.get("step")}
-    verified = {step for step, kind in last.items() if kind in (ev.STEP_VERIFIED, ev.STEP_REVERIFIED)}
-    return PendingRun(
-        run_id=run_id,
-        runbook=runbook,
-        steps=tuple(s for s in meta["steps"] if s not in verified),
-        all_steps=tuple(meta["steps"]),
-        origin=EndpointOrigin.from_meta(meta),
-        resumes=sum(1 for e in stored.events if e.get("kind") == ev.RUN_RESUMED) + 1,
-        verified=tuple(s for s in meta["steps"] if s in verified),
-        started=frozenset(e["step"] for e in stored.events if e.get("kind") == ev.STEP_STARTED and e.get("step")),
-        site_run=meta.get("site_run"),
-    )
-
-
-#: The events that tell where a step stands, the last one counting (a step found stale on resume and not
-#: run again since is not verified any more).
-_STEP_PHASES = (ev.STEP_STARTED, ev.STEP_VERIFIED, ev.STEP_FAILED, ev.STEP_REVERIFIED, ev.STEP_STALE)
-
-
 def resume(
     home: Path,
     pending: PendingRun,
@@ -252,7 +167,7 @@ def resume(
     planned and run again (:func:`recheck_verified`)."""
     if pending.site_run is not None and not site_held:
         raise UsageError(
-            f"run {pending.run_id} is one plan of site run {pending.site_run}: resume the site run "
+            f"run {pending.run_id} is one plan of site failback {pending.site_run}: resume the site failback "
             f"with 'srmctl resume {pending.site_run}'"
         )
 
@@ -275,26 +190,6 @@ def resume(
         recheck=(pending.verified, pending.started),
         site_held=site_held,
     )
-
-
-def runbook_of(directory: Path, meta: Mapping[str, Any], copy_name: str = RUNBOOK_COPY) -> Runbook:
-    """The runbook the run started with: the original file if unchanged (its relative paths still work),
-    else the journal's copy when the original is gone; a changed runbook is refused."""
-    original = Path(meta["runbook_path"])
-    if original.is_file():
-        if hashlib.sha256(original.read_bytes()).hexdigest() != meta["runbook_sha256"]:
-            raise UsageError(
-                f"{original} changed since run {meta['run_id']} started; resuming would mix two "
-                "runbooks: start a new run with 'srmctl failback' instead"
-            )
-        return load_runbook(original)
-    copy = directory / copy_name
-    if not copy.is_file() or hashlib.sha256(copy.read_bytes()).hexdigest() != meta["runbook_sha256"]:
-        raise RunDamaged(
-            f"{original} is gone and the copy {copy} does not match the runbook run "
-            f"{directory.name} started with (sha256 differs): refusing to resume from it"
-        )
-    return load_runbook(copy)
 
 
 def _run(
@@ -359,9 +254,13 @@ def _journaled(
     site_held: bool,
 ) -> RunReport:
     # On resume the steps checked again may need SRM/VR even when those left to run do not.
-    with connected(_vcenters(runbook, endpoints)) as sessions, _dr_ops(runbook, endpoints, all_steps or names) as dr:
+    with (
+        connected(vcenters_of(runbook, endpoints)) as sessions,
+        dr_sites_of(runbook, endpoints, all_steps or names) as dr,
+    ):
         sites = {name: VCenterOps(s, name) for name, s in sessions.items()}
-        # A plan of a site run runs under the site run's lock of that plan (taken for every plan at its start).
+        # A plan of a site failback runs under the site failback's lock of that plan (taken for every plan at
+        # its start).
         lock = None if site_held else RunLock(home, runbook.recovery_plan.name, run_id, sites[runbook.target_site_name])
         if lock is not None:
             lock.acquire(break_lock=break_lock)  # before the journal: a refused run leaves no trace to resume
@@ -384,7 +283,7 @@ def _journaled(
                 rechecked: tuple[Recheck, ...] = ()
                 if recheck is not None:
                     rechecked, names = _rechecked(ctx, bus, *recheck, names, all_steps or names)
-                plan = replace(plan_steps(ctx, names), rechecked=rechecked)
+                plan = replace(plan_run(ctx, names), rechecked=rechecked)
                 journal.write_json(plan_file, plan.to_dict())
                 bus.emit(ev.PLANNED, None, plan.to_dict())
                 if plan.needs_confirmation and not confirm(plan):

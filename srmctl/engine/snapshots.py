@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from srmctl.adapters.dr.site import DrSite
 from srmctl.adapters.endpoints import Endpoints
 from srmctl.adapters.vcenter.inventory import read_inventory
-from srmctl.engine.sites import connected
+from srmctl.engine.vcenter_sessions import connected
 from srmctl.errors import UsageError
 from srmctl.metadata.capture import capture
 from srmctl.metadata.diff import Change, diff_snapshots

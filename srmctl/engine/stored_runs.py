@@ -1,5 +1,5 @@
 """Reading a run folder back: the stored run (meta, events, report) and what is damaged in it, the list of
-runs and their summaries (a site run's with its plans). Never raises raw JSON or OS errors: damage is reported,
+runs and their summaries (a site failback's with its plans). Never raises raw JSON or OS errors: damage is reported,
 naming the file (see docs/architecture.md, "Journal, resume, locks")."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from srmctl.evidence import chain
 from srmctl.evidence.chain import Chain
 
 SUCCEEDED, FAILED, ABORTED, INCOMPLETE, DAMAGED = "succeeded", "failed", "aborted", "incomplete", "damaged"
-SITE = "site"  # meta.json "kind" of a site run (several recovery plans in order; docs/architecture.md)
+SITE = "site"  # meta.json "kind" of a site failback (several recovery plans in order; docs/architecture.md)
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,9 @@ def step_outcomes(events: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
 
 @dataclass(frozen=True)
 class PlanSummary:
-    """One recovery plan of a site run: its runbook, and the run that fails it back (once started)."""
+    """One recovery plan of a site failback: its runbook, and the run that fails it back (once started)."""
 
-    index: int  # 1-based, in the site run's order
+    index: int  # 1-based, in the site failback's order
     runbook: str
     recovery_plan: str
     run_id: str
@@ -221,8 +221,8 @@ class RunSummary:
     steps: tuple[StepOutcome, ...]
     journal: str
     damage: str | None = None  # for a damaged run: which file, and what is wrong with it
-    plans: tuple[PlanSummary, ...] = ()  # a site run's plans in order (their steps are there, not in steps)
-    site_run: str | None = None  # the site run this run is one plan of
+    plans: tuple[PlanSummary, ...] = ()  # a site failback's plans in order (their steps are there, not in steps)
+    site_run: str | None = None  # the site failback this run is one plan of
     position: str | None = None  # where an unfinished run stands: "plan 2/2 tier2, step plan.migrate"
     error: str | None = None  # why a failed or aborted run ended (a preflight refusal while planning has no step)
     journal_chain: str | None = None  # the journal's hash chain in words (evidence/chain.py)
@@ -268,7 +268,7 @@ def _step_position(steps: Sequence[StepOutcome]) -> str | None:
 
 
 def site_plans(meta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """A site run's plan entries (meta.json ``plans``), the malformed ones left out."""
+    """A site failback's plan entries (meta.json ``plans``), the malformed ones left out."""
     plans = meta.get("plans")
     return (
         [
@@ -317,17 +317,17 @@ def _site_summary(home: Path, stored: StoredRun, outcome: str) -> RunSummary:
 
 
 def list_runs(home: Path) -> tuple[RunSummary, ...]:
-    """Every run, oldest first; a site run's plans are listed inside it, not again on their own."""
+    """Every run, oldest first; a site failback's plans are listed inside it, not again on their own."""
     found = (run_summary(home, run_id) for run_id in list_run_ids(home))
     return tuple(run for run in found if run.site_run is None)
 
 
 def reportable(home: Path, run_id: str, doing: str = "report") -> StoredRun:
-    """A run whose journal is intact and that is not a site run (each of a site run's plans has its own)."""
+    """A run whose journal is intact and that is not a site failback (each of a site failback's plans has its own)."""
     stored = load_run(home, run_id).intact(doing)
     if stored.meta.get("kind") == SITE:
         runs = ", ".join(p["run_id"] for p in site_plans(stored.meta))
-        raise RunDamaged(f"run {run_id} is a site run; each of its plans has its own report: {runs}")
+        raise RunDamaged(f"run {run_id} is a site failback; each of its plans has its own report: {runs}")
     stored.intact(doing, needs=("run_id", "steps"))  # a meta.json without them describes no run
     return stored
 

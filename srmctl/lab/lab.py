@@ -7,22 +7,15 @@ directories inside the lab folder, so replicated files and seeds are real files 
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
-import os
-import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pyVmomi import vim
 
-from srmctl.adapters.vcenter import operations
-from srmctl.adapters.vcenter.connection import VCenterSession, connect
-from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
+from srmctl.adapters.vcenter.connection import connect
 from srmctl.errors import LabError, SrmctlError
 from srmctl.lab.config import (
     LOGS_DIR,
@@ -46,19 +39,17 @@ from srmctl.lab.processes import (
     not_the_labs,
     private_log,
     require_proc,
-    start_vcsim,
     started_identity,
     stop_recorded,
     stranger,
 )
+from srmctl.lab.vcsim_site import build_site, start_vcsim_site
 from srmctl.labkit.certs import make_certificate, write_private
 from srmctl.labkit.processes import is_running
-from srmctl.labkit.topology import Topology, TopologySite, TopologyVm
-from srmctl.srmsim import provision
+from srmctl.labkit.topology import Topology
 from srmctl.srmsim.launcher import start_detached
 
 Progress = Callable[[str], None]
-BUILD_SESSIONS = 4  # vCenter sessions creating the protected site's VMs side by side
 
 
 @dataclass(frozen=True)
@@ -95,7 +86,7 @@ def up(
     try:
         for name, site in topology.sites.items():
             say(f"starting vCenter simulator for {name}")
-            sites[name] = _start_site(directory, name, site)
+            sites[name] = start_vcsim_site(directory, name, site)
             # Saved after every site so that 'lab down' can stop what did start if a later step fails.
             save_lab(LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites))
         config = LabConfig(directory=str(directory), protected_site=topology.protected_site, sites=sites)
@@ -104,7 +95,7 @@ def up(
             endpoint = config.vcenter_endpoint(name)
             session = connect(endpoint)
             try:
-                _build_site(
+                build_site(
                     session,
                     directory / name,
                     site,
@@ -213,108 +204,6 @@ def _start_srmsim(config: LabConfig, topology: Topology, scenario: str, latency:
             ),
         }
     )
-
-
-def _start_site(directory: Path, name: str, site: TopologySite) -> LabSite:
-    site_dir = directory / name
-    cert, key, thumbprint = make_certificate(site_dir, f"vc-{name}.lab")
-    password_file = site_dir / "vcenter.password"
-    write_private(password_file, secrets.token_urlsafe(18).encode())
-    user = f"administrator@{name}.lab"
-    hosts = max(c.hosts for c in site.clusters)
-    proc = start_vcsim(
-        site_dir / "vcsim",
-        user=user,
-        password_file=password_file,
-        cert=cert,
-        key=key,
-        clusters=len(site.clusters),
-        hosts=hosts,
-    )
-    datastores = {ds: str(site_dir / "datastores" / ds) for ds in site.datastores}
-    return LabSite(
-        datacenter=site.datacenter,
-        vcenter=LabEndpoint(
-            host="127.0.0.1",
-            port=proc.port,
-            user=user,
-            password_file=str(password_file),
-            thumbprint=thumbprint,
-            ca_file=str(cert),
-        ),
-        datastores=datastores,
-        pids={"vcsim": proc.pid},
-        identities={"vcsim": proc.identity},
-    )
-
-
-def _build_site(
-    session: VCenterSession,
-    site_dir: Path,
-    site: TopologySite,
-    vms: list[TopologyVm],
-    more: Callable[[], VCenterSession] | None = None,
-) -> None:
-    """The site's datacenter, clusters, datastores, folders and ``vms``; VMs are created by a few sessions
-    side by side (``more`` opens one), since each CreateVM task is awaited."""
-    dc = next(e for e in session.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
-    provision.rename(session, dc, site.datacenter)
-    clusters = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ClusterComputeResource)]
-    for cluster, spec in zip(sorted(clusters, key=lambda c: c.name), site.clusters, strict=False):
-        provision.rename(session, cluster, spec.name)
-    hosts = [h for c in clusters for h in c.host]
-    for ds in site.datastores:
-        path = site_dir / "datastores" / ds
-        path.mkdir(parents=True, exist_ok=True)
-        provision.mount_local_datastore(session, hosts, ds, str(path))
-    folders = {"": dc.vmFolder._moId}
-    for folder in site.folders:
-        folders[folder] = operations.create_folder(session, site.datacenter, folder)
-    cluster = sorted(clusters, key=lambda c: c.name)[0]
-    hosts = list(cluster.host)  # managed objects go over any session's stub as their MoRef
-    workers = min(BUILD_SESSIONS, max(1, len(vms) // 50)) if more else 1
-    chunks = [list(enumerate(vms))[i::workers] for i in range(workers)]
-
-    def build(chunk: list[tuple[int, TopologyVm]]) -> list[str]:
-        own = more() if more and workers > 1 else session
-        try:
-            powered = []
-            for index, vm in chunk:
-                obj = provision.create_vm(
-                    own,
-                    name=vm.name,
-                    folder=vim.Folder(folders[vm.folder], own.stub),
-                    pool=cluster.resourcePool,
-                    host=hosts[index % len(hosts)],
-                    datastore=vm.datastore,
-                    disk_sizes=[d.size for d in vm.disks],
-                )
-                _fill_disks(obj, site_dir / "datastores")
-                if vm.power == "on":
-                    powered.append(str(obj._moId))
-            return powered
-        finally:
-            if own is not session:
-                own.close()
-
-    with concurrent.futures.ThreadPoolExecutor(workers) as executor:
-        powered = [moref for result in executor.map(build, chunks) for moref in result]
-    if powered:
-        provision.power_on_all(session, [vim.VirtualMachine(moref, session.stub) for moref in powered])
-
-
-def _fill_disks(vm: Any, datastores_dir: Path) -> None:
-    """Write real random bytes into each disk's flat file, so replication has data to move."""
-    for device in vm.config.hardware.device:
-        if isinstance(device, vim.vm.device.VirtualDisk):
-            ds, path = split_datastore_path(disk_file(device))
-            flat = datastores_dir / ds / path.replace(".vmdk", "-flat.vmdk")
-            with flat.open("wb") as handle:
-                remaining = int(device.capacityInBytes or device.capacityInKB * 1024)
-                while remaining > 0:
-                    chunk = min(remaining, 1 << 20)
-                    handle.write(os.urandom(chunk))
-                    remaining -= chunk
 
 
 def down(directory: Path, progress: Progress | None = None, keep: tuple[str, ...] = ()) -> list[ProcessStatus]:

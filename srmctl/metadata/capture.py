@@ -57,7 +57,7 @@ def capture(
             protection_groups=tuple(groups),
         ),
         vms=dict(sorted(vms.items())),
-        steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := plan_steps(srm, plan.id, view))},
+        steps={view: steps for view in CUSTOM_STEP_VIEWS if (steps := custom_recovery_steps(srm, plan.id, view))},
         groups=groups,
         replication=None if vr is None else capture_replications(vr, vms, plan.protected_vc_guid),
     )
@@ -84,7 +84,7 @@ def capture_groups(srm: SrmClient, plan: RecoveryPlan) -> dict[str, GroupInfo]:
     }
 
 
-def plan_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
+def custom_recovery_steps(srm: SrmClient, plan_id: str, view: str) -> tuple[PlanStep, ...]:
     """The plan-level custom steps of a view, each with the title of the built-in step before it (``after``)
     and its zero-based position in the top-level step list (the ``position`` SRM's create call takes)."""
     top_level = [s for s in srm.recovery_steps(plan_id, view) if s.depth == 0]

@@ -18,8 +18,8 @@ from srmctl.errors import Ambiguous, NotFound, RunbookInvalid
 from srmctl.metadata.capture import (
     CUSTOM_STEP_VIEWS,
     built_in_titles,
+    custom_recovery_steps,
     direction,
-    plan_steps,
     resolve_positions,
     same_placement,
 )
@@ -153,7 +153,7 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
     actions += dependency_changes
     for view in CUSTOM_STEP_VIEWS:
         wanted = tuple(sorted(snapshot.steps.get(view, ()), key=lambda s: s.position))
-        if not same_placement(wanted, plan_steps(srm, plan.id, view)):
+        if not same_placement(wanted, custom_recovery_steps(srm, plan.id, view)):
             try:  # checked here, before any change; applied against the list as it is then
                 resolve_positions(wanted, built_in_titles(srm, plan.id, view))
             except ValueError as error:

@@ -10,19 +10,29 @@ in :mod:`srmctl.runbook.checks`, which works on plain data so the loader can rep
 are invalid.
 
 The models are split by what they describe: :mod:`srmctl.runbook.values` (durations, patterns, the base
-model), :mod:`srmctl.runbook.sites` (endpoints) and this module (the rest), which re-exports the others'
-names so that ``from srmctl.runbook.models import X`` works for every model and type.
+model), :mod:`srmctl.runbook.sites` (endpoints), :mod:`srmctl.runbook.step_names` (the steps and their
+orders) and this module (the rest), which re-exports the others' names so that
+``from srmctl.runbook.models import X`` works for every model and type.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from srmctl.runbook.checks import cross_checks
 from srmctl.runbook.sites import Endpoint, Site, VCenterEndpoint
+from srmctl.runbook.step_names import (
+    DEFAULT_STEPS,
+    REBUILD_STEPS,
+    REPROTECT_ORDER,
+    REPROTECT_STEPS,
+    STEP_NAMES,
+    StepName,
+    Steps,
+)
 from srmctl.runbook.values import (
     DURATION_PATTERN,
     ENV_NAME_PATTERN,
@@ -88,59 +98,9 @@ __all__ = [
 
 FORMAT_VERSION = 1
 
-StepName = Literal[
-    "preflight.check",
-    "metadata.snapshot",
-    "orphans.unregister",
-    "replication.cleanup",
-    "plan.detach_groups",
-    "groups.delete",
-    "replication.reverse",
-    "groups.create",
-    "plan.attach_groups",
-    "metadata.restore",
-    "plan.test",
-    "plan.cleanup",
-    "plan.migrate",
-    "protection.restore",
-    "plan.reprotect",
-]
-#: Every step srmctl knows, in the default order of ``srmctl failback``.
-STEP_NAMES: tuple[str, ...] = get_args(StepName)
-#: The sequence ``srmctl failback`` runs when a runbook lists no ``steps`` (``plan.reprotect`` is only used
-#: by the reprotect/auto strategies).
-DEFAULT_STEPS: tuple[str, ...] = STEP_NAMES[:-1]
-#: srmctl's own rebuild of the protection in the failback direction: clear the orphans and the old replication
-#: and groups, then replicate and protect the VMs again pointing home.
-REBUILD_STEPS: tuple[str, ...] = (
-    "orphans.unregister",
-    "replication.cleanup",
-    "plan.detach_groups",
-    "groups.delete",
-    "replication.reverse",
-    "groups.create",
-    "plan.attach_groups",
-)
-#: Step order under ``strategy: reprotect|auto``: SRM's own reprotect takes the place of the rebuild (with
-#: ``auto`` it runs the rebuild itself when reprotect fails), then the same test, migration and restore.
-REPROTECT_ORDER: tuple[str, ...] = (
-    "preflight.check",
-    "metadata.snapshot",
-    "plan.reprotect",
-    *REBUILD_STEPS,
-    "metadata.restore",
-    "plan.test",
-    "plan.cleanup",
-    "plan.migrate",
-    "protection.restore",
-)
-REPROTECT_STEPS: tuple[str, ...] = tuple(s for s in REPROTECT_ORDER if s not in REBUILD_STEPS)
-
 Scenario = Literal["planned-migration", "disaster-recovery"]
 Strategy = Literal["rebuild", "reprotect", "auto"]
 SeedPolicy = Literal["required", "preferred", "none"]
-
-Steps = Annotated[tuple[StepName, ...], Strict(False)]
 
 
 class Failback(Model):

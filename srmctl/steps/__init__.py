@@ -9,9 +9,23 @@ Public API: :class:`Step`, :class:`Action`, :class:`Verification`, :class:`Impac
 from collections.abc import Iterable
 
 from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.vcenter.facade import ReadOnlyViolation, VCenterOps
+from srmctl.steps import (
+    metadata,
+    orphans,
+    preflight,
+    protection,
+    protection_groups,
+    recovery_plan,
+    replication,
+    reprotect,
+)
 from srmctl.steps.base import Action, Impact, Step, Verification, available_steps, get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.ops import ReadOnlyViolation, VCenterOps
+
+#: The step modules: each registers its steps when imported, and importing them here fills the registry
+#: before anything can ask it (Python runs a package's __init__ before any of its modules).
+STEP_MODULES = (metadata, orphans, preflight, protection, protection_groups, recovery_plan, replication, reprotect)
 
 #: Steps that talk to vCenter only; every other step needs the sites' SRM and VR as well.
 VCENTER_ONLY_STEPS = frozenset({"preflight.check", "orphans.unregister"})

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from srmctl.errors import SrmctlError
 from srmctl.runbook import STEP_NAMES
 
 if TYPE_CHECKING:
@@ -174,30 +173,14 @@ class Step(ABC):
     impact: ClassVar[Impact]
     #: Part of bringing the VMs home: once every VM of the runbook runs at the original site (and not at the
     #: other), there is nothing left for it to do, and its checks of the way there no longer apply. This is
-    #: what makes a finished failback plan nothing when run again, instead of undoing protection.restore.
+    #: what makes a finished failback plan nothing when run again, instead of undoing protection.restore
+    #: (the executor asks :func:`srmctl.steps.whereabouts.planned` and ``verified``, which apply it).
     done_once_home: ClassVar[bool] = False
     #: Later steps whose work legitimately makes this step's verification stop holding while the VMs are
     #: not home yet (plan.cleanup ends plan.test's TEST_COMPLETE; a migration under way registers the VMs at
     #: home). On resume a failed re-verification is excused by one of them having started, but only while
-    #: every other verified step still holds (see :func:`srmctl.engine.executor.recheck_verified`).
+    #: every other verified step still holds (see :func:`srmctl.engine.run_plan.recheck_verified`).
     undone_by: ClassVar[frozenset[str]] = frozenset()
-
-    def planned(self, ctx: StepContext) -> tuple[Action, ...]:
-        """:meth:`plan`, or nothing once the VMs are home (see ``done_once_home``)."""
-        if self.done_once_home and vms_home(ctx):
-            return ()
-        return tuple(self.plan(ctx))
-
-    def verified(self, ctx: StepContext) -> Verification:
-        """:meth:`verify`, or passed once the VMs are home (see ``done_once_home``): the step's own check
-        speaks when it holds (e.g. plan.migrate right after migrating), else the VMs being home does."""
-        if not (self.done_once_home and vms_home(ctx)):
-            return self.verify(ctx)
-        try:
-            own = self.verify(ctx)
-        except SrmctlError:  # e.g. nothing to compare with any more: home is what counts now
-            own = Verification.failed(["not applicable"])
-        return own if own.ok else Verification.passed(f"the VMs run at {ctx.target}: nothing left for {self.name}")
 
     @abstractmethod
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
@@ -224,78 +207,6 @@ class Step(ABC):
         return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def vms_home(ctx: StepContext) -> bool:
-    """Every VM of the runbook is home: registered at ``ctx.target`` in the power state its recovery asked
-    for, and not running at ``ctx.source`` (see :func:`not_home`)."""
-    return bool(ctx.runbook.vms) and not not_home(ctx)
-
-
-def not_home(ctx: StepContext) -> list[str]:
-    """A problem per runbook VM that is not home.
-
-    A VM is home when it runs (powered on, once) at the original site (``ctx.target``) and not at the
-    recovery site, or, for a VM that SRM recovers powered off (startup action ``DO_NOT_POWER_ON``, or a VM
-    that was powered off before the failover), when exactly one copy is registered at home, none runs at
-    the recovery site, and either no copy is left there or the recovery plan's last recovery brought the
-    VMs to the original site. Power state alone cannot tell such a VM from the stale copy at home before
-    the failback (both copies are off), so SRM's plan decides; without SRM (a vCenter-only run) it is not
-    home. After a disaster recovery the stale copy at home may be powered on again while the live one runs
-    at the recovery site: that VM is not home yet."""
-    # Imported here: those modules import this one (and the vCenter and SRM/VR adapters).
-    from srmctl.steps.dr_state import vm_names
-    from srmctl.steps.vms import describe, matching
-
-    vm_names(ctx)  # the runbook's VMs must be listed (or resolved from 'select')
-    assert ctx.runbook.vms is not None
-    home, away = ctx.ops(ctx.target).inventory(), ctx.ops(ctx.source).inventory()
-    problems = []
-    recovered_home: list[bool] = []  # asked of SRM once, only for VMs that are off everywhere
-    for vm in ctx.runbook.vms:
-        copies, left = matching(home, vm), matching(away, vm)
-        running = [r for r in copies if r.powered_on]
-        if not running:
-            if len(copies) != 1 or any(r.powered_on for r in left):
-                problems.append(f"{describe(vm)} is not running at {ctx.target}")
-            elif left:
-                if not recovered_home:
-                    recovered_home.append(recovered_to(ctx, home=True))
-                if not recovered_home[0]:
-                    problems.append(
-                        f"{describe(vm)} is not running at {ctx.target} (powered off there and at "
-                        f"{ctx.source}, and the recovery plan has not recovered the VMs to "
-                        f"{ctx.target})"
-                    )
-        elif len(running) > 1:
-            problems.append(f"{describe(vm)} runs {len(running)} times at {ctx.target}")
-        elif any(r.powered_on for r in left):
-            problems.append(f"{describe(vm)} still runs at {ctx.source} (its copy at {ctx.target} is stale)")
-    return problems
-
-
-def recovered_to(ctx: StepContext, *, home: bool) -> bool:
-    """The runbook's recovery plan last recovered its VMs to ``ctx.target`` (``home``) or to ``ctx.source``:
-    SRM's word on which copy is live when power states cannot tell (a VM recovered powered off). False when
-    SRM is not part of this run or the plan does not exist."""
-    from srmctl.adapters.dr.models import PlanStatus
-    from srmctl.errors import NotFound
-    from srmctl.steps.dr_state import recovery_plan
-
-    try:
-        sides = ctx.sides
-    except NotFound:
-        return False
-    plan = recovery_plan(ctx)
-    recovered = {
-        PlanStatus.RECOVERY_COMPLETE,
-        PlanStatus.DISASTER_RECOVERY_COMPLETE,
-        PlanStatus.RECOVERY_SPLIT_BRAIN,
-        PlanStatus.INCOMPLETE_REPROTECT,
-        PlanStatus.REPROTECT_INTERRUPTED,
-    }
-    guid = sides.home_guid if home else sides.running_guid
-    return plan is not None and plan.recovery_vc_guid == guid and plan.status in recovered
-
-
 _REGISTRY: dict[str, type[Step]] = {}
 S = TypeVar("S", bound=type[Step])
 
@@ -310,27 +221,17 @@ def register(cls: S) -> S:
     return cls
 
 
+# The package (STEP_MODULES in srmctl/steps/__init__.py) imports every step module, and Python runs it
+# before any of its modules, so the registry is full before anything can ask it.
+
+
 def available_steps() -> tuple[type[Step], ...]:
     """The steps that exist, in the default order of ``srmctl failback``."""
-    _load_builtin_steps()
     return tuple(_REGISTRY[name] for name in STEP_NAMES if name in _REGISTRY)
 
 
 def get_step(name: str) -> type[Step]:
     """The step class for ``name`` (every runbook step name has one; tests/steps check it)."""
-    _load_builtin_steps()
     if name in _REGISTRY:
         return _REGISTRY[name]
     raise ValueError(f"unknown step {name!r}")
-
-
-_loaded: list[bool] = []
-
-
-def _load_builtin_steps() -> None:
-    # Step modules register themselves on import; importing them lazily here avoids an import cycle
-    # between this module (which they import) and the package's modules.
-    if _loaded:
-        return
-    _loaded.append(True)
-    from srmctl.steps import groups, metadata, orphans, plan, preflight, protection, replication  # noqa: F401

@@ -9,8 +9,6 @@ run) the facades are read-only views, so a step cannot change anything by mistak
 
 from __future__ import annotations
 
-import os
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,33 +17,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+from srmctl.adapters import testhooks
 from srmctl.adapters.dr.site import DrSite
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.errors import ConnectionFailed, NotFound, SrmctlError, StepFailed
 from srmctl.runbook import Runbook
 from srmctl.steps.base import Action
-from srmctl.steps.ops import VCenterOps
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: ``emit(kind, step, data)``: the engine's event sink (journal, live output). Core code never prints.
 Emit = Callable[[str, "str | None", Mapping[str, Any]], object]
-
-#: Test hook: ``SRMCTL_TEST_PAUSE="after_call=5,after_action=1"`` sleeps at those points, so crash tests can
-#: SIGKILL a real run exactly there. Unset in normal use (then a pause point costs one dict lookup).
-#: Its companion ``SRMCTL_TEST_KILL_AT_EVENT=N`` (srmctl/engine/journal.py) SIGKILLs the process itself right
-#: after its Nth journal event is durable (or, given a kind such as ``run_finished``, after the first event of
-#: that kind): the crash matrix kills a run at every event that way.
-PAUSE_ENV = "SRMCTL_TEST_PAUSE"
-
-
-def _pauses() -> dict[str, float]:
-    raw = os.environ.get(PAUSE_ENV, "")
-    points = {}
-    for item in filter(None, (p.strip() for p in raw.split(","))):
-        name, _, seconds = item.partition("=")
-        points[name] = float(seconds or "0")
-    return points
 
 
 @dataclass(frozen=True)
@@ -150,14 +133,9 @@ class StepContext:
         self.emit("progress", self.step, data)
 
     def action_done(self, action: Action, result: Mapping[str, Any] | None = None) -> None:
-        self.pause("after_call")
+        testhooks.pause("after_call")  # crash tests kill here (srmctl/adapters/testhooks.py)
         self.emit("action_done", self.step, {"action": action.to_dict(), "result": dict(result or {})})
-        self.pause("after_action")
-
-    def pause(self, point: str) -> None:
-        seconds = _pauses().get(point)
-        if seconds:
-            time.sleep(seconds)
+        testhooks.pause("after_action")
 
     def each(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most ``runbook.concurrency`` in flight. Every item is attempted;

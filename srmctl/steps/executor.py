@@ -17,6 +17,7 @@ from typing import Any
 from srmctl.errors import Aborted, ConnectionFailed, SrmctlError, StepFailed, UsageError
 from srmctl.steps.base import Action, Impact, Step, Verification, get_step
 from srmctl.steps.context import StepContext
+from srmctl.steps.whereabouts import planned, verified
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def fresh(ctx: StepContext, *, unless_unchanged: bool = False) -> StepContext:
     return ctx.read_only()
 
 
-def plan_steps(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
+def plan_each_step(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
     """Every step's plan against current state, with read-only facades; nothing is changed. Later steps are
     planned before earlier ones changed anything; each is planned again right before it is applied."""
     classes = [get_step(name) for name in names]  # an unknown name fails before anything is observed
@@ -102,7 +103,7 @@ def plan_steps(ctx: StepContext, names: Sequence[str]) -> tuple[StepPlan, ...]:
     try:
         for cls in classes:
             with failures_named(cls.name):
-                plans.append(StepPlan(cls.name, cls.impact, cls.summary(), cls().planned(view.bind(cls.name))))
+                plans.append(StepPlan(cls.name, cls.impact, cls.summary(), planned(cls(), view.bind(cls.name))))
     finally:
         if not ctx.in_sequence:
             for ops in ctx.sites.values():
@@ -116,7 +117,7 @@ def reverify(ctx: StepContext, name: str) -> Verification:
     hold, and says why; connection loss, aborts and usage errors are raised as they are."""
     try:
         with failures_named(name):
-            return get_step(name)().verified(fresh(ctx).bind(name))
+            return verified(get_step(name)(), fresh(ctx).bind(name))
     except StepFailed as error:
         return Verification.failed([error.message])
 
@@ -136,14 +137,14 @@ def run_step(ctx: StepContext, name: str, kinds: EventKinds = STEP_EVENTS) -> No
     ctx.emit(kinds.started, name, {"impact": cls.impact.value})
     try:
         with failures_named(name):
-            actions = step.planned(fresh(bound, unless_unchanged=True))
+            actions = planned(step, fresh(bound, unless_unchanged=True))
             ctx.emit(kinds.planned, name, {"actions": [a.to_dict() for a in actions]})
             if StepPlan(name, cls.impact, "", actions).needs_confirmation and not ctx.confirmed:
                 raise Aborted(f"{name}: {len(actions)} high-impact action(s) were not confirmed")
             if actions:
                 step.apply(bound, actions)
             # After actions were applied the verification reads live state, whatever the change counter says.
-            verification = step.verified(fresh(bound, unless_unchanged=not actions))
+            verification = verified(step, fresh(bound, unless_unchanged=not actions))
         if not verification.ok:
             # Inside a sequence the direction tells which of the two runs of the same step failed.
             where = f" ({ctx.source} -> {ctx.target})" if ctx.in_sequence else ":"
@@ -172,16 +173,16 @@ def _in_sequence(ctx: StepContext) -> StepContext:
 
 
 def plan_sequence(ctx: StepContext, names: Sequence[str]) -> tuple[Action, ...]:
-    """Every sub-step's plan against current state (as :func:`plan_steps`), each action tagged with its
+    """Every sub-step's plan against current state (as :func:`plan_each_step`), each action tagged with its
     sub-step. When the step running the sequence would not ask for confirmation by itself, a sub-step's
     actions that would need it as a step of its own are marked high impact: the run asks for the same
     confirmation either way, and the sub-step's confirmation check passes."""
     parent_asks = ctx.step is not None and get_step(ctx.step).impact is Impact.HIGH
     actions = []
-    for plan in plan_steps(_in_sequence(ctx), names):
-        mark = plan.needs_confirmation and not parent_asks
-        for action in plan.actions:
-            tagged = action.with_details(substep=plan.name)
+    for step_plan in plan_each_step(_in_sequence(ctx), names):
+        mark = step_plan.needs_confirmation and not parent_asks
+        for action in step_plan.actions:
+            tagged = action.with_details(substep=step_plan.name)
             actions.append(replace(tagged, high_impact=True) if mark else tagged)
     return tuple(actions)
 
@@ -198,5 +199,5 @@ def verify_sequence(ctx: StepContext, names: Sequence[str]) -> list[str]:
     problems = []
     for name in names:
         with failures_named(name):
-            problems += [f"{name}: {p}" for p in get_step(name)().verified(view.bind(name)).problems]
+            problems += [f"{name}: {p}" for p in verified(get_step(name)(), view.bind(name)).problems]
     return problems

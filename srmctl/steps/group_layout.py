@@ -9,8 +9,8 @@ from pathlib import Path
 from srmctl.adapters.dr.models import ProtectionGroup
 from srmctl.errors import Ambiguous, StepFailed
 from srmctl.metadata.capture import capture_groups
-from srmctl.metadata.groups import LayoutError, WantedGroup, group_layout
 from srmctl.metadata.snapshot import GroupInfo, read_snapshot
+from srmctl.metadata.wanted_groups import LayoutError, WantedGroup, group_layout
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, vm_names
 

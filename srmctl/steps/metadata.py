@@ -205,7 +205,6 @@ class MetadataRestore(Step):
             restore = self._restore_plan(ctx)[1]
         if _exact(ctx, restore) != actions:
             raise StepFailed("the plan's settings changed since this step was planned; run it again to re-plan")
-        ctx.pause("before_call")
         srm = ctx.dr(ctx.source).srm
         for phase in _phases(restore):
             if phase.actions[0].kind in _PER_VM:

@@ -12,9 +12,10 @@ from typing import Any
 from srmctl.adapters.vcenter.inventory import VmRecord, split_datastore_path
 from srmctl.errors import GuardrailViolation, SrmctlError, StepFailed
 from srmctl.runbook import Vm
-from srmctl.steps.base import Action, Impact, Step, Verification, recovered_to, register
+from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext, joined_failure
 from srmctl.steps.vms import describe, matching
+from srmctl.steps.whereabouts import recovered_to
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,9 @@ class OrphansUnregister(Step):
             )
         running = [action.detail("moref") for action, state in todo if state["runtime.powerState"] == "poweredOn"]
         if running:
-            ctx.pause("before_call")
             ops.power_off_many(running, limit=ctx.runbook.concurrency)
         for (action, state), files in zip(todo, listings, strict=True):
             was_on = state["runtime.powerState"] == "poweredOn"
-            ctx.pause("before_call")
             try:
                 ops.unregister(
                     action.detail("moref"),

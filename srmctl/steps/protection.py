@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from srmctl.errors import StepFailed
 from srmctl.runbook.models import REBUILD_STEPS
-from srmctl.steps.base import Action, Impact, Step, Verification, not_home, register
+from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.executor import plan_sequence, run_sequence, verify_sequence
+from srmctl.steps.whereabouts import not_home
 
 #: The rebuild steps for one direction (see docs/architecture.md), then metadata.restore (which keeps the
 #: plan as it is when the run took no snapshot).

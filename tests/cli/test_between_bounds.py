@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from srmctl.cli.main import cli
-from srmctl.engine.site_run import Between
+from srmctl.engine.site_failback import Between
 from srmctl.errors import UsageError
 
 SITE = Path(__file__).parents[2] / "playbooks" / "site"

@@ -1,7 +1,7 @@
-"""Site runs at the command line (docs/architecture.md, "Site runs"): several runbooks are validated together
+"""Site failbacks at the command line (docs/architecture.md, "Site failbacks"): several runbooks are validated together
 before anything starts, the flags that only make sense for one runbook or for several are refused, a run without
 a terminal needs --yes; against a lab with two recovery plans: the dry run shows every plan's steps in order, and
-a plan locked by another run refuses the whole site run, naming the plan and the lock holder. The site failback
+a plan locked by another run refuses the whole site failback, naming the plan and the lock holder. The site failback
 itself (both plans, kills between and inside plans, resume) is in tests/e2e/test_site_failback.py."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from srmctl.adapters.vcenter.connection import connect
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.cli.main import cli
 from srmctl.engine.lock import LockHolder
-from srmctl.engine.site_run import Between
+from srmctl.engine.site_failback import Between
 from srmctl.errors import UsageError
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology
-from srmctl.steps.ops import VCenterOps
 
 SITE = Path(__file__).parents[2] / "playbooks" / "site"
 TIER1, TIER2, TOPOLOGY = SITE / "tier1-db.yaml", SITE / "tier2-apps.yaml", SITE / "lab-topology.yaml"

@@ -22,7 +22,9 @@ from pydantic import BaseModel
 from vendor_specs import FILES, specs_dir, with_task_result_ids
 
 from srmctl.adapters.dr import Credentials, Pace, SrmClient, VrClient
+from srmctl.adapters.dr.changes import changes_state
 from srmctl.adapters.dr.models import CalloutSpec, Priority, Task, TaskStatus, ViewMode
+from srmctl.adapters.guard import ReadOnlyViolation
 
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 # Fields srmctl reads, required in the strict copy so that srmsim cannot silently omit or misspell them.
@@ -302,20 +304,63 @@ def _variants(method: Callable[..., Any], where: str) -> list[dict[str, Any]]:
     return variants
 
 
-def _first_request(client: Any, method: Callable[..., Any], args: dict[str, Any]) -> tuple[str, ...] | None:
-    """(METHOD, template, query names) of the first request ``method`` sends with ``args``, or None."""
+def _first_request(
+    client: Any, method: Callable[..., Any], args: dict[str, Any]
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """(METHOD, template as the client names it, query names) of the first request ``method`` sends with
+    ``args``, or None."""
     sent: list[tuple[str, str, tuple[str, ...]]] = []
 
     def intercept(key: str, *_: Any, params: Any = None, **__: Any) -> httpx.Response:
         verb, template = key.split(" ", 1)
         query = tuple(sorted(k for k, v in (params or {}).items() if v is not None))
-        sent.append((verb, normalise(template), query))
+        sent.append((verb, template, query))
         raise _Sent
 
-    client._retrying_send = intercept
+    client.http._retrying_send = intercept
     with contextlib.suppress(_Sent):
         method(client, **args)
     return sent[0] if sent else None
+
+
+def _client(cls: type) -> Any:
+    client = cls("127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing", poll_interval=0)
+    client.http.conn.session = "session"  # no login first: the method's own request comes first
+    return client
+
+
+def _public_methods(cls: type) -> Iterable[tuple[str, Callable[..., Any]]]:
+    for name, method in inspect.getmembers(cls, inspect.isfunction):
+        if not name.startswith("_") and name not in PLUMBING:
+            yield name, method
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A client's public methods by what their first request is: one the transport's rule says changes state
+    (``by_verb``), and those a read-only view refused without sending anything (``refused``)."""
+
+    by_verb: frozenset[str]
+    refused: frozenset[str]
+    sent_read_only: frozenset[str]  # methods a read-only view let send a request
+
+
+def changes(cls: type) -> Changes:
+    by_verb: set[str] = set()
+    refused: set[str] = set()
+    sent_read_only: set[str] = set()
+    for name, method in _public_methods(cls):
+        args = _variants(method, f"{cls.__name__}.{name}")[0]
+        sent = _first_request(_client(cls), method, args)
+        if sent is not None and changes_state(sent[0], sent[1]):
+            by_verb.add(name)
+        view = _client(cls).read_only_view()
+        try:
+            if _first_request(view, method, args) is not None:
+                sent_read_only.add(name)
+        except ReadOnlyViolation:
+            refused.add(name)
+    return Changes(frozenset(by_verb), frozenset(refused), frozenset(sent_read_only))
 
 
 def client_operations(
@@ -324,18 +369,12 @@ def client_operations(
     """Every request shape srmctl's SRM and VR clients can send first, with the methods that send it."""
     found: dict[Shape, list[str]] = {}
     for cls, kind in classes:
-        for name, method in inspect.getmembers(cls, inspect.isfunction):
-            if name.startswith("_") or name in PLUMBING:
-                continue
+        for name, method in _public_methods(cls):
             for args in _variants(method, f"{cls.__name__}.{name}"):
-                client = cls(
-                    "127.0.0.1", 9, credentials=Credentials("user", "password"), pairing_id="pairing", poll_interval=0
-                )
-                client._conn.session = "session"  # no login first: the method's own request comes first
-                sent = _first_request(client, method, args)
+                sent = _first_request(_client(cls), method, args)
                 if sent is not None:
                     verb, template, query = sent
-                    names = found.setdefault((kind, str(verb), str(template), tuple(query)), [])
+                    names = found.setdefault((kind, verb, normalise(template), query), [])
                     if name not in names:
                         names.append(name)
     return found

@@ -35,7 +35,7 @@ from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, write_run
 from labstate import snapshot as whole_state
 
 from srmctl import engine
-from srmctl.adapters.dr._http import DrClient
+from srmctl.adapters.dr.client import DrClient
 from srmctl.adapters.vcenter.connection import _CountingStub
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev

@@ -1,6 +1,6 @@
 """End to end: site-wide failback of a lab with two recovery plans (playbooks/site/: tier 1 the database, tier 2
-mail and web) as one journaled run (docs/architecture.md, "Site runs"). Both plans reach the end state, in order;
-a site run stopped at the prompt between plans, killed between plans, or killed inside the second plan resumes
+mail and web) as one journaled run (docs/architecture.md, "Site failbacks"). Both plans reach the end state, in order;
+a site failback stopped at the prompt between plans, killed between plans, or killed inside the second plan resumes
 to the same end state without redoing the first plan; a plan it holds refuses other runs."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from edge import dr_sites, lab_endpoints
 from labstate import ALL_VMS, datastore_files, inventory
 
 from srmctl.cli.main import cli
-from srmctl.engine import site_run
+from srmctl.engine import site_failback
 from srmctl.errors import Aborted
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
@@ -133,14 +133,14 @@ def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(
     files = {site: set(datastore_files(config, site)) for site in config.sites}
 
     # In process, as the CLI does it on a terminal where the operator answers "no" at the prompt.
-    site = site_run.load_site([TIER1, TIER2])
-    asked: list[site_run.NextPlan] = []
+    site = site_failback.load_site_failback([TIER1, TIER2])
+    asked: list[site_failback.NextPlan] = []
     with pytest.raises(Aborted, match="stopped before plan 2/2"):
-        site_run.start_site(
+        site_failback.start_site_failback(
             site,
             [lab_endpoints(config.directory, p.runbook) for p in site],
             home,
-            between=site_run.Between("prompt"),
+            between=site_failback.Between("prompt"),
             confirm_site=lambda plans: True,
             confirm=lambda plan: True,
             ask_next=lambda nxt: asked.append(nxt) or None,
@@ -165,10 +165,10 @@ def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(
         (2, "Tier 2 Apps", "succeeded"),
     ]
     assert all(s["status"] == "verified" for p in report["plans"] for s in p["steps"])
-    passed = [e for e in events(home, run_id) if e["kind"] == site_run.BETWEEN_PASSED]
+    passed = [e for e in events(home, run_id) if e["kind"] == site_failback.BETWEEN_PASSED]
     assert [(e["after"], e["how"]) for e in passed] == [(1, "no terminal: continued (--yes)")]
     assert "run_resumed" not in kinds(home, f"{run_id}.p1")  # the first plan is not touched again
-    started = [e["plan"] for e in events(home, run_id) if e["kind"] == site_run.PLAN_STARTED]
+    started = [e["plan"] for e in events(home, run_id) if e["kind"] == site_failback.PLAN_STARTED]
     assert started == [1, 2]
 
     assert_both_plans_home(config)
@@ -183,14 +183,14 @@ def test_site_failback_stops_at_the_prompt_then_resumes_to_the_end_state(
 
 def test_killed_between_plans_resumes_with_the_next_plan(world: tuple[LabConfig, Path]) -> None:
     config, home = world
-    run_id = spawn_killed(config, home, site_run.PLAN_FINISHED, "--between", "wait:2s")
-    assert kinds(home, run_id)[-1] == site_run.PLAN_FINISHED
+    run_id = spawn_killed(config, home, site_failback.PLAN_FINISHED, "--between", "wait:2s")
+    assert kinds(home, run_id)[-1] == site_failback.PLAN_FINISHED
     assert not (home / "runs" / f"{run_id}.p2").exists()
     listed = json.loads(run("runs", "-o", "json").output)["result"]["runs"]
     assert [(r["run_id"], r["outcome"]) for r in listed] == [(run_id, "incomplete")]  # plans listed inside it
     assert "plan 2/2" in listed[0]["position"]
 
-    # The dead site run still holds the second plan: another run of it is refused, naming plan and holder.
+    # The dead site failback still holds the second plan: another run of it is refused, naming plan and holder.
     other = run("failback", str(TIER2), "--lab", config.directory, "--yes")
     assert other.exit_code == 1, other.output
     assert "'Tier 2 Apps'" in other.stderr and run_id in other.stderr and "stale: its process is gone" in other.stderr
@@ -201,9 +201,9 @@ def test_killed_between_plans_resumes_with_the_next_plan(world: tuple[LabConfig,
     assert resumed.exit_code == 0, resumed.output + resumed.stderr
     assert json.loads(resumed.output)["result"]["outcome"] == "succeeded"
     site_events = events(home, run_id)
-    waits = [e for e in site_events if e["kind"] == site_run.BETWEEN_STARTED]
+    waits = [e for e in site_events if e["kind"] == site_failback.BETWEEN_STARTED]
     assert len(waits) == 1 and waits[0]["until"]  # the pause was journaled once and kept its deadline
-    assert [e["how"] for e in site_events if e["kind"] == site_run.BETWEEN_PASSED][0].startswith("waited until")
+    assert [e["how"] for e in site_events if e["kind"] == site_failback.BETWEEN_PASSED][0].startswith("waited until")
     assert "run_resumed" not in kinds(home, f"{run_id}.p1") and "run_resumed" not in kinds(home, f"{run_id}.p2")
     assert_both_plans_home(config)
     assert_each_plan_ran_once(home, run_id)
@@ -219,13 +219,13 @@ def test_killed_inside_the_second_plan_resumes_that_plan(world: tuple[LabConfig,
     shown = json.loads(run("runs", run_id, "-o", "json").output)["result"]
     assert shown["outcome"] == "incomplete" and "plan 2/2" in shown["position"] and "step " in shown["position"]
 
-    alone = run("resume", child, "--yes")  # a plan of a site run is resumed through the site run
-    assert alone.exit_code == 2 and run_id in alone.stderr and "resume the site run" in alone.stderr
+    alone = run("resume", child, "--yes")  # a plan of a site failback is resumed through the site failback
+    assert alone.exit_code == 2 and run_id in alone.stderr and "resume the site failback" in alone.stderr
 
     resumed = run("resume", run_id, "--yes", "-o", "json")
     assert resumed.exit_code == 0, resumed.output + resumed.stderr
     assert json.loads(resumed.output)["result"]["outcome"] == "succeeded"
     assert kinds(home, child).count("run_resumed") == 1 and "run_resumed" not in kinds(home, f"{run_id}.p1")
-    assert [e["plan"] for e in events(home, run_id) if e["kind"] == site_run.PLAN_STARTED] == [1, 2, 2]
+    assert [e["plan"] for e in events(home, run_id) if e["kind"] == site_failback.PLAN_STARTED] == [1, 2, 2]
     assert_both_plans_home(config)
     assert_each_plan_ran_once(home, run_id)

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from labstate import ALL_VMS, RunbookSpec, datastore_files, inventory, make_failover, write_runbook
 
 from srmctl.adapters.vcenter.connection import connect
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.cli.main import cli
 from srmctl.engine.lock import LockHolder
 from srmctl.lab.config import LabConfig
-from srmctl.steps.ops import VCenterOps
 
 pytestmark = pytest.mark.slow
 
@@ -102,6 +102,8 @@ def test_sigkill_then_resume_converges_without_duplicates(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    if point == "before_call":
+        assert not _first_vm_gone(fresh_lab)  # the pause held the run before its first change
     run_id = _run_id(home)
     assert not (home / "runs" / run_id / "report.json").exists()
     listed = CliRunner().invoke(cli, ["runs", run_id, "-o", "json"])

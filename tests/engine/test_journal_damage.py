@@ -20,7 +20,7 @@ from srmctl.cli.main import cli
 from srmctl.engine import html_report, list_runs, pending_run, run_summary
 from srmctl.engine.events import Event
 from srmctl.engine.journal import EVENTS, META, REPORT, TAIL_CUT, Journal, RunDamaged, read_events
-from srmctl.engine.run import runbook_of
+from srmctl.engine.pending_run import runbook_of
 
 RUNBOOK = Path(srmctl.__file__).parent.parent / "playbooks" / "lab.yaml"
 T = "2026-11-25T10:00:{:02d}.000+00:00"

@@ -1,4 +1,4 @@
-"""A site run's journal read back (docs/architecture.md, "Site runs"): its plans listed inside it, where it
+"""A site failback's journal read back (docs/architecture.md, "Site failbacks"): its plans listed inside it, where it
 stopped, its plans' runs resumed only through it; and the crash hook that lands in a given plan
 (``SRMCTL_TEST_KILL_AT_EVENT=KIND#N``). Journals are written with the journal's own code, no lab needed."""
 
@@ -19,7 +19,7 @@ from srmctl.engine import events as ev
 from srmctl.engine import html_report, list_runs, pending_run, resume, run_summary
 from srmctl.engine.events import Event
 from srmctl.engine.journal import REPORT, Journal
-from srmctl.engine.site_run import is_site_run, pending_site
+from srmctl.engine.site_failback import is_site_failback, pending_site_failback
 from srmctl.errors import UsageError
 
 TIER1 = Path(__file__).parents[2] / "playbooks" / "site" / "tier1-db.yaml"
@@ -40,7 +40,7 @@ def _plan_entry(index: int, path: Path) -> dict[str, object]:
 
 
 def _write_site(home: Path) -> None:
-    """A site run of two plans whose first plan succeeded and whose second crashed after one step."""
+    """A site failback of two plans whose first plan succeeded and whose second crashed after one step."""
     site = Journal.create(
         home,
         SITE,
@@ -94,8 +94,8 @@ def test_a_site_run_lists_its_plans_and_where_it_stopped(tmp_path: Path) -> None
     assert summary.position == "plan 2/2 tier2-apps (Plan 2): step plan.migrate (interrupted)"
     child = run_summary(tmp_path, f"{SITE}.p2")
     assert child.site_run == SITE and child.position == "step plan.migrate (interrupted)"
-    assert is_site_run(tmp_path, SITE) and not is_site_run(tmp_path, f"{SITE}.p2")
-    pending = pending_site(tmp_path, SITE)
+    assert is_site_failback(tmp_path, SITE) and not is_site_failback(tmp_path, f"{SITE}.p2")
+    pending = pending_site_failback(tmp_path, SITE)
     assert [p.runbook.name for p in pending.plans] == ["tier1-db", "tier2-apps"]
     assert str(pending.between) == "continue"
 
@@ -118,7 +118,7 @@ def test_a_plan_of_a_site_run_is_resumed_only_through_it(tmp_path: Path) -> None
     _write_site(tmp_path)
     pending = pending_run(tmp_path, f"{SITE}.p2")
     assert pending.site_run == SITE
-    with pytest.raises(UsageError, match=f"resume the site run with 'srmctl resume {SITE}'"):
+    with pytest.raises(UsageError, match=f"resume the site failback with 'srmctl resume {SITE}'"):
         resume(tmp_path, pending, None, confirm=lambda plan: True)  # type: ignore[arg-type]  # refused first
     with pytest.raises(UsageError):
         html_report(tmp_path, SITE)

@@ -1,5 +1,5 @@
 """Each step's end event in the journal says how many API calls the step made, split into vCenter SOAP, SRM
-and VR (srmctl/engine/executor.py), so a run's calls per VM per step can be read from its journal."""
+and VR (srmctl/engine/run_plan.py), so a run's calls per VM per step can be read from its journal."""
 
 from __future__ import annotations
 

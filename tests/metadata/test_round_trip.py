@@ -14,7 +14,7 @@ from srmsim_fixtures import launch, logged_in
 from srmctl.adapters.dr import SrmClient
 from srmctl.adapters.dr.models import CalloutSpec, ShutdownActionSettings, VmRecoverySettings
 from srmctl.errors import RunbookInvalid
-from srmctl.metadata.capture import built_in_titles, capture, plan_steps
+from srmctl.metadata.capture import built_in_titles, capture, custom_recovery_steps
 from srmctl.metadata.diff import diff_snapshots
 from srmctl.metadata.restore import apply_restore, plan_restore
 from srmctl.metadata.snapshot import NicIp, PlanStep, Snapshot, SnapshotCallout, VmMetadata
@@ -152,7 +152,7 @@ def test_random_metadata_round_trips_exactly(sim: SrmsimHandle, srm: SrmClient, 
 
     round_trip()
     apply_restore(srm, plan_restore(srm, PLAN, base))
-    assert plan_steps(srm, srm.plan_by_name(PLAN).id, "recovery") == base.steps["recovery"]
+    assert custom_recovery_steps(srm, srm.plan_by_name(PLAN).id, "recovery") == base.steps["recovery"]
 
 
 def test_lab_plan_holds_exactly_the_topologys_metadata(sim: SrmsimHandle, srm: SrmClient) -> None:
@@ -240,12 +240,12 @@ def test_custom_steps_follow_their_built_in_step_when_the_list_differs(sim: Srms
         )
         destroy(srm)
         apply_restore(srm, plan_restore(srm, PLAN, old_style))
-        misplaced = next(s for s in plan_steps(srm, plan_id, "recovery") if s.name == "Check the array")
+        misplaced = next(s for s in custom_recovery_steps(srm, plan_id, "recovery") if s.name == "Check the array")
         assert misplaced.after == "Restore recovery site hosts from standby"
 
         destroy(srm)
         apply_restore(srm, plan_restore(srm, PLAN, before))
-        live = plan_steps(srm, plan_id, "recovery")
+        live = custom_recovery_steps(srm, plan_id, "recovery")
         assert [(s.name, s.after) for s in live] == [(s.name, s.after) for s in before.steps["recovery"]]
         assert next(s for s in live if s.name == "Check the array").position == step.position + 1
         assert diff_snapshots(before, capture(srm, PLAN, site="new-york")) == ()
@@ -253,7 +253,7 @@ def test_custom_steps_follow_their_built_in_step_when_the_list_differs(sim: Srms
     finally:
         sim.standby_hosts("new-jersey", on=False)
         apply_restore(srm, plan_restore(srm, PLAN, base))
-    assert plan_steps(srm, plan_id, "recovery") == base.steps["recovery"]
+    assert custom_recovery_steps(srm, plan_id, "recovery") == base.steps["recovery"]
 
 
 def test_a_step_whose_built_in_step_is_gone_is_refused_before_any_change(sim: SrmsimHandle, srm: SrmClient) -> None:

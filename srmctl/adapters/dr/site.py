@@ -2,9 +2,9 @@
 
 Built once per command from the site's :class:`~srmctl.adapters.endpoints.SiteEndpoints` (and the paired
 site's, for the remote-site login SRM and VR require before they change anything at both sites). Callers use
-the bound clients directly (``dr.srm.groups()``, ``dr.vr.replications(...)``) and never pass pairing ids; the
-clients serialise their own calls and refuse mutating methods on a read-only view (dry runs, every step's
-``plan()``) before any request.
+the bound clients directly (``dr.srm.groups()``, ``dr.vr.replications(...)``) and never pass pairing ids. The
+clients' calls overlap on one pooled connection per API (only logins take turns), and a read-only view (dry
+runs, every step's ``plan()``) refuses every call that changes state before it is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from srmctl.adapters.dr._http import Credentials
+from srmctl.adapters.dr.client import Credentials
 from srmctl.adapters.dr.models import Pairing
 from srmctl.adapters.dr.srm import SrmClient
 from srmctl.adapters.dr.vr import VrClient
@@ -102,7 +102,7 @@ class DrSite:
                 dr.close()
 
     def read_only_view(self: D) -> D:
-        """The same site, connections and locks, with every mutating client method refused."""
+        """The same site, connections and locks, with every call that changes state refused."""
         return type(self)(self.site, self.srm.read_only_view(), self.vr.read_only_view(), self.pairing)
 
     @property

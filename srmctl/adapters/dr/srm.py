@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from srmctl.adapters.dr._http import ProgressCallback, pick_one
+from srmctl.adapters.dr.client import ProgressCallback, pick_one
+from srmctl.adapters.dr.connection import Api
 from srmctl.adapters.dr.models import (
     ProtectionGroup,
     ProtectionGroupVm,
@@ -22,7 +23,6 @@ from srmctl.adapters.dr.models import (
 from srmctl.adapters.dr.srm_history import HistoryCalls
 from srmctl.adapters.dr.srm_mappings import MappingCalls
 from srmctl.adapters.dr.srm_settings import PlanSettingsCalls
-from srmctl.adapters.guard import mutating
 
 _PG = "/pairings/{pairing_id}/protection-management/groups"
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
@@ -42,9 +42,7 @@ class SrmInfo(ServerInfo):
 
 
 class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
-    API_ROOT: ClassVar[str] = "/api/rest/srm/v2"
-    TASK_PATH: ClassVar[str] = "/tasks/{taskId}"
-    KIND: ClassVar[str] = "SRM"
+    API: ClassVar[Api] = Api("SRM", "/api/rest/srm/v2", "/tasks/{taskId}")
 
     def server_info(self) -> SrmInfo:
         return self.get_model(SrmInfo, "/server/info")
@@ -76,7 +74,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     def group_plans(self, group_id: str) -> list[RecoveryPlan]:
         return self.get_list(RecoveryPlan, _PG + "/{group_id}/recovery-plans", group_id=group_id)
 
-    @mutating
     def create_group(
         self,
         name: str,
@@ -101,7 +98,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
             body["location"] = location
         return self.run(self.task("POST", _PG, body=body), wait, on_progress)
 
-    @mutating
     def reconfigure_group(
         self,
         group_id: str,
@@ -125,16 +121,13 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
             wait,
         )
 
-    @mutating
     def delete_group(self, group_id: str, *, wait: bool = True) -> Task:
         return self.run(self.task("DELETE", _PG + "/{group_id}", group_id=group_id), wait)
 
-    @mutating
     def configure_all_vms(self, group_id: str, *, wait: bool = True) -> list[Task]:
         tasks = self.tasks("POST", _PG + "/{group_id}/actions/configure-all-vms", group_id=group_id)
         return [self.run(task, wait) for task in tasks]
 
-    @mutating
     def remove_vm_from_group(self, group_id: str, vm_id: str, *, wait: bool = True) -> Task:
         return self.run(
             self.task(
@@ -174,7 +167,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     def plan_vm_by_name(self, plan_id: str, name: str) -> RecoveryPlanVm:
         return pick_one(self.plan_vms(plan_id), "VM in recovery plan", lambda v: v.name, name)
 
-    @mutating
     def create_plan(
         self,
         name: str,
@@ -193,11 +185,9 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
             body["description"] = description
         return self.run(self.task("POST", _PLAN, body=body), wait)
 
-    @mutating
     def delete_plan(self, plan_id: str, *, wait: bool = True) -> Task:
         return self.run(self.task("DELETE", _PLAN + "/{plan_id}", plan_id=plan_id), wait)
 
-    @mutating
     def reconfigure_plan(
         self,
         plan_id: str,
@@ -242,7 +232,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
         task = self.task("POST", _PLAN + "/{plan_id}/actions/" + action, body=body, plan_id=plan_id)
         return self.run(task, wait, on_progress, timeout)
 
-    @mutating
     def test_plan(
         self,
         plan_id: str,
@@ -254,7 +243,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     ) -> Task:
         return self._plan_action(plan_id, "test", {"sync_data": sync_data}, wait, on_progress, timeout)
 
-    @mutating
     def cleanup_plan(
         self,
         plan_id: str,
@@ -266,7 +254,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     ) -> Task:
         return self._plan_action(plan_id, "cleanup", {"forced": forced}, wait, on_progress, timeout)
 
-    @mutating
     def recover_plan(
         self,
         plan_id: str,
@@ -284,7 +271,6 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
             body["skip_protection_site_operations"] = skip_protection_site_operations
         return self._plan_action(plan_id, "recovery", body, wait, on_progress, timeout)
 
-    @mutating
     def reprotect_plan(
         self,
         plan_id: str,
@@ -296,6 +282,5 @@ class SrmClient(PlanSettingsCalls, MappingCalls, HistoryCalls):
     ) -> Task:
         return self._plan_action(plan_id, "reprotect", {"forced": forced}, wait, on_progress, timeout)
 
-    @mutating
     def cancel_plan(self, plan_id: str) -> None:
         self.request("POST", _PLAN + "/{plan_id}/actions/cancel", expect=(204,), plan_id=plan_id)

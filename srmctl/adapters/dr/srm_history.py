@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from srmctl.adapters.dr._http import DrClient
-from srmctl.adapters.dr._values import Params
+from srmctl.adapters.dr.client import DrClient
 from srmctl.adapters.dr.models import Record
+from srmctl.adapters.dr.values import Params
 from srmctl.errors import OperationFailed
 
 _RECOVERY = "/pairings/{pairing_id}/recovery-management"
@@ -68,7 +68,7 @@ class HistoryCalls(DrClient):
         for _ in range(_MAX_PAGES):
             task = self.wait_task(self.task("GET", template, params=query or None, **path), timeout=600.0)
             items, more = _page(task.result, template, self.endpoint)
-            found.extend(self._parse(HistoryReport, item, template) for item in items)
+            found.extend(self.http.parse(HistoryReport, item, template) for item in items)
             if not more or not items:
                 break
             query = {**query, "offset": str(more), "limit": str(len(items))}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from srmctl.adapters.dr._http import DrClient
+from srmctl.adapters.dr.client import DrClient
 from srmctl.adapters.dr.models import InventoryMapping, PlaceholderDatastore
 from srmctl.errors import NotFound
 

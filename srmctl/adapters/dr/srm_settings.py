@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from srmctl.adapters.dr._http import DrClient
+from srmctl.adapters.dr.client import DrClient
 from srmctl.adapters.dr.models import (
     Callout,
     CalloutSpec,
@@ -24,7 +24,6 @@ from srmctl.adapters.dr.models import (
     VmRecoverySettings,
     VmRecoverySettingsState,
 )
-from srmctl.adapters.guard import mutating
 
 _PLAN = "/pairings/{pairing_id}/recovery-management/plans"
 _VM_SETTINGS = _PLAN + "/{plan_id}/vms/{vm_id}/recovery-settings"
@@ -70,7 +69,6 @@ class PlanSettingsCalls(DrClient):
         if self._settings_read is not None:
             self._settings_read.clear()
 
-    @mutating
     def update_recovery_settings(
         self, plan_id: str, vm_id: str, settings: VmRecoverySettings, *, wait: bool = True
     ) -> Task:
@@ -89,7 +87,6 @@ class PlanSettingsCalls(DrClient):
         data = self.request("GET", _VM_SETTINGS + "/priority", plan_id=plan_id, vm_id=vm_id).json()
         return str(data["priority"])
 
-    @mutating
     def set_priority(self, plan_id: str, vm_id: str, priority: Priority | str, *, wait: bool = True) -> Task:
         value = priority.value if isinstance(priority, Priority) else Priority(priority).value
         return self.run(
@@ -114,9 +111,8 @@ class PlanSettingsCalls(DrClient):
             plan_id=plan_id,
             vm_id=vm_id,
         )
-        return self._parse(DependencyValidation, response.json(), "dependent-vms/actions/validate")
+        return self.http.parse(DependencyValidation, response.json(), "dependent-vms/actions/validate")
 
-    @mutating
     def set_dependent_vms(
         self, plan_id: str, vm_id: str, dependent_vm_ids: Sequence[str], *, wait: bool = True
     ) -> Task:
@@ -139,7 +135,6 @@ class PlanSettingsCalls(DrClient):
             vm_id=vm_id,
         )
 
-    @mutating
     def set_ip_customization(
         self,
         plan_id: str,
@@ -169,7 +164,6 @@ class PlanSettingsCalls(DrClient):
     def recovery_steps(self, plan_id: str, view_mode: ViewMode | str) -> list[RecoveryStep]:
         return self.get_list(RecoveryStep, _STEPS, plan_id=plan_id, view_mode=ViewMode(view_mode).value)
 
-    @mutating
     def create_plan_callout(
         self,
         plan_id: str,
@@ -191,7 +185,6 @@ class PlanSettingsCalls(DrClient):
             wait,
         )
 
-    @mutating
     def delete_recovery_step(self, plan_id: str, view_mode: ViewMode | str, step_id: int, *, wait: bool = True) -> Task:
         return self.run(
             self.task(
@@ -213,7 +206,6 @@ class PlanSettingsCalls(DrClient):
             recovery_step_id=str(step_id),
         )
 
-    @mutating
     def edit_callout(
         self,
         plan_id: str,
@@ -239,7 +231,6 @@ class PlanSettingsCalls(DrClient):
     def user_prompts(self, plan_id: str) -> list[UserPrompt]:
         return self.get_list(UserPrompt, _PROMPTS, plan_id=plan_id)
 
-    @mutating
     def dismiss_prompt(self, plan_id: str, prompt_id: str) -> None:
         self.request(
             "POST",

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from srmctl.adapters.dr._http import DrClient, ProgressCallback, pick_one
+from srmctl.adapters.dr.client import DrClient, ProgressCallback, pick_one
+from srmctl.adapters.dr.connection import Api
 from srmctl.adapters.dr.models import (
     ConfigureReplicationSpec,
     Datastore,
@@ -19,16 +20,13 @@ from srmctl.adapters.dr.models import (
     VmDisk,
     VrVm,
 )
-from srmctl.adapters.guard import mutating
 
 _REPL = "/pairings/{pairing_id}/replications"
 _VC = "/pairings/{pairing_id}/vcenters/{vcenter_id}"
 
 
 class VrClient(DrClient):
-    API_ROOT: ClassVar[str] = "/api/rest/vr/v2"
-    TASK_PATH: ClassVar[str] = "/tasks/{task_id}"
-    KIND: ClassVar[str] = "VR"
+    API: ClassVar[Api] = Api("VR", "/api/rest/vr/v2", "/tasks/{task_id}")
 
     def info(self) -> ServerInfo:
         return self.get_model(ServerInfo, "/info")
@@ -45,14 +43,6 @@ class VrClient(DrClient):
     def replication(self, replication_id: str) -> Replication:
         return self.get_model(Replication, _REPL + "/{replication_id}", replication_id=replication_id)
 
-    def replication_by_name(self, name: str, *, source_vc_guid: str | None = None) -> Replication:
-        return pick_one(
-            self.replications(source_vc_guid=source_vc_guid),
-            "replication",
-            lambda r: r.name,
-            name,
-        )
-
     def replication_disks(self, replication_id: str) -> list[ReplicatedDisk]:
         return self.get_list(
             ReplicatedDisk,
@@ -65,7 +55,6 @@ class VrClient(DrClient):
         time), several on the wire at once (:meth:`read_each`)."""
         return self.read_each(self.replication_disks, replication_ids)
 
-    @mutating
     def configure_replications(
         self,
         specs: Sequence[ConfigureReplicationSpec],
@@ -77,7 +66,6 @@ class VrClient(DrClient):
         tasks = self.tasks("POST", _REPL, body=[spec.body() for spec in specs])
         return [self.run(task, wait, on_progress) for task in tasks]
 
-    @mutating
     def reconfigure_replication(
         self, replication_id: str, spec: ConfigureReplicationSpec, *, wait: bool = True
     ) -> Task:
@@ -94,7 +82,6 @@ class VrClient(DrClient):
             wait,
         )
 
-    @mutating
     def unconfigure_replication(
         self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True
     ) -> Task:
@@ -110,7 +97,6 @@ class VrClient(DrClient):
             wait,
         )
 
-    @mutating
     def delete_replication(self, replication_id: str, *, retain_replica_disks: bool = True, wait: bool = True) -> Task:
         """Local-site-only removal (when the peer site is gone)."""
         return self.run(
@@ -133,15 +119,12 @@ class VrClient(DrClient):
             wait,
         )
 
-    @mutating
     def pause_replication(self, replication_id: str, *, wait: bool = True) -> Task:
         return self._replication_action(replication_id, "pause", wait)
 
-    @mutating
     def resume_replication(self, replication_id: str, *, wait: bool = True) -> Task:
         return self._replication_action(replication_id, "resume", wait)
 
-    @mutating
     def sync_replication(self, replication_id: str, *, wait: bool = True) -> Task:
         return self._replication_action(replication_id, "sync", wait)
 
@@ -186,4 +169,4 @@ class VrClient(DrClient):
             vcenter_id=vcenter_id,
             datastore_id=datastore_id,
         )
-        return [self._parse(SeedInfo, item, "find-seeds") for item in (response.json().get("list") or [])]
+        return [self.http.parse(SeedInfo, item, "find-seeds") for item in (response.json().get("list") or [])]

@@ -8,9 +8,9 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option
 from srmctl.cli.prometheus import checked
-from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode
 
 

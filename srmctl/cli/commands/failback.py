@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option, steps_option
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import confirmer, finish, live_printer
 from srmctl.errors import StepFailed, UsageError
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'
-    from srmctl.engine.site_run import Between
+    from srmctl.engine.site_failback import Between
 
 
 @click.command("failback")
@@ -52,7 +52,7 @@ def failback(
 ) -> None:
     """Bring the runbook's VMs home: plan, confirm, then apply and verify each step.
 
-    Several runbooks (one per recovery plan) make a site run: the plans fail back in that order, in one
+    Several runbooks (one per recovery plan) make a site failback: the plans fail back in that order, in one
     journaled run, with a pause between them (--between). Every runbook is validated first.
 
     The run is journaled under $SRMCTL_HOME/runs/RUN_ID; continue an interrupted run with 'srmctl resume'.
@@ -62,15 +62,15 @@ def failback(
     if len(runbooks) > 1 or between is not None:
         if len(runbooks) < 2:
             raise UsageError("--between needs two or more runbooks (one per recovery plan)")
-        from srmctl.cli import site_output
+        from srmctl.cli import site_failback_output
 
         pause = _between(between or "prompt")
         if dry_run:
-            site_output.plan_site(
+            site_failback_output.plan_site(
                 app, runbooks, lab_dir, bool(steps or from_step or until_step), "failback", {"dry_run": True}
             )
         elif steps or from_step or until_step:
-            site_output.plan_site(app, runbooks, lab_dir, True)  # refuses
+            site_failback_output.plan_site(app, runbooks, lab_dir, True)  # refuses
         else:
             _site(app, runbooks, lab_dir, yes, pause, break_lock)
         return
@@ -105,7 +105,7 @@ def failback(
 
 
 def _between(text: str) -> Between:
-    from srmctl.engine.site_run import Between
+    from srmctl.engine.site_failback import Between
 
     return Between.parse(text)
 
@@ -113,24 +113,24 @@ def _between(text: str) -> Between:
 def _site(
     app: App, runbooks: tuple[Path, ...], lab_dir: Path | None, yes: bool, pause: Between, break_lock: bool
 ) -> None:
-    """Several runbooks: a site run (docs/architecture.md, "Site runs")."""
-    from srmctl.cli import site_output
-    from srmctl.engine import site_run
+    """Several runbooks: a site failback (docs/architecture.md, "Site failbacks")."""
+    from srmctl.cli import site_failback_output
+    from srmctl.engine import site_failback
 
-    site, endpoints = site_output.load(runbooks, lab_dir)  # every runbook validated before anything starts
-    site_output.need_yes(app, yes)
-    report = site_run.start_site(
+    site, endpoints = site_failback_output.load(runbooks, lab_dir)  # every runbook validated before anything starts
+    site_failback_output.need_yes(app, yes)
+    report = site_failback.start_site_failback(
         site,
         endpoints,
         app.home,
         between=pause,
-        confirm_site=site_output.confirm_site(app, yes, site),
+        confirm_site=site_failback_output.confirm_site(app, yes, site),
         confirm=confirmer(app, yes),
-        ask_next=site_output.ask_next(app, yes),
-        subscribers=site_output.subscribers(app),
+        ask_next=site_failback_output.ask_next(app, yes),
+        subscribers=site_failback_output.subscribers(app),
         break_lock=break_lock,
     )
-    site_output.finish(app, "failback", report)
+    site_failback_output.finish(app, "failback", report)
 
 
 command = failback

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope, neutralise
 from srmctl.cli.options import lab_option, output_option
-from srmctl.cli.render import envelope, neutralise
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'

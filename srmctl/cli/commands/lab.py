@@ -9,8 +9,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 
 
 class _Scenarios(click.Choice):

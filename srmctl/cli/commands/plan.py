@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option, steps_option
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 
 
 @click.command("plan")
@@ -31,15 +31,15 @@ def plan(
     until_step: str | None,
 ) -> None:
     """Show what 'srmctl failback RUNBOOK...' would do now, step by step (read-only); several runbooks (a
-    site run) are shown plan by plan, in order."""
+    site failback) are shown plan by plan, in order."""
     from srmctl import engine
     from srmctl.cli.endpoints import endpoints_for, read_lab
     from srmctl.runbook import load_runbook
 
     if len(runbooks) > 1:
-        from srmctl.cli import site_output
+        from srmctl.cli import site_failback_output
 
-        site_output.plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step))
+        site_failback_output.plan_site(app, runbooks, lab_dir, bool(steps or from_step or until_step))
         return
     runbook = runbooks[0]
     book = load_runbook(runbook)

@@ -8,8 +8,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 from srmctl.errors import UsageError
 
 

@@ -20,27 +20,27 @@ from srmctl.cli.run_output import confirmer, finish, live_printer
 def resume(app: App, run_id: str, yes: bool, break_lock: bool) -> None:
     """Continue run RUN_ID from its journal (see 'srmctl runs'), with the same runbook and lab.
 
-    A site run continues from the plan where it stopped: that plan's run is resumed, or the pause before the
+    A site failback continues from the plan where it stopped: that plan's run is resumed, or the pause before the
     next plan is held again and the plan started."""
     from srmctl import engine
     from srmctl.cli.endpoints import endpoints_for, read_lab
-    from srmctl.engine import site_run
+    from srmctl.engine import site_failback
 
-    if site_run.is_site_run(app.home, run_id):
-        from srmctl.cli import site_output
+    if site_failback.is_site_failback(app.home, run_id):
+        from srmctl.cli import site_failback_output
 
-        site = site_run.pending_site(app.home, run_id)
-        site_output.need_yes(app, yes)
-        result = site_run.resume_site(
+        site = site_failback.pending_site_failback(app.home, run_id)
+        site_failback_output.need_yes(app, yes)
+        result = site_failback.resume_site_failback(
             app.home,
             site,
-            site_output.endpoints_of(site),
+            site_failback_output.endpoints_of(site),
             confirm=confirmer(app, yes),
-            ask_next=site_output.ask_next(app, yes),
-            subscribers=site_output.subscribers(app),
+            ask_next=site_failback_output.ask_next(app, yes),
+            subscribers=site_failback_output.subscribers(app),
             break_lock=break_lock,
         )
-        site_output.finish(app, "resume", result)
+        site_failback_output.finish(app, "resume", result)
         return
     pending = engine.pending_run(app.home, run_id)
     # The endpoints are built again the way the run obtained them (its lab, else its runbook's sites:).

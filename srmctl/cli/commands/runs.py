@@ -9,8 +9,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import column, new_table, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import status_mark
 from srmctl.errors import UsageError
 
@@ -41,7 +41,7 @@ _OUTCOME = {
 @output_option()
 @click.pass_obj
 def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
-    """List past runs, or show one run's steps (a site run's: plan by plan). 'incomplete' runs can be continued
+    """List past runs, or show one run's steps (a site failback's: plan by plan). 'incomplete' runs can be continued
     with 'srmctl resume'."""
     from srmctl import engine
 
@@ -72,10 +72,10 @@ def runs(app: App, run_id: str | None, report: bool, open_report: bool) -> None:
         if summary.error:
             app.console.print(styled("  why: {}", summary.error))
         if summary.site_run:
-            app.console.print(f"  one plan of site run {summary.site_run} (resume that run)")
+            app.console.print(f"  one plan of site failback {summary.site_run} (resume that run)")
         if summary.position:
             app.console.print(f"  stopped at {summary.position}")
-        for plan in summary.plans:  # a site run: each plan, in order, with its run's steps
+        for plan in summary.plans:  # a site failback: each plan, in order, with its run's steps
             app.console.print(
                 styled(
                     "plan {}: {} (recovery plan {}), run {}: ",

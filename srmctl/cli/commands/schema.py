@@ -7,8 +7,8 @@ import json
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 
 
 @click.command("schema")

@@ -11,8 +11,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import lab_option, output_option
-from srmctl.cli.render import envelope
 from srmctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:  # the engine is imported when a command runs, not for 'srmctl --help'

@@ -9,8 +9,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import new_table, styled
+from srmctl.cli.envelope import envelope, to_jsonable
 from srmctl.cli.options import lab_option, output_option
-from srmctl.cli.render import envelope, to_jsonable
 from srmctl.errors import UsageError
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not for 'srmctl --help'
@@ -29,7 +29,7 @@ _POWER = {"poweredOn": "[green]on[/]", "poweredOff": "[dim]off[/]", "suspended":
 @click.pass_obj
 def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
     """Show both sites: VMs (power, folder, datastore), orphans, replications, protection groups, plans, and
-    this machine's unfinished runs (a site run with the plan and step where it stopped).
+    this machine's unfinished runs (a site failback with the plan and step where it stopped).
 
     The sites' endpoints come from RUNBOOK's sites:, or from a lab (--lab DIR), or both (the runbook's
     site names looked up in the lab).
@@ -60,7 +60,7 @@ def status(app: App, runbook: Path | None, lab_dir: Path | None) -> None:
         )
         return
     render(app, report)
-    for run in unfinished:  # where each stopped: a site run names its plan and step
+    for run in unfinished:  # where each stopped: a site failback names its plan and step
         app.console.print(
             styled(
                 "[yellow]unfinished run[/] {} ({}, {}): {}; continue with 'srmctl resume {}'",

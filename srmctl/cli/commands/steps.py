@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope
 
 
 @click.command("steps")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope, neutralise
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope, neutralise
 from srmctl.errors import RunbookInvalid
 
 if TYPE_CHECKING:

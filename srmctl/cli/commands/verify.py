@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from srmctl.cli.app import App
+from srmctl.cli.envelope import envelope, neutralise
 from srmctl.cli.options import output_option
-from srmctl.cli.render import envelope, neutralise
 
 
 @click.command("verify")

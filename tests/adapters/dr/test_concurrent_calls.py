@@ -8,7 +8,7 @@ from typing import Any
 
 from srmsim_fixtures import logged_in
 
-from srmctl.adapters.dr._http import READS_IN_FLIGHT
+from srmctl.adapters.dr.transport import READS_IN_FLIGHT
 
 SETTINGS = "GET /pairings/{pairing_id}/recovery-management/plans/{plan_id}/vms/{vm_id}/recovery-settings"
 SETTINGS_PATH = "/pairings/*/recovery-management/plans/*/vms/*/recovery-settings"

@@ -8,8 +8,8 @@ import time
 import pytest
 from srmsim_fixtures import make_client
 
-from srmctl.adapters.dr._tasks import FIRST_PAUSE
 from srmctl.adapters.dr.models import Priority, TaskStatus
+from srmctl.adapters.dr.tasks import FIRST_PAUSE
 from srmctl.errors import OperationFailed
 
 LIST = "GET /tasks"

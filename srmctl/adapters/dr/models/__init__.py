@@ -5,7 +5,8 @@ name. Unknown JSON fields are ignored, and enum values are parsed leniently: a v
 (newer appliances add states, e.g. ``RECONFIGURING``) is kept as the plain string instead of failing the
 whole response. Every enum is a ``str`` enum, so ``record.status == "READY_STATE"`` works either way.
 
-Split by resource family (``_common``, ``srm``, ``vr``); import from here.
+Split by resource family (``_common``, ``srm``, ``vr``): the DR clients may import from the family module;
+callers outside the DR package import from here.
 """
 
 from srmctl.adapters.dr.models._common import (

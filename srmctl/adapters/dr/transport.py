@@ -1,20 +1,27 @@
-"""What the SRM and VR REST clients share on the wire (one "DR REST" gateway, identical in these respects):
-TLS trust, sessions (``POST /session`` with Basic → ``x-dr-session``; remote login per pairing), retries,
-``{list, _meta}`` pages, 202 + Task, call counting."""
+"""The HTTP core an SRM or VR client holds as its ``http`` field (one "DR REST" gateway, identical for both
+APIs): sessions (``POST /session`` with Basic → ``x-dr-session``; remote login per pairing), retries,
+``{list, _meta}`` pages, call counting, and the read-only guard, applied by HTTP verb (:func:`changes_state`).
 
-import hashlib
+The API families (srm_*.py, vr.py) only name paths and bodies: a state-changing call added to one of them is
+guarded, counted and retried here without being listed anywhere."""
+
+from __future__ import annotations
+
+import copy
 import logging
-import threading
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any, ClassVar, TypeVar, cast
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
-from srmctl.adapters.dr._values import (
-    Connection,
+from srmctl.adapters.dr.changes import changes_state
+from srmctl.adapters.dr.connection import Api, Connection
+from srmctl.adapters.dr.models import SessionInfo
+from srmctl.adapters.dr.values import (
     Credentials,
     DrApiError,
     EventHooks,
@@ -27,7 +34,7 @@ from srmctl.adapters.dr._values import (
     remote_login_lapsed,
     same_origin,
 )
-from srmctl.adapters.dr.models import SessionInfo
+from srmctl.adapters.guard import changing
 from srmctl.adapters.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -37,38 +44,33 @@ from srmctl.adapters.retry import (
     is_transient,
     parse_retry_after,
 )
-from srmctl.adapters.tls import TlsPolicy, normalize_thumbprint
-from srmctl.errors import (
-    AuthenticationFailed,
-    ConnectionFailed,
-    OperationFailed,
-    ThumbprintMismatch,
-    TlsVerificationFailed,
-)
+from srmctl.adapters.tls import TlsPolicy
+from srmctl.errors import AuthenticationFailed, ConnectionFailed, OperationFailed, TlsVerificationFailed
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T", bound="Transport")
+K = TypeVar("K")
+V = TypeVar("V")
 
 _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmctl
+#: GETs :meth:`Transport.read_each` keeps in flight at once (the APIs list neither a VM's recovery settings nor a
+#: replication's disks for many at a time; one after another, a thousand of them cost minutes of round trips).
+READS_IN_FLIGHT = 8
 
 
 class Transport:
-    """Connection, requests, paging and sessions of :class:`~srmctl.adapters.dr._http.DrClient`.
+    """Requests, paging and sessions of one SRM or VR client.
 
     Thread-safe, and calls from several threads overlap: only a login (and the connection's creation) holds
-    the connection's lock, which :meth:`bound` and :meth:`read_only_view` copies share with the client they
+    the connection's lock, which :meth:`bound` and :meth:`read_only_view` copies share with the transport they
     come from; a request that finds its session rejected logs in again only if no other thread has already
-    renewed that session. A client is bound to one pairing (``pairing_id``), which fills ``{pairing_id}`` in
-    every path; an unbound client can only make calls outside pairings (login, pairing discovery). A read-only
-    copy refuses every method marked :func:`~srmctl.adapters.guard.mutating` before any request."""
-
-    API_ROOT: ClassVar[str]
-    TASK_PATH: ClassVar[str]
-    KIND: ClassVar[str]
+    renewed that session. A transport is bound to one pairing (``pairing_id``), which fills ``{pairing_id}`` in
+    every path; an unbound one can only make calls outside pairings (login, pairing discovery). A read-only
+    copy refuses every call that :func:`changes_state` before it is sent."""
 
     def __init__(
         self,
+        api: Api,
         host: str,
         port: int = 443,
         *,
@@ -80,6 +82,8 @@ class Transport:
         event_hooks: EventHooks | None = None,
         pairing_id: str | None = None,
     ) -> None:
+        self.api = api
+        self.kind = api.kind
         self.host = host
         self.port = port
         self.endpoint = f"{host}:{port}"
@@ -90,24 +94,30 @@ class Transport:
         self.poll_interval = poll_interval
         self.pairing_id = pairing_id
         self.site = self.endpoint  # named in refusals; DrSite sets the site's name
-        self.kind: str = self.KIND
         self.read_only = False
+        self.forget: Callable[[], None] = lambda: None  # the client's caches, dropped after a change
         self.calls: Counter[str] = Counter()  # "METHOD /path/{template}" -> calls sent (retries included)
         self.retry_stats = RetryStats()
-        self._event_hooks = dict(event_hooks or {})
-        self._conn = Connection()
+        self.conn = Connection(api, host, port, self.tls, timeout, event_hooks)
         self._remote: dict[str, Credentials] = {}
-        self._pin = normalize_thumbprint(self.tls.thumbprint) if self.tls.thumbprint else None
 
-    # -- binding ---------------------------------------------------------------------------------
+    # -- copies ----------------------------------------------------------------------------------
 
-    @property
-    def _session(self) -> str | None:
-        return self._conn.session
+    def bound(self, pairing_id: str) -> Transport:
+        """This transport bound to a pairing, sharing its connection, session, lock and call counts."""
+        clone = copy.copy(self)
+        clone.pairing_id = pairing_id
+        return clone
 
-    @property
-    def lock(self) -> threading.RLock:
-        return self._conn.lock
+    def read_only_view(self) -> Transport:
+        """The same transport (connection, lock, pairing), refusing every call that changes state."""
+        clone = copy.copy(self)
+        clone.read_only = True
+        return clone
+
+    def invalidate(self) -> None:
+        """After a change (:func:`~srmctl.adapters.guard.changing`): the client drops what it cached."""
+        self.forget()
 
     def _bound_path(self, template: str, path: dict[str, str]) -> dict[str, str]:
         if "{pairing_id}" in template and "pairing_id" not in path:
@@ -116,59 +126,8 @@ class Transport:
             return {**path, "pairing_id": self.pairing_id}
         return path
 
-    # -- connection ------------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}{self.API_ROOT}"
-
-    def _client(self) -> httpx.Client:
-        with self._conn.lock:
-            return self._conn.http or self._connect()
-
-    def _connect(self) -> httpx.Client:
-        # TlsPolicy checks a pin before the first byte of credentials leaves; _check_pin re-checks
-        # it on every response so a later connection cannot silently present another certificate.
-        context = self.tls.context(self.host, self.port)
-        if self.tls.insecure and not self._pin:
-            log.warning("%s", self.tls.insecure_warning(self.endpoint))
-        hooks = {
-            "request": list(self._event_hooks.get("request", [])),
-            "response": [self._check_pin, *self._event_hooks.get("response", [])],
-        }
-        self._conn.http = httpx.Client(
-            base_url=self.base_url,
-            verify=context,
-            timeout=self.timeout,
-            event_hooks=hooks,
-            headers={"Accept": "application/json"},
-        )
-        return self._conn.http
-
-    def _check_pin(self, response: httpx.Response) -> None:
-        if not self._pin:
-            return
-        stream = response.extensions.get("network_stream")
-        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        der = ssl_object.getpeercert(True) if ssl_object is not None else None
-        if der is None:
-            raise TlsVerificationFailed(f"{self.endpoint}: cannot read the server certificate for the pin")
-        actual = "sha256:" + hashlib.sha256(der).hexdigest()
-        if actual != self._pin:
-            raise ThumbprintMismatch(self.endpoint, self._pin, actual)
-
     def close(self) -> None:
-        with self._conn.lock:
-            if self._conn.http is not None:
-                self._conn.http.close()
-                self._conn.http = None
-
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.conn.close()
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -179,7 +138,7 @@ class Transport:
         if session:
             headers["x-dr-session"] = session
         try:
-            response = self._client().request(
+            response = self.conn.client().request(
                 method,
                 url,
                 params=clean_params(params),
@@ -209,12 +168,12 @@ class Transport:
         retry_on = is_retryable_login if kwargs.get("auth") is not None else is_transient
 
         def attempt() -> httpx.Response:
-            with self._conn.counting:
+            with self.conn.counting:
                 self.calls[key] += 1
             return self._send(method, url, **kwargs)
 
         def on_retry(error: BaseException | None, attempt_no: int, sleep: float) -> None:
-            with self._conn.counting:
+            with self.conn.counting:
                 self.retry_stats.record(error)
             log.info("%s: %s failed (%s), retry %d in %.1fs", self.endpoint, key, error, attempt_no, sleep)
 
@@ -241,10 +200,13 @@ class Transport:
         """One API call: ``template`` is the spec path (``/pairings/{pairing_id}``), path values are
         substituted URL-encoded; ``url`` (a next-page link) overrides the built path but is still counted
         under ``template``. 401 triggers one transparent re-login; a lapsed remote login (400
-        ``REMOTE_SITE_NOT_AUTHENTICATED``) one remote re-login, when the client logged in there before."""
-        return self._request(
-            method, template, params=params, body=body, url=url, expect=expect, **self._bound_path(template, path)
-        )
+        ``REMOTE_SITE_NOT_AUTHENTICATED``) one remote re-login, when the client logged in there before.
+        A call that :func:`changes_state` passes the read-only guard first."""
+        path = self._bound_path(template, path)
+        if not changes_state(method, template):
+            return self._request(method, template, params=params, body=body, url=url, expect=expect, **path)
+        with changing(self, f"{method} {template}"):
+            return self._request(method, template, params=params, body=body, url=url, expect=expect, **path)
 
     def _request(
         self,
@@ -271,9 +233,9 @@ class Transport:
             # Remote sessions expire on their own, before the local one: log in there again (with the
             # remembered credentials) and retry the call once; counted with the retries.
             log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
-            with self._conn.counting:
+            with self.conn.counting:
                 self.retry_stats.record(lapse)
-            with self._conn.lock:
+            with self.conn.lock:
                 self._remote_login(pairing_id, self._remote[pairing_id])
             response = self._retrying_send(
                 key, method, target, params=params, body=body, auth=None, session=self._current_session()
@@ -285,11 +247,11 @@ class Transport:
         return response
 
     def get_model(self, model: type[M], template: str, *, params: Params | None = None, **path: str) -> M:
-        return self._parse(
+        return self.parse(
             model, self.request("GET", template, params=params, **cast(dict[str, Any], path)).json(), template
         )
 
-    def _parse(self, model: type[M], data: Any, where: str) -> M:
+    def parse(self, model: type[M], data: Any, where: str) -> M:
         try:
             return model.model_validate(data)
         except ValidationError as error:
@@ -313,7 +275,7 @@ class Transport:
                 break
             data = response.json()
             page = data.get("list") or []
-            items.extend(self._parse(model, item, template) for item in page)
+            items.extend(self.parse(model, item, template) for item in page)
             meta = data.get("_meta") or {}
             next_href = ((meta.get("links") or {}).get("next") or {}).get("href")
             total, offset = meta.get("total"), meta.get("offset")
@@ -329,26 +291,34 @@ class Transport:
                 break
         return items
 
+    def read_each(self, read: Callable[[K], V], keys: Sequence[K]) -> dict[K, V]:
+        """``read(key)`` for every distinct key, up to :data:`READS_IN_FLIGHT` on the wire at once."""
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) <= 1:
+            return {key: read(key) for key in wanted}
+        with ThreadPoolExecutor(max_workers=min(READS_IN_FLIGHT, len(wanted)), thread_name_prefix="dr-reads") as pool:
+            return dict(zip(wanted, pool.map(read, wanted), strict=True))
+
     # -- sessions --------------------------------------------------------------------------------
 
     def login(self) -> None:
-        with self._conn.lock:
+        with self.conn.lock:
             self._login()
 
     def _current_session(self) -> str | None:
         """The session to send with a call, logging in first when there is none."""
-        with self._conn.lock:
-            if self._conn.session is None:
+        with self.conn.lock:
+            if self.conn.session is None:
                 self._login()
-            return self._conn.session
+            return self.conn.session
 
     def _renew(self, rejected: str | None) -> str | None:
         """A session to replace one the server rejected: a fresh login, unless another thread has already
         renewed it (calls rejected together log in once)."""
-        with self._conn.lock:
-            if self._conn.session == rejected or self._conn.session is None:
+        with self.conn.lock:
+            if self.conn.session == rejected or self.conn.session is None:
                 self._login()
-            return self._conn.session
+            return self.conn.session
 
     def _login(self) -> None:
         key = "POST /session"
@@ -357,13 +327,13 @@ class Transport:
         )
         # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
         if response.status_code in (400, 401, 403):
-            raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login refused for {self.credentials.user}")
+            raise AuthenticationFailed(f"{self.endpoint}: {self.kind} login refused for {self.credentials.user}")
         if response.status_code != 200:
             raise DrApiError("POST", "/session", response.status_code, json_or_text(response.text))
         session_id = response.json().get("session_id")
         if not session_id:
-            raise AuthenticationFailed(f"{self.endpoint}: {self.KIND} login returned no session_id")
-        self._conn.session = session_id
+            raise AuthenticationFailed(f"{self.endpoint}: {self.kind} login returned no session_id")
+        self.conn.session = session_id
         for pairing_id, remote in self._remote.items():
             self._remote_login(pairing_id, remote)
 
@@ -372,8 +342,8 @@ class Transport:
         session."""
         if self.pairing_id is None:
             raise ValueError(f"{self.endpoint}: a remote login needs a client bound to a pairing (bound())")
-        with self._conn.lock:
-            if self._conn.session is None:
+        with self.conn.lock:
+            if self.conn.session is None:
                 self._login()
             self._remote_login(self.pairing_id, credentials)
             self._remote[self.pairing_id] = credentials
@@ -383,7 +353,7 @@ class Transport:
         key = f"POST {template}"
         target = template.format(pairing_id=quote(pairing_id, safe=":"))
         response = self._retrying_send(
-            key, "POST", target, params=None, body=None, auth=credentials, session=self._conn.session
+            key, "POST", target, params=None, body=None, auth=credentials, session=self.conn.session
         )
         if response.status_code in (401, 403):
             raise AuthenticationFailed(
@@ -396,10 +366,10 @@ class Transport:
         return self.get_model(SessionInfo, "/session")
 
     def logout(self) -> None:
-        with self._conn.lock:
-            if self._conn.session is not None:
+        with self.conn.lock:
+            if self.conn.session is not None:
                 try:
                     self.request("DELETE", "/session", expect=(204, 200))
                 finally:
-                    self._conn.session = None
+                    self.conn.session = None
                     self._remote.clear()

@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from srmctl.adapters.dr._transport import Transport
-from srmctl.adapters.dr._values import Params, ProgressCallback, TaskTimeout
 from srmctl.adapters.dr.models import Task, TaskStatus, text
+from srmctl.adapters.dr.transport import Transport
+from srmctl.adapters.dr.values import Params, ProgressCallback, TaskTimeout
+from srmctl.adapters.guard import changed
 from srmctl.errors import OperationFailed
 
 #: Ids per ``GET /tasks`` request: the APIs' default page (``defaultResponsePageSize``) is 100 items, and 100
@@ -26,26 +27,29 @@ TASK_PAGE = 100
 FIRST_PAUSE = 0.05
 
 
-class TaskCalls(Transport):
-    """Task reads and waits of :class:`~srmctl.adapters.dr._http.DrClient`."""
+class Tasks:
+    """Task starts, reads and waits of one SRM or VR client, over its transport."""
 
-    _window: _Window | None = None  # set inside tasks_together, on this client object only
+    def __init__(self, http: Transport) -> None:
+        self.http = http
+        self._window: _Window | None = None  # set inside tasks_together
 
     def task(self, method: str, template: str, *, body: Any = None, params: Params | None = None, **path: str) -> Task:
         """A call answering with a Task (202)."""
-        response = self.request(
+        response = self.http.request(
             method, template, body=body, params=params, expect=(200, 202), **cast(dict[str, Any], path)
         )
-        return self._parse(Task, response.json(), template)
+        return self.http.parse(Task, response.json(), template)
 
     def tasks(self, method: str, template: str, *, body: Any = None, **path: str) -> list[Task]:
         """Calls answering with ``TaskDrResponseList`` (one task per item, e.g. VR configure)."""
-        response = self.request(method, template, body=body, expect=(200, 202), **cast(dict[str, Any], path))
-        return [self._parse(Task, item, template) for item in (response.json().get("list") or [])]
+        response = self.http.request(method, template, body=body, expect=(200, 202), **cast(dict[str, Any], path))
+        return [self.http.parse(Task, item, template) for item in (response.json().get("list") or [])]
 
     def get_task(self, task_id: str) -> Task:
-        name = self.TASK_PATH.split("{")[1].rstrip("}")
-        return self.get_model(Task, self.TASK_PATH, **cast(dict[str, Any], {name: task_id}))
+        task_path = self.http.api.task_path
+        name = task_path.split("{")[1].rstrip("}")
+        return self.http.get_model(Task, task_path, **cast(dict[str, Any], {name: task_id}))
 
     def tasks_now(self, task_ids: Sequence[str]) -> dict[str, Task]:
         """The current state of many tasks, by id: one filtered ``GET /tasks`` per page of ids. A task the
@@ -56,7 +60,7 @@ class TaskCalls(Transport):
         for start in range(0, len(task_ids), TASK_PAGE):
             page = list(task_ids[start : start + TASK_PAGE])
             params: Params = {"filter_property": "id", "filter": page, "limit": TASK_PAGE}
-            found.update((t.id, t) for t in self.get_list(Task, "/tasks", params=params) if t.id in page)
+            found.update((t.id, t) for t in self.http.get_list(Task, "/tasks", params=params) if t.id in page)
         for task_id in task_ids:
             if task_id not in found:
                 found[task_id] = self.get_task(task_id)
@@ -68,7 +72,7 @@ class TaskCalls(Transport):
             return None
         message = task.error.message if task.error and task.error.message else "no error message"
         return OperationFailed(
-            f"{self.endpoint}: task {task.id} ({task.description or '?'}) ended {text(task.status)}: {message}"
+            f"{self.http.endpoint}: task {task.id} ({task.description or '?'}) ended {text(task.status)}: {message}"
         )
 
     def poll_tasks(
@@ -89,8 +93,8 @@ class TaskCalls(Transport):
         ``pace``: a window's record of how long its tasks took, which caps the pauses (see :class:`Pace`)."""
         current = {t.id: t for t in tasks}
         deadline = time.monotonic() + timeout
-        pause = min(FIRST_PAUSE, self.poll_interval)
-        longest = max(self.poll_interval, 2.0)
+        pause = min(FIRST_PAUSE, self.http.poll_interval)
+        longest = max(self.http.poll_interval, 2.0)
         if pace is not None:
             longest = pace.longest_pause(longest)
         progress = {t.id: t.progress for t in tasks}
@@ -102,7 +106,7 @@ class TaskCalls(Transport):
             if time.monotonic() > deadline:
                 first = current[pending[0]]
                 raise TaskTimeout(
-                    f"{self.endpoint}: {len(pending)} task(s) still running after {timeout:.0f}s, "
+                    f"{self.http.endpoint}: {len(pending)} task(s) still running after {timeout:.0f}s, "
                     f"e.g. {first.id} ({first.description or '?'}) {first.status}"
                 )
             if looked:
@@ -110,6 +114,11 @@ class TaskCalls(Transport):
                 pause = min(pause * 2, longest)
             looked = True
             current.update(self.tasks_now(pending))
+            if any(current[task_id].done for task_id in pending):
+                # A task that ended changed the site (a recovery registers VMs): what was read while it
+                # ran is older than its change (see srmctl.adapters.guard.generation).
+                changed()
+                self.http.invalidate()
             if pace is not None:
                 pace.seen([current[task_id] for task_id in pending])
             if on_progress is not None:
@@ -198,9 +207,9 @@ class Pace:
 
 
 class _Window:
-    """The tasks started inside :meth:`TaskCalls.tasks_together` and not yet seen to end."""
+    """The tasks started inside :meth:`Tasks.tasks_together` and not yet seen to end."""
 
-    def __init__(self, client: TaskCalls, limit: int, timeout: float) -> None:
+    def __init__(self, client: Tasks, limit: int, timeout: float) -> None:
         self.client, self.limit, self.timeout = client, limit, timeout
         self.pending: list[Task] = []
         self.failures: list[OperationFailed] = []

@@ -4,8 +4,8 @@ generation of adapters/guard.py), against a real vcsim."""
 from __future__ import annotations
 
 from srmctl.adapters.vcenter.connection import connect
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.lab.config import LabConfig
-from srmctl.steps.ops import VCenterOps
 
 
 def test_the_inventory_is_kept_until_a_change_then_read_again(fresh_lab: LabConfig) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from srmctl.adapters.dr import DrApiError
 from srmctl.adapters.dr.models import ProtectionGroup, ProtectionGroupVm, Task, VmProtectionStatus
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
-from srmctl.metadata.groups import WantedGroup
+from srmctl.metadata.wanted_groups import WantedGroup
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import is_missing, recovery_plan, running_vms, stale_groups
@@ -53,7 +53,6 @@ class GroupsDelete(Step):
         dr = ctx.sides.dr
 
         def start(action: Action) -> Task | None:
-            ctx.pause("before_call")
             try:
                 return dr.srm.delete_group(action.detail("group_id"), wait=False)
             except DrApiError as error:
@@ -103,7 +102,6 @@ class GroupsCreate(Step):
         for action in actions:
             ids = [vms[name].id for name in action.targets]
             name = action.detail("group")
-            ctx.pause("before_call")
             if action.kind == "create_group":
                 task = s.dr.srm.create_group(
                     name, s.running_guid, ids, description=action.detail("description") or None, wait=False
@@ -128,7 +126,6 @@ class GroupsCreate(Step):
         vms = srm.group_vms(group_id)
         tasks, failed = 0, []
         if any(vm.status == VmProtectionStatus.NOT_CONFIGURED for vm in vms):
-            ctx.pause("before_call")
             try:  # one call configures every VM (a task each), awaited together
                 tasks = len(srm.wait_tasks(srm.configure_all_vms(group_id, wait=False)))
             except OperationFailed as error:  # the VMs' protection status below says which and why

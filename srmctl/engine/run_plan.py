@@ -1,9 +1,10 @@
-"""Planner and executor of a run: which steps run, the whole run's plan up front, then each step in turn.
+"""A run's steps: which steps run, the whole run's plan up front, their execution with API call counts,
+and a resume's re-check of the steps its journal records as verified.
 
 The plan of the whole run is computed up front (to show, confirm and journal it); the steps then run
-through the step library's executor (:mod:`srmctl.steps.executor`), which plans each again from fresh
-state right before applying it, because earlier steps (or a crashed earlier attempt) may have changed the
-world. The same executor runs the sequences of ``protection.restore`` and the reprotect fallback.
+through the one executor, the step library's (:mod:`srmctl.steps.executor`), which plans each again from
+fresh state right before applying it, because earlier steps (or a crashed earlier attempt) may have changed
+the world. The same executor runs the sequences of ``protection.restore`` and the reprotect fallback.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from srmctl.errors import UsageError
 from srmctl.runbook import STEP_NAMES, Runbook
 from srmctl.steps.base import get_step
 from srmctl.steps.context import StepContext
-from srmctl.steps.executor import StepPlan, reverify, run_steps
-from srmctl.steps.executor import plan_steps as plan_each
+from srmctl.steps.executor import StepPlan, plan_each_step, reverify, run_steps
 
-__all__ = ["Recheck", "RunPlan", "StepPlan", "execute_steps", "plan_steps", "recheck_verified", "select_steps"]
+__all__ = ["Recheck", "RunPlan", "StepPlan", "execute_steps", "plan_run", "recheck_verified", "select_steps"]
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ def select_steps(
     return tuple(names)
 
 
-def plan_steps(ctx: StepContext, names: Sequence[str]) -> RunPlan:
+def plan_run(ctx: StepContext, names: Sequence[str]) -> RunPlan:
     """Plan every step against current state with read-only facades; nothing is changed."""
     rb = ctx.runbook
-    return RunPlan(rb.name, rb.scenario, rb.source_site_name, rb.target_site_name, plan_each(ctx, names))
+    return RunPlan(rb.name, rb.scenario, rb.source_site_name, rb.target_site_name, plan_each_step(ctx, names))
 
 
 def execute_steps(ctx: StepContext, names: Sequence[str], bus: EventBus) -> None:

@@ -2,7 +2,6 @@
 
 import json
 import ssl
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -87,20 +86,6 @@ def pick_one(items: Iterable[M], what: str, key: Callable[[M], str | None], want
     if len(matches) > 1:
         raise Ambiguous(f"{what} {wanted!r}", [str(getattr(m, "id", "?")) for m in matches])
     return matches[0]
-
-
-class Connection:
-    """What a client shares with its bound and read-only copies: the HTTP connection, the session, the lock
-    that serialises logins and the connection's creation, and the lock of the call counts.
-
-    Requests themselves are not serialised: an ``httpx.Client`` "can be shared between threads" (its
-    docstring) and pools its connections, so reads sent from several threads overlap on the wire."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.counting = threading.Lock()
-        self.http: httpx.Client | None = None
-        self.session: str | None = None
 
 
 def clean_params(params: Params | None) -> dict[str, Any] | None:

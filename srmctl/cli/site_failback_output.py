@@ -1,6 +1,6 @@
-"""The CLI side of site runs (several runbooks on one command line; docs/architecture.md, "Site runs"): loading
-and checking them at the edge, the dry run of every plan, the prompts, and what is shown. Used by ``failback``,
-``plan`` and ``resume``."""
+"""The CLI side of site failbacks (several runbooks on one command line; docs/architecture.md, "Site
+failbacks"): loading and checking them at the edge, the dry run of every plan, the prompts, and what is
+shown. Used by ``failback``, ``plan`` and ``resume``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import click
 
 from srmctl.cli.app import App
 from srmctl.cli.console import styled
+from srmctl.cli.envelope import envelope
 from srmctl.cli.plan_view import render_plan
-from srmctl.cli.render import envelope
 from srmctl.cli.run_output import live_printer
 from srmctl.errors import UsageError
 
@@ -21,15 +21,22 @@ if TYPE_CHECKING:
     from srmctl.adapters.endpoints import Endpoints
     from srmctl.engine import Event, RunPlan
     from srmctl.engine.events import Subscriber
-    from srmctl.engine.site_run import AskNext, ConfirmSite, NextPlan, PendingSite, SitePlan, SiteReport
+    from srmctl.engine.site_failback import (
+        AskNext,
+        ConfirmSiteFailback,
+        NextPlan,
+        PendingSiteFailback,
+        SiteFailbackReport,
+        Tier,
+    )
 
 
-def load(runbooks: Sequence[Path], lab_dir: Path | None) -> tuple[tuple[SitePlan, ...], list[Endpoints]]:
+def load(runbooks: Sequence[Path], lab_dir: Path | None) -> tuple[tuple[Tier, ...], list[Endpoints]]:
     """Every runbook validated (all problems of all files, exit 3) before any endpoint is built."""
     from srmctl.cli.endpoints import endpoints_for, read_lab
-    from srmctl.engine.site_run import load_site
+    from srmctl.engine.site_failback import load_site_failback
 
-    site = load_site(runbooks)
+    site = load_site_failback(runbooks)
     lab = read_lab(lab_dir)
     return site, [endpoints_for(plan.runbook, lab) for plan in site]
 
@@ -42,20 +49,20 @@ def plan_site(
     command: str = "plan",
     extra: dict[str, object] | None = None,
 ) -> None:
-    """The dry run of a site run: every plan's steps, plan by plan in order (shared with 'srmctl plan')."""
-    from srmctl.engine import site_run
+    """The dry run of a site failback: every plan's steps, plan by plan in order (shared with 'srmctl plan')."""
+    from srmctl.engine import site_failback
 
     if selected:
         raise UsageError(
-            "--steps, --from and --until select the steps of one runbook; in a site run each "
+            "--steps, --from and --until select the steps of one runbook; in a site failback each "
             "runbook runs its own steps (its 'steps:' key)"
         )
     site, endpoints = load(runbooks, lab_dir)
-    show_plans(app, site, site_run.site_dry_run(site, endpoints), command, extra)
+    show_plans(app, site, site_failback.site_failback_dry_run(site, endpoints), command, extra)
 
 
-def endpoints_of(pending: PendingSite) -> list[Endpoints]:
-    """Each plan's endpoints, built again the way the site run obtained them (its lab, else the runbook)."""
+def endpoints_of(pending: PendingSiteFailback) -> list[Endpoints]:
+    """Each plan's endpoints, built again the way the site failback obtained them (its lab, else the runbook)."""
     from srmctl.cli.endpoints import endpoints_for, read_lab
 
     return [
@@ -65,17 +72,17 @@ def endpoints_of(pending: PendingSite) -> list[Endpoints]:
 
 
 def need_yes(app: App, yes: bool) -> None:
-    """Without a terminal nobody can answer a prompt: a site run needs --yes up front, so it never stops at
+    """Without a terminal nobody can answer a prompt: a site failback needs --yes up front, so it never stops at
     the second plan for want of an answer (a prompt between plans then continues, journaled as such)."""
     if not yes and not app.interactive:
         raise UsageError(
-            "a site run without a terminal needs --yes: it confirms every plan's high-impact actions "
+            "a site failback without a terminal needs --yes: it confirms every plan's high-impact actions "
             "and lets a prompt between plans continue (or pass --between continue|wait:DURATION)"
         )
 
 
 def show_plans(
-    app: App, site: Sequence[SitePlan], plans: Sequence[RunPlan], command: str, extra: dict[str, object] | None = None
+    app: App, site: Sequence[Tier], plans: Sequence[RunPlan], command: str, extra: dict[str, object] | None = None
 ) -> None:
     if app.json_output:
         click.echo(
@@ -105,7 +112,7 @@ def _header(app: App, index: int, total: int, runbook: str, recovery_plan: str) 
     app.console.print(styled("[bold]── plan {}/{}[/]: {} (recovery plan {})", index, total, runbook, recovery_plan))
 
 
-def confirm_site(app: App, yes: bool, site: Sequence[SitePlan]) -> ConfirmSite:
+def confirm_site(app: App, yes: bool, site: Sequence[Tier]) -> ConfirmSiteFailback:
     """Asked once, with every plan's dry run, when any holds a high-impact action."""
 
     def confirm(plans: Sequence[RunPlan]) -> bool:
@@ -125,7 +132,7 @@ def confirm_site(app: App, yes: bool, site: Sequence[SitePlan]) -> ConfirmSite:
 
 def ask_next(app: App, yes: bool) -> AskNext:
     """The prompt between plans: asked on a terminal (even with --yes: the pause was asked for); without one,
-    --yes lets the site run continue."""
+    --yes lets the site failback continue."""
 
     def ask(nxt: NextPlan) -> str | None:
         if not app.interactive:
@@ -151,16 +158,16 @@ def ask_next(app: App, yes: bool) -> AskNext:
 
 def site_printer(app: App) -> Subscriber:
     """One line per plan as it starts and ends, and for each pause between plans."""
-    from srmctl.engine import site_run as sr
+    from srmctl.engine import site_failback as sf
 
     def show(event: Event) -> None:
         if app.json_output:
             return
         data = event.data
-        if event.kind in (sr.SITE_STARTED, sr.SITE_RESUMED):
-            verb = "started" if event.kind == sr.SITE_STARTED else "resumed"
-            app.err_console.print(f"site run {data.get('run_id')} {verb}")
-        elif event.kind == sr.PLAN_STARTED:
+        if event.kind in (sf.SITE_STARTED, sf.SITE_RESUMED):
+            verb = "started" if event.kind == sf.SITE_STARTED else "resumed"
+            app.err_console.print(f"site failback {data.get('run_id')} {verb}")
+        elif event.kind == sf.PLAN_STARTED:
             app.console.print(
                 styled(
                     "[bold]── plan {}[/]: {} (recovery plan {}), run {}{}",
@@ -171,11 +178,11 @@ def site_printer(app: App) -> Subscriber:
                     " (resumed)" if data.get("resumed") else "",
                 )
             )
-        elif event.kind == sr.PLAN_FINISHED:
+        elif event.kind == sf.PLAN_FINISHED:
             app.console.print(styled("   plan {} {}: {}", data.get("plan"), data.get("runbook"), data.get("outcome")))
-        elif event.kind == sr.BETWEEN_STARTED and data.get("until"):
+        elif event.kind == sf.BETWEEN_STARTED and data.get("until"):
             app.console.print(f"   waiting until {data['until']} before plan {data.get('next')}")
-        elif event.kind == sr.BETWEEN_PASSED:
+        elif event.kind == sf.BETWEEN_PASSED:
             app.console.print(f"   before plan {data.get('next')}: {data.get('how')}")
 
     return show
@@ -185,7 +192,7 @@ def subscribers(app: App) -> list[Subscriber]:
     return [live_printer(app), site_printer(app)]
 
 
-def finish(app: App, command: str, report: SiteReport) -> None:
+def finish(app: App, command: str, report: SiteFailbackReport) -> None:
     if app.json_output:
         click.echo(envelope(command, report))
         return
@@ -200,4 +207,6 @@ def finish(app: App, command: str, report: SiteReport) -> None:
                 plan.run_id,
             )
         )
-    app.console.print(styled("site run {}: [bold]{}[/] (journal {})", report.run_id, report.outcome, report.journal))
+    app.console.print(
+        styled("site failback {}: [bold]{}[/] (journal {})", report.run_id, report.outcome, report.journal)
+    )

@@ -1,14 +1,14 @@
-"""Site runs: several recovery plans (tiers) failed back in order, as one journaled run (see docs/architecture.md,
-"Site runs").
+"""Site failbacks: several recovery plans (tiers) failed back in order, as one journaled run (see docs/architecture.md,
+"Site failbacks").
 
-A site run is an ordered list of ordinary runbooks, one per recovery plan. Its own folder under ``runs/`` holds
+A site failback is an ordered list of ordinary runbooks, one per recovery plan. Its own folder under ``runs/`` holds
 what ties them together: ``meta.json`` (the plans in order, each with its runbook's path, sha256 and the id of the
 run that fails it back), a copy of every runbook, the up-front plan of every plan, and ``events.jsonl`` (which
 plan started and finished, the pauses between plans). Each plan is failed back by an ordinary run,
-``<site-run-id>.p<N>``, with its own journal, so steps, resume rechecks and reports work as for one plan.
+``<site-failback-id>.p<N>``, with its own journal, so steps, resume rechecks and reports work as for one plan.
 
-The site run takes the lock of every plan it has still to run before anything else (a plan locked by another
-run fails the whole site run before anything changes) and holds them until it ends; its plans' runs do not lock
+The site failback takes the lock of every plan it has still to run before anything else (a plan locked by another
+run fails the whole site failback before anything changes) and holds them until it ends; its plans' runs do not lock
 again. Resume continues from the first plan that has not succeeded: a plan's run that was under way is resumed,
 a pause that was not passed is held again, a plan never started is started.
 """
@@ -21,34 +21,66 @@ import platform
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from srmctl.adapters.endpoints import EndpointOrigin, Endpoints
+from srmctl.adapters.vcenter.facade import VCenterOps
 from srmctl.engine import events as ev
 from srmctl.engine.events import EventBus, Subscriber
-from srmctl.engine.executor import RunPlan
-from srmctl.engine.journal import META, REPORT, Journal, new_run_id, runs_dir, write_private
+from srmctl.engine.journal import REPORT, Journal, new_run_id, write_private
 from srmctl.engine.lock import RunLock
-from srmctl.engine.run import ConfirmPlan, SitePart, dry_run, outcome_of, pending_run, resume, runbook_of, start
-from srmctl.engine.sites import connected
+from srmctl.engine.pending_run import pending_run, runbook_of
+from srmctl.engine.run import ConfirmPlan, SitePart, outcome_of, resume, start
+from srmctl.engine.site_failback_plans import (
+    CONTINUE,
+    PROMPT,
+    WAIT,
+    AskNext,
+    Between,
+    ConfirmSiteFailback,
+    NextPlan,
+    Tier,
+    load_site_failback,
+    site_failback_dry_run,
+)
+from srmctl.engine.site_failback_report import (
+    SiteFailbackReport,
+    child_id,
+    message_of,
+    plan_outcome,
+    report_dict,
+    site_report,
+)
 from srmctl.engine.stored_runs import (
-    INCOMPLETE,
-    NOT_STARTED,
     SITE,
     SUCCEEDED,
-    StepOutcome,
     load_run,
-    run_summary,
     site_plans,
 )
-from srmctl.errors import Aborted, RunbookInvalid, SrmctlError, UsageError
-from srmctl.runbook import Runbook, load_runbook, parse_duration
-from srmctl.runbook.checks import duration_too_long
-from srmctl.runbook.source import load_file
-from srmctl.steps.ops import VCenterOps
+from srmctl.engine.vcenter_sessions import connected
+from srmctl.errors import Aborted, UsageError
+
+# The site failback's parts (its runbooks, the pause between plans, its report) live in modules of their own;
+# the CLI reaches them all through this module.
+__all__ = [
+    "AskNext",
+    "Between",
+    "ConfirmSiteFailback",
+    "NextPlan",
+    "PendingSiteFailback",
+    "SiteFailbackReport",
+    "Tier",
+    "is_site_failback",
+    "load_site_failback",
+    "pending_site_failback",
+    "report_dict",
+    "resume_site_failback",
+    "site_failback_dry_run",
+    "start_site_failback",
+]
 
 SITE_STARTED = "site_started"
 SITE_RESUMED = "site_resumed"
@@ -60,159 +92,46 @@ BETWEEN_PASSED = "site_between_passed"
 SITE_FINISHED = "site_finished"
 SITE_PLAN = "site-plan.json"
 
-PROMPT, CONTINUE, WAIT = "prompt", "continue", "wait"
-
 
 @dataclass(frozen=True)
-class Between:
-    """What happens between two plans: ``prompt`` (ask the operator), ``continue``, or ``wait:DURATION``."""
-
-    mode: str = PROMPT
-    seconds: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> Between:
-        mode, _, duration = text.strip().partition(":")
-        if mode in (PROMPT, CONTINUE) and not duration:
-            return cls(mode)
-        if mode == WAIT and duration:
-            # Capped like every duration srmctl reads: a longer one would overflow timedelta or time.sleep.
-            if too_long := duration_too_long(duration.strip()):
-                raise UsageError(f"--between {text[:60]}: {too_long}")
-            try:
-                return cls(WAIT, int(parse_duration(duration).total_seconds()))
-            except ValueError as error:
-                raise UsageError(f"--between {text}: {error}") from None
-        raise UsageError(f"--between {text!r}: use prompt, continue or wait:DURATION (e.g. wait:10m)")
-
-    def __str__(self) -> str:
-        return f"{WAIT}:{self.seconds}s" if self.mode == WAIT else self.mode
-
-
-@dataclass(frozen=True)
-class SitePlan:
-    """One runbook of a site run, in its place (1-based)."""
-
-    index: int
-    runbook: Runbook
-    path: Path
-    sha256: str  # of the file as validated: a plan whose file changes before its turn is refused, not mixed
-
-
-@dataclass(frozen=True)
-class NextPlan:
-    """What a prompt between plans asks about: the plan that finished and the one that would start."""
-
-    site_run: str
-    done: SitePlan
-    next: SitePlan
-    total: int
-
-
-#: The prompt between plans: how the operator let the next plan start ("answered yes", "--yes without a
-#: terminal"), journaled; None stops the site run (resumable).
-AskNext = Callable[[NextPlan], "str | None"]
-#: Asked once at the start of a site run, with every plan's dry run, when any holds a high-impact action.
-ConfirmSite = Callable[[Sequence[RunPlan]], bool]
-
-
-def load_site(paths: Sequence[Path]) -> tuple[SitePlan, ...]:
-    """Every runbook of a site run, validated before anything starts: one :class:`RunbookInvalid` lists every
-    problem of every file (``file:line:col``), and a recovery plan named by two runbooks."""
-    problems: list[str] = []
-    loaded: list[SitePlan] = []
-    for index, path in enumerate(paths, 1):
-        try:
-            loaded.append(SitePlan(index, load_runbook(path), path, hashlib.sha256(path.read_bytes()).hexdigest()))
-        except RunbookInvalid as invalid:
-            problems += invalid.problems
-    seen: dict[str, SitePlan] = {}
-    for plan in loaded:
-        name = plan.runbook.recovery_plan.name
-        if name in seen:  # one run per plan at a time: the second would wait on the first's lock forever
-            mark = load_file(str(plan.path)).values.get(("recovery_plan", "name"))
-            where = f"{plan.path}:{mark.line}:{mark.column}" if mark else str(plan.path)
-            problems.append(
-                f"{where}: recovery_plan.name: recovery plan {name!r} is also failed back by "
-                f"{seen[name].path} (plan {seen[name].index}); a site run names each plan once"
-            )
-        seen.setdefault(name, plan)
-    if problems:
-        raise RunbookInvalid(problems)
-    return tuple(loaded)
-
-
-def site_dry_run(site: Sequence[SitePlan], endpoints: Sequence[Endpoints]) -> tuple[RunPlan, ...]:
-    """Every plan's dry run, in order (read-only facades only)."""
-    return tuple(dry_run(plan.runbook, ends) for plan, ends in zip(site, endpoints, strict=True))
-
-
-@dataclass(frozen=True)
-class PlanOutcome:
-    index: int
-    runbook: str
-    recovery_plan: str
-    run_id: str
-    outcome: str  # a run's outcome, or not_started
-    error: str | None = None
-    steps: tuple[StepOutcome, ...] = ()
-
-
-@dataclass(frozen=True)
-class SiteReport:
-    run_id: str
-    outcome: str
-    started: str
-    finished: str
-    between: str
-    plans: tuple[PlanOutcome, ...]
-    error: str | None
-    journal: str
-
-
-@dataclass(frozen=True)
-class PendingSite:
-    """A journaled site run about to be resumed: its runbooks as they started, and how each plan's endpoints
+class PendingSiteFailback:
+    """A journaled site failback about to be resumed: its runbooks as they started, and how each plan's endpoints
     were obtained."""
 
     run_id: str
-    plans: tuple[SitePlan, ...]
+    plans: tuple[Tier, ...]
     origins: tuple[EndpointOrigin, ...]
     between: Between
 
 
-def is_site_run(home: Path, run_id: str) -> bool:
+def is_site_failback(home: Path, run_id: str) -> bool:
     return load_run(home, run_id).meta.get("kind") == SITE
-
-
-def child_id(site_run: str, index: int) -> str:
-    return f"{site_run}.p{index}"
 
 
 def _copy_name(index: int) -> str:
     return f"runbook-{index}.yaml"
 
 
-def start_site(
-    site: Sequence[SitePlan],
+def start_site_failback(
+    site: Sequence[Tier],
     endpoints: Sequence[Endpoints],
     home: Path,
     *,
     between: Between,
-    confirm_site: ConfirmSite,
+    confirm_site: ConfirmSiteFailback,
     confirm: ConfirmPlan,
     ask_next: AskNext,
     subscribers: Sequence[Subscriber] = (),
     break_lock: bool = False,
-) -> SiteReport:
+) -> SiteFailbackReport:
     """Fail ``site``'s plans back in order, as one journaled run under ``home/runs/<run-id>/``."""
     if len(site) < 2:
-        raise UsageError("a site run fails back two or more recovery plans")
+        raise UsageError("a site failback fails back two or more recovery plans")
     run_id = new_run_id("site")
-    # Bytes, as load_site hashed them: a CRLF runbook read as text would hash differently and seem changed.
+    # Bytes, as load_site_failback hashed them: a CRLF runbook read as text would hash differently and seem changed.
     raws = [plan.path.read_bytes() for plan in site]
     if any(hashlib.sha256(raw).hexdigest() != plan.sha256 for plan, raw in zip(site, raws, strict=True)):
-        raise UsageError("a runbook changed while the site run was starting; start it again")
+        raise UsageError("a runbook changed while the site failback was starting; start it again")
     entries = zip(site, endpoints, strict=True)
     meta = {
         "run_id": run_id,
@@ -243,13 +162,13 @@ def start_site(
         bus.emit(SITE_STARTED, None, {"run_id": run_id, "plans": meta["plans"], "between": str(between)})
 
         def body() -> None:
-            plans = site_dry_run(site, endpoints)
+            plans = site_failback_dry_run(site, endpoints)
             journal.write_json(SITE_PLAN, [p.to_dict() for p in plans])
             bus.emit(SITE_PLANNED, None, {"plans": len(plans), "actions": sum(p.action_count for p in plans)})
             confirmed = any(p.needs_confirmation for p in plans)
             if confirmed and not confirm_site(plans):
                 raise Aborted("not confirmed; nothing was changed")
-            # Confirmed once for the whole site run; a plan whose fresh plan needs it when the site's did not asks.
+            # Confirmed once for the whole site failback; a plan whose fresh plan needs it when the site's did not asks.
             _drive(
                 home,
                 run_id,
@@ -265,32 +184,34 @@ def start_site(
         return _finish(home, journal, bus, site, between, body)
 
 
-def pending_site(home: Path, run_id: str) -> PendingSite:
+def pending_site_failback(home: Path, run_id: str) -> PendingSiteFailback:
     stored = load_run(home, run_id).intact("resume", needs=("plans",))
     plans, origins = [], []
     for entry in site_plans(stored.meta):
         runbook = runbook_of(stored.directory, {**entry, "run_id": run_id}, _copy_name(entry["index"]))
         original = Path(entry["runbook_path"])  # else the copy runbook_of read (a plan not started needs a file)
         path = original if original.is_file() else stored.directory / _copy_name(entry["index"])
-        plans.append(SitePlan(entry["index"], runbook, path, str(entry["runbook_sha256"])))
+        plans.append(Tier(entry["index"], runbook, path, str(entry["runbook_sha256"])))
         origins.append(EndpointOrigin.from_meta(entry))
-    return PendingSite(run_id, tuple(plans), tuple(origins), Between.parse(str(stored.meta.get("between", PROMPT))))
+    return PendingSiteFailback(
+        run_id, tuple(plans), tuple(origins), Between.parse(str(stored.meta.get("between", PROMPT)))
+    )
 
 
-def resume_site(
+def resume_site_failback(
     home: Path,
-    pending: PendingSite,
+    pending: PendingSiteFailback,
     endpoints: Sequence[Endpoints],
     *,
     confirm: ConfirmPlan,
     ask_next: AskNext,
     subscribers: Sequence[Subscriber] = (),
     break_lock: bool = False,
-) -> SiteReport:
-    """Continue a site run from its journal: from the first plan that has not succeeded (its run resumed if it
+) -> SiteFailbackReport:
+    """Continue a site failback from its journal: from the first plan that has not succeeded (its run resumed if it
     started, else the pause before it held again and the plan started)."""
     journal = Journal.open(home, pending.run_id, _secrets(endpoints))
-    left = [p for p in pending.plans if _plan_outcome(home, pending.run_id, p.index) != SUCCEEDED]
+    left = [p for p in pending.plans if plan_outcome(home, pending.run_id, p.index) != SUCCEEDED]
     with _locks(home, pending.run_id, left, [endpoints[p.index - 1] for p in left], break_lock):
         bus = EventBus([journal.append, *subscribers])
         bus.emit(
@@ -314,10 +235,10 @@ def _secrets(endpoints: Sequence[Endpoints]) -> list[str]:
 
 @contextmanager
 def _locks(
-    home: Path, run_id: str, site: Sequence[SitePlan], endpoints: Sequence[Endpoints], break_lock: bool
+    home: Path, run_id: str, site: Sequence[Tier], endpoints: Sequence[Endpoints], break_lock: bool
 ) -> Iterator[None]:
-    """Every plan's lock (docs/architecture.md, "Journal, resume, locks"), in the site run's name, held until
-    the site run ends; the first plan another run holds refuses the whole site run."""
+    """Every plan's lock (docs/architecture.md, "Journal, resume, locks"), in the site failback's name, held until
+    the site failback ends; the first plan another run holds refuses the whole site failback."""
     targets = {
         str(p.index): ends.vcenters((p.runbook.target_site_name,))[p.runbook.target_site_name]
         for p, ends in zip(site, endpoints, strict=True)
@@ -344,19 +265,10 @@ def _events(home: Path, run_id: str) -> list[Mapping[str, Any]]:
     return list(load_run(home, run_id).events)
 
 
-def _plan_outcome(home: Path, site_run: str, index: int) -> str | None:
-    """The outcome of the run failing plan ``index`` back, None when it never started."""
-    child = runs_dir(home) / child_id(site_run, index)
-    if not (child / META).is_file():
-        return None
-    report = load_run(home, child.name).report or {}
-    return str(report.get("outcome") or INCOMPLETE)
-
-
 def _drive(
     home: Path,
     run_id: str,
-    site: Sequence[SitePlan],
+    site: Sequence[Tier],
     endpoints: Sequence[Endpoints],
     bus: EventBus,
     between: Between,
@@ -369,15 +281,15 @@ def _drive(
     passed = {e.get("after") for e in events if e.get("kind") == BETWEEN_PASSED}
     finished = {e.get("plan") for e in events if e.get("kind") == PLAN_FINISHED and e.get("outcome") == SUCCEEDED}
     for plan, ends in zip(site, endpoints, strict=True):
-        outcome = _plan_outcome(home, run_id, plan.index)
+        outcome = plan_outcome(home, run_id, plan.index)
         if outcome == SUCCEEDED:
-            if plan.index not in finished:  # its run ended, the site run crashed before journaling it
+            if plan.index not in finished:  # its run ended, the site failback crashed before journaling it
                 bus.emit(PLAN_FINISHED, None, _plan_data(plan, run_id, SUCCEEDED))
             continue
         if outcome is None and hashlib.sha256(plan.path.read_bytes()).hexdigest() != plan.sha256:
             raise UsageError(
-                f"{plan.path} changed since site run {run_id} started; plan {plan.index} would run "
-                "another runbook than the one confirmed: start a new site run"
+                f"{plan.path} changed since site failback {run_id} started; plan {plan.index} would run "
+                "another runbook than the one confirmed: start a new site failback"
             )
         if outcome is None and plan.index > 1 and plan.index - 1 not in passed:
             _pause(run_id, site[plan.index - 2], plan, len(site), bus, between, ask_next, events)
@@ -399,12 +311,12 @@ def _drive(
                     home, pending_run(home, part.run_id), ends, confirm=confirm, subscribers=subscribers, site_held=True
                 )
         except BaseException as error:
-            bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, outcome_of(error)), "error": _message(error)})
+            bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, outcome_of(error)), "error": message_of(error)})
             raise
         bus.emit(PLAN_FINISHED, None, {**_plan_data(plan, run_id, report.outcome), "error": report.error})
 
 
-def _plan_data(plan: SitePlan, run_id: str, outcome: str | None = None) -> dict[str, Any]:
+def _plan_data(plan: Tier, run_id: str, outcome: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "plan": plan.index,
         "runbook": plan.runbook.name,
@@ -416,15 +328,15 @@ def _plan_data(plan: SitePlan, run_id: str, outcome: str | None = None) -> dict[
 
 def _pause(
     run_id: str,
-    done: SitePlan,
-    plan: SitePlan,
+    done: Tier,
+    plan: Tier,
     total: int,
     bus: EventBus,
     between: Between,
     ask_next: AskNext,
     events: Sequence[Mapping[str, Any]],
 ) -> None:
-    """The pause between ``done`` and ``plan``, journaled: passed, or the site run stops here (resumable)."""
+    """The pause between ``done`` and ``plan``, journaled: passed, or the site failback stops here (resumable)."""
     where = {"after": done.index, "next": plan.index, "mode": between.mode}
     if between.mode == CONTINUE:
         bus.emit(BETWEEN_PASSED, None, {**where, "how": "--between continue"})
@@ -451,13 +363,9 @@ def _pause(
     bus.emit(BETWEEN_PASSED, None, {**where, "how": how})
 
 
-def _message(error: BaseException) -> str:
-    return error.message if isinstance(error, SrmctlError) else repr(error)
-
-
 def _finish(
-    home: Path, journal: Journal, bus: EventBus, site: Sequence[SitePlan], between: Between, body: Callable[[], None]
-) -> SiteReport:
+    home: Path, journal: Journal, bus: EventBus, site: Sequence[Tier], between: Between, body: Callable[[], None]
+) -> SiteFailbackReport:
     error: BaseException | None = None
     try:
         body()
@@ -465,43 +373,7 @@ def _finish(
         error = caught
         raise
     finally:
-        report = _site_report(home, journal, site, between, error)
+        report = site_report(home, journal, site, between, error)
         journal.write_json(REPORT, report_dict(report))
         bus.emit(SITE_FINISHED, None, {"outcome": report.outcome, "error": report.error})
     return report
-
-
-def _site_report(
-    home: Path, journal: Journal, site: Sequence[SitePlan], between: Between, error: BaseException | None
-) -> SiteReport:
-    plans = []
-    for plan in site:
-        run_id = child_id(journal.run_id, plan.index)
-        outcome = _plan_outcome(home, journal.run_id, plan.index)
-        summary = run_summary(home, run_id) if outcome is not None else None
-        report = (load_run(home, run_id).report or {}) if outcome is not None else {}
-        plans.append(
-            PlanOutcome(
-                plan.index,
-                plan.runbook.name,
-                plan.runbook.recovery_plan.name,
-                run_id,
-                outcome or NOT_STARTED,
-                report.get("error"),
-                summary.steps if summary else (),
-            )
-        )
-    return SiteReport(
-        run_id=journal.run_id,
-        outcome=outcome_of(error),
-        started=str(journal.read_json(META)["started"]),
-        finished=ev.now(),
-        between=str(between),
-        plans=tuple(plans),
-        error=None if error is None else _message(error),
-        journal=str(journal.directory),
-    )
-
-
-def report_dict(report: SiteReport) -> dict[str, Any]:
-    return asdict(report)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from srmctl.metadata.diff import diff_snapshots, not_compared
-from srmctl.metadata.groups import LayoutError, WantedGroup, group_layout
 from srmctl.metadata.snapshot import GroupInfo, PlanInfo, Snapshot, Source, dump_snapshot, now, parse_snapshot
+from srmctl.metadata.wanted_groups import LayoutError, WantedGroup, group_layout
 
 RECORDED = {
     "VR mail": GroupInfo(description="mail tier", vms=("mail04",), plans=("VR Failover",)),
