@@ -16,7 +16,6 @@ PENDING = frozenset(
     {
         "srmsim/bodies.py",
         "srmsim/replication.py",
-        "srmsim/world.py",
     }
 )
 
