@@ -5,7 +5,7 @@ from __future__ import annotations
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import plan_not_found
+from srmctl.steps.dr_state import plan_not_found, vcenter_mismatches
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
 from srmctl.steps.vms import describe, matching
@@ -53,6 +53,8 @@ class PreflightCheck(Step):
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
+            # SRM's sites are the runbook's by vCenter instance UUID, never by name: a mismatch names both sides.
+            problems += vcenter_mismatches(ctx)
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
             problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()

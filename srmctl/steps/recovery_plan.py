@@ -12,7 +12,7 @@ from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, stale_groups, status_of
+from srmctl.steps.dr_state import recovery_plan, require_plan, require_plan_at, run_plan, stale_groups, status_of
 from srmctl.steps.group_layout import group_names, groups_here
 from srmctl.steps.whereabouts import not_home
 
@@ -201,18 +201,17 @@ class _PlanRun(Step):
             )
         if srm_plan.status in self.done:
             return ()
+        # The journal records the plan's id at the SRM server the run calls, beside that server's site; apply
+        # looks it up there again (each server has its own id for the plan).
+        dr = self._dr(ctx)
+        here = srm_plan if dr is s.dr else require_plan_at(dr, srm_plan.name)
+        kind = self.operation
         if srm_plan.status in self.own or srm_plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
-            return (
-                Action.make(
-                    "follow_" + self.operation,
-                    s.running,
-                    [srm_plan.name],
-                    plan_id=srm_plan.id,
-                    status=status_of(srm_plan),
-                ),
-            )
+            kind = "follow_" + self.operation
         return (
-            Action.make(self.operation, s.running, [srm_plan.name], plan_id=srm_plan.id, status=status_of(srm_plan)),
+            Action.make(
+                kind, s.running, [srm_plan.name], plan_id=here.id, srm_server=dr.site, status=status_of(srm_plan)
+            ),
         )
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -225,10 +224,12 @@ class _PlanRun(Step):
                     f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name}, not "
                     f"{s.running}; attach the new protection group first (plan.attach_groups)"
                 )
+            # The plan as the server about to be called knows it (the migration runs at the recovery site's).
+            here = srm_plan if dr is s.dr else require_plan_at(dr, srm_plan.name)
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
-                start = lambda plan_id=srm_plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
-            final = run_plan(ctx, dr, srm_plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
+                start = lambda plan_id=here.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
+            final = run_plan(ctx, dr, here.id, start, operation=self.operation)  # OperationFailed -> StepFailed
             ctx.action_done(action, {"plan_status": status_of(final)})
 
     def verify(self, ctx: StepContext) -> Verification:
