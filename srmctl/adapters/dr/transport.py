@@ -27,11 +27,11 @@ from srmctl.adapters.dr.values import (
     EventHooks,
     M,
     Params,
+    RemoteLoginLapsed,
     api_error,
     clean_params,
     is_tls_failure,
     json_or_text,
-    remote_login_lapsed,
     same_origin,
 )
 from srmctl.adapters.guard import changing
@@ -221,25 +221,40 @@ class Transport:
     ) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
-        session = self._current_session()
-        response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
-        if response.status_code == 401:
-            log.info("%s: session rejected, logging in again", self.endpoint)
-            session = self._renew(session)
+
+        def send() -> httpx.Response:
+            session = self._current_session()
             response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
-        lapse = remote_login_lapsed(method, target, response)
+            if response.status_code == 401:  # a re-login also logs in to the paired sites again (_login)
+                log.info("%s: session rejected, logging in again", self.endpoint)
+                session = self._renew(session)
+                response = self._retrying_send(
+                    key, method, target, params=params, body=body, auth=None, session=session
+                )
+            return response
+
+        # Remote sessions expire on their own, before the local one. Neither spec names the answer to a call
+        # whose remote login lapsed (its operations document 400, 401 and 500), so any of them makes srmctl
+        # ask the server whether the remote login lives (GET .../remote-session: "not-authenticated: ERROR"),
+        # and only if it does not, log in there again with the remembered credentials and retry the call
+        # once; a refused remote login (bad credentials) is not retried.
         pairing_id = path.get("pairing_id")
-        if lapse is not None and pairing_id in self._remote:
-            # Remote sessions expire on their own, before the local one: log in there again (with the
-            # remembered credentials) and retry the call once; counted with the retries.
-            log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
-            with self.conn.counting:
-                self.retry_stats.record(lapse)
-            with self.conn.lock:
-                self._remote_login(pairing_id, self._remote[pairing_id])
-            response = self._retrying_send(
-                key, method, target, params=params, body=body, auth=None, session=self._current_session()
+        renewable = pairing_id is not None and pairing_id in self._remote and not template.endswith("/remote-session")
+        try:
+            response = send()
+        except DrApiError as error:  # a 5xx, after the retries
+            if not (renewable and error.status == 500 and self._remote_lapsed(pairing_id or "")):
+                raise
+            lapse = RemoteLoginLapsed(
+                method, target, error.status, error.error_code and {"error_code": error.error_code}
             )
+            response = self._after_remote_login(key, pairing_id or "", lapse, send)
+        else:
+            # (401 was answered in send(): a fresh login logs in to the paired site again.)
+            refused = response.status_code not in expect and response.status_code == 400
+            if refused and renewable and self._remote_lapsed(pairing_id or ""):
+                lapse = RemoteLoginLapsed(method, target, response.status_code, json_or_text(response.text))
+                response = self._after_remote_login(key, pairing_id or "", lapse, send)
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
@@ -347,6 +362,30 @@ class Transport:
                 self._login()
             self._remote_login(self.pairing_id, credentials)
             self._remote[self.pairing_id] = credentials
+
+    def _remote_lapsed(self, pairing_id: str) -> bool:
+        """Whether the session's remote login to the pairing is gone: the spec's remote-session read needs it
+        ("not-authenticated": ERROR), so any refusal says so."""
+        template = "/pairings/{pairing_id}/remote-session"
+        target = template.format(pairing_id=quote(pairing_id, safe=":"))
+        try:
+            probe = self._retrying_send(
+                f"GET {template}", "GET", target, params=None, body=None, auth=None, session=self._current_session()
+            )
+        except DrApiError:
+            return True
+        return probe.status_code != 200
+
+    def _after_remote_login(
+        self, key: str, pairing_id: str, lapse: RemoteLoginLapsed, send: Callable[[], httpx.Response]
+    ) -> httpx.Response:
+        """Log in to the paired site again and send the call once more; counted with the retries."""
+        log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
+        with self.conn.counting:
+            self.retry_stats.record(lapse)
+        with self.conn.lock:
+            self._remote_login(pairing_id, self._remote[pairing_id])
+        return send()
 
     def _remote_login(self, pairing_id: str, credentials: Credentials) -> None:
         template = "/pairings/{pairing_id}/remote-session"
