@@ -45,14 +45,15 @@ def task(t: SimTask) -> dict[str, Any]:
     return body
 
 
-def server(site: SimSite, kind: str, port: int) -> dict[str, Any]:
+def server(site: SimSite, kind: str, port: int, reachable: bool = True) -> dict[str, Any]:
     ident = {"vc": site.vc_guid, "srm": site.srm_id, "vr": site.vrms_id}[kind]
     name = {"vc": f"vc-{site.name}", "srm": f"srm-{site.name}", "vr": f"vr-{site.name}"}[kind]
     return {
         "id": ident,
         "name": name,
         "url": f"https://127.0.0.1:{port}",
-        "server_status": "OK" if site.up else "ERROR",
+        # ServerInfo.server_status as the answering server sees this one: down, or cut off by the link.
+        "server_status": "OK" if site.up and reachable else "ERROR",
         "version": "9.0.2",
     }
 
@@ -67,7 +68,7 @@ def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[s
     }
     key = "srm_server" if api == "srm" else "vrms"
     body[f"local_{key}"] = server(mine, api, ports[local])
-    body[f"remote_{key}"] = server(theirs, api, ports[remote])
+    body[f"remote_{key}"] = server(theirs, api, ports[remote], world.peer_reachable(local))
     return body
 
 

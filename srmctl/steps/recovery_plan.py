@@ -25,6 +25,7 @@ class PlanDetachGroups(Step):
     """
 
     name = "plan.detach_groups"
+    needs_peer = True  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -75,6 +76,7 @@ class PlanAttachGroups(Step):
     (its id, history and anything outside the groups survive); a missing plan is created."""
 
     name = "plan.attach_groups"
+    needs_peer = True  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
@@ -300,6 +302,7 @@ class PlanMigrate(_PlanRun):
     """
 
     name = "plan.migrate"
+    needs_peer = True  # see Step.needs_peer
     done_once_home = True
     impact = Impact.HIGH
     operation = "migrate"

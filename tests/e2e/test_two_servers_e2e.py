@@ -1,0 +1,95 @@
+"""A site pair is two SRM servers and two VR servers (srmsim/ids.py, srmsim/remote.py, srmsim/peers.py): the
+failback survives a lapsed remote login whatever the server answers for it, and stops before changing anything,
+resumably, when a step needs the paired site and finds it down. Real lab, in-process runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import edge
+import pytest
+from click.testing import CliRunner
+from faults import lab_srmsim
+from invariants import nothing_lost
+
+from srmctl.cli.main import cli
+from srmctl.engine import events as ev
+from srmctl.errors import PeerUnreachable
+from srmctl.lab.config import LabConfig
+
+sys.path.insert(0, str(Path(__file__).parent))  # the end-state checks of the sibling e2e module
+from test_failback_e2e import (  # noqa: E402
+    PLANNED,
+    assert_end_state,
+    failback_runbook,
+    journal,
+    scenario_lab,
+    take_baseline,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.lab]
+
+
+def _at_step(name: str, do: Callable[[], None]) -> Callable[[ev.Event], None]:
+    """An event subscriber doing ``do`` once, as step ``name`` starts (before it plans)."""
+    done: list[bool] = []
+
+    def subscriber(event: ev.Event) -> None:
+        if event.kind == ev.STEP_STARTED and event.step == name and not done:
+            done.append(True)
+            do()
+
+    return subscriber
+
+
+def _groups(config: LabConfig) -> dict[str, list[str]]:
+    with edge.dr_sites(config.directory, ["new-jersey"]) as dr:
+        srm = dr["new-jersey"].srm
+        plan = srm.plan_by_name("VR Failover")
+        return {g.name: sorted(v.name for v in srm.group_vms(g.id)) for g in srm.plan_groups(plan.id)}
+
+
+@pytest.mark.parametrize("status", [401, 400, 500])
+def test_the_remote_login_lapses_between_replication_reverse_and_groups_create(tmp_path: Path, status: int) -> None:
+    """Each answer the specs allow for a call whose remote login lapsed: the run renews it and completes."""
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    with scenario_lab(tmp_path / "lab", PLANNED) as config:
+        baseline = take_baseline(config, tmp_path)
+        sim = lab_srmsim(config)
+        lapse = _at_step("groups.create", lambda: sim.lapse_remote_sessions(status=status))
+        report = edge.start(rb, config.directory, tmp_path / "home", confirm=lambda _plan: True, subscribers=[lapse])
+        assert report.outcome == "succeeded", report.error
+        assert_end_state(config, baseline, full=False)
+
+
+def test_a_step_that_needs_the_peer_stops_before_any_change_and_resume_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    with scenario_lab(tmp_path / "lab", PLANNED) as config, nothing_lost(config, rb, tmp_path):
+        baseline = take_baseline(config, tmp_path)
+        sim = lab_srmsim(config)
+        before = _groups(config)
+        cut = _at_step("plan.detach_groups", lambda: sim.link(False))
+        with pytest.raises(PeerUnreachable) as stopped:
+            edge.start(rb, config.directory, home, confirm=lambda _plan: True, subscribers=[cut])
+        events = journal(home)
+        failed = [e for e in events if e.get("kind") == ev.STEP_FAILED]
+        after = _groups(config)
+        sim.link(True)
+        monkeypatch.setenv("SRMCTL_HOME", str(home))
+        run_id = next((home / "runs").iterdir()).name  # the only run
+        resumed = CliRunner().invoke(cli, ["resume", run_id, "--yes", "-o", "json"])
+        assert resumed.exit_code == 0, resumed.output
+        assert_end_state(config, baseline, full=False)
+    assert stopped.value.exit_code == 5  # a connection failure, resumable
+    assert [(e["step"], e["code"]) for e in failed] == [("plan.detach_groups", "peer_unreachable")]
+    message: Any = failed[0]["error"]
+    assert "down" in message and "nothing was changed" in message and "resume" in message
+    assert after == before  # the step changed nothing
+    assert json.loads(resumed.output)["result"]["outcome"] == "succeeded"
