@@ -33,12 +33,14 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.history import record_history
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
+#: Not RECOVERY_STARTED: "A recovery was started but not completed. The sites might have been disconnected
+#: during the recovery operation. Log into the recovery site or reconnect the sites to complete the recovery"
+#: (srm-api-v2, RecoveryPlanInfo.status): nothing runs, someone must run the recovery again.
 PLAN_BUSY = frozenset(
     {
         PlanStatus.TEST_IN_PROGRESS,
         PlanStatus.CLEANUP_IN_PROGRESS,
         PlanStatus.RECOVERY_IN_PROGRESS,
-        PlanStatus.RECOVERY_STARTED,
         PlanStatus.REPROTECT_IN_PROGRESS,
         PlanStatus.WAITING_FOR_USER_INPUT,
         PlanStatus.CANCEL_IN_PROGRESS,

@@ -1,4 +1,5 @@
-"""``preflight.check``: is the world the runbook describes the world we see? Never mutates."""
+"""``preflight.check``: is the world the runbook describes the world we see? It changes nothing, except that with
+recovery.complete_started it completes a failover SRM left RECOVERY_STARTED (steps/started_recovery.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import plan_not_found, vcenter_mismatches
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
+from srmctl.steps.started_recovery import complete_recovery, recovery_started, started_recovery
 from srmctl.steps.vms import describe, matching
 
 
@@ -26,6 +28,11 @@ class PreflightCheck(Step):
     impact = Impact.READ_ONLY
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        # An incomplete failover (RECOVERY_STARTED) is completed first when the runbook allows it (the only
+        # action this step has); the VMs come up where they should run, and the other checks hold after it.
+        started = started_recovery(ctx)
+        if started is not None:
+            return (started,)
         # Problems stop the run at plan time, before any step changes anything.
         problems = self.problems(ctx)
         if problems:
@@ -33,7 +40,9 @@ class PreflightCheck(Step):
         return ()
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        """Nothing to apply: the check happens in plan and verify."""
+        """The check happens in plan and verify; the one action is completing a started recovery."""
+        for action in actions:
+            complete_recovery(ctx, action)
 
     def verify(self, ctx: StepContext) -> Verification:
         problems = self.problems(ctx)
@@ -57,6 +66,7 @@ class PreflightCheck(Step):
             problems += vcenter_mismatches(ctx)
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name)
             problems += [missing] if missing else [left] if (left := left_behind(ctx)) else []
+            problems += [said] if (said := recovery_started(ctx)) else []
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}

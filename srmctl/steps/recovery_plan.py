@@ -307,7 +307,9 @@ class PlanMigrate(_PlanRun):
     impact = Impact.HIGH
     operation = "migrate"
     done = frozenset({PlanStatus.RECOVERY_COMPLETE})
-    own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED})
+    # RECOVERY_STARTED (a migration the sites' disconnection stopped) is not followed: nothing runs. Running
+    # the recovery again at the recovery site, as this step does, completes it.
+    own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS})
     runs_at_recovery_site = True  # recovery is driven from the site the VMs go to
 
     def _start(self, dr: DrSite, plan_id: str) -> Task:
