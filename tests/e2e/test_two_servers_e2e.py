@@ -12,6 +12,7 @@ from typing import Any
 
 import edge
 import pytest
+import yaml
 from click.testing import CliRunner
 from faults import lab_srmsim
 from invariants import nothing_lost
@@ -93,3 +94,47 @@ def test_a_step_that_needs_the_peer_stops_before_any_change_and_resume_completes
     assert "down" in message and "nothing was changed" in message and "resume" in message
     assert after == before  # the step changed nothing
     assert json.loads(resumed.output)["result"]["outcome"] == "succeeded"
+
+
+def _break_the_failover(config: LabConfig) -> None:
+    """The planned migration new-york → new-jersey, run at new-jersey's SRM, stopped by the sites'
+    disconnection before the VMs come up: the plan is RECOVERY_STARTED (srmsim/peers.py)."""
+    sim = lab_srmsim(config)
+    sim.link(False, during="BEFORE_PREPARE_STORAGE")
+    with edge.dr_sites(config.directory, ["new-jersey", "new-york"]) as dr:  # logged in to both sites
+        srm = dr["new-jersey"].srm
+        plan = srm.plan_by_name("VR Failover")
+        task = srm.recover_plan(plan.id, planned=True, wait=False)
+        while not srm.get_task(task.id).done:
+            for prompt in srm.user_prompts(plan.id):
+                srm.dismiss_prompt(plan.id, prompt.id)
+        assert srm.plan(plan.id).status == "RECOVERY_STARTED"
+    sim.link(True)
+
+
+def test_a_failover_left_recovery_started_is_reported_then_completed_when_the_runbook_allows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rb = failback_runbook(tmp_path / "rb.yaml", PLANNED)
+    home = tmp_path / "home"
+    monkeypatch.setenv("SRMCTL_HOME", str(home))
+    with scenario_lab(tmp_path / "lab", "protected") as config:
+        baseline = take_baseline(config, tmp_path)
+        _break_the_failover(config)
+        refused = CliRunner().invoke(cli, ["failback", str(rb), "--lab", config.directory, "--yes", "-o", "json"])
+        untouched = _groups(config)
+        doc = yaml.safe_load(rb.read_text())
+        doc["recovery"] = {"complete_started": True}
+        rb.write_text(yaml.safe_dump(doc, sort_keys=False))
+        allowed = CliRunner().invoke(cli, ["failback", str(rb), "--lab", config.directory, "--yes", "-o", "json"])
+        assert allowed.exit_code == 0, allowed.output
+        assert_end_state(config, baseline, full=False)
+    assert refused.exit_code == 4, refused.output
+    said = " ".join(json.loads(refused.output)["error"]["message"].split())
+    assert "RECOVERY_STARTED" in said and "complete it from the recovery site" in said
+    assert "recovery.complete_started: true" in said
+    assert untouched == baseline.groups  # the refused run changed nothing
+    runs = sorted((home / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+    second = journal(home, runs[-1].name)
+    completed = [e for e in second if e.get("kind") == ev.ACTION_DONE and e.get("step") == "preflight.check"]
+    assert [e["action"]["kind"] for e in completed] == ["complete_started_recovery"]
