@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from faults import lab_srmsim
 from invariants import nothing_lost
 
+from srmctl.adapters.dr.models import PlanStatus
 from srmctl.cli.main import cli
 from srmctl.engine import events as ev
 from srmctl.errors import PeerUnreachable
@@ -138,3 +139,39 @@ def test_a_failover_left_recovery_started_is_reported_then_completed_when_the_ru
     second = journal(home, runs[-1].name)
     completed = [e for e in second if e.get("kind") == ev.ACTION_DONE and e.get("step") == "preflight.check"]
     assert [e["action"]["kind"] for e in completed] == ["complete_started_recovery"]
+
+
+def test_recovery_settings_edited_at_both_sites_while_disconnected_are_a_difference_restore_resolves(
+    tmp_path: Path,
+) -> None:
+    """SYNC_CONFLICT: edits through both SRM servers while the sites were disconnected. snapshot diff reports the
+    conflict (and the edit that won); snapshot restore writes the snapshot's settings, which resolves it."""
+    file = tmp_path / "before.snapshot.yaml"
+    with scenario_lab(tmp_path / "lab", "protected") as config:
+        where = ["--plan", "VR Failover", "--lab", config.directory]
+        exported = CliRunner().invoke(cli, ["snapshot", "export", *where, "-f", str(file)])
+        assert exported.exit_code == 0, exported.output
+        sim = lab_srmsim(config)
+        with edge.dr_sites(config.directory, ["new-york", "new-jersey"]) as dr:  # logged in while connected
+            sim.link(False)
+            for site, priority in (("new-york", "P2"), ("new-jersey", "P4")):
+                srm = dr[site].srm
+                plan = srm.plan_by_name("VR Failover")
+                mail = next(v for v in srm.plan_vms(plan.id) if v.name == "mail04")
+                srm.set_priority(plan.id, mail.id, priority)
+            sim.link(True)
+        with edge.dr_sites(config.directory, ["new-york", "new-jersey"]) as dr:
+            conflicted = {d.srm.plan_by_name("VR Failover").status for d in dr.values()}
+        diff = CliRunner().invoke(cli, ["snapshot", "diff", str(file), *where, "-o", "json"])
+        restored = CliRunner().invoke(cli, ["snapshot", "restore", str(file), *where, "-o", "json"])
+        again = CliRunner().invoke(cli, ["snapshot", "diff", str(file), *where, "-o", "json"])
+        with edge.dr_sites(config.directory, ["new-york", "new-jersey"]) as dr:
+            after = {d.srm.plan_by_name("VR Failover").status for d in dr.values()}
+    assert conflicted == {PlanStatus.SYNC_CONFLICT}  # at both SRM servers
+    assert diff.exit_code == 1, diff.output
+    paths = {c["path"] for c in json.loads(diff.output)["result"]["changes"]}
+    assert {"plan.status", "vms.mail04.priority"} <= paths
+    assert restored.exit_code == 0, restored.output
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["result"] == {"equal": True, "changes": []}
+    assert after == {PlanStatus.READY_STATE}
