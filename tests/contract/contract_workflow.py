@@ -33,6 +33,7 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     vr = logged_in(sim, "new-york", "vr", event_hooks=hooks)
     srm_nj = logged_in(sim, "new-jersey", event_hooks=hooks)
     srm.session_info(), srm.server_info(), srm.pairing(), srm.find_pairing(), srm.vcenters(), srm.groups()
+    assert srm.remote_session_info().username and vr.remote_session_info().username
     vr.session_info(), vr.info(), vr.pairing(), vr.find_pairing("vc-new-jersey")
     for client in (srm, srm_nj):  # the inventory mappings preflight reads, at both SRM servers
         assert client.inventory_mappings().folders, "the lab's default folder mappings"
