@@ -6,16 +6,21 @@ does it, before the failback changes anything (docs/runbook.md, "recovery")."""
 
 from __future__ import annotations
 
-from srmctl.adapters.dr.models import PlanStatus, Task
+from srmctl.adapters.dr.models import PlanStatus, RecoveryPlan, Task
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action
 from srmctl.steps.context import StepContext
 from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, status_of
 
 
+def _plan(ctx: StepContext) -> RecoveryPlan | None:
+    # A run of vCenter-only steps does not connect to SRM: nothing to say then.
+    return recovery_plan(ctx) if ctx.source in ctx.dr_sites else None
+
+
 def recovery_started(ctx: StepContext) -> str | None:
     """What to do about a RECOVERY_STARTED plan the runbook does not let srmctl complete (None otherwise)."""
-    plan = recovery_plan(ctx)
+    plan = _plan(ctx)
     if plan is None or plan.status != PlanStatus.RECOVERY_STARTED or ctx.runbook.recovery.complete_started:
         return None
     return (
@@ -28,7 +33,7 @@ def recovery_started(ctx: StepContext) -> str | None:
 
 def started_recovery(ctx: StepContext) -> Action | None:
     """The action completing a RECOVERY_STARTED plan, when the runbook allows it."""
-    plan = recovery_plan(ctx)
+    plan = _plan(ctx)
     if plan is None or plan.status != PlanStatus.RECOVERY_STARTED or not ctx.runbook.recovery.complete_started:
         return None
     return Action.make(
