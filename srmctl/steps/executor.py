@@ -126,10 +126,12 @@ def require_peer(ctx: StepContext, name: str) -> None:
     """Stop (PeerUnreachable, nothing changed) when the paired site's SRM or VR server is down as the running
     site's servers see it (their pairing's remote server status, "server-down" in the connectivity contract)."""
     dr = ctx.sides.dr
+    apis = get_step(name).needs_peer
     down = [
         f"{server.name or server.id} ({kind})"
         for kind, client, field in (("SRM", dr.srm, "remote_srm_server"), ("VR", dr.vr, "remote_vrms"))
-        if (server := getattr(client.pairing(), field, None)) is not None
+        if kind.lower() in apis
+        and (server := getattr(client.pairing(), field, None)) is not None
         and str(getattr(server.server_status, "value", server.server_status)) not in ("None", "OK")
     ]
     if down:

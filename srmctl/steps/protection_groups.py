@@ -24,7 +24,7 @@ class GroupsDelete(Step):
     """
 
     name = "groups.delete"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -86,7 +86,7 @@ class GroupsCreate(Step):
     """
 
     name = "groups.create"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW

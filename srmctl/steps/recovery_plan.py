@@ -25,7 +25,7 @@ class PlanDetachGroups(Step):
     """
 
     name = "plan.detach_groups"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -76,7 +76,7 @@ class PlanAttachGroups(Step):
     (its id, history and anything outside the groups survive); a missing plan is created."""
 
     name = "plan.attach_groups"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
@@ -302,7 +302,7 @@ class PlanMigrate(_PlanRun):
     """
 
     name = "plan.migrate"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.HIGH
     operation = "migrate"

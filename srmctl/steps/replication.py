@@ -37,7 +37,7 @@ class ReplicationCleanup(Step):
     """
 
     name = "replication.cleanup"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"vr"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -110,7 +110,7 @@ class ReplicationReverse(Step):
     """
 
     name = "replication.reverse"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"vr"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW

@@ -38,7 +38,7 @@ class PlanReprotect(Step):
     """
 
     name = "plan.reprotect"
-    needs_peer = True  # see Step.needs_peer
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.test", "plan.migrate"})  # move the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
