@@ -49,18 +49,24 @@ def create_vm(
     changes = _disk_changes(
         [(2000 + unit, size, f"[{datastore}]") for unit, size in enumerate(disk_sizes)], create=True
     )
-    spec = vim.vm.ConfigSpec(
+    spec = new_vm_spec(name, datastore, deviceChange=changes)
+    vm = wait([folder.CreateVM_Task(config=spec, pool=pool, host=host)], f"create VM {name}")[0]
+    if power_on:
+        wait([vm.PowerOnVM_Task()], f"power on {name}")
+    return vm
+
+
+def new_vm_spec(name: str, datastore: str, **extra: Any) -> Any:
+    """A small VM's ConfigSpec whose home folder vCenter creates on ``datastore`` (named after the VM, or
+    another name when that folder exists)."""
+    return vim.vm.ConfigSpec(
         name=name,
         guestId="otherGuest64",
         numCPUs=1,
         memoryMB=256,
         files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
-        deviceChange=changes,
+        **extra,
     )
-    vm = wait([folder.CreateVM_Task(config=spec, pool=pool, host=host)], f"create VM {name}")[0]
-    if power_on:
-        wait([vm.PowerOnVM_Task()], f"power on {name}")
-    return vm
 
 
 def power_on_all(session: Connected, vms: Sequence[Any]) -> None:

@@ -282,14 +282,8 @@ class VCenterMirror(NullMirror):
         """CreateVM_Task with ``[datastore]`` as vmPathName: vCenter names the home folder after the VM (and
         picks another name when that folder exists, so a replica's folder is never touched)."""
         with self._sites[site].names.creating(), self._use(site) as s:
-            spec = vim.vm.ConfigSpec(
-                name=name,
-                guestId="otherGuest64",
-                numCPUs=1,
-                memoryMB=256,
-                files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
-                managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE),
-            )
+            managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
+            spec = provision.new_vm_spec(name, datastore, managedBy=managed)
             parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
             task = parent.CreateVM_Task(config=spec, pool=vim.ResourcePool(pool or s.pool, s.session.stub))
             vm = vsphere.wait([task], f"create placeholder VM {name}")[0]
