@@ -44,6 +44,7 @@ class PlanDetachGroups(Step):
                 s.running,
                 [srm_plan.name],
                 plan_id=srm_plan.id,
+                srm_server=s.running,  # the ids are that server's (each SRM server has its own)
                 groups=tuple(g.name for g in stale),
                 group_ids=tuple(g.id for g in stale),
             ),
@@ -52,7 +53,9 @@ class PlanDetachGroups(Step):
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
         for action in actions:
-            plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
+            # Looked up again at the server about to be called, by name: journaled ids are one server's.
+            plan_id = require_plan(ctx).id
+            remove = {g.id for g in stale_groups(ctx) if g.name in action.listed("groups")}
             # The list is read again right before the call: groups added meanwhile by someone else are kept.
             keep = [g.id for g in dr.srm.plan_groups(plan_id) if g.id not in remove]
             dr.srm.wait_task(dr.srm.reconfigure_plan(plan_id, protection_groups=keep, wait=False))
@@ -127,7 +130,7 @@ class PlanAttachGroups(Step):
                 task = s.dr.srm.wait_task(s.dr.srm.create_plan(action.targets[0], s.running_guid, ids, wait=False))
                 ctx.action_done(action, {"plan_id": task.result_id or ""})
                 continue
-            plan_id = action.detail("plan_id")
+            plan_id = require_plan(ctx).id  # at the server about to be called, by name
             current = s.dr.srm.plan_groups(plan_id)
             if action.kind == "flip_plan_direction":
                 wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
