@@ -7,7 +7,7 @@ enums, the documented bounds (``minimum``/``maximum``, ``maxLength``, int32/int6
 ``nullable`` (an explicit ``null`` anywhere else is refused). Objects are closed: a field the schema does not
 name is refused, the stricter reading when in doubt (the specs leave ``additionalProperties`` unstated).
 A route opts in with one argument: ``@ROUTES.post("/path", body=bodies.Name)``; the route layer validates
-before anything else runs (see :func:`check`). tests/srmsim/test_bodies.py keeps these in step with the specs.
+before anything else runs (see :func:`check`). tests/srmsim/test_requests.py keeps these in step with the specs.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The transport passes every such call through the read-only guard (:func:`~srmctl.adapters.guard.changing`), so
 a dry run or a step's ``plan()`` cannot send one, and the tests derive the clients' state-changing methods from
-the same rule (tests/adapters/dr/test_changes.py): nothing keeps a list of methods by hand."""
+the same rule (tests/contract/test_changes.py): nothing keeps a list of methods by hand."""
 
 from __future__ import annotations
 
