@@ -1,5 +1,5 @@
 """Which calls need the remote login: the vendor specs' ``x-dr-remote-site-connectivity-contract`` extension,
-copied by hand for every operation srmsim serves (tests/srmsim/test_requests.py compares this table
+copied by hand for every operation srmsim serves (tests/srmsim/test_requests.py compares both tables
 with the specs, so it cannot drift; the specs are never shipped).
 
 The extension says, per operation, what happens while the paired site is reachable but the session has not

@@ -206,6 +206,21 @@ def test_remote_login_table_is_the_specs_connectivity_contract(api: str) -> None
     assert remote.NOT_AUTHENTICATED[api] == expected
 
 
+@pytest.mark.parametrize("api", ["srm", "vr"])
+def test_server_down_table_is_the_specs_connectivity_contract(api: str) -> None:
+    """srmsim refuses, while the peer is down, exactly the served operations whose "server-down" is ERROR."""
+    paths = _spec(api)["paths"]
+    expected = {
+        (spec.method, spec.path)
+        for spec in TABLES[api]
+        if (paths[spec.path][spec.method.lower()].get("x-dr-remote-site-connectivity-contract") or {}).get(
+            "server-down"
+        )
+        == remote.ERROR
+    }
+    assert remote.SERVER_DOWN[api] == expected
+
+
 ERROR_ROUTES = [
     (api, spec)
     for api, specs in TABLES.items()
