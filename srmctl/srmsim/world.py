@@ -5,6 +5,7 @@ operation modules and the route handlers use. The task runner (workers that slee
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import uuid
@@ -223,7 +224,9 @@ class World(TaskRunner):
             srm_id=str(uuid.uuid4()),
             vrms_id=str(uuid.uuid4()),
             moref_base=moref_base,
-            srm_name=f"vcsa-{vc_guid[:8]}.lab.local",  # like a vCenter host name, unlike the topology's key
+            # Like a vCenter host name, unlike the topology's key, and the same each time the lab starts (an
+            # SRM site keeps the name it was installed with).
+            srm_name=f"vcsa-{hashlib.sha256(name.encode()).hexdigest()[:8]}.lab.local",
         )
         self.sites[name] = site
         return site
