@@ -71,6 +71,13 @@ class ConnectionFailed(SrmctlError):
     code = "connection_failed"
 
 
+class PeerUnreachable(ConnectionFailed):
+    """A step needs both sites' SRM/VR servers and the paired site's is down (or the link to it): refused
+    before the step changes anything, so the run resumes once the peer is back."""
+
+    code = "peer_unreachable"
+
+
 class AuthenticationFailed(ConnectionFailed):
     code = "authentication_failed"
 

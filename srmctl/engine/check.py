@@ -102,6 +102,8 @@ def run_check(runbook: Runbook, endpoints: Endpoints) -> CheckReport:
         except ConnectionFailed as error:
             out.unreachable = True
             out.add("srm/vr", False, error.message)
+        except SrmctlError as error:  # an SRM/VR refusal is a failed check, beside the checks already made
+            out.add("srm/vr", False, error.message)
     finally:
         for session in sessions.values():
             session.close()

@@ -10,7 +10,8 @@ from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.engine.vcenter_sessions import connected
 from srmctl.errors import UsageError
 from srmctl.metadata.capture import capture
-from srmctl.metadata.diff import Change, diff_snapshots
+from srmctl.metadata.diff import Change, diff_snapshots, sync_conflict
+from srmctl.metadata.mapping import enum_text
 from srmctl.metadata.restore import RestorePlan, apply_restore, plan_restore, require_placed
 from srmctl.metadata.snapshot import Snapshot
 
@@ -54,7 +55,8 @@ def export(where: Target, plan: str) -> Snapshot:
 def diff(where: Target, plan: str, snapshot: Snapshot) -> tuple[Change, ...]:
     with DrSite.opened(where.endpoints, where.sites) as sites:
         dr = sites[where.site]
-        return diff_snapshots(snapshot, capture(dr.srm, plan, site=dr.site, vr=dr.vr))
+        live = enum_text(dr.srm.plan_by_name(plan).status)
+        return sync_conflict(live) + diff_snapshots(snapshot, capture(dr.srm, plan, site=dr.site, vr=dr.vr))
 
 
 def restore(where: Target, plan: str, snapshot: Snapshot, *, dry_run: bool) -> RestorePlan:

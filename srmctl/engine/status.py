@@ -143,13 +143,19 @@ def _dr_status(
     # Every site's SRM shows the groups and plans of the pairing; asking one is enough. Replications are
     # listed per VR server, each for its incoming and outgoing direction: ask one, keyed by id.
     any_site = next(iter(dr.values()))
+    # Sites as the runbook (or lab) names them, found by vCenter: SRM and VR name sites as they were installed.
+    named = {d.local_vc_guid: name for name, d in dr.items()}
+
+    def site(vc_guid: str | None, srm_name: str | None) -> str:
+        return named.get(vc_guid or "", srm_name or "")
+
     replications = tuple(
         sorted(
             (
                 ReplicationRow(
                     vm=r.name or r.vm_id or r.id,
-                    source=r.source_site_name or "",
-                    target=r.target_site_name or "",
+                    source=site(r.source_vc_id, r.source_site_name),
+                    target=site(r.target_vc_id, r.target_site_name),
                     status=r.state or "UNKNOWN",
                     rpo_minutes=r.rpo,
                     current_rpo_violation_minutes=r.current_rpo_violation,
@@ -167,7 +173,7 @@ def _dr_status(
     groups = tuple(
         GroupRow(
             name=g.name,
-            protected_site=g.protected_site_name or "",
+            protected_site=site(g.protected_vc_guid, g.protected_site_name),
             status=enum_text(g.status) if g.status else "",
             vms=tuple((vm.name, vm.status or "") for vm in any_site.srm.group_vms(g.id)),
         )
@@ -177,8 +183,8 @@ def _dr_status(
         PlanRow(
             name=p.name,
             status=enum_text(p.status),
-            protected_site=p.protected_site_name or "",
-            recovery_site=p.recovery_site_name or "",
+            protected_site=site(p.protected_vc_guid, p.protected_site_name),
+            recovery_site=site(p.recovery_vc_guid, p.recovery_site_name),
             groups=tuple(sorted(g.name for g in any_site.srm.plan_groups(p.id))),
         )
         for p in sorted(any_site.srm.plans(), key=lambda p: p.name)

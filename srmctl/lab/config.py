@@ -55,8 +55,8 @@ class LabSite(_LabModel):
 
 class LabSrmsim(_LabModel):
     pid: Annotated[int, Field(ge=0, le=PID_LIMIT)]  # 0 while it starts
-    pairing_id: str  # the SRM pairing
-    vr_pairing_id: str = ""  # the VR pairing (its own object and id)
+    pairing_id: str  # the first site's SRM pairing (each server has its own id: srmsim World.pairing_at)
+    vr_pairing_id: str = ""  # the first site's VR pairing (its own object and id)
     scenario: str
     config: str  # the srmsim config file, for tests that attach to it
     latency: str = "fast"  # srmsim's task-latency profile (srmsim/latency.py), also in its config file

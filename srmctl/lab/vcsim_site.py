@@ -13,13 +13,14 @@ from typing import Any
 
 from pyVmomi import vim
 
-from srmctl.adapters.vcenter import operations, provision
+from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession
 from srmctl.adapters.vcenter.inventory import disk_file, split_datastore_path
 from srmctl.lab.config import LabEndpoint, LabSite
 from srmctl.lab.processes import start_vcsim
 from srmctl.labkit.certs import make_certificate, write_private
 from srmctl.labkit.topology import TopologySite, TopologyVm
+from srmctl.srmsim import provision
 
 BUILD_SESSIONS = 4  # vCenter sessions creating the protected site's VMs side by side
 

@@ -43,6 +43,8 @@ class TopologyCluster(_TopologyModel):
 
 class TopologySite(_TopologyModel):
     datacenter: str
+    # The SRM site name chosen at installation; default: a vCenter host name unlike the site's key.
+    srm_site_name: str | None = Field(None, min_length=1, max_length=80)
     clusters: list[TopologyCluster] = Field(min_length=1)
     datastores: list[str] = Field(min_length=1)
     folders: list[str] = []

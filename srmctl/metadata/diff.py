@@ -94,3 +94,16 @@ def _diff(a: Any, b: Any, path: str) -> list[Change]:
                 changes += _diff(a[index], b[index], sub)
         return changes
     return [] if a == b else [Change(path, a, b, "changed")]
+
+
+#: srm-api-v2, RecoveryPlanInfo.status: "SYNC_CONFLICT - Changes have been made to this plan at both sites.
+#: Review the current settings by editing the plan to correct the problem."
+SYNC_CONFLICT = "SYNC_CONFLICT"
+
+
+def sync_conflict(status: str | None) -> tuple[Change, ...]:
+    """A plan SRM reports in SYNC_CONFLICT differs from any snapshot, whatever its settings read now: SRM
+    holds two versions until an edit resolves it (``snapshot restore`` writes the snapshot's settings)."""
+    if status != SYNC_CONFLICT:
+        return ()
+    return (Change("plan.status", None, "SYNC_CONFLICT: changes were made to the plan at both sites", "added"),)

@@ -23,6 +23,7 @@ from srmctl.metadata.capture import (
     resolve_positions,
     same_placement,
 )
+from srmctl.metadata.diff import SYNC_CONFLICT
 from srmctl.metadata.forecast import field_changes
 from srmctl.metadata.mapping import metadata_from_settings, settings_from_metadata
 from srmctl.metadata.secrets import has_redaction, redact
@@ -132,8 +133,13 @@ def plan_restore(srm: SrmClient, plan_name: str, snapshot: Snapshot) -> RestoreP
             meta.model_copy(update={"dependencies": tuple(d for d in meta.dependencies if d in live_deps)}),
             dependency_ids=ids,
         )
-        if _comparable(first) != _comparable(live):
+        # SYNC_CONFLICT ("Changes have been made to this plan at both sites. Review the current settings by
+        # editing the plan"): SRM holds two versions; writing the snapshot's settings resolves it, even
+        # where the version read now already equals them.
+        conflict = states[ids[name]].status == SYNC_CONFLICT
+        if _comparable(first) != _comparable(live) or conflict:
             changes = field_changes(_comparable(live), _comparable(first), snapshot.direction)
+            changes = changes or ("sync conflict: the snapshot's settings written to resolve it",)
             first = _with_live_secrets(first, live, name)
             actions.append(RestoreAction("vm_settings", name, _describe(live, first), settings=first, changes=changes))
         if set(meta.dependencies) != live_deps:

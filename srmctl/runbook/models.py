@@ -242,6 +242,18 @@ class Confirm(Model):
     )
 
 
+class Recovery(Model):
+    """What srmctl may do about the failover it fails back."""
+
+    complete_started: bool = Field(
+        default=False,
+        description="A recovery plan in RECOVERY_STARTED (a recovery started but not completed; the sites may "
+        "have been disconnected during it) is failed back only once that recovery is complete. true: "
+        "preflight.check completes it from the recovery site (the site the VMs come back from), a high-impact "
+        "action. false: preflight.check stops, saying what to do.",
+    )
+
+
 class Reprotect(Model):
     """How ``plan.reprotect`` (strategies reprotect and auto) treats a plan SRM will not reprotect as it is."""
 
@@ -302,6 +314,7 @@ class Runbook(Model):
     confirm: Confirm = Field(default=Confirm(), description="Explicit opt-ins for risky actions.")
     snapshot: SnapshotPolicy = Field(default=SnapshotPolicy(), description="Snapshot freshness policy.")
     reprotect: Reprotect = Field(default=Reprotect(), description="SRM reprotect options (split brain).")
+    recovery: Recovery = Field(default=Recovery(), description="The failover being failed back (RECOVERY_STARTED).")
 
     @field_validator("steps")
     @classmethod

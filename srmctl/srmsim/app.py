@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     with reporting_stalls(float(config.get("stall_dump_seconds", 120))):
         seed.build(world, topology, workdir / "datastores", datastore_dirs)
         seed.reach(world, config.get("scenario", "protected"), topology)
+    for name, site_model in topology.sites.items():
+        if site_model.srm_site_name:
+            world.site(name).srm_name = site_model.srm_site_name
     # Seeding is set-up, not what a benchmark measures: it runs fast, and the profile applies from now on.
     world.latency = profile(args.latency or config.get("latency") or "fast")
     credentials = {}
@@ -71,12 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         session_ttl=float(config.get("session_ttl", 1800)),
         remote_session_ttl=None if remote_ttl is None else float(remote_ttl),
         page_size=int(config.get("page_size", 50)),
+        remote_lapse_status=int(config.get("remote_lapse_status", 401)),
     )
     host = config.get("host", "127.0.0.1")
     ready: dict[str, Any] = {
         "pid": os.getpid(),
-        "pairing_id": world.pairing_id,
-        "vr_pairing_id": world.vr_pairing_id,
+        # Each server's own pairing id (World.pairing_at); pairing_id and vr_pairing_id: the first site's.
+        "pairings": {name: {api: world.pairing_at(name, api) for api in ("srm", "vr")} for name in world.sites},
+        "pairing_id": world.pairing_at(next(iter(world.sites)), "srm"),
+        "vr_pairing_id": world.pairing_at(next(iter(world.sites)), "vr"),
         "latency": world.latency.name,
         "sites": {},
     }

@@ -18,8 +18,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from srmctl.adapters.vcenter.provision import ReplicationConfig
 from srmctl.srmsim.model import SimDisk, SimReplication, SimVm
+from srmctl.srmsim.provision import ReplicationConfig
 from srmctl.srmsim.vcenter import Registration, disks_at
 from srmctl.srmsim.world import Failed, World
 

@@ -68,12 +68,12 @@ def create_group(world: World, site: str, spec: dict[str, Any]) -> SimTask:
         )
         world.groups[group.id] = group
 
-        def work(ctx: TaskContext) -> dict[str, str]:
+        def work(ctx: TaskContext) -> str:
             ctx.pause()
             # SRM configures protection of the new group's VMs with the inventory mappings: a placeholder per
             # VM at the recovery site; a VM it cannot place keeps its status (the group is NOT_CONFIGURED).
             placeholders.configure_group(world, group)
-            return {"id": group.id}
+            return group.id  # the new group's id (see plans.create_plan)
 
         def failed(message: str) -> None:
             world.groups.pop(group.id, None)

@@ -38,9 +38,15 @@ class SrmsimHandle:
         self.process = process  # None when attached to a srmsim started by another process (the lab)
         self.ready = ready
         self.pid: int = ready["pid"]
-        self.pairing_id: str = ready["pairing_id"]  # the SRM pairing
-        self.vr_pairing_id: str = ready.get("vr_pairing_id", "")  # the VR pairing: its own object and id
+        # Each server's own pairing id, per site and API; pairing_id and vr_pairing_id are the first site's.
+        self.pairings: dict[str, dict[str, str]] = ready.get("pairings", {})
+        self.pairing_id: str = ready["pairing_id"]  # the first site's SRM pairing
+        self.vr_pairing_id: str = ready.get("vr_pairing_id", "")  # the first site's VR pairing: its own object
         self.sites = {name: SiteEndpoint(**info) for name, info in ready["sites"].items()}
+
+    def pairing(self, site: str, api: str = "srm") -> str:
+        """The pairing's id at one site's SRM or VR server."""
+        return self.pairings[site][api]
 
     @property
     def ports(self) -> dict[str, int]:
@@ -121,6 +127,17 @@ class SrmsimHandle:
     def standby_hosts(self, site: str, on: bool = True) -> None:
         """``site`` has hosts in standby: recoveries to it list "Restore recovery site hosts from standby"."""
         self._control("POST", f"standby-hosts/{site}/{'on' if on else 'off'}")
+
+    def link(self, up: bool, *, during: str | None = None) -> None:
+        """Cut the link between the sites (now, or at step ``during`` of the next recovery) or restore it."""
+        self._control("POST", "link", {"up": up, **({"during": during} if during else {})})
+
+    def lapse_remote_sessions(self, site: str | None = None, *, status: int | None = None) -> int:
+        """End the sessions' remote logins; later calls that need one answer ``status`` (401, 400, 500)."""
+        body: dict[str, Any] = {"site": site} if site else {}
+        if status is not None:
+            body["status"] = status
+        return int(self._control("POST", "sessions/lapse-remote", body)["lapsed"])
 
     def expire_sessions(self, site: str | None = None) -> int:
         return int(self._control("POST", "sessions/expire", {"site": site})["expired"])

@@ -105,6 +105,9 @@ class SimSite:
     pools: dict[str, str] = field(default_factory=dict)
     networks: dict[str, str] = field(default_factory=dict)
     standby_hosts: bool = False  # hosts in standby (DPM) that a recovery to this site restores first
+    # The name SRM and VR give the site: "chosen at installation" (often the vCenter's host name), never the
+    # topology's key, so that nothing matches a runbook's site key by accident (topology ``srm_site_name``).
+    srm_name: str = ""
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_vm_id(self) -> str:

@@ -90,7 +90,9 @@ def create_plan(world: World, site: str, spec: dict[str, Any]) -> SimTask:
             f"Create recovery plan {plan.name}",
             plan.id,
             plan.name,
-            lambda ctx: {"id": plan.id},
+            # A create task's result is the new object's id, a string: the vendor's example reads it with
+            # `groupTaskEntity.getResult().toString()` (CreateGroupAndPlan.java); the id layer renders it.
+            lambda ctx: plan.id,
             kind="srm.plan.create",
         )
 

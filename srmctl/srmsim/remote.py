@@ -1,5 +1,5 @@
 """Which calls need the remote login: the vendor specs' ``x-dr-remote-site-connectivity-contract`` extension,
-copied by hand for every operation srmsim serves (tests/srmsim/test_requests.py compares this table
+copied by hand for every operation srmsim serves (tests/srmsim/test_requests.py compares both tables
 with the specs, so it cannot drift; the specs are never shipped).
 
 The extension says, per operation, what happens while the paired site is reachable but the session has not
@@ -7,8 +7,17 @@ logged in to it (``not-authenticated``): ``ERROR`` refuses the call, ``DEPENDS_O
 when the parameters reach the remote site; the other values (``OK``, ``FULL_DATA``, ``PARTIAL_DATA``) answer.
 srmsim refuses every ``ERROR`` call, and a ``DEPENDS_ON_PROVIDED_PARAMS`` call whose ``vcenter_id`` names the
 paired site's vCenter; a route may also ask for the remote login itself (``remote=True``, e.g. creating a
-recovery plan, which SRM keeps at both sites). While the paired site is down, its ``server-down`` column
-applies instead and the handlers decide.
+recovery plan, which SRM keeps at both sites).
+
+While the paired site is down, the ``server-down`` column applies instead: every operation whose value is
+``ERROR`` is refused (``SERVER_DOWN``), before anything changes; ``DEPENDS_ON_PROVIDED_PARAMS`` is left to the
+handlers (a planned migration needs the protected site, a disaster recovery does not).
+
+**The lapse answer.** Neither spec names an answer for a call that needs a remote login the session lacks;
+each of these operations documents 400 ("Bad request"), 401 ("Unauthorized - the client must authenticate
+itself to get the requested response") and 500 ("Internal server error"). srmsim answers with the one its
+configuration chooses (``remote_lapse_status``: 401 without a body, as the specs declare 401; 400 or 500 with
+a ``ResponseError``), so a client that recognises only one of them fails a test.
 """
 
 from __future__ import annotations
@@ -100,25 +109,69 @@ def _parse(text: str) -> dict[tuple[str, str], str]:
 
 NOT_AUTHENTICATED: dict[str, dict[tuple[str, str], str]] = {api: _parse(text) for api, text in _TABLE.items()}
 
+# method, path: every operation srmsim serves whose "server-down" value is ERROR, and no other.
+_SERVER_DOWN = {
+    "srm": """
+GET    ~/remote-session
+POST   ~/remote-session
+POST   ~/protection-management/groups
+DELETE ~/protection-management/groups/{group_id}
+POST   ~/protection-management/groups/{group_id}/actions/reconfigure
+POST   ~/protection-management/groups/{group_id}/actions/configure-all-vms
+POST   ~/protection-management/groups/{group_id}/actions/restore-all-placeholders
+POST   @/actions/reprotect
+GET    ~/srms/{srm_id}/inventory-mappings/folders
+POST   ~/srms/{srm_id}/inventory-mappings/folders
+GET    ~/srms/{srm_id}/inventory-mappings/folders/{mapping_id}
+DELETE ~/srms/{srm_id}/inventory-mappings/folders/{mapping_id}
+GET    ~/srms/{srm_id}/inventory-mappings/resources
+POST   ~/srms/{srm_id}/inventory-mappings/resources
+GET    ~/srms/{srm_id}/inventory-mappings/resources/{mapping_id}
+DELETE ~/srms/{srm_id}/inventory-mappings/resources/{mapping_id}
+GET    ~/srms/{srm_id}/inventory-mappings/networks
+POST   ~/srms/{srm_id}/inventory-mappings/networks
+GET    ~/srms/{srm_id}/inventory-mappings/networks/{mapping_id}
+DELETE ~/srms/{srm_id}/inventory-mappings/networks/{mapping_id}
+POST   ~/srms/{srm_id}/inventory-mappings/placeholder-datastores
+DELETE ~/srms/{srm_id}/inventory-mappings/placeholder-datastores/{datastore_id}
+""",
+    "vr": """
+GET    ~/remote-session
+POST   ~/remote-session
+POST   ~/replications
+POST   ~/replications/{replication_id}/actions/unconfigure
+POST   ~/replications/{replication_id}/actions/pause
+POST   ~/replications/{replication_id}/actions/resume
+POST   ~/replications/{replication_id}/actions/reconfigure
+POST   ~/replications/{replication_id}/actions/sync
+""",
+}
+SERVER_DOWN: dict[str, frozenset[tuple[str, str]]] = {
+    api: frozenset(_parse("\n".join(f"{line} ERROR" for line in text.strip().splitlines())))
+    for api, text in _SERVER_DOWN.items()
+}
+LAPSE_STATUSES = (401, 400, 500)  # what each ERROR operation documents (see the module's docstring)
+
 
 def check(spec: RouteSpec, req: SimRequest) -> None:
     """Refuse the call (400, ``ResponseError``) when it needs the session's remote login and that login is
     missing or has lapsed; a call that uses the remote login keeps it alive."""
+    remote = req.world.other(req.site)
+    if not req.world.peer_reachable(req.site) and (spec.method, spec.path) in SERVER_DOWN.get(req.api, ()):
+        # "server-down": ERROR (x-dr-remote-site-connectivity-contract): refused before anything changes.
+        raise SimError(500, "SERVER_DOWN", f"the paired site's server ({req.world.site(remote).srm_name}) is down")
     if not needs_remote_login(spec, req):
         return
     if not req.sim.sessions.remote_alive(req.session, req.args.get("pairing_id")):
-        raise SimError(
-            400,
-            "REMOTE_SITE_NOT_AUTHENTICATED",
-            "log in to the remote site first "
-            "(POST /pairings/{pairing_id}/remote-session): the session has no live remote login",
-        )
+        status = req.sim.remote_lapse_status
+        code = {401: "UNAUTHENTICATED", 400: "BAD_REQUEST", 500: "INTERNAL_ERROR"}[status]
+        raise SimError(status, code, "the session is not logged in to the remote site")
 
 
 def needs_remote_login(spec: RouteSpec, req: SimRequest) -> bool:
     remote = req.world.other(req.site)
-    if not req.world.sites[remote].up:
-        return False  # the "server-down" column applies: the handlers model it
+    if not req.world.peer_reachable(req.site):
+        return False  # the "server-down" column applies (see check)
     value = NOT_AUTHENTICATED.get(req.api, {}).get((spec.method, spec.path))
     if value == ERROR:
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from srmctl.srmsim import peers
 from srmctl.srmsim.groups import vm_protection_status
 from srmctl.srmsim.model import (
     STANDARD_STEPS,
@@ -21,7 +22,6 @@ from srmctl.srmsim.model import (
 from srmctl.srmsim.plans import plan_vms, plans_of_group
 from srmctl.srmsim.recovery_steps import render_steps
 from srmctl.srmsim.replication_sync import reported_status
-from srmctl.srmsim.states import plan_status
 from srmctl.srmsim.world import World
 
 
@@ -46,14 +46,15 @@ def task(t: SimTask) -> dict[str, Any]:
     return body
 
 
-def server(site: SimSite, kind: str, port: int) -> dict[str, Any]:
+def server(site: SimSite, kind: str, port: int, reachable: bool = True) -> dict[str, Any]:
     ident = {"vc": site.vc_guid, "srm": site.srm_id, "vr": site.vrms_id}[kind]
     name = {"vc": f"vc-{site.name}", "srm": f"srm-{site.name}", "vr": f"vr-{site.name}"}[kind]
     return {
         "id": ident,
         "name": name,
         "url": f"https://127.0.0.1:{port}",
-        "server_status": "OK" if site.up else "ERROR",
+        # ServerInfo.server_status as the answering server sees this one: down, or cut off by the link.
+        "server_status": "OK" if site.up and reachable else "ERROR",
         "version": "9.0.2",
     }
 
@@ -62,13 +63,13 @@ def pairing(world: World, local: str, api: str, ports: dict[str, int]) -> dict[s
     remote = world.other(local)
     mine, theirs = world.site(local), world.site(remote)
     body = {
-        "pairing_id": world.vr_pairing_id if api == "vr" else world.pairing_id,  # separate objects, own ids
+        "pairing_id": world.pairing_at(local, api),  # separate objects, own ids, per server
         "local_vc_server": server(mine, "vc", ports[local]),
         "remote_vc_server": server(theirs, "vc", ports[remote]),
     }
     key = "srm_server" if api == "srm" else "vrms"
     body[f"local_{key}"] = server(mine, api, ports[local])
-    body[f"remote_{key}"] = server(theirs, api, ports[remote])
+    body[f"remote_{key}"] = server(theirs, api, ports[remote], world.peer_reachable(local))
     return body
 
 
@@ -82,8 +83,8 @@ def group(world: World, g: SimGroup) -> dict[str, Any]:
         "id": g.id,
         "name": g.name,
         "description": g.description,
-        "protected_site_name": protected.name,
-        "recovery_site_name": recovery.name,
+        "protected_site_name": protected.srm_name,
+        "recovery_site_name": recovery.srm_name,
         "protected_vc_guid": protected.vc_guid,
         "recovery_vc_guid": recovery.vc_guid,
         "location": "DrFolder:DrReplicationRootFolder",
@@ -123,11 +124,11 @@ def plan(world: World, p: SimPlan) -> dict[str, Any]:
         "id": p.id,
         "name": p.name,
         "description": p.description,
-        "status": plan_status(world, p),  # with the states shared groups give it (srmsim/states.py)
+        "status": peers.status(world, p),  # states of a site pair's two servers and of shared groups (srmsim/peers.py)
         "location": "DrFolder:DrRecoveryRootFolder",
         "location_name": "Recovery Plans",
-        "protected_site_name": protected.name,
-        "recovery_site_name": recovery.name,
+        "protected_site_name": protected.srm_name,
+        "recovery_site_name": recovery.srm_name,
         "protected_vc_guid": protected.vc_guid,
         "recovery_vc_guid": recovery.vc_guid,
         "progress": p.progress,
@@ -274,9 +275,9 @@ def replication(world: World, r: SimReplication) -> dict[str, Any]:
         "id": r.id,
         "name": r.name,
         "vm_id": r.vm_id,
-        "source_site_name": source.name,
+        "source_site_name": source.srm_name,
         "source_vc_id": source.vc_guid,
-        "target_site_name": target.name,
+        "target_site_name": target.srm_name,
         "target_vc_id": target.vc_guid,
         "rpo": r.rpo,
         "type": "VC_TO_VC",

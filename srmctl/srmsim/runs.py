@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from srmctl.srmsim import effects, history, placeholders, replication_sync, run_order, states, vm_recovery
+from srmctl.srmsim import effects, history, peers, placeholders, replication_sync, run_order, states, vm_recovery
 from srmctl.srmsim.model import (
     PRIORITIES,
     Prompt,
@@ -40,6 +40,7 @@ class PlanRun:
             if step_anchor != anchor:
                 continue
             self._check_cancel()
+            peers.on_step(self.world, self.plan, self.view, anchor)  # the link may break here (srmsim/peers.py)
             with self.world.lock:
                 self.plan.step_status[self.view][step_id] = "RUNNING"
             if custom is not None:

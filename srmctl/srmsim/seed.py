@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from srmctl.adapters.vcenter.inventory import Inventory, split_datastore_path
 from srmctl.labkit.topology import Topology
 from srmctl.metadata.mapping import settings_from_metadata
 from srmctl.metadata.snapshot import VmMetadata
-from srmctl.srmsim import disk_growth, groups, mappings, plans, recovery_settings, recovery_steps, runs, sites
+from srmctl.srmsim import disk_growth, groups, mappings, plans, recovery_settings, recovery_steps, runs, sites, vsphere
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.model import SimDisk, SimSite, SimTask, SimVm
 from srmctl.srmsim.world import World
@@ -135,7 +134,7 @@ def build(
                 "hbr_spec": {"vms": [ids[v] for v in pg.vms]},
             },
         )
-        group_ids[pg.name] = _wait(world, [task])[0]["id"]
+        group_ids[pg.name] = _wait(world, [task])[0]
     for plan_model in topology.recovery_plans:
         task = plans.create_plan(
             world,
@@ -147,7 +146,7 @@ def build(
                 "protection_groups": [group_ids[g] for g in plan_model.protection_groups],
             },
         )
-        plan = world.plan(_wait(world, [task])[0]["id"])
+        plan = world.plan(_wait(world, [task])[0])
         # Every VM's settings at once, then one wait (not a wait per VM).
         _wait(
             world,
@@ -181,12 +180,12 @@ def build(
                 )
 
 
-def adopt_vms(world: World, site: SimSite, inventory: Inventory) -> None:
+def adopt_vms(world: World, site: SimSite, inventory: vsphere.Site) -> None:
     """The vCenter's VMs as srmsim VMs: ``VirtualMachine:<moref>:<vc guid>``, disks and .vmx where they are."""
     for record in inventory.vms:
-        ds_name, vmx = split_datastore_path(record.vmx_path)
+        ds_name, vmx = vsphere.split_datastore_path(record.vmx_path)
         disks = [
-            SimDisk(device_key=d.key, capacity=d.capacity_bytes, filename=split_datastore_path(d.file)[1])
+            SimDisk(device_key=d.key, capacity=d.capacity_bytes, filename=vsphere.split_datastore_path(d.file)[1])
             for d in record.disks
         ]
         vm = SimVm(

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from srmctl.srmsim import bodies, body_refs, remote
+from srmctl.srmsim import bodies, body_refs, ids, remote
 from srmctl.srmsim.faults import FaultMiddleware, FaultStore, droppable_protocol
 from srmctl.srmsim.model import SimError
 from srmctl.srmsim.routes import TABLES, control
@@ -50,7 +50,11 @@ class Simulator:
         session_ttl: float = 1800.0,
         remote_session_ttl: float | None = None,
         page_size: int = 50,
+        remote_lapse_status: int = 401,
     ) -> None:
+        if remote_lapse_status not in remote.LAPSE_STATUSES:
+            raise ValueError(f"remote_lapse_status {remote_lapse_status}: choose from {remote.LAPSE_STATUSES}")
+        self.remote_lapse_status = remote_lapse_status  # the answer to a call whose remote login lapsed
         self.world = world
         self.sessions = SessionStore(credentials, session_ttl, remote_session_ttl)
         self.faults = FaultStore()
@@ -130,14 +134,21 @@ def _call(spec: RouteSpec, req: SimRequest, locked: bool) -> Reply:
     (:mod:`srmctl.srmsim.bodies`); then the handler."""
     if not locked:  # srmsim's own control endpoints
         return spec.handler(req)
-    with req.world.lock:
-        if "pairing_id" in req.args:
-            with body_refs.in_body("pairing_id") if (spec.method, spec.path) in NO_404 else nullcontext():
-                req.world.check_pairing(req.args["pairing_id"], req.api)
-        remote.check(spec, req)
-        if spec.body is not None:
-            bodies.check(spec.body, req.body)
-        return spec.handler(req)
+    world = req.world
+    with world.lock:
+        try:
+            if "pairing_id" in req.args:
+                with body_refs.in_body("pairing_id") if (spec.method, spec.path) in NO_404 else nullcontext():
+                    world.check_pairing(req.args["pairing_id"], req.api, req.site)
+            remote.check(spec, req)
+            if spec.body is not None:
+                bodies.check(spec.body, req.body)
+            # Each server answers with its own ids and refuses the peer's (srmsim/ids.py).
+            req = ids.inbound(req)
+            status, body = spec.handler(req)
+            return status, ids.outbound(world, req.site, req.api, body)
+        except SimError as failure:
+            raise ids.error(world, req.site, req.api, failure) from failure
 
 
 async def _json_body(request: Request) -> Any:

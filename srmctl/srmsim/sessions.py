@@ -110,6 +110,17 @@ class SessionStore:
         with self._lock:
             self._sessions.get((site, api), {}).pop(token or "", None)
 
+    def lapse_remote(self, site: str | None = None) -> int:
+        """End every session's remote login (of one site's sessions, or all), the local sessions staying."""
+        with self._lock:
+            count = 0
+            for (s, _), store in self._sessions.items():
+                if site is None or s == site:
+                    for session in store.values():
+                        count += len(session.remote)
+                        session.remote.clear()
+            return count
+
     def expire(self, site: str | None = None) -> int:
         """End every session (of one site, or all): the next call answers 401 and the client logs in again."""
         with self._lock:

@@ -23,16 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyVmomi import vim, vmodl
+from pyVmomi import vim
 
-from srmctl.adapters.endpoints import Secret, ServiceEndpoint
-from srmctl.adapters.tls import TlsPolicy
-from srmctl.adapters.vcenter import operations, provision
-from srmctl.adapters.vcenter.connection import VCenterSession, connect
-from srmctl.adapters.vcenter.inventory import Inventory, read_inventory, retrieve_all
-from srmctl.adapters.vcenter.tasks import wait_for_task
 from srmctl.errors import NotFound
+from srmctl.srmsim import provision, vsphere
 from srmctl.srmsim.name_gate import NameGate
+from srmctl.srmsim.vsphere import GONE, Session, VCenter
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class SiteObjects:
 
 # srmctl unregisters VMs behind srmsim's back (orphans.unregister): an effect on a VM that is no longer
 # registered is moot, as it is for SRM, which re-reads vCenter.
-_GONE = (NotFound, vmodl.fault.ManagedObjectNotFound)
+_GONE = (NotFound, *GONE)
 # vcsim's own marker, VR's footprint (belongs to the source VM only) and srmsim's identity keys (re-derived)
 _NOT_COPIED = ("govcsim", "hbr_filter.", "srmsim.")
 
@@ -83,7 +79,7 @@ class NullMirror:
     def sites(self) -> tuple[str, ...]:
         return ()
 
-    def inventory(self, site: str) -> Inventory:
+    def inventory(self, site: str) -> vsphere.Site:
         raise NotFound(f"site {site} has no vCenter")
 
     def vc_guid(self, site: str) -> str:
@@ -139,11 +135,11 @@ class NullMirror:
 
 @dataclass
 class _Site:
-    session: VCenterSession
+    session: Session
     lock: threading.Lock
-    endpoint: ServiceEndpoint
-    idle: queue.SimpleQueue[VCenterSession]  # sessions not in use; at most SESSIONS_PER_SITE in all
-    opened: list[VCenterSession]
+    endpoint: VCenter
+    idle: queue.SimpleQueue[Session]  # sessions not in use; at most SESSIONS_PER_SITE in all
+    opened: list[Session]
     datacenter: str
     folders: dict[str, str]  # path -> MoRef, "" = the datacenter's VM folder
     pool: str  # resource pool of the first cluster
@@ -162,26 +158,22 @@ class VCenterMirror(NullMirror):
 
     enabled = True
 
-    def __init__(self, endpoints: dict[str, ServiceEndpoint]) -> None:
+    def __init__(self, endpoints: dict[str, VCenter]) -> None:
         self._sites: dict[str, _Site] = {}
         try:
             for name, endpoint in endpoints.items():
-                session = connect(endpoint)
-                inventory = read_inventory(session)
-                root = session.content.rootFolder.childEntity
-                dc = next(e for e in root if isinstance(e, vim.Datacenter))
-                pools = sorted(inventory.resource_pools, key=lambda p: (p.cluster or "", p.moref))
-                hosts = [h for h in inventory.hosts if pools and h.cluster == pools[0].cluster]
+                session = Session(endpoint)
+                inventory = vsphere.read_site(session)
                 self._sites[name] = _Site(
                     session=session,
                     lock=threading.Lock(),
                     endpoint=endpoint,
                     idle=queue.SimpleQueue(),
                     opened=[session],
-                    datacenter=dc.name,
-                    folders={"": dc.vmFolder._moId, **{f.path: f.moref for f in inventory.folders}},
-                    pool=pools[0].moref if pools else "",
-                    host=hosts[0].moref if hosts else "",
+                    datacenter=inventory.datacenter,
+                    folders=inventory.folders,
+                    pool=inventory.pool,
+                    host=inventory.host,
                     names=NameGate(),
                 )
                 self._sites[name].idle.put(session)
@@ -202,16 +194,16 @@ class VCenterMirror(NullMirror):
             entry.idle.put(session)
 
     @staticmethod
-    def _lease(entry: _Site) -> VCenterSession:
+    def _lease(entry: _Site) -> Session:
         with entry.lock:
             if len(entry.opened) < SESSIONS_PER_SITE and entry.idle.empty():
-                entry.opened.append(connect(entry.endpoint))
+                entry.opened.append(Session(entry.endpoint))
                 return entry.opened[-1]
         return entry.idle.get()
 
-    def inventory(self, site: str) -> Inventory:
+    def inventory(self, site: str) -> vsphere.Site:
         with self._use(site) as s:
-            return read_inventory(s.session)
+            return vsphere.read_site(s.session)
 
     def vc_guid(self, site: str) -> str:
         with self._use(site) as s:
@@ -219,11 +211,11 @@ class VCenterMirror(NullMirror):
 
     def power(self, site: str, moref: str, on: bool) -> None:
         with self._use(site) as s, contextlib.suppress(*_GONE):
-            (operations.power_on if on else operations.power_off)(s.session, moref)
+            vsphere.power(s.session, moref, on)
 
     def registered(self, site: str, vmx_path: str) -> str | None:
         with self._use(site) as s:
-            return operations.find_vm_by_vmx(s.session, s.datacenter, vmx_path)
+            return vsphere.find_by_vmx(s.session, s.datacenter, vmx_path)
 
     def name_taken(self, site: str, folder: str, name: str) -> bool:
         """One SearchIndex.FindChild call ("Finds a particular child based on a managed entity name"), not a
@@ -234,7 +226,9 @@ class VCenterMirror(NullMirror):
 
     def vm_config(self, site: str, moref: str) -> dict[str, str]:
         with self._use(site) as s, contextlib.suppress(*_GONE):
-            props = operations.vm_properties(s.session, moref, ["config.annotation", "config.extraConfig"])
+            props = vsphere.properties(s.session, [moref], ["config.annotation", "config.extraConfig"]).get(moref)
+            if props is None:
+                return {}
             config = {
                 o.key: str(o.value) for o in props.get("config.extraConfig") or [] if not o.key.startswith(_NOT_COPIED)
             }
@@ -246,11 +240,11 @@ class VCenterMirror(NullMirror):
     def register(self, site: str, spec: Registration) -> str:
         with self._sites[site].names.creating(), self._use(site) as s:
             folder = s.folders.get(spec.folder, s.folders[""])
-            moref = operations.register(
+            moref = vsphere.register(
                 s.session,
                 spec.vmx_path,
                 folder=folder,
-                resource_pool=spec.pool or s.pool,
+                pool=spec.pool or s.pool,
                 name=spec.name,
                 host=None if spec.pool else s.host or None,
             )
@@ -291,41 +285,30 @@ class VCenterMirror(NullMirror):
         """CreateVM_Task with ``[datastore]`` as vmPathName: vCenter names the home folder after the VM (and
         picks another name when that folder exists, so a replica's folder is never touched)."""
         with self._sites[site].names.creating(), self._use(site) as s:
-            spec = vim.vm.ConfigSpec(
-                name=name,
-                guestId="otherGuest64",
-                numCPUs=1,
-                memoryMB=256,
-                files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
-                managedBy=vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE),
-            )
+            managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
+            spec = provision.new_vm_spec(name, datastore, managedBy=managed)
             parent = vim.Folder(s.folders.get(folder, s.folders[""]), s.session.stub)
             task = parent.CreateVM_Task(config=spec, pool=vim.ResourcePool(pool or s.pool, s.session.stub))
-            vm = wait_for_task(s.session, task, what=f"create placeholder VM {name}")
+            vm = vsphere.wait([task], f"create placeholder VM {name}")[0]
             return str(vm._moId), str(vm.config.files.vmPathName)
 
     def register_placeholder(self, site: str, name: str, vmx_path: str, folder: str, pool: str) -> str:
         """Register a placeholder again from its kept .vmx (after a test), managed by SRM again."""
         with self._sites[site].names.creating(), self._use(site) as s:
-            moref = operations.register(
-                s.session,
-                vmx_path,
-                folder=s.folders.get(folder, s.folders[""]),
-                resource_pool=pool or s.pool,
-                name=name,
+            moref = vsphere.register(
+                s.session, vmx_path, folder=s.folders.get(folder, s.folders[""]), pool=pool or s.pool, name=name
             )
             managed = vim.ext.ManagedByInfo(extensionKey=SRM_EXTENSION, type=PLACEHOLDER_TYPE)
-            wait_for_task(
-                s.session,
-                operations.vm_object(s.session, moref).ReconfigVM_Task(vim.vm.ConfigSpec(managedBy=managed)),
-                what=f"mark {name} as SRM placeholder",
+            vsphere.wait(
+                [vsphere.vm(s.session, moref).ReconfigVM_Task(vim.vm.ConfigSpec(managedBy=managed))],
+                f"mark {name} as SRM placeholder",
             )
             return moref
 
     def unregister(self, site: str, moref: str) -> None:
         with self._use(site) as s, contextlib.suppress(*_GONE):
-            operations.power_off(s.session, moref)
-            operations.vm_object(s.session, moref).UnregisterVM()
+            vsphere.power(s.session, moref, on=False)
+            vsphere.vm(s.session, moref).UnregisterVM()
 
     def set_replication(self, site: str, moref: str, config: provision.ReplicationConfig | None) -> None:
         with self._use(site) as s, contextlib.suppress(*_GONE):
@@ -354,37 +337,27 @@ class VCenterMirror(NullMirror):
         self._sites.clear()
 
 
-def _power_states(session: VCenterSession, morefs: Collection[str] | None) -> dict[str, str]:
+def _power_states(session: Session, morefs: Collection[str] | None) -> dict[str, str]:
     """MoRef -> ``runtime.powerState`` of every registered VM (through a container view), or of those of
     ``morefs`` still registered (a VM gone from vCenter is left out)."""
-    if morefs is not None:
-        found = operations.vms_properties(session, sorted(morefs), ["runtime.powerState"])
-        return {moref: str(props["runtime.powerState"]) for moref, props in found.items()}
-    pc = vmodl.query.PropertyCollector
-    content = session.content
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        into_view = pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
-        spec = pc.FilterSpec(
-            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[into_view])],
-            propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"])],
-        )
-        objects, _ = retrieve_all(content.propertyCollector, spec, 1000)
-    finally:
-        view.DestroyView()
-    return {moref: str(props["runtime.powerState"]) for moref, (_, props) in objects.items()}
+    paths = ["runtime.powerState"]
+    found = (
+        vsphere.properties(session, sorted(morefs), paths)
+        if morefs is not None
+        else vsphere.in_view(session, vim.VirtualMachine, paths)
+    )
+    return {moref: str(props["runtime.powerState"]) for moref, props in found.items()}
 
 
-def endpoint_of(conf: dict[str, Any]) -> ServiceEndpoint:
-    """A site's ``vcenter:`` config as an endpoint: host, port, user, password_file and thumbprint (the lab
-    writes its vCenter endpoint there as it holds it in ``lab.yaml``)."""
-    password = Path(conf["password_file"]).read_text().strip()
-    return ServiceEndpoint(
+def endpoint_of(conf: dict[str, Any]) -> VCenter:
+    """A site's ``vcenter:`` config: host, port, user, password_file and thumbprint (the lab writes its vCenter
+    endpoint there as it holds it in ``lab.yaml``)."""
+    return VCenter(
         host=conf["host"],
         port=int(conf["port"]),
         user=conf["user"],
-        secret=Secret.known(password, f"vCenter {conf['host']}"),
-        tls=TlsPolicy(thumbprint=conf["thumbprint"]),
+        password=Path(conf["password_file"]).read_text().strip(),
+        thumbprint=conf["thumbprint"],
     )
 
 

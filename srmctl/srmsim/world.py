@@ -1,18 +1,15 @@
 """srmsim's world: the sites, groups, plans, replications and tasks behind one lock, with the lookups the
-operation modules and the route handlers use, and the task runner. Long-running operations (plan runs,
-replication sync) run as :class:`SimTask` workers that sleep outside the lock.
+operation modules and the route handlers use. The task runner (workers that sleep outside the lock) is
+:mod:`srmctl.srmsim.task_runner`, which the world inherits.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import fnmatch
-import itertools
+import hashlib
 import os
 import threading
-import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -33,58 +30,17 @@ from srmctl.srmsim.model import (
     SyncProfile,
     TaskFault,
     not_found,
-    now_ms,
 )
+from srmctl.srmsim.task_runner import PARALLEL, Failed, TaskContext, TaskRunner
 from srmctl.srmsim.vcenter import NullMirror
 
-#: How many VMs' effects srmsim applies at once (see VCenterMirror's sessions per site).
-PARALLEL = 6
-
-
-class TaskContext:
-    """What an operation running as a task may do: report progress, pause, check cancellation, and take the
-    time its latency profile gives it (:mod:`srmctl.srmsim.latency`): the task is due ``duration`` seconds
-    after its own start, never queued behind another task."""
-
-    def __init__(self, world: World, task: SimTask, slow: float, duration: float = 0.0) -> None:
-        self.world = world
-        self.task = task
-        self.slow = slow
-        self.started = time.monotonic()
-        self.duration = duration * slow
-
-    def progress(self, value: int) -> None:
-        with self.world.lock:
-            self.task.progress = max(self.task.progress, min(99, value))
-
-    def pause(self, ticks: float = 1.0) -> None:
-        time.sleep(self.world.tick * ticks * self.slow)
-
-    def extend(self, seconds: float) -> None:
-        """The task takes ``seconds`` more than its kind's duration (a sync's bytes, a plan step)."""
-        self.duration += seconds * self.slow
-
-    def hold(self) -> None:
-        """Stay RUNNING until the task is due, moving its progress with the time that passes."""
-        while (left := self.started + self.duration - time.monotonic()) > 0:
-            self.progress(int(99 * (1 - left / self.duration)))
-            time.sleep(min(left, 0.25))
-
-    def spend(self, seconds: float) -> None:
-        """Take ``seconds`` now (a step of a plan run), on top of what the task has taken so far."""
-        if seconds > 0:
-            self.duration = max(self.duration, time.monotonic() - self.started) + seconds * self.slow
-            self.hold()
-
-
-class Failed(Exception):
-    """Raised inside a task worker to end the task in ERROR."""
-
+# Defined in the task runner and imported from here by the operation modules, as before.
+__all__ = ["PARALLEL", "Failed", "TaskContext", "World"]
 
 # --- the world ------------------------------------------------------------------------------------
 
 
-class World:
+class World(TaskRunner):
     def __init__(
         self,
         *,
@@ -93,6 +49,7 @@ class World:
         mirror: NullMirror | None = None,
         latency: LatencyProfile = FAST,
     ) -> None:
+        super().__init__()
         self.lock = threading.RLock()
         self.latency = latency  # how long each kind of task takes (srmsim/latency.py)
         self.mirror = mirror or NullMirror()  # the sites' vCenters, where srmsim's effects become real
@@ -112,9 +69,13 @@ class World:
         self.task_faults: list[TaskFault] = []
         self.auto_dismiss_prompts = False  # scenario seeding answers prompts itself
         self.history: list[SimHistory] = []  # every plan run's report (srmsim/history.py)
-        self._ids = itertools.count(1000)
-        self._threads: list[threading.Thread] = []
-        self._threads_lock = threading.Lock()
+        self.peer_ids: dict[tuple[str, str], dict[str, str]] = {}  # (site, api) -> its ids -> internal (ids.py)
+        # The link between the sites and the plan states it makes (srmsim/peers.py).
+        self.link_up = True
+        self.link_cut_at: str | None = None  # the recovery step at which the link breaks
+        self.recovery_started: set[str] = set()  # plans whose recovery the broken link stopped
+        self.disconnected_edits: dict[str, set[str]] = {}  # plan id -> sites whose servers edited it, link down
+        self.sync_conflicts: set[str] = set()  # plans edited at both sites while the link was down
 
     # -- lookup ----------------------------------------------------------------------------------
 
@@ -162,9 +123,18 @@ class World:
     def replication_of_vm(self, vm_id: str) -> SimReplication | None:
         return self.replications.of_vm(vm_id)
 
-    def check_pairing(self, pairing_id: str, api: str = "srm") -> None:
-        """404 unless ``pairing_id`` is this API's pairing (an SRM pairing id is no VR pairing id)."""
-        if pairing_id != (self.vr_pairing_id if api == "vr" else self.pairing_id):
+    def pairing_at(self, site: str, api: str) -> str:
+        """The pairing's id at one server. Each SRM and VR server keeps its own database, so its own record of
+        the pairing: srmsim takes the stricter reading that the ids differ per server (no public document
+        says they are equal), so a client that carries a pairing id from one server to another fails."""
+        record = self.site(site)
+        guid = record.vrms_id if api == "vr" else record.srm_id
+        return str(uuid.uuid5(uuid.UUID(guid), self.vr_pairing_id if api == "vr" else self.pairing_id))
+
+    def check_pairing(self, pairing_id: str, api: str, site: str) -> None:
+        """404 unless ``pairing_id`` is this server's pairing (an SRM pairing id is no VR pairing id, and no
+        other site's)."""
+        if pairing_id != self.pairing_at(site, api):
             raise not_found(f"pairing {pairing_id}")
 
     def vm_at(self, vc_guid: str, vm_id: str) -> SimVm:
@@ -236,6 +206,10 @@ class World:
             if vm is None or not vm.registered:
                 del self.replications[replication.id]
 
+    def peer_reachable(self, site: str) -> bool:
+        """Whether ``site``'s servers reach the paired site's: it is up and the link between them too."""
+        return self.sites[self.other(site)].up and self.link_up
+
     def require_up(self, site: str) -> None:
         if not self.sites[site].up:
             raise SimError(500, "REMOTE_SITE_DOWN", f"site {site} is not reachable")
@@ -243,12 +217,16 @@ class World:
     # -- inventory -------------------------------------------------------------------------------
 
     def add_site(self, name: str, moref_base: int, vc_guid: str | None = None) -> SimSite:
+        vc_guid = vc_guid or str(uuid.uuid4())
         site = SimSite(
             name=name,
-            vc_guid=vc_guid or str(uuid.uuid4()),
+            vc_guid=vc_guid,
             srm_id=str(uuid.uuid4()),
             vrms_id=str(uuid.uuid4()),
             moref_base=moref_base,
+            # Like a vCenter host name, unlike the topology's key, and the same each time the lab starts (an
+            # SRM site keeps the name it was installed with).
+            srm_name=f"vcsa-{hashlib.sha256(name.encode()).hexdigest()[:8]}.lab.local",
         )
         self.sites[name] = site
         return site
@@ -287,119 +265,11 @@ class World:
         site.vms[vm.id] = vm
         return vm
 
-    # -- tasks -----------------------------------------------------------------------------------
-
-    def start_task(
-        self,
-        site: str,
-        api: str,
-        description: str,
-        entity: str | None,
-        entity_name: str | None,
-        work: Callable[[TaskContext], Any],
-        on_error: Callable[[str], None] | None = None,
-        *,
-        kind: str = "",
-    ) -> SimTask:
-        """Run ``work`` as a task in its own thread; it stays RUNNING at least as long as the latency profile
-        gives ``kind`` (srmsim/latency.py), counted from its own start."""
-        task = SimTask(
-            id=f"{api}-task-{next(self._ids)}",
-            site=site,
-            api=api,
-            description=description,
-            entity=entity,
-            entity_name=entity_name,
-        )
-        fault = self.take_task_fault(description)
-        self.tasks[task.id] = task
-
-        def runner() -> None:
-            with self.lock:
-                task.status, task.started = "RUNNING", now_ms()
-            ctx = TaskContext(
-                self, task, fault.factor if fault and fault.kind == "slow" else 1.0, self.latency.duration(kind)
-            )
-            try:
-                ctx.pause()
-                if fault and fault.kind == "error":
-                    raise Failed(fault.message)
-                # Effects land when the task is due (a client reading state before the task ends sees none
-                # of them); work that takes its own time (a sync's bytes, plan steps) extends the task.
-                ctx.hold()
-                result = work(ctx)
-                ctx.hold()
-            except (Failed, SimError) as error:
-                with self.lock:  # a cancelled run ends CANCELLED (srmsim/states.py, Cancelled)
-                    task.status, task.error = getattr(error, "task_status", "ERROR"), str(error)
-                    if on_error:
-                        on_error(str(error))
-            except Exception as error:  # noqa: BLE001 - a simulator bug must surface as a task error
-                with self.lock:
-                    task.status, task.error = "ERROR", f"srmsim internal error: {error!r}"
-                    if on_error:
-                        on_error(str(error))
-            else:
-                with self.lock:
-                    task.status, task.progress, task.result = "SUCCESS", 100, result
-            finally:
-                with self.lock:
-                    task.completed = now_ms()
-
-        thread = threading.Thread(target=runner, name=f"srmsim-{task.id}", daemon=True)
-        # Listed once started: wait_idle drops workers that are not alive, and a worker listed before it has
-        # started is not alive yet, so a task started by a task (a configure's initial sync) was dropped and
-        # never waited for. The starting thread (a task, listed and alive) lists it before it ends.
-        thread.start()
-        with self._threads_lock:
-            self._threads.append(thread)
-        return task
-
-    def add_task_fault(self, fault: TaskFault) -> None:
-        with self.lock:
-            self.task_faults.append(fault)
-
-    def clear_task_faults(self) -> None:
-        with self.lock:
-            self.task_faults.clear()
-
-    def take_task_fault(self, description: str) -> TaskFault | None:
-        for fault in self.task_faults:
-            if fault.count > 0 and fnmatch.fnmatch(description, fault.pattern):
-                fault.count -= 1
-                return fault
-        return None
-
-    def wait_idle(self, timeout: float = 60.0) -> None:
-        """Wait for every task worker (scenario seeding, tests)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._threads_lock:  # dead workers leave the list: 1,000 VMs start thousands of tasks
-                alive = self._threads = [t for t in self._threads if t.is_alive()]
-            if not alive:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(alive)} srmsim tasks still running")
-            alive[0].join(0.05)
-
-    def parallel(self, work: Callable[[Any], Any], items: list[Any], workers: int = PARALLEL) -> list[Any]:
-        """``work`` on every item side by side (vCenter calls of many VMs overlap, as SRM and VR run them),
-        results in order; the first failure is raised once all have ended."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
-        with concurrent.futures.ThreadPoolExecutor(min(workers, len(items)), "srmsim-each") as pool:
-            futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
-
-    def new_id(self) -> int:
-        return next(self._ids)
-
     def snapshot(self) -> dict[str, Any]:
         """The whole world as plain data (``GET /srmsim/state``, for tests and the lab)."""
         with self.lock:
             return {
-                "pairing_id": self.pairing_id,
-                "vr_pairing_id": self.vr_pairing_id,
+                "pairings": {name: {api: self.pairing_at(name, api) for api in ("srm", "vr")} for name in self.sites},
                 "sites": {
                     name: {
                         "up": s.up,

@@ -181,6 +181,12 @@ class Step(ABC):
     #: home). On resume a failed re-verification is excused by one of them having started, but only while
     #: every other verified step still holds (see :func:`srmctl.engine.run_plan.recheck_verified`).
     undone_by: ClassVar[frozenset[str]] = frozenset()
+    #: The APIs ("srm", "vr") whose calls in this step need the paired site's servers: the specs'
+    #: x-dr-remote-site-connectivity-contract marks them "server-down": ERROR (creating or deleting a protection
+    #: group, configuring or unconfiguring a replication, reprotect) or they change what SRM keeps at both
+    #: sites. The executor checks those peers before applying the step and stops with PeerUnreachable, nothing
+    #: changed, when one is down.
+    needs_peer: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

@@ -34,12 +34,14 @@ from srmctl.steps.context import StepContext
 from srmctl.steps.history import record_history
 
 #: Plan states in which SRM is running something on the plan (a run srmctl can wait for after a resume).
+#: Not RECOVERY_STARTED: "A recovery was started but not completed. The sites might have been disconnected
+#: during the recovery operation. Log into the recovery site or reconnect the sites to complete the recovery"
+#: (srm-api-v2, RecoveryPlanInfo.status): nothing runs, someone must run the recovery again.
 PLAN_BUSY = frozenset(
     {
         PlanStatus.TEST_IN_PROGRESS,
         PlanStatus.CLEANUP_IN_PROGRESS,
         PlanStatus.RECOVERY_IN_PROGRESS,
-        PlanStatus.RECOVERY_STARTED,
         PlanStatus.REPROTECT_IN_PROGRESS,
         PlanStatus.WAITING_FOR_USER_INPUT,
         PlanStatus.CANCEL_IN_PROGRESS,
@@ -66,12 +68,57 @@ def is_missing(error: DrApiError) -> bool:
 
 
 def recovery_plan(ctx: StepContext, plans: list[RecoveryPlan] | None = None) -> RecoveryPlan | None:
-    """The runbook's recovery plan (None when there is none), from ``plans`` when the caller listed them."""
-    name = ctx.runbook.recovery_plan.name
-    found = [p for p in (ctx.sides.dr.srm.plans() if plans is None else plans) if p.name == name]
+    """The runbook's recovery plan as the running site's SRM server knows it (None when there is none), from
+    ``plans`` when the caller listed them there."""
+    return plan_at(ctx.sides.dr, ctx.runbook.recovery_plan.name, plans)
+
+
+def plan_at(dr: DrSite, name: str, plans: list[RecoveryPlan] | None = None) -> RecoveryPlan | None:
+    """The recovery plan called ``name`` as ``dr``'s SRM server knows it (from ``plans``, that server's listing,
+    when the caller has it). Each SRM server of a pair has its own object for the plan, with its own id (the
+    peer's id is not found there), so a plan is looked up at the server about to be called, never carried over
+    from the other one (docs/architecture.md, section 7)."""
+    found = [p for p in (dr.srm.plans() if plans is None else plans) if p.name == name]
     if len(found) > 1:
         raise Ambiguous(f"recovery plan {name!r}", [p.id for p in found])
     return found[0] if found else None
+
+
+def require_plan_at(dr: DrSite, name: str) -> RecoveryPlan:
+    plan = plan_at(dr, name)
+    if plan is None:
+        raise StepFailed(f"recovery plan {name!r} does not exist at {dr.site}")
+    return plan
+
+
+def site_of_vc(ctx: StepContext, vc_guid: str | None) -> str:
+    """The runbook site whose connected vCenter has instance UUID ``vc_guid``. SRM names sites as they were
+    installed (often the vCenter's host name), so its sites are matched to the runbook's by vCenter, never by
+    name."""
+    uuids = {site: ctx.ops(site).session.instance_uuid for site in (ctx.source, ctx.target)}
+    for site, uuid in uuids.items():
+        if uuid == vc_guid:
+            return site
+    raise StepFailed(
+        f"SRM names vCenter {vc_guid}, which is no runbook site's: "
+        + ", ".join(f"{site}'s vCenter is {uuid}" for site, uuid in uuids.items())
+    )
+
+
+def vcenter_mismatches(ctx: StepContext) -> list[str]:
+    """Each connected site whose SRM/VR pairing names another vCenter than the one the runbook connects to
+    for that site (the runbook's sites.<site> endpoints mixed up, or another pair's SRM)."""
+    problems = []
+    for site, dr in sorted(ctx.dr_sites.items()):
+        if site not in ctx.sites:
+            continue
+        uuid = ctx.ops(site).session.instance_uuid
+        if dr.local_vc_guid != uuid:
+            problems.append(
+                f"SRM/VR of site {site} belong to vCenter {dr.local_vc_guid}, but the runbook's vCenter of "
+                f"{site} is {uuid}: the runbook's site endpoints do not describe one site pair"
+            )
+    return problems
 
 
 def plan_not_found(dr: DrSite, site: str, name: str, plans: list[RecoveryPlan] | None = None) -> str | None:

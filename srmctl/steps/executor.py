@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from srmctl.errors import Aborted, ConnectionFailed, SrmctlError, StepFailed, UsageError
+from srmctl.errors import Aborted, ConnectionFailed, PeerUnreachable, SrmctlError, StepFailed, UsageError
 from srmctl.steps.base import Action, Impact, Step, Verification, get_step
 from srmctl.steps.context import StepContext
 from srmctl.steps.whereabouts import planned, verified
@@ -122,6 +122,26 @@ def reverify(ctx: StepContext, name: str) -> Verification:
         return Verification.failed([error.message])
 
 
+def require_peer(ctx: StepContext, name: str) -> None:
+    """Stop (PeerUnreachable, nothing changed) when the paired site's SRM or VR server is down as the running
+    site's servers see it (their pairing's remote server status, "server-down" in the connectivity contract)."""
+    dr = ctx.sides.dr
+    apis = get_step(name).needs_peer
+    down = [
+        f"{server.name or server.id} ({kind})"
+        for kind, client, field in (("SRM", dr.srm, "remote_srm_server"), ("VR", dr.vr, "remote_vrms"))
+        if kind.lower() in apis
+        and (server := getattr(client.pairing(), field, None)) is not None
+        and str(getattr(server.server_status, "value", server.server_status)) not in ("None", "OK")
+    ]
+    if down:
+        raise PeerUnreachable(
+            f"{name} needs the paired site's servers, and {', '.join(down)} seen from {ctx.source} "
+            f"{'is' if len(down) == 1 else 'are'} down; nothing was changed: resume the run once "
+            f"{'it is' if len(down) == 1 else 'they are'} back"
+        )
+
+
 def run_steps(ctx: StepContext, names: Sequence[str], kinds: EventKinds = STEP_EVENTS) -> None:
     """Run each step in order (:func:`run_step`); stop at the first failure."""
     for name in names:
@@ -141,6 +161,8 @@ def run_step(ctx: StepContext, name: str, kinds: EventKinds = STEP_EVENTS) -> No
             ctx.emit(kinds.planned, name, {"actions": [a.to_dict() for a in actions]})
             if StepPlan(name, cls.impact, "", actions).needs_confirmation and not ctx.confirmed:
                 raise Aborted(f"{name}: {len(actions)} high-impact action(s) were not confirmed")
+            if actions and cls.needs_peer:
+                require_peer(bound, name)
             if actions:
                 step.apply(bound, actions)
             # After actions were applied the verification reads live state, whatever the change counter says.

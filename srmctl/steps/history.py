@@ -23,6 +23,7 @@ OPERATION_TYPE = {
     "cleanup": "CLEANUP",
     "migrate": "FAILOVER",
     "complete_recovery": "FAILOVER",
+    "complete_started_recovery": "FAILOVER",
     "reprotect": "REPROTECT",
 }
 #: How far before the run's task a report may start (SRM stamps the run, the gateway the task).

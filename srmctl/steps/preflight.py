@@ -1,4 +1,5 @@
-"""``preflight.check``: is the world the runbook describes the world we see? Never mutates."""
+"""``preflight.check``: is the world the runbook describes the world we see? It changes nothing, except that with
+recovery.complete_started it completes a failover SRM left RECOVERY_STARTED (steps/started_recovery.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from srmctl.adapters.dr.models import ProtectionGroup, RecoveryPlan
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import plan_not_found, recovery_plan
+from srmctl.steps.dr_state import plan_not_found, recovery_plan, vcenter_mismatches
 from srmctl.steps.group_layout import recorded_groups
 from srmctl.steps.placement import placement_problems
 from srmctl.steps.srm_states import state_problems, testing_at_home
+from srmctl.steps.started_recovery import complete_recovery, recovery_started, started_recovery
 from srmctl.steps.vms import describe, matching
 
 
@@ -28,6 +30,11 @@ class PreflightCheck(Step):
     impact = Impact.READ_ONLY
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
+        # An incomplete failover (RECOVERY_STARTED) is completed first when the runbook allows it (the only
+        # action this step has); the VMs come up where they should run, and the other checks hold after it.
+        started = started_recovery(ctx)
+        if started is not None:
+            return (started,)
         # Problems stop the run at plan time, before any step changes anything.
         problems = self.problems(ctx)
         if problems:
@@ -35,7 +42,9 @@ class PreflightCheck(Step):
         return ()
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
-        """Nothing to apply: the check happens in plan and verify."""
+        """The check happens in plan and verify; the one action is completing a started recovery."""
+        for action in actions:
+            complete_recovery(ctx, action)
 
     def verify(self, ctx: StepContext) -> Verification:
         problems = self.problems(ctx)
@@ -55,6 +64,8 @@ class PreflightCheck(Step):
         if ctx.source in ctx.dr_sites:  # a run of vCenter-only steps does not connect to SRM
             # Said here, first: every later SRM step would otherwise fail on the missing plan in its own
             # words (groups.delete, say, would refuse groups "used by another plan").
+            # SRM's sites are the runbook's by vCenter instance UUID, never by name: a mismatch names both sides.
+            problems += vcenter_mismatches(ctx)
             # One listing of the plans and one of the plan's groups serve every check below.
             plans = ctx.sides.dr.srm.plans()
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name, plans)
@@ -65,6 +76,7 @@ class PreflightCheck(Step):
                 in_plan = ctx.sides.dr.srm.plan_groups(plan.id) if plan is not None else []
                 problems += [left] if (left := left_behind(ctx, (plan, in_plan))) else []
                 problems += state_problems(ctx, plans, in_plan)  # SRM states a later step would be refused in
+                problems += [said] if (said := recovery_started(ctx, plans)) else []
         source, target = ctx.ops(ctx.source).inventory(), ctx.ops(ctx.target).inventory()
         target_datastores = {d.name: d for d in target.datastores}
         target_folders = {f.path for f in target.folders}

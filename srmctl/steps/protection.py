@@ -33,6 +33,7 @@ class ProtectionRestore(Step):
     """
 
     name = "protection.restore"
+    needs_peer = frozenset({"srm", "vr"})  # see Step.needs_peer
     impact = Impact.HIGH
 
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:

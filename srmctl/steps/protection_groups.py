@@ -25,6 +25,7 @@ class GroupsDelete(Step):
     """
 
     name = "groups.delete"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -92,6 +93,7 @@ class GroupsCreate(Step):
     """
 
     name = "groups.create"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW

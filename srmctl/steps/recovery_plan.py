@@ -12,7 +12,7 @@ from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import recovery_plan, require_plan, run_plan, stale_groups, status_of
+from srmctl.steps.dr_state import recovery_plan, require_plan, require_plan_at, run_plan, stale_groups, status_of
 from srmctl.steps.group_layout import group_names, groups_here
 from srmctl.steps.sharing_plans import ForEachPlan
 from srmctl.steps.whereabouts import not_home
@@ -26,6 +26,7 @@ class PlanDetachGroups(ForEachPlan):
     """
 
     name = "plan.detach_groups"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -44,6 +45,7 @@ class PlanDetachGroups(ForEachPlan):
                 s.running,
                 [srm_plan.name],
                 plan_id=srm_plan.id,
+                srm_server=s.running,  # the ids are that server's (each SRM server has its own)
                 groups=tuple(g.name for g in stale),
                 group_ids=tuple(g.id for g in stale),
             ),
@@ -52,7 +54,9 @@ class PlanDetachGroups(ForEachPlan):
     def apply_one(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
         dr = ctx.sides.dr
         for action in actions:
-            plan_id, remove = action.detail("plan_id"), set(action.listed("group_ids"))
+            # Looked up again at the server about to be called, by name: journaled ids are one server's.
+            plan_id = require_plan(ctx).id
+            remove = {g.id for g in stale_groups(ctx) if g.name in action.listed("groups")}
             # The list is read again right before the call: groups added meanwhile by someone else are kept.
             keep = [g.id for g in dr.srm.plan_groups(plan_id) if g.id not in remove]
             dr.srm.wait_task(dr.srm.reconfigure_plan(plan_id, protection_groups=keep, wait=False))
@@ -76,6 +80,7 @@ class PlanAttachGroups(ForEachPlan):
     (its id, history and anything outside the groups survive); a missing plan is created."""
 
     name = "plan.attach_groups"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW
@@ -126,7 +131,7 @@ class PlanAttachGroups(ForEachPlan):
                 task = s.dr.srm.wait_task(s.dr.srm.create_plan(action.targets[0], s.running_guid, ids, wait=False))
                 ctx.action_done(action, {"plan_id": task.result_id or ""})
                 continue
-            plan_id = action.detail("plan_id")
+            plan_id = require_plan(ctx).id  # at the server about to be called, by name
             current = s.dr.srm.plan_groups(plan_id)
             if action.kind == "flip_plan_direction":
                 wrong = [g.name for g in current if g.protected_vc_guid != s.running_guid]
@@ -202,18 +207,17 @@ class _PlanRun(Step):
             )
         if srm_plan.status in self.done:
             return ()
+        # The journal records the plan's id at the SRM server the run calls, beside that server's site; apply
+        # looks it up there again (each server has its own id for the plan).
+        dr = self._dr(ctx)
+        here = srm_plan if dr is s.dr else require_plan_at(dr, srm_plan.name)
+        kind = self.operation
         if srm_plan.status in self.own or srm_plan.status == PlanStatus.WAITING_FOR_USER_INPUT:
-            return (
-                Action.make(
-                    "follow_" + self.operation,
-                    s.running,
-                    [srm_plan.name],
-                    plan_id=srm_plan.id,
-                    status=status_of(srm_plan),
-                ),
-            )
+            kind = "follow_" + self.operation
         return (
-            Action.make(self.operation, s.running, [srm_plan.name], plan_id=srm_plan.id, status=status_of(srm_plan)),
+            Action.make(
+                kind, s.running, [srm_plan.name], plan_id=here.id, srm_server=dr.site, status=status_of(srm_plan)
+            ),
         )
 
     def apply(self, ctx: StepContext, actions: tuple[Action, ...]) -> None:
@@ -226,10 +230,12 @@ class _PlanRun(Step):
                     f"recovery plan {srm_plan.name} protects {srm_plan.protected_site_name}, not "
                     f"{s.running}; attach the new protection group first (plan.attach_groups)"
                 )
+            # The plan as the server about to be called knows it (the migration runs at the recovery site's).
+            here = srm_plan if dr is s.dr else require_plan_at(dr, srm_plan.name)
             start: Callable[[], Task] | None = None
             if not action.kind.startswith("follow_"):
-                start = lambda plan_id=srm_plan.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
-            final = run_plan(ctx, dr, srm_plan.id, start, operation=self.operation)  # OperationFailed -> StepFailed
+                start = lambda plan_id=here.id: self._start(dr, plan_id)  # noqa: E731 - bound now, called once
+            final = run_plan(ctx, dr, here.id, start, operation=self.operation)  # OperationFailed -> StepFailed
             ctx.action_done(action, {"plan_status": status_of(final)})
 
     def verify(self, ctx: StepContext) -> Verification:
@@ -300,11 +306,14 @@ class PlanMigrate(_PlanRun):
     """
 
     name = "plan.migrate"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.HIGH
     operation = "migrate"
     done = frozenset({PlanStatus.RECOVERY_COMPLETE})
-    own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED})
+    # RECOVERY_STARTED (a migration the sites' disconnection stopped) is not followed: nothing runs. Running
+    # the recovery again at the recovery site, as this step does, completes it.
+    own = frozenset({PlanStatus.RECOVERY_IN_PROGRESS})
     runs_at_recovery_site = True  # recovery is driven from the site the VMs go to
 
     def _start(self, dr: DrSite, plan_id: str) -> Task:

@@ -46,6 +46,7 @@ class ReplicationCleanup(Step):
     """
 
     name = "replication.cleanup"
+    needs_peer = frozenset({"vr"})  # see Step.needs_peer
     done_once_home = True
     impact = Impact.LOW
 
@@ -118,6 +119,7 @@ class ReplicationReverse(Step):
     """
 
     name = "replication.reverse"
+    needs_peer = frozenset({"vr"})  # see Step.needs_peer
     undone_by = frozenset({"plan.migrate"})  # a migration under way moves the plan, its VMs and replications on
     done_once_home = True
     impact = Impact.LOW

@@ -10,7 +10,7 @@ from srmctl.adapters.dr.site import DrSite
 from srmctl.errors import GuardrailViolation, OperationFailed, StepFailed
 from srmctl.steps.base import Action, Impact, Step, Verification, register
 from srmctl.steps.context import StepContext
-from srmctl.steps.dr_state import require_plan, run_plan, status_of
+from srmctl.steps.dr_state import require_plan, require_plan_at, run_plan, site_of_vc, status_of
 from srmctl.steps.executor import plan_sequence, run_sequence
 from srmctl.steps.orphans import stale_vms, why_not_power_off
 from srmctl.steps.protection import REBUILD
@@ -38,6 +38,7 @@ class PlanReprotect(Step):
     """
 
     name = "plan.reprotect"
+    needs_peer = frozenset({"srm"})  # see Step.needs_peer
     undone_by = frozenset({"plan.test", "plan.migrate"})  # move the plan on from READY_STATE
     done_once_home = True
     impact = Impact.LOW
@@ -49,19 +50,24 @@ class PlanReprotect(Step):
         srm_plan = require_plan(ctx)
         if srm_plan.status == PlanStatus.READY_STATE:
             return ()
-        site = srm_plan.recovery_site_name or ctx.source
+        # The site the plan recovers to, by its vCenter (SRM's site names are not the runbook's keys).
+        site = site_of_vc(ctx, srm_plan.recovery_vc_guid)
+        # Journaled with the plan's id at the server the actions call, and that server's site.
+        dr = ctx.dr(site)
+        plan_id = (srm_plan if dr is ctx.sides.dr else require_plan_at(dr, srm_plan.name)).id
         if srm_plan.status == PlanStatus.REPROTECT_IN_PROGRESS:
-            return (Action.make("follow_reprotect", site, [srm_plan.name], plan_id=srm_plan.id),)
+            return (Action.make("follow_reprotect", site, [srm_plan.name], plan_id=plan_id, srm_server=site),)
         recovering = srm_plan.status in (PlanStatus.RECOVERY_IN_PROGRESS, PlanStatus.RECOVERY_STARTED)
         if recovering and ctx.runbook.reprotect.force:
             # A resume after the split brain's planned migration was started: follow it, then reprotect.
             return (
-                Action.make("follow_recovery", site, [srm_plan.name], plan_id=srm_plan.id),
+                Action.make("follow_recovery", site, [srm_plan.name], plan_id=plan_id, srm_server=site),
                 Action.make(
                     "reprotect",
                     site,
                     [srm_plan.name],
-                    plan_id=srm_plan.id,
+                    plan_id=plan_id,
+                    srm_server=site,
                     protected_site=site,
                     status=str(PlanStatus.RECOVERY_COMPLETE.value),
                     powers_off=(),
@@ -84,7 +90,8 @@ class PlanReprotect(Step):
                 site,
                 [srm_plan.name],
                 high_impact=bool(running) and not split_brain,
-                plan_id=srm_plan.id,
+                plan_id=plan_id,
+                srm_server=site,
                 status=status_of(srm_plan),
                 protected_site=site,
                 powers_off=() if split_brain else powers_off,
@@ -98,7 +105,8 @@ class PlanReprotect(Step):
                 site,
                 [srm_plan.name],
                 high_impact=bool(running),
-                plan_id=srm_plan.id,
+                plan_id=plan_id,
+                srm_server=site,
                 status=status_of(srm_plan),
                 powers_off=powers_off,
             )
@@ -132,6 +140,8 @@ class PlanReprotect(Step):
             self._fall_back(ctx, srm_plan, first, first.detail("reason"))
             return
         dr = ctx.dr(first.site)
+        # The plan as the SRM server about to be called knows it: each server has its own id for it.
+        srm_plan = srm_plan if dr is ctx.sides.dr else require_plan_at(dr, srm_plan.name)
         if first.kind in ("complete_recovery", "follow_recovery"):
             self._complete_recovery(ctx, dr, srm_plan, first)
             actions, first = actions[1:], actions[1]

@@ -63,11 +63,13 @@ def _runbook(tmp_path: Path, **extra: Any) -> Path:
 
 
 def _groups(lab_dir: str) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Every protection group both sites report: name → (protected site, VM names)."""
-    with dr_sites(lab_dir, ["new-york"]) as dr:
+    """Every protection group both sites report: name → (protected site, VM names); the site found by its
+    vCenter (SRM names sites as they were installed, not by the lab's keys)."""
+    with dr_sites(lab_dir, ["new-york", "new-jersey"]) as dr:
         srm = dr["new-york"].srm
+        site_of = {d.local_vc_guid: name for name, d in dr.items()}
         return {
-            g.name: (g.protected_site_name or "", tuple(sorted(v.name for v in srm.group_vms(g.id))))
+            g.name: (site_of[g.protected_vc_guid], tuple(sorted(v.name for v in srm.group_vms(g.id))))
             for g in srm.groups()
         }
 
@@ -83,7 +85,11 @@ def test_the_dry_run_shows_per_vm_what_metadata_restore_will_set(migrated_lab: L
     mail = restore["mail04"]["details"]
     assert mail["priority"] == "P2" and mail["callouts"] == ["Drain queue"] and mail["prompts"] == ["Check mail flow"]
     assert "priority: P3 → P2" in mail["changes"]
-    assert "ip nic 0 at new-york: none → 10.10.0.14/255.255.255.0 gw 10.10.0.1" in mail["changes"]
+    # IP settings are per site as SRM names it (the installation's name, not the lab's key).
+    with dr_sites(migrated_lab.directory, ["new-york"]) as dr:
+        ny = dr["new-york"].srm.plan_by_name(PLAN)
+    srm_name = ny.protected_site_name if ny.protected_vc_guid == dr["new-york"].local_vc_guid else ny.recovery_site_name
+    assert f"ip nic 0 at {srm_name}: none → 10.10.0.14/255.255.255.0 gw 10.10.0.1" in mail["changes"]
     assert restore["web01"]["details"]["dependencies"] == ["web02"]
     assert "dependencies: none → web02" in restore["web01"]["details"]["changes"]
     # Exact where the step observes the world as it is; labelled where it waits for earlier steps.

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel
-from vendor_specs import FILES, specs_dir
+from vendor_specs import FILES, specs_dir, with_task_result_ids
 
 from srmctl.adapters.dr import Credentials, Pace, SrmClient, VrClient
 from srmctl.adapters.dr.changes import changes_state
@@ -116,7 +116,10 @@ def _apis() -> dict[str, Any]:
     from openapi_core import OpenAPI
 
     folder = specs_dir()
-    return {kind: OpenAPI.from_dict(strict(json.loads((folder / name).read_text()))) for kind, name in FILES.items()}
+    return {
+        kind: OpenAPI.from_dict(strict(with_task_result_ids(json.loads((folder / name).read_text()))))
+        for kind, name in FILES.items()
+    }
 
 
 @cache

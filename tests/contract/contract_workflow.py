@@ -33,6 +33,7 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     vr = logged_in(sim, "new-york", "vr", event_hooks=hooks)
     srm_nj = logged_in(sim, "new-jersey", event_hooks=hooks)
     srm.session_info(), srm.server_info(), srm.pairing(), srm.find_pairing(), srm.vcenters(), srm.groups()
+    assert srm.remote_session_info().username and vr.remote_session_info().username
     vr.session_info(), vr.info(), vr.pairing(), vr.find_pairing("vc-new-jersey")
     for client in (srm, srm_nj):  # the inventory mappings preflight reads, at both SRM servers
         assert client.inventory_mappings().folders, "the lab's default folder mappings"
@@ -85,7 +86,10 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     drive(srm, plan.id, lambda: srm.cleanup_plan(plan.id, wait=False))
     drive(srm, plan.id, lambda: srm.test_plan(plan.id, wait=False))
     drive(srm, plan.id, lambda: srm.cleanup_plan(plan.id, wait=False))
-    drive(srm_nj, plan.id, lambda: srm_nj.recover_plan(plan.id, planned=True, wait=False))
+    # Each SRM server knows the plan by its own id (srmsim/ids.py): new-jersey's is read at new-jersey.
+    plan_nj = srm_nj.plan_by_name("VR Failover")
+    assert plan_nj.name == plan.name and plan_nj.id != plan.id
+    drive(srm_nj, plan_nj.id, lambda: srm_nj.recover_plan(plan_nj.id, planned=True, wait=False))
     assert srm.plan(plan.id).status == "RECOVERY_COMPLETE"
     # the manual failback sequence, new-jersey -> new-york. Step 1 unregisters the orphans at new-york (in
     # vCenter; here srmsim's in-memory stand-in), or SRM could not create their placeholders there.
@@ -151,9 +155,9 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     task = srm_nj.create_group("VR all back", nj, [v.id for v in replicated])
     group_id = task.result_id
     srm_nj.configure_all_vms(group_id)
-    srm_nj.reconfigure_plan(plan.id, protected_vc_guid=nj)
-    srm_nj.reconfigure_plan(plan.id, protection_groups=[group_id])
-    assert srm_nj.plan(plan.id).status == "READY_STATE"
+    srm_nj.reconfigure_plan(plan_nj.id, protected_vc_guid=nj)
+    srm_nj.reconfigure_plan(plan_nj.id, protection_groups=[group_id])
+    assert srm_nj.plan(plan_nj.id).status == "READY_STATE"
     temp = srm_nj.create_plan("temp", nj, [], description="scratch").result_id
     srm_nj.delete_plan(temp)
     members = [v.id for v in srm_nj.group_vms(group_id)]
@@ -180,9 +184,11 @@ def run_workflow(sim: Any, hooks: dict[str, Any]) -> None:
     assert len(srm.history_reports(plan.id, start_ms=first, end_ms=last)) == len(reports)
     assert len(srm.all_history_reports(start_ms=first)) == len(reports)
     assert len(srm.all_history_reports(start_ms=first, end_ms=last)) == len(reports)
-    leaving = srm.group_vms(group_id)[-1].id  # reprotect swapped the members for the new-york VMs
-    srm.remove_vm_from_group(group_id, leaving)
-    assert leaving not in [v.id for v in srm.group_vms(group_id)]
+    group_ny = next(g.id for g in srm.groups() if g.name == "VR all back")  # new-york's id of the group
+    assert group_ny != group_id
+    leaving = srm.group_vms(group_ny)[-1].id  # reprotect swapped the members for the new-york VMs
+    srm.remove_vm_from_group(group_ny, leaving)
+    assert leaving not in [v.id for v in srm.group_vms(group_ny)]
     # a local-only removal, as when the peer site is gone
     gone = vr.replications(source_vc_guid=ny)[-1]
     vr.delete_replication(gone.id)

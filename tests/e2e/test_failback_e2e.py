@@ -118,14 +118,19 @@ def take_baseline(config: LabConfig, directory: Path) -> Baseline:
 
 
 def dr_objects(config: LabConfig) -> dict[str, list[Any]]:
-    """Every protection group, plan and replication both sites' SRM/VR report (for duplicate checks)."""
-    result: dict[str, list[Any]] = {"groups": [], "plans": [], "replications": []}
+    """Every protection group, plan and replication as the home site's SRM/VR report them (for duplicate
+    checks); the other site's servers must list the same ones by name (each server has its own ids)."""
+    listed: dict[str, dict[str, list[Any]]] = {}
     with dr_sites(config.directory, [HOME, AWAY]) as dr:
-        for site in dr.values():
-            result["groups"] += site.srm.groups()
-            result["plans"] += site.srm.plans()
-            result["replications"] += site.vr.replications()
-    return {kind: list({o.id: o for o in objects}.values()) for kind, objects in result.items()}
+        for name, site in dr.items():
+            listed[name] = {
+                "groups": site.srm.groups(),
+                "plans": site.srm.plans(),
+                "replications": site.vr.replications(),
+            }
+    for kind, objects in listed[HOME].items():
+        assert sorted(o.name or "" for o in objects) == sorted(o.name or "" for o in listed[AWAY][kind]), kind
+    return listed[HOME]
 
 
 def assert_end_state(

@@ -57,7 +57,7 @@ def live_settings(lab_dir: Path) -> dict[str, dict[str, Any]]:
         replications = vr.replications(source_vc_guid=dr[HOME].local_vc_guid)
         assert sorted(r.name or "" for r in replications) == sorted(ALL_VMS)
         for r in replications:
-            assert r.state == "OK" and r.target_site_name == AWAY, (r.name, r.state, r.target_site_name)
+            assert r.state == "OK" and r.target_vc_id == dr[HOME].remote_vc_guid, (r.name, r.state, r.target_site_name)
             disks = vr.replication_disks(r.id)
             out[r.name or ""] = {
                 "rpo": r.rpo,

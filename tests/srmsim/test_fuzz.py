@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vendor_specs import FILES, specs_dir
+from vendor_specs import FILES, specs_dir, with_task_result_ids
 
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 EXAMPLES = int(os.environ.get("SRMSIM_FUZZ_EXAMPLES", "6"))  # per operation and generation mode
@@ -52,10 +52,16 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
         def login() -> None:
             answer = http.post(f"{base}/session", auth=(here.user, PASSWORD), timeout=10)
             http.headers["x-dr-session"] = answer.json()["session_id"]
-            http.post(f"{base}/pairings/{sim.pairing_id}/remote-session", auth=(there.user, PASSWORD), timeout=10)
+            http.post(
+                f"{base}/pairings/{sim.pairing('new-york', api)}/remote-session",
+                auth=(there.user, PASSWORD),
+                timeout=10,
+            )
 
         login()
-        schema = schemathesis.openapi.from_dict(json.loads((specs_dir() / FILES[api]).read_text()))
+        schema = schemathesis.openapi.from_dict(
+            with_task_result_ids(json.loads((specs_dir() / FILES[api]).read_text()))
+        )
         served = _served(api)
         checks = [
             st.not_a_server_error,
@@ -75,7 +81,7 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
                     base,
                     http,
                     login,
-                    sim.pairing_id,
+                    sim.pairing("new-york", api),
                     sent,
                     failures,
                     given=given,

@@ -52,9 +52,9 @@ def _answering_prompts(site: DrSite, plan_id: str, task: Task) -> Task:
     return site.srm.wait_task(task, timeout=1)
 
 
-def _plan(dr: dict[str, DrSite]) -> str:
-    site = dr[NJ]
-    return site.srm.plan_by_name("VR Failover").id
+def _plan(dr: dict[str, DrSite], site: str = NJ) -> str:
+    """The plan's id at one SRM server: each server knows it by its own id (srmsim/ids.py)."""
+    return dr[site].srm.plan_by_name("VR Failover").id
 
 
 @pytest.mark.timeout(90)
@@ -77,12 +77,17 @@ def test_protected_world_is_the_vcenters(make_lab: LabFactory) -> None:
         replications = {r.name: r for r in site.vr.replications(source_vc_guid=site.local_vc_guid)}
         assert sorted(replications) == sorted(VMS)
         assert all(r.status is not None and r.status.status == "OK" for r in replications.values())
+        local_vrms = site.vr.pairings()[0].local_vrms
+        vr_guid = str(local_vrms.id if local_vrms else "")
     # VR's footprint on each source VM, as a real vCenter shows it.
     for vm in ny.vms:
-        assert vm.replication is not None and vm.replication.replication_id == replications[vm.name].id
+        # VR's id is the group's GID between the VR form's type and the serving VR server's GUID (ids.py).
+        kind, gid, server = replications[vm.name].id.split(":")
+        assert (kind, server) == ("HmsGroup", vr_guid)
+        assert vm.replication is not None and vm.replication.replication_id == gid
         assert vm.replication.rpo_minutes == replications[vm.name].rpo
         extra = lab.extra_config(NY, vm.name)
-        assert extra["hbr_filter.gid"] == replications[vm.name].id
+        assert extra["hbr_filter.gid"] == gid
         assert extra["hbr_filter.rpo"] == str(vm.replication.rpo_minutes)
     assert any("sync of mail04" in message for message in lab.events(NY, "mail04"))
     # The replica is the VM folder's files, byte for byte; srmsim kept no datastore of its own.
@@ -219,9 +224,8 @@ def _failback_to_new_york(
     assert {(r.name, r.state) for r in left} == ({(keep_orphan, "RECOVERED")} if keep_orphan else set())
     for replication in ny.vr.replications(source_vc_guid=ny.local_vc_guid):
         ny.vr.unconfigure_replication(replication.id, retain_replica_disks=True)
-    plan_id = _plan(dr)
     old_groups = [g.id for g in ny.srm.groups()]
-    ny.srm.reconfigure_plan(plan_id, protection_groups=[])
+    ny.srm.reconfigure_plan(_plan(dr, NY), protection_groups=[])
     for group in old_groups:
         ny.srm.delete_group(group)
     # Guest writes at new-jersey since the failover: one block per disk differs from the old disks.
@@ -275,8 +279,8 @@ def _failback_to_new_york(
     vm_ids = [v.id for v in nj.vr.vms(nj.local_vc_guid)]
     group = nj.srm.create_group("VR back", nj.local_vc_guid, vm_ids).result_id
     assert group is not None
-    nj.srm.reconfigure_plan(plan_id, protected_vc_guid=nj.local_vc_guid)
-    nj.srm.reconfigure_plan(plan_id, protection_groups=[group])
+    nj.srm.reconfigure_plan(_plan(dr, NJ), protected_vc_guid=nj.local_vc_guid)
+    nj.srm.reconfigure_plan(_plan(dr, NJ), protection_groups=[group])
     return {r["name"]: r["bytes"] for r in lab.state()["replications"] if r["source"] == NJ}
 
 
@@ -333,7 +337,8 @@ def test_reprotect_fails_when_injected_then_reverses(make_lab: LabFactory) -> No
         # IP settings follow their site: new-jersey (now protected) holds the primary ones, and only the SRM
         # at the recovery site (new-york now) says the recovery site is local.
         db01 = next(v for v in nj.srm.plan_vms(plan_id) if v.name == "db01")
-        at_nj, at_ny = nj.srm.ip_customization(plan_id, db01.id), dr[NY].srm.ip_customization(plan_id, db01.id)
+        ny_plan_id = dr[NY].srm.plan_by_name("VR Failover").id  # each SRM server knows the plan by its own id
+        at_nj, at_ny = nj.srm.ip_customization(plan_id, db01.id), dr[NY].srm.ip_customization(ny_plan_id, db01.id)
         nic = at_nj.nic_settings[0]
         assert nic.primary_ip_settings is not None and nic.secondary_ip_settings is not None
         assert nic.primary_ip_settings.ip_v4 is not None and nic.secondary_ip_settings.ip_v4 is not None

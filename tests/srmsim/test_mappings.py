@@ -106,7 +106,7 @@ def test_a_missing_folder_mapping_is_missing_mapping(tmp_path: Path) -> None:
 def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Path) -> None:
     sim = launch(tmp_path, page_size=50, scenario="planned-migration")
     try:
-        srm, pid = logged_in(sim, NJ), sim.pairing_id
+        srm, pid = logged_in(sim, NJ), sim.pairing(NJ)
         plan = srm.plan_by_name("VR Failover")
         srm.reconfigure_plan(plan.id, protection_groups=[])
         for group in srm.groups():
@@ -151,9 +151,17 @@ def test_a_same_named_vm_in_the_mapped_folder_fails_the_placeholder(tmp_path: Pa
                 f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
             )
             assert response.status_code == 400
+        # new-york's SRM server knows the group by its own id (srmsim/ids.py): resolved there by name.
+        at_ny = next(g.id for g in logged_in(sim, NY).groups() if g.name == "back")
+        assert at_ny != group
         with _http(sim, NY) as client:
+            ny_pid = sim.pairing(NY)  # and its own pairing id
+            refused = client.post(
+                f"/pairings/{ny_pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
+            )
+            assert refused.status_code == 404
             response = client.post(
-                f"/pairings/{pid}/protection-management/groups/{group}/actions/restore-all-placeholders"
+                f"/pairings/{ny_pid}/protection-management/groups/{at_ny}/actions/restore-all-placeholders"
             )
             assert response.status_code == 202
             assert [t["entity_name"] for t in response.json()["tasks"]] == ["db01"]
@@ -187,7 +195,7 @@ def _http(sim: SrmsimHandle, site: str) -> Iterator[httpx.Client]:
         client.headers["x-dr-session"] = client.post("/session", auth=(endpoint.user, PASSWORD)).json()["session_id"]
         assert (
             client.post(
-                f"/pairings/{sim.pairing_id}/remote-session", auth=(sim.sites[other].user, PASSWORD)
+                f"/pairings/{sim.pairing(site)}/remote-session", auth=(sim.sites[other].user, PASSWORD)
             ).status_code
             == 204
         )
@@ -201,7 +209,7 @@ def sim_srm_id(client: httpx.Client, pid: str) -> str:
 def _reverse_db(sim: SrmsimHandle) -> tuple[str, str]:
     """(new-jersey's DB folder id, new-york's), from new-jersey's default mapping DB -> DB."""
     with _http(sim, NJ) as client:
-        pid = sim.pairing_id
+        pid = sim.pairing(NJ)
         body = client.get(
             f"/pairings/{pid}/srms/{sim_srm_id(client, pid)}/inventory-mappings/folders", params={"limit": 100}
         ).json()

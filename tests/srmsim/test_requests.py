@@ -208,6 +208,21 @@ def test_remote_login_table_is_the_specs_connectivity_contract(api: str) -> None
     assert remote.NOT_AUTHENTICATED[api] == expected
 
 
+@pytest.mark.parametrize("api", ["srm", "vr"])
+def test_server_down_table_is_the_specs_connectivity_contract(api: str) -> None:
+    """srmsim refuses, while the peer is down, exactly the served operations whose "server-down" is ERROR."""
+    paths = _spec(api)["paths"]
+    expected = {
+        (spec.method, spec.path)
+        for spec in TABLES[api]
+        if (paths[spec.path][spec.method.lower()].get("x-dr-remote-site-connectivity-contract") or {}).get(
+            "server-down"
+        )
+        == remote.ERROR
+    }
+    assert remote.SERVER_DOWN[api] == expected
+
+
 ERROR_ROUTES = [
     (api, spec)
     for api, specs in TABLES.items()
@@ -221,8 +236,36 @@ def test_calls_the_contract_marks_need_the_remote_login(srmsim: SrmsimHandle, ap
     with _client(srmsim) as client:
         headers = _login(client, srmsim, api, remote_too=False)
         response = client.request(route.method, _url(srmsim, api, route.path), headers=headers, json={})
-    assert response.status_code == 400 and _is_response_error(response)
-    assert response.json()["error_code"] == "REMOTE_SITE_NOT_AUTHENTICATED"
+    assert response.status_code == 401 and not response.content  # the default lapse answer (srmsim/remote.py)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("status", [400, 500])
+def test_the_lapse_answer_is_configurable_among_what_the_specs_document(tmp_path: Path, status: int) -> None:
+    """Each ERROR operation documents 400 and 500 with a ResponseError besides 401: srmsim answers the one
+    configured, so a client cannot rely on one of them (nor on an error code no spec defines)."""
+    sim = launch(tmp_path, remote_lapse_status=status)
+    try:
+        with _client(sim) as client:
+            headers = _login(client, sim, "vr", remote_too=False)
+            response = client.post(_url(sim, "vr", "/pairings/{pairing_id}/replications"), headers=headers, json=[])
+            sim.lapse_remote_sessions(status=401)
+            headers = _login(client, sim, "vr", remote_too=True)
+            sim.lapse_remote_sessions()
+            after = client.post(_url(sim, "vr", "/pairings/{pairing_id}/replications"), headers=headers, json=[])
+    finally:
+        sim.stop()
+    assert response.status_code == status and _is_response_error(response)
+    assert response.json()["error_code"] != "REMOTE_SITE_NOT_AUTHENTICATED"  # a code no spec defines
+    assert after.status_code == 401  # the remote login lapsed, answered as now configured
+
+
+def test_srmsim_refuses_an_unknown_lapse_answer(tmp_path: Path) -> None:
+    from srmctl.srmsim.server import Simulator
+    from srmctl.srmsim.world import World
+
+    with pytest.raises(ValueError, match="remote_lapse_status 403"):
+        Simulator(World(), {}, remote_lapse_status=403)
 
 
 def test_a_remote_vcenter_needs_the_remote_login(srmsim: SrmsimHandle) -> None:  # noqa: F811
@@ -234,7 +277,7 @@ def test_a_remote_vcenter_needs_the_remote_login(srmsim: SrmsimHandle) -> None: 
         local = client.get(f"{base}/{here}/datastores", headers=headers)
         paired = client.get(f"{base}/{there}/datastores", headers=headers)
     assert local.status_code == 200
-    assert paired.status_code == 400 and paired.json()["error_code"] == "REMOTE_SITE_NOT_AUTHENTICATED"
+    assert paired.status_code == 401
 
 
 @pytest.mark.lab
@@ -250,5 +293,5 @@ def test_the_remote_login_lapses_on_its_own(tmp_path: Path) -> None:
             alive = client.get(f"{ROOTS['srm']}/session", headers=headers)
     finally:
         sim.stop()
-    assert lapsed.status_code == 400 and lapsed.json()["error_code"] == "REMOTE_SITE_NOT_AUTHENTICATED"
+    assert lapsed.status_code == 401
     assert alive.status_code == 200  # the local session is still alive

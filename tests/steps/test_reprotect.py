@@ -62,7 +62,7 @@ def test_auto_falls_back_to_rebuild_when_reprotect_fails(tmp_path: Path) -> None
         assert verified == [("plan.reprotect", name) for name in REBUILD]
         assert all(s == "plan.reprotect" for k, s, _ in events.events if k in ("action_done", "record"))
         plan = next(p for p in ctx.dr("new-jersey").srm.plans() if p.name == "VR Failover")
-        assert plan.protected_site_name == "new-jersey" and plan.status == "READY_STATE"
+        assert plan.protected_vc_guid == ctx.dr("new-jersey").local_vc_guid and plan.status == "READY_STATE"
         assert step.plan(ctx.read_only()) == ()
 
 

@@ -174,6 +174,11 @@ class DrClient:
     def session_info(self) -> SessionInfo:
         return self.http.session_info()
 
+    def remote_session_info(self) -> SessionInfo:
+        """Who the session is logged in as at the paired site; refused when that login is missing or lapsed
+        ("not-authenticated": ERROR), which is how the transport tells a lapse (adapters/dr/sessions.py)."""
+        return self.get_model(SessionInfo, "/pairings/{pairing_id}/remote-session")
+
     def logout(self) -> None:
         self.http.logout()
 

@@ -21,17 +21,18 @@ from pydantic import ValidationError
 from srmctl.adapters.dr.changes import changes_state
 from srmctl.adapters.dr.connection import Api, Connection
 from srmctl.adapters.dr.models import SessionInfo
+from srmctl.adapters.dr.sessions import Sessions
 from srmctl.adapters.dr.values import (
     Credentials,
     DrApiError,
     EventHooks,
     M,
     Params,
+    RemoteLoginLapsed,
     api_error,
     clean_params,
     is_tls_failure,
     json_or_text,
-    remote_login_lapsed,
     same_origin,
 )
 from srmctl.adapters.guard import changing
@@ -58,7 +59,7 @@ _MAX_PAGES = 10_000  # a server whose "next" link never ends must not hang srmct
 READS_IN_FLIGHT = 8
 
 
-class Transport:
+class Transport(Sessions):
     """Requests, paging and sessions of one SRM or VR client.
 
     Thread-safe, and calls from several threads overlap: only a login (and the connection's creation) holds
@@ -221,25 +222,40 @@ class Transport:
     ) -> httpx.Response:
         key = f"{method} {template}"
         target = url or template.format(**{k: quote(str(v), safe=":") for k, v in path.items()})
-        session = self._current_session()
-        response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
-        if response.status_code == 401:
-            log.info("%s: session rejected, logging in again", self.endpoint)
-            session = self._renew(session)
+
+        def send() -> httpx.Response:
+            session = self._current_session()
             response = self._retrying_send(key, method, target, params=params, body=body, auth=None, session=session)
-        lapse = remote_login_lapsed(method, target, response)
+            if response.status_code == 401:  # a re-login also logs in to the paired sites again (_login)
+                log.info("%s: session rejected, logging in again", self.endpoint)
+                session = self._renew(session)
+                response = self._retrying_send(
+                    key, method, target, params=params, body=body, auth=None, session=session
+                )
+            return response
+
+        # Remote sessions expire on their own, before the local one. Neither spec names the answer to a call
+        # whose remote login lapsed (its operations document 400, 401 and 500), so any of them makes srmctl
+        # ask the server whether the remote login lives (GET .../remote-session: "not-authenticated: ERROR"),
+        # and only if it does not, log in there again with the remembered credentials and retry the call
+        # once; a refused remote login (bad credentials) is not retried.
         pairing_id = path.get("pairing_id")
-        if lapse is not None and pairing_id in self._remote:
-            # Remote sessions expire on their own, before the local one: log in there again (with the
-            # remembered credentials) and retry the call once; counted with the retries.
-            log.info("%s: %s: the remote login lapsed, logging in to the paired site again", self.endpoint, key)
-            with self.conn.counting:
-                self.retry_stats.record(lapse)
-            with self.conn.lock:
-                self._remote_login(pairing_id, self._remote[pairing_id])
-            response = self._retrying_send(
-                key, method, target, params=params, body=body, auth=None, session=self._current_session()
+        renewable = pairing_id is not None and pairing_id in self._remote and not template.endswith("/remote-session")
+        try:
+            response = send()
+        except DrApiError as error:  # a 5xx, after the retries
+            if not (renewable and error.status == 500 and self._remote_lapsed(pairing_id or "")):
+                raise
+            lapse = RemoteLoginLapsed(
+                method, target, error.status, error.error_code and {"error_code": error.error_code}
             )
+            response = self._after_remote_login(key, pairing_id or "", lapse, send)
+        else:
+            # (401 was answered in send(): a fresh login logs in to the paired site again.)
+            refused = response.status_code not in expect and response.status_code == 400
+            if refused and renewable and self._remote_lapsed(pairing_id or ""):
+                lapse = RemoteLoginLapsed(method, target, response.status_code, json_or_text(response.text))
+                response = self._after_remote_login(key, pairing_id or "", lapse, send)
         if response.status_code not in expect:
             if response.status_code == 401:
                 raise AuthenticationFailed(f"{self.endpoint}: {key}: not authenticated after a fresh login")
@@ -298,69 +314,6 @@ class Transport:
             return {key: read(key) for key in wanted}
         with ThreadPoolExecutor(max_workers=min(READS_IN_FLIGHT, len(wanted)), thread_name_prefix="dr-reads") as pool:
             return dict(zip(wanted, pool.map(read, wanted), strict=True))
-
-    # -- sessions --------------------------------------------------------------------------------
-
-    def login(self) -> None:
-        with self.conn.lock:
-            self._login()
-
-    def _current_session(self) -> str | None:
-        """The session to send with a call, logging in first when there is none."""
-        with self.conn.lock:
-            if self.conn.session is None:
-                self._login()
-            return self.conn.session
-
-    def _renew(self, rejected: str | None) -> str | None:
-        """A session to replace one the server rejected: a fresh login, unless another thread has already
-        renewed it (calls rejected together log in once)."""
-        with self.conn.lock:
-            if self.conn.session == rejected or self.conn.session is None:
-                self._login()
-            return self.conn.session
-
-    def _login(self) -> None:
-        key = "POST /session"
-        response = self._retrying_send(
-            key, "POST", "/session", params=None, body=None, auth=self.credentials, session=None
-        )
-        # The specs document 400 (ResponseError) as POST /session's refusal; 401/403 are accepted too.
-        if response.status_code in (400, 401, 403):
-            raise AuthenticationFailed(f"{self.endpoint}: {self.kind} login refused for {self.credentials.user}")
-        if response.status_code != 200:
-            raise DrApiError("POST", "/session", response.status_code, json_or_text(response.text))
-        session_id = response.json().get("session_id")
-        if not session_id:
-            raise AuthenticationFailed(f"{self.endpoint}: {self.kind} login returned no session_id")
-        self.conn.session = session_id
-        for pairing_id, remote in self._remote.items():
-            self._remote_login(pairing_id, remote)
-
-    def login_remote(self, credentials: Credentials) -> None:
-        """Log in to the paired site of the bound pairing; remembered so a re-login also renews the remote
-        session."""
-        if self.pairing_id is None:
-            raise ValueError(f"{self.endpoint}: a remote login needs a client bound to a pairing (bound())")
-        with self.conn.lock:
-            if self.conn.session is None:
-                self._login()
-            self._remote_login(self.pairing_id, credentials)
-            self._remote[self.pairing_id] = credentials
-
-    def _remote_login(self, pairing_id: str, credentials: Credentials) -> None:
-        template = "/pairings/{pairing_id}/remote-session"
-        key = f"POST {template}"
-        target = template.format(pairing_id=quote(pairing_id, safe=":"))
-        response = self._retrying_send(
-            key, "POST", target, params=None, body=None, auth=credentials, session=self.conn.session
-        )
-        if response.status_code in (401, 403):
-            raise AuthenticationFailed(
-                f"{self.endpoint}: remote login to pairing {pairing_id} refused for {credentials.user}"
-            )
-        if response.status_code != 204:
-            raise DrApiError("POST", target, response.status_code, json_or_text(response.text))
 
     def session_info(self) -> SessionInfo:
         return self.get_model(SessionInfo, "/session")

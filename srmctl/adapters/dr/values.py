@@ -48,21 +48,10 @@ class DrApiError(OperationFailed):
 
 
 class RemoteLoginLapsed(DrApiError):
-    """The session's login to the paired site has lapsed while the local one lives (400
-    ``REMOTE_SITE_NOT_AUTHENTICATED``): remote sessions expire on their own. Counted in the retry statistics
-    under this name when srmctl logs in there again and retries."""
-
-    CODE = "REMOTE_SITE_NOT_AUTHENTICATED"
-
-
-def remote_login_lapsed(method: str, path: str, response: httpx.Response) -> RemoteLoginLapsed | None:
-    """The lapse, when ``response`` is the refusal for a missing remote login."""
-    if response.status_code != 400:
-        return None
-    body = json_or_text(response.text)
-    if not isinstance(body, dict) or body.get("error_code") != RemoteLoginLapsed.CODE:
-        return None
-    return RemoteLoginLapsed(method, path, response.status_code, body)
+    """The session's login to the paired site has lapsed while the local one lives: remote sessions expire
+    on their own. The specs name no answer for it (a call that needs the remote login documents 400, 401 and
+    500), so the transport recognises it by asking the server (GET .../remote-session), never by an error
+    code. Counted in the retry statistics under this name when srmctl logs in there again and retries."""
 
 
 def same_origin(href: str, host: str, port: int) -> bool:

@@ -8,7 +8,7 @@ must not hold up the API handlers.
 
 from __future__ import annotations
 
-from srmctl.srmsim import sites
+from srmctl.srmsim import peers, remote, sites
 from srmctl.srmsim.faults import HttpFault
 from srmctl.srmsim.model import SyncProfile, TaskFault
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest
@@ -108,6 +108,27 @@ def standby_hosts(req: SimRequest) -> Reply:
     with req.world.lock:
         req.world.site(name).standby_hosts = wanted == "on"
     return 200, {"site": name, "standby_hosts": wanted == "on"}
+
+
+@ROUTES.post("/link")
+def link(req: SimRequest) -> Reply:
+    """The link between the sites: ``{"up": false}`` cuts it now, ``{"during": STEP}`` at that step of the
+    next recovery, ``{"up": true}`` restores it (srmsim/peers.py)."""
+    body = req.body or {}
+    peers.set_link(req.world, bool(body.get("up", False)), body.get("during"))
+    return 200, {"up": req.world.link_up}
+
+
+@ROUTES.post("/sessions/lapse-remote")
+def lapse_remote(req: SimRequest) -> Reply:
+    """End the remote logins (``site``: of that site's sessions), answering later calls that need them with
+    ``status`` (401, 400 or 500; srmsim/remote.py) from now on."""
+    body = req.body or {}
+    if "status" in body:
+        if body["status"] not in remote.LAPSE_STATUSES:
+            return 400, {"error": f"status: choose from {remote.LAPSE_STATUSES}"}
+        req.sim.remote_lapse_status = int(body["status"])
+    return 200, {"lapsed": req.sim.sessions.lapse_remote(body.get("site"))}
 
 
 @ROUTES.post("/sessions/expire")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from srmctl.srmsim import bodies, body_refs, plans, render, reprotect, runs
+from srmctl.srmsim import bodies, body_refs, peers, plans, render, reprotect, runs
 from srmctl.srmsim.model import SimTask
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 
@@ -44,23 +44,32 @@ def reconfigure_plan(req: SimRequest) -> Reply:
     protected = req.world.site_of_vc(guid).name if guid else plan.protected_site
     body_refs.check_test_networks(req.world, req.world.other(protected), req.body)
     with body_refs.in_body("request body"):
-        return task_reply(plans.reconfigure_plan(req.world, req.site, plan.id, req.body))
+        task = plans.reconfigure_plan(req.world, req.site, plan.id, req.body)
+    peers.edited(req.world, req.site, plan.id)
+    return task_reply(task)
 
 
-def _run(start: Callable[..., SimTask]) -> Callable[[SimRequest], Reply]:
+def _run(start: Callable[..., SimTask], action: str) -> Callable[[SimRequest], Reply]:
     def handler(req: SimRequest) -> Reply:
         # The history report names the user who started the run: the session's.
         user = req.session.user if req.session is not None else ""
-        return task_reply(start(req.world, req.site, req.args["plan_id"], req.body or {}, user=user))
+        plan_id, spec = req.args["plan_id"], req.body or {}
+        peers.check_run(req.world, req.site, plan_id, action, spec)  # a site pair's states (srmsim/peers.py)
+        task = start(req.world, req.site, plan_id, spec, user=user)
+        if action == "recovery":
+            peers.completing(req.world, plan_id)
+        return task_reply(task)
 
     handler.__name__ = start.__name__
     return handler
 
 
-ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpecBody)(_run(runs.run_test))
-ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpecBody)(_run(runs.run_cleanup))
-ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpecBody)(_run(runs.run_recovery))
-ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpecBody)(_run(reprotect.run_reprotect))
+ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpecBody)(_run(runs.run_test, "test"))
+ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpecBody)(_run(runs.run_cleanup, "cleanup"))
+ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpecBody)(_run(runs.run_recovery, "recovery"))
+ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpecBody)(
+    _run(reprotect.run_reprotect, "reprotect")
+)
 
 
 @ROUTES.post("/{plan_id}/actions/cancel")

@@ -3,9 +3,9 @@ IP customization and the summary."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, render
+from srmctl.srmsim import bodies, peers, render
 from srmctl.srmsim import recovery_settings as settings
-from srmctl.srmsim.model import SimPlan
+from srmctl.srmsim.model import SimPlan, SimTask
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans/{plan_id}/vms/{vm_id}/recovery-settings")
@@ -18,12 +18,18 @@ def _target(req: SimRequest) -> tuple[SimPlan, str]:
     return plan, req.args["vm_id"]
 
 
+def _edited(req: SimRequest, task: SimTask) -> Reply:
+    """An edit through this server: remembered while the link is down, resolving a conflict when up."""
+    peers.edited(req.world, req.site, req.args["plan_id"])
+    return task_reply(task)
+
+
 @ROUTES.get()
 def get_settings(req: SimRequest) -> Reply:
     return entity(
         {
             "recovery_settings": render.settings(req.world, *_target(req)),
-            "status": "OK",
+            "status": peers.settings_status(req.world, req.world.plan(req.args["plan_id"])),  # srmsim/peers.py
             "protection_group_support_vmotion": False,
             "vmotion_migration_supported": False,
         }
@@ -32,7 +38,7 @@ def get_settings(req: SimRequest) -> Reply:
 
 @ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpecBody)
 def update_settings(req: SimRequest) -> Reply:
-    return task_reply(settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
+    return _edited(req, settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 
 
 @ROUTES.get("/priority")
@@ -43,8 +49,8 @@ def get_priority(req: SimRequest) -> Reply:
 
 @ROUTES.put("/priority", body=bodies.PriorityGroupDataBody)
 def set_priority(req: SimRequest) -> Reply:
-    return task_reply(
-        settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body["priority"])
+    return _edited(
+        req, settings.set_priority(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body["priority"])
     )
 
 
@@ -55,10 +61,11 @@ def dependent_vms(req: SimRequest) -> Reply:
 
 @ROUTES.post("/dependent-vms/actions/update", body=bodies.DependentVmSpecBody)
 def set_dependent_vms(req: SimRequest) -> Reply:
-    return task_reply(
+    return _edited(
+        req,
         settings.set_dependencies(
             req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body.get("dependent_vms") or []
-        )
+        ),
     )
 
 
@@ -80,7 +87,7 @@ def get_ip_customization(req: SimRequest) -> Reply:
 
 @ROUTES.post("/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpecBody)
 def set_ip_customization(req: SimRequest) -> Reply:
-    return task_reply(settings.set_ip(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
+    return _edited(req, settings.set_ip(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 
 
 @ROUTES.get("/summary")

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from pyVmomi import vim
 
-from srmctl.adapters.vcenter import operations, provision
+from srmctl.adapters.vcenter import operations
 from srmctl.adapters.vcenter.connection import VCenterSession, connect
 from srmctl.adapters.vcenter.inventory import read_inventory
 from srmctl.errors import Ambiguous, NotFound
 from srmctl.lab import lab
 from srmctl.lab.config import LabConfig
 from srmctl.labkit.topology import load_topology, scaled_topology
+from srmctl.srmsim import provision
 
 pytestmark = pytest.mark.lab
 

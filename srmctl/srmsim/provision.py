@@ -1,4 +1,5 @@
-"""Building inventory: used by the lab (and by srmsim to mirror SRM's effects), not by failback steps."""
+"""Building inventory in the lab's vCenters: used by srmsim to mirror SRM's and VR's effects, and by the lab
+to build its sites (lab -> srmsim). srmsim's own code (srmsim/vsphere.py), never srmctl's vCenter layer."""
 
 from __future__ import annotations
 
@@ -10,18 +11,15 @@ from typing import Any
 
 from pyVmomi import vim
 
-from srmctl.adapters.vcenter.connection import VCenterSession
-from srmctl.adapters.vcenter.operations import vm_object
-from srmctl.adapters.vcenter.tasks import wait_for_task, wait_for_tasks
-from srmctl.errors import OperationFailed
+from srmctl.srmsim.vsphere import Connected, VSphereError, wait
 
 
-def rename(session: VCenterSession, entity: Any, new_name: str) -> None:
+def rename(session: Connected, entity: Any, new_name: str) -> None:
     if entity.name != new_name:
-        wait_for_task(session, entity.Rename_Task(new_name), what=f"rename {entity.name} to {new_name}")
+        wait([entity.Rename_Task(new_name)], f"rename {entity.name} to {new_name}")
 
 
-def mount_local_datastore(session: VCenterSession, hosts: Sequence[Any], name: str, path: str) -> str:
+def mount_local_datastore(session: Connected, hosts: Sequence[Any], name: str, path: str) -> str:
     """Mount a local directory as datastore ``name`` on every given host; returns the datastore MoRef."""
     datastore = hosts[0].configManager.datastoreSystem.CreateLocalDatastore(name, path)
     for host in hosts[1:]:
@@ -32,12 +30,12 @@ def mount_local_datastore(session: VCenterSession, hosts: Sequence[Any], name: s
     mounted = {m.key._moId for m in datastore.host}
     missing = [h.name for h in hosts if h._moId not in mounted]
     if missing:
-        raise OperationFailed(f"datastore {name}: not mounted on {', '.join(missing)}")
+        raise VSphereError(f"datastore {name}: not mounted on {', '.join(missing)}")
     return str(datastore._moId)
 
 
 def create_vm(
-    session: VCenterSession,
+    session: Connected,
     *,
     name: str,
     folder: Any,
@@ -51,22 +49,28 @@ def create_vm(
     changes = _disk_changes(
         [(2000 + unit, size, f"[{datastore}]") for unit, size in enumerate(disk_sizes)], create=True
     )
-    spec = vim.vm.ConfigSpec(
+    spec = new_vm_spec(name, datastore, deviceChange=changes)
+    vm = wait([folder.CreateVM_Task(config=spec, pool=pool, host=host)], f"create VM {name}")[0]
+    if power_on:
+        wait([vm.PowerOnVM_Task()], f"power on {name}")
+    return vm
+
+
+def new_vm_spec(name: str, datastore: str, **extra: Any) -> Any:
+    """A small VM's ConfigSpec whose home folder vCenter creates on ``datastore`` (named after the VM, or
+    another name when that folder exists)."""
+    return vim.vm.ConfigSpec(
         name=name,
         guestId="otherGuest64",
         numCPUs=1,
         memoryMB=256,
         files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
-        deviceChange=changes,
+        **extra,
     )
-    vm = wait_for_task(session, folder.CreateVM_Task(config=spec, pool=pool, host=host), what=f"create VM {name}")
-    if power_on:
-        wait_for_task(session, vm.PowerOnVM_Task(), what=f"power on {name}")
-    return vm
 
 
-def power_on_all(session: VCenterSession, vms: Sequence[Any]) -> None:
-    wait_for_tasks(session, [vm.PowerOnVM_Task() for vm in vms], what="power on VMs")
+def power_on_all(session: Connected, vms: Sequence[Any]) -> None:
+    wait([vm.PowerOnVM_Task() for vm in vms], "power on VMs")
 
 
 _SCSI_KEY = 1000
@@ -101,34 +105,34 @@ def _disk_changes(disks: Sequence[tuple[int, int, str]], *, create: bool) -> lis
     return changes
 
 
-def _reconfigure(session: VCenterSession, moref: str, spec: Any, what: str) -> None:
-    wait_for_task(session, vm_object(session, moref).ReconfigVM_Task(spec), what=f"{what} of {moref}")
+def _reconfigure(session: Connected, moref: str, spec: Any, what: str) -> None:
+    wait([vim.VirtualMachine(moref, session.stub).ReconfigVM_Task(spec)], f"{what} of {moref}")
 
 
-def attach_disks(session: VCenterSession, moref: str, disks: Sequence[tuple[int, int, str]]) -> None:
+def attach_disks(session: Connected, moref: str, disks: Sequence[tuple[int, int, str]]) -> None:
     """Attach existing disk files ``(device key, bytes, "[ds] folder/disk.vmdk")`` to a VM. A VM registered
     on vcsim has no disks (vcsim does not read the .vmx), so whoever registers one re-attaches them."""
     if disks:
         _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=_disk_changes(disks, create=False)), "attach disks")
 
 
-def grow_disk(session: VCenterSession, moref: str, device_key: int, capacity: int) -> None:
+def grow_disk(session: Connected, moref: str, device_key: int, capacity: int) -> None:
     """Extend a VM's disk to ``capacity`` bytes (an edit of the device, as the vSphere Client's "Edit Settings"
     does); the flat file is the caller's (vcsim does not write disk files)."""
-    vm = vm_object(session, moref)
+    vm: Any = vim.VirtualMachine(moref, session.stub)
     disk: Any = next(
         (d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk) and d.key == device_key),
         None,
     )
     if disk is None:
-        raise OperationFailed(f"{moref} has no disk {device_key}")
+        raise VSphereError(f"{moref} has no disk {device_key}")
     disk.capacityInKB, disk.capacityInBytes = capacity // 1024, capacity
     change = vim.vm.device.VirtualDeviceSpec(operation="edit", device=disk)
     _reconfigure(session, moref, vim.vm.ConfigSpec(deviceChange=[change]), "grow disk")
 
 
 def set_identity(
-    session: VCenterSession,
+    session: Connected,
     moref: str,
     *,
     instance_uuid: str | None = None,
@@ -160,7 +164,7 @@ class ReplicationConfig:
 HBR_FILTER_KEYS = ("hbr_filter.destination", "hbr_filter.rpo", "hbr_filter.quiesce", "hbr_filter.gid")
 
 
-def set_replication_config(session: VCenterSession, moref: str, config: ReplicationConfig | None) -> None:
+def set_replication_config(session: Connected, moref: str, config: ReplicationConfig | None) -> None:
     """Set (or, with None, clear) a VM's replication footprint. vcsim stores ``repConfig`` as given and has no
     way to unset it, so clearing writes an empty replication id (what readers treat as "not replicated") and
     removes the hbr_filter keys (an empty value deletes an extraConfig key)."""
@@ -209,7 +213,7 @@ def set_replication_config(session: VCenterSession, moref: str, config: Replicat
     _reconfigure(session, moref, spec, "set replication config")
 
 
-def post_vm_event(session: VCenterSession, moref: str, name: str, message: str) -> None:
+def post_vm_event(session: Connected, moref: str, name: str, message: str) -> None:
     """Post an event about a VM to the vCenter event log. A GeneralUserEvent: vcsim's alarm manager panics on
     an EventEx (as posted by real VR), and the message is what readers look at."""
     event = vim.event.GeneralUserEvent(
@@ -219,6 +223,6 @@ def post_vm_event(session: VCenterSession, moref: str, name: str, message: str) 
         createdTime=datetime.now(timezone.utc),
         message=message,
         fullFormattedMessage=message,
-        vm=vim.event.VmEventArgument(vm=vm_object(session, moref), name=name),
+        vm=vim.event.VmEventArgument(vm=vim.VirtualMachine(moref, session.stub), name=name),
     )
     session.content.eventManager.PostEvent(event)
