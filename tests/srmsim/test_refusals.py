@@ -35,13 +35,13 @@ class Srm:
 
     def __init__(self, sim: SrmsimHandle, site: str) -> None:
         endpoint, other = sim.sites[site], sim.sites[NJ if site == NY else NY]
-        self.pairing = sim.pairing_id
+        self.pairing = sim.pairing(site)  # each SRM server has its own pairing id
         self.http = httpx.Client(
             base_url=f"https://{endpoint.host}:{endpoint.port}",
             verify=ssl.create_default_context(cafile=endpoint.cert),
             timeout=10,
         )
-        self.base = f"{SRM}/pairings/{sim.pairing_id}"
+        self.base = f"{SRM}/pairings/{self.pairing}"
         token = self.http.post(f"{SRM}/session", auth=(endpoint.user, PASSWORD)).json()["session_id"]
         self.http.headers["x-dr-session"] = token
         assert self.http.post(f"{self.base}/remote-session", auth=(other.user, PASSWORD)).status_code == 204
