@@ -20,6 +20,7 @@ from srmctl.srmsim.model import SimError, SimTask, not_found
 
 if TYPE_CHECKING:
     from srmctl.srmsim.bodies import Schema
+    from srmctl.srmsim.remote import Contract, ServerDown
     from srmctl.srmsim.server import Simulator
     from srmctl.srmsim.sessions import SimSession
     from srmctl.srmsim.world import World
@@ -88,35 +89,79 @@ class RouteSpec:
     handler: Handler
     remote: bool  # the call acts on both sites: the session must have logged in to the remote site
     body: Schema | None = None  # the spec's request body (srmctl.srmsim.bodies), validated before the handler
+    # The operation's x-dr-remote-site-connectivity-contract (srmsim/remote.py): its "not-authenticated" value
+    # when ERROR or DEPENDS_ON_PROVIDED_PARAMS, its "server-down" value when ERROR; else None.
+    not_authenticated: Contract | None = None
+    server_down: ServerDown | None = None
 
 
 class RouteTable:
-    """One resource family's routes, declared with decorators next to their handlers."""
+    """One resource family's routes, declared with decorators next to their handlers, each with the spec's
+    remote-site connectivity contract (``not_authenticated=``, ``server_down=``; srmsim/remote.py)."""
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.specs: list[RouteSpec] = []
 
     def route(
-        self, method: str, path: str = "", *, remote: bool = False, body: Schema | None = None
+        self,
+        method: str,
+        path: str = "",
+        *,
+        remote: bool = False,
+        body: Schema | None = None,
+        not_authenticated: Contract | None = None,
+        server_down: ServerDown | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.specs.append(RouteSpec(method, self.prefix + path, handler, remote, body))
+            spec = RouteSpec(method, self.prefix + path, handler, remote, body, not_authenticated, server_down)
+            self.specs.append(spec)
             return handler
 
         return register
 
-    def get(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
-        return self.route("GET", path, remote=remote)
+    def get(
+        self,
+        path: str = "",
+        *,
+        remote: bool = False,
+        not_authenticated: Contract | None = None,
+        server_down: ServerDown | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, remote=remote, not_authenticated=not_authenticated, server_down=server_down)
 
-    def post(self, path: str = "", *, remote: bool = False, body: Schema | None = None) -> Callable[[Handler], Handler]:
-        return self.route("POST", path, remote=remote, body=body)
+    def post(
+        self,
+        path: str = "",
+        *,
+        remote: bool = False,
+        body: Schema | None = None,
+        not_authenticated: Contract | None = None,
+        server_down: ServerDown | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self.route(
+            "POST", path, remote=remote, body=body, not_authenticated=not_authenticated, server_down=server_down
+        )
 
-    def put(self, path: str = "", *, body: Schema | None = None) -> Callable[[Handler], Handler]:
-        return self.route("PUT", path, body=body)
+    def put(
+        self,
+        path: str = "",
+        *,
+        body: Schema | None = None,
+        not_authenticated: Contract | None = None,
+        server_down: ServerDown | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, body=body, not_authenticated=not_authenticated, server_down=server_down)
 
-    def delete(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", path, remote=remote)
+    def delete(
+        self,
+        path: str = "",
+        *,
+        remote: bool = False,
+        not_authenticated: Contract | None = None,
+        server_down: ServerDown | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, remote=remote, not_authenticated=not_authenticated, server_down=server_down)
 
 
 # --- bodies ---------------------------------------------------------------------------------------
