@@ -12,14 +12,17 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 
 from srmctl.srmsim import list_query, render
 from srmctl.srmsim.model import SimError, SimTask, not_found
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's from Python 3.11; only the type checker reads it
+
     from srmctl.srmsim.bodies import Schema
+    from srmctl.srmsim.remote import Contract, ServerDown
     from srmctl.srmsim.server import Simulator
     from srmctl.srmsim.sessions import SimSession
     from srmctl.srmsim.world import World
@@ -88,35 +91,56 @@ class RouteSpec:
     handler: Handler
     remote: bool  # the call acts on both sites: the session must have logged in to the remote site
     body: Schema | None = None  # the spec's request body (srmctl.srmsim.bodies), validated before the handler
+    # The operation's x-dr-remote-site-connectivity-contract (srmsim/remote.py): its "not-authenticated" value
+    # when ERROR or DEPENDS_ON_PROVIDED_PARAMS, its "server-down" value when ERROR; else None.
+    not_authenticated: Contract | None = None
+    server_down: ServerDown | None = None
+
+
+class RouteOptions(TypedDict, total=False):
+    """What a route declares besides its method and path (the fields of :class:`RouteSpec`)."""
+
+    remote: bool
+    body: Schema | None
+    not_authenticated: Contract | None
+    server_down: ServerDown | None
 
 
 class RouteTable:
-    """One resource family's routes, declared with decorators next to their handlers."""
+    """One resource family's routes, declared with decorators next to their handlers, each with the spec's
+    remote-site connectivity contract (``not_authenticated=``, ``server_down=``; srmsim/remote.py)."""
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.specs: list[RouteSpec] = []
 
-    def route(
-        self, method: str, path: str = "", *, remote: bool = False, body: Schema | None = None
-    ) -> Callable[[Handler], Handler]:
+    def route(self, method: str, path: str = "", **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.specs.append(RouteSpec(method, self.prefix + path, handler, remote, body))
+            spec = RouteSpec(
+                method,
+                self.prefix + path,
+                handler,
+                options.get("remote", False),
+                options.get("body"),
+                options.get("not_authenticated"),
+                options.get("server_down"),
+            )
+            self.specs.append(spec)
             return handler
 
         return register
 
-    def get(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
-        return self.route("GET", path, remote=remote)
+    def get(self, path: str = "", **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
 
-    def post(self, path: str = "", *, remote: bool = False, body: Schema | None = None) -> Callable[[Handler], Handler]:
-        return self.route("POST", path, remote=remote, body=body)
+    def post(self, path: str = "", **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
 
-    def put(self, path: str = "", *, body: Schema | None = None) -> Callable[[Handler], Handler]:
-        return self.route("PUT", path, body=body)
+    def put(self, path: str = "", **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **options)
 
-    def delete(self, path: str = "", *, remote: bool = False) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", path, remote=remote)
+    def delete(self, path: str = "", **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **options)
 
 
 # --- bodies ---------------------------------------------------------------------------------------

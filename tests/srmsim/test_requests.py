@@ -20,7 +20,7 @@ from vendor_specs import FILES, specs_dir
 
 from srmctl.srmsim import bodies, remote
 from srmctl.srmsim.launcher import SrmsimHandle
-from srmctl.srmsim.routes import TABLES, unsimulated
+from srmctl.srmsim.routes import NOT_AUTHENTICATED, SERVER_DOWN, TABLES, unsimulated
 
 ROOTS = {"srm": "/api/rest/srm/v2", "vr": "/api/rest/vr/v2"}
 BODY_ROUTES = [(api, spec) for api, specs in TABLES.items() for spec in specs if spec.body is not None]
@@ -205,7 +205,7 @@ def test_remote_login_table_is_the_specs_connectivity_contract(api: str) -> None
             expected[spec.method, spec.path] = value
         # A route may ask for the remote login itself only where the spec allows the call to need it.
         assert not spec.remote or value in (remote.ERROR, remote.DEPENDS), f"{spec.method} {spec.path}: {value}"
-    assert remote.NOT_AUTHENTICATED[api] == expected
+    assert NOT_AUTHENTICATED[api] == expected
 
 
 @pytest.mark.parametrize("api", ["srm", "vr"])
@@ -222,14 +222,14 @@ def test_server_down_table_is_the_specs_connectivity_contract(api: str) -> None:
         )
         == remote.ERROR
     }
-    assert remote.SERVER_DOWN[api] == expected
+    assert SERVER_DOWN[api] == expected
 
 
 ERROR_ROUTES = [
     (api, spec)
     for api, specs in TABLES.items()
     for spec in specs
-    if remote.NOT_AUTHENTICATED[api].get((spec.method, spec.path)) == remote.ERROR
+    if NOT_AUTHENTICATED[api].get((spec.method, spec.path)) == remote.ERROR
 ]
 
 

@@ -21,6 +21,7 @@ Order matters only where paths overlap: ``recovery-steps/user-prompts`` is decla
 
 from __future__ import annotations
 
+from srmctl.srmsim.remote import ERROR, Contract
 from srmctl.srmsim.routes import (
     groups,
     history,
@@ -58,4 +59,15 @@ TABLES: dict[str, list[RouteSpec]] = {
         *tasks.VR.specs,
         *unsimulated.ROUTES["vr"].specs,
     ],
+}
+
+# The vendor specs' x-dr-remote-site-connectivity-contract as the routes declare it (srmsim/remote.py): per API,
+# the served operations' "not-authenticated" value when ERROR or DEPENDS_ON_PROVIDED_PARAMS, and the operations
+# whose "server-down" value is ERROR (tests/srmsim/test_requests.py compares both with the specs).
+NOT_AUTHENTICATED: dict[str, dict[tuple[str, str], Contract]] = {
+    api: {(s.method, s.path): s.not_authenticated for s in specs if s.not_authenticated}
+    for api, specs in TABLES.items()
+}
+SERVER_DOWN: dict[str, frozenset[tuple[str, str]]] = {
+    api: frozenset((s.method, s.path) for s in specs if s.server_down == ERROR) for api, specs in TABLES.items()
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from srmctl.srmsim import bodies, body_refs, groups, placeholders, render
 from srmctl.srmsim.plans import plans_of_group
+from srmctl.srmsim.remote import DEPENDS, ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/protection-management/groups")
@@ -15,7 +16,7 @@ def list_groups(req: SimRequest) -> Reply:
     return listing(req, [render.group(req.world, g) for g in req.world.all_groups()])
 
 
-@ROUTES.post(body=bodies.ProtectionGroupCreateSpecBody)
+@ROUTES.post(body=bodies.ProtectionGroupCreateSpecBody, not_authenticated=ERROR, server_down=ERROR)
 def create_group(req: SimRequest) -> Reply:
     body_refs.check_location(req.world, req.site, "group", req.body)
     with body_refs.in_body("hbr_spec.vms"):
@@ -28,26 +29,31 @@ def get_group(req: SimRequest) -> Reply:
     return entity(render.group(req.world, req.world.group(req.args["group_id"])))
 
 
-@ROUTES.delete("/{group_id}")
+@ROUTES.delete("/{group_id}", not_authenticated=DEPENDS, server_down=ERROR)
 def delete_group(req: SimRequest) -> Reply:
     return task_reply(groups.delete_group(req.world, req.site, req.args["group_id"]))
 
 
-@ROUTES.post("/{group_id}/actions/reconfigure", body=bodies.ProtectionGroupEditSpecBody)
+@ROUTES.post(
+    "/{group_id}/actions/reconfigure",
+    body=bodies.ProtectionGroupEditSpecBody,
+    not_authenticated=ERROR,
+    server_down=ERROR,
+)
 def reconfigure_group(req: SimRequest) -> Reply:
     group = req.world.group(req.args["group_id"])  # an unknown group in the URL stays 404
     with body_refs.in_body("hbr_spec.vms"):
         return task_reply(groups.reconfigure_group(req.world, req.site, group.id, req.body))
 
 
-@ROUTES.post("/{group_id}/actions/configure-all-vms", remote=True)
+@ROUTES.post("/{group_id}/actions/configure-all-vms", not_authenticated=ERROR, server_down=ERROR)
 def configure_all_vms(req: SimRequest) -> Reply:
     """ "Configure protection for all virtual machines ... Empty list of tasks is returned when all virtual
     machines in the protection group are already protected": one task per VM whose placeholder is missing."""
     return tasks_reply(placeholders.configure_all(req.world, req.site, req.args["group_id"]))
 
 
-@ROUTES.post("/{group_id}/actions/restore-all-placeholders", remote=True)
+@ROUTES.post("/{group_id}/actions/restore-all-placeholders", not_authenticated=ERROR, server_down=ERROR)
 def restore_all_placeholders(req: SimRequest) -> Reply:
     """ "Repair placeholder VMs ... This method can be called only on the recovery site": a
     RecreateAllPlaceholderVmsResponse with one task per VM whose placeholder failed or was deleted."""
@@ -69,7 +75,7 @@ def group_vm(req: SimRequest) -> Reply:
     return entity(render.group_vm(req.world, group, req.world.group_member(group.id, req.args["vm_id"])))
 
 
-@ROUTES.post("/{group_id}/vms/{vm_id}/actions/remove-from-group")
+@ROUTES.post("/{group_id}/vms/{vm_id}/actions/remove-from-group", not_authenticated=DEPENDS)
 def remove_from_group(req: SimRequest) -> Reply:
     group = req.world.group(req.args["group_id"])
     vm_id = req.world.group_member(group.id, req.args["vm_id"])
@@ -87,7 +93,7 @@ def group_plans(req: SimRequest) -> Reply:
 CANDIDATES = RouteTable("/pairings/{pairing_id}/vcenters/{vcenter_id}")
 
 
-@CANDIDATES.get("/replicated-vms")
+@CANDIDATES.get("/replicated-vms", not_authenticated=DEPENDS)
 def replicated_vms(req: SimRequest) -> Reply:
     return listing(
         req,

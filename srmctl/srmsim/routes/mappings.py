@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from srmctl.srmsim import bodies, mappings
 from srmctl.srmsim.model import SimError
+from srmctl.srmsim.remote import DEPENDS, ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, no_content, task_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/srms/{srm_id}/inventory-mappings")
@@ -33,26 +34,26 @@ _BODIES: dict[str, bodies.Schema] = {
 def _family(kind: str) -> None:
     """list (GET), create (POST, 204), read and delete (204) of one mapping kind."""
 
-    @ROUTES.get(f"/{kind}", remote=True)
+    @ROUTES.get(f"/{kind}", not_authenticated=ERROR, server_down=ERROR)
     def list_mappings(req: SimRequest) -> Reply:
         _both_up(req)
         site = req.world.site_of_srm(req.args["srm_id"]).name
         return listing(req, [mappings.render(req.world, m) for m in mappings.of_site(req.world, site, kind)])
 
-    @ROUTES.post(f"/{kind}", remote=True, body=_BODIES[kind])
+    @ROUTES.post(f"/{kind}", body=_BODIES[kind], not_authenticated=ERROR, server_down=ERROR)
     def create_mapping(req: SimRequest) -> Reply:
         _both_up(req)
         mappings.create(req.world, req.args["srm_id"], kind, req.body)
         return no_content()
 
-    @ROUTES.get(f"/{kind}/{{mapping_id}}", remote=True)
+    @ROUTES.get(f"/{kind}/{{mapping_id}}", not_authenticated=ERROR, server_down=ERROR)
     def get_mapping(req: SimRequest) -> Reply:
         _both_up(req)
         return entity(
             mappings.render(req.world, mappings.get(req.world, req.args["srm_id"], kind, req.args["mapping_id"]))
         )
 
-    @ROUTES.delete(f"/{kind}/{{mapping_id}}", remote=True)
+    @ROUTES.delete(f"/{kind}/{{mapping_id}}", not_authenticated=ERROR, server_down=ERROR)
     def delete_mapping(req: SimRequest) -> Reply:
         _both_up(req)
         mappings.delete(req.world, req.args["srm_id"], kind, req.args["mapping_id"])
@@ -63,20 +64,22 @@ for _kind in mappings.KINDS:
     _family(_kind)
 
 
-@ROUTES.get("/placeholder-datastores")
+@ROUTES.get("/placeholder-datastores", not_authenticated=DEPENDS)
 def list_placeholder_datastores(req: SimRequest) -> Reply:
     _remote_srm(req)
     site, configured = mappings.placeholder_datastores(req.world, req.args["srm_id"])
     return listing(req, [mappings.render_datastore(site, d) for d in configured])
 
 
-@ROUTES.post("/placeholder-datastores", remote=True, body=bodies.AddPlaceholderDatastoreSpecBody)
+@ROUTES.post(
+    "/placeholder-datastores", body=bodies.AddPlaceholderDatastoreSpecBody, not_authenticated=ERROR, server_down=ERROR
+)
 def add_placeholder_datastores(req: SimRequest) -> Reply:
     _both_up(req)
     return task_reply(mappings.add_placeholder_datastores(req.world, req.args["srm_id"], req.body))
 
 
-@ROUTES.get("/placeholder-datastores/{datastore_id}")
+@ROUTES.get("/placeholder-datastores/{datastore_id}", not_authenticated=DEPENDS)
 def get_placeholder_datastore(req: SimRequest) -> Reply:
     _remote_srm(req)
     site, configured = mappings.placeholder_datastores(req.world, req.args["srm_id"])
@@ -85,7 +88,7 @@ def get_placeholder_datastore(req: SimRequest) -> Reply:
     return entity(mappings.render_datastore(site, req.args["datastore_id"]))
 
 
-@ROUTES.delete("/placeholder-datastores/{datastore_id}", remote=True)
+@ROUTES.delete("/placeholder-datastores/{datastore_id}", not_authenticated=ERROR, server_down=ERROR)
 def delete_placeholder_datastore(req: SimRequest) -> Reply:
     _both_up(req)
     return task_reply(mappings.remove_placeholder_datastore(req.world, req.args["srm_id"], req.args["datastore_id"]))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from srmctl.srmsim import bodies, body_refs, peers, plans, render, reprotect, runs
 from srmctl.srmsim.model import SimTask
+from srmctl.srmsim.remote import DEPENDS, ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans")
@@ -18,7 +19,7 @@ def list_plans(req: SimRequest) -> Reply:
     return listing(req, [render.plan(req.world, p) for p in req.world.all_plans()])
 
 
-@ROUTES.post(remote=True, body=bodies.RecoveryPlanCreateSpecBody)
+@ROUTES.post(remote=True, body=bodies.RecoveryPlanCreateSpecBody, not_authenticated=DEPENDS)
 def create_plan(req: SimRequest) -> Reply:
     body_refs.check_location(req.world, req.site, "plan", req.body)
     protected = req.world.site_of_vc(req.body["protected_vc_guid"]).name
@@ -37,7 +38,7 @@ def delete_plan(req: SimRequest) -> Reply:
     return task_reply(plans.delete_plan(req.world, req.site, req.args["plan_id"]))
 
 
-@ROUTES.post("/{plan_id}/actions/reconfigure", body=bodies.RecoveryPlanEditSpecBody)
+@ROUTES.post("/{plan_id}/actions/reconfigure", body=bodies.RecoveryPlanEditSpecBody, not_authenticated=DEPENDS)
 def reconfigure_plan(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])  # an unknown plan in the URL stays 404
     guid = req.body.get("protected_vc_guid")
@@ -64,15 +65,21 @@ def _run(start: Callable[..., SimTask], action: str) -> Callable[[SimRequest], R
     return handler
 
 
-ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpecBody)(_run(runs.run_test, "test"))
-ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpecBody)(_run(runs.run_cleanup, "cleanup"))
-ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpecBody)(_run(runs.run_recovery, "recovery"))
-ROUTES.post("/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpecBody)(
-    _run(reprotect.run_reprotect, "reprotect")
+ROUTES.post("/{plan_id}/actions/test", body=bodies.TestPlanSpecBody, not_authenticated=ERROR)(
+    _run(runs.run_test, "test")
 )
+ROUTES.post("/{plan_id}/actions/cleanup", body=bodies.CleanupTestPlanSpecBody, not_authenticated=ERROR)(
+    _run(runs.run_cleanup, "cleanup")
+)
+ROUTES.post("/{plan_id}/actions/recovery", body=bodies.RecoverPlanSpecBody, not_authenticated=ERROR)(
+    _run(runs.run_recovery, "recovery")
+)
+ROUTES.post(
+    "/{plan_id}/actions/reprotect", body=bodies.ReprotectPlanSpecBody, not_authenticated=ERROR, server_down=ERROR
+)(_run(reprotect.run_reprotect, "reprotect"))
 
 
-@ROUTES.post("/{plan_id}/actions/cancel")
+@ROUTES.post("/{plan_id}/actions/cancel", not_authenticated=ERROR)
 def cancel(req: SimRequest) -> Reply:
     runs.cancel(req.world, req.args["plan_id"])
     return no_content()
@@ -84,13 +91,13 @@ def plan_groups(req: SimRequest) -> Reply:
     return listing(req, [render.group(req.world, req.world.group(g)) for g in plan.group_ids])
 
 
-@ROUTES.get("/{plan_id}/vms")
+@ROUTES.get("/{plan_id}/vms", not_authenticated=DEPENDS)
 def plan_vms(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])
     return listing(req, [render.plan_vm(req.world, plan, vm, g) for vm, g in plans.plan_vms(req.world, plan)])
 
 
-@ROUTES.get("/{plan_id}/vms/{vm_id}")
+@ROUTES.get("/{plan_id}/vms/{vm_id}", not_authenticated=DEPENDS)
 def plan_vm(req: SimRequest) -> Reply:
     plan, vm_id = req.world.plan(req.args["plan_id"]), req.args["vm_id"]
     return entity(

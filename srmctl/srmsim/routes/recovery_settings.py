@@ -6,6 +6,7 @@ from __future__ import annotations
 from srmctl.srmsim import bodies, peers, render
 from srmctl.srmsim import recovery_settings as settings
 from srmctl.srmsim.model import SimPlan, SimTask
+from srmctl.srmsim.remote import DEPENDS
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans/{plan_id}/vms/{vm_id}/recovery-settings")
@@ -36,7 +37,7 @@ def get_settings(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpecBody)
+@ROUTES.post("/actions/update", body=bodies.VmRecoverySettingsSpecBody, not_authenticated=DEPENDS)
 def update_settings(req: SimRequest) -> Reply:
     return _edited(req, settings.update_settings(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 
@@ -85,7 +86,9 @@ def get_ip_customization(req: SimRequest) -> Reply:
     return entity(render.ip_customization(plan, vm_id, req.site != plan.protected_site))
 
 
-@ROUTES.post("/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpecBody)
+@ROUTES.post(
+    "/ip-customization/actions/update", body=bodies.VmRecoveryIpCustomizationSettingsSpecBody, not_authenticated=DEPENDS
+)
 def set_ip_customization(req: SimRequest) -> Reply:
     return _edited(req, settings.set_ip(req.world, req.site, req.args["plan_id"], req.args["vm_id"], req.body))
 

@@ -6,19 +6,20 @@ from __future__ import annotations
 from srmctl.srmsim import bodies, render
 from srmctl.srmsim import recovery_steps as steps
 from srmctl.srmsim.model import not_found
+from srmctl.srmsim.remote import DEPENDS
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, first_or_404, listing, no_content, task_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}/recovery-management/plans/{plan_id}/recovery-steps")
 
 
 # user-prompts first: "/{view_mode}" would match it too
-@ROUTES.get("/user-prompts")
+@ROUTES.get("/user-prompts", not_authenticated=DEPENDS)
 def prompts(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])
     return listing(req, [render.prompt(p) for p in list(plan.prompts.values())])
 
 
-@ROUTES.get("/user-prompts/{prompt_id}")
+@ROUTES.get("/user-prompts/{prompt_id}", not_authenticated=DEPENDS)
 def prompt(req: SimRequest) -> Reply:
     found = req.world.plan(req.args["plan_id"]).prompts.get(req.args["prompt_id"])
     if found is None:
@@ -32,7 +33,7 @@ def dismiss(req: SimRequest) -> Reply:
     return no_content()
 
 
-@ROUTES.get("/{view_mode}")
+@ROUTES.get("/{view_mode}", not_authenticated=DEPENDS)
 def list_steps(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])
     steps.require_readable(plan, req.args["view_mode"])
@@ -59,7 +60,7 @@ def delete_step(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.get("/{view_mode}/{recovery_step_id}/callout-data")
+@ROUTES.get("/{view_mode}/{recovery_step_id}/callout-data", not_authenticated=DEPENDS)
 def callout(req: SimRequest) -> Reply:
     plan = req.world.plan(req.args["plan_id"])
     steps.require_readable(plan, req.args["view_mode"])

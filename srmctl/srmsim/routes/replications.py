@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from srmctl.srmsim import bodies, render, replication_seeds, replication_sync, vr_bodies
 from srmctl.srmsim import replication as vr
+from srmctl.srmsim.remote import DEPENDS, ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
 
 ROUTES = RouteTable("/pairings/{pairing_id}")
@@ -23,7 +24,7 @@ def list_replications(req: SimRequest) -> Reply:
     return listing(req, [render.replication(req.world, r) for r in items])
 
 
-@ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs)
+@ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs, not_authenticated=ERROR, server_down=ERROR)
 def configure(req: SimRequest) -> Reply:
     replication_seeds.refresh_for_configure(req.world, req.array())
     return tasks_reply(vr.configure(req.world, req.site, req.array()))
@@ -43,7 +44,7 @@ def delete(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.post("/replications/{replication_id}/actions/unconfigure")
+@ROUTES.post("/replications/{replication_id}/actions/unconfigure", not_authenticated=ERROR, server_down=ERROR)
 def unconfigure(req: SimRequest) -> Reply:
     replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(
@@ -51,25 +52,30 @@ def unconfigure(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.post("/replications/{replication_id}/actions/pause")
+@ROUTES.post("/replications/{replication_id}/actions/pause", not_authenticated=ERROR, server_down=ERROR)
 def pause(req: SimRequest) -> Reply:
     replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(replication_sync.set_paused(req.world, req.site, req.args["replication_id"], True))
 
 
-@ROUTES.post("/replications/{replication_id}/actions/resume")
+@ROUTES.post("/replications/{replication_id}/actions/resume", not_authenticated=ERROR, server_down=ERROR)
 def resume(req: SimRequest) -> Reply:
     replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(replication_sync.set_paused(req.world, req.site, req.args["replication_id"], False))
 
 
-@ROUTES.post("/replications/{replication_id}/actions/sync")
+@ROUTES.post("/replications/{replication_id}/actions/sync", server_down=ERROR)
 def sync(req: SimRequest) -> Reply:
     replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(replication_sync.sync_now(req.world, req.site, req.args["replication_id"]))
 
 
-@ROUTES.post("/replications/{replication_id}/actions/reconfigure", body=bodies.ReconfigureReplicationSpecBody)
+@ROUTES.post(
+    "/replications/{replication_id}/actions/reconfigure",
+    body=bodies.ReconfigureReplicationSpecBody,
+    not_authenticated=ERROR,
+    server_down=ERROR,
+)
 def reconfigure(req: SimRequest) -> Reply:
     replication_sync.refresh_recovered(req.world, req.args["replication_id"])
     return task_reply(vr.reconfigure(req.world, req.site, req.args["replication_id"], req.body))
@@ -82,7 +88,7 @@ def replicated_disks(req: SimRequest) -> Reply:
     return listing(req, render.replicated_disk(req.world, replication, req.world.find_vm(replication.vm_id)))
 
 
-@ROUTES.get("/vcenters/{vcenter_id}/vms")
+@ROUTES.get("/vcenters/{vcenter_id}/vms", not_authenticated=DEPENDS)
 def vcenter_vms(req: SimRequest) -> Reply:
     site = req.world.site_of_vc(req.args["vcenter_id"])
     req.world.refresh(site.name)
@@ -97,24 +103,30 @@ def vcenter_vms(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.get("/vcenters/{vcenter_id}/vms/{vm_id}/disks")
+@ROUTES.get("/vcenters/{vcenter_id}/vms/{vm_id}/disks", not_authenticated=DEPENDS)
 def vm_disks(req: SimRequest) -> Reply:
     return listing(req, render.vm_disks(req.world, req.world.vm_at(req.args["vcenter_id"], req.args["vm_id"])))
 
 
-@ROUTES.get("/vcenters/{vcenter_id}/datastores")
+@ROUTES.get("/vcenters/{vcenter_id}/datastores", not_authenticated=DEPENDS)
 def datastores(req: SimRequest) -> Reply:
     site = req.world.site_of_vc(req.args["vcenter_id"])
     return listing(req, [render.datastore(site, ds) for ds in site.datastores])
 
 
-@ROUTES.post("/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds", body=bodies.VmDiskFindSeedSpecs)
+@ROUTES.post(
+    "/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds",
+    body=bodies.VmDiskFindSeedSpecs,
+    not_authenticated=DEPENDS,
+)
 def find_seeds(req: SimRequest) -> Reply:
     return listing(req, replication_seeds.find_seeds(req.world, req.args["datastore_id"], req.array()), 10_000)
 
 
 @ROUTES.post(
-    "/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse", body=vr_bodies.DatastoreBrowserRequestBody
+    "/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/browse",
+    body=vr_bodies.DatastoreBrowserRequestBody,
+    not_authenticated=DEPENDS,
 )
 def browse(req: SimRequest) -> Reply:
     req.world.site_of_vc(req.args["vcenter_id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from srmctl.srmsim import render
 from srmctl.srmsim.model import SimError
+from srmctl.srmsim.remote import ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, no_content
 
 COMMON = RouteTable()  # served under both API roots
@@ -38,7 +39,7 @@ def pairing(req: SimRequest) -> Reply:
     return entity(render.pairing(req.world, req.site, req.api, req.sim.ports))
 
 
-@COMMON.post("/pairings/{pairing_id}/remote-session")
+@COMMON.post("/pairings/{pairing_id}/remote-session", server_down=ERROR)
 def remote_login(req: SimRequest) -> Reply:
     """Log the session in to the paired site too, with that site's credentials (Basic)."""
     remote = req.world.other(req.site)
@@ -51,7 +52,7 @@ def remote_login(req: SimRequest) -> Reply:
     return no_content()
 
 
-@COMMON.get("/pairings/{pairing_id}/remote-session")
+@COMMON.get("/pairings/{pairing_id}/remote-session", not_authenticated=ERROR, server_down=ERROR)
 def remote_user(req: SimRequest) -> Reply:
     return 200, {"username": req.sim.sessions.user(req.world.other(req.site))}
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from srmctl.srmsim import render
 from srmctl.srmsim.model import SimSite, not_found
+from srmctl.srmsim.remote import DEPENDS
 from srmctl.srmsim.vr_servers import POLICIES, replication_server_id, replication_server_uuid
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing
 from srmctl.srmsim.world import World
@@ -63,13 +64,13 @@ def vr(req: SimRequest) -> Reply:
     return entity(_vrms(req, _paired_vrms(req, req.args["vr_id"])))
 
 
-@ROUTES.get("/pairings/{pairing_id}/vrs/{vr_id}/replication-servers")
+@ROUTES.get("/pairings/{pairing_id}/vrs/{vr_id}/replication-servers", not_authenticated=DEPENDS)
 def vr_replication_servers(req: SimRequest) -> Reply:
     site = _paired_vrms(req, req.args["vr_id"])
     return listing(req, [_replication_server(req.world, site)])
 
 
-@ROUTES.get("/pairings/{pairing_id}/vrs/{vr_id}/replication-servers/{replication_server_id}")
+@ROUTES.get("/pairings/{pairing_id}/vrs/{vr_id}/replication-servers/{replication_server_id}", not_authenticated=DEPENDS)
 def vr_replication_server(req: SimRequest) -> Reply:
     site = _paired_vrms(req, req.args["vr_id"])
     if req.args["replication_server_id"] != replication_server_id(site):
@@ -91,7 +92,7 @@ def replication_server(req: SimRequest) -> Reply:
     return entity(_replication_server(req.world, site))
 
 
-@ROUTES.get("/pairings/{pairing_id}/vcenters/{vcenter_id}/storage-policies")
+@ROUTES.get("/pairings/{pairing_id}/vcenters/{vcenter_id}/storage-policies", not_authenticated=DEPENDS)
 def storage_policies(req: SimRequest) -> Reply:
     req.world.site_of_vc(req.args["vcenter_id"])
     return listing(
@@ -103,7 +104,7 @@ def storage_policies(req: SimRequest) -> Reply:
     )
 
 
-@ROUTES.get("/pairings/{pairing_id}/vcenters/{vcenter_id}/vms/{vm_id}/capability")
+@ROUTES.get("/pairings/{pairing_id}/vcenters/{vcenter_id}/vms/{vm_id}/capability", not_authenticated=DEPENDS)
 def capability(req: SimRequest) -> Reply:
     """VmCapabilities: what VR can do for the VM; ``vm_validation_status`` ALREADY_CONFIGURED once it is
     replicated ("Replication validation status of the VM"), as the configure call would refuse it."""
