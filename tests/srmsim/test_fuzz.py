@@ -47,7 +47,8 @@ def test_fuzzed_requests_get_conforming_answers(tmp_path: Path, api: str) -> Non
         here, there = sim.sites["new-york"], sim.sites["new-jersey"]
         base = f"https://{here.host}:{here.port}{ROOTS[api]}"
         http = requests.Session()
-        http.verify, http.trust_env = here.cert, False  # srmsim's own certificate, verified; no proxies from the environment
+        # srmsim's own certificate, verified; no proxies from the environment
+        http.verify, http.trust_env = here.cert, False
 
         def login() -> None:
             answer = http.post(f"{base}/session", auth=(here.user, PASSWORD), timeout=10)
