@@ -6,7 +6,8 @@ Each model mirrors one schema: its required fields, JSON types (no coercion: ``"
 enums, the documented bounds (``minimum``/``maximum``, ``maxLength``, int32/int64) and which fields are
 ``nullable`` (an explicit ``null`` anywhere else is refused). Objects are closed: a field the schema does not
 name is refused, the stricter reading when in doubt (the specs leave ``additionalProperties`` unstated).
-A route opts in with one argument: ``@ROUTES.post("/path", body=bodies.Name)``; the route layer validates
+A route opts in with one argument: ``@ROUTES.post("/path", body=bodies.Name)``; the VR bodies are in
+:mod:`srmctl.srmsim.vr_bodies`; the route layer validates
 before anything else runs (see :func:`check`). tests/srmsim/test_requests.py keeps these in step with the specs.
 """
 
@@ -291,77 +292,6 @@ class CalloutCreateSpecBody(CalloutModifySpecBody):
     position: Annotated[int, Field(ge=0, le=INT32)]
 
 
-# --- VR: replications and seeds ---------------------------------------------------------------------
-
-
-class DatastorePathDataBody(Body):
-    NULLABLE = frozenset({"datastore_name", "path", "filename"})
-    datastore_id: str
-    datastore_name: str | None = None
-    path: str | None = None
-    filename: str | None = None
-
-
-class VmDiskBody(Body):
-    NULLABLE = frozenset({"source_storage_policy_name", "source_storage_policy_id", "controller_label"})
-    vm_id: str
-    device_key: Int32 | None = None
-    is_vm_home: bool | None = None
-    encrypted: bool | None = None
-    capacity: Int64 | None = None
-    source_disk_format: DiskFormat | None = None
-    source_path: DatastorePathDataBody | None = None
-    source_storage_policy_name: str | None = None
-    source_storage_policy_id: str | None = None
-    label: str | None = None
-    controller_key: Int32 | None = None
-    controller_label: str | None = None
-    supported_for_replication: bool | None = None
-
-
-class ConfigureReplicationVmDiskBody(Body):
-    NULLABLE = frozenset({"destination_storage_policy_id", "destination_path"})
-    vm_disk: VmDiskBody
-    enabled_for_replication: bool
-    use_seeds: bool | None = None
-    destination_storage_policy_id: str | None = None
-    destination_path: str | None = None
-    destination_datastore_id: str
-    destination_disk_format: DiskFormat
-
-
-class ReconfigureReplicationSpecBody(Body):
-    NULLABLE = frozenset({"target_replication_server_id"})
-    quiesce_enabled: bool | None = None
-    rpo: Annotated[int, Field(ge=5, le=1440)]  # minutes
-    network_compression_enabled: bool
-    mpit_enabled: bool
-    mpit_instances: Int32 | None = None
-    mpit_days: Int32 | None = None
-    auto_replicate_new_disks: bool
-    target_replication_server_id: str | None = None
-    lwd_encryption_enabled: bool
-    vm_data_sets_replication_enabled: bool | None = None
-    disks: list[ConfigureReplicationVmDiskBody]
-
-
-class ConfigureReplicationSpecBody(ReconfigureReplicationSpecBody):
-    target_vc_id: str
-    vm_id: str
-
-
-class VmDiskIdentifierBody(Body):
-    vm_id: str
-    device_key: Int32 | None = None
-
-
-class VmDiskFindSeedSpecBody(Body):
-    NULLABLE = frozenset({"destination_path"})
-    vm_disk: VmDiskIdentifierBody
-    destination_path: str | None = None
-    use_wildcard: bool | None = None
-
-
 class ArrayOf:
     """A ``type: array`` body whose items are one of the above."""
 
@@ -372,9 +302,6 @@ class ArrayOf:
     def validate(self, body: Any) -> None:
         self.adapter.validate_python(body, strict=True)
 
-
-ConfigureReplicationSpecs = ArrayOf(ConfigureReplicationSpecBody)
-VmDiskFindSeedSpecs = ArrayOf(VmDiskFindSeedSpecBody)
 
 Schema = type[Body] | ArrayOf
 

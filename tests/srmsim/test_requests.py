@@ -18,7 +18,7 @@ import pytest
 from srmsim_fixtures import PASSWORD, _no_leftover_faults, launch, srmsim  # noqa: F401 - the fixtures
 from vendor_specs import FILES, specs_dir
 
-from srmctl.srmsim import bodies, remote
+from srmctl.srmsim import bodies, remote, vr_bodies
 from srmctl.srmsim.launcher import SrmsimHandle
 from srmctl.srmsim.routes import NOT_AUTHENTICATED, SERVER_DOWN, TABLES, unsimulated
 
@@ -98,9 +98,12 @@ def test_body_models_mirror_required_fields_and_enums_of_the_specs() -> None:
     from typing import Literal, get_args, get_origin
 
     schemas = {**_spec("srm")["components"]["schemas"], **_spec("vr")["components"]["schemas"]}
-    models = [
-        m for m in vars(bodies).values() if isinstance(m, type) and issubclass(m, bodies.Body) and m is not bodies.Body
-    ]
+    models = {
+        m
+        for module in (bodies, vr_bodies)  # SRM's and VR's
+        for m in vars(module).values()
+        if isinstance(m, type) and issubclass(m, bodies.Body) and m is not bodies.Body
+    }
     assert len(models) > 25
     for model in models:
         schema = schemas[model.spec_name()]

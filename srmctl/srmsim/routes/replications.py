@@ -9,7 +9,7 @@ srmsim."""
 
 from __future__ import annotations
 
-from srmctl.srmsim import bodies, render, replication_seeds, replication_sync, vr_bodies
+from srmctl.srmsim import render, replication_seeds, replication_sync, vr_bodies
 from srmctl.srmsim import replication as vr
 from srmctl.srmsim.remote import DEPENDS, ERROR
 from srmctl.srmsim.web import Reply, RouteTable, SimRequest, entity, listing, task_reply, tasks_reply
@@ -24,7 +24,7 @@ def list_replications(req: SimRequest) -> Reply:
     return listing(req, [render.replication(req.world, r) for r in items])
 
 
-@ROUTES.post("/replications", body=bodies.ConfigureReplicationSpecs, not_authenticated=ERROR, server_down=ERROR)
+@ROUTES.post("/replications", body=vr_bodies.ConfigureReplicationSpecs, not_authenticated=ERROR, server_down=ERROR)
 def configure(req: SimRequest) -> Reply:
     replication_seeds.refresh_for_configure(req.world, req.array())
     return tasks_reply(vr.configure(req.world, req.site, req.array()))
@@ -72,7 +72,7 @@ def sync(req: SimRequest) -> Reply:
 
 @ROUTES.post(
     "/replications/{replication_id}/actions/reconfigure",
-    body=bodies.ReconfigureReplicationSpecBody,
+    body=vr_bodies.ReconfigureReplicationSpecBody,
     not_authenticated=ERROR,
     server_down=ERROR,
 )
@@ -116,7 +116,7 @@ def datastores(req: SimRequest) -> Reply:
 
 @ROUTES.post(
     "/vcenters/{vcenter_id}/datastores/{datastore_id}/actions/find-seeds",
-    body=bodies.VmDiskFindSeedSpecs,
+    body=vr_bodies.VmDiskFindSeedSpecs,
     not_authenticated=DEPENDS,
 )
 def find_seeds(req: SimRequest) -> Reply:
