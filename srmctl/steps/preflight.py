@@ -32,11 +32,13 @@ class PreflightCheck(Step):
     def plan(self, ctx: StepContext) -> tuple[Action, ...]:
         # An incomplete failover (RECOVERY_STARTED) is completed first when the runbook allows it (the only
         # action this step has); the VMs come up where they should run, and the other checks hold after it.
-        started = started_recovery(ctx)
+        # One listing of the running site's plans serves the started recovery and every check.
+        plans = ctx.sides.dr.srm.plans() if ctx.source in ctx.dr_sites else None
+        started = started_recovery(ctx, plans)
         if started is not None:
             return (started,)
         # Problems stop the run at plan time, before any step changes anything.
-        problems = self.problems(ctx)
+        problems = self.problems(ctx, plans)
         if problems:
             raise StepFailed(f"{len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
         return ()
@@ -53,7 +55,9 @@ class PreflightCheck(Step):
         return Verification.passed(f"{len(ctx.runbook.vms or ())} VM(s) ready at {ctx.source}")
 
     @staticmethod
-    def problems(ctx: StepContext) -> list[str]:
+    def problems(ctx: StepContext, plans: list[RecoveryPlan] | None = None) -> list[str]:
+        """Every reason the failback cannot start; ``plans``: the running site's plan listing, when the caller
+        has it."""
         runbook = ctx.runbook
         if runbook.vms is None:
             return [
@@ -67,7 +71,7 @@ class PreflightCheck(Step):
             # SRM's sites are the runbook's by vCenter instance UUID, never by name: a mismatch names both sides.
             problems += vcenter_mismatches(ctx)
             # One listing of the plans and one of the plan's groups serve every check below.
-            plans = ctx.sides.dr.srm.plans()
+            plans = ctx.sides.dr.srm.plans() if plans is None else plans
             missing = plan_not_found(ctx.sides.dr, ctx.source, runbook.recovery_plan.name, plans)
             if missing:
                 problems.append(missing)

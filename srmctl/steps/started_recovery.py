@@ -32,9 +32,10 @@ def recovery_started(ctx: StepContext, plans: list[RecoveryPlan] | None = None) 
     )
 
 
-def started_recovery(ctx: StepContext) -> Action | None:
-    """The action completing a RECOVERY_STARTED plan, when the runbook allows it."""
-    plan = _plan(ctx)
+def started_recovery(ctx: StepContext, plans: list[RecoveryPlan] | None = None) -> Action | None:
+    """The action completing a RECOVERY_STARTED plan, when the runbook allows it; ``plans``: the running site's
+    plan listing, when the caller has it."""
+    plan = _plan(ctx, plans)
     if plan is None or plan.status != PlanStatus.RECOVERY_STARTED or not ctx.runbook.recovery.complete_started:
         return None
     return Action.make(
