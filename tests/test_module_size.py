@@ -10,10 +10,6 @@ import srmctl
 PACKAGE = Path(srmctl.__file__).parent
 LIMIT = 400  # lines: a module of LIMIT lines or more is too long
 
-#: Modules allowed over the limit while a split is under way (none now: issue #19's splits are done); a module
-#: leaves this list when it is split.
-PENDING: frozenset[str] = frozenset()
-
 
 def oversized(package: Path) -> dict[str, int]:
     """Each module (``.py`` file) under ``package`` of ``LIMIT`` lines or more, by its path in the package."""
@@ -26,12 +22,7 @@ def oversized(package: Path) -> dict[str, int]:
 
 
 def test_every_module_is_under_the_limit() -> None:
-    assert {name: n for name, n in oversized(PACKAGE).items() if name not in PENDING} == {}
-
-
-def test_pending_modules_are_still_over_the_limit() -> None:
-    # A split module leaves PENDING, so the list cannot hide a module that grows again later.
-    assert sorted(PENDING - oversized(PACKAGE).keys()) == []
+    assert oversized(PACKAGE) == {}
 
 
 def test_a_seeded_long_module_is_found(tmp_path: Path) -> None:
